@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core'
+import {MailboxCommand} from '../../src/cli/base-command.js'
+import {existingUser} from '../../src/cli/user-arg.js'
+import {createFolder} from '../../src/mailstore/folders.js'
+
+export default class FolderCreate extends MailboxCommand {
+  static override summary = 'Create a folder (and its missing parents: a/b/c creates a and a/b).'
+  static override examples = ['<%= config.bin %> folder create alice@example.com Projects/2026']
+  static override args = {user: Args.string({required: true}), name: Args.string({required: true})}
+
+  async run() {
+    const {args, flags} = await this.parse(FolderCreate)
+    const store = this.openStore(flags['data-dir'])
+    const folder = createFolder(store, existingUser(store, args.user), args.name)
+    this.say(`created folder ${folder.name} (uidvalidity ${folder.uidValidity})`)
+    return folder
+  }
+}

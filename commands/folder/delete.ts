@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core'
+import {MailboxCommand} from '../../src/cli/base-command.js'
+import {existingUser} from '../../src/cli/user-arg.js'
+import {deleteFolder} from '../../src/mailstore/folders.js'
+
+export default class FolderDelete extends MailboxCommand {
+  static override summary = 'Delete a folder and its messages.'
+  static override description = 'INBOX cannot be deleted. A folder with children keeps them and stays as a \\Noselect placeholder.'
+  static override examples = ['<%= config.bin %> folder delete alice@example.com Projects']
+  static override args = {user: Args.string({required: true}), name: Args.string({required: true})}
+
+  async run() {
+    const {args, flags} = await this.parse(FolderDelete)
+    const store = this.openStore(flags['data-dir'])
+    const user = existingUser(store, args.user)
+    deleteFolder(store, user, args.name)
+    this.say(`deleted folder ${args.name}`)
+    return {user, name: args.name}
+  }
+}

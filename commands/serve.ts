@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+import {App} from '../src/app.js'
+import {MailboxCommand} from '../src/cli/base-command.js'
+import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
+import {createLogger, type Level} from '../src/log.js'
+
+const portFlag = (name: PortName, what: string) =>
+  Flags.integer({summary: `${what} port (default ${DEFAULT_PORTS[name]}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
+
+export default class Serve extends MailboxCommand {
+  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, matcher, queue and control socket in one process.'
+  static override description =
+    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON), then flags. Stops gracefully on SIGINT/SIGTERM.'
+  static override enableJsonFlag = false
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --bind 0.0.0.0 --hostname mail.example.com --smtp-port 25 --imap-port 143',
+    '<%= config.bin %> serve --capture --smtp-port 1025',
+  ]
+  static override flags = {
+    config: Flags.string({summary: 'JSON config file (keys as in ServeConfig: bind, hostname, ports, auth, …).'}),
+    bind: Flags.string({summary: 'Address to listen on (default 127.0.0.1).'}),
+    hostname: Flags.string({summary: 'Host name used in greetings and Received headers (default: the system host name).'}),
+    capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
+    'allow-insecure-auth': Flags.boolean({summary: 'Allow plaintext passwords without TLS (loopback development only).'}),
+    'relay-host': Flags.string({summary: 'Smarthost for outbound mail, HOST:PORT.'}),
+    'log-level': Flags.string({summary: 'Log level.', options: ['trace', 'debug', 'info', 'warn', 'error', 'silent']}),
+    'smtp-port': portFlag('smtp', 'SMTP (MX)'),
+    'submission-port': portFlag('submission', 'Submission (STARTTLS)'),
+    'smtps-port': portFlag('smtps', 'Submission over implicit TLS'),
+    'imap-port': portFlag('imap', 'IMAP (STARTTLS)'),
+    'imaps-port': portFlag('imaps', 'IMAP over implicit TLS'),
+    'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
+    'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
+    'matcher-port': portFlag('matcher', 'Test matcher protocol'),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    const fromFile = flags.config ? readConfigFile(flags.config) : {}
+    const config = mergeConfig(defaultConfig(flags['data-dir']), fromFile, {
+      dataDir: flags['data-dir'],
+      bind: flags.bind,
+      hostname: flags.hostname,
+      capture: flags.capture || undefined,
+      allowInsecureAuth: flags['allow-insecure-auth'] || undefined,
+      relayHost: flags['relay-host'],
+      logLevel: flags['log-level'] as Level | undefined,
+      ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
+    })
+    const log = createLogger({level: config.logLevel})
+    const app = await App.start(config, log)
+
+    await new Promise<void>((resolve) => {
+      let stopping = false
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) return
+        stopping = true
+        log.info({signal}, 'shutting down')
+        app.stop().then(resolve, (err: unknown) => {
+          log.error({err}, 'shutdown failed')
+          process.exitCode = 1
+          resolve()
+        })
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+  }
+}

@@ -1,0 +1,51 @@
+import {MailboxCommand} from '../src/cli/base-command.js'
+import {formatTime} from '../src/cli/table.js'
+import {connectControl} from '../src/control/client.js'
+import {formatSize} from '../src/size.js'
+import {QUEUE_STATES, storeCounts, type ServerStatus, type StoreCounts} from '../src/status.js'
+import {resolve} from 'node:path'
+
+type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts}
+
+export default class Status_ extends MailboxCommand {
+  static override summary = 'Show whether the server runs, its listeners, and what the store holds.'
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
+
+  async run(): Promise<Status> {
+    const {flags} = await this.parse(Status_)
+    const dataDir = resolve(flags['data-dir'])
+    const client = await connectControl(dataDir)
+    let status: Status
+    if (client) {
+      try {
+        status = await client.call('server.status', {})
+      } finally {
+        client.close()
+      }
+    } else {
+      status = {running: false, dataDir, counts: storeCounts(this.openStore(dataDir))}
+    }
+    this.say(render(status))
+    return status
+  }
+}
+
+function render(s: Status): string {
+  const c = s.counts
+  const queue = QUEUE_STATES.filter((q) => c.queue[q]).map((q) => `${q} ${c.queue[q]}`).join(', ') || 'empty'
+  const lines = s.running
+    ? [
+        `server:    running (pid ${s.pid}, mailbox ${s.version}, up ${s.uptimeSeconds}s since ${formatTime(s.startedAt)})`,
+        `hostname:  ${s.hostname}`,
+        ...s.listeners.map((l) => `listen:    ${l.name.padEnd(10)} ${l.address}`),
+      ]
+    : ['server:    not running']
+  return [
+    ...lines,
+    `data dir:  ${s.dataDir}`,
+    `domains:   ${c.domains}`,
+    `users:     ${c.users} (aliases ${c.aliases})`,
+    `messages:  ${c.messages} (${formatSize(c.messageBytes)}) in ${c.folders} folders`,
+    `queue:     ${queue}`,
+  ].join('\n')
+}

@@ -1,0 +1,27 @@
+import {Args} from '@oclif/core'
+import {MailboxCommand} from '../../src/cli/base-command.js'
+import {formatTime} from '../../src/cli/table.js'
+import {showUser} from '../../src/directory/users.js'
+import {formatSize} from '../../src/size.js'
+
+export default class UserShow extends MailboxCommand {
+  static override summary = "Show one user's details."
+  static override examples = ['<%= config.bin %> user show alice@example.com --json']
+  static override args = {address: Args.string({required: true})}
+
+  async run() {
+    const {args, flags} = await this.parse(UserShow)
+    const u = showUser(this.openStore(flags['data-dir']), args.address)
+    this.say(
+      [
+        `address:  ${u.address}`,
+        `state:    ${u.disabled ? 'disabled' : 'enabled'}`,
+        `quota:    ${u.quota ? formatSize(u.quota) : 'unlimited'}`,
+        `used:     ${formatSize(u.used)} in ${u.messages} message(s), ${u.folders} folder(s)`,
+        `created:  ${formatTime(u.createdAt)}`,
+        `updated:  ${formatTime(u.updatedAt)}`,
+      ].join('\n'),
+    )
+    return u
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The composition root of `mailbox serve`.
+ *
+ * Start: take the data dir's pid lock → open the store (checks and migrates the schema) → start
+ * the actors → listen (control socket, then protocol listeners) → publish `server.started`.
+ * Stop is the reverse: stop listening and drain → stop the actors → flush and close the store →
+ * release the lock. A failure half-way through start undoes what was started.
+ */
+import {mkdirSync} from 'node:fs'
+import {AuthActor} from './auth/actor.js'
+import {Bus, type Actor} from './bus.js'
+import type {ServeConfig} from './config.js'
+import {controlSocketPath} from './control/protocol.js'
+import {ControlServer} from './control/server.js'
+import type {Logger} from './log.js'
+import {acquirePidLock} from './pidlock.js'
+import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
+import {openStore, type Store} from './store/store.js'
+import {VERSION} from './version.js'
+
+export class App {
+  readonly bus = new Bus()
+  readonly startedAt = Date.now()
+  private readonly actors: Actor[] = []
+  private readonly listeners: ListenerInfo[] = []
+  private control?: ControlServer
+  private stopping?: Promise<void>
+
+  private constructor(
+    readonly config: ServeConfig,
+    readonly store: Store,
+    private readonly log: Logger,
+    private readonly releaseLock: () => void,
+  ) {
+    this.bus.onListenerError = (err, event) => log.error({err, event: event.event}, 'event listener failed')
+  }
+
+  static async start(config: ServeConfig, log: Logger): Promise<App> {
+    mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
+    const releaseLock = acquirePidLock(config.dataDir)
+    let store: Store
+    try {
+      store = openStore(config.dataDir)
+    } catch (err) {
+      releaseLock()
+      throw err
+    }
+    const app = new App(config, store, log, releaseLock)
+    try {
+      await app.startParts()
+    } catch (err) {
+      await app.stop()
+      throw err
+    }
+    return app
+  }
+
+  private async startParts(): Promise<void> {
+    const {bus, store, log, config} = this
+    this.actors.push(new AuthActor(bus, store, log.child({component: 'auth'}), config.auth))
+    for (const actor of this.actors) await actor.start()
+    bus.handle('server.status', () => this.status())
+
+    this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}))
+    await this.control.start()
+    this.listeners.push({name: 'control', address: controlSocketPath(config.dataDir)})
+
+    bus.publish('server.started', {pid: process.pid})
+    log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
+  }
+
+  status(): ServerStatus {
+    return {
+      running: true,
+      pid: process.pid,
+      version: VERSION,
+      hostname: this.config.hostname,
+      dataDir: this.config.dataDir,
+      startedAt: this.startedAt,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      listeners: this.listeners,
+      connections: {control: this.control?.connections ?? 0},
+      counts: storeCounts(this.store),
+    }
+  }
+
+  /** Idempotent: a second signal during shutdown waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown()
+    return this.stopping
+  }
+
+  private async shutdown(): Promise<void> {
+    this.bus.publish('server.stopping', {pid: process.pid})
+    await this.control?.stop()
+    for (const actor of [...this.actors].reverse()) {
+      try {
+        await actor.stop()
+      } catch (err) {
+        this.log.error({err, actor: actor.name}, 'actor failed to stop')
+      }
+    }
+    await this.store.env.flushed
+    await this.store.close()
+    this.releaseLock()
+    this.log.info('mailbox stopped')
+  }
+}

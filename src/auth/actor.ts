@@ -1,0 +1,85 @@
+/**
+ * The auth actor (fmail's authentication server): `auth.verify` says whether an address is a
+ * user here; `auth.login` checks a password against its argon2id hash, refuses disabled users,
+ * throttles brute force, and publishes every outcome as an event.
+ *
+ * Timing does not reveal which usernames exist: unknown users cost one argon2 verify too.
+ * A disabled account is reported only to someone who knows its password.
+ */
+import {setTimeout as sleep} from 'node:timers/promises'
+import {normalizeAddress} from '../address.js'
+import type {Actor, Bus} from '../bus.js'
+import {MailboxError} from '../errors.js'
+import type {Logger} from '../log.js'
+import type {Store} from '../store/store.js'
+import {burnVerify, verifyPassword} from './password.js'
+import {DEFAULT_THROTTLE, LoginThrottle, type ThrottleConfig} from './throttle.js'
+
+export interface AuthConfig extends ThrottleConfig {
+  /** extra delay before answering a failed login, to slow down guessing on one connection */
+  failureDelayMs: number
+}
+
+export const DEFAULT_AUTH: AuthConfig = {...DEFAULT_THROTTLE, failureDelayMs: 500}
+
+export class AuthActor implements Actor {
+  readonly name = 'auth'
+  private readonly throttle: LoginThrottle
+  private unregister: (() => void)[] = []
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly config: AuthConfig = DEFAULT_AUTH,
+  ) {
+    this.throttle = new LoginThrottle(config)
+  }
+
+  async start(): Promise<void> {
+    this.unregister = [
+      this.bus.handle('auth.verify', ({address}) => {
+        const user = this.lookup(address)
+        return {exists: user !== undefined, disabled: user?.disabled ?? false}
+      }),
+      this.bus.handle('auth.login', (req) => this.login(req)),
+    ]
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unregister) off()
+    this.unregister = []
+  }
+
+  private lookup(input: string) {
+    try {
+      return this.store.users.get(normalizeAddress(input))
+    } catch {
+      return undefined
+    }
+  }
+
+  private async login(req: {username: string; password: string; remoteAddress: string; protocol: string}): Promise<{address: string}> {
+    const {remoteAddress, protocol} = req
+    const username = req.username.trim().toLowerCase().slice(0, 320)
+    const fail = async (reason: 'bad-credentials' | 'throttled' | 'disabled', error: MailboxError) => {
+      this.bus.publish('auth.failed', {username, remoteAddress, protocol, reason})
+      this.log.info({username, remoteAddress, protocol, reason}, 'login failed')
+      if (reason === 'bad-credentials') await sleep(this.config.failureDelayMs)
+      throw error
+    }
+    if (this.throttle.isBlocked(remoteAddress, username)) {
+      return fail('throttled', new MailboxError('throttled', 'too many failed logins, try again later'))
+    }
+    const user = this.lookup(username)
+    const ok = user ? await verifyPassword(user.passwordHash, req.password) : (await burnVerify(req.password), false)
+    if (!user || !ok) {
+      this.throttle.recordFailure(remoteAddress, username)
+      return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'))
+    }
+    if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'))
+    this.throttle.recordSuccess(remoteAddress)
+    this.bus.publish('auth.succeeded', {address: user.address, remoteAddress, protocol})
+    return {address: user.address}
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The in-process bus the actors talk through. Actors never import each other: they register
+ * handlers for actions (`call`, request/reply, the fmail "ok"/"error" pair) and publish events
+ * (fan-out to IDLE sessions, the matcher, the dashboard, the control socket's subscribers).
+ *
+ * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
+ */
+import type {ServerStatus} from './status.js'
+
+export interface ActionMap {
+  /** does this address name an enabled local user? (fmail `verify`) */
+  'auth.verify': {req: {address: string}; res: {exists: boolean; disabled: boolean}}
+  /** check a password (fmail `auth`); rejects with MailboxError auth-failed / throttled / disabled */
+  'auth.login': {req: {username: string; password: string; remoteAddress: string; protocol: string}; res: {address: string}}
+  'server.status': {req: Record<string, never>; res: ServerStatus}
+}
+
+export interface EventMap {
+  'auth.succeeded': {address: string; remoteAddress: string; protocol: string}
+  'auth.failed': {username: string; remoteAddress: string; protocol: string; reason: 'bad-credentials' | 'throttled' | 'disabled'}
+  'server.started': {pid: number}
+  'server.stopping': {pid: number}
+}
+
+export type Action = keyof ActionMap
+export type EventName = keyof EventMap
+export type Request<A extends Action> = ActionMap[A]['req']
+export type Reply<A extends Action> = ActionMap[A]['res']
+export type Handler<A extends Action> = (body: Request<A>) => Reply<A> | Promise<Reply<A>>
+export interface BusEvent<E extends EventName = EventName> {
+  event: E
+  body: EventMap[E]
+  time: number
+}
+export type Listener = (event: BusEvent) => void
+
+export class Bus {
+  private readonly handlers = new Map<Action, Handler<Action>>()
+  private readonly listeners = new Map<string, Set<Listener>>()
+
+  handle<A extends Action>(action: A, handler: Handler<A>): () => void {
+    if (this.handlers.has(action)) throw new Error(`bus: ${action} already has a handler`)
+    this.handlers.set(action, handler as unknown as Handler<Action>)
+    return () => this.handlers.delete(action)
+  }
+
+  has(action: string): action is Action {
+    return this.handlers.has(action as Action)
+  }
+
+  async call<A extends Action>(action: A, body: Request<A>): Promise<Reply<A>> {
+    const handler = this.handlers.get(action)
+    if (!handler) throw new Error(`bus: no handler for ${action}`)
+    return (await handler(body as Request<Action>)) as Reply<A>
+  }
+
+  /**
+   * Subscribes to an event name, a family (`auth.*`) or everything (`*`).
+   * Listeners run synchronously and must not throw; one that does is isolated and reported.
+   */
+  subscribe(pattern: EventName | `${string}.*` | '*', listener: Listener): () => void {
+    let set = this.listeners.get(pattern)
+    if (!set) this.listeners.set(pattern, (set = new Set()))
+    set.add(listener)
+    return () => void set.delete(listener)
+  }
+
+  publish<E extends EventName>(event: E, body: EventMap[E]): void {
+    const message: BusEvent = {event, body, time: Date.now()}
+    const family = event.slice(0, event.indexOf('.')) + '.*'
+    for (const key of [event, family, '*']) {
+      for (const listener of this.listeners.get(key) ?? []) {
+        try {
+          listener(message)
+        } catch (err) {
+          this.onListenerError(err, message)
+        }
+      }
+    }
+  }
+
+  onListenerError: (err: unknown, event: BusEvent) => void = (err) => {
+    process.emitWarning(`bus listener failed: ${(err as Error).message}`)
+  }
+}
+
+/** An actor owns one concern, registers its bus handlers in `start()` and releases them in `stop()`. */
+export interface Actor {
+  readonly name: string
+  start(): Promise<void>
+  stop(): Promise<void>
+}

@@ -1,0 +1,10 @@
+/** Resolves a USER argument to an existing user's canonical address. */
+import {normalizeAddress} from '../address.js'
+import {MailboxError} from '../errors.js'
+import type {Store} from '../store/store.js'
+
+export function existingUser(store: Store, input: string): string {
+  const address = normalizeAddress(input)
+  if (!store.users.get(address)) throw new MailboxError('not-found', `no user ${address}`)
+  return address
+}

@@ -1,0 +1,91 @@
+/**
+ * Server configuration: built-in defaults, then an optional JSON config file, then flags.
+ * Ports follow DESIGN.md (unprivileged, 127.0.0.1); `0` turns a listener off.
+ */
+import {readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {resolve} from 'node:path'
+import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
+import {MailboxError} from './errors.js'
+import type {Level} from './log.js'
+
+export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
+export type PortName = (typeof PORT_NAMES)[number]
+
+export const DEFAULT_PORTS: Record<PortName, number> = {
+  smtp: 2525,
+  submission: 2587,
+  smtps: 2465,
+  imap: 2143,
+  imaps: 2993,
+  pop3: 2110,
+  pop3s: 2995,
+  matcher: 60510,
+}
+
+export interface ServeConfig {
+  dataDir: string
+  bind: string
+  hostname: string
+  ports: Record<PortName, number>
+  capture: boolean
+  allowInsecureAuth: boolean
+  relayHost?: string
+  logLevel: Level
+  auth: AuthConfig
+}
+
+export function defaultConfig(dataDir: string): ServeConfig {
+  return {
+    dataDir: resolve(dataDir),
+    bind: '127.0.0.1',
+    hostname: hostname(),
+    ports: {...DEFAULT_PORTS},
+    capture: false,
+    allowInsecureAuth: false,
+    logLevel: 'info',
+    auth: {...DEFAULT_AUTH},
+  }
+}
+
+type DeepPartial<T> = {[K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K]}
+
+/** Reads a JSON config file shaped like ServeConfig (any subset of its keys). */
+export function readConfigFile(path: string): DeepPartial<ServeConfig> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new MailboxError('invalid', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code}`)
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
+    return parsed as DeepPartial<ServeConfig>
+  } catch (err) {
+    throw new MailboxError('invalid', `config file ${path} is not a JSON object: ${(err as Error).message}`)
+  }
+}
+
+export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfig>[]): ServeConfig {
+  let config = base
+  for (const layer of layers) {
+    const defined = Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined))
+    config = {
+      ...config,
+      ...defined,
+      ports: {...config.ports, ...stripUndefined(layer.ports)},
+      auth: {...config.auth, ...stripUndefined(layer.auth)},
+    } as ServeConfig
+  }
+  for (const name of PORT_NAMES) {
+    const port = config.ports[name]
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
+  }
+  config.dataDir = resolve(config.dataDir)
+  return config
+}
+
+function stripUndefined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,118 @@
+/**
+ * The control socket server: the bus, exposed to the CLI and the dashboard (see ./protocol.ts).
+ */
+import {chmodSync, unlinkSync} from 'node:fs'
+import {createServer, type Server, type Socket} from 'node:net'
+import type {Bus, BusEvent} from '../bus.js'
+import {isMailboxError} from '../errors.js'
+import type {Logger} from '../log.js'
+import {CONTROL_ACTIONS, PROTOCOL_VERSION, lineSplitter, type ControlRequest, type ControlResponse} from './protocol.js'
+
+const EVENT_PATTERN = /^(\*|[a-z]+\.\*|[a-z]+\.[a-z.]+)$/
+/** a subscriber that does not read its events is dropped once this much is buffered for it */
+const MAX_SUBSCRIBER_BACKLOG = 4 * 1024 * 1024
+
+export class ControlServer {
+  private server?: Server
+  private readonly sockets = new Set<Socket>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {}
+
+  get connections(): number {
+    return this.sockets.size
+  }
+
+  async start(): Promise<void> {
+    try {
+      unlinkSync(this.path) // left behind by a crashed server; the pid lock says we own the dir
+    } catch {}
+    const server = createServer((socket) => this.accept(socket))
+    // create the socket file owner-only from the start: no window where others could connect
+    const umask = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.path, () => resolve())
+      })
+    } finally {
+      process.umask(umask)
+    }
+    chmodSync(this.path, 0o600)
+    this.server = server
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    this.server = undefined
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket)
+    const unsubscribes: (() => void)[] = []
+    const send = (message: object) => {
+      if (!socket.writable) return
+      if (socket.writableLength > MAX_SUBSCRIBER_BACKLOG) return void socket.destroy()
+      socket.write(JSON.stringify(message) + '\n')
+    }
+    const reply = (id: ControlRequest['id'] | null, result: {body: unknown} | {error: {code: string; message: string}}) =>
+      send({id, ...('body' in result ? {ok: true, body: result.body} : {ok: false, error: result.error})} as ControlResponse)
+
+    const onLine = async (line: string) => {
+      let request: ControlRequest
+      try {
+        request = JSON.parse(line) as ControlRequest
+        if (typeof request !== 'object' || request === null || typeof request.action !== 'string') throw new Error('no action')
+      } catch {
+        return reply(null, {error: {code: 'invalid', message: 'malformed request: expected {"id", "action", "version", "body"}'}})
+      }
+      const {id, action} = request
+      const version = request.version ?? PROTOCOL_VERSION
+      if (action === 'subscribe') {
+        const events = (request.body as {events?: unknown} | undefined)?.events ?? ['*']
+        if (!Array.isArray(events) || !events.every((e) => typeof e === 'string' && EVENT_PATTERN.test(e))) {
+          return reply(id, {error: {code: 'invalid', message: 'subscribe: events must be names like "auth.failed", "auth.*" or "*"'}})
+        }
+        for (const pattern of events as string[]) {
+          unsubscribes.push(this.bus.subscribe(pattern as '*', (e: BusEvent) => send({event: e.event, time: e.time, body: e.body})))
+        }
+        return reply(id, {body: {subscribed: events}})
+      }
+      if (action === 'ping') return reply(id, {body: {pong: true}})
+      const supported = CONTROL_ACTIONS[action as keyof typeof CONTROL_ACTIONS]
+      if (supported === undefined || !this.bus.has(action)) {
+        return reply(id, {error: {code: 'unknown-action', message: `unknown action ${action}`}})
+      }
+      if (version !== supported) {
+        return reply(id, {error: {code: 'unsupported-version', message: `${action} speaks version ${supported}, not ${version}`}})
+      }
+      try {
+        reply(id, {body: await this.bus.call(action, (request.body ?? {}) as never)})
+      } catch (err) {
+        if (isMailboxError(err)) return reply(id, {error: {code: err.code, message: err.message}})
+        this.log.error({err, action}, 'control action failed')
+        reply(id, {error: {code: 'internal', message: 'internal error'}})
+      }
+    }
+
+    socket.on(
+      'data',
+      lineSplitter(
+        (line) => void onLine(line),
+        () => {
+          reply(null, {error: {code: 'invalid', message: 'line too long'}})
+          socket.end()
+        },
+      ),
+    )
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      for (const off of unsubscribes) off()
+      this.sockets.delete(socket)
+    })
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Structured logging: one JSON object per line (for journald and log shippers), or a compact
+ * human line when stdout is a terminal. `child()` adds fields such as `component` and `cid`.
+ * The call shape `logger.info(fields, message)` is the bunyan one smtp-server expects.
+ */
+import {format} from 'node:util'
+
+export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+const LEVELS: Record<Level, number> = {trace: 10, debug: 20, info: 30, warn: 40, error: 50, silent: 100}
+
+type Fields = Record<string, unknown>
+type LogFn = (fieldsOrMessage?: Fields | string, ...args: unknown[]) => void
+
+export interface Logger {
+  trace: LogFn
+  debug: LogFn
+  info: LogFn
+  warn: LogFn
+  error: LogFn
+  child(fields: Fields): Logger
+  readonly level: Level
+}
+
+export interface LoggerOptions {
+  level?: Level
+  pretty?: boolean
+  write?: (line: string) => void
+}
+
+export function createLogger(options: LoggerOptions = {}, bindings: Fields = {}): Logger {
+  const level = options.level ?? 'info'
+  const threshold = LEVELS[level]
+  const pretty = options.pretty ?? process.stdout.isTTY === true
+  const write = options.write ?? ((line: string) => void process.stdout.write(line))
+  const emit = (lvl: Exclude<Level, 'silent'>): LogFn => {
+    if (LEVELS[lvl] < threshold) return () => {}
+    return (fieldsOrMessage, ...args) => {
+      let fields: Fields = {}
+      let message: string
+      if (typeof fieldsOrMessage === 'object' && fieldsOrMessage !== null) {
+        fields = fieldsOrMessage
+        message = args.length ? format(...(args as [string, ...unknown[]])) : ''
+      } else {
+        message = format(fieldsOrMessage ?? '', ...args)
+      }
+      if (fields.err instanceof Error) fields = {...fields, err: {message: fields.err.message, stack: fields.err.stack}}
+      const record = {time: new Date().toISOString(), level: lvl, ...bindings, ...fields, msg: message}
+      write(pretty ? prettyLine(record) : JSON.stringify(record) + '\n')
+    }
+  }
+  return {
+    level,
+    trace: emit('trace'),
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => createLogger(options, {...bindings, ...fields}),
+  }
+}
+
+function prettyLine(record: Fields): string {
+  const {time, level, component, msg, ...rest} = record as {time: string; level: string; component?: string; msg: string}
+  const extra = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ')
+  return `${time.slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${component ? `[${component}] ` : ''}${msg}${extra ? ' ' + extra : ''}\n`
+}
+
+export const silentLogger = createLogger({level: 'silent'})

@@ -1,0 +1,206 @@
+/**
+ * A user's folders (IMAP mailboxes), with the rules of RFC 3501 §6.3 (see seed 002):
+ * - hierarchy separator `/`; creating `a/b/c` creates `a` and `a/b` when missing;
+ * - INBOX is case-insensitive, always exists and cannot be deleted; renaming INBOX moves its
+ *   messages to the new name and leaves INBOX empty (its inferiors stay);
+ * - deleting a folder that has children keeps the children and leaves the folder as a
+ *   `\Noselect` placeholder; a placeholder with children cannot be deleted;
+ * - UIDs are never reused: every (re)creation takes a fresh UIDVALIDITY from a store-wide
+ *   counter that never goes backwards, and renames keep UIDVALIDITY and UIDNEXT.
+ * Messages are keyed by the folder's numeric id, so a rename rewrites folder records only.
+ * Every function here runs inside one `store.transact`, so a failed rule changes nothing.
+ */
+import {MailboxError} from '../errors.js'
+import {mailboxKey, userMailboxesRange} from '../store/keys.js'
+import type {MailboxRecord, SpecialUse} from '../store/records.js'
+import {nextCounter} from '../store/schema.js'
+import type {Store} from '../store/store.js'
+import {removeMailboxMessages} from './messages.js'
+
+export const SEPARATOR = '/'
+export const INBOX = 'INBOX'
+const MAX_NAME_BYTES = 512
+
+export const DEFAULT_FOLDERS: {name: string; specialUse?: SpecialUse}[] = [
+  {name: INBOX},
+  {name: 'Sent', specialUse: '\\Sent'},
+  {name: 'Drafts', specialUse: '\\Drafts'},
+  {name: 'Trash', specialUse: '\\Trash'},
+  {name: 'Junk', specialUse: '\\Junk'},
+  {name: 'Archive', specialUse: '\\Archive'},
+]
+
+/** Canonical folder name, or `invalid`. Names are UTF-8 here; IMAP's modified UTF-7 is the IMAP layer's business. */
+export function normalizeFolderName(input: string): string {
+  let name = input.normalize('NFC')
+  if (name.endsWith(SEPARATOR)) name = name.slice(0, -1) // "foo/" declares intent to create children
+  const bad = (why: string) => new MailboxError('invalid', `invalid folder name ${JSON.stringify(input)}: ${why}`)
+  if (!name) throw bad('empty')
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw bad('too long')
+  if (/[\u0000-\u001f\u007f*%]/.test(name)) throw bad('control characters and * % are not allowed')
+  const parts = name.split(SEPARATOR)
+  if (parts.some((p) => p === '')) throw bad('empty hierarchy level')
+  if (parts.some((p) => p === '.' || p === '..')) throw bad('"." and ".." are not folder names')
+  if (parts[0]!.toUpperCase() === INBOX) parts[0] = INBOX
+  return parts.join(SEPARATOR)
+}
+
+const parentsOf = (name: string): string[] => {
+  const parts = name.split(SEPARATOR)
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join(SEPARATOR))
+}
+const isInferior = (name: string, of: string) => name.startsWith(of + SEPARATOR)
+
+export function listFolders(store: Store, user: string): MailboxRecord[] {
+  const folders = [...store.mailboxes.getRange(userMailboxesRange(user)).map(({value}) => value)]
+  // INBOX first, then by name (the order mail clients show)
+  return folders.sort((a, b) => (a.name === INBOX ? -1 : b.name === INBOX ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+export function findFolder(store: Store, user: string, name: string): MailboxRecord | undefined {
+  return store.mailboxes.get(mailboxKey(user, normalizeFolderName(name)))
+}
+
+export function getFolder(store: Store, user: string, name: string): MailboxRecord {
+  const folder = findFolder(store, user, name)
+  if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
+  return folder
+}
+
+function freshIdentity(store: Store): Pick<MailboxRecord, 'id' | 'uidValidity' | 'uidNext' | 'highestModseq'> {
+  return {
+    id: nextCounter(store, 'lastMailboxId'),
+    // seconds since the epoch, as Dovecot does, but never lower than any value handed out before
+    uidValidity: nextCounter(store, 'lastUidValidity', Math.floor(Date.now() / 1000)),
+    uidNext: 1,
+    highestModseq: 1,
+  }
+}
+
+function putFolder(store: Store, folder: MailboxRecord): MailboxRecord {
+  store.mailboxes.putSync(mailboxKey(folder.user, folder.name), folder)
+  return folder
+}
+
+function newFolder(store: Store, user: string, name: string, specialUse?: SpecialUse): MailboxRecord {
+  return putFolder(store, {
+    ...freshIdentity(store),
+    user,
+    name,
+    subscribed: true,
+    ...(specialUse ? {specialUse} : {}),
+    messages: 0,
+    unseen: 0,
+    size: 0,
+    createdAt: Date.now(),
+  })
+}
+
+function ensureParents(store: Store, user: string, name: string): void {
+  for (const parent of parentsOf(name)) {
+    if (!store.mailboxes.get(mailboxKey(user, parent))) newFolder(store, user, parent)
+  }
+}
+
+export function createDefaultFolders(store: Store, user: string): void {
+  for (const f of DEFAULT_FOLDERS) {
+    if (!store.mailboxes.get(mailboxKey(user, f.name))) newFolder(store, user, f.name, f.specialUse)
+  }
+}
+
+export function createFolder(store: Store, user: string, input: string, specialUse?: SpecialUse): MailboxRecord {
+  const name = normalizeFolderName(input)
+  return store.transact(() => {
+    const existing = store.mailboxes.get(mailboxKey(user, name))
+    if (existing && !existing.noselect) throw new MailboxError('exists', `folder ${JSON.stringify(name)} already exists`)
+    ensureParents(store, user, name)
+    if (existing) {
+      // reviving a \Noselect placeholder: a fresh UIDVALIDITY, since it is a new incarnation
+      const {noselect: _, ...rest} = existing
+      return putFolder(store, {...rest, ...freshIdentity(store), id: existing.id, ...(specialUse ? {specialUse} : {})})
+    }
+    return newFolder(store, user, name, specialUse)
+  })
+}
+
+function hasChildren(store: Store, user: string, name: string): boolean {
+  for (const {value} of store.mailboxes.getRange({start: mailboxKey(user, name + SEPARATOR), limit: 1})) {
+    return value.user === user && isInferior(value.name, name)
+  }
+  return false
+}
+
+export function deleteFolder(store: Store, user: string, input: string): void {
+  const name = normalizeFolderName(input)
+  if (name === INBOX) throw new MailboxError('conflict', 'INBOX cannot be deleted')
+  store.transact(() => {
+    const folder = store.mailboxes.get(mailboxKey(user, name))
+    if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
+    const children = hasChildren(store, user, name)
+    if (children && folder.noselect) {
+      throw new MailboxError('conflict', `folder ${JSON.stringify(name)} has children and holds no messages; delete the children first`)
+    }
+    removeMailboxMessages(store, folder)
+    if (children) {
+      putFolder(store, {...folder, noselect: true, messages: 0, unseen: 0, size: 0})
+    } else {
+      store.mailboxes.removeSync(mailboxKey(user, name))
+    }
+  })
+}
+
+export function renameFolder(store: Store, user: string, fromInput: string, toInput: string): MailboxRecord {
+  const from = normalizeFolderName(fromInput)
+  const to = normalizeFolderName(toInput)
+  if (from === to) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
+  if (isInferior(to, from)) throw new MailboxError('invalid', `cannot rename ${JSON.stringify(from)} into itself`)
+  return store.transact(() => {
+    const folder = store.mailboxes.get(mailboxKey(user, from))
+    if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(from)} for ${user}`)
+    if (store.mailboxes.get(mailboxKey(user, to))) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
+    ensureParents(store, user, to)
+    if (from === INBOX) {
+      // The renamed folder takes over INBOX's identity (and so its messages, keyed by id);
+      // INBOX starts over as a new, empty incarnation. INBOX's inferiors stay where they are.
+      const {specialUse: _, ...inbox} = folder
+      const moved = putFolder(store, {...inbox, name: to})
+      putFolder(store, {...folder, ...freshIdentity(store), messages: 0, unseen: 0, size: 0, createdAt: Date.now()})
+      return moved
+    }
+    const renamed = putFolder(store, {...folder, name: to})
+    store.mailboxes.removeSync(mailboxKey(user, from))
+    const inferiors = [...store.mailboxes.getRange({start: mailboxKey(user, from + SEPARATOR), end: mailboxKey(user, from + '0')})]
+    for (const {value} of inferiors) {
+      store.mailboxes.removeSync(mailboxKey(user, value.name))
+      putFolder(store, {...value, name: to + value.name.slice(from.length)})
+    }
+    return renamed
+  })
+}
+
+export function setSubscribed(store: Store, user: string, input: string, subscribed: boolean): void {
+  const name = normalizeFolderName(input)
+  store.transact(() => {
+    const folder = store.mailboxes.get(mailboxKey(user, name))
+    if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
+    putFolder(store, {...folder, subscribed})
+  })
+}
+
+/** Removes every folder of a user and their messages; call inside `store.transact`. */
+export function removeAllFolders(store: Store, user: string): void {
+  for (const folder of listFolders(store, user)) {
+    removeMailboxMessages(store, folder)
+    store.mailboxes.removeSync(mailboxKey(user, folder.name))
+  }
+}
+
+export function usageOf(store: Store, user: string): {messages: number; size: number} {
+  let messages = 0
+  let size = 0
+  for (const f of listFolders(store, user)) {
+    messages += f.messages
+    size += f.size
+  }
+  return {messages, size}
+}

@@ -1,0 +1,56 @@
+/** What `mailbox status` reports: store counts always, and live server facts when it runs. */
+import {queueStateRange} from './store/keys.js'
+import type {QueueState} from './store/records.js'
+import type {Store} from './store/store.js'
+
+export const QUEUE_STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
+
+export interface StoreCounts {
+  domains: number
+  users: number
+  aliases: number
+  folders: number
+  messages: number
+  messageBytes: number
+  queue: Record<QueueState, number>
+}
+
+export interface ListenerInfo {
+  name: string
+  /** `host:port` for TCP, a path for the control socket */
+  address: string
+}
+
+export interface ServerStatus {
+  running: true
+  pid: number
+  version: string
+  hostname: string
+  dataDir: string
+  startedAt: number
+  uptimeSeconds: number
+  listeners: ListenerInfo[]
+  connections: Record<string, number>
+  counts: StoreCounts
+}
+
+export function storeCounts(store: Store): StoreCounts {
+  let folders = 0
+  let messages = 0
+  let messageBytes = 0
+  for (const {value} of store.mailboxes.getRange()) {
+    folders++
+    messages += value.messages
+    messageBytes += value.size
+  }
+  const queue = Object.fromEntries(QUEUE_STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
+  return {
+    domains: store.domains.getKeysCount(),
+    users: store.users.getKeysCount(),
+    aliases: store.aliases.getKeysCount(),
+    folders,
+    messages,
+    messageBytes,
+    queue,
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The only place store keys are built. See ./README.md for the layout.
+ * Keys are lmdb ordered-binary tuples: numbers sort before strings, arrays compare element-wise.
+ */
+import type {QueuePriority, QueueState} from './records.js'
+
+/** sorts after every string lmdb can hold in a key (used as an open upper bound) */
+export const MAX_STRING = '\uffff'
+
+export const userMailboxesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
+export const mailboxKey = (user: string, name: string): [string, string] => [user, name]
+
+export const messageKey = (mailboxId: number, uid: number): [number, number] => [mailboxId, uid]
+export const mailboxMessagesRange = (mailboxId: number) => ({start: [mailboxId, 0], end: [mailboxId + 1, 0]})
+
+const PRIORITY_ORDER: Record<QueuePriority, number> = {high: 0, default: 1, bulk: 2}
+/** queue index: by state, then priority, then due time — the foreman scans `queued` in this order */
+export const queueIndexKey = (state: QueueState, priority: QueuePriority, dueAt: number, id: string): [string, number, number, string] => [
+  state,
+  PRIORITY_ORDER[priority],
+  dueAt,
+  id,
+]
+export const queueStateRange = (state: QueueState) => ({start: [state], end: [state + '\u0000']})
+
+export const deliveryLogKey = (queueId: string, attempt: number): [string, number] => [queueId, attempt]
+export const deliveryLogRange = (queueId: string) => ({start: [queueId, 0], end: [queueId, Number.MAX_SAFE_INTEGER]})

@@ -1,0 +1,97 @@
+/**
+ * The records kept in the store, one interface per named database. Fields are camelCase and
+ * times are epoch milliseconds, so a record can go to `--json` output unchanged.
+ */
+
+export interface DomainRecord {
+  name: string
+  createdAt: number
+}
+
+export interface UserRecord {
+  address: string
+  /** argon2id PHC string */
+  passwordHash: string
+  /** bytes; 0 means unlimited */
+  quota: number
+  disabled: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface AliasRecord {
+  /** `user@domain`, or `@domain` for a catch-all */
+  alias: string
+  targets: string[]
+  createdAt: number
+}
+
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive'
+
+export interface MailboxRecord {
+  /** stable across renames; messages are keyed by it */
+  id: number
+  user: string
+  name: string
+  uidValidity: number
+  uidNext: number
+  highestModseq: number
+  subscribed: boolean
+  specialUse?: SpecialUse
+  /** a hierarchy placeholder left by deleting a parent that has children (RFC 3501 §6.3.4) */
+  noselect?: boolean
+  messages: number
+  unseen: number
+  size: number
+  createdAt: number
+}
+
+export interface MessageRecord {
+  uid: number
+  blobId: string
+  flags: string[]
+  internalDate: number
+  size: number
+  modseq: number
+}
+
+/** Per-blob bookkeeping: the raw bytes live in `blobs`, this counts the message entries using them. */
+export interface BlobInfoRecord {
+  refs: number
+  size: number
+  createdAt: number
+}
+
+export type QueueState = 'queued' | 'sending' | 'deferred' | 'held' | 'delivered' | 'failed'
+export type QueuePriority = 'high' | 'default' | 'bulk'
+
+export interface QueueRecipient {
+  address: string
+  state: 'pending' | 'delivered' | 'deferred' | 'failed'
+  lastError?: string
+}
+
+export interface QueueEntry {
+  id: string
+  from: string
+  /** destination domain; one entry per domain so one connection serves all its recipients */
+  domain: string
+  recipients: QueueRecipient[]
+  blobId: string
+  priority: QueuePriority
+  state: QueueState
+  attempts: number
+  createdAt: number
+  nextAttemptAt: number
+  lastError?: string
+}
+
+export interface DeliveryAttemptRecord {
+  queueId: string
+  attempt: number
+  startedAt: number
+  endedAt: number
+  host: string
+  result: 'delivered' | 'deferred' | 'failed'
+  transcript: string[]
+}

@@ -1,0 +1,50 @@
+/**
+ * Schema version check and migrations, run on every open.
+ *
+ * `meta['schemaVersion']` says which layout the store has. A store written by a newer mailbox is
+ * refused (this code would misread it); an older one is brought forward by the migrations below,
+ * all inside one write transaction, so a crash mid-migration leaves the old version intact.
+ */
+import {MailboxError} from '../errors.js'
+import type {Store} from './store.js'
+
+export const SCHEMA_VERSION = 1
+
+type Migration = (store: Store) => void
+
+/** migrations[n] takes a store from version n to n + 1 */
+const migrations: Migration[] = [
+  // 0 → 1: the initial layout. Named databases are created by openDB; counters start here.
+  (store) => {
+    store.meta.putSync('lastUidValidity', 0)
+    store.meta.putSync('lastMailboxId', 0)
+    store.meta.putSync('createdAt', Date.now())
+  },
+]
+
+export function migrate(store: Store): void {
+  const current = (store.meta.get('schemaVersion') as number | undefined) ?? 0
+  if (current > SCHEMA_VERSION) {
+    throw new MailboxError(
+      'schema',
+      `the store in ${store.path} has schema version ${current}, newer than this mailbox understands (${SCHEMA_VERSION}); upgrade mailbox`,
+    )
+  }
+  if (current === SCHEMA_VERSION) return
+  if (store.readOnly) {
+    throw new MailboxError('schema', `the store in ${store.path} needs migrating from version ${current}; open it read-write once (e.g. mailbox status)`)
+  }
+  store.transact(() => {
+    // re-read inside the write lock: another process may have migrated meanwhile
+    let version = (store.meta.get('schemaVersion') as number | undefined) ?? 0
+    for (; version < SCHEMA_VERSION; version++) migrations[version]!(store)
+    store.meta.putSync('schemaVersion', SCHEMA_VERSION)
+  })
+}
+
+/** Next value of a counter kept in `meta`; call inside `store.transact`. */
+export function nextCounter(store: Store, name: string, floor = 0): number {
+  const next = Math.max(((store.meta.get(name) as number | undefined) ?? 0) + 1, floor)
+  store.meta.putSync(name, next)
+  return next
+}

@@ -1,0 +1,95 @@
+/**
+ * The store: one LMDB environment in `<dataDir>/mailbox.lmdb` with one named database per kind of
+ * record (see ./README.md). Every process (the server and each CLI command) opens it through
+ * `openStore()` so all use identical options; LMDB makes that safe across processes.
+ *
+ * Durability: `overlappingSync` is off, so a commit has been fsynced when `transactionSync`
+ * returns or when an async write's promise resolves. A protocol acknowledges a change only after
+ * that point, which is what makes `kill -9` lose nothing that was acknowledged.
+ */
+import {chmodSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {open, type Database, type Key, type RootDatabase} from 'lmdb'
+import {MailboxError} from '../errors.js'
+import {migrate} from './schema.js'
+import type {
+  AliasRecord,
+  BlobInfoRecord,
+  DeliveryAttemptRecord,
+  DomainRecord,
+  MailboxRecord,
+  MessageRecord,
+  QueueEntry,
+  UserRecord,
+} from './records.js'
+
+export interface Store {
+  readonly path: string
+  readonly readOnly: boolean
+  readonly env: RootDatabase
+  readonly meta: Database<unknown, string>
+  readonly domains: Database<DomainRecord, string>
+  readonly users: Database<UserRecord, string>
+  readonly aliases: Database<AliasRecord, string>
+  readonly mailboxes: Database<MailboxRecord, [string, string]>
+  readonly messages: Database<MessageRecord, [number, number]>
+  readonly blobs: Database<Buffer, string>
+  readonly blobInfo: Database<BlobInfoRecord, string>
+  readonly queue: Database<QueueEntry, string>
+  readonly queueIndex: Database<null, (string | number)[]>
+  readonly deliveryLog: Database<DeliveryAttemptRecord, [string, number]>
+  /** read-modify-write in one synchronous, durable write transaction */
+  transact<T>(fn: () => T): T
+  close(): Promise<void>
+}
+
+export interface OpenStoreOptions {
+  readOnly?: boolean
+}
+
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'mailbox.lmdb')
+}
+
+export function openStore(dataDir: string, options: OpenStoreOptions = {}): Store {
+  const readOnly = options.readOnly ?? false
+  const path = storePath(dataDir)
+  if (!readOnly) mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  let env: RootDatabase
+  try {
+    env = open({path, maxDbs: 32, readOnly, overlappingSync: false, compression: false})
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no store there yet' : (err as Error).message
+    throw new MailboxError('unavailable', `cannot open the store in ${dataDir}: ${why}`)
+  }
+  if (!readOnly) {
+    // mail is private: the store files are the owner's alone, whatever the umask
+    for (const file of [path, `${path}-lock`]) chmodSync(file, 0o600)
+  }
+  const db = <V, K extends Key>(name: string, encoding?: 'binary') => env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
+  const store: Store = {
+    path,
+    readOnly,
+    env,
+    meta: db('meta'),
+    domains: db('domains'),
+    users: db('users'),
+    aliases: db('aliases'),
+    mailboxes: db('mailboxes'),
+    messages: db('messages'),
+    blobs: db('blobs', 'binary'),
+    blobInfo: db('blobInfo'),
+    queue: db('queue'),
+    queueIndex: db('queueIndex'),
+    deliveryLog: db('deliveryLog'),
+    transact: (fn) => env.transactionSync(fn),
+    close: () => env.close(),
+  }
+  try {
+    migrate(store)
+  } catch (err) {
+    void env.close()
+    throw err
+  }
+  return store
+}
