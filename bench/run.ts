@@ -1,0 +1,21 @@
+/**
+ * `npm run bench [-- NAME…]`: runs the named benchmarks (all by default) and prints, for each,
+ * what was measured, on what workload, and the ratio against a reference measured in the same
+ * run — absolute figures drift on shared machines, ratios much less.
+ */
+import {benchFoundation} from './foundation.js'
+
+const benches: Record<string, () => Promise<void>> = {
+  foundation: benchFoundation,
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+for (const name of wanted.length ? wanted : Object.keys(benches)) {
+  const bench = benches[name]
+  if (!bench) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(benches).join(', ')}`)
+    process.exit(2)
+  }
+  console.log(`\n== ${name}`)
+  await bench()
+}

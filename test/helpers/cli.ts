@@ -1,0 +1,131 @@
+/**
+ * Test helpers that drive the real `bin/mailbox` (compiled by `npm test`'s tsc step) against
+ * temporary data dirs, and make sure every process a test starts is gone when the file ends.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll} from 'vitest'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const BIN = join(ROOT, 'bin', 'mailbox')
+
+const children = new Set<ChildProcess>()
+const dirs = new Set<string>()
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL')
+  for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
+})
+
+/** A fresh temporary data dir, removed after the test file. Short path: unix socket paths max 107 bytes. */
+export function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-'))
+  dirs.add(dir)
+  return join(dir, 'data')
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `mailbox ARGS --data-dir DIR` to completion. `input` goes to stdin (closed after). */
+export function runCli(args: string[], options: {dataDir?: string; input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
+  const argv = options.dataDir ? [...args, '--data-dir', options.dataDir] : args
+  const child = spawn(process.execPath, [BIN, ...argv], {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: 'pipe'})
+  children.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdin.end(options.input ?? '')
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => {
+      children.delete(child)
+      resolve({code: code ?? -1, stdout, stderr})
+    })
+  })
+}
+
+/** runCli + JSON.parse of stdout, failing loudly with stderr when the command failed. */
+export async function runJson<T = any>(args: string[], options: {dataDir?: string; input?: string} = {}): Promise<T> {
+  const r = await runCli([...args, '--json'], options)
+  if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}
+
+export interface Served {
+  child: ChildProcess
+  pid: number
+  /** stdout so far (JSON log lines) */
+  output(): string
+  /** sends a signal and waits for exit; resolves to the exit code (or signal name) */
+  stop(signal?: NodeJS.Signals): Promise<number | string>
+  exited: Promise<number | string>
+}
+
+/**
+ * Starts `mailbox serve` and resolves once it logs "mailbox started". Protocol ports are off
+ * unless `args` turns them on, so parallel test files never collide on a port.
+ */
+export async function startServe(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<Served> {
+  const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher']
+    .filter((p) => !args.includes(`--${p}-port`))
+    .flatMap((p) => [`--${p}-port`, '0'])
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...args], {
+    env: {...process.env, NO_COLOR: '1'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      children.delete(child)
+      resolve(code ?? signal ?? -1)
+    }),
+  )
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs)
+    const check = () => {
+      if (out.includes('"msg":"mailbox started"')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout.on('data', check)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`serve exited (${code}) before starting:\n${out}\n${err}`))
+    })
+  })
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address() as {port: number}
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}

@@ -1,0 +1,21 @@
+/** Unit-test helper: a real LMDB store in a temp dir (never a mock), closed and removed after the file. */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll} from 'vitest'
+import {openStore, type Store} from '../../src/store/store.js'
+
+const opened: {store: Store; dir: string}[] = []
+afterAll(async () => {
+  for (const {store, dir} of opened) {
+    await store.close()
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+export function tempStore(): Store {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-store-'))
+  const store = openStore(join(dir, 'data'))
+  opened.push({store, dir})
+  return store
+}
