@@ -3,6 +3,7 @@ import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
 import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
 import {createLogger, type Level} from '../src/log.js'
+import {parseSize} from '../src/size.js'
 
 const portFlag = (name: PortName, what: string) =>
   Flags.integer({summary: `${what} port (default ${DEFAULT_PORTS[name]}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
@@ -24,6 +25,9 @@ export default class Serve extends MailboxCommand {
     capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
     'allow-insecure-auth': Flags.boolean({summary: 'Allow plaintext passwords without TLS (loopback development only).'}),
     'relay-host': Flags.string({summary: 'Smarthost for outbound mail, HOST:PORT.'}),
+    'tls-cert': Flags.string({summary: 'TLS certificate (PEM); default: a self-signed one generated into DATA_DIR/tls/.'}),
+    'tls-key': Flags.string({summary: 'TLS private key (PEM).'}),
+    'max-message-size': Flags.string({summary: 'Largest message accepted, e.g. 25M (default 25M).'}),
     'log-level': Flags.string({summary: 'Log level.', options: ['trace', 'debug', 'info', 'warn', 'error', 'silent']}),
     'smtp-port': portFlag('smtp', 'SMTP (MX)'),
     'submission-port': portFlag('submission', 'Submission (STARTTLS)'),
@@ -46,6 +50,9 @@ export default class Serve extends MailboxCommand {
       allowInsecureAuth: flags['allow-insecure-auth'] || undefined,
       relayHost: flags['relay-host'],
       logLevel: flags['log-level'] as Level | undefined,
+      tlsCert: flags['tls-cert'],
+      tlsKey: flags['tls-key'],
+      smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })
     const log = createLogger({level: config.logLevel})

@@ -13,9 +13,12 @@ import type {ServeConfig} from './config.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
+import {MailstoreActor} from './mailstore/actor.js'
 import {acquirePidLock} from './pidlock.js'
+import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
 import {openStore, type Store} from './store/store.js'
+import {loadTls} from './tls.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -24,6 +27,7 @@ export class App {
   private readonly actors: Actor[] = []
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
+  private smtp?: SmtpFrontEnd
   private stopping?: Promise<void>
 
   private constructor(
@@ -57,13 +61,25 @@ export class App {
 
   private async startParts(): Promise<void> {
     const {bus, store, log, config} = this
-    this.actors.push(new AuthActor(bus, store, log.child({component: 'auth'}), config.auth))
+    const tls = await loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
+    log.info({source: tls.source}, 'tls certificate')
+    this.actors.push(
+      new AuthActor(bus, store, log.child({component: 'auth'}), config.auth),
+      new MailstoreActor(bus, store, log.child({component: 'mailstore'})),
+    )
     for (const actor of this.actors) await actor.start()
     bus.handle('server.status', () => this.status())
 
     this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}))
     await this.control.start()
     this.listeners.push({name: 'control', address: controlSocketPath(config.dataDir)})
+
+    // protocol front-ends last: by the time a client connects, everything behind them runs
+    const {ports, bind, hostname, capture, allowInsecureAuth} = config
+    this.smtp = new SmtpFrontEnd(bus, store, {bind, hostname, ports, capture, allowInsecureAuth, limits: config.smtp}, tls, log.child({component: 'smtp'}))
+    this.actors.push(this.smtp)
+    await this.smtp.start()
+    this.listeners.push(...this.smtp.listeners)
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
@@ -79,7 +95,7 @@ export class App {
       startedAt: this.startedAt,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      connections: {control: this.control?.connections ?? 0},
+      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0},
       counts: storeCounts(this.store),
     }
   }
@@ -92,7 +108,7 @@ export class App {
 
   private async shutdown(): Promise<void> {
     this.bus.publish('server.stopping', {pid: process.pid})
-    await this.control?.stop()
+    // front-ends first (they are last in `actors`): stop accepting, let open transactions finish
     for (const actor of [...this.actors].reverse()) {
       try {
         await actor.stop()
@@ -100,6 +116,7 @@ export class App {
         this.log.error({err, actor: actor.name}, 'actor failed to stop')
       }
     }
+    await this.control?.stop()
     await this.store.env.flushed
     await this.store.close()
     this.releaseLock()

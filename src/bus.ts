@@ -5,6 +5,7 @@
  *
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
+import type {DeliverReply, DeliverRequest, ResolveRequest} from './mailstore/actor.js'
 import type {ServerStatus} from './status.js'
 
 export interface ActionMap {
@@ -13,6 +14,10 @@ export interface ActionMap {
   /** check a password (fmail `auth`); rejects with MailboxError auth-failed / throttled / disabled */
   'auth.login': {req: {username: string; password: string; remoteAddress: string; protocol: string}; res: {address: string}}
   'server.status': {req: Record<string, never>; res: ServerStatus}
+  /** final recipients of an address; rejects not-found / disabled / quota */
+  'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
+  /** store a message for local users and queue it for remote ones, durably, in one commit */
+  'mailstore.deliver': {req: DeliverRequest; res: DeliverReply}
 }
 
 export interface EventMap {
@@ -20,6 +25,11 @@ export interface EventMap {
   'auth.failed': {username: string; remoteAddress: string; protocol: string; reason: 'bad-credentials' | 'throttled' | 'disabled'}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
+  /** a message was accepted (once per message) */
+  'mail.received': {id: string; mailFrom: string; rcptTo: string[]; from: string; subject: string; size: number; remoteAddress: string}
+  /** a copy was stored in a folder (once per local recipient) */
+  'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
+  'queue.added': {id: string; from: string; domain: string; recipients: string[]}
 }
 
 export type Action = keyof ActionMap
@@ -40,8 +50,10 @@ export class Bus {
 
   handle<A extends Action>(action: A, handler: Handler<A>): () => void {
     if (this.handlers.has(action)) throw new Error(`bus: ${action} already has a handler`)
-    this.handlers.set(action, handler as unknown as Handler<Action>)
-    return () => this.handlers.delete(action)
+    const registered = handler as unknown as Handler<Action>
+    this.handlers.set(action, registered)
+    // only ever removes this registration: a stale unregister must not drop a later handler
+    return () => void (this.handlers.get(action) === registered && this.handlers.delete(action))
   }
 
   has(action: string): action is Action {

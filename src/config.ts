@@ -8,6 +8,7 @@ import {resolve} from 'node:path'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {MailboxError} from './errors.js'
 import type {Level} from './log.js'
+import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
 export type PortName = (typeof PORT_NAMES)[number]
@@ -31,8 +32,12 @@ export interface ServeConfig {
   capture: boolean
   allowInsecureAuth: boolean
   relayHost?: string
+  /** PEM files; when absent a self-signed pair is generated into <dataDir>/tls/ */
+  tlsCert?: string
+  tlsKey?: string
   logLevel: Level
   auth: AuthConfig
+  smtp: SmtpLimits
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -45,6 +50,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     allowInsecureAuth: false,
     logLevel: 'info',
     auth: {...DEFAULT_AUTH},
+    smtp: {...DEFAULT_SMTP_LIMITS},
   }
 }
 
@@ -76,6 +82,7 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       ...defined,
       ports: {...config.ports, ...stripUndefined(layer.ports)},
       auth: {...config.auth, ...stripUndefined(layer.auth)},
+      smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
     } as ServeConfig
   }
   for (const name of PORT_NAMES) {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'auth-failed'
   | 'throttled'
   | 'disabled'
+  | 'quota' // a mailbox is over its quota
   | 'locked' // another process holds the data dir
   | 'schema' // the store was written by a newer mailbox
   | 'unavailable' // the live server is needed and is not there

@@ -16,6 +16,7 @@ export function releaseBlob(store: Store, blobId: string, n = 1): void {
   if (info.refs <= n) {
     store.blobInfo.removeSync(blobId)
     store.blobs.removeSync(blobId)
+    store.blobText.removeSync(blobId)
   } else {
     store.blobInfo.putSync(blobId, {...info, refs: info.refs - n})
   }

@@ -82,7 +82,8 @@ function putFolder(store: Store, folder: MailboxRecord): MailboxRecord {
   return folder
 }
 
-function newFolder(store: Store, user: string, name: string, specialUse?: SpecialUse): MailboxRecord {
+/** Adds a folder record with a fresh identity; call inside `store.transact`. */
+export function newFolder(store: Store, user: string, name: string, specialUse?: SpecialUse): MailboxRecord {
   return putFolder(store, {
     ...freshIdentity(store),
     user,

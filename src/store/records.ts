@@ -15,6 +15,8 @@ export interface UserRecord {
   /** bytes; 0 means unlimited */
   quota: number
   disabled: boolean
+  /** created by capture mode for an address that received mail; has no password */
+  capture?: boolean
   createdAt: number
   updatedAt: number
 }
@@ -55,11 +57,27 @@ export interface MessageRecord {
   modseq: number
 }
 
-/** Per-blob bookkeeping: the raw bytes live in `blobs`, this counts the message entries using them. */
+/** What commands and events show of a message, decoded (from mailparser). */
+export interface MessageSummary {
+  from: string
+  to: string[]
+  subject: string
+  date?: number
+  messageId?: string
+}
+
+/**
+ * Per-blob bookkeeping: the raw bytes live in `blobs`; this counts the message and queue entries
+ * that use them, and keeps what IMAP needs without re-reading the bytes (envelope, MIME
+ * structure with offsets) plus a decoded summary. The search text is in `blobText`.
+ */
 export interface BlobInfoRecord {
   refs: number
   size: number
   createdAt: number
+  envelope?: import('../mime/envelope.js').Envelope
+  structure?: import('../mime/structure.js').MimePart
+  summary?: MessageSummary
 }
 
 export type QueueState = 'queued' | 'sending' | 'deferred' | 'held' | 'delivered' | 'failed'

@@ -35,11 +35,18 @@ export interface Store {
   readonly messages: Database<MessageRecord, [number, number]>
   readonly blobs: Database<Buffer, string>
   readonly blobInfo: Database<BlobInfoRecord, string>
+  /** plain text of a message (text parts, or HTML as text) for SEARCH BODY/TEXT */
+  readonly blobText: Database<string, string>
   readonly queue: Database<QueueEntry, string>
   readonly queueIndex: Database<null, (string | number)[]>
   readonly deliveryLog: Database<DeliveryAttemptRecord, [string, number]>
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
+  /**
+   * The same, batched with other writes of this event turn into one commit (group commit:
+   * concurrent SMTP deliveries share one fsync). Resolves once the commit is durable.
+   */
+  transactAsync<T>(fn: () => T): Promise<T>
   close(): Promise<void>
 }
 
@@ -79,10 +86,12 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     messages: db('messages'),
     blobs: db('blobs', 'binary'),
     blobInfo: db('blobInfo'),
+    blobText: db('blobText'),
     queue: db('queue'),
     queueIndex: db('queueIndex'),
     deliveryLog: db('deliveryLog'),
     transact: (fn) => env.transactionSync(fn),
+    transactAsync: (fn) => env.transaction(fn),
     close: () => env.close(),
   }
   try {

@@ -1,0 +1,30 @@
+/**
+ * SMTP replies used by the front-end, as named constants (mox style): a handler never writes a
+ * bare number. `SmtpError` carries `responseCode`, which is what smtp-server reads from a hook
+ * error; the message starts with the RFC 3463 enhanced code (see ./enhanced-codes.ts).
+ */
+export class SmtpError extends Error {
+  constructor(
+    readonly responseCode: number,
+    enhanced: string,
+    text: string,
+  ) {
+    super(`${enhanced} ${text}`)
+  }
+}
+
+export const reply = {
+  unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),
+  relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
+  mailboxDisabled: () => new SmtpError(550, '5.2.1', 'Mailbox disabled'),
+  mailboxFull: () => new SmtpError(552, '5.2.2', 'Mailbox full'),
+  senderNotOwned: () => new SmtpError(553, '5.7.1', 'Sender address not owned by the authenticated user'),
+  badSender: () => new SmtpError(553, '5.1.7', 'Invalid sender address'),
+  badRecipient: () => new SmtpError(553, '5.1.3', 'Invalid recipient address'),
+  authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
+  authThrottled: () => new SmtpError(454, '4.7.0', 'Too many failed logins, try again later'),
+  tooManyConnections: () => new SmtpError(421, '4.7.0', 'Too many connections from your address, try again later'),
+  localError: () => new SmtpError(451, '4.3.0', 'Local error in processing, try again later'),
+  tooBig: () => new SmtpError(552, '5.3.4', 'Message exceeds the maximum size'),
+  loop: () => new SmtpError(554, '5.4.6', 'Routing loop detected'),
+}

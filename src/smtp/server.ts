@@ -1,0 +1,292 @@
+/**
+ * The SMTP front-end: three smtp-server listeners from one `serve`.
+ *  - MX (default 2525): mail for local recipients only, no AUTH; STARTTLS offered.
+ *  - submission (2587): AUTH required (PLAIN/LOGIN, only after STARTTLS unless
+ *    allowInsecureAuth); the sender must be the user's own address or an alias of theirs;
+ *    local recipients are delivered, remote ones queued.
+ *  - SMTPS (2465): submission over implicit TLS.
+ * In capture mode every recipient of every domain is accepted and stored, and nothing is relayed.
+ *
+ * The hooks only translate: recipients are resolved by `mailstore.resolve`, passwords checked by
+ * `auth.login`, messages stored by `mailstore.deliver`. `250` is sent only after that commit
+ * is durable.
+ */
+import {randomBytes} from 'node:crypto'
+import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
+import {normalizeAddress} from '../address.js'
+import type {Actor, Bus} from '../bus.js'
+import {resolveRecipient} from '../directory/aliases.js'
+import {isMailboxError} from '../errors.js'
+import type {Logger} from '../log.js'
+import type {ListenerInfo} from '../status.js'
+import type {Store} from '../store/store.js'
+import type {TlsMaterial} from '../tls.js'
+import {SmtpError, reply} from './codes.js'
+import {patchSmtpConnection} from './patches.js'
+
+export interface SmtpLimits {
+  /** advertised with SIZE and enforced: bigger messages get 552 5.3.4 */
+  maxMessageSize: number
+  maxRecipients: number
+  /** per listener */
+  maxConnections: number
+  /** across all SMTP listeners */
+  maxConnectionsPerIp: number
+  /** idle time allowed between commands */
+  socketTimeoutMs: number
+  /** how long a graceful stop waits for open transactions */
+  closeTimeoutMs: number
+  /** a message with more Received headers than this is looping */
+  maxReceivedHeaders: number
+}
+
+export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
+  maxMessageSize: 25 * 1024 * 1024,
+  maxRecipients: 100,
+  maxConnections: 500,
+  maxConnectionsPerIp: 50,
+  socketTimeoutMs: 5 * 60_000,
+  closeTimeoutMs: 30_000,
+  maxReceivedHeaders: 50,
+}
+
+export interface SmtpOptions {
+  bind: string
+  hostname: string
+  ports: {smtp: number; submission: number; smtps: number}
+  capture: boolean
+  allowInsecureAuth: boolean
+  limits: SmtpLimits
+}
+
+type Role = 'mx' | 'submission' | 'smtps'
+
+/** per-transaction state, on the smtp-server session */
+interface Transaction {
+  local: Set<string>
+  remote: Set<string>
+}
+type Session = SMTPServerSession & {mbx?: Transaction}
+
+export class SmtpFrontEnd implements Actor {
+  readonly name = 'smtp'
+  private readonly servers: {role: Role; server: SMTPServer; address: string}[] = []
+  private readonly perIp = new Map<string, number>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+    private readonly options: SmtpOptions,
+    private readonly tls: TlsMaterial,
+    private readonly log: Logger,
+  ) {
+    patchSmtpConnection()
+  }
+
+  get listeners(): ListenerInfo[] {
+    return this.servers.map(({role, address}) => ({name: role === 'mx' ? 'smtp' : role, address}))
+  }
+
+  get connections(): number {
+    let n = 0
+    for (const {server} of this.servers) n += (server as unknown as {connections: Set<unknown>}).connections.size
+    return n
+  }
+
+  async start(): Promise<void> {
+    const {ports, bind} = this.options
+    const roles: [Role, number][] = [
+      ['mx', ports.smtp],
+      ['submission', ports.submission],
+      ['smtps', ports.smtps],
+    ]
+    for (const [role, port] of roles) {
+      if (!port) continue
+      const server = this.createServer(role)
+      await new Promise<void>((resolve, reject) => {
+        server.server.once('error', reject)
+        server.listen(port, bind, () => {
+          server.server.off('error', reject)
+          resolve()
+        })
+      })
+      server.on('error', (err) => this.log.warn({err, role}, 'smtp listener error'))
+      this.servers.push({role, server, address: `${bind}:${port}`})
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map(({server}) => new Promise<void>((resolve) => server.close(() => resolve()))))
+    this.servers.length = 0
+  }
+
+  private createServer(role: Role): SMTPServer {
+    const {limits, hostname, allowInsecureAuth} = this.options
+    const submission = role !== 'mx'
+    return new SMTPServer({
+      name: hostname,
+      banner: 'mailbox ESMTP ready',
+      secure: role === 'smtps',
+      key: this.tls.key,
+      cert: this.tls.cert,
+      size: limits.maxMessageSize,
+      rejectOversized: true,
+      maxRecipients: limits.maxRecipients,
+      maxClients: limits.maxConnections,
+      socketTimeout: limits.socketTimeoutMs,
+      closeTimeout: limits.closeTimeoutMs,
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: !submission,
+      disabledCommands: submission ? [] : ['AUTH'],
+      allowInsecureAuth,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      disableReverseLookup: true,
+      logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
+      onConnect: (session, cb) => this.onConnect(session, cb),
+      onClose: (session) => this.onClose(session),
+      onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
+      onMailFrom: (address, session, cb) => this.onMailFrom(address, session as Session, cb),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, cb),
+      onData: (stream, session, cb) => this.onData(stream, session as Session, cb),
+    })
+  }
+
+  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const ip = session.remoteAddress
+    const n = (this.perIp.get(ip) ?? 0) + 1
+    this.perIp.set(ip, n)
+    if (n > this.options.limits.maxConnectionsPerIp) return cb(reply.tooManyConnections())
+    cb()
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const ip = session.remoteAddress
+    const n = (this.perIp.get(ip) ?? 1) - 1
+    if (n <= 0) this.perIp.delete(ip)
+    else this.perIp.set(ip, n)
+  }
+
+  private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {
+    try {
+      const {address} = await this.bus.call('auth.login', {
+        username: auth.username ?? '',
+        password: auth.password ?? '',
+        remoteAddress: session.remoteAddress,
+        protocol: 'smtp',
+      })
+      cb(null, {user: address})
+    } catch (err) {
+      cb(isMailboxError(err, 'throttled') ? reply.authThrottled() : reply.authFailed())
+    }
+  }
+
+  private onMailFrom(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void): void {
+    session.mbx = {local: new Set(), remote: new Set()}
+    if (!address.address) return cb(session.user ? reply.badSender() : undefined) // <> is for bounces, not submissions
+    let sender: string
+    try {
+      sender = normalizeAddress(address.address)
+    } catch {
+      return cb(reply.badSender())
+    }
+    if (session.user && !this.ownsAddress(String(session.user), sender)) return cb(reply.senderNotOwned())
+    cb()
+  }
+
+  /** the user's own address, or an alias that delivers to them */
+  private ownsAddress(user: string, sender: string): boolean {
+    if (sender === user) return true
+    try {
+      return resolveRecipient(this.store, sender)?.local.includes(user) ?? false
+    } catch {
+      return false
+    }
+  }
+
+  private async onRcptTo(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
+    let rcpt: string
+    try {
+      rcpt = normalizeAddress(address.address)
+    } catch {
+      return cb(reply.badRecipient())
+    }
+    const declared = Number((session.envelope.mailFrom && session.envelope.mailFrom.args && (session.envelope.mailFrom.args as Record<string, string>).SIZE) || 0)
+    try {
+      const {local, remote} = await this.bus.call('mailstore.resolve', {address: rcpt, capture: this.options.capture, size: declared})
+      const relaying = remote.length > 0 && local.length === 0 && remote[0] === rcpt
+      if (relaying && !session.user) return cb(reply.relayDenied())
+      const tx = (session.mbx ??= {local: new Set(), remote: new Set()})
+      for (const u of local) tx.local.add(u)
+      for (const r of remote) tx.remote.add(r)
+      cb()
+    } catch (err) {
+      if (!isMailboxError(err)) {
+        this.log.error({err, rcpt}, 'recipient check failed')
+        return cb(reply.localError())
+      }
+      if (err.code === 'disabled') return cb(reply.mailboxDisabled())
+      if (err.code === 'quota') return cb(reply.mailboxFull())
+      if (err.code === 'invalid') return cb(reply.badRecipient())
+      if (err.code === 'conflict') return cb(reply.loop())
+      cb(reply.unknownUser())
+    }
+  }
+
+  private onData(stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
+    const chunks: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => {
+      if (!stream.sizeExceeded) chunks.push(chunk)
+    })
+    stream.once('error', (err) => cb(err))
+    stream.once('end', () => {
+      if (stream.sizeExceeded) return cb(reply.tooBig())
+      void this.accept(session, chunks).then(
+        (id) => cb(null, `Ok: queued as ${id}`),
+        (err: unknown) => {
+          if (err instanceof SmtpError) return cb(err)
+          this.log.error({err}, 'delivery failed')
+          cb(reply.localError())
+        },
+      )
+    })
+  }
+
+  private async accept(session: Session, chunks: Buffer[]): Promise<string> {
+    const tx = session.mbx ?? {local: new Set<string>(), remote: new Set<string>()}
+    const body = Buffer.concat(chunks)
+    if (countReceived(body) > this.options.limits.maxReceivedHeaders) throw reply.loop()
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
+    const rcptTo = session.envelope.rcptTo.map((r) => r.address)
+    const id = randomBytes(6).toString('hex')
+    const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
+    const result = await this.bus.call('mailstore.deliver', {
+      mailFrom,
+      rcptTo,
+      local: [...tx.local],
+      remote: [...tx.remote],
+      raw: Buffer.concat([received, body]),
+      capture: this.options.capture,
+      remoteAddress: session.remoteAddress,
+    })
+    return result.id
+  }
+}
+
+/** RFC 5321 §4.4 trace header; `with` per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA). */
+function receivedHeader(session: SMTPServerSession, hostname: string, id: string, forRcpt?: string): Buffer {
+  const helo = (session.hostNameAppearsAs || 'unknown').replace(/[^\x21-\x7e]/g, '')
+  const proto = session.transmissionType || 'SMTP' // smtp-server computes it: ESMTP, ESMTPS, ESMTPSA …
+  const date = new Date().toUTCString().replace('GMT', '+0000')
+  return Buffer.from(
+    `Received: from ${helo} ([${session.remoteAddress}])\r\n\tby ${hostname} (mailbox) with ${proto} id ${id}` +
+      `${forRcpt ? `\r\n\tfor <${forRcpt}>` : ''};\r\n\t${date}\r\n`,
+  )
+}
+
+function countReceived(message: Buffer): number {
+  const header = message.subarray(0, Math.min(message.length, 256 * 1024)).toString('latin1')
+  const end = header.search(/\r?\n\r?\n/)
+  return (end === -1 ? header : header.slice(0, end)).match(/^received:/gim)?.length ?? 0
+}

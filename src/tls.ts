@@ -1,0 +1,56 @@
+/**
+ * TLS material for every listener: the files named by `tlsCert`/`tlsKey`, or a self-signed
+ * certificate generated into `<dataDir>/tls/` on first start (key mode 0600) and reused after.
+ * The generated certificate names the configured hostname, `localhost` and 127.0.0.1, so a
+ * loopback client that pins or trusts it can also verify it.
+ */
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import selfsigned from 'selfsigned'
+import {MailboxError} from './errors.js'
+
+export interface TlsMaterial {
+  key: Buffer
+  cert: Buffer
+  /** where they came from, for the startup log */
+  source: string
+}
+
+export async function loadTls(options: {dataDir: string; hostname: string; certFile?: string; keyFile?: string}): Promise<TlsMaterial> {
+  if (options.certFile || options.keyFile) {
+    if (!options.certFile || !options.keyFile) throw new MailboxError('invalid', 'give both --tls-cert and --tls-key')
+    try {
+      return {cert: readFileSync(options.certFile), key: readFileSync(options.keyFile), source: options.certFile}
+    } catch (err) {
+      throw new MailboxError('invalid', `cannot read TLS files: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+  const dir = join(options.dataDir, 'tls')
+  const certFile = join(dir, 'cert.pem')
+  const keyFile = join(dir, 'key.pem')
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    return {cert: readFileSync(certFile), key: readFileSync(keyFile), source: certFile}
+  }
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  const pems = await selfsigned.generate([{name: 'commonName', value: options.hostname}], {
+    keySize: 2048,
+    notAfterDate: new Date(Date.now() + 3650 * 86_400_000),
+    algorithm: 'sha256',
+    extensions: [
+      {name: 'basicConstraints', cA: false},
+      {name: 'keyUsage', digitalSignature: true, keyEncipherment: true},
+      {name: 'extKeyUsage', serverAuth: true},
+      {
+        name: 'subjectAltName',
+        altNames: [
+          {type: 2, value: options.hostname},
+          {type: 2, value: 'localhost'},
+          {type: 7, ip: '127.0.0.1'},
+        ],
+      },
+    ],
+  })
+  writeFileSync(keyFile, pems.private, {mode: 0o600})
+  writeFileSync(certFile, pems.cert, {mode: 0o644})
+  return {cert: Buffer.from(pems.cert), key: Buffer.from(pems.private), source: `${certFile} (generated, self-signed)`}
+}
