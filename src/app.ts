@@ -65,7 +65,7 @@ export class App {
     log.info({source: tls.source}, 'tls certificate')
     this.actors.push(
       new AuthActor(bus, store, log.child({component: 'auth'}), config.auth),
-      new MailstoreActor(bus, store, log.child({component: 'mailstore'})),
+      new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {hostname: config.hostname, capture: config.capture}),
     )
     for (const actor of this.actors) await actor.start()
     bus.handle('server.status', () => this.status())

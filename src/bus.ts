@@ -5,7 +5,7 @@
  *
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
-import type {DeliverReply, DeliverRequest, ResolveRequest} from './mailstore/actor.js'
+import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {ServerStatus} from './status.js'
 
 export interface ActionMap {
@@ -18,6 +18,8 @@ export interface ActionMap {
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
   'mailstore.deliver': {req: DeliverRequest; res: DeliverReply}
+  /** `mailbox send` through the live server: a trusted local sender */
+  'mailstore.inject': {req: InjectBody; res: DeliverReply}
 }
 
 export interface EventMap {

@@ -12,6 +12,7 @@
  * never a guess. Only the actions in CONTROL_ACTIONS are reachable from outside the process.
  */
 import {join} from 'node:path'
+import {StringDecoder} from 'node:string_decoder'
 import type {Action} from '../bus.js'
 
 export const PROTOCOL_VERSION = 1
@@ -20,6 +21,7 @@ export const MAX_LINE_BYTES = 1024 * 1024
 /** bus actions exposed on the socket, with the version each speaks */
 export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
   'server.status': 1,
+  'mailstore.inject': 1,
 }
 
 export const controlSocketPath = (dataDir: string) => join(dataDir, 'control.sock')
@@ -44,8 +46,10 @@ export interface ControlEvent {
 /** Splits a byte stream into lines; calls `onOverflow` (once) when a line exceeds the limit. */
 export function lineSplitter(onLine: (line: string) => void, onOverflow: () => void): (chunk: Buffer) => void {
   let buffered = ''
+  // a multi-byte UTF-8 character may be split across chunks: the decoder holds its first bytes back
+  const decoder = new StringDecoder('utf8')
   return (chunk) => {
-    buffered += chunk.toString('utf8')
+    buffered += decoder.write(chunk)
     let nl: number
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl)

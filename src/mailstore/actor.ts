@@ -1,35 +1,22 @@
 /**
- * The mailstore actor: recipient resolution for the SMTP front-end (`mailstore.resolve`) and
- * durable local delivery (`mailstore.deliver`), with `mail.received` / `mail.stored` events
- * published after the commit, for IMAP IDLE, the matcher and the dashboard.
+ * The mailstore actor: recipient resolution for the SMTP front-end (`mailstore.resolve`),
+ * durable delivery (`mailstore.deliver`), local injection (`mailstore.inject`, for
+ * `mailbox send` through the control socket), and the `mail.received` / `mail.stored` /
+ * `queue.added` events, published after the commit for IMAP IDLE, the matcher and the dashboard.
  */
-import {normalizeAddress} from '../address.js'
+import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
-import {resolveRecipient} from '../directory/aliases.js'
-import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
-import {analyzeMessage} from './analyze.js'
-import {deliver} from './deliver.js'
-import {usageOf} from './folders.js'
+import type {Analysis} from './analyze.js'
+import type {DeliveryResult} from './deliver.js'
+import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
-export interface ResolveRequest {
-  address: string
-  /** capture mode: every address is a local mailbox */
-  capture?: boolean
-  /** the size the client declared (MAIL FROM … SIZE=n), for the quota check */
-  size?: number
-}
+export type {ResolveRequest} from './submit.js'
 
-export interface DeliverRequest {
-  mailFrom: string
+export interface DeliverRequest extends StoreRequest {
   /** the envelope recipients as the client gave them */
   rcptTo: string[]
-  local: string[]
-  remote: string[]
-  /** the message with our Received header prepended */
-  raw: Buffer
-  capture?: boolean
   remoteAddress?: string
 }
 
@@ -37,6 +24,13 @@ export interface DeliverReply {
   id: string
   stored: {user: string; folder: string; uid: number}[]
   queued: string[]
+}
+
+export interface InjectBody {
+  from: string
+  to: string[]
+  /** the message, base64 (the control socket speaks JSON) */
+  raw: string
 }
 
 export class MailstoreActor implements Actor {
@@ -47,12 +41,27 @@ export class MailstoreActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
+    private readonly options: {hostname?: string; capture?: boolean} = {},
   ) {}
 
   async start(): Promise<void> {
     this.unregister = [
-      this.bus.handle('mailstore.resolve', (req) => this.resolve(req)),
-      this.bus.handle('mailstore.deliver', (req) => this.deliver(req)),
+      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
+      this.bus.handle('mailstore.deliver', async (req) => {
+        const {result, analysis} = await storeMessage(this.store, req)
+        return this.announce(result, analysis, req.mailFrom, req.rcptTo, req.raw.length, req.remoteAddress ?? '')
+      }),
+      this.bus.handle('mailstore.inject', async (req) => {
+        const raw = Buffer.from(req.raw, 'base64')
+        const {result, analysis, rcptTo} = await injectMessage(this.store, {
+          from: req.from,
+          to: req.to,
+          raw,
+          hostname: this.options.hostname ?? hostname(),
+          capture: this.options.capture,
+        })
+        return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
+      }),
     ]
   }
 
@@ -61,48 +70,9 @@ export class MailstoreActor implements Actor {
     this.unregister = []
   }
 
-  /**
-   * Final recipients of an address, or a refusal: `not-found` (no such user), `disabled`,
-   * `quota`. An alias that fans out skips disabled or full members and is refused only when
-   * no member is left to receive.
-   */
-  resolve({address: input, capture, size = 0}: ResolveRequest): {local: string[]; remote: string[]} {
-    const address = normalizeAddress(input)
-    if (capture) return {local: [address], remote: []}
-    const resolution = resolveRecipient(this.store, address)
-    if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
-    let refusal: MailboxError | undefined
-    const local = resolution.local.filter((user) => {
-      const record = this.store.users.get(user)!
-      if (record.disabled) {
-        refusal = new MailboxError('disabled', `mailbox ${user} is disabled`)
-        return false
-      }
-      if (record.quota && usageOf(this.store, user).size + size > record.quota) {
-        refusal = new MailboxError('quota', `mailbox ${user} is full`)
-        return false
-      }
-      return true
-    })
-    if (refusal && local.length === 0 && resolution.remote.length === 0) throw refusal
-    return {local, remote: resolution.remote}
-  }
-
-  async deliver(req: DeliverRequest): Promise<DeliverReply> {
-    const analysis = await analyzeMessage(req.raw)
-    const returnPath = Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`)
-    const result = await deliver(this.store, {
-      localRaw: req.local.length ? Buffer.concat([returnPath, req.raw]) : req.raw,
-      remoteRaw: req.raw,
-      analysis,
-      mailFrom: req.mailFrom,
-      local: req.local,
-      remote: req.remote,
-      createUsers: req.capture,
-    })
+  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string): DeliverReply {
     const {from, subject} = analysis.summary
-    const size = req.raw.length
-    this.bus.publish('mail.received', {id: result.id, mailFrom: req.mailFrom, rcptTo: req.rcptTo, from, subject, size, remoteAddress: req.remoteAddress ?? ''})
+    this.bus.publish('mail.received', {id: result.id, mailFrom, rcptTo, from, subject, size, remoteAddress})
     for (const copy of result.stored) this.bus.publish('mail.stored', {id: result.id, ...copy, from, subject, size})
     for (const entry of result.queued) {
       this.bus.publish('queue.added', {id: entry.id, from: entry.from, domain: entry.domain, recipients: entry.recipients.map((r) => r.address)})

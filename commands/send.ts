@@ -1,0 +1,70 @@
+import {readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {resolve} from 'node:path'
+import {Args, Flags} from '@oclif/core'
+import {MailboxCommand} from '../src/cli/base-command.js'
+import {connectControl} from '../src/control/client.js'
+import {MailboxError} from '../src/errors.js'
+import {injectMessage} from '../src/mailstore/submit.js'
+
+export default class Send extends MailboxCommand {
+  static override summary = 'Inject a message, like sendmail: local recipients get it at once, remote ones are queued.'
+  static override description =
+    'Reads the message (RFC 5322, headers and body) from FILE, or stdin when FILE is - or absent. Every recipient is checked first: one unknown local recipient refuses the whole message. With the server running, the message goes through it (so IMAP IDLE, the matcher and the dashboard see it); otherwise it is written to the store directly.'
+  static override examples = [
+    "printf 'Subject: hi\\n\\nhello\\n' | <%= config.bin %> send --from root@example.com --to alice@example.com",
+    '<%= config.bin %> send --from app@example.com --to bob@example.com --to carol@example.net message.eml',
+  ]
+  static override args = {file: Args.string({description: 'message file, or - for stdin', default: '-', ignoreStdin: true})}
+  static override flags = {
+    from: Flags.string({summary: 'Envelope sender (use "" for a null sender).', required: true}),
+    to: Flags.string({summary: 'Envelope recipient (repeatable).', required: true, multiple: true}),
+  }
+
+  async run() {
+    const {args, flags} = await this.parse(Send)
+    const raw = args.file === '-' ? await readStdin() : readMessageFile(args.file)
+    if (raw.length === 0) throw new MailboxError('invalid', 'the message is empty')
+    const message = toCrlf(raw)
+    const dataDir = resolve(flags['data-dir'])
+    const client = await connectControl(dataDir)
+    let reply: {id: string; stored: {user: string; folder: string; uid: number}[]; queued: string[]}
+    if (client) {
+      try {
+        reply = await client.call('mailstore.inject', {from: flags.from, to: flags.to, raw: message.toString('base64')})
+      } finally {
+        client.close()
+      }
+    } else {
+      const {result} = await injectMessage(this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname: hostname()})
+      reply = {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
+    }
+    this.say(
+      [
+        `accepted ${reply.id}`,
+        ...reply.stored.map((s) => `  stored for ${s.user} in ${s.folder} (uid ${s.uid})`),
+        ...reply.queued.map((q) => `  queued ${q}`),
+      ].join('\n'),
+    )
+    return reply
+  }
+}
+
+function readMessageFile(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new MailboxError('invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Files on Unix end lines with LF; stored mail uses CRLF (RFC 5322 §2.1). */
+function toCrlf(raw: Buffer): Buffer {
+  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')
+}
