@@ -43,6 +43,7 @@ export function normalizeLocalPart(input: string): string {
 
 /** `Local@Domain` → `local@domain`; throws `invalid` on anything that is not a plain address. */
 export function normalizeAddress(input: string): string {
+  if (/\s/.test(input)) throw new MailboxError('invalid', `invalid address: ${JSON.stringify(input)}`)
   const at = input.lastIndexOf('@')
   if (at <= 0 || at === input.length - 1) throw new MailboxError('invalid', `invalid address: ${JSON.stringify(input)}`)
   let local: string

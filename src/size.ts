@@ -19,7 +19,8 @@ export function formatSize(bytes: number): string {
   const units = ['K', 'M', 'G', 'T']
   let v = bytes
   let i = -1
-  while (v >= 1024 && i < units.length - 1) {
+  // 1023.96K reads better as 1M: promote when the rounded figure would show 1024
+  while (Math.round(v) >= 1024 && i < units.length - 1) {
     v /= 1024
     i++
   }

@@ -88,7 +88,30 @@ export function removeAlias(store: Store, aliasInput: string): AliasRecord {
     const record = store.aliases.get(alias)
     if (!record) throw new MailboxError('not-found', `no alias ${alias}`)
     store.aliases.removeSync(alias)
+    dropAliasTarget(store, alias)
     return record
   })
+}
+
+/**
+ * Removes a deleted address (user or alias) from every alias's targets; an alias left with no
+ * targets goes too, and so on up. Otherwise a catch-all pointing at it would resolve back to
+ * itself: an alias loop for every unknown address of the domain. Inside `store.transact`.
+ */
+export function dropAliasTarget(store: Store, address: string): void {
+  const gone = [address]
+  while (gone.length) {
+    const name = gone.pop()!
+    for (const {key, value} of [...store.aliases.getRange()]) {
+      if (!value.targets.includes(name)) continue
+      const targets = value.targets.filter((t) => t !== name)
+      if (targets.length) {
+        store.aliases.putSync(key, {...value, targets})
+      } else {
+        store.aliases.removeSync(key)
+        gone.push(key)
+      }
+    }
+  }
 }
 

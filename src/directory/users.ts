@@ -8,6 +8,7 @@ import {MailboxError} from '../errors.js'
 import {createDefaultFolders, listFolders, removeAllFolders, usageOf} from '../mailstore/folders.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
+import {dropAliasTarget} from './aliases.js'
 import {requireDomain} from './domains.js'
 
 /** What commands show of a user: never the hash. */
@@ -100,12 +101,7 @@ export const setQuota = (store: Store, input: string, quota: number) => update(s
 export function deleteUserRecords(store: Store, address: string): void {
   removeAllFolders(store, address)
   store.users.removeSync(address)
-  for (const {key, value} of [...store.aliases.getRange()]) {
-    if (!value.targets.includes(address)) continue
-    const targets = value.targets.filter((t) => t !== address)
-    if (targets.length) store.aliases.putSync(key, {...value, targets})
-    else store.aliases.removeSync(key)
-  }
+  dropAliasTarget(store, address)
 }
 
 export function removeUser(store: Store, input: string, options: {force?: boolean} = {}): UserView {

@@ -154,7 +154,8 @@ export function renameFolder(store: Store, user: string, fromInput: string, toIn
   const from = normalizeFolderName(fromInput)
   const to = normalizeFolderName(toInput)
   if (from === to) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
-  if (isInferior(to, from)) throw new MailboxError('invalid', `cannot rename ${JSON.stringify(from)} into itself`)
+  // INBOX may move into its own hierarchy: its inferiors are not part of an INBOX rename (RFC 3501 §6.3.5)
+  if (isInferior(to, from) && from !== INBOX) throw new MailboxError('invalid', `cannot rename ${JSON.stringify(from)} into itself`)
   return store.transact(() => {
     const folder = store.mailboxes.get(mailboxKey(user, from))
     if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(from)} for ${user}`)

@@ -38,6 +38,8 @@ export interface SmtpLimits {
   closeTimeoutMs: number
   /** a message with more Received headers than this is looping */
   maxReceivedHeaders: number
+  /** MX only: pause before the greeting; a client that talks first is dropped (spam defence) */
+  greetingDelayMs: number
 }
 
 export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
@@ -48,6 +50,7 @@ export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
   socketTimeoutMs: 5 * 60_000,
   closeTimeoutMs: 30_000,
   maxReceivedHeaders: 50,
+  greetingDelayMs: 0,
 }
 
 export interface SmtpOptions {
@@ -125,7 +128,7 @@ export class SmtpFrontEnd implements Actor {
     const submission = role !== 'mx'
     return new SMTPServer({
       name: hostname,
-      banner: 'mailbox ESMTP ready',
+      banner: 'mailbox ready',
       secure: role === 'smtps',
       key: this.tls.key,
       cert: this.tls.cert,
@@ -145,6 +148,7 @@ export class SmtpFrontEnd implements Actor {
       disableReverseLookup: true,
       logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
       onConnect: (session, cb) => this.onConnect(session, cb),
+      ...({greetingDelayMs: submission ? 0 : limits.greetingDelayMs} as object),
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
       onMailFrom: (address, session, cb) => this.onMailFrom(address, session as Session, cb),

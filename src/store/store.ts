@@ -66,7 +66,9 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   try {
     env = open({path, maxDbs: 32, readOnly, overlappingSync: false, compression: false})
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no store there yet' : (err as Error).message
+    // lmdb reports a missing file with the numeric errno (code 2), not 'ENOENT'
+    const code = (err as {code?: unknown}).code
+    const why = code === 'ENOENT' || code === 2 ? 'no store there yet' : (err as Error).message
     throw new MailboxError('unavailable', `cannot open the store in ${dataDir}: ${why}`)
   }
   if (!readOnly) {

@@ -1,0 +1,152 @@
+import {mkdtempSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {MailboxError} from '../../src/errors.js'
+import {SCHEMA_VERSION, nextCounter} from '../../src/store/schema.js'
+import {openStore, storePath, type Store} from '../../src/store/store.js'
+import {tempStore} from '../helpers/store.js'
+
+// These tests close and reopen stores, so they manage their own directories besides tempStore().
+const dirs: string[] = []
+const open: Store[] = []
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-schema-'))
+  dirs.push(dir)
+  return join(dir, 'data')
+}
+function openTracked(dataDir: string, options?: {readOnly?: boolean}): Store {
+  const s = openStore(dataDir, options)
+  open.push(s)
+  return s
+}
+async function close(s: Store): Promise<void> {
+  open.splice(open.indexOf(s), 1)
+  await s.close()
+}
+afterAll(async () => {
+  for (const s of open) await s.close()
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+})
+
+function errorOf(fn: () => unknown): MailboxError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(MailboxError)
+    return err as MailboxError
+  }
+  throw new Error('expected a MailboxError, nothing was thrown')
+}
+
+describe('store schema', () => {
+  it('a fresh store gets SCHEMA_VERSION and zeroed counters', () => {
+    const store = tempStore()
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1)
+    expect(store.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    expect(store.meta.get('lastUidValidity')).toBe(0)
+    expect(store.meta.get('lastMailboxId')).toBe(0)
+    expect(typeof store.meta.get('createdAt')).toBe('number')
+    expect(store.readOnly).toBe(false)
+  })
+
+  it('creates the data dir 0700 and the store files 0600', async () => {
+    const dataDir = freshDataDir()
+    const store = openTracked(dataDir)
+    expect(store.path).toBe(storePath(dataDir))
+    expect(storePath(dataDir)).toBe(join(dataDir, 'mailbox.lmdb'))
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700)
+    expect(statSync(store.path).mode & 0o777).toBe(0o600)
+    expect(statSync(store.path + '-lock').mode & 0o777).toBe(0o600)
+    await close(store)
+  })
+
+  it('reopening keeps data and does not re-run migrations', async () => {
+    const dataDir = freshDataDir()
+    const first = openTracked(dataDir)
+    const createdAt = first.meta.get('createdAt')
+    first.transact(() => {
+      nextCounter(first, 'lastMailboxId')
+      first.domains.putSync('example.com', {name: 'example.com', createdAt: 1})
+    })
+    await close(first)
+    const second = openTracked(dataDir)
+    expect(second.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    expect(second.meta.get('lastMailboxId')).toBe(1) // not reset to 0
+    expect(second.meta.get('createdAt')).toBe(createdAt)
+    expect(second.domains.get('example.com')).toEqual({name: 'example.com', createdAt: 1})
+    await close(second)
+  })
+
+  it('refuses a store written by a newer mailbox with code schema, and leaves it untouched', async () => {
+    const dataDir = freshDataDir()
+    const store = openTracked(dataDir)
+    store.transact(() => store.meta.putSync('schemaVersion', SCHEMA_VERSION + 1))
+    await close(store)
+    const err = errorOf(() => openStore(dataDir))
+    expect(err.code).toBe('schema')
+    expect(err.message).toContain(`schema version ${SCHEMA_VERSION + 1}`)
+    expect(errorOf(() => openStore(dataDir, {readOnly: true})).code).toBe('schema')
+    // still refused the second time: the refusal did not rewrite the version
+    expect(errorOf(() => openStore(dataDir)).code).toBe('schema')
+  })
+
+  it('a read-only open of a store that needs migrating is refused with schema', async () => {
+    const dataDir = freshDataDir()
+    const store = openTracked(dataDir)
+    store.transact(() => store.meta.removeSync('schemaVersion'))
+    await close(store)
+    const err = errorOf(() => openStore(dataDir, {readOnly: true}))
+    expect(err.code).toBe('schema')
+    expect(err.message).toMatch(/needs migrating from version 0/)
+    // a read-write open brings it forward
+    const rw = openTracked(dataDir)
+    expect(rw.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    await close(rw)
+  })
+
+  it('a read-only open of a current store works and reads', async () => {
+    const dataDir = freshDataDir()
+    const rw = openTracked(dataDir)
+    rw.transact(() => rw.domains.putSync('ro.test', {name: 'ro.test', createdAt: 2}))
+    await close(rw)
+    const ro = openTracked(dataDir, {readOnly: true})
+    expect(ro.readOnly).toBe(true)
+    expect(ro.domains.get('ro.test')).toEqual({name: 'ro.test', createdAt: 2})
+    await close(ro)
+  })
+
+  it('a read-only open where there is no store yet is unavailable', () => {
+    const err = errorOf(() => openStore(join(freshDataDir(), 'missing'), {readOnly: true}))
+    expect(err.code).toBe('unavailable')
+    expect(err.message).toMatch(/no store there yet/)
+  })
+})
+
+describe('nextCounter', () => {
+  it('counts up from the stored value and persists it', () => {
+    const store = tempStore()
+    expect(store.transact(() => nextCounter(store, 'testCounter'))).toBe(1)
+    expect(store.transact(() => nextCounter(store, 'testCounter'))).toBe(2)
+    expect(store.meta.get('testCounter')).toBe(2)
+  })
+
+  it('never goes below the floor, and never backwards after a floor was applied', () => {
+    const store = tempStore()
+    expect(store.transact(() => nextCounter(store, 'floored', 1000))).toBe(1000)
+    expect(store.transact(() => nextCounter(store, 'floored', 10))).toBe(1001)
+    expect(store.transact(() => nextCounter(store, 'floored', 1001))).toBe(1002)
+  })
+
+  it('a counter bumped in an aborted transaction is not consumed', () => {
+    const store = tempStore()
+    store.transact(() => nextCounter(store, 'aborted'))
+    expect(() =>
+      store.transact(() => {
+        nextCounter(store, 'aborted')
+        throw new Error('roll back')
+      }),
+    ).toThrow('roll back')
+    expect(store.meta.get('aborted')).toBe(1)
+  })
+})
