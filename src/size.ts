@@ -24,5 +24,5 @@ export function formatSize(bytes: number): string {
     v /= 1024
     i++
   }
-  return `${v >= 10 || Number.isInteger(v) ? Math.round(v) : v.toFixed(1)}${units[i]}`
+  return `${v >= 10 ? Math.round(v) : Math.round(v * 10) / 10}${units[i]}`
 }
