@@ -4,9 +4,11 @@
  * run — absolute figures drift on shared machines, ratios much less.
  */
 import {benchFoundation} from './foundation.js'
+import {benchSmtp} from './smtp.js'
 
 const benches: Record<string, () => Promise<void>> = {
   foundation: benchFoundation,
+  smtp: benchSmtp,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -65,7 +65,11 @@ export class App {
     log.info({source: tls.source}, 'tls certificate')
     this.actors.push(
       new AuthActor(bus, store, log.child({component: 'auth'}), config.auth),
-      new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {hostname: config.hostname, capture: config.capture}),
+      new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
+        hostname: config.hostname,
+        capture: config.capture,
+        analyzeWorkers: config.analyzeWorkers,
+      }),
     )
     for (const actor of this.actors) await actor.start()
     bus.handle('server.status', () => this.status())

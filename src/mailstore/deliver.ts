@@ -4,8 +4,8 @@
  * (without our Return-Path, which only belongs to final delivery). All of it is one durable
  * commit: when `deliver` resolves, every copy exists; if it throws, none does.
  */
-import {randomBytes} from 'node:crypto'
 import {MailboxError} from '../errors.js'
+import {newId} from '../ids.js'
 import {enqueueInTxn} from '../queue/entries.js'
 import {mailboxKey, messageKey} from '../store/keys.js'
 import type {MailboxRecord, QueueEntry} from '../store/records.js'
@@ -39,10 +39,8 @@ export interface DeliveryResult {
   queued: QueueEntry[]
 }
 
-const newBlobId = () => Date.now().toString(36).padStart(9, '0') + randomBytes(6).toString('hex')
-
 function putBlob(store: Store, raw: Buffer, analysis: Analysis, refs: number): string {
-  const blobId = newBlobId()
+  const blobId = newId()
   store.blobs.putSync(blobId, raw)
   store.blobInfo.putSync(blobId, {
     refs,

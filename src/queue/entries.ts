@@ -4,13 +4,11 @@
  * message accepted for remote recipients is queued in the same commit that acknowledges it.
  * (The delivery side — foreman, senders, retries — belongs to the queue and delivery actors.)
  */
-import {randomBytes} from 'node:crypto'
 import {domainOf} from '../address.js'
+import {newId} from '../ids.js'
 import {queueIndexKey} from '../store/keys.js'
 import type {QueueEntry, QueuePriority} from '../store/records.js'
 import type {Store} from '../store/store.js'
-
-export const newId = () => Date.now().toString(36).padStart(9, '0') + randomBytes(5).toString('hex')
 
 export function putQueueEntry(store: Store, entry: QueueEntry): void {
   store.queue.putSync(entry.id, entry)

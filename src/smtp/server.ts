@@ -11,12 +11,12 @@
  * `auth.login`, messages stored by `mailstore.deliver`. `250` is sent only after that commit
  * is durable.
  */
-import {randomBytes} from 'node:crypto'
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {isMailboxError} from '../errors.js'
+import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {Store} from '../store/store.js'
@@ -106,6 +106,8 @@ export class SmtpFrontEnd implements Actor {
     for (const [role, port] of roles) {
       if (!port) continue
       const server = this.createServer(role)
+      // replies are small and often several back to back (PIPELINING): don't let Nagle hold them
+      server.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true))
       await new Promise<void>((resolve, reject) => {
         server.server.once('error', reject)
         server.listen(port, bind, () => {
@@ -263,7 +265,7 @@ export class SmtpFrontEnd implements Actor {
     if (countReceived(body) > this.options.limits.maxReceivedHeaders) throw reply.loop()
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
     const rcptTo = session.envelope.rcptTo.map((r) => r.address)
-    const id = randomBytes(6).toString('hex')
+    const id = newId()
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
     const result = await this.bus.call('mailstore.deliver', {
       mailFrom,

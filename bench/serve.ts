@@ -1,0 +1,65 @@
+/** Benchmark helpers: a real `mailbox serve` (from dist/) on a temp data dir, and tool lookup. */
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {createServer} from 'node:net'
+import {fileURLToPath} from 'node:url'
+
+const BIN = fileURLToPath(new URL('../bin/mailbox', import.meta.url))
+
+export function which(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'}).status === 0
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address() as {port: number}
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}
+
+function cli(args: string[], input?: string): void {
+  const r = spawnSync(process.execPath, [BIN, ...args], {input, encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
+}
+
+export interface Served {
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Creates the domain and users (password "pw"), then starts serve with SMTP on `smtpPort` and `extra` flags. */
+export async function startServe(dataDir: string, smtpPort: number, setup: {domain: string; users: string[]}, extra: string[] = []): Promise<Served> {
+  cli(['domain', 'add', setup.domain, '--data-dir', dataDir])
+  for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', '--data-dir', dataDir], 'pw\n')
+  const ports = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'].filter((p) => !extra.includes(`--${p}-port`)).flatMap((p) => [`--${p}-port`, '0'])
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let err = ''
+  child.stderr!.on('data', (d) => (err += d))
+  await new Promise<void>((resolve, reject) => {
+    const deadline = Date.now() + 15_000
+    const poll = () => {
+      const s = createServer()
+      s.once('error', () => resolve()) // the port is taken: serve is listening
+      s.listen(smtpPort, '127.0.0.1', () => {
+        s.close()
+        if (child.exitCode !== null) return reject(new Error(`serve exited: ${err}`))
+        if (Date.now() > deadline) return reject(new Error(`serve did not listen: ${err}`))
+        setTimeout(poll, 100)
+      })
+    }
+    poll()
+  })
+  return {
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Durable SMTP ingest: S sessions × M messages of L bytes (default 10 × 5000 × 10 KiB, one
+ * message per connection, like Postfix's smtp-source default) into a real `mailbox serve`.
+ * mailbox answers 250 only after the message is committed (fsynced) into the mailbox, so its
+ * ingest rate is its end-to-end rate; the count is checked in the store afterwards.
+ *
+ * References measured in the same run:
+ *  - raw durable LMDB puts of the same bytes with the same concurrency (the storage ceiling);
+ *  - Postfix's smtp-sink with the same load (the SMTP-only ceiling), when postfix is installed;
+ *  - Postfix → LMTP → Dovecot with the same load, end-to-end until Dovecot's IMAP STATUS shows
+ *    every message (../shared/peer), when postfix and dovecot are installed and we are root.
+ * The load generator is smtp-source when installed, else a small Node client (said in the output).
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {connect} from 'node:net'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {openStore} from '../src/store/store.js'
+import {freePort, startServe, which} from './serve.js'
+import {report, tempDir, timed} from './util.js'
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
+const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
+const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+
+export async function benchSmtp(): Promise<void> {
+  const {dir, cleanup} = tempDir()
+  try {
+    const storage = await rawPuts(join(dir, 'raw'))
+    const smtpSource = which('smtp-source')
+    const generator = smtpSource ? 'smtp-source (postfix)' : 'built-in Node client'
+    const mailbox = await mailboxIngest(join(dir, 'data'), Boolean(smtpSource))
+    const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
+    const peer = smtpSource ? peerEndToEnd() : undefined
+    const figures: Record<string, string> = {
+      'load generator': generator,
+      'mailbox durable ingest (in mailbox)': `${mailbox.toFixed(0)} msgs/s`,
+      'reference: raw durable LMDB puts': `${storage.toFixed(0)} puts/s`,
+      'ratio mailbox / raw puts': (mailbox / storage).toFixed(2),
+    }
+    if (sink) Object.assign(figures, {'reference: Postfix smtp-sink (discards)': `${sink.toFixed(0)} msgs/s`, 'ratio mailbox / smtp-sink': (mailbox / sink).toFixed(2)})
+    if (peer?.endToEnd) {
+      Object.assign(figures, {
+        'Postfix ingest (queued, not delivered)': `${peer.ingest.toFixed(0)} msgs/s`,
+        'Postfix -> Dovecot end-to-end': `${peer.endToEnd.toFixed(0)} msgs/s`,
+        'ratio mailbox / Postfix->Dovecot e2e': (mailbox / peer.endToEnd).toFixed(2),
+      })
+    } else {
+      figures['Postfix -> Dovecot'] = peer?.skipped ?? 'skipped: smtp-source not installed'
+    }
+    report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, one message per connection`, figures)
+  } finally {
+    cleanup()
+  }
+}
+
+async function rawPuts(dataDir: string): Promise<number> {
+  const store = openStore(dataDir)
+  const record = Buffer.alloc(SIZE, 'x')
+  let next = 0
+  const worker = async () => {
+    while (next < MESSAGES) await store.blobs.put(`k${next++}`, record)
+  }
+  const {ms} = await timed(() => Promise.all(Array.from({length: SESSIONS}, worker)))
+  await store.close()
+  return MESSAGES / (ms / 1000)
+}
+
+async function mailboxIngest(dataDir: string, useSmtpSource: boolean): Promise<number> {
+  const port = await freePort()
+  const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']})
+  try {
+    const load = (n: number) => (useSmtpSource ? smtpSource(port, n, 'alice@example.test') : nodeLoad(port, n, 'alice@example.test'))
+    await load(Math.min(1000, MESSAGES)) // warm-up: a long-running server has its code optimized
+    const {ms} = await timed(() => load(MESSAGES))
+    const store = openStore(dataDir, {readOnly: true})
+    const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])
+    await store.close()
+    const expected = MESSAGES + Math.min(1000, MESSAGES)
+    if (inbox?.messages !== expected) throw new Error(`mailbox holds ${inbox?.messages} messages, expected ${expected}`)
+    return MESSAGES / (ms / 1000)
+  } finally {
+    await served.stop()
+  }
+}
+
+function smtpSource(port: number, count: number, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('smtp-source', ['-s', String(SESSIONS), '-m', String(count), '-l', String(SIZE), '-f', 'a@example.net', '-t', to, `127.0.0.1:${port}`], {stdio: ['ignore', 'ignore', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => (code === 0 && !err.trim() ? resolve() : reject(new Error(`smtp-source: ${code} ${err}`))))
+  })
+}
+
+/** One message per connection, SESSIONS at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. */
+async function nodeLoad(port: number, count: number, to: string): Promise<void> {
+  const body = Buffer.from(`From: a@example.net\r\nTo: ${to}\r\nSubject: bench\r\n\r\n${'x'.repeat(SIZE - 60).replace(/(.{76})/g, '$1\r\n')}\r\n.\r\n`)
+  let left = count
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1')
+      const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n']
+      let buffered = ''
+      socket.on('data', (d) => {
+        buffered += d.toString()
+        let nl
+        while ((nl = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, nl)
+          buffered = buffered.slice(nl + 2)
+          if (line[3] === '-') continue
+          if (!/^[23]/.test(line)) return reject(new Error(`bench client got: ${line}`))
+          const step = steps.shift()
+          if (step === undefined) return socket.end()
+          socket.write(step)
+        }
+      })
+      socket.on('close', () => resolve())
+      socket.on('error', reject)
+    })
+  await Promise.all(
+    Array.from({length: SESSIONS}, async () => {
+      while (left-- > 0) await one()
+    }),
+  )
+}
+
+function sinkIngest(): number | undefined {
+  const out = spawnSync(join(PEER, 'smtp-sink-ref.sh'), ['-s', String(SESSIONS), '-m', String(MESSAGES), '-l', String(SIZE)], {encoding: 'utf8'})
+  return Number(/= ([\d.]+) msgs\/s/.exec(out.stdout)?.[1]) || undefined
+}
+
+function peerEndToEnd(): {ingest: number; endToEnd: number; skipped?: undefined} | {skipped: string; ingest?: undefined; endToEnd?: undefined} {
+  if (!existsSync(PEER)) return {skipped: 'skipped: ../shared/peer not found'}
+  if (!which('postfix') || !which('dovecot')) return {skipped: 'skipped: apt-get install postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd'}
+  if (process.getuid?.() !== 0) return {skipped: 'skipped: the peer scripts must run as root'}
+  // the peer's daemons drop to their own users: the root must be traversable (mkdtemp gives 0700)
+  const root = mkdtempSync(join(tmpdir(), 'mbx-peer-'))
+  chmodSync(root, 0o755)
+  const env = {...process.env, PEER_ROOT: root}
+  try {
+    const start = spawnSync(join(PEER, 'peer-start.sh'), ['--fresh'], {env, encoding: 'utf8'})
+    if (start.status !== 0) return {skipped: `peer did not start: ${(start.stderr || start.stdout).trim().slice(-300)}`}
+    const out = spawnSync(
+      join(PEER, 'smtp-bench.sh'),
+      ['127.0.0.1:10025', '-s', String(SESSIONS), '-m', String(MESSAGES), '-l', String(SIZE), '--verify-imap', '127.0.0.1:10143', '--user', 'test@example.com', '--pass', 'secret'],
+      {env, encoding: 'utf8'},
+    )
+    const ingest = Number(/ingest: .*= ([\d.]+) msgs\/s/.exec(out.stdout)?.[1])
+    const endToEnd = Number(/delivered: .*= ([\d.]+) msgs\/s end-to-end/.exec(out.stdout)?.[1])
+    if (!endToEnd) return {skipped: `peer run failed: ${out.stdout.slice(-300)} ${out.stderr.slice(-300)}`}
+    return {ingest, endToEnd}
+  } finally {
+    spawnSync(join(PEER, 'peer-stop.sh'), [], {env, stdio: 'ignore'})
+    rmSync(root, {recursive: true, force: true})
+  }
+}
+
