@@ -46,9 +46,11 @@ export class AnalyzePool {
 
   private spawn(): Slot {
     const here = import.meta.url
-    // from dist/ the worker is compiled JS; under tsx (bin/dev.js) it is the TypeScript source
+    // From dist/ the worker is compiled JS. Under tsx (bin/dev.js) it is the TypeScript source,
+    // and Node 20 workers ignore `--import tsx` for their entry module: register tsx first.
+    const source = new URL('./analyze-worker.ts', here).href
     const worker = here.endsWith('.ts')
-      ? new Worker(new URL('./analyze-worker.ts', here), {execArgv: ['--import', 'tsx']})
+      ? new Worker(`import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(source)}) })`, {eval: true})
       : new Worker(new URL('./analyze-worker.js', here))
     const slot: Slot = {worker, jobs: new Map()}
     worker.on('message', (msg: {id: number; analysis?: Analysis; error?: string}) => {
