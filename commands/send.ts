@@ -18,7 +18,8 @@ export default class Send extends MailboxCommand {
   static override args = {file: Args.string({description: 'message file, or - for stdin', default: '-', ignoreStdin: true})}
   static override flags = {
     from: Flags.string({summary: 'Envelope sender (use "" for a null sender).', required: true}),
-    to: Flags.string({summary: 'Envelope recipient (repeatable).', required: true, multiple: true}),
+    // non-greedy: in `--to B FILE` the file is the argument, not a second recipient
+    to: Flags.string({summary: 'Envelope recipient (repeatable: --to a --to b).', required: true, multiple: true, multipleNonGreedy: true}),
   }
 
   async run() {

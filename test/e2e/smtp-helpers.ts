@@ -1,0 +1,250 @@
+/**
+ * Shared helpers for the SMTP end-to-end suites: a tiny raw SMTP client (exact replies, STARTTLS,
+ * implicit TLS), user/domain setup through the real CLI, a Python runner for smtplib scripts, and
+ * read-only looks into the store of a data dir.
+ */
+import {spawn} from 'node:child_process'
+import {connect as netConnect, type Socket} from 'node:net'
+import {connect as tlsConnect, type TLSSocket} from 'node:tls'
+import {expect} from 'vitest'
+import {runCli, runJson, freePort} from '../helpers/cli.js'
+import {storeCounts, type StoreCounts} from '../../src/status.js'
+import {openStore, type Store} from '../../src/store/store.js'
+
+export interface Reply {
+  code: number
+  /** text of every line after the code and separator */
+  lines: string[]
+  /** the whole reply as sent, lines joined with \n */
+  raw: string
+}
+
+/**
+ * A line-oriented SMTP client over a real socket. `cmd` sends one line and resolves with the next
+ * complete reply (multi-line replies joined). Replies are read in order, so pipelining works by
+ * writing several lines and then awaiting `reply()` that many times.
+ */
+export class RawSmtp {
+  private buffer = ''
+  private readonly replies: Reply[] = []
+  private waiters: {resolve: (r: Reply) => void; reject: (e: Error) => void}[] = []
+  private pending: string[] = []
+  private socket: Socket | TLSSocket
+  private closedError?: Error
+
+  private constructor(socket: Socket | TLSSocket) {
+    this.socket = socket
+    this.attach(socket)
+  }
+
+  static async open(port: number, options: {tls?: boolean} = {}): Promise<RawSmtp> {
+    const socket: Socket | TLSSocket = options.tls
+      ? tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false})
+      : netConnect({host: '127.0.0.1', port})
+    await new Promise<void>((resolve, reject) => {
+      socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve())
+      socket.once('error', reject)
+    })
+    const client = new RawSmtp(socket)
+    const greeting = await client.reply()
+    expect(greeting.code, greeting.raw).toBe(220)
+    return client
+  }
+
+  get secure(): boolean {
+    return 'encrypted' in this.socket && this.socket.encrypted === true
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.setEncoding('utf8')
+    socket.on('data', this.onData)
+    socket.on('error', (err) => this.fail(err))
+    socket.on('close', () => this.fail(new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer)}`)))
+  }
+
+  private fail(err: Error): void {
+    this.closedError ??= err
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w.reject(err)
+  }
+
+  private readonly onData = (chunk: string): void => {
+    this.buffer += chunk
+    let nl: number
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl).replace(/\r$/, '')
+      this.buffer = this.buffer.slice(nl + 1)
+      this.pending.push(line)
+      if (/^\d{3}(?: |$)/.test(line)) {
+        const lines = this.pending
+        this.pending = []
+        const reply: Reply = {code: Number(line.slice(0, 3)), lines: lines.map((l) => l.slice(4)), raw: lines.join('\n')}
+        const waiter = this.waiters.shift()
+        if (waiter) waiter.resolve(reply)
+        else this.replies.push(reply)
+      }
+    }
+  }
+
+  reply(timeoutMs = 10_000): Promise<Reply> {
+    const ready = this.replies.shift()
+    if (ready) return Promise.resolve(ready)
+    if (this.closedError) return Promise.reject(this.closedError)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no SMTP reply within ${timeoutMs} ms`)), timeoutMs)
+      this.waiters.push({
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      })
+    })
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data)
+  }
+
+  cmd(line: string): Promise<Reply> {
+    this.write(line + '\r\n')
+    return this.reply()
+  }
+
+  /** EHLO, returning the keyword lines (greeting line dropped) */
+  async ehlo(name = 'client.test'): Promise<string[]> {
+    const r = await this.cmd(`EHLO ${name}`)
+    expect(r.code, r.raw).toBe(250)
+    return r.lines.slice(1)
+  }
+
+  async starttls(): Promise<void> {
+    const r = await this.cmd('STARTTLS')
+    expect(r.code, r.raw).toBe(220)
+    const plain = this.socket
+    plain.off('data', this.onData)
+    plain.removeAllListeners('close')
+    plain.removeAllListeners('error')
+    const secure = tlsConnect({socket: plain, rejectUnauthorized: false})
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve())
+      secure.once('error', reject)
+    })
+    this.socket = secure
+    this.attach(secure)
+  }
+
+  /** AUTH PLAIN in one line; returns the reply */
+  authPlain(user: string, password: string): Promise<Reply> {
+    return this.cmd(`AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`).toString('base64')}`)
+  }
+
+  /** Sends DATA, the message (dot-stuffed here) and the final dot; returns [DATA reply, final reply]. */
+  async data(message: string | Buffer): Promise<[Reply, Reply?]> {
+    const go = await this.cmd('DATA')
+    if (go.code !== 354) return [go]
+    const text = Buffer.isBuffer(message) ? message.toString('latin1') : message
+    const stuffed = text.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..')
+    this.write(Buffer.from(stuffed + (stuffed.endsWith('\r\n') ? '' : '\r\n') + '.\r\n', Buffer.isBuffer(message) ? 'latin1' : 'utf8'))
+    return [go, await this.reply()]
+  }
+
+  async quit(): Promise<void> {
+    try {
+      await this.cmd('QUIT')
+    } catch {
+      // already closed
+    }
+    this.socket.destroy()
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+/** `code` and the enhanced status code at the start of the text, e.g. "550 5.1.1" */
+export const codeOf = (r: Reply): string => `${r.code} ${(r.lines.at(-1) ?? '').split(' ')[0]}`
+
+export async function cli(args: string[], dataDir: string, input?: string): Promise<string> {
+  const r = await runCli(args, {dataDir, input})
+  if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.stdout
+}
+
+export interface UserSpec {
+  address: string
+  password?: string
+  quota?: string
+}
+
+/** `domain add` for each domain, then `user add` for each user (in parallel: argon2 is the slow part). */
+export async function setupUsers(dataDir: string, domains: string[], users: UserSpec[]): Promise<void> {
+  for (const d of domains) await cli(['domain', 'add', d], dataDir)
+  await Promise.all(
+    users.map((u) => cli(['user', 'add', u.address, '--password-stdin', ...(u.quota ? ['--quota', u.quota] : [])], dataDir, `${u.password ?? 'pw'}\n`)),
+  )
+}
+
+/** Opens the data dir's store read-only, runs `fn`, closes it. */
+export async function withStore<T>(dataDir: string, fn: (store: Store) => T): Promise<T> {
+  const store = openStore(dataDir, {readOnly: true})
+  try {
+    return fn(store)
+  } finally {
+    await store.close()
+  }
+}
+
+export const counts = (dataDir: string): Promise<StoreCounts> => withStore(dataDir, (s) => storeCounts(s))
+
+export interface ListedMessage {
+  uid: number
+  folder: string
+  from: string
+  to: string[]
+  subject: string
+  size: number
+  flags: string[]
+}
+
+export const listMessages = (dataDir: string, user: string, folder?: string): Promise<ListedMessage[]> =>
+  runJson<ListedMessage[]>(['message', 'list', user, ...(folder ? ['--folder', folder] : [])], {dataDir})
+
+/** `message show USER UID --raw`, as bytes decoded UTF-8 */
+export async function showRaw(dataDir: string, user: string, uid: number): Promise<string> {
+  return cli(['message', 'show', user, String(uid), '--raw'], dataDir)
+}
+
+/** Runs a Python 3 script with arguments; the script prints one JSON document on stdout. */
+export function runPython<T = any>(script: string, args: (string | number)[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', script, ...args.map(String)], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) return reject(new Error(`python exited ${code}:\n${err}\n${out}`))
+      try {
+        resolve(JSON.parse(out) as T)
+      } catch {
+        reject(new Error(`python printed no JSON:\n${out}\n${err}`))
+      }
+    })
+  })
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort())
+  return [...ports]
+}
+
+/** The header block of a stored message (up to the first blank line), split into unfolded fields. */
+export function headerFields(raw: string): string[] {
+  const end = raw.search(/\r?\n\r?\n/)
+  const block = end === -1 ? raw : raw.slice(0, end)
+  return block.split(/\r?\n(?![ \t])/)
+}

@@ -1,0 +1,64 @@
+/**
+ * Brute-force throttle on SMTP AUTH against a real `serve` (default: 10 failures per address per
+ * 15 minutes). The ten failures run on parallel connections so the 0.5 s failure delay is paid
+ * about once. `--allow-insecure-auth` keeps the sessions plaintext (and is itself checked).
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {RawSmtp, codeOf, counts, freePorts, setupUsers} from './smtp-helpers.js'
+
+let dataDir: string
+let served: Served
+let submission: number
+
+beforeAll(async () => {
+  dataDir = tempDataDir()
+  ;[submission] = await freePorts(1)
+  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-pw'}])
+  served = await startServe(dataDir, ['--allow-insecure-auth', '--submission-port', String(submission)])
+})
+
+afterAll(async () => {
+  await served?.stop()
+})
+
+async function session(): Promise<RawSmtp> {
+  const c = await RawSmtp.open(submission)
+  await c.ehlo()
+  return c
+}
+
+describe('SMTP AUTH throttle', () => {
+  it('--allow-insecure-auth offers AUTH on plaintext and a correct password works', async () => {
+    const c = await RawSmtp.open(submission)
+    const features = await c.ehlo()
+    expect(features).toContain('AUTH PLAIN LOGIN')
+    const r = await c.authPlain('alice@example.com', 'alice-pw')
+    expect(codeOf(r), r.raw).toBe('235 2.7.0')
+    await c.quit()
+  })
+
+  it('ten failures from one address → 535 each; the next attempt (even with the right password) → 454 4.7.0', async () => {
+    const before = await counts(dataDir)
+    const sessions = await Promise.all(Array.from({length: 10}, () => session()))
+    const started = Date.now()
+    const failures = await Promise.all(sessions.map((c, i) => c.authPlain('alice@example.com', `wrong-${i}`)))
+    expect(failures.map(codeOf)).toEqual(Array(10).fill('535 5.7.8'))
+    // the failure delay applies to each, but in parallel it is paid about once
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450)
+    await Promise.all(sessions.map((c) => c.quit()))
+
+    const c = await session()
+    const blocked = await c.authPlain('alice@example.com', 'alice-pw')
+    expect(codeOf(blocked), blocked.raw).toBe('454 4.7.0')
+    const blockedWrong = await c.authPlain('alice@example.com', 'wrong-again')
+    expect(codeOf(blockedWrong), blockedWrong.raw).toBe('454 4.7.0')
+    // other users from the same address are blocked too (the limit is per address)
+    const other = await c.authPlain('bob@example.com', 'whatever')
+    expect(codeOf(other), other.raw).toBe('454 4.7.0')
+    // not authenticated: no mail can be submitted
+    expect((await c.cmd('MAIL FROM:<alice@example.com>')).code).toBe(530)
+    await c.quit()
+    expect(await counts(dataDir)).toEqual(before)
+  })
+})
