@@ -56,22 +56,24 @@ export default class Serve extends MailboxCommand {
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })
     const log = createLogger({level: config.logLevel})
+    // Handlers go in before start: a signal that arrives while starting (or right after
+    // "mailbox started" is logged) still gets a clean shutdown once start has finished.
+    let signalled: NodeJS.Signals | undefined
+    let wake: () => void = () => {}
+    const onSignal = (signal: NodeJS.Signals) => {
+      signalled ??= signal
+      wake()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     const app = await App.start(config, log)
-
-    await new Promise<void>((resolve) => {
-      let stopping = false
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping) return
-        stopping = true
-        log.info({signal}, 'shutting down')
-        app.stop().then(resolve, (err: unknown) => {
-          log.error({err}, 'shutdown failed')
-          process.exitCode = 1
-          resolve()
-        })
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-    })
+    if (!signalled) await new Promise<void>((resolve) => (wake = resolve))
+    log.info({signal: signalled}, 'shutting down')
+    try {
+      await app.stop()
+    } catch (err) {
+      log.error({err}, 'shutdown failed')
+      process.exitCode = 1
+    }
   }
 }

@@ -11,8 +11,8 @@ export default class AliasAdd extends MailboxCommand {
     '<%= config.bin %> alias add @example.com postmaster@example.com',
   ]
   static override args = {
-    alias: Args.string({required: true, description: 'address, or @domain for a catch-all'}),
-    target: Args.string({required: true, description: 'target address (repeatable)'}),
+    alias: Args.string({required: true, ignoreStdin: true, description: 'address, or @domain for a catch-all'}),
+    target: Args.string({required: true, ignoreStdin: true, description: 'target address (repeatable)'}),
   }
 
   async run() {

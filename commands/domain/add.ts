@@ -5,7 +5,7 @@ import {addDomain} from '../../src/directory/domains.js'
 export default class DomainAdd extends MailboxCommand {
   static override summary = 'Add a local domain (mail for it is delivered here).'
   static override examples = ['<%= config.bin %> domain add example.com']
-  static override args = {domain: Args.string({required: true, description: 'domain name (IDN allowed)'})}
+  static override args = {domain: Args.string({required: true, ignoreStdin: true, description: 'domain name (IDN allowed)'})}
 
   async run() {
     const {args, flags} = await this.parse(DomainAdd)

@@ -6,7 +6,7 @@ export default class DomainRemove extends MailboxCommand {
   static override summary = 'Remove a local domain.'
   static override description = 'Refuses while the domain has users or aliases, unless --force removes them (and their mail) too.'
   static override examples = ['<%= config.bin %> domain remove example.com', '<%= config.bin %> domain remove example.com --force']
-  static override args = {domain: Args.string({required: true})}
+  static override args = {domain: Args.string({required: true, ignoreStdin: true})}
   static override flags = {force: Flags.boolean({summary: "Also remove the domain's users, their mail, and its aliases."})}
 
   async run() {

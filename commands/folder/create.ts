@@ -6,7 +6,7 @@ import {createFolder} from '../../src/mailstore/folders.js'
 export default class FolderCreate extends MailboxCommand {
   static override summary = 'Create a folder (and its missing parents: a/b/c creates a and a/b).'
   static override examples = ['<%= config.bin %> folder create alice@example.com Projects/2026']
-  static override args = {user: Args.string({required: true}), name: Args.string({required: true})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true}), name: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(FolderCreate)

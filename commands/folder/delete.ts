@@ -7,7 +7,7 @@ export default class FolderDelete extends MailboxCommand {
   static override summary = 'Delete a folder and its messages.'
   static override description = 'INBOX cannot be deleted. A folder with children keeps them and stays as a \\Noselect placeholder.'
   static override examples = ['<%= config.bin %> folder delete alice@example.com Projects']
-  static override args = {user: Args.string({required: true}), name: Args.string({required: true})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true}), name: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(FolderDelete)

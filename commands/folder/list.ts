@@ -8,7 +8,7 @@ import {formatSize} from '../../src/size.js'
 export default class FolderList extends MailboxCommand {
   static override summary = "List a user's folders with message counts, sizes and UID state."
   static override examples = ['<%= config.bin %> folder list alice@example.com']
-  static override args = {user: Args.string({required: true})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(FolderList)

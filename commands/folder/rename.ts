@@ -7,7 +7,7 @@ export default class FolderRename extends MailboxCommand {
   static override summary = 'Rename a folder with its children.'
   static override description = 'Renaming INBOX moves its messages to the new folder and leaves INBOX empty.'
   static override examples = ['<%= config.bin %> folder rename alice@example.com Projects Work/Projects']
-  static override args = {user: Args.string({required: true}), name: Args.string({required: true}), newName: Args.string({required: true})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true}), name: Args.string({required: true, ignoreStdin: true}), newName: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(FolderRename)

@@ -7,7 +7,7 @@ import {deleteMessage} from '../../src/mailstore/messages.js'
 export default class MessageDelete extends MailboxCommand {
   static override summary = 'Delete a message from a folder.'
   static override examples = ['<%= config.bin %> message delete alice@example.com 3', '<%= config.bin %> message delete alice@example.com 7 --folder Trash']
-  static override args = {user: Args.string({required: true}), uid: Args.integer({required: true, min: 1})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true}), uid: Args.integer({required: true, ignoreStdin: true, min: 1})}
   static override flags = {...folderFlag}
 
   async run() {

@@ -9,7 +9,7 @@ import {formatSize} from '../../src/size.js'
 export default class MessageList extends MailboxCommand {
   static override summary = "List the messages in one of a user's folders."
   static override examples = ['<%= config.bin %> message list alice@example.com', '<%= config.bin %> message list alice@example.com --folder Sent --json']
-  static override args = {user: Args.string({required: true})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true})}
   static override flags = {...folderFlag, limit: Flags.integer({summary: 'At most this many messages (lowest UIDs first).', min: 1})}
 
   async run() {

@@ -9,7 +9,7 @@ import {getMessage} from '../../src/mailstore/messages.js'
 export default class MessageShow extends MailboxCommand {
   static override summary = 'Show a message: headers and text, or the raw bytes with --raw.'
   static override examples = ['<%= config.bin %> message show alice@example.com 1', '<%= config.bin %> message show alice@example.com 1 --raw > m.eml']
-  static override args = {user: Args.string({required: true}), uid: Args.integer({required: true, min: 1})}
+  static override args = {user: Args.string({required: true, ignoreStdin: true}), uid: Args.integer({required: true, ignoreStdin: true, min: 1})}
   static override flags = {...folderFlag, raw: Flags.boolean({summary: 'Print the message exactly as stored.'})}
 
   async run() {

@@ -11,7 +11,7 @@ export default class UserAdd extends MailboxCommand {
     "printf 'secret\\n' | <%= config.bin %> user add alice@example.com --password-stdin",
     '<%= config.bin %> user add bob@example.com --quota 2G',
   ]
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
   static override flags = {
     'password-stdin': Flags.boolean({summary: 'Read the password from the first line of stdin.'}),
     quota: Flags.string({summary: 'Storage quota, e.g. 500M or 2G (0 = unlimited).', default: '0'}),

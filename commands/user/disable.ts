@@ -5,7 +5,7 @@ import {setDisabled} from '../../src/directory/users.js'
 export default class UserDisable extends MailboxCommand {
   static override summary = 'Disable a user: logins are refused and new mail for them is rejected.'
   static override examples = ['<%= config.bin %> user disable alice@example.com']
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(UserDisable)

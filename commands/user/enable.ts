@@ -5,7 +5,7 @@ import {setDisabled} from '../../src/directory/users.js'
 export default class UserEnable extends MailboxCommand {
   static override summary = 'Enable a disabled user.'
   static override examples = ['<%= config.bin %> user enable alice@example.com']
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(UserEnable)

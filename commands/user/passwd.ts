@@ -6,7 +6,7 @@ import {setPassword} from '../../src/directory/users.js'
 export default class UserPasswd extends MailboxCommand {
   static override summary = "Set a user's password."
   static override examples = ["printf 'new secret\\n' | <%= config.bin %> user passwd alice@example.com --password-stdin"]
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
   static override flags = {'password-stdin': Flags.boolean({summary: 'Read the password from the first line of stdin.'})}
 
   async run() {

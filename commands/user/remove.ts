@@ -6,7 +6,7 @@ export default class UserRemove extends MailboxCommand {
   static override summary = 'Remove a user.'
   static override description = 'Refuses while the user has mail, unless --force deletes it too. The user is also dropped from alias targets.'
   static override examples = ['<%= config.bin %> user remove alice@example.com --force']
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
   static override flags = {force: Flags.boolean({summary: "Also delete the user's mail."})}
 
   async run() {

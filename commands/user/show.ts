@@ -7,7 +7,7 @@ import {formatSize} from '../../src/size.js'
 export default class UserShow extends MailboxCommand {
   static override summary = "Show one user's details."
   static override examples = ['<%= config.bin %> user show alice@example.com --json']
-  static override args = {address: Args.string({required: true})}
+  static override args = {address: Args.string({required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(UserShow)
