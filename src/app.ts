@@ -68,7 +68,6 @@ export class App {
       new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
         hostname: config.hostname,
         capture: config.capture,
-        analyzeWorkers: config.analyzeWorkers,
       }),
     )
     for (const actor of this.actors) await actor.start()

@@ -3,7 +3,7 @@
  * Ports follow DESIGN.md (unprivileged, 127.0.0.1); `0` turns a listener off.
  */
 import {readFileSync} from 'node:fs'
-import {availableParallelism, hostname} from 'node:os'
+import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {MailboxError} from './errors.js'
@@ -36,8 +36,6 @@ export interface ServeConfig {
   tlsCert?: string
   tlsKey?: string
   logLevel: Level
-  /** worker threads that parse incoming messages (0: on the main thread) */
-  analyzeWorkers: number
   auth: AuthConfig
   smtp: SmtpLimits
 }
@@ -51,7 +49,6 @@ export function defaultConfig(dataDir: string): ServeConfig {
     capture: false,
     allowInsecureAuth: false,
     logLevel: 'info',
-    analyzeWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
     auth: {...DEFAULT_AUTH},
     smtp: {...DEFAULT_SMTP_LIMITS},
   }

@@ -10,8 +10,7 @@ import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
 import type {DeliveryResult} from './deliver.js'
-import {AnalyzePool} from './analyze-pool.js'
-import {injectMessage, resolveForDelivery, storeMessage, type Analyzer, type StoreRequest} from './submit.js'
+import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -37,26 +36,19 @@ export interface InjectBody {
 export class MailstoreActor implements Actor {
   readonly name = 'mailstore'
   private unregister: (() => void)[] = []
-  private pool?: AnalyzePool
-  private analyze?: Analyzer
 
   constructor(
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    /** analyzeWorkers: threads that parse messages; 0 parses on the main thread */
-    private readonly options: {hostname?: string; capture?: boolean; analyzeWorkers?: number} = {},
+    private readonly options: {hostname?: string; capture?: boolean} = {},
   ) {}
 
   async start(): Promise<void> {
-    if (this.options.analyzeWorkers) {
-      const pool = (this.pool = new AnalyzePool(this.options.analyzeWorkers))
-      this.analyze = (raw) => pool.analyze(raw)
-    }
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis} = await storeMessage(this.store, req, this.analyze)
+        const {result, analysis} = await storeMessage(this.store, req)
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, req.raw.length, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.inject', async (req) => {
@@ -67,7 +59,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
-        }, this.analyze)
+        })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),
     ]
@@ -76,7 +68,6 @@ export class MailstoreActor implements Actor {
   async stop(): Promise<void> {
     for (const off of this.unregister) off()
     this.unregister = []
-    await this.pool?.close()
   }
 
   private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string): DeliverReply {

@@ -1,41 +1,57 @@
 /**
- * Everything computed from a message's bytes once, at delivery: the MIME structure with offsets
- * and the IMAP envelope (our parser, ./mime), and a decoded summary plus search text
- * (mailparser, which knows every charset and encoding).
+ * What is computed from a message's bytes at delivery, on the ingest path: the MIME structure
+ * with offsets and the IMAP envelope (our parser, ./mime), and a decoded summary for commands
+ * and events (RFC 2047 words decoded with libmime). All of it is a linear scan of the header
+ * and the multipart boundaries — cheap enough for the main thread at SMTP speed.
+ *
+ * Search text (decoded bodies, every charset) is not made here: mailparser costs about as much
+ * as the whole SMTP transaction, so it is extracted on first use and cached (./search-text.ts),
+ * as Dovecot does without an FTS plugin.
  */
-import {simpleParser, type AddressObject} from 'mailparser'
-import {parseMessage} from '../mime/structure.js'
-import type {Envelope} from '../mime/envelope.js'
-import type {MimePart} from '../mime/structure.js'
+import libmime from 'libmime'
+import type {Envelope, EnvelopeAddress} from '../mime/envelope.js'
+import {parseMessage, type MimePart} from '../mime/structure.js'
 import type {MessageSummary} from '../store/records.js'
-
-/** search text kept per message; longer bodies are searched by their first part only */
-const MAX_SEARCH_TEXT = 1024 * 1024
 
 export interface Analysis {
   envelope: Envelope
   structure: MimePart
   summary: MessageSummary
-  text: string
 }
 
-const addressText = (a: AddressObject | AddressObject[] | undefined): string[] =>
-  (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value.map((v) => v.address ?? v.name ?? '')).filter(Boolean)
+function decode(value: string | undefined): string {
+  if (!value) return ''
+  try {
+    return libmime.decodeWords(value)
+  } catch {
+    return value // a malformed encoded-word is shown as it came
+  }
+}
 
-export async function analyzeMessage(raw: Buffer): Promise<Analysis> {
+const address = (a: EnvelopeAddress) => (a.mailbox && a.host ? `${a.mailbox}@${a.host}` : (a.mailbox ?? ''))
+
+/** a display name with RFC 5322 specials must be quoted to keep the address string valid */
+const phrase = (name: string) => (/[()<>[\]:;@\\,."]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name)
+
+function display(list: EnvelopeAddress[]): string {
+  return list
+    .filter((a) => a.host !== undefined || a.name)
+    .map((a) => (a.name ? `${phrase(decode(a.name))} <${address(a)}>` : address(a)))
+    .join(', ')
+}
+
+export function analyzeMessage(raw: Buffer): Analysis {
   const {envelope, root} = parseMessage(raw)
-  const mail = await simpleParser(raw, {skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true})
-  const text = [mail.subject ?? '', mail.text ?? (typeof mail.html === 'string' ? mail.html.replace(/<[^>]*>/g, ' ') : '')].join('\n')
+  const date = envelope.date ? Date.parse(envelope.date) : NaN
   return {
     envelope,
     structure: root,
     summary: {
-      from: mail.from?.text ?? '',
-      to: [...addressText(mail.to), ...addressText(mail.cc)],
-      subject: mail.subject ?? '',
-      ...(mail.date ? {date: mail.date.getTime()} : {}),
-      ...(mail.messageId ? {messageId: mail.messageId} : {}),
+      from: display(envelope.from),
+      to: [...envelope.to, ...envelope.cc].filter((a) => a.host !== undefined).map(address),
+      subject: decode(envelope.subject),
+      ...(Number.isFinite(date) ? {date} : {}),
+      ...(envelope.messageId ? {messageId: envelope.messageId} : {}),
     },
-    text: text.length > MAX_SEARCH_TEXT ? text.slice(0, MAX_SEARCH_TEXT) : text,
   }
 }

@@ -50,7 +50,6 @@ function putBlob(store: Store, raw: Buffer, analysis: Analysis, refs: number): s
     structure: analysis.structure,
     summary: analysis.summary,
   })
-  if (analysis.text) store.blobText.putSync(blobId, analysis.text)
   return blobId
 }
 

@@ -55,11 +55,9 @@ export interface StoreRequest {
   capture?: boolean
 }
 
-export type Analyzer = (raw: Buffer) => Promise<Analysis>
-
 /** Analyzes and stores: local copies get Return-Path (final delivery), the queue copy does not. */
-export async function storeMessage(store: Store, req: StoreRequest, analyze: Analyzer = analyzeMessage): Promise<{result: DeliveryResult; analysis: Analysis}> {
-  const analysis = await analyze(req.raw)
+export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis}> {
+  const analysis = analyzeMessage(req.raw)
   const returnPath = Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`)
   const result = await deliver(store, {
     localRaw: req.local.length ? Buffer.concat([returnPath, req.raw]) : req.raw,
@@ -85,7 +83,7 @@ export interface InjectRequest {
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: Store, req: InjectRequest, analyze: Analyzer = analyzeMessage): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]}> {
+export async function injectMessage(store: Store, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   const rcptTo = req.to.map((t) => normalizeAddress(t))
@@ -99,6 +97,6 @@ export async function injectMessage(store: Store, req: InjectRequest, analyze: A
   const date = new Date().toUTCString().replace('GMT', '+0000')
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
   const raw = Buffer.concat([received, req.raw])
-  const {result, analysis} = await storeMessage(store, {mailFrom: from, local: [...local], remote: [...remote], raw, capture: req.capture}, analyze)
+  const {result, analysis} = await storeMessage(store, {mailFrom: from, local: [...local], remote: [...remote], raw, capture: req.capture})
   return {result, analysis, rcptTo}
 }

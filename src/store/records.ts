@@ -57,7 +57,7 @@ export interface MessageRecord {
   modseq: number
 }
 
-/** What commands and events show of a message, decoded (from mailparser). */
+/** What commands and events show of a message, decoded from its header. */
 export interface MessageSummary {
   from: string
   to: string[]
@@ -69,7 +69,7 @@ export interface MessageSummary {
 /**
  * Per-blob bookkeeping: the raw bytes live in `blobs`; this counts the message and queue entries
  * that use them, and keeps what IMAP needs without re-reading the bytes (envelope, MIME
- * structure with offsets) plus a decoded summary. The search text is in `blobText`.
+ * structure with offsets) plus a decoded summary. The search text is cached in `blobText`.
  */
 export interface BlobInfoRecord {
   refs: number
