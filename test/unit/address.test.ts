@@ -1,17 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import {domainOf, normalizeAddress, normalizeAliasKey, normalizeDomain, normalizeLocalPart} from '../../src/address.js'
 import {MailboxError} from '../../src/errors.js'
+import {codeOf} from '../helpers/errors.js'
 
 /** Runs fn, expects a MailboxError, returns its code (so a test can assert the exact code). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, nothing was thrown')
-}
 
 describe('normalizeAddress', () => {
   it.each([

@@ -4,27 +4,10 @@ import {addDomain} from '../../src/directory/domains.js'
 import {addUser, removeUser} from '../../src/directory/users.js'
 import {MailboxError} from '../../src/errors.js'
 import {tempStore} from '../helpers/store.js'
+import {codeOf, codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
 
-async function codeOfAsync(fn: () => unknown): Promise<string> {
-  try {
-    await fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, nothing was thrown')
-}
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, nothing was thrown')
-}
 
 const sorted = (r: {local: string[]; remote: string[]} | undefined) => r && {local: [...r.local].sort(), remote: [...r.remote].sort()}
 

@@ -6,6 +6,7 @@ import {addUser, setDisabled} from '../../src/directory/users.js'
 import {MailboxError} from '../../src/errors.js'
 import {silentLogger} from '../../src/log.js'
 import {tempStore} from '../helpers/store.js'
+import {codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
 const SMALL: AuthConfig = {windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0}
@@ -37,15 +38,6 @@ async function startAuth(config: AuthConfig = SMALL) {
   return {bus, events, actor, login}
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, the promise resolved')
-}
 
 describe('auth actor', () => {
   it('registers auth.verify and auth.login on start and releases them on stop', async () => {
@@ -77,7 +69,7 @@ describe('auth actor', () => {
 
   it('a wrong password fails with auth-failed and publishes auth.failed', async () => {
     const {login, events} = await startAuth()
-    expect(await codeOf(login('alice@example.com', 'wrong', '192.0.2.8', 'smtp'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'wrong', '192.0.2.8', 'smtp'))).toBe('auth-failed')
     expect(events.map((e) => [e.event, e.body])).toEqual([
       ['auth.failed', {username: 'alice@example.com', remoteAddress: '192.0.2.8', protocol: 'smtp', reason: 'bad-credentials'}],
     ])
@@ -86,20 +78,20 @@ describe('auth actor', () => {
 
   it('the password is case-sensitive', async () => {
     const {login} = await startAuth()
-    expect(await codeOf(login('alice@example.com', 'ALICE-PW'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'ALICE-PW'))).toBe('auth-failed')
   })
 
   it('an unknown or malformed username fails with auth-failed, like a wrong password', async () => {
     const {login, events} = await startAuth()
-    expect(await codeOf(login('nobody@example.com', 'alice-pw'))).toBe('auth-failed')
-    expect(await codeOf(login('not an address', 'alice-pw'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('nobody@example.com', 'alice-pw'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('not an address', 'alice-pw'))).toBe('auth-failed')
     expect(events.map((e) => (e.body as {reason: string}).reason)).toEqual(['bad-credentials', 'bad-credentials'])
   })
 
   it('a disabled user gets disabled only with the correct password', async () => {
     const {login, events} = await startAuth()
-    expect(await codeOf(login('dave@example.com', 'wrong'))).toBe('auth-failed')
-    expect(await codeOf(login('dave@example.com', 'dave-pw'))).toBe('disabled')
+    expect(await codeOfAsync(login('dave@example.com', 'wrong'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('dave@example.com', 'dave-pw'))).toBe('disabled')
     expect(events.map((e) => [e.event, (e.body as {reason?: string}).reason])).toEqual([
       ['auth.failed', 'bad-credentials'],
       ['auth.failed', 'disabled'],
@@ -108,9 +100,9 @@ describe('auth actor', () => {
 
   it('throttles an address after N failures, even with the right password; other addresses still log in', async () => {
     const {login, events} = await startAuth()
-    for (let i = 0; i < 3; i++) expect(await codeOf(login('alice@example.com', `guess${i}`, '198.51.100.1'))).toBe('auth-failed')
-    expect(await codeOf(login('alice@example.com', 'alice-pw', '198.51.100.1'))).toBe('throttled')
-    expect(await codeOf(login('bob@example.com', 'bob-pw', '198.51.100.1'))).toBe('throttled')
+    for (let i = 0; i < 3; i++) expect(await codeOfAsync(login('alice@example.com', `guess${i}`, '198.51.100.1'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'alice-pw', '198.51.100.1'))).toBe('throttled')
+    expect(await codeOfAsync(login('bob@example.com', 'bob-pw', '198.51.100.1'))).toBe('throttled')
     expect(events.at(-1)).toMatchObject({event: 'auth.failed', body: {reason: 'throttled', remoteAddress: '198.51.100.1'}})
     expect(await login('alice@example.com', 'alice-pw', '198.51.100.2')).toEqual({address: 'alice@example.com'})
   })
@@ -118,29 +110,29 @@ describe('auth actor', () => {
   it('throttles a user across addresses (per-user limit), not other users', async () => {
     const {login} = await startAuth({...SMALL, maxFailuresPerAddress: 100, maxFailuresPerUser: 3})
     // mixed case counts as the same user
-    expect(await codeOf(login('BOB@example.com', 'x', '203.0.113.1'))).toBe('auth-failed')
-    expect(await codeOf(login('bob@example.com', 'x', '203.0.113.2'))).toBe('auth-failed')
-    expect(await codeOf(login('Bob@Example.com', 'x', '203.0.113.3'))).toBe('auth-failed')
-    expect(await codeOf(login('bob@example.com', 'bob-pw', '203.0.113.4'))).toBe('throttled')
+    expect(await codeOfAsync(login('BOB@example.com', 'x', '203.0.113.1'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('bob@example.com', 'x', '203.0.113.2'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('Bob@Example.com', 'x', '203.0.113.3'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('bob@example.com', 'bob-pw', '203.0.113.4'))).toBe('throttled')
     expect(await login('alice@example.com', 'alice-pw', '203.0.113.4')).toEqual({address: 'alice@example.com'})
   })
 
   it('a successful login clears the failures of its address', async () => {
     const {login} = await startAuth()
     const ip = '198.51.100.9'
-    expect(await codeOf(login('alice@example.com', 'x', ip))).toBe('auth-failed')
-    expect(await codeOf(login('alice@example.com', 'x', ip))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'x', ip))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'x', ip))).toBe('auth-failed')
     expect(await login('alice@example.com', 'alice-pw', ip)).toEqual({address: 'alice@example.com'})
-    expect(await codeOf(login('alice@example.com', 'x', ip))).toBe('auth-failed')
-    expect(await codeOf(login('alice@example.com', 'x', ip))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'x', ip))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'x', ip))).toBe('auth-failed')
     // 4 failures in the window, but only 2 since the success
     expect(await login('alice@example.com', 'alice-pw', ip)).toEqual({address: 'alice@example.com'})
   })
 
   it('throttle state belongs to one actor: a fresh actor starts clean', async () => {
     const first = await startAuth()
-    for (let i = 0; i < 3; i++) await codeOf(first.login('alice@example.com', 'x', '192.0.2.50'))
-    expect(await codeOf(first.login('alice@example.com', 'alice-pw', '192.0.2.50'))).toBe('throttled')
+    for (let i = 0; i < 3; i++) await codeOfAsync(first.login('alice@example.com', 'x', '192.0.2.50'))
+    expect(await codeOfAsync(first.login('alice@example.com', 'alice-pw', '192.0.2.50'))).toBe('throttled')
     await first.actor.stop()
     const second = await startAuth()
     expect(await second.login('alice@example.com', 'alice-pw', '192.0.2.50')).toEqual({address: 'alice@example.com'})
@@ -149,7 +141,7 @@ describe('auth actor', () => {
   it('waits failureDelayMs before answering a failed login', async () => {
     const {login} = await startAuth({...SMALL, failureDelayMs: 300})
     const t0 = Date.now()
-    expect(await codeOf(login('alice@example.com', 'nope', '192.0.2.60'))).toBe('auth-failed')
+    expect(await codeOfAsync(login('alice@example.com', 'nope', '192.0.2.60'))).toBe('auth-failed')
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290)
   })
 

@@ -9,6 +9,7 @@ import {MAX_LINE_BYTES, PROTOCOL_VERSION, controlSocketPath, lineSplitter, type 
 import {ControlServer} from '../../src/control/server.js'
 import {MailboxError} from '../../src/errors.js'
 import {createLogger} from '../../src/log.js'
+import {codeOfAsync} from '../helpers/errors.js'
 
 const dirs: string[] = []
 const tempDir = () => {
@@ -64,15 +65,6 @@ async function raw(): Promise<{socket: Socket; next: () => Promise<any>}> {
   return {socket, next}
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a rejection')
-}
 
 beforeAll(async () => {
   dataDir = tempDir()
@@ -123,12 +115,12 @@ describe('control socket', () => {
 
   it('an unknown action is an error with code unknown-action', async () => {
     const c = await client()
-    expect(await codeOf(c.request('no.such', {}, 1))).toBe('unknown-action')
+    expect(await codeOfAsync(c.request('no.such', {}, 1))).toBe('unknown-action')
   })
 
   it('a bus action that is not exposed is unknown from outside', async () => {
     const c = await client()
-    expect(await codeOf(c.request('auth.verify', {address: 'a@x.test'}, 1))).toBe('unknown-action')
+    expect(await codeOfAsync(c.request('auth.verify', {address: 'a@x.test'}, 1))).toBe('unknown-action')
   })
 
   it('a wrong version is an error with code unsupported-version', async () => {
@@ -184,7 +176,7 @@ describe('control socket', () => {
     const c = await client()
     try {
       statusMode = 'mailbox-error'
-      expect(await codeOf(c.call('server.status', {}))).toBe('unavailable')
+      expect(await codeOfAsync(c.call('server.status', {}))).toBe('unavailable')
       statusMode = 'crash'
       let err: unknown
       try {
@@ -232,10 +224,10 @@ describe('control socket', () => {
 
   it('refuses malformed subscribe patterns with invalid', async () => {
     const c = await client()
-    expect(await codeOf(c.request('subscribe', {events: ['AUTH.*']}, 1))).toBe('invalid')
-    expect(await codeOf(c.request('subscribe', {events: 'auth.*'}, 1))).toBe('invalid')
-    expect(await codeOf(c.request('subscribe', {events: ['auth']}, 1))).toBe('invalid')
-    expect(await codeOf(c.request('subscribe', {events: [42]}, 1))).toBe('invalid')
+    expect(await codeOfAsync(c.request('subscribe', {events: ['AUTH.*']}, 1))).toBe('invalid')
+    expect(await codeOfAsync(c.request('subscribe', {events: 'auth.*'}, 1))).toBe('invalid')
+    expect(await codeOfAsync(c.request('subscribe', {events: ['auth']}, 1))).toBe('invalid')
+    expect(await codeOfAsync(c.request('subscribe', {events: [42]}, 1))).toBe('invalid')
   })
 
   it('a closed connection drops its bus subscriptions', async () => {
@@ -255,7 +247,7 @@ describe('control socket', () => {
     const c = await client()
     c.close()
     expect(c.closed).toBe(true)
-    expect(await codeOf(c.call('server.status', {}))).toBe('unavailable')
+    expect(await codeOfAsync(c.call('server.status', {}))).toBe('unavailable')
   })
 
   it('connectControl resolves undefined when no server listens on the data dir', async () => {

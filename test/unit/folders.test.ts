@@ -19,6 +19,7 @@ import {mailboxMessagesRange} from '../../src/store/keys.js'
 import type {MailboxRecord} from '../../src/store/records.js'
 import type {Store} from '../../src/store/store.js'
 import {tempStore} from '../helpers/store.js'
+import {codeOf} from '../helpers/errors.js'
 
 const store = tempStore()
 let userSeq = 0
@@ -29,15 +30,6 @@ function newUser(): string {
   return user
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, nothing was thrown')
-}
 
 const names = (user: string) => listFolders(store, user).map((f) => f.name)
 

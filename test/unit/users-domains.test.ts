@@ -7,18 +7,10 @@ import {MailboxError} from '../../src/errors.js'
 import {createFolder, listFolders} from '../../src/mailstore/folders.js'
 import type {Store} from '../../src/store/store.js'
 import {tempStore} from '../helpers/store.js'
+import {codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
 
-async function codeOf(fn: () => unknown): Promise<string> {
-  try {
-    await fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailboxError)
-    return (err as MailboxError).code
-  }
-  throw new Error('expected a MailboxError, nothing was thrown')
-}
 
 /** a message of `bytes` bytes in the user's folder, with its blob */
 function putMessage(s: Store, user: string, folderName: string, blobId: string, bytes: number): void {
@@ -45,19 +37,19 @@ describe('domains', () => {
   })
 
   it('refuses a duplicate (exists) and a malformed name (invalid)', async () => {
-    expect(await codeOf(() => addDomain(store, 'EXAMPLE.com'))).toBe('exists')
-    expect(await codeOf(() => addDomain(store, 'not a domain'))).toBe('invalid')
-    expect(await codeOf(() => addDomain(store, 'bad_label.com'))).toBe('invalid')
+    expect(await codeOfAsync(() => addDomain(store, 'EXAMPLE.com'))).toBe('exists')
+    expect(await codeOfAsync(() => addDomain(store, 'not a domain'))).toBe('invalid')
+    expect(await codeOfAsync(() => addDomain(store, 'bad_label.com'))).toBe('invalid')
   })
 
   it('requireDomain throws not-found for an unknown domain', async () => {
     expect(() => requireDomain(store, 'example.com')).not.toThrow()
-    expect(await codeOf(() => requireDomain(store, 'unknown.example'))).toBe('not-found')
+    expect(await codeOfAsync(() => requireDomain(store, 'unknown.example'))).toBe('not-found')
     expect(isLocalDomain(store, 'unknown.example')).toBe(false)
   })
 
   it('removeDomain of an unknown domain is not-found', async () => {
-    expect(await codeOf(() => removeDomain(store, 'unknown.example'))).toBe('not-found')
+    expect(await codeOfAsync(() => removeDomain(store, 'unknown.example'))).toBe('not-found')
   })
 
   it('removes an empty domain', () => {
@@ -98,23 +90,23 @@ describe('users', () => {
   })
 
   it('refuses a duplicate in any case (exists), an unknown domain (not-found), a malformed address (invalid)', async () => {
-    expect(await codeOf(() => addUser(store, {address: 'ALICE@users.test', password: 'x'}))).toBe('exists')
-    expect(await codeOf(() => addUser(store, {address: 'zed@nowhere.test', password: 'x'}))).toBe('not-found')
-    expect(await codeOf(() => addUser(store, {address: 'no at sign', password: 'x'}))).toBe('invalid')
+    expect(await codeOfAsync(() => addUser(store, {address: 'ALICE@users.test', password: 'x'}))).toBe('exists')
+    expect(await codeOfAsync(() => addUser(store, {address: 'zed@nowhere.test', password: 'x'}))).toBe('not-found')
+    expect(await codeOfAsync(() => addUser(store, {address: 'no at sign', password: 'x'}))).toBe('invalid')
     expect(findUser(store, 'zed@nowhere.test')).toBeUndefined()
   })
 
   it('refuses a bad password shape (invalid) and stores nothing', async () => {
-    expect(await codeOf(() => addUser(store, {address: 'pw@users.test', password: ''}))).toBe('invalid')
-    expect(await codeOf(() => addUser(store, {address: 'pw@users.test', password: 'a\nb'}))).toBe('invalid')
+    expect(await codeOfAsync(() => addUser(store, {address: 'pw@users.test', password: ''}))).toBe('invalid')
+    expect(await codeOfAsync(() => addUser(store, {address: 'pw@users.test', password: 'a\nb'}))).toBe('invalid')
     expect(findUser(store, 'pw@users.test')).toBeUndefined()
     expect(listFolders(store, 'pw@users.test')).toEqual([])
   })
 
   it('refuses a user whose address is an alias (exists)', async () => {
     addAlias(store, 'sales@users.test', ['alice@users.test'])
-    expect(await codeOf(() => checkNewUser(store, 'Sales@users.test'))).toBe('exists')
-    expect(await codeOf(() => addUser(store, {address: 'sales@users.test', password: 'x'}))).toBe('exists')
+    expect(await codeOfAsync(() => checkNewUser(store, 'Sales@users.test'))).toBe('exists')
+    expect(await codeOfAsync(() => addUser(store, {address: 'sales@users.test', password: 'x'}))).toBe('exists')
     expect(checkNewUser(store, 'New@Users.test')).toBe('new@users.test')
   })
 
@@ -126,7 +118,7 @@ describe('users', () => {
     const listed = listUsers(store).map((u) => u.address)
     expect(listed).toContain('alice@users.test')
     expect(listed).toContain('bob@users.test')
-    expect(await codeOf(() => showUser(store, 'ghost@users.test'))).toBe('not-found')
+    expect(await codeOfAsync(() => showUser(store, 'ghost@users.test'))).toBe('not-found')
   })
 
   it('setDisabled, setQuota and setPassword update the record and updatedAt', async () => {
@@ -146,14 +138,14 @@ describe('users', () => {
   })
 
   it('changing a missing user is not-found', async () => {
-    expect(await codeOf(() => setDisabled(store, 'ghost@users.test', true))).toBe('not-found')
-    expect(await codeOf(() => setQuota(store, 'ghost@users.test', 1))).toBe('not-found')
-    expect(await codeOf(() => setPassword(store, 'ghost@users.test', 'x'))).toBe('not-found')
+    expect(await codeOfAsync(() => setDisabled(store, 'ghost@users.test', true))).toBe('not-found')
+    expect(await codeOfAsync(() => setQuota(store, 'ghost@users.test', 1))).toBe('not-found')
+    expect(await codeOfAsync(() => setPassword(store, 'ghost@users.test', 'x'))).toBe('not-found')
     expect(findUser(store, 'ghost@users.test')).toBeUndefined()
   })
 
   it('removeUser refuses a user with messages unless forced, then deletes folders, messages and blobs', async () => {
-    expect(await codeOf(() => removeUser(store, 'bob@users.test'))).toBe('conflict')
+    expect(await codeOfAsync(() => removeUser(store, 'bob@users.test'))).toBe('conflict')
     expect(findUser(store, 'bob@users.test')).toBeDefined()
     const inboxId = store.mailboxes.get(['bob@users.test', 'INBOX'])!.id
     const removed = removeUser(store, 'bob@users.test', {force: true})
@@ -190,7 +182,7 @@ describe('removeDomain with users and aliases', () => {
   })
 
   it('refuses while the domain has users, unless forced', async () => {
-    expect(await codeOf(() => removeDomain(store, 'doomed.test'))).toBe('conflict')
+    expect(await codeOfAsync(() => removeDomain(store, 'doomed.test'))).toBe('conflict')
     expect(isLocalDomain(store, 'doomed.test')).toBe(true)
     expect(findUser(store, 'u1@doomed.test')).toBeDefined()
   })
@@ -198,7 +190,7 @@ describe('removeDomain with users and aliases', () => {
   it('refuses while the domain has only aliases, unless forced', async () => {
     addDomain(store, 'aliasonly.test')
     addAlias(store, 'x@aliasonly.test', ['k@keeper.test'])
-    expect(await codeOf(() => removeDomain(store, 'aliasonly.test'))).toBe('conflict')
+    expect(await codeOfAsync(() => removeDomain(store, 'aliasonly.test'))).toBe('conflict')
     expect(removeDomain(store, 'aliasonly.test', {force: true})).toEqual({users: [], aliases: ['x@aliasonly.test']})
     expect(store.aliases.get('x@aliasonly.test')).toBeUndefined()
   })
