@@ -79,7 +79,7 @@ export class App {
 
     // protocol front-ends last: by the time a client connects, everything behind them runs
     const {ports, bind, hostname, capture, allowInsecureAuth} = config
-    this.smtp = new SmtpFrontEnd(bus, store, {bind, hostname, ports, capture, allowInsecureAuth, limits: config.smtp}, tls, log.child({component: 'smtp'}))
+    this.smtp = new SmtpFrontEnd(bus, {bind, hostname, ports, capture, allowInsecureAuth, limits: config.smtp}, tls, log.child({component: 'smtp'}))
     this.actors.push(this.smtp)
     await this.smtp.start()
     this.listeners.push(...this.smtp.listeners)

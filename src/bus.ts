@@ -13,6 +13,8 @@ export interface ActionMap {
   'auth.verify': {req: {address: string}; res: {exists: boolean; disabled: boolean}}
   /** check a password (fmail `auth`); rejects with MailboxError auth-failed / throttled / disabled */
   'auth.login': {req: {username: string; password: string; remoteAddress: string; protocol: string}; res: {address: string}}
+  /** may this logged-in user send as this address? (their own, or an alias delivering to them) */
+  'auth.sender': {req: {user: string; sender: string}; res: {allowed: boolean}}
   'server.status': {req: Record<string, never>; res: ServerStatus}
   /** final recipients of an address; rejects not-found / disabled / quota */
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}

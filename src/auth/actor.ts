@@ -1,7 +1,8 @@
 /**
  * The auth actor (fmail's authentication server): `auth.verify` says whether an address is a
  * user here; `auth.login` checks a password against its argon2id hash, refuses disabled users,
- * throttles brute force, and publishes every outcome as an event.
+ * throttles brute force, and publishes every outcome as an event; `auth.sender` says whether a
+ * logged-in user may use an address as envelope sender.
  *
  * Timing does not reveal which usernames exist: unknown users cost one argon2 verify too.
  * A disabled account is reported only to someone who knows its password.
@@ -9,6 +10,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
+import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
@@ -43,6 +45,7 @@ export class AuthActor implements Actor {
         return {exists: user !== undefined, disabled: user?.disabled ?? false}
       }),
       this.bus.handle('auth.login', (req) => this.login(req)),
+      this.bus.handle('auth.sender', ({user, sender}) => ({allowed: this.mayUse(user, sender)})),
     ]
   }
 
@@ -56,6 +59,22 @@ export class AuthActor implements Actor {
       return this.store.users.get(normalizeAddress(input))
     } catch {
       return undefined
+    }
+  }
+
+  /** A user may send as their own address, or as an alias that delivers to them. */
+  private mayUse(user: string, sender: string): boolean {
+    let address: string
+    try {
+      address = normalizeAddress(sender)
+    } catch {
+      return false
+    }
+    if (address === user) return true
+    try {
+      return resolveRecipient(this.store, address)?.local.includes(user) ?? false
+    } catch {
+      return false // an alias loop grants nothing
     }
   }
 

@@ -14,12 +14,10 @@
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
-import {resolveRecipient} from '../directory/aliases.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
-import type {Store} from '../store/store.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, reply} from './codes.js'
 import {patchSmtpConnection} from './patches.js'
@@ -78,7 +76,6 @@ export class SmtpFrontEnd implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
     private readonly options: SmtpOptions,
     private readonly tls: TlsMaterial,
     private readonly log: Logger,
@@ -153,7 +150,7 @@ export class SmtpFrontEnd implements Actor {
       ...({greetingDelayMs: submission ? 0 : limits.greetingDelayMs} as object),
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
-      onMailFrom: (address, session, cb) => this.onMailFrom(address, session as Session, cb),
+      onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, cb),
       onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, cb),
       onData: (stream, session, cb) => this.onData(stream, session as Session, cb),
     })
@@ -188,7 +185,7 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private onMailFrom(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void): void {
+  private async onMailFrom(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
     session.mbx = {local: new Set(), remote: new Set()}
     if (!address.address) return cb(session.user ? reply.badSender() : undefined) // <> is for bounces, not submissions
     let sender: string
@@ -197,18 +194,9 @@ export class SmtpFrontEnd implements Actor {
     } catch {
       return cb(reply.badSender())
     }
-    if (session.user && !this.ownsAddress(String(session.user), sender)) return cb(reply.senderNotOwned())
-    cb()
-  }
-
-  /** the user's own address, or an alias that delivers to them */
-  private ownsAddress(user: string, sender: string): boolean {
-    if (sender === user) return true
-    try {
-      return resolveRecipient(this.store, sender)?.local.includes(user) ?? false
-    } catch {
-      return false
-    }
+    if (!session.user) return cb()
+    const {allowed} = await this.bus.call('auth.sender', {user: String(session.user), sender})
+    cb(allowed ? undefined : reply.senderNotOwned())
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
@@ -218,9 +206,8 @@ export class SmtpFrontEnd implements Actor {
     } catch {
       return cb(reply.badRecipient())
     }
-    const declared = Number((session.envelope.mailFrom && session.envelope.mailFrom.args && (session.envelope.mailFrom.args as Record<string, string>).SIZE) || 0)
     try {
-      const {local, remote} = await this.bus.call('mailstore.resolve', {address: rcpt, capture: this.options.capture, size: declared})
+      const {local, remote} = await this.bus.call('mailstore.resolve', {address: rcpt, capture: this.options.capture, size: declaredSize(session)})
       const relaying = remote.length > 0 && local.length === 0 && remote[0] === rcpt
       if (relaying && !session.user) return cb(reply.relayDenied())
       const tx = (session.mbx ??= {local: new Set(), remote: new Set()})
@@ -278,6 +265,13 @@ export class SmtpFrontEnd implements Actor {
     })
     return result.id
   }
+}
+
+/** the SIZE=n the client declared on MAIL FROM (RFC 1870), or 0 */
+function declaredSize(session: SMTPServerSession): number {
+  const from = session.envelope.mailFrom
+  const args = from ? (from.args as Record<string, string> | false) : false
+  return args && args.SIZE ? Number(args.SIZE) || 0 : 0
 }
 
 /** RFC 5321 §4.4 trace header; `with` per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA). */

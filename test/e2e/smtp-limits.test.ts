@@ -40,9 +40,11 @@ describe('SMTP limits', () => {
     expect(b.line).toMatch(/^220 /)
     const c = await greet(port)
     expect(c.line).toBe('421 4.7.0 Too many connections from your address, try again later')
+    await closed(c.socket) // the server closes a refused connection, and it holds no slot
     // a slot frees when a connection closes
     b.socket.end('QUIT\r\n')
     await closed(b.socket)
+    await new Promise((r) => setTimeout(r, 100)) // let the server see the close
     const d = await greet(port)
     expect(d.line).toMatch(/^220 /)
 
