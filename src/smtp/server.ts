@@ -195,8 +195,13 @@ export class SmtpFrontEnd implements Actor {
       return cb(reply.badSender())
     }
     if (!session.user) return cb()
-    const {allowed} = await this.bus.call('auth.sender', {user: String(session.user), sender})
-    cb(allowed ? undefined : reply.senderNotOwned())
+    try {
+      const {allowed} = await this.bus.call('auth.sender', {user: String(session.user), sender})
+      cb(allowed ? undefined : reply.senderNotOwned())
+    } catch (err) {
+      this.log.error({err, sender}, 'sender check failed')
+      cb(reply.localError())
+    }
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
