@@ -13,7 +13,9 @@ import type {ServeConfig} from './config.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
+import {CaptureActor} from './capture/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
+import {MatcherServer} from './matcher/server.js'
 import {acquirePidLock} from './pidlock.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
@@ -28,6 +30,7 @@ export class App {
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
   private smtp?: SmtpFrontEnd
+  private matcher?: MatcherServer
   private stopping?: Promise<void>
 
   private constructor(
@@ -69,6 +72,7 @@ export class App {
         hostname: config.hostname,
         capture: config.capture,
       }),
+      new CaptureActor(bus, store),
     )
     for (const actor of this.actors) await actor.start()
     bus.handle('server.status', () => this.status())
@@ -83,6 +87,10 @@ export class App {
     this.actors.push(this.smtp)
     await this.smtp.start()
     this.listeners.push(...this.smtp.listeners)
+    this.matcher = new MatcherServer(bus, {bind, port: ports.matcher, limits: config.matcher}, log.child({component: 'matcher'}))
+    this.actors.push(this.matcher)
+    await this.matcher.start()
+    this.listeners.push(...this.matcher.listeners)
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
@@ -98,7 +106,7 @@ export class App {
       startedAt: this.startedAt,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0},
+      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
       counts: storeCounts(this.store),
     }
   }

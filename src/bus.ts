@@ -7,6 +7,7 @@
  */
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {ServerStatus} from './status.js'
+import type {BlobInfoRecord} from './store/records.js'
 
 export interface ActionMap {
   /** does this address name an enabled local user? (fmail `verify`) */
@@ -20,6 +21,12 @@ export interface ActionMap {
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
   'mailstore.deliver': {req: DeliverRequest; res: DeliverReply}
+  /** a stored message's bytes and bookkeeping, by the id of `mail.received` */
+  'mailstore.blob': {req: {id: string}; res: {raw: Buffer; info: BlobInfoRecord}}
+  /** messages stored since a moment (epoch ms), oldest first */
+  'mailstore.recent': {req: {since: number}; res: {id: string; info: BlobInfoRecord}[]}
+  /** capture mode: the fault a rule injects for these recipients at this stage, if any */
+  'capture.fault': {req: {stage: 'rcpt' | 'data'; recipients: string[]}; res: {code: number; text: string} | null}
   /** `mailbox send` through the live server: a trusted local sender */
   'mailstore.inject': {req: InjectBody; res: DeliverReply}
 }
@@ -34,6 +41,8 @@ export interface EventMap {
   /** a copy was stored in a folder (once per local recipient) */
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
+  'matcher.matched': {matchId: string; messageId: string}
+  'matcher.expired': {matchId: string}
 }
 
 export type Action = keyof ActionMap

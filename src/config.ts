@@ -8,6 +8,7 @@ import {resolve} from 'node:path'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {MailboxError} from './errors.js'
 import type {Level} from './log.js'
+import {DEFAULT_MATCHER_LIMITS, type MatcherLimits} from './matcher/server.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -38,6 +39,7 @@ export interface ServeConfig {
   logLevel: Level
   auth: AuthConfig
   smtp: SmtpLimits
+  matcher: MatcherLimits
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -51,6 +53,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     logLevel: 'info',
     auth: {...DEFAULT_AUTH},
     smtp: {...DEFAULT_SMTP_LIMITS},
+    matcher: {...DEFAULT_MATCHER_LIMITS},
   }
 }
 
@@ -83,6 +86,7 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       ports: {...config.ports, ...stripUndefined(layer.ports)},
       auth: {...config.auth, ...stripUndefined(layer.auth)},
       smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
+      matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
     } as ServeConfig
   }
   for (const name of PORT_NAMES) {

@@ -1,7 +1,8 @@
 /**
  * The mailstore actor: recipient resolution for the SMTP front-end (`mailstore.resolve`),
  * durable delivery (`mailstore.deliver`), local injection (`mailstore.inject`, for
- * `mailbox send` through the control socket), and the `mail.received` / `mail.stored` /
+ * `mailbox send` through the control socket), reading messages back by id and by arrival time
+ * (`mailstore.blob`, `mailstore.recent`, for the matcher), and the `mail.received` / `mail.stored` /
  * `queue.added` events, published after the commit for IMAP IDLE, the matcher and the dashboard.
  */
 import {hostname} from 'node:os'
@@ -10,13 +11,12 @@ import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
 import type {DeliveryResult} from './deliver.js'
+import {readBlob, recentBlobs} from './recent.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
 export type {ResolveRequest} from './submit.js'
 
 export interface DeliverRequest extends StoreRequest {
-  /** the envelope recipients as the client gave them */
-  rcptTo: string[]
   remoteAddress?: string
 }
 
@@ -51,6 +51,8 @@ export class MailstoreActor implements Actor {
         const {result, analysis} = await storeMessage(this.store, req)
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, req.raw.length, req.remoteAddress ?? '')
       }),
+      this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
+      this.bus.handle('mailstore.recent', ({since}) => recentBlobs(this.store, since)),
       this.bus.handle('mailstore.inject', async (req) => {
         const raw = Buffer.from(req.raw, 'base64')
         const {result, analysis, rcptTo} = await injectMessage(this.store, {

@@ -27,6 +27,8 @@ export interface DeliveryInput {
   remoteRaw?: Buffer
   analysis: Analysis
   mailFrom: string
+  /** the envelope recipients as given, kept with the blob */
+  rcptTo: string[]
   local: string[]
   remote: string[]
   /** capture mode: a recipient with no user gets one (no password, INBOX only) */
@@ -39,13 +41,16 @@ export interface DeliveryResult {
   queued: QueueEntry[]
 }
 
-function putBlob(store: Store, raw: Buffer, analysis: Analysis, refs: number): string {
+function putBlob(store: Store, raw: Buffer, input: DeliveryInput, refs: number): string {
   const blobId = newId()
+  const {analysis, mailFrom, rcptTo} = input
   store.blobs.putSync(blobId, raw)
   store.blobInfo.putSync(blobId, {
     refs,
     size: raw.length,
     createdAt: Date.now(),
+    mailFrom,
+    rcptTo,
     envelope: analysis.envelope,
     structure: analysis.structure,
     summary: analysis.summary,
@@ -85,7 +90,7 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
     const stored: StoredCopy[] = []
     let id = ''
     if (local.length) {
-      const blobId = putBlob(store, input.localRaw, input.analysis, local.length)
+      const blobId = putBlob(store, input.localRaw, input, local.length)
       id = blobId
       for (const user of local) {
         if (input.createUsers) ensureCaptureUser(store, user)
@@ -98,7 +103,7 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
     if (input.remote.length) {
       const raw = input.remoteRaw ?? input.localRaw
       const domains = new Set(input.remote.map((r) => r.slice(r.lastIndexOf('@') + 1))).size
-      const blobId = putBlob(store, raw, input.analysis, domains)
+      const blobId = putBlob(store, raw, input, domains)
       id ||= blobId
       queued = enqueueInTxn(store, {from: input.mailFrom, recipients: input.remote, blobId})
     }

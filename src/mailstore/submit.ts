@@ -48,6 +48,8 @@ export function resolveForDelivery(store: Store, {address: input, capture, size 
 
 export interface StoreRequest {
   mailFrom: string
+  /** the envelope recipients as the client gave them */
+  rcptTo: string[]
   local: string[]
   remote: string[]
   /** the message with our Received header prepended */
@@ -64,6 +66,7 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
     remoteRaw: req.raw,
     analysis,
     mailFrom: req.mailFrom,
+    rcptTo: req.rcptTo,
     local: req.local,
     remote: req.remote,
     createUsers: req.capture,
@@ -97,6 +100,6 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
   const date = new Date().toUTCString().replace('GMT', '+0000')
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
   const raw = Buffer.concat([received, req.raw])
-  const {result, analysis} = await storeMessage(store, {mailFrom: from, local: [...local], remote: [...remote], raw, capture: req.capture})
+  const {result, analysis} = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], raw, capture: req.capture})
   return {result, analysis, rcptTo}
 }

@@ -13,6 +13,11 @@ export class SmtpError extends Error {
   }
 }
 
+/** A reply configured by a capture rule: code and text as given (the text may carry its enhanced code). */
+export function ruleReply(code: number, text: string): Error & {responseCode: number} {
+  return Object.assign(new Error(text), {responseCode: code})
+}
+
 export const reply = {
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),
   relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),

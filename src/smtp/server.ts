@@ -19,7 +19,7 @@ import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
-import {SmtpError, reply} from './codes.js'
+import {SmtpError, reply, ruleReply} from './codes.js'
 import {patchSmtpConnection} from './patches.js'
 
 export interface SmtpLimits {
@@ -212,6 +212,10 @@ export class SmtpFrontEnd implements Actor {
       return cb(reply.badRecipient())
     }
     try {
+      if (this.options.capture) {
+        const fault = await this.bus.call('capture.fault', {stage: 'rcpt', recipients: [rcpt]})
+        if (fault) return cb(ruleReply(fault.code, fault.text))
+      }
       const {local, remote} = await this.bus.call('mailstore.resolve', {address: rcpt, capture: this.options.capture, size: declaredSize(session)})
       const relaying = remote.length > 0 && local.length === 0 && remote[0] === rcpt
       if (relaying && !session.user) return cb(reply.relayDenied())
@@ -243,7 +247,7 @@ export class SmtpFrontEnd implements Actor {
       void this.accept(session, chunks).then(
         (id) => cb(null, `Ok: queued as ${id}`),
         (err: unknown) => {
-          if (err instanceof SmtpError) return cb(err)
+          if (err instanceof SmtpError || typeof (err as {responseCode?: unknown}).responseCode === 'number') return cb(err as Error)
           this.log.error({err}, 'delivery failed')
           cb(reply.localError())
         },
@@ -257,6 +261,10 @@ export class SmtpFrontEnd implements Actor {
     if (countReceived(body) > this.options.limits.maxReceivedHeaders) throw reply.loop()
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
     const rcptTo = session.envelope.rcptTo.map((r) => r.address)
+    if (this.options.capture) {
+      const fault = await this.bus.call('capture.fault', {stage: 'data', recipients: rcptTo})
+      if (fault) throw ruleReply(fault.code, fault.text)
+    }
     const id = newId()
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
     const result = await this.bus.call('mailstore.deliver', {

@@ -75,6 +75,9 @@ export interface BlobInfoRecord {
   refs: number
   size: number
   createdAt: number
+  /** the SMTP envelope it arrived with (the matcher's `since_s` searches by it) */
+  mailFrom?: string
+  rcptTo?: string[]
   envelope?: import('../mime/envelope.js').Envelope
   structure?: import('../mime/structure.js').MimePart
   summary?: MessageSummary
@@ -102,6 +105,19 @@ export interface QueueEntry {
   createdAt: number
   nextAttemptAt: number
   lastError?: string
+}
+
+/** A fault-injection rule for capture mode: recipients matching `to` get `reply` instead of acceptance. */
+export interface CaptureRuleRecord {
+  id: string
+  /** case-insensitive substring of the recipient address, or /regex/flags */
+  to: string
+  /** full SMTP reply, e.g. "451 4.3.0 try again later" */
+  reply: string
+  stage: 'rcpt' | 'data'
+  /** how many more times it fires; absent: always */
+  remaining?: number
+  createdAt: number
 }
 
 export interface DeliveryAttemptRecord {

@@ -15,6 +15,7 @@ import {migrate} from './schema.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
+  CaptureRuleRecord,
   DeliveryAttemptRecord,
   DomainRecord,
   MailboxRecord,
@@ -40,6 +41,7 @@ export interface Store {
   readonly queue: Database<QueueEntry, string>
   readonly queueIndex: Database<null, (string | number)[]>
   readonly deliveryLog: Database<DeliveryAttemptRecord, [string, number]>
+  readonly captureRules: Database<CaptureRuleRecord, string>
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -92,6 +94,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     queue: db('queue'),
     queueIndex: db('queueIndex'),
     deliveryLog: db('deliveryLog'),
+    captureRules: db('captureRules'),
     transact: (fn) => env.transactionSync(fn),
     transactAsync: (fn) => env.transaction(fn),
     close: () => env.close(),

@@ -1,0 +1,22 @@
+/** The capture actor: answers `capture.fault` from the stored fault-injection rules (./rules.ts). */
+import type {Actor, Bus} from '../bus.js'
+import type {Store} from '../store/store.js'
+import {takeFault} from './rules.js'
+
+export class CaptureActor implements Actor {
+  readonly name = 'capture'
+  private unregister?: () => void
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unregister = this.bus.handle('capture.fault', ({stage, recipients}) => takeFault(this.store, stage, recipients) ?? null)
+  }
+
+  async stop(): Promise<void> {
+    this.unregister?.()
+  }
+}

@@ -1,0 +1,19 @@
+/** Reading stored blobs back by id, and the blobs received since a moment (blob ids are time-ordered). */
+import {MailboxError} from '../errors.js'
+import type {BlobInfoRecord} from '../store/records.js'
+import type {Store} from '../store/store.js'
+
+/** at most this many recent blobs per query */
+const MAX_RECENT = 10_000
+
+export function readBlob(store: Store, id: string): {raw: Buffer; info: BlobInfoRecord} {
+  const raw = store.blobs.get(id)
+  const info = store.blobInfo.get(id)
+  if (!raw || !info) throw new MailboxError('not-found', `no message ${id}`)
+  return {raw, info}
+}
+
+export function recentBlobs(store: Store, sinceMs: number): {id: string; info: BlobInfoRecord}[] {
+  const start = Math.max(0, Math.floor(sinceMs)).toString(36).padStart(9, '0')
+  return [...store.blobInfo.getRange({start, limit: MAX_RECENT}).map(({key, value}) => ({id: key, info: value}))]
+}

@@ -1,0 +1,272 @@
+/**
+ * The matcher: test runners connect over TCP, register one-shot patterns and are told when a
+ * matching mail arrives (the gost protocol of seed 000, version 1). Each message is one line:
+ *
+ *   S: HELLO                         C: OLLEH {"version": 1}
+ *   S: OKAY                          (UNSUPPORTED and close for any other version)
+ *   C: MATCH {"to": "bob@x.test", "subject": "/reset/i", "timeout_s": 30, "since_s": 60}
+ *   S: MATCHPUT {"match_id": "…"}
+ *   S: GOTEMAIL {"match_id": "…", "email": {…}}   C: OKAY
+ *   S: EXPIRED {"match_id": "…"}                  C: OKAY
+ *   PING / PONG either way; C: QUIT closes. A bad line gets ERROR {"message": "…"}.
+ *
+ * A match fires once, for the first mail that matches after it was registered — or, with
+ * `since_s`, for the first stored mail of the last N seconds. The server PINGs idle clients and
+ * drops one that does not answer.
+ */
+import {randomUUID} from 'node:crypto'
+import {createServer, type Server, type Socket} from 'node:net'
+import {StringDecoder} from 'node:string_decoder'
+import type {Actor, Bus, BusEvent} from '../bus.js'
+import {isMailboxError} from '../errors.js'
+import type {Logger} from '../log.js'
+import type {ListenerInfo} from '../status.js'
+import type {BlobInfoRecord} from '../store/records.js'
+import {buildEmail} from './email.js'
+import {compileMatch, type Candidate, type MatchSpec} from './match.js'
+
+export const PROTOCOL_VERSION = 1
+
+export interface MatcherLimits {
+  maxLineBytes: number
+  maxMatchesPerConnection: number
+  /** how often an idle client is PINGed */
+  pingIntervalMs: number
+  /** how long a PING may go unanswered before the client is dropped */
+  pingTimeoutMs: number
+}
+
+export const DEFAULT_MATCHER_LIMITS: MatcherLimits = {maxLineBytes: 64 * 1024, maxMatchesPerConnection: 1000, pingIntervalMs: 30_000, pingTimeoutMs: 10_000}
+
+/** a client that does not read is dropped once this much output waits for it */
+const MAX_BACKLOG = 64 * 1024 * 1024
+
+interface Match {
+  id: string
+  spec: MatchSpec
+  conn: Connection
+  timer: NodeJS.Timeout
+}
+
+interface Connection {
+  socket: Socket
+  ready: boolean
+  matches: Set<string>
+  awaitingPong?: NodeJS.Timeout
+  ping?: NodeJS.Timeout
+}
+
+export function candidateOf(info: BlobInfoRecord): Candidate {
+  return {
+    mailFrom: info.mailFrom ?? '',
+    rcptTo: info.rcptTo ?? [],
+    from: info.summary?.from ?? '',
+    to: info.summary?.to ?? [],
+    subject: info.summary?.subject ?? '',
+  }
+}
+
+export class MatcherServer implements Actor {
+  readonly name = 'matcher'
+  private server?: Server
+  private readonly matches = new Map<string, Match>()
+  private readonly connections = new Set<Connection>()
+  private unsubscribe?: () => void
+  private address = ''
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: {bind: string; port: number; limits: MatcherLimits},
+    private readonly log: Logger,
+  ) {}
+
+  get listeners(): ListenerInfo[] {
+    return this.server ? [{name: 'matcher', address: this.address}] : []
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  async start(): Promise<void> {
+    if (!this.options.port) return
+    this.unsubscribe = this.bus.subscribe('mail.received', (e) => void this.onMail(e as BusEvent<'mail.received'>))
+    const server = createServer((socket) => this.accept(socket))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.bind, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    server.on('error', (err) => this.log.warn({err}, 'matcher listener error'))
+    this.server = server
+    this.address = `${this.options.bind}:${this.options.port}`
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.()
+    for (const conn of this.connections) this.drop(conn)
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    this.server = undefined
+  }
+
+  private send(conn: Connection, verb: string, body?: unknown): void {
+    if (conn.socket.destroyed) return
+    if (conn.socket.writableLength > MAX_BACKLOG) return this.drop(conn)
+    conn.socket.write(body === undefined ? `${verb}\n` : `${verb} ${JSON.stringify(body)}\n`)
+  }
+
+  private error(conn: Connection, message: string): void {
+    this.send(conn, 'ERROR', {message})
+  }
+
+  private drop(conn: Connection): void {
+    clearTimeout(conn.awaitingPong)
+    clearInterval(conn.ping)
+    for (const id of conn.matches) this.cancel(id)
+    this.connections.delete(conn)
+    conn.socket.destroy()
+  }
+
+  private cancel(id: string): Match | undefined {
+    const match = this.matches.get(id)
+    if (!match) return undefined
+    clearTimeout(match.timer)
+    this.matches.delete(id)
+    match.conn.matches.delete(id)
+    return match
+  }
+
+  private accept(socket: Socket): void {
+    const conn: Connection = {socket, ready: false, matches: new Set()}
+    this.connections.add(conn)
+    socket.setNoDelay(true)
+    const {pingIntervalMs, pingTimeoutMs, maxLineBytes} = this.options.limits
+    conn.ping = setInterval(() => {
+      if (conn.awaitingPong) return
+      this.send(conn, 'PING')
+      conn.awaitingPong = setTimeout(() => {
+        this.log.info({remote: socket.remoteAddress}, 'matcher client did not answer PING, dropped')
+        this.drop(conn)
+      }, pingTimeoutMs)
+    }, pingIntervalMs)
+    const decoder = new StringDecoder('utf8')
+    let buffered = ''
+    socket.on('data', (chunk: Buffer) => {
+      buffered += decoder.write(chunk)
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).replace(/\r$/, '')
+        buffered = buffered.slice(nl + 1)
+        if (line.trim()) this.onLine(conn, line)
+        if (socket.destroyed) return
+      }
+      if (Buffer.byteLength(buffered) > maxLineBytes) {
+        this.error(conn, `line longer than ${maxLineBytes} bytes`)
+        socket.end()
+        this.drop(conn)
+      }
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => this.drop(conn))
+    this.send(conn, 'HELLO')
+  }
+
+  private onLine(conn: Connection, line: string): void {
+    const space = line.indexOf(' ')
+    const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase()
+    const rest = space === -1 ? '' : line.slice(space + 1).trim()
+    let body: unknown
+    if (rest) {
+      try {
+        body = JSON.parse(rest)
+      } catch {
+        return this.error(conn, `malformed JSON after ${verb}`)
+      }
+    }
+    if (verb === 'PONG') {
+      clearTimeout(conn.awaitingPong)
+      conn.awaitingPong = undefined
+      return
+    }
+    if (verb === 'PING') return this.send(conn, 'PONG')
+    if (verb === 'QUIT') {
+      conn.socket.end()
+      return this.drop(conn)
+    }
+    if (!conn.ready) {
+      if (verb !== 'OLLEH') return this.error(conn, 'say OLLEH {"version": 1} first')
+      const version = (body as {version?: unknown} | undefined)?.version
+      if (typeof version !== 'number') return this.error(conn, 'OLLEH takes {"version": N}')
+      if (version !== PROTOCOL_VERSION) {
+        this.send(conn, 'UNSUPPORTED')
+        conn.socket.end()
+        return this.drop(conn)
+      }
+      conn.ready = true
+      return this.send(conn, 'OKAY')
+    }
+    if (verb === 'OKAY') return // the client's acknowledgement of GOTEMAIL / EXPIRED
+    if (verb === 'MATCH') return void this.register(conn, body)
+    this.error(conn, `unknown command ${verb.slice(0, 40)}`)
+  }
+
+  private async register(conn: Connection, body: unknown): Promise<void> {
+    let spec: MatchSpec
+    try {
+      spec = compileMatch(body ?? {})
+    } catch (err) {
+      return this.error(conn, isMailboxError(err) ? err.message : 'invalid MATCH')
+    }
+    if (conn.matches.size >= this.options.limits.maxMatchesPerConnection) {
+      return this.error(conn, `at most ${this.options.limits.maxMatchesPerConnection} open matches per connection`)
+    }
+    const id = randomUUID()
+    const match: Match = {id, spec, conn, timer: setTimeout(() => this.expire(id), spec.timeoutS * 1000)}
+    this.matches.set(id, match)
+    conn.matches.add(id)
+    this.send(conn, 'MATCHPUT', {match_id: id})
+    if (spec.sinceS > 0) {
+      const recent = await this.bus.call('mailstore.recent', {since: Date.now() - spec.sinceS * 1000})
+      const hit = recent.find((r) => spec.test(candidateOf(r.info)))
+      if (hit && this.matches.has(id)) await this.fire(id, hit.id)
+    }
+  }
+
+  private expire(id: string): void {
+    const match = this.cancel(id)
+    if (!match) return
+    this.send(match.conn, 'EXPIRED', {match_id: id})
+    this.bus.publish('matcher.expired', {matchId: id})
+  }
+
+  private async onMail(e: BusEvent<'mail.received'>): Promise<void> {
+    if (this.matches.size === 0) return
+    let info: BlobInfoRecord
+    try {
+      info = (await this.bus.call('mailstore.blob', {id: e.body.id})).info
+    } catch {
+      return
+    }
+    const candidate = candidateOf(info)
+    for (const match of [...this.matches.values()]) {
+      if (match.spec.test(candidate)) await this.fire(match.id, e.body.id)
+    }
+  }
+
+  /** One-shot: the match is removed before the (asynchronous) email is built. */
+  private async fire(matchId: string, messageId: string): Promise<void> {
+    const match = this.cancel(matchId)
+    if (!match) return
+    try {
+      const {raw, info} = await this.bus.call('mailstore.blob', {id: messageId})
+      const email = await buildEmail(messageId, raw, info, match.spec.raw)
+      this.send(match.conn, 'GOTEMAIL', {match_id: matchId, email})
+      this.bus.publish('matcher.matched', {matchId, messageId})
+    } catch (err) {
+      this.log.error({err, matchId, messageId}, 'matcher could not build the email')
+      this.error(match.conn, `match ${matchId}: the message could not be read`)
+    }
+  }
+}
