@@ -4,6 +4,21 @@ import {MailboxCommand} from '../src/cli/base-command.js'
 import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
 import {createLogger, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
+import {normalizeDomain} from '../src/address.js'
+import {parseHostPort} from '../src/delivery/route.js'
+import {MailboxError} from '../src/errors.js'
+
+function parseRoutes(specs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const eq = spec.indexOf('=')
+      if (eq <= 0) throw new MailboxError('invalid', `invalid --route ${JSON.stringify(spec)}: use DOMAIN=HOST:PORT`)
+      const hop = spec.slice(eq + 1)
+      parseHostPort(hop) // validates
+      return [normalizeDomain(spec.slice(0, eq)), hop]
+    }),
+  )
+}
 
 const portFlag = (name: PortName, what: string) =>
   Flags.integer({summary: `${what} port (default ${DEFAULT_PORTS[name]}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
@@ -24,7 +39,9 @@ export default class Serve extends MailboxCommand {
     hostname: Flags.string({summary: 'Host name used in greetings and Received headers (default: the system host name).'}),
     capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
     'allow-insecure-auth': Flags.boolean({summary: 'Allow plaintext passwords without TLS (loopback development only).'}),
-    'relay-host': Flags.string({summary: 'Smarthost for outbound mail, HOST:PORT.'}),
+    'relay-host': Flags.string({summary: 'Smarthost for all outbound mail, [USER:PASS@]HOST:PORT (default port 587).'}),
+    route: Flags.string({summary: 'Next hop for one domain, DOMAIN=HOST:PORT, overriding DNS (repeatable).', multiple: true, multipleNonGreedy: true}),
+    'dns-server': Flags.string({summary: 'DNS server for MX lookups, IP or IP:PORT (repeatable; default: the system resolver).', multiple: true, multipleNonGreedy: true}),
     'tls-cert': Flags.string({summary: 'TLS certificate (PEM); default: a self-signed one generated into DATA_DIR/tls/.'}),
     'tls-key': Flags.string({summary: 'TLS private key (PEM).'}),
     'max-message-size': Flags.string({summary: 'Largest message accepted, e.g. 25M (default 25M).'}),
@@ -49,6 +66,8 @@ export default class Serve extends MailboxCommand {
       capture: flags.capture || undefined,
       allowInsecureAuth: flags['allow-insecure-auth'] || undefined,
       relayHost: flags['relay-host'],
+      routes: flags.route ? parseRoutes(flags.route) : undefined,
+      dnsServers: flags['dns-server'],
       logLevel: flags['log-level'] as Level | undefined,
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],

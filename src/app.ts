@@ -17,6 +17,7 @@ import {CaptureActor} from './capture/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
 import {acquirePidLock} from './pidlock.js'
+import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
 import {openStore, type Store} from './store/store.js'
@@ -74,6 +75,16 @@ export class App {
       }),
       new CaptureActor(bus, store),
     )
+    // capture mode never relays: no queue runner, so nothing can leave
+    if (!config.capture) {
+      this.actors.push(
+        new QueueActor(bus, store, log.child({component: 'queue'}), {
+          hostname: config.hostname,
+          queue: config.queue,
+          route: {routes: config.routes, relayHost: config.relayHost, dnsServers: config.dnsServers},
+        }),
+      )
+    }
     for (const actor of this.actors) await actor.start()
     bus.handle('server.status', () => this.status())
 

@@ -7,7 +7,7 @@
  */
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {ServerStatus} from './status.js'
-import type {BlobInfoRecord} from './store/records.js'
+import type {BlobInfoRecord, QueueEntry} from './store/records.js'
 
 export interface ActionMap {
   /** does this address name an enabled local user? (fmail `verify`) */
@@ -27,6 +27,12 @@ export interface ActionMap {
   'mailstore.recent': {req: {since: number}; res: {id: string; info: BlobInfoRecord}[]}
   /** capture mode: the fault a rule injects for these recipients at this stage, if any */
   'capture.fault': {req: {stage: 'rcpt' | 'data'; recipients: string[]}; res: {code: number; text: string} | null}
+  /** `mailbox queue …` through the live server (serialized with the sending); each returns the changed entries */
+  'queue.retry': {req: {id?: string}; res: QueueEntry[]}
+  'queue.hold': {req: {id: string}; res: QueueEntry}
+  'queue.release': {req: {id: string}; res: QueueEntry}
+  'queue.delete': {req: {id: string}; res: QueueEntry}
+  'queue.flush': {req: Record<string, never>; res: QueueEntry[]}
   /** `mailbox send` through the live server: a trusted local sender */
   'mailstore.inject': {req: InjectBody; res: DeliverReply}
 }
@@ -41,8 +47,21 @@ export interface EventMap {
   /** a copy was stored in a folder (once per local recipient) */
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
+  'queue.sending': {id: string; domain: string; attempt: number}
+  'queue.delivered': QueueOutcome
+  'queue.deferred': QueueOutcome
+  'queue.failed': QueueOutcome
+  'queue.bounced': {id: string; to: string; recipients: string[]}
+  'delivery.attempt': {id: string; attempt: number; host: string; state: 'delivered' | 'deferred' | 'failed'}
   'matcher.matched': {matchId: string; messageId: string}
   'matcher.expired': {matchId: string}
+}
+
+export interface QueueOutcome {
+  id: string
+  domain: string
+  recipients: string[]
+  lastError?: string
 }
 
 export type Action = keyof ActionMap

@@ -9,6 +9,7 @@ import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {MailboxError} from './errors.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_LIMITS, type MatcherLimits} from './matcher/server.js'
+import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -32,7 +33,12 @@ export interface ServeConfig {
   ports: Record<PortName, number>
   capture: boolean
   allowInsecureAuth: boolean
+  /** smarthost for all outbound mail: [user:pass@]host:port */
   relayHost?: string
+  /** per-domain next hops, overriding DNS: {"example.net": "127.0.0.1:2626"} */
+  routes: Record<string, string>
+  /** DNS servers for MX lookups (ip or ip:port); empty: the system's */
+  dnsServers: string[]
   /** PEM files; when absent a self-signed pair is generated into <dataDir>/tls/ */
   tlsCert?: string
   tlsKey?: string
@@ -40,6 +46,7 @@ export interface ServeConfig {
   auth: AuthConfig
   smtp: SmtpLimits
   matcher: MatcherLimits
+  queue: QueueConfig
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -54,6 +61,9 @@ export function defaultConfig(dataDir: string): ServeConfig {
     auth: {...DEFAULT_AUTH},
     smtp: {...DEFAULT_SMTP_LIMITS},
     matcher: {...DEFAULT_MATCHER_LIMITS},
+    queue: {...DEFAULT_QUEUE},
+    routes: {},
+    dnsServers: [],
   }
 }
 
@@ -87,6 +97,8 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       auth: {...config.auth, ...stripUndefined(layer.auth)},
       smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
       matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
+      queue: {...config.queue, ...stripUndefined(layer.queue)},
+      routes: {...config.routes, ...stripUndefined(layer.routes)},
     } as ServeConfig
   }
   for (const name of PORT_NAMES) {

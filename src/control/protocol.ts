@@ -22,6 +22,11 @@ export const MAX_LINE_BYTES = 1024 * 1024
 export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
   'server.status': 1,
   'mailstore.inject': 1,
+  'queue.retry': 1,
+  'queue.hold': 1,
+  'queue.release': 1,
+  'queue.delete': 1,
+  'queue.flush': 1,
 }
 
 export const controlSocketPath = (dataDir: string) => join(dataDir, 'control.sock')

@@ -1,0 +1,17 @@
+import {Args} from '@oclif/core'
+import {MailboxCommand} from '../../src/cli/base-command.js'
+import {queueChange} from '../../src/cli/queue-change.js'
+import {deleteEntry} from '../../src/queue/ops.js'
+
+export default class QueueDelete extends MailboxCommand {
+  static override summary = 'Delete an entry without sending it and without a bounce.'
+  static override examples = ['<%= config.bin %> queue delete 0mwrf3k2a1b2c3d40001']
+  static override args = {id: Args.string({required: true, ignoreStdin: true})}
+
+  async run() {
+    const {args, flags} = await this.parse(QueueDelete)
+    const entry = await queueChange(flags['data-dir'], 'queue.delete', {id: args.id}, (store) => deleteEntry(store, args.id))
+    this.say(`deleted ${entry.id}`)
+    return entry
+  }
+}

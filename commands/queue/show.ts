@@ -1,0 +1,29 @@
+import {Args} from '@oclif/core'
+import {MailboxCommand} from '../../src/cli/base-command.js'
+import {formatTime} from '../../src/cli/table.js'
+import {attemptsOf, getEntry} from '../../src/queue/ops.js'
+
+export default class QueueShow extends MailboxCommand {
+  static override summary = 'Show a queue entry with every delivery attempt and its SMTP transcript.'
+  static override examples = ['<%= config.bin %> queue show 0mwrf3k2a1b2c3d40001']
+  static override args = {id: Args.string({required: true, ignoreStdin: true})}
+
+  async run() {
+    const {args, flags} = await this.parse(QueueShow)
+    const store = this.openStore(flags['data-dir'])
+    const entry = getEntry(store, args.id)
+    const attempts = attemptsOf(store, args.id)
+    this.say(
+      [
+        `id:        ${entry.id}`,
+        `state:     ${entry.state} (${entry.priority} priority)`,
+        `from:      ${entry.from || '<>'}`,
+        ...entry.recipients.map((r, i) => `${i ? '          ' : 'to:       '}${r.address}  ${r.state}${r.lastError ? `  ${r.lastError}` : ''}`),
+        `created:   ${formatTime(entry.createdAt)}`,
+        `attempts:  ${entry.attempts}${entry.state === 'deferred' || entry.state === 'queued' ? `, next ${formatTime(entry.nextAttemptAt)}` : ''}`,
+        ...attempts.flatMap((a) => ['', `attempt ${a.attempt} at ${formatTime(a.startedAt)} to ${a.host || '-'}: ${a.result}`, ...a.transcript.map((l) => `  ${l}`)]),
+      ].join('\n'),
+    )
+    return {...entry, attemptLog: attempts}
+  }
+}

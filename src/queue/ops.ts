@@ -1,0 +1,119 @@
+/**
+ * Queue entries and their state changes, on the store. Every change rewrites the entry and moves
+ * its `queueIndex` key ([state, priority, dueAt, id]) in the same transaction, so the index never
+ * disagrees with the entries. Used by the queue actor (the foreman) and by `mailbox queue …`
+ * when no server runs; with a server running, the CLI goes through the actor instead, so its
+ * changes are serialized with the sending.
+ *
+ * States: queued (due at nextAttemptAt) → sending → delivered | deferred (due again later) |
+ * failed; held is set aside until released. An entry keeps one blob reference until it is
+ * delivered, failed or deleted.
+ */
+import {MailboxError} from '../errors.js'
+import {releaseBlob} from '../mailstore/blobs.js'
+import {deliveryLogKey, deliveryLogRange, queueIndexKey, queueStateRange} from '../store/keys.js'
+import type {DeliveryAttemptRecord, QueueEntry, QueueState} from '../store/records.js'
+import type {Store} from '../store/store.js'
+
+export const FINAL: QueueState[] = ['delivered', 'failed']
+
+export function getEntry(store: Store, id: string): QueueEntry {
+  const entry = store.queue.get(id)
+  if (!entry) throw new MailboxError('not-found', `no queue entry ${id}`)
+  return entry
+}
+
+/** Rewrites an entry, moving its index key; inside a transaction. Releases the blob when it becomes final. */
+export function updateEntry(store: Store, entry: QueueEntry, change: Partial<QueueEntry>): QueueEntry {
+  const next = {...entry, ...change}
+  store.queueIndex.removeSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id))
+  store.queue.putSync(next.id, next)
+  store.queueIndex.putSync(queueIndexKey(next.state, next.priority, next.nextAttemptAt, next.id), null)
+  if (FINAL.includes(next.state) && !FINAL.includes(entry.state)) releaseBlob(store, entry.blobId)
+  return next
+}
+
+export function listEntries(store: Store, state?: QueueState): QueueEntry[] {
+  const states: QueueState[] = state ? [state] : ['sending', 'queued', 'deferred', 'held', 'failed', 'delivered']
+  return states.flatMap((s) => [...store.queueIndex.getKeys(queueStateRange(s))].map((k) => store.queue.get(String((k as unknown[])[3]))!)).filter(Boolean)
+}
+
+export function attemptsOf(store: Store, id: string): DeliveryAttemptRecord[] {
+  return [...store.deliveryLog.getRange(deliveryLogRange(id)).map(({value}) => value)]
+}
+
+export function logAttempt(store: Store, record: DeliveryAttemptRecord): void {
+  store.deliveryLog.putSync(deliveryLogKey(record.queueId, record.attempt), record)
+}
+
+/** Entries due now (queued or deferred), by priority then due time, at most `limit`. */
+export function dueEntries(store: Store, now: number, limit: number): QueueEntry[] {
+  const due: QueueEntry[] = []
+  for (const state of ['queued', 'deferred'] as const) {
+    for (const key of store.queueIndex.getKeys(queueStateRange(state))) {
+      const [, , dueAt, id] = key as [string, number, number, string]
+      if (dueAt <= now) due.push(store.queue.get(id)!)
+    }
+  }
+  const rank = {high: 0, default: 1, bulk: 2}
+  return due.filter(Boolean).sort((a, b) => rank[a.priority] - rank[b.priority] || a.nextAttemptAt - b.nextAttemptAt).slice(0, limit)
+}
+
+/** The earliest time an entry becomes due, or undefined when nothing waits. */
+export function nextDue(store: Store): number | undefined {
+  let earliest: number | undefined
+  for (const state of ['queued', 'deferred'] as const) {
+    for (const key of store.queueIndex.getKeys(queueStateRange(state))) {
+      const dueAt = (key as [string, number, number, string])[2]
+      if (earliest === undefined || dueAt < earliest) earliest = dueAt
+    }
+  }
+  return earliest
+}
+
+/** After a crash, entries left `sending` are due again (a duplicate is possible, a loss is not). */
+export function recoverSending(store: Store): number {
+  return store.transact(() => {
+    const stuck = listEntries(store, 'sending')
+    for (const e of stuck) updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})
+    return stuck.length
+  })
+}
+
+function change(store: Store, id: string, allowed: QueueState[], verb: string, fn: (e: QueueEntry) => Partial<QueueEntry>): QueueEntry {
+  return store.transact(() => {
+    const entry = getEntry(store, id)
+    if (!allowed.includes(entry.state)) throw new MailboxError('conflict', `cannot ${verb} entry ${id}: it is ${entry.state}`)
+    return updateEntry(store, entry, fn(entry))
+  })
+}
+
+export const retryEntry = (store: Store, id: string) =>
+  change(store, id, ['queued', 'deferred'], 'retry', () => ({state: 'queued', nextAttemptAt: Date.now()}))
+export const holdEntry = (store: Store, id: string) => change(store, id, ['queued', 'deferred'], 'hold', () => ({state: 'held'}))
+export const releaseEntry = (store: Store, id: string) =>
+  change(store, id, ['held'], 'release', () => ({state: 'queued', nextAttemptAt: Date.now()}))
+
+/** Removes an entry (no bounce) with its attempt log; refuses one that is being sent right now. */
+export function deleteEntry(store: Store, id: string): QueueEntry {
+  return store.transact(() => {
+    const entry = getEntry(store, id)
+    if (entry.state === 'sending') throw new MailboxError('conflict', `entry ${id} is being sent right now; try again in a moment`)
+    store.queueIndex.removeSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id))
+    store.queue.removeSync(id)
+    for (const a of attemptsOf(store, id)) store.deliveryLog.removeSync(deliveryLogKey(id, a.attempt))
+    if (!FINAL.includes(entry.state)) releaseBlob(store, entry.blobId)
+    return entry
+  })
+}
+
+/** Makes every deferred entry due now (`queue flush`). */
+export function flushEntries(store: Store): QueueEntry[] {
+  return store.transact(() => listEntries(store, 'deferred').map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})))
+}
+
+export function retryAll(store: Store): QueueEntry[] {
+  return store.transact(() =>
+    [...listEntries(store, 'deferred'), ...listEntries(store, 'queued')].map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})),
+  )
+}
