@@ -1,0 +1,389 @@
+/**
+ * `mailbox dashboard`: a blessed terminal UI over the live server (control socket) and the store.
+ *
+ * Layout (vtop/pm2 split): sources update data, one render timer (300 ms) turns it into widget
+ * content through the pure functions of ./view-model.ts. Screens: 1 queue (counts, throughput,
+ * table, event tail), 2 users, 3 folders of the selected user. Without a server it shows the
+ * store and says so; actions that can work on the store alone still work.
+ */
+import blessed from 'blessed'
+import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
+import {isMailboxError} from '../src/errors.js'
+import {listFolders} from '../src/mailstore/folders.js'
+import {attemptsOf, deleteEntry, getEntry, holdEntry, listEntries, releaseEntry, retryEntry} from '../src/queue/ops.js'
+import {parseSize} from '../src/size.js'
+import type {QueueEntry} from '../src/store/records.js'
+import type {Store} from '../src/store/store.js'
+import {LiveSource} from './sources/live.js'
+import {Throughput, type Series} from './sources/throughput.js'
+import {
+  FOLDER_HEADER,
+  QUEUE_FILTERS,
+  QUEUE_HEADER,
+  USER_HEADER,
+  countsText,
+  eventLine,
+  folderRows,
+  headerText,
+  queueRows,
+  sparkline,
+  userRows,
+  type QueueSort,
+} from './view-model.js'
+
+const RENDER_MS = 300
+const STORE_POLL_MS = 1000
+const MAX_EVENT_LINES = 200
+const SORTS: QueueSort[] = ['next', 'attempts', 'created']
+
+type Screen = 'queue' | 'users' | 'folders'
+
+const HELP = `
+ Keys
+   1 / 2 / 3     queue / users / folders screen
+   Tab           next pane          arrows, j / k   move
+   ?             this help          q, Ctrl-C       quit
+
+ Queue                              Users
+   r   retry (due now)                a   add a user
+   h   hold                           p   set password
+   u   release                        e   enable / disable
+   d   delete (asks first)            x   remove (asks first)
+   Enter  details and transcripts     Enter  that user's folders
+   f   filter by state
+   s   sort: next / attempts / created
+`
+
+export async function runDashboard(store: Store, dataDir: string): Promise<void> {
+  const live = new LiveSource(dataDir)
+  const throughput = new Throughput(120)
+  const screen = blessed.screen({smartCSR: true, title: 'mailbox dashboard', fullUnicode: true, autoPadding: true})
+
+  let entries: QueueEntry[] = []
+  let users: UserView[] = []
+  let filterIndex = 0
+  let sortIndex = 0
+  let current: Screen = 'queue'
+  let folderUser: string | undefined
+  let queueIds: string[] = []
+  let flash = ''
+  let flashUntil = 0
+  /** a detail view, dialog or help is open: screen-wide keys wait until it closes */
+  let modal = false
+
+  const header = blessed.box({parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: false, style: {fg: 'black', bg: 'cyan'}})
+  const footer = blessed.box({parent: screen, bottom: 0, left: 0, width: '100%', height: 1, style: {fg: 'black', bg: 'white'}})
+  const panes = {
+    queue: blessed.box({parent: screen, top: 1, left: 0, width: '100%', height: '100%-2'}),
+    users: blessed.box({parent: screen, top: 1, left: 0, width: '100%', height: '100%-2', hidden: true}),
+    folders: blessed.box({parent: screen, top: 1, left: 0, width: '100%', height: '100%-2', hidden: true}),
+  }
+  const counts = blessed.box({parent: panes.queue, top: 0, left: 0, width: 34, height: 10, border: 'line', label: ' queue '})
+  const chart = blessed.box({parent: panes.queue, top: 0, left: 34, width: '100%-34', height: 10, border: 'line', label: ' throughput, per second, last 2 min '})
+  const table = blessed.listtable({
+    parent: panes.queue,
+    top: 10,
+    left: 0,
+    width: '100%',
+    height: '100%-16',
+    border: 'line',
+    keys: true,
+    vi: true,
+    mouse: true,
+    noCellBorders: true,
+    align: 'left',
+    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}, border: {fg: 'cyan'}},
+  })
+  const events = blessed.log({parent: panes.queue, bottom: 0, left: 0, width: '100%', height: 6, border: 'line', label: ' events ', scrollback: MAX_EVENT_LINES, keys: true, vi: true, mouse: true})
+  const userTable = blessed.listtable({
+    parent: panes.users,
+    top: 0,
+    left: 0,
+    width: '100%',
+    height: '100%',
+    border: 'line',
+    label: ' users ',
+    keys: true,
+    vi: true,
+    mouse: true,
+    noCellBorders: true,
+    align: 'left',
+    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}},
+  })
+  const folderTable = blessed.listtable({
+    parent: panes.folders,
+    top: 0,
+    left: 0,
+    width: '100%',
+    height: '100%',
+    border: 'line',
+    keys: true,
+    vi: true,
+    mouse: true,
+    noCellBorders: true,
+    align: 'left',
+    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}},
+  })
+  const help = blessed.box({parent: screen, top: 'center', left: 'center', width: 72, height: 20, border: 'line', label: ' help ', content: HELP, hidden: true})
+
+  const say = (text: string) => {
+    flash = text
+    flashUntil = Date.now() + 4000
+  }
+  const errorText = (err: unknown) => (isMailboxError(err) ? err.message : (err as Error).message)
+
+  // ---- data ----
+  const readStore = () => {
+    try {
+      entries = listEntries(store)
+      users = listUsers(store).filter((u) => u.address)
+    } catch (err) {
+      say(`store: ${errorText(err)}`)
+    }
+  }
+  readStore()
+  const storeTimer = setInterval(readStore, STORE_POLL_MS)
+  live.on('event', (e) => {
+    throughput.record(e.event, e.time)
+    const line = eventLine(e)
+    if (line) events.log(line)
+  })
+  live.on('state', () => undefined)
+  live.start()
+
+  // ---- rendering ----
+  const render = () => {
+    header.setContent(` ${headerText(live.state, dataDir)}`)
+    const keys =
+      current === 'queue'
+        ? 'r retry  h hold  u release  d delete  Enter detail  f filter  s sort'
+        : current === 'users'
+          ? 'a add  p password  e enable/disable  x remove  Enter folders'
+          : 'Esc back to users'
+    footer.setContent(` ${Date.now() < flashUntil ? flash : `[1] queue [2] users [3] folders · ${keys} · ? help · q quit`}`)
+    if (current === 'queue') {
+      counts.setContent(countsText(entries))
+      const width = Math.max(10, (chart.width as number) - 16)
+      chart.setContent(
+        (['received', 'delivered', 'deferred', 'bounced'] as Series[])
+          .map((s) => `${s.padEnd(10)}${String(throughput.total(s)).padStart(4)} ${sparkline(throughput.values(s), width)}`)
+          .join('\n\n'),
+      )
+      const filter = QUEUE_FILTERS[filterIndex]!
+      const {rows, ids} = queueRows(entries, filter, SORTS[sortIndex]!)
+      const selected = (table as unknown as {selected: number}).selected
+      table.setLabel(` queue entries · filter: ${filter} · sort: ${SORTS[sortIndex]} · ${ids.length} shown `)
+      table.setData([QUEUE_HEADER, ...(rows.length ? rows : [['(none)', '', '', '', '', '', '']])])
+      queueIds = ids
+      if (selected) table.select(Math.min(selected, Math.max(1, rows.length)))
+    } else if (current === 'users') {
+      const selected = (userTable as unknown as {selected: number}).selected
+      userTable.setData([USER_HEADER, ...(users.length ? userRows(users) : [['(no users)', '', '', '', '', '']])])
+      if (selected) userTable.select(Math.min(selected, Math.max(1, users.length)))
+    } else if (folderUser) {
+      try {
+        folderTable.setLabel(` folders of ${folderUser} `)
+        folderTable.setData([FOLDER_HEADER, ...folderRows(listFolders(store, folderUser))])
+      } catch (err) {
+        say(errorText(err))
+      }
+    }
+    screen.render()
+  }
+  const renderTimer = setInterval(render, RENDER_MS)
+
+  const show = (name: Screen) => {
+    current = name
+    for (const [k, pane] of Object.entries(panes)) (k === name ? pane.show() : pane.hide())
+    ;(name === 'queue' ? table : name === 'users' ? userTable : folderTable).focus()
+    render()
+  }
+
+  // ---- dialogs ----
+  const ask = (label: string, censor = false): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      modal = true
+      const box = blessed.box({parent: screen, top: 'center', left: 'center', width: 60, height: 5, border: 'line', label: ` ${label} `})
+      const input = blessed.textbox({parent: box, top: 1, left: 1, width: '100%-4', height: 1, inputOnFocus: true, censor, style: {bg: 'blue'}})
+      const done = (value: string | undefined) => {
+        box.destroy()
+        modal = false
+        show(current)
+        resolve(value)
+      }
+      input.on('submit', (v: string) => done(v))
+      input.on('cancel', () => done(undefined))
+      input.focus()
+      screen.render()
+    })
+  const confirm = (text: string): Promise<boolean> =>
+    new Promise((resolve) => {
+      modal = true
+      const q = blessed.question({parent: screen, top: 'center', left: 'center', width: 60, height: 7, border: 'line', label: ' confirm '})
+      q.ask(`${text} (y/n)`, (_err: unknown, yes: unknown) => {
+        q.destroy()
+        modal = false
+        show(current)
+        resolve(Boolean(yes))
+      })
+    })
+  const detail = (text: string) => {
+    modal = true
+    const box = blessed.box({
+      parent: screen,
+      top: 1,
+      left: 0,
+      width: '100%',
+      height: '100%-2',
+      border: 'line',
+      label: ' detail (Esc/q closes) ',
+      content: text,
+      scrollable: true,
+      alwaysScroll: true,
+      keys: true,
+      vi: true,
+      mouse: true,
+      scrollbar: {ch: ' ', style: {bg: 'cyan'}},
+    })
+    box.key(['escape', 'q', 'enter'], () => {
+      box.destroy()
+      setImmediate(() => (modal = false)) // after this key's screen-wide handlers have run
+      show(current)
+    })
+    box.focus()
+    screen.render()
+  }
+
+  // ---- actions ----
+  const selectedEntry = (): string | undefined => queueIds[((table as unknown as {selected: number}).selected ?? 1) - 1]
+  const queueAction = async (verb: 'retry' | 'hold' | 'release' | 'delete') => {
+    const id = selectedEntry()
+    if (!id) return say('no entry selected')
+    if (verb === 'delete' && !(await confirm(`Delete queue entry ${id} without a bounce?`))) return
+    try {
+      const conn = live.connection
+      if (conn) await conn.call(`queue.${verb}`, {id})
+      else ({retry: retryEntry, hold: holdEntry, release: releaseEntry, delete: deleteEntry})[verb](store, id)
+      say(`${verb}: ${id}${conn ? '' : ' (on the store; the server is not running)'}`)
+      readStore()
+    } catch (err) {
+      say(`${verb} failed: ${errorText(err)}`)
+    }
+  }
+  const showEntry = () => {
+    const id = selectedEntry()
+    if (!id) return
+    try {
+      const e = getEntry(store, id)
+      const lines = [
+        `id        ${e.id}`,
+        `state     ${e.state} (${e.priority})   attempts ${e.attempts}`,
+        `from      ${e.from || '<>'}`,
+        ...e.recipients.map((r) => `to        ${r.address}  ${r.state}  ${r.lastError ?? ''}`),
+        `created   ${new Date(e.createdAt).toISOString()}`,
+        `next      ${new Date(e.nextAttemptAt).toISOString()}`,
+        ...attemptsOf(store, id).flatMap((a) => ['', `attempt ${a.attempt} at ${new Date(a.startedAt).toISOString()} to ${a.host || '-'}: ${a.result}`, ...a.transcript.map((l) => `  ${l}`)]),
+      ]
+      detail(lines.join('\n'))
+    } catch (err) {
+      say(errorText(err))
+    }
+  }
+  const selectedUser = (): string | undefined => users[((userTable as unknown as {selected: number}).selected ?? 1) - 1]?.address
+  const userAction = async (verb: 'add' | 'passwd' | 'toggle' | 'remove') => {
+    try {
+      if (verb === 'add') {
+        const address = await ask('new user address')
+        if (!address) return
+        const password = await ask(`password for ${address}`, true)
+        if (!password) return say('cancelled: no password')
+        const quota = await ask('quota (e.g. 2G, empty = unlimited)')
+        const user = await addUser(store, {address, password, quota: quota ? parseSize(quota) : 0})
+        say(`added ${user.address}`)
+      } else {
+        const address = selectedUser()
+        if (!address) return say('no user selected')
+        if (verb === 'passwd') {
+          const password = await ask(`new password for ${address}`, true)
+          if (!password) return
+          await setPassword(store, address, password)
+          say(`password changed for ${address}`)
+        } else if (verb === 'toggle') {
+          const u = users.find((x) => x.address === address)!
+          setDisabled(store, address, !u.disabled)
+          say(`${u.disabled ? 'enabled' : 'disabled'} ${address}`)
+        } else if (await confirm(`Remove ${address} and all their mail?`)) {
+          removeUser(store, address, {force: true})
+          say(`removed ${address}`)
+        }
+      }
+      readStore()
+    } catch (err) {
+      say(errorText(err))
+    }
+  }
+
+  // ---- keys ----
+  let quit: () => void = () => {}
+  const finished = new Promise<void>((resolve) => (quit = resolve))
+  const global = (keys: string | string[], fn: () => void) => screen.key(keys, () => (modal ? undefined : fn()))
+  screen.key('C-c', () => quit())
+  global('q', () => quit())
+  // ? opens the help; ? or Esc closes it
+  screen.key(['?', 'escape'], (_ch: unknown, key: {name: string}) => {
+    if (help.visible) {
+      help.hide()
+      modal = false
+    } else if (key.name !== 'escape' && !modal) {
+      help.show()
+      help.setFront()
+      modal = true
+    }
+    screen.render()
+  })
+  global('1', () => show('queue'))
+  global('2', () => show('users'))
+  global('3', () => {
+    folderUser ??= selectedUser() ?? users[0]?.address
+    show('folders')
+  })
+  global('tab', () => {
+    if (current === 'queue') (screen.focused === table ? events : table).focus()
+    render()
+  })
+  table.key('r', () => void queueAction('retry'))
+  table.key('h', () => void queueAction('hold'))
+  table.key('u', () => void queueAction('release'))
+  table.key('d', () => void queueAction('delete'))
+  table.key('enter', showEntry)
+  table.key('f', () => {
+    filterIndex = (filterIndex + 1) % QUEUE_FILTERS.length
+    render()
+  })
+  table.key('s', () => {
+    sortIndex = (sortIndex + 1) % SORTS.length
+    render()
+  })
+  userTable.key('a', () => void userAction('add'))
+  userTable.key('p', () => void userAction('passwd'))
+  userTable.key('e', () => void userAction('toggle'))
+  userTable.key('x', () => void userAction('remove'))
+  userTable.key('enter', () => {
+    folderUser = selectedUser()
+    if (folderUser) show('folders')
+  })
+  folderTable.key(['escape', 'left'], () => show('users'))
+  screen.on('resize', render)
+
+  show('queue')
+  try {
+    await finished
+  } finally {
+    clearInterval(renderTimer)
+    clearInterval(storeTimer)
+    live.stop()
+    screen.destroy()
+  }
+}
+
+
