@@ -6,6 +6,9 @@
 import addressparser from 'nodemailer/lib/addressparser'
 import {fieldValue, type HeaderField} from './header.js'
 
+/** host of an address that had none (as Dovecot writes it) */
+export const MISSING_DOMAIN = 'MISSING_DOMAIN'
+
 export interface EnvelopeAddress {
   name?: string
   /** local part; for a group start, the group name; absent for a group end */
@@ -36,10 +39,17 @@ function toAddresses(value: string | undefined): EnvelopeAddress[] {
   if (!value) return []
   const out: EnvelopeAddress[] = []
   const one = (p: Parsed) => {
+    // A bare local name (`From: root`, `MAILER-DAEMON (Mail Delivery)`) is a mailbox, not a
+    // display name. In an ENVELOPE a NIL host means group syntax, so it gets Dovecot's
+    // placeholder host, which clients already know.
+    if (!p.address && p.name) {
+      const bare = /^([^\s@<>()",;:]+)(?:\s*\(.*\))?$/.exec(p.name.trim())
+      if (bare) p = {address: `${bare[1]}@${MISSING_DOMAIN}`}
+    }
     const at = p.address ? p.address.lastIndexOf('@') : -1
     out.push({
       ...(p.name ? {name: p.name} : {}),
-      ...(p.address ? (at > 0 ? {mailbox: p.address.slice(0, at), host: p.address.slice(at + 1)} : {mailbox: p.address}) : {}),
+      ...(p.address ? (at > 0 ? {mailbox: p.address.slice(0, at), host: p.address.slice(at + 1)} : {mailbox: p.address, host: MISSING_DOMAIN}) : {}),
     })
   }
   for (const p of addressparser(value) as Parsed[]) {

@@ -8,9 +8,10 @@
 export function headerEnd(raw: Buffer, start: number, end: number): number {
   for (let i = start; i < end; i++) {
     if (raw[i] !== 0x0a) continue
-    if (i === start) return i + 1 // no header lines at all
-    if (raw[i + 1] === 0x0a) return i + 2
-    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3
+    // a blank first line (LF or CRLF): no header lines at all, the body starts after it
+    if (i === start || (i === start + 1 && raw[start] === 0x0d)) return i + 1
+    if (i + 1 < end && raw[i + 1] === 0x0a) return i + 2
+    if (i + 2 < end && raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3
   }
   return end
 }

@@ -63,7 +63,8 @@ function countLines(raw: Buffer, start: number, end: number): number {
 function parsePart(raw: Buffer, start: number, end: number, depth: number, budget: {parts: number}, digestChild: boolean): {part: MimePart; header: HeaderField[]} {
   budget.parts++
   const bodyStart = headerEnd(raw, start, end)
-  const header = parseHeader(raw.toString('latin1', start, bodyStart))
+  // RFC 6532: header fields may be UTF-8 (SMTPUTF8); offsets stay byte offsets
+  const header = parseHeader(raw.toString('utf8', start, bodyStart))
   const ct = parseStructured(fieldValue(header, 'content-type') ?? (digestChild ? 'message/rfc822' : 'text/plain'))
   let [type = 'text', subtype = 'plain'] = ct.value.split('/')
   if (!type || !subtype) [type, subtype] = ['text', 'plain']
@@ -91,10 +92,12 @@ function parsePart(raw: Buffer, start: number, end: number, depth: number, budge
     lines: 0,
   }
   const deeper = depth < MAX_DEPTH && budget.parts < MAX_PARTS
-  if (type === 'multipart' && params.boundary && deeper) {
-    part.parts = splitMultipart(raw, bodyStart, end, params.boundary).map(
-      ([s, e]) => parsePart(raw, s, e, depth + 1, budget, subtype === 'digest').part,
-    )
+  if (type === 'multipart') {
+    // IMAP needs at least one child: an unparsable or too deep multipart gets an empty text part
+    const ranges = params.boundary && deeper ? splitMultipart(raw, bodyStart, end, params.boundary) : []
+    part.parts = ranges
+      .slice(0, Math.max(0, MAX_PARTS - budget.parts))
+      .map(([s, e]) => parsePart(raw, s, e, depth + 1, budget, subtype === 'digest').part)
     if (part.parts.length === 0) part.parts = [emptyTextPart(bodyStart, end)]
   } else if (type === 'message' && subtype === 'rfc822' && deeper) {
     const inner = parsePart(raw, bodyStart, end, depth + 1, budget, false)
