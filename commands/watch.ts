@@ -36,9 +36,10 @@ export default class Watch extends MailboxCommand {
       ...(flags.raw ? {raw: true} : {}),
     })
     if (!result.matched) {
-      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({matched: false, matchId: result.matchId}) + '\n')
-      else process.stderr.write(`no matching mail within ${flags.timeout}\n`)
-      this.exit(1)
+      // exit code 1 without oclif's error document, so `--json` output stays one JSON value
+      process.exitCode = 1
+      if (!this.jsonEnabled()) process.stderr.write(`no matching mail within ${flags.timeout}\n`)
+      return {matched: false, matchId: result.matchId}
     }
     const {email} = result as Extract<typeof result, {matched: true}>
     this.say(

@@ -11,8 +11,13 @@ const TOKEN = /\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{4,12}\b/g
 /** how far from a keyword (in characters) a candidate may stand */
 const NEAR = 80
 
+const NAMED: Record<string, string> = {amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' '}
+const codePoint = (n: number) => (n > 0 && n <= 0x10ffff ? String.fromCodePoint(n) : '')
+/** one pass, so `&amp;#60;` becomes `&#60;`, not `<` */
 const decodeEntities = (s: string) =>
-  s.replace(/&amp;/g, '&').replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
+  s.replace(/&(?:#x([0-9a-f]+)|#(\d+)|([a-z]+));/gi, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
+    hex ? codePoint(parseInt(hex, 16)) : dec ? codePoint(Number(dec)) : (NAMED[name!.toLowerCase()] ?? whole),
+  )
 
 const trimUrl = (u: string) => u.replace(/[).,;:!?\]}>]+$/, '')
 
@@ -31,8 +36,7 @@ export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-      .replace(/<[^>]+>/g, ' ')
-      .replace(/&nbsp;/g, ' '),
+      .replace(/<[^>]+>/g, ' '),
   )
 }
 

@@ -153,20 +153,22 @@ export class MatcherServer implements Actor {
     }, pingIntervalMs)
     const decoder = new StringDecoder('utf8')
     let buffered = ''
+    const tooLong = () => {
+      this.error(conn, `line longer than ${maxLineBytes} bytes`)
+      socket.end()
+      this.drop(conn)
+    }
     socket.on('data', (chunk: Buffer) => {
       buffered += decoder.write(chunk)
       let nl: number
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl).replace(/\r$/, '')
         buffered = buffered.slice(nl + 1)
+        if (Buffer.byteLength(line) > maxLineBytes) return tooLong()
         if (line.trim()) this.onLine(conn, line)
         if (socket.destroyed) return
       }
-      if (Buffer.byteLength(buffered) > maxLineBytes) {
-        this.error(conn, `line longer than ${maxLineBytes} bytes`)
-        socket.end()
-        this.drop(conn)
-      }
+      if (Buffer.byteLength(buffered) > maxLineBytes) tooLong()
     })
     socket.on('error', () => {})
     socket.on('close', () => this.drop(conn))

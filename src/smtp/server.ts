@@ -260,7 +260,8 @@ export class SmtpFrontEnd implements Actor {
     const body = Buffer.concat(chunks)
     if (countReceived(body) > this.options.limits.maxReceivedHeaders) throw reply.loop()
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
-    const rcptTo = session.envelope.rcptTo.map((r) => r.address)
+    // normalized as at RCPT time, so rules, the matcher and the stored envelope agree
+    const rcptTo = session.envelope.rcptTo.map((r) => normalizeAddress(r.address))
     if (this.options.capture) {
       const fault = await this.bus.call('capture.fault', {stage: 'data', recipients: rcptTo})
       if (fault) throw ruleReply(fault.code, fault.text)
