@@ -4,11 +4,13 @@
  * run — absolute figures drift on shared machines, ratios much less.
  */
 import {benchFoundation} from './foundation.js'
+import {benchOutbound} from './outbound.js'
 import {benchSmtp} from './smtp.js'
 
 const benches: Record<string, () => Promise<void>> = {
   foundation: benchFoundation,
   smtp: benchSmtp,
+  outbound: benchOutbound,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

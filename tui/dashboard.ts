@@ -154,16 +154,12 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   // ---- rendering ----
   const render = () => {
     header.setContent(` ${headerText(live.state, dataDir)}`)
-    const keys =
-      current === 'queue'
-        ? 'r retry  h hold  u release  d delete  Enter detail  f filter  s sort'
-        : current === 'users'
-          ? 'a add  p password  e enable/disable  x remove  Enter folders'
-          : 'Esc back to users'
-    footer.setContent(` ${Date.now() < flashUntil ? flash : `[1] queue [2] users [3] folders · ${keys} · ? help · q quit`}`)
+    // short enough for 80 columns; ? shows the whole list
+    const keys = current === 'queue' ? 'r retry h hold u release d delete ⏎ detail f filter s sort' : current === 'users' ? 'a add p passwd e en/disable x remove ⏎ folders' : 'Esc back'
+    footer.setContent(` ${Date.now() < flashUntil ? flash : `1 queue 2 users 3 folders │ ${keys} │ ? help q quit`}`)
     if (current === 'queue') {
       counts.setContent(countsText(entries))
-      const width = Math.max(10, (chart.width as number) - 16)
+      const width = Math.max(10, (chart.width as number) - 17) // border 2 + "name      1234 " 15
       chart.setContent(
         (['received', 'delivered', 'deferred', 'bounced'] as Series[])
           .map((s) => `${s.padEnd(10)}${String(throughput.total(s)).padStart(4)} ${sparkline(throughput.values(s), width)}`)

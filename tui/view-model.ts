@@ -28,7 +28,8 @@ export function headerText(state: LiveState, dataDir: string, now = Date.now()):
   }
   if (state.kind === 'connecting') return `mailbox · connecting to the server in ${dataDir}…`
   const retry = Math.max(0, Math.ceil((state.retryAt - now) / 1000))
-  return `mailbox · server not running (${state.reason}; retry in ${retry}s) · showing the store in ${dataDir}`
+  const why = state.reason === 'server not running' ? '' : `${state.reason}; `
+  return `mailbox · server not running (${why}retry in ${retry}s) · showing the store in ${dataDir}`
 }
 
 export function queueCounts(entries: QueueEntry[]): {byState: Record<QueueState, number>; byPriority: Record<string, number>; total: number} {

@@ -47,7 +47,8 @@ export function sendTo(hop: Hop, address: string, from: string, recipients: stri
     for (const a of args) line = line.replace(/%s/, String(a))
     for (const part of line.split(/\r?\n/)) {
       // never keep credentials: AUTH arguments and the LOGIN exchange's base64 lines
-      note(`${side}: ${side === 'C' && (/^AUTH /i.test(part) || awaitingCredentials) ? part.replace(/^(AUTH \S+).*/i, '$1') + ' ***' : part}`)
+      const secret = side === 'C' && (/^AUTH /i.test(part) || awaitingCredentials)
+      note(`${side}: ${secret ? (/^AUTH /i.test(part) ? part.replace(/^(AUTH \S+).*/i, '$1') + ' ***' : '***') : part}`)
       if (side === 'S') awaitingCredentials = /^334 /.test(part)
     }
   }
@@ -92,9 +93,12 @@ export function sendTo(hop: Hop, address: string, from: string, recipients: stri
     connection.connect(() => {
       const send = () =>
         connection.send({from, to: recipients}, raw, (err, info) => {
-          if (err) return failAll(err as Error & {responseCode?: number; response?: string})
+          const refused = err as (Error & {code?: string; responseCode?: number; response?: string; rejectedErrors?: Error[]}) | null
+          // every recipient refused at RCPT (EENVELOPE): each still gets its own reply, 4xx or 5xx
+          if (refused && !(refused.code === 'EENVELOPE' && refused.rejectedErrors?.length)) return failAll(refused)
+          if (refused) note(`!: ${refused.message}`)
           const rejected = new Map<string, {code?: number; reply: string}>()
-          for (const e of info.rejectedErrors ?? []) {
+          for (const e of (refused ? refused.rejectedErrors : info.rejectedErrors) ?? []) {
             const rcpt = (e as {recipient?: string}).recipient
             if (rcpt) rejected.set(rcpt, {code: (e as {responseCode?: number}).responseCode, reply: (e as {response?: string}).response ?? e.message})
           }
@@ -102,7 +106,8 @@ export function sendTo(hop: Hop, address: string, from: string, recipients: stri
             host: `${hop.host}:${hop.port}`,
             recipients: recipients.map((r) => {
               const no = rejected.get(r)
-              return no ? {address: r, outcome: outcomeOf(no.code), reply: no.reply} : {address: r, outcome: 'delivered', reply: info.response}
+              if (no) return {address: r, outcome: outcomeOf(no.code), reply: no.reply}
+              return refused ? {address: r, outcome: outcomeOf(refused.responseCode), reply: refused.response ?? refused.message} : {address: r, outcome: 'delivered', reply: info.response}
             }),
             transcript,
           })

@@ -1,0 +1,438 @@
+/**
+ * Helpers for the outbound queue suites: a scriptable receiving SMTP server (smtp-server on
+ * 127.0.0.1), a minimal loopback DNS responder (RFC 1035 over UDP), `mailbox send` / `queue …`
+ * wrappers, store polling for queue states, and a small parser for the bounces (RFC 3464).
+ */
+import {createSocket, type Socket as UdpSocket} from 'node:dgram'
+import {writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {SMTPServer, type SMTPServerSession} from 'smtp-server'
+import {expect} from 'vitest'
+import {runCli, runJson} from '../helpers/cli.js'
+import {openStore} from '../../src/store/store.js'
+import type {DeliveryAttemptRecord, QueueEntry, QueueState} from '../../src/store/records.js'
+
+// ---------------------------------------------------------------------------------------------
+// Receiving SMTP server
+
+export interface ReceivedMessage {
+  from: string
+  to: string[]
+  raw: string
+  secure: boolean
+  /** the EHLO name the client used */
+  clientName: string
+  /** the user the client authenticated as, if it did */
+  authUser?: string
+}
+
+/** What the receiver answers: accept (undefined), an SMTP error, drop the connection, or never answer. */
+export type Verdict = undefined | {code: number; message: string} | 'drop' | 'stall'
+
+export interface ReceiverOptions {
+  port?: number
+  /** key/cert: offer STARTTLS with them */
+  tls?: {key: Buffer | string; cert: Buffer | string}
+  /** offer AUTH (over plaintext too) with these methods, accepting only this user and password */
+  auth?: {methods: string[]; user: string; pass: string}
+}
+
+export class Receiver {
+  readonly messages: ReceivedMessage[] = []
+  /** every RCPT TO the receiver was asked, in order */
+  readonly rcptSeen: string[] = []
+  /** DATA commands whose content arrived (accepted or not) */
+  dataCount = 0
+  /** scripted answer to RCPT TO; default accepts */
+  rcpt: (address: string, session: SMTPServerSession) => Verdict = () => undefined
+  /** scripted answer after the message data (`n` counts DATA transactions from 1); default accepts */
+  data: (n: number, session: SMTPServerSession) => Verdict = () => undefined
+  /** DATA transactions held without an answer ('stall'), oldest first */
+  readonly stalled: {session: SMTPServerSession; accept: () => void}[] = []
+  private waiters: (() => void)[] = []
+
+  private constructor(
+    readonly server: SMTPServer,
+    readonly port: number,
+  ) {}
+
+  static async start(options: ReceiverOptions = {}): Promise<Receiver> {
+    let self: Receiver | undefined
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
+      ...(options.tls ? {key: options.tls.key, cert: options.tls.cert} : {}),
+      ...(options.auth ? {authMethods: options.auth.methods, allowInsecureAuth: true} : {}),
+      onAuth: (auth, _session, callback) => {
+        const ok = options.auth && auth.username === options.auth.user && auth.password === options.auth.pass
+        if (!ok) return callback(smtpError({code: 535, message: '5.7.8 authentication failed'}))
+        callback(null, {user: auth.username})
+      },
+      logger: false,
+      disableReverseLookup: true,
+      banner: 'test receiver',
+      onRcptTo: (address, session, callback) => {
+        self!.rcptSeen.push(address.address)
+        const verdict = self!.rcpt(address.address, session)
+        if (verdict === 'drop') return self!.dropSession(session)
+        if (verdict === 'stall') return
+        callback(verdict ? smtpError(verdict) : null)
+      },
+      onData: (stream, session, callback) => {
+        const n = ++self!.dataCount
+        const verdict = self!.data(n, session)
+        const chunks: Buffer[] = []
+        let dropped = false
+        stream.on('data', (c: Buffer) => {
+          chunks.push(c)
+          if (verdict === 'drop' && !dropped) {
+            dropped = true
+            self!.dropSession(session)
+          }
+        })
+        const accept = () => {
+          self!.messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('latin1'),
+            secure: session.secure,
+            clientName: session.hostNameAppearsAs,
+            ...(session.user ? {authUser: String(session.user)} : {}),
+          })
+          for (const w of self!.waiters.splice(0)) w()
+          callback(null, 'Ok: queued by test receiver')
+        }
+        stream.on('end', () => {
+          if (verdict === 'drop') return // never answer
+          if (verdict === 'stall') return void self!.stalled.push({session, accept}) // answer when released
+          if (verdict) return callback(smtpError(verdict))
+          accept()
+        })
+      },
+    })
+    server.on('error', () => {})
+    const port = await new Promise<number>((resolve, reject) => {
+      server.server.once('error', reject)
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.server.address() as {port: number}).port))
+    })
+    self = new Receiver(server, port)
+    return self
+  }
+
+  private dropSession(session: SMTPServerSession): void {
+    for (const c of this.server.connections) if (c.id === session.id) c._socket.destroy()
+  }
+
+  /** Resets the script to accepting everything (and forgets nothing already received). */
+  acceptAll(): void {
+    this.rcpt = () => undefined
+    this.data = () => undefined
+  }
+
+  /** Accepts every stalled transaction now. */
+  releaseStalled(): void {
+    for (const s of this.stalled.splice(0)) s.accept()
+  }
+
+  /** Resolves once `n` messages were accepted in total. */
+  async waitForMessages(n: number, timeoutMs = 10_000): Promise<ReceivedMessage[]> {
+    const deadline = Date.now() + timeoutMs
+    while (this.messages.length < n) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`receiver got ${this.messages.length} of ${n} messages within ${timeoutMs} ms`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.waiters.push(() => (clearTimeout(timer), resolve()))
+      })
+    }
+    return this.messages
+  }
+
+  /** Closes the listener and every connection at once (stalled ones included). */
+  close(): Promise<void> {
+    for (const c of this.server.connections) c._socket.destroy()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+}
+
+function smtpError(v: {code: number; message: string}): Error {
+  const err = new Error(v.message) as Error & {responseCode: number}
+  err.responseCode = v.code
+  return err
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loopback DNS responder
+
+export interface ZoneRecords {
+  MX?: {priority: number; exchange: string}[]
+  A?: string[]
+  AAAA?: string[]
+  /** answer every question about this name with this response code (2 SERVFAIL, 3 NXDOMAIN) */
+  rcode?: number
+}
+
+const TYPES: Record<number, keyof ZoneRecords> = {15: 'MX', 1: 'A', 28: 'AAAA'}
+
+function encodeName(name: string): Buffer {
+  const labels = name.replace(/\.$/, '').split('.').filter(Boolean)
+  return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])])
+}
+
+/** Reads a (possibly compressed) name at `offset`; returns it and the offset after it in place. */
+function readName(msg: Buffer, offset: number): {name: string; end: number} {
+  const labels: string[] = []
+  let pos = offset
+  let end = -1
+  for (let hops = 0; hops < 64; hops++) {
+    const len = msg[pos]
+    if (len === undefined) throw new Error('truncated name')
+    if (len === 0) {
+      if (end === -1) end = pos + 1
+      return {name: labels.join('.'), end}
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (end === -1) end = pos + 2
+      pos = ((len & 0x3f) << 8) | msg[pos + 1]!
+      continue
+    }
+    labels.push(msg.subarray(pos + 1, pos + 1 + len).toString('ascii'))
+    pos += 1 + len
+  }
+  throw new Error('name loop')
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  const [head, tail] = ip.split('::') as [string, string | undefined]
+  const h = head ? head.split(':') : []
+  const t = tail ? tail.split(':') : []
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t]
+  const out = Buffer.alloc(16)
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
+  return out
+}
+
+/** Answers one query (or returns undefined for garbage). */
+export function dnsAnswer(query: Buffer, zone: Record<string, ZoneRecords>): Buffer | undefined {
+  if (query.length < 12) return undefined
+  const id = query.readUInt16BE(0)
+  const flags = query.readUInt16BE(2)
+  if (flags & 0x8000 || query.readUInt16BE(4) !== 1) return undefined // a response, or not one question
+  const {name, end} = readName(query, 12)
+  const qtype = query.readUInt16BE(end)
+  const question = query.subarray(12, end + 4)
+  const records = zone[name.toLowerCase()]
+  const rcode = records ? (records.rcode ?? 0) : 3 // other types of a known name: no data
+  const answers: Buffer[] = []
+  const kind = TYPES[qtype]
+  if (records && rcode === 0 && kind) {
+    for (const value of (records[kind] as unknown[] | undefined) ?? []) {
+      let rdata: Buffer
+      if (kind === 'MX') {
+        const mx = value as {priority: number; exchange: string}
+        const pref = Buffer.alloc(2)
+        pref.writeUInt16BE(mx.priority)
+        rdata = Buffer.concat([pref, encodeName(mx.exchange)])
+      } else if (kind === 'A') {
+        rdata = Buffer.from((value as string).split('.').map(Number))
+      } else {
+        rdata = ipv6Bytes(value as string)
+      }
+      const head = Buffer.alloc(12)
+      head.writeUInt16BE(0xc00c, 0) // the name: a pointer to the question's
+      head.writeUInt16BE(qtype, 2)
+      head.writeUInt16BE(1, 4) // IN
+      head.writeUInt32BE(60, 6)
+      head.writeUInt16BE(rdata.length, 10)
+      answers.push(head, rdata)
+    }
+  }
+  const header = Buffer.alloc(12)
+  header.writeUInt16BE(id, 0)
+  // QR, AA, RD copied, RA, rcode
+  header.writeUInt16BE(0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode, 2)
+  header.writeUInt16BE(1, 4)
+  header.writeUInt16BE(answers.length / 2, 6)
+  return Buffer.concat([header, question, ...answers])
+}
+
+export interface DnsServer {
+  port: number
+  /** every question asked, as "TYPE name" */
+  questions: string[]
+  zone: Record<string, ZoneRecords>
+  close(): Promise<void>
+}
+
+/** A UDP DNS responder on 127.0.0.1 answering from `zone` (names lower-case, no trailing dot). */
+export async function startDns(zone: Record<string, ZoneRecords>): Promise<DnsServer> {
+  const socket: UdpSocket = createSocket('udp4')
+  const questions: string[] = []
+  socket.on('message', (msg, rinfo) => {
+    try {
+      const {name, end} = readName(msg, 12)
+      const qtype = msg.readUInt16BE(end)
+      questions.push(`${TYPES[qtype] ?? qtype} ${name.toLowerCase()}`)
+      const reply = dnsAnswer(msg, zone)
+      if (reply) socket.send(reply, rinfo.port, rinfo.address)
+    } catch {
+      // not a query we understand: no answer
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(0, '127.0.0.1', () => resolve())
+  })
+  return {
+    port: socket.address().port,
+    questions,
+    zone,
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mailbox CLI and store
+
+export interface SendReply {
+  id: string
+  stored: {user: string; folder: string; uid: number}[]
+  queued: string[]
+}
+
+export function message(subject: string, body = 'Hello Bob,\nthis is the body.\n', extra = ''): string {
+  return `From: Alice <alice@example.com>\nTo: Bob <bob@example.net>\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W+/g, '-')}@example.com>\n${extra}\n${body}`
+}
+
+/** `mailbox send --from FROM --to TO… --json` with the message on stdin. */
+export function send(dataDir: string, from: string, to: string[], raw: string): Promise<SendReply> {
+  return runJson<SendReply>(['send', '--from', from, ...to.flatMap((t) => ['--to', t])], {dataDir, input: raw})
+}
+
+export interface ListedEntry {
+  id: string
+  from: string
+  recipients: string[]
+  domain: string
+  state: QueueState
+  attempts: number
+  createdAt: number
+  nextAttemptAt: number
+  lastError: string | null
+}
+
+export const queueList = (dataDir: string, state?: QueueState) => runJson<ListedEntry[]>(['queue', 'list', ...(state ? ['--state', state] : [])], {dataDir})
+
+export const queueShow = (dataDir: string, id: string) => runJson<QueueEntry & {attemptLog: DeliveryAttemptRecord[]}>(['queue', 'show', id], {dataDir})
+
+/** `mailbox queue VERB ARGS…`, expecting success. */
+export async function queueCmd(dataDir: string, ...args: string[]): Promise<string> {
+  const r = await runCli(['queue', ...args], {dataDir})
+  if (r.code !== 0) throw new Error(`mailbox queue ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.stdout
+}
+
+/** Reads the store (read-only, a fresh open each time so every poll sees the latest commit). */
+export function peek<T>(dataDir: string, fn: (store: ReturnType<typeof openStore>) => T): T {
+  const store = openStore(dataDir, {readOnly: true})
+  try {
+    return fn(store)
+  } finally {
+    void store.close()
+  }
+}
+
+export const entryOf = (dataDir: string, id: string): QueueEntry | undefined => peek(dataDir, (s) => s.queue.get(id))
+
+export const inboxCount = (dataDir: string, user: string): number => peek(dataDir, (s) => s.mailboxes.get([user, 'INBOX'])?.messages ?? 0)
+
+/** Polls until `check` returns a truthy value, or fails with `what` and the last value seen. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 40): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits for a queue entry to reach one of `states` (and no longer be sending) and returns it. */
+export function waitForEntry(dataDir: string, id: string, states: QueueState[], timeoutMs = 10_000): Promise<QueueEntry> {
+  let last: QueueEntry | undefined
+  return waitFor(
+    `entry ${id} to be ${states.join('|')}`,
+    () => {
+      last = entryOf(dataDir, id)
+      return last && states.includes(last.state) ? last : undefined
+    },
+    timeoutMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`)
+  })
+}
+
+/** Writes `{"queue": queue}` next to the data dir and returns the path for --config. */
+export function writeQueueConfig(dataDir: string, queue: object, name = 'queue-config.json'): string {
+  const file = join(dirname(dataDir), name)
+  writeFileSync(file, JSON.stringify({queue}))
+  return file
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounces
+
+export interface MimePart {
+  headers: string
+  contentType: string
+  body: string
+}
+
+export interface ParsedReport {
+  headers: string
+  parts: MimePart[]
+  part(type: string): MimePart
+  /** the message/delivery-status part split into blocks of fields (first: per-message) */
+  statusBlocks: Record<string, string>[]
+}
+
+const headerOf = (block: string, name: string): string | undefined => {
+  const m = new RegExp(`^${name}:[ \\t]*((?:.*)(?:\\r?\\n[ \\t].*)*)`, 'im').exec(block)
+  return m ? m[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : undefined
+}
+
+/** Splits a stored multipart/report bounce into its parts; asserts the outer shape on the way. */
+export function parseReport(raw: string): ParsedReport {
+  const split = raw.search(/\r\n\r\n/)
+  expect(split, 'message has a header').toBeGreaterThan(0)
+  const headers = raw.slice(0, split)
+  const contentType = headerOf(headers, 'Content-Type') ?? ''
+  expect(contentType).toMatch(/^multipart\/report;/i)
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1]
+  expect(boundary, contentType).toBeTruthy()
+  const body = raw.slice(split + 4)
+  const pieces = body.split(`--${boundary}`)
+  expect(pieces.at(-1)!.startsWith('--'), 'closing boundary').toBe(true)
+  const parts = pieces.slice(1, -1).map((p) => {
+    const text = p.replace(/^\r\n/, '')
+    const at = text.search(/\r\n\r\n/)
+    const h = at === -1 ? text : text.slice(0, at)
+    return {headers: h, contentType: (headerOf(h, 'Content-Type') ?? 'text/plain').split(';')[0]!.trim().toLowerCase(), body: at === -1 ? '' : text.slice(at + 4)}
+  })
+  const part = (type: string) => {
+    const found = parts.find((p) => p.contentType === type)
+    expect(found, `a ${type} part in ${parts.map((p) => p.contentType).join(', ')}`).toBeTruthy()
+    return found!
+  }
+  const status = parts.find((p) => p.contentType === 'message/delivery-status')
+  const statusBlocks = (status?.body ?? '')
+    .split(/\r\n\r\n/)
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .map((b) => Object.fromEntries(b.split(/\r\n(?![ \t])/).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()])))
+  return {headers, parts, part, statusBlocks}
+}
+
+export {headerOf}
