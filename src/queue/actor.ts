@@ -5,10 +5,13 @@
  * - before dialing, an entry is claimed (state `sending`, attempts + 1) in a commit of its own;
  *   after a crash, `sending` entries are due again (a duplicate is possible, a loss is not);
  * - each attempt tries the route / smarthost / MX hosts in order until one answers, and keeps
- *   the SMTP transcript in the delivery log;
+ *   the SMTP transcript in the delivery log; a sender whose connection works carries further
+ *   due entries for the same domain over it (RSET between), up to MESSAGES_PER_CONNECTION;
  * - per recipient: 2xx delivered, 5xx failed at once, 4xx and connection trouble deferred with
  *   backoff until the queue lifetime runs out (then failed, as expired);
- * - failed recipients produce one RFC 3464 bounce to the sender, never for a null sender.
+ * - failed recipients produce one RFC 3464 bounce to the sender, never for a null sender; the
+ *   bounce is stored before the entry's final state, so a crash in between repeats the attempt
+ *   (and at worst the bounce) instead of losing it.
  *
  * Wake-ups coalesce (a kick while one is pending is free) and a timer waits for the next due time.
  * With a server running, `mailbox queue …` comes through the control socket to the actions here,
@@ -17,7 +20,8 @@
 import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
 import {PermanentRouteError, Router, type RouteConfig} from '../delivery/route.js'
-import {sendTo, type AttemptResult, type RecipientResult} from '../delivery/smtp-client.js'
+import {SmtpSession, type AttemptResult, type RecipientResult} from '../delivery/smtp-client.js'
+import {outcomeOf} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {QueueEntry, QueueRecipient} from '../store/records.js'
@@ -49,7 +53,13 @@ export interface QueueConfig {
   retry: RetryPolicy
 }
 
+/** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
+const MESSAGES_PER_CONNECTION = 100
+
 export const DEFAULT_QUEUE: QueueConfig = {senders: 8, perDomain: 4, connectTimeoutMs: 30_000, socketTimeoutMs: 120_000, retry: DEFAULT_RETRY}
+
+/** a refusal while connecting (greeting 5xx, AUTH 535) is the host's verdict; anything else is temporary */
+const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' => (outcomeOf(err.responseCode) === 'failed' ? 'failed' : 'deferred')
 
 export class QueueActor implements Actor {
   readonly name = 'queue'
@@ -124,39 +134,66 @@ export class QueueActor implements Actor {
     if (due !== undefined) this.timer = setTimeout(() => this.kick(), Math.min(Math.max(due - Date.now(), 50), 2 ** 31 - 1)).unref()
   }
 
-  private begin(entry: QueueEntry): void {
+  private claim(entry: QueueEntry): QueueEntry {
     const claimed = this.store.transact(() => updateEntry(this.store, getEntry(this.store, entry.id), {state: 'sending', attempts: entry.attempts + 1}))
     this.active.set(claimed.id, claimed.domain)
-    this.perDomain.set(claimed.domain, (this.perDomain.get(claimed.domain) ?? 0) + 1)
     this.bus.publish('queue.sending', {id: claimed.id, domain: claimed.domain, attempt: claimed.attempts})
-    const work = this.attempt(claimed)
-      .catch((err: unknown) => this.log.error({err, id: claimed.id}, 'delivery attempt failed unexpectedly'))
-      .finally(() => {
-        this.active.delete(claimed.id)
-        const n = (this.perDomain.get(claimed.domain) ?? 1) - 1
-        if (n <= 0) this.perDomain.delete(claimed.domain)
-        else this.perDomain.set(claimed.domain, n)
-        this.inflight.delete(work)
-        this.kick()
-      })
-    this.inflight.add(work)
+    return claimed
   }
 
-  private async attempt(entry: QueueEntry): Promise<void> {
-    const startedAt = Date.now()
+  /** A sender: delivers `entry`, then keeps its connection for the next due entries of the domain. */
+  private begin(entry: QueueEntry): void {
+    const domain = entry.domain
+    this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1)
+    const work = (async () => {
+      let current: QueueEntry | undefined = this.claim(entry)
+      let session: SmtpSession | undefined
+      try {
+        for (let sent = 0; current; sent++) {
+          const startedAt = Date.now()
+          const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session, sent > 0)
+          session = attempt.session
+          await this.finish(current, attempt.result, startedAt)
+          this.active.delete(current.id)
+          current = undefined
+          if (!session?.usable || this.stopping || sent + 1 >= MESSAGES_PER_CONNECTION) break
+          const next = dueEntries(this.store, Date.now(), 100).find((e) => e.domain === domain && !this.active.has(e.id))
+          if (next) current = this.claim(next)
+        }
+      } catch (err) {
+        this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
+        if (current) this.active.delete(current.id)
+      } finally {
+        session?.close()
+        const n = (this.perDomain.get(domain) ?? 1) - 1
+        if (n <= 0) this.perDomain.delete(domain)
+        else this.perDomain.set(domain, n)
+        this.kick()
+      }
+    })()
+    this.inflight.add(work)
+    void work.finally(() => this.inflight.delete(work))
+  }
+
+  private async attempt(entry: QueueEntry, session: SmtpSession | undefined, reuse: boolean): Promise<{result: AttemptResult; session?: SmtpSession}> {
     const pending = entry.recipients.filter((r) => r.state === 'pending' || r.state === 'deferred').map((r) => r.address)
     const raw = this.store.blobs.get(entry.blobId)
-    let result: AttemptResult
     if (!raw) {
-      result = {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}
-    } else {
-      result = await this.deliver(entry, pending, raw)
+      return {
+        session,
+        result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))},
+      }
     }
-    this.finish(entry, result, startedAt)
+    if (session?.usable) {
+      const result = await session.send(entry.from, pending, raw, reuse)
+      if (session.usable || result.recipients.some((r) => r.outcome !== 'deferred')) return {result, session}
+      session.close() // the kept connection broke: try afresh below
+    }
+    return this.deliver(entry, pending, raw)
   }
 
-  /** Tries each hop and each of its addresses until one answers. */
-  private async deliver(entry: QueueEntry, recipients: string[], raw: Buffer): Promise<AttemptResult> {
+  /** Tries each hop and each of its addresses until one answers; returns the open session. */
+  private async deliver(entry: QueueEntry, recipients: string[], raw: Buffer): Promise<{result: AttemptResult; session?: SmtpSession}> {
     const client = {hostname: this.options.hostname ?? hostname(), connectTimeoutMs: this.options.queue.connectTimeoutMs, socketTimeoutMs: this.options.queue.socketTimeoutMs}
     const transcript: string[] = []
     const all = (outcome: 'failed' | 'deferred', reply: string, host = ''): AttemptResult => ({host, transcript, recipients: recipients.map((address) => ({address, outcome, reply}))})
@@ -165,7 +202,7 @@ export class QueueActor implements Actor {
       hops = await this.router.hops(entry.domain)
     } catch (err) {
       transcript.push(`!: ${(err as Error).message}`)
-      return err instanceof PermanentRouteError ? all('failed', `550 5.1.2 ${(err as Error).message}`) : all('deferred', `451 4.4.3 ${(err as Error).message}`)
+      return {result: err instanceof PermanentRouteError ? all('failed', `550 5.1.2 ${(err as Error).message}`) : all('deferred', `451 4.4.3 ${(err as Error).message}`)}
     }
     let last = all('deferred', '451 4.4.1 no host could be reached')
     for (const hop of hops) {
@@ -178,17 +215,25 @@ export class QueueActor implements Actor {
       }
       for (const address of addresses) {
         transcript.push(`-- ${hop.host} [${address}]:${hop.port}`)
-        const r = await sendTo(hop, address, entry.from, recipients, raw, client)
-        transcript.push(...r.transcript)
-        last = {...r, transcript}
-        // the host answered with SMTP replies: its verdict stands; otherwise try the next one
-        if (r.transcript.some((l) => l.startsWith('S: '))) return last
+        let session: SmtpSession
+        try {
+          session = await SmtpSession.open(hop, address, client)
+        } catch (err) {
+          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]}
+          transcript.push(...(failure.transcript ?? []))
+          last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`)}
+          // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
+          if (failure.responseCode) return {result: last}
+          continue
+        }
+        const result = await session.send(entry.from, recipients, raw, false)
+        return {result: {...result, transcript: [...transcript, ...result.transcript]}, session}
       }
     }
-    return last
+    return {result: last}
   }
 
-  private finish(entry: QueueEntry, result: AttemptResult, startedAt: number): void {
+  private async finish(entry: QueueEntry, result: AttemptResult, startedAt: number): Promise<void> {
     const now = Date.now()
     const byAddress = new Map(result.recipients.map((r) => [r.address, r]))
     const expired = now - entry.createdAt > this.options.queue.retry.maxLifetimeMs
@@ -207,8 +252,8 @@ export class QueueActor implements Actor {
     const open = recipients.some((r) => r.state === 'deferred' || r.state === 'pending')
     const state = open ? 'deferred' : recipients.some((r) => r.state === 'delivered') ? 'delivered' : 'failed'
     const lastError = recipients.find((r) => r.lastError && r.state !== 'delivered')?.lastError
-    // the bounce quotes the original header: read it before the final state releases the blob
-    const original = failedNow.length ? this.store.blobs.get(entry.blobId) : undefined
+    // the bounce goes first (it quotes the original header, and the final state releases the blob)
+    if (failedNow.length) await this.bounce(entry, failedNow, now, this.store.blobs.get(entry.blobId) ?? Buffer.alloc(0))
     let updated: QueueEntry | undefined
     this.store.transact(() => {
       const current = this.store.queue.get(entry.id)
@@ -234,7 +279,6 @@ export class QueueActor implements Actor {
     this.bus.publish('delivery.attempt', {id: entry.id, attempt: entry.attempts, host: result.host, state})
     this.bus.publish(`queue.${state}` as const, {id: entry.id, domain: entry.domain, recipients: recipients.map((r) => r.address), ...(lastError ? {lastError} : {})})
     this.log.info({id: entry.id, domain: entry.domain, attempt: entry.attempts, host: result.host, state}, 'delivery attempt')
-    if (failedNow.length) void this.bounce(entry, failedNow, now, original ?? Buffer.alloc(0))
   }
 
   private async bounce(entry: QueueEntry, failed: FailedRecipient[], at: number, original: Buffer): Promise<void> {

@@ -46,17 +46,25 @@ export function logAttempt(store: Store, record: DeliveryAttemptRecord): void {
   store.deliveryLog.putSync(deliveryLogKey(record.queueId, record.attempt), record)
 }
 
-/** Entries due now (queued or deferred), by priority then due time, at most `limit`. */
+/**
+ * Entries due now (queued or deferred), by priority then due time, at most `limit`. The index
+ * key is [state, priority, dueAt, id], so each (state, priority) pair is one bounded range scan.
+ */
 export function dueEntries(store: Store, now: number, limit: number): QueueEntry[] {
   const due: QueueEntry[] = []
-  for (const state of ['queued', 'deferred'] as const) {
-    for (const key of store.queueIndex.getKeys(queueStateRange(state))) {
-      const [, , dueAt, id] = key as [string, number, number, string]
-      if (dueAt <= now) due.push(store.queue.get(id)!)
+  for (let priority = 0; priority <= 2 && due.length < limit; priority++) {
+    const keys: [string, number, number, string][] = []
+    for (const state of ['queued', 'deferred'] as const) {
+      const range = {start: [state, priority, 0], end: [state, priority, now + 1], limit: limit - due.length}
+      for (const key of store.queueIndex.getKeys(range)) keys.push(key as [string, number, number, string])
+    }
+    keys.sort((a, b) => a[2] - b[2])
+    for (const [, , , id] of keys.slice(0, limit - due.length)) {
+      const entry = store.queue.get(id)
+      if (entry) due.push(entry)
     }
   }
-  const rank = {high: 0, default: 1, bulk: 2}
-  return due.filter(Boolean).sort((a, b) => rank[a.priority] - rank[b.priority] || a.nextAttemptAt - b.nextAttemptAt).slice(0, limit)
+  return due
 }
 
 /** The earliest time an entry becomes due, or undefined when nothing waits. */
