@@ -71,6 +71,21 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   /** a detail view, dialog or help is open: screen-wide keys wait until it closes */
   let modal = false
 
+  /** the tables all scroll and select the same way */
+  const makeTable = (parent: blessed.Widgets.Node, options: blessed.Widgets.ListTableOptions) =>
+    blessed.listtable({
+      parent,
+      left: 0,
+      width: '100%',
+      border: 'line',
+      keys: true,
+      vi: true,
+      mouse: true,
+      noCellBorders: true,
+      align: 'left',
+      ...options,
+      style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}, ...options.style},
+    })
   const header = blessed.box({parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: false, style: {fg: 'black', bg: 'cyan'}})
   const footer = blessed.box({parent: screen, bottom: 0, left: 0, width: '100%', height: 1, style: {fg: 'black', bg: 'white'}})
   const panes = {
@@ -80,50 +95,10 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   }
   const counts = blessed.box({parent: panes.queue, top: 0, left: 0, width: 34, height: 10, border: 'line', label: ' queue '})
   const chart = blessed.box({parent: panes.queue, top: 0, left: 34, width: '100%-34', height: 10, border: 'line', label: ' throughput, per second, last 2 min '})
-  const table = blessed.listtable({
-    parent: panes.queue,
-    top: 10,
-    left: 0,
-    width: '100%',
-    height: '100%-16',
-    border: 'line',
-    keys: true,
-    vi: true,
-    mouse: true,
-    noCellBorders: true,
-    align: 'left',
-    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}, border: {fg: 'cyan'}},
-  })
+  const table = makeTable(panes.queue, {top: 10, height: '100%-16', style: {border: {fg: 'cyan'}}})
   const events = blessed.log({parent: panes.queue, bottom: 0, left: 0, width: '100%', height: 6, border: 'line', label: ' events ', scrollback: MAX_EVENT_LINES, keys: true, vi: true, mouse: true})
-  const userTable = blessed.listtable({
-    parent: panes.users,
-    top: 0,
-    left: 0,
-    width: '100%',
-    height: '100%',
-    border: 'line',
-    label: ' users ',
-    keys: true,
-    vi: true,
-    mouse: true,
-    noCellBorders: true,
-    align: 'left',
-    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}},
-  })
-  const folderTable = blessed.listtable({
-    parent: panes.folders,
-    top: 0,
-    left: 0,
-    width: '100%',
-    height: '100%',
-    border: 'line',
-    keys: true,
-    vi: true,
-    mouse: true,
-    noCellBorders: true,
-    align: 'left',
-    style: {header: {bold: true}, cell: {selected: {bg: 'blue', fg: 'white'}}},
-  })
+  const userTable = makeTable(panes.users, {top: 0, height: '100%', label: ' users '})
+  const folderTable = makeTable(panes.folders, {top: 0, height: '100%'})
   const help = blessed.box({parent: screen, top: 'center', left: 'center', width: 72, height: 20, border: 'line', label: ' help ', content: HELP, hidden: true})
 
   const say = (text: string) => {
