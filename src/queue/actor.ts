@@ -36,6 +36,7 @@ import {
   holdEntry,
   logAttempt,
   nextDue,
+  purgeFinished,
   recoverSending,
   releaseEntry,
   retryAll,
@@ -51,12 +52,23 @@ export interface QueueConfig {
   connectTimeoutMs: number
   socketTimeoutMs: number
   retry: RetryPolicy
+  /** delivered and failed entries stay listable this long, then are removed */
+  retentionMs: number
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
 const MESSAGES_PER_CONNECTION = 100
 
-export const DEFAULT_QUEUE: QueueConfig = {senders: 8, perDomain: 4, connectTimeoutMs: 30_000, socketTimeoutMs: 120_000, retry: DEFAULT_RETRY}
+export const DEFAULT_QUEUE: QueueConfig = {
+  senders: 8,
+  perDomain: 4,
+  connectTimeoutMs: 30_000,
+  socketTimeoutMs: 120_000,
+  retry: DEFAULT_RETRY,
+  retentionMs: 7 * 24 * 3600_000,
+}
+
+const PURGE_EVERY_MS = 3600_000
 
 /** a refusal while connecting (greeting 5xx, AUTH 535) is the host's verdict; anything else is temporary */
 const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' => (outcomeOf(err.responseCode) === 'failed' ? 'failed' : 'deferred')
@@ -69,6 +81,7 @@ export class QueueActor implements Actor {
   private readonly inflight = new Set<Promise<void>>()
   private unregister: (() => void)[] = []
   private timer?: NodeJS.Timeout
+  private purgeTimer?: NodeJS.Timeout
   private kickPending = false
   private stopping = false
 
@@ -98,11 +111,19 @@ export class QueueActor implements Actor {
       this.bus.handle('queue.flush', () => act(() => flushEntries(this.store))),
     ]
     this.kick()
+    this.purge()
+    this.purgeTimer = setInterval(() => this.purge(), PURGE_EVERY_MS).unref()
+  }
+
+  private purge(): void {
+    const removed = purgeFinished(this.store, Date.now() - this.options.queue.retentionMs)
+    if (removed) this.log.info({removed}, 'finished queue entries past their retention removed')
   }
 
   async stop(): Promise<void> {
     this.stopping = true
     clearTimeout(this.timer)
+    clearInterval(this.purgeTimer)
     for (const off of this.unregister) off()
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts)
     await Promise.allSettled([...this.inflight])

@@ -125,3 +125,26 @@ export function retryAll(store: Store): QueueEntry[] {
     [...listEntries(store, 'deferred'), ...listEntries(store, 'queued')].map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})),
   )
 }
+
+/**
+ * Removes delivered and failed entries (with their attempt logs) that finished before `before`:
+ * they stay visible to `queue list/show` for the retention time, then go, so the queue's history
+ * cannot grow without bound. Returns how many went.
+ */
+export function purgeFinished(store: Store, before: number, limit = 10_000): number {
+  return store.transact(() => {
+    let removed = 0
+    for (const state of FINAL) {
+      for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
+        if (removed >= limit) return removed
+        const entry = store.queue.get(String((key as unknown[])[3]))
+        if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
+        store.queueIndex.removeSync(key as (string | number)[])
+        store.queue.removeSync(entry.id)
+        for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
+        removed++
+      }
+    }
+    return removed
+  })
+}
