@@ -1,23 +1,13 @@
 /** Benchmark helpers: a real `mailbox serve` (from dist/) on a temp data dir, and tool lookup. */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {createServer} from 'node:net'
+export {freePort} from '../test/helpers/ports.js'
 import {fileURLToPath} from 'node:url'
 
 const BIN = fileURLToPath(new URL('../bin/mailbox', import.meta.url))
 
 export function which(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'}).status === 0
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address() as {port: number}
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
 }
 
 function cli(args: string[], input?: string): void {

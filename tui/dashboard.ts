@@ -123,7 +123,6 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     const line = eventLine(e)
     if (line) events.log(line)
   })
-  live.on('state', () => undefined)
   live.start()
 
   // ---- rendering ----

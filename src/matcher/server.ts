@@ -56,7 +56,7 @@ interface Connection {
   ping?: NodeJS.Timeout
 }
 
-export function candidateOf(info: BlobInfoRecord): Candidate {
+function candidateOf(info: BlobInfoRecord): Candidate {
   return {
     mailFrom: info.mailFrom ?? '',
     rcptTo: info.rcptTo ?? [],

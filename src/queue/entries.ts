@@ -10,7 +10,7 @@ import {queueIndexKey} from '../store/keys.js'
 import type {QueueEntry, QueuePriority} from '../store/records.js'
 import type {Store} from '../store/store.js'
 
-export function putQueueEntry(store: Store, entry: QueueEntry): void {
+function putQueueEntry(store: Store, entry: QueueEntry): void {
   store.queue.putSync(entry.id, entry)
   store.queueIndex.putSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id), null)
 }

@@ -9,7 +9,7 @@ import type {QueuePriority, QueueState} from './records.js'
  * UTF-8, where the byte 0xFF never occurs; a string bound such as '\uffff' (EF BF BF) would sort
  * before every character outside the BMP (F0..F4 …), e.g. a folder named "😀 Fun".
  */
-export const MAX_STRING = new Uint8Array([0xff])
+const MAX_STRING = new Uint8Array([0xff])
 
 export const userMailboxesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
 export const mailboxKey = (user: string, name: string): [string, string] => [user, name]
