@@ -6,8 +6,10 @@
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
+import type {MailboxView} from './mailstore/mailbox-view.js'
+import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './mailstore/message-ops.js'
 import type {ServerStatus} from './status.js'
-import type {BlobInfoRecord, QueueEntry} from './store/records.js'
+import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
 export interface ActionMap {
   /** does this address name an enabled local user? (fmail `verify`) */
@@ -35,6 +37,26 @@ export interface ActionMap {
   'queue.flush': {req: Record<string, never>; res: QueueEntry[]}
   /** `mailbox send` through the live server: a trusted local sender */
   'mailstore.inject': {req: InjectBody; res: DeliverReply}
+
+  // A mail client's view of one user's folders (IMAP, POP3). Every call names the user, and
+  // folders are reached only through that user's keys: no request can name another's mail.
+  /** the user's folders, INBOX first */
+  'mailstore.folders': {req: {user: string}; res: MailboxRecord[]}
+  'mailstore.createFolder': {req: {user: string; name: string; specialUse?: SpecialUse}; res: MailboxRecord}
+  'mailstore.deleteFolder': {req: {user: string; name: string}; res: Record<string, never>}
+  'mailstore.renameFolder': {req: {user: string; from: string; to: string}; res: MailboxRecord}
+  'mailstore.subscribe': {req: {user: string; name: string; subscribed: boolean}; res: Record<string, never>}
+  /** every message entry of a folder, by name or (to follow a selected folder through renames) by id */
+  'mailstore.view': {req: {user: string; name?: string; mailboxId?: number}; res: MailboxView}
+  /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext` */
+  'mailstore.claimRecent': {req: {mailboxId: number; uidNext: number}; res: {firstRecent: number}}
+  'mailstore.blobInfo': {req: {blobId: string}; res: BlobInfoRecord}
+  /** the decoded text of a message, for SEARCH BODY/TEXT */
+  'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
+  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; highestModseq: number}}
+  'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
+  'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
+  'mailstore.append': {req: AppendRequest; res: {uidValidity: number; uid: number}}
 }
 
 export interface EventMap {
@@ -46,6 +68,10 @@ export interface EventMap {
   'mail.received': {id: string; mailFrom: string; rcptTo: string[]; from: string; subject: string; size: number; remoteAddress: string}
   /** a copy was stored in a folder (once per local recipient) */
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
+  /** a folder's messages or flags changed (after the commit); selected IMAP sessions catch up from the folder's view */
+  'mailbox.changed': {user: string; mailboxId: number; highestModseq: number}
+  /** a user's folder list changed (create, delete, rename) */
+  'mailbox.folders': {user: string}
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
   'queue.sending': {id: string; domain: string; attempt: number}
   'queue.delivered': QueueOutcome

@@ -7,6 +7,7 @@ import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {MailboxError} from './errors.js'
+import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_LIMITS, type MatcherLimits} from './matcher/server.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
@@ -45,6 +46,7 @@ export interface ServeConfig {
   logLevel: Level
   auth: AuthConfig
   smtp: SmtpLimits
+  imap: ImapLimits
   matcher: MatcherLimits
   queue: QueueConfig
 }
@@ -60,6 +62,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     logLevel: 'info',
     auth: {...DEFAULT_AUTH},
     smtp: {...DEFAULT_SMTP_LIMITS},
+    imap: {...DEFAULT_IMAP_LIMITS},
     matcher: {...DEFAULT_MATCHER_LIMITS},
     queue: {...DEFAULT_QUEUE},
     routes: {},
@@ -96,6 +99,7 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       ports: {...config.ports, ...stripUndefined(layer.ports)},
       auth: {...config.auth, ...stripUndefined(layer.auth)},
       smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
+      imap: {...config.imap, ...stripUndefined(layer.imap)},
       matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
       queue: {...config.queue, ...stripUndefined(layer.queue)},
       routes: {...config.routes, ...stripUndefined(layer.routes)},

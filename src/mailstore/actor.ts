@@ -10,8 +10,13 @@ import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
-import type {DeliveryResult} from './deliver.js'
+import type {DeliveryResult, FolderChange} from './deliver.js'
+import {createFolder, deleteFolder, findFolder, getFolder, listFolders, renameFolder, setSubscribed} from './folders.js'
+import {MailboxViews} from './mailbox-view.js'
+import {appendMessage, copyMessages, expungeMessages, folderById, setFlags} from './message-ops.js'
 import {readBlob, recentBlobs} from './recent.js'
+import {searchText} from './search-text.js'
+import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
 export type {ResolveRequest} from './submit.js'
@@ -36,13 +41,18 @@ export interface InjectBody {
 export class MailstoreActor implements Actor {
   readonly name = 'mailstore'
   private unregister: (() => void)[] = []
+  private readonly views: MailboxViews
+  /** per folder id, the UID from which messages are still \Recent (kept in memory: after a restart all are Recent once) */
+  private readonly recentFrom = new Map<number, number>()
 
   constructor(
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
     private readonly options: {hostname?: string; capture?: boolean} = {},
-  ) {}
+  ) {
+    this.views = new MailboxViews(store)
+  }
 
   async start(): Promise<void> {
     this.unregister = [
@@ -64,7 +74,76 @@ export class MailstoreActor implements Actor {
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),
+      ...this.clientHandlers(),
     ]
+  }
+
+  /** what IMAP and POP3 sessions do to a user's folders and messages */
+  private clientHandlers(): (() => void)[] {
+    const {bus, store} = this
+    const foldersChanged = (user: string) => bus.publish('mailbox.folders', {user})
+    return [
+      bus.handle('mailstore.folders', ({user}) => listFolders(store, user)),
+      bus.handle('mailstore.createFolder', ({user, name, specialUse}) => {
+        const folder = createFolder(store, user, name, specialUse)
+        foldersChanged(user)
+        return folder
+      }),
+      bus.handle('mailstore.deleteFolder', ({user, name}) => {
+        const folder = getFolder(store, user, name)
+        deleteFolder(store, user, name)
+        this.views.forget(folder.id)
+        foldersChanged(user)
+        bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
+        return {}
+      }),
+      bus.handle('mailstore.renameFolder', ({user, from, to}) => {
+        const folder = renameFolder(store, user, from, to)
+        foldersChanged(user)
+        return folder
+      }),
+      bus.handle('mailstore.subscribe', ({user, name, subscribed}) => {
+        setSubscribed(store, user, name, subscribed)
+        return {}
+      }),
+      bus.handle('mailstore.view', ({user, name, mailboxId}) => {
+        const folder = mailboxId !== undefined ? folderById(store, user, mailboxId) : name !== undefined ? findFolder(store, user, name) : undefined
+        if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)}`)
+        if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
+        return this.views.get(folder)
+      }),
+      bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => {
+        const firstRecent = this.recentFrom.get(mailboxId) ?? 1
+        if (uidNext > firstRecent) this.recentFrom.set(mailboxId, uidNext)
+        return {firstRecent}
+      }),
+      bus.handle('mailstore.blobInfo', ({blobId}) => readBlob(store, blobId).info),
+      bus.handle('mailstore.searchText', async ({blobId}) => ({text: await searchText(store, blobId)})),
+      bus.handle('mailstore.setFlags', async (req) => {
+        const change = this.changed(await setFlags(store, req))
+        return {updated: change.updated ?? [], highestModseq: change.folder.highestModseq}
+      }),
+      bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await expungeMessages(store, req)).expunged ?? []})),
+      bus.handle('mailstore.copy', async (req) => {
+        const {uidValidity, pairs, changes} = await copyMessages(store, req)
+        changes.forEach((c) => this.changed(c))
+        return {uidValidity, pairs}
+      }),
+      bus.handle('mailstore.append', async (req) => {
+        const {uidValidity, uid, change} = await appendMessage(store, req)
+        this.changed(change)
+        return {uidValidity, uid}
+      }),
+    ]
+  }
+
+  /** after a commit: bring the cached view along and tell the sessions */
+  private changed(change: FolderChange): FolderChange {
+    this.views.apply(change)
+    if (change.folder.highestModseq !== change.modseqBefore) {
+      this.bus.publish('mailbox.changed', {user: change.folder.user, mailboxId: change.folder.id, highestModseq: change.folder.highestModseq})
+    }
+    return change
   }
 
   async stop(): Promise<void> {
@@ -76,6 +155,7 @@ export class MailstoreActor implements Actor {
     const {from, subject} = analysis.summary
     this.bus.publish('mail.received', {id: result.id, mailFrom, rcptTo, from, subject, size, remoteAddress})
     for (const copy of result.stored) this.bus.publish('mail.stored', {id: result.id, ...copy, from, subject, size})
+    for (const change of result.changes) this.changed(change)
     for (const entry of result.queued) {
       this.bus.publish('queue.added', {id: entry.id, from: entry.from, domain: entry.domain, recipients: entry.recipients.map((r) => r.address)})
     }

@@ -8,7 +8,7 @@ import {MailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import {enqueueInTxn} from '../queue/entries.js'
 import {mailboxKey, messageKey} from '../store/keys.js'
-import type {MailboxRecord, QueueEntry} from '../store/records.js'
+import type {MailboxRecord, MessageRecord, QueueEntry} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
 import {INBOX, newFolder} from './folders.js'
@@ -18,6 +18,17 @@ export interface StoredCopy {
   folder: string
   uid: number
   uidValidity: number
+}
+
+/** What one commit did to one folder: the mailbox views cache (./mailbox-view.ts) replays it. */
+export interface FolderChange {
+  /** the folder record after the commit */
+  folder: MailboxRecord
+  /** its HIGHESTMODSEQ before the commit: a cached view at another value is stale */
+  modseqBefore: number
+  appended?: MessageRecord[]
+  updated?: MessageRecord[]
+  expunged?: number[]
 }
 
 export interface DeliveryInput {
@@ -39,9 +50,11 @@ export interface DeliveryResult {
   id: string
   stored: StoredCopy[]
   queued: QueueEntry[]
+  changes: FolderChange[]
 }
 
-function putBlob(store: Store, raw: Buffer, input: DeliveryInput, refs: number): string {
+/** Stores new message bytes with their analysis and `refs` references; inside a write transaction. */
+export function putBlob(store: Store, raw: Buffer, input: {analysis: Analysis; mailFrom?: string; rcptTo?: string[]}, refs: number): string {
   const blobId = newId()
   const {analysis, mailFrom, rcptTo} = input
   store.blobs.putSync(blobId, raw)
@@ -65,29 +78,45 @@ function ensureCaptureUser(store: Store, address: string): void {
   newFolder(store, address, INBOX)
 }
 
-/**
- * Appends a message entry for an existing blob to a folder: allocates the UID and a MODSEQ and
- * updates the folder's counters. Call inside a write transaction.
- */
-export function appendEntry(store: Store, folder: MailboxRecord, blobId: string, size: number, flags: string[] = [], internalDate = Date.now()): StoredCopy {
-  const uid = folder.uidNext
-  const modseq = folder.highestModseq + 1
-  store.messages.putSync(messageKey(folder.id, uid), {uid, blobId, flags, internalDate, size, modseq})
-  store.mailboxes.putSync(mailboxKey(folder.user, folder.name), {
-    ...folder,
-    uidNext: uid + 1,
-    highestModseq: modseq,
-    messages: folder.messages + 1,
-    unseen: folder.unseen + (flags.includes('\\Seen') ? 0 : 1),
-    size: folder.size + size,
-  })
-  return {user: folder.user, folder: folder.name, uid, uidValidity: folder.uidValidity}
+export interface NewEntry {
+  blobId: string
+  size: number
+  flags?: string[]
+  internalDate?: number
 }
+
+/**
+ * Appends message entries for existing blobs to a folder: allocates UIDs and MODSEQs in order and
+ * updates the folder's counters once. Call inside a write transaction.
+ */
+export function appendEntries(store: Store, folder: MailboxRecord, entries: NewEntry[]): FolderChange {
+  let {uidNext, highestModseq, messages, unseen, size} = folder
+  const appended: MessageRecord[] = []
+  for (const e of entries) {
+    const flags = e.flags ?? []
+    const record: MessageRecord = {uid: uidNext++, blobId: e.blobId, flags, internalDate: e.internalDate ?? Date.now(), size: e.size, modseq: ++highestModseq}
+    store.messages.putSync(messageKey(folder.id, record.uid), record)
+    appended.push(record)
+    messages++
+    size += e.size
+    if (!flags.includes('\\Seen')) unseen++
+  }
+  const after = {...folder, uidNext, highestModseq, messages, unseen, size}
+  store.mailboxes.putSync(mailboxKey(folder.user, folder.name), after)
+  return {folder: after, modseqBefore: folder.highestModseq, appended}
+}
+
+const copyOf = (change: FolderChange): StoredCopy => ({
+  user: change.folder.user,
+  folder: change.folder.name,
+  uid: change.appended![0]!.uid,
+  uidValidity: change.folder.uidValidity,
+})
 
 export async function deliver(store: Store, input: DeliveryInput): Promise<DeliveryResult> {
   const local = [...new Set(input.local)]
   return store.transactAsync(() => {
-    const stored: StoredCopy[] = []
+    const changes: FolderChange[] = []
     let id = ''
     if (local.length) {
       const blobId = putBlob(store, input.localRaw, input, local.length)
@@ -96,7 +125,7 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
         if (input.createUsers) ensureCaptureUser(store, user)
         const inbox = store.mailboxes.get(mailboxKey(user, INBOX))
         if (!inbox) throw new MailboxError('not-found', `no INBOX for ${user}`)
-        stored.push(appendEntry(store, inbox, blobId, input.localRaw.length))
+        changes.push(appendEntries(store, inbox, [{blobId, size: input.localRaw.length}]))
       }
     }
     let queued: QueueEntry[] = []
@@ -107,6 +136,6 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
       id ||= blobId
       queued = enqueueInTxn(store, {from: input.mailFrom, recipients: input.remote, blobId})
     }
-    return {id, stored, queued}
+    return {id, stored: changes.map(copyOf), queued, changes}
   })
 }

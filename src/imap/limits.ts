@@ -1,0 +1,22 @@
+/** The IMAP front-end's limits; every one is a `--config` key under `imap`. */
+export interface ImapLimits {
+  /** longest command line, literals excluded (RFC 7162 §4 asks for at least 8192) */
+  maxLineLength: number
+  /** largest literal (an APPENDed message); bigger ones get NO [TOOBIG] and are never buffered */
+  maxLiteralSize: number
+  maxConnections: number
+  maxConnectionsPerIp: number
+  /** inactivity autologout, IDLE included (RFC 3501 §5.4: at least 30 minutes) */
+  idleTimeoutMs: number
+  /** before login; a client that never authenticates is dropped sooner */
+  preauthTimeoutMs: number
+}
+
+export const DEFAULT_IMAP_LIMITS: ImapLimits = {
+  maxLineLength: 64 * 1024,
+  maxLiteralSize: 25 * 1024 * 1024,
+  maxConnections: 1000,
+  maxConnectionsPerIp: 100,
+  idleTimeoutMs: 30 * 60_000,
+  preauthTimeoutMs: 60_000,
+}

@@ -1,0 +1,113 @@
+/**
+ * In-memory views of folders: every message entry of a folder in UID order, so IMAP can SELECT a
+ * folder of 100,000 messages, answer `FETCH 1:* (UID FLAGS)` and `SEARCH UNSEEN`, and diff a
+ * session's sequence map against the folder, without reading the store each time.
+ *
+ * The store stays the truth. A view is used only while it matches the folder record (same
+ * UIDVALIDITY, HIGHESTMODSEQ and message count), so a change made by another process (a CLI
+ * command on the same data dir) makes it reload; changes made through the mailstore actor are
+ * replayed into it after their commit (`apply`), so a live server never reloads a big folder
+ * for one new message or one flag change.
+ */
+import {mailboxMessagesRange} from '../store/keys.js'
+import type {MailboxRecord, MessageRecord} from '../store/records.js'
+import type {Store} from '../store/store.js'
+import type {FolderChange} from './deliver.js'
+
+export interface MailboxView {
+  /** the folder record the view matches */
+  folder: MailboxRecord
+  /** ascending by UID; callers must not modify it */
+  records: MessageRecord[]
+}
+
+/** total message entries kept in memory before the least recently used views are dropped */
+const DEFAULT_MAX_ENTRIES = 2_000_000
+
+const fresh = (view: MailboxView, folder: MailboxRecord) =>
+  view.folder.uidValidity === folder.uidValidity &&
+  view.folder.highestModseq === folder.highestModseq &&
+  view.records.length === folder.messages &&
+  !folder.noselect
+
+/** index of `uid` in ascending `records`, or -1 */
+export function indexOfUid(records: MessageRecord[], uid: number): number {
+  let lo = 0
+  let hi = records.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const v = records[mid]!.uid
+    if (v === uid) return mid
+    if (v < uid) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
+}
+
+export class MailboxViews {
+  /** by folder id, least recently used first */
+  private readonly views = new Map<number, MailboxView>()
+  private entries = 0
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+  ) {}
+
+  get(folder: MailboxRecord): MailboxView {
+    const cached = this.views.get(folder.id)
+    if (cached) {
+      this.drop(folder.id)
+      if (fresh(cached, folder)) return this.keep({...cached, folder})
+    }
+    const records = [...this.store.messages.getRange(mailboxMessagesRange(folder.id)).map(({value}) => value)]
+    return this.keep({folder, records})
+  }
+
+  /** Replays a committed change into the cached view, or drops the view if it is not the state the change started from. */
+  apply(change: FolderChange): void {
+    const view = this.views.get(change.folder.id)
+    if (!view) return
+    if (view.folder.highestModseq !== change.modseqBefore || view.folder.uidValidity !== change.folder.uidValidity) {
+      this.drop(change.folder.id)
+      return
+    }
+    let records = view.records
+    if (change.expunged?.length) {
+      const gone = new Set(change.expunged)
+      records = records.filter((r) => !gone.has(r.uid))
+    }
+    if (change.updated?.length) {
+      if (records === view.records) records = records.slice()
+      for (const r of change.updated) {
+        const i = indexOfUid(records, r.uid)
+        if (i >= 0) records[i] = r
+      }
+    }
+    if (change.appended?.length) records = records.concat(change.appended)
+    this.drop(change.folder.id)
+    // a new array on every change: a session diffing against the previous view keeps a consistent one
+    this.keep({folder: change.folder, records})
+  }
+
+  forget(folderId: number): void {
+    this.drop(folderId)
+  }
+
+  private keep(view: MailboxView): MailboxView {
+    this.views.set(view.folder.id, view)
+    this.entries += view.records.length
+    for (const [id, old] of this.views) {
+      if (this.entries <= this.maxEntries || old === view) break
+      this.drop(id)
+    }
+    return view
+  }
+
+  private drop(id: number): void {
+    const view = this.views.get(id)
+    if (!view) return
+    this.entries -= view.records.length
+    this.views.delete(id)
+  }
+}
