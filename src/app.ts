@@ -17,6 +17,7 @@ import {CaptureActor} from './capture/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
 import {acquirePidLock} from './pidlock.js'
+import {ImapFrontEnd} from './imap/server.js'
 import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
@@ -31,6 +32,7 @@ export class App {
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
   private smtp?: SmtpFrontEnd
+  private imap?: ImapFrontEnd
   private matcher?: MatcherServer
   private stopping?: Promise<void>
 
@@ -98,6 +100,10 @@ export class App {
     this.actors.push(this.smtp)
     await this.smtp.start()
     this.listeners.push(...this.smtp.listeners)
+    this.imap = new ImapFrontEnd(bus, {bind, hostname, ports, allowInsecureAuth, limits: config.imap}, tls, log.child({component: 'imap'}))
+    this.actors.push(this.imap)
+    await this.imap.start()
+    this.listeners.push(...this.imap.listeners)
     this.matcher = new MatcherServer(bus, {bind, port: ports.matcher, limits: config.matcher}, log.child({component: 'matcher'}))
     this.actors.push(this.matcher)
     await this.matcher.start()
@@ -117,7 +123,7 @@ export class App {
       startedAt: this.startedAt,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
+      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, imap: this.imap?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
       counts: storeCounts(this.store),
     }
   }

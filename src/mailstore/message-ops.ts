@@ -108,7 +108,7 @@ export function expungeMessages(store: Store, req: ExpungeRequest): Promise<Fold
   return store.transactAsync(() => {
     const folder = folderById(store, req.user, req.mailboxId)
     const candidates = req.uids
-      ? req.uids.map((uid) => store.messages.get(messageKey(folder.id, uid))).filter((m): m is MessageRecord => !!m)
+      ? [...new Set(req.uids)].map((uid) => store.messages.get(messageKey(folder.id, uid))).filter((m): m is MessageRecord => !!m)
       : [...store.messages.getRange({start: messageKey(folder.id, 0), end: messageKey(folder.id + 1, 0)}).map(({value}) => value)]
     const doomed = req.onlyDeleted ? candidates.filter((m) => m.flags.includes('\\Deleted')) : candidates
     return removeEntries(store, folder, doomed.sort((a, b) => a.uid - b.uid))
@@ -171,7 +171,7 @@ export async function appendMessage(store: Store, req: AppendRequest): Promise<{
     if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
     checkQuota(store, req.user, req.raw.length)
     const blobId = putBlob(store, req.raw, {analysis}, 1)
-    return appendEntries(store, folder, [{blobId, size: req.raw.length, flags, ...(req.internalDate ? {internalDate: req.internalDate} : {})}])
+    return appendEntries(store, folder, [{blobId, size: req.raw.length, flags, ...(req.internalDate !== undefined ? {internalDate: req.internalDate} : {})}])
   })
   return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid, change}
 }

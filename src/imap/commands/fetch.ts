@@ -1,0 +1,159 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5). Flags, UIDs, dates and sizes come from the folder's
+ * in-memory view; ENVELOPE and BODYSTRUCTURE from what delivery stored; body sections are slices
+ * of the stored message written straight to the socket. A body fetch without .PEEK sets \Seen
+ * (in one commit for the whole command) and the new flags go out with the data.
+ */
+import {indexOfUid} from '../../mailstore/mailbox-view.js'
+import {parseMessage} from '../../mime/structure.js'
+import type {BlobInfoRecord, MessageRecord} from '../../store/records.js'
+import {formatDateTime} from '../args.js'
+import {bodyStructure, envelope} from '../format.js'
+import {ParseError, type Node} from '../parser.js'
+import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
+import type {CommandHandler} from '../session.js'
+import {targetUids} from './messages.js'
+
+type Item =
+  | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY'}
+  | {kind: 'section'; name: string; peek: boolean; section: SectionSpec; partial?: [number, number]}
+
+const MACROS: Record<string, string[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+}
+
+const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY'])
+
+/** RFC822, RFC822.HEADER and RFC822.TEXT are BODY sections with their own names in the reply */
+const RFC822: Record<string, {peek: boolean; specifier: string}> = {
+  RFC822: {peek: false, specifier: ''},
+  'RFC822.HEADER': {peek: true, specifier: 'HEADER'},
+  'RFC822.TEXT': {peek: false, specifier: 'TEXT'},
+}
+
+export function parseFetchItems(node: Node): Item[] {
+  if (node.type === 'atom' && MACROS[node.value.toUpperCase()]) return MACROS[node.value.toUpperCase()]!.map((kind) => ({kind}) as Item)
+  const nodes = node.type === 'list' ? node.items : [node]
+  if (!nodes.length) throw new ParseError('FETCH needs at least one data item')
+  return nodes.map((n): Item => {
+    if (n.type === 'section') {
+      if (n.name !== 'BODY' && n.name !== 'BODY.PEEK') throw new ParseError(`${n.name} is not supported`)
+      return {kind: 'section', name: 'BODY', peek: n.name === 'BODY.PEEK', section: parseSection(n.section), ...(n.partial ? {partial: n.partial} : {})}
+    }
+    if (n.type !== 'atom') throw new ParseError('Bad FETCH data item')
+    const name = n.value.toUpperCase()
+    if (SIMPLE.has(name)) return {kind: name} as Item
+    const rfc = RFC822[name]
+    if (rfc) return {kind: 'section', name, peek: rfc.peek, section: {path: [], specifier: rfc.specifier, label: ''}}
+    throw new ParseError(`Unknown FETCH data item ${name.slice(0, 30)}`)
+  })
+}
+
+/** write buffered text once it reaches this size, and let the socket drain */
+const BATCH = 64 * 1024
+
+export const FETCH: CommandHandler = {
+  states: ['selected'],
+  holdsExpunges: true,
+  async run(session, ctx) {
+    const selected = session.selected!
+    const user = session.user!
+    const uids = targetUids(session, ctx)
+    const items = parseFetchItems(ctx.args.node('data items'))
+    ctx.args.end()
+    if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
+    const needsRaw = items.some((i) => i.kind === 'section')
+    const needsInfo = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY')
+    const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
+
+    let {records} = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+    const flagsChanged = new Set<number>()
+    if (marksSeen) {
+      const unseen = uids.filter((uid) => {
+        const r = records[indexOfUid(records, uid)]
+        return r && !r.flags.includes('\\Seen')
+      })
+      if (unseen.length) {
+        const {updated} = await session.bus.call('mailstore.setFlags', {user, mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen']})
+        selected.noteOwnChange(updated)
+        updated.forEach((r) => flagsChanged.add(r.uid))
+        records = (await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})).records
+      }
+    }
+
+    let text = ''
+    for (const uid of uids) {
+      const record = records[indexOfUid(records, uid)]
+      const seq = selected.seqOf(uid)
+      // a message expunged by another session that this one has not been told about yet
+      if (!record || !seq) continue
+      let raw: Buffer | undefined
+      let info: BlobInfoRecord | undefined
+      if (needsRaw) ({raw, info} = await session.bus.call('mailstore.blob', {id: record.blobId}))
+      else if (needsInfo) info = await session.bus.call('mailstore.blobInfo', {blobId: record.blobId})
+      let wroteFlags = false
+      text += `* ${seq} FETCH (`
+      let sep = ''
+      const add = (item: string) => {
+        text += sep + item
+        sep = ' '
+      }
+      for (const item of items) {
+        switch (item.kind) {
+          case 'UID':
+            add(`UID ${record.uid}`)
+            break
+          case 'FLAGS':
+            wroteFlags = true
+            add(`FLAGS ${selected.flagsOf(record)}`)
+            break
+          case 'INTERNALDATE':
+            add(`INTERNALDATE "${formatDateTime(record.internalDate)}"`)
+            break
+          case 'RFC822.SIZE':
+            add(`RFC822.SIZE ${record.size}`)
+            break
+          case 'ENVELOPE':
+            add(`ENVELOPE ${envelope(info?.envelope ?? (await structureOf(session, record)).envelope)}`)
+            break
+          case 'BODYSTRUCTURE':
+          case 'BODY':
+            add(`${item.kind} ${bodyStructure(info?.structure ?? (await structureOf(session, record)).root, item.kind === 'BODYSTRUCTURE')}`)
+            break
+          case 'section': {
+            const root = info?.structure ?? parseMessage(raw!).root
+            let bytes = sectionBytes(raw!, root, item.section)
+            let label = item.name === 'BODY' ? `BODY[${item.section.label}]` : item.name
+            if (item.partial) {
+              const [start, length] = item.partial
+              bytes = bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
+              label += `<${start}>`
+            }
+            add(`${label} {${bytes.length}}\r\n`)
+            // the literal goes out as its own write: a slice of the stored bytes, not a copy
+            session.write(text)
+            session.write(bytes)
+            text = ''
+            if (bytes.length >= BATCH) await session.drain()
+            break
+          }
+        }
+      }
+      if (flagsChanged.has(uid) && !wroteFlags) add(`FLAGS ${selected.flagsOf(record)}`)
+      text += ')\r\n'
+      if (text.length >= BATCH) {
+        session.write(text)
+        text = ''
+        await session.drain()
+      }
+    }
+    if (text) session.write(text)
+  },
+}
+
+async function structureOf(session: import('../session.js').Session, record: MessageRecord) {
+  const {raw} = await session.bus.call('mailstore.blob', {id: record.blobId})
+  return parseMessage(raw)
+}

@@ -1,0 +1,97 @@
+/** SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE (and UID EXPUNGE, RFC 4315) and IDLE (RFC 2177). */
+import {flagList} from '../format.js'
+import {ParseError} from '../parser.js'
+import {SelectedMailbox} from '../selected.js'
+import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {ImapError, type CommandHandler, type Session} from '../session.js'
+
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']
+
+const select = (readOnly: boolean): CommandHandler => ({
+  states: ['authenticated', 'selected'],
+  async run(session, {args, name}) {
+    const folderName = args.mailbox()
+    if (args.remaining) {
+      const params = args.list('select parameters')
+      if (params.length) throw new ParseError(`${name}: no select parameters are supported`)
+    }
+    args.end()
+    // a SELECT that fails leaves no folder selected (RFC 3501 §6.3.1)
+    session.select(undefined)
+    const view = await session.bus.call('mailstore.view', {user: session.user!, name: folderName})
+    const {folder, records} = view
+    let recent: [number, number] | undefined
+    if (!readOnly) {
+      const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id, uidNext: folder.uidNext})
+      recent = [firstRecent, folder.uidNext]
+    }
+    const selected = new SelectedMailbox(folder.id, folder.name, folder.uidValidity, readOnly, view, recent)
+    const keywords = new Set<string>()
+    let firstUnseen = 0
+    for (let i = 0; i < records.length; i++) {
+      const flags = records[i]!.flags
+      if (!firstUnseen && !flags.includes('\\Seen')) firstUnseen = i + 1
+      for (const f of flags) if (f[0] !== '\\') keywords.add(f)
+    }
+    const flags = [...SYSTEM_FLAGS, ...keywords]
+    session.write(`* FLAGS ${flagList(flags)}\r\n`)
+    session.write(`* OK [PERMANENTFLAGS ${flagList(readOnly ? [] : [...flags, '\\*'])}] Flags permitted\r\n`)
+    session.write(`* ${records.length} EXISTS\r\n* ${selected.recentCount} RECENT\r\n`)
+    if (firstUnseen) session.write(`* OK [UNSEEN ${firstUnseen}] First unseen\r\n`)
+    session.write(`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid\r\n* OK [UIDNEXT ${folder.uidNext}] Predicted next UID\r\n`)
+    session.select(selected)
+    return {code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${name} completed`}
+  },
+})
+
+export const SELECT = select(false)
+export const EXAMINE = select(true)
+
+async function expungeDeleted(session: Session, uids?: number[]): Promise<void> {
+  const selected = session.selected!
+  if (selected.readOnly) throw new ImapError('NO', 'The folder is open read-only', 'READ-ONLY')
+  await session.bus.call('mailstore.expunge', {user: session.user!, mailboxId: selected.mailboxId, onlyDeleted: true, ...(uids ? {uids} : {})})
+}
+
+export const CLOSE: CommandHandler = {
+  states: ['selected'],
+  async run(session, {args}) {
+    args.end()
+    // CLOSE expunges silently: no EXPUNGE responses
+    if (!session.selected!.readOnly) await expungeDeleted(session)
+    session.select(undefined)
+  },
+}
+
+export const UNSELECT: CommandHandler = {
+  states: ['selected'],
+  async run(session, {args}) {
+    args.end()
+    session.select(undefined)
+  },
+}
+
+export const EXPUNGE: CommandHandler = {
+  states: ['selected'],
+  async run(session, {args, uid}) {
+    let uids: number[] | undefined
+    if (uid) {
+      const selected = session.selected!
+      uids = resolveSet(parseSequenceSet(args.atom('UID set')), selected.uids, true).map((i) => selected.uids[i]!)
+    }
+    args.end()
+    // the EXPUNGE responses come from the catch-up that follows every command
+    if (!uids || uids.length) await expungeDeleted(session, uids)
+  },
+}
+
+export const IDLE: CommandHandler = {
+  states: ['authenticated', 'selected'],
+  async run(session, {args}) {
+    args.end()
+    const line = await session.idle()
+    if (line === null) return null
+    if (line.trim().toUpperCase() !== 'DONE') throw new ParseError('Expected DONE to end IDLE')
+    return 'IDLE terminated'
+  },
+}

@@ -1,0 +1,182 @@
+/**
+ * Splits the client's byte stream into commands: lines ending in CRLF (a bare LF is accepted),
+ * with literals `{n}` (the server answers "+" before the client sends the bytes) and `{n+}`
+ * (LITERAL+, sent at once). A command is handed over as its text pieces with the literal bytes
+ * between them, so the parser never has to look for literal markers.
+ *
+ * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength` and
+ * a literal larger than `maxLiteralSize` end the command with an error; the oversized literal
+ * itself is never read (synchronizing: no "+" is sent) or is skipped byte by byte (LITERAL+).
+ */
+
+export interface FramingEvents {
+  command(parts: (string | Buffer)[]): void
+  /** raw mode (IDLE's DONE, AUTHENTICATE responses): one whole line */
+  line(text: string): void
+  /** the client waits for "+" before sending a synchronizing literal */
+  continueLiteral(size: number): void
+  /** a command that was dropped: its tag as far as known, and why */
+  refused(tag: string, reason: 'line-too-long' | 'literal-too-big'): void
+}
+
+export interface FramingLimits {
+  maxLineLength: number
+  maxLiteralSize: number
+}
+
+const LITERAL_AT_END = /\{(\d{1,20})(\+)?\}$/
+/** enough of a skipped line's end to find a literal marker */
+const TAIL = 32
+
+export class Framing {
+  /** bytes of the current line, not yet ended */
+  private pending: Buffer[] = []
+  private pendingLength = 0
+  /** text pieces and literals of the command being assembled */
+  private parts: (string | Buffer)[] = []
+  private commandLength = 0
+  /** bytes still expected for the current literal */
+  private literalLeft = 0
+  private literalChunks: Buffer[] = []
+  /** the command is being dropped: skip its bytes to its end, then report it */
+  private dropping?: {tag: string; reason: 'line-too-long' | 'literal-too-big'; skipLine: boolean; tail: string}
+  /** lines go to `line()` as they are, without command parsing */
+  rawLines = false
+  /** bumped by reset(): a push() in progress (the chunk that carried STARTTLS) stops there */
+  private epoch = 0
+
+  constructor(
+    private readonly limits: FramingLimits,
+    private readonly events: FramingEvents,
+  ) {}
+
+  /** Forgets everything buffered (after STARTTLS, the plaintext that came with the command must not be obeyed). */
+  reset(): void {
+    this.epoch++
+    this.pending = []
+    this.pendingLength = 0
+    this.parts = []
+    this.commandLength = 0
+    this.literalLeft = 0
+    this.literalChunks = []
+    this.dropping = undefined
+  }
+
+  push(chunk: Buffer): void {
+    let at = 0
+    const epoch = this.epoch
+    // a command handed over below may reset us (STARTTLS): the rest of this chunk was sent in the clear and must not be obeyed
+    while (at < chunk.length && epoch === this.epoch) {
+      if (this.literalLeft > 0) {
+        const take = Math.min(this.literalLeft, chunk.length - at)
+        if (!this.dropping) this.literalChunks.push(chunk.subarray(at, at + take))
+        this.literalLeft -= take
+        at += take
+        if (this.literalLeft === 0 && !this.dropping) {
+          this.parts.push(Buffer.concat(this.literalChunks))
+          this.literalChunks = []
+        }
+        continue
+      }
+      const lf = chunk.indexOf(0x0a, at)
+      const end = lf === -1 ? chunk.length : lf
+      if (this.dropping?.skipLine) {
+        this.dropping.tail = (this.dropping.tail + chunk.toString('latin1', Math.max(at, end - TAIL), end)).slice(-TAIL)
+        at = end + 1
+        if (lf !== -1) this.endOfSkippedLine()
+        continue
+      }
+      // the CR of a CRLF does not count against the limit
+      if (this.pendingLength + (end - at) > this.limits.maxLineLength + 1) {
+        const head = Buffer.concat([...this.pending, chunk.subarray(at, Math.min(end, at + 200))]).toString('latin1')
+        const tail = Buffer.concat([...this.pending.slice(-1), chunk.subarray(Math.max(at, end - TAIL), end)]).toString('latin1').slice(-TAIL)
+        this.pending = []
+        this.pendingLength = 0
+        this.dropping = {tag: this.parts.length ? tagFrom(this.parts) : tagFrom([head]), reason: 'line-too-long', skipLine: true, tail}
+        at = end + 1
+        if (lf !== -1) this.endOfSkippedLine()
+        continue
+      }
+      if (lf === -1) {
+        this.pending.push(chunk.subarray(at))
+        this.pendingLength += chunk.length - at
+        return
+      }
+      this.pending.push(chunk.subarray(at, end))
+      let line = Buffer.concat(this.pending)
+      this.pending = []
+      this.pendingLength = 0
+      at = lf + 1
+      if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1)
+      this.onLine(line.toString('utf8'))
+    }
+  }
+
+  private onLine(text: string): void {
+    if (this.rawLines && !this.parts.length && !this.dropping) {
+      this.events.line(text)
+      return
+    }
+    const literal = LITERAL_AT_END.exec(text)
+    if (this.dropping) {
+      // the rest of a dropped command: follow its LITERAL+ literals so their bytes are not read as
+      // commands; at a synchronizing one the client waits for "+", so the command ends here
+      if (literal?.[2] === '+') this.literalLeft = Number(literal[1])
+      else this.endOfDroppedLine()
+      return
+    }
+    this.commandLength += text.length
+    if (!literal) {
+      this.parts.push(text)
+      const parts = this.parts
+      this.parts = []
+      this.commandLength = 0
+      this.events.command(parts)
+      return
+    }
+    const size = Number(literal[1])
+    const nonSync = literal[2] === '+'
+    this.parts.push(text.slice(0, literal.index))
+    if (size > this.limits.maxLiteralSize || this.commandLength > this.limits.maxLineLength * 4) {
+      const tag = tagFrom(this.parts)
+      this.parts = []
+      this.commandLength = 0
+      if (!nonSync) {
+        // the client sends nothing more until it hears from us
+        this.events.refused(tag, 'literal-too-big')
+        return
+      }
+      this.dropping = {tag, reason: 'literal-too-big', skipLine: false, tail: ''}
+      this.literalLeft = size
+      return
+    }
+    this.literalLeft = size
+    if (size === 0) this.parts.push(Buffer.alloc(0))
+    if (!nonSync) this.events.continueLiteral(size)
+  }
+
+  /** The end of a line skipped for its length: a LITERAL+ marker at its end still announces bytes that are not commands. */
+  private endOfSkippedLine(): void {
+    const dropping = this.dropping!
+    dropping.skipLine = false
+    const literal = LITERAL_AT_END.exec(dropping.tail.replace(/\r$/, ''))
+    dropping.tail = ''
+    if (literal?.[2] === '+') this.literalLeft = Number(literal[1])
+    else this.endOfDroppedLine()
+  }
+
+  private endOfDroppedLine(): void {
+    if (this.literalLeft > 0 || !this.dropping || this.dropping.skipLine) return
+    const {tag, reason} = this.dropping
+    this.dropping = undefined
+    this.parts = []
+    this.commandLength = 0
+    this.events.refused(tag, reason)
+  }
+}
+
+function tagFrom(parts: (string | Buffer)[]): string {
+  const first = typeof parts[0] === 'string' ? parts[0] : ''
+  const m = /^([^\s(){%*"\\\]+]+) /.exec(first)
+  return m ? m[1]! : '*'
+}

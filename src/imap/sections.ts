@@ -1,0 +1,94 @@
+/**
+ * BODY[section] (RFC 3501 §6.4.5) as slices of the stored message, located by the MIME offsets
+ * computed at delivery: no re-parsing, and no copy of the bytes except for HEADER.FIELDS.
+ */
+import type {MimePart} from '../mime/structure.js'
+import {ParseError, type Node} from './parser.js'
+
+export interface SectionSpec {
+  /** part numbers, e.g. [1, 2] for "1.2"; empty for the whole message */
+  path: number[]
+  /** '', HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT, TEXT or MIME */
+  specifier: string
+  fields?: string[]
+  /** as echoed in the response: `1.2.HEADER.FIELDS (FROM TO)` */
+  label: string
+}
+
+const SPECIFIERS = new Set(['', 'HEADER', 'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'TEXT', 'MIME'])
+
+export function parseSection(items: Node[]): SectionSpec {
+  if (!items.length) return {path: [], specifier: '', label: ''}
+  const first = items[0]!
+  if (first.type !== 'atom') throw new ParseError('Bad section')
+  const pieces = first.value.toUpperCase().split('.')
+  const path: number[] = []
+  while (pieces.length && /^\d+$/.test(pieces[0]!)) {
+    const n = Number(pieces.shift())
+    if (n < 1) throw new ParseError('Part numbers start at 1')
+    path.push(n)
+  }
+  const specifier = pieces.join('.')
+  if (!SPECIFIERS.has(specifier) || (specifier === 'MIME' && !path.length) || first.value.endsWith('.')) throw new ParseError(`Bad section ${first.value.slice(0, 40)}`)
+  let fields: string[] | undefined
+  if (specifier.startsWith('HEADER.FIELDS')) {
+    const list = items[1]
+    if (list?.type !== 'list' || !list.items.length || items.length !== 2) throw new ParseError('HEADER.FIELDS needs a list of field names')
+    fields = list.items.map((n) => {
+      if (n.type !== 'atom' && n.type !== 'string') throw new ParseError('Bad header field name')
+      return n.value
+    })
+  } else if (items.length !== 1) {
+    throw new ParseError('Bad section')
+  }
+  const label = [path.join('.'), specifier].filter(Boolean).join('.') + (fields ? ` (${fields.map((f) => f.toUpperCase()).join(' ')})` : '')
+  return {path, specifier, ...(fields ? {fields} : {}), label}
+}
+
+/** part n of a message whose root part is `root` */
+function partOfMessage(root: MimePart, n: number): MimePart | undefined {
+  if (root.parts) return root.parts[n - 1]
+  return n === 1 ? root : undefined
+}
+
+function child(part: MimePart, n: number): MimePart | undefined {
+  if (part.parts) return part.parts[n - 1]
+  if (part.message) return partOfMessage(part.message.root, n)
+  return undefined
+}
+
+/** The section's bytes, or an empty buffer when the message has no such part. */
+export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Buffer {
+  let part: MimePart | undefined
+  for (const n of spec.path) {
+    part = part ? child(part, n) : partOfMessage(root, n)
+    if (!part) return Buffer.alloc(0)
+  }
+  if (spec.specifier === '') return part ? raw.subarray(part.bodyStart, part.bodyEnd) : raw
+  if (spec.specifier === 'MIME') return raw.subarray(part!.headerStart, part!.bodyStart)
+  // HEADER and TEXT apply to a message: the whole one, or an attached message/rfc822
+  const message = part ? part.message?.root : root
+  if (!message) return Buffer.alloc(0)
+  if (spec.specifier === 'TEXT') return raw.subarray(message.bodyStart, message.bodyEnd)
+  const header = raw.subarray(message.headerStart, message.bodyStart)
+  if (spec.specifier === 'HEADER') return header
+  return filterHeader(header, spec.fields!, spec.specifier === 'HEADER.FIELDS.NOT')
+}
+
+/** the header fields named (or, with `exclude`, not named), folding kept, with the blank line that ends a header */
+export function filterHeader(header: Buffer, names: string[], exclude: boolean): Buffer {
+  const wanted = new Set(names.map((n) => n.toLowerCase()))
+  const lines = header.toString('latin1').split(/(?<=\n)/)
+  let out = ''
+  let keep = false
+  for (const line of lines) {
+    if (line === '\r\n' || line === '\n') break
+    if (line[0] !== ' ' && line[0] !== '\t') {
+      const colon = line.indexOf(':')
+      const name = colon > 0 ? line.slice(0, colon).trim().toLowerCase() : ''
+      keep = !!name && wanted.has(name) !== exclude
+    }
+    if (keep) out += line.endsWith('\n') ? line : line + '\r\n'
+  }
+  return Buffer.from(out + '\r\n', 'latin1')
+}

@@ -1,0 +1,138 @@
+/**
+ * A session's selected folder: its own message sequence numbers (RFC 3501 §2.3.1.2), which only
+ * move when this session is told about a change. Other sessions' changes reach it as a new
+ * folder view; `catchUp` compares that view with what the client knows and writes the untagged
+ * EXPUNGE / EXISTS / RECENT / FETCH FLAGS responses that bring the client along.
+ *
+ * Rules kept here (each one a client trap):
+ * - EXPUNGE is not sent while answering FETCH, STORE or SEARCH (RFC 3501 §7.4.1): until then the
+ *   expunged messages keep their sequence numbers as ghosts.
+ * - EXISTS is sent only when messages were added: never `* 0 EXISTS` after an expunge emptied
+ *   the folder (Apple Mail loops on it).
+ * - Flag changes this session made itself are not echoed back.
+ */
+import type {MailboxView} from '../mailstore/mailbox-view.js'
+import {indexOfUid} from '../mailstore/mailbox-view.js'
+import type {MessageRecord} from '../store/records.js'
+import {flagList} from './format.js'
+
+export class SelectedMailbox {
+  /** UIDs by sequence number - 1 */
+  uids: number[]
+  /** the HIGHESTMODSEQ the client is up to date with */
+  private knownModseq: number
+  /** MODSEQs this session produced itself (its own STOREs), not to be reported back */
+  private readonly ownModseqs = new Set<number>()
+  /** \Recent is per session: the UID ranges [from, to) this session claimed first */
+  private readonly recent: [number, number][] = []
+  /** a change was announced for this folder since the last catch-up */
+  dirty = false
+
+  constructor(
+    readonly mailboxId: number,
+    public name: string,
+    readonly uidValidity: number,
+    readonly readOnly: boolean,
+    view: MailboxView,
+    recent?: [number, number],
+  ) {
+    this.uids = view.records.map((r) => r.uid)
+    this.knownModseq = view.folder.highestModseq
+    if (recent) this.addRecent(recent)
+  }
+
+  get exists(): number {
+    return this.uids.length
+  }
+
+  private addRecent([from, to]: [number, number]): void {
+    if (to > from) this.recent.push([from, to])
+  }
+
+  isRecent(uid: number): boolean {
+    return this.recent.some(([a, b]) => uid >= a && uid < b)
+  }
+
+  get recentCount(): number {
+    if (!this.recent.length) return 0
+    const lowest = Math.min(...this.recent.map(([a]) => a))
+    let n = 0
+    for (let i = this.uids.length - 1; i >= 0 && this.uids[i]! >= lowest; i--) if (this.isRecent(this.uids[i]!)) n++
+    return n
+  }
+
+  /** flags as the client sees them: stored flags plus \Recent */
+  flagsOf(record: MessageRecord): string {
+    return flagList(this.isRecent(record.uid) ? [...record.flags, '\\Recent'] : record.flags)
+  }
+
+  noteOwnChange(records: MessageRecord[]): void {
+    for (const r of records) this.ownModseqs.add(r.modseq)
+  }
+
+  /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE lines. */
+  expunge(gone: Set<number>): string[] {
+    const lines: string[] = []
+    const kept: number[] = []
+    for (let i = 0; i < this.uids.length; i++) {
+      const uid = this.uids[i]!
+      if (gone.has(uid)) lines.push(`* ${kept.length + 1} EXPUNGE\r\n`)
+      else kept.push(uid)
+    }
+    this.uids = kept
+    return lines
+  }
+
+  /**
+   * Brings the client up to date with `view`. `allowExpunge` is false while answering FETCH,
+   * STORE and SEARCH. `recent` is the UID range this session claimed as \Recent with this view.
+   */
+  catchUp(view: MailboxView, allowExpunge: boolean, recent?: [number, number]): string[] {
+    const lines: string[] = []
+    const records = view.records
+    let last = this.uids.length ? this.uids[this.uids.length - 1]! : 0
+    let added = 0
+    for (let i = records.length - 1; i >= 0 && records[i]!.uid > last; i--) added++
+    // UIDs only grow, so every record up to `last` is one the client knows: the difference in
+    // counts is the number of expunges, and a folder without any needs no scan
+    if (allowExpunge && this.uids.length > records.length - added) {
+      const gone = new Set<number>()
+      for (const uid of this.uids) if (indexOfUid(records, uid) < 0) gone.add(uid)
+      lines.push(...this.expunge(gone))
+      last = this.uids.length ? this.uids[this.uids.length - 1]! : 0
+      added = 0
+      for (let i = records.length - 1; i >= 0 && records[i]!.uid > last; i--) added++
+    }
+    if (added) {
+      for (let i = records.length - added; i < records.length; i++) this.uids.push(records[i]!.uid)
+      lines.push(`* ${this.uids.length} EXISTS\r\n`)
+      if (recent) this.addRecent(recent)
+      lines.push(`* ${this.recentCount} RECENT\r\n`)
+    }
+    if (view.folder.highestModseq > this.knownModseq) {
+      for (const r of records) {
+        if (r.modseq <= this.knownModseq || r.uid > last || this.ownModseqs.has(r.modseq)) continue
+        const i = this.seqOf(r.uid)
+        if (i) lines.push(`* ${i} FETCH (UID ${r.uid} FLAGS ${this.flagsOf(r)})\r\n`)
+      }
+      this.knownModseq = view.folder.highestModseq
+      this.ownModseqs.clear()
+    }
+    this.dirty = false
+    return lines
+  }
+
+  /** sequence number of a UID, 0 when the client does not know it */
+  seqOf(uid: number): number {
+    let lo = 0
+    let hi = this.uids.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const v = this.uids[mid]!
+      if (v === uid) return mid + 1
+      if (v < uid) lo = mid + 1
+      else hi = mid - 1
+    }
+    return 0
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Sequence sets (RFC 3501 §9 `sequence-set`): `1:4,7,9:*`, in message sequence numbers or UIDs.
+ * `*` is the largest number in use; `n:m` is the same as `m:n`. Resolution works on ranges with
+ * binary search, so `1:*` over 100,000 messages costs one pass, not a set of 100,000 numbers.
+ */
+import {ParseError} from './parser.js'
+
+/** a range; `Infinity` stands for `*` */
+export type Range = [number, number]
+
+const STAR = Infinity
+
+export function parseSequenceSet(text: string): Range[] {
+  if (text === '$') throw new ParseError('saved search results ($) are not supported')
+  const ranges: Range[] = []
+  for (const item of text.split(',')) {
+    const m = /^(\d+|\*)(?::(\d+|\*))?$/.exec(item)
+    if (!m) throw new ParseError(`bad sequence set ${JSON.stringify(text.slice(0, 100))}`)
+    const a = m[1] === '*' ? STAR : Number(m[1])
+    const b = m[2] === undefined ? a : m[2] === '*' ? STAR : Number(m[2])
+    if (a === 0 || b === 0) throw new ParseError('0 is not a valid message number')
+    ranges.push(a <= b ? [a, b] : [b, a])
+  }
+  return ranges
+}
+
+export function isSequenceSet(text: string): boolean {
+  return /^(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*$/.test(text)
+}
+
+/** first index in ascending `values` with value >= x */
+function lowerBound(values: ArrayLike<number>, x: number): number {
+  let lo = 0
+  let hi = values.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (values[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * The 0-based indexes into the session's ascending UID list that a set names, ascending and
+ * without duplicates. `byUid`: the numbers are UIDs (a `*` is the highest UID, and per RFC 3501
+ * `n:*` always includes the last message even when n is above it).
+ */
+export function resolveSet(ranges: Range[], uids: readonly number[], byUid: boolean): number[] {
+  const n = uids.length
+  if (n === 0) return []
+  const picked: [number, number][] = []
+  for (const [a, b] of ranges) {
+    let lo: number
+    let hi: number
+    if (byUid) {
+      const top = uids[n - 1]!
+      const from = a === STAR ? top : a
+      const to = b === STAR ? top : b
+      const [x, y] = from <= to ? [from, to] : [to, from]
+      lo = lowerBound(uids, x)
+      hi = lowerBound(uids, y + 1) - 1
+      if (b === STAR && lo > hi) [lo, hi] = [n - 1, n - 1]
+    } else {
+      const from = a === STAR ? n : a
+      const to = b === STAR ? n : b
+      const [x, y] = from <= to ? [from, to] : [to, from]
+      lo = x - 1
+      hi = Math.min(y, n) - 1
+    }
+    if (lo <= hi && lo < n) picked.push([lo, hi])
+  }
+  if (picked.length === 1) {
+    const [lo, hi] = picked[0]!
+    return Array.from({length: hi - lo + 1}, (_, i) => lo + i)
+  }
+  picked.sort((p, q) => p[0] - q[0])
+  const out: number[] = []
+  let last = -1
+  for (const [lo, hi] of picked) {
+    for (let i = Math.max(lo, last + 1); i <= hi; i++) out.push(i)
+    last = Math.max(last, hi)
+  }
+  return out
+}
+
+/** does the set name this number (for SEARCH keys), given the largest number in use for `*` */
+export function setContains(ranges: Range[], value: number, largest: number): boolean {
+  for (const [a, b] of ranges) {
+    const x = a === STAR ? largest : a
+    const y = b === STAR ? largest : b
+    if (value >= Math.min(x, y) && value <= Math.max(x, y)) return true
+  }
+  return false
+}

@@ -1,0 +1,370 @@
+/**
+ * One IMAP connection: the state machine of RFC 3501 §3 (not authenticated → authenticated →
+ * selected → logout), one command at a time in arrival order (pipelined commands wait their
+ * turn), untagged updates for the selected folder before each tagged completion, STARTTLS,
+ * raw-line modes for IDLE and AUTHENTICATE, and the inactivity autologout.
+ *
+ * Commands are modules in ./commands/ (one per command); they talk to the mailstore actor over
+ * the bus and write through `write`. A command ends by returning its completion text, or by
+ * throwing `ImapError` (tagged NO/BAD), a `ParseError` (BAD) or a `MailboxError` (NO with a
+ * response code); anything else is a bug, answered `NO [SERVERBUG]` and logged.
+ */
+import {once} from 'node:events'
+import type {Socket} from 'node:net'
+import {TLSSocket, type SecureContext} from 'node:tls'
+import type {Bus} from '../bus.js'
+import {isMailboxError, MailboxError} from '../errors.js'
+import type {Logger} from '../log.js'
+import {Args} from './args.js'
+import {COMMANDS} from './commands/index.js'
+import {Framing} from './framing.js'
+import type {ImapLimits} from './limits.js'
+import {parseCommand, ParseError, tagOf} from './parser.js'
+import type {SelectedMailbox} from './selected.js'
+
+export type State = 'not-authenticated' | 'authenticated' | 'selected' | 'logout'
+
+export class ImapError extends Error {
+  constructor(
+    readonly kind: 'NO' | 'BAD',
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface SessionOptions {
+  hostname: string
+  allowInsecureAuth: boolean
+  limits: ImapLimits
+  /** for STARTTLS; absent: not offered */
+  secureContext?: SecureContext
+}
+
+/** how a session tells the server what it is doing */
+export interface SessionHooks {
+  closed(session: Session): void
+  /** the folder whose `mailbox.changed` events this session wants (undefined: none) */
+  watch(session: Session, mailboxId: number | undefined): void
+}
+
+export interface CommandContext {
+  tag: string
+  name: string
+  args: Args
+  /** the UID form (UID FETCH, UID STORE …) */
+  uid: boolean
+}
+
+/** what a command returns: its tagged OK text, optionally with a response code; null when it wrote its own tagged reply */
+export type Completion = string | {code: string; text: string} | void | null
+
+export interface CommandHandler {
+  /** the states the command is valid in; elsewhere it gets BAD */
+  states: State[]
+  /** EXPUNGE responses may not be sent while answering FETCH, STORE and SEARCH (RFC 3501 §7.4.1) */
+  holdsExpunges?: boolean
+  run(session: Session, ctx: CommandContext): Promise<Completion>
+}
+
+const MAILBOX_ERROR_CODES: Record<string, string> = {
+  'not-found': 'NONEXISTENT',
+  exists: 'ALREADYEXISTS',
+  invalid: 'CANNOT',
+  conflict: 'CANNOT',
+  quota: 'OVERQUOTA',
+  'auth-failed': 'AUTHENTICATIONFAILED',
+  throttled: 'UNAVAILABLE',
+  disabled: 'AUTHORIZATIONFAILED',
+}
+
+let nextSessionId = 1
+
+export class Session {
+  readonly id = nextSessionId++
+  state: State = 'not-authenticated'
+  user?: string
+  selected?: SelectedMailbox
+  secure: boolean
+  private readonly framing: Framing
+  private readonly queue: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}[] = []
+  private busy = false
+  private lineWaiter?: (line: string | null) => void
+  /** an IDLE in progress: called when the selected folder changes */
+  private idleWaker?: () => void
+  private catchingUp: Promise<void> = Promise.resolve()
+  private closed = false
+  readonly log: Logger
+
+  constructor(
+    public socket: Socket,
+    readonly bus: Bus,
+    readonly options: SessionOptions,
+    log: Logger,
+    secure: boolean,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.secure = secure
+    this.log = log.child({session: this.id, remote: socket.remoteAddress})
+    this.framing = new Framing(options.limits, {
+      command: (parts) => this.enqueue({parts}),
+      line: (text) => this.onRawLine(text),
+      continueLiteral: () => this.socket.write('+ Ready for literal data\r\n'),
+      refused: (tag, reason) => this.enqueue({parts: [], refused: {tag, reason}}),
+    })
+    this.attach(socket)
+    socket.setTimeout(options.limits.preauthTimeoutMs)
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? ''
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.framing.push(chunk))
+    socket.on('timeout', () => {
+      // the client is not silent while we are still working on its command (a slow LOGIN under
+      // load); our reply restarts the timer. Waiting for the client (IDLE's DONE, a SASL
+      // response) or for it to read what we wrote does count.
+      if (this.busy && !this.lineWaiter && !this.socket.writableNeedDrain) return
+      this.bye('Autologout; idle for too long')
+    })
+    socket.on('error', (err) => this.log.debug({err}, 'imap socket error'))
+    socket.on('close', () => this.close())
+  }
+
+  greet(capabilities: string): void {
+    this.socket.write(`* OK [CAPABILITY ${capabilities}] ${this.options.hostname} mailbox IMAP ready\r\n`)
+  }
+
+  write(data: string | Buffer): void {
+    if (!this.closed) this.socket.write(data)
+  }
+
+  /** Lets written responses go out and waits while the client is slow to read (big FETCHes). */
+  async drain(): Promise<void> {
+    const socket = this.socket
+    if (socket.writableCorked) socket.uncork()
+    if (socket.writableNeedDrain && !this.closed) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+    socket.cork()
+  }
+
+  /** Sends `* BYE` and closes (autologout, shutdown, a deleted selected folder). */
+  bye(text: string): void {
+    if (this.closed) return
+    this.state = 'logout'
+    while (this.socket.writableCorked) this.socket.uncork()
+    this.socket.end(`* BYE ${text}\r\n`)
+    this.close()
+  }
+
+  private close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.lineWaiter?.(null)
+    this.idleWaker?.()
+    this.socket.destroySoon()
+    this.hooks.watch(this, undefined)
+    this.hooks.closed(this)
+  }
+
+  /** Selects a folder (or none): the server routes that folder's change events to this session. */
+  select(selected: SelectedMailbox | undefined): void {
+    this.selected = selected
+    this.state = selected ? 'selected' : 'authenticated'
+    this.hooks.watch(this, selected?.mailboxId)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  private enqueue(item: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}): void {
+    this.queue.push(item)
+    // a client that pipelines without reading replies must not make us buffer without bound
+    if (this.queue.length > 32) this.socket.pause()
+    if (!this.busy) void this.runQueue()
+  }
+
+  private async runQueue(): Promise<void> {
+    this.busy = true
+    try {
+      while (this.queue.length && !this.closed) {
+        const item = this.queue.shift()!
+        if (this.queue.length <= 8 && this.socket.isPaused()) this.socket.resume()
+        this.socket.cork()
+        try {
+          if (item.refused) this.answerRefused(item.refused)
+          else await this.runCommand(item.parts)
+        } finally {
+          while (this.socket.writableCorked) this.socket.uncork()
+        }
+        if (this.state === 'logout') break
+      }
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private answerRefused({tag, reason}: {tag: string; reason: string}): void {
+    if (reason === 'literal-too-big') this.write(`${tag} NO [TOOBIG] Literal is larger than the limit (${this.options.limits.maxLiteralSize} octets)\r\n`)
+    else this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
+  }
+
+  private async runCommand(parts: (string | Buffer)[]): Promise<void> {
+    // a command that does not parse still gets a tagged BAD when its tag can be read (RFC 3501 §7.1.3)
+    let tag = typeof parts[0] === 'string' ? tagOf(parts[0]) : '*'
+    try {
+      const parsed = parseCommand(parts)
+      tag = parsed.tag
+      let name = parsed.name
+      let args = parsed.args
+      let uid = false
+      if (name === 'UID') {
+        const sub = args[0]
+        if (sub?.type !== 'atom') throw new ParseError('UID needs a command')
+        name = sub.value.toUpperCase()
+        args = args.slice(1)
+        uid = true
+        if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(name)) throw new ParseError(`UID ${name} is not a command`)
+      }
+      const handler = COMMANDS.get(name)
+      if (!handler) throw new ImapError('BAD', `Unknown command ${name.slice(0, 40)}`)
+      if (!handler.states.includes(this.state)) throw new ImapError('BAD', `${name} is not valid ${STATE_PHRASE[this.state]}`)
+      const ctx: CommandContext = {tag, name, args: new Args(args, name), uid}
+      const done = await handler.run(this, ctx)
+      if (done === null || this.closed || this.state === 'logout') return
+      if (this.selected) await this.catchUp(uid || !handler.holdsExpunges)
+      const {code, text} = typeof done === 'object' ? done : {code: undefined, text: done ?? `${uid ? 'UID ' : ''}${name} completed`}
+      this.write(`${tag} OK ${code ? `[${code}] ` : ''}${text}\r\n`)
+    } catch (err) {
+      if (this.closed) return
+      this.write(this.failure(tag, err))
+    }
+  }
+
+  private failure(tag: string, err: unknown): string {
+    if (err instanceof ParseError) return `${tag} BAD ${err.message}\r\n`
+    if (err instanceof ImapError) return `${tag} ${err.kind} ${err.code ? `[${err.code}] ` : ''}${err.message}\r\n`
+    if (isMailboxError(err)) {
+      const code = MAILBOX_ERROR_CODES[err.code]
+      return `${tag} NO ${code ? `[${code}] ` : ''}${err.message}\r\n`
+    }
+    this.log.error({err}, 'imap command failed')
+    return `${tag} NO [SERVERBUG] Internal error\r\n`
+  }
+
+  /** Sends the selected folder's pending changes (see SelectedMailbox.catchUp). */
+  catchUp(allowExpunge: boolean, force = false): Promise<void> {
+    const run = async () => {
+      const selected = this.selected
+      if (!selected || !this.user || this.closed) return
+      if (!selected.dirty && !force) return
+      let view
+      try {
+        view = await this.bus.call('mailstore.view', {user: this.user, mailboxId: selected.mailboxId})
+      } catch (err) {
+        if (!isMailboxError(err, 'not-found') && !isMailboxError(err, 'invalid')) throw err
+        this.bye('Selected folder was deleted, have to disconnect')
+        return
+      }
+      if (view.folder.uidValidity !== selected.uidValidity) {
+        this.bye('Selected folder was recreated, have to disconnect')
+        return
+      }
+      let recent: [number, number] | undefined
+      const last = selected.uids.length ? selected.uids[selected.uids.length - 1]! : 0
+      if (!selected.readOnly && view.folder.uidNext - 1 > last) {
+        const {firstRecent} = await this.bus.call('mailstore.claimRecent', {mailboxId: selected.mailboxId, uidNext: view.folder.uidNext})
+        recent = [firstRecent, view.folder.uidNext]
+      }
+      for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
+    }
+    this.catchingUp = this.catchingUp.then(run, run)
+    return this.catchingUp
+  }
+
+  /** the selected folder changed (a bus event): during IDLE tell the client at once, otherwise with the next command */
+  folderChanged(): void {
+    if (!this.selected) return
+    this.selected.dirty = true
+    this.idleWaker?.()
+  }
+
+  /** IDLE: waits for DONE while pushing the folder's changes as they happen. */
+  async idle(): Promise<string | null> {
+    this.write('+ idling\r\n')
+    while (this.socket.writableCorked) this.socket.uncork()
+    this.socket.setTimeout(this.options.limits.idleTimeoutMs)
+    const ended = this.readLine()
+    let done = false
+    void ended.then(() => (done = true))
+    while (!done && !this.closed) {
+      if (this.selected?.dirty) {
+        await this.catchUp(true).catch((err: unknown) => this.log.warn({err}, 'imap idle update failed'))
+        continue
+      }
+      await Promise.race([ended, new Promise<void>((resolve) => (this.idleWaker = resolve))])
+      this.idleWaker = undefined
+    }
+    this.idleWaker = undefined
+    this.socket.cork()
+    return ended
+  }
+
+  /** the next line from the client as it is (AUTHENTICATE responses, IDLE's DONE); null when the connection closed */
+  readLine(): Promise<string | null> {
+    this.framing.rawLines = true
+    return new Promise((resolve) => {
+      this.lineWaiter = (line) => {
+        this.lineWaiter = undefined
+        this.framing.rawLines = false
+        resolve(line)
+      }
+    })
+  }
+
+  private onRawLine(text: string): void {
+    if (this.lineWaiter) this.lineWaiter(text)
+    else this.enqueue({parts: [text]})
+  }
+
+  loggedIn(user: string): void {
+    this.user = user
+    this.state = 'authenticated'
+    this.socket.setTimeout(this.options.limits.idleTimeoutMs)
+    this.log.info({user}, 'imap login')
+  }
+
+  /** STARTTLS: the tagged OK has been written in the clear; from here on the socket is TLS. */
+  async startTls(): Promise<void> {
+    const plain = this.socket
+    while (plain.writableCorked) plain.uncork()
+    plain.removeAllListeners('data')
+    plain.removeAllListeners('timeout')
+    plain.removeAllListeners('close')
+    plain.removeAllListeners('error')
+    // anything the client sent after STARTTLS in the clear must not be obeyed (CVE-2011-0411 class)
+    this.framing.reset()
+    this.queue.length = 0
+    const secure = new TLSSocket(plain, {isServer: true, secureContext: this.options.secureContext!})
+    this.socket = secure
+    this.secure = true
+    this.attach(secure)
+    secure.setTimeout(this.options.limits.preauthTimeoutMs)
+    await Promise.race([once(secure, 'secure'), once(secure, 'close')])
+    secure.cork()
+  }
+}
+
+const STATE_PHRASE: Record<State, string> = {
+  'not-authenticated': 'before login',
+  authenticated: 'without a selected folder',
+  selected: 'with a folder selected',
+  logout: 'after LOGOUT',
+}
+
+export function noFolderError(name: string): MailboxError {
+  return new MailboxError('not-found', `No folder ${JSON.stringify(name)}`)
+}
