@@ -37,6 +37,8 @@ export interface DeliveryInput {
   /** bytes for the queue (Received only), when there are remote recipients */
   remoteRaw?: Buffer
   analysis: Analysis
+  /** the analysis of `remoteRaw`, when it differs from `localRaw` */
+  remoteAnalysis?: Analysis
   mailFrom: string
   /** the envelope recipients as given, kept with the blob */
   rcptTo: string[]
@@ -132,7 +134,7 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
     if (input.remote.length) {
       const raw = input.remoteRaw ?? input.localRaw
       const domains = new Set(input.remote.map((r) => r.slice(r.lastIndexOf('@') + 1))).size
-      const blobId = putBlob(store, raw, input, domains)
+      const blobId = putBlob(store, raw, {...input, analysis: input.remoteAnalysis ?? input.analysis}, domains)
       id ||= blobId
       queued = enqueueInTxn(store, {from: input.mailFrom, recipients: input.remote, blobId})
     }

@@ -59,12 +59,15 @@ export interface StoreRequest {
 
 /** Analyzes and stores: local copies get Return-Path (final delivery), the queue copy does not. */
 export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis}> {
-  const analysis = analyzeMessage(req.raw)
   const returnPath = Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`)
+  const localRaw = req.local.length ? Buffer.concat([returnPath, req.raw]) : req.raw
+  // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
+  const analysis = analyzeMessage(localRaw)
   const result = await deliver(store, {
-    localRaw: req.local.length ? Buffer.concat([returnPath, req.raw]) : req.raw,
+    localRaw,
     remoteRaw: req.raw,
     analysis,
+    ...(req.local.length && req.remote.length ? {remoteAnalysis: analyzeMessage(req.raw)} : {}),
     mailFrom: req.mailFrom,
     rcptTo: req.rcptTo,
     local: req.local,
