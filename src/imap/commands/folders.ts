@@ -142,6 +142,8 @@ export const DELETE: CommandHandler = {
     const name = args.mailbox()
     args.end()
     await session.bus.call('mailstore.deleteFolder', {user: session.user!, name})
+    // deleting the selected folder unselects it, as Dovecot does (the client still gets its OK)
+    if (session.selected?.name === normalizeFolderName(name)) session.select(undefined)
   },
 }
 
