@@ -6,9 +6,10 @@
  * all inside one write transaction, so a crash mid-migration leaves the old version intact.
  */
 import {MailboxError} from '../errors.js'
+import {analyzeMessage} from '../mailstore/analyze.js'
 import type {Store} from './store.js'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 type Migration = (store: Store) => void
 
@@ -19,6 +20,16 @@ const migrations: Migration[] = [
     store.meta.putSync('lastUidValidity', 0)
     store.meta.putSync('lastMailboxId', 0)
     store.meta.putSync('createdAt', Date.now())
+  },
+  // 1 → 2: version 1 stored the MIME offsets of delivered mail as they were before Return-Path
+  // was prepended; analyze every blob again from the bytes actually stored
+  (store) => {
+    for (const {key, value} of store.blobInfo.getRange({})) {
+      const raw = store.blobs.get(key)
+      if (!raw) continue
+      const {envelope, structure, summary} = analyzeMessage(raw)
+      store.blobInfo.putSync(key, {...value, envelope, structure, summary})
+    }
   },
 ]
 

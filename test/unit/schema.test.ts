@@ -1,6 +1,6 @@
 import {mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {MailboxError} from '../../src/errors.js'
 import {SCHEMA_VERSION, nextCounter} from '../../src/store/schema.js'
@@ -148,5 +148,31 @@ describe('nextCounter', () => {
       }),
     ).toThrow('roll back')
     expect(store.meta.get('aborted')).toBe(1)
+  })
+})
+
+describe('migration 1 → 2', () => {
+  it('re-analyzes stored blobs so MIME offsets match the stored bytes', async () => {
+    const {analyzeMessage} = await import('../../src/mailstore/analyze.js')
+    const store = tempStore()
+    const body = 'Subject: hi\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
+    const raw = Buffer.from('Return-Path: <a@b.test>\r\n' + body)
+    const stale = analyzeMessage(Buffer.from(body)) // what version 1 stored
+    store.transact(() => {
+      store.blobs.putSync('b1', raw)
+      store.blobInfo.putSync('b1', {refs: 1, size: raw.length, createdAt: 0, ...stale})
+      store.meta.putSync('schemaVersion', 1)
+    })
+    const path = store.path
+    await store.close()
+    const reopened = openStore(dirname(path))
+    try {
+      expect(reopened.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+      const info = reopened.blobInfo.get('b1')!
+      expect(raw.subarray(info.structure!.bodyStart, info.structure!.bodyEnd).toString()).toBe('hello\r\n')
+      expect(info.refs).toBe(1)
+    } finally {
+      await reopened.close()
+    }
   })
 })
