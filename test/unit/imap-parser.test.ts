@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {parseFetchItems} from '../../src/imap/commands/fetch.js'
-import {patternToRegExp} from '../../src/imap/commands/folders.js'
+import {patternToRegExp} from '../../src/imap/commands/list.js'
 import {parseCommand, ParseError, tagOf, type Node} from '../../src/imap/parser.js'
 
 /** one command line without literals */

@@ -12,7 +12,7 @@ import {bodyStructure, envelope} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
-import {targetUids} from './messages.js'
+import {targetUids} from '../targets.js'
 
 type Item =
   | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY'}

@@ -1,13 +1,12 @@
-/** SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE (and UID EXPUNGE, RFC 4315) and IDLE (RFC 2177). */
+/** tag SELECT mailbox (RFC 3501 §6.3.1); EXAMINE is the read-only form */
 import {flagList} from '../format.js'
 import {ParseError} from '../parser.js'
 import {SelectedMailbox} from '../selected.js'
-import {parseSequenceSet, resolveSet} from '../sequence.js'
-import {ImapError, type CommandHandler, type Session} from '../session.js'
+import type {CommandHandler} from '../session.js'
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']
 
-const select = (readOnly: boolean): CommandHandler => ({
+export const select = (readOnly: boolean): CommandHandler => ({
   states: ['authenticated', 'selected'],
   async run(session, {args, name}) {
     const folderName = args.mailbox()
@@ -45,53 +44,3 @@ const select = (readOnly: boolean): CommandHandler => ({
 })
 
 export const SELECT = select(false)
-export const EXAMINE = select(true)
-
-async function expungeDeleted(session: Session, uids?: number[]): Promise<void> {
-  const selected = session.selected!
-  if (selected.readOnly) throw new ImapError('NO', 'The folder is open read-only', 'READ-ONLY')
-  await session.bus.call('mailstore.expunge', {user: session.user!, mailboxId: selected.mailboxId, onlyDeleted: true, ...(uids ? {uids} : {})})
-}
-
-export const CLOSE: CommandHandler = {
-  states: ['selected'],
-  async run(session, {args}) {
-    args.end()
-    // CLOSE expunges silently: no EXPUNGE responses
-    if (!session.selected!.readOnly) await expungeDeleted(session)
-    session.select(undefined)
-  },
-}
-
-export const UNSELECT: CommandHandler = {
-  states: ['selected'],
-  async run(session, {args}) {
-    args.end()
-    session.select(undefined)
-  },
-}
-
-export const EXPUNGE: CommandHandler = {
-  states: ['selected'],
-  async run(session, {args, uid}) {
-    let uids: number[] | undefined
-    if (uid) {
-      const selected = session.selected!
-      uids = resolveSet(parseSequenceSet(args.atom('UID set')), selected.uids, true).map((i) => selected.uids[i]!)
-    }
-    args.end()
-    // the EXPUNGE responses come from the catch-up that follows every command
-    if (!uids || uids.length) await expungeDeleted(session, uids)
-  },
-}
-
-export const IDLE: CommandHandler = {
-  states: ['authenticated', 'selected'],
-  async run(session, {args}) {
-    args.end()
-    const line = await session.idle()
-    if (line === null) return null
-    if (line.trim().toUpperCase() !== 'DONE') throw new ParseError('Expected DONE to end IDLE')
-    return 'IDLE terminated'
-  },
-}

@@ -1,0 +1,4 @@
+/** tag MOVE set mailbox (RFC 6851) */
+import {copy} from './copy.js'
+
+export const MOVE = copy(true)

@@ -1,0 +1,25 @@
+/** What STORE, COPY, MOVE, FETCH and APPEND have in common: the messages a set names, flag lists, the read-only guard. */
+import {ParseError, type Node} from './parser.js'
+import {parseSequenceSet, resolveSet} from './sequence.js'
+import {ImapError, type CommandContext, type Session} from './session.js'
+
+/** the UIDs a command's sequence set names, in ascending order */
+export function targetUids(session: Session, ctx: CommandContext): number[] {
+  const selected = session.selected!
+  const ranges = parseSequenceSet(ctx.args.atom('sequence set'))
+  return resolveSet(ranges, selected.uids, ctx.uid).map((i) => selected.uids[i]!)
+}
+
+export function flagsFrom(nodes: Node[]): string[] {
+  const flags: string[] = []
+  for (const n of nodes) {
+    if (n.type === 'list') flags.push(...flagsFrom(n.items))
+    else if (n.type === 'atom' && /^\\?[^\s(){%*"\\\]]+$/.test(n.value)) flags.push(n.value)
+    else throw new ParseError('Bad flag')
+  }
+  return flags
+}
+
+export function readOnlyGuard(session: Session): void {
+  if (session.selected!.readOnly) throw new ImapError('NO', 'The folder is open read-only', 'READ-ONLY')
+}
