@@ -18,6 +18,7 @@ import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
 import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
+import {Pop3FrontEnd} from './pop3/server.js'
 import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
@@ -33,6 +34,7 @@ export class App {
   private control?: ControlServer
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
+  private pop3?: Pop3FrontEnd
   private matcher?: MatcherServer
   private stopping?: Promise<void>
 
@@ -104,6 +106,10 @@ export class App {
     this.actors.push(this.imap)
     await this.imap.start()
     this.listeners.push(...this.imap.listeners)
+    this.pop3 = new Pop3FrontEnd(bus, {bind, hostname, ports, allowInsecureAuth, limits: config.pop3}, tls, log.child({component: 'pop3'}))
+    this.actors.push(this.pop3)
+    await this.pop3.start()
+    this.listeners.push(...this.pop3.listeners)
     this.matcher = new MatcherServer(bus, {bind, port: ports.matcher, limits: config.matcher}, log.child({component: 'matcher'}))
     this.actors.push(this.matcher)
     await this.matcher.start()
@@ -123,7 +129,7 @@ export class App {
       startedAt: this.startedAt,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, imap: this.imap?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
+      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, imap: this.imap?.connections ?? 0, pop3: this.pop3?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
       counts: storeCounts(this.store),
     }
   }

@@ -10,6 +10,7 @@ import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_LIMITS, type MatcherLimits} from './matcher/server.js'
+import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 
@@ -47,6 +48,7 @@ export interface ServeConfig {
   auth: AuthConfig
   smtp: SmtpLimits
   imap: ImapLimits
+  pop3: Pop3Limits
   matcher: MatcherLimits
   queue: QueueConfig
 }
@@ -63,6 +65,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     auth: {...DEFAULT_AUTH},
     smtp: {...DEFAULT_SMTP_LIMITS},
     imap: {...DEFAULT_IMAP_LIMITS},
+    pop3: {...DEFAULT_POP3_LIMITS},
     matcher: {...DEFAULT_MATCHER_LIMITS},
     queue: {...DEFAULT_QUEUE},
     routes: {},
@@ -100,6 +103,7 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       auth: {...config.auth, ...stripUndefined(layer.auth)},
       smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
       imap: {...config.imap, ...stripUndefined(layer.imap)},
+      pop3: {...config.pop3, ...stripUndefined(layer.pop3)},
       matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
       queue: {...config.queue, ...stripUndefined(layer.queue)},
       routes: {...config.routes, ...stripUndefined(layer.routes)},

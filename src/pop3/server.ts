@@ -1,0 +1,112 @@
+/**
+ * The POP3 front-end: POP3 with STLS (default 2110) and POP3S with implicit TLS (2995), both
+ * on the user's INBOX. Connections past `maxConnections` (both listeners together) or
+ * `maxConnectionsPerIp` get `-ERR [SYS/TEMP]` and are closed. Everything else happens in one
+ * `Pop3Session` per connection, which reaches the store only through the bus.
+ */
+import {createServer as createPlainServer, type Server, type Socket} from 'node:net'
+import {createSecureContext, createServer as createTlsServer} from 'node:tls'
+import type {Actor, Bus} from '../bus.js'
+import {newId} from '../ids.js'
+import type {Logger} from '../log.js'
+import type {ListenerInfo} from '../status.js'
+import type {TlsMaterial} from '../tls.js'
+import type {Pop3Limits} from './limits.js'
+import {Pop3Session, type SessionContext} from './session.js'
+import {WireCache} from './wire.js'
+
+export interface Pop3Options {
+  bind: string
+  hostname: string
+  ports: {pop3: number; pop3s: number}
+  allowInsecureAuth: boolean
+  limits: Pop3Limits
+}
+
+type Role = 'pop3' | 'pop3s'
+
+export class Pop3FrontEnd implements Actor {
+  readonly name = 'pop3'
+  private readonly servers: {role: Role; server: Server; address: string}[] = []
+  private readonly sessions = new Set<Pop3Session>()
+  private readonly perIp = new Map<string, number>()
+  private readonly ctx: SessionContext
+
+  constructor(
+    bus: Bus,
+    private readonly options: Pop3Options,
+    private readonly tls: TlsMaterial,
+    private readonly log: Logger,
+  ) {
+    this.ctx = {
+      bus,
+      hostname: options.hostname,
+      allowInsecureAuth: options.allowInsecureAuth,
+      limits: options.limits,
+      secureContext: createSecureContext({key: tls.key, cert: tls.cert}),
+      wire: new WireCache(),
+    }
+  }
+
+  get listeners(): ListenerInfo[] {
+    return this.servers.map(({role, address}) => ({name: role, address}))
+  }
+
+  get connections(): number {
+    return this.sessions.size
+  }
+
+  async start(): Promise<void> {
+    const {ports, bind, limits} = this.options
+    for (const [role, port] of [['pop3', ports.pop3] as const, ['pop3s', ports.pop3s] as const]) {
+      if (!port) continue
+      const server =
+        role === 'pop3'
+          ? createPlainServer((socket) => this.accept(socket, false))
+          : createTlsServer(
+              // a client that never finishes the handshake does not hold a slot for the idle timeout
+              {key: this.tls.key, cert: this.tls.cert, handshakeTimeout: Math.min(limits.idleTimeoutMs, 30_000)},
+              (socket) => this.accept(socket, true),
+            ).on('tlsClientError', (err) => this.log.debug({err: err.message}, 'pop3s handshake failed'))
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, bind, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      server.on('error', (err) => this.log.warn({err, role}, 'pop3 listener error'))
+      this.servers.push({role, server, address: `${bind}:${port}`})
+    }
+  }
+
+  /** stops listening, lets running commands finish (bounded), closes every session; nothing is deleted but what QUIT committed */
+  async stop(): Promise<void> {
+    const closing = this.servers.map(({server}) => new Promise<void>((resolve) => server.close(() => resolve())))
+    await Promise.all([...this.sessions].map((s) => s.shutdown(this.options.limits.closeTimeoutMs)))
+    await Promise.all(closing)
+    this.servers.length = 0
+  }
+
+  private accept(socket: Socket, implicitTls: boolean): void {
+    socket.setNoDelay(true)
+    const ip = socket.remoteAddress ?? ''
+    const {maxConnections, maxConnectionsPerIp} = this.options.limits
+    const fromIp = this.perIp.get(ip) ?? 0
+    if (this.sessions.size >= maxConnections || fromIp >= maxConnectionsPerIp) {
+      this.log.info({remote: ip, connections: this.sessions.size, fromIp}, 'pop3 connection refused: too many connections')
+      socket.on('error', () => {})
+      socket.end('-ERR [SYS/TEMP] too many connections, try again later\r\n')
+      return
+    }
+    this.perIp.set(ip, fromIp + 1)
+    const session = new Pop3Session(socket, implicitTls, this.ctx, this.log.child({cid: newId(), remote: ip}))
+    this.sessions.add(session)
+    void session.closed.then(() => {
+      this.sessions.delete(session)
+      const n = (this.perIp.get(ip) ?? 1) - 1
+      if (n <= 0) this.perIp.delete(ip)
+      else this.perIp.set(ip, n)
+    })
+  }
+}
