@@ -4,13 +4,17 @@
  * run — absolute figures drift on shared machines, ratios much less.
  */
 import {benchFoundation} from './foundation.js'
+import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
+import {benchPop3} from './pop3.js'
 import {benchSmtp} from './smtp.js'
 
 const benches: Record<string, () => Promise<void>> = {
   foundation: benchFoundation,
   smtp: benchSmtp,
   outbound: benchOutbound,
+  pop3: benchPop3,
+  imap: benchImap,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
