@@ -16,17 +16,21 @@ import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import {burnVerify, verifyPassword} from './password.js'
 import {DEFAULT_THROTTLE, LoginThrottle, type ThrottleConfig} from './throttle.js'
+import {VerifiedCache} from './verified-cache.js'
 
 export interface AuthConfig extends ThrottleConfig {
   /** extra delay before answering a failed login, to slow down guessing on one connection */
   failureDelayMs: number
+  /** how long a successful password check is remembered (see verified-cache.ts); 0: always verify */
+  verifiedCacheMs: number
 }
 
-export const DEFAULT_AUTH: AuthConfig = {...DEFAULT_THROTTLE, failureDelayMs: 500}
+export const DEFAULT_AUTH: AuthConfig = {...DEFAULT_THROTTLE, failureDelayMs: 500, verifiedCacheMs: 5 * 60_000}
 
 export class AuthActor implements Actor {
   readonly name = 'auth'
   private readonly throttle: LoginThrottle
+  private readonly verified: VerifiedCache
   private unregister: (() => void)[] = []
 
   constructor(
@@ -36,6 +40,7 @@ export class AuthActor implements Actor {
     private readonly config: AuthConfig = DEFAULT_AUTH,
   ) {
     this.throttle = new LoginThrottle(config)
+    this.verified = new VerifiedCache(config.verifiedCacheMs ?? DEFAULT_AUTH.verifiedCacheMs)
   }
 
   async start(): Promise<void> {
@@ -91,12 +96,13 @@ export class AuthActor implements Actor {
       return fail('throttled', new MailboxError('throttled', 'too many failed logins, try again later'))
     }
     const user = this.lookup(username)
-    const ok = user ? await verifyPassword(user.passwordHash, req.password) : (await burnVerify(req.password), false)
+    const ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
     if (!user || !ok) {
       this.throttle.recordFailure(remoteAddress, username)
       return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'))
     }
     if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'))
+    this.verified.add(user.passwordHash, req.password)
     this.throttle.recordSuccess(remoteAddress)
     this.bus.publish('auth.succeeded', {address: user.address, remoteAddress, protocol})
     return {address: user.address}

@@ -2,14 +2,14 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {AuthActor, DEFAULT_AUTH, type AuthConfig} from '../../src/auth/actor.js'
 import {Bus, type BusEvent} from '../../src/bus.js'
 import {addDomain} from '../../src/directory/domains.js'
-import {addUser, setDisabled} from '../../src/directory/users.js'
+import {addUser, setDisabled, setPassword} from '../../src/directory/users.js'
 import {MailboxError} from '../../src/errors.js'
 import {silentLogger} from '../../src/log.js'
 import {tempStore} from '../helpers/store.js'
 import {codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
-const SMALL: AuthConfig = {windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0}
+const SMALL: AuthConfig = {windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0, verifiedCacheMs: 60_000}
 
 beforeAll(async () => {
   addDomain(store, 'example.com')
@@ -146,6 +146,29 @@ describe('auth actor', () => {
   })
 
   it('default config: 500 ms failure delay on top of the default throttle', () => {
-    expect(DEFAULT_AUTH).toEqual({windowMs: 900_000, maxFailuresPerAddress: 10, maxFailuresPerUser: 30, failureDelayMs: 500})
+    expect(DEFAULT_AUTH).toEqual({windowMs: 900_000, maxFailuresPerAddress: 10, maxFailuresPerUser: 30, failureDelayMs: 500, verifiedCacheMs: 300_000})
+  })
+})
+
+describe('verified-credentials cache', () => {
+  it('a password change makes the remembered old password useless at once', async () => {
+    await addUser(store, {address: 'erin@example.com', password: 'old-pw'})
+    const {login} = await startAuth()
+    expect(await login('erin@example.com', 'old-pw')).toEqual({address: 'erin@example.com'})
+    expect(await login('erin@example.com', 'old-pw')).toEqual({address: 'erin@example.com'})
+    await setPassword(store, 'erin@example.com', 'new-pw')
+    expect(await codeOfAsync(login('erin@example.com', 'old-pw'))).toBe('auth-failed')
+    expect(await login('erin@example.com', 'new-pw')).toEqual({address: 'erin@example.com'})
+  })
+
+  it('a remembered password does not let a disabled user or a throttled address in', async () => {
+    await addUser(store, {address: 'frank@example.com', password: 'frank-pw'})
+    const {login} = await startAuth()
+    expect(await login('frank@example.com', 'frank-pw', '192.0.2.77')).toEqual({address: 'frank@example.com'})
+    setDisabled(store, 'frank@example.com', true)
+    expect(await codeOfAsync(login('frank@example.com', 'frank-pw', '192.0.2.77'))).toBe('disabled')
+    setDisabled(store, 'frank@example.com', false)
+    for (let i = 0; i < 3; i++) await codeOfAsync(login('frank@example.com', 'wrong', '192.0.2.77'))
+    expect(await codeOfAsync(login('frank@example.com', 'frank-pw', '192.0.2.77'))).toBe('throttled')
   })
 })
