@@ -51,6 +51,8 @@ export interface ActionMap {
   /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext` */
   'mailstore.claimRecent': {req: {mailboxId: number; uidNext: number}; res: {firstRecent: number}}
   'mailstore.blobInfo': {req: {blobId: string}; res: BlobInfoRecord}
+  /** a message's bytes only (FETCH BODY[], POP3 RETR), without decoding its bookkeeping */
+  'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; highestModseq: number}}

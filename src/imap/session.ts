@@ -146,7 +146,17 @@ export class Session {
   async drain(): Promise<void> {
     const socket = this.socket
     if (socket.writableCorked) socket.uncork()
-    if (socket.writableNeedDrain && !this.closed) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+    if (socket.writableNeedDrain && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done)
+          socket.off('close', done)
+          resolve()
+        }
+        socket.on('drain', done)
+        socket.on('close', done)
+      })
+    }
     socket.cork()
   }
 

@@ -14,7 +14,7 @@ import type {DeliveryResult, FolderChange} from './deliver.js'
 import {createFolder, deleteFolder, findFolder, getFolder, listFolders, renameFolder, setSubscribed} from './folders.js'
 import {MailboxViews} from './mailbox-view.js'
 import {appendMessage, copyMessages, expungeMessages, folderById, setFlags} from './message-ops.js'
-import {readBlob, recentBlobs} from './recent.js'
+import {readBlob, readBlobBytes, readBlobInfo, recentBlobs} from './recent.js'
 import {searchText} from './search-text.js'
 import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
@@ -117,7 +117,8 @@ export class MailstoreActor implements Actor {
         if (uidNext > firstRecent) this.recentFrom.set(mailboxId, uidNext)
         return {firstRecent}
       }),
-      bus.handle('mailstore.blobInfo', ({blobId}) => readBlob(store, blobId).info),
+      bus.handle('mailstore.blobInfo', ({blobId}) => readBlobInfo(store, blobId)),
+      bus.handle('mailstore.blobBytes', ({blobId}) => readBlobBytes(store, blobId)),
       bus.handle('mailstore.searchText', async ({blobId}) => ({text: await searchText(store, blobId)})),
       bus.handle('mailstore.setFlags', async (req) => {
         const change = this.changed(await setFlags(store, req))

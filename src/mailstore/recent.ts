@@ -13,6 +13,18 @@ export function readBlob(store: Store, id: string): {raw: Buffer; info: BlobInfo
   return {raw, info}
 }
 
+export function readBlobInfo(store: Store, id: string): BlobInfoRecord {
+  const info = store.blobInfo.get(id)
+  if (!info) throw new MailboxError('not-found', `no message ${id}`)
+  return info
+}
+
+export function readBlobBytes(store: Store, id: string): Buffer {
+  const raw = store.blobs.get(id)
+  if (!raw) throw new MailboxError('not-found', `no message ${id}`)
+  return raw
+}
+
 export function recentBlobs(store: Store, sinceMs: number): {id: string; info: BlobInfoRecord}[] {
   const start = Math.max(0, Math.floor(sinceMs)).toString(36).padStart(9, '0')
   return [...store.blobInfo.getRange({start, limit: MAX_RECENT}).map(({key, value}) => ({id: key, info: value}))]

@@ -250,7 +250,7 @@ export class Pop3Session {
   async read(entry: DropEntry): Promise<{raw: Buffer; info: WireInfo} | undefined> {
     let raw: Buffer
     try {
-      raw = (await this.ctx.bus.call('mailstore.blob', {id: entry.blobId})).raw
+      raw = await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})
     } catch (err) {
       if (!isMailboxError(err, 'not-found')) throw err
       this.err(`message ${entry.n} was removed by another session`)
@@ -274,7 +274,7 @@ export class Pop3Session {
         continue
       }
       try {
-        const {raw} = await this.ctx.bus.call('mailstore.blob', {id: entry.blobId})
+        const raw = await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})
         entry.wireSize = this.ctx.wire.of(entry.blobId, raw).size
       } catch (err) {
         if (!isMailboxError(err, 'not-found')) throw err

@@ -32,11 +32,13 @@ export interface ImapServerOptions {
   args?: string[]
   /** reuse an existing data dir (users are still created unless `users: []`) */
   dataDir?: string
+  /** also listen for POP3 (ports.pop3) */
+  pop3?: boolean
 }
 
 export interface ImapServer {
   dataDir: string
-  ports: {imap: number; imaps: number; smtp: number}
+  ports: {imap: number; imaps: number; smtp: number; pop3?: number}
   users: ImapUser[]
   served: Served
   /** SIGTERM and wait for exit (idempotent) */
@@ -72,8 +74,9 @@ export async function startImapServer(options: ImapServerOptions = {}): Promise<
   const users = options.users ?? DEFAULT_USERS
   const domains = options.domains ?? [...new Set(users.map((u) => u.address.split('@')[1]!))]
   await addUsers(dataDir, domains.length ? domains : ['example.test'], users)
-  const [imap, imaps, smtp] = await distinctFreePorts(3)
+  const [imap, imaps, smtp, pop3] = await distinctFreePorts(options.pop3 ? 4 : 3)
   const args = ['--imap-port', String(imap), '--imaps-port', String(imaps), '--smtp-port', String(smtp)]
+  if (pop3) args.push('--pop3-port', String(pop3))
   if (options.insecureAuth ?? true) args.push('--allow-insecure-auth')
   if (options.config) {
     const file = join(dirname(dataDir), `config-${imap}.json`)
@@ -85,7 +88,7 @@ export async function startImapServer(options: ImapServerOptions = {}): Promise<
   let stopped: Promise<void> | undefined
   return {
     dataDir,
-    ports: {imap: imap!, imaps: imaps!, smtp: smtp!},
+    ports: {imap: imap!, imaps: imaps!, smtp: smtp!, ...(pop3 ? {pop3} : {})},
     users,
     served,
     stop: () => (stopped ??= served.stop().then(() => undefined)),

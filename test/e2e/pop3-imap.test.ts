@@ -4,7 +4,6 @@
  * them as FETCH FLAGS, and a POP3 session that drops its connection changes nothing they see.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {freePort} from '../helpers/cli.js'
 import {deliver, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 import {RawPop3} from './pop3-helpers.js'
 
@@ -13,8 +12,8 @@ let pop3Port: number
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
 beforeAll(async () => {
-  pop3Port = await freePort()
-  server = await startImapServer({users: [alice], args: ['--pop3-port', String(pop3Port)]})
+  server = await startImapServer({users: [alice], pop3: true})
+  pop3Port = server.ports.pop3!
   for (const n of [1, 2, 3, 4]) await deliver(server.ports.smtp, alice.address, simpleMessage({subject: `message ${n}`}))
 }, 60_000)
 

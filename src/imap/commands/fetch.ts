@@ -65,7 +65,10 @@ export const FETCH: CommandHandler = {
     ctx.args.end()
     if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
     const needsRaw = items.some((i) => i.kind === 'section')
-    const needsInfo = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY')
+    // BODY[] and RFC822 are the stored bytes as they are; every other section needs the MIME offsets
+    const needsInfo = items.some(
+      (i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && (i.section.path.length || i.section.specifier)),
+    )
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
     let {records} = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
@@ -84,6 +87,8 @@ export const FETCH: CommandHandler = {
     }
 
     let text = ''
+    /** bytes written since the socket was last allowed to flush */
+    let unflushed = 0
     for (const uid of uids) {
       const record = records[indexOfUid(records, uid)]
       const seq = selected.seqOf(uid)
@@ -91,8 +96,8 @@ export const FETCH: CommandHandler = {
       if (!record || !seq) continue
       let raw: Buffer | undefined
       let info: BlobInfoRecord | undefined
-      if (needsRaw) ({raw, info} = await session.bus.call('mailstore.blob', {id: record.blobId}))
-      else if (needsInfo) info = await session.bus.call('mailstore.blobInfo', {blobId: record.blobId})
+      if (needsRaw) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
+      if (needsInfo) info = await session.bus.call('mailstore.blobInfo', {blobId: record.blobId})
       let wroteFlags = false
       text += `* ${seq} FETCH (`
       let sep = ''
@@ -123,8 +128,8 @@ export const FETCH: CommandHandler = {
             add(`${item.kind} ${bodyStructure(info?.structure ?? (await structureOf(session, record)).root, item.kind === 'BODYSTRUCTURE')}`)
             break
           case 'section': {
-            const root = info?.structure ?? parseMessage(raw!).root
-            let bytes = sectionBytes(raw!, root, item.section)
+            const whole = !item.section.path.length && !item.section.specifier
+            let bytes = whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
             let label = item.name === 'BODY' ? `BODY[${item.section.label}]` : item.name
             if (item.partial) {
               const [start, length] = item.partial
@@ -135,17 +140,18 @@ export const FETCH: CommandHandler = {
             // the literal goes out as its own write: a slice of the stored bytes, not a copy
             session.write(text)
             session.write(bytes)
+            unflushed += text.length + bytes.length
             text = ''
-            if (bytes.length >= BATCH) await session.drain()
             break
           }
         }
       }
       if (flagsChanged.has(uid) && !wroteFlags) add(`FLAGS ${selected.flagsOf(record)}`)
       text += ')\r\n'
-      if (text.length >= BATCH) {
+      if (unflushed + text.length >= BATCH) {
         session.write(text)
         text = ''
+        unflushed = 0
         await session.drain()
       }
     }
@@ -154,6 +160,5 @@ export const FETCH: CommandHandler = {
 }
 
 async function structureOf(session: import('../session.js').Session, record: MessageRecord) {
-  const {raw} = await session.bus.call('mailstore.blob', {id: record.blobId})
-  return parseMessage(raw)
+  return parseMessage(await session.bus.call('mailstore.blobBytes', {blobId: record.blobId}))
 }
