@@ -12,13 +12,13 @@
  * - Flag changes this session made itself are not echoed back.
  */
 import type {MailboxView} from '../mailstore/mailbox-view.js'
-import {indexOfUid} from '../mailstore/mailbox-view.js'
+import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
 import {flagList} from './format.js'
 
 export class SelectedMailbox {
-  /** UIDs by sequence number - 1 */
-  uids: number[]
+  /** UIDs by sequence number - 1; never changed in place, as it starts out shared with the folder view */
+  uids: readonly number[]
   /** the HIGHESTMODSEQ the client is up to date with */
   private knownModseq: number
   /** MODSEQs this session produced itself (its own STOREs), not to be reported back */
@@ -36,7 +36,7 @@ export class SelectedMailbox {
     view: MailboxView,
     recent?: [number, number],
   ) {
-    this.uids = view.records.map((r) => r.uid)
+    this.uids = summaryOf(view).uids
     this.knownModseq = view.folder.highestModseq
     if (recent) this.addRecent(recent)
   }
@@ -104,7 +104,7 @@ export class SelectedMailbox {
       for (let i = records.length - 1; i >= 0 && records[i]!.uid > last; i--) added++
     }
     if (added) {
-      for (let i = records.length - added; i < records.length; i++) this.uids.push(records[i]!.uid)
+      this.uids = this.uids.concat(records.slice(records.length - added).map((r) => r.uid))
       lines.push(`* ${this.uids.length} EXISTS\r\n`)
       if (recent) this.addRecent(recent)
       lines.push(`* ${this.recentCount} RECENT\r\n`)

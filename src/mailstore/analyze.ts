@@ -9,6 +9,7 @@
  * as Dovecot does without an FTS plugin.
  */
 import libmime from 'libmime'
+import {crlfInfo} from '../mime/crlf.js'
 import {MISSING_DOMAIN, type Envelope, type EnvelopeAddress} from '../mime/envelope.js'
 import {parseMessage, type MimePart} from '../mime/structure.js'
 import type {MessageSummary} from '../store/records.js'
@@ -17,6 +18,8 @@ export interface Analysis {
   envelope: Envelope
   structure: MimePart
   summary: MessageSummary
+  /** size with CRLF line endings (POP3's size) */
+  crlfSize: number
 }
 
 function decode(value: string | undefined): string {
@@ -46,6 +49,7 @@ export function analyzeMessage(raw: Buffer): Analysis {
   return {
     envelope,
     structure: root,
+    crlfSize: crlfInfo(raw).size,
     summary: {
       from: display(envelope.from),
       to: [...envelope.to, ...envelope.cc].filter((a) => a.host !== undefined).map(address),

@@ -69,6 +69,7 @@ export function putBlob(store: Store, raw: Buffer, input: {analysis: Analysis; m
     envelope: analysis.envelope,
     structure: analysis.structure,
     summary: analysis.summary,
+    crlfSize: analysis.crlfSize,
   })
   return blobId
 }

@@ -19,6 +19,33 @@ export interface MailboxView {
   folder: MailboxRecord
   /** ascending by UID; callers must not modify it */
   records: MessageRecord[]
+  /** computed on first use (see `summaryOf`); a view is replaced, never changed, so this stays right */
+  summary?: ViewSummary
+}
+
+/** What every SELECT of a folder needs, shared by all the sessions that select the same view. */
+export interface ViewSummary {
+  /** the UIDs in order; shared: callers must not modify it */
+  uids: readonly number[]
+  /** sequence number of the first message without \Seen, 0 if none */
+  firstUnseen: number
+  /** keywords in use */
+  keywords: string[]
+}
+
+export function summaryOf(view: MailboxView): ViewSummary {
+  if (view.summary) return view.summary
+  const {records} = view
+  const uids = new Array<number>(records.length)
+  const keywords = new Set<string>()
+  let firstUnseen = 0
+  for (let i = 0; i < records.length; i++) {
+    const {uid, flags} = records[i]!
+    uids[i] = uid
+    if (!firstUnseen && !flags.includes('\\Seen')) firstUnseen = i + 1
+    for (const f of flags) if (f[0] !== '\\') keywords.add(f)
+  }
+  return (view.summary = {uids, firstUnseen, keywords: [...keywords]})
 }
 
 /** total message entries kept in memory before the least recently used views are dropped */
@@ -58,7 +85,11 @@ export class MailboxViews {
     const cached = this.views.get(folder.id)
     if (cached) {
       this.drop(folder.id)
-      if (fresh(cached, folder)) return this.keep({...cached, folder})
+      if (fresh(cached, folder)) {
+        // a rename or a subscription changes the record but not the messages: keep the view (and its summary)
+        cached.folder = folder
+        return this.keep(cached)
+      }
     }
     const records = [...this.store.messages.getRange(mailboxMessagesRange(folder.id)).map(({value}) => value)]
     return this.keep({folder, records})

@@ -21,7 +21,8 @@ import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
 import {Maildrop, type DropEntry} from './maildrop.js'
-import {WireCache, type WireInfo} from './wire.js'
+import type {CrlfInfo} from '../mime/crlf.js'
+import {WireCache} from './wire.js'
 
 export type State = 'authorization' | 'transaction' | 'update' | 'closed'
 
@@ -247,7 +248,7 @@ export class Pop3Session {
   }
 
   /** a message's bytes, or undefined (and `-ERR` sent) when it has gone since login */
-  async read(entry: DropEntry): Promise<{raw: Buffer; info: WireInfo} | undefined> {
+  async read(entry: DropEntry): Promise<{raw: Buffer; info: CrlfInfo} | undefined> {
     let raw: Buffer
     try {
       raw = await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})
@@ -261,7 +262,7 @@ export class Pop3Session {
     return {raw, info}
   }
 
-  /** STAT and LIST give exact sizes: read each blob not yet measured (once per server, see WireCache) */
+  /** STAT and LIST give exact sizes: stored at delivery; a blob stored without one is read once (see WireCache) */
   async measure(entries: DropEntry[]): Promise<void> {
     let read = 0
     for (const entry of entries) {
@@ -274,6 +275,11 @@ export class Pop3Session {
         continue
       }
       try {
+        const {crlfSize} = await this.ctx.bus.call('mailstore.blobInfo', {blobId: entry.blobId})
+        if (crlfSize !== undefined) {
+          entry.wireSize = crlfSize
+          continue
+        }
         const raw = await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})
         entry.wireSize = this.ctx.wire.of(entry.blobId, raw).size
       } catch (err) {

@@ -7,41 +7,20 @@
  * the first scan of a blob records whether it has bare LFs (kept in `WireCache`), and after that
  * a message without bare LFs costs one native search for "\n." before it goes out.
  */
+import {crlfInfo, tailOf, type CrlfInfo} from '../mime/crlf.js'
 import {headerEnd} from '../mime/header.js'
 
 const LF = 0x0a
 const CR = 0x0d
 const DOT = 0x2e
-const CRLF = Buffer.from('\r\n')
 const NL_DOT = Buffer.from('\n.')
-
-export interface WireInfo {
-  /** octets of the CRLF form, final CRLF included, stuffing and terminator not */
-  size: number
-  /** some line ends in a lone LF (so sending it means rewriting it) */
-  bareLf: boolean
-}
-
-/** what has to follow the stored bytes so the last line ends in CRLF */
-function tailOf(raw: Buffer): Buffer | undefined {
-  if (raw.length === 0 || raw[raw.length - 1] === LF) return undefined
-  return raw[raw.length - 1] === CR ? CRLF.subarray(1) : CRLF
-}
-
-export function wireInfo(raw: Buffer): WireInfo {
-  let bare = 0
-  for (let i = raw.indexOf(LF); i !== -1; i = raw.indexOf(LF, i + 1)) {
-    if (i === 0 || raw[i - 1] !== CR) bare++
-  }
-  return {size: raw.length + bare + (tailOf(raw)?.length ?? 0), bareLf: bare > 0}
-}
 
 /**
  * The bytes to send between the `+OK` line and the terminating `.\r\n`. Returns `raw` itself when
  * nothing needs changing. `info` (from `wireInfo` of the same bytes) lets a blob known to have no
  * bare LF skip the line-by-line scan.
  */
-export function toWire(raw: Buffer, info?: WireInfo): Buffer {
+export function toWire(raw: Buffer, info?: CrlfInfo): Buffer {
   const at: number[] = []
   const insert: number[] = []
   if (info && !info.bareLf) {
@@ -84,15 +63,15 @@ export function topOf(raw: Buffer, lines: number): Buffer {
 }
 
 /**
- * `WireInfo` by blob id, shared by every session of the server: blobs never change, so a
+ * `CrlfInfo` by blob id, shared by every session of the server: blobs never change, so a
  * maildrop's sizes are computed once, not at every login. Least recently used entries go first.
  */
 export class WireCache {
-  private readonly entries = new Map<string, WireInfo>()
+  private readonly entries = new Map<string, CrlfInfo>()
 
   constructor(private readonly max = 200_000) {}
 
-  get(blobId: string): WireInfo | undefined {
+  get(blobId: string): CrlfInfo | undefined {
     const info = this.entries.get(blobId)
     if (info) {
       this.entries.delete(blobId)
@@ -102,10 +81,10 @@ export class WireCache {
   }
 
   /** the cached info, or computed from `raw` and kept */
-  of(blobId: string, raw: Buffer): WireInfo {
+  of(blobId: string, raw: Buffer): CrlfInfo {
     const known = this.get(blobId)
     if (known) return known
-    const info = wireInfo(raw)
+    const info = crlfInfo(raw)
     this.entries.set(blobId, info)
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!)
     return info

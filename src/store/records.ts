@@ -81,6 +81,8 @@ export interface BlobInfoRecord {
   envelope?: import('../mime/envelope.js').Envelope
   structure?: import('../mime/structure.js').MimePart
   summary?: MessageSummary
+  /** size with CRLF line endings and a final CRLF (POP3's size) */
+  crlfSize?: number
 }
 
 export type QueueState = 'queued' | 'sending' | 'deferred' | 'held' | 'delivered' | 'failed'

@@ -27,8 +27,8 @@ const migrations: Migration[] = [
     for (const {key, value} of store.blobInfo.getRange({})) {
       const raw = store.blobs.get(key)
       if (!raw) continue
-      const {envelope, structure, summary} = analyzeMessage(raw)
-      store.blobInfo.putSync(key, {...value, envelope, structure, summary})
+      const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
+      store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
     }
   },
 ]

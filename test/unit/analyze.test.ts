@@ -183,3 +183,11 @@ describe('searchText', () => {
     expect(text.startsWith('long\nword word')).toBe(true)
   })
 })
+
+describe('crlfSize', () => {
+  it('counts the message as POP3 sends it: CRLF line endings and a final CRLF', () => {
+    expect(analyzeMessage(Buffer.from('Subject: a\r\n\r\nbody\r\n')).crlfSize).toBe(20)
+    expect(analyzeMessage(Buffer.from('Subject: a\n\nbody\n')).crlfSize).toBe(20)
+    expect(analyzeMessage(Buffer.from('Subject: a\r\n\r\nbody')).crlfSize).toBe(20)
+  })
+})

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {WireCache, topOf, toWire, wireInfo} from '../../src/pop3/wire.js'
+import {crlfInfo} from '../../src/mime/crlf.js'
+import {WireCache, topOf, toWire} from '../../src/pop3/wire.js'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
 const wire = (s: string) => toWire(b(s)).toString('latin1')
@@ -10,7 +11,7 @@ describe('toWire: RFC 1939 byte-stuffing and CRLF', () => {
   it('sends CRLF mail without dot lines untouched (the same buffer)', () => {
     const raw = b('Subject: x\r\n\r\nhello\r\nworld\r\n')
     expect(toWire(raw)).toBe(raw)
-    expect(toWire(raw, wireInfo(raw))).toBe(raw)
+    expect(toWire(raw, crlfInfo(raw))).toBe(raw)
   })
 
   it('doubles a dot at the start of every line, the first line included', () => {
@@ -32,15 +33,15 @@ describe('toWire: RFC 1939 byte-stuffing and CRLF', () => {
   it('the fast path (no bare LF known) gives the same bytes as the full scan', () => {
     for (const s of ['.x\r\n.y\r\nz', 'a\r\n..\r\n', 'plain\r\n', '\r\n.\r\n', 'x\r\n.']) {
       const raw = b(s)
-      const info = wireInfo(raw)
+      const info = crlfInfo(raw)
       expect(info.bareLf).toBe(false)
       expect(toWire(raw, info).toString('latin1')).toBe(toWire(raw).toString('latin1'))
     }
   })
 
-  it('wireInfo.size is the CRLF form: stuffing and terminator not counted', () => {
+  it('crlfInfo.size is the CRLF form: stuffing and terminator not counted', () => {
     for (const s of ['a\nb\n', 'a\r\nb', '.x\n.y\r\n', '', 'x\r', 'a\n\n\n.\n']) {
-      const info = wireInfo(b(s))
+      const info = crlfInfo(b(s))
       expect(info.size, JSON.stringify(s)).toBe(Buffer.byteLength(unstuff(wire(s)), 'latin1'))
       expect(info.bareLf).toBe(/(^|[^\r])\n/.test(s))
     }

@@ -1,4 +1,5 @@
 /** tag SELECT mailbox (RFC 3501 §6.3.1); EXAMINE is the read-only form */
+import {summaryOf} from '../../mailstore/mailbox-view.js'
 import {flagList} from '../format.js'
 import {ParseError} from '../parser.js'
 import {SelectedMailbox} from '../selected.js'
@@ -25,13 +26,7 @@ export const select = (readOnly: boolean): CommandHandler => ({
       recent = [firstRecent, folder.uidNext]
     }
     const selected = new SelectedMailbox(folder.id, folder.name, folder.uidValidity, readOnly, view, recent)
-    const keywords = new Set<string>()
-    let firstUnseen = 0
-    for (let i = 0; i < records.length; i++) {
-      const flags = records[i]!.flags
-      if (!firstUnseen && !flags.includes('\\Seen')) firstUnseen = i + 1
-      for (const f of flags) if (f[0] !== '\\') keywords.add(f)
-    }
+    const {firstUnseen, keywords} = summaryOf(view)
     const flags = [...SYSTEM_FLAGS, ...keywords]
     session.write(`* FLAGS ${flagList(flags)}\r\n`)
     session.write(`* OK [PERMANENTFLAGS ${flagList(readOnly ? [] : [...flags, '\\*'])}] Flags permitted\r\n`)
