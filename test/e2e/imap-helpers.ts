@@ -11,6 +11,7 @@ import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {upgradeToTls} from '../helpers/tls.js'
 
 export const HOST = '127.0.0.1'
 
@@ -421,11 +422,7 @@ export class RawImap {
     plain.off('data', this.onData)
     plain.removeAllListeners('close')
     plain.removeAllListeners('error')
-    const secure = tlsConnect({socket: plain, rejectUnauthorized: false})
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve())
-      secure.once('error', reject)
-    })
+    const secure = await upgradeToTls(plain)
     this.socket = secure
     this.attach(secure)
   }

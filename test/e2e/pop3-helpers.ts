@@ -8,6 +8,7 @@ import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {expect} from 'vitest'
 import {connectControl} from '../../src/control/client.js'
 import {RawSmtp} from './smtp-helpers.js'
+import {upgradeToTls} from '../helpers/tls.js'
 
 export class RawPop3 {
   private buffer = Buffer.alloc(0)
@@ -125,11 +126,7 @@ export class RawPop3 {
     const plain = this.socket
     plain.off('data', this.onData)
     plain.off('close', this.onClose)
-    const secure = tlsConnect({socket: plain, rejectUnauthorized: false})
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve())
-      secure.once('error', reject)
-    })
+    const secure = await upgradeToTls(plain)
     this.socket = secure
     this.attach(secure)
   }

@@ -10,6 +10,7 @@ import {expect} from 'vitest'
 import {runCli, runJson, freePort} from '../helpers/cli.js'
 import {storeCounts, type StoreCounts} from '../../src/status.js'
 import {openStore, type Store} from '../../src/store/store.js'
+import {upgradeToTls} from '../helpers/tls.js'
 
 export interface Reply {
   code: number
@@ -123,11 +124,7 @@ export class RawSmtp {
     plain.off('data', this.onData)
     plain.removeAllListeners('close')
     plain.removeAllListeners('error')
-    const secure = tlsConnect({socket: plain, rejectUnauthorized: false})
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve())
-      secure.once('error', reject)
-    })
+    const secure = await upgradeToTls(plain)
     this.socket = secure
     this.attach(secure)
   }

@@ -12,7 +12,7 @@ import {bodyStructure, envelope} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
-import {targetUids} from '../targets.js'
+import {targetIndexes} from '../targets.js'
 
 type Item =
   | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY'}
@@ -60,7 +60,7 @@ export const FETCH: CommandHandler = {
   async run(session, ctx) {
     const selected = session.selected!
     const user = session.user!
-    const uids = targetUids(session, ctx)
+    const indexes = targetIndexes(session, ctx)
     const items = parseFetchItems(ctx.args.node('data items'))
     ctx.args.end()
     if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
@@ -74,7 +74,7 @@ export const FETCH: CommandHandler = {
     let {records} = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
     const flagsChanged = new Set<number>()
     if (marksSeen) {
-      const unseen = uids.filter((uid) => {
+      const unseen = indexes.map((i) => selected.uids[i]!).filter((uid) => {
         const r = records[indexOfUid(records, uid)]
         return r && !r.flags.includes('\\Seen')
       })
@@ -89,11 +89,15 @@ export const FETCH: CommandHandler = {
     let text = ''
     /** bytes written since the socket was last allowed to flush */
     let unflushed = 0
-    for (const uid of uids) {
-      const record = records[indexOfUid(records, uid)]
-      const seq = selected.seqOf(uid)
+    // the positions and the view's records are both in UID order: walk them side by side
+    let r = 0
+    for (const i of indexes) {
+      const uid = selected.uids[i]!
+      const seq = i + 1
+      while (r < records.length && records[r]!.uid < uid) r++
+      const record = records[r]
       // a message expunged by another session that this one has not been told about yet
-      if (!record || !seq) continue
+      if (!record || record.uid !== uid) continue
       let raw: Buffer | undefined
       let info: BlobInfoRecord | undefined
       if (needsRaw) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
