@@ -55,7 +55,7 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
-  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; highestModseq: number}}
+  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   'mailstore.append': {req: AppendRequest; res: {uidValidity: number; uid: number}}

@@ -27,6 +27,8 @@ export class SelectedMailbox {
   private readonly recent: [number, number][] = []
   /** a change was announced for this folder since the last catch-up */
   dirty = false
+  /** CONDSTORE is on for the session: flag updates carry MODSEQ (RFC 7162 §3.1.4) */
+  showModseq = false
 
   constructor(
     readonly mailboxId: number,
@@ -64,6 +66,11 @@ export class SelectedMailbox {
   /** flags as the client sees them: stored flags plus \Recent */
   flagsOf(record: MessageRecord): string {
     return flagList(this.isRecent(record.uid) ? [...record.flags, '\\Recent'] : record.flags)
+  }
+
+  /** the untagged FETCH that tells the client a message's flags */
+  flagsUpdate(seq: number, record: MessageRecord): string {
+    return `* ${seq} FETCH (UID ${record.uid} FLAGS ${this.flagsOf(record)}${this.showModseq ? ` MODSEQ (${record.modseq})` : ''})\r\n`
   }
 
   noteOwnChange(records: MessageRecord[]): void {
@@ -113,7 +120,7 @@ export class SelectedMailbox {
       for (const r of records) {
         if (r.modseq <= this.knownModseq || r.uid > last || this.ownModseqs.has(r.modseq)) continue
         const i = this.seqOf(r.uid)
-        if (i) lines.push(`* ${i} FETCH (UID ${r.uid} FLAGS ${this.flagsOf(r)})\r\n`)
+        if (i) lines.push(this.flagsUpdate(i, r))
       }
       this.knownModseq = view.folder.highestModseq
       this.ownModseqs.clear()

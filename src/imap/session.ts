@@ -87,6 +87,8 @@ export class Session {
   user?: string
   selected?: SelectedMailbox
   secure: boolean
+  /** RFC 7162: set by the first CONDSTORE-enabling command, for the rest of the connection */
+  condstore = false
   private readonly framing: Framing
   private readonly queue: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}[] = []
   private busy = false
@@ -182,6 +184,7 @@ export class Session {
   /** Selects a folder (or none): the server routes that folder's change events to this session. */
   select(selected: SelectedMailbox | undefined): void {
     this.selected = selected
+    if (selected) selected.showModseq = this.condstore
     this.state = selected ? 'selected' : 'authenticated'
     this.hooks.watch(this, selected?.mailboxId)
   }
@@ -293,6 +296,12 @@ export class Session {
     }
     this.catchingUp = this.catchingUp.then(run, run)
     return this.catchingUp
+  }
+
+  /** a CONDSTORE-enabling command was seen (RFC 7162 §3.1) */
+  enableCondstore(): void {
+    this.condstore = true
+    if (this.selected) this.selected.showModseq = true
   }
 
   /** the selected folder changed (a bus event): during IDLE tell the client at once, otherwise with the next command */

@@ -121,8 +121,9 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.blobBytes', ({blobId}) => readBlobBytes(store, blobId)),
       bus.handle('mailstore.searchText', async ({blobId}) => ({text: await searchText(store, blobId)})),
       bus.handle('mailstore.setFlags', async (req) => {
-        const change = this.changed(await setFlags(store, req))
-        return {updated: change.updated ?? [], highestModseq: change.folder.highestModseq}
+        const change = await setFlags(store, req)
+        this.changed(change)
+        return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq}
       }),
       bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await expungeMessages(store, req)).expunged ?? []})),
       bus.handle('mailstore.copy', async (req) => {

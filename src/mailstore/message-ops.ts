@@ -50,18 +50,25 @@ export interface FlagsRequest {
   uids: number[]
   mode: FlagMode
   flags: string[]
+  /** CONDSTORE: leave alone (and report) messages changed after this MODSEQ */
+  unchangedSince?: number
 }
 
 /** Changes the flags of the listed messages; only messages whose flags really change get a new MODSEQ. */
-export function setFlags(store: Store, req: FlagsRequest): Promise<FolderChange> {
+export function setFlags(store: Store, req: FlagsRequest): Promise<FolderChange & {modified: number[]}> {
   const flags = normalizeFlags(req.flags)
   return store.transactAsync(() => {
     const folder = folderById(store, req.user, req.mailboxId)
     let {highestModseq, unseen} = folder
     const updated: MessageRecord[] = []
+    const modified: number[] = []
     for (const uid of req.uids) {
       const m = store.messages.get(messageKey(folder.id, uid))
       if (!m) continue
+      if (req.unchangedSince !== undefined && m.modseq > req.unchangedSince) {
+        modified.push(uid)
+        continue
+      }
       let next: string[]
       if (req.mode === 'replace') next = flags
       else if (req.mode === 'add') next = normalizeFlags([...m.flags, ...flags])
@@ -77,7 +84,7 @@ export function setFlags(store: Store, req: FlagsRequest): Promise<FolderChange>
     }
     const after = {...folder, highestModseq, unseen}
     if (updated.length) store.mailboxes.putSync(mailboxKey(folder.user, folder.name), after)
-    return {folder: updated.length ? after : folder, modseqBefore: folder.highestModseq, updated}
+    return {folder: updated.length ? after : folder, modseqBefore: folder.highestModseq, updated, modified}
   })
 }
 

@@ -142,7 +142,20 @@ describe('setFlags', () => {
     const a = await add(user)
     const f = folder(user)
     const change = await setFlags(store, {user, mailboxId: f.id, uids: [a + 1, a + 100], mode: 'add', flags: ['\\Seen']})
-    expect(change).toEqual({folder: f, modseqBefore: f.highestModseq, updated: []})
+    expect(change).toEqual({folder: f, modseqBefore: f.highestModseq, updated: [], modified: []})
+  })
+
+  it('unchangedSince: messages changed after that MODSEQ are left alone and reported as modified', async () => {
+    const user = newUser()
+    const a = await add(user)
+    const b = await add(user)
+    const f = folder(user)
+    const first = await setFlags(store, {user, mailboxId: f.id, uids: [b], mode: 'add', flags: ['\\Flagged']})
+    const since = f.highestModseq
+    const change = await setFlags(store, {user, mailboxId: f.id, uids: [a, b], mode: 'add', flags: ['\\Answered'], unchangedSince: since})
+    expect(change.modified).toEqual([b])
+    expect(change.updated!.map((r) => r.uid)).toEqual([a])
+    expect(first.updated![0]!.modseq).toBeGreaterThan(since)
   })
 
   it('the same UID twice is changed once', async () => {

@@ -1,11 +1,17 @@
-/** tag ENABLE capability… (RFC 5161) */
+/** tag ENABLE capability… (RFC 5161); CONDSTORE is the one extension here that can be enabled */
 import type {CommandHandler} from '../session.js'
 
-/** RFC 5161: no extension here needs enabling yet, so nothing is enabled (the reply lists none) */
 export const ENABLE: CommandHandler = {
   states: ['authenticated', 'selected'],
   async run(session, {args}) {
-    if (!args.remaining) args.atom('capability')
-    session.write('* ENABLED\r\n')
+    const enabled: string[] = []
+    do {
+      const name = args.atom('capability').toUpperCase()
+      if (name === 'CONDSTORE' && !enabled.includes(name)) {
+        session.enableCondstore()
+        enabled.push(name)
+      }
+    } while (args.remaining)
+    session.write(`* ENABLED${enabled.map((e) => ' ' + e).join('')}\r\n`)
   },
 }

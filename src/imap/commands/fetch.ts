@@ -7,7 +7,7 @@
 import {indexOfUid} from '../../mailstore/mailbox-view.js'
 import {parseMessage} from '../../mime/structure.js'
 import type {BlobInfoRecord, MessageRecord} from '../../store/records.js'
-import {formatDateTime} from '../args.js'
+import {formatDateTime, numberOf} from '../args.js'
 import {bodyStructure, envelope} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
@@ -15,7 +15,7 @@ import type {CommandHandler} from '../session.js'
 import {targetIndexes} from '../targets.js'
 
 type Item =
-  | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY'}
+  | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ'}
   | {kind: 'section'; name: string; peek: boolean; section: SectionSpec; partial?: [number, number]}
 
 const MACROS: Record<string, string[]> = {
@@ -24,7 +24,7 @@ const MACROS: Record<string, string[]> = {
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 }
 
-const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY'])
+const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ'])
 
 /** RFC822, RFC822.HEADER and RFC822.TEXT are BODY sections with their own names in the reply */
 const RFC822: Record<string, {peek: boolean; specifier: string}> = {
@@ -62,7 +62,17 @@ export const FETCH: CommandHandler = {
     const user = session.user!
     const indexes = targetIndexes(session, ctx)
     const items = parseFetchItems(ctx.args.node('data items'))
+    // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then
+    let changedSince: number | undefined
+    if (ctx.args.remaining) {
+      const modifiers = ctx.args.list('fetch modifiers')
+      const name = modifiers[0]
+      if (modifiers.length !== 2 || name?.type !== 'atom' || name.value.toUpperCase() !== 'CHANGEDSINCE') throw new ParseError('FETCH: the only modifier is CHANGEDSINCE')
+      changedSince = numberOf(modifiers[1], 'CHANGEDSINCE')
+      if (!items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
+    }
     ctx.args.end()
+    if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore()
     if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
     const needsRaw = items.some((i) => i.kind === 'section')
     // BODY[] and RFC822 are the stored bytes as they are; every other section needs the MIME offsets
@@ -98,6 +108,7 @@ export const FETCH: CommandHandler = {
       const record = records[r]
       // a message expunged by another session that this one has not been told about yet
       if (!record || record.uid !== uid) continue
+      if (changedSince !== undefined && record.modseq <= changedSince) continue
       let raw: Buffer | undefined
       let info: BlobInfoRecord | undefined
       if (needsRaw) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
@@ -123,6 +134,9 @@ export const FETCH: CommandHandler = {
             break
           case 'RFC822.SIZE':
             add(`RFC822.SIZE ${record.size}`)
+            break
+          case 'MODSEQ':
+            add(`MODSEQ (${record.modseq})`)
             break
           case 'ENVELOPE':
             add(`ENVELOPE ${envelope(info?.envelope ?? (await structureOf(session, record)).envelope)}`)
@@ -150,7 +164,11 @@ export const FETCH: CommandHandler = {
           }
         }
       }
-      if (flagsChanged.has(uid) && !wroteFlags) add(`FLAGS ${selected.flagsOf(record)}`)
+      if (flagsChanged.has(uid)) {
+        if (!wroteFlags) add(`FLAGS ${selected.flagsOf(record)}`)
+        if (selected.showModseq && !items.some((i) => i.kind === 'UID')) add(`UID ${record.uid}`)
+        if (selected.showModseq && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${record.modseq})`)
+      }
       text += ')\r\n'
       if (unflushed + text.length >= BATCH) {
         session.write(text)

@@ -24,6 +24,7 @@ type Key =
   | {op: 'date'; sent: boolean; cmp: 'before' | 'on' | 'since'; day: number}
   | {op: 'header'; field: string; value: string}
   | {op: 'body' | 'text'; value: string}
+  | {op: 'modseq'; modseq: number}
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
@@ -106,6 +107,14 @@ class KeyReader {
         return {op: 'or', a: this.key(), b: this.key()}
       case 'HEADER':
         return {op: 'header', field: this.string('header field').toLowerCase(), value: this.string('string')}
+      case 'MODSEQ': {
+        // MODSEQ ["/flags/<flag>" priv|shared|all] n (RFC 7162 §3.1.5): we keep one MODSEQ per message, so the entry is ignored
+        if (this.nodes[this.i]?.type === 'string') {
+          this.string('entry name')
+          this.string('entry type')
+        }
+        return {op: 'modseq', modseq: numberOf(this.next('mod-sequence'), 'mod-sequence')}
+      }
       case 'BODY':
       case 'TEXT':
         return {op: name === 'BODY' ? 'body' : 'text', value: this.string('string')}
@@ -147,6 +156,14 @@ function needsOf(key: Key, needs: Needs = {header: false, text: false, sent: fal
       break
   }
   return needs
+}
+
+function usesModseq(key: Key): boolean {
+  if (key.op === 'modseq') return true
+  if (key.op === 'not') return usesModseq(key.key)
+  if (key.op === 'or') return usesModseq(key.a) || usesModseq(key.b)
+  if (key.op === 'and') return key.keys.some(usesModseq)
+  return false
 }
 
 interface Candidate {
@@ -201,6 +218,8 @@ function matches(key: Key, c: Candidate, extent: Extent): boolean {
     }
     case 'header':
       return (c.header ?? []).some((f) => f.key === key.field && contains(f.value, key.value))
+    case 'modseq':
+      return c.record.modseq >= key.modseq
     case 'body':
       return contains(c.text ?? '', key.value)
     case 'text':
@@ -254,6 +273,9 @@ export const SEARCH: CommandHandler = {
     const uids = selected.uids
     const extent: Extent = {messages: uids.length, maxUid: uids.length ? uids[uids.length - 1]! : 0}
     const found: number[] = []
+    const withModseq = usesModseq(key)
+    if (withModseq) session.enableCondstore()
+    let highest = 0
     // the session's UIDs and the view's records are both ascending: walk them side by side
     let r = 0
     for (let i = 0; i < uids.length; i++) {
@@ -263,8 +285,12 @@ export const SEARCH: CommandHandler = {
       if (!record || record.uid !== u) continue
       const c: Candidate = {seq: i + 1, record, recent: selected.isRecent(u)}
       if (loads) await load(session, c, needs)
-      if (matches(key, c, extent)) found.push(uid ? u : i + 1)
+      if (!matches(key, c, extent)) continue
+      found.push(uid ? u : i + 1)
+      if (record.modseq > highest) highest = record.modseq
     }
-    session.write(`* SEARCH${found.length ? ' ' + found.join(' ') : ''}\r\n`)
+    // with a MODSEQ key, the reply names the highest MODSEQ of the messages found (RFC 7162 §3.1.5)
+    const modseq = withModseq && found.length ? ` (MODSEQ ${highest})` : ''
+    session.write(`* SEARCH${found.length ? ' ' + found.join(' ') : ''}${modseq}\r\n`)
   },
 }

@@ -12,8 +12,10 @@ export const select = (readOnly: boolean): CommandHandler => ({
   async run(session, {args, name}) {
     const folderName = args.mailbox()
     if (args.remaining) {
-      const params = args.list('select parameters')
-      if (params.length) throw new ParseError(`${name}: no select parameters are supported`)
+      for (const p of args.list('select parameters')) {
+        if (p.type !== 'atom' || p.value.toUpperCase() !== 'CONDSTORE') throw new ParseError(`${name}: the only select parameter supported is CONDSTORE`)
+        session.enableCondstore()
+      }
     }
     args.end()
     // a SELECT that fails leaves no folder selected (RFC 3501 §6.3.1)
@@ -33,6 +35,7 @@ export const select = (readOnly: boolean): CommandHandler => ({
     session.write(`* ${records.length} EXISTS\r\n* ${selected.recentCount} RECENT\r\n`)
     if (firstUnseen) session.write(`* OK [UNSEEN ${firstUnseen}] First unseen\r\n`)
     session.write(`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid\r\n* OK [UIDNEXT ${folder.uidNext}] Predicted next UID\r\n`)
+    session.write(`* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest\r\n`)
     session.select(selected)
     return {code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${name} completed`}
   },

@@ -6,7 +6,7 @@ import {mailboxName} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
 
-const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE'])
+const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ'])
 
 export function statusItems(nodes: Node[]): string[] {
   const items = atomsOf(nodes, 'STATUS items').map((s) => s.toUpperCase())
@@ -24,6 +24,10 @@ export async function statusLine(session: Session, folder: MailboxRecord, items:
     else if (item === 'UIDVALIDITY') value = folder.uidValidity
     else if (item === 'UNSEEN') value = folder.unseen
     else if (item === 'SIZE') value = folder.size
+    else if (item === 'HIGHESTMODSEQ') {
+      session.enableCondstore()
+      value = folder.highestModseq
+    }
     else {
       // uidNext 0 claims nothing: it only reads where \Recent starts
       const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id, uidNext: 0})
