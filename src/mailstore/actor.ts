@@ -85,6 +85,8 @@ export class MailstoreActor implements Actor {
     return [
       bus.handle('mailstore.folders', ({user}) => listFolders(store, user)),
       bus.handle('mailstore.createFolder', ({user, name, specialUse}) => {
+        // a session of a user removed meanwhile must not leave folders behind
+        if (!store.users.get(user)) throw new MailboxError('not-found', `no user ${user}`)
         const folder = createFolder(store, user, name, specialUse)
         foldersChanged(user)
         return folder

@@ -48,8 +48,12 @@ export function summaryOf(view: MailboxView): ViewSummary {
   return (view.summary = {uids, firstUnseen, keywords: [...keywords]})
 }
 
-/** total message entries kept in memory before the least recently used views are dropped */
-const DEFAULT_MAX_ENTRIES = 2_000_000
+/**
+ * total message entries kept in memory before the least recently used views are dropped: an
+ * entry costs about 200 bytes of heap, so this is ~100 MB (a bigger folder is still served: its
+ * view just pushes the others out)
+ */
+const DEFAULT_MAX_ENTRIES = 500_000
 
 const fresh = (view: MailboxView, folder: MailboxRecord) =>
   view.folder.uidValidity === folder.uidValidity &&
