@@ -4,6 +4,7 @@
  * STARTTLS, IMAPS, and users isolated from each other's folders whatever the name looks like.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runCli} from '../helpers/cli.js'
 import {connectFlow, deliver, RawImap, type ImapServer, quote, simpleMessage, startImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
@@ -280,5 +281,26 @@ describe('users are isolated', () => {
     expect((await a.command('STATUS Secret (MESSAGES)')).untagged).toEqual(['* STATUS "Secret" (MESSAGES 1)'])
     const aliceList = await a.command('LIST "" "*"')
     expect(aliceList.untagged.join('\n')).not.toMatch(/bob|\.\./)
+  })
+})
+
+describe('a user removed while logged in', () => {
+  it('cannot create folders or append afterwards, and the selected session is disconnected', async () => {
+    const carol = {address: 'carol@example.test', password: 'carol-pw'}
+    const add = await runCli(['user', 'add', carol.address, '--password-stdin'], {dataDir: server.dataDir, input: `${carol.password}\n`})
+    expect(add.code, add.stderr).toBe(0)
+    const idle = await login(carol)
+    const other = await login(carol)
+    expect((await idle.command('SELECT INBOX')).status).toBe('OK')
+    const removed = await runCli(['user', 'remove', carol.address, '--force'], {dataDir: server.dataDir})
+    expect(removed.code, removed.stderr).toBe(0)
+    const create = await other.command('CREATE Leftover')
+    expect(create.status).toBe('NO')
+    expect((await other.append('INBOX', 'Subject: x\r\n\r\nx\r\n')).status).toBe('NO')
+    expect((await other.command('LIST "" "*"')).untagged).toEqual([])
+    // the selected folder is gone: the session is told so and closed
+    await idle.write('N1 NOOP\r\n')
+    await idle.closed
+    expect(idle.transcript()).toMatch(/\* BYE /)
   })
 })
