@@ -258,11 +258,11 @@ export class Session {
   }
 
   private failure(tag: string, err: unknown): string {
-    if (err instanceof ParseError) return `${tag} BAD ${err.message}\r\n`
-    if (err instanceof ImapError) return `${tag} ${err.kind} ${err.code ? `[${err.code}] ` : ''}${err.message}\r\n`
+    if (err instanceof ParseError) return `${tag} BAD ${responseText(err.message)}\r\n`
+    if (err instanceof ImapError) return `${tag} ${err.kind} ${err.code ? `[${err.code}] ` : ''}${responseText(err.message)}\r\n`
     if (isMailboxError(err)) {
       const code = MAILBOX_ERROR_CODES[err.code]
-      return `${tag} NO ${code ? `[${code}] ` : ''}${err.message}\r\n`
+      return `${tag} NO ${code ? `[${code}] ` : ''}${responseText(err.message)}\r\n`
     }
     this.log.error({err}, 'imap command failed')
     return `${tag} NO [SERVERBUG] Internal error\r\n`
@@ -375,6 +375,15 @@ export class Session {
     await Promise.race([once(secure, 'secure'), once(secure, 'close')])
     secure.cork()
   }
+}
+
+/**
+ * Error texts may quote what the client sent. They must stay one line, and must not end like a
+ * literal announcement (`{3}`): a client would wait for bytes that never come.
+ */
+function responseText(message: string): string {
+  const text = message.replace(/[\u0000-\u001f\u007f]/g, ' ')
+  return text.endsWith('}') ? text + '.' : text
 }
 
 const STATE_PHRASE: Record<State, string> = {
