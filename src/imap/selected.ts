@@ -14,7 +14,7 @@
 import type {MailboxView} from '../mailstore/mailbox-view.js'
 import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
-import {flagList} from './format.js'
+import {compactSet, flagList} from './format.js'
 
 export class SelectedMailbox {
   /** UIDs by sequence number - 1; never changed in place, as it starts out shared with the folder view */
@@ -29,6 +29,8 @@ export class SelectedMailbox {
   dirty = false
   /** CONDSTORE is on for the session: flag updates carry MODSEQ (RFC 7162 §3.1.4) */
   showModseq = false
+  /** QRESYNC is on: expunges are reported as `* VANISHED uids` instead of EXPUNGE (RFC 7162 §3.2.10) */
+  vanished = false
 
   constructor(
     readonly mailboxId: number,
@@ -77,16 +79,19 @@ export class SelectedMailbox {
     for (const r of records) this.ownModseqs.add(r.modseq)
   }
 
-  /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE lines. */
+  /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE (or VANISHED) lines. */
   expunge(gone: Set<number>): string[] {
     const lines: string[] = []
     const kept: number[] = []
+    const removed: number[] = []
     for (let i = 0; i < this.uids.length; i++) {
       const uid = this.uids[i]!
-      if (gone.has(uid)) lines.push(`* ${kept.length + 1} EXPUNGE\r\n`)
-      else kept.push(uid)
+      if (!gone.has(uid)) kept.push(uid)
+      else if (this.vanished) removed.push(uid)
+      else lines.push(`* ${kept.length + 1} EXPUNGE\r\n`)
     }
     this.uids = kept
+    if (removed.length) lines.push(`* VANISHED ${compactSet(removed)}\r\n`)
     return lines
   }
 

@@ -89,6 +89,8 @@ export class Session {
   secure: boolean
   /** RFC 7162: set by the first CONDSTORE-enabling command, for the rest of the connection */
   condstore = false
+  /** RFC 7162 §3.2: ENABLE QRESYNC; expunges are then reported as VANISHED */
+  qresync = false
   private readonly framing: Framing
   private readonly queue: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}[] = []
   private busy = false
@@ -184,7 +186,10 @@ export class Session {
   /** Selects a folder (or none): the server routes that folder's change events to this session. */
   select(selected: SelectedMailbox | undefined): void {
     this.selected = selected
-    if (selected) selected.showModseq = this.condstore
+    if (selected) {
+      selected.showModseq = this.condstore
+      selected.vanished = this.qresync
+    }
     this.state = selected ? 'selected' : 'authenticated'
     this.hooks.watch(this, selected?.mailboxId)
   }
@@ -302,6 +307,12 @@ export class Session {
   enableCondstore(): void {
     this.condstore = true
     if (this.selected) this.selected.showModseq = true
+  }
+
+  enableQresync(): void {
+    this.qresync = true
+    this.enableCondstore()
+    if (this.selected) this.selected.vanished = true
   }
 
   /** the selected folder changed (a bus event): during IDLE tell the client at once, otherwise with the next command */

@@ -3,15 +3,10 @@ import {ParseError, type Node} from './parser.js'
 import {parseSequenceSet, resolveSet} from './sequence.js'
 import {ImapError, type CommandContext, type Session} from './session.js'
 
-/** the messages a command's sequence set names, as 0-based positions in the session's sequence map, ascending */
-export function targetIndexes(session: Session, ctx: CommandContext): number[] {
-  return resolveSet(parseSequenceSet(ctx.args.atom('sequence set')), session.selected!.uids, ctx.uid)
-}
-
 /** the UIDs a command's sequence set names, in ascending order */
 export function targetUids(session: Session, ctx: CommandContext): number[] {
   const {uids} = session.selected!
-  return targetIndexes(session, ctx).map((i) => uids[i]!)
+  return resolveSet(parseSequenceSet(ctx.args.atom('sequence set')), uids, ctx.uid).map((i) => uids[i]!)
 }
 
 export function flagsFrom(nodes: Node[]): string[] {

@@ -120,3 +120,66 @@ describe('CONDSTORE', () => {
     }
   })
 })
+
+describe('QRESYNC', () => {
+  it('must be enabled before SELECT (QRESYNC …); ENABLE QRESYNC also enables CONDSTORE', async () => {
+    const c = await RawImap.login(server.ports.imap, alice)
+    expect((await c.command('CAPABILITY')).untagged[0]).toMatch(/ QRESYNC /)
+    expect((await c.command('SELECT INBOX (QRESYNC (1 1))')).status).toBe('BAD')
+    expect((await c.command('ENABLE QRESYNC')).untagged).toEqual(['* ENABLED QRESYNC'])
+    expect((await c.command('SELECT INBOX (QRESYNC (1 1))')).status).toBe('OK')
+    // reselecting tells the client the previous folder is closed
+    const again = await c.command('EXAMINE INBOX')
+    expect(again.untagged[0]).toMatch(/^\* OK \[CLOSED\]/)
+    await c.logout()
+  })
+
+  it('a client back after a while gets what vanished and what changed since its MODSEQ; a live one gets VANISHED', async () => {
+    const setup = await RawImap.login(server.ports.imap, alice)
+    await setup.command('SELECT INBOX')
+    for (const n of [4, 5, 6]) await setup.append('INBOX', `Subject: q${n}\r\n\r\nq${n}\r\n`, {nonSync: true})
+    const uidsOf = async (c: RawImap) => (await c.command('UID SEARCH ALL')).untagged[0]!.split(' ').slice(2).map(Number)
+    const uids = await uidsOf(setup)
+    const select = await setup.command('SELECT INBOX')
+    const validity = Number(/UIDVALIDITY (\d+)/.exec(select.untagged.join('\n'))![1])
+    const since = highestOf(select.untagged)
+
+    // a live QRESYNC session sees the expunge as VANISHED, not EXPUNGE
+    const live = await RawImap.login(server.ports.imap, alice)
+    await live.command('ENABLE QRESYNC')
+    await live.command('SELECT INBOX')
+
+    const [a, b, c] = uids.slice(-3) as [number, number, number]
+    await setup.command(`UID STORE ${a} +FLAGS.SILENT (\\Deleted)`)
+    await setup.command(`UID EXPUNGE ${a}`)
+    await setup.command(`UID STORE ${c} +FLAGS.SILENT (\\Flagged)`)
+
+    const noop = await live.command('NOOP')
+    expect(noop.untagged.some((l) => /EXPUNGE/.test(l))).toBe(false)
+    expect(noop.untagged).toContain(`* VANISHED ${a}`)
+    expect(noop.untagged.some((l) => new RegExp(`^\\* \\d+ FETCH \\(UID ${c} FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)\\)$`).test(l))).toBe(true)
+
+    // a client that was away: SELECT (QRESYNC (uidvalidity modseq known-uids))
+    const back = await RawImap.login(server.ports.imap, alice)
+    await back.command('ENABLE QRESYNC')
+    const resync = await back.command(`SELECT INBOX (QRESYNC (${validity} ${since} ${uids[0]}:${c}))`)
+    expect(resync.status).toBe('OK')
+    const vanished = resync.untagged.find((l) => l.startsWith('* VANISHED (EARLIER) '))!
+    expect(expand(vanished.slice('* VANISHED (EARLIER) '.length))).toContain(a)
+    expect(expand(vanished.slice('* VANISHED (EARLIER) '.length)).every((u) => u >= uids[0]! && u <= c && !uids.includes(u) || u === a)).toBe(true)
+    const changed = resync.untagged.filter((l) => / FETCH \(/.test(l))
+    expect(changed).toEqual([expect.stringMatching(new RegExp(`^\\* \\d+ FETCH \\(UID ${c} FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)\\)$`))])
+    // a wrong UIDVALIDITY: a plain SELECT, nothing more
+    const wrong = await back.command(`SELECT INBOX (QRESYNC (${validity + 1} ${since}))`)
+    expect(wrong.untagged.some((l) => l.includes('VANISHED') || l.includes('FETCH'))).toBe(false)
+
+    // UID FETCH … (CHANGEDSINCE m VANISHED)
+    const fetched = await back.command(`UID FETCH ${a}:* (FLAGS) (CHANGEDSINCE ${since} VANISHED)`)
+    expect(fetched.untagged[0]).toBe(`* VANISHED (EARLIER) ${a}`)
+    expect(fetched.untagged.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\* \\d+ FETCH \\(UID ${c} FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)\\)$`))])
+    // nothing vanished above b
+    expect((await back.command(`UID FETCH ${b}:* (FLAGS) (CHANGEDSINCE ${since} VANISHED)`)).untagged.some((l) => l.includes('VANISHED'))).toBe(false)
+    expect((await back.command('FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)')).status).toBe('BAD')
+    for (const s of [setup, live, back]) await s.logout()
+  })
+})

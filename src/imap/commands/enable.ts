@@ -1,4 +1,4 @@
-/** tag ENABLE capability… (RFC 5161); CONDSTORE is the one extension here that can be enabled */
+/** tag ENABLE capability… (RFC 5161): CONDSTORE and QRESYNC (RFC 7162) can be enabled */
 import type {CommandHandler} from '../session.js'
 
 export const ENABLE: CommandHandler = {
@@ -7,10 +7,11 @@ export const ENABLE: CommandHandler = {
     const enabled: string[] = []
     do {
       const name = args.atom('capability').toUpperCase()
-      if (name === 'CONDSTORE' && !enabled.includes(name)) {
-        session.enableCondstore()
-        enabled.push(name)
-      }
+      if (enabled.includes(name)) continue
+      if (name === 'CONDSTORE') session.enableCondstore()
+      else if (name === 'QRESYNC') session.enableQresync()
+      else continue
+      enabled.push(name)
     } while (args.remaining)
     session.write(`* ENABLED${enabled.map((e) => ' ' + e).join('')}\r\n`)
   },

@@ -12,7 +12,8 @@ import {bodyStructure, envelope} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
-import {targetIndexes} from '../targets.js'
+import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {formatRanges, intersect, missingUids} from '../vanished.js'
 
 type Item =
   | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ'}
@@ -60,15 +61,24 @@ export const FETCH: CommandHandler = {
   async run(session, ctx) {
     const selected = session.selected!
     const user = session.user!
-    const indexes = targetIndexes(session, ctx)
+    const ranges = parseSequenceSet(ctx.args.atom('sequence set'))
+    const indexes = resolveSet(ranges, selected.uids, ctx.uid)
     const items = parseFetchItems(ctx.args.node('data items'))
-    // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then
+    // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then;
+    // QRESYNC adds VANISHED to UID FETCH: which of the UIDs asked for are gone (§3.2.6)
     let changedSince: number | undefined
+    let vanished = false
     if (ctx.args.remaining) {
       const modifiers = ctx.args.list('fetch modifiers')
-      const name = modifiers[0]
-      if (modifiers.length !== 2 || name?.type !== 'atom' || name.value.toUpperCase() !== 'CHANGEDSINCE') throw new ParseError('FETCH: the only modifier is CHANGEDSINCE')
-      changedSince = numberOf(modifiers[1], 'CHANGEDSINCE')
+      for (let i = 0; i < modifiers.length; i++) {
+        const m = modifiers[i]!
+        const name = m.type === 'atom' ? m.value.toUpperCase() : ''
+        if (name === 'CHANGEDSINCE') changedSince = numberOf(modifiers[++i], 'CHANGEDSINCE')
+        else if (name === 'VANISHED') vanished = true
+        else throw new ParseError('FETCH: unknown modifier')
+      }
+      if (changedSince === undefined) throw new ParseError('FETCH: modifiers need CHANGEDSINCE')
+      if (vanished && (!ctx.uid || !session.qresync)) throw new ParseError('FETCH: VANISHED needs UID FETCH and ENABLE QRESYNC')
       if (!items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
     }
     ctx.args.end()
@@ -81,7 +91,8 @@ export const FETCH: CommandHandler = {
     )
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
-    let {records} = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+    const view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+    let records = view.records
     const flagsChanged = new Set<number>()
     if (marksSeen) {
       const unseen = indexes.map((i) => selected.uids[i]!).filter((uid) => {
@@ -94,6 +105,12 @@ export const FETCH: CommandHandler = {
         updated.forEach((r) => flagsChanged.add(r.uid))
         records = (await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})).records
       }
+    }
+
+    if (vanished) {
+      const {uidNext} = view.folder
+      const gone = intersect(missingUids(records, uidNext), ranges, uidNext - 1)
+      if (gone.length) session.write(`* VANISHED (EARLIER) ${formatRanges(gone)}\r\n`)
     }
 
     let text = ''
