@@ -4,9 +4,10 @@
  * (LITERAL+, sent at once). A command is handed over as its text pieces with the literal bytes
  * between them, so the parser never has to look for literal markers.
  *
- * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength` and
- * a literal larger than `maxLiteralSize` end the command with an error; the oversized literal
- * itself is never read (synchronizing: no "+" is sent) or is skipped byte by byte (LITERAL+).
+ * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength`, and
+ * a literal larger than `literalLimit` (or literals adding up to more in one command), end the
+ * command with an error; the oversized literal itself is never read (synchronizing: no "+" is
+ * sent) or is skipped byte by byte (LITERAL+).
  */
 
 export interface FramingEvents {
@@ -35,6 +36,13 @@ export class Framing {
   /** text pieces and literals of the command being assembled */
   private parts: (string | Buffer)[] = []
   private commandLength = 0
+  /** literal bytes of the command so far: many literals in one command count together */
+  private commandLiterals = 0
+  /**
+   * the largest literal (and literal total per command) accepted now; the session keeps it small
+   * until login, so an unauthenticated client cannot make us buffer megabytes
+   */
+  literalLimit: number
   /** bytes still expected for the current literal */
   private literalLeft = 0
   private literalChunks: Buffer[] = []
@@ -48,7 +56,9 @@ export class Framing {
   constructor(
     private readonly limits: FramingLimits,
     private readonly events: FramingEvents,
-  ) {}
+  ) {
+    this.literalLimit = limits.maxLiteralSize
+  }
 
   /** Forgets everything buffered (after STARTTLS, the plaintext that came with the command must not be obeyed). */
   reset(): void {
@@ -57,6 +67,7 @@ export class Framing {
     this.pendingLength = 0
     this.parts = []
     this.commandLength = 0
+    this.commandLiterals = 0
     this.literalLeft = 0
     this.literalChunks = []
     this.dropping = undefined
@@ -131,16 +142,19 @@ export class Framing {
       const parts = this.parts
       this.parts = []
       this.commandLength = 0
+      this.commandLiterals = 0
       this.events.command(parts)
       return
     }
     const size = Number(literal[1])
     const nonSync = literal[2] === '+'
     this.parts.push(text.slice(0, literal.index))
-    if (size > this.limits.maxLiteralSize || this.commandLength > this.limits.maxLineLength * 4) {
+    this.commandLiterals += size
+    if (this.commandLiterals > this.literalLimit || this.commandLength > this.limits.maxLineLength * 4) {
       const tag = tagFrom(this.parts)
       this.parts = []
       this.commandLength = 0
+      this.commandLiterals = 0
       if (!nonSync) {
         // the client sends nothing more until it hears from us
         this.events.refused(tag, 'literal-too-big')
@@ -171,6 +185,7 @@ export class Framing {
     this.dropping = undefined
     this.parts = []
     this.commandLength = 0
+    this.commandLiterals = 0
     this.events.refused(tag, reason)
   }
 }

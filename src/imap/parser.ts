@@ -26,9 +26,13 @@ export class ParseError extends Error {
 /** fetch attributes that take a `[section]` */
 const SECTIONED = new Set(['BODY', 'BODY.PEEK', 'BINARY', 'BINARY.PEEK', 'BINARY.SIZE'])
 
+/** parentheses and brackets nest at most this deep: real commands use 3 or 4 levels */
+const MAX_DEPTH = 64
+
 class Reader {
   private part = 0
   private pos = 0
+  private depth = 0
 
   constructor(private readonly parts: (string | Buffer)[]) {}
 
@@ -144,6 +148,15 @@ class Reader {
 
   /** nodes separated by single spaces up to `close` (consumed), or to the end when close is '' */
   sequence(close: string): Node[] {
+    if (close && ++this.depth > MAX_DEPTH) throw new ParseError('Too deeply nested')
+    try {
+      return this.items(close)
+    } finally {
+      if (close) this.depth--
+    }
+  }
+
+  private items(close: string): Node[] {
     const items: Node[] = []
     const stops = ' ()"' + close
     for (;;) {

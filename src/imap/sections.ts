@@ -3,6 +3,7 @@
  * computed at delivery: no re-parsing, and no copy of the bytes except for HEADER.FIELDS.
  */
 import type {MimePart} from '../mime/structure.js'
+import {str} from './format.js'
 import {ParseError, type Node} from './parser.js'
 
 export interface SectionSpec {
@@ -35,14 +36,20 @@ export function parseSection(items: Node[]): SectionSpec {
     const list = items[1]
     if (list?.type !== 'list' || !list.items.length || items.length !== 2) throw new ParseError('HEADER.FIELDS needs a list of field names')
     fields = list.items.map((n) => {
-      if (n.type !== 'atom' && n.type !== 'string') throw new ParseError('Bad header field name')
+      // RFC 5322 field names: printable ASCII but ':'; they are echoed in the response label
+      if ((n.type !== 'atom' && n.type !== 'string') || !/^[\x21-\x39\x3b-\x7e]+$/.test(n.value)) throw new ParseError('Bad header field name')
       return n.value
     })
   } else if (items.length !== 1) {
     throw new ParseError('Bad section')
   }
-  const label = [path.join('.'), specifier].filter(Boolean).join('.') + (fields ? ` (${fields.map((f) => f.toUpperCase()).join(' ')})` : '')
+  const label = [path.join('.'), specifier].filter(Boolean).join('.') + (fields ? ` (${fields.map(fieldLabel).join(' ')})` : '')
   return {path, specifier, ...(fields ? {fields} : {}), label}
+}
+
+/** a field name as echoed in the response: an atom when it can be one, a quoted string otherwise (`a)]x`) */
+function fieldLabel(name: string): string {
+  return /^[!#$&'+,\-.0-9;<=>?@A-Z^_`a-z|~]+$/.test(name) ? name.toUpperCase() : str(name.toUpperCase())
 }
 
 /** part n of a message whose root part is `root` */

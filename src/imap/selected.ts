@@ -107,7 +107,8 @@ export class SelectedMailbox {
     for (let i = records.length - 1; i >= 0 && records[i]!.uid > last; i--) added++
     // UIDs only grow, so every record up to `last` is one the client knows: the difference in
     // counts is the number of expunges, and a folder without any needs no scan
-    if (allowExpunge && this.uids.length > records.length - added) {
+    const expunges = this.uids.length > records.length - added
+    if (allowExpunge && expunges) {
       const gone = new Set<number>()
       for (const uid of this.uids) if (indexOfUid(records, uid) < 0) gone.add(uid)
       lines.push(...this.expunge(gone))
@@ -130,7 +131,8 @@ export class SelectedMailbox {
       this.knownModseq = view.folder.highestModseq
       this.ownModseqs.clear()
     }
-    this.dirty = false
+    // expunges held back now must go out with the next command that allows them, or in IDLE
+    this.dirty = expunges && !allowExpunge
     return lines
   }
 

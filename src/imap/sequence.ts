@@ -83,12 +83,39 @@ export function resolveSet(ranges: Range[], uids: readonly number[], byUid: bool
   return out
 }
 
-/** does the set name this number (for SEARCH keys), given the largest number in use for `*` */
-export function setContains(ranges: Range[], value: number, largest: number): boolean {
-  for (const [a, b] of ranges) {
-    const x = a === STAR ? largest : a
-    const y = b === STAR ? largest : b
-    if (value >= Math.min(x, y) && value <= Math.max(x, y)) return true
+/** the set as sorted, non-overlapping ranges, `*` being the largest number in use */
+export function mergeRanges(ranges: Range[], largest: number): [number, number][] {
+  const sorted = ranges
+    .map(([a, b]): [number, number] => {
+      const x = a === STAR ? largest : a
+      const y = b === STAR ? largest : b
+      return x <= y ? [x, y] : [y, x]
+    })
+    .sort((p, q) => p[0] - q[0])
+  const merged: [number, number][] = []
+  for (const r of sorted) {
+    const last = merged[merged.length - 1]
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1])
+    else merged.push(r)
+  }
+  return merged
+}
+
+/** is `value` in ranges from `mergeRanges` */
+export function inRanges(merged: [number, number][], value: number): boolean {
+  let lo = 0
+  let hi = merged.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const [a, b] = merged[mid]!
+    if (value < a) hi = mid - 1
+    else if (value > b) lo = mid + 1
+    else return true
   }
   return false
+}
+
+/** does the set name this number, given the largest number in use for `*` */
+export function setContains(ranges: Range[], value: number, largest: number): boolean {
+  return inRanges(mergeRanges(ranges, largest), value)
 }

@@ -9,7 +9,6 @@
  * throwing `ImapError` (tagged NO/BAD), a `ParseError` (BAD) or a `MailboxError` (NO with a
  * response code); anything else is a bug, answered `NO [SERVERBUG]` and logged.
  */
-import {once} from 'node:events'
 import type {Socket} from 'node:net'
 import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Bus} from '../bus.js'
@@ -79,6 +78,9 @@ const MAILBOX_ERROR_CODES: Record<string, string> = {
   disabled: 'AUTHORIZATIONFAILED',
 }
 
+/** before login only a user name and a password can be sent as literals: nobody may make us buffer more */
+const PREAUTH_LITERAL_LIMIT = 8 * 1024
+
 let nextSessionId = 1
 
 export class Session {
@@ -115,8 +117,13 @@ export class Session {
       command: (parts) => this.enqueue({parts}),
       line: (text) => this.onRawLine(text),
       continueLiteral: () => this.socket.write('+ Ready for literal data\r\n'),
-      refused: (tag, reason) => this.enqueue({parts: [], refused: {tag, reason}}),
+      refused: (tag, reason) => {
+        // an over-long SASL response or IDLE line: the waiting command gets an empty line and fails
+        if (this.lineWaiter) this.lineWaiter('')
+        else this.enqueue({parts: [], refused: {tag, reason}})
+      },
     })
+    this.framing.literalLimit = PREAUTH_LITERAL_LIMIT
     this.attach(socket)
     socket.setTimeout(options.limits.preauthTimeoutMs)
   }
@@ -226,7 +233,7 @@ export class Session {
   }
 
   private answerRefused({tag, reason}: {tag: string; reason: string}): void {
-    if (reason === 'literal-too-big') this.write(`${tag} NO [TOOBIG] Literal is larger than the limit (${this.options.limits.maxLiteralSize} octets)\r\n`)
+    if (reason === 'literal-too-big') this.write(`${tag} NO [TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)\r\n`)
     else this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
   }
 
@@ -363,6 +370,7 @@ export class Session {
   loggedIn(user: string): void {
     this.user = user
     this.state = 'authenticated'
+    this.framing.literalLimit = this.options.limits.maxLiteralSize
     this.socket.setTimeout(this.options.limits.idleTimeoutMs)
     this.log.info({user}, 'imap login')
   }
@@ -383,7 +391,13 @@ export class Session {
     this.secure = true
     this.attach(secure)
     secure.setTimeout(this.options.limits.preauthTimeoutMs)
-    await Promise.race([once(secure, 'secure'), once(secure, 'close')])
+    // a failed handshake (garbage, a reset) is the client's problem: the socket closes, nothing to answer
+    const ok = await new Promise<boolean>((resolve) => {
+      secure.once('secure', () => resolve(true))
+      secure.once('close', () => resolve(false))
+      secure.once('error', () => resolve(false))
+    })
+    if (!ok) secure.destroy()
     secure.cork()
   }
 }

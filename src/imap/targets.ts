@@ -13,7 +13,8 @@ export function flagsFrom(nodes: Node[]): string[] {
   const flags: string[] = []
   for (const n of nodes) {
     if (n.type === 'list') flags.push(...flagsFrom(n.items))
-    else if (n.type === 'atom' && /^\\?[^\s(){%*"\\\]]+$/.test(n.value)) flags.push(n.value)
+    // flags go back out as atoms: printable ASCII without the atom-specials (RFC 3501 §9)
+    else if (n.type === 'atom' && /^\\?[^\x00-\x20\x7f-\uffff(){%*"\\\]]+$/.test(n.value)) flags.push(n.value)
     else throw new ParseError('Bad flag')
   }
   return flags

@@ -1,7 +1,10 @@
 /** A TCP port that was free a moment ago on 127.0.0.1 (shared by the tests and the benchmarks). */
 import {createServer} from 'node:net'
 
-export function freePort(): Promise<number> {
+/** ports this process handed out: two servers started side by side must not both get the same one */
+const given = new Set<number>()
+
+function probe(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.listen(0, '127.0.0.1', () => {
@@ -10,4 +13,13 @@ export function freePort(): Promise<number> {
     })
     srv.on('error', reject)
   })
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probe()
+    if (given.has(port)) continue
+    given.add(port)
+    return port
+  }
 }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {parseFetchItems} from '../../src/imap/commands/fetch.js'
-import {patternToRegExp} from '../../src/imap/commands/list.js'
+import {listPattern} from '../../src/imap/pattern.js'
 import {parseCommand, ParseError, tagOf, type Node} from '../../src/imap/parser.js'
 
 /** one command line without literals */
@@ -341,8 +341,8 @@ describe('parseFetchItems', () => {
   })
 })
 
-describe('patternToRegExp (LIST patterns)', () => {
-  const matches = (pattern: string, names: string[]) => names.filter((n) => patternToRegExp(pattern).test(n))
+describe('listPattern (LIST patterns)', () => {
+  const matches = (pattern: string, names: string[]) => names.filter((n) => listPattern(pattern)(n))
   const folders = ['INBOX', 'INBOX/a', 'INBOX/a/b', 'Sent', 'Work', 'Work/2024', 'Work/2024/Q1', 'Workshop', 'a.b', 'axb', '😀 Fun', '😀 Fun/x']
 
   it('* matches everything, % stops at the separator', () => {
@@ -367,9 +367,23 @@ describe('patternToRegExp (LIST patterns)', () => {
     expect(matches('a.b', folders)).toEqual(['a.b'])
     const special = ['a+b', 'a(b)', 'a[b]', 'a{1}', 'a$', '^a', 'a|b', 'a?b', 'a\\b']
     for (const name of special) {
-      expect(patternToRegExp(name).test(name), name).toBe(true)
-      expect(patternToRegExp(name).test(name + 'x'), name).toBe(false)
+      expect(listPattern(name)(name), name).toBe(true)
+      expect(listPattern(name)(name + 'x'), name).toBe(false)
     }
-    expect(patternToRegExp('a+b').test('aab')).toBe(false)
+    expect(listPattern('a+b')('aab')).toBe(false)
+  })
+
+  it('many wildcards against a long name take linear time, not exponential (no backtracking)', () => {
+    // a backtracking regular expression took minutes here (the test would time out)
+    const name = 'a'.repeat(500)
+    expect(listPattern('*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b')(name)).toBe(false)
+    expect(listPattern('%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a')(name)).toBe(true)
+  })
+
+  it('consecutive wildcards collapse: ** is *, *% is *, %% is %', () => {
+    const folders2 = ['a', 'a/b', 'a/b/c']
+    expect(folders2.filter(listPattern('a**'))).toEqual(folders2)
+    expect(folders2.filter(listPattern('a%*'))).toEqual(folders2)
+    expect(folders2.filter(listPattern('a%%'))).toEqual(['a'])
   })
 })

@@ -282,7 +282,12 @@ describe('HEADER.FIELDS and HEADER.FIELDS.NOT', () => {
 
   it('no matching field: only the blank line', () => {
     expect(section(raw, 'HEADER.FIELDS (Nope)')).toBe('\r\n')
-    expect(section(raw, 'HEADER.FIELDS (Subject:)')).toBe('\r\n')
+  })
+
+  it('a field name that is not one (a colon, a space, a line break) is refused: it would be echoed in the reply', () => {
+    for (const bad of ['Subject:', 'a b', 'X\r\n* BYE', 'caf\u00e9']) {
+      expect(() => parseSection([{type: 'atom', value: 'HEADER.FIELDS'}, {type: 'list', items: [{type: 'string', value: bad}]}]), bad).toThrow(ParseError)
+    }
   })
 
   it('the body is never searched', () => {

@@ -119,6 +119,8 @@ export const FETCH: CommandHandler = {
     // the positions and the view's records are both in UID order: walk them side by side
     let r = 0
     for (const i of indexes) {
+      // a client that hung up mid-FETCH: stop reading messages for nobody
+      if (session.isClosed) return
       const uid = selected.uids[i]!
       const seq = i + 1
       while (r < records.length && records[r]!.uid < uid) r++

@@ -4,21 +4,9 @@ import type {MailboxRecord} from '../../store/records.js'
 import {atomsOf, decodeName, stringOf, type Args} from '../args.js'
 import {mailboxName} from '../format.js'
 import {ParseError} from '../parser.js'
+import {listPattern} from '../pattern.js'
 import type {CommandHandler, Session} from '../session.js'
 import {statusItems, statusLine} from './status.js'
-
-/** a LIST pattern as a regular expression: `*` matches anything, `%` anything but the separator */
-export function patternToRegExp(pattern: string): RegExp {
-  let source = ''
-  for (const c of pattern) {
-    if (c === '*') source += '.*'
-    else if (c === '%') source += '[^/]*'
-    else source += c.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
-  }
-  // INBOX is case-insensitive (RFC 3501 §5.1): match it whatever case the client wrote
-  source = source.replace(/^inbox(?=$|\\\/|\.\*|\[)/i, '(?:INBOX)')
-  return new RegExp(`^${source}$`, 'u')
-}
 
 function hasChildren(folders: MailboxRecord[], name: string): boolean {
   return folders.some((f) => f.name.startsWith(name + SEPARATOR))
@@ -56,12 +44,12 @@ export async function list(session: Session, args: Args, lsub: boolean): Promise
     return
   }
   const folders = await session.bus.call('mailstore.folders', {user: session.user!})
-  const regexps = patterns.map((p) => patternToRegExp(reference + p))
+  const matchers = patterns.map((p) => listPattern(reference + p))
   const onlySubscribed = lsub || selection.includes('SUBSCRIBED')
   const onlySpecial = selection.includes('SPECIAL-USE')
   const showSubscribed = !lsub && (onlySubscribed || returns.includes('SUBSCRIBED'))
   for (const folder of folders) {
-    if (!regexps.some((r) => r.test(folder.name))) continue
+    if (!matchers.some((match) => match(folder.name))) continue
     if (onlySubscribed && !folder.subscribed) continue
     if (onlySpecial && !folder.specialUse) continue
     const attrs: string[] = []

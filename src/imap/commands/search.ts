@@ -8,7 +8,7 @@ import {parseHeader} from '../../mime/header.js'
 import type {MessageRecord} from '../../store/records.js'
 import {numberOf, parseDate, stringOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
-import {isSequenceSet, parseSequenceSet, setContains, type Range} from '../sequence.js'
+import {inRanges, isSequenceSet, mergeRanges, parseSequenceSet, type Range} from '../sequence.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
 
 type Key =
@@ -16,7 +16,7 @@ type Key =
   | {op: 'flag'; flag: string; set: boolean}
   | {op: 'recent'; set: boolean}
   | {op: 'new'}
-  | {op: 'seq' | 'uid'; ranges: Range[]}
+  | {op: 'seq' | 'uid'; ranges: Range[]; merged?: [number, number][]}
   | {op: 'not'; key: Key}
   | {op: 'or'; a: Key; b: Key}
   | {op: 'and'; keys: Key[]}
@@ -48,9 +48,18 @@ const DATE_KEYS: Record<string, [boolean, 'before' | 'on' | 'since']> = {
 }
 const HEADER_KEYS = new Set(['FROM', 'TO', 'CC', 'BCC', 'SUBJECT'])
 
+/** NOT, OR and parentheses nest at most this deep */
+const MAX_KEY_DEPTH = 64
+
 class KeyReader {
   private i = 0
-  constructor(private readonly nodes: Node[]) {}
+  private depth = 0
+  constructor(
+    private readonly nodes: Node[],
+    outer = 0,
+  ) {
+    this.depth = outer
+  }
 
   get done(): boolean {
     return this.i >= this.nodes.length
@@ -67,9 +76,18 @@ class KeyReader {
   }
 
   key(): Key {
+    if (++this.depth > MAX_KEY_DEPTH) throw new ParseError('SEARCH: keys nested too deeply')
+    try {
+      return this.oneKey()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private oneKey(): Key {
     const n = this.next('search key')
     if (n.type === 'list') {
-      const inner = new KeyReader(n.items)
+      const inner = new KeyReader(n.items, this.depth)
       const keys: Key[] = []
       while (!inner.done) keys.push(inner.key())
       if (!keys.length) throw new ParseError('SEARCH: empty parenthesized key')
@@ -197,9 +215,10 @@ function matches(key: Key, c: Candidate, extent: Extent): boolean {
     case 'new':
       return c.recent && !c.record.flags.includes('\\Seen')
     case 'seq':
-      return setContains(key.ranges, c.seq, extent.messages)
+      // merged once per SEARCH: a set of thousands of ranges is then a binary search per message
+      return inRanges((key.merged ??= mergeRanges(key.ranges, extent.messages)), c.seq)
     case 'uid':
-      return setContains(key.ranges, c.record.uid, extent.maxUid)
+      return inRanges((key.merged ??= mergeRanges(key.ranges, extent.maxUid)), c.record.uid)
     case 'not':
       return !matches(key.key, c, extent)
     case 'or':
@@ -284,7 +303,10 @@ export const SEARCH: CommandHandler = {
       const record = records[r]
       if (!record || record.uid !== u) continue
       const c: Candidate = {seq: i + 1, record, recent: selected.isRecent(u)}
-      if (loads) await load(session, c, needs)
+      if (loads) {
+        if (session.isClosed) return
+        await load(session, c, needs)
+      }
       if (!matches(key, c, extent)) continue
       found.push(uid ? u : i + 1)
       if (record.modseq > highest) highest = record.modseq

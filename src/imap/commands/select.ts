@@ -45,8 +45,8 @@ export const select = (readOnly: boolean): CommandHandler => ({
       }
     }
     args.end()
-    // QRESYNC: the client learns that the previous folder's updates end here (RFC 7162 §3.2.11)
-    if (session.selected && session.qresync) session.write('* OK [CLOSED] Previous folder closed\r\n')
+    // the client learns where the previous folder's updates end (RFC 7162 §7; harmless to others)
+    if (session.selected) session.write('* OK [CLOSED] Previous folder closed\r\n')
     // a SELECT that fails leaves no folder selected (RFC 3501 §6.3.1)
     session.select(undefined)
     const view = await session.bus.call('mailstore.view', {user: session.user!, name: folderName})
