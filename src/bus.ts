@@ -48,8 +48,8 @@ export interface ActionMap {
   'mailstore.subscribe': {req: {user: string; name: string; subscribed: boolean}; res: Record<string, never>}
   /** every message entry of a folder, by name or (to follow a selected folder through renames) by id */
   'mailstore.view': {req: {user: string; name?: string; mailboxId?: number}; res: MailboxView}
-  /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext` */
-  'mailstore.claimRecent': {req: {mailboxId: number; uidNext: number}; res: {firstRecent: number}}
+  /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext`; without `uidNext` it only looks */
+  'mailstore.claimRecent': {req: {mailboxId: number; uidNext?: number}; res: {firstRecent: number}}
   'mailstore.blobInfo': {req: {blobId: string}; res: BlobInfoRecord}
   /** a message's bytes only (FETCH BODY[], POP3 RETR), without decoding its bookkeeping */
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
@@ -72,8 +72,6 @@ export interface EventMap {
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   /** a folder's messages or flags changed (after the commit); selected IMAP sessions catch up from the folder's view */
   'mailbox.changed': {user: string; mailboxId: number; highestModseq: number}
-  /** a user's folder list changed (create, delete, rename) */
-  'mailbox.folders': {user: string}
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
   'queue.sending': {id: string; domain: string; attempt: number}
   'queue.delivered': QueueOutcome

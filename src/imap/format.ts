@@ -78,12 +78,14 @@ export function bodyStructure(part: MimePart, extended: boolean): string {
 
 /** a sorted list of numbers as a compact sequence set: 1:3,7,9:10 */
 export function compactSet(numbers: number[]): string {
-  const out: string[] = []
-  for (let i = 0; i < numbers.length; ) {
-    let j = i
-    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++
-    out.push(i === j ? String(numbers[i]) : `${numbers[i]}:${numbers[j]}`)
-    i = j + 1
+  const ranges: [number, number][] = []
+  for (const n of numbers) {
+    const last = ranges[ranges.length - 1]
+    if (last && n === last[1] + 1) last[1] = n
+    else ranges.push([n, n])
   }
-  return out.join(',')
+  return formatRanges(ranges)
 }
+
+/** ranges as a sequence set: [[1, 1], [3, 4]] → 1,3:4 */
+export const formatRanges = (ranges: [number, number][]): string => ranges.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',')

@@ -15,6 +15,7 @@ import type {MailboxView} from '../mailstore/mailbox-view.js'
 import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
 import {compactSet, flagList} from './format.js'
+import {lowerBound} from './sequence.js'
 
 export class SelectedMailbox {
   /** UIDs by sequence number - 1; never changed in place, as it starts out shared with the folder view */
@@ -138,15 +139,7 @@ export class SelectedMailbox {
 
   /** sequence number of a UID, 0 when the client does not know it */
   seqOf(uid: number): number {
-    let lo = 0
-    let hi = this.uids.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const v = this.uids[mid]!
-      if (v === uid) return mid + 1
-      if (v < uid) lo = mid + 1
-      else hi = mid - 1
-    }
-    return 0
+    const i = lowerBound(this.uids, uid)
+    return this.uids[i] === uid ? i + 1 : 0
   }
 }

@@ -29,7 +29,7 @@ export function isSequenceSet(text: string): boolean {
 }
 
 /** first index in ascending `values` with value >= x */
-function lowerBound(values: ArrayLike<number>, x: number): number {
+export function lowerBound(values: ArrayLike<number>, x: number): number {
   let lo = 0
   let hi = values.length
   while (lo < hi) {
@@ -113,9 +113,4 @@ export function inRanges(merged: [number, number][], value: number): boolean {
     else return true
   }
   return false
-}
-
-/** does the set name this number, given the largest number in use for `*` */
-export function setContains(ranges: Range[], value: number, largest: number): boolean {
-  return inRanges(mergeRanges(ranges, largest), value)
 }

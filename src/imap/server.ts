@@ -9,6 +9,7 @@ import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {capabilities} from './capabilities.js'
 import type {ImapLimits} from './limits.js'
 import {Session, type SessionHooks} from './session.js'
@@ -26,7 +27,7 @@ export class ImapFrontEnd implements Actor {
   readonly listeners: ListenerInfo[] = []
   private readonly servers: Server[] = []
   private readonly sessions = new Set<Session>()
-  private readonly perIp = new Map<string, number>()
+  private readonly connectionLimits: ConnectionLimits
   /** folder id → sessions that have it selected */
   private readonly watchers = new Map<number, Set<Session>>()
   private readonly watching = new Map<Session, number>()
@@ -40,6 +41,7 @@ export class ImapFrontEnd implements Actor {
     private readonly log: Logger,
   ) {
     this.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
+    this.connectionLimits = new ConnectionLimits(options.limits)
   }
 
   get connections(): number {
@@ -77,20 +79,15 @@ export class ImapFrontEnd implements Actor {
     socket.setNoDelay(true)
     const ip = socket.remoteAddress ?? ''
     const {limits} = this.options
-    const fromIp = (this.perIp.get(ip) ?? 0) + 1
-    if (this.sessions.size >= limits.maxConnections || fromIp > limits.maxConnectionsPerIp) {
+    socket.once('close', () => this.connectionLimits.closed(ip))
+    if (!this.connectionLimits.opened(ip)) {
       socket.on('error', () => {})
       socket.end('* BYE [UNAVAILABLE] Too many connections, try again later\r\n')
       return
     }
-    this.perIp.set(ip, fromIp)
     const hooks: SessionHooks = {
       closed: (s) => {
-        if (!this.sessions.delete(s)) return
-        const n = (this.perIp.get(ip) ?? 1) - 1
-        if (n <= 0) this.perIp.delete(ip)
-        else this.perIp.set(ip, n)
-        this.log.debug({session: s.id}, 'imap connection closed')
+        if (this.sessions.delete(s)) this.log.debug({session: s.id}, 'imap connection closed')
       },
       watch: (s, mailboxId) => this.watch(s, mailboxId),
     }

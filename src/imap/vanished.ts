@@ -6,7 +6,7 @@
  * client says it knows, when it says so. The result is a list of ranges, as compact as the gaps.
  */
 import type {MessageRecord} from '../store/records.js'
-import type {Range} from './sequence.js'
+import {mergeRanges, type Range} from './sequence.js'
 
 /** ranges of UIDs in [1, uidNext) that `records` (ascending) lacks */
 export function missingUids(records: readonly MessageRecord[], uidNext: number): [number, number][] {
@@ -22,9 +22,8 @@ export function missingUids(records: readonly MessageRecord[], uidNext: number):
 
 /** the part of `gaps` inside `within` (a client's sequence set of UIDs; `*` is the last UID) */
 export function intersect(gaps: [number, number][], within: Range[], largest: number): [number, number][] {
-  const bounds = within
-    .map(([a, b]): [number, number] => [a === Infinity ? largest : a, b === Infinity ? largest : b])
-    .map(([a, b]): [number, number] => (a <= b ? [a, b] : [b, a]))
+  // both lists are sorted and their ranges apart, so the pieces come out sorted and apart too
+  const bounds = mergeRanges(within, largest)
   const out: [number, number][] = []
   for (const [ga, gb] of gaps) {
     for (const [wa, wb] of bounds) {
@@ -33,15 +32,5 @@ export function intersect(gaps: [number, number][], within: Range[], largest: nu
       if (a <= b) out.push([a, b])
     }
   }
-  out.sort((x, y) => x[0] - y[0])
-  // merge what overlapping client ranges produced twice
-  const merged: [number, number][] = []
-  for (const r of out) {
-    const last = merged[merged.length - 1]
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1])
-    else merged.push([r[0], r[1]])
-  }
-  return merged
+  return out
 }
-
-export const formatRanges = (ranges: [number, number][]): string => ranges.map(([a, b]) => (a === b ? String(a) : `${a}:${b}`)).join(',')

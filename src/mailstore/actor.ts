@@ -81,29 +81,21 @@ export class MailstoreActor implements Actor {
   /** what IMAP and POP3 sessions do to a user's folders and messages */
   private clientHandlers(): (() => void)[] {
     const {bus, store} = this
-    const foldersChanged = (user: string) => bus.publish('mailbox.folders', {user})
     return [
       bus.handle('mailstore.folders', ({user}) => listFolders(store, user)),
       bus.handle('mailstore.createFolder', ({user, name, specialUse}) => {
         // a session of a user removed meanwhile must not leave folders behind
         if (!store.users.get(user)) throw new MailboxError('not-found', `no user ${user}`)
-        const folder = createFolder(store, user, name, specialUse)
-        foldersChanged(user)
-        return folder
+        return createFolder(store, user, name, specialUse)
       }),
       bus.handle('mailstore.deleteFolder', ({user, name}) => {
         const folder = getFolder(store, user, name)
         deleteFolder(store, user, name)
         this.views.forget(folder.id)
-        foldersChanged(user)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
         return {}
       }),
-      bus.handle('mailstore.renameFolder', ({user, from, to}) => {
-        const folder = renameFolder(store, user, from, to)
-        foldersChanged(user)
-        return folder
-      }),
+      bus.handle('mailstore.renameFolder', ({user, from, to}) => renameFolder(store, user, from, to)),
       bus.handle('mailstore.subscribe', ({user, name, subscribed}) => {
         setSubscribed(store, user, name, subscribed)
         return {}
@@ -116,7 +108,7 @@ export class MailstoreActor implements Actor {
       }),
       bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => {
         const firstRecent = this.recentFrom.get(mailboxId) ?? 1
-        if (uidNext > firstRecent) this.recentFrom.set(mailboxId, uidNext)
+        if (uidNext !== undefined && uidNext > firstRecent) this.recentFrom.set(mailboxId, uidNext)
         return {firstRecent}
       }),
       bus.handle('mailstore.blobInfo', ({blobId}) => readBlobInfo(store, blobId)),

@@ -7,10 +7,7 @@ import type {Store} from '../store/store.js'
 const MAX_RECENT = 10_000
 
 export function readBlob(store: Store, id: string): {raw: Buffer; info: BlobInfoRecord} {
-  const raw = store.blobs.get(id)
-  const info = store.blobInfo.get(id)
-  if (!raw || !info) throw new MailboxError('not-found', `no message ${id}`)
-  return {raw, info}
+  return {raw: readBlobBytes(store, id), info: readBlobInfo(store, id)}
 }
 
 export function readBlobInfo(store: Store, id: string): BlobInfoRecord {

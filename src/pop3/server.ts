@@ -7,13 +7,13 @@
 import {createServer as createPlainServer, type Server, type Socket} from 'node:net'
 import {createSecureContext, createServer as createTlsServer} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
 import type {Pop3Limits} from './limits.js'
 import {Pop3Session, type SessionContext} from './session.js'
-import {WireCache} from './wire.js'
 
 export interface Pop3Options {
   bind: string
@@ -29,7 +29,7 @@ export class Pop3FrontEnd implements Actor {
   readonly name = 'pop3'
   private readonly servers: {role: Role; server: Server; address: string}[] = []
   private readonly sessions = new Set<Pop3Session>()
-  private readonly perIp = new Map<string, number>()
+  private readonly connectionLimits: ConnectionLimits
   private readonly ctx: SessionContext
 
   constructor(
@@ -44,8 +44,8 @@ export class Pop3FrontEnd implements Actor {
       allowInsecureAuth: options.allowInsecureAuth,
       limits: options.limits,
       secureContext: createSecureContext({key: tls.key, cert: tls.cert}),
-      wire: new WireCache(),
     }
+    this.connectionLimits = new ConnectionLimits(options.limits)
   }
 
   get listeners(): ListenerInfo[] {
@@ -91,22 +91,15 @@ export class Pop3FrontEnd implements Actor {
   private accept(socket: Socket, implicitTls: boolean): void {
     socket.setNoDelay(true)
     const ip = socket.remoteAddress ?? ''
-    const {maxConnections, maxConnectionsPerIp} = this.options.limits
-    const fromIp = this.perIp.get(ip) ?? 0
-    if (this.sessions.size >= maxConnections || fromIp >= maxConnectionsPerIp) {
-      this.log.info({remote: ip, connections: this.sessions.size, fromIp}, 'pop3 connection refused: too many connections')
+    socket.once('close', () => this.connectionLimits.closed(ip))
+    if (!this.connectionLimits.opened(ip)) {
+      this.log.info({remote: ip, connections: this.sessions.size}, 'pop3 connection refused: too many connections')
       socket.on('error', () => {})
       socket.end('-ERR [SYS/TEMP] too many connections, try again later\r\n')
       return
     }
-    this.perIp.set(ip, fromIp + 1)
     const session = new Pop3Session(socket, implicitTls, this.ctx, this.log.child({cid: newId(), remote: ip}))
     this.sessions.add(session)
-    void session.closed.then(() => {
-      this.sessions.delete(session)
-      const n = (this.perIp.get(ip) ?? 1) - 1
-      if (n <= 0) this.perIp.delete(ip)
-      else this.perIp.set(ip, n)
-    })
+    void session.closed.then(() => this.sessions.delete(session))
   }
 }

@@ -21,8 +21,7 @@ import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
 import {Maildrop, type DropEntry} from './maildrop.js'
-import type {CrlfInfo} from '../mime/crlf.js'
-import {WireCache} from './wire.js'
+import {crlfInfo, type CrlfInfo} from '../mime/crlf.js'
 
 export type State = 'authorization' | 'transaction' | 'update' | 'closed'
 
@@ -33,7 +32,6 @@ export interface SessionContext {
   allowInsecureAuth: boolean
   limits: Pop3Limits
   secureContext: SecureContext
-  wire: WireCache
 }
 
 /** replies waiting for a slow reader beyond this pause the next command */
@@ -257,31 +255,21 @@ export class Pop3Session {
       this.err(`message ${entry.n} was removed by another session`)
       return undefined
     }
-    const info = this.ctx.wire.of(entry.blobId, raw)
+    const info = crlfInfo(raw)
     entry.wireSize = info.size
     return {raw, info}
   }
 
-  /** STAT and LIST give exact sizes: stored at delivery; a blob stored without one is read once (see WireCache) */
+  /** STAT and LIST give exact sizes, recorded at delivery (`crlfSize`); a blob without one is measured from its bytes */
   async measure(entries: DropEntry[]): Promise<void> {
     let read = 0
     for (const entry of entries) {
       if (entry.wireSize !== undefined) continue
       // the reads are synchronous underneath: let other connections in now and then
       if (++read % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
-      const known = this.ctx.wire.get(entry.blobId)
-      if (known) {
-        entry.wireSize = known.size
-        continue
-      }
       try {
         const {crlfSize} = await this.ctx.bus.call('mailstore.blobInfo', {blobId: entry.blobId})
-        if (crlfSize !== undefined) {
-          entry.wireSize = crlfSize
-          continue
-        }
-        const raw = await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})
-        entry.wireSize = this.ctx.wire.of(entry.blobId, raw).size
+        entry.wireSize = crlfSize ?? crlfInfo(await this.ctx.bus.call('mailstore.blobBytes', {blobId: entry.blobId})).size
       } catch (err) {
         if (!isMailboxError(err, 'not-found')) throw err
         entry.wireSize = 0 // removed by another session; RETR will say so

@@ -1,13 +1,12 @@
 /**
  * A stored message as POP3 sends it (RFC 1939 §3): CRLF line endings, a `.` doubled at the start
- * of a line, a final CRLF before the terminating `.\r\n`; and the octet count LIST and STAT give
- * for it, which RFC 1939 §11 defines on those CRLF lines (byte-stuffing and terminator excluded).
+ * of a line, a final CRLF before the terminating `.\r\n`. Its octet count (RFC 1939 §11: the
+ * CRLF lines, byte-stuffing and terminator excluded) is `crlfInfo` of src/mime/crlf.ts.
  *
  * Stored mail is almost always CRLF already, so the common case sends the stored bytes untouched:
- * the first scan of a blob records whether it has bare LFs (kept in `WireCache`), and after that
- * a message without bare LFs costs one native search for "\n." before it goes out.
+ * a message known to have no bare LFs costs one native search for "\n." before it goes out.
  */
-import {crlfInfo, tailOf, type CrlfInfo} from '../mime/crlf.js'
+import {tailOf, type CrlfInfo} from '../mime/crlf.js'
 import {headerEnd} from '../mime/header.js'
 
 const LF = 0x0a
@@ -60,33 +59,4 @@ export function topOf(raw: Buffer, lines: number): Buffer {
     end = lf === -1 ? raw.length : lf + 1
   }
   return raw.subarray(0, end)
-}
-
-/**
- * `CrlfInfo` by blob id, shared by every session of the server: blobs never change, so a
- * maildrop's sizes are computed once, not at every login. Least recently used entries go first.
- */
-export class WireCache {
-  private readonly entries = new Map<string, CrlfInfo>()
-
-  constructor(private readonly max = 200_000) {}
-
-  get(blobId: string): CrlfInfo | undefined {
-    const info = this.entries.get(blobId)
-    if (info) {
-      this.entries.delete(blobId)
-      this.entries.set(blobId, info)
-    }
-    return info
-  }
-
-  /** the cached info, or computed from `raw` and kept */
-  of(blobId: string, raw: Buffer): CrlfInfo {
-    const known = this.get(blobId)
-    if (known) return known
-    const info = crlfInfo(raw)
-    this.entries.set(blobId, info)
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!)
-    return info
-  }
 }

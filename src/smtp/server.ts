@@ -14,6 +14,7 @@
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
@@ -72,7 +73,7 @@ type Session = SMTPServerSession & {mbx?: Transaction}
 export class SmtpFrontEnd implements Actor {
   readonly name = 'smtp'
   private readonly servers: {role: Role; server: SMTPServer; address: string}[] = []
-  private readonly perIp = new Map<string, number>()
+  private readonly connectionLimits: ConnectionLimits
 
   constructor(
     private readonly bus: Bus,
@@ -81,6 +82,8 @@ export class SmtpFrontEnd implements Actor {
     private readonly log: Logger,
   ) {
     patchSmtpConnection()
+    // smtp-server enforces maxConnections (its maxClients) per listener itself
+    this.connectionLimits = new ConnectionLimits({maxConnections: Infinity, maxConnectionsPerIp: options.limits.maxConnectionsPerIp})
   }
 
   get listeners(): ListenerInfo[] {
@@ -157,18 +160,12 @@ export class SmtpFrontEnd implements Actor {
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    const ip = session.remoteAddress
-    const n = (this.perIp.get(ip) ?? 0) + 1
-    this.perIp.set(ip, n)
-    if (n > this.options.limits.maxConnectionsPerIp) return cb(reply.tooManyConnections())
+    if (!this.connectionLimits.opened(session.remoteAddress)) return cb(reply.tooManyConnections())
     cb()
   }
 
   private onClose(session: SMTPServerSession): void {
-    const ip = session.remoteAddress
-    const n = (this.perIp.get(ip) ?? 1) - 1
-    if (n <= 0) this.perIp.delete(ip)
-    else this.perIp.set(ip, n)
+    this.connectionLimits.closed(session.remoteAddress)
   }
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {

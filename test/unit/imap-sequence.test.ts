@@ -1,6 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import {ParseError} from '../../src/imap/parser.js'
-import {isSequenceSet, parseSequenceSet, resolveSet, setContains, type Range} from '../../src/imap/sequence.js'
+import {inRanges, isSequenceSet, mergeRanges, parseSequenceSet, resolveSet, type Range} from '../../src/imap/sequence.js'
+
+/** does the set name this number, `*` being `largest` (how SEARCH tests a sequence-set key) */
+const setContains = (ranges: Range[], value: number, largest: number) => inRanges(mergeRanges(ranges, largest), value)
 
 const STAR = Infinity
 

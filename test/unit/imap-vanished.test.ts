@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import type {MessageRecord} from '../../src/store/records.js'
 import {parseSequenceSet} from '../../src/imap/sequence.js'
-import {formatRanges, intersect, missingUids} from '../../src/imap/vanished.js'
+import {formatRanges} from '../../src/imap/format.js'
+import {intersect, missingUids} from '../../src/imap/vanished.js'
 
 const records = (...uids: number[]) => uids.map((uid): MessageRecord => ({uid, blobId: 'b', flags: [], internalDate: 0, size: 1, modseq: 1}))
 

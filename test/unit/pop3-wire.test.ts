@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {crlfInfo} from '../../src/mime/crlf.js'
-import {WireCache, topOf, toWire} from '../../src/pop3/wire.js'
+import {topOf, toWire} from '../../src/pop3/wire.js'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
 const wire = (s: string) => toWire(b(s)).toString('latin1')
@@ -60,20 +60,5 @@ describe('topOf', () => {
     expect(topOf(b('S: x\n\na\nb\n'), 1).toString()).toBe('S: x\n\na\n')
     expect(topOf(b('S: x\r\n\r\na\r\nlast'), 5).toString()).toBe('S: x\r\n\r\na\r\nlast')
     expect(topOf(b('S: x\r\nT: y\r\n'), 3).toString()).toBe('S: x\r\nT: y\r\n')
-  })
-})
-
-describe('WireCache', () => {
-  it('computes once per blob and forgets the least recently used past its size', () => {
-    const cache = new WireCache(2)
-    const info = cache.of('a', b('x\n'))
-    expect(info).toEqual({size: 3, bareLf: true})
-    expect(cache.of('a', b('ignored, already known'))).toBe(info)
-    cache.of('b', b('y'))
-    cache.get('a') // a is now the most recent
-    cache.of('c', b('z'))
-    expect(cache.get('b')).toBeUndefined()
-    expect(cache.get('a')).toBe(info)
-    expect(cache.get('c')).toEqual({size: 3, bareLf: false})
   })
 })

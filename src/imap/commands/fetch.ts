@@ -8,12 +8,12 @@ import {indexOfUid} from '../../mailstore/mailbox-view.js'
 import {parseMessage} from '../../mime/structure.js'
 import type {BlobInfoRecord, MessageRecord} from '../../store/records.js'
 import {formatDateTime, numberOf} from '../args.js'
-import {bodyStructure, envelope} from '../format.js'
+import {bodyStructure, envelope, formatRanges} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
 import {parseSequenceSet, resolveSet} from '../sequence.js'
-import {formatRanges, intersect, missingUids} from '../vanished.js'
+import {intersect, missingUids} from '../vanished.js'
 
 type Item =
   | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ'}

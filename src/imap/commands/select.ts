@@ -3,13 +3,13 @@
  * RFC 7162 §3.1.8, §3.2.5); EXAMINE is the read-only form
  */
 import {summaryOf} from '../../mailstore/mailbox-view.js'
-import {flagList} from '../format.js'
+import {flagList, formatRanges} from '../format.js'
 import {numberOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
 import {isSequenceSet, parseSequenceSet, type Range} from '../sequence.js'
 import {SelectedMailbox} from '../selected.js'
 import {type CommandHandler, type Session} from '../session.js'
-import {formatRanges, intersect, missingUids} from '../vanished.js'
+import {intersect, missingUids} from '../vanished.js'
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']
 

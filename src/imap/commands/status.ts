@@ -29,8 +29,7 @@ export async function statusLine(session: Session, folder: MailboxRecord, items:
       value = folder.highestModseq
     }
     else {
-      // uidNext 0 claims nothing: it only reads where \Recent starts
-      const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id, uidNext: 0})
+      const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id})
       value = firstRecent >= folder.uidNext ? 0 : (await session.bus.call('mailstore.view', {user: session.user!, mailboxId: folder.id})).records.filter((r) => r.uid >= firstRecent).length
     }
     values.push(`${item} ${value}`)
