@@ -71,7 +71,7 @@ export async function benchPop3(): Promise<void> {
     const figures: Record<string, string> = {
       'mailbox POP3 RETR': `${rate(m).toFixed(0)} MB/s (${m.retrMs.toFixed(0)} ms)`,
       'mailbox STAT, first session': `${first.statMs.toFixed(1)} ms (sizes recorded at delivery)`,
-      'mailbox STAT, later sessions': `${m.statMs.toFixed(1)} ms (sizes cached)`,
+      'mailbox STAT, later sessions': `${m.statMs.toFixed(1)} ms (sizes read from each message's bookkeeping)`,
       'mailbox USER/PASS': `${m.loginMs.toFixed(1)} ms (argon2id once, then the verified-credentials cache)`,
       'reference: plain loopback socket': `${mbps(sink.bytes, sink.ms).toFixed(0)} MB/s`,
       'ratio mailbox / socket': (rate(m) / mbps(sink.bytes, sink.ms)).toFixed(2),
