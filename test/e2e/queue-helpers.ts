@@ -31,6 +31,8 @@ export type Verdict = undefined | {code: number; message: string} | 'drop' | 'st
 
 export interface ReceiverOptions {
   port?: number
+  /** a loopback address to listen on (default 127.0.0.1) */
+  host?: string
   /** key/cert: offer STARTTLS with them */
   tls?: {key: Buffer | string; cert: Buffer | string}
   /** offer AUTH (over plaintext too) with these methods, accepting only this user and password */
@@ -41,6 +43,8 @@ export class Receiver {
   readonly messages: ReceivedMessage[] = []
   /** every RCPT TO the receiver was asked, in order */
   readonly rcptSeen: string[] = []
+  /** AUTH commands the receiver was sent (accepted or not), and whether each came over TLS */
+  readonly authAttempts: {user: string; secure: boolean}[] = []
   /** DATA commands whose content arrived (accepted or not) */
   dataCount = 0
   /** scripted answer to RCPT TO; default accepts */
@@ -63,7 +67,8 @@ export class Receiver {
       disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
       ...(options.tls ? {key: options.tls.key, cert: options.tls.cert} : {}),
       ...(options.auth ? {authMethods: options.auth.methods, allowInsecureAuth: true} : {}),
-      onAuth: (auth, _session, callback) => {
+      onAuth: (auth, session, callback) => {
+        self!.authAttempts.push({user: auth.username ?? '', secure: session.secure})
         const ok = options.auth && auth.username === options.auth.user && auth.password === options.auth.pass
         if (!ok) return callback(smtpError({code: 535, message: '5.7.8 authentication failed'}))
         callback(null, {user: auth.username})
@@ -113,7 +118,7 @@ export class Receiver {
     server.on('error', () => {})
     const port = await new Promise<number>((resolve, reject) => {
       server.server.once('error', reject)
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.server.address() as {port: number}).port))
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve((server.server.address() as {port: number}).port))
     })
     self = new Receiver(server, port)
     return self
