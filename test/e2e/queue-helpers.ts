@@ -35,6 +35,8 @@ export interface ReceiverOptions {
   host?: string
   /** key/cert: offer STARTTLS with them */
   tls?: {key: Buffer | string; cert: Buffer | string}
+  /** with `tls`: TLS from the first byte (as on port 465) instead of STARTTLS */
+  implicitTls?: boolean
   /** offer AUTH (over plaintext too) with these methods, accepting only this user and password */
   auth?: {methods: string[]; user: string; pass: string}
 }
@@ -65,7 +67,7 @@ export class Receiver {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
-      ...(options.tls ? {key: options.tls.key, cert: options.tls.cert} : {}),
+      ...(options.tls ? {key: options.tls.key, cert: options.tls.cert, secure: options.implicitTls === true} : {}),
       ...(options.auth ? {authMethods: options.auth.methods, allowInsecureAuth: true} : {}),
       onAuth: (auth, session, callback) => {
         self!.authAttempts.push({user: auth.username ?? '', secure: session.secure})

@@ -6,11 +6,13 @@
  *   deferred with an error that says why, and the smarthost never sees AUTH;
  * - the same certificate given as `--relay-ca-file`: delivered, AUTH over TLS, attempt `verified`;
  *   a host whose name the certificate does not cover is refused like an untrusted one;
+ * - implicit TLS on port 465 (when 127.0.0.1:465 can be listened on): refused and verified alike;
  * - `--relay-insecure`: delivered to the plaintext smarthost (a lab), with warnings at start;
  * - the password from a file or from MAILBOX_RELAY_PASSWORD shows nowhere: not in the serve
  *   process's command line, its logs, `queue show` (text and JSON), `queue list`, `status --json`.
  */
 import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -29,7 +31,16 @@ let plain: Receiver
 let tlsHost: Receiver
 /** the same certificate, on an address it does not name */
 let otherName: Receiver
+/** TLS from the first byte on 127.0.0.1:465, where the port can be had (root) */
+let smtps: Receiver | undefined
 const serving: Served[] = []
+
+const port465 = await new Promise<boolean>((resolve) => {
+  const srv = createServer()
+  srv.once('error', () => resolve(false))
+  srv.listen(465, '127.0.0.1', () => srv.close(() => resolve(true)))
+})
+const SMTPS_ROUTE = {'smtps.example': `${USER}:${PASS}@127.0.0.1:465`}
 
 beforeAll(async () => {
   certDir = mkdtempSync(join(tmpdir(), 'mbx-relay-'))
@@ -43,6 +54,7 @@ beforeAll(async () => {
   plain = await Receiver.start({auth})
   tlsHost = await Receiver.start({auth, tls})
   otherName = await Receiver.start({auth, tls, host: '127.0.0.2'})
+  if (port465) smtps = await Receiver.start({auth, tls, implicitTls: true, port: 465})
 })
 
 afterAll(async () => {
@@ -50,6 +62,7 @@ afterAll(async () => {
   await plain?.close()
   await tlsHost?.close()
   await otherName?.close()
+  await smtps?.close()
   rmSync(certDir, {recursive: true, force: true})
 })
 
@@ -80,21 +93,18 @@ async function expectPasswordNowhere(dataDir: string, served: Served, ids: strin
     'serve stdout (logs)': served.output(),
     'serve stderr': served.errors(),
   }
-  for (const id of ids) {
-    places[`queue show ${id} --json`] = (await runCli(['queue', 'show', id, '--json'], {dataDir})).stdout
-    places[`queue show ${id}`] = (await runCli(['queue', 'show', id], {dataDir})).stdout
-  }
-  places['queue list --json'] = (await runCli(['queue', 'list', '--json'], {dataDir})).stdout
-  const status = await runCli(['status', '--json'], {dataDir})
-  expect(JSON.parse(status.stdout)).toMatchObject({running: true, pid: served.pid})
-  places['status --json'] = status.stdout
+  const commands = [...ids.flatMap((id) => [['queue', 'show', id, '--json'], ['queue', 'show', id]]), ['queue', 'list', '--json'], ['status', '--json']]
+  const outputs = await Promise.all(commands.map((args) => runCli(args, {dataDir})))
+  commands.forEach((args, i) => (places[args.join(' ')] = outputs[i]!.stdout))
+  expect(JSON.parse(places['status --json']!)).toMatchObject({running: true, pid: served.pid})
   for (const [place, text] of Object.entries(places)) {
     if (place !== 'serve stderr') expect(text.length, place).toBeGreaterThan(0) // (stderr is empty when all is well)
     for (const secret of SECRETS) expect(text, `${place} holds the password`).not.toContain(secret)
   }
 }
 
-describe('a smarthost with credentials gets them only over verified TLS', () => {
+// each case starts its own server; generous time for a loaded 2-core machine
+describe('a smarthost with credentials gets them only over verified TLS', {timeout: 90_000}, () => {
   it('no STARTTLS offered: deferred with a clear error, and no AUTH is ever sent', async () => {
     // the config key from before `relay` existed, with the credentials inline: still honoured
     const {dataDir} = await serve([], {config: {relayHost: `${USER}:${PASS}@127.0.0.1:${plain.port}`}})
@@ -111,20 +121,27 @@ describe('a smarthost with credentials gets them only over verified TLS', () => 
   })
 
   it('STARTTLS with a certificate that is not trusted: deferred, no AUTH', async () => {
-    const {dataDir} = await serve([], {config: {relayHost: `${USER}:${PASS}@127.0.0.1:${tlsHost.port}`}})
+    const {dataDir} = await serve([], {config: {relayHost: `${USER}:${PASS}@127.0.0.1:${tlsHost.port}`, routes: port465 ? SMTPS_ROUTE : {}}})
     const id = await sendOne(dataDir, 'bob@remote.example', 'untrusted cert')
     const entry = await waitForEntry(dataDir, id, ['deferred', 'delivered', 'failed'], 20_000)
     expect(entry.state).toBe('deferred')
     expect(entry.lastError).toMatch(new RegExp(`^451 4\\.7\\.5 relay host 127\\.0\\.0\\.1:${tlsHost.port}: certificate not trusted: self-signed certificate \\(DEPTH_ZERO_SELF_SIGNED_CERT\\); refusing to send credentials$`))
     expect(tlsHost.authAttempts).toEqual([])
     expect(tlsHost.messages).toEqual([])
+    if (!smtps) return
+    // the same on port 465: implicit TLS, the certificate refused before the greeting
+    const implicit = await sendOne(dataDir, 'bob@smtps.example', 'untrusted cert, port 465')
+    const refused = await waitForEntry(dataDir, implicit, ['deferred', 'delivered', 'failed'], 20_000)
+    expect(refused.state).toBe('deferred')
+    expect(refused.lastError).toMatch(/^451 4\.7\.5 relay host 127\.0\.0\.1:465: certificate not trusted: self-signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\)/)
+    expect(smtps.authAttempts).toEqual([])
   })
 
   it('the certificate as --relay-ca-file, password from a file: delivered with AUTH over verified TLS; the password shows nowhere', async () => {
     const before = tlsHost.messages.length
     const {dataDir, served} = await serve(['--relay-host', `127.0.0.1:${tlsHost.port}`, '--relay-user', USER, '--relay-password-file', passwordFile, '--relay-ca-file', caFile], {
       // a route with credentials (from the config file) to a host the certificate does not name
-      config: {routes: {'other.example': `${USER}:${PASS}@127.0.0.2:${otherName.port}`}},
+      config: {routes: {'other.example': `${USER}:${PASS}@127.0.0.2:${otherName.port}`, ...(port465 ? SMTPS_ROUTE : {})}},
     })
     const id = await sendOne(dataDir, 'bob@remote.example', 'verified relay')
     const entry = await waitForEntry(dataDir, id, ['deferred', 'delivered', 'failed'], 20_000)
@@ -142,11 +159,22 @@ describe('a smarthost with credentials gets them only over verified TLS', () => 
     expect(refused.state).toBe('deferred')
     expect(refused.lastError).toMatch(/^451 4\.7\.5 relay host 127\.0\.0\.2:\d+: certificate not trusted: .*ERR_TLS_CERT_ALTNAME_INVALID/)
     expect(otherName.authAttempts).toEqual([])
+    const ids = [id, mismatched]
+    if (smtps) {
+      const implicit = await sendOne(dataDir, 'dora@smtps.example', 'verified, port 465')
+      ids.push(implicit)
+      const done = await waitForEntry(dataDir, implicit, ['deferred', 'delivered', 'failed'], 20_000)
+      expect(done.state, done.lastError).toBe('delivered')
+      expect(smtps.messages.at(-1)).toMatchObject({authUser: USER, secure: true, to: ['dora@smtps.example']})
+      const [attempt] = (await queueShow(dataDir, implicit)).attemptLog
+      expect(attempt!.tls).toMatchObject({state: 'verified'})
+      expect(attempt!.transcript).not.toContain('C: STARTTLS')
+    }
 
     // the start log names the relay and where its password came from, never the password
     const started = served.output().split('\n').find((l) => l.includes('"msg":"outbound relay"'))
     expect(JSON.parse(started!).relay).toEqual({host: '127.0.0.1', port: tlsHost.port, user: USER, passwordFrom: passwordFile, caFile, tls: 'verify'})
-    await expectPasswordNowhere(dataDir, served, [id, mismatched])
+    await expectPasswordNowhere(dataDir, served, ids)
   })
 
   it('the password from MAILBOX_RELAY_PASSWORD and the `relay` config block: delivered over verified TLS, the password shows nowhere', async () => {
@@ -158,6 +186,14 @@ describe('a smarthost with credentials gets them only over verified TLS', () => 
     expect(tlsHost.messages[before]).toMatchObject({authUser: USER, secure: true})
     expect((await queueShow(dataDir, id)).attemptLog[0]!.tls).toMatchObject({state: 'verified'})
     await expectPasswordNowhere(dataDir, served, [id])
+  })
+
+  it('a relay user without a password, or an unreadable password file: serve refuses to start, saying which', async () => {
+    const noPassword = await serve(['--relay-host', `127.0.0.1:${plain.port}`, '--relay-user', USER]).catch((err: Error) => err)
+    expect(noPassword).toBeInstanceOf(Error)
+    expect((noPassword as Error).message).toMatch(/exited \(1\)[\s\S]*relay user "relayuser" has no password: give --relay-password-file or set MAILBOX_RELAY_PASSWORD/)
+    const missing = await serve(['--relay-host', `127.0.0.1:${plain.port}`, '--relay-user', USER, '--relay-password-file', join(certDir, 'nope')]).catch((err: Error) => err)
+    expect((missing as Error).message).toMatch(/cannot read relay password file .*nope: ENOENT/)
   })
 
   it('--relay-insecure: delivered to the plaintext smarthost, with warnings at start', async () => {
