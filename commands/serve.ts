@@ -5,8 +5,7 @@ import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, t
 import {createLogger, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
 import {normalizeDomain} from '../src/address.js'
-import {withoutCredentials} from '../src/delivery/relay.js'
-import {parseHostPort} from '../src/delivery/route.js'
+import {parseHostPort, withoutCredentials} from '../src/delivery/route.js'
 import {MailboxError} from '../src/errors.js'
 
 function parseRoutes(specs: string[]): Record<string, string> {

@@ -14,7 +14,7 @@
 import {readFileSync, statSync} from 'node:fs'
 import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
 import {MailboxError} from '../errors.js'
-import {parseHostPort, type Hop} from './route.js'
+import {parseHostPort, tlsLevelOf, type Hop, type TlsLevel} from './route.js'
 
 export interface RelayConfig {
   /** HOST[:PORT] (default port 587); `USER:PASS@HOST:PORT` still works but shows in `ps` */
@@ -41,11 +41,8 @@ export interface ResolvedRelay {
   /** things the operator should hear about at start (never holding the password) */
   warnings: string[]
   /** for the start log */
-  summary?: {host: string; port: number; user?: string; passwordFrom?: string; caFile?: string; tls: 'verify' | 'insecure'}
+  summary?: {host: string; port: number; user?: string; passwordFrom?: string; caFile?: string; tls: TlsLevel}
 }
-
-/** `spec` with any `user:pass@` part cut off, for messages */
-export const withoutCredentials = (spec: string): string => spec.slice(spec.lastIndexOf('@') + 1)
 
 /** Reads the password and CA files and builds the smarthost hop. */
 export function resolveRelay(config: RelayConfig, env: NodeJS.ProcessEnv = process.env): ResolvedRelay {
@@ -84,7 +81,7 @@ export function resolveRelay(config: RelayConfig, env: NodeJS.ProcessEnv = proce
       port: hop.port,
       ...(hop.auth ? {user: hop.auth.user, passwordFrom} : {}),
       ...(config.caFile ? {caFile: config.caFile} : {}),
-      tls: config.insecure ? 'insecure' : 'verify',
+      tls: tlsLevelOf(hop, config.insecure),
     },
   }
 }

@@ -6,8 +6,8 @@
  *
  * Each next hop also carries its TLS level, after Postfix's `smtp_tls_security_level`: `may`
  * (STARTTLS when offered, any certificate: MX-to-MX mail) for hops without credentials, `verify`
- * (TLS required, certificate and name verified, before AUTH) for hops with credentials, unless
- * `insecure` is set (a lab).
+ * (TLS required, certificate chain and host name verified before AUTH: Postfix's `secure`) for
+ * hops with credentials, unless `insecure` is set (a lab).
  */
 import {Resolver} from 'node:dns/promises'
 import {MailboxError} from '../errors.js'
@@ -37,13 +37,19 @@ export interface RouteConfig {
 
 export class PermanentRouteError extends MailboxError {}
 
+/** A hop's TLS level: credentials go only over verified TLS, unless the operator said `insecure`. */
+export const tlsLevelOf = (hop: Hop, insecure = false): TlsLevel => (hop.auth && !insecure ? 'verify' : 'may')
+
+/** `spec` ([user:pass@]host:port) with the credentials cut off, for messages and logs */
+export const withoutCredentials = (spec: string): string => spec.slice(spec.lastIndexOf('@') + 1)
+
 export function parseHostPort(spec: string, defaultPort = 25): Hop {
-  let rest = spec.trim()
+  const trimmed = spec.trim()
+  const rest = withoutCredentials(trimmed)
   let auth: Hop['auth']
-  const at = rest.lastIndexOf('@')
+  const at = trimmed.lastIndexOf('@')
   if (at > 0) {
-    const cred = rest.slice(0, at)
-    rest = rest.slice(at + 1)
+    const cred = trimmed.slice(0, at)
     const colon = cred.indexOf(':')
     auth = {user: decodeURIComponent(cred.slice(0, colon === -1 ? undefined : colon)), pass: colon === -1 ? '' : decodeURIComponent(cred.slice(colon + 1))}
   }
@@ -83,7 +89,7 @@ export class Router {
   }
 
   private withTls(hop: Hop): NextHop {
-    return {...hop, tls: hop.auth && !this.config.insecure ? 'verify' : 'may'}
+    return {...hop, tls: tlsLevelOf(hop, this.config.insecure)}
   }
 
   /** Resolves a host name to addresses with the same resolver, so tests can point it at a loopback DNS. */

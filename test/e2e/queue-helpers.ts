@@ -5,6 +5,7 @@
  */
 import {createSocket, type Socket as UdpSocket} from 'node:dgram'
 import {writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {dirname, join} from 'node:path'
 import {SMTPServer, type SMTPServerSession} from 'smtp-server'
 import {expect} from 'vitest'
@@ -160,6 +161,15 @@ export class Receiver {
     for (const c of this.server.connections) c._socket.destroy()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
+}
+
+/** whether 127.0.0.1:PORT can be listened on right now (a privileged port needs root) */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
 }
 
 function smtpError(v: {code: number; message: string}): Error {

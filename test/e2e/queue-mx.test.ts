@@ -4,22 +4,12 @@
  * 127.0.0.1:25 free (root may bind it) and are skipped otherwise; the permanent DNS failures
  * (null MX, NXDOMAIN) need no receiver and always run.
  */
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {listMessages, setupUsers, showRaw} from './smtp-helpers.js'
 import {loadTls} from '../../src/tls.js'
-import {Receiver, inboxCount, message, parseReport, queueShow, send, startDns, waitFor, waitForEntry, type DnsServer} from './queue-helpers.js'
-
-/** whether 127.0.0.1:25 can be listened on right now */
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-}
+import {Receiver, canListen, inboxCount, message, parseReport, queueShow, send, startDns, waitFor, waitForEntry, type DnsServer} from './queue-helpers.js'
 
 const port25 = await canListen(25)
 

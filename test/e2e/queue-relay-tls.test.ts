@@ -12,13 +12,12 @@
  *   process's command line, its logs, `queue show` (text and JSON), `queue list`, `status --json`.
  */
 import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {loadTls} from '../../src/tls.js'
-import {Receiver, message, queueShow, send, waitForEntry} from './queue-helpers.js'
+import {Receiver, canListen, message, queueShow, send, waitForEntry} from './queue-helpers.js'
 
 const USER = 'relayuser'
 const PASS = 'Rel4y-pw-7c1e9d'
@@ -35,11 +34,7 @@ let otherName: Receiver
 let smtps: Receiver | undefined
 const serving: Served[] = []
 
-const port465 = await new Promise<boolean>((resolve) => {
-  const srv = createServer()
-  srv.once('error', () => resolve(false))
-  srv.listen(465, '127.0.0.1', () => srv.close(() => resolve(true)))
-})
+const port465 = await canListen(465)
 const SMTPS_ROUTE = {'smtps.example': `${USER}:${PASS}@127.0.0.1:465`}
 
 beforeAll(async () => {

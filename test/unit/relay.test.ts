@@ -8,7 +8,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MailboxError} from '../../src/errors.js'
-import {RELAY_PASSWORD_ENV, resolveRelay, withoutCredentials} from '../../src/delivery/relay.js'
+import {RELAY_PASSWORD_ENV, resolveRelay} from '../../src/delivery/relay.js'
+import {withoutCredentials} from '../../src/delivery/route.js'
 import {loadTls} from '../../src/tls.js'
 
 const SECRET = 'pw-4f9a1c'
@@ -56,6 +57,9 @@ describe('resolveRelay', () => {
     const relay = resolveRelay({host: 'relay:inline@smart.example', insecure: false}, {[RELAY_PASSWORD_ENV]: SECRET})
     expect(relay.hop!.auth).toEqual({user: 'relay', pass: SECRET})
     expect(relay.summary!.passwordFrom).toBe(`$${RELAY_PASSWORD_ENV}`)
+    // the level the start log reports: `may` without credentials or when insecure
+    expect(resolveRelay({host: 'smart.example', insecure: false}, {}).summary!.tls).toBe('may')
+    expect(resolveRelay({host: 'relay@smart.example', insecure: true}, {[RELAY_PASSWORD_ENV]: SECRET}).summary!.tls).toBe('may')
   })
 
   it('the legacy inline form still works; a host without credentials has none', () => {
