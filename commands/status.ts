@@ -56,9 +56,11 @@ function authLines(a: AuthStats): string[] {
   const window = `${Math.round(a.windowMs / 60_000)}m`
   const t = a.totals
   return [
-    `auth:      ${a.failures} failed logins in the last ${window} from ${a.addresses} addresses (${a.blockedAddresses} blocked, ${a.slowedAddresses} slowed); ` +
-      `${a.lockedUsers} users refusing unfamiliar addresses`,
+    `auth:      ${a.failures} failed logins in the last ${window} from ${plural(a.addresses, 'address', 'addresses')} ` +
+      `(${a.blockedAddresses} blocked, ${a.slowedAddresses} slowed); ${plural(a.lockedUsers, 'user')} refusing unfamiliar addresses`,
     `           since start: ${t.succeeded} logged in, ${t.failed} failed, ${t.throttled} throttled, ${t.disabled} disabled`,
     ...a.top.map((s) => `           ${s.address.padEnd(24)} ${s.failures} failures, ${s.blocked ? 'blocked' : `next answer after ${s.delayMs} ms`}`),
   ]
 }
+
+const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`

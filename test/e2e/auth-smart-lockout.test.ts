@@ -14,7 +14,7 @@
  * - every failure is a JSON log line with user, address and protocol, and `status --json` counts them.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {freePort, runJson} from '../helpers/cli.js'
+import {freePort, runCli, runJson} from '../helpers/cli.js'
 import {RawImap, quote, startImapServer, type ImapServer} from './imap-helpers.js'
 import {RawPop3} from './pop3-helpers.js'
 import {RawSmtp} from './smtp-helpers.js'
@@ -143,6 +143,10 @@ describe.each(PROTOCOLS)('smart lockout over %s', (protocol) => {
     })
     expect(status.auth.blockedPairs).toBeGreaterThanOrEqual(1)
     expect(status.auth.top[0]).toEqual({address: '127.0.0.2', failures: 5, blocked: false, delayMs: DELAY * 16})
+    const human = await runCli(['status'], {dataDir: server.dataDir})
+    expect(human.stdout).toMatch(new RegExp(`^auth: +${PER_USER} failed logins in the last 15m from \\d+ addresses \\(0 blocked, \\d+ slowed\\); 1 user refusing unfamiliar addresses$`, 'm'))
+    expect(human.stdout).toMatch(new RegExp(`^ +since start: 5 logged in, ${PER_USER} failed, ${242 - PER_USER} throttled, 0 disabled$`, 'm'))
+    expect(human.stdout).toMatch(/^ +127\.0\.0\.2 +5 failures, next answer after 800 ms$/m)
 
     // and logged: one JSON line per failure with user, address, protocol and why
     const wire = protocol === 'submission' ? 'smtp' : protocol
