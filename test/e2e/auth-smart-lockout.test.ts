@@ -77,21 +77,27 @@ async function tryLogin(protocol: Protocol, ports: Ports, from: string, user: st
 const count = (outcomes: {outcome: Outcome}[], o: Outcome) => outcomes.filter((x) => x.outcome === o).length
 const attacker = (i: number) => `127.0.0.${i + 2}` // i = 0 … 39
 
+/** a fresh server per protocol (the throttle's counts are per process), started together */
+const servers = new Map<Protocol, {server: ImapServer; ports: Ports}>()
+
+beforeAll(async () => {
+  await Promise.all(
+    PROTOCOLS.map(async (protocol) => {
+      const submission = await freePort()
+      const config = {auth: {failureDelayMs: DELAY, maxFailureDelayMs: CAP, maxFailuresPerUser: PER_USER}}
+      const server = await startImapServer({pop3: true, args: ['--submission-port', String(submission)], config})
+      servers.set(protocol, {server, ports: {imap: server.ports.imap, pop3: server.ports.pop3!, submission}})
+    }),
+  )
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([...servers.values()].map(({server}) => server.stop()))
+})
+
 describe.each(PROTOCOLS)('smart lockout over %s', (protocol) => {
-  let server: ImapServer
-  let ports: Ports
-
-  beforeAll(async () => {
-    const submission = await freePort()
-    server = await startImapServer({pop3: true, args: ['--submission-port', String(submission)], config: {auth: {failureDelayMs: DELAY, maxFailureDelayMs: CAP, maxFailuresPerUser: PER_USER}}})
-    ports = {imap: server.ports.imap, pop3: server.ports.pop3!, submission}
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-  })
-
   it('240 wrong passwords from 40 addresses: alice still logs in at once from her address; the attackers are slowed and refused', async () => {
+    const {server, ports} = servers.get(protocol)!
     expect((await tryLogin(protocol, ports, '127.0.0.1', ALICE.address, ALICE.password)).outcome).toBe('ok')
 
     const first: {outcome: Outcome; ms: number}[] = []
