@@ -197,17 +197,17 @@ describe('LoginThrottle: window and bounds', () => {
   })
 })
 
-describe('networkOf', () => {
-  it('IPv4 as is; IPv4-mapped IPv6 as IPv4; IPv6 as its /64 in canonical form', () => {
-    expect(networkOf('192.0.2.7')).toBe('192.0.2.7')
-    expect(networkOf('::ffff:192.0.2.7')).toBe('192.0.2.7')
-    expect(networkOf('::FFFF:192.0.2.7')).toBe('192.0.2.7')
-    expect(networkOf('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64')
-    expect(networkOf('2001:0DB8:0000:0001:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:0:1::/64')
-    expect(networkOf('2001:db8::1')).toBe('2001:db8:0:0::/64')
-    expect(networkOf('::1')).toBe('0:0:0:0::/64')
-    expect(networkOf('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
-    expect(networkOf('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64')
-    expect(networkOf('')).toBe('')
-  })
+describe('networkOf: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 as its /64 in canonical form', () => {
+  it.each([
+    ['192.0.2.7', '192.0.2.7'],
+    ['::ffff:192.0.2.7', '192.0.2.7'],
+    ['::FFFF:192.0.2.7', '192.0.2.7'],
+    ['2001:db8:0:1::5', '2001:db8:0:1::/64'],
+    ['2001:0DB8:0000:0001:aaaa:bbbb:cccc:dddd', '2001:db8:0:1::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+    ['', ''],
+  ])('%j → %j', (address, network) => expect(networkOf(address)).toBe(network))
 })
