@@ -33,6 +33,7 @@ export class App {
   private readonly actors: Actor[] = []
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
+  private auth?: AuthActor
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
@@ -72,8 +73,9 @@ export class App {
     const {bus, store, log, config} = this
     const tls = await loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
     log.info({source: tls.source}, 'tls certificate')
+    this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     this.actors.push(
-      new AuthActor(bus, store, log.child({component: 'auth'}), config.auth),
+      this.auth,
       new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
         hostname: config.hostname,
         capture: config.capture,
@@ -135,6 +137,7 @@ export class App {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
       connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, imap: this.imap?.connections ?? 0, pop3: this.pop3?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
+      auth: this.auth!.stats(),
       counts: storeCounts(this.store),
     }
   }

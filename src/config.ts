@@ -122,6 +122,9 @@ export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeC
     const port = config.ports[name]
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
   }
+  for (const [key, value] of Object.entries(config.auth)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MailboxError('invalid', `invalid auth.${key}: ${JSON.stringify(value)}`)
+  }
   config.dataDir = resolve(config.dataDir)
   return config
 }

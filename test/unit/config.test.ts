@@ -117,6 +117,17 @@ describe('mergeConfig', () => {
     expect(mergeConfig(base(), {relayHost: 'old.example', relay: {host: 'new.example'}}).relay.host).toBe('new.example')
   })
 
+  it.each([
+    ['maxFailureDelayMs', -1],
+    ['failureDelayMs', '500'],
+    ['familiarAddressMs', null],
+    ['maxFailuresPerUserAddress', Number.POSITIVE_INFINITY],
+  ])('refuses auth.%s = %j with invalid', (key, value) => {
+    const err = errorOf(() => mergeConfig(base(), {auth: {[key]: value as number}}))
+    expect(err.code).toBe('invalid')
+    expect(err.message).toContain(`auth.${key}`)
+  })
+
   it('resolves a relative data dir', () => {
     expect(mergeConfig(base(), {dataDir: 'rel/data'}).dataDir).toBe(resolve('rel/data'))
   })
