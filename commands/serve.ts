@@ -20,8 +20,8 @@ function parseRoutes(specs: string[]): Record<string, string> {
   )
 }
 
-const portFlag = (name: PortName, what: string) =>
-  Flags.integer({summary: `${what} port (default ${DEFAULT_PORTS[name]}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
+const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PORTS[name]}`) =>
+  Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
 
 export default class Serve extends MailboxCommand {
   static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, matcher, queue and control socket in one process.'
@@ -53,7 +53,11 @@ export default class Serve extends MailboxCommand {
     'imaps-port': portFlag('imaps', 'IMAP over implicit TLS'),
     'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
     'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
-    'matcher-port': portFlag('matcher', 'Test matcher protocol'),
+    'matcher-port': portFlag('matcher', 'Test matcher protocol', `default ${DEFAULT_PORTS.matcher} with --capture, otherwise off`),
+    'matcher-token': Flags.string({
+      summary: 'Token matcher clients must send (at least 16 characters). Without one, a matcher bound beyond loopback generates DATA_DIR/matcher.token.',
+      env: 'MAILBOX_MATCHER_TOKEN',
+    }),
   }
 
   async run(): Promise<void> {
@@ -71,6 +75,7 @@ export default class Serve extends MailboxCommand {
       logLevel: flags['log-level'] as Level | undefined,
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
+      matcher: {token: flags['matcher-token']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })
