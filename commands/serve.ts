@@ -24,7 +24,7 @@ const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PO
   Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
 
 export default class Serve extends MailboxCommand {
-  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, matcher, queue and control socket in one process.'
+  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
     'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON), then flags. Stops gracefully on SIGINT/SIGTERM.'
   static override enableJsonFlag = false

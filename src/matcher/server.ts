@@ -304,15 +304,16 @@ export class MatcherServer implements Actor {
   }
 
   private async register(conn: Connection, body: unknown): Promise<void> {
+    // the caps first: compiling patterns is the costly part
+    const {maxMatchesPerConnection, maxPendingMatches} = this.options.config
+    if (conn.matches.size >= maxMatchesPerConnection) return this.error(conn, `at most ${maxMatchesPerConnection} open matches per connection`)
+    if (this.matches.size >= maxPendingMatches) return this.error(conn, `the matcher holds its maximum of ${maxPendingMatches} open matches; try again later`)
     let spec: MatchSpec
     try {
       spec = compileMatch(body ?? {})
     } catch (err) {
       return this.error(conn, isMailboxError(err) ? err.message : 'invalid MATCH')
     }
-    const {maxMatchesPerConnection, maxPendingMatches} = this.options.config
-    if (conn.matches.size >= maxMatchesPerConnection) return this.error(conn, `at most ${maxMatchesPerConnection} open matches per connection`)
-    if (this.matches.size >= maxPendingMatches) return this.error(conn, `the matcher holds its maximum of ${maxPendingMatches} open matches; try again later`)
     const id = randomUUID()
     const match: Match = {id, spec, conn, timer: setTimeout(() => this.expire(id), spec.timeoutS * 1000)}
     this.matches.set(id, match)

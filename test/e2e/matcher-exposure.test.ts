@@ -103,6 +103,18 @@ describe('a configured token is required (here on loopback)', () => {
     ;({dataDir} = await serve(['--capture', '--matcher-port', String(matcher), '--smtp-port', String(smtp)], {matcher: {token: TOKEN}}))
   })
 
+  /** `mailbox watch ARGS --to TO` connects, a mail to TO is sent, and watch prints it and exits 0 */
+  async function watchReceives(args: string[], to: string): Promise<void> {
+    const before = (await status(dataDir)).connections.matcher
+    const watching = runCli(['watch', ...args, '--to', to, '--timeout', '15s', '--json'])
+    await matcherConnections(dataDir, before + 1)
+    await sleep(300) // connected; the MATCH follows within a round trip
+    await sendMail(smtp, {to, subject: `for ${to}`})
+    const r = await watching
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).subject).toBe(`for ${to}`)
+  }
+
   it('OLLEH without a token: ERROR naming the token, then the server closes', async () => {
     const c = await open(matcher)
     expect((await c.next()).raw).toBe('HELLO')
@@ -142,26 +154,12 @@ describe('a configured token is required (here on loopback)', () => {
     const refused = await runCli(['watch', '--port', String(matcher), '--to', 'w@x.test', '--timeout', '5s'])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/token/)
-    const before = (await status(dataDir)).connections.matcher
-    const watching = runCli(['watch', '--port', String(matcher), '--token', TOKEN, '--to', 'w@x.test', '--timeout', '15s', '--json'])
-    await matcherConnections(dataDir, before + 1)
-    await sleep(300)
-    await sendMail(smtp, {to: 'w@x.test', subject: 'watched with token'})
-    const r = await watching
-    expect(r.code, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout).subject).toBe('watched with token')
+    await watchReceives(['--port', String(matcher), '--token', TOKEN], 'w@x.test')
   })
 
   it('mailbox watch --data-dir finds the running matcher and DATA_DIR/matcher.token by itself', async () => {
     writeFileSync(join(dataDir, 'matcher.token'), `${TOKEN}\n`, {mode: 0o600})
-    const before = (await status(dataDir)).connections.matcher
-    const watching = runCli(['watch', '--to', 'dd@x.test', '--timeout', '15s', '--json'], {dataDir})
-    await matcherConnections(dataDir, before + 1)
-    await sleep(300)
-    await sendMail(smtp, {to: 'dd@x.test', subject: 'found by data dir'})
-    const r = await watching
-    expect(r.code, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout).subject).toBe('found by data dir')
+    await watchReceives(['--data-dir', dataDir], 'dd@x.test')
   })
 })
 
