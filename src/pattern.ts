@@ -16,12 +16,12 @@ export type Pattern = (value: string) => boolean
 export const PATTERN_LIMITS = {
   /** characters of pattern source, `/…/flags` included */
   maxPatternLength: 256,
-  /** instructions of the compiled RE2 program (`x{999}` alone is about 1000) */
-  maxProgramSize: 1000,
+  /** instructions of the compiled RE2 program (`x{499}` alone is about 500) */
+  maxProgramSize: 500,
   /** bytes of DFA state cache per regular expression; past it RE2 falls back to its NFA */
   dfaMemory: 64 * 1024,
   /** a value longer than this is matched on its first this-many characters only */
-  maxTextLength: 1000,
+  maxTextLength: 512,
 }
 
 /** flags that change what matches; g, y, u and d make no difference to a yes/no test and are ignored */

@@ -12,6 +12,8 @@ import {LineClient} from './matcher-helpers.js'
 /** a's before the '!': about 2^30 backtracking steps per test on V8's engine, seconds of frozen event loop */
 const WORST_CASE = 'a'.repeat(30)
 const NOOP_BOUND_MS = 100
+/** without slicing, 100 such tests in a row hold the event loop for seconds */
+const SLICED_BOUND_MS = 750
 
 let plain: ImapServer
 let capture: ImapServer
@@ -76,6 +78,22 @@ describe('a pathological regular expression does not stall the server', () => {
     // RE2 answers correctly too: the anchored pattern does not match, the one with the '!' does
     expect((await watcher.gotEmail(matching, 10_000)).subject).toBe(`${WORST_CASE}!`)
     await watcher.none((l) => l.verb === 'GOTEMAIL' && l.body?.match_id === stalling, 300, 'GOTEMAIL for the non-matching pattern')
+  })
+
+  it('100 pending matches with the costliest pattern allowed: matching one mail against all of them yields to other connections', async () => {
+    // each test is linear but not free (a ~480-instruction program over a 512-character subject,
+    // 10-40 ms): together seconds of work, which must come in slices, not as one stall. One slice
+    // may hold a single test, so the bound here is looser than 100 ms on a loaded machine.
+    const watchers = await Promise.all([0, 1].map(() => LineClient.ready(matcherPort, {autoPong: true})))
+    clients.push(...watchers)
+    for (const w of watchers) for (let i = 0; i < 50; i++) await w.match({subject: '/[\\s\\S]{480}!/', timeout_s: 120})
+    const subject = 'ab'.repeat(256) // no '!': every one of them scans to the end
+    const imap = await RawImap.login(plain.ports.imap, plain.users[0]!)
+    imaps.push(imap)
+    const sent = deliver(plain.ports.smtp, plain.users[0]!.address, simpleMessage({subject}))
+    const slowest = await slowestNoopWhile(imap, sent, 3000)
+    await sent
+    expect(slowest, `slowest NOOP ${slowest.toFixed(1)} ms`).toBeLessThan(SLICED_BOUND_MS)
   })
 
   it('capture rule --to /^(a+)+$/ and a worst-case recipient: NOOP stays under 100 ms, the mail is accepted', async () => {
