@@ -75,6 +75,9 @@ function slicer(): () => Promise<void> {
   }
 }
 
+/** how long a refused connection may take to close before it is destroyed */
+const REFUSED_LINGER_MS = 2000
+
 /** a client that does not read is dropped once this much output waits for it */
 const MAX_BACKLOG = 64 * 1024 * 1024
 
@@ -194,6 +197,7 @@ export class MatcherServer implements Actor {
       const {maxConnections, maxConnectionsPerIp} = this.options.config
       this.log.info({remote: ip}, 'matcher connection refused: too many connections')
       socket.end(`ERROR ${JSON.stringify({message: `too many matcher connections (at most ${maxConnections}, ${maxConnectionsPerIp} per address); try again later`})}\n`)
+      socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy()) // a client that never closes its side does not keep the slot
       return
     }
     const conn: Connection = {socket, ready: false, lines: [], handling: false, matches: new Set()}
