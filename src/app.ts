@@ -10,6 +10,7 @@ import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, type ServeConfig} from './config.js'
+import {resolveRelay} from './delivery/relay.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
@@ -82,11 +83,15 @@ export class App {
     )
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
+      const relay = resolveRelay(config.relay)
+      for (const warning of relay.warnings) log.warn({component: 'queue'}, warning)
+      if (relay.summary) log.info({component: 'queue', relay: relay.summary}, 'outbound relay')
       this.actors.push(
         new QueueActor(bus, store, log.child({component: 'queue'}), {
           hostname: config.hostname,
           queue: config.queue,
-          route: {routes: config.routes, relayHost: config.relayHost, dnsServers: config.dnsServers},
+          route: {routes: config.routes, dnsServers: config.dnsServers, insecure: relay.insecure, ...(relay.hop ? {relay: relay.hop} : {})},
+          ...(relay.verifyContext ? {verifyContext: relay.verifyContext} : {}),
         }),
       )
     }

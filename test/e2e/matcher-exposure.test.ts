@@ -27,7 +27,7 @@ async function serve(args: string[], config?: object, options?: {defaultPorts?: 
     writeFileSync(file, JSON.stringify(config))
     args = [...args, '--config', file]
   }
-  const served = await startServe(dataDir, args, undefined, options)
+  const served = await startServe(dataDir, args, undefined, {}, options)
   servers.push(served)
   return {dataDir, served}
 }

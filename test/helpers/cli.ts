@@ -63,6 +63,8 @@ export interface Served {
   pid: number
   /** stdout so far (JSON log lines) */
   output(): string
+  /** stderr so far */
+  errors(): string
   /** sends a signal and waits for exit; resolves to the exit code (or signal name) */
   stop(signal?: NodeJS.Signals): Promise<number | string>
   exited: Promise<number | string>
@@ -73,12 +75,18 @@ export interface Served {
  * unless `args` turns them on (or `options.defaultPorts` leaves them to serve's own defaults), so
  * parallel test files never collide on a port.
  */
-export async function startServe(dataDir: string, args: string[] = [], timeoutMs = 15_000, options: {defaultPorts?: string[]} = {}): Promise<Served> {
+export async function startServe(
+  dataDir: string,
+  args: string[] = [],
+  timeoutMs = 15_000,
+  env: Record<string, string> = {},
+  options: {defaultPorts?: string[]} = {},
+): Promise<Served> {
   const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher']
     .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...args], {
-    env: {...process.env, NO_COLOR: '1'},
+    env: {...process.env, NO_COLOR: '1', ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)
@@ -110,6 +118,7 @@ export async function startServe(dataDir: string, args: string[] = [], timeoutMs
     child,
     pid: child.pid!,
     output: () => out,
+    errors: () => err,
     exited,
     stop: (signal = 'SIGTERM') => {
       child.kill(signal)

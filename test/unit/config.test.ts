@@ -43,7 +43,7 @@ describe('defaults', () => {
       auth: DEFAULT_AUTH,
     })
     expect(config.ports.matcher).toBeUndefined() // off unless in capture mode: see matcherPort
-    expect(config.relayHost).toBeUndefined()
+    expect(config.relay).toEqual({insecure: false})
     expect(typeof config.hostname).toBe('string')
     expect(config.hostname.length).toBeGreaterThan(0)
     // a copy: changing it does not change the defaults
@@ -121,6 +121,13 @@ describe('mergeConfig', () => {
     const err = errorOf(() => mergeConfig(base(), {ports: {imap: port}}))
     expect(err.code).toBe('invalid')
     expect(err.message).toContain('imap port')
+  })
+
+  it('relay: merged key by key; the old relayHost key still sets relay.host, relay.host wins within a layer', () => {
+    const merged = mergeConfig(base(), {relayHost: 'old.example:25', relay: {user: 'u', caFile: '/etc/ca.pem'}}, {relay: {insecure: true, user: undefined}})
+    expect(merged.relay).toEqual({host: 'old.example:25', user: 'u', caFile: '/etc/ca.pem', insecure: true})
+    expect(merged).not.toHaveProperty('relayHost')
+    expect(mergeConfig(base(), {relayHost: 'old.example', relay: {host: 'new.example'}}).relay.host).toBe('new.example')
   })
 
   it('resolves a relative data dir', () => {
