@@ -20,11 +20,11 @@ function parseRoutes(specs: string[]): Record<string, string> {
   )
 }
 
-const portFlag = (name: PortName, what: string) =>
-  Flags.integer({summary: `${what} port (default ${DEFAULT_PORTS[name]}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
+const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PORTS[name]}`) =>
+  Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
 
 export default class Serve extends MailboxCommand {
-  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, matcher, queue and control socket in one process.'
+  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
     'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON), then flags. Stops gracefully on SIGINT/SIGTERM.'
   static override enableJsonFlag = false
@@ -57,7 +57,11 @@ export default class Serve extends MailboxCommand {
     'imaps-port': portFlag('imaps', 'IMAP over implicit TLS'),
     'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
     'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
-    'matcher-port': portFlag('matcher', 'Test matcher protocol'),
+    'matcher-port': portFlag('matcher', 'Test matcher protocol', `default ${DEFAULT_PORTS.matcher} with --capture, otherwise off`),
+    'matcher-token': Flags.string({
+      summary: 'Token matcher clients must send (at least 16 characters). Without one, a matcher bound beyond loopback generates DATA_DIR/matcher.token.',
+      env: 'MAILBOX_MATCHER_TOKEN',
+    }),
   }
 
   async run(): Promise<void> {
@@ -81,6 +85,7 @@ export default class Serve extends MailboxCommand {
       logLevel: flags['log-level'] as Level | undefined,
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
+      matcher: {token: flags['matcher-token']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })

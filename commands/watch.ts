@@ -1,13 +1,13 @@
+import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../src/cli/base-command.js'
-import {DEFAULT_PORTS} from '../src/config.js'
 import {parseDuration} from '../src/duration.js'
-import {watch} from '../src/matcher/client.js'
+import {findMatcher, watch} from '../src/matcher/client.js'
 
 export default class Watch extends MailboxCommand {
   static override summary = 'Wait for one mail matching --to/--from/--subject; exit 0 when it comes, 1 when the timeout passes.'
   static override description =
-    'A client of the matcher protocol (serve --matcher-port, default 60510). Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed.'
+    'A client of the matcher protocol (serve --capture, or --matcher-port). Without --host/--port it asks the server running on --data-dir where its matcher listens (else 127.0.0.1:60510); without --token it reads DATA_DIR/matcher.token if there is one. Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed.'
   static override examples = [
     '<%= config.bin %> watch --to bob@x.test --subject reset --timeout 30s',
     "<%= config.bin %> watch --to bob@x.test --json | jq -r '.links[0]'",
@@ -20,14 +20,16 @@ export default class Watch extends MailboxCommand {
     timeout: Flags.string({summary: 'How long to wait, e.g. 30s, 2m.', default: '30s'}),
     since: Flags.string({summary: 'Also match mail received this long before the watch started, e.g. 60s.'}),
     raw: Flags.boolean({summary: 'Include the raw message (base64) in --json output.'}),
-    host: Flags.string({summary: 'Matcher host.', default: '127.0.0.1'}),
-    port: Flags.integer({summary: 'Matcher port.', default: DEFAULT_PORTS.matcher, min: 1, max: 65535}),
+    host: Flags.string({summary: 'Matcher host (default: where the server on --data-dir listens, else 127.0.0.1).'}),
+    port: Flags.integer({summary: 'Matcher port (default: the server on --data-dir says, else 60510).', min: 1, max: 65535}),
+    token: Flags.string({summary: 'Token the matcher requires (default: DATA_DIR/matcher.token if present).', env: 'MAILBOX_MATCHER_TOKEN'}),
   }
 
   async run() {
     const {flags} = await this.parse(Watch)
     const timeoutS = parseDuration(flags.timeout) / 1000
-    const result = await watch(flags.host, flags.port, {
+    const endpoint = await findMatcher(resolve(flags['data-dir']), {host: flags.host, port: flags.port, token: flags.token})
+    const result = await watch(endpoint, {
       ...(flags.to ? {to: flags.to} : {}),
       ...(flags.from ? {from: flags.from} : {}),
       ...(flags.subject ? {subject: flags.subject} : {}),

@@ -9,7 +9,7 @@
 import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
-import type {ServeConfig} from './config.js'
+import {matcherPort, type ServeConfig} from './config.js'
 import {resolveRelay} from './delivery/relay.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
@@ -17,6 +17,7 @@ import type {Logger} from './log.js'
 import {CaptureActor} from './capture/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
+import {requiredToken} from './matcher/token.js'
 import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
@@ -117,13 +118,24 @@ export class App {
     this.actors.push(this.pop3)
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
-    this.matcher = new MatcherServer(bus, {bind, port: ports.matcher, limits: config.matcher}, log.child({component: 'matcher'}))
-    this.actors.push(this.matcher)
-    await this.matcher.start()
-    this.listeners.push(...this.matcher.listeners)
+    await this.startMatcher()
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
+  }
+
+  /** only in capture mode or when its port is configured: it hands out stored mail */
+  private async startMatcher(): Promise<void> {
+    const {bind, dataDir} = this.config
+    const port = matcherPort(this.config)
+    if (!port) return
+    const log = this.log.child({component: 'matcher'})
+    const {token, generatedInto} = requiredToken({bind, dataDir, configured: this.config.matcher.token})
+    if (generatedInto) log.info({tokenFile: generatedInto}, 'the matcher listens beyond loopback: clients need the token in this file')
+    this.matcher = new MatcherServer(this.bus, {bind, port, config: {...this.config.matcher, token}}, log)
+    this.actors.push(this.matcher)
+    await this.matcher.start()
+    this.listeners.push(...this.matcher.listeners)
   }
 
   status(): ServerStatus {

@@ -1,6 +1,8 @@
 /**
  * Server configuration: built-in defaults, then an optional JSON config file, then flags.
- * Ports follow DESIGN.md (unprivileged, 127.0.0.1); `0` turns a listener off.
+ * Ports follow DESIGN.md (unprivileged, 127.0.0.1); `0` turns a listener off. The matcher is the
+ * exception: it hands out stored mail, so it listens only in capture mode or when its port is
+ * given explicitly (see matcherPort).
  */
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
@@ -10,7 +12,7 @@ import {DEFAULT_RELAY, type RelayConfig} from './delivery/relay.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import type {Level} from './log.js'
-import {DEFAULT_MATCHER_LIMITS, type MatcherLimits} from './matcher/server.js'
+import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
@@ -18,6 +20,7 @@ import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
 export type PortName = (typeof PORT_NAMES)[number]
 
+/** the port each listener uses when on; the matcher's only in capture mode unless set (matcherPort) */
 export const DEFAULT_PORTS: Record<PortName, number> = {
   smtp: 2525,
   submission: 2587,
@@ -33,7 +36,8 @@ export interface ServeConfig {
   dataDir: string
   bind: string
   hostname: string
-  ports: Record<PortName, number>
+  /** `matcher` absent: on (DEFAULT_PORTS.matcher) in capture mode, off otherwise */
+  ports: Record<Exclude<PortName, 'matcher'>, number> & {matcher?: number}
   capture: boolean
   allowInsecureAuth: boolean
   /** smarthost for all outbound mail, its credentials and trust (see src/delivery/relay.ts) */
@@ -50,7 +54,7 @@ export interface ServeConfig {
   smtp: SmtpLimits
   imap: ImapLimits
   pop3: Pop3Limits
-  matcher: MatcherLimits
+  matcher: MatcherConfig
   queue: QueueConfig
 }
 
@@ -59,7 +63,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     dataDir: resolve(dataDir),
     bind: '127.0.0.1',
     hostname: hostname(),
-    ports: {...DEFAULT_PORTS},
+    ports: withoutMatcher(DEFAULT_PORTS),
     capture: false,
     allowInsecureAuth: false,
     logLevel: 'info',
@@ -67,7 +71,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     smtp: {...DEFAULT_SMTP_LIMITS},
     imap: {...DEFAULT_IMAP_LIMITS},
     pop3: {...DEFAULT_POP3_LIMITS},
-    matcher: {...DEFAULT_MATCHER_LIMITS},
+    matcher: {...DEFAULT_MATCHER_CONFIG},
     queue: {...DEFAULT_QUEUE},
     relay: {...DEFAULT_RELAY},
     routes: {},
@@ -120,13 +124,24 @@ export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeC
   }
   for (const name of PORT_NAMES) {
     const port = config.ports[name]
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
+    if (name === 'matcher' && port === undefined) continue // not configured: matcherPort decides
+    if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
   }
   for (const [key, value] of Object.entries(config.auth)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MailboxError('invalid', `invalid auth.${key}: ${JSON.stringify(value)}`)
   }
   config.dataDir = resolve(config.dataDir)
   return config
+}
+
+function withoutMatcher(ports: Record<PortName, number>): ServeConfig['ports'] {
+  const {matcher: _, ...rest} = ports
+  return rest
+}
+
+/** The matcher's port: as configured (0 = off), else DEFAULT_PORTS.matcher in capture mode, else off. */
+export function matcherPort(config: Pick<ServeConfig, 'ports' | 'capture'>): number {
+  return config.ports.matcher ?? (config.capture ? DEFAULT_PORTS.matcher : 0)
 }
 
 function stripUndefined<T extends object>(o: T | undefined): Partial<T> {

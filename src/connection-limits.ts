@@ -1,5 +1,5 @@
 /**
- * Connection accounting for the protocol listeners (SMTP, IMAP, POP3): connections open in all
+ * Connection accounting for the protocol listeners (SMTP, IMAP, POP3, matcher): connections open in all
  * and per remote address, against `maxConnections` and `maxConnectionsPerIp`. Every connection
  * is counted from `opened` to `closed`, the refused ones too until their socket closes.
  */
@@ -20,6 +20,11 @@ export class ConnectionLimits {
     this.perIp.set(ip, fromIp)
     this.open++
     return this.open <= this.limits.maxConnections && fromIp <= this.limits.maxConnectionsPerIp
+  }
+
+  /** connections counted now (refused ones included until they close) */
+  get count(): number {
+    return this.open
   }
 
   closed(ip: string): void {

@@ -8,7 +8,7 @@ import {MailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import type {CaptureRuleRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
-import {compilePattern} from './pattern.js'
+import {compilePattern, type Pattern} from '../pattern.js'
 
 export interface RuleReply {
   code: number
@@ -61,6 +61,23 @@ export function clearRules(store: Store): number {
   })
 }
 
+/** compiled rule patterns by source: a check runs on every RCPT, compiling is the costly part */
+const compiled = new Map<string, Pattern | undefined>()
+const MAX_COMPILED = 256
+
+function compiledRule(source: string): Pattern | undefined {
+  if (compiled.has(source)) return compiled.get(source)
+  if (compiled.size >= MAX_COMPILED) compiled.clear()
+  let pattern: Pattern | undefined
+  try {
+    pattern = compilePattern(source)
+  } catch {
+    pattern = undefined // stored before a limit tightened: it matches nothing
+  }
+  compiled.set(source, pattern)
+  return pattern
+}
+
 /**
  * The first rule (oldest first) of `stage` matching any of `recipients`, consumed once: its
  * remaining count drops, and a rule that has fired its last time is removed. One transaction, so
@@ -71,12 +88,8 @@ export function takeFault(store: Store, stage: 'rcpt' | 'data', recipients: stri
   return store.transact(() => {
     for (const {value: rule} of store.captureRules.getRange()) {
       if (rule.stage !== stage) continue
-      let matches: (value: string) => boolean
-      try {
-        matches = compilePattern(rule.to)
-      } catch {
-        continue
-      }
+      const matches = compiledRule(rule.to)
+      if (!matches) continue
       if (!recipients.some(matches)) continue
       if (rule.remaining !== undefined) {
         if (rule.remaining <= 1) store.captureRules.removeSync(rule.id)

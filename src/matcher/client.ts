@@ -1,12 +1,15 @@
 /**
  * A client of the matcher protocol (./server.ts): connect, handshake, register one MATCH and
  * wait for its GOTEMAIL or EXPIRED. Used by `mailbox watch`; a test runner in any language needs
- * no more than this.
+ * no more than this. `findMatcher` works out where the matcher of a data dir listens.
  */
 import {connect} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
+import {DEFAULT_PORTS} from '../config.js'
+import {connectControl} from '../control/client.js'
 import {MailboxError} from '../errors.js'
 import type {MatcherEmail} from './email.js'
+import {readTokenFile} from './token.js'
 
 export interface WatchRequest {
   to?: string
@@ -19,7 +22,14 @@ export interface WatchRequest {
 
 export type WatchResult = {matched: true; matchId: string; email: MatcherEmail} | {matched: false; matchId: string}
 
-export function watch(host: string, port: number, request: WatchRequest): Promise<WatchResult> {
+export interface MatcherEndpoint {
+  host: string
+  port: number
+  /** sent in OLLEH; the matcher requires it when it has one */
+  token?: string
+}
+
+export function watch({host, port, token}: MatcherEndpoint, request: WatchRequest): Promise<WatchResult> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host)
     const decoder = new StringDecoder('utf8')
@@ -43,7 +53,7 @@ export function watch(host: string, port: number, request: WatchRequest): Promis
         const space = line.indexOf(' ')
         const verb = space === -1 ? line : line.slice(0, space)
         const body = space === -1 ? undefined : (JSON.parse(line.slice(space + 1)) as Record<string, unknown>)
-        if (verb === 'HELLO') socket.write(`OLLEH ${JSON.stringify({version: 1})}\n`)
+        if (verb === 'HELLO') socket.write(`OLLEH ${JSON.stringify({version: 1, ...(token ? {token} : {})})}\n`)
         else if (verb === 'OKAY') socket.write(`MATCH ${JSON.stringify(request)}\n`)
         else if (verb === 'PING') socket.write('PONG\n')
         else if (verb === 'UNSUPPORTED') fail('the matcher does not speak protocol version 1')
@@ -58,4 +68,38 @@ export function watch(host: string, port: number, request: WatchRequest): Promis
       }
     })
   })
+}
+
+/**
+ * Given flags win. Otherwise the server running on `dataDir` says where its matcher listens (its
+ * bind address, or 127.0.0.1 for a wildcard bind), else 127.0.0.1 and the default port; the token
+ * is `<dataDir>/matcher.token` when there is one.
+ */
+export async function findMatcher(dataDir: string, given: {host?: string; port?: number; token?: string}): Promise<MatcherEndpoint> {
+  const token = given.token ?? readTokenFile(dataDir)
+  let host = given.host
+  let port = given.port
+  if (host === undefined || port === undefined) {
+    const listening = await runningMatcher(dataDir)
+    host ??= listening?.host ?? '127.0.0.1'
+    port ??= listening?.port ?? DEFAULT_PORTS.matcher
+  }
+  return {host, port, ...(token ? {token} : {})}
+}
+
+async function runningMatcher(dataDir: string): Promise<{host: string; port: number} | undefined> {
+  const client = await connectControl(dataDir).catch(() => undefined)
+  if (!client) return undefined
+  try {
+    const status = await client.call('server.status', {})
+    const address = status.listeners.find((l) => l.name === 'matcher')?.address
+    if (!address) return undefined
+    const colon = address.lastIndexOf(':')
+    const bind = address.slice(0, colon)
+    return {host: bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind, port: Number(address.slice(colon + 1))}
+  } catch {
+    return undefined
+  } finally {
+    client.close()
+  }
 }

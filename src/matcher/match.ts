@@ -4,7 +4,7 @@
  * envelope recipients and the To/Cc addresses, `from` against the envelope sender and the From
  * header, `subject` against the decoded subject.
  */
-import {compilePattern, type Pattern} from '../capture/pattern.js'
+import {compilePattern, type Pattern} from '../pattern.js'
 import {MailboxError} from '../errors.js'
 
 export interface Candidate {

@@ -2,8 +2,9 @@
  * The matcher: test runners connect over TCP, register one-shot patterns and are told when a
  * matching mail arrives (the gost protocol of seed 000, version 1). Each message is one line:
  *
- *   S: HELLO                         C: OLLEH {"version": 1}
- *   S: OKAY                          (UNSUPPORTED and close for any other version)
+ *   S: HELLO                         C: OLLEH {"version": 1, "token": "…"}
+ *   S: OKAY                          (UNSUPPORTED and close for any other version;
+ *                                     ERROR and close when a token is required and missing or wrong)
  *   C: MATCH {"to": "bob@x.test", "subject": "/reset/i", "timeout_s": 30, "since_s": 60}
  *   S: MATCHPUT {"match_id": "…"}
  *   S: GOTEMAIL {"match_id": "…", "email": {…}}   C: OKAY
@@ -13,30 +14,69 @@
  * A match fires once, for the first mail that matches after it was registered — or, with
  * `since_s`, for the first stored mail of the last N seconds. The server PINGs idle clients and
  * drops one that does not answer.
+ *
+ * Bounded whatever a client does: connections in total and per address, pending matches per
+ * connection and in total, line length, output backlog; patterns run on RE2 (../pattern.ts), and
+ * lines and the matching of a mail against every pending match are processed in slices that
+ * yield to the event loop, so SMTP, IMAP and POP3 keep answering.
  */
 import {randomUUID} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
+import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus, BusEvent} from '../bus.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {BlobInfoRecord} from '../store/records.js'
 import {buildEmail} from './email.js'
 import {compileMatch, type Candidate, type MatchSpec} from './match.js'
+import {tokensEqual} from './token.js'
 
 export const PROTOCOL_VERSION = 1
 
-export interface MatcherLimits {
+/** config key `matcher` */
+export interface MatcherConfig {
   maxLineBytes: number
   maxMatchesPerConnection: number
+  /** pending matches of all connections together */
+  maxPendingMatches: number
+  maxConnections: number
+  maxConnectionsPerIp: number
   /** how often an idle client is PINGed */
   pingIntervalMs: number
   /** how long a PING may go unanswered before the client is dropped */
   pingTimeoutMs: number
+  /** the shared secret a client sends in OLLEH; required when set, and generated when bound beyond loopback (./token.ts) */
+  token?: string
 }
 
-export const DEFAULT_MATCHER_LIMITS: MatcherLimits = {maxLineBytes: 64 * 1024, maxMatchesPerConnection: 1000, pingIntervalMs: 30_000, pingTimeoutMs: 10_000}
+export const DEFAULT_MATCHER_CONFIG: MatcherConfig = {
+  maxLineBytes: 64 * 1024,
+  maxMatchesPerConnection: 100,
+  maxPendingMatches: 1000,
+  maxConnections: 200,
+  maxConnectionsPerIp: 100,
+  pingIntervalMs: 30_000,
+  pingTimeoutMs: 10_000,
+}
+
+/** work done in one go before yielding to the event loop (other connections, other protocols) */
+const SLICE_MS = 10
+
+/** For a loop over many items: `await due()` after each item yields to the event loop once SLICE_MS of work has been done. */
+function slicer(): () => Promise<void> {
+  let start = Date.now()
+  return async () => {
+    if (Date.now() - start < SLICE_MS) return
+    await nextTurn()
+    start = Date.now()
+  }
+}
+
+/** how long a refused connection may take to close before it is destroyed */
+const REFUSED_LINGER_MS = 2000
 
 /** a client that does not read is dropped once this much output waits for it */
 const MAX_BACKLOG = 64 * 1024 * 1024
@@ -51,17 +91,23 @@ interface Match {
 interface Connection {
   socket: Socket
   ready: boolean
+  /** complete lines not yet handled; the socket is paused while there are any */
+  lines: string[]
+  handling: boolean
   matches: Set<string>
   awaitingPong?: NodeJS.Timeout
   ping?: NodeJS.Timeout
 }
 
+/** a mail's address lists are matched on their first this-many entries (each value on its first PATTERN_LIMITS.maxTextLength characters) */
+export const MAX_ADDRESSES_MATCHED = 100
+
 function candidateOf(info: BlobInfoRecord): Candidate {
   return {
     mailFrom: info.mailFrom ?? '',
-    rcptTo: info.rcptTo ?? [],
+    rcptTo: (info.rcptTo ?? []).slice(0, MAX_ADDRESSES_MATCHED),
     from: info.summary?.from ?? '',
-    to: info.summary?.to ?? [],
+    to: (info.summary?.to ?? []).slice(0, MAX_ADDRESSES_MATCHED),
     subject: info.summary?.subject ?? '',
   }
 }
@@ -71,21 +117,24 @@ export class MatcherServer implements Actor {
   private server?: Server
   private readonly matches = new Map<string, Match>()
   private readonly connections = new Set<Connection>()
+  private readonly connectionLimits: ConnectionLimits
   private unsubscribe?: () => void
   private address = ''
 
   constructor(
     private readonly bus: Bus,
-    private readonly options: {bind: string; port: number; limits: MatcherLimits},
+    private readonly options: {bind: string; port: number; config: MatcherConfig},
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.connectionLimits = new ConnectionLimits(options.config)
+  }
 
   get listeners(): ListenerInfo[] {
     return this.server ? [{name: 'matcher', address: this.address}] : []
   }
 
   get connectionCount(): number {
-    return this.connections.size
+    return this.connectionLimits.count
   }
 
   async start(): Promise<void> {
@@ -121,7 +170,9 @@ export class MatcherServer implements Actor {
     this.send(conn, 'ERROR', {message})
   }
 
+  /** idempotent; the connection's slot in connectionLimits is released by the socket's one 'close' */
   private drop(conn: Connection): void {
+    conn.lines.length = 0
     clearTimeout(conn.awaitingPong)
     clearInterval(conn.ping)
     for (const id of conn.matches) this.cancel(id)
@@ -139,15 +190,25 @@ export class MatcherServer implements Actor {
   }
 
   private accept(socket: Socket): void {
-    const conn: Connection = {socket, ready: false, matches: new Set()}
+    const ip = socket.remoteAddress ?? ''
+    socket.on('error', () => {})
+    socket.once('close', () => this.connectionLimits.closed(ip))
+    if (!this.connectionLimits.opened(ip)) {
+      const {maxConnections, maxConnectionsPerIp} = this.options.config
+      this.log.info({remote: ip}, 'matcher connection refused: too many connections')
+      socket.end(`ERROR ${JSON.stringify({message: `too many matcher connections (at most ${maxConnections}, ${maxConnectionsPerIp} per address); try again later`})}\n`)
+      socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy()) // a client that never closes its side does not keep the slot
+      return
+    }
+    const conn: Connection = {socket, ready: false, lines: [], handling: false, matches: new Set()}
     this.connections.add(conn)
     socket.setNoDelay(true)
-    const {pingIntervalMs, pingTimeoutMs, maxLineBytes} = this.options.limits
+    const {pingIntervalMs, pingTimeoutMs, maxLineBytes} = this.options.config
     conn.ping = setInterval(() => {
       if (conn.awaitingPong) return
       this.send(conn, 'PING')
       conn.awaitingPong = setTimeout(() => {
-        this.log.info({remote: socket.remoteAddress}, 'matcher client did not answer PING, dropped')
+        this.log.info({remote: ip}, 'matcher client did not answer PING, dropped')
         this.drop(conn)
       }, pingTimeoutMs)
     }, pingIntervalMs)
@@ -165,17 +226,34 @@ export class MatcherServer implements Actor {
         const line = buffered.slice(0, nl).replace(/\r$/, '')
         buffered = buffered.slice(nl + 1)
         if (Buffer.byteLength(line) > maxLineBytes) return tooLong()
-        if (line.trim()) this.onLine(conn, line)
-        if (socket.destroyed) return
+        conn.lines.push(line)
       }
-      if (Buffer.byteLength(buffered) > maxLineBytes) tooLong()
+      if (Buffer.byteLength(buffered) > maxLineBytes) return tooLong()
+      void this.handleLines(conn)
     })
-    socket.on('error', () => {})
     socket.on('close', () => this.drop(conn))
     this.send(conn, 'HELLO')
   }
 
+  /** one line per turn of the event loop, reading paused meanwhile: a burst of MATCH lines cannot hold the process */
+  private async handleLines(conn: Connection): Promise<void> {
+    if (conn.handling) return
+    conn.handling = true
+    conn.socket.pause()
+    try {
+      for (let line = conn.lines.shift(); line !== undefined; line = conn.lines.shift()) {
+        this.onLine(conn, line)
+        if (conn.socket.destroyed) return
+        if (conn.lines.length) await nextTurn()
+      }
+    } finally {
+      conn.handling = false
+      if (!conn.socket.destroyed) conn.socket.resume()
+    }
+  }
+
   private onLine(conn: Connection, line: string): void {
+    if (!line.trim()) return this.error(conn, 'empty line: send a command, e.g. PING')
     const space = line.indexOf(' ')
     const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase()
     const rest = space === -1 ? '' : line.slice(space + 1).trim()
@@ -206,6 +284,13 @@ export class MatcherServer implements Actor {
         conn.socket.end()
         return this.drop(conn)
       }
+      const refusal = this.checkToken((body as {token?: unknown}).token)
+      if (refusal) {
+        this.log.info({remote: conn.socket.remoteAddress}, 'matcher client refused: missing or wrong token')
+        this.error(conn, refusal)
+        conn.socket.end()
+        return this.drop(conn)
+      }
       conn.ready = true
       return this.send(conn, 'OKAY')
     }
@@ -214,15 +299,24 @@ export class MatcherServer implements Actor {
     this.error(conn, `unknown command ${verb.slice(0, 40)}`)
   }
 
+  /** undefined when the client may go on, else why not */
+  private checkToken(given: unknown): string | undefined {
+    const expected = this.options.config.token
+    if (expected === undefined) return undefined
+    if (typeof given !== 'string' || given === '') return 'this matcher requires a token: OLLEH {"version": 1, "token": "…"} (mailbox watch --token)'
+    return tokensEqual(given, expected) ? undefined : 'wrong matcher token'
+  }
+
   private async register(conn: Connection, body: unknown): Promise<void> {
+    // the caps first: compiling patterns is the costly part
+    const {maxMatchesPerConnection, maxPendingMatches} = this.options.config
+    if (conn.matches.size >= maxMatchesPerConnection) return this.error(conn, `at most ${maxMatchesPerConnection} open matches per connection`)
+    if (this.matches.size >= maxPendingMatches) return this.error(conn, `the matcher holds its maximum of ${maxPendingMatches} open matches; try again later`)
     let spec: MatchSpec
     try {
       spec = compileMatch(body ?? {})
     } catch (err) {
       return this.error(conn, isMailboxError(err) ? err.message : 'invalid MATCH')
-    }
-    if (conn.matches.size >= this.options.limits.maxMatchesPerConnection) {
-      return this.error(conn, `at most ${this.options.limits.maxMatchesPerConnection} open matches per connection`)
     }
     const id = randomUUID()
     const match: Match = {id, spec, conn, timer: setTimeout(() => this.expire(id), spec.timeoutS * 1000)}
@@ -231,8 +325,12 @@ export class MatcherServer implements Actor {
     this.send(conn, 'MATCHPUT', {match_id: id})
     if (spec.sinceS > 0) {
       const recent = await this.bus.call('mailstore.recent', {since: Date.now() - spec.sinceS * 1000})
-      const hit = recent.find((r) => spec.test(candidateOf(r.info)))
-      if (hit && this.matches.has(id)) await this.fire(id, hit.id)
+      const due = slicer()
+      for (const r of recent) {
+        if (!this.matches.has(id)) return
+        if (spec.test(candidateOf(r.info))) return this.fire(id, r.id)
+        await due()
+      }
     }
   }
 
@@ -252,8 +350,10 @@ export class MatcherServer implements Actor {
       return
     }
     const candidate = candidateOf(info)
+    const due = slicer()
     for (const match of [...this.matches.values()]) {
-      if (match.spec.test(candidate)) await this.fire(match.id, e.body.id)
+      if (this.matches.has(match.id) && match.spec.test(candidate)) await this.fire(match.id, e.body.id)
+      await due()
     }
   }
 

@@ -64,8 +64,9 @@ export class LineClient {
     })
   }
 
-  static async open(port: number, options: {autoPong?: boolean} = {}): Promise<LineClient> {
-    const socket = connect({host: '127.0.0.1', port})
+  /** `localAddress` (another 127.x address) makes the connection come from elsewhere, for per-address limits */
+  static async open(port: number, options: {autoPong?: boolean; localAddress?: string} = {}): Promise<LineClient> {
+    const socket = connect({host: '127.0.0.1', port, ...(options.localAddress ? {localAddress: options.localAddress} : {})})
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve())
       socket.once('error', reject)
@@ -73,11 +74,11 @@ export class LineClient {
     return new LineClient(socket, options.autoPong ?? false)
   }
 
-  /** connect, expect HELLO, OLLEH version 1, expect OKAY */
-  static async ready(port: number, options: {autoPong?: boolean} = {}): Promise<LineClient> {
+  /** connect, expect HELLO, OLLEH version 1 (with `token` if given), expect OKAY */
+  static async ready(port: number, options: {autoPong?: boolean; localAddress?: string; token?: string} = {}): Promise<LineClient> {
     const c = await LineClient.open(port, options)
     expect((await c.next()).raw).toBe('HELLO')
-    c.send('OLLEH {"version": 1}')
+    c.send(`OLLEH ${JSON.stringify({version: 1, ...(options.token ? {token: options.token} : {})})}`)
     expect((await c.next()).raw).toBe('OKAY')
     return c
   }

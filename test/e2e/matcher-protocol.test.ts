@@ -309,6 +309,36 @@ describe('errors and limits', () => {
     expect((await c.next()).raw).toBe('PONG')
   })
 
+  it('an empty line (also only spaces, or CRLF) gets ERROR like any malformed line, before and after OLLEH; the connection stays usable', async () => {
+    const c = await open()
+    expect((await c.next()).raw).toBe('HELLO')
+    c.write('\n')
+    const early = await c.next()
+    expect(early.verb).toBe('ERROR')
+    expect(early.body.message).toMatch(/empty line/)
+    c.send('OLLEH {"version": 1}')
+    expect((await c.next()).raw).toBe('OKAY')
+    for (const blank of ['\n', '   \n', '\r\n']) {
+      c.write(blank)
+      const err = await c.next()
+      expect(err.verb, JSON.stringify(blank)).toBe('ERROR')
+      expect(err.body.message).toMatch(/empty line/)
+    }
+    c.send('PING')
+    expect((await c.next()).raw).toBe('PONG')
+  })
+
+  it('a regex RE2 cannot run (backreference, lookahead) gets ERROR naming RE2, no MATCHPUT', async () => {
+    const c = await ready()
+    for (const subject of ['/(a)\\1/', '/(?=a)b/']) {
+      c.send(`MATCH ${JSON.stringify({subject})}`)
+      const err = await c.next()
+      expect(err.verb, subject).toBe('ERROR')
+      expect(err.body.message).toMatch(/RE2/)
+    }
+    await c.none((l) => l.verb === 'MATCHPUT', 200)
+  })
+
   it('an invalid MATCH (unknown field, bad regex) gets ERROR, no MATCHPUT', async () => {
     const c = await ready()
     c.send('MATCH {"to": "x@m.test", "bcc": "y"}')

@@ -72,11 +72,18 @@ export interface Served {
 
 /**
  * Starts `mailbox serve` and resolves once it logs "mailbox started". Protocol ports are off
- * unless `args` turns them on, so parallel test files never collide on a port.
+ * unless `args` turns them on (or `options.defaultPorts` leaves them to serve's own defaults), so
+ * parallel test files never collide on a port.
  */
-export async function startServe(dataDir: string, args: string[] = [], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<Served> {
+export async function startServe(
+  dataDir: string,
+  args: string[] = [],
+  timeoutMs = 15_000,
+  env: Record<string, string> = {},
+  options: {defaultPorts?: string[]} = {},
+): Promise<Served> {
   const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher']
-    .filter((p) => !args.includes(`--${p}-port`))
+    .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...args], {
     env: {...process.env, NO_COLOR: '1', ...env},

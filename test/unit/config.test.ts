@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {DEFAULT_AUTH} from '../../src/auth/actor.js'
-import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile} from '../../src/config.js'
+import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, matcherPort, mergeConfig, readConfigFile} from '../../src/config.js'
 import {MailboxError} from '../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-config-'))
@@ -29,17 +29,20 @@ describe('defaults', () => {
     expect([...PORT_NAMES].sort()).toEqual(Object.keys(DEFAULT_PORTS).sort())
   })
 
+  const {matcher: _, ...withoutMatcher} = DEFAULT_PORTS
+
   it('defaultConfig binds 127.0.0.1, resolves the data dir, and copies the defaults', () => {
     const config = defaultConfig('data')
     expect(config).toMatchObject({
       dataDir: resolve('data'),
       bind: '127.0.0.1',
-      ports: DEFAULT_PORTS,
+      ports: withoutMatcher,
       capture: false,
       allowInsecureAuth: false,
       logLevel: 'info',
       auth: DEFAULT_AUTH,
     })
+    expect(config.ports.matcher).toBeUndefined() // off unless in capture mode: see matcherPort
     expect(config.relay).toEqual({insecure: false})
     expect(typeof config.hostname).toBe('string')
     expect(config.hostname.length).toBeGreaterThan(0)
@@ -89,7 +92,8 @@ describe('mergeConfig', () => {
     )
     expect(merged.bind).toBe('0.0.0.0')
     expect(merged.hostname).toBe('mx.example.com')
-    expect(merged.ports).toEqual({...DEFAULT_PORTS, smtp: 2526, imap: 143})
+    const {matcher: _, ...withoutMatcher} = DEFAULT_PORTS
+    expect(merged.ports).toEqual({...withoutMatcher, smtp: 2526, imap: 143})
     expect(merged.auth).toEqual({...DEFAULT_AUTH, failureDelayMs: 0})
   })
 
@@ -102,6 +106,15 @@ describe('mergeConfig', () => {
 
   it('port 0 turns a listener off and is accepted', () => {
     expect(mergeConfig(base(), {ports: {matcher: 0}}).ports.matcher).toBe(0)
+  })
+
+  it('the matcher is off unless in capture mode or its port is given (it hands out stored mail)', () => {
+    expect(matcherPort(mergeConfig(base(), {}))).toBe(0)
+    expect(matcherPort(mergeConfig(base(), {bind: '0.0.0.0'}))).toBe(0)
+    expect(matcherPort(mergeConfig(base(), {capture: true}))).toBe(DEFAULT_PORTS.matcher)
+    expect(matcherPort(mergeConfig(base(), {capture: true}, {ports: {matcher: 0}}))).toBe(0)
+    expect(matcherPort(mergeConfig(base(), {ports: {matcher: 61000}}))).toBe(61000)
+    expect(matcherPort(mergeConfig(base(), {ports: {matcher: 61000}}, {ports: {matcher: undefined}}))).toBe(61000)
   })
 
   it.each([70000, -1, 1.5, '25' as unknown as number, null as unknown as number])('refuses port %j with invalid', (port) => {

@@ -1,6 +1,6 @@
-/** Patterns (src/capture/pattern.ts) and MATCH criteria (src/matcher/match.ts). */
+/** Patterns (src/pattern.ts) and MATCH criteria (src/matcher/match.ts). */
 import {describe, expect, it} from 'vitest'
-import {compilePattern} from '../../src/capture/pattern.js'
+import {compilePattern, PATTERN_LIMITS} from '../../src/pattern.js'
 import {compileMatch, DEFAULT_TIMEOUT_S, MAX_SINCE_S, MAX_TIMEOUT_S, type Candidate} from '../../src/matcher/match.js'
 import {codeOf} from '../helpers/errors.js'
 
@@ -44,9 +44,70 @@ describe('compilePattern', () => {
     expect(codeOf(() => compilePattern(''))).toBe('invalid')
   })
 
-  it('a pattern longer than 1000 characters is invalid', () => {
-    expect(codeOf(() => compilePattern('x'.repeat(1001)))).toBe('invalid')
-    expect(compilePattern('x'.repeat(1000))('x'.repeat(1000))).toBe(true)
+  it('a pattern longer than 256 characters is invalid', () => {
+    expect(PATTERN_LIMITS.maxPatternLength).toBe(256)
+    expect(codeOf(() => compilePattern('x'.repeat(257)))).toBe('invalid')
+    expect(compilePattern('x'.repeat(256))('x'.repeat(256))).toBe(true)
+  })
+})
+
+describe('compilePattern: regular expressions run on RE2 (linear time)', () => {
+  it('a catastrophic-backtracking pattern answers at once on its worst-case text', () => {
+    const cases: [string, string][] = [
+      ['/^(a+)+$/', 'a'.repeat(36) + '!'],
+      ['/^(a|aa)+$/', 'a'.repeat(60) + '!'],
+      ['/(x+x+)+y/', 'x'.repeat(5000)],
+      ['/^(\\w+\\s?)*$/', 'word '.repeat(100) + '!'],
+    ]
+    for (const [source, text] of cases) {
+      const p = compilePattern(source)
+      const t0 = performance.now()
+      expect(p(text), source).toBe(false)
+      expect(performance.now() - t0, source).toBeLessThan(500) // a backtracking engine takes minutes
+    }
+  })
+
+  it('backreferences and lookaround are refused, naming RE2', () => {
+    for (const source of ['/(a)\\1/', '/(?=a)b/', '/(?!a)b/', '/(?<=a)b/', '/(?<!a)b/']) {
+      let message = ''
+      try {
+        compilePattern(source)
+      } catch (err) {
+        message = (err as Error).message
+      }
+      expect(message, source).toMatch(/invalid regular expression/)
+      expect(message).toMatch(/RE2/)
+    }
+  })
+
+  it('flags i, m and s work; g, y, u and d are accepted and change nothing; others are refused', () => {
+    expect(compilePattern('/^b$/m')('a\nb\nc')).toBe(true)
+    expect(compilePattern('/^b$/')('a\nb\nc')).toBe(false)
+    expect(compilePattern('/a.b/s')('a\nb')).toBe(true)
+    expect(compilePattern('/a.b/')('a\nb')).toBe(false)
+    expect(compilePattern('/RÉSUMÉ/i')('résumé')).toBe(true)
+    expect(compilePattern('/bob/gyud')('bob')).toBe(true)
+    expect(codeOf(() => compilePattern('/bob/v'))).toBe('invalid')
+  })
+
+  it('JavaScript spellings are understood: named groups, \\u escapes, a slash', () => {
+    expect(compilePattern('/(?<code>\\d{6})/')('code 123456')).toBe(true)
+    expect(compilePattern('/\\u0041/')('A')).toBe(true)
+    expect(compilePattern('/a\\/b/')('a/b')).toBe(true)
+    expect(compilePattern('/a/b/')('a/b')).toBe(true)
+  })
+
+  it('a pattern that compiles to a large program is refused', () => {
+    expect(codeOf(() => compilePattern('/[\\s\\S]{999}x/'))).toBe('invalid')
+    expect(codeOf(() => compilePattern('/(a{100}){100}/'))).toBe('invalid')
+    expect(compilePattern('/\\d{6}/')('123456')).toBe(true)
+  })
+
+  it('only the first maxTextLength characters of a value are looked at', () => {
+    const limit = PATTERN_LIMITS.maxTextLength
+    expect(compilePattern('/x$/')('a'.repeat(limit - 1) + 'x')).toBe(true)
+    expect(compilePattern('/x$/')('a'.repeat(limit) + 'x')).toBe(false)
+    expect(compilePattern('needle')('a'.repeat(limit) + 'needle')).toBe(false)
   })
 })
 
