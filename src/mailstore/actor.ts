@@ -58,8 +58,8 @@ export class MailstoreActor implements Actor {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis} = await storeMessage(this.store, req)
-        return this.announce(result, analysis, req.mailFrom, req.rcptTo, req.raw.length, req.remoteAddress ?? '')
+        const {result, analysis, size} = await storeMessage(this.store, req)
+        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
       this.bus.handle('mailstore.recent', ({since}) => recentBlobs(this.store, since)),
