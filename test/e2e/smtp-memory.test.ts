@@ -70,24 +70,35 @@ function replies(socket: Socket): () => Promise<string> {
   return () => (lines.length ? Promise.resolve(lines.shift()!) : closed ? Promise.resolve('closed') : new Promise((r) => waiting.push(r)))
 }
 
-/** one SMTP transaction over a raw socket, writing the message with backpressure; resolves with the final reply */
-async function send(port: number, message: Buffer): Promise<string> {
+/** an SMTP session over a raw socket, up to the 354 after DATA */
+async function openData(port: number): Promise<{socket: Socket; next: () => Promise<string>}> {
   const socket = connect(port, '127.0.0.1')
   socket.on('error', () => {})
   const next = replies(socket)
-  const expect2 = async (code: string) => {
+  const expectReply = async (code: string) => {
     const line = await next()
     if (!line.startsWith(code)) throw new Error(`expected ${code}, got ${line}`)
   }
+  await expectReply('220')
+  for (const [cmd, code] of [['EHLO client.test', '250'], ['MAIL FROM:<sender@example.net>', '250'], ['RCPT TO:<alice@example.com>', '250'], ['DATA', '354']]) {
+    socket.write(`${cmd}\r\n`)
+    await expectReply(code!)
+  }
+  return {socket, next}
+}
+
+/** writes with backpressure */
+async function write(socket: Socket, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length; at += 256 * 1024) {
+    if (!socket.write(data.subarray(at, at + 256 * 1024))) await new Promise((r) => socket.once('drain', r))
+  }
+}
+
+/** one SMTP transaction; resolves with the reply to the message */
+async function send(port: number, message: Buffer): Promise<string> {
+  const {socket, next} = await openData(port)
   try {
-    await expect2('220')
-    for (const [cmd, code] of [['EHLO client.test', '250'], ['MAIL FROM:<sender@example.net>', '250'], ['RCPT TO:<alice@example.com>', '250'], ['DATA', '354']]) {
-      socket.write(`${cmd}\r\n`)
-      await expect2(code!)
-    }
-    for (let at = 0; at < message.length; at += 256 * 1024) {
-      if (!socket.write(message.subarray(at, at + 256 * 1024))) await new Promise((r) => socket.once('drain', r))
-    }
+    await write(socket, message)
     socket.write('.\r\n')
     return await next()
   } finally {
@@ -148,6 +159,50 @@ describe('SMTP memory under load', () => {
     })
     expect(stored.sort()).toEqual(messages.map(sha256).sort())
     expect(growth).toBeLessThan(BOUND)
+    expect(await served.stop()).toBe(0)
+  })
+
+  it('keeps a session it paused for the budget alive past the idle timeout, and answers it once older ones commit', {timeout: 60_000}, async () => {
+    const dataDir = tempDataDir()
+    await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
+    const config = join(dirname(dataDir), 'mailbox.json')
+    writeFileSync(config, JSON.stringify({smtp: {maxBufferedBytes: MIB, socketTimeoutMs: 1500}}))
+    const port = await freePort()
+    const served = await startServe(dataDir, ['--smtp-port', String(port), '--config', config, '--log-level', 'debug'])
+    const bigA = Buffer.concat([Buffer.from('Subject: big A\r\n\r\n'), body(2 * MIB)])
+    const bigB = Buffer.concat([Buffer.from('Subject: big B\r\n\r\n'), body(2 * MIB)])
+    const trickle = Buffer.from('still sending\r\n')
+
+    // A is first: it holds twice the budget and goes on (the oldest is never paused), slowly
+    const a = await openData(port)
+    await write(a.socket, bigA)
+    await new Promise((r) => setTimeout(r, 300))
+    // B comes second and is paused; while A trickles on for 4 s (well past the 1.5 s idle
+    // timeout) B's client cannot send, and the server must not time B out for it
+    const b = await openData(port)
+    const bDone = write(b.socket, bigB).then(() => {
+      b.socket.write('.\r\n')
+      return b.next()
+    })
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 400))
+      a.socket.write(trickle)
+    }
+    a.socket.write('.\r\n')
+    expect(await a.next()).toMatch(/^250 /)
+    expect(await bDone).toMatch(/^250 /)
+    a.socket.end('QUIT\r\n')
+    b.socket.end('QUIT\r\n')
+    expect(served.output()).toContain('message paused for the memory budget')
+
+    const stored = await withStore(dataDir, (store) => {
+      const inbox = store.mailboxes.get(mailboxKey('alice@example.com', 'INBOX'))!
+      return [...store.messages.getRange(mailboxMessagesRange(inbox.id))].map(({value}) => store.blobs.get(value.blobId)!)
+    })
+    const trickled = Buffer.concat(Array.from({length: 10}, () => trickle))
+    expect(stored.map((raw) => sha256(raw.subarray(raw.indexOf('Subject: big ')))).sort()).toEqual(
+      [sha256(Buffer.concat([bigA, trickled])), sha256(bigB)].sort(),
+    )
     expect(await served.stop()).toBe(0)
   })
 })
