@@ -113,7 +113,9 @@ export class MailstoreActor implements Actor {
       }),
       bus.handle('mailstore.blobInfo', ({blobId}) => readBlobInfo(store, blobId)),
       bus.handle('mailstore.blobBytes', ({blobId}) => readBlobBytes(store, blobId)),
-      bus.handle('mailstore.searchText', async ({blobId}) => ({text: await searchText(store, blobId)})),
+      bus.handle('mailstore.searchText', async ({blobId}) => ({
+        text: await searchText(store, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
+      })),
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await setFlags(store, req)
         this.changed(change)
