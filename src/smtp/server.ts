@@ -249,7 +249,11 @@ export class SmtpFrontEnd implements Actor {
     const pieces: Buffer[] = []
     const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
     stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) return hold.release() // refused at its end: keep nothing of it
+      if (stream.sizeExceeded) {
+        // refused at its end: keep nothing of it
+        pieces.length = 0
+        return hold.release()
+      }
       pieces.push(chunk)
       hold.take(chunk.length)
     })
@@ -258,7 +262,10 @@ export class SmtpFrontEnd implements Actor {
       cb(err)
     })
     stream.once('end', () => {
-      if (stream.sizeExceeded) return cb(reply.tooBig())
+      if (stream.sizeExceeded) {
+        hold.release()
+        return cb(reply.tooBig())
+      }
       void this.accept(session, pieces).then(
         (id) => {
           hold.release()
