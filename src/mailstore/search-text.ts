@@ -34,12 +34,7 @@ export async function searchText(store: Store, blobId: string, onCacheError: (er
 
 function cacheText(store: Store, blobId: string, text: string, onError: (err: unknown) => void): void {
   try {
-    store.blobText.put(blobId, text).catch((err: unknown) => {
-      // lmdb-js rejects a failed commit with a generic error whose `commitError` promise rejects with the cause
-      const cause = (err as {commitError?: Promise<unknown>}).commitError
-      if (cause) cause.catch(onError)
-      else onError(err)
-    })
+    store.transactAsync(() => store.blobText.putSync(blobId, text)).catch(onError)
   } catch (err) {
     onError(err) // a read-only or closed store throws at once
   }
