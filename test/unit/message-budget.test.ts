@@ -1,18 +1,20 @@
 import {describe, expect, it} from 'vitest'
 import {MessageBudget, type BudgetHold} from '../../src/smtp/message-budget.js'
 
-/** a hold whose pauses and resumes are recorded */
-function holder(budget: MessageBudget, name: string, log: string[]): BudgetHold {
-  return budget.hold({pause: () => log.push(`${name} paused`), resume: () => log.push(`${name} resumed`)})
+/** a budget and holds named a, b, c … in the order given, whose pauses and resumes are logged */
+function setup(limit: number, count: number): {budget: MessageBudget; log: string[]; holds: BudgetHold[]} {
+  const budget = new MessageBudget(limit)
+  const log: string[] = []
+  const holds = Array.from({length: count}, (_, i) => {
+    const name = String.fromCharCode(97 + i)
+    return budget.hold({pause: () => log.push(`${name} paused`), resume: () => log.push(`${name} resumed`)})
+  })
+  return {budget, log, holds}
 }
 
 describe('MessageBudget', () => {
   it('pauses whoever goes over the budget except the oldest holder, and resumes them as bytes come back', () => {
-    const budget = new MessageBudget(100)
-    const log: string[] = []
-    const a = holder(budget, 'a', log)
-    const b = holder(budget, 'b', log)
-    const c = holder(budget, 'c', log)
+    const {budget, log, holds: [a, b, c]} = setup(100, 3)
     a.take(60)
     b.take(30)
     c.take(20) // 110 > 100: c is not the oldest
@@ -28,11 +30,7 @@ describe('MessageBudget', () => {
   })
 
   it('resumes a paused holder as soon as it becomes the oldest, even over the budget (no deadlock)', () => {
-    const budget = new MessageBudget(100)
-    const log: string[] = []
-    const a = holder(budget, 'a', log)
-    const b = holder(budget, 'b', log)
-    const c = holder(budget, 'c', log)
+    const {budget, log, holds: [a, b, c]} = setup(100, 3)
     a.take(50)
     b.take(60) // paused
     c.take(70) // paused
@@ -46,10 +44,7 @@ describe('MessageBudget', () => {
   })
 
   it('forgets a paused holder whose session went away', () => {
-    const budget = new MessageBudget(10)
-    const log: string[] = []
-    const a = holder(budget, 'a', log)
-    const b = holder(budget, 'b', log)
+    const {budget, log, holds: [a, b]} = setup(10, 2)
     a.take(20)
     b.take(5)
     b.release() // the connection closed while paused
