@@ -294,6 +294,8 @@ export class SmtpFrontEnd implements Actor {
     this.log.debug({session: session.id, pause, buffered: this.budget.bytes}, pause ? 'message paused for the memory budget' : 'message resumed')
   }
 
+  /** smtp-server keeps no public way from a session to its socket (its internals, pinned 3.21.6;
+   * test/e2e/smtp-memory.test.ts fails if they change: a paused session would time out) */
   private socketOf(session: Session): import('node:net').Socket | undefined {
     for (const {server} of this.servers) {
       for (const c of (server as unknown as {connections: Set<{session: unknown; _socket?: import('node:net').Socket}>}).connections) {
