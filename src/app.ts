@@ -24,6 +24,7 @@ import {Pop3FrontEnd} from './pop3/server.js'
 import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
+import {guardCommitFailures} from './store/commit-failure.js'
 import {openStore, type Store} from './store/store.js'
 import {loadTls} from './tls.js'
 import {VERSION} from './version.js'
@@ -40,6 +41,8 @@ export class App {
   private pop3?: Pop3FrontEnd
   private matcher?: MatcherServer
   private stopping?: Promise<void>
+  /** a failed store commit is the writer's to handle, not a reason to end the process */
+  private readonly unguardCommits: () => void
 
   private constructor(
     readonly config: ServeConfig,
@@ -48,6 +51,7 @@ export class App {
     private readonly releaseLock: () => void,
   ) {
     this.bus.onListenerError = (err, event) => log.error({err, event: event.event}, 'event listener failed')
+    this.unguardCommits = guardCommitFailures(log.child({component: 'store'}))
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
@@ -173,6 +177,7 @@ export class App {
     await this.control?.stop()
     await this.store.env.flushed
     await this.store.close()
+    this.unguardCommits()
     this.releaseLock()
     this.log.info('mailbox stopped')
   }

@@ -51,7 +51,11 @@ export class SelectedMailbox {
   }
 
   private addRecent([from, to]: [number, number]): void {
-    if (to > from) this.recent.push([from, to])
+    if (to <= from) return
+    // claims follow each other (the next starts at the last one's end): one range, not one per delivery
+    const last = this.recent.at(-1)
+    if (last && last[1] === from) last[1] = to
+    else this.recent.push([from, to])
   }
 
   isRecent(uid: number): boolean {

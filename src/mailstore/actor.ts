@@ -15,6 +15,7 @@ import {createFolder, deleteFolder, findFolder, getFolder, listFolders, renameFo
 import {MailboxViews} from './mailbox-view.js'
 import {appendMessage, copyMessages, expungeMessages, folderById, setFlags} from './message-ops.js'
 import {readBlob, readBlobBytes, readBlobInfo, recentBlobs} from './recent.js'
+import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
 import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
@@ -42,8 +43,7 @@ export class MailstoreActor implements Actor {
   readonly name = 'mailstore'
   private unregister: (() => void)[] = []
   private readonly views: MailboxViews
-  /** per folder id, the UID from which messages are still \Recent (kept in memory: after a restart all are Recent once) */
-  private readonly recentFrom = new Map<number, number>()
+  private readonly recent = new RecentClaims()
 
   constructor(
     private readonly bus: Bus,
@@ -58,8 +58,8 @@ export class MailstoreActor implements Actor {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis} = await storeMessage(this.store, req)
-        return this.announce(result, analysis, req.mailFrom, req.rcptTo, req.raw.length, req.remoteAddress ?? '')
+        const {result, analysis, size} = await storeMessage(this.store, req)
+        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
       this.bus.handle('mailstore.recent', ({since}) => recentBlobs(this.store, since)),
@@ -92,6 +92,7 @@ export class MailstoreActor implements Actor {
         const folder = getFolder(store, user, name)
         deleteFolder(store, user, name)
         this.views.forget(folder.id)
+        this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
         return {}
       }),
@@ -106,14 +107,12 @@ export class MailstoreActor implements Actor {
         if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
         return this.views.get(folder)
       }),
-      bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => {
-        const firstRecent = this.recentFrom.get(mailboxId) ?? 1
-        if (uidNext !== undefined && uidNext > firstRecent) this.recentFrom.set(mailboxId, uidNext)
-        return {firstRecent}
-      }),
+      bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => ({firstRecent: this.recent.claim(mailboxId, uidNext)})),
       bus.handle('mailstore.blobInfo', ({blobId}) => readBlobInfo(store, blobId)),
       bus.handle('mailstore.blobBytes', ({blobId}) => readBlobBytes(store, blobId)),
-      bus.handle('mailstore.searchText', async ({blobId}) => ({text: await searchText(store, blobId)})),
+      bus.handle('mailstore.searchText', async ({blobId}) => ({
+        text: await searchText(store, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
+      })),
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await setFlags(store, req)
         this.changed(change)

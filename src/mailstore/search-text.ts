@@ -16,13 +16,26 @@ export async function extractText(raw: Buffer): Promise<string> {
   return text.length > MAX_SEARCH_TEXT ? text.slice(0, MAX_SEARCH_TEXT) : text
 }
 
-export async function searchText(store: Store, blobId: string): Promise<string> {
+/**
+ * The search text of a blob, from the cache or extracted now and cached. The cache write is not
+ * awaited (SEARCH does not wait for an fsync) and may fail — disk full, a file size limit, a
+ * read-only store: `onCacheError` hears of it, and the text is simply extracted again next time.
+ */
+export async function searchText(store: Store, blobId: string, onCacheError: (err: unknown) => void): Promise<string> {
   const cached = store.blobText.get(blobId)
   if (cached !== undefined) return cached
   const raw = store.blobs.get(blobId)
   if (!raw) return ''
   const text = await extractText(raw)
-  // A cache: a lost write is recomputed next time. Skip it if the blob went away meanwhile.
-  if (store.blobInfo.get(blobId)) void store.blobText.put(blobId, text)
+  // skip it if the blob went away meanwhile
+  if (store.blobInfo.get(blobId)) cacheText(store, blobId, text, onCacheError)
   return text
+}
+
+function cacheText(store: Store, blobId: string, text: string, onError: (err: unknown) => void): void {
+  try {
+    store.transactAsync(() => store.blobText.putSync(blobId, text)).catch(onError)
+  } catch (err) {
+    onError(err) // a read-only or closed store throws at once
+  }
 }

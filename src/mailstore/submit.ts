@@ -52,29 +52,38 @@ export interface StoreRequest {
   rcptTo: string[]
   local: string[]
   remote: string[]
-  /** the message with our Received header prepended */
-  raw: Buffer
+  /**
+   * the message in pieces as received, our Received header first. Joined once, behind the
+   * Return-Path of local copies; the array is emptied then, so the pieces can be freed while
+   * the commit runs (a large message is not held twice for the whole fsync).
+   */
+  pieces: Buffer[]
   capture?: boolean
 }
 
-/** Analyzes and stores: local copies get Return-Path (final delivery), the queue copy does not. */
-export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis}> {
-  const returnPath = Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`)
-  const localRaw = req.local.length ? Buffer.concat([returnPath, req.raw]) : req.raw
+/**
+ * Analyzes and stores: local copies get Return-Path (final delivery), the queue copy does not.
+ * Both are the same bytes in memory: the queue's is the local one without its first line.
+ */
+export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
+  const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
+  const localRaw = Buffer.concat(returnPath ? [returnPath, ...req.pieces] : req.pieces)
+  req.pieces.length = 0
+  const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
   // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
   const analysis = analyzeMessage(localRaw)
   const result = await deliver(store, {
     localRaw,
-    remoteRaw: req.raw,
+    remoteRaw: raw,
     analysis,
-    ...(req.local.length && req.remote.length ? {remoteAnalysis: analyzeMessage(req.raw)} : {}),
+    ...(req.local.length && req.remote.length ? {remoteAnalysis: analyzeMessage(raw)} : {}),
     mailFrom: req.mailFrom,
     rcptTo: req.rcptTo,
     local: req.local,
     remote: req.remote,
     createUsers: req.capture,
   })
-  return {result, analysis}
+  return {result, analysis, size: raw.length}
 }
 
 export interface InjectRequest {
@@ -89,7 +98,7 @@ export interface InjectRequest {
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: Store, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]}> {
+export async function injectMessage(store: Store, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   const rcptTo = req.to.map((t) => normalizeAddress(t))
@@ -102,7 +111,6 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
   }
   const date = new Date().toUTCString().replace('GMT', '+0000')
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const raw = Buffer.concat([received, req.raw])
-  const {result, analysis} = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], raw, capture: req.capture})
-  return {result, analysis, rcptTo}
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, req.raw], capture: req.capture})
+  return {...stored, rcptTo}
 }

@@ -21,6 +21,7 @@ import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, reply, ruleReply} from './codes.js'
+import {MessageBudget} from './message-budget.js'
 import {patchSmtpConnection} from './patches.js'
 
 export interface SmtpLimits {
@@ -39,6 +40,12 @@ export interface SmtpLimits {
   maxReceivedHeaders: number
   /** MX only: pause before the greeting; a client that talks first is dropped (spam defence) */
   greetingDelayMs: number
+  /**
+   * message bytes held in memory across all sessions and listeners; a session whose next chunk
+   * would go over waits (TCP backpressure) until others are committed. The oldest message
+   * always proceeds, so the total stays under this plus one maxMessageSize.
+   */
+  maxBufferedBytes: number
 }
 
 export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
@@ -50,6 +57,7 @@ export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
   closeTimeoutMs: 30_000,
   maxReceivedHeaders: 50,
   greetingDelayMs: 0,
+  maxBufferedBytes: 128 * 1024 * 1024,
 }
 
 export interface SmtpOptions {
@@ -74,6 +82,8 @@ export class SmtpFrontEnd implements Actor {
   readonly name = 'smtp'
   private readonly servers: {role: Role; server: SMTPServer; address: string}[] = []
   private readonly connectionLimits: ConnectionLimits
+  /** one budget of message bytes for every listener */
+  private readonly budget: MessageBudget
 
   constructor(
     private readonly bus: Bus,
@@ -84,6 +94,7 @@ export class SmtpFrontEnd implements Actor {
     patchSmtpConnection()
     // smtp-server enforces maxConnections (its maxClients) per listener itself
     this.connectionLimits = new ConnectionLimits({maxConnections: Infinity, maxConnectionsPerIp: options.limits.maxConnectionsPerIp})
+    this.budget = new MessageBudget(options.limits.maxBufferedBytes)
   }
 
   get listeners(): ListenerInfo[] {
@@ -234,16 +245,34 @@ export class SmtpFrontEnd implements Actor {
   }
 
   private onData(stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
-    const chunks: Buffer[] = []
+    // the message as it arrives, in pieces: joined once, by the mailstore, behind our headers
+    const pieces: Buffer[] = []
+    const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
     stream.on('data', (chunk: Buffer) => {
-      if (!stream.sizeExceeded) chunks.push(chunk)
+      if (stream.sizeExceeded) {
+        // refused at its end: keep nothing of it
+        pieces.length = 0
+        return hold.release()
+      }
+      pieces.push(chunk)
+      hold.take(chunk.length)
     })
-    stream.once('error', (err) => cb(err))
+    stream.once('error', (err) => {
+      hold.release()
+      cb(err)
+    })
     stream.once('end', () => {
-      if (stream.sizeExceeded) return cb(reply.tooBig())
-      void this.accept(session, chunks).then(
-        (id) => cb(null, `Ok: queued as ${id}`),
+      if (stream.sizeExceeded) {
+        hold.release()
+        return cb(reply.tooBig())
+      }
+      void this.accept(session, pieces).then(
+        (id) => {
+          hold.release()
+          cb(null, `Ok: queued as ${id}`)
+        },
         (err: unknown) => {
+          hold.release()
           if (err instanceof SmtpError || typeof (err as {responseCode?: unknown}).responseCode === 'number') return cb(err as Error)
           this.log.error({err}, 'delivery failed')
           cb(reply.localError())
@@ -252,10 +281,33 @@ export class SmtpFrontEnd implements Actor {
     })
   }
 
-  private async accept(session: Session, chunks: Buffer[]): Promise<string> {
+  /**
+   * Stops (or restarts) reading a session's message for the budget. smtp-server's idle timeout
+   * would close a session we paused ourselves (it counts while the client owes us DATA), so it
+   * is off while paused. The socket is looked up only here: pausing is rare, messages are not.
+   */
+  private pauseData(stream: SMTPServerDataStream, session: Session, pause: boolean): void {
+    if (pause) stream.pause()
+    else stream.resume()
+    const socket = this.socketOf(session)
+    if (socket && !socket.destroyed) socket.setTimeout(pause ? 0 : this.options.limits.socketTimeoutMs)
+    this.log.debug({session: session.id, pause, buffered: this.budget.bytes}, pause ? 'message paused for the memory budget' : 'message resumed')
+  }
+
+  /** smtp-server keeps no public way from a session to its socket (its internals, pinned 3.21.6;
+   * test/e2e/smtp-memory.test.ts fails if they change: a paused session would time out) */
+  private socketOf(session: Session): import('node:net').Socket | undefined {
+    for (const {server} of this.servers) {
+      for (const c of (server as unknown as {connections: Set<{session: unknown; _socket?: import('node:net').Socket}>}).connections) {
+        if (c.session === session) return c._socket
+      }
+    }
+    return undefined
+  }
+
+  private async accept(session: Session, pieces: Buffer[]): Promise<string> {
     const tx = session.mbx ?? {local: new Set<string>(), remote: new Set<string>()}
-    const body = Buffer.concat(chunks)
-    if (countReceived(body) > this.options.limits.maxReceivedHeaders) throw reply.loop()
+    if (countReceived(headOf(pieces, RECEIVED_SCAN)) > this.options.limits.maxReceivedHeaders) throw reply.loop()
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
     // normalized as at RCPT time, so rules, the matcher and the stored envelope agree
     const rcptTo = session.envelope.rcptTo.map((r) => normalizeAddress(r.address))
@@ -265,12 +317,13 @@ export class SmtpFrontEnd implements Actor {
     }
     const id = newId()
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
+    pieces.unshift(received)
     const result = await this.bus.call('mailstore.deliver', {
       mailFrom,
       rcptTo,
       local: [...tx.local],
       remote: [...tx.remote],
-      raw: Buffer.concat([received, body]),
+      pieces,
       capture: this.options.capture,
       remoteAddress: session.remoteAddress,
     })
@@ -296,8 +349,21 @@ function receivedHeader(session: SMTPServerSession, hostname: string, id: string
   )
 }
 
+/** how much of a message's start is searched for Received headers */
+const RECEIVED_SCAN = 256 * 1024
+
+/** the first `max` bytes of a message in pieces, joining only the pieces needed (usually none) */
+function headOf(pieces: Buffer[], max: number): Buffer {
+  const first = pieces[0] ?? Buffer.alloc(0)
+  if (pieces.length <= 1 || first.length >= max) return first.subarray(0, max)
+  let n = 0
+  let length = 0
+  while (n < pieces.length && length < max) length += pieces[n++]!.length
+  return Buffer.concat(pieces.slice(0, n), Math.min(length, max))
+}
+
 function countReceived(message: Buffer): number {
-  const header = message.subarray(0, Math.min(message.length, 256 * 1024)).toString('latin1')
+  const header = message.toString('latin1')
   const end = header.search(/\r?\n\r?\n/)
   return (end === -1 ? header : header.slice(0, end)).match(/^received:/gim)?.length ?? 0
 }

@@ -11,6 +11,7 @@ import {chmodSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
+import {settleCommitFailure} from './commit-failure.js'
 import {migrate} from './schema.js'
 import type {
   AliasRecord,
@@ -99,7 +100,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     captureRules: db('captureRules'),
     familiarAddresses: db('familiarAddresses'),
     transact: (fn) => env.transactionSync(fn),
-    transactAsync: (fn) => env.transaction(fn),
+    transactAsync: (fn) => env.transaction(fn).catch(settleCommitFailure),
     close: () => env.close(),
   }
   try {

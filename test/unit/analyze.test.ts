@@ -1,8 +1,10 @@
-import {describe, expect, it} from 'vitest'
+import {dirname} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
 import {MAX_SEARCH_TEXT, extractText, searchText} from '../../src/mailstore/search-text.js'
 import {parseMessage} from '../../src/mime/structure.js'
 import {tempStore} from '../helpers/store.js'
+import {openStore} from '../../src/store/store.js'
 
 const msg = (...lines: string[]) => Buffer.from(lines.join('\r\n') + '\r\n', 'latin1')
 const summaryOf = (...headerLines: string[]) => analyzeMessage(msg(...headerLines, '', 'body')).summary
@@ -109,6 +111,9 @@ describe('analyzeMessage', () => {
 
 describe('searchText', () => {
   const store = tempStore()
+  const cacheErrors: unknown[] = []
+  const onCacheError = (err: unknown) => cacheErrors.push(err)
+  afterEach(() => expect(cacheErrors).toEqual([]))
   const putBlob = (id: string, raw: Buffer, info = true) => {
     store.transact(() => {
       store.blobs.putSync(id, raw)
@@ -129,7 +134,7 @@ describe('searchText', () => {
 
   it('decodes a text/plain part in ISO-8859-1 quoted-printable', async () => {
     putBlob('qp', latin1QP)
-    const text = await searchText(store, 'qp')
+    const text = await searchText(store, 'qp', onCacheError)
     expect(text).toBe('Crème\nCafé crème brûlée\na soft break\n')
   })
 
@@ -142,7 +147,7 @@ describe('searchText', () => {
       '<html><head><title>T</title></head><body><p>Hello <b>bold</b> world</p><div>second line</div></body></html>',
     )
     putBlob('html', raw)
-    const text = await searchText(store, 'html')
+    const text = await searchText(store, 'html', onCacheError)
     expect(text.startsWith('Page\n')).toBe(true)
     expect(text).toContain('Hello bold world')
     expect(text).toContain('second line')
@@ -152,27 +157,42 @@ describe('searchText', () => {
   it('caches the text in blobText: a second call does not parse the blob again', async () => {
     putBlob('cached', latin1QP)
     expect(store.blobText.get('cached')).toBeUndefined()
-    const first = await searchText(store, 'cached')
+    const first = await searchText(store, 'cached', onCacheError)
     await store.blobText.committed
     expect(store.blobText.get('cached')).toBe(first)
     // change the bytes behind the cache's back: the cached text is still what is returned
     const other = msg('Subject: other', '', 'completely different words')
     store.blobs.putSync('cached', other)
     expect(await extractText(other)).toBe('other\ncompletely different words\n')
-    expect(await searchText(store, 'cached')).toBe(first)
+    expect(await searchText(store, 'cached', onCacheError)).toBe(first)
   })
 
   it('does not cache the text of a blob that has no info record (gone meanwhile)', async () => {
     putBlob('orphan', msg('Subject: orphan', '', 'text'), false)
-    expect(await searchText(store, 'orphan')).toBe('orphan\ntext\n')
+    expect(await searchText(store, 'orphan', onCacheError)).toBe('orphan\ntext\n')
     await store.blobText.committed
     expect(store.blobText.get('orphan')).toBeUndefined()
   })
 
   it("returns '' for a missing blob and caches nothing", async () => {
-    expect(await searchText(store, 'no-such-blob')).toBe('')
+    expect(await searchText(store, 'no-such-blob', onCacheError)).toBe('')
     await store.blobText.committed
     expect(store.blobText.get('no-such-blob')).toBeUndefined()
+  })
+
+  it('a cache write that fails (here: a read-only store) is reported, and the text is still returned', async () => {
+    putBlob('ro', msg('Subject: ro', '', 'read only'))
+    await store.env.flushed
+    const readOnly = openStore(dirname(store.path), {readOnly: true})
+    const failures: unknown[] = []
+    try {
+      expect(await searchText(readOnly, 'ro', (err) => failures.push(err))).toBe('ro\nread only\n')
+      await new Promise((r) => setTimeout(r, 50))
+      expect(failures).toHaveLength(1)
+      expect(store.blobText.get('ro')).toBeUndefined()
+    } finally {
+      await readOnly.close()
+    }
   })
 
   it('long bodies are cut at MAX_SEARCH_TEXT', async () => {
