@@ -19,7 +19,8 @@ import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {connectControl} from '../../src/control/client.js'
 import {freePort, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {captureClientHello, seeded, Wire, type BreakOff} from './breakoff-client.js'
+import {seeded} from '../helpers/random.js'
+import {captureClientHello, Wire, type BreakOff} from './breakoff-client.js'
 import {addUsers} from './imap-helpers.js'
 
 const CONNECTIONS = Number(process.env.STORM_CONNECTIONS ?? 2000)
@@ -81,67 +82,39 @@ const TLS_FAILURES: Record<string, (w: Wire) => Promise<unknown>> = {
   silence: async () => {},
 }
 
+/** a step: sends `command`, waits (bounded) for `reply`, then sends `partial` (the start of what the reply asked for) */
+const answered =
+  (command: string, reply: RegExp, partial?: string) =>
+  async (w: Wire): Promise<void> => {
+    w.send(command)
+    if ((await w.until(reply)) && partial !== undefined) w.send(partial)
+  }
+
 /** where a session breaks off, once it is past the greeting (in the clear or over TLS) */
 const SESSION_STEPS: Record<Protocol, Record<string, (w: Wire) => Promise<unknown>>> = {
   imap: {
     greeting: async () => {},
     'mid-line': async (w) => w.send('a LOGIN alice@exa'),
-    'mid-literal': async (w) => {
-      w.send('a LOGIN {16}\r\n')
-      if (await w.until(/^\+ [^\r\n]*\r\n/m)) w.send('alice@ex')
-    },
-    'oversized literal': async (w) => {
-      w.send('a LOGIN {9999999+}\r\nalice')
-      await w.until(/^\* BYE [^\r\n]*\r\n/m)
-    },
-    'mid-authenticate': async (w) => {
-      w.send('a AUTHENTICATE PLAIN\r\n')
-      if (await w.until(/^\+[^\r\n]*\r\n/m)) w.send('AGFsaWNlQGV4YW1w')
-    },
-    'mid-idle': async (w) => {
-      w.send(`a LOGIN ${USER.address} ${USER.password}\r\nb SELECT INBOX\r\nc IDLE\r\n`)
-      await w.until(/^\+ idling\r\n/m)
-    },
-    'mid-append': async (w) => {
-      w.send(`a LOGIN ${USER.address} ${USER.password}\r\nb APPEND INBOX {400}\r\n`)
-      if (await w.until(/^\+ [^\r\n]*\r\n/m)) w.send('Subject: storm\r\n\r\nhalf a message')
-    },
-    logout: async (w) => {
-      w.send('a LOGOUT\r\n')
-      await w.until(/^a OK [^\r\n]*\r\n/m)
-    },
+    'mid-literal': answered('a LOGIN {16}\r\n', /^\+ [^\r\n]*\r\n/m, 'alice@ex'),
+    'oversized literal': answered('a LOGIN {9999999+}\r\nalice', /^\* BYE [^\r\n]*\r\n/m),
+    'mid-authenticate': answered('a AUTHENTICATE PLAIN\r\n', /^\+[^\r\n]*\r\n/m, 'AGFsaWNlQGV4YW1w'),
+    'mid-idle': answered(`a LOGIN ${USER.address} ${USER.password}\r\nb SELECT INBOX\r\nc IDLE\r\n`, /^\+ idling\r\n/m),
+    'mid-append': answered(`a LOGIN ${USER.address} ${USER.password}\r\nb APPEND INBOX {400}\r\n`, /^\+ [^\r\n]*\r\n/m, 'Subject: storm\r\n\r\nhalf a message'),
+    logout: answered('a LOGOUT\r\n', /^a OK [^\r\n]*\r\n/m),
   },
   pop3: {
     greeting: async () => {},
     'mid-line': async (w) => w.send('USER alice@exa'),
-    'mid-auth': async (w) => {
-      w.send('AUTH PLAIN\r\n')
-      if (await w.until(/^\+ [^\r\n]*\r\n/m)) w.send('AGFsaWNlQGV4YW1w')
-    },
-    'mid-retr': async (w) => {
-      w.send(`USER ${USER.address}\r\nPASS ${USER.password}\r\nLIST\r\nRETR 1\r\n`)
-      await w.until(/^\+OK [^\r\n]*messages?[^\r\n]*\r\n/m)
-    },
-    quit: async (w) => {
-      w.send('QUIT\r\n')
-      await w.until(/^\+OK[^\r\n]*\r\n/m)
-    },
+    'mid-auth': answered('AUTH PLAIN\r\n', /^\+ [^\r\n]*\r\n/m, 'AGFsaWNlQGV4YW1w'),
+    'mid-retr': answered(`USER ${USER.address}\r\nPASS ${USER.password}\r\nLIST\r\nRETR 1\r\n`, /^\+OK [^\r\n]*messages?[^\r\n]*\r\n/m),
+    quit: answered('QUIT\r\n', /^\+OK[^\r\n]*\r\n/m),
   },
   smtp: {
     greeting: async () => {},
     'mid-line': async (w) => w.send('EHLO storm.te'),
-    'mid-data': async (w) => {
-      w.send(`EHLO storm.test\r\nMAIL FROM:<someone@remote.test>\r\nRCPT TO:<${USER.address}>\r\nDATA\r\n`)
-      if (await w.until(/^354 [^\r\n]*\r\n/m)) w.send('Subject: storm\r\n\r\nhalf a message\r\n')
-    },
-    'mid-auth': async (w) => {
-      w.send('EHLO storm.test\r\nAUTH LOGIN\r\n')
-      if (await w.until(/^334 [^\r\n]*\r\n/m)) w.send('YWxpY2VA')
-    },
-    quit: async (w) => {
-      w.send('QUIT\r\n')
-      await w.until(/^221 [^\r\n]*\r\n/m)
-    },
+    'mid-data': answered(`EHLO storm.test\r\nMAIL FROM:<someone@remote.test>\r\nRCPT TO:<${USER.address}>\r\nDATA\r\n`, /^354 [^\r\n]*\r\n/m, 'Subject: storm\r\n\r\nhalf a message\r\n'),
+    'mid-auth': answered('EHLO storm.test\r\nAUTH LOGIN\r\n', /^334 [^\r\n]*\r\n/m, 'YWxpY2VA'),
+    quit: answered('QUIT\r\n', /^221 [^\r\n]*\r\n/m),
   },
 }
 
