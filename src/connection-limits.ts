@@ -67,6 +67,16 @@ export class ConnectionLimits {
     }
   }
 
+  /**
+   * counts a TCP connection from accept until its socket closes: the slot goes back then,
+   * whichever socket the session ended up on (STARTTLS wraps this one) and however it ended
+   */
+  admit(socket: Socket, listener: string): ConnectionSlot {
+    const slot = this.open(socket.remoteAddress ?? '', listener)
+    socket.once('close', slot.release)
+    return slot
+  }
+
   counts(): ConnectionCounts {
     return {open: this.total, byListener: Object.fromEntries(this.perListener), addresses: this.perIp.size}
   }
@@ -82,11 +92,10 @@ export function slotsForTls(server: TlsServer, limits: ConnectionLimits, listene
   const pending = new Map<string, ConnectionSlot>()
   const key = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`
   server.on('connection', (raw: Socket) => {
-    const slot = limits.open(raw.remoteAddress ?? '', listener)
+    const slot = limits.admit(raw, listener)
     const k = key(raw)
     pending.set(k, slot)
     raw.once('close', () => {
-      slot.release()
       if (pending.get(k) === slot) pending.delete(k)
     })
   })

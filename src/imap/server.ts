@@ -60,13 +60,7 @@ export class ImapFrontEnd implements Actor {
     })
     const {ports} = this.options
     if (ports.imap) {
-      const server = createServer((socket) => {
-        // the slot goes back when the TCP connection is gone, whichever socket the session ended
-        // up on (STARTTLS wraps this one) and however it ended; release() counts only once
-        const slot = this.connectionLimits.open(socket.remoteAddress ?? '', 'imap')
-        socket.once('close', slot.release)
-        this.accept(socket, slot, false)
-      })
+      const server = createServer((socket) => this.accept(socket, this.connectionLimits.admit(socket, 'imap'), false))
       await this.listen(server, ports.imap, 'imap')
     }
     if (ports.imaps) {
@@ -100,6 +94,7 @@ export class ImapFrontEnd implements Actor {
       return
     }
     const hooks: SessionHooks = {
+      // also released when the TCP socket closes; whichever comes first counts
       closed: (s) => {
         slot.release()
         if (this.sessions.delete(s)) this.log.debug({session: s.id}, 'imap connection closed')

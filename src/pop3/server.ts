@@ -67,13 +67,7 @@ export class Pop3FrontEnd implements Actor {
       if (!port) continue
       let server: Server
       if (role === 'pop3') {
-        server = createPlainServer((socket) => {
-          // released when the TCP connection is gone, whichever socket the session ended up on
-          // (STLS wraps this one) and however it ended; release() counts only once
-          const slot = this.connectionLimits.open(socket.remoteAddress ?? '', role)
-          socket.once('close', slot.release)
-          this.accept(socket, slot, false)
-        })
+        server = createPlainServer((socket) => this.accept(socket, this.connectionLimits.admit(socket, role), false))
       } else {
         // a client that never finishes the handshake does not hold a slot for the idle timeout
         const tlsServer = createTlsServer({key: this.tls.key, cert: this.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs}, (socket) =>
