@@ -5,7 +5,7 @@ import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, t
 import {createLogger, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
 import {normalizeDomain} from '../src/address.js'
-import {parseHostPort} from '../src/delivery/route.js'
+import {parseHostPort, withoutCredentials} from '../src/delivery/route.js'
 import {MailboxError} from '../src/errors.js'
 
 function parseRoutes(specs: string[]): Record<string, string> {
@@ -39,7 +39,11 @@ export default class Serve extends MailboxCommand {
     hostname: Flags.string({summary: 'Host name used in greetings and Received headers (default: the system host name).'}),
     capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
     'allow-insecure-auth': Flags.boolean({summary: 'Allow plaintext passwords without TLS (loopback development only).'}),
-    'relay-host': Flags.string({summary: 'Smarthost for all outbound mail, [USER:PASS@]HOST:PORT (default port 587).'}),
+    'relay-host': Flags.string({summary: 'Smarthost for all outbound mail, HOST[:PORT] (default port 587). USER:PASS@HOST:PORT still works but shows the password in `ps`.'}),
+    'relay-user': Flags.string({summary: 'User name for AUTH at the smarthost; the password comes from --relay-password-file or MAILBOX_RELAY_PASSWORD.'}),
+    'relay-password-file': Flags.string({summary: 'File holding the smarthost password (mode 0600; one trailing newline is ignored).'}),
+    'relay-ca-file': Flags.string({summary: "PEM CA certificates trusted for the smarthost's certificate, besides Node's trust store."}),
+    'relay-insecure': Flags.boolean({summary: 'Send smarthost credentials without verified TLS (a lab only; logs a warning).'}),
     route: Flags.string({summary: 'Next hop for one domain, DOMAIN=HOST:PORT, overriding DNS (repeatable).', multiple: true, multipleNonGreedy: true}),
     'dns-server': Flags.string({summary: 'DNS server for MX lookups, IP or IP:PORT (repeatable; default: the system resolver).', multiple: true, multipleNonGreedy: true}),
     'tls-cert': Flags.string({summary: 'TLS certificate (PEM); default: a self-signed one generated into DATA_DIR/tls/.'}),
@@ -65,7 +69,13 @@ export default class Serve extends MailboxCommand {
       hostname: flags.hostname,
       capture: flags.capture || undefined,
       allowInsecureAuth: flags['allow-insecure-auth'] || undefined,
-      relayHost: flags['relay-host'],
+      relay: {
+        host: flags['relay-host'],
+        user: flags['relay-user'],
+        passwordFile: flags['relay-password-file'],
+        caFile: flags['relay-ca-file'],
+        insecure: flags['relay-insecure'] || undefined,
+      },
       routes: flags.route ? parseRoutes(flags.route) : undefined,
       dnsServers: flags['dns-server'],
       logLevel: flags['log-level'] as Level | undefined,
@@ -75,6 +85,11 @@ export default class Serve extends MailboxCommand {
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })
     const log = createLogger({level: config.logLevel})
+    // flags are in every local user's `ps`; a config file or the environment is not
+    const hopsWithPassword = [flags['relay-host'], ...Object.values(parseRoutes(flags.route ?? []))].filter((spec) => spec && parseHostPort(spec).auth?.pass)
+    if (hopsWithPassword.length) {
+      log.warn({hosts: hopsWithPassword.map((spec) => withoutCredentials(spec!))}, 'a password on the command line (--relay-host, --route) is visible in `ps`: use --relay-user with --relay-password-file or MAILBOX_RELAY_PASSWORD')
+    }
     // Handlers go in before start: a signal that arrives while starting (or right after
     // "mailbox started" is logged) still gets a clean shutdown once start has finished.
     let signalled: NodeJS.Signals | undefined

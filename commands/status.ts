@@ -2,6 +2,7 @@ import {MailboxCommand} from '../src/cli/base-command.js'
 import {formatTime} from '../src/cli/table.js'
 import {connectControl} from '../src/control/client.js'
 import {formatSize} from '../src/size.js'
+import type {AuthStats} from '../src/auth/actor.js'
 import {QUEUE_STATES, storeCounts, type ServerStatus, type StoreCounts} from '../src/status.js'
 import {resolve} from 'node:path'
 
@@ -38,6 +39,7 @@ function render(s: Status): string {
         `server:    running (pid ${s.pid}, mailbox ${s.version}, up ${s.uptimeSeconds}s since ${formatTime(s.startedAt)})`,
         `hostname:  ${s.hostname}`,
         ...s.listeners.map((l) => `listen:    ${l.name.padEnd(10)} ${l.address}`),
+        ...authLines(s.auth),
       ]
     : ['server:    not running']
   return [
@@ -49,3 +51,16 @@ function render(s: Status): string {
     `queue:     ${queue}`,
   ].join('\n')
 }
+
+function authLines(a: AuthStats): string[] {
+  const window = `${Math.round(a.windowMs / 60_000)}m`
+  const t = a.totals
+  return [
+    `auth:      ${a.failures} failed logins in the last ${window} from ${plural(a.addresses, 'address', 'addresses')} ` +
+      `(${a.blockedAddresses} blocked, ${a.slowedAddresses} slowed); ${plural(a.lockedUsers, 'user')} refusing unfamiliar addresses`,
+    `           since start: ${t.succeeded} logged in, ${t.failed} failed, ${t.throttled} throttled, ${t.disabled} disabled`,
+    ...a.top.map((s) => `           ${s.address.padEnd(24)} ${s.failures} failures, ${s.blocked ? 'blocked' : `next answer after ${s.delayMs} ms`}`),
+  ]
+}
+
+const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`

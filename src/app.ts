@@ -10,6 +10,7 @@ import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
 import type {ServeConfig} from './config.js'
+import {resolveRelay} from './delivery/relay.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
@@ -32,6 +33,7 @@ export class App {
   private readonly actors: Actor[] = []
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
+  private auth?: AuthActor
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
@@ -71,8 +73,9 @@ export class App {
     const {bus, store, log, config} = this
     const tls = await loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
     log.info({source: tls.source}, 'tls certificate')
+    this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     this.actors.push(
-      new AuthActor(bus, store, log.child({component: 'auth'}), config.auth),
+      this.auth,
       new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
         hostname: config.hostname,
         capture: config.capture,
@@ -81,11 +84,15 @@ export class App {
     )
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
+      const relay = resolveRelay(config.relay)
+      for (const warning of relay.warnings) log.warn({component: 'queue'}, warning)
+      if (relay.summary) log.info({component: 'queue', relay: relay.summary}, 'outbound relay')
       this.actors.push(
         new QueueActor(bus, store, log.child({component: 'queue'}), {
           hostname: config.hostname,
           queue: config.queue,
-          route: {routes: config.routes, relayHost: config.relayHost, dnsServers: config.dnsServers},
+          route: {routes: config.routes, dnsServers: config.dnsServers, insecure: relay.insecure, ...(relay.hop ? {relay: relay.hop} : {})},
+          ...(relay.verifyContext ? {verifyContext: relay.verifyContext} : {}),
         }),
       )
     }
@@ -130,6 +137,7 @@ export class App {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
       connections: this.connections(),
+      auth: this.auth!.stats(),
       counts: storeCounts(this.store),
     }
   }

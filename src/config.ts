@@ -6,6 +6,7 @@ import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
+import {DEFAULT_RELAY, type RelayConfig} from './delivery/relay.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import type {Level} from './log.js'
@@ -35,8 +36,8 @@ export interface ServeConfig {
   ports: Record<PortName, number>
   capture: boolean
   allowInsecureAuth: boolean
-  /** smarthost for all outbound mail: [user:pass@]host:port */
-  relayHost?: string
+  /** smarthost for all outbound mail, its credentials and trust (see src/delivery/relay.ts) */
+  relay: RelayConfig
   /** per-domain next hops, overriding DNS: {"example.net": "127.0.0.1:2626"} */
   routes: Record<string, string>
   /** DNS servers for MX lookups (ip or ip:port); empty: the system's */
@@ -68,6 +69,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     pop3: {...DEFAULT_POP3_LIMITS},
     matcher: {...DEFAULT_MATCHER_LIMITS},
     queue: {...DEFAULT_QUEUE},
+    relay: {...DEFAULT_RELAY},
     routes: {},
     dnsServers: [],
   }
@@ -75,8 +77,14 @@ export function defaultConfig(dataDir: string): ServeConfig {
 
 type DeepPartial<T> = {[K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K]}
 
+/** What a config file (or the flags) may hold: ServeConfig's keys, and the keys it replaced. */
+export type ConfigLayer = DeepPartial<ServeConfig> & {
+  /** the smarthost before `relay` existed: same as relay.host */
+  relayHost?: string
+}
+
 /** Reads a JSON config file shaped like ServeConfig (any subset of its keys). */
-export function readConfigFile(path: string): DeepPartial<ServeConfig> {
+export function readConfigFile(path: string): ConfigLayer {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -86,15 +94,15 @@ export function readConfigFile(path: string): DeepPartial<ServeConfig> {
   try {
     const parsed = JSON.parse(text) as unknown
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-    return parsed as DeepPartial<ServeConfig>
+    return parsed as ConfigLayer
   } catch (err) {
     throw new MailboxError('invalid', `config file ${path} is not a JSON object: ${(err as Error).message}`)
   }
 }
 
-export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfig>[]): ServeConfig {
+export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeConfig {
   let config = base
-  for (const layer of layers) {
+  for (const {relayHost, ...layer} of layers) {
     const defined = Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined))
     config = {
       ...config,
@@ -107,11 +115,15 @@ export function mergeConfig(base: ServeConfig, ...layers: DeepPartial<ServeConfi
       matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
       queue: {...config.queue, ...stripUndefined(layer.queue)},
       routes: {...config.routes, ...stripUndefined(layer.routes)},
+      relay: {...config.relay, ...stripUndefined({host: relayHost}), ...stripUndefined(layer.relay)},
     } as ServeConfig
   }
   for (const name of PORT_NAMES) {
     const port = config.ports[name]
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
+  }
+  for (const [key, value] of Object.entries(config.auth)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MailboxError('invalid', `invalid auth.${key}: ${JSON.stringify(value)}`)
   }
   config.dataDir = resolve(config.dataDir)
   return config

@@ -1,4 +1,5 @@
 /** What `mailbox status` reports: store counts always, and live server facts when it runs. */
+import type {AuthStats} from './auth/actor.js'
 import {queueStateRange} from './store/keys.js'
 import type {QueueState} from './store/records.js'
 import type {Store} from './store/store.js'
@@ -31,6 +32,8 @@ export interface ServerStatus {
   uptimeSeconds: number
   listeners: ListenerInfo[]
   connections: ConnectionsStatus
+  /** failed logins and the throttle: in the sliding window, and totals since the start */
+  auth: AuthStats
   counts: StoreCounts
 }
 

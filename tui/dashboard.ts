@@ -10,6 +10,7 @@ import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
 import {isMailboxError} from '../src/errors.js'
 import {listFolders} from '../src/mailstore/folders.js'
+import {attemptText} from '../src/queue/attempt-text.js'
 import {attemptsOf, deleteEntry, getEntry, holdEntry, listEntries, releaseEntry, retryEntry} from '../src/queue/ops.js'
 import {parseSize} from '../src/size.js'
 import type {QueueEntry} from '../src/store/records.js'
@@ -252,7 +253,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
         ...e.recipients.map((r) => `to        ${r.address}  ${r.state}  ${r.lastError ?? ''}`),
         `created   ${new Date(e.createdAt).toISOString()}`,
         `next      ${new Date(e.nextAttemptAt).toISOString()}`,
-        ...attemptsOf(store, id).flatMap((a) => ['', `attempt ${a.attempt} at ${new Date(a.startedAt).toISOString()} to ${a.host || '-'}: ${a.result}`, ...a.transcript.map((l) => `  ${l}`)]),
+        ...attemptsOf(store, id).flatMap((a) => ['', ...attemptText(a, (ms) => new Date(ms).toISOString())]),
       ]
       detail(lines.join('\n'))
     } catch (err) {

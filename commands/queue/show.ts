@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTime} from '../../src/cli/table.js'
+import {attemptText} from '../../src/queue/attempt-text.js'
 import {attemptsOf, getEntry} from '../../src/queue/ops.js'
 
 export default class QueueShow extends MailboxCommand {
@@ -21,7 +22,7 @@ export default class QueueShow extends MailboxCommand {
         ...entry.recipients.map((r, i) => `${i ? '          ' : 'to:       '}${r.address}  ${r.state}${r.lastError ? `  ${r.lastError}` : ''}`),
         `created:   ${formatTime(entry.createdAt)}`,
         `attempts:  ${entry.attempts}${entry.state === 'deferred' || entry.state === 'queued' ? `, next ${formatTime(entry.nextAttemptAt)}` : ''}`,
-        ...attempts.flatMap((a) => ['', `attempt ${a.attempt} at ${formatTime(a.startedAt)} to ${a.host || '-'}: ${a.result}`, ...a.transcript.map((l) => `  ${l}`)]),
+        ...attempts.flatMap((a) => ['', ...attemptText(a, formatTime)]),
       ].join('\n'),
     )
     return {...entry, attemptLog: attempts}

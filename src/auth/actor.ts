@@ -1,11 +1,13 @@
 /**
  * The auth actor (fmail's authentication server): `auth.verify` says whether an address is a
  * user here; `auth.login` checks a password against its argon2id hash, refuses disabled users,
- * throttles brute force, and publishes every outcome as an event; `auth.sender` says whether a
- * logged-in user may use an address as envelope sender.
+ * throttles brute force (throttle.ts: the attacker's source is slowed and blocked, the user's
+ * familiar addresses never are), and publishes and logs every outcome; `auth.sender` says
+ * whether a logged-in user may use an address as envelope sender.
  *
  * Timing does not reveal which usernames exist: unknown users cost one argon2 verify too.
- * A disabled account is reported only to someone who knows its password.
+ * A disabled account is reported only to someone who knows its password. Delays are timers
+ * (the event loop and other sessions go on); a delayed attempt holds only its own connection.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
@@ -13,37 +15,71 @@ import type {Actor, Bus} from '../bus.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {lastLoginFrom, rememberLogin} from '../store/familiar-addresses.js'
 import type {Store} from '../store/store.js'
+import {networkOf} from './network.js'
 import {burnVerify, verifyPassword} from './password.js'
-import {DEFAULT_THROTTLE, LoginThrottle, type ThrottleConfig} from './throttle.js'
+import {DEFAULT_THROTTLE, LoginThrottle, type ThrottleConfig, type ThrottleLimit, type ThrottleStats} from './throttle.js'
 import {VerifiedCache} from './verified-cache.js'
 
 export interface AuthConfig extends ThrottleConfig {
-  /** extra delay before answering a failed login, to slow down guessing on one connection */
-  failureDelayMs: number
+  /** how long after a user's last successful login from a network it stays familiar; 0: nothing is familiar */
+  familiarAddressMs: number
+  /** familiar networks kept per user (the most recent) */
+  maxFamiliarAddresses: number
   /** how long a successful password check is remembered (see verified-cache.ts); 0: always verify */
   verifiedCacheMs: number
 }
 
-export const DEFAULT_AUTH: AuthConfig = {...DEFAULT_THROTTLE, failureDelayMs: 500, verifiedCacheMs: 5 * 60_000}
+export const DEFAULT_AUTH: AuthConfig = {
+  ...DEFAULT_THROTTLE,
+  familiarAddressMs: 30 * 24 * 3600_000,
+  maxFamiliarAddresses: 50,
+  verifiedCacheMs: 5 * 60_000,
+}
+
+/** login outcomes since the server started */
+export interface AuthTotals {
+  succeeded: number
+  /** wrong password or unknown user */
+  failed: number
+  /** refused by the throttle without a password check */
+  throttled: number
+  disabled: number
+}
+
+/** the `auth` block of the live status */
+export interface AuthStats extends ThrottleStats {
+  windowMs: number
+  totals: AuthTotals
+}
+
+type FailReason = 'bad-credentials' | 'throttled' | 'disabled'
+const TOTAL_OF: Record<FailReason, keyof AuthTotals> = {'bad-credentials': 'failed', throttled: 'throttled', disabled: 'disabled'}
 
 export class AuthActor implements Actor {
   readonly name = 'auth'
+  private readonly config: AuthConfig
   private readonly throttle: LoginThrottle
   private readonly verified: VerifiedCache
+  private readonly totals: AuthTotals = {succeeded: 0, failed: 0, throttled: 0, disabled: 0}
+  /** aborted on stop, so no pending delay holds up a shutdown */
+  private stopping = new AbortController()
   private unregister: (() => void)[] = []
 
   constructor(
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly config: AuthConfig = DEFAULT_AUTH,
+    config: Partial<AuthConfig> = DEFAULT_AUTH,
   ) {
-    this.throttle = new LoginThrottle(config)
-    this.verified = new VerifiedCache(config.verifiedCacheMs ?? DEFAULT_AUTH.verifiedCacheMs)
+    this.config = {...DEFAULT_AUTH, ...config}
+    this.throttle = new LoginThrottle(this.config)
+    this.verified = new VerifiedCache(this.config.verifiedCacheMs)
   }
 
   async start(): Promise<void> {
+    this.stopping = new AbortController()
     this.unregister = [
       this.bus.handle('auth.verify', ({address}) => {
         const user = this.lookup(address)
@@ -57,6 +93,11 @@ export class AuthActor implements Actor {
   async stop(): Promise<void> {
     for (const off of this.unregister) off()
     this.unregister = []
+    this.stopping.abort()
+  }
+
+  stats(): AuthStats {
+    return {windowMs: this.config.windowMs, ...this.throttle.stats(), totals: {...this.totals}}
   }
 
   private lookup(input: string) {
@@ -86,25 +127,42 @@ export class AuthActor implements Actor {
   private async login(req: {username: string; password: string; remoteAddress: string; protocol: string}): Promise<{address: string}> {
     const {remoteAddress, protocol} = req
     const username = req.username.trim().toLowerCase().slice(0, 320)
-    const fail = async (reason: 'bad-credentials' | 'throttled' | 'disabled', error: MailboxError) => {
+    const fail = async (reason: FailReason, error: MailboxError, details: {limit?: ThrottleLimit; failures?: number; delayMs: number}) => {
+      this.totals[TOTAL_OF[reason]]++
       this.bus.publish('auth.failed', {username, remoteAddress, protocol, reason})
-      this.log.info({username, remoteAddress, protocol, reason}, 'login failed')
-      if (reason === 'bad-credentials') await sleep(this.config.failureDelayMs)
+      this.log.info({username, remoteAddress, protocol, reason, ...details}, 'login failed')
+      await this.pause(details.delayMs)
       throw error
     }
-    if (this.throttle.isBlocked(remoteAddress, username)) {
-      return fail('throttled', new MailboxError('throttled', 'too many failed logins, try again later'))
-    }
     const user = this.lookup(username)
-    const ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
-    if (!user || !ok) {
-      this.throttle.recordFailure(remoteAddress, username)
-      return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'))
+    const network = networkOf(remoteAddress)
+    const {familiarAddressMs} = this.config
+    const familiar = user !== undefined && familiarAddressMs > 0 && lastLoginFrom(this.store, user.address, network, Date.now(), familiarAddressMs) !== undefined
+    const admission = this.throttle.admit(remoteAddress, user?.address ?? username, familiar)
+    if (!admission.admitted) {
+      const {limit, failures, delayMs} = admission
+      return fail('throttled', new MailboxError('throttled', 'too many failed logins, try again later'), {limit, failures, delayMs})
     }
-    if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'))
+    const {attempt} = admission
+    const ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
+    if (!user || !ok) return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'), this.throttle.failed(attempt))
+    this.throttle.succeeded(attempt)
+    if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'), {delayMs: 0})
     this.verified.add(user.passwordHash, req.password)
-    this.throttle.recordSuccess(remoteAddress)
+    if (familiarAddressMs > 0) await this.remember(user.address, network)
+    this.totals.succeeded++
     this.bus.publish('auth.succeeded', {address: user.address, remoteAddress, protocol})
     return {address: user.address}
+  }
+
+  /** a timer, not a busy wait: other sessions go on meanwhile */
+  private async pause(ms: number): Promise<void> {
+    if (ms > 0) await sleep(ms, undefined, {signal: this.stopping.signal}).catch(() => {})
+  }
+
+  /** a failure to remember costs the user only their familiarity, never the login */
+  private async remember(user: string, network: string): Promise<void> {
+    const policy = {maxAgeMs: this.config.familiarAddressMs, maxPerUser: this.config.maxFamiliarAddresses}
+    await rememberLogin(this.store, user, network, Date.now(), policy).catch((err: unknown) => this.log.warn({err, user, network}, 'could not remember a familiar address'))
   }
 }

@@ -1,58 +1,229 @@
 /**
- * Brute-force throttling: counts failed logins in a sliding window per remote address and per
- * username. Past either limit, logins from that address (or for that user) are refused without
- * checking the password until old failures age out of the window.
+ * Brute-force throttling that slows the attacker, not the victim (after Dovecot's auth penalty
+ * and the "smart lockout" of Azure AD). Three sliding-window counts of failed logins:
  *
- * The per-user limit protects against slow distributed guessing; it is higher than the
- * per-address one so that one noisy address cannot lock a user out for long.
+ * - per source (`networkOf`: the IPv4 address, or the IPv6 /64): each failed or refused login
+ *   from there is answered after a delay that doubles with every failure in the window
+ *   (failureDelayMs, 2×, 4×, … up to maxFailureDelayMs); from maxFailuresPerAddress on, the
+ *   source is refused outright;
+ * - per (user, source): from maxFailuresPerUserAddress on, that source may not try that user;
+ * - per user, counting only failures from sources *unfamiliar* for that user (no successful login
+ *   for the user from there lately, see src/store/familiar-addresses.ts): from maxFailuresPerUser
+ *   on, unfamiliar sources are refused for that user, while familiar ones are never held back by
+ *   this count. A botnet guessing alice's password from a thousand addresses locks itself out,
+ *   and alice's phone, which logged in from home yesterday, still gets in at once.
+ *
+ * A refusal is decided before the password is checked, so it says nothing about the password.
+ * An attempt is counted as a failure when it starts (`admit`), so parallel connections cannot all
+ * slip in under a limit, and uncounted when the password turns out right (`succeeded`). A success
+ * also forgives that user's earlier failures from that source (their own typos), but never the
+ * failures for other users: an attacker cannot clear their address by logging in to an account
+ * of their own.
+ *
+ * Each map is bounded (attackers choose the keys): past 100 000 keys the least recently failed
+ * goes first; each key keeps at most as many failures as its limit needs.
  */
+import {networkOf} from './network.js'
+
 export interface ThrottleConfig {
   windowMs: number
   maxFailuresPerAddress: number
+  maxFailuresPerUserAddress: number
+  /** failures for one user from unfamiliar sources */
   maxFailuresPerUser: number
+  /** delay before answering the first failure from a source; doubles with each further one */
+  failureDelayMs: number
+  maxFailureDelayMs: number
 }
 
-export const DEFAULT_THROTTLE: ThrottleConfig = {windowMs: 15 * 60_000, maxFailuresPerAddress: 10, maxFailuresPerUser: 30}
+export const DEFAULT_THROTTLE: ThrottleConfig = {
+  windowMs: 15 * 60_000,
+  maxFailuresPerAddress: 10,
+  maxFailuresPerUserAddress: 5,
+  maxFailuresPerUser: 30,
+  failureDelayMs: 500,
+  maxFailureDelayMs: 15_000,
+}
 
-/** bound on tracked keys, so a spray from many addresses cannot grow memory without limit */
-const MAX_KEYS = 100_000
+/** which count refused an attempt */
+export type ThrottleLimit = 'address' | 'user-address' | 'user'
+
+/** a login attempt in flight: counted as a failure until it proves otherwise */
+export interface Attempt {
+  readonly source: string
+  readonly user: string
+  readonly at: number
+  readonly familiar: boolean
+}
+
+/** refused without a password check: the limit that applies, the source's failures, and when to answer */
+export interface Refusal {
+  limit: ThrottleLimit
+  failures: number
+  delayMs: number
+}
+
+export type Admission = {admitted: true; attempt: Attempt} | ({admitted: false} & Refusal)
+
+export interface ThrottleStats {
+  /** failures in the window, over all sources */
+  failures: number
+  /** sources with failures in the window */
+  addresses: number
+  /** sources at maxFailuresPerAddress: refused */
+  blockedAddresses: number
+  /** sources with failures below the limit: answered after a delay */
+  slowedAddresses: number
+  /** (user, source) pairs at maxFailuresPerUserAddress */
+  blockedPairs: number
+  /** users refusing unfamiliar sources */
+  lockedUsers: number
+  /** the sources with the most failures (at most 10) */
+  top: {address: string; failures: number; blocked: boolean; delayMs: number}[]
+}
+
+/** bound on keys per map */
+export const MAX_KEYS = 100_000
+const TOP = 10
 
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>()
+  private readonly config: ThrottleConfig
+  private readonly bySource: SlidingLog
+  private readonly byPair: SlidingLog
+  private readonly byUser: SlidingLog
 
   constructor(
-    private readonly config: ThrottleConfig = DEFAULT_THROTTLE,
+    config: Partial<ThrottleConfig> = {},
     private readonly now: () => number = Date.now,
+  ) {
+    this.config = {...DEFAULT_THROTTLE, ...config}
+    const log = (limit: number) => new SlidingLog(this.config.windowMs, Math.max(1, limit), now)
+    this.bySource = log(this.config.maxFailuresPerAddress)
+    this.byPair = log(this.config.maxFailuresPerUserAddress)
+    this.byUser = log(this.config.maxFailuresPerUser)
+  }
+
+  /** Which limit refuses an attempt now, if any, and how long to wait before saying so. Changes nothing. */
+  refusal(remoteAddress: string, user: string, familiar: boolean): Refusal | undefined {
+    const source = networkOf(remoteAddress)
+    const failures = this.bySource.count(source)
+    const refuse = (limit: ThrottleLimit): Refusal => ({limit, failures, delayMs: this.delayFor(Math.max(1, failures))})
+    const {maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser} = this.config
+    if (failures >= maxFailuresPerAddress) return refuse('address')
+    if (this.byPair.count(pairKey(source, user)) >= maxFailuresPerUserAddress) return refuse('user-address')
+    if (!familiar && this.byUser.count(user) >= maxFailuresPerUser) return refuse('user')
+    return undefined
+  }
+
+  /** Admits an attempt, counting it as a failure until `succeeded`, or refuses it. */
+  admit(remoteAddress: string, user: string, familiar: boolean): Admission {
+    const refusal = this.refusal(remoteAddress, user, familiar)
+    if (refusal) return {admitted: false, ...refusal}
+    const source = networkOf(remoteAddress)
+    const attempt: Attempt = {source, user, at: this.now(), familiar}
+    this.bySource.add(source, attempt)
+    this.byPair.add(pairKey(source, user), attempt)
+    if (!familiar) this.byUser.add(user, attempt)
+    return {admitted: true, attempt}
+  }
+
+  /** The attempt failed: it stays counted. Returns its source's failures and the delay before answering. */
+  failed(attempt: Attempt): {failures: number; delayMs: number} {
+    const failures = Math.max(1, this.bySource.count(attempt.source))
+    return {failures, delayMs: this.delayFor(failures)}
+  }
+
+  /** The password was right: the attempt, and this user's earlier failures from this source, no longer count. */
+  succeeded(attempt: Attempt): void {
+    this.bySource.remove(attempt.source, (a) => a.user === attempt.user)
+    this.byPair.delete(pairKey(attempt.source, attempt.user))
+    this.byUser.remove(attempt.user, (a) => a === attempt)
+  }
+
+  /** failureDelayMs × 2^(n−1), at most maxFailureDelayMs */
+  delayFor(failures: number): number {
+    if (failures <= 0) return 0
+    return Math.min(this.config.maxFailureDelayMs, this.config.failureDelayMs * 2 ** Math.min(failures - 1, 40))
+  }
+
+  stats(): ThrottleStats {
+    const {maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser} = this.config
+    const stats: ThrottleStats = {failures: 0, addresses: 0, blockedAddresses: 0, slowedAddresses: 0, blockedPairs: 0, lockedUsers: 0, top: []}
+    const sources: [string, number][] = []
+    for (const [address, failures] of this.bySource.counts()) {
+      sources.push([address, failures])
+      stats.failures += failures
+      stats.addresses++
+      if (failures >= maxFailuresPerAddress) stats.blockedAddresses++
+      else stats.slowedAddresses++
+    }
+    for (const [, failures] of this.byPair.counts()) if (failures >= maxFailuresPerUserAddress) stats.blockedPairs++
+    for (const [, failures] of this.byUser.counts()) if (failures >= maxFailuresPerUser) stats.lockedUsers++
+    stats.top = sources
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([address, failures]) => ({address, failures, blocked: failures >= maxFailuresPerAddress, delayMs: this.delayFor(failures)}))
+    return stats
+  }
+}
+
+/** NUL cannot occur in a network key, so the pair key is unambiguous */
+const pairKey = (source: string, user: string) => `${source}\0${user}`
+
+/**
+ * Attempts per key within the last `windowMs`, oldest first. At most `perKey` are kept per key
+ * (more would not change a decision at that limit) and at most MAX_KEYS keys, in order of their
+ * last failure, so the least recently failed key is dropped first.
+ */
+class SlidingLog {
+  private readonly lists = new Map<string, Attempt[]>()
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly perKey: number,
+    private readonly now: () => number,
   ) {}
 
-  isBlocked(remoteAddress: string, username: string): boolean {
-    return (
-      this.count('addr:' + remoteAddress) >= this.config.maxFailuresPerAddress ||
-      this.count('user:' + username) >= this.config.maxFailuresPerUser
-    )
+  add(key: string, attempt: Attempt): void {
+    const list = this.live(key) ?? []
+    list.push(attempt)
+    if (list.length > this.perKey) list.shift()
+    this.lists.delete(key) // re-insert: Map order is then least recently failed first
+    this.lists.set(key, list)
+    if (this.lists.size > MAX_KEYS) this.lists.delete(this.lists.keys().next().value!)
   }
 
-  recordFailure(remoteAddress: string, username: string): void {
-    for (const key of ['addr:' + remoteAddress, 'user:' + username]) {
-      const list = this.failures.get(key) ?? []
-      list.push(this.now())
-      this.failures.delete(key) // re-insert: Map order is then least-recently-failed first
-      this.failures.set(key, list)
+  count(key: string): number {
+    return this.live(key)?.length ?? 0
+  }
+
+  remove(key: string, drop: (a: Attempt) => boolean): void {
+    const list = this.lists.get(key)
+    if (!list) return
+    const kept = list.filter((a) => !drop(a))
+    if (kept.length) this.lists.set(key, kept) // same key: keeps its place in the order
+    else this.lists.delete(key)
+  }
+
+  delete(key: string): void {
+    this.lists.delete(key)
+  }
+
+  /** every key with failures in the window, and how many (drops the expired on the way) */
+  *counts(): Generator<[string, number]> {
+    for (const key of [...this.lists.keys()]) {
+      const n = this.count(key)
+      if (n) yield [key, n]
     }
-    while (this.failures.size > MAX_KEYS) this.failures.delete(this.failures.keys().next().value!)
   }
 
-  /** a correct password from an address clears that address's count (not the user's) */
-  recordSuccess(remoteAddress: string): void {
-    this.failures.delete('addr:' + remoteAddress)
-  }
-
-  private count(key: string): number {
-    const list = this.failures.get(key)
-    if (!list) return 0
-    const since = this.now() - this.config.windowMs
-    while (list.length && list[0]! <= since) list.shift()
-    if (!list.length) this.failures.delete(key)
-    return list.length
+  private live(key: string): Attempt[] | undefined {
+    const list = this.lists.get(key)
+    if (!list) return undefined
+    const since = this.now() - this.windowMs
+    while (list.length && list[0]!.at <= since) list.shift()
+    if (list.length) return list
+    this.lists.delete(key)
+    return undefined
   }
 }

@@ -3,6 +3,11 @@
  * the smarthost (`--relay-host`), else the domain's MX hosts in preference order (RFC 5321 §5.1),
  * falling back to the domain itself (its A/AAAA) when it has no MX. A null MX (RFC 7505: a single
  * "." record) means the domain accepts no mail: a permanent failure.
+ *
+ * Each next hop also carries its TLS level, after Postfix's `smtp_tls_security_level`: `may`
+ * (STARTTLS when offered, any certificate: MX-to-MX mail) for hops without credentials, `verify`
+ * (TLS required, certificate chain and host name verified before AUTH: Postfix's `secure`) for
+ * hops with credentials, unless `insecure` is set (a lab).
  */
 import {Resolver} from 'node:dns/promises'
 import {MailboxError} from '../errors.js'
@@ -14,30 +19,45 @@ export interface Hop {
   auth?: {user: string; pass: string}
 }
 
+export type TlsLevel = 'may' | 'verify'
+
+export interface NextHop extends Hop {
+  tls: TlsLevel
+}
+
 export interface RouteConfig {
   routes: Record<string, string>
-  /** [user:pass@]host:port */
-  relayHost?: string
+  /** the smarthost, credentials included (see relay.ts) */
+  relay?: Hop
+  /** hops with credentials may go without verified TLS */
+  insecure?: boolean
   /** DNS servers to ask (ip or ip:port); empty: the system's */
   dnsServers: string[]
 }
 
 export class PermanentRouteError extends MailboxError {}
 
+/** A hop's TLS level: credentials go only over verified TLS, unless the operator said `insecure`. */
+export const tlsLevelOf = (hop: Hop, insecure = false): TlsLevel => (hop.auth && !insecure ? 'verify' : 'may')
+
+/** `spec` ([user:pass@]host:port) with the credentials cut off, for messages and logs */
+export const withoutCredentials = (spec: string): string => spec.slice(spec.lastIndexOf('@') + 1)
+
 export function parseHostPort(spec: string, defaultPort = 25): Hop {
-  let rest = spec.trim()
+  const trimmed = spec.trim()
+  const rest = withoutCredentials(trimmed)
   let auth: Hop['auth']
-  const at = rest.lastIndexOf('@')
+  const at = trimmed.lastIndexOf('@')
   if (at > 0) {
-    const cred = rest.slice(0, at)
-    rest = rest.slice(at + 1)
+    const cred = trimmed.slice(0, at)
     const colon = cred.indexOf(':')
     auth = {user: decodeURIComponent(cred.slice(0, colon === -1 ? undefined : colon)), pass: colon === -1 ? '' : decodeURIComponent(cred.slice(colon + 1))}
   }
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(rest)
-  if (!m || !m[1]) throw new MailboxError('invalid', `invalid host:port ${JSON.stringify(spec)}`)
+  // `rest` and not `spec` in messages: they go to logs and stderr, the credentials must not
+  if (!m || !m[1]) throw new MailboxError('invalid', `invalid host:port ${JSON.stringify(rest)}`)
   const port = m[2] ? Number(m[2]) : defaultPort
-  if (!(port > 0 && port < 65536)) throw new MailboxError('invalid', `invalid port in ${JSON.stringify(spec)}`)
+  if (!(port > 0 && port < 65536)) throw new MailboxError('invalid', `invalid port in ${JSON.stringify(rest)}`)
   return {host: m[1], port, ...(auth ? {auth} : {})}
 }
 
@@ -49,10 +69,10 @@ export class Router {
   }
 
   /** The hosts to try for a domain, best first. */
-  async hops(domain: string): Promise<Hop[]> {
+  async hops(domain: string): Promise<NextHop[]> {
     const route = this.config.routes[domain]
-    if (route) return [parseHostPort(route)]
-    if (this.config.relayHost) return [parseHostPort(this.config.relayHost, 587)]
+    if (route) return [this.withTls(parseHostPort(route))]
+    if (this.config.relay) return [this.withTls(this.config.relay)]
     let mx: {exchange: string; priority: number}[] = []
     try {
       mx = await this.resolver.resolveMx(domain)
@@ -64,8 +84,12 @@ export class Router {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
       throw new PermanentRouteError('not-found', `domain ${domain} accepts no mail (null MX)`)
     }
-    if (mx.length === 0) return [{host: domain, port: 25}] // implicit MX: the domain's own address
-    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({host: r.exchange, port: 25}))
+    if (mx.length === 0) return [{host: domain, port: 25, tls: 'may'}] // implicit MX: the domain's own address
+    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({host: r.exchange, port: 25, tls: 'may'}))
+  }
+
+  private withTls(hop: Hop): NextHop {
+    return {...hop, tls: tlsLevelOf(hop, this.config.insecure)}
   }
 
   /** Resolves a host name to addresses with the same resolver, so tests can point it at a loopback DNS. */

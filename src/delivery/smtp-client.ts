@@ -1,13 +1,16 @@
 /**
  * Outbound SMTP over nodemailer's SMTP connection. A session is one connection to one host:
- * EHLO with our hostname, STARTTLS when offered (opportunistic: the certificate is not verified,
- * as for MX-to-MX mail), AUTH for a smarthost; then it can carry several messages (RSET between),
- * which is how one sender drains a destination's queue over one connection. Every recipient gets
- * its own result, and the SMTP conversation (commands and replies, never a message body or a
- * credential) is kept as each attempt's transcript.
+ * EHLO with our hostname, TLS by the hop's level (outbound-tls.ts: opportunistic STARTTLS for
+ * MX hosts, verified TLS required before AUTH for a hop with credentials), AUTH for a smarthost;
+ * then it can carry several messages (RSET between), which is how one sender drains a
+ * destination's queue over one connection. Every recipient gets its own result, and the SMTP
+ * conversation (commands and replies, never a message body or a credential) is kept as each
+ * attempt's transcript, with the TLS the connection got.
  */
+import type {SecureContext} from 'node:tls'
 import SMTPConnection from 'nodemailer/lib/smtp-connection'
-import type {Hop} from './route.js'
+import {TlsRefusal, describeTls, refusalOf, tlsInfoOf, tlsOptionsFor, type TlsInfo} from './outbound-tls.js'
+import type {NextHop} from './route.js'
 
 export type RecipientOutcome = 'delivered' | 'deferred' | 'failed'
 
@@ -22,12 +25,16 @@ export interface AttemptResult {
   host: string
   recipients: RecipientResult[]
   transcript: string[]
+  /** the TLS of the connection that carried the attempt (absent: no session was set up) */
+  tls?: TlsInfo
 }
 
 export interface ClientOptions {
   hostname: string
   connectTimeoutMs: number
   socketTimeoutMs: number
+  /** trust for `verify` hops; absent: Node's default trust store */
+  verifyContext?: SecureContext
 }
 
 const MAX_TRANSCRIPT_LINES = 200
@@ -42,17 +49,23 @@ export class SmtpSession {
   private transcript: string[] = []
   private awaitingCredentials = false
   private broken = false
+  /** whether an EHLO reply listed STARTTLS (to say why a `verify` session failed) */
+  private offeredStartTls = false
   readonly host: string
+  tls: TlsInfo = {state: 'none'}
 
   private constructor(
     private readonly connection: SMTPConnection,
-    hop: Hop,
+    hop: NextHop,
   ) {
     this.host = `${hop.host}:${hop.port}`
   }
 
-  /** Connects (and logs in, for a smarthost). Rejects with the failure and the lines seen so far. */
-  static open(hop: Hop, address: string, options: ClientOptions): Promise<SmtpSession> {
+  /**
+   * Connects (and logs in, for a smarthost). Rejects with the failure and the lines seen so far;
+   * for a `verify` hop without verified TLS, with a TlsRefusal, before AUTH is sent.
+   */
+  static open(hop: NextHop, address: string, options: ClientOptions): Promise<SmtpSession> {
     let session!: SmtpSession
     // nodemailer logs each line with {tnx: 'client' | 'server'}; the message body only as a byte count
     const log = (entry: {tnx?: string} | undefined, message: string, ...args: unknown[]) => session?.log(entry, message, args)
@@ -61,9 +74,7 @@ export class SmtpSession {
       host: address,
       port: hop.port,
       name: options.hostname,
-      servername: hop.host,
-      opportunisticTLS: true,
-      tls: {rejectUnauthorized: false},
+      ...tlsOptionsFor(hop, options.verifyContext),
       connectionTimeout: options.connectTimeoutMs,
       greetingTimeout: options.connectTimeoutMs,
       socketTimeout: options.socketTimeoutMs,
@@ -76,16 +87,30 @@ export class SmtpSession {
       const fail = (err: Error) => {
         session.broken = true
         session.note(`!: ${err.message}`)
-        reject(Object.assign(err, {transcript: session.takeTranscript()}))
+        // a `verify` hop that failed for want of verified TLS says so, in words an operator can act on
+        const refusal = err instanceof TlsRefusal || hop.tls !== 'verify' ? undefined : refusalOf(err, hop, session.offeredStartTls)
+        if (refusal) session.note(`!: ${refusal.message}`)
+        reject(Object.assign(refusal ?? err, {transcript: session.takeTranscript()}))
+        // idempotent; a refused login or our own refusal would leave it open; late errors are moot
+        connection.removeListener('error', fail)
+        connection.on('error', () => {})
+        connection.close()
       }
       connection.once('error', fail)
       connection.connect(() => {
+        session.tls = tlsInfoOf(connection)
+        session.note(`-- tls: ${describeTls(session.tls)}`)
         const ready = () => {
           connection.removeListener('error', fail)
           connection.on('error', () => (session.broken = true))
           resolve(session)
         }
         if (!hop.auth) return ready()
+        // nodemailer's requireTLS and rejectUnauthorized already stop an unverified session;
+        // this is the rule itself, checked where the credentials would leave
+        if (hop.tls === 'verify' && session.tls.state !== 'verified') {
+          return fail(new TlsRefusal(`relay host ${session.host}: TLS ${describeTls(session.tls)} is not verified; refusing to send credentials`, '451 4.7.5'))
+        }
         connection.login({user: hop.auth.user, pass: hop.auth.pass}, (err) => (err ? fail(err as Error) : ready()))
       })
     })
@@ -122,6 +147,7 @@ export class SmtpSession {
         }
         resolve({
           host: this.host,
+          tls: this.tls,
           transcript: this.takeTranscript(),
           recipients: recipients.map((r) => {
             const no = rejected.get(r)
@@ -142,7 +168,7 @@ export class SmtpSession {
   }
 
   private all(recipients: string[], outcome: RecipientOutcome, reply: string): AttemptResult {
-    return {host: this.host, transcript: this.takeTranscript(), recipients: recipients.map((address) => ({address, outcome, reply}))}
+    return {host: this.host, tls: this.tls, transcript: this.takeTranscript(), recipients: recipients.map((address) => ({address, outcome, reply}))}
   }
 
   private takeTranscript(): string[] {
@@ -164,7 +190,10 @@ export class SmtpSession {
       // never keep credentials: AUTH arguments and the LOGIN exchange's base64 lines
       const secret = side === 'C' && (/^AUTH /i.test(part) || this.awaitingCredentials)
       this.note(`${side}: ${secret ? (/^AUTH /i.test(part) ? part.replace(/^(AUTH \S+).*/i, '$1') + ' ***' : '***') : part}`)
-      if (side === 'S') this.awaitingCredentials = /^334 /.test(part)
+      if (side === 'S') {
+        this.awaitingCredentials = /^334 /.test(part)
+        if (/^250[ -]STARTTLS\b/i.test(part)) this.offeredStartTls = true
+      }
     }
   }
 }

@@ -6,6 +6,7 @@ import {domainOf, normalizeAddress} from '../address.js'
 import {hashPassword} from '../auth/password.js'
 import {MailboxError} from '../errors.js'
 import {createDefaultFolders, listFolders, removeAllFolders, usageOf} from '../mailstore/folders.js'
+import {forgetLogins} from '../store/familiar-addresses.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {dropAliasTarget} from './aliases.js'
@@ -79,19 +80,21 @@ export function listUsers(store: Store): UserView[] {
   return [...store.users.getRange().map(({value}) => view(store, value))]
 }
 
-function update(store: Store, input: string, change: Partial<UserRecord>): UserView {
+function update(store: Store, input: string, change: Partial<UserRecord>, also?: (address: string) => void): UserView {
   const address = normalizeAddress(input)
   return store.transact(() => {
     const user = requireUser(store, address)
     const record = {...user, ...change, updatedAt: Date.now()}
     store.users.putSync(address, record)
+    also?.(address)
     return view(store, record)
   })
 }
 
 export async function setPassword(store: Store, input: string, password: string): Promise<UserView> {
   requireUser(store, input)
-  return update(store, input, {passwordHash: await hashPassword(password)})
+  // whoever logged in with the old password gets no standing from it: its addresses are strangers again
+  return update(store, input, {passwordHash: await hashPassword(password)}, (address) => forgetLogins(store, address))
 }
 
 export const setDisabled = (store: Store, input: string, disabled: boolean) => update(store, input, {disabled})
@@ -101,6 +104,7 @@ export const setQuota = (store: Store, input: string, quota: number) => update(s
 export function deleteUserRecords(store: Store, address: string): void {
   removeAllFolders(store, address)
   store.users.removeSync(address)
+  forgetLogins(store, address)
   dropAliasTarget(store, address)
 }
 

@@ -18,10 +18,11 @@
  * so its changes are serialized with the sending.
  */
 import {hostname} from 'node:os'
+import type {SecureContext} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
 import {PermanentRouteError, Router, type RouteConfig} from '../delivery/route.js'
-import {SmtpSession, type AttemptResult, type RecipientResult} from '../delivery/smtp-client.js'
-import {outcomeOf} from '../delivery/smtp-client.js'
+import {TlsRefusal} from '../delivery/outbound-tls.js'
+import {SmtpSession, outcomeOf, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {QueueEntry, QueueRecipient} from '../store/records.js'
@@ -89,7 +90,7 @@ export class QueueActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig},
+    private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; verifyContext?: SecureContext},
   ) {
     this.router = new Router(options.route)
   }
@@ -215,7 +216,8 @@ export class QueueActor implements Actor {
 
   /** Tries each hop and each of its addresses until one answers; returns the open session. */
   private async deliver(entry: QueueEntry, recipients: string[], raw: Buffer): Promise<{result: AttemptResult; session?: SmtpSession}> {
-    const client = {hostname: this.options.hostname ?? hostname(), connectTimeoutMs: this.options.queue.connectTimeoutMs, socketTimeoutMs: this.options.queue.socketTimeoutMs}
+    const {connectTimeoutMs, socketTimeoutMs} = this.options.queue
+    const client: ClientOptions = {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs, ...(this.options.verifyContext ? {verifyContext: this.options.verifyContext} : {})}
     const transcript: string[] = []
     const all = (outcome: 'failed' | 'deferred', reply: string, host = ''): AttemptResult => ({host, transcript, recipients: recipients.map((address) => ({address, outcome, reply}))})
     let hops
@@ -242,6 +244,11 @@ export class QueueActor implements Actor {
         } catch (err) {
           const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]}
           transcript.push(...(failure.transcript ?? []))
+          // no verified TLS for a hop with credentials: deferred, whatever the server answered
+          if (failure instanceof TlsRefusal) {
+            last = all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`)
+            continue
+          }
           last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`)}
           // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
           if (failure.responseCode) return {result: last}
@@ -287,6 +294,7 @@ export class QueueActor implements Actor {
         host: result.host,
         result: state === 'deferred' ? 'deferred' : failedNow.length && state === 'failed' ? 'failed' : 'delivered',
         transcript: result.transcript,
+        ...(result.tls ? {tls: result.tls} : {}),
       })
       const {lastError: _, ...rest} = current
       updated = updateEntry(this.store, rest, {

@@ -130,4 +130,15 @@ export interface DeliveryAttemptRecord {
   host: string
   result: 'delivered' | 'deferred' | 'failed'
   transcript: string[]
+  /** the TLS of the connection that carried it (absent: no session was set up, or recorded before TLS was) */
+  tls?: AttemptTls
+}
+
+/** What TLS an outbound connection got (see src/delivery/outbound-tls.ts). */
+export interface AttemptTls {
+  state: 'none' | 'encrypted' | 'verified'
+  /** e.g. TLSv1.3 */
+  protocol?: string
+  /** why an encrypted session's certificate did not verify, e.g. DEPTH_ZERO_SELF_SIGNED_CERT */
+  unverified?: string
 }

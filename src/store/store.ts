@@ -42,6 +42,8 @@ export interface Store {
   readonly queueIndex: Database<null, (string | number)[]>
   readonly deliveryLog: Database<DeliveryAttemptRecord, [string, number]>
   readonly captureRules: Database<CaptureRuleRecord, string>
+  /** when each user last logged in from each network: the auth throttle's familiar addresses */
+  readonly familiarAddresses: Database<number, [string, string]>
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -95,6 +97,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     queueIndex: db('queueIndex'),
     deliveryLog: db('deliveryLog'),
     captureRules: db('captureRules'),
+    familiarAddresses: db('familiarAddresses'),
     transact: (fn) => env.transactionSync(fn),
     transactAsync: (fn) => env.transaction(fn),
     close: () => env.close(),

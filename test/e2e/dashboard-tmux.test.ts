@@ -118,7 +118,7 @@ describe('dashboard against a running server', () => {
     expect(detail).toMatch(/state\s+deferred \(default\)\s+attempts 1/)
     expect(detail).toContain('from      alice@example.com')
     expect(detail).toMatch(/to\s+bob@example\.net\s+deferred\s+.*451/)
-    expect(detail).toMatch(/^attempt 1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z to \S+: deferred\s*$/m)
+    expect(detail).toMatch(/^attempt 1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z to \S+: deferred, tls none\s*$/m)
     expect(detail).toMatch(/^\s+S: 220 .*dashboard test receiver/m)
     expect(detail).toContain('  C: MAIL FROM:<alice@example.com>')
     expect(detail).toContain('  C: RCPT TO:<bob@example.net>')

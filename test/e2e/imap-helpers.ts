@@ -205,9 +205,10 @@ export class RawImap {
     this.attach(socket)
   }
 
-  /** Connects (TLS when `tls`) and reads the greeting. */
-  static async open(port: number, options: {tls?: boolean} = {}): Promise<RawImap> {
-    const socket: Socket | TLSSocket = options.tls ? tlsConnect({host: HOST, port, rejectUnauthorized: false}) : netConnect({host: HOST, port})
+  /** Connects (TLS when `tls`; a plain one from `localAddress`, e.g. 127.0.0.2) and reads the greeting. */
+  static async open(port: number, options: {tls?: boolean; localAddress?: string} = {}): Promise<RawImap> {
+    const {localAddress} = options
+    const socket: Socket | TLSSocket = options.tls ? tlsConnect({host: HOST, port, rejectUnauthorized: false}) : netConnect({host: HOST, port, localAddress})
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve())
       socket.once('error', reject)

@@ -25,8 +25,12 @@ export class RawPop3 {
     this.attach(socket)
   }
 
-  static async open(port: number, options: {tls?: boolean; greeting?: boolean} = {}): Promise<RawPop3> {
-    const socket: Socket | TLSSocket = options.tls ? tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false}) : netConnect({host: '127.0.0.1', port})
+  /** `localAddress` (plain connections) picks the client's loopback address (127.0.0.2 …) */
+  static async open(port: number, options: {tls?: boolean; greeting?: boolean; localAddress?: string} = {}): Promise<RawPop3> {
+    const {localAddress} = options
+    const socket: Socket | TLSSocket = options.tls
+      ? tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false})
+      : netConnect({host: '127.0.0.1', port, localAddress})
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve())
       socket.once('error', reject)

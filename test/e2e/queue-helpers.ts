@@ -5,6 +5,7 @@
  */
 import {createSocket, type Socket as UdpSocket} from 'node:dgram'
 import {writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {dirname, join} from 'node:path'
 import {SMTPServer, type SMTPServerSession} from 'smtp-server'
 import {expect} from 'vitest'
@@ -31,8 +32,12 @@ export type Verdict = undefined | {code: number; message: string} | 'drop' | 'st
 
 export interface ReceiverOptions {
   port?: number
+  /** a loopback address to listen on (default 127.0.0.1) */
+  host?: string
   /** key/cert: offer STARTTLS with them */
   tls?: {key: Buffer | string; cert: Buffer | string}
+  /** with `tls`: TLS from the first byte (as on port 465) instead of STARTTLS */
+  implicitTls?: boolean
   /** offer AUTH (over plaintext too) with these methods, accepting only this user and password */
   auth?: {methods: string[]; user: string; pass: string}
 }
@@ -41,6 +46,8 @@ export class Receiver {
   readonly messages: ReceivedMessage[] = []
   /** every RCPT TO the receiver was asked, in order */
   readonly rcptSeen: string[] = []
+  /** AUTH commands the receiver was sent (accepted or not), and whether each came over TLS */
+  readonly authAttempts: {user: string; secure: boolean}[] = []
   /** DATA commands whose content arrived (accepted or not) */
   dataCount = 0
   /** scripted answer to RCPT TO; default accepts */
@@ -61,9 +68,10 @@ export class Receiver {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
-      ...(options.tls ? {key: options.tls.key, cert: options.tls.cert} : {}),
+      ...(options.tls ? {key: options.tls.key, cert: options.tls.cert, secure: options.implicitTls === true} : {}),
       ...(options.auth ? {authMethods: options.auth.methods, allowInsecureAuth: true} : {}),
-      onAuth: (auth, _session, callback) => {
+      onAuth: (auth, session, callback) => {
+        self!.authAttempts.push({user: auth.username ?? '', secure: session.secure})
         const ok = options.auth && auth.username === options.auth.user && auth.password === options.auth.pass
         if (!ok) return callback(smtpError({code: 535, message: '5.7.8 authentication failed'}))
         callback(null, {user: auth.username})
@@ -113,7 +121,7 @@ export class Receiver {
     server.on('error', () => {})
     const port = await new Promise<number>((resolve, reject) => {
       server.server.once('error', reject)
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.server.address() as {port: number}).port))
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve((server.server.address() as {port: number}).port))
     })
     self = new Receiver(server, port)
     return self
@@ -153,6 +161,15 @@ export class Receiver {
     for (const c of this.server.connections) c._socket.destroy()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
+}
+
+/** whether 127.0.0.1:PORT can be listened on right now (a privileged port needs root) */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
 }
 
 function smtpError(v: {code: number; message: string}): Error {

@@ -4,20 +4,12 @@
  * 127.0.0.1:25 free (root may bind it) and are skipped otherwise; the permanent DNS failures
  * (null MX, NXDOMAIN) need no receiver and always run.
  */
-import {createServer} from 'node:net'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {listMessages, setupUsers, showRaw} from './smtp-helpers.js'
-import {Receiver, inboxCount, message, parseReport, queueShow, send, startDns, waitFor, waitForEntry, type DnsServer} from './queue-helpers.js'
-
-/** whether 127.0.0.1:25 can be listened on right now */
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-}
+import {loadTls} from '../../src/tls.js'
+import {Receiver, canListen, inboxCount, message, parseReport, queueShow, send, startDns, waitFor, waitForEntry, type DnsServer} from './queue-helpers.js'
 
 const port25 = await canListen(25)
 
@@ -25,6 +17,8 @@ let dataDir: string
 let dns: DnsServer
 let served: Served
 let receiver: Receiver | undefined
+/** an MX host on 127.0.0.2:25 that offers STARTTLS with a self-signed certificate */
+let tlsReceiver: Receiver | undefined
 
 beforeAll(async () => {
   dataDir = tempDataDir()
@@ -33,6 +27,8 @@ beforeAll(async () => {
     'test-domain.test': {MX: [{priority: 10, exchange: 'mx.test-domain.test'}]},
     'mx.test-domain.test': {A: ['127.0.0.1']},
     'implicit.test': {A: ['127.0.0.1']},
+    'tls-mx.test': {MX: [{priority: 10, exchange: 'mx.tls-mx.test'}]},
+    'mx.tls-mx.test': {A: ['127.0.0.2']},
     'nullmx.test': {MX: [{priority: 0, exchange: '.'}]},
     // the first MX host has no address: skipped for the next one
     'fallback.test': {
@@ -44,13 +40,17 @@ beforeAll(async () => {
     'unreachable.test': {MX: [{priority: 10, exchange: 'gone.unreachable.test'}]},
     'servfail.test': {rcode: 2},
   })
-  if (port25) receiver = await Receiver.start({port: 25})
+  if (port25) {
+    receiver = await Receiver.start({port: 25})
+    tlsReceiver = await Receiver.start({port: 25, host: '127.0.0.2', tls: await loadTls({dataDir: join(dataDir, '..', 'mx-cert'), hostname: 'localhost'})})
+  }
   served = await startServe(dataDir, ['--hostname', 'mbx.example.com', '--dns-server', `127.0.0.1:${dns.port}`])
 })
 
 afterAll(async () => {
   await served?.stop()
   await receiver?.close()
+  await tlsReceiver?.close()
   await dns?.close()
 })
 
@@ -67,6 +67,24 @@ describe('MX delivery through a loopback DNS server', () => {
     expect(shown.attemptLog[0]!.transcript[0]).toBe('-- mx.test-domain.test [127.0.0.1]:25')
     expect(dns.questions).toContain('MX test-domain.test')
     expect(dns.questions).toContain('A mx.test-domain.test')
+    // no STARTTLS offered: plaintext, and the attempt says so
+    expect(got!.secure).toBe(false)
+    expect(shown.attemptLog[0]!.tls).toEqual({state: 'none'})
+    expect(shown.attemptLog[0]!.transcript).toContain('-- tls: none')
+  })
+
+  it.skipIf(!port25)('an MX host offering STARTTLS with a certificate nobody vouches for: delivered encrypted (opportunistic), recorded as unverified', async () => {
+    const sent = await send(dataDir, 'alice@example.com', ['bob@tls-mx.test'], message('mx over tls'))
+    const [got] = await tlsReceiver!.waitForMessages(1)
+    expect(got!.secure).toBe(true)
+    await waitForEntry(dataDir, sent.queued[0]!, ['delivered'])
+    const [attempt] = (await queueShow(dataDir, sent.queued[0]!)).attemptLog
+    expect(attempt!.host).toBe('mx.tls-mx.test:25')
+    expect(attempt!.tls).toMatchObject({state: 'encrypted', unverified: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
+    expect(attempt!.transcript).toContain('C: STARTTLS')
+    expect(attempt!.transcript.find((l) => l.startsWith('-- tls: '))).toMatch(/^-- tls: encrypted \(TLSv1\.[23]; unverified: DEPTH_ZERO_SELF_SIGNED_CERT\)$/)
+    const text = (await runCli(['queue', 'show', sent.queued[0]!], {dataDir})).stdout
+    expect(text).toMatch(/to mx\.tls-mx\.test:25: delivered, tls encrypted \(TLSv1\.[23]; unverified: DEPTH_ZERO_SELF_SIGNED_CERT\)/)
   })
 
   it.skipIf(!port25)('a domain without MX is delivered to its own address (implicit MX)', async () => {

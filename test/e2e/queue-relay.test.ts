@@ -1,10 +1,14 @@
 /**
  * Delivery through a smarthost with AUTH (`--relay-host USER:PASS@HOST:PORT`), and a per-domain
  * route with credentials, using AUTH PLAIN and AUTH LOGIN: the receiver sees the right user, and
- * the kept SMTP transcript never holds the password (plain or base64).
+ * the kept SMTP transcript never holds the password (plain or base64). Both hops offer STARTTLS
+ * with a certificate trusted through `--relay-ca-file` (credentials need verified TLS; see
+ * queue-relay-tls.test.ts for the refusals).
  */
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {loadTls} from '../../src/tls.js'
 import {setupUsers} from './smtp-helpers.js'
 import {Receiver, message, queueShow, send, waitForEntry} from './queue-helpers.js'
 
@@ -17,10 +21,20 @@ let login: Receiver
 beforeAll(async () => {
   dataDir = tempDataDir()
   await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
-  plain = await Receiver.start({auth: {methods: ['PLAIN'], user: 'relayuser', pass: PASS}})
-  login = await Receiver.start({auth: {methods: ['LOGIN'], user: 'routeuser', pass: PASS}})
+  // a certificate for 127.0.0.1, kept beside the data dir (removed with it)
+  const certDir = join(dataDir, '..', 'relay-cert')
+  const tls = await loadTls({dataDir: certDir, hostname: 'localhost'})
+  plain = await Receiver.start({auth: {methods: ['PLAIN'], user: 'relayuser', pass: PASS}, tls})
+  login = await Receiver.start({auth: {methods: ['LOGIN'], user: 'routeuser', pass: PASS}, tls})
   const cred = (user: string) => `${user}:${encodeURIComponent(PASS)}`
-  served = await startServe(dataDir, ['--relay-host', `${cred('relayuser')}@127.0.0.1:${plain.port}`, '--route', `login.example.org=${cred('routeuser')}@127.0.0.1:${login.port}`])
+  served = await startServe(dataDir, [
+    '--relay-host',
+    `${cred('relayuser')}@127.0.0.1:${plain.port}`,
+    '--route',
+    `login.example.org=${cred('routeuser')}@127.0.0.1:${login.port}`,
+    '--relay-ca-file',
+    join(certDir, 'tls', 'cert.pem'),
+  ])
 })
 
 afterAll(async () => {
@@ -41,6 +55,7 @@ describe('smarthost and routes with AUTH', () => {
     const sent = await send(dataDir, 'alice@example.com', ['bob@anywhere.example'], message('via smarthost'))
     const [got] = await plain.waitForMessages(1)
     expect(got!.authUser).toBe('relayuser')
+    expect(got!.secure).toBe(true)
     expect(got!.to).toEqual(['bob@anywhere.example'])
     await waitForEntry(dataDir, sent.queued[0]!, ['delivered'])
     const transcript = (await queueShow(dataDir, sent.queued[0]!)).attemptLog[0]!.transcript

@@ -1,8 +1,12 @@
 /**
  * Brute-force throttle on SMTP AUTH against a real `serve` (default: 10 failures per address per
- * 15 minutes). The ten failures run on parallel connections so the 0.5 s failure delay is paid
- * about once. `--allow-insecure-auth` keeps the sessions plaintext (and is itself checked).
+ * 15 minutes, 5 per user and address). The ten failures run on parallel connections, so the
+ * failure delay (doubling up to `maxFailureDelayMs`, 0.5 s here) is paid about once.
+ * `--allow-insecure-auth` keeps the sessions plaintext (and is itself checked). The smart-lockout
+ * scenario (many addresses, one user) is in auth-smart-lockout.test.ts.
  */
+import {writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {RawSmtp, codeOf, counts, freePorts, setupUsers} from './smtp-helpers.js'
@@ -15,7 +19,9 @@ beforeAll(async () => {
   dataDir = tempDataDir()
   ;[submission] = await freePorts(1)
   await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-pw'}])
-  served = await startServe(dataDir, ['--allow-insecure-auth', '--submission-port', String(submission)])
+  const config = join(dirname(dataDir), 'config.json')
+  writeFileSync(config, JSON.stringify({auth: {failureDelayMs: 50, maxFailureDelayMs: 500}}))
+  served = await startServe(dataDir, ['--allow-insecure-auth', '--config', config, '--submission-port', String(submission)])
 })
 
 afterAll(async () => {
@@ -42,7 +48,8 @@ describe('SMTP AUTH throttle', () => {
     const before = await counts(dataDir)
     const sessions = await Promise.all(Array.from({length: 10}, () => session()))
     const started = Date.now()
-    const failures = await Promise.all(sessions.map((c, i) => c.authPlain('alice@example.com', `wrong-${i}`)))
+    // five each for two users: six for one user would hit the per-(user, address) limit first
+    const failures = await Promise.all(sessions.map((c, i) => c.authPlain(i % 2 ? 'alice@example.com' : 'nobody@example.com', `wrong-${i}`)))
     expect(failures.map(codeOf)).toEqual(Array(10).fill('535 5.7.8'))
     // the failure delay applies to each, but in parallel it is paid about once
     expect(Date.now() - started).toBeGreaterThanOrEqual(450)

@@ -63,6 +63,8 @@ export interface Served {
   pid: number
   /** stdout so far (JSON log lines) */
   output(): string
+  /** stderr so far */
+  errors(): string
   /** sends a signal and waits for exit; resolves to the exit code (or signal name) */
   stop(signal?: NodeJS.Signals): Promise<number | string>
   exited: Promise<number | string>
@@ -72,12 +74,12 @@ export interface Served {
  * Starts `mailbox serve` and resolves once it logs "mailbox started". Protocol ports are off
  * unless `args` turns them on, so parallel test files never collide on a port.
  */
-export async function startServe(dataDir: string, args: string[] = [], timeoutMs = 15_000): Promise<Served> {
+export async function startServe(dataDir: string, args: string[] = [], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<Served> {
   const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher']
     .filter((p) => !args.includes(`--${p}-port`))
     .flatMap((p) => [`--${p}-port`, '0'])
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...args], {
-    env: {...process.env, NO_COLOR: '1'},
+    env: {...process.env, NO_COLOR: '1', ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)
@@ -109,6 +111,7 @@ export async function startServe(dataDir: string, args: string[] = [], timeoutMs
     child,
     pid: child.pid!,
     output: () => out,
+    errors: () => err,
     exited,
     stop: (signal = 'SIGTERM') => {
       child.kill(signal)

@@ -1,15 +1,16 @@
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {AuthActor, DEFAULT_AUTH, type AuthConfig} from '../../src/auth/actor.js'
+import {DEFAULT_THROTTLE} from '../../src/auth/throttle.js'
 import {Bus, type BusEvent} from '../../src/bus.js'
 import {addDomain} from '../../src/directory/domains.js'
 import {addUser, setDisabled, setPassword} from '../../src/directory/users.js'
 import {MailboxError} from '../../src/errors.js'
-import {silentLogger} from '../../src/log.js'
+import {createLogger} from '../../src/log.js'
 import {tempStore} from '../helpers/store.js'
 import {codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
-const SMALL: AuthConfig = {windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0, verifiedCacheMs: 60_000}
+const SMALL: AuthConfig = {...DEFAULT_AUTH, windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0, verifiedCacheMs: 60_000}
 
 beforeAll(async () => {
   addDomain(store, 'example.com')
@@ -30,12 +31,14 @@ async function startAuth(config: AuthConfig = SMALL) {
   const bus = new Bus()
   const events: BusEvent[] = []
   bus.subscribe('auth.*', (e) => events.push(e))
-  const actor = new AuthActor(bus, store, silentLogger, config)
+  const logLines: Record<string, unknown>[] = []
+  const log = createLogger({level: 'info', pretty: false, write: (line) => void logLines.push(JSON.parse(line) as Record<string, unknown>)})
+  const actor = new AuthActor(bus, store, log, config)
   await actor.start()
   running.push(actor)
   const login = (username: string, password: string, remoteAddress = '192.0.2.1', protocol = 'imap') =>
     bus.call('auth.login', {username, password, remoteAddress, protocol})
-  return {bus, events, actor, login}
+  return {bus, events, actor, login, logLines}
 }
 
 
@@ -117,7 +120,7 @@ describe('auth actor', () => {
     expect(await login('alice@example.com', 'alice-pw', '203.0.113.4')).toEqual({address: 'alice@example.com'})
   })
 
-  it('a successful login clears the failures of its address', async () => {
+  it('a successful login forgives that user’s failures from its address', async () => {
     const {login} = await startAuth()
     const ip = '198.51.100.9'
     expect(await codeOfAsync(login('alice@example.com', 'x', ip))).toBe('auth-failed')
@@ -145,8 +148,9 @@ describe('auth actor', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290)
   })
 
-  it('default config: 500 ms failure delay on top of the default throttle', () => {
-    expect(DEFAULT_AUTH).toEqual({windowMs: 900_000, maxFailuresPerAddress: 10, maxFailuresPerUser: 30, failureDelayMs: 500, verifiedCacheMs: 300_000})
+  it('default config: the default throttle, 30 days of familiarity for up to 50 networks per user, a 5-minute verified cache', () => {
+    // the throttle's own defaults are checked in throttle.test.ts
+    expect(DEFAULT_AUTH).toEqual({...DEFAULT_THROTTLE, familiarAddressMs: 30 * 24 * 3600_000, maxFamiliarAddresses: 50, verifiedCacheMs: 300_000})
   })
 })
 
@@ -170,5 +174,90 @@ describe('verified-credentials cache', () => {
     setDisabled(store, 'frank@example.com', false)
     for (let i = 0; i < 3; i++) await codeOfAsync(login('frank@example.com', 'wrong', '192.0.2.77'))
     expect(await codeOfAsync(login('frank@example.com', 'frank-pw', '192.0.2.77'))).toBe('throttled')
+  })
+})
+
+describe('smart lockout: the attacker is throttled, not the victim', () => {
+  /** a botnet: `perAddress` wrong passwords from each of `addresses` sources, those in parallel */
+  async function botnet(login: (u: string, p: string, a: string) => Promise<unknown>, user: string, addresses: number, perAddress: number, net = '10.66.0') {
+    const outcomes = await Promise.all(
+      Array.from({length: addresses}, async (_, i) => {
+        const codes: string[] = []
+        for (let k = 0; k < perAddress; k++) codes.push(await codeOfAsync(login(user, `guess-${i}-${k}`, `${net}.${i + 2}`)))
+        return codes
+      }),
+    )
+    return outcomes.flat()
+  }
+
+  it('240 wrong passwords from 40 addresses: the user still logs in at once from a familiar address; unfamiliar ones are refused', async () => {
+    await addUser(store, {address: 'gina@example.com', password: 'gina-pw'})
+    // maxFailuresPerUser 10 instead of the default 30: fewer argon2 checks, the same story
+    const {login, actor, logLines} = await startAuth({...SMALL, maxFailuresPerAddress: 10, maxFailuresPerUserAddress: 5, maxFailuresPerUser: 10})
+    expect(await login('gina@example.com', 'gina-pw', '10.66.0.1')).toEqual({address: 'gina@example.com'})
+    const codes = await botnet(login, 'gina@example.com', 40, 6)
+    // exactly 10 reach a password check (counted when they start), the other 230 are refused unchecked
+    expect(codes.filter((c) => c === 'auth-failed')).toHaveLength(10)
+    expect(codes.filter((c) => c === 'throttled')).toHaveLength(230)
+    expect(await login('gina@example.com', 'gina-pw', '10.66.0.1')).toEqual({address: 'gina@example.com'})
+    // the right password from a new address is refused like a wrong one: nothing is revealed
+    expect(await codeOfAsync(login('gina@example.com', 'gina-pw', '10.66.9.9'))).toBe('throttled')
+    expect(await codeOfAsync(login('gina@example.com', 'wrong', '10.66.9.9'))).toBe('throttled')
+    // other users are untouched, from the same new address
+    expect(await login('bob@example.com', 'bob-pw', '10.66.9.9')).toEqual({address: 'bob@example.com'})
+    expect(actor.stats()).toMatchObject({failures: 10, lockedUsers: 1, totals: {succeeded: 3, failed: 10, throttled: 232, disabled: 0}})
+    const failed = logLines.filter((l) => l.msg === 'login failed')
+    expect(failed).toHaveLength(242)
+    expect(failed[0]).toMatchObject({username: 'gina@example.com', protocol: 'imap', reason: expect.stringMatching(/bad-credentials|throttled/)})
+    expect(failed.find((l) => l.reason === 'throttled' && l.remoteAddress === '10.66.9.9')).toMatchObject({limit: 'user', failures: 0})
+  })
+
+  it('familiar addresses outlive the actor (they are in the store); a password change forgets them', async () => {
+    await addUser(store, {address: 'hank@example.com', password: 'hank-pw'})
+    const config = {...SMALL, maxFailuresPerAddress: 10, maxFailuresPerUserAddress: 5, maxFailuresPerUser: 3}
+    const first = await startAuth(config)
+    expect(await first.login('hank@example.com', 'hank-pw', '10.67.0.1')).toEqual({address: 'hank@example.com'})
+    await first.actor.stop()
+    const second = await startAuth(config)
+    await botnet(second.login, 'hank@example.com', 4, 1, '10.67.1')
+    expect(await second.login('hank@example.com', 'hank-pw', '10.67.0.1')).toEqual({address: 'hank@example.com'})
+    expect(await codeOfAsync(second.login('hank@example.com', 'hank-pw', '10.67.0.2'))).toBe('throttled')
+    await setPassword(store, 'hank@example.com', 'hank-new')
+    expect(await codeOfAsync(second.login('hank@example.com', 'hank-new', '10.67.0.1'))).toBe('throttled')
+  })
+
+  it('familiarAddressMs 0 turns familiarity off: the per-user limit holds everywhere', async () => {
+    await addUser(store, {address: 'ivy@example.com', password: 'ivy-pw'})
+    const {login} = await startAuth({...SMALL, maxFailuresPerAddress: 10, maxFailuresPerUser: 2, familiarAddressMs: 0})
+    expect(await login('ivy@example.com', 'ivy-pw', '10.68.0.1')).toEqual({address: 'ivy@example.com'})
+    await botnet(login, 'ivy@example.com', 2, 1, '10.68.1')
+    expect(await codeOfAsync(login('ivy@example.com', 'ivy-pw', '10.68.0.1'))).toBe('throttled')
+  })
+
+  it('the delay before a failed answer doubles with each failure from the source, up to maxFailureDelayMs', async () => {
+    const {login} = await startAuth({...SMALL, maxFailuresPerAddress: 10, maxFailuresPerUserAddress: 10, failureDelayMs: 60, maxFailureDelayMs: 150, verifiedCacheMs: 0})
+    const took: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now()
+      expect(await codeOfAsync(login('alice@example.com', `nope-${i}`, '10.69.0.1'))).toBe('auth-failed')
+      took.push(Date.now() - t0)
+    }
+    expect(took[0]).toBeGreaterThanOrEqual(55)
+    expect(took[1]).toBeGreaterThanOrEqual(115)
+    expect(took[2]).toBeGreaterThanOrEqual(145) // 240, capped at 150
+    // the right password from a clean address is answered without any added delay
+    const t0 = Date.now()
+    expect(await login('alice@example.com', 'alice-pw', '10.69.0.2')).toEqual({address: 'alice@example.com'})
+    expect(Date.now() - t0).toBeLessThan(took[2]! + 5_000)
+  })
+
+  it('stopping the actor cuts pending delays short', async () => {
+    const {login, actor} = await startAuth({...SMALL, failureDelayMs: 60_000, maxFailureDelayMs: 60_000})
+    const t0 = Date.now()
+    const pending = codeOfAsync(login('alice@example.com', 'nope', '10.70.0.1'))
+    await new Promise((resolve) => setTimeout(resolve, 300)) // past the argon2 check, into the delay
+    await actor.stop()
+    expect(await pending).toBe('auth-failed')
+    expect(Date.now() - t0).toBeLessThan(20_000)
   })
 })

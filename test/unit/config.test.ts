@@ -40,7 +40,7 @@ describe('defaults', () => {
       logLevel: 'info',
       auth: DEFAULT_AUTH,
     })
-    expect(config.relayHost).toBeUndefined()
+    expect(config.relay).toEqual({insecure: false})
     expect(typeof config.hostname).toBe('string')
     expect(config.hostname.length).toBeGreaterThan(0)
     // a copy: changing it does not change the defaults
@@ -108,6 +108,24 @@ describe('mergeConfig', () => {
     const err = errorOf(() => mergeConfig(base(), {ports: {imap: port}}))
     expect(err.code).toBe('invalid')
     expect(err.message).toContain('imap port')
+  })
+
+  it('relay: merged key by key; the old relayHost key still sets relay.host, relay.host wins within a layer', () => {
+    const merged = mergeConfig(base(), {relayHost: 'old.example:25', relay: {user: 'u', caFile: '/etc/ca.pem'}}, {relay: {insecure: true, user: undefined}})
+    expect(merged.relay).toEqual({host: 'old.example:25', user: 'u', caFile: '/etc/ca.pem', insecure: true})
+    expect(merged).not.toHaveProperty('relayHost')
+    expect(mergeConfig(base(), {relayHost: 'old.example', relay: {host: 'new.example'}}).relay.host).toBe('new.example')
+  })
+
+  it.each([
+    ['maxFailureDelayMs', -1],
+    ['failureDelayMs', '500'],
+    ['familiarAddressMs', null],
+    ['maxFailuresPerUserAddress', Number.POSITIVE_INFINITY],
+  ])('refuses auth.%s = %j with invalid', (key, value) => {
+    const err = errorOf(() => mergeConfig(base(), {auth: {[key]: value as number}}))
+    expect(err.code).toBe('invalid')
+    expect(err.message).toContain(`auth.${key}`)
   })
 
   it('resolves a relative data dir', () => {

@@ -49,7 +49,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 
 describe('Router with a loopback DNS server', () => {
   it('hops() returns the MX host on port 25, and addresses() its A record', async () => {
-    expect(await router.hops('mail.test')).toEqual([{host: 'mx.mail.test', port: 25}])
+    expect(await router.hops('mail.test')).toEqual([{host: 'mx.mail.test', port: 25, tls: 'may'}])
     expect(await router.addresses('mx.mail.test')).toEqual(['127.0.0.1'])
     // the questions really went to our server
     expect(dns.questions).toContain('MX mail.test')
@@ -61,7 +61,7 @@ describe('Router with a loopback DNS server', () => {
   })
 
   it('a domain without MX falls back to its own name (implicit MX)', async () => {
-    expect(await router.hops('nomx.test')).toEqual([{host: 'nomx.test', port: 25}])
+    expect(await router.hops('nomx.test')).toEqual([{host: 'nomx.test', port: 25, tls: 'may'}])
     expect(await router.addresses('nomx.test')).toEqual(['127.0.0.1'])
   })
 
@@ -98,10 +98,21 @@ describe('Router with a loopback DNS server', () => {
 
   it('a route, then the smarthost, take precedence over DNS without asking it', async () => {
     const before = dns.questions.length
-    const routed = new Router({routes: {'mail.test': '127.0.0.1:2626'}, relayHost: 'user:p%40ss@smart.test', dnsServers: [`127.0.0.1:${dns.port}`]})
-    expect(await routed.hops('mail.test')).toEqual([{host: '127.0.0.1', port: 2626}])
-    expect(await routed.hops('other.test')).toEqual([{host: 'smart.test', port: 587, auth: {user: 'user', pass: 'p@ss'}}])
+    const relay = {host: 'smart.test', port: 587, auth: {user: 'user', pass: 'p@ss'}}
+    const routed = new Router({routes: {'mail.test': '127.0.0.1:2626'}, relay, dnsServers: [`127.0.0.1:${dns.port}`]})
+    expect(await routed.hops('mail.test')).toEqual([{host: '127.0.0.1', port: 2626, tls: 'may'}])
+    expect(await routed.hops('other.test')).toEqual([{...relay, tls: 'verify'}])
     expect(dns.questions.length).toBe(before)
+  })
+
+  it('hops with credentials need verified TLS (`verify`) unless insecure; others take TLS when offered (`may`)', async () => {
+    const routes = {'cred.test': 'u:p@127.0.0.1:2626', 'open.test': '127.0.0.1:2627'}
+    const strict = new Router({routes, relay: {host: 'smart.test', port: 25}, dnsServers: [`127.0.0.1:${dns.port}`]})
+    expect((await strict.hops('cred.test'))[0]!.tls).toBe('verify')
+    expect((await strict.hops('open.test'))[0]!.tls).toBe('may')
+    expect((await strict.hops('other.test'))[0]!.tls).toBe('may') // a smarthost without credentials
+    const lab = new Router({routes, insecure: true, dnsServers: [`127.0.0.1:${dns.port}`]})
+    expect((await lab.hops('cred.test'))[0]).toEqual({host: '127.0.0.1', port: 2626, auth: {user: 'u', pass: 'p'}, tls: 'may'})
   })
 })
 
@@ -112,5 +123,16 @@ describe('parseHostPort', () => {
     expect(parseHostPort('u@h:1', 587)).toEqual({host: 'h', port: 1, auth: {user: 'u', pass: ''}})
     expect(() => parseHostPort('h:0')).toThrow(/invalid port/)
     expect(() => parseHostPort('h:70000')).toThrow(/invalid port/)
+  })
+
+  it('error messages leave the credentials out', () => {
+    for (const spec of ['user:hunter2@h:70000', 'user:hunter2@']) {
+      expect(() => parseHostPort(spec)).toThrow(MailboxError)
+      try {
+        parseHostPort(spec)
+      } catch (err) {
+        expect((err as Error).message).not.toContain('hunter2')
+      }
+    }
   })
 })

@@ -15,6 +15,7 @@ import {createLogger} from '../../src/log.js'
 import type {ServerStatus} from '../../src/status.js'
 import {LiveSource, type LiveState} from '../../tui/sources/live.js'
 import {SERIES, Throughput} from '../../tui/sources/throughput.js'
+import {QUIET_AUTH} from '../helpers/status.js'
 
 // ---------------------------------------------------------------------------------------------
 // Throughput
@@ -123,6 +124,7 @@ function fakeStatus(dataDir: string, uptimeSeconds: number): ServerStatus {
     startedAt: Date.now() - uptimeSeconds * 1000,
     uptimeSeconds,
     listeners: [{name: 'control', address: controlSocketPath(dataDir)}],
+    auth: QUIET_AUTH,
     connections: {control: 1},
     counts: {domains: 0, users: 0, aliases: 0, folders: 0, messages: 0, messageBytes: 0, queue: {queued: 0, sending: 0, deferred: 0, held: 0, delivered: 0, failed: 0}},
   }

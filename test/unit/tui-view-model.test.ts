@@ -8,6 +8,7 @@ import type {UserView} from '../../src/directory/users.js'
 import type {ServerStatus} from '../../src/status.js'
 import type {MailboxRecord, QueueEntry} from '../../src/store/records.js'
 import type {LiveState} from '../../tui/sources/live.js'
+import {QUIET_AUTH} from '../helpers/status.js'
 import {
   FOLDER_HEADER,
   QUEUE_FILTERS,
@@ -59,6 +60,7 @@ function status(over: Partial<ServerStatus> = {}): ServerStatus {
       {name: 'imap', address: '0.0.0.0:2143'},
     ],
     connections: {smtp: 2, imap: 0},
+    auth: QUIET_AUTH,
     counts: {domains: 1, users: 1, aliases: 0, folders: 4, messages: 0, messageBytes: 0, queue: {queued: 0, sending: 0, deferred: 0, held: 0, delivered: 0, failed: 0}},
     ...over,
   }
