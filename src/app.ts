@@ -23,7 +23,7 @@ import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
-import {storeCounts, type ListenerInfo, type ServerStatus} from './status.js'
+import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
 import {openStore, type Store} from './store/store.js'
 import {loadTls} from './tls.js'
@@ -152,9 +152,29 @@ export class App {
       startedAt: this.startedAt,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      connections: {control: this.control?.connections ?? 0, smtp: this.smtp?.connections ?? 0, imap: this.imap?.connections ?? 0, pop3: this.pop3?.connections ?? 0, matcher: this.matcher?.connectionCount ?? 0},
+      connections: this.connections(),
       auth: this.auth!.stats(),
       counts: storeCounts(this.store),
+    }
+  }
+
+  /** the limiters' counters of the protocol front-ends, as they are (see ConnectionsStatus) */
+  private connections(): ConnectionsStatus {
+    const limited = {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections}
+    const byListener: Record<string, number> = {}
+    const addresses: Record<string, number> = {}
+    for (const [frontEnd, counts] of Object.entries(limited)) {
+      Object.assign(byListener, counts?.byListener)
+      addresses[frontEnd] = counts?.addresses ?? 0
+    }
+    return {
+      control: this.control?.connections ?? 0,
+      smtp: limited.smtp?.open ?? 0,
+      imap: limited.imap?.open ?? 0,
+      pop3: limited.pop3?.open ?? 0,
+      matcher: this.matcher?.connectionCount ?? 0,
+      byListener,
+      addresses,
     }
   }
 

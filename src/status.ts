@@ -31,10 +31,23 @@ export interface ServerStatus {
   startedAt: number
   uptimeSeconds: number
   listeners: ListenerInfo[]
-  connections: Record<string, number>
+  connections: ConnectionsStatus
   /** failed logins and the throttle: in the sliding window, and totals since the start */
   auth: AuthStats
   counts: StoreCounts
+}
+
+/**
+ * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `matcher`: numbers). For
+ * smtp, imap and pop3 these are the connection limiters' own counters (a connection counts from
+ * accept to the close of its socket, refused ones included), with their detail beside them.
+ */
+export interface ConnectionsStatus {
+  [frontEnd: string]: number | Record<string, number> | undefined
+  /** per listener: smtp (MX), submission, smtps, imap, imaps, pop3, pop3s */
+  byListener?: Record<string, number>
+  /** distinct remote addresses holding connections, per front-end (smtp, imap, pop3) */
+  addresses?: Record<string, number>
 }
 
 export function storeCounts(store: Store): StoreCounts {

@@ -20,7 +20,9 @@ export function formatAge(ms: number): string {
 export function headerText(state: LiveState, dataDir: string, now = Date.now()): string {
   if (state.kind === 'live') {
     const s = state.status
+    // the totals only; the per-listener and per-address detail is for `status --json`
     const conns = Object.entries(s.connections)
+      .filter(([, v]) => typeof v === 'number')
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')
     const listeners = s.listeners.filter((l) => l.name !== 'control').map((l) => `${l.name} ${l.address.replace(/^127\.0\.0\.1:/, ':')}`).join(' ')

@@ -4,10 +4,14 @@
  * (LITERAL+, sent at once). A command is handed over as its text pieces with the literal bytes
  * between them, so the parser never has to look for literal markers.
  *
- * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength`, and
- * a literal larger than `literalLimit` (or literals adding up to more in one command), end the
- * command with an error; the oversized literal itself is never read (synchronizing: no "+" is
- * sent) or is skipped byte by byte (LITERAL+).
+ * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength` ends
+ * the command with an error once the line is over (skipped byte by byte, and so are the LITERAL+
+ * literals it announces, within `literalLimit`). A literal larger than `literalLimit` (or
+ * literals adding up to more in one command) is never read: a synchronizing one is refused at
+ * once (no "+" is sent, so the client sends nothing more of that command); a LITERAL+ one is
+ * refused at once as well and ends the input (`fatal`): its bytes are coming regardless, and
+ * skipping them would let one command keep the connection waiting for as long as the client
+ * likes, so the session answers, says BYE and closes (RFC 7888 §4 allows either).
  */
 
 export interface FramingEvents {
@@ -16,8 +20,11 @@ export interface FramingEvents {
   line(text: string): void
   /** the client waits for "+" before sending a synchronizing literal */
   continueLiteral(size: number): void
-  /** a command that was dropped: its tag as far as known, and why */
-  refused(tag: string, reason: 'line-too-long' | 'literal-too-big'): void
+  /**
+   * a command that was dropped: its tag as far as known, and why. `fatal`: nothing after it can
+   * be framed (the bytes of a LITERAL+ literal that will not be read follow), the connection must end
+   */
+  refused(tag: string, reason: 'line-too-long' | 'literal-too-big', fatal: boolean): void
 }
 
 export interface FramingLimits {
@@ -52,6 +59,8 @@ export class Framing {
   rawLines = false
   /** bumped by reset(): a push() in progress (the chunk that carried STARTTLS) stops there */
   private epoch = 0
+  /** after a fatal refusal: the rest of the input is not read */
+  private ended = false
 
   constructor(
     private readonly limits: FramingLimits,
@@ -74,10 +83,11 @@ export class Framing {
   }
 
   push(chunk: Buffer): void {
+    if (this.ended) return
     let at = 0
     const epoch = this.epoch
     // a command handed over below may reset us (STARTTLS): the rest of this chunk was sent in the clear and must not be obeyed
-    while (at < chunk.length && epoch === this.epoch) {
+    while (at < chunk.length && epoch === this.epoch && !this.ended) {
       if (this.literalLeft > 0) {
         const take = Math.min(this.literalLeft, chunk.length - at)
         if (!this.dropping) this.literalChunks.push(chunk.subarray(at, at + take))
@@ -132,7 +142,7 @@ export class Framing {
     if (this.dropping) {
       // the rest of a dropped command: follow its LITERAL+ literals so their bytes are not read as
       // commands; at a synchronizing one the client waits for "+", so the command ends here
-      if (literal?.[2] === '+') this.literalLeft = Number(literal[1])
+      if (literal?.[2] === '+') this.skipLiteral(Number(literal[1]))
       else this.endOfDroppedLine()
       return
     }
@@ -155,13 +165,10 @@ export class Framing {
       this.parts = []
       this.commandLength = 0
       this.commandLiterals = 0
-      if (!nonSync) {
-        // the client sends nothing more until it hears from us
-        this.events.refused(tag, 'literal-too-big')
-        return
-      }
-      this.dropping = {tag, reason: 'literal-too-big', skipLine: false, tail: ''}
-      this.literalLeft = size
+      // synchronizing: the client sends nothing more until it hears from us. LITERAL+: the bytes
+      // are on their way and will not be read, so nothing after them can be framed
+      if (nonSync) this.ended = true
+      this.events.refused(tag, 'literal-too-big', nonSync)
       return
     }
     this.literalLeft = size
@@ -173,10 +180,23 @@ export class Framing {
   private endOfSkippedLine(): void {
     const dropping = this.dropping!
     dropping.skipLine = false
-    const literal = LITERAL_AT_END.exec(dropping.tail.replace(/\r$/, ''))
+    // a raw line (a SASL response, IDLE's DONE) announces no literal
+    const literal = this.rawLines ? null : LITERAL_AT_END.exec(dropping.tail.replace(/\r$/, ''))
     dropping.tail = ''
-    if (literal?.[2] === '+') this.literalLeft = Number(literal[1])
+    if (literal?.[2] === '+') this.skipLiteral(Number(literal[1]))
     else this.endOfDroppedLine()
+  }
+
+  /** a LITERAL+ literal of a dropped command: skipped within the literal limit, the end of the input beyond it */
+  private skipLiteral(size: number): void {
+    if (size <= this.literalLimit) {
+      this.literalLeft = size
+      return
+    }
+    const {tag, reason} = this.dropping!
+    this.dropping = undefined
+    this.ended = true
+    this.events.refused(tag, reason, true)
   }
 
   private endOfDroppedLine(): void {
@@ -186,7 +206,7 @@ export class Framing {
     this.parts = []
     this.commandLength = 0
     this.commandLiterals = 0
-    this.events.refused(tag, reason)
+    this.events.refused(tag, reason, false)
   }
 }
 

@@ -10,6 +10,10 @@ export interface ImapLimits {
   idleTimeoutMs: number
   /** before login; a client that never authenticates is dropped sooner */
   preauthTimeoutMs: number
+  /** a TLS handshake (IMAPS, or after STARTTLS) that has not finished by then is dropped */
+  handshakeTimeoutMs: number
+  /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
+  lingerMs: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -19,4 +23,6 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxConnectionsPerIp: 100,
   idleTimeoutMs: 30 * 60_000,
   preauthTimeoutMs: 60_000,
+  handshakeTimeoutMs: 30_000,
+  lingerMs: 10_000,
 }

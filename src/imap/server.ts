@@ -9,7 +9,8 @@ import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
-import {ConnectionLimits} from '../connection-limits.js'
+import {ConnectionLimits, slotsForTls, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
+import {refuseConnection} from '../socket-close.js'
 import {capabilities} from './capabilities.js'
 import type {ImapLimits} from './limits.js'
 import {Session, type SessionHooks} from './session.js'
@@ -41,11 +42,15 @@ export class ImapFrontEnd implements Actor {
     private readonly log: Logger,
   ) {
     this.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
-    this.connectionLimits = new ConnectionLimits(options.limits)
+    this.connectionLimits = new ConnectionLimits(options.limits, [
+      ...(options.ports.imap ? ['imap'] : []),
+      ...(options.ports.imaps ? ['imaps'] : []),
+    ])
   }
 
-  get connections(): number {
-    return this.sessions.size
+  /** the connection limiter's own counts: every connection from accept to the close of its socket */
+  get connections(): ConnectionCounts {
+    return this.connectionLimits.counts()
   }
 
   async start(): Promise<void> {
@@ -54,10 +59,15 @@ export class ImapFrontEnd implements Actor {
       for (const session of this.watchers.get(mailboxId) ?? []) session.folderChanged()
     })
     const {ports} = this.options
-    if (ports.imap) await this.listen(createServer((socket) => this.accept(socket, false)), ports.imap, 'imap')
+    if (ports.imap) {
+      const server = createServer((socket) => this.accept(socket, this.connectionLimits.admit(socket, 'imap'), false))
+      await this.listen(server, ports.imap, 'imap')
+    }
     if (ports.imaps) {
-      const server = createTlsServer({key: this.tls.key, cert: this.tls.cert}, (socket) => this.accept(socket, true))
-      server.on('tlsClientError', (err) => this.log.debug({err}, 'imaps handshake failed'))
+      const server = createTlsServer({key: this.tls.key, cert: this.tls.cert, handshakeTimeout: this.options.limits.handshakeTimeoutMs}, (socket) =>
+        this.accept(socket, slotOf(socket), true),
+      )
+      const slotOf = slotsForTls(server, this.connectionLimits, 'imaps', (err) => this.log.debug({err}, 'imaps handshake failed'))
       await this.listen(server, ports.imaps, 'imaps')
     }
   }
@@ -75,18 +85,18 @@ export class ImapFrontEnd implements Actor {
     this.listeners.push({name, address: `${this.options.bind}:${port}`})
   }
 
-  private accept(socket: Socket, secure: boolean): void {
+  private accept(socket: Socket, slot: ConnectionSlot, secure: boolean): void {
     socket.setNoDelay(true)
     const ip = socket.remoteAddress ?? ''
     const {limits} = this.options
-    socket.once('close', () => this.connectionLimits.closed(ip))
-    if (!this.connectionLimits.opened(ip)) {
-      socket.on('error', () => {})
-      socket.end('* BYE [UNAVAILABLE] Too many connections, try again later\r\n')
+    if (!slot.accepted) {
+      refuseConnection(socket, '* BYE [UNAVAILABLE] Too many connections, try again later\r\n', limits.lingerMs)
       return
     }
     const hooks: SessionHooks = {
+      // also released when the TCP socket closes; whichever comes first counts
       closed: (s) => {
+        slot.release()
         if (this.sessions.delete(s)) this.log.debug({session: s.id}, 'imap connection closed')
       },
       watch: (s, mailboxId) => this.watch(s, mailboxId),

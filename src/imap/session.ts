@@ -14,6 +14,7 @@ import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Bus} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {closeWithin} from '../socket-close.js'
 import {Args} from './args.js'
 import {COMMANDS} from './commands/index.js'
 import {Framing} from './framing.js'
@@ -43,6 +44,7 @@ export interface SessionOptions {
 
 /** how a session tells the server what it is doing */
 export interface SessionHooks {
+  /** the connection is gone (a socket of the session closed); called once */
   closed(session: Session): void
   /** the folder whose `mailbox.changed` events this session wants (undefined: none) */
   watch(session: Session, mailboxId: number | undefined): void
@@ -78,6 +80,18 @@ const MAILBOX_ERROR_CODES: Record<string, string> = {
   disabled: 'AUTHORIZATIONFAILED',
 }
 
+interface Refusal {
+  tag: string
+  reason: 'line-too-long' | 'literal-too-big'
+  fatal: boolean
+}
+
+/** a framed command waiting its turn, or a command the framing refused */
+interface QueueItem {
+  parts: (string | Buffer)[]
+  refused?: Refusal
+}
+
 /** before login only a user name and a password can be sent as literals: nobody may make us buffer more */
 const PREAUTH_LITERAL_LIMIT = 8 * 1024
 
@@ -94,13 +108,18 @@ export class Session {
   /** RFC 7162 §3.2: ENABLE QRESYNC; expunges are then reported as VANISHED */
   qresync = false
   private readonly framing: Framing
-  private readonly queue: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}[] = []
+  private readonly queue: QueueItem[] = []
   private busy = false
   private lineWaiter?: (line: string | null) => void
   /** an IDLE in progress: called when the selected folder changes */
   private idleWaker?: () => void
   private catchingUp: Promise<void> = Promise.resolve()
+  /** the session has ended (BYE, LOGOUT, the client left): nothing more is read or written */
   private closed = false
+  /** the socket has closed and the server was told */
+  private gone = false
+  /** a STARTTLS handshake is under way: the socket cannot carry a reply */
+  private handshaking = false
   readonly log: Logger
 
   constructor(
@@ -117,10 +136,10 @@ export class Session {
       command: (parts) => this.enqueue({parts}),
       line: (text) => this.onRawLine(text),
       continueLiteral: () => this.socket.write('+ Ready for literal data\r\n'),
-      refused: (tag, reason) => {
+      refused: (tag, reason, fatal) => {
         // an over-long SASL response or IDLE line: the waiting command gets an empty line and fails
-        if (this.lineWaiter) this.lineWaiter('')
-        else this.enqueue({parts: [], refused: {tag, reason}})
+        if (this.lineWaiter && !fatal) this.lineWaiter('')
+        else this.enqueue({parts: [], refused: {tag, reason, fatal}})
       },
     })
     this.framing.literalLimit = PREAUTH_LITERAL_LIMIT
@@ -133,16 +152,23 @@ export class Session {
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.framing.push(chunk))
-    socket.on('timeout', () => {
-      // the client is not silent while we are still working on its command (a slow LOGIN under
-      // load); our reply restarts the timer. Waiting for the client (IDLE's DONE, a SASL
-      // response) or for it to read what we wrote does count.
-      if (this.busy && !this.lineWaiter && !this.socket.writableNeedDrain) return
-      this.bye('Autologout; idle for too long')
-    })
+    socket.on('data', this.onData)
+    socket.on('timeout', this.onTimeout)
     socket.on('error', (err) => this.log.debug({err}, 'imap socket error'))
-    socket.on('close', () => this.close())
+    // whichever of our sockets closes first (the TCP one under TLS closes with it) ends the session
+    socket.on('close', () => this.ended())
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.framing.push(chunk)
+
+  private readonly onTimeout = (): void => {
+    // a handshake that does not finish: there is nobody to say BYE to
+    if (this.handshaking) return void this.socket.destroy()
+    // the client is not silent while we are still working on its command (a slow LOGIN under
+    // load); our reply restarts the timer. Waiting for the client (IDLE's DONE, a SASL
+    // response) or for it to read what we wrote does count.
+    if (this.busy && !this.lineWaiter && !this.socket.writableNeedDrain) return
+    this.bye('Autologout; idle for too long')
   }
 
   greet(capabilities: string): void {
@@ -175,18 +201,37 @@ export class Session {
   bye(text: string): void {
     if (this.closed) return
     this.state = 'logout'
-    while (this.socket.writableCorked) this.socket.uncork()
-    this.socket.end(`* BYE ${text}\r\n`)
+    if (!this.handshaking) {
+      while (this.socket.writableCorked) this.socket.uncork()
+      this.socket.write(`* BYE ${text}\r\n`)
+    }
     this.close()
   }
 
+  /** LOGOUT: what was written goes out, then the connection closes */
+  end(): void {
+    this.state = 'logout'
+    while (this.socket.writableCorked) this.socket.uncork()
+    this.close()
+  }
+
+  /** Ends the session: the socket is closed within `lingerMs`, however the client behaves. */
   private close(): void {
     if (this.closed) return
     this.closed = true
     this.lineWaiter?.(null)
     this.idleWaker?.()
-    this.socket.destroySoon()
+    this.framing.reset()
+    if (this.handshaking) this.socket.destroy()
+    else closeWithin(this.socket, this.options.limits.lingerMs)
     this.hooks.watch(this, undefined)
+  }
+
+  /** a socket of the session closed: the connection is gone */
+  private ended(): void {
+    this.close()
+    if (this.gone) return
+    this.gone = true
     this.hooks.closed(this)
   }
 
@@ -205,7 +250,7 @@ export class Session {
     return this.closed
   }
 
-  private enqueue(item: {parts: (string | Buffer)[]; refused?: {tag: string; reason: string}}): void {
+  private enqueue(item: QueueItem): void {
     this.queue.push(item)
     // a client that pipelines without reading replies must not make us buffer without bound
     if (this.queue.length > 32) this.socket.pause()
@@ -232,9 +277,16 @@ export class Session {
     }
   }
 
-  private answerRefused({tag, reason}: {tag: string; reason: string}): void {
-    if (reason === 'literal-too-big') this.write(`${tag} NO [TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)\r\n`)
-    else this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
+  /**
+   * A command the framing dropped gets its tagged reply. When that is not enough — the client
+   * sends the bytes of a refused LITERAL+ literal anyway (fatal), or its tag could not be read so
+   * it would wait for "+" or a tagged reply for ever — the session also says BYE and closes.
+   */
+  private answerRefused({tag, reason, fatal}: Refusal): void {
+    const tooBig = `[TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)`
+    if (reason === 'literal-too-big' && tag !== '*') this.write(`${tag} NO ${tooBig}\r\n`)
+    else if (reason === 'line-too-long') this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
+    if (fatal || (reason === 'literal-too-big' && tag === '*')) this.bye(reason === 'literal-too-big' ? tooBig : 'Command line too long')
   }
 
   private async runCommand(parts: (string | Buffer)[]): Promise<void> {
@@ -379,25 +431,30 @@ export class Session {
   async startTls(): Promise<void> {
     const plain = this.socket
     while (plain.writableCorked) plain.uncork()
-    plain.removeAllListeners('data')
-    plain.removeAllListeners('timeout')
-    plain.removeAllListeners('close')
-    plain.removeAllListeners('error')
+    // the TLS socket reads the TCP socket from now on; the TCP socket keeps its 'close' and
+    // 'error' listeners (ours, and the server's that releases the connection slot)
+    plain.off('data', this.onData)
+    plain.off('timeout', this.onTimeout)
+    plain.setTimeout(0)
     // anything the client sent after STARTTLS in the clear must not be obeyed (CVE-2011-0411 class)
     this.framing.reset()
     this.queue.length = 0
     const secure = new TLSSocket(plain, {isServer: true, secureContext: this.options.secureContext!})
     this.socket = secure
     this.secure = true
+    this.handshaking = true
     this.attach(secure)
-    secure.setTimeout(this.options.limits.preauthTimeoutMs)
-    // a failed handshake (garbage, a reset) is the client's problem: the socket closes, nothing to answer
+    secure.setTimeout(this.options.limits.handshakeTimeoutMs)
+    // a failed handshake (garbage, a reset, a client that rejects the certificate, silence until
+    // the timeout) is the client's problem: the socket closes, nothing to answer
     const ok = await new Promise<boolean>((resolve) => {
       secure.once('secure', () => resolve(true))
       secure.once('close', () => resolve(false))
       secure.once('error', () => resolve(false))
     })
-    if (!ok) secure.destroy()
+    this.handshaking = false
+    if (!ok) return void secure.destroy()
+    secure.setTimeout(this.options.limits.preauthTimeoutMs)
     secure.cork()
   }
 }

@@ -126,7 +126,7 @@ export class MatcherServer implements Actor {
     private readonly options: {bind: string; port: number; config: MatcherConfig},
     private readonly log: Logger,
   ) {
-    this.connectionLimits = new ConnectionLimits(options.config)
+    this.connectionLimits = new ConnectionLimits(options.config, ['matcher'])
   }
 
   get listeners(): ListenerInfo[] {
@@ -134,7 +134,7 @@ export class MatcherServer implements Actor {
   }
 
   get connectionCount(): number {
-    return this.connectionLimits.count
+    return this.connectionLimits.counts().open
   }
 
   async start(): Promise<void> {
@@ -192,8 +192,7 @@ export class MatcherServer implements Actor {
   private accept(socket: Socket): void {
     const ip = socket.remoteAddress ?? ''
     socket.on('error', () => {})
-    socket.once('close', () => this.connectionLimits.closed(ip))
-    if (!this.connectionLimits.opened(ip)) {
+    if (!this.connectionLimits.admit(socket, 'matcher').accepted) {
       const {maxConnections, maxConnectionsPerIp} = this.options.config
       this.log.info({remote: ip}, 'matcher connection refused: too many connections')
       socket.end(`ERROR ${JSON.stringify({message: `too many matcher connections (at most ${maxConnections}, ${maxConnectionsPerIp} per address); try again later`})}\n`)

@@ -15,6 +15,10 @@ export interface Pop3Limits {
   maxBadCommands: number
   /** on stop, how long a running command (a QUIT's deletions) may take before its session is cut */
   closeTimeoutMs: number
+  /** a TLS handshake (POP3S, or after STLS) that has not finished by then is dropped */
+  handshakeTimeoutMs: number
+  /** once the server closes a connection (QUIT, refusal, too many bad commands), how long the client gets to read the last reply before the socket is destroyed */
+  lingerMs: number
 }
 
 export const DEFAULT_POP3_LIMITS: Pop3Limits = {
@@ -24,4 +28,6 @@ export const DEFAULT_POP3_LIMITS: Pop3Limits = {
   idleTimeoutMs: 10 * 60_000,
   maxBadCommands: 20,
   closeTimeoutMs: 10_000,
+  handshakeTimeoutMs: 30_000,
+  lingerMs: 10_000,
 }

@@ -7,10 +7,11 @@
 import {createServer as createPlainServer, type Server, type Socket} from 'node:net'
 import {createSecureContext, createServer as createTlsServer} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
-import {ConnectionLimits} from '../connection-limits.js'
+import {ConnectionLimits, slotsForTls, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
+import {refuseConnection} from '../socket-close.js'
 import type {TlsMaterial} from '../tls.js'
 import type {Pop3Limits} from './limits.js'
 import {Pop3Session, type SessionContext} from './session.js'
@@ -45,29 +46,36 @@ export class Pop3FrontEnd implements Actor {
       limits: options.limits,
       secureContext: createSecureContext({key: tls.key, cert: tls.cert}),
     }
-    this.connectionLimits = new ConnectionLimits(options.limits)
+    this.connectionLimits = new ConnectionLimits(options.limits, [
+      ...(options.ports.pop3 ? ['pop3'] : []),
+      ...(options.ports.pop3s ? ['pop3s'] : []),
+    ])
   }
 
   get listeners(): ListenerInfo[] {
     return this.servers.map(({role, address}) => ({name: role, address}))
   }
 
-  get connections(): number {
-    return this.sessions.size
+  /** the connection limiter's own counts: every connection from accept to the close of its socket */
+  get connections(): ConnectionCounts {
+    return this.connectionLimits.counts()
   }
 
   async start(): Promise<void> {
     const {ports, bind, limits} = this.options
     for (const [role, port] of [['pop3', ports.pop3] as const, ['pop3s', ports.pop3s] as const]) {
       if (!port) continue
-      const server =
-        role === 'pop3'
-          ? createPlainServer((socket) => this.accept(socket, false))
-          : createTlsServer(
-              // a client that never finishes the handshake does not hold a slot for the idle timeout
-              {key: this.tls.key, cert: this.tls.cert, handshakeTimeout: Math.min(limits.idleTimeoutMs, 30_000)},
-              (socket) => this.accept(socket, true),
-            ).on('tlsClientError', (err) => this.log.debug({err: err.message}, 'pop3s handshake failed'))
+      let server: Server
+      if (role === 'pop3') {
+        server = createPlainServer((socket) => this.accept(socket, this.connectionLimits.admit(socket, role), false))
+      } else {
+        // a client that never finishes the handshake does not hold a slot for the idle timeout
+        const tlsServer = createTlsServer({key: this.tls.key, cert: this.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs}, (socket) =>
+          this.accept(socket, slotOf(socket), true),
+        )
+        const slotOf = slotsForTls(tlsServer, this.connectionLimits, role, (err) => this.log.debug({err: err.message}, 'pop3s handshake failed'))
+        server = tlsServer
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, bind, () => {
@@ -88,18 +96,19 @@ export class Pop3FrontEnd implements Actor {
     this.servers.length = 0
   }
 
-  private accept(socket: Socket, implicitTls: boolean): void {
+  private accept(socket: Socket, slot: ConnectionSlot, implicitTls: boolean): void {
     socket.setNoDelay(true)
     const ip = socket.remoteAddress ?? ''
-    socket.once('close', () => this.connectionLimits.closed(ip))
-    if (!this.connectionLimits.opened(ip)) {
-      this.log.info({remote: ip, connections: this.sessions.size}, 'pop3 connection refused: too many connections')
-      socket.on('error', () => {})
-      socket.end('-ERR [SYS/TEMP] too many connections, try again later\r\n')
+    if (!slot.accepted) {
+      this.log.info({remote: ip, connections: this.connectionLimits.counts().open}, 'pop3 connection refused: too many connections')
+      refuseConnection(socket, '-ERR [SYS/TEMP] too many connections, try again later\r\n', this.options.limits.lingerMs)
       return
     }
     const session = new Pop3Session(socket, implicitTls, this.ctx, this.log.child({cid: newId(), remote: ip}))
     this.sessions.add(session)
-    void session.closed.then(() => this.sessions.delete(session))
+    void session.closed.then(() => {
+      slot.release()
+      this.sessions.delete(session)
+    })
   }
 }

@@ -17,6 +17,7 @@ import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Bus} from '../bus.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {closeWithin} from '../socket-close.js'
 import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
@@ -175,11 +176,11 @@ export class Pop3Session {
     this.socket.uncork()
   }
 
-  /** closes after what was written has been sent; input from now on is ignored */
+  /** closes after what was written has been sent (within `lingerMs`); input from now on is ignored */
   end(): void {
     this.state = 'closed'
     this.pending.length = 0
-    this.socket.end()
+    closeWithin(this.socket, this.ctx.limits.lingerMs)
   }
 
   private writable(): Promise<void> {
@@ -206,8 +207,11 @@ export class Pop3Session {
     const secure = new TLSSocket(plain, {isServer: true, secureContext: this.ctx.secureContext})
     this.socket = secure
     this.attach(secure)
+    // a handshake that never finishes is cut sooner than an idle session
+    secure.setTimeout(this.ctx.limits.handshakeTimeoutMs)
     await new Promise<void>((resolve) => {
       secure.once('secure', () => {
+        secure.setTimeout(this.ctx.limits.idleTimeoutMs)
         this.secure = true
         // RFC 2595 §4: the client starts over (CAPA again, then login)
         this.pendingUser = undefined

@@ -14,7 +14,7 @@
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
-import {ConnectionLimits} from '../connection-limits.js'
+import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import type {Logger} from '../log.js'
@@ -84,6 +84,8 @@ export class SmtpFrontEnd implements Actor {
   private readonly connectionLimits: ConnectionLimits
   /** one budget of message bytes for every listener */
   private readonly budget: MessageBudget
+  /** each connection's slot, from onConnect to onClose (smtp-server keeps one session object per connection) */
+  private readonly slots = new WeakMap<SMTPServerSession, ConnectionSlot>()
 
   constructor(
     private readonly bus: Bus,
@@ -93,7 +95,12 @@ export class SmtpFrontEnd implements Actor {
   ) {
     patchSmtpConnection()
     // smtp-server enforces maxConnections (its maxClients) per listener itself
-    this.connectionLimits = new ConnectionLimits({maxConnections: Infinity, maxConnectionsPerIp: options.limits.maxConnectionsPerIp})
+    const {ports} = options
+    this.connectionLimits = new ConnectionLimits({maxConnections: Infinity, maxConnectionsPerIp: options.limits.maxConnectionsPerIp}, [
+      ...(ports.smtp ? ['smtp'] : []),
+      ...(ports.submission ? ['submission'] : []),
+      ...(ports.smtps ? ['smtps'] : []),
+    ])
     this.budget = new MessageBudget(options.limits.maxBufferedBytes)
   }
 
@@ -101,10 +108,12 @@ export class SmtpFrontEnd implements Actor {
     return this.servers.map(({role, address}) => ({name: role === 'mx' ? 'smtp' : role, address}))
   }
 
-  get connections(): number {
-    let n = 0
-    for (const {server} of this.servers) n += (server as unknown as {connections: Set<unknown>}).connections.size
-    return n
+  /**
+   * the per-address limiter's counts: every connection from smtp-server's onConnect to its
+   * onClose (which it calls once per connection, after the socket, TLS or not, has closed)
+   */
+  get connections(): ConnectionCounts {
+    return this.connectionLimits.counts()
   }
 
   async start(): Promise<void> {
@@ -160,7 +169,7 @@ export class SmtpFrontEnd implements Actor {
       hideREQUIRETLS: true,
       disableReverseLookup: true,
       logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
-      onConnect: (session, cb) => this.onConnect(session, cb),
+      onConnect: (session, cb) => this.onConnect(role === 'mx' ? 'smtp' : role, session, cb),
       ...({greetingDelayMs: submission ? 0 : limits.greetingDelayMs} as object),
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
@@ -170,13 +179,16 @@ export class SmtpFrontEnd implements Actor {
     })
   }
 
-  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    if (!this.connectionLimits.opened(session.remoteAddress)) return cb(reply.tooManyConnections())
-    cb()
+  private onConnect(listener: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const slot = this.connectionLimits.open(session.remoteAddress, listener)
+    this.slots.set(session, slot)
+    cb(slot.accepted ? undefined : reply.tooManyConnections())
   }
 
+  /** also called for connections that closed before onConnect (they hold no slot) */
   private onClose(session: SMTPServerSession): void {
-    this.connectionLimits.closed(session.remoteAddress)
+    this.slots.get(session)?.release()
+    this.slots.delete(session)
   }
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {

@@ -1,7 +1,8 @@
 /**
  * Bad input and limits on a raw connection: unknown and malformed commands (BAD, the session goes
  * on), commands in the wrong state, over-long lines, literals over the limit (synchronizing: NO
- * [TOOBIG] with no "+"; LITERAL+: skipped, then NO [TOOBIG]), wrong passwords and throttling,
+ * [TOOBIG] with no "+"; LITERAL+: NO [TOOBIG] at once, then BYE and close; a refused literal
+ * whose tag cannot be read: BYE and close — never a wait), wrong passwords and throttling,
  * and invalid UTF-8.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -164,25 +165,44 @@ describe('limits (maxLineLength 2000, maxLiteralSize 100000)', () => {
     expect((await c.command('STATUS INBOX (MESSAGES)')).untagged[0]).not.toBe(before)
   })
 
-  it('APPEND with LITERAL+ over the limit: the bytes are skipped (never run as commands), then NO [TOOBIG]', async () => {
+  it('APPEND with LITERAL+ over the limit: NO [TOOBIG] at once, then BYE and close; none of the literal runs', async () => {
     const c = await login()
     const before = (await c.command('STATUS INBOX (MESSAGES)')).untagged[0]
     // a literal full of command lines: none of them may be obeyed
     const literal = Buffer.from('Z1 LOGOUT\r\nZ2 DELETE Trash\r\n'.repeat(6000))
     expect(literal.length).toBeGreaterThan(100_000)
     c.write(Buffer.concat([Buffer.from(`T2 APPEND INBOX {${literal.length}+}\r\n`), literal.subarray(0, 50_000)]))
-    await new Promise((res) => setTimeout(res, 50))
-    c.write(Buffer.concat([literal.subarray(50_000), Buffer.from('\r\n')]))
-    const r = await c.tagged('T2')
+    // the reply does not wait for the rest of the literal
+    const r = await c.tagged('T2', 5000)
     expect(r.tagged).toBe('T2 NO [TOOBIG] Literal is larger than the limit (100000 octets)')
-    expect(r.untagged).toEqual([])
-    await stillWorks(c)
+    expect((await c.next(5000)).text).toMatch(/^\* BYE \[TOOBIG\] /)
+    c.write(literal.subarray(50_000))
+    await c.closed
     expect(c.transcript()).not.toMatch(/^Z\d /m)
     expect(c.transcript()).not.toMatch(/^\+/m)
-    expect((await c.command('STATUS INBOX (MESSAGES)')).untagged[0]).toBe(before)
-    expect((await c.command('STATUS Trash (MESSAGES)')).status).toBe('OK')
-    // and a LITERAL+ APPEND under the limit works right after
-    expect((await c.append('INBOX', simpleMessage({subject: 'after'}), {nonSync: true})).status).toBe('OK')
+    const d = await login()
+    expect((await d.command('STATUS INBOX (MESSAGES)')).untagged[0]).toBe(before)
+    expect((await d.command('STATUS Trash (MESSAGES)')).status).toBe('OK')
+    // and a LITERAL+ APPEND under the limit works
+    expect((await d.append('INBOX', simpleMessage({subject: 'after'}), {nonSync: true})).status).toBe('OK')
+  })
+
+  it('LITERAL+ over the pre-login limit (LOGIN): NO [TOOBIG] at once, then BYE and close', async () => {
+    const c = await connect()
+    c.write('T4 LOGIN {99999+}\r\nalice')
+    expect((await c.next(5000)).text).toMatch(/^T4 NO \[TOOBIG\] Literal is larger than the limit \(8192 octets\)$/)
+    expect((await c.next(5000)).text).toMatch(/^\* BYE \[TOOBIG\] /)
+    await c.closed
+  })
+
+  it('a synchronizing literal over the limit whose tag cannot be read: BYE and close, not an untagged NO and a wait', async () => {
+    for (const line of ['{99999}', '+tag LOGIN {99999}', '(x) {99999}']) {
+      const c = await connect()
+      c.write(`${line}\r\n`)
+      const r = await c.next(5000)
+      expect(r.text, line).toMatch(/^\* BYE \[TOOBIG\] /)
+      await c.closed
+    }
   })
 
   it('an oversized literal in another command (LOGIN) is refused the same way', async () => {

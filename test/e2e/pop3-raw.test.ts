@@ -191,7 +191,7 @@ describe('POP3 on the wire', () => {
     await extra.closed
     const control = (await connectControl(dataDir))!
     try {
-      const pop3Connections = async () => (await control.call('server.status', {})).connections.pop3
+      const pop3Connections = async () => Number((await control.call('server.status', {})).connections.pop3)
       expect(await pop3Connections()).toBe(MAX_PER_IP)
       await Promise.all(open.map((c) => c.quit()))
       // the slots are free again once the server has seen the connections close

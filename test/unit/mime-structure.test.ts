@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {parseMessage, type MimePart} from '../../src/mime/structure.js'
+import {seeded} from '../helpers/random.js'
 
 const crlf = (...lines: string[]) => Buffer.from(lines.join('\r\n'), 'utf8')
 const lf = (...lines: string[]) => Buffer.from(lines.join('\n'), 'utf8')
@@ -667,17 +668,6 @@ describe('limits', () => {
   })
 })
 
-/** deterministic PRNG (mulberry32) */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('malformed input fuzz', () => {
   const seeds: Buffer[] = [
@@ -691,7 +681,7 @@ describe('malformed input fuzz', () => {
   const fragments = ['\r\n', '\n', '\r', '--', '--alt', '--mixed', '--outer--', '--d', ':', ';', '"', '\r\n\r\n', 'Content-Type: multipart/mixed; boundary=alt\r\n', 'Content-Type: message/rfc822\r\n\r\n', ' ', '\t']
 
   it('never throws and keeps every offset within the message and its parent', () => {
-    const next = rng(20240601)
+    const next = seeded(20240601)
     const int = (n: number) => Math.floor(next() * n)
     const problems: string[] = []
     const run = (raw: Buffer) => {

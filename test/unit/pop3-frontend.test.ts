@@ -55,11 +55,11 @@ describe('Pop3FrontEnd in-process', () => {
   it('lists its listener and counts its connections', async () => {
     expect(pop3.listeners).toEqual([{name: 'pop3', address: `127.0.0.1:${port}`}])
     const c = await session()
-    expect(pop3.connections).toBe(1)
+    expect(pop3.connections.open).toBe(1)
     await c.quit()
     // the server sees the close a moment after the client
-    for (let i = 0; i < 100 && pop3.connections > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    expect(pop3.connections).toBe(0)
+    for (let i = 0; i < 100 && pop3.connections.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(pop3.connections.open).toBe(0)
   })
 
   it('the maildrop is the INBOX at login: later mail waits for the next session, mail removed meanwhile fails to RETR', async () => {
@@ -95,7 +95,7 @@ describe('Pop3FrontEnd in-process', () => {
     await pop3.stop()
     expect(await c.line()).toBe('-ERR [SYS/TEMP] server shutting down, nothing was deleted')
     await c.closed
-    expect(pop3.connections).toBe(0)
+    expect(pop3.connections.open).toBe(0)
     expect(pop3.listeners).toEqual([])
     expect((await bus.call('mailstore.view', {user: 'amy@example.com', name: 'INBOX'})).records).toHaveLength(3)
   })

@@ -7,9 +7,7 @@ export const LOGOUT: CommandHandler = {
     args.end()
     session.write('* BYE Logging out\r\n')
     session.write(`${tag} OK LOGOUT completed\r\n`)
-    session.state = 'logout'
-    session.socket.uncork()
-    session.socket.end()
+    session.end()
     return null
   },
 }
