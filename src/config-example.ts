@@ -53,7 +53,7 @@ function inline(value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** ` (30 days)`, ` (25M)`: the default in human units for milliseconds and bytes */
+/** ` (ms: 30 d)`, ` (bytes: 25M)`: the default in human units, for milliseconds and bytes */
 function hint(node: SchemaNode, value: unknown): string {
   const unit = node.kind === 'integer' ? node.unit : node.kind === 'list' && node.item.kind === 'integer' ? node.item.unit : undefined
   const human = unit === 'ms' ? formatMs : unit === 'bytes' ? formatSize : undefined
