@@ -79,7 +79,7 @@ describe('serve --route', () => {
     const dataDir = tempDataDir()
     const served = await startServe(dataDir, ['--route', 'Example.NET=127.0.0.1:2626', '--route', 'example.org=user:pa%40ss@[::1]:2525', '--route', 'example.com=mx.example.com'])
     expect(await served.stop()).toBe(0)
-  })
+  }, 45_000)
 })
 
 describe('mailbox config check', () => {

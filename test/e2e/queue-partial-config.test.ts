@@ -39,5 +39,5 @@ describe('a config file with only queue.retry.maxLifetimeMs', () => {
       await served?.stop()
       await receiver.close()
     }
-  })
+  }, 60_000) // setup, start, one delivery attempt: generous for a loaded CI machine
 })
