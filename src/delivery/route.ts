@@ -77,7 +77,8 @@ export function parseRouteSpecs(specs: string[]): Record<string, string> {
       const shown = JSON.stringify(eq < 0 ? withoutCredentials(spec) : `${spec.slice(0, eq)}=${withoutCredentials(hop)}`)
       if (eq <= 0 || !hop) throw new MailboxError('invalid', `invalid --route ${shown}: use DOMAIN=HOST:PORT`)
       try {
-        return [normalizeDomain(spec.slice(0, eq)), (parseHostPort(hop), hop)]
+        parseHostPort(hop) // checks host and port; the route keeps its spec, credentials included
+        return [normalizeDomain(spec.slice(0, eq)), hop]
       } catch (err) {
         throw err instanceof MailboxError ? new MailboxError('invalid', `invalid --route ${shown}: ${err.message}`) : err
       }
