@@ -32,6 +32,17 @@ export const DEFAULT_PORTS: Record<PortName, number> = {
   matcher: 60510,
 }
 
+/** the IANA ports of a real mail host (`serve --standard-ports`, config `"standardPorts": true`) */
+export const STANDARD_PORTS: Record<Exclude<PortName, 'matcher'>, number> = {
+  smtp: 25,
+  submission: 587,
+  smtps: 465,
+  imap: 143,
+  imaps: 993,
+  pop3: 110,
+  pop3s: 995,
+}
+
 export interface ServeConfig {
   dataDir: string
   bind: string
@@ -85,6 +96,17 @@ type DeepPartial<T> = {[K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[
 export type ConfigLayer = DeepPartial<ServeConfig> & {
   /** the smarthost before `relay` existed: same as relay.host */
   relayHost?: string
+  /** every protocol port to its STANDARD_PORTS value first; this layer's own `ports` still override single ones */
+  standardPorts?: boolean
+}
+
+/**
+ * The effective configuration of `serve`: defaults, then the config file, then the flags' layer.
+ * The one path both start-up and every reload (SIGHUP) take, so both check the file alike.
+ */
+export function loadServeConfig(options: {dataDir: string; configFile?: string; flags: ConfigLayer}): ServeConfig {
+  const fromFile = options.configFile ? readConfigFile(options.configFile) : {}
+  return mergeConfig(defaultConfig(options.dataDir), fromFile, options.flags)
 }
 
 /** Reads a JSON config file shaped like ServeConfig (any subset of its keys). */
@@ -106,12 +128,12 @@ export function readConfigFile(path: string): ConfigLayer {
 
 export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeConfig {
   let config = base
-  for (const {relayHost, ...layer} of layers) {
+  for (const {relayHost, standardPorts, ...layer} of layers) {
     const defined = Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined))
     config = {
       ...config,
       ...defined,
-      ports: {...config.ports, ...stripUndefined(layer.ports)},
+      ports: {...config.ports, ...(standardPorts ? STANDARD_PORTS : {}), ...stripUndefined(layer.ports)},
       auth: {...config.auth, ...stripUndefined(layer.auth)},
       smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
       imap: {...config.imap, ...stripUndefined(layer.imap)},
