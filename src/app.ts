@@ -30,6 +30,7 @@ import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
 import {openStore, type Store} from './store/store.js'
+import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
 
@@ -239,38 +240,6 @@ export class App {
     this.releaseLock()
     this.log.info('mailbox stopped')
   }
-}
-
-/** the config sections whose values the running parts read as they go: a reload assigns into them */
-const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'queue'] as const
-
-/**
- * Settings read once at start (listening sockets, the store, objects built from them): a reload
- * leaves them as they are and logs that they changed. README "Running the server" lists them.
- */
-export const RESTART_ONLY = [
-  'dataDir',
-  'bind',
-  'ports',
-  'hostname',
-  'capture',
-  'allowInsecureAuth',
-  'auth',
-  'matcher',
-  'smtp.maxBufferedBytes',
-  'imap.handshakeTimeoutMs',
-  'pop3.handshakeTimeoutMs',
-] as const
-
-export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {
-  const valueOf = (config: ServeConfig, path: string) => path.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown>)?.[key], config)
-  return RESTART_ONLY.filter((path) => JSON.stringify(valueOf(running, path)) !== JSON.stringify(valueOf(next, path)))
-}
-
-/** `next`'s values into `running`, but for those of `section` that wait for a restart */
-function assignLive(section: string, running: object, next: object): void {
-  const kept = new Set(RESTART_ONLY.filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1)))
-  for (const [key, value] of Object.entries(next)) if (!kept.has(key)) (running as Record<string, unknown>)[key] = value
 }
 
 function loadTlsOf(config: ServeConfig): Promise<TlsMaterial> {

@@ -3,7 +3,8 @@
  * (loadServeConfig), and hand it to App.reload. A config file or TLS files that cannot be used
  * are refused with one error line in the log and the server keeps running as it was: a reload
  * never stops the server. Reloads run one at a time; HUPs that arrive during one make one more
- * reload after it (a certbot hook may fire once per certificate).
+ * reload after it (a certbot hook may fire once per certificate). What a reload changes in place
+ * and what waits for a restart is listed here too (LIVE_SECTIONS, RESTART_ONLY).
  */
 import type {App} from './app.js'
 import type {ServeConfig} from './config.js'
@@ -33,4 +34,36 @@ export function reloader(app: App, load: () => ServeConfig, log: Logger): () => 
     if (running) again = true
     else void reloadUntilCurrent()
   }
+}
+
+/** the config sections whose values the running parts read as they go: a reload assigns into them */
+export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'queue'] as const
+
+/**
+ * Settings read once at start (listening sockets, the store, objects built from them): a reload
+ * leaves them as they are and logs that they changed. README "Running the server" lists them.
+ */
+export const RESTART_ONLY = [
+  'dataDir',
+  'bind',
+  'ports',
+  'hostname',
+  'capture',
+  'allowInsecureAuth',
+  'auth',
+  'matcher',
+  'smtp.maxBufferedBytes',
+  'imap.handshakeTimeoutMs',
+  'pop3.handshakeTimeoutMs',
+] as const
+
+export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {
+  const valueOf = (config: ServeConfig, path: string) => path.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown>)?.[key], config)
+  return RESTART_ONLY.filter((path) => JSON.stringify(valueOf(running, path)) !== JSON.stringify(valueOf(next, path)))
+}
+
+/** `next`'s values into `running`, but for those of `section` that wait for a restart */
+export function assignLive(section: string, running: object, next: object): void {
+  const kept = new Set(RESTART_ONLY.filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1)))
+  for (const [key, value] of Object.entries(next)) if (!kept.has(key)) (running as Record<string, unknown>)[key] = value
 }
