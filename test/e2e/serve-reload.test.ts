@@ -14,6 +14,8 @@ import selfsigned from 'selfsigned'
 import {describe, expect, it} from 'vitest'
 import {freePort, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {upgradeToTls} from '../helpers/tls.js'
+import {Receiver, message, send} from './queue-helpers.js'
+import {setupUsers} from './smtp-helpers.js'
 
 async function certificate(name: string, dir: string): Promise<{cert: string; key: string}> {
   const pems = await selfsigned.generate([{name: 'commonName', value: name}], {
@@ -234,5 +236,33 @@ describe('serve on SIGHUP', () => {
     for (const c of [...Object.values(before), ...Object.values(after), ...Object.values(third)]) c.close()
     expect(await runJson(['status'], {dataDir})).toMatchObject({running: true, pid: served.pid})
     expect(await served.stop('SIGTERM')).toBe(0)
+  })
+
+  it('sends mail queued after the reload by the routes and the relay host of the new config file', async () => {
+    const dataDir = tempDataDir()
+    await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
+    const receivers = [await Receiver.start(), await Receiver.start(), await Receiver.start()]
+    try {
+      const configFile = join(dirname(dataDir), 'mailbox.json')
+      writeFileSync(configFile, JSON.stringify({routes: {'example.net': `127.0.0.1:${receivers[0]!.port}`}}))
+      const served = await startServe(dataDir, ['--config', configFile])
+      await send(dataDir, 'alice@example.com', ['bob@example.net'], message('before the reload'))
+      expect((await receivers[0]!.waitForMessages(1))[0]!.raw).toContain('Subject: before the reload')
+
+      writeFileSync(configFile, JSON.stringify({routes: {'example.net': `127.0.0.1:${receivers[1]!.port}`}}))
+      await hup(served, /"msg":"configuration reloaded"/, 1)
+      await send(dataDir, 'alice@example.com', ['bob@example.net'], message('by the new route'))
+      expect((await receivers[1]!.waitForMessages(1))[0]!.raw).toContain('Subject: by the new route')
+
+      writeFileSync(configFile, JSON.stringify({relay: {host: `127.0.0.1:${receivers[2]!.port}`}}))
+      await hup(served, /"msg":"configuration reloaded"/, 2)
+      await send(dataDir, 'alice@example.com', ['carol@example.org'], message('by the new relay host'))
+      expect((await receivers[2]!.waitForMessages(1))[0]!.raw).toContain('Subject: by the new relay host')
+      expect(receivers[0]!.messages).toHaveLength(1)
+      expect(receivers[1]!.messages).toHaveLength(1)
+      expect(await served.stop('SIGTERM')).toBe(0)
+    } finally {
+      for (const r of receivers) await r.close()
+    }
   })
 })
