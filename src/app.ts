@@ -176,7 +176,7 @@ export class App {
     this.imap?.reload(tls)
     this.pop3?.reload(tls)
     if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.verifyContext)
-    this.log.info({tls: tls.source, logLevel: next.logLevel, ...(waiting.length ? {needRestart: waiting} : {})}, 'configuration reloaded')
+    this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
     return waiting
   }

@@ -98,7 +98,12 @@ export class SmtpFrontEnd implements Actor {
     // smtp-server enforces maxConnections (its maxClients) per listener itself; the per-address
     // limit is read from `limits` at each connection, so a reload changes it
     const {ports, limits} = options
-    const perAddress = {maxConnections: Infinity, get maxConnectionsPerIp() { return limits.maxConnectionsPerIp }}
+    const perAddress = {
+      maxConnections: Infinity,
+      get maxConnectionsPerIp() {
+        return limits.maxConnectionsPerIp
+      },
+    }
     this.connectionLimits = new ConnectionLimits(perAddress, [
       ...(ports.smtp ? ['smtp'] : []),
       ...(ports.submission ? ['submission'] : []),

@@ -68,7 +68,7 @@ class LineClient {
     return (this.socket as TLSSocket).getPeerCertificate().subject.CN as string
   }
 
-  async expectLine(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  async expectLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       let nl: number
@@ -165,7 +165,7 @@ async function ehloSize(port: number): Promise<string> {
 /** sends SIGHUP and waits for the reload's outcome line (the n-th of that message) */
 async function hup(served: Served, outcome: RegExp, nth: number): Promise<void> {
   process.kill(served.pid, 'SIGHUP')
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + 45_000
   while ((served.output().match(new RegExp(outcome.source, 'g')) ?? []).length < nth) {
     if (Date.now() > deadline) throw new Error(`no ${outcome} after SIGHUP:\n${served.output()}\n${served.errors()}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -189,7 +189,7 @@ describe('serve on SIGHUP', () => {
 
     const ports: Ports = {submission: await freePort(), smtps: await freePort(), imap: await freePort(), imaps: await freePort(), pop3s: await freePort()}
     const portArgs = Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])
-    const served = await startServe(dataDir, ['--config', configFile, ...portArgs])
+    const served = await startServe(dataDir, ['--config', configFile, ...portArgs], 60_000)
     const before = await connectAll(ports)
     const allA = {smtps: 'cert-a.test', imaps: 'cert-a.test', pop3s: 'cert-a.test', 'imap STARTTLS': 'cert-a.test', 'submission STARTTLS': 'cert-a.test'}
     expect(names(before)).toEqual(allA)
@@ -236,7 +236,7 @@ describe('serve on SIGHUP', () => {
     for (const c of [...Object.values(before), ...Object.values(after), ...Object.values(third)]) c.close()
     expect(await runJson(['status'], {dataDir})).toMatchObject({running: true, pid: served.pid})
     expect(await served.stop('SIGTERM')).toBe(0)
-  })
+  }, 180_000)
 
   it('sends mail queued after the reload by the routes and the relay host of the new config file', async () => {
     const dataDir = tempDataDir()
@@ -245,24 +245,24 @@ describe('serve on SIGHUP', () => {
     try {
       const configFile = join(dirname(dataDir), 'mailbox.json')
       writeFileSync(configFile, JSON.stringify({routes: {'example.net': `127.0.0.1:${receivers[0]!.port}`}}))
-      const served = await startServe(dataDir, ['--config', configFile])
+      const served = await startServe(dataDir, ['--config', configFile], 60_000)
       await send(dataDir, 'alice@example.com', ['bob@example.net'], message('before the reload'))
-      expect((await receivers[0]!.waitForMessages(1))[0]!.raw).toContain('Subject: before the reload')
+      expect((await receivers[0]!.waitForMessages(1, 30_000))[0]!.raw).toContain('Subject: before the reload')
 
       writeFileSync(configFile, JSON.stringify({routes: {'example.net': `127.0.0.1:${receivers[1]!.port}`}}))
       await hup(served, /"msg":"configuration reloaded"/, 1)
       await send(dataDir, 'alice@example.com', ['bob@example.net'], message('by the new route'))
-      expect((await receivers[1]!.waitForMessages(1))[0]!.raw).toContain('Subject: by the new route')
+      expect((await receivers[1]!.waitForMessages(1, 30_000))[0]!.raw).toContain('Subject: by the new route')
 
       writeFileSync(configFile, JSON.stringify({relay: {host: `127.0.0.1:${receivers[2]!.port}`}}))
       await hup(served, /"msg":"configuration reloaded"/, 2)
       await send(dataDir, 'alice@example.com', ['carol@example.org'], message('by the new relay host'))
-      expect((await receivers[2]!.waitForMessages(1))[0]!.raw).toContain('Subject: by the new relay host')
+      expect((await receivers[2]!.waitForMessages(1, 30_000))[0]!.raw).toContain('Subject: by the new relay host')
       expect(receivers[0]!.messages).toHaveLength(1)
       expect(receivers[1]!.messages).toHaveLength(1)
       expect(await served.stop('SIGTERM')).toBe(0)
     } finally {
       for (const r of receivers) await r.close()
     }
-  })
+  }, 120_000)
 })

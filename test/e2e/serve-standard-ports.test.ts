@@ -29,7 +29,7 @@ if (privileged && !free) console.warn(`serve-standard-ports: a standard port on 
 describe('serve --standard-ports', () => {
   it.skipIf(!free)('listens on the seven standard ports; --pop3-port 0 still turns POP3 off', async () => {
     const dataDir = tempDataDir()
-    const served = await startServe(dataDir, ['--standard-ports', '--bind', HOST, '--pop3-port', '0'], 15_000, {}, {defaultPorts: Object.keys(STANDARD)})
+    const served = await startServe(dataDir, ['--standard-ports', '--bind', HOST, '--pop3-port', '0'], 60_000, {}, {defaultPorts: Object.keys(STANDARD)})
     try {
       const status = await runJson<{listeners: {name: string; address: string}[]}>(['status'], {dataDir})
       const {pop3: _, ...expected} = STANDARD
@@ -38,5 +38,5 @@ describe('serve --standard-ports', () => {
     } finally {
       expect(await served.stop('SIGTERM')).toBe(0)
     }
-  })
+  }, 120_000)
 })
