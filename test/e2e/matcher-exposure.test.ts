@@ -105,9 +105,10 @@ describe('a configured token is required (here on loopback)', () => {
 
   /** `mailbox watch ARGS --to TO` connects, a mail to TO is sent, and watch prints it and exits 0 */
   async function watchReceives(args: string[], to: string): Promise<void> {
-    const before = (await status(dataDir)).connections.matcher
+    // the earlier tests' connections are gone (a server-side timeout closing one must not blur the count)
+    await matcherConnections(dataDir, 0)
     const watching = runCli(['watch', ...args, '--to', to, '--timeout', '15s', '--json'])
-    await matcherConnections(dataDir, before + 1)
+    await matcherConnections(dataDir, 1)
     await sleep(300) // connected; the MATCH follows within a round trip
     await sendMail(smtp, {to, subject: `for ${to}`})
     const r = await watching
@@ -141,6 +142,7 @@ describe('a configured token is required (here on loopback)', () => {
     c.send('MATCH {"to": "alice", "since_s": 604800, "raw": true}')
     expect((await c.next()).verb).toBe('ERROR')
     await c.none((l) => l.verb === 'MATCHPUT' || l.verb === 'GOTEMAIL', 300)
+    c.destroy()
   })
 
   it('the right token: OKAY, and matching works', async () => {
@@ -148,6 +150,7 @@ describe('a configured token is required (here on loopback)', () => {
     const id = await c.match({to: 'tok@x.test'})
     await sendMail(smtp, {to: 'tok@x.test', subject: 'with token'})
     expect((await c.gotEmail(id, 10_000)).subject).toBe('with token')
+    c.destroy()
   })
 
   it('mailbox watch --token works; without it, exit 1 naming the token', async () => {
@@ -170,7 +173,7 @@ describe('caps', () => {
   beforeAll(async () => {
     matcher = await freePort()
     ;({dataDir} = await serve(['--capture', '--matcher-port', String(matcher)], {
-      matcher: {maxConnections: 3, maxConnectionsPerIp: 2, maxPendingMatches: 3, maxMatchesPerConnection: 2, pingIntervalMs: 400, pingTimeoutMs: 400},
+      matcher: {maxConnections: 3, maxConnectionsPerIp: 2, maxPendingMatches: 3, maxMatchesPerConnection: 2, pingIntervalMs: 400, pingTimeoutMs: 400, helloTimeoutMs: 2500},
     }))
   })
 
@@ -206,6 +209,44 @@ describe('caps', () => {
     const again = await Promise.all([ready(matcher, {autoPong: true}), ready(matcher, {autoPong: true}), ready(matcher, {autoPong: true, localAddress: '127.0.0.2'})])
     await matcherConnections(dataDir, 3)
     for (const c of again) c.destroy()
+    await matcherConnections(dataDir, 0)
+  })
+
+  it('a refused connection that keeps its side open and keeps sending is closed within 2 s all the same: it cannot keep its slot', async () => {
+    const a1 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.5'})
+    const a2 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.5'})
+    // half-open: the server's end of the stream does not end ours
+    const s = connect({host: '127.0.0.1', port: matcher, localAddress: '127.0.0.5', allowHalfOpen: true})
+    s.on('error', () => {})
+    let received = ''
+    s.on('data', (d) => (received += d))
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()))
+    await new Promise((resolve) => s.once('end', resolve))
+    expect(received).toMatch(/^ERROR .*too many matcher connections/)
+    // one byte every 300 ms: an idle timeout would never fire
+    const trickle = setInterval(() => s.writable && s.write('x'), 300)
+    const t0 = Date.now()
+    try {
+      const outcome = await Promise.race([closed.then(() => 'closed'), sleep(8000).then(() => 'still open')])
+      expect(outcome).toBe('closed')
+      expect(Date.now() - t0).toBeLessThan(8000)
+    } finally {
+      clearInterval(trickle)
+      for (const c of [s, a1, a2]) c.destroy()
+    }
+    await matcherConnections(dataDir, 0)
+  })
+
+  it('a connection that never completes OLLEH is closed after helloTimeoutMs, even while it answers PING', async () => {
+    const c = await open(matcher, {autoPong: true, localAddress: '127.0.0.6'})
+    expect((await c.next()).raw).toBe('HELLO')
+    const t0 = Date.now()
+    const l = await c.next(8000)
+    expect(l.verb).toBe('ERROR')
+    expect(l.body.message).toMatch(/OLLEH/)
+    expect(await c.closesWithin(3000)).toBe(true)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(c.pings).toBeGreaterThan(0) // it did answer PINGs all along
     await matcherConnections(dataDir, 0)
   })
 
