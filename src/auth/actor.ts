@@ -9,6 +9,7 @@
  * A disabled account is reported only to someone who knows its password. Delays are timers
  * (the event loop and other sessions go on); a delayed attempt holds only its own connection.
  */
+import {setMaxListeners} from 'node:events'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus} from '../bus.js'
@@ -80,6 +81,9 @@ export class AuthActor implements Actor {
 
   async start(): Promise<void> {
     this.stopping = new AbortController()
+    // every delayed answer listens on this one signal; dozens at once under attack is normal,
+    // not the listener leak Node warns about (on stderr) past 10
+    setMaxListeners(0, this.stopping.signal)
     this.unregister = [
       this.bus.handle('auth.verify', ({address}) => {
         const user = this.lookup(address)
