@@ -26,7 +26,7 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus, BusEvent} from '../bus.js'
-import {ConnectionLimits} from '../connection-limits.js'
+import {ConnectionLimits, type ConnectionCounts} from '../connection-limits.js'
 import {refuseConnection} from '../socket-close.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -140,8 +140,9 @@ export class MatcherServer implements Actor {
     return this.server ? [{name: 'matcher', address: this.address}] : []
   }
 
-  get connectionCount(): number {
-    return this.connectionLimits.counts().open
+  /** the connection limiter's own counts, as the other front-ends report theirs */
+  get connectionCounts(): ConnectionCounts {
+    return this.connectionLimits.counts()
   }
 
   async start(): Promise<void> {

@@ -191,6 +191,8 @@ describe('caps', () => {
     const a2 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.1'})
     expect(await refused('127.0.0.1')).toMatch(/too many matcher connections/)
     await matcherConnections(dataDir, 2) // a refused connection counts until its socket has closed
+    // the same counters, with their detail, as the other front-ends report
+    expect((await status(dataDir)).connections).toMatchObject({matcher: 2, byListener: {matcher: 2}, addresses: {matcher: 1}})
     const b1 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.2'})
     expect(await refused('127.0.0.3')).toMatch(/too many matcher connections/)
     await matcherConnections(dataDir, 3)
