@@ -130,9 +130,20 @@ export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeC
   for (const [key, value] of Object.entries(config.auth)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MailboxError('invalid', `invalid auth.${key}: ${JSON.stringify(value)}`)
   }
+  // the limits: a string such as "128MiB" compares as NaN (smtp.maxBufferedBytes would pause every
+  // session but the oldest) and a timer takes it as 1 ms, so each must be a number like its default
+  for (const section of LIMIT_SECTIONS) {
+    for (const [key, value] of Object.entries(config[section])) {
+      if (typeof base[section][key as keyof ServeConfig[typeof section]] !== 'number') continue
+      if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new MailboxError('invalid', `invalid ${section}.${key}: ${JSON.stringify(value)}`)
+    }
+  }
   config.dataDir = resolve(config.dataDir)
   return config
 }
+
+/** config sections of numeric limits, checked like their defaults */
+const LIMIT_SECTIONS = ['smtp', 'imap', 'pop3', 'matcher', 'queue'] as const
 
 function withoutMatcher(ports: Record<PortName, number>): ServeConfig['ports'] {
   const {matcher: _, ...rest} = ports
