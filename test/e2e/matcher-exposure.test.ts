@@ -4,8 +4,8 @@
  * bounds what one client can hold: connections in total and per address, pending matches in
  * total. Every way a connection ends gives its slot back.
  */
-import {writeFileSync} from 'node:fs'
-import {connect} from 'node:net'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type AddressInfo} from 'node:net'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -163,6 +163,34 @@ describe('a configured token is required (here on loopback)', () => {
   it('mailbox watch --data-dir finds the running matcher and DATA_DIR/matcher.token by itself', async () => {
     writeFileSync(join(dataDir, 'matcher.token'), `${TOKEN}\n`, {mode: 0o600})
     await watchReceives(['--data-dir', dataDir], 'dd@x.test')
+  })
+})
+
+describe('the token in DATA_DIR goes only to the matcher of the server running on DATA_DIR', () => {
+  it('watch --port elsewhere, with a token file but no server on the data dir: OLLEH carries no token', async () => {
+    const dataDir = tempDataDir()
+    mkdirSync(dataDir, {recursive: true})
+    writeFileSync(join(dataDir, 'matcher.token'), `${TOKEN}\n`, {mode: 0o600})
+    // some other matcher (here a stand-in on loopback): it must not learn this data dir's token
+    const olleh: string[] = []
+    const other = createServer((socket) => {
+      socket.on('error', () => {})
+      socket.write('HELLO\n')
+      socket.once('data', (d) => {
+        olleh.push(d.toString().trim())
+        socket.end('UNSUPPORTED\n')
+      })
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (other.address() as AddressInfo).port
+      const r = await runCli(['watch', '--data-dir', dataDir, '--port', String(port), '--to', 'x@x.test', '--timeout', '5s'])
+      expect(r.code).toBe(1)
+      expect(olleh).toHaveLength(1)
+      expect(olleh[0]).toBe('OLLEH {"version":1}')
+    } finally {
+      other.close()
+    }
   })
 })
 
