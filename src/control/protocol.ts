@@ -26,6 +26,7 @@ export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
   'queue.release': 1,
   'queue.delete': 1,
   'queue.flush': 1,
+  'queue.fail': 1,
 }
 
 export const controlSocketPath = (dataDir: string) => join(dataDir, 'control.sock')
