@@ -150,9 +150,9 @@ describe('a configured token is required (here on loopback)', () => {
     expect((await c.gotEmail(id, 10_000)).subject).toBe('with token')
   })
 
-  it('mailbox watch --token works; without it, exit 1 naming the token', async () => {
+  it('mailbox watch --token works; without it, exit 2 (no watch could be made) naming the token', async () => {
     const refused = await runCli(['watch', '--port', String(matcher), '--to', 'w@x.test', '--timeout', '5s'])
-    expect(refused.code).toBe(1)
+    expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/token/)
     await watchReceives(['--port', String(matcher), '--token', TOKEN], 'w@x.test')
   })
