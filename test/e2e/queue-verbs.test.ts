@@ -8,9 +8,9 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getMessage, listMessages} from '../../src/mailstore/messages.js'
-import {runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {setupUsers, withStore} from './smtp-helpers.js'
-import {Receiver, entryOf, message, parseReport, queueCmd, send, sleep, waitForEntry, writeQueueConfig} from './queue-helpers.js'
+import {runCli, runJson, startServe, type Served} from '../helpers/cli.js'
+import {withStore} from './smtp-helpers.js'
+import {Receiver, entryOf, message, parseReport, queueCmd, send, sleep, waitForEntry, deferringFixture} from './queue-helpers.js'
 
 /** the shortest prefix of `id` that no other id shares */
 function uniquePrefix(id: string, all: string[]): string {
@@ -26,11 +26,10 @@ describe.each(['running', 'stopped'] as const)('queue verbs with the server %s',
   const subjects = () => receiver.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw)?.[1]?.trim())
 
   beforeAll(async () => {
-    dataDir = tempDataDir()
-    await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
-    receiver = await Receiver.start()
-    receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
-    const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}})
+    const fixture = await deferringFixture()
+    dataDir = fixture.dataDir
+    receiver = fixture.receiver
+    const config = fixture.config
     served = await startServe(dataDir, ['--config', config, '--route', `example.net=127.0.0.1:${receiver.port}`, '--route', `example.org=127.0.0.1:${receiver.port}`])
     for (const [name, to] of [
       ['net-1', 'bob@example.net'],
