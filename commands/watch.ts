@@ -2,12 +2,13 @@ import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../src/cli/base-command.js'
 import {parseDuration} from '../src/duration.js'
-import {findMatcher, watch} from '../src/matcher/client.js'
+import {readConfigFile} from '../src/config.js'
+import {WATCH_EXIT, WatchTrouble, findMatcher, watch, type MatcherEndpoint} from '../src/matcher/client.js'
 
 export default class Watch extends MailboxCommand {
-  static override summary = 'Wait for one mail matching --to/--from/--subject; exit 0 when it comes, 1 when the timeout passes.'
+  static override summary = 'Wait for one mail matching --to/--from/--subject; exit 0 when it comes, 1 when the timeout passes, 2 when the watch cannot be made.'
   static override description =
-    'A client of the matcher protocol (serve --capture, or --matcher-port). Without --host/--port it asks the server running on --data-dir where its matcher listens (else 127.0.0.1:60510); without --token it sends DATA_DIR/matcher.token, only to the matcher of the server running on --data-dir. Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed.'
+    'A client of the matcher protocol (serve --capture, or --matcher-port). Without --host/--port it asks the server running on --data-dir where its matcher listens (else the ports.matcher and bind of --config, else 127.0.0.1:60510); without --token it sends DATA_DIR/matcher.token, only to the matcher of the server running on --data-dir. Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed. Exit codes: 0 a mail matched, 1 none within --timeout, 2 the watch could not be made (no matcher there, refused).'
   static override examples = [
     '<%= config.bin %> watch --to bob@x.test --subject reset --timeout 30s',
     "<%= config.bin %> watch --to bob@x.test --json | jq -r '.links[0]'",
@@ -23,23 +24,37 @@ export default class Watch extends MailboxCommand {
     host: Flags.string({summary: 'Matcher host (default: where the server on --data-dir listens, else 127.0.0.1).'}),
     port: Flags.integer({summary: 'Matcher port (default: the server on --data-dir says, else 60510).', min: 1, max: 65535}),
     token: Flags.string({summary: 'Token the matcher requires (default: DATA_DIR/matcher.token, for the matcher of the server running on --data-dir only).', env: 'MAILBOX_MATCHER_TOKEN'}),
+    config: Flags.string({summary: "The server's JSON config file: its ports.matcher and bind, when no server on --data-dir answers."}),
   }
 
   async run() {
     const {flags} = await this.parse(Watch)
     const timeoutS = parseDuration(flags.timeout) / 1000
-    const endpoint = await findMatcher(resolve(flags['data-dir']), {host: flags.host, port: flags.port, token: flags.token})
-    const result = await watch(endpoint, {
-      ...(flags.to ? {to: flags.to} : {}),
-      ...(flags.from ? {from: flags.from} : {}),
-      ...(flags.subject ? {subject: flags.subject} : {}),
-      timeout_s: timeoutS,
-      ...(flags.since ? {since_s: parseDuration(flags.since) / 1000} : {}),
-      ...(flags.raw ? {raw: true} : {}),
-    })
+    const dataDir = resolve(flags['data-dir'])
+    const layer = flags.config ? readConfigFile(flags.config) : {}
+    const endpoint = await findMatcher(dataDir, {host: flags.host, port: flags.port, token: flags.token}, {host: layer.bind, port: layer.ports?.matcher})
+    let result
+    try {
+      result = await watch(endpoint, {
+        ...(flags.to ? {to: flags.to} : {}),
+        ...(flags.from ? {from: flags.from} : {}),
+        ...(flags.subject ? {subject: flags.subject} : {}),
+        timeout_s: timeoutS,
+        ...(flags.since ? {since_s: parseDuration(flags.since) / 1000} : {}),
+        ...(flags.raw ? {raw: true} : {}),
+      })
+    } catch (err) {
+      if (!(err instanceof WatchTrouble)) throw err
+      // exit 2, not 1: a script waiting for mail must not take "no matcher" for "no mail"
+      // (set as exitCode, not thrown: with --json, stdout stays one JSON value)
+      const message = err.message + hintFor(endpoint, dataDir)
+      process.stderr.write(`Error: ${message}\n`)
+      process.exitCode = WATCH_EXIT.trouble
+      return {matched: false, error: message}
+    }
     if (!result.matched) {
       // exit code 1 without oclif's error document, so `--json` output stays one JSON value
-      process.exitCode = 1
+      process.exitCode = WATCH_EXIT.expired
       if (!this.jsonEnabled()) process.stderr.write(`no matching mail within ${flags.timeout}\n`)
       return {matched: false, matchId: result.matchId}
     }
@@ -55,4 +70,11 @@ export default class Watch extends MailboxCommand {
     )
     return email
   }
+}
+
+/** where the address came from, when nothing answered there */
+function hintFor(endpoint: MatcherEndpoint, dataDir: string): string {
+  if (endpoint.source === 'default') return ` (no server on ${dataDir} answered, so the default port was tried: is \`mailbox serve --capture\` running? else give --port or --config)`
+  if (endpoint.source === 'config') return ' (from --config: no server on the data dir answered)'
+  return ''
 }

@@ -90,6 +90,7 @@ export class App {
       new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
         hostname: config.hostname,
         capture: config.capture,
+        maxMessageSize: config.smtp.maxMessageSize,
       }),
       new CaptureActor(bus, store),
     )
@@ -108,7 +109,9 @@ export class App {
     for (const actor of this.actors) if (actor !== this.queue) await actor.start()
     bus.handle('server.status', () => this.status())
 
-    this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}))
+    this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}), {
+      maxMessageSize: config.smtp.maxMessageSize,
+    })
     await this.control.start()
     this.listeners.push({name: 'control', address: controlSocketPath(config.dataDir)})
 

@@ -8,6 +8,7 @@
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './mailstore/message-ops.js'
+import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
@@ -34,7 +35,10 @@ export interface ActionMap {
   'queue.hold': {req: {id: string}; res: QueueEntry}
   'queue.release': {req: {id: string}; res: QueueEntry}
   'queue.delete': {req: {id: string}; res: QueueEntry}
-  'queue.flush': {req: Record<string, never>; res: QueueEntry[]}
+  /** every deferred entry due now, or only those of one destination domain */
+  'queue.flush': {req: {domain?: string}; res: QueueEntry[]}
+  /** fail an entry now with a bounce to its sender (`queue fail`) */
+  'queue.fail': {req: {id: string}; res: FailResult}
   /** `mailbox send` through the live server: a trusted local sender */
   'mailstore.inject': {req: InjectBody; res: DeliverReply}
 

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'throttled'
   | 'disabled'
   | 'quota' // a mailbox is over its quota
+  | 'too-large' // a message or request over its size limit
   | 'locked' // another process holds the data dir
   | 'schema' // the store was written by a newer mailbox
   | 'unavailable' // the live server is needed and is not there

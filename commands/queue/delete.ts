@@ -6,7 +6,7 @@ import {deleteEntry} from '../../src/queue/ops.js'
 export default class QueueDelete extends MailboxCommand {
   static override summary = 'Delete an entry without sending it and without a bounce.'
   static override examples = ['<%= config.bin %> queue delete 0mwrf3k2a1b2c3d40001']
-  static override args = {id: Args.string({required: true, ignoreStdin: true})}
+  static override args = {id: Args.string({description: 'entry id, or any unique prefix or suffix of it', required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(QueueDelete)

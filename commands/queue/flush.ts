@@ -1,15 +1,19 @@
+import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
 import {flushEntries} from '../../src/queue/ops.js'
 
 export default class QueueFlush extends MailboxCommand {
-  static override summary = 'Make every deferred entry due now.'
-  static override examples = ['<%= config.bin %> queue flush']
+  static override summary = 'Make every deferred entry due now (or, with --domain, those for one destination domain).'
+  static override examples = ['<%= config.bin %> queue flush', '<%= config.bin %> queue flush --domain example.net']
+  static override flags = {domain: Flags.string({summary: 'Only entries for this destination domain (like postqueue -s).'})}
 
   async run() {
     const {flags} = await this.parse(QueueFlush)
-    const entries = await queueChange(flags['data-dir'], 'queue.flush', {}, (store) => flushEntries(store))
-    this.say(`${entries.length} deferred entr${entries.length === 1 ? 'y' : 'ies'} due now`)
+    const body = flags.domain === undefined ? {} : {domain: flags.domain}
+    const entries = await queueChange(flags['data-dir'], 'queue.flush', body, (store) => flushEntries(store, flags.domain))
+    const what = `${entries.length} deferred entr${entries.length === 1 ? 'y' : 'ies'}`
+    this.say(`${what}${flags.domain === undefined ? '' : ` for ${flags.domain.toLowerCase()}`} due now`)
     return entries
   }
 }

@@ -6,7 +6,7 @@ import {holdEntry} from '../../src/queue/ops.js'
 export default class QueueHold extends MailboxCommand {
   static override summary = 'Hold a queued or deferred entry: it is not sent until released.'
   static override examples = ['<%= config.bin %> queue hold 0mwrf3k2a1b2c3d40001']
-  static override args = {id: Args.string({required: true, ignoreStdin: true})}
+  static override args = {id: Args.string({description: 'entry id, or any unique prefix or suffix of it', required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(QueueHold)

@@ -7,7 +7,7 @@ import {retryAll, retryEntry} from '../../src/queue/ops.js'
 export default class QueueRetry extends MailboxCommand {
   static override summary = 'Make an entry (or, with --all, every queued and deferred entry) due now.'
   static override examples = ['<%= config.bin %> queue retry 0mwrf3k2a1b2c3d40001', '<%= config.bin %> queue retry --all']
-  static override args = {id: Args.string({ignoreStdin: true})}
+  static override args = {id: Args.string({description: 'entry id, or any unique prefix or suffix of it', ignoreStdin: true})}
   static override flags = {all: Flags.boolean({summary: 'Every queued and deferred entry.'})}
 
   async run() {

@@ -2,18 +2,19 @@ import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTime} from '../../src/cli/table.js'
 import {attemptText} from '../../src/queue/attempt-text.js'
-import {attemptsOf, getEntry} from '../../src/queue/ops.js'
+import {attemptsOf, findEntry} from '../../src/queue/ops.js'
 
 export default class QueueShow extends MailboxCommand {
   static override summary = 'Show a queue entry with every delivery attempt and its SMTP transcript.'
-  static override examples = ['<%= config.bin %> queue show 0mwrf3k2a1b2c3d40001']
-  static override args = {id: Args.string({required: true, ignoreStdin: true})}
+  static override description = 'ID is the full id or any unique prefix or suffix of it (the dashboard shows the last 10 characters).'
+  static override examples = ['<%= config.bin %> queue show 0mwrf3k2a1b2c3d40001', '<%= config.bin %> queue show 1b2c3d40001']
+  static override args = {id: Args.string({description: 'entry id, or any unique prefix or suffix of it', required: true, ignoreStdin: true})}
 
   async run() {
     const {args, flags} = await this.parse(QueueShow)
     const store = this.openStore(flags['data-dir'])
-    const entry = getEntry(store, args.id)
-    const attempts = attemptsOf(store, args.id)
+    const entry = findEntry(store, args.id)
+    const attempts = attemptsOf(store, entry.id)
     this.say(
       [
         `id:        ${entry.id}`,

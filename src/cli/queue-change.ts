@@ -7,7 +7,7 @@ import type {Action, Reply, Request} from '../bus.js'
 import {connectControl} from '../control/client.js'
 import {openStore, type Store} from '../store/store.js'
 
-export async function queueChange<A extends Action>(dataDir: string, action: A, body: Request<A>, offline: (store: Store) => Reply<A>): Promise<Reply<A>> {
+export async function queueChange<A extends Action>(dataDir: string, action: A, body: Request<A>, offline: (store: Store) => Reply<A> | Promise<Reply<A>>): Promise<Reply<A>> {
   const dir = resolve(dataDir)
   const client = await connectControl(dir)
   if (client) {
@@ -19,7 +19,7 @@ export async function queueChange<A extends Action>(dataDir: string, action: A, 
   }
   const store = openStore(dir)
   try {
-    return offline(store)
+    return await offline(store)
   } finally {
     await store.close()
   }

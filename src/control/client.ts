@@ -72,6 +72,13 @@ export class ControlClient {
       for (const l of this.eventListeners) l(message)
       return
     }
+    if (message.id === null && !message.ok) {
+      // an error the server could not tie to a request (a malformed line): every request waiting fails with it
+      const err = new MailboxError(message.error.code as ErrorCode, message.error.message)
+      for (const {reject} of this.pending.values()) reject(err)
+      this.pending.clear()
+      return
+    }
     const waiter = typeof message.id === 'number' ? this.pending.get(message.id) : undefined
     if (!waiter) return
     this.pending.delete(message.id as number)

@@ -7,7 +7,7 @@ import type {Bus, BusEvent} from '../bus.js'
 import {isMailboxError} from '../errors.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
-import {CONTROL_ACTIONS, PROTOCOL_VERSION, lineSplitter, type ControlRequest, type ControlResponse} from './protocol.js'
+import {CONTROL_ACTIONS, MAX_LINE_BYTES, PROTOCOL_VERSION, lineSplitter, maxRequestBytes, requestIdOf, type ControlRequest, type ControlResponse} from './protocol.js'
 
 const EVENT_PATTERN = /^(\*|[a-z]+\.\*|[a-z]+\.[a-z.]+)$/
 /** a subscriber that does not read its events is dropped once this much is buffered for it */
@@ -21,7 +21,20 @@ export class ControlServer {
     private readonly bus: Bus,
     private readonly path: string,
     private readonly log: Logger,
-  ) {}
+    options: {maxMessageSize?: number} = {},
+  ) {
+    this.maxMessageSize = options.maxMessageSize
+    this.maxRequest = options.maxMessageSize === undefined ? MAX_LINE_BYTES : maxRequestBytes(options.maxMessageSize)
+  }
+
+  /** the longest request line read (see maxRequestBytes); a longer one is refused, its bytes skipped */
+  private readonly maxRequest: number
+  private readonly maxMessageSize?: number
+
+  private tooLarge(): string {
+    const hint = this.maxMessageSize === undefined ? '' : ` (a message sent through the server may be at most ${this.maxMessageSize} bytes: smtp.maxMessageSize)`
+    return `request too large: more than ${this.maxRequest} bytes${hint}`
+  }
 
   get connections(): number {
     return this.sockets.size
@@ -60,7 +73,20 @@ export class ControlServer {
     const reply = (id: ControlRequest['id'] | null, result: {body: unknown} | {error: {code: string; message: string}}) =>
       send({id, ...('body' in result ? {ok: true, body: result.body} : {ok: false, error: result.error})} as ControlResponse)
 
+    // Requests are handled as they come; while those in flight hold more than one request's worth
+    // of bytes, reading pauses, so a connection holds at most about two maximal requests at once.
+    let inflight = 0
     const onLine = async (line: string) => {
+      inflight += line.length
+      if (inflight > this.maxRequest) socket.pause()
+      try {
+        await handle(line)
+      } finally {
+        inflight -= line.length
+        if (inflight <= this.maxRequest && socket.isPaused()) socket.resume()
+      }
+    }
+    const handle = async (line: string) => {
       let request: ControlRequest
       try {
         request = JSON.parse(line) as ControlRequest
@@ -101,10 +127,8 @@ export class ControlServer {
       'data',
       lineSplitter(
         (line) => void onLine(line),
-        () => {
-          reply(null, {error: {code: 'invalid', message: 'line too long'}})
-          socket.end()
-        },
+        (head) => reply(requestIdOf(head), {error: {code: 'too-large', message: this.tooLarge()}}),
+        this.maxRequest,
       ),
     )
     socket.on('error', () => {})

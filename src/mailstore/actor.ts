@@ -49,7 +49,7 @@ export class MailstoreActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean} = {},
+    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number} = {},
   ) {
     this.views = new MailboxViews(store)
   }
@@ -71,6 +71,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
+          ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),

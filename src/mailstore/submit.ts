@@ -6,6 +6,7 @@
 import {normalizeAddress} from '../address.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
+import {newId} from '../ids.js'
 import type {Store} from '../store/store.js'
 import {analyzeMessage, type Analysis} from './analyze.js'
 import {deliver, type DeliveryResult} from './deliver.js'
@@ -92,6 +93,8 @@ export interface InjectRequest {
   raw: Buffer
   hostname: string
   capture?: boolean
+  /** refuse a larger message (the server's smtp.maxMessageSize); absent: no limit */
+  maxSize?: number
 }
 
 /**
@@ -101,6 +104,9 @@ export interface InjectRequest {
 export async function injectMessage(store: Store, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
+  if (req.maxSize !== undefined && req.raw.length > req.maxSize) {
+    throw new MailboxError('too-large', `message too large: ${req.raw.length} bytes, the limit is ${req.maxSize} bytes (smtp.maxMessageSize)`)
+  }
   const rcptTo = req.to.map((t) => normalizeAddress(t))
   const local = new Set<string>()
   const remote = new Set<string>()
@@ -109,8 +115,49 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
     r.local.forEach((u) => local.add(u))
     r.remote.forEach((u) => remote.add(u))
   }
-  const date = new Date().toUTCString().replace('GMT', '+0000')
+  const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, req.raw], capture: req.capture})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture})
   return {...stored, rcptTo}
 }
+
+/**
+ * Like sendmail, the header fields a message must have (RFC 5322 §3.6) and lacks are added:
+ * `From:` (the envelope sender, MAILER-DAEMON for a null sender), `Date:` and `Message-ID:`
+ * (@hostname). They go on top; the message's own bytes follow unchanged. A message whose text
+ * starts without a header block (or whose header runs into the body without an empty line) gets
+ * the empty line that separates them, so its first line is not taken for a header field.
+ * Returns the message as pieces, so a large message is not copied.
+ */
+export function completeHeader(raw: Buffer, context: {from: string; hostname: string; now?: number}): Buffer[] {
+  const {names, bodyAt, separated} = scanHeader(raw)
+  const added: string[] = []
+  if (!names.has('from')) added.push(`From: ${context.from || `MAILER-DAEMON@${context.hostname}`}`)
+  if (!names.has('date')) added.push(`Date: ${rfc5322Date(context.now ?? Date.now())}`)
+  if (!names.has('message-id')) added.push(`Message-ID: <${newId()}@${context.hostname}>`)
+  if (added.length === 0) return [raw]
+  const top = Buffer.from(added.map((f) => f + '\r\n').join(''), 'latin1')
+  if (separated) return [top, raw]
+  return [top, raw.subarray(0, bodyAt), Buffer.from('\r\n'), raw.subarray(bodyAt)]
+}
+
+const FIELD = /^([!-9;-~]+)[ \t]*:/
+
+/** the header field names (lower case), where the body starts, and whether an empty line separates them */
+function scanHeader(raw: Buffer): {names: Set<string>; bodyAt: number; separated: boolean} {
+  const names = new Set<string>()
+  let at = 0
+  while (at < raw.length) {
+    const nl = raw.indexOf(0x0a, at)
+    const end = nl === -1 ? raw.length : nl + 1
+    const line = raw.toString('latin1', at, Math.min(end, at + 1000)).replace(/\r?\n$/, '')
+    if (line === '') return {names, bodyAt: end, separated: true}
+    const field = FIELD.exec(line)
+    if (field) names.add(field[1]!.toLowerCase())
+    else if (!(names.size && (line[0] === ' ' || line[0] === '\t'))) return {names, bodyAt: at, separated: false}
+    at = end
+  }
+  return {names, bodyAt: raw.length, separated: false}
+}
+
+const rfc5322Date = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000')

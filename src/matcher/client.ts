@@ -27,6 +27,18 @@ export interface MatcherEndpoint {
   port: number
   /** sent in OLLEH; the matcher requires it when it has one */
   token?: string
+  /** where host and port came from, for the error when nothing answers there */
+  source?: 'flags' | 'server' | 'config' | 'default'
+}
+
+/** `mailbox watch` exit codes, like grep's: a match, none in time, or no watch at all */
+export const WATCH_EXIT = {matched: 0, expired: 1, trouble: 2} as const
+
+/** the watch could not be made: the matcher cannot be reached, closed the connection, or refused the request */
+export class WatchTrouble extends MailboxError {
+  constructor(message: string) {
+    super('unavailable', message)
+  }
 }
 
 export function watch({host, port, token}: MatcherEndpoint, request: WatchRequest): Promise<WatchResult> {
@@ -41,7 +53,7 @@ export function watch({host, port, token}: MatcherEndpoint, request: WatchReques
       socket.end('QUIT\n')
       fn()
     }
-    const fail = (message: string) => finish(() => reject(new MailboxError('unavailable', message)))
+    const fail = (message: string) => finish(() => reject(new WatchTrouble(message)))
     socket.on('error', (err: NodeJS.ErrnoException) => fail(`cannot reach the matcher at ${host}:${port}: ${err.code ?? err.message}`))
     socket.on('close', () => fail('the matcher closed the connection'))
     socket.on('data', (chunk: Buffer) => {
@@ -72,18 +84,32 @@ export function watch({host, port, token}: MatcherEndpoint, request: WatchReques
 
 /**
  * Given flags win. Otherwise the server running on `dataDir` says where its matcher listens (its
- * bind address, or 127.0.0.1 for a wildcard bind), else 127.0.0.1 and the default port. The token
- * in `<dataDir>/matcher.token` is that server's secret: it is sent only to that server's matcher,
+ * bind address, or 127.0.0.1 for a wildcard bind), else the config file's `ports.matcher` and
+ * `bind` when one is given, else 127.0.0.1 and the default port. The token in
+ * `<dataDir>/matcher.token` is that server's secret: it is sent only to that server's matcher,
  * never to a host or port that is not it.
  */
-export async function findMatcher(dataDir: string, given: {host?: string; port?: number; token?: string}): Promise<MatcherEndpoint> {
+export async function findMatcher(
+  dataDir: string,
+  given: {host?: string; port?: number; token?: string},
+  configured: {host?: string; port?: number} = {},
+): Promise<MatcherEndpoint> {
   const listening = await runningMatcher(dataDir)
-  const host = given.host ?? listening?.host ?? '127.0.0.1'
-  const port = given.port ?? listening?.port ?? DEFAULT_PORTS.matcher
+  let host = given.host
+  let port = given.port
+  let source: MatcherEndpoint['source'] = 'flags'
+  if (host === undefined || port === undefined) {
+    source = port !== undefined ? 'flags' : listening ? 'server' : configured.port ? 'config' : 'default'
+    const fallback = {host: wildcardToLoopback(configured.host ?? '127.0.0.1'), port: configured.port || DEFAULT_PORTS.matcher}
+    host ??= listening?.host ?? fallback.host
+    port ??= listening?.port ?? fallback.port
+  }
   const ours = listening !== undefined && listening.host === host && listening.port === port
   const token = given.token ?? (ours ? readTokenFile(dataDir) : undefined)
-  return {host, port, ...(token ? {token} : {})}
+  return {host, port, source, ...(token ? {token} : {})}
 }
+
+const wildcardToLoopback = (bind: string) => (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind)
 
 async function runningMatcher(dataDir: string): Promise<{host: string; port: number} | undefined> {
   const client = await connectControl(dataDir).catch(() => undefined)
@@ -94,7 +120,7 @@ async function runningMatcher(dataDir: string): Promise<{host: string; port: num
     if (!address) return undefined
     const colon = address.lastIndexOf(':')
     const bind = address.slice(0, colon)
-    return {host: bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind, port: Number(address.slice(colon + 1))}
+    return {host: wildcardToLoopback(bind), port: Number(address.slice(colon + 1))}
   } catch {
     return undefined
   } finally {

@@ -29,6 +29,7 @@ import type {QueueEntry, QueueRecipient} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
+import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
 import {
   deleteEntry,
   dueEntries,
@@ -115,11 +116,23 @@ export class QueueActor implements Actor {
       this.bus.handle('queue.hold', ({id}) => act(() => holdEntry(this.store, id))),
       this.bus.handle('queue.release', ({id}) => act(() => releaseEntry(this.store, id))),
       this.bus.handle('queue.delete', ({id}) => act(() => deleteEntry(this.store, id))),
-      this.bus.handle('queue.flush', () => act(() => flushEntries(this.store))),
+      this.bus.handle('queue.flush', ({domain}) => act(() => flushEntries(this.store, domain))),
+      this.bus.handle('queue.fail', ({id}) => this.failByAdmin(id)),
     ]
     this.kick()
     this.purge()
     this.purgeTimer = setInterval(() => this.purge(), PURGE_EVERY_MS).unref()
+  }
+
+  /** `queue fail ID` with the server running: see ./fail.ts */
+  private async failByAdmin(id: string): Promise<FailResult> {
+    const inject = (to: string, dsn: Buffer) => this.bus.call('mailstore.inject', {from: '', to: [to], raw: dsn.toString('base64')})
+    const result = await failEntry(this.store, id, {hostname: this.options.hostname ?? hostname(), inject})
+    const {entry} = result
+    this.bus.publish('queue.failed', {id: entry.id, domain: entry.domain, recipients: result.recipients, lastError: FAILED_BY_ADMIN})
+    if (result.bouncedTo) this.bus.publish('queue.bounced', {id: entry.id, to: result.bouncedTo, recipients: result.recipients})
+    this.log.info({id: entry.id, domain: entry.domain, recipients: result.recipients, bouncedTo: result.bouncedTo, bounceError: result.bounceError}, 'entry failed by the administrator')
+    return result
   }
 
   private purge(): void {

@@ -23,6 +23,33 @@ export function getEntry(store: Store, id: string): QueueEntry {
   return entry
 }
 
+/** how many candidates an ambiguous id lists */
+const CANDIDATES_SHOWN = 10
+
+/**
+ * The entry an administrator means: its full id, or any prefix or suffix of it that names one
+ * entry only (the dashboard shows the last characters of an id, `queue list` the whole). An
+ * abbreviation that fits several entries is refused with them listed.
+ */
+export function findEntry(store: Store, given: string): QueueEntry {
+  const exact = given ? store.queue.get(given) : undefined
+  if (exact) return exact
+  const needle = given.trim().toLowerCase()
+  if (!needle) throw new MailboxError('invalid', 'give a queue entry id')
+  const matches: string[] = []
+  for (const key of store.queue.getKeys()) {
+    const id = String(key)
+    if (id.startsWith(needle) || id.endsWith(needle)) matches.push(id)
+  }
+  if (matches.length === 0) throw new MailboxError('not-found', `no queue entry ${given}`)
+  if (matches.length > 1) {
+    const shown = matches.slice(0, CANDIDATES_SHOWN).join(', ')
+    const more = matches.length > CANDIDATES_SHOWN ? ` and ${matches.length - CANDIDATES_SHOWN} more` : ''
+    throw new MailboxError('conflict', `queue id ${given} is ambiguous: it matches ${shown}${more}; give more of it`)
+  }
+  return store.queue.get(matches[0]!)!
+}
+
 /** Rewrites an entry, moving its index key; inside a transaction. Releases the blob when it becomes final. */
 export function updateEntry(store: Store, entry: QueueEntry, change: Partial<QueueEntry>): QueueEntry {
   const next = {...entry, ...change}
@@ -90,8 +117,8 @@ export function recoverSending(store: Store): number {
 
 function change(store: Store, id: string, allowed: QueueState[], verb: string, fn: (e: QueueEntry) => Partial<QueueEntry>): QueueEntry {
   return store.transact(() => {
-    const entry = getEntry(store, id)
-    if (!allowed.includes(entry.state)) throw new MailboxError('conflict', `cannot ${verb} entry ${id}: it is ${entry.state}`)
+    const entry = findEntry(store, id)
+    if (!allowed.includes(entry.state)) throw new MailboxError('conflict', `cannot ${verb} entry ${entry.id}: it is ${entry.state}`)
     return updateEntry(store, entry, fn(entry))
   })
 }
@@ -105,19 +132,24 @@ export const releaseEntry = (store: Store, id: string) =>
 /** Removes an entry (no bounce) with its attempt log; refuses one that is being sent right now. */
 export function deleteEntry(store: Store, id: string): QueueEntry {
   return store.transact(() => {
-    const entry = getEntry(store, id)
-    if (entry.state === 'sending') throw new MailboxError('conflict', `entry ${id} is being sent right now; try again in a moment`)
+    const entry = findEntry(store, id)
+    if (entry.state === 'sending') throw new MailboxError('conflict', `entry ${entry.id} is being sent right now; try again in a moment`)
     store.queueIndex.removeSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id))
-    store.queue.removeSync(id)
-    for (const a of attemptsOf(store, id)) store.deliveryLog.removeSync(deliveryLogKey(id, a.attempt))
+    store.queue.removeSync(entry.id)
+    for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
     if (!FINAL.includes(entry.state)) releaseBlob(store, entry.blobId)
     return entry
   })
 }
 
-/** Makes every deferred entry due now (`queue flush`). */
-export function flushEntries(store: Store): QueueEntry[] {
-  return store.transact(() => listEntries(store, 'deferred').map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})))
+/** Makes every deferred entry due now (`queue flush`), or only those for one destination domain (`--domain`). */
+export function flushEntries(store: Store, domain?: string): QueueEntry[] {
+  const only = domain?.trim().toLowerCase()
+  return store.transact(() =>
+    listEntries(store, 'deferred')
+      .filter((e) => only === undefined || e.domain === only)
+      .map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})),
+  )
 }
 
 export function retryAll(store: Store): QueueEntry[] {

@@ -153,9 +153,9 @@ describe('a configured token is required (here on loopback)', () => {
     c.destroy()
   })
 
-  it('mailbox watch --token works; without it, exit 1 naming the token', async () => {
+  it('mailbox watch --token works; without it, exit 2 (no watch could be made) naming the token', async () => {
     const refused = await runCli(['watch', '--port', String(matcher), '--to', 'w@x.test', '--timeout', '5s'])
-    expect(refused.code).toBe(1)
+    expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/token/)
     await watchReceives(['--port', String(matcher), '--token', TOKEN], 'w@x.test')
   })
@@ -185,7 +185,7 @@ describe('the token in DATA_DIR goes only to the matcher of the server running o
     try {
       const port = (other.address() as AddressInfo).port
       const r = await runCli(['watch', '--data-dir', dataDir, '--port', String(port), '--to', 'x@x.test', '--timeout', '5s'])
-      expect(r.code).toBe(1)
+      expect(r.code).toBe(2) // UNSUPPORTED: the watch could not be made
       expect(olleh).toHaveLength(1)
       expect(olleh[0]).toBe('OLLEH {"version":1}')
     } finally {

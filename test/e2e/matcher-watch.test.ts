@@ -1,4 +1,6 @@
 /** `mailbox watch` (commands/watch.ts) against a real `serve --capture`. */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {UUID, sendMail, sleep} from './matcher-helpers.js'
@@ -106,17 +108,42 @@ describe('mailbox watch', () => {
     expect(r.stdout).toMatch(/^links: +https:\/\/app\.test\/reset\?u=bob&t=Zq9$/m)
   })
 
-  it('against a port with nothing listening: exit 1 with a clear error', async () => {
+  it('against a port with nothing listening: exit 2 (not 1, "no mail") with a clear error', async () => {
     const port = await freePort()
     const r = await runCli(['watch', '--port', String(port), '--to', 'bob@x.test', '--timeout', '2s'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`cannot reach the matcher at 127.0.0.1:${port}`)
-    expect(r.stderr).toContain('ECONNREFUSED')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`Error: cannot reach the matcher at 127.0.0.1:${port}: ECONNREFUSED\n`)
+    const json = await runCli(['watch', '--port', String(port), '--to', 'bob@x.test', '--timeout', '2s', '--json'])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({matched: false, error: `cannot reach the matcher at 127.0.0.1:${port}: ECONNREFUSED`})
   })
 
-  it('an invalid pattern is refused by the matcher: exit 1 naming the problem', async () => {
+  it('no server on the data dir and no --port: exit 2 saying the default port was tried', async () => {
+    const empty = tempDataDir()
+    const r = await runCli(['watch', '--to', 'bob@x.test', '--timeout', '2s', '--host', '127.0.0.9'], {dataDir: empty})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^Error: cannot reach the matcher at 127\.0\.0\.9:60510: ECONNREFUSED \(no server on \S+ answered, so the default port was tried/)
+  })
+
+  it('--config gives the matcher port when no server on the data dir answers', async () => {
+    const empty = tempDataDir()
+    mkdirSync(empty, {recursive: true})
+    const config = join(empty, 'config.json')
+    writeFileSync(config, JSON.stringify({ports: {matcher}}))
+    const r = await runCli(['watch', '--config', config, '--to', 'cfg@x.test', '--since', '30s', '--timeout', '1s', '--json'], {dataDir: empty})
+    expect(r.code, r.stderr).toBe(1) // reached the matcher (of the running server), no such mail: expired
+    expect(JSON.parse(r.stdout)).toMatchObject({matched: false})
+  })
+
+  it('an invalid pattern is refused by the matcher: exit 2 naming the problem', async () => {
     const r = await runCli(['watch', '--port', String(matcher), '--subject', '/(/', '--timeout', '2s'])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/invalid regular expression/)
+  })
+
+  it('the server finds its matcher port by itself: expiry exits 1', async () => {
+    const r = await runCli(['watch', '--to', 'nobody-ever@x.test', '--timeout', '1s'], {dataDir})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('no matching mail within 1s\n')
   })
 })

@@ -5,9 +5,8 @@
  * (--config), so nothing retries on its own during the test.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {setupUsers} from './smtp-helpers.js'
-import {Receiver, entryOf, inboxCount, message, queueCmd, queueList, send, sleep, waitForEntry, writeQueueConfig} from './queue-helpers.js'
+import {runCli, startServe, type Served} from '../helpers/cli.js'
+import {Receiver, entryOf, inboxCount, message, queueCmd, queueList, send, sleep, waitForEntry, deferringFixture} from './queue-helpers.js'
 
 let dataDir: string
 let served: Served | undefined
@@ -23,11 +22,10 @@ async function stopServe(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dataDir = tempDataDir()
-  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
-  receiver = await Receiver.start()
-  receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
-  const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}})
+  const fixture = await deferringFixture()
+  dataDir = fixture.dataDir
+  receiver = fixture.receiver
+  const config = fixture.config
   serveArgs = ['--config', config, '--route', `example.net=127.0.0.1:${receiver.port}`]
   served = await startServe(dataDir, serveArgs)
   await Promise.all(

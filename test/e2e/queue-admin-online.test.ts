@@ -4,9 +4,8 @@
  * one minute (--config), so deferred entries never retry on their own during the test.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {setupUsers} from './smtp-helpers.js'
-import {Receiver, entryOf, inboxCount, message, queueCmd, queueList, send, sleep, waitForEntry, writeQueueConfig} from './queue-helpers.js'
+import {runCli, startServe, type Served} from '../helpers/cli.js'
+import {Receiver, entryOf, inboxCount, message, queueCmd, queueList, send, sleep, waitForEntry, deferringFixture} from './queue-helpers.js'
 
 let dataDir: string
 let served: Served
@@ -17,11 +16,10 @@ const ids: Record<string, string> = {}
 const subjects = (r: Receiver) => r.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw)?.[1]?.trim())
 
 beforeAll(async () => {
-  dataDir = tempDataDir()
-  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
-  receiver = await Receiver.start()
-  receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
-  const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}})
+  const fixture = await deferringFixture()
+  dataDir = fixture.dataDir
+  receiver = fixture.receiver
+  const config = fixture.config
   served = await startServe(dataDir, ['--config', config, '--route', `example.net=127.0.0.1:${receiver.port}`])
   await Promise.all(
     ['held', 'deleted', 'flushed-1', 'flushed-2'].map(async (name) => {

@@ -9,7 +9,8 @@ import {createServer} from 'node:net'
 import {dirname, join} from 'node:path'
 import {SMTPServer, type SMTPServerSession} from 'smtp-server'
 import {expect} from 'vitest'
-import {runCli, runJson} from '../helpers/cli.js'
+import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
+import {setupUsers} from './smtp-helpers.js'
 import {openStore} from '../../src/store/store.js'
 import type {DeliveryAttemptRecord, QueueEntry, QueueState} from '../../src/store/records.js'
 
@@ -396,6 +397,20 @@ export function writeQueueConfig(dataDir: string, queue: object, name = 'queue-c
   const file = join(dirname(dataDir), name)
   writeFileSync(file, JSON.stringify({queue}))
   return file
+}
+
+/**
+ * The admin suites' fixture: a data dir with alice@example.com, a receiver that answers 451 to
+ * every recipient (so entries are deferred), and a config retrying only after a minute (so
+ * nothing retries on its own during a test).
+ */
+export async function deferringFixture(): Promise<{dataDir: string; receiver: Receiver; config: string}> {
+  const dataDir = tempDataDir()
+  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com'}])
+  const receiver = await Receiver.start()
+  receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
+  const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}})
+  return {dataDir, receiver, config}
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Bus, type BusEvent} from '../../src/bus.js'
 import {connectControl, type ControlClient} from '../../src/control/client.js'
-import {MAX_LINE_BYTES, PROTOCOL_VERSION, controlSocketPath, lineSplitter, type ControlEvent} from '../../src/control/protocol.js'
+import {MAX_LINE_BYTES, PROTOCOL_VERSION, controlSocketPath, lineSplitter, requestIdOf, type ControlEvent} from '../../src/control/protocol.js'
 import {ControlServer} from '../../src/control/server.js'
 import {MailboxError} from '../../src/errors.js'
 import {createLogger} from '../../src/log.js'
@@ -302,13 +302,79 @@ describe('lineSplitter', () => {
     expect(lines).toEqual(['{"name":"Jörg 😀"}', '😀'])
   })
 
-  it('calls onOverflow when a line exceeds the limit, then carries on', () => {
+  it('calls onOverflow once when a line exceeds the limit, skips the rest of that line, then carries on', () => {
+    const lines: string[] = []
+    const heads: string[] = []
+    const feed = lineSplitter((l) => lines.push(l), (head) => heads.push(head.toString()))
+    feed(Buffer.from('{"id":7,'))
+    feed(Buffer.alloc(MAX_LINE_BYTES, 'a'))
+    feed(Buffer.alloc(1000, 'b')) // still the same line: no second call
+    expect(heads).toHaveLength(1)
+    expect(requestIdOf(Buffer.from(heads[0]!))).toBe(7)
+    feed(Buffer.from('bbb\nok\n'))
+    expect(lines).toEqual(['ok'])
+  })
+
+  it('takes a line of many megabytes in many chunks in linear time, up to its own limit', () => {
     const lines: string[] = []
     let overflows = 0
-    const feed = lineSplitter((l) => lines.push(l), () => overflows++)
-    feed(Buffer.alloc(MAX_LINE_BYTES + 1, 'a'))
-    expect(overflows).toBe(1)
-    feed(Buffer.from('ok\n'))
-    expect(lines).toEqual(['ok'])
+    const limit = 40 * 1024 * 1024
+    const feed = lineSplitter((l) => lines.push(l), () => overflows++, limit)
+    const chunk = Buffer.alloc(64 * 1024, 'x')
+    const started = Date.now()
+    for (let i = 0; i < 512; i++) feed(chunk) // 32 MiB
+    feed(Buffer.from('\n'))
+    expect(overflows).toBe(0)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toHaveLength(32 * 1024 * 1024)
+    expect(Date.now() - started).toBeLessThan(10_000) // the quadratic splitter took minutes
+  })
+
+  it('finds the id at the start of a request line', () => {
+    expect(requestIdOf(Buffer.from('{"id":12,"action":"mailstore.inject"'))).toBe(12)
+    expect(requestIdOf(Buffer.from(' { "id" : "abc" , "action"'))).toBe('abc')
+    expect(requestIdOf(Buffer.from('{"action":"x","id":3}'))).toBeNull()
+  })
+})
+
+describe('control socket request size', () => {
+  const MAX_MESSAGE = 3 * 1024 * 1024
+  let sizedDir: string
+  let sized: ControlServer
+
+  beforeAll(async () => {
+    sizedDir = tempDir()
+    const sizedBus = new Bus()
+    // stands in for the mailstore: answers with the size of the message it got
+    sizedBus.handle('mailstore.inject', (req) => ({id: String(Buffer.from(req.raw, 'base64').length), stored: [], queued: []}))
+    sized = new ControlServer(sizedBus, controlSocketPath(sizedDir), log, {maxMessageSize: MAX_MESSAGE})
+    await sized.start()
+  })
+  afterAll(async () => {
+    await sized.stop()
+  })
+
+  const inject = (c: ControlClient, bytes: number) => c.call('mailstore.inject', {from: 'a@x.test', to: ['b@x.test'], raw: Buffer.alloc(bytes, 'm').toString('base64')})
+
+  it('takes a request carrying a message of the largest allowed size', async () => {
+    const c = (await connectControl(sizedDir))!
+    clients.push(c)
+    expect((await inject(c, MAX_MESSAGE)).id).toBe(String(MAX_MESSAGE))
+  })
+
+  it('refuses a longer request with too-large for its id, and the connection carries on', async () => {
+    const c = (await connectControl(sizedDir))!
+    clients.push(c)
+    const err = await inject(c, 2 * MAX_MESSAGE).catch((e: unknown) => e)
+    expect((err as MailboxError).code).toBe('too-large')
+    expect((err as MailboxError).message).toMatch(/^request too large: more than \d+ bytes \(a message sent through the server may be at most 3145728 bytes: smtp.maxMessageSize\)$/)
+    expect((await inject(c, 10)).id).toBe('10')
+  })
+
+  it('the default server (no message size) keeps the 1 MiB line limit', async () => {
+    const c = await client()
+    const err = await c.call('server.status', {pad: 'x'.repeat(MAX_LINE_BYTES)} as never).catch((e: unknown) => e)
+    expect((err as MailboxError).code).toBe('too-large')
+    expect(await c.call('server.status', {})).toEqual(STATUS)
   })
 })
