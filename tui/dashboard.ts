@@ -58,7 +58,7 @@ const HELP = `
    h   hold                           p   set password
    u   release                        e   enable / disable
    d   delete (asks first)            x   remove (asks first)
-   Enter  details and transcripts     Enter  that user's folders
+   Enter  the whole error, attempts   Enter  that user's folders
    f   filter by state
    s   sort: state / next / attempts / created
 `
