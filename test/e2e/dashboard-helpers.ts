@@ -264,6 +264,7 @@ export interface ListedEntry {
   id: string
   state: string
   attempts: number
+  nextAttemptAt: number
   recipients: string[]
 }
 

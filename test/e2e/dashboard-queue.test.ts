@@ -64,25 +64,30 @@ describe('dashboard queue table', () => {
 
   it('deferred and failed entries come first by default, delivered last', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 120, height: 36})
-    const s = await d.waitFor((x) => isLive(x) && entryRows(x).length === 10, {what: 'ten rows', timeoutMs: 12_000})
+    const s = await d.waitFor((x) => isLive(x) && entryRows(x).length === 10, {what: 'ten rows', timeoutMs: 20_000})
     expect(boxLines(s, 'queue entries')[0]).toBeDefined()
     const states = entryRows(s).map(stateOf)
     expect(states, entryRows(s).join('\n')).toEqual([...Array<string>(8).fill('deferred'), 'failed', 'delivered'])
-    // within a state, the soonest next attempt first: the order they were sent and tried
-    const ids = [...deferred, ...closed]
-    const order = entryRows(s)
-      .slice(0, 8)
-      .map((row) => ids.findIndex((id) => row.startsWith(id.slice(-10))))
-    expect(order).toEqual([...order].sort((a, b) => a - b))
+    // within a state, the soonest next attempt first (ties by id)
+    const list = await queueList(dataDir)
+    const expected = list
+      .filter((e) => e.state === 'deferred')
+      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1))
+      .map((e) => e.id.slice(-10))
+    expect(
+      entryRows(s)
+        .slice(0, 8)
+        .map((row) => row.split(' ')[0]),
+    ).toEqual(expected)
     expect(rowOf(s, failed)).toMatch(/failed\s+1\s/)
     await d.keys('q')
     await d.waitFor('DASH-EXIT 0')
     await d.kill()
-  })
+  }, 60_000)
 
   it('at 80×24 the table shows at least 8 entries, and the reply code in LAST ERROR; Enter shows the last error whole', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 80, height: 24})
-    let s = await d.waitFor((x) => isLive(x) && entryRows(x).length >= 8, {what: 'at least 8 rows at 80×24', timeoutMs: 12_000})
+    let s = await d.waitFor((x) => isLive(x) && entryRows(x).length >= 8, {what: 'at least 8 rows at 80×24', timeoutMs: 20_000})
     const lines = s.replace(/\n$/, '').split('\n')
     expect(lines).toHaveLength(24)
     for (const l of lines) expect([...l].length, l).toBeLessThanOrEqual(80)
@@ -104,18 +109,18 @@ describe('dashboard queue table', () => {
     await d.keys('q')
     await d.waitFor('DASH-EXIT 0')
     await d.kill()
-  })
+  }, 60_000)
 
   it('a wide terminal shows the reply text in LAST ERROR', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 160, height: 40})
-    const s = await d.waitFor((x) => isLive(x) && entryRows(x).length === 10, {what: 'ten rows at 160 columns', timeoutMs: 12_000})
+    const s = await d.waitFor((x) => isLive(x) && entryRows(x).length === 10, {what: 'ten rows at 160 columns', timeoutMs: 20_000})
     for (const id of deferred) expect(rowOf(s, id)).toMatch(new RegExp(`\\s${REPLY.replace(/[.:,]/g, '\\$&')}\\s*$`))
     expect(rowOf(s, failed)).toMatch(/\s550 5\.1\.1 no such user here\s*$/)
     expect(rowOf(s, closed[0]!)).toMatch(/\sconnect ECONNREFUSED 127\.0\.0\.1:\d+\s*$/)
     await d.keys('q')
     await d.waitFor('DASH-EXIT 0')
     await d.kill()
-  })
+  }, 60_000)
 
   it('u re-sorts the released entry; the cursor stays on it, and d names and deletes that entry', async () => {
     const target = deferred[1]!
@@ -123,13 +128,13 @@ describe('dashboard queue table', () => {
     expect(hold.code, hold.stderr).toBe(0)
     receiver.failing = false
     const d = await tmux.startDashboard(dataDir, {width: 120, height: 36})
-    let s = await d.waitFor((x) => isLive(x) && /held/.test(rowOf(x, target) ?? ''), {what: 'the held row', timeoutMs: 12_000})
+    let s = await d.waitFor((x) => isLive(x) && /held/.test(rowOf(x, target) ?? ''), {what: 'the held row', timeoutMs: 20_000})
     const before = entryRows(s).findIndex((r) => r.startsWith(target.slice(-10)))
     await d.select(target.slice(-10))
 
     await d.keys('u')
     // released, delivered by the receiver, and re-sorted to the delivered at the bottom
-    s = await d.waitFor((x) => /delivered\s+2\s/.test(rowOf(x, target) ?? ''), {what: 'the released entry delivered', timeoutMs: 12_000})
+    s = await d.waitFor((x) => /delivered\s+2\s/.test(rowOf(x, target) ?? ''), {what: 'the released entry delivered', timeoutMs: 20_000})
     const after = entryRows(s).findIndex((r) => r.startsWith(target.slice(-10)))
     expect(after, 'the entry moved in the table').not.toBe(before)
     // give a stale selection every chance to show (several renders)
@@ -149,5 +154,5 @@ describe('dashboard queue table', () => {
     await d.keys('q')
     await d.waitFor('DASH-EXIT 0')
     await d.kill()
-  })
+  }, 60_000)
 })

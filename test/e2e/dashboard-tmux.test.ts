@@ -214,7 +214,7 @@ describe('dashboard against a running server', () => {
       await store.close()
     }
     await dash.keys('1')
-  })
+  }, 60_000)
 
   it('(d) q restores the terminal: normal screen, DASH-EXIT 0, no box drawing, cursor shown, mouse and keypad modes off', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 100, height: 30})
