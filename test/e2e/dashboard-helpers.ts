@@ -142,6 +142,13 @@ export class Session {
     }
   }
 
+  /** q, then waits for the dashboard to exit 0 and closes the pane. */
+  async quit(): Promise<void> {
+    await this.keys('q')
+    await this.waitFor('DASH-EXIT 0')
+    await this.kill()
+  }
+
   async kill(): Promise<void> {
     await this.tmux.tmux(['kill-session', '-t', this.name]).catch(() => undefined)
   }

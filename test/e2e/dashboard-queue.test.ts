@@ -80,14 +80,14 @@ describe('dashboard queue table', () => {
         .map((row) => row.split(' ')[0]),
     ).toEqual(expected)
     expect(rowOf(s, failed)).toMatch(/failed\s+1\s/)
-    await d.keys('q')
-    await d.waitFor('DASH-EXIT 0')
-    await d.kill()
+    // 120 columns is wide: the reply text, cut to the column (the whole of it at 160, below)
+    expect(rowOf(s, deferred[0]!)).toMatch(/\s451 4\.3\.0 dashboard test: mailbox \S.*…\s*$/)
+    await d.quit()
   }, 60_000)
 
   it('at 80×24 the table shows at least 8 entries, and the reply code in LAST ERROR; Enter shows the last error whole', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 80, height: 24})
-    let s = await d.waitFor((x) => isLive(x) && entryRows(x).length >= 8, {what: 'at least 8 rows at 80×24', timeoutMs: 20_000})
+    let s = await d.waitFor((x) => isLive(x) && entryRows(x).length === 10, {what: 'all ten rows at 80×24 (at least 8 asked)', timeoutMs: 20_000})
     const lines = s.replace(/\n$/, '').split('\n')
     expect(lines).toHaveLength(24)
     for (const l of lines) expect([...l].length, l).toBeLessThanOrEqual(80)
@@ -106,9 +106,7 @@ describe('dashboard queue table', () => {
     expect(detail).toContain(`last error ${REPLY}`)
     await d.keys('q')
     await d.waitFor((x) => !x.includes('detail (Esc/q closes)'), {what: 'the detail view to close'})
-    await d.keys('q')
-    await d.waitFor('DASH-EXIT 0')
-    await d.kill()
+    await d.quit()
   }, 60_000)
 
   it('a wide terminal shows the reply text in LAST ERROR', async () => {
@@ -117,9 +115,7 @@ describe('dashboard queue table', () => {
     for (const id of deferred) expect(rowOf(s, id)).toMatch(new RegExp(`\\s${REPLY.replace(/[.:,]/g, '\\$&')}\\s*$`))
     expect(rowOf(s, failed)).toMatch(/\s550 5\.1\.1 no such user here\s*$/)
     expect(rowOf(s, closed[0]!)).toMatch(/\sconnect ECONNREFUSED 127\.0\.0\.1:\d+\s*$/)
-    await d.keys('q')
-    await d.waitFor('DASH-EXIT 0')
-    await d.kill()
+    await d.quit()
   }, 60_000)
 
   it('u re-sorts the released entry; the cursor stays on it, and d names and deletes that entry', async () => {
@@ -151,8 +147,6 @@ describe('dashboard queue table', () => {
     expect(left.sort()).toEqual([delivered, deferred[0]!, deferred[2]!, ...closed, failed].sort())
     // the cursor moved to a neighbour, never off the table
     expect(await d.selectedLine()).toMatch(/^│\S{10,}\s+(deferred|failed|delivered)\s/)
-    await d.keys('q')
-    await d.waitFor('DASH-EXIT 0')
-    await d.kill()
+    await d.quit()
   }, 60_000)
 })
