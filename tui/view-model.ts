@@ -124,6 +124,14 @@ export function shortIds(ids: readonly string[], min = MIN_ID_CHARS): Map<string
   return out
 }
 
+/** shortIds of a list of entries, kept while the list is the same (it is re-read once a second, drawn every 300 ms) */
+const shortIdCache = new WeakMap<readonly QueueEntry[], Map<string, string>>()
+function shortIdsOf(entries: readonly QueueEntry[]): Map<string, string> {
+  let short = shortIdCache.get(entries)
+  if (!short) shortIdCache.set(entries, (short = shortIds(entries.map((e) => e.id))))
+  return short
+}
+
 /** The reply code of an error ("451 4.3.0"), or the system error ("ECONNREFUSED"), or its first word. */
 export function errorCode(text: string | undefined): string {
   const t = oneLine(text)
@@ -138,6 +146,7 @@ const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').
 
 /** Cut to `width` characters, the last one an ellipsis when something was cut. */
 export function clip(text: string, width: number): string {
+  if (text.length <= width) return text
   const chars = [...text]
   if (chars.length <= width) return text
   return width <= 0 ? '' : chars.slice(0, width - 1).join('') + '…'
@@ -173,7 +182,7 @@ export interface QueueTable {
  */
 export function queueRows(entries: readonly QueueEntry[], filter: QueueState | 'all', sort: QueueSort, now = Date.now(), columns = WIDE_COLUMNS): QueueTable {
   const shown = sortEntries(entries, filter, sort)
-  const short = shortIds(entries.map((e) => e.id))
+  const short = shortIdsOf(entries)
   const wide = columns >= WIDE_COLUMNS
   const rows = shown.map((e) => [
     short.get(e.id) ?? e.id,
@@ -186,7 +195,9 @@ export function queueRows(entries: readonly QueueEntry[], filter: QueueState | '
   ])
   // blessed: border 2 + one space between columns (6) = 8; the rest is for cells
   const all = [QUEUE_HEADER, ...rows]
-  const natural = QUEUE_HEADER.map((_, i) => Math.max(...all.map((r) => [...r[i]!].length)))
+  // a loop, not Math.max(...cells): a queue of 200,000 entries would overflow the stack. UTF-16
+  // length: never less than the characters shown, so a row measured this way still fits
+  const natural = QUEUE_HEADER.map((_, i) => all.reduce((max, r) => Math.max(max, r[i]!.length), 0))
   const fixed = natural.slice(0, 4).reduce((a, b) => a + b, 0)
   const flexible = shareWidths(natural.slice(4), columns - 8 - fixed)
   const widths = [...natural.slice(0, 4), ...flexible]

@@ -476,6 +476,14 @@ describe('LAST ERROR: the reply text on wide terminals, the code on narrow ones'
     }
   })
 
+  it('a queue of 200,000 entries: rows for all, no stack overflow measuring the columns', () => {
+    const big = Array.from({length: 200_000}, (_, i) => entry(`0mx7b37ubc0850753${i.toString(36).padStart(4, '0')}`, {state: 'deferred', lastError: '451 4.3.0 later'}))
+    const {rows, ids} = queueRows(big, 'all', 'state', NOW, 80)
+    expect(rows).toHaveLength(200_000)
+    expect(new Set(rows.map((r) => r[0])).size).toBe(200_000)
+    expect(ids[0]!.endsWith(rows[0]![0]!)).toBe(true)
+  })
+
   it('shareWidths / clip: narrow columns keep their width, wide ones share the rest; a cut ends in …', () => {
     expect(shareWidths([5, 50, 50], 65)).toEqual([5, 30, 30])
     expect(shareWidths([5, 10, 50], 100)).toEqual([5, 10, 50])
