@@ -36,7 +36,7 @@ const INPUT_WIDTH = 32
 export function openForm(screen: blessed.Widgets.Screen, options: FormOptions): Promise<boolean> {
   const {fields} = options
   const width = Math.min(72, Math.max(40, (screen.width as number) - 4))
-  const box = blessed.box({parent: screen, top: 'center', left: 'center', width, height: fields.length + 3, border: 'line', label: ` ${options.label} `})
+  const box = blessed.box({parent: screen, top: 'center', left: 'center', width, height: fields.length + 4, border: 'line', label: ` ${options.label} `})
   const inputs = fields.map((f, i) => {
     blessed.text({parent: box, top: i, left: 1, width: LABEL_WIDTH, height: 1, content: f.label})
     const inputWidth = f.hint ? Math.min(INPUT_WIDTH, 16) : Math.min(INPUT_WIDTH + 16, width - LABEL_WIDTH - 5)
@@ -44,7 +44,8 @@ export function openForm(screen: blessed.Widgets.Screen, options: FormOptions): 
     // not inputOnFocus: that re-reads whichever field focus rewinds to after each Enter
     return blessed.textbox({parent: box, top: i, left: 1 + LABEL_WIDTH, width: inputWidth, height: 1, censor: f.censor ?? false, style: {bg: 'blue'}})
   })
-  const message = blessed.text({parent: box, top: fields.length, left: 1, width: width - 4, height: 1, content: 'Enter: next field · Esc: cancel', style: {fg: 'yellow'}})
+  // two lines: room for a refusal that names the value and the accepted forms
+  const message = blessed.text({parent: box, top: fields.length, left: 1, width: width - 4, height: 2, content: 'Enter: next field · Esc: cancel', style: {fg: 'yellow'}})
 
   return new Promise((resolve) => {
     let submitted = false
