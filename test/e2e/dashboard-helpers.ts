@@ -9,7 +9,7 @@ import {randomBytes} from 'node:crypto'
 import {rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {SMTPServer} from 'smtp-server'
-import {afterAll, expect} from 'vitest'
+import {afterAll, beforeAll, expect} from 'vitest'
 import {BIN, runCli, runJson} from '../helpers/cli.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -32,6 +32,12 @@ export class Tmux {
   private sessions = 0
 
   constructor() {
+    // no skipping: without tmux these tests fail, here and on CI, and say why
+    beforeAll(async () => {
+      await this.tmux(['-V']).catch((err: Error) => {
+        throw new Error(`the dashboard tests need tmux (apt-get install tmux): ${err.message}`)
+      })
+    })
     afterAll(async () => {
       await this.tmux(['kill-server']).catch(() => undefined)
       // the server leaves its socket file behind
