@@ -10,34 +10,42 @@ import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
 import {isMailboxError} from '../src/errors.js'
 import {listFolders} from '../src/mailstore/folders.js'
-import {attemptText} from '../src/queue/attempt-text.js'
 import {attemptsOf, deleteEntry, getEntry, holdEntry, listEntries, releaseEntry, retryEntry} from '../src/queue/ops.js'
 import {parseSize} from '../src/size.js'
 import type {QueueEntry} from '../src/store/records.js'
 import type {Store} from '../src/store/store.js'
+import {openForm, type FormField, type FormRefusal} from './form.js'
 import {LiveSource} from './sources/live.js'
 import {Throughput, type Series} from './sources/throughput.js'
 import {
   FOLDER_HEADER,
   QUEUE_FILTERS,
-  QUEUE_HEADER,
+  QUEUE_SORTS,
   USER_HEADER,
+  countsLine,
   countsText,
+  entryDetail,
   eventLine,
   folderRows,
   headerText,
+  queueLayout,
   queueRows,
+  reselect,
   sparkline,
   userRows,
-  type QueueSort,
 } from './view-model.js'
 
 const RENDER_MS = 300
 const STORE_POLL_MS = 1000
 const MAX_EVENT_LINES = 200
-const SORTS: QueueSort[] = ['next', 'attempts', 'created']
 
 type Screen = 'queue' | 'users' | 'folders'
+
+const ADD_USER_FIELDS: FormField[] = [
+  {name: 'address', label: 'Address'},
+  {name: 'password', label: 'Password', censor: true},
+  {name: 'quota', label: 'Quota', hint: 'e.g. 2G; empty = unlimited'},
+]
 
 const HELP = `
  Keys
@@ -50,9 +58,9 @@ const HELP = `
    h   hold                           p   set password
    u   release                        e   enable / disable
    d   delete (asks first)            x   remove (asks first)
-   Enter  details and transcripts     Enter  that user's folders
+   Enter  the whole error, attempts   Enter  that user's folders
    f   filter by state
-   s   sort: next / attempts / created
+   s   sort: state / next / attempts / created
 `
 
 export async function runDashboard(store: Store, dataDir: string): Promise<void> {
@@ -66,7 +74,9 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   let sortIndex = 0
   let current: Screen = 'queue'
   let folderUser: string | undefined
+  /** the full id of each table row, in the order shown; the selection is kept by id, not by row */
   let queueIds: string[] = []
+  let userAddresses: string[] = []
   let flash = ''
   let flashUntil = 0
   /** a detail view, dialog or help is open: screen-wide keys wait until it closes */
@@ -126,6 +136,11 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   })
   live.start()
 
+  // ---- selection: the row under the cursor, as the id (address) shown there ----
+  const selectedRow = (list: blessed.Widgets.ListTableElement) => ((list as unknown as {selected: number}).selected || 1) - 1
+  const selectedEntry = (): string | undefined => queueIds[selectedRow(table)]
+  const selectedUser = (): string | undefined => userAddresses[selectedRow(userTable)]
+
   // ---- rendering ----
   const render = () => {
     header.setContent(` ${headerText(live.state, dataDir)}`)
@@ -133,24 +148,32 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     const keys = current === 'queue' ? 'r retry h hold u release d delete ⏎ detail f filter s sort' : current === 'users' ? 'a add p passwd e en/disable x remove ⏎ folders' : 'Esc back'
     footer.setContent(` ${Date.now() < flashUntil ? flash : `1 queue 2 users 3 folders │ ${keys} │ ? help q quit`}`)
     if (current === 'queue') {
-      counts.setContent(countsText(entries))
-      const width = Math.max(10, (chart.width as number) - 17) // border 2 + "name      1234 " 15
-      chart.setContent(
-        (['received', 'delivered', 'deferred', 'bounced'] as Series[])
-          .map((s) => `${s.padEnd(10)}${String(throughput.total(s)).padStart(4)} ${sparkline(throughput.values(s), width)}`)
-          .join('\n\n'),
-      )
+      const columns = screen.width as number
+      const layout = queueLayout((screen.height as number) - 2)
+      arrange(layout)
+      if (layout.summary === 'full') {
+        counts.setContent(countsText(entries))
+        const width = Math.max(10, (chart.width as number) - 17) // border 2 + "name      1234 " 15
+        chart.setContent(
+          (['received', 'delivered', 'deferred', 'bounced'] as Series[])
+            .map((s) => `${s.padEnd(10)}${String(throughput.total(s)).padStart(4)} ${sparkline(throughput.values(s), width)}`)
+            .join('\n\n'),
+        )
+      } else counts.setContent(countsLine(entries, columns - 2))
       const filter = QUEUE_FILTERS[filterIndex]!
-      const {rows, ids} = queueRows(entries, filter, SORTS[sortIndex]!)
-      const selected = (table as unknown as {selected: number}).selected
-      table.setLabel(` queue entries · filter: ${filter} · sort: ${SORTS[sortIndex]} · ${ids.length} shown `)
-      table.setData([QUEUE_HEADER, ...(rows.length ? rows : [['(none)', '', '', '', '', '', '']])])
+      const {header: head, rows, ids} = queueRows(entries, filter, QUEUE_SORTS[sortIndex]!, Date.now(), columns)
+      // the entry under the cursor stays under it, wherever the new order puts it
+      const keep = reselect(selectedEntry(), queueIds, ids)
+      table.setLabel(` queue entries · filter: ${filter} · sort: ${QUEUE_SORTS[sortIndex]} · ${ids.length} shown `)
+      table.setData([head, ...(rows.length ? rows : [['(none)', '', '', '', '', '', '']])])
       queueIds = ids
-      if (selected) table.select(Math.min(selected, Math.max(1, rows.length)))
+      table.select(keep === undefined ? 1 : ids.indexOf(keep) + 1)
     } else if (current === 'users') {
-      const selected = (userTable as unknown as {selected: number}).selected
+      const addresses = users.map((u) => u.address)
+      const keep = reselect(selectedUser(), userAddresses, addresses)
       userTable.setData([USER_HEADER, ...(users.length ? userRows(users) : [['(no users)', '', '', '', '', '']])])
-      if (selected) userTable.select(Math.min(selected, Math.max(1, users.length)))
+      userAddresses = addresses
+      userTable.select(keep === undefined ? 1 : addresses.indexOf(keep) + 1)
     } else if (folderUser) {
       try {
         folderTable.setLabel(` folders of ${folderUser} `)
@@ -162,6 +185,22 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     screen.render()
   }
   const renderTimer = setInterval(render, RENDER_MS)
+
+  /** sizes the queue screen's panes for the terminal: the table first (see queueLayout) */
+  const arrange = (layout: ReturnType<typeof queueLayout>) => {
+    const full = layout.summary === 'full'
+    counts.width = full ? 34 : '100%'
+    counts.height = Math.max(1, layout.summaryHeight)
+    if (layout.summary === 'none') counts.hide()
+    else counts.show()
+    if (full) chart.show()
+    else chart.hide()
+    table.top = layout.tableTop
+    table.height = layout.tableHeight
+    events.height = Math.max(1, layout.eventsHeight)
+    if (layout.eventsHeight) events.show()
+    else events.hide()
+  }
 
   const show = (name: Screen) => {
     current = name
@@ -226,7 +265,6 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   }
 
   // ---- actions ----
-  const selectedEntry = (): string | undefined => queueIds[((table as unknown as {selected: number}).selected ?? 1) - 1]
   const queueAction = async (verb: 'retry' | 'hold' | 'release' | 'delete') => {
     const id = selectedEntry()
     if (!id) return say('no entry selected')
@@ -245,32 +283,39 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     const id = selectedEntry()
     if (!id) return
     try {
-      const e = getEntry(store, id)
-      const lines = [
-        `id        ${e.id}`,
-        `state     ${e.state} (${e.priority})   attempts ${e.attempts}`,
-        `from      ${e.from || '<>'}`,
-        ...e.recipients.map((r) => `to        ${r.address}  ${r.state}  ${r.lastError ?? ''}`),
-        `created   ${new Date(e.createdAt).toISOString()}`,
-        `next      ${new Date(e.nextAttemptAt).toISOString()}`,
-        ...attemptsOf(store, id).flatMap((a) => ['', ...attemptText(a, (ms) => new Date(ms).toISOString())]),
-      ]
+      const lines = entryDetail(getEntry(store, id), attemptsOf(store, id))
       detail(lines.join('\n'))
     } catch (err) {
       say(errorText(err))
     }
   }
-  const selectedUser = (): string | undefined => users[((userTable as unknown as {selected: number}).selected ?? 1) - 1]?.address
+  const addUserFrom = async (v: Record<string, string>): Promise<FormRefusal | undefined> => {
+    let quota: number
+    try {
+      quota = v.quota ? parseSize(v.quota) : 0
+    } catch (err) {
+      return {field: 'quota', error: errorText(err)}
+    }
+    if (!v.address) return {field: 'address', error: 'an address is needed'}
+    if (!v.password) return {field: 'password', error: 'a password is needed'}
+    try {
+      const user = await addUser(store, {address: v.address, password: v.password, quota})
+      say(`added ${user.address}`)
+      return undefined
+    } catch (err) {
+      return {field: 'address', error: errorText(err)}
+    }
+  }
   const userAction = async (verb: 'add' | 'passwd' | 'toggle' | 'remove') => {
     try {
       if (verb === 'add') {
-        const address = await ask('new user address')
-        if (!address) return
-        const password = await ask(`password for ${address}`, true)
-        if (!password) return say('cancelled: no password')
-        const quota = await ask('quota (e.g. 2G, empty = unlimited)')
-        const user = await addUser(store, {address, password, quota: quota ? parseSize(quota) : 0})
-        say(`added ${user.address}`)
+        modal = true
+        try {
+          await openForm(screen, {label: 'add a user', fields: ADD_USER_FIELDS, submit: addUserFrom})
+        } finally {
+          modal = false
+          show(current)
+        }
       } else {
         const address = selectedUser()
         if (!address) return say('no user selected')
@@ -332,7 +377,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     render()
   })
   table.key('s', () => {
-    sortIndex = (sortIndex + 1) % SORTS.length
+    sortIndex = (sortIndex + 1) % QUEUE_SORTS.length
     render()
   })
   userTable.key('a', () => void userAction('add'))

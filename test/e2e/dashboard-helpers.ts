@@ -6,11 +6,11 @@
  */
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {rmSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {SMTPServer} from 'smtp-server'
-import {afterAll} from 'vitest'
-import {BIN} from '../helpers/cli.js'
+import {afterAll, beforeAll, expect} from 'vitest'
+import {BIN, runCli, runJson} from '../helpers/cli.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -32,6 +32,12 @@ export class Tmux {
   private sessions = 0
 
   constructor() {
+    // no skipping: without tmux these tests fail, here and on CI, and say why
+    beforeAll(async () => {
+      await this.tmux(['-V']).catch((err: Error) => {
+        throw new Error(`the dashboard tests need tmux (apt-get install tmux): ${err.message}`)
+      })
+    })
     afterAll(async () => {
       await this.tmux(['kill-server']).catch(() => undefined)
       // the server leaves its socket file behind
@@ -117,6 +123,14 @@ export class Session {
     return this.waitFor((s) => /^ mailbox /.test(s) && s.includes('1 queue 2 users 3 folders'), {timeoutMs, what: 'the first frame'})
   }
 
+  /** The highlighted (selected) line of the screen as plain text, or undefined when none is. */
+  async selectedLine(): Promise<string | undefined> {
+    return (await this.screenAnsi())
+      .split('\n')
+      .find((l) => SELECTED.test(l))
+      ?.replace(ANSI, '')
+  }
+
   /**
    * Moves the selection of the focused table onto the row containing `text` (j / k, one at a
    * time, checking the highlight after each). Fails when no visible row contains it.
@@ -132,6 +146,13 @@ export class Session {
       if (target >= 0 && selected >= 0) await this.keys(target > selected ? 'j' : 'k')
       else await sleep(100)
     }
+  }
+
+  /** q, then waits for the dashboard to exit 0 and closes the pane. */
+  async quit(): Promise<void> {
+    await this.keys('q')
+    await this.waitFor('DASH-EXIT 0')
+    await this.kill()
   }
 
   async kill(): Promise<void> {
@@ -166,9 +187,9 @@ export function boxLines(screen: string, title: string): string[] {
 /** The queue-counts box as numbers: {queued, sending, deferred, held, delivered, failed, total}. */
 export function queueCountsOnScreen(screen: string): Record<string, number> {
   const counts: Record<string, number> = {}
+  // a box of one count a line on tall terminals, one line of them all on short ones
   for (const line of boxLines(screen, 'queue ─')) {
-    const m = /^\s*(queued|sending|deferred|held|delivered|failed|total)\s+(\d+)\s*$/.exec(line)
-    if (m) counts[m[1]!] = Number(m[2])
+    for (const m of line.matchAll(/(?:^|\s)(queued|sending|deferred|held|delivered|failed|total)\s+(\d+)(?=\s|$)/g)) counts[m[1]!] = Number(m[2])
   }
   return counts
 }
@@ -185,9 +206,14 @@ export interface Received {
   raw: string
 }
 
-/** An SMTP server on 127.0.0.1 that answers RCPT TO with 451 while `failing` is set, and accepts otherwise. */
+/**
+ * An SMTP server on 127.0.0.1 that answers RCPT TO with 451 `failText` while `failing` is set,
+ * 550 for the addresses in `refuse`, and accepts otherwise.
+ */
 export class Receiver {
   failing = false
+  failText = '4.3.0 dashboard test says try again later'
+  readonly refuse = new Set<string>()
   readonly messages: Received[] = []
   rcptCount = 0
 
@@ -206,9 +232,10 @@ export class Receiver {
       banner: 'dashboard test receiver',
       onRcptTo: (address, _session, callback) => {
         self!.rcptCount++
-        if (!self!.failing) return callback()
-        const err = new Error('4.3.0 dashboard test says try again later') as Error & {responseCode: number}
-        err.responseCode = 451
+        const refused = self!.refuse.has(address.address)
+        if (!self!.failing && !refused) return callback()
+        const err = new Error(refused ? '5.1.1 no such user here' : self!.failText) as Error & {responseCode: number}
+        err.responseCode = refused ? 550 : 451
         callback(err)
       },
       onData: (stream, session, callback) => {
@@ -242,3 +269,51 @@ export class Receiver {
 export function message(subject: string, to = 'bob@example.net'): string {
   return `From: Alice <alice@example.com>\nTo: <${to}>\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W+/g, '-')}@example.com>\n\nHello,\nthis is ${subject}.\n`
 }
+
+// ---------------------------------------------------------------------------------------------
+// the store, the CLI and the screen, as the dashboard tests use them
+
+export interface ListedEntry {
+  id: string
+  state: string
+  attempts: number
+  nextAttemptAt: number
+  recipients: string[]
+}
+
+/** A domain, alice@example.com, and a config whose first retry is 10 minutes out; returns the config path. */
+export async function setupStore(dataDir: string): Promise<string> {
+  for (const args of [['domain', 'add', 'example.com'], ['user', 'add', 'alice@example.com', '--password-stdin']]) {
+    const r = await runCli(args, {dataDir, input: 'alice-Passw0rd\n'})
+    if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
+  }
+  // first retry 10 minutes out: a deferred entry stays deferred until the test retries it
+  const config = join(dirname(dataDir), 'config.json')
+  writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000], maxLifetimeMs: 432_000_000}}}))
+  return config
+}
+
+export async function send(dataDir: string, subject: string, to: string): Promise<string> {
+  const reply = await runJson<{queued: string[]}>(['send', '--from', 'alice@example.com', '--to', to], {dataDir, input: message(subject, to)})
+  expect(reply.queued).toHaveLength(1)
+  return reply.queued[0]!
+}
+
+export const queueList = (dataDir: string) => runJson<ListedEntry[]>(['queue', 'list'], {dataDir})
+
+export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+export const isLive = (s: string) => headerLine(s).includes('· live ·')
+export const tableText = (s: string) => boxLines(s, 'queue entries').join('\n')
+export const eventsText = (s: string) => boxLines(s, 'events').join('\n')
+/** the table row (inside the borders) for an entry, by the id tail the table shows */
+export const rowOf = (s: string, id: string) => boxLines(s, 'queue entries').find((l) => l.includes(id.slice(-10)))
+

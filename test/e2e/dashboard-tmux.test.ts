@@ -7,58 +7,32 @@
  * The "running server" tests share one serve and one dashboard and run in order: the entry
  * deferred in (a) is inspected in (g), retried in (b); (h) deletes another.
  */
-import {writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {verifyPassword} from '../../src/auth/password.js'
 import {findUser} from '../../src/directory/users.js'
 import {openStore} from '../../src/store/store.js'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {BOX_DRAWING, Receiver, Tmux, boxLines, footerLine, headerLine, message, queueCountsOnScreen, sleep, type Session} from './dashboard-helpers.js'
+import {
+  BOX_DRAWING,
+  Receiver,
+  Tmux,
+  boxLines,
+  eventsText,
+  footerLine,
+  headerLine,
+  isLive,
+  queueCountsOnScreen,
+  queueList,
+  rowOf,
+  send,
+  setupStore,
+  sleep,
+  tableText,
+  waitUntil,
+  type Session,
+} from './dashboard-helpers.js'
 
 const tmux = new Tmux()
-
-interface ListedEntry {
-  id: string
-  state: string
-  attempts: number
-  recipients: string[]
-}
-
-async function setupStore(dataDir: string): Promise<string> {
-  for (const args of [['domain', 'add', 'example.com'], ['user', 'add', 'alice@example.com', '--password-stdin']]) {
-    const r = await runCli(args, {dataDir, input: 'alice-Passw0rd\n'})
-    if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
-  }
-  // first retry 10 minutes out: a deferred entry stays deferred until the test retries it
-  const config = join(dirname(dataDir), 'config.json')
-  writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000], maxLifetimeMs: 432_000_000}}}))
-  return config
-}
-
-async function send(dataDir: string, subject: string, to: string): Promise<string> {
-  const reply = await runJson<{queued: string[]}>(['send', '--from', 'alice@example.com', '--to', to], {dataDir, input: message(subject, to)})
-  expect(reply.queued).toHaveLength(1)
-  return reply.queued[0]!
-}
-
-const queueList = (dataDir: string) => runJson<ListedEntry[]>(['queue', 'list'], {dataDir})
-
-async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
-const isLive = (s: string) => headerLine(s).includes('· live ·')
-const tableText = (s: string) => boxLines(s, 'queue entries').join('\n')
-const eventsText = (s: string) => boxLines(s, 'events').join('\n')
-/** the table row (inside the borders) for an entry, by the id tail the table shows */
-const rowOf = (s: string, id: string) => boxLines(s, 'queue entries').find((l) => l.includes(id.slice(-10)))
 
 describe('dashboard against a running server', () => {
   let dataDir: string
@@ -182,7 +156,7 @@ describe('dashboard against a running server', () => {
     expect(queueCountsOnScreen(s)).toMatchObject({deferred: 0, delivered: 1, total: 1})
   })
 
-  it('(c) 2, a: a user added from the UI is in `user list`, with the typed password, which never shows on screen', async () => {
+  it('(c) 2, a: a user added from the labelled form is in `user list`, with the typed password, which never shows on screen; a bad quota keeps what was typed', async () => {
     const PASSWORD = 'Zq7-ultra-Secret-9x'
     const screens: string[] = []
     const keep = async (p: Promise<string>) => {
@@ -190,22 +164,38 @@ describe('dashboard against a running server', () => {
       screens.push(s)
       return s
     }
+    const form = (s: string) => boxLines(s, 'add a user').join('\n')
     await dash.keys('2')
     await keep(dash.waitFor((x) => x.includes('─ users') && x.includes('alice@example.com'), {what: 'the users screen'}))
     await dash.keys('a')
-    await keep(dash.waitFor('new user address', {what: 'the address prompt'}))
+    let s = await keep(dash.waitFor((x) => /^ ?Address\b/m.test(form(x)), {what: 'the add-user form'}))
+    // every field is labelled from the start, the quota with its accepted forms
+    expect(form(s)).toMatch(/^ ?Address\s*$/m)
+    expect(form(s)).toMatch(/^ ?Password\s*$/m)
+    expect(form(s)).toMatch(/^ ?Quota\s+e\.g\. 2G; empty = unlimited/m)
     await dash.type('carol@example.com')
-    await keep(dash.waitFor('carol@example.com', {what: 'the typed address'}))
+    await keep(dash.waitFor((x) => /Address\s+carol@example\.com/.test(form(x)), {what: 'the typed address beside its label'}))
     await dash.keys('Enter')
-    await keep(dash.waitFor('password for carol@example.com', {what: 'the password prompt'}))
     await dash.type(PASSWORD)
-    const masked = await keep(dash.waitFor('*'.repeat(PASSWORD.length), {what: 'the masked password'}))
+    const masked = await keep(dash.waitFor((x) => new RegExp(`Password\\s+\\*{${PASSWORD.length}}\\s`).test(form(x)), {what: 'the masked password beside its label'}))
     expect(masked).not.toContain('*'.repeat(PASSWORD.length + 1))
     await dash.keys('Enter')
-    await keep(dash.waitFor('quota (e.g. 2G', {what: 'the quota prompt'}))
-    await dash.type('10M')
+    await dash.type('10 parsecs')
+    await keep(dash.waitFor((x) => /Quota\s+10 parsecs/.test(form(x)), {what: 'the typed quota'}))
     await dash.keys('Enter')
-    const s = await keep(dash.waitFor((x) => boxLines(x, 'users').some((l) => /^carol@example\.com\s+enabled\s+0\s+0B\s+10M\s+0%/.test(l)), {what: "carol's row"}))
+    // refused: the error shows, the form stays with everything typed
+    s = await keep(dash.waitFor((x) => form(x).includes('invalid size: "10 parsecs"'), {what: 'the quota error in the form'}))
+    expect(form(s)).toMatch(/Address\s+carol@example\.com/)
+    expect(form(s)).toMatch(new RegExp(`Password\\s+\\*{${PASSWORD.length}}\\s`))
+    expect(form(s)).toMatch(/Quota\s+10 parsecs/)
+    expect((await runJson<{address: string}[]>(['user', 'list'], {dataDir})).map((u) => u.address)).not.toContain('carol@example.com')
+    // the cursor is in the quota field: backspaces and new text change only the quota
+    await dash.keys(...Array<string>(10).fill('BSpace'))
+    await dash.type('10M')
+    await keep(dash.waitFor((x) => /Quota\s+10M\s/.test(form(x)), {what: 'the corrected quota'}))
+    expect(form(await dash.screen())).toMatch(/Address\s+carol@example\.com/)
+    await dash.keys('Enter')
+    s = await keep(dash.waitFor((x) => boxLines(x, 'users').some((l) => /^carol@example\.com\s+enabled\s+0\s+0B\s+10M\s+0%/.test(l)), {what: "carol's row"}))
     expect(footerLine(s)).toContain('added carol@example.com')
     screens.push(await dash.screen(), await dash.screenAnsi())
 
@@ -224,7 +214,7 @@ describe('dashboard against a running server', () => {
       await store.close()
     }
     await dash.keys('1')
-  })
+  }, 60_000)
 
   it('(d) q restores the terminal: normal screen, DASH-EXIT 0, no box drawing, cursor shown, mouse and keypad modes off', async () => {
     const d = await tmux.startDashboard(dataDir, {width: 100, height: 30})

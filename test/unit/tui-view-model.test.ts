@@ -13,14 +13,24 @@ import {
   FOLDER_HEADER,
   QUEUE_FILTERS,
   QUEUE_HEADER,
+  QUEUE_SORTS,
   USER_HEADER,
+  clip,
+  countsLine,
   countsText,
+  entryDetail,
+  errorCode,
   eventLine,
   folderRows,
   formatAge,
   headerText,
   queueCounts,
+  queueLayout,
   queueRows,
+  reselect,
+  shareWidths,
+  shortIds,
+  sortEntries,
   sparkline,
   userRows,
 } from '../../tui/view-model.js'
@@ -205,7 +215,7 @@ describe('queueRows', () => {
     expect(queueRows(entries, 'all', 'next', NOW).ids).toHaveLength(4)
     expect(queueRows(entries, 'deferred', 'next', NOW).ids).toEqual(['0000000000aaaaaaaaaa-1'])
     expect(queueRows(entries, 'held', 'next', NOW).ids).toEqual(['0000000000cccccccccc-3'])
-    expect(queueRows(entries, 'failed', 'next', NOW)).toEqual({rows: [], ids: []})
+    expect(queueRows(entries, 'failed', 'next', NOW)).toMatchObject({rows: [], ids: []})
     expect(QUEUE_FILTERS).toEqual(['all', 'queued', 'sending', 'deferred', 'held', 'delivered', 'failed'])
   })
 
@@ -236,11 +246,9 @@ describe('queueRows', () => {
     expect(byId['0000000000dddddddddd-4']).toEqual(['dddddddd-4', 'delivered', '1', '', 'alice@example.com', 'bob@example.net,carol@example.net', ''])
   })
 
-  it('a next attempt exactly now says now; the last error is cut to 50 characters', () => {
-    const long = entry('x', {state: 'deferred', nextAttemptAt: NOW, lastError: 'E'.repeat(80)})
-    const [row] = queueRows([long], 'all', 'next', NOW).rows
-    expect(row![3]).toBe('now')
-    expect(row![6]).toBe('E'.repeat(50))
+  it('a next attempt exactly now says now', () => {
+    const due = entry('x', {state: 'deferred', nextAttemptAt: NOW})
+    expect(queueRows([due], 'all', 'next', NOW).rows[0]![3]).toBe('now')
   })
 })
 
@@ -334,4 +342,194 @@ describe('eventLine', () => {
       expect(eventLine(ev(name, {id: 'x', pid: 1, recipients: [], rcptTo: []}))).toBeUndefined()
     },
   )
+})
+
+describe('queue order: what needs an admin first', () => {
+  const e = (id: string, state: QueueEntry['state'], next: number, over: Partial<QueueEntry> = {}) => entry(id, {state, nextAttemptAt: NOW + next * MIN, ...over})
+  const mixed = [
+    e('q1', 'queued', 0),
+    e('dl', 'delivered', -50),
+    e('d2', 'deferred', 30),
+    e('s1', 'sending', -1),
+    e('f1', 'failed', -40),
+    e('h1', 'held', 5),
+    e('d1', 'deferred', 10),
+    e('q0', 'queued', -2),
+  ]
+
+  it('the default sort is by state: deferred, failed, held, sending, queued, delivered; then the soonest next attempt', () => {
+    expect(QUEUE_SORTS[0]).toBe('state')
+    expect(sortEntries(mixed, 'all', 'state').map((x) => x.id)).toEqual(['d1', 'd2', 'f1', 'h1', 's1', 'q0', 'q1', 'dl'])
+    expect(queueRows(mixed, 'all', 'state', NOW).ids).toEqual(['d1', 'd2', 'f1', 'h1', 's1', 'q0', 'q1', 'dl'])
+  })
+
+  it('ties are broken by id, so equal rows keep their places from one refresh to the next', () => {
+    const same = ['c', 'a', 'b'].map((id) => e(id, 'queued', 0))
+    for (const sort of QUEUE_SORTS) expect(sortEntries(same, 'all', sort).map((x) => x.id)).toEqual(['a', 'b', 'c'])
+    expect(sortEntries([...same].reverse(), 'all', 'state').map((x) => x.id)).toEqual(['a', 'b', 'c'])
+  })
+})
+
+describe('reselect: the selection follows the entry, not the row', () => {
+  it('the issue: u (release) re-sorts the held entry below others; the selection moves with it', () => {
+    const before = [entry('A', {state: 'held'}), entry('B', {state: 'queued', nextAttemptAt: NOW - MIN}), entry('C', {state: 'queued', nextAttemptAt: NOW})]
+    const previous = queueRows(before, 'all', 'state', NOW).ids
+    expect(previous).toEqual(['A', 'B', 'C'])
+    const after = [{...before[0]!, state: 'queued' as const, nextAttemptAt: NOW + MIN}, before[1]!, before[2]!]
+    const ids = queueRows(after, 'all', 'state', NOW).ids
+    expect(ids).toEqual(['B', 'C', 'A'])
+    // the row index (0) now holds B: keeping the index would offer B to the next key
+    expect(reselect('A', previous, ids)).toBe('A')
+  })
+
+  it('a re-sort or a filter that still shows the entry keeps it', () => {
+    expect(reselect('b', ['a', 'b', 'c'], ['c', 'b', 'a'])).toBe('b')
+    expect(reselect('b', ['a', 'b', 'c'], ['b'])).toBe('b')
+  })
+
+  it('a deleted or filtered-out entry gives way to its neighbour below, else above', () => {
+    expect(reselect('b', ['a', 'b', 'c', 'd'], ['a', 'c', 'd'])).toBe('c')
+    expect(reselect('b', ['a', 'b', 'c', 'd'], ['d', 'a'])).toBe('d')
+    expect(reselect('d', ['a', 'b', 'c', 'd'], ['a', 'b', 'c'])).toBe('c')
+    expect(reselect('c', ['a', 'b', 'c', 'd'], ['x', 'a'])).toBe('a')
+  })
+
+  it('nothing selected yet, or nothing left of the old list: the first row; an empty table: nothing', () => {
+    expect(reselect(undefined, [], ['x', 'y'])).toBe('x')
+    expect(reselect('gone', ['gone'], ['x', 'y'])).toBe('x')
+    expect(reselect('a', ['a'], [])).toBeUndefined()
+  })
+})
+
+describe('shortIds: what the table shows is an id form the CLI accepts', () => {
+  // real ids: 9 base36 time, 8 hex process tag, 4 base36 counter
+  const id1 = '0mx7aw6de' + 'ae69ec3d' + '0002'
+  const id2 = '0mx7aw6tr' + '6682c111' + '0002'
+
+  it('the last 10 characters when no other id starts or ends with them: a suffix of the real id', () => {
+    const m = shortIds([id1, id2])
+    expect(m.get(id1)).toBe('69ec3d0002')
+    expect(m.get(id2)).toBe('82c1110002')
+    for (const id of [id1, id2]) expect(id.endsWith(m.get(id)!)).toBe(true)
+  })
+
+  it('a longer suffix when two ids share their last 10 characters (a counter that wrapped within one process)', () => {
+    const a = '0mx7aw6dexae69ec3d0002'
+    const b = '0mx9zz6deyae69ec3d0002'
+    const m = shortIds([a, b, id2])
+    expect(m.get(a)).toBe('xae69ec3d0002')
+    expect(m.get(b)).toBe('yae69ec3d0002')
+    expect(m.get(id2)).toBe('82c1110002')
+  })
+
+  it('a suffix that is also another id\u2019s prefix is not unique either', () => {
+    const a = 'zzzzzzzzzz0123456789'
+    const b = '0123456789aaaaaaaaaa'
+    expect(shortIds([a, b]).get(a)).toBe('z0123456789')
+    // an id that is another's suffix is shown whole
+    expect(shortIds(['abcdefghijkl', 'xabcdefghijkl']).get('abcdefghijkl')).toBe('abcdefghijkl')
+  })
+
+  it('queueRows shows these forms', () => {
+    const {rows} = queueRows([entry(id1), entry(id2)], 'all', 'state', NOW)
+    expect(rows.map((r) => r[0])).toEqual(['69ec3d0002', '82c1110002'])
+  })
+})
+
+describe('LAST ERROR: the reply text on wide terminals, the code on narrow ones', () => {
+  const reply = '451 4.3.0 dashboard test says try again later; the mailbox is being moved to a new server, please retry'
+  const deferred = entry('0000000000aaaaaaaaaa-1', {state: 'deferred', attempts: 1, nextAttemptAt: NOW + 5 * MIN, lastError: reply})
+
+  it('errorCode: the SMTP reply code and enhanced status, a system error name, else the first word', () => {
+    expect(errorCode(reply)).toBe('451 4.3.0')
+    expect(errorCode('550-5.1.1 no such user\n550 5.1.1 really')).toBe('550 5.1.1')
+    expect(errorCode('421 closing')).toBe('421')
+    expect(errorCode('connect ECONNREFUSED 127.0.0.1:25')).toBe('ECONNREFUSED')
+    expect(errorCode('timeout')).toBe('timeout')
+    expect(errorCode(undefined)).toBe('')
+  })
+
+  it('at 120 columns and more: the whole reply text, on one line, cut only where the row would overflow', () => {
+    const at120 = queueRows([deferred], 'all', 'state', NOW, 120)
+    const cell = at120.rows[0]![6]!
+    expect(cell.startsWith('451 4.3.0 dashboard test says try again later')).toBe(true)
+    expect(cell.endsWith('…')).toBe(true)
+    const at200 = queueRows([deferred], 'all', 'state', NOW, 200)
+    expect(at200.rows[0]![6]).toBe(reply)
+    expect(queueRows([{...deferred, lastError: '451 4.3.0\r\n  try   again'}], 'all', 'state', NOW, 160).rows[0]![6]).toBe('451 4.3.0 try again')
+  })
+
+  it('below 120 columns: the code', () => {
+    expect(queueRows([deferred], 'all', 'state', NOW, 119).rows[0]![6]).toBe('451 4.3.0')
+    expect(queueRows([deferred], 'all', 'state', NOW, 80).rows[0]![6]).toBe('451 4.3.0')
+  })
+
+  it('every row fits inside the table at any width from 60 columns: cells + 6 separators + 2 borders', () => {
+    const many = [
+      deferred,
+      entry('0000000000bbbbbbbbbb-2', {from: 'a-very-long-sender-address@subdomain.example.com', recipients: [{address: 'x'.repeat(60) + '@example.net', state: 'pending'}]}),
+    ]
+    for (const columns of [60, 80, 100, 119, 120, 150, 300]) {
+      const {header, rows} = queueRows(many, 'all', 'state', NOW, columns)
+      const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => [...r[i]!].length)))
+      expect(widths.reduce((a, b) => a + b, 0) + 8, `at ${columns}`).toBeLessThanOrEqual(columns)
+    }
+  })
+
+  it('a queue of 200,000 entries: rows for all, no stack overflow measuring the columns', () => {
+    const big = Array.from({length: 200_000}, (_, i) => entry(`0mx7b37ubc0850753${i.toString(36).padStart(4, '0')}`, {state: 'deferred', lastError: '451 4.3.0 later'}))
+    const {rows, ids} = queueRows(big, 'all', 'state', NOW, 80)
+    expect(rows).toHaveLength(200_000)
+    expect(new Set(rows.map((r) => r[0])).size).toBe(200_000)
+    expect(ids[0]!.endsWith(rows[0]![0]!)).toBe(true)
+  })
+
+  it('shareWidths / clip: narrow columns keep their width, wide ones share the rest; a cut ends in …', () => {
+    expect(shareWidths([5, 50, 50], 65)).toEqual([5, 30, 30])
+    expect(shareWidths([5, 10, 50], 100)).toEqual([5, 10, 50])
+    expect(shareWidths([10, 10], 0)).toEqual([0, 0])
+    expect(clip('abcdef', 4)).toBe('abc…')
+    expect(clip('abc', 3)).toBe('abc')
+  })
+})
+
+describe('entryDetail: the whole last error and the transcripts', () => {
+  it('shows every line of the last error, labelled, however long', () => {
+    const long = '550-5.1.1 ' + 'word '.repeat(40).trim() + '\r\n550 5.1.1 the second line'
+    const lines = entryDetail(entry('Q', {state: 'failed', lastError: long}), [
+      {queueId: 'Q', attempt: 1, startedAt: NOW, endedAt: NOW, host: 'mx.example.net', result: 'failed', transcript: ['S: 220 hi', 'C: QUIT']},
+    ])
+    expect(lines).toContain(`last error 550-5.1.1 ${'word '.repeat(40).trim()}`)
+    expect(lines).toContain('           550 5.1.1 the second line')
+    expect(lines).toContain('  S: 220 hi')
+    expect(lines[0]).toBe('id        Q')
+  })
+
+  it('no error: no line for it', () => {
+    expect(entryDetail(entry('Q'), []).some((l) => l.startsWith('last error'))).toBe(false)
+  })
+})
+
+describe('queueLayout: the table gets the room on short terminals', () => {
+  it('80×24: a one-line counts strip, a 3-line event tail and a table of 11 rows', () => {
+    const l = queueLayout(24 - 2)
+    expect(l).toEqual({summary: 'line', summaryHeight: 3, eventsHeight: 5, tableTop: 3, tableHeight: 14})
+    expect(l.tableHeight - 3).toBeGreaterThanOrEqual(8) // border 2 + header 1
+  })
+
+  it('tall terminals keep the counts box, the sparklines and a 6-line tail', () => {
+    expect(queueLayout(36 - 2)).toEqual({summary: 'full', summaryHeight: 10, eventsHeight: 6, tableTop: 10, tableHeight: 18})
+  })
+
+  it('shorter still: the tail goes, then the strip; the table always has at least 8 rows down to 13 lines', () => {
+    expect(queueLayout(16)).toMatchObject({summary: 'line', eventsHeight: 0, tableHeight: 13})
+    expect(queueLayout(11)).toMatchObject({summary: 'none', eventsHeight: 0, tableHeight: 11})
+    for (let h = 11; h <= 60; h++) expect(queueLayout(h).tableHeight - 3, `pane ${h}`).toBeGreaterThanOrEqual(8)
+  })
+
+  it('countsLine: every state and the total on one line; the waiting priorities only when they fit', () => {
+    const list = [entry('a', {state: 'deferred'}), entry('b', {state: 'failed'}), entry('c', {priority: 'high'})]
+    expect(countsLine(list, 78)).toBe('queued 1  sending 0  deferred 1  held 0  delivered 0  failed 1  total 3')
+    expect(countsLine(list, 120)).toBe('queued 1  sending 0  deferred 1  held 0  delivered 0  failed 1  total 3  waiting h/d/b 1/1/0')
+  })
 })
