@@ -6,7 +6,6 @@
  * Stop is the reverse: stop listening and drain → stop the actors → flush and close the store →
  * release the lock. A failure half-way through start undoes what was started.
  */
-import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, type ServeConfig} from './config.js'
@@ -25,7 +24,7 @@ import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
-import {openStore, type Store} from './store/store.js'
+import {ensureDataDir, openStore, type Store} from './store/store.js'
 import {loadTls} from './tls.js'
 import {VERSION} from './version.js'
 
@@ -55,7 +54,7 @@ export class App {
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
-    mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
+    ensureDataDir(config.dataDir)
     const releaseLock = acquirePidLock(config.dataDir)
     let store: Store
     try {
