@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
 import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
-import {createLogger, type Level} from '../src/log.js'
+import {createLogger, logProcessWarnings, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
 import {normalizeDomain} from '../src/address.js'
 import {parseHostPort, withoutCredentials} from '../src/delivery/route.js'
@@ -90,6 +90,7 @@ export default class Serve extends MailboxCommand {
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     })
     const log = createLogger({level: config.logLevel})
+    logProcessWarnings(log) // stdout stays JSON lines only
     // flags are in every local user's `ps`; a config file or the environment is not
     const hopsWithPassword = [flags['relay-host'], ...Object.values(parseRoutes(flags.route ?? []))].filter((spec) => spec && parseHostPort(spec).auth?.pass)
     if (hopsWithPassword.length) {
