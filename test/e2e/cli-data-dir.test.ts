@@ -60,7 +60,7 @@ describe('a data dir without a store', () => {
       expectOneLineError(r, noStore(missing))
       expect(existsSync(missing), `mailbox ${args.join(' ')} created ${missing}`).toBe(false)
     }
-  }, 180_000)
+  }, 300_000)
 
   it('an existing but empty dir is refused alike and left empty (a typo of a dir that exists)', async () => {
     const empty = tempDataDir()
