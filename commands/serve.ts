@@ -1,24 +1,10 @@
 import {Flags} from '@oclif/core'
 import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
-import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
+import {DEFAULT_PORTS, PORT_NAMES, effectiveConfig, type ConfigLayer, type PortName} from '../src/config.js'
 import {createLogger, logProcessWarnings, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
-import {normalizeDomain} from '../src/address.js'
-import {parseHostPort, withoutCredentials} from '../src/delivery/route.js'
-import {MailboxError} from '../src/errors.js'
-
-function parseRoutes(specs: string[]): Record<string, string> {
-  return Object.fromEntries(
-    specs.map((spec) => {
-      const eq = spec.indexOf('=')
-      if (eq <= 0) throw new MailboxError('invalid', `invalid --route ${JSON.stringify(spec)}: use DOMAIN=HOST:PORT`)
-      const hop = spec.slice(eq + 1)
-      parseHostPort(hop) // validates
-      return [normalizeDomain(spec.slice(0, eq)), hop]
-    }),
-  )
-}
+import {parseHostPort, parseRouteSpecs, withoutCredentials} from '../src/delivery/route.js'
 
 const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PORTS[name]}`) =>
   Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
@@ -26,7 +12,7 @@ const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PO
 export default class Serve extends MailboxCommand {
   static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
-    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON), then flags. Stops gracefully on SIGINT/SIGTERM.'
+    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON with comments, validated at start), then the environment, then flags. Stops gracefully on SIGINT/SIGTERM.'
   static override enableJsonFlag = false
   static override examples = [
     '<%= config.bin %> serve',
@@ -34,7 +20,7 @@ export default class Serve extends MailboxCommand {
     '<%= config.bin %> serve --capture --smtp-port 1025',
   ]
   static override flags = {
-    config: Flags.string({summary: 'JSON config file (keys as in ServeConfig: bind, hostname, ports, auth, …).'}),
+    config: Flags.string({summary: 'Config file: JSON, comments allowed; every key in docs/mailbox.example.jsonc. Check it with `mailbox config check`.'}),
     bind: Flags.string({summary: 'Address to listen on (default 127.0.0.1).'}),
     hostname: Flags.string({summary: 'Host name used in greetings and Received headers (default: the system host name).'}),
     capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
@@ -66,9 +52,8 @@ export default class Serve extends MailboxCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
-    const fromFile = flags.config ? readConfigFile(flags.config) : {}
-    const config = mergeConfig(defaultConfig(flags['data-dir']), fromFile, {
-      dataDir: flags['data-dir'],
+    const routes = flags.route ? parseRouteSpecs(flags.route) : undefined
+    const given: ConfigLayer = {
       bind: flags.bind,
       hostname: flags.hostname,
       capture: flags.capture || undefined,
@@ -80,7 +65,7 @@ export default class Serve extends MailboxCommand {
         caFile: flags['relay-ca-file'],
         insecure: flags['relay-insecure'] || undefined,
       },
-      routes: flags.route ? parseRoutes(flags.route) : undefined,
+      routes,
       dnsServers: flags['dns-server'],
       logLevel: flags['log-level'] as Level | undefined,
       tlsCert: flags['tls-cert'],
@@ -88,11 +73,13 @@ export default class Serve extends MailboxCommand {
       matcher: {token: flags['matcher-token']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
-    })
+    }
+    // validated completely (file, environment, flags) before anything is started or created
+    const config = effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: given})
     const log = createLogger({level: config.logLevel})
     logProcessWarnings(log) // stdout stays JSON lines only
     // flags are in every local user's `ps`; a config file or the environment is not
-    const hopsWithPassword = [flags['relay-host'], ...Object.values(parseRoutes(flags.route ?? []))].filter((spec) => spec && parseHostPort(spec).auth?.pass)
+    const hopsWithPassword = [flags['relay-host'], ...Object.values(routes ?? {})].filter((spec) => spec && parseHostPort(spec).auth?.pass)
     if (hopsWithPassword.length) {
       log.warn({hosts: hopsWithPassword.map((spec) => withoutCredentials(spec!))}, 'a password on the command line (--relay-host, --route) is visible in `ps`: use --relay-user with --relay-password-file or MAILBOX_RELAY_PASSWORD')
     }

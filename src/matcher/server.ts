@@ -55,7 +55,7 @@ export interface MatcherConfig {
 export const DEFAULT_MATCHER_CONFIG: MatcherConfig = {
   maxLineBytes: 64 * 1024,
   maxMatchesPerConnection: 100,
-  maxPendingMatches: 1000,
+  maxPendingMatches: 300,
   maxConnections: 200,
   maxConnectionsPerIp: 100,
   pingIntervalMs: 30_000,
