@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
 import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
-import {DEFAULT_PORTS, PORT_NAMES, effectiveConfig, type ConfigLayer, type PortName} from '../src/config.js'
+import {DEFAULT_PORTS, PORT_NAMES, STANDARD_PORTS, effectiveConfig, type ConfigLayer, type PortName} from '../src/config.js'
 import {createLogger, logProcessWarnings, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
 import {parseHostPort, parseRouteSpecs, withoutCredentials} from '../src/delivery/route.js'
+import {reloader} from '../src/reload.js'
 
 const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PORTS[name]}`) =>
   Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
@@ -12,10 +13,11 @@ const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PO
 export default class Serve extends MailboxCommand {
   static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
-    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON with comments, validated at start), then the environment, then flags. Stops gracefully on SIGINT/SIGTERM.'
+    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON with comments, validated at start and on reload), then the environment, then flags. Stops gracefully on SIGINT/SIGTERM; SIGHUP reloads the TLS certificate and key and the reloadable settings of the config file.'
   static override enableJsonFlag = false
   static override examples = [
     '<%= config.bin %> serve',
+    '<%= config.bin %> serve --bind 0.0.0.0 --hostname mail.example.com --standard-ports',
     '<%= config.bin %> serve --bind 0.0.0.0 --hostname mail.example.com --smtp-port 25 --imap-port 143',
     '<%= config.bin %> serve --capture --smtp-port 1025',
   ]
@@ -36,6 +38,10 @@ export default class Serve extends MailboxCommand {
     'tls-key': Flags.string({summary: 'TLS private key (PEM).'}),
     'max-message-size': Flags.string({summary: 'Largest message accepted, e.g. 25M (default 25M).'}),
     'log-level': Flags.string({summary: 'Log level.', options: ['trace', 'debug', 'info', 'warn', 'error', 'silent']}),
+    'standard-ports': Flags.boolean({
+      summary: `Listen on the standard ports: ${Object.entries(STANDARD_PORTS).map(([name, port]) => `${name} ${port}`).join(', ')}. A --*-port flag still sets its own port.`,
+      helpGroup: 'PORTS',
+    }),
     'smtp-port': portFlag('smtp', 'SMTP (MX)'),
     'submission-port': portFlag('submission', 'Submission (STARTTLS)'),
     'smtps-port': portFlag('smtps', 'Submission over implicit TLS'),
@@ -72,10 +78,13 @@ export default class Serve extends MailboxCommand {
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
+      standardPorts: flags['standard-ports'] || undefined,
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
     }
-    // validated completely (file, environment, flags) before anything is started or created
-    const config = effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: given})
+    // validated completely (file, environment, flags) before anything is started or created;
+    // a reload (SIGHUP) reads the file again and lays the same environment and flags over it
+    const load = () => effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: given})
+    const config = load()
     const log = createLogger({level: config.logLevel})
     logProcessWarnings(log) // stdout stays JSON lines only
     // flags are in every local user's `ps`; a config file or the environment is not
@@ -93,8 +102,15 @@ export default class Serve extends MailboxCommand {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // SIGHUP's default would end the process; one during start-up is done once started
+    let hupWhileStarting = false
+    let reload: () => void = () => (hupWhileStarting = true)
+    process.on('SIGHUP', () => reload())
     const app = await App.start(config, log)
+    reload = reloader(app, load, log)
+    if (hupWhileStarting) reload()
     if (!signalled) await new Promise<void>((resolve) => (wake = resolve))
+    reload = () => log.info({signal: 'SIGHUP'}, 'not reloading: shutting down')
     log.info({signal: signalled}, 'shutting down')
     try {
       await app.stop()

@@ -10,8 +10,12 @@ import {resolve} from 'node:path'
 /** stopped: the store's counts, or null when the data dir holds no store (nothing is created to look) */
 type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts | null}
 
+/** LSB's "program is not running" status code */
+const NOT_RUNNING = 3
+
 export default class Status_ extends MailboxCommand {
   static override summary = 'Show whether the server runs, its listeners, and what the store holds.'
+  static override description = `Exits 0 when the server runs and ${NOT_RUNNING} when it does not (as LSB init scripts and systemctl status do), so monitoring can check it without reading the output.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
 
   async run(): Promise<Status> {
@@ -29,6 +33,7 @@ export default class Status_ extends MailboxCommand {
       status = {running: false, dataDir, counts: storeExists(dataDir) ? storeCounts(this.openStore(dataDir)) : null}
     }
     this.say(render(status))
+    if (!status.running) process.exitCode = NOT_RUNNING
     return status
   }
 }

@@ -85,6 +85,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     pop3s: port('POP3 over implicit TLS'),
     matcher: {...port('test matcher protocol'), unset: 'on (60510) in capture mode, off otherwise', example: 60510},
   }),
+  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
   capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
   allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
   logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},

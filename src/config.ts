@@ -36,6 +36,17 @@ export const DEFAULT_PORTS: Record<PortName, number> = {
   matcher: 60510,
 }
 
+/** the IANA ports of a real mail host (`serve --standard-ports`, config `"standardPorts": true`) */
+export const STANDARD_PORTS: Record<Exclude<PortName, 'matcher'>, number> = {
+  smtp: 25,
+  submission: 587,
+  smtps: 465,
+  imap: 143,
+  imaps: 993,
+  pop3: 110,
+  pop3s: 995,
+}
+
 export interface ServeConfig {
   dataDir: string
   bind: string
@@ -91,7 +102,10 @@ export type DeepPartial<T> = {[K in keyof T]?: T[K] extends unknown[] ? T[K] : T
 export type ConfigLayer = DeepPartial<ServeConfig> & {
   /** the smarthost before `relay` existed: same as relay.host */
   relayHost?: string
+  /** every protocol port to its STANDARD_PORTS value first; this layer's own `ports` still override single ones */
+  standardPorts?: boolean
 }
+
 
 /**
  * Reads and validates a config file: JSON, with // and /* *\/ comments allowed (as in
@@ -128,9 +142,9 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
 export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeConfig {
   let config = base
   for (const layer of layers) {
-    const {relayHost, ...rest} = validateConfig<ConfigLayer>(layer, 'command line or environment', {commandLine: true})
-    // the old key first, so relay.host in the same layer wins
-    config = deepMerge(deepMerge(config, {relay: {host: relayHost}}), rest)
+    const {relayHost, standardPorts, ...rest} = validateConfig<ConfigLayer>(layer, 'command line or environment', {commandLine: true})
+    // the old key first, so relay.host in the same layer wins; the standard ports first, so the layer's own ports win
+    config = deepMerge(deepMerge(config, {relay: {host: relayHost}, ports: standardPorts ? STANDARD_PORTS : {}}), rest)
   }
   config.dataDir = resolve(config.dataDir)
   return config
