@@ -7,7 +7,7 @@ import {findMatcher, watch} from '../src/matcher/client.js'
 export default class Watch extends MailboxCommand {
   static override summary = 'Wait for one mail matching --to/--from/--subject; exit 0 when it comes, 1 when the timeout passes.'
   static override description =
-    'A client of the matcher protocol (serve --capture, or --matcher-port). Without --host/--port it asks the server running on --data-dir where its matcher listens (else 127.0.0.1:60510); without --token it reads DATA_DIR/matcher.token if there is one. Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed.'
+    'A client of the matcher protocol (serve --capture, or --matcher-port). Without --host/--port it asks the server running on --data-dir where its matcher listens (else 127.0.0.1:60510); without --token it sends DATA_DIR/matcher.token, only to the matcher of the server running on --data-dir. Patterns are case-insensitive substrings or /regex/flags. --since also looks at mail that arrived in the last N seconds, so a mail that came before the watch started is not missed.'
   static override examples = [
     '<%= config.bin %> watch --to bob@x.test --subject reset --timeout 30s',
     "<%= config.bin %> watch --to bob@x.test --json | jq -r '.links[0]'",
@@ -22,7 +22,7 @@ export default class Watch extends MailboxCommand {
     raw: Flags.boolean({summary: 'Include the raw message (base64) in --json output.'}),
     host: Flags.string({summary: 'Matcher host (default: where the server on --data-dir listens, else 127.0.0.1).'}),
     port: Flags.integer({summary: 'Matcher port (default: the server on --data-dir says, else 60510).', min: 1, max: 65535}),
-    token: Flags.string({summary: 'Token the matcher requires (default: DATA_DIR/matcher.token if present).', env: 'MAILBOX_MATCHER_TOKEN'}),
+    token: Flags.string({summary: 'Token the matcher requires (default: DATA_DIR/matcher.token, for the matcher of the server running on --data-dir only).', env: 'MAILBOX_MATCHER_TOKEN'}),
   }
 
   async run() {

@@ -198,7 +198,7 @@ export class App {
 
   /** the limiters' counters of the protocol front-ends, as they are (see ConnectionsStatus) */
   private connections(): ConnectionsStatus {
-    const limited = {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections}
+    const limited = {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections, matcher: this.matcher?.connectionCounts}
     const byListener: Record<string, number> = {}
     const addresses: Record<string, number> = {}
     for (const [frontEnd, counts] of Object.entries(limited)) {
@@ -210,7 +210,7 @@ export class App {
       smtp: limited.smtp?.open ?? 0,
       imap: limited.imap?.open ?? 0,
       pop3: limited.pop3?.open ?? 0,
-      matcher: this.matcher?.connectionCount ?? 0,
+      matcher: limited.matcher?.open ?? 0,
       byListener,
       addresses,
     }

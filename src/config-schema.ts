@@ -168,6 +168,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     maxConnectionsPerIp: count('matcher connections from one IP'),
     pingIntervalMs: timer('how often an idle client is PINGed', 100),
     pingTimeoutMs: timer('how long a PING may go unanswered', 100),
+    helloTimeoutMs: timer('from connect to a successful OLLEH (then ERROR and close)', 100),
     token: {
       kind: 'string',
       check: (v) => {

@@ -9,6 +9,7 @@
  * A disabled account is reported only to someone who knows its password. Delays are timers
  * (the event loop and other sessions go on); a delayed attempt holds only its own connection.
  */
+import {setMaxListeners} from 'node:events'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus, LoginRequest} from '../bus.js'
@@ -80,6 +81,9 @@ export class AuthActor implements Actor {
 
   async start(): Promise<void> {
     this.stopping = new AbortController()
+    // every delayed answer listens on this one signal; dozens at once under attack is normal,
+    // not the listener leak Node warns about (on stderr) past 10
+    setMaxListeners(0, this.stopping.signal)
     this.unregister = [
       this.bus.handle('auth.verify', ({address}) => {
         const user = this.lookup(address)
@@ -139,13 +143,26 @@ export class AuthActor implements Actor {
     const network = networkOf(remoteAddress)
     const {familiarAddressMs} = this.config
     const familiar = user !== undefined && familiarAddressMs > 0 && lastLoginFrom(this.store, user.address, network, Date.now(), familiarAddressMs) !== undefined
-    const admission = this.throttle.admit(remoteAddress, user?.address ?? username, familiar)
+    const key = user?.address ?? username
+    let admission = this.throttle.admit(remoteAddress, key, familiar)
+    // over a limit only because attempts from here are still being checked: wait for them (each
+    // round one of them is decided, so this ends), then be admitted or refused for real failures
+    while (!admission.admitted && this.throttle.waitsForPending(remoteAddress, key, familiar) && !this.stopping.signal.aborted) {
+      await this.throttle.settledOnce()
+      admission = this.throttle.admit(remoteAddress, key, familiar)
+    }
     if (!admission.admitted) {
       const {limit, failures, delayMs} = admission
       return fail('throttled', new MailboxError('throttled', 'too many failed logins, try again later'), {limit, failures, delayMs})
     }
     const {attempt} = admission
-    const ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
+    let ok: boolean
+    try {
+      ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
+    } catch (err) {
+      this.throttle.failed(attempt) // decided: whoever waits for it goes on
+      throw err
+    }
     if (!user || !ok) return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'), this.throttle.failed(attempt))
     this.throttle.succeeded(attempt)
     if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'), {delayMs: 0})

@@ -15,7 +15,10 @@
  *
  * A refusal is decided before the password is checked, so it says nothing about the password.
  * An attempt is counted as a failure when it starts (`admit`), so parallel connections cannot all
- * slip in under a limit, and uncounted when the password turns out right (`succeeded`). A success
+ * slip in under a limit, and uncounted when the password turns out right (`succeeded`). An attempt
+ * over a limit only because of attempts still being checked is not refused: it waits for them
+ * (`waitsForPending`, `settledOnce`), so a burst of right passwords from one place (a mail client
+ * opening its connections, an office behind one NAT after a restart) all get in. A success
  * also forgives that user's earlier failures from that source (their own typos), but never the
  * failures for other users: an attacker cannot clear their address by logging in to an account
  * of their own.
@@ -91,6 +94,9 @@ export class LoginThrottle {
   private readonly bySource: SlidingLog
   private readonly byPair: SlidingLog
   private readonly byUser: SlidingLog
+  /** admitted attempts whose password check is not over (as many as logins in progress) */
+  private readonly pending = new Set<Attempt>()
+  private settleWaiters: (() => void)[] = []
 
   constructor(
     config: Partial<ThrottleConfig> = {},
@@ -105,14 +111,40 @@ export class LoginThrottle {
 
   /** Which limit refuses an attempt now, if any, and how long to wait before saying so. Changes nothing. */
   refusal(remoteAddress: string, user: string, familiar: boolean): Refusal | undefined {
+    return this.refusalCounting(remoteAddress, user, familiar, () => true)
+  }
+
+  /**
+   * True when `refusal` refuses only because of attempts still being checked: once they are
+   * over (`settledOnce`), the attempt may be admitted, or is refused for real failures.
+   */
+  waitsForPending(remoteAddress: string, user: string, familiar: boolean): boolean {
+    if (this.pending.size === 0 || !this.refusal(remoteAddress, user, familiar)) return false
+    return !this.refusalCounting(remoteAddress, user, familiar, (a) => !this.pending.has(a))
+  }
+
+  /** resolves when the next attempt in flight is decided (failed or succeeded) */
+  settledOnce(): Promise<void> {
+    return new Promise((resolve) => this.settleWaiters.push(resolve))
+  }
+
+  private refusalCounting(remoteAddress: string, user: string, familiar: boolean, counts: (a: Attempt) => boolean): Refusal | undefined {
     const source = networkOf(remoteAddress)
-    const failures = this.bySource.count(source)
+    const failures = this.bySource.count(source, counts)
     const refuse = (limit: ThrottleLimit): Refusal => ({limit, failures, delayMs: this.delayFor(Math.max(1, failures))})
     const {maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser} = this.config
     if (failures >= maxFailuresPerAddress) return refuse('address')
-    if (this.byPair.count(pairKey(source, user)) >= maxFailuresPerUserAddress) return refuse('user-address')
-    if (!familiar && this.byUser.count(user) >= maxFailuresPerUser) return refuse('user')
+    if (this.byPair.count(pairKey(source, user), counts) >= maxFailuresPerUserAddress) return refuse('user-address')
+    if (!familiar && this.byUser.count(user, counts) >= maxFailuresPerUser) return refuse('user')
     return undefined
+  }
+
+  /** an attempt is decided: it no longer holds back the attempts waiting for it */
+  private settle(attempt: Attempt): void {
+    if (!this.pending.delete(attempt)) return
+    const waiters = this.settleWaiters
+    this.settleWaiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Admits an attempt, counting it as a failure until `succeeded`, or refuses it. */
@@ -124,17 +156,20 @@ export class LoginThrottle {
     this.bySource.add(source, attempt)
     this.byPair.add(pairKey(source, user), attempt)
     if (!familiar) this.byUser.add(user, attempt)
+    this.pending.add(attempt)
     return {admitted: true, attempt}
   }
 
   /** The attempt failed: it stays counted. Returns its source's failures and the delay before answering. */
   failed(attempt: Attempt): {failures: number; delayMs: number} {
+    this.settle(attempt)
     const failures = Math.max(1, this.bySource.count(attempt.source))
     return {failures, delayMs: this.delayFor(failures)}
   }
 
   /** The password was right: the attempt, and this user's earlier failures from this source, no longer count. */
   succeeded(attempt: Attempt): void {
+    this.settle(attempt)
     this.bySource.remove(attempt.source, (a) => a.user === attempt.user)
     this.byPair.delete(pairKey(attempt.source, attempt.user))
     this.byUser.remove(attempt.user, (a) => a === attempt)
@@ -193,8 +228,11 @@ class SlidingLog {
     if (this.lists.size > MAX_KEYS) this.lists.delete(this.lists.keys().next().value!)
   }
 
-  count(key: string): number {
-    return this.live(key)?.length ?? 0
+  /** attempts of `key` in the window (those `counts` accepts, if given) */
+  count(key: string, counts?: (a: Attempt) => boolean): number {
+    const list = this.live(key)
+    if (!list) return 0
+    return counts ? list.filter(counts).length : list.length
   }
 
   remove(key: string, drop: (a: Attempt) => boolean): void {

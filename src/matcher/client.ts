@@ -72,18 +72,16 @@ export function watch({host, port, token}: MatcherEndpoint, request: WatchReques
 
 /**
  * Given flags win. Otherwise the server running on `dataDir` says where its matcher listens (its
- * bind address, or 127.0.0.1 for a wildcard bind), else 127.0.0.1 and the default port; the token
- * is `<dataDir>/matcher.token` when there is one.
+ * bind address, or 127.0.0.1 for a wildcard bind), else 127.0.0.1 and the default port. The token
+ * in `<dataDir>/matcher.token` is that server's secret: it is sent only to that server's matcher,
+ * never to a host or port that is not it.
  */
 export async function findMatcher(dataDir: string, given: {host?: string; port?: number; token?: string}): Promise<MatcherEndpoint> {
-  const token = given.token ?? readTokenFile(dataDir)
-  let host = given.host
-  let port = given.port
-  if (host === undefined || port === undefined) {
-    const listening = await runningMatcher(dataDir)
-    host ??= listening?.host ?? '127.0.0.1'
-    port ??= listening?.port ?? DEFAULT_PORTS.matcher
-  }
+  const listening = await runningMatcher(dataDir)
+  const host = given.host ?? listening?.host ?? '127.0.0.1'
+  const port = given.port ?? listening?.port ?? DEFAULT_PORTS.matcher
+  const ours = listening !== undefined && listening.host === host && listening.port === port
+  const token = given.token ?? (ours ? readTokenFile(dataDir) : undefined)
   return {host, port, ...(token ? {token} : {})}
 }
 

@@ -15,8 +15,9 @@
  * `since_s`, for the first stored mail of the last N seconds. The server PINGs idle clients and
  * drops one that does not answer.
  *
- * Bounded whatever a client does: connections in total and per address, pending matches per
- * connection and in total, line length, output backlog; patterns run on RE2 (../pattern.ts), and
+ * Bounded whatever a client does: connections in total and per address, the time from connect to
+ * a successful OLLEH, pending matches per connection and in total, line length, output backlog;
+ * a refused connection is gone within 2 s; patterns run on RE2 (../pattern.ts), and
  * lines and the matching of a mail against every pending match are processed in slices that
  * yield to the event loop, so SMTP, IMAP and POP3 keep answering.
  */
@@ -25,7 +26,8 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus, BusEvent} from '../bus.js'
-import {ConnectionLimits} from '../connection-limits.js'
+import {ConnectionLimits, type ConnectionCounts} from '../connection-limits.js'
+import {refuseConnection} from '../socket-close.js'
 import {isMailboxError} from '../errors.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
@@ -49,6 +51,8 @@ export interface MatcherConfig {
   pingIntervalMs: number
   /** how long a PING may go unanswered before the client is dropped */
   pingTimeoutMs: number
+  /** how long a client has from connecting to a successful OLLEH (the token check) */
+  helloTimeoutMs: number
   /** the shared secret a client sends in OLLEH; required when set, and generated when bound beyond loopback (./token.ts) */
   token?: string
 }
@@ -61,6 +65,7 @@ export const DEFAULT_MATCHER_CONFIG: MatcherConfig = {
   maxConnectionsPerIp: 100,
   pingIntervalMs: 30_000,
   pingTimeoutMs: 10_000,
+  helloTimeoutMs: 10_000,
 }
 
 /** work done in one go before yielding to the event loop (other connections, other protocols) */
@@ -98,6 +103,8 @@ interface Connection {
   matches: Set<string>
   awaitingPong?: NodeJS.Timeout
   ping?: NodeJS.Timeout
+  /** until OLLEH succeeds: a client without the token cannot hold a slot by answering PINGs */
+  hello?: NodeJS.Timeout
 }
 
 /** a mail's address lists are matched on their first this-many entries (each value on its first PATTERN_LIMITS.maxTextLength characters) */
@@ -134,8 +141,9 @@ export class MatcherServer implements Actor {
     return this.server ? [{name: 'matcher', address: this.address}] : []
   }
 
-  get connectionCount(): number {
-    return this.connectionLimits.counts().open
+  /** the connection limiter's own counts, as the other front-ends report theirs */
+  get connectionCounts(): ConnectionCounts {
+    return this.connectionLimits.counts()
   }
 
   async start(): Promise<void> {
@@ -170,6 +178,7 @@ export class MatcherServer implements Actor {
     conn.lines.length = 0
     clearTimeout(conn.awaitingPong)
     clearInterval(conn.ping)
+    clearTimeout(conn.hello)
     for (const id of conn.matches) this.cancel(id)
     this.connections.delete(conn)
     conn.socket.destroy()
@@ -190,14 +199,21 @@ export class MatcherServer implements Actor {
     if (!this.connectionLimits.admit(socket, 'matcher').accepted) {
       const {maxConnections, maxConnectionsPerIp} = this.options.config
       this.log.info({remote: ip}, 'matcher connection refused: too many connections')
-      socket.end(`ERROR ${JSON.stringify({message: `too many matcher connections (at most ${maxConnections}, ${maxConnectionsPerIp} per address); try again later`})}\n`)
-      socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy()) // a client that never closes its side does not keep the slot
+      const message = `too many matcher connections (at most ${maxConnections}, ${maxConnectionsPerIp} per address); try again later`
+      // destroyed REFUSED_LINGER_MS later whatever the client does (an idle timeout would restart with every byte it sends)
+      refuseConnection(socket, `ERROR ${JSON.stringify({message})}\n`, REFUSED_LINGER_MS)
       return
     }
     const conn: Connection = {socket, ready: false, lines: [], handling: false, matches: new Set()}
     this.connections.add(conn)
     socket.setNoDelay(true)
-    const {pingIntervalMs, pingTimeoutMs, maxLineBytes} = this.options.config
+    const {pingIntervalMs, pingTimeoutMs, maxLineBytes, helloTimeoutMs} = this.options.config
+    conn.hello = setTimeout(() => {
+      this.log.info({remote: ip}, 'matcher client did not complete OLLEH in time, dropped')
+      this.error(conn, `no successful OLLEH within ${helloTimeoutMs} ms`)
+      conn.socket.end()
+      this.drop(conn)
+    }, helloTimeoutMs)
     conn.ping = setInterval(() => {
       if (conn.awaitingPong) return
       this.send(conn, 'PING')
@@ -286,6 +302,7 @@ export class MatcherServer implements Actor {
         return this.drop(conn)
       }
       conn.ready = true
+      clearTimeout(conn.hello)
       return this.send(conn, 'OKAY')
     }
     if (verb === 'OKAY') return // the client's acknowledgement of GOTEMAIL / EXPIRED

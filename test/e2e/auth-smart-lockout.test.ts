@@ -168,3 +168,19 @@ describe.each(PROTOCOLS)('smart lockout over %s', (protocol) => {
     expect(failures.filter((f) => f.reason === 'throttled' && f.limit === 'user-address')).toHaveLength(1)
   }, 60_000)
 })
+
+describe('a burst of right passwords is not an attack', () => {
+  it('12 IMAP logins for alice at once from one address, on a fresh server (nothing cached): all get in', async () => {
+    // while its password is checked each attempt counts as a failure (so parallel guesses cannot
+    // slip under a limit); more of them in flight than maxFailuresPerUserAddress (5) must wait, not be refused
+    const server = await startImapServer({})
+    try {
+      const ports = {imap: server.ports.imap, pop3: 0, submission: 0}
+      const burst = await Promise.all(Array.from({length: 12}, () => tryLogin('imap', ports, '127.0.0.60', ALICE.address, ALICE.password)))
+      expect(burst.map((b) => b.outcome)).toEqual(Array(12).fill('ok'))
+      expect((await runJson(['status'], {dataDir: server.dataDir})).auth.totals).toMatchObject({succeeded: 12, throttled: 0})
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
+})

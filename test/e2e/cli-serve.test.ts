@@ -171,6 +171,21 @@ process.stdout.write = (chunk, ...rest) => {
     expect(human.stdout).toMatch(/^users:\s+1 \(aliases 1\)$/m)
   })
 
+  it('a limit in the config file that is not a number ("128MiB") is refused at start, naming the key', async () => {
+    // a string compared as NaN: smtp.maxBufferedBytes "128MiB" paused every SMTP session but the oldest
+    const dataDir = tempDataDir()
+    for (const [section, key, value] of [['smtp', 'maxBufferedBytes', '128MiB'], ['matcher', 'helloTimeoutMs', '10s'], ['imap', 'lingerMs', null]] as const) {
+      const file = join(dirname(dataDir), `${section}.json`)
+      writeFileSync(file, JSON.stringify({[section]: {[key]: value}}))
+      const refusal = await startServe(dataDir, ['--config', file]).then(
+        async (served) => (await served.stop(), 'started'),
+        (err: Error) => err.message,
+      )
+      expect(refusal).toContain(`${file}: ${section}.${key}: must be`)
+      expect(refusal).toContain(`(got ${JSON.stringify(value)})`)
+    }
+  })
+
   it('a store written by a newer mailbox (schema 99) is refused by every command, serve included', async () => {
     const dataDir = tempDataDir()
     await ok(['domain', 'add', 'example.com'], dataDir)

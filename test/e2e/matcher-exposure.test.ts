@@ -4,8 +4,8 @@
  * bounds what one client can hold: connections in total and per address, pending matches in
  * total. Every way a connection ends gives its slot back.
  */
-import {writeFileSync} from 'node:fs'
-import {connect} from 'node:net'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type AddressInfo} from 'node:net'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -105,9 +105,10 @@ describe('a configured token is required (here on loopback)', () => {
 
   /** `mailbox watch ARGS --to TO` connects, a mail to TO is sent, and watch prints it and exits 0 */
   async function watchReceives(args: string[], to: string): Promise<void> {
-    const before = (await status(dataDir)).connections.matcher
+    // the earlier tests' connections are gone (a server-side timeout closing one must not blur the count)
+    await matcherConnections(dataDir, 0)
     const watching = runCli(['watch', ...args, '--to', to, '--timeout', '15s', '--json'])
-    await matcherConnections(dataDir, before + 1)
+    await matcherConnections(dataDir, 1)
     await sleep(300) // connected; the MATCH follows within a round trip
     await sendMail(smtp, {to, subject: `for ${to}`})
     const r = await watching
@@ -141,6 +142,7 @@ describe('a configured token is required (here on loopback)', () => {
     c.send('MATCH {"to": "alice", "since_s": 604800, "raw": true}')
     expect((await c.next()).verb).toBe('ERROR')
     await c.none((l) => l.verb === 'MATCHPUT' || l.verb === 'GOTEMAIL', 300)
+    c.destroy()
   })
 
   it('the right token: OKAY, and matching works', async () => {
@@ -148,6 +150,7 @@ describe('a configured token is required (here on loopback)', () => {
     const id = await c.match({to: 'tok@x.test'})
     await sendMail(smtp, {to: 'tok@x.test', subject: 'with token'})
     expect((await c.gotEmail(id, 10_000)).subject).toBe('with token')
+    c.destroy()
   })
 
   it('mailbox watch --token works; without it, exit 1 naming the token', async () => {
@@ -163,6 +166,34 @@ describe('a configured token is required (here on loopback)', () => {
   })
 })
 
+describe('the token in DATA_DIR goes only to the matcher of the server running on DATA_DIR', () => {
+  it('watch --port elsewhere, with a token file but no server on the data dir: OLLEH carries no token', async () => {
+    const dataDir = tempDataDir()
+    mkdirSync(dataDir, {recursive: true})
+    writeFileSync(join(dataDir, 'matcher.token'), `${TOKEN}\n`, {mode: 0o600})
+    // some other matcher (here a stand-in on loopback): it must not learn this data dir's token
+    const olleh: string[] = []
+    const other = createServer((socket) => {
+      socket.on('error', () => {})
+      socket.write('HELLO\n')
+      socket.once('data', (d) => {
+        olleh.push(d.toString().trim())
+        socket.end('UNSUPPORTED\n')
+      })
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (other.address() as AddressInfo).port
+      const r = await runCli(['watch', '--data-dir', dataDir, '--port', String(port), '--to', 'x@x.test', '--timeout', '5s'])
+      expect(r.code).toBe(1)
+      expect(olleh).toHaveLength(1)
+      expect(olleh[0]).toBe('OLLEH {"version":1}')
+    } finally {
+      other.close()
+    }
+  })
+})
+
 describe('caps', () => {
   let dataDir: string
   let matcher: number
@@ -170,7 +201,7 @@ describe('caps', () => {
   beforeAll(async () => {
     matcher = await freePort()
     ;({dataDir} = await serve(['--capture', '--matcher-port', String(matcher)], {
-      matcher: {maxConnections: 3, maxConnectionsPerIp: 2, maxPendingMatches: 3, maxMatchesPerConnection: 2, pingIntervalMs: 400, pingTimeoutMs: 400},
+      matcher: {maxConnections: 3, maxConnectionsPerIp: 2, maxPendingMatches: 3, maxMatchesPerConnection: 2, pingIntervalMs: 400, pingTimeoutMs: 400, helloTimeoutMs: 2500},
     }))
   })
 
@@ -188,6 +219,8 @@ describe('caps', () => {
     const a2 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.1'})
     expect(await refused('127.0.0.1')).toMatch(/too many matcher connections/)
     await matcherConnections(dataDir, 2) // a refused connection counts until its socket has closed
+    // the same counters, with their detail, as the other front-ends report
+    expect((await status(dataDir)).connections).toMatchObject({matcher: 2, byListener: {matcher: 2}, addresses: {matcher: 1}})
     const b1 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.2'})
     expect(await refused('127.0.0.3')).toMatch(/too many matcher connections/)
     await matcherConnections(dataDir, 3)
@@ -206,6 +239,44 @@ describe('caps', () => {
     const again = await Promise.all([ready(matcher, {autoPong: true}), ready(matcher, {autoPong: true}), ready(matcher, {autoPong: true, localAddress: '127.0.0.2'})])
     await matcherConnections(dataDir, 3)
     for (const c of again) c.destroy()
+    await matcherConnections(dataDir, 0)
+  })
+
+  it('a refused connection that keeps its side open and keeps sending is closed within 2 s all the same: it cannot keep its slot', async () => {
+    const a1 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.5'})
+    const a2 = await ready(matcher, {autoPong: true, localAddress: '127.0.0.5'})
+    // half-open: the server's end of the stream does not end ours
+    const s = connect({host: '127.0.0.1', port: matcher, localAddress: '127.0.0.5', allowHalfOpen: true})
+    s.on('error', () => {})
+    let received = ''
+    s.on('data', (d) => (received += d))
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()))
+    await new Promise((resolve) => s.once('end', resolve))
+    expect(received).toMatch(/^ERROR .*too many matcher connections/)
+    // one byte every 300 ms: an idle timeout would never fire
+    const trickle = setInterval(() => s.writable && s.write('x'), 300)
+    const t0 = Date.now()
+    try {
+      const outcome = await Promise.race([closed.then(() => 'closed'), sleep(8000).then(() => 'still open')])
+      expect(outcome).toBe('closed')
+      expect(Date.now() - t0).toBeLessThan(8000)
+    } finally {
+      clearInterval(trickle)
+      for (const c of [s, a1, a2]) c.destroy()
+    }
+    await matcherConnections(dataDir, 0)
+  })
+
+  it('a connection that never completes OLLEH is closed after helloTimeoutMs, even while it answers PING', async () => {
+    const c = await open(matcher, {autoPong: true, localAddress: '127.0.0.6'})
+    expect((await c.next()).raw).toBe('HELLO')
+    const t0 = Date.now()
+    const l = await c.next(8000)
+    expect(l.verb).toBe('ERROR')
+    expect(l.body.message).toMatch(/OLLEH/)
+    expect(await c.closesWithin(3000)).toBe(true)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(c.pings).toBeGreaterThan(0) // it did answer PINGs all along
     await matcherConnections(dataDir, 0)
   })
 

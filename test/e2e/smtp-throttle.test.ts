@@ -28,8 +28,8 @@ afterAll(async () => {
   await served?.stop()
 })
 
-async function session(): Promise<RawSmtp> {
-  const c = await RawSmtp.open(submission)
+async function session(localAddress?: string): Promise<RawSmtp> {
+  const c = await RawSmtp.open(submission, localAddress ? {localAddress} : {})
   await c.ehlo()
   return c
 }
@@ -67,5 +67,17 @@ describe('SMTP AUTH throttle', () => {
     expect((await c.cmd('MAIL FROM:<alice@example.com>')).code).toBe(530)
     await c.quit()
     expect(await counts(dataDir)).toEqual(before)
+  })
+
+  it('a dozen attempts waiting out their delays at once: answered, and no listener-leak warning on stderr', async () => {
+    // block 127.0.0.4 (ten failures), then twelve refused attempts from there wait their delay together
+    const first = await Promise.all(Array.from({length: 10}, () => session('127.0.0.4')))
+    await Promise.all(first.map((c, i) => c.authPlain(`user${i}@example.com`, 'wrong')))
+    await Promise.all(first.map((c) => c.quit()))
+    const waiting = await Promise.all(Array.from({length: 12}, () => session('127.0.0.4')))
+    const replies = await Promise.all(waiting.map((c, i) => c.authPlain(`other${i}@example.com`, 'wrong')))
+    expect(replies.map(codeOf)).toEqual(Array(12).fill('454 4.7.0'))
+    await Promise.all(waiting.map((c) => c.quit()))
+    expect(served.errors()).not.toMatch(/MaxListenersExceeded|memory leak/)
   })
 })

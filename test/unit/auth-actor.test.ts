@@ -257,6 +257,22 @@ describe('smart lockout: the attacker is throttled, not the victim', () => {
     expect(Date.now() - t0).toBeLessThan(took[2]! + 5_000)
   })
 
+  it('a burst of logins with the right password from one address (a mail client opening its connections, an office behind one NAT) all get in', async () => {
+    // in flight, each counts as a failure until its password check is over: a burst larger than
+    // the limits must wait for those checks, not be refused as an attack
+    const {login} = await startAuth({...DEFAULT_AUTH, failureDelayMs: 0, verifiedCacheMs: 0})
+    const burst = await Promise.allSettled(Array.from({length: 12}, (_, i) => login(i % 3 ? 'alice@example.com' : 'bob@example.com', i % 3 ? 'alice-pw' : 'bob-pw', '198.51.100.7')))
+    expect(burst.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as MailboxError).code))).toEqual(Array(12).fill('ok'))
+  })
+
+  it('parallel wrong passwords from one address: those over the limit wait for the checks in flight, then are refused unchecked', async () => {
+    const {login} = await startAuth() // maxFailuresPerAddress 3
+    const burst = await Promise.allSettled(Array.from({length: 10}, (_, i) => login('alice@example.com', `wrong-${i}`, '198.51.100.8')))
+    const codes = burst.map((r) => (r.status === 'rejected' ? (r.reason as MailboxError).code : 'ok'))
+    expect(codes.filter((c) => c === 'auth-failed')).toHaveLength(3)
+    expect(codes.filter((c) => c === 'throttled')).toHaveLength(7)
+  })
+
   it('stopping the actor cuts pending delays short', async () => {
     const {login, actor} = await startAuth({...SMALL, failureDelayMs: 60_000, maxFailureDelayMs: 60_000})
     const t0 = Date.now()

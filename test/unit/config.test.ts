@@ -147,6 +147,18 @@ describe('mergeConfig', () => {
     expect(err.message).toContain(`auth.${key}`)
   })
 
+  it.each([
+    ['smtp', 'maxBufferedBytes', '128MiB'],
+    ['imap', 'handshakeTimeoutMs', -5],
+    ['pop3', 'lingerMs', null],
+    ['matcher', 'maxPendingMatches', '1000'],
+    ['queue', 'connectTimeoutMs', true],
+  ])('refuses %s.%s = %j with invalid', (section, key, value) => {
+    const err = errorOf(() => mergeConfig(base(), {[section]: {[key]: value}} as never))
+    expect(err.code).toBe('invalid')
+    expect(err.message).toContain(`${section}.${key}`)
+  })
+
   it('resolves a relative data dir', () => {
     expect(mergeConfig(base(), {dataDir: 'rel/data'}).dataDir).toBe(resolve('rel/data'))
   })
