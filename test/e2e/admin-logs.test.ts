@@ -70,7 +70,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await served?.stop()
-  if (process.env.DUMP_LOG) writeFileSync(process.env.DUMP_LOG, served.output())
   await sink?.close()
   rmSync(certDir, {recursive: true, force: true})
 })
