@@ -8,4 +8,4 @@ settings.enableAutoTranspile = false // tsx is already registered; skip oclif's 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 pjson.oclif.commands = './commands'
-await execute({development: true, dir: import.meta.url, loadOptions: {root, pjson}})
+await execute({development: true, dir: import.meta.url, loadOptions: {root, pjson, userPlugins: false}}) // see bin/mailbox

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
 import {DEFAULT_PORTS, PORT_NAMES, STANDARD_PORTS, effectiveConfig, type ConfigLayer, type PortName} from '../src/config.js'
-import {createLogger, type Level} from '../src/log.js'
+import {createLogger, logProcessWarnings, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
 import {parseHostPort, parseRouteSpecs, withoutCredentials} from '../src/delivery/route.js'
 import {reloader} from '../src/reload.js'
@@ -86,6 +86,7 @@ export default class Serve extends MailboxCommand {
     const load = () => effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: given})
     const config = load()
     const log = createLogger({level: config.logLevel})
+    logProcessWarnings(log) // stdout stays JSON lines only
     // flags are in every local user's `ps`; a config file or the environment is not
     const hopsWithPassword = [flags['relay-host'], ...Object.values(routes ?? {})].filter((spec) => spec && parseHostPort(spec).auth?.pass)
     if (hopsWithPassword.length) {

@@ -4,9 +4,11 @@ import {connectControl} from '../src/control/client.js'
 import {formatSize} from '../src/size.js'
 import type {AuthStats} from '../src/auth/actor.js'
 import {QUEUE_STATES, storeCounts, type ServerStatus, type StoreCounts} from '../src/status.js'
+import {storeExists} from '../src/store/store.js'
 import {resolve} from 'node:path'
 
-type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts}
+/** stopped: the store's counts, or null when the data dir holds no store (nothing is created to look) */
+type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts | null}
 
 /** LSB's "program is not running" status code */
 const NOT_RUNNING = 3
@@ -28,7 +30,7 @@ export default class Status_ extends MailboxCommand {
         client.close()
       }
     } else {
-      status = {running: false, dataDir, counts: storeCounts(this.openStore(dataDir))}
+      status = {running: false, dataDir, counts: storeExists(dataDir) ? storeCounts(this.openStore(dataDir)) : null}
     }
     this.say(render(status))
     if (!status.running) process.exitCode = NOT_RUNNING
@@ -38,6 +40,7 @@ export default class Status_ extends MailboxCommand {
 
 function render(s: Status): string {
   const c = s.counts
+  if (!c) return ['server:    not running', `data dir:  ${s.dataDir} (no mailbox store here: create one with mailbox serve or mailbox domain add)`].join('\n')
   const queue = QUEUE_STATES.filter((q) => c.queue[q]).map((q) => `${q} ${c.queue[q]}`).join(', ') || 'empty'
   const lines = s.running
     ? [

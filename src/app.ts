@@ -9,7 +9,6 @@
  * a start has sent nothing. Reload (SIGHUP) re-reads the TLS files and applies the settings
  * that can change without a restart (see reload()).
  */
-import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, type ServeConfig} from './config.js'
@@ -29,7 +28,7 @@ import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
-import {openStore, type Store} from './store/store.js'
+import {ensureDataDir, openStore, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
@@ -61,7 +60,7 @@ export class App {
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
-    mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
+    ensureDataDir(config.dataDir)
     const releaseLock = acquirePidLock(config.dataDir)
     let store: Store
     try {

@@ -16,7 +16,7 @@ export interface ActionMap {
   /** does this address name an enabled local user? (fmail `verify`) */
   'auth.verify': {req: {address: string}; res: {exists: boolean; disabled: boolean}}
   /** check a password (fmail `auth`); rejects with MailboxError auth-failed / throttled / disabled */
-  'auth.login': {req: {username: string; password: string; remoteAddress: string; protocol: string}; res: {address: string}}
+  'auth.login': {req: LoginRequest; res: {address: string}}
   /** may this logged-in user send as this address? (their own, or an alias delivering to them) */
   'auth.sender': {req: {user: string; sender: string}; res: {allowed: boolean}}
   'server.status': {req: Record<string, never>; res: ServerStatus}
@@ -86,6 +86,23 @@ export interface EventMap {
   'matcher.matched': {matchId: string; messageId: string}
   'matcher.expired': {matchId: string}
 }
+
+/** a login attempt as a front-end saw it; the actor logs each outcome with all but the password */
+export interface LoginRequest {
+  username: string
+  password: string
+  remoteAddress: string
+  protocol: 'smtp' | 'imap' | 'pop3'
+  mechanism: LoginMechanism
+  /** how the connection is protected: `none`, or the TLS version (see src/tls-label.ts) */
+  tls: string
+}
+
+/**
+ * SASL `PLAIN` or `LOGIN` (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH), or `password`: the
+ * protocol's own clear-text command (IMAP LOGIN, POP3 USER/PASS)
+ */
+export type LoginMechanism = 'PLAIN' | 'LOGIN' | 'password'
 
 export interface QueueOutcome {
   id: string

@@ -12,7 +12,7 @@
 import {setMaxListeners} from 'node:events'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, LoginRequest} from '../bus.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -128,13 +128,14 @@ export class AuthActor implements Actor {
     }
   }
 
-  private async login(req: {username: string; password: string; remoteAddress: string; protocol: string}): Promise<{address: string}> {
-    const {remoteAddress, protocol} = req
+  private async login(req: LoginRequest): Promise<{address: string}> {
+    const {remoteAddress, protocol, mechanism, tls} = req
     const username = req.username.trim().toLowerCase().slice(0, 320)
+    // one line per outcome, with what an admin greps for; never the password
     const fail = async (reason: FailReason, error: MailboxError, details: {limit?: ThrottleLimit; failures?: number; delayMs: number}) => {
       this.totals[TOTAL_OF[reason]]++
       this.bus.publish('auth.failed', {username, remoteAddress, protocol, reason})
-      this.log.info({username, remoteAddress, protocol, reason, ...details}, 'login failed')
+      this.log.info({username, remoteAddress, protocol, mechanism, tls, reason, ...details}, 'login failed')
       await this.pause(details.delayMs)
       throw error
     }
@@ -169,6 +170,7 @@ export class AuthActor implements Actor {
     if (familiarAddressMs > 0) await this.remember(user.address, network)
     this.totals.succeeded++
     this.bus.publish('auth.succeeded', {address: user.address, remoteAddress, protocol})
+    this.log.info({username: user.address, remoteAddress, protocol, mechanism, tls}, 'login succeeded')
     return {address: user.address}
   }
 

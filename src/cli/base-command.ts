@@ -22,8 +22,14 @@ export abstract class MailboxCommand extends Command {
   static override enableJsonFlag = true
   private opened?: Store
 
-  protected openStore(dataDir: string, options: {readOnly?: boolean} = {}): Store {
-    this.opened ??= openStore(resolve(dataDir), options)
+  /**
+   * Opens the data dir's store. Only the commands that write a store's first records (`domain
+   * add`; `serve` opens its own) pass `create`: every other one refuses a dir without a store
+   * (`Error: no mailbox store in DIR …`, exit 1) and creates nothing there, so a typo in
+   * `--data-dir` never shows an empty table.
+   */
+  protected openStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Store {
+    this.opened ??= openStore(resolve(dataDir), {...options, create: options.create ?? false})
     return this.opened
   }
 

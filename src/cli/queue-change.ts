@@ -17,7 +17,7 @@ export async function queueChange<A extends Action>(dataDir: string, action: A, 
       client.close()
     }
   }
-  const store = openStore(dir)
+  const store = openStore(dir, {create: false})
   try {
     return await offline(store)
   } finally {

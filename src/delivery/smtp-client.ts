@@ -7,6 +7,7 @@
  * conversation (commands and replies, never a message body or a credential) is kept as each
  * attempt's transcript, with the TLS the connection got.
  */
+import {isIP} from 'node:net'
 import type {SecureContext} from 'node:tls'
 import SMTPConnection from 'nodemailer/lib/smtp-connection'
 import {TlsRefusal, describeTls, refusalOf, tlsInfoOf, tlsOptionsFor, type TlsInfo} from './outbound-tls.js'
@@ -22,7 +23,10 @@ export interface RecipientResult {
 }
 
 export interface AttemptResult {
+  /** the next hop as named: `mx.example.net:25` */
   host: string
+  /** the address the attempt connected to (or, when it could not, tried last): `192.0.2.5:25`, `[2001:db8::5]:25` */
+  address?: string
   recipients: RecipientResult[]
   transcript: string[]
   /** the TLS of the connection that carried the attempt (absent: no session was set up) */
@@ -39,6 +43,9 @@ export interface ClientOptions {
 
 const MAX_TRANSCRIPT_LINES = 200
 
+/** an IP address and port as one string, IPv6 in brackets */
+export const peerAddress = (ip: string, port: number): string => (isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`)
+
 /** 5xx is permanent; 4xx, timeouts and connection trouble are temporary (RFC 5321 §4.2.1). */
 export const outcomeOf = (code: number | undefined): RecipientOutcome => (code !== undefined && code >= 500 && code < 600 ? 'failed' : 'deferred')
 
@@ -52,13 +59,16 @@ export class SmtpSession {
   /** whether an EHLO reply listed STARTTLS (to say why a `verify` session failed) */
   private offeredStartTls = false
   readonly host: string
+  readonly address: string
   tls: TlsInfo = {state: 'none'}
 
   private constructor(
     private readonly connection: SMTPConnection,
     hop: NextHop,
+    address: string,
   ) {
     this.host = `${hop.host}:${hop.port}`
+    this.address = peerAddress(address, hop.port)
   }
 
   /**
@@ -82,7 +92,7 @@ export class SmtpSession {
       debug: true,
       allowInternalNetworkInterfaces: true,
     })
-    session = new SmtpSession(connection, hop)
+    session = new SmtpSession(connection, hop, address)
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => {
         session.broken = true
@@ -147,6 +157,7 @@ export class SmtpSession {
         }
         resolve({
           host: this.host,
+          address: this.address,
           tls: this.tls,
           transcript: this.takeTranscript(),
           recipients: recipients.map((r) => {
@@ -168,7 +179,7 @@ export class SmtpSession {
   }
 
   private all(recipients: string[], outcome: RecipientOutcome, reply: string): AttemptResult {
-    return {host: this.host, tls: this.tls, transcript: this.takeTranscript(), recipients: recipients.map((address) => ({address, outcome, reply}))}
+    return {host: this.host, address: this.address, tls: this.tls, transcript: this.takeTranscript(), recipients: recipients.map((address) => ({address, outcome, reply}))}
   }
 
   private takeTranscript(): string[] {

@@ -424,7 +424,7 @@ export class Session {
     this.state = 'authenticated'
     this.framing.literalLimit = this.options.limits.maxLiteralSize
     this.socket.setTimeout(this.options.limits.idleTimeoutMs)
-    this.log.info({user}, 'imap login')
+    this.log.debug({user}, 'imap session logged in') // the auth actor logs the login itself
   }
 
   /** STARTTLS: the tagged OK has been written in the clear; from here on the socket is TLS. */

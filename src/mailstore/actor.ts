@@ -30,6 +30,8 @@ export interface DeliverReply {
   id: string
   stored: {user: string; folder: string; uid: number}[]
   queued: string[]
+  /** the Message-ID header, as parsed once for the message's envelope (for the log line) */
+  messageId?: string
 }
 
 export interface InjectBody {
@@ -156,6 +158,7 @@ export class MailstoreActor implements Actor {
       this.bus.publish('queue.added', {id: entry.id, from: entry.from, domain: entry.domain, recipients: entry.recipients.map((r) => r.address)})
     }
     this.log.debug({id: result.id, local: result.stored.length, queued: result.queued.length, size}, 'delivered')
-    return {id: result.id, stored: result.stored.map(({user, folder, uid}) => ({user, folder, uid})), queued: result.queued.map((q) => q.id)}
+    const {messageId} = analysis.summary
+    return {id: result.id, stored: result.stored.map(({user, folder, uid}) => ({user, folder, uid})), queued: result.queued.map((q) => q.id), ...(messageId ? {messageId} : {})}
   }
 }

@@ -37,7 +37,7 @@ async function saslPlain(s: Pop3Session, response: string): Promise<void> {
   if (parts.length !== 3 || !parts[1]) return s.err('[AUTH] malformed PLAIN response')
   const [authzid, authcid, password] = parts as [string, string, string]
   if (authzid && authzid.trim().toLowerCase() !== authcid.trim().toLowerCase()) return s.err('[AUTH] authorization identity must be empty or the user name')
-  await s.login(authcid, password)
+  await s.login(authcid, password, 'PLAIN')
 }
 
 /** the message a STAT/LIST/RETR/TOP/DELE argument names, or undefined with `-ERR` sent */
@@ -98,7 +98,7 @@ export const COMMANDS = new Map<string, Command>([
         if (user === undefined) return s.bad('USER first')
         // a failed PASS starts the exchange over (RFC 1939 §7): the next try sends USER again
         s.pendingUser = undefined
-        await s.login(user, arg)
+        await s.login(user, arg, 'password')
       },
     },
   ],

@@ -14,10 +14,11 @@
 import {once} from 'node:events'
 import type {Socket} from 'node:net'
 import {TLSSocket, type SecureContext} from 'node:tls'
-import type {Bus} from '../bus.js'
+import type {Bus, LoginMechanism} from '../bus.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
+import {tlsLabel} from '../tls-label.js'
 import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
@@ -223,11 +224,11 @@ export class Pop3Session {
   }
 
   /** `auth.login`, then the INBOX snapshot; the reply says how it went */
-  async login(username: string, password: string): Promise<void> {
+  async login(username: string, password: string, mechanism: LoginMechanism): Promise<void> {
     const {bus} = this.ctx
     let address: string
     try {
-      ;({address} = await bus.call('auth.login', {username, password, remoteAddress: this.remoteAddress, protocol: 'pop3'}))
+      ;({address} = await bus.call('auth.login', {username, password, remoteAddress: this.remoteAddress, protocol: 'pop3', mechanism, tls: tlsLabel(this.socket)}))
     } catch (err) {
       // RFC 3206 response codes: [AUTH] for the credentials, [SYS/TEMP] when waiting may help
       if (isMailboxError(err, 'throttled')) return this.err('[SYS/TEMP] too many failed logins, try again later')

@@ -22,11 +22,12 @@ import type {SecureContext} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
 import {PermanentRouteError, Router, type RouteConfig} from '../delivery/route.js'
 import {TlsRefusal} from '../delivery/outbound-tls.js'
-import {SmtpSession, outcomeOf, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
+import {SmtpSession, outcomeOf, peerAddress, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {QueueEntry, QueueRecipient} from '../store/records.js'
 import type {Store} from '../store/store.js'
+import {attemptLogFields} from './attempt-log.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
 import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
@@ -265,10 +266,10 @@ export class QueueActor implements Actor {
           transcript.push(...(failure.transcript ?? []))
           // no verified TLS for a hop with credentials: deferred, whatever the server answered
           if (failure instanceof TlsRefusal) {
-            last = all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`)
+            last = {...all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
             continue
           }
-          last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`)}
+          last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
           // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
           if (failure.responseCode) return {result: last}
           continue
@@ -326,7 +327,7 @@ export class QueueActor implements Actor {
     if (!updated) return
     this.bus.publish('delivery.attempt', {id: entry.id, attempt: entry.attempts, host: result.host, state})
     this.bus.publish(`queue.${state}` as const, {id: entry.id, domain: entry.domain, recipients: recipients.map((r) => r.address), ...(lastError ? {lastError} : {})})
-    this.log.info({id: entry.id, domain: entry.domain, attempt: entry.attempts, host: result.host, state}, 'delivery attempt')
+    this.log.info(attemptLogFields(entry, result, updated, now), 'delivery attempt')
   }
 
   private async bounce(entry: QueueEntry, failed: FailedRecipient[], at: number, original: Buffer): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, LoginMechanism} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
@@ -227,6 +227,8 @@ export class SmtpFrontEnd implements Actor {
         password: auth.password ?? '',
         remoteAddress: session.remoteAddress,
         protocol: 'smtp',
+        mechanism: auth.method as LoginMechanism, // authMethods allows only PLAIN and LOGIN
+        tls: sessionTls(session).tls,
       })
       cb(null, {user: address})
     } catch (err) {
@@ -357,6 +359,7 @@ export class SmtpFrontEnd implements Actor {
       if (fault) throw ruleReply(fault.code, fault.text)
     }
     const id = newId()
+    const size = pieces.reduce((n, piece) => n + piece.length, 0)
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
     pieces.unshift(received)
     const result = await this.bus.call('mailstore.deliver', {
@@ -368,9 +371,35 @@ export class SmtpFrontEnd implements Actor {
       capture: this.options.capture,
       remoteAddress: session.remoteAddress,
     })
+    // the admin's line for this message, once it is durable: what Postfix's cleanup and qmgr lines say together
+    this.log.info(
+      {
+        id: result.id,
+        ...(result.queued.length ? {queued: result.queued} : {}),
+        remoteAddress: session.remoteAddress,
+        helo: clip(session.hostNameAppearsAs || ''),
+        ...sessionTls(session),
+        ...(session.user ? {user: String(session.user)} : {}),
+        from: mailFrom,
+        to: rcptTo,
+        size,
+        ...(result.messageId ? {messageId: clip(result.messageId)} : {}),
+      },
+      'message accepted',
+    )
     return result.id
   }
 }
+
+/** `tls`: `none` or the TLS version (as src/tls-label.ts), and the cipher when there is one */
+function sessionTls(session: SMTPServerSession): {tls: string; cipher?: string} {
+  if (!session.secure) return {tls: 'none'}
+  const cipher = session.tlsOptions || undefined
+  return cipher ? {tls: cipher.version || 'TLS', cipher: cipher.name} : {tls: 'TLS'}
+}
+
+/** a header value in a log line: a client could make it as long as the header block */
+const clip = (value: string, max = 256): string => (value.length > max ? value.slice(0, max) + '…' : value)
 
 /** the SIZE=n the client declared on MAIL FROM (RFC 1870), or 0 */
 function declaredSize(session: SMTPServerSession): number {

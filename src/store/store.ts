@@ -7,7 +7,7 @@
  * returns or when an async write's promise resolves. A protocol acknowledges a change only after
  * that point, which is what makes `kill -9` lose nothing that was acknowledged.
  */
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
@@ -57,16 +57,43 @@ export interface Store {
 
 export interface OpenStoreOptions {
   readOnly?: boolean
+  /**
+   * With no store in the data dir yet: create the dir and an empty store (the default: `serve`,
+   * `domain add`), or (false) refuse, so a typo in `--data-dir` is an error and not a new, empty store.
+   */
+  create?: boolean
 }
 
 export function storePath(dataDir: string): string {
   return join(dataDir, 'mailbox.lmdb')
 }
 
+/** whether a data dir holds a store (looking creates nothing) */
+export function storeExists(dataDir: string): boolean {
+  return existsSync(storePath(dataDir))
+}
+
+/** the refusal of a command that reads a store which is not there */
+export function noStoreError(dataDir: string): MailboxError {
+  return new MailboxError('not-found', `no mailbox store in ${dataDir} (create one with mailbox serve or mailbox domain add)`)
+}
+
+/** Creates the data dir (mode 0700) if it is missing; a path that is taken by a file is refused in one line. */
+export function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message)
+    throw new MailboxError('unavailable', `cannot create the data directory ${dataDir}: ${why}`)
+  }
+}
+
 export function openStore(dataDir: string, options: OpenStoreOptions = {}): Store {
   const readOnly = options.readOnly ?? false
   const path = storePath(dataDir)
-  if (!readOnly) mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  if (options.create === false && !storeExists(dataDir)) throw noStoreError(dataDir)
+  if (!readOnly) ensureDataDir(dataDir)
   let env: RootDatabase
   try {
     env = open({path, maxDbs: 32, readOnly, overlappingSync: false, compression: false})

@@ -49,9 +49,10 @@ describe('data dir selection', () => {
     expect(status.code, status.stderr).toBe(3) // not running
     expect(JSON.parse(status.stdout)).toMatchObject({running: false, dataDir: resolve(dataDir), counts: {domains: 1, users: 1}})
 
+    // --data-dir wins: the other dir has no store, and says so (cli-data-dir.test.ts)
     const overridden = await runCli(['domain', 'list', '--json', '--data-dir', other], {env})
-    expect(overridden.code, overridden.stderr).toBe(0)
-    expect(JSON.parse(overridden.stdout)).toEqual([])
+    expect(overridden.code).toBe(1)
+    expect(overridden.stderr).toContain(`no mailbox store in ${other}`)
   })
 
   it('commands run cleanly with NODE_ENV=development (a common shell setting): no oclif warnings on stderr', async () => {

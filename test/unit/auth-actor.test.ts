@@ -1,7 +1,7 @@
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {AuthActor, DEFAULT_AUTH, type AuthConfig} from '../../src/auth/actor.js'
 import {DEFAULT_THROTTLE} from '../../src/auth/throttle.js'
-import {Bus, type BusEvent} from '../../src/bus.js'
+import {Bus, type BusEvent, type LoginRequest} from '../../src/bus.js'
 import {addDomain} from '../../src/directory/domains.js'
 import {addUser, setDisabled, setPassword} from '../../src/directory/users.js'
 import {MailboxError} from '../../src/errors.js'
@@ -36,8 +36,8 @@ async function startAuth(config: AuthConfig = SMALL) {
   const actor = new AuthActor(bus, store, log, config)
   await actor.start()
   running.push(actor)
-  const login = (username: string, password: string, remoteAddress = '192.0.2.1', protocol = 'imap') =>
-    bus.call('auth.login', {username, password, remoteAddress, protocol})
+  const login = (username: string, password: string, remoteAddress = '192.0.2.1', protocol: LoginRequest['protocol'] = 'imap') =>
+    bus.call('auth.login', {username, password, remoteAddress, protocol, mechanism: 'password', tls: 'none'})
   return {bus, events, actor, login, logLines}
 }
 
@@ -210,6 +210,12 @@ describe('smart lockout: the attacker is throttled, not the victim', () => {
     expect(failed).toHaveLength(242)
     expect(failed[0]).toMatchObject({username: 'gina@example.com', protocol: 'imap', reason: expect.stringMatching(/bad-credentials|throttled/)})
     expect(failed.find((l) => l.reason === 'throttled' && l.remoteAddress === '10.66.9.9')).toMatchObject({limit: 'user', failures: 0})
+    // a success is one line too, with the mechanism and TLS the front-end saw; no line holds a password
+    const succeeded = logLines.filter((l) => l.msg === 'login succeeded')
+    expect(succeeded).toHaveLength(3)
+    expect(succeeded[0]).toEqual(expect.objectContaining({username: 'gina@example.com', remoteAddress: '10.66.0.1', protocol: 'imap', mechanism: 'password', tls: 'none'}))
+    expect(failed[0]).toMatchObject({mechanism: 'password', tls: 'none'})
+    expect(JSON.stringify(logLines)).not.toMatch(/gina-pw|bob-pw|wrong/)
   })
 
   it('familiar addresses outlive the actor (they are in the store); a password change forgets them', async () => {

@@ -23,7 +23,7 @@ describe('Bus: call / handle', () => {
       await new Promise((r) => setTimeout(r, 5))
       return {address: username}
     })
-    expect(await bus.call('auth.login', {username: 'u@x.test', password: 'p', remoteAddress: '::1', protocol: 'imap'})).toEqual({address: 'u@x.test'})
+    expect(await bus.call('auth.login', {username: 'u@x.test', password: 'p', remoteAddress: '::1', protocol: 'imap', mechanism: 'PLAIN', tls: 'none'})).toEqual({address: 'u@x.test'})
   })
 
   it('a handler error rejects the call with that same error', async () => {
@@ -32,7 +32,7 @@ describe('Bus: call / handle', () => {
     bus.handle('auth.login', async () => {
       throw err
     })
-    await expect(bus.call('auth.login', {username: 'u', password: 'p', remoteAddress: '', protocol: ''})).rejects.toBe(err)
+    await expect(bus.call('auth.login', {username: 'u', password: 'p', remoteAddress: '', protocol: 'smtp', mechanism: 'LOGIN', tls: 'TLSv1.3'})).rejects.toBe(err)
     bus.handle('auth.verify', () => {
       throw new Error('sync boom')
     })

@@ -40,6 +40,6 @@ export const AUTHENTICATE: CommandHandler = {
       username = initial !== undefined ? decode64(initial) : await challenge(session, Buffer.from('Username:').toString('base64'))
       password = await challenge(session, Buffer.from('Password:').toString('base64'))
     }
-    return splitCode(await logIn(session, username, password))
+    return splitCode(await logIn(session, username, password, mechanism))
   },
 }

@@ -1,11 +1,14 @@
 /** tag LOGIN user password (RFC 3501 §6.2.3); the password check and its throttling are the auth actor's */
+import type {LoginMechanism} from '../../bus.js'
 import {isMailboxError} from '../../errors.js'
+import {tlsLabel} from '../../tls-label.js'
 import {capabilities, mayAuthenticate} from '../capabilities.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
 
-export async function logIn(session: Session, username: string, password: string): Promise<string> {
+export async function logIn(session: Session, username: string, password: string, mechanism: LoginMechanism): Promise<string> {
   try {
-    const {address} = await session.bus.call('auth.login', {username, password, remoteAddress: session.remoteAddress, protocol: 'imap'})
+    const {remoteAddress, socket} = session
+    const {address} = await session.bus.call('auth.login', {username, password, remoteAddress, protocol: 'imap', mechanism, tls: tlsLabel(socket)})
     session.loggedIn(address)
     return `[CAPABILITY ${capabilities(session)}] Logged in`
   } catch (err) {
@@ -28,7 +31,7 @@ export const LOGIN: CommandHandler = {
     const password = args.astring('password')
     args.end()
     requireTls(session)
-    return splitCode(await logIn(session, username, password))
+    return splitCode(await logIn(session, username, password, 'password'))
   },
 }
 
