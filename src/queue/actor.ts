@@ -25,7 +25,7 @@ import {TlsRefusal} from '../delivery/outbound-tls.js'
 import {SmtpSession, outcomeOf, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
-import type {QueueEntry, QueueRecipient} from '../store/records.js'
+import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
@@ -33,7 +33,6 @@ import {
   deleteEntry,
   dueEntries,
   flushEntries,
-  getEntry,
   holdEntry,
   logAttempt,
   nextDue,
@@ -71,6 +70,9 @@ export const DEFAULT_QUEUE: QueueConfig = {
 
 const PURGE_EVERY_MS = 3600_000
 
+/** states a sender may claim from */
+const DUE: QueueState[] = ['queued', 'deferred']
+
 /** a refusal while connecting (greeting 5xx, AUTH 535) is the host's verdict; anything else is temporary */
 const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' => (outcomeOf(err.responseCode) === 'failed' ? 'failed' : 'deferred')
 
@@ -80,6 +82,8 @@ export class QueueActor implements Actor {
   private readonly active = new Map<string, string>()
   private readonly perDomain = new Map<string, number>()
   private readonly inflight = new Set<Promise<void>>()
+  /** senders (connections) running; `active` also counts entries claimed ahead and outcomes not yet durable */
+  private workers = 0
   private unregister: (() => void)[] = []
   private timer?: NodeJS.Timeout
   private purgeTimer?: NodeJS.Timeout
@@ -143,10 +147,10 @@ export class QueueActor implements Actor {
   private pump(): void {
     if (this.stopping) return
     const {senders, perDomain} = this.options.queue
-    const free = senders - this.active.size
+    const free = senders - this.workers
     if (free > 0) {
       for (const entry of dueEntries(this.store, Date.now(), free + this.active.size + 100)) {
-        if (this.active.size >= senders) break
+        if (this.workers >= senders) break
         if (this.active.has(entry.id) || (this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
         this.begin(entry)
       }
@@ -156,43 +160,97 @@ export class QueueActor implements Actor {
     if (due !== undefined) this.timer = setTimeout(() => this.kick(), Math.min(Math.max(due - Date.now(), 50), 2 ** 31 - 1)).unref()
   }
 
-  private claim(entry: QueueEntry): QueueEntry {
-    const claimed = this.store.transact(() => updateEntry(this.store, getEntry(this.store, entry.id), {state: 'sending', attempts: entry.attempts + 1}))
-    this.active.set(claimed.id, claimed.domain)
+  /**
+   * Claims `entry` for a sender: in memory at once (so no other sender and no pump picks it while
+   * the commit is pending), then durably (state `sending`, attempts + 1) in an async commit that
+   * shares its fsync with every other claim and outcome of the same turn. Resolves once durable,
+   * or with undefined when the entry stopped being due before the commit ran (a `queue delete` or
+   * `hold` got there first): the state is read inside the commit, so the check cannot go stale.
+   */
+  private async claim(entry: QueueEntry): Promise<QueueEntry | undefined> {
+    this.active.set(entry.id, entry.domain)
+    let claimed: QueueEntry | undefined
+    try {
+      claimed = await this.store.transactAsync(() => {
+        const current = this.store.queue.get(entry.id)
+        if (!current || !DUE.includes(current.state)) return undefined
+        return updateEntry(this.store, current, {state: 'sending', attempts: current.attempts + 1})
+      })
+    } finally {
+      if (!claimed) this.active.delete(entry.id)
+    }
+    if (!claimed) return undefined
     this.bus.publish('queue.sending', {id: claimed.id, domain: claimed.domain, attempt: claimed.attempts})
     return claimed
   }
 
-  /** A sender: delivers `entry`, then keeps its connection for the next due entries of the domain. */
+  /** The next due entry for `domain` that nobody holds, claimed; undefined when there is none. */
+  private claimNext(domain: string): Promise<QueueEntry | undefined> | undefined {
+    const next = dueEntries(this.store, Date.now(), 100).find((e) => e.domain === domain && !this.active.has(e.id))
+    return next ? this.claim(next) : undefined
+  }
+
+  /**
+   * A sender: delivers `entry`, then keeps its connection for the next due entries of the domain.
+   * Pipelined so no commit waits on the wire or the wire on a commit: while one message is sent,
+   * the next one's claim commits, and an outcome commits while the next message goes out. An
+   * entry stays in `active` until its outcome is durable.
+   */
   private begin(entry: QueueEntry): void {
     const domain = entry.domain
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1)
+    this.workers++
+    let claiming: Promise<QueueEntry | undefined> | undefined = this.claim(entry)
     const work = (async () => {
-      let current: QueueEntry | undefined = this.claim(entry)
+      let current: QueueEntry | undefined
       let session: SmtpSession | undefined
       try {
-        for (let sent = 0; current; sent++) {
+        for (let sent = 0; claiming; sent++) {
+          current = await claiming
+          claiming = undefined
+          if (!current) break
+          // the next claim commits while this message is on the wire (over a kept connection only)
+          if (session?.usable && !this.stopping && sent + 1 < MESSAGES_PER_CONNECTION) claiming = this.claimNext(domain)
           const startedAt = Date.now()
           const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session, sent > 0)
           session = attempt.session
-          await this.finish(current, attempt.result, startedAt)
-          this.active.delete(current.id)
+          this.settle(current, attempt.result, startedAt)
           current = undefined
-          if (!session?.usable || this.stopping || sent + 1 >= MESSAGES_PER_CONNECTION) break
-          const next = dueEntries(this.store, Date.now(), 100).find((e) => e.domain === domain && !this.active.has(e.id))
-          if (next) current = this.claim(next)
+          // a claimed next entry is attempted whatever happens (on a new connection if this one broke)
+          if (claiming || !session?.usable || this.stopping || sent + 1 >= MESSAGES_PER_CONNECTION) continue
+          claiming = this.claimNext(domain)
         }
       } catch (err) {
         this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
         if (current) this.active.delete(current.id)
+        // a claim in flight is dropped from memory; its entry, if the commit made it `sending`,
+        // is queued again at the next start like any entry a crash left sending
+        if (claiming) void claiming.then((e) => e && this.active.delete(e.id), () => {})
       } finally {
         session?.close()
         const n = (this.perDomain.get(domain) ?? 1) - 1
         if (n <= 0) this.perDomain.delete(domain)
         else this.perDomain.set(domain, n)
+        this.workers--
         this.kick()
       }
     })()
+    this.track(work)
+  }
+
+  /** Records an attempt's outcome in the background; the entry is released once it is durable. */
+  private settle(entry: QueueEntry, result: AttemptResult, startedAt: number): void {
+    this.track(
+      this.finish(entry, result, startedAt)
+        .catch((err: unknown) => this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded'))
+        .finally(() => {
+          this.active.delete(entry.id)
+          this.kick()
+        }),
+    )
+  }
+
+  private track(work: Promise<void>): void {
     this.inflight.add(work)
     void work.finally(() => this.inflight.delete(work))
   }
@@ -283,7 +341,7 @@ export class QueueActor implements Actor {
     // the bounce goes first (it quotes the original header, and the final state releases the blob)
     if (failedNow.length) await this.bounce(entry, failedNow, now, this.store.blobs.get(entry.blobId) ?? Buffer.alloc(0))
     let updated: QueueEntry | undefined
-    this.store.transact(() => {
+    await this.store.transactAsync(() => {
       const current = this.store.queue.get(entry.id)
       if (!current) return // deleted meanwhile
       logAttempt(this.store, {
