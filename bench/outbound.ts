@@ -15,11 +15,12 @@
  * opens one connection per message is bounded by its concurrency / ~0.1 s whatever else it does.
  *
  * What delivery costs everyone else: one IMAP client (logged in, INBOX selected) sends NOOP in a
- * loop, first on the idle server (after the warm-up), then throughout the timed run; the p99
- * round trip of each. Queue commits that fsync on the event loop show up here at once.
+ * loop (a 5 ms pause between commands), first on the idle server (after the warm-up), then
+ * throughout the timed run; the p99 round trip of each. Queue commits that fsync on the event loop show up here at once.
  */
 import {connect} from 'node:net'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import nodemailer from 'nodemailer'
 import {SMTPServer} from 'smtp-server'
 import {connectControl, type ControlClient} from '../src/control/client.js'
@@ -36,6 +37,9 @@ const BATCH = Number(process.env.BENCH_OUTBOUND_BATCH ?? 50)
 const WARMUP = Math.min(200, MESSAGES)
 const TIMEOUT_MS = Number(process.env.BENCH_OUTBOUND_TIMEOUT_MS ?? 300_000)
 const IDLE_NOOP_MS = Number(process.env.BENCH_OUTBOUND_IDLE_NOOP_MS ?? 3000)
+/** the NOOP client's pause between commands: a busy mail client, not a load generator of its own */
+const NOOP_GAP_MS = Number(process.env.BENCH_OUTBOUND_NOOP_GAP_MS ?? 5)
+const REPLY_TIMEOUT_MS = 30_000
 /** connections to the one destination domain: the queue's per-domain limit within its pool */
 const CONNECTIONS = Math.min(DEFAULT_QUEUE.senders, DEFAULT_QUEUE.perDomain)
 const FROM = 'alice@example.com'
@@ -143,7 +147,9 @@ async function imapNooper(port: number, user: string): Promise<{noops(while_: ()
   const run = (text: string) =>
     new Promise<void>((resolve, reject) => {
       const tag = `n${next++}`
-      waiting = {tag, resolve, reject}
+      const timer = setTimeout(() => reject(new Error(`outbound bench: no reply to ${text} within ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS)
+      const settle = <T>(fn: (v: T) => void) => (v: T) => (clearTimeout(timer), fn(v))
+      waiting = {tag, resolve: settle(resolve), reject: settle(reject)}
       socket.write(`${tag} ${text}\r\n`)
     })
   await greeted
@@ -157,6 +163,7 @@ async function imapNooper(port: number, user: string): Promise<{noops(while_: ()
         await run('NOOP')
         samples.push(Number(process.hrtime.bigint() - start) / 1e6)
         lines.length = 0
+        await sleep(NOOP_GAP_MS)
       }
       return samples
     },

@@ -32,6 +32,7 @@ import {buildDsn, type FailedRecipient} from './dsn.js'
 import {
   deleteEntry,
   dueEntries,
+  dueIterator,
   flushEntries,
   holdEntry,
   logAttempt,
@@ -58,6 +59,15 @@ export interface QueueConfig {
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
 const MESSAGES_PER_CONNECTION = 100
+
+/**
+ * A sender with a working connection keeps this many further entries claimed (durably `sending`)
+ * ahead of the one on the wire, so a claim's commit latency hides behind the sending. A crash
+ * queues them again (attempts + 1 without a dial: a duplicate attempt count, never a loss).
+ */
+const CLAIM_AHEAD = 4
+/** entries a top-up reads looking for its domain's next ones (bounds the work per message) */
+const CLAIM_SCAN = 200
 
 export const DEFAULT_QUEUE: QueueConfig = {
   senders: 8,
@@ -130,8 +140,9 @@ export class QueueActor implements Actor {
     clearTimeout(this.timer)
     clearInterval(this.purgeTimer)
     for (const off of this.unregister) off()
-    // let attempts in flight finish and record their outcome (bounded by the socket timeouts)
-    await Promise.allSettled([...this.inflight])
+    // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
+    // a sender that ends hands its last outcome commit to `inflight`, hence the loop
+    while (this.inflight.size) await Promise.allSettled([...this.inflight])
   }
 
   /** Coalesced wake-up: any number of kicks in one turn cost one scan. */
@@ -149,9 +160,9 @@ export class QueueActor implements Actor {
     const {senders, perDomain} = this.options.queue
     const free = senders - this.workers
     if (free > 0) {
-      for (const entry of dueEntries(this.store, Date.now(), free + this.active.size + 100)) {
+      for (const entry of dueEntries(this.store, Date.now(), free + 100, (id) => this.active.has(id))) {
         if (this.workers >= senders) break
-        if (this.active.has(entry.id) || (this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
+        if ((this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
         this.begin(entry)
       }
     }
@@ -184,48 +195,55 @@ export class QueueActor implements Actor {
     return claimed
   }
 
-  /** The next due entry for `domain` that nobody holds, claimed; undefined when there is none. */
-  private claimNext(domain: string): Promise<QueueEntry | undefined> | undefined {
-    const next = dueEntries(this.store, Date.now(), 100).find((e) => e.domain === domain && !this.active.has(e.id))
-    return next ? this.claim(next) : undefined
+  /**
+   * Tops `ahead` up to CLAIM_AHEAD claims (at most `room`) on due entries of `domain` that nobody
+   * holds. The claims are issued in one turn, so they share one commit.
+   */
+  private claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): void {
+    const want = Math.min(CLAIM_AHEAD, room)
+    if (ahead.length >= want) return
+    let looked = 0
+    for (const next of dueIterator(this.store, Date.now(), (id) => this.active.has(id))) {
+      if (++looked > CLAIM_SCAN) return // other domains' entries in front: the next top-up looks again
+      if (next.domain !== domain) continue
+      ahead.push(this.claim(next))
+      if (ahead.length >= want) return
+    }
   }
 
   /**
    * A sender: delivers `entry`, then keeps its connection for the next due entries of the domain.
-   * Pipelined so no commit waits on the wire or the wire on a commit: while one message is sent,
-   * the next one's claim commits, and an outcome commits while the next message goes out. An
-   * entry stays in `active` until its outcome is durable.
+   * Pipelined so the wire never waits for a commit: while one message is sent, the claims of the
+   * next few (CLAIM_AHEAD) are committing, and each outcome commits while later messages go out.
+   * An entry stays in `active` from its claim until its outcome is durable.
    */
   private begin(entry: QueueEntry): void {
     const domain = entry.domain
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1)
     this.workers++
-    let claiming: Promise<QueueEntry | undefined> | undefined = this.claim(entry)
+    const ahead: Promise<QueueEntry | undefined>[] = [this.claim(entry)]
     const work = (async () => {
       let current: QueueEntry | undefined
       let session: SmtpSession | undefined
       try {
-        for (let sent = 0; claiming; sent++) {
-          current = await claiming
-          claiming = undefined
-          if (!current) break
-          // the next claim commits while this message is on the wire (over a kept connection only)
-          if (session?.usable && !this.stopping && sent + 1 < MESSAGES_PER_CONNECTION) claiming = this.claimNext(domain)
+        for (let sent = 0; ahead.length; ) {
+          current = await ahead.shift()
+          if (!current) continue // deleted or held before its claim committed
           const startedAt = Date.now()
           const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session, sent > 0)
+          sent++
           session = attempt.session
           this.settle(current, attempt.result, startedAt)
           current = undefined
-          // a claimed next entry is attempted whatever happens (on a new connection if this one broke)
-          if (claiming || !session?.usable || this.stopping || sent + 1 >= MESSAGES_PER_CONNECTION) continue
-          claiming = this.claimNext(domain)
+          // entries claimed ahead are attempted whatever happens (on a new connection if this one broke)
+          if (session?.usable && !this.stopping) this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
         }
       } catch (err) {
         this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
         if (current) this.active.delete(current.id)
-        // a claim in flight is dropped from memory; its entry, if the commit made it `sending`,
-        // is queued again at the next start like any entry a crash left sending
-        if (claiming) void claiming.then((e) => e && this.active.delete(e.id), () => {})
+        // claims ahead are dropped from memory; an entry whose claim committed stays `sending`
+        // until the next start queues it again, like any entry a crash left sending
+        for (const claiming of ahead) void claiming.then((e) => e && this.active.delete(e.id), () => {})
       } finally {
         session?.close()
         const n = (this.perDomain.get(domain) ?? 1) - 1
@@ -243,10 +261,7 @@ export class QueueActor implements Actor {
     this.track(
       this.finish(entry, result, startedAt)
         .catch((err: unknown) => this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded'))
-        .finally(() => {
-          this.active.delete(entry.id)
-          this.kick()
-        }),
+        .finally(() => this.active.delete(entry.id)),
     )
   }
 
