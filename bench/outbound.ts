@@ -119,7 +119,7 @@ async function inject(client: ControlClient, messages: string[], from: number, t
 }
 
 /** A logged-in IMAP session (INBOX selected) that times NOOP round trips, one command at a time. */
-async function imapNooper(port: number, user: string): Promise<{noops(while_: () => boolean): Promise<number[]>; close(): void}> {
+async function imapNooper(port: number, user: string): Promise<{noops(while_: () => boolean): Promise<number[]>; count(): number; close(): void}> {
   const socket = connect(port, '127.0.0.1')
   socket.setNoDelay(true)
   let buffered = ''
@@ -155,9 +155,10 @@ async function imapNooper(port: number, user: string): Promise<{noops(while_: ()
   await greeted
   await run(`LOGIN "${user}" "pw"`)
   await run('SELECT INBOX')
+  let samples: number[] = []
   return {
     async noops(while_) {
-      const samples: number[] = []
+      samples = []
       while (while_()) {
         const start = process.hrtime.bigint()
         await run('NOOP')
@@ -167,6 +168,7 @@ async function imapNooper(port: number, user: string): Promise<{noops(while_: ()
       }
       return samples
     },
+    count: () => samples.length,
     close: () => socket.destroy(),
   }
 }
@@ -182,6 +184,8 @@ interface MailboxFigures {
   /** NOOP round trips (ms) on the idle server and during the timed run */
   idleNoops: number[]
   busyNoops: number[]
+  /** of them, the NOOPs after the last injection: the queue delivering alone */
+  tailNoops: number[]
 }
 
 /** mailbox: inject, then wait until every entry is delivered, with an IMAP client timing NOOPs throughout. */
@@ -209,15 +213,18 @@ async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Pro
     let injectedMs = 0
     let running = true
     const busy = imap.noops(() => running)
+    let tailFrom = 0
     const {ms} = await timed(async () => {
       const started = Date.now()
       await inject(client, b64, 0, MESSAGES)
       injectedMs = Date.now() - started
+      tailFrom = imap.count()
       await waitDelivered(dataDir, WARMUP + MESSAGES)
     }).finally(() => (running = false))
     const busyNoops = await busy
+    const tailNoops = busyNoops.slice(tailFrom)
     if (sink.received - before < MESSAGES) throw new Error(`outbound bench: the sink got ${sink.received - before} of ${MESSAGES}`)
-    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops}
+    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops, tailNoops}
   } finally {
     imap.close()
     client.close()
@@ -274,6 +281,7 @@ export async function benchOutbound(): Promise<void> {
       'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,
       'IMAP NOOP p99, during delivery': `${p99(mailbox.busyNoops).toFixed(2)} ms (${mailbox.busyNoops.length} NOOPs)`,
       'ratio NOOP p99 delivering / idle': (p99(mailbox.busyNoops) / p99(mailbox.idleNoops)).toFixed(2),
+      'IMAP NOOP p99, after the last inject': `${p99(mailbox.tailNoops).toFixed(2)} ms (${mailbox.tailNoops.length} NOOPs: the queue delivering alone)`,
       'reference: 1 conn per message, 8 at once': `${perMessage.rate.toFixed(0)} msgs/s (${perMessage.n} messages)`,
       'ratio mailbox / 1 conn per message': (mailbox.delivered / perMessage.rate).toFixed(2),
     })
