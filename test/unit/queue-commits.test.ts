@@ -11,7 +11,7 @@ import {Bus} from '../../src/bus.js'
 import {createLogger} from '../../src/log.js'
 import {QueueActor, DEFAULT_QUEUE} from '../../src/queue/actor.js'
 import {enqueueInTxn} from '../../src/queue/entries.js'
-import {getEntry, listEntries} from '../../src/queue/ops.js'
+import {deleteEntry, getEntry, holdEntry, listEntries, releaseEntry} from '../../src/queue/ops.js'
 import {queueStateRange} from '../../src/store/keys.js'
 import {tempStore} from '../helpers/store.js'
 
@@ -43,11 +43,11 @@ afterAll(async () => {
   await new Promise<void>((resolve) => sink.close(() => resolve()))
 })
 
-function enqueue(n: number): string[] {
+function enqueue(n: number, prefix = 'blob'): string[] {
   return store.transact(() => {
     const ids: string[] = []
     for (let i = 0; i < n; i++) {
-      const blobId = `blob-${i}`
+      const blobId = `${prefix}-${i}`
       store.blobs.putSync(blobId, Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`))
       store.blobInfo.putSync(blobId, {refs: 1, size: 20, createdAt: Date.now()})
       ids.push(enqueueInTxn(store, {from: 'a@example.com', recipients: [`r${i}@sink.test`], blobId})[0]!.id)
@@ -56,12 +56,28 @@ function enqueue(n: number): string[] {
   })
 }
 
+function newActor(bus: Bus): QueueActor {
+  const log = createLogger({level: 'warn', pretty: false, write: () => {}})
+  return new QueueActor(bus, store, log, {
+    hostname: 'mx.example.com',
+    queue: {...DEFAULT_QUEUE, connectTimeoutMs: 10_000, socketTimeoutMs: 30_000},
+    route: {routes: {'sink.test': `127.0.0.1:${sinkPort}`}, dnsServers: [], insecure: false},
+  })
+}
+
+async function until(what: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 describe('queue commits', () => {
   it(`claims and records ${ENTRIES} deliveries with no synchronous commit on the event loop`, async () => {
     const ids = enqueue(ENTRIES)
     const bus = new Bus()
-    const log = createLogger({level: 'warn', pretty: false, write: () => {}})
-    const actor = new QueueActor(bus, store, log, {hostname: 'mx.example.com', queue: {...DEFAULT_QUEUE, connectTimeoutMs: 10_000, socketTimeoutMs: 30_000}, route: {routes: {'sink.test': `127.0.0.1:${sinkPort}`}, dnsServers: [], insecure: false}})
+    const actor = newActor(bus)
     const sending: string[] = []
     bus.subscribe('queue.sending', (e) => void sending.push((e.body as {id: string}).id))
     const delay = monitorEventLoopDelay({resolution: 10})
@@ -88,4 +104,45 @@ describe('queue commits', () => {
     expect(syncCommitCount).toBe(0)
     console.log(`event-loop delay while delivering ${ENTRIES}: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`)
   }, 180_000)
+
+  // A claim is taken in memory at once and committed later: an admin change that lands in
+  // between (here forced into that window by running it just before the claim's commit is
+  // enqueued) must win, and the entry must not be dialed.
+  for (const [verb, change, after] of [
+    ['hold', holdEntry, 'held'],
+    ['delete', deleteEntry, undefined],
+  ] as const) {
+    it(`a queue ${verb} between a claim and its commit: the claim yields, nothing is sent`, async () => {
+      const [id] = enqueue(1, `race-${verb}`)
+      const bus = new Bus()
+      const actor = newActor(bus)
+      const sending: string[] = []
+      bus.subscribe('queue.sending', (e) => void sending.push((e.body as {id: string}).id))
+      const before = received
+      const transactAsync = store.transactAsync
+      let raced = 0
+      ;(store as {transactAsync: typeof transactAsync}).transactAsync = (fn) => {
+        if (!raced++) change(store, id!)
+        return transactAsync(fn)
+      }
+      try {
+        await actor.start()
+        await until(() => raced > 0)
+        await new Promise((r) => setTimeout(r, 500))
+      } finally {
+        ;(store as {transactAsync: typeof transactAsync}).transactAsync = transactAsync
+      }
+      expect(sending).toEqual([])
+      expect(received).toBe(before)
+      expect(store.queue.get(id!)?.state).toBe(after)
+      if (verb === 'hold') {
+        // nothing is left claimed in memory: released, it goes out
+        releaseEntry(store, id!)
+        actor.kick()
+        await until(() => store.queue.get(id!)?.state === 'delivered')
+        expect(getEntry(store, id!).attempts).toBe(1)
+      }
+      await actor.stop()
+    }, 60_000)
+  }
 })
