@@ -2,8 +2,11 @@
  * The queue actor: the foreman of seed 001. It pulls due entries (priority, then due time) into a
  * pool of senders, at most `perDomain` at once per destination, and records each outcome:
  *
- * - before dialing, an entry is claimed (state `sending`, attempts + 1) in a commit of its own;
- *   after a crash, `sending` entries are due again (a duplicate is possible, a loss is not);
+ * - before dialing, an entry is claimed (state `sending`, attempts + 1) durably; after a crash,
+ *   `sending` entries are due again (a duplicate is possible, a loss is not);
+ * - claims and outcomes are async group commits (all of an event turn share one fsync, off the
+ *   main thread), so delivery never stalls the IMAP, POP3 and SMTP sessions; see claim() and
+ *   begin() for how an entry is held in memory until its commit lands;
  * - each attempt tries the route / smarthost / MX hosts in order until one answers, and keeps
  *   the SMTP transcript in the delivery log; a sender whose connection works carries further
  *   due entries for the same domain over it (RSET between), up to MESSAGES_PER_CONNECTION;
@@ -37,7 +40,7 @@ import {
   holdEntry,
   logAttempt,
   nextDue,
-  purgeFinished,
+  purgeFinishedInTxn,
   recoverSending,
   releaseEntry,
   retryAll,
@@ -131,8 +134,11 @@ export class QueueActor implements Actor {
   }
 
   private purge(): void {
-    const removed = purgeFinished(this.store, Date.now() - this.options.queue.retentionMs)
-    if (removed) this.log.info({removed}, 'finished queue entries past their retention removed')
+    const before = Date.now() - this.options.queue.retentionMs
+    void this.store.transactAsync(() => purgeFinishedInTxn(this.store, before)).then(
+      (removed) => removed && this.log.info({removed}, 'finished queue entries past their retention removed'),
+      (err: unknown) => this.log.error({err}, 'finished queue entries could not be purged'),
+    )
   }
 
   async stop(): Promise<void> {

@@ -163,19 +163,22 @@ export function retryAll(store: Store): QueueEntry[] {
  * cannot grow without bound. Returns how many went.
  */
 export function purgeFinished(store: Store, before: number, limit = 10_000): number {
-  return store.transact(() => {
-    let removed = 0
-    for (const state of FINAL) {
-      for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
-        if (removed >= limit) return removed
-        const entry = store.queue.get(String((key as unknown[])[3]))
-        if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
-        store.queueIndex.removeSync(key as (string | number)[])
-        store.queue.removeSync(entry.id)
-        for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
-        removed++
-      }
+  return store.transact(() => purgeFinishedInTxn(store, before, limit))
+}
+
+/** The same inside the caller's write transaction (the server's is async: no fsync on the event loop). */
+export function purgeFinishedInTxn(store: Store, before: number, limit = 10_000): number {
+  let removed = 0
+  for (const state of FINAL) {
+    for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
+      if (removed >= limit) return removed
+      const entry = store.queue.get(String((key as unknown[])[3]))
+      if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
+      store.queueIndex.removeSync(key as (string | number)[])
+      store.queue.removeSync(entry.id)
+      for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
+      removed++
     }
-    return removed
-  })
+  }
+  return removed
 }
