@@ -1,24 +1,11 @@
 import {Flags} from '@oclif/core'
 import {App} from '../src/app.js'
 import {MailboxCommand} from '../src/cli/base-command.js'
-import {DEFAULT_PORTS, PORT_NAMES, defaultConfig, mergeConfig, readConfigFile, type PortName} from '../src/config.js'
+import {DEFAULT_PORTS, PORT_NAMES, STANDARD_PORTS, effectiveConfig, type ConfigLayer, type PortName} from '../src/config.js'
 import {createLogger, type Level} from '../src/log.js'
 import {parseSize} from '../src/size.js'
-import {normalizeDomain} from '../src/address.js'
-import {parseHostPort, withoutCredentials} from '../src/delivery/route.js'
-import {MailboxError} from '../src/errors.js'
-
-function parseRoutes(specs: string[]): Record<string, string> {
-  return Object.fromEntries(
-    specs.map((spec) => {
-      const eq = spec.indexOf('=')
-      if (eq <= 0) throw new MailboxError('invalid', `invalid --route ${JSON.stringify(spec)}: use DOMAIN=HOST:PORT`)
-      const hop = spec.slice(eq + 1)
-      parseHostPort(hop) // validates
-      return [normalizeDomain(spec.slice(0, eq)), hop]
-    }),
-  )
-}
+import {parseHostPort, parseRouteSpecs, withoutCredentials} from '../src/delivery/route.js'
+import {reloader} from '../src/reload.js'
 
 const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PORTS[name]}`) =>
   Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
@@ -26,15 +13,16 @@ const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PO
 export default class Serve extends MailboxCommand {
   static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
-    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON), then flags. Stops gracefully on SIGINT/SIGTERM.'
+    'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON with comments, validated at start and on reload), then the environment, then flags. Stops gracefully on SIGINT/SIGTERM; SIGHUP reloads the TLS certificate and key and the reloadable settings of the config file.'
   static override enableJsonFlag = false
   static override examples = [
     '<%= config.bin %> serve',
+    '<%= config.bin %> serve --bind 0.0.0.0 --hostname mail.example.com --standard-ports',
     '<%= config.bin %> serve --bind 0.0.0.0 --hostname mail.example.com --smtp-port 25 --imap-port 143',
     '<%= config.bin %> serve --capture --smtp-port 1025',
   ]
   static override flags = {
-    config: Flags.string({summary: 'JSON config file (keys as in ServeConfig: bind, hostname, ports, auth, …).'}),
+    config: Flags.string({summary: 'Config file: JSON, comments allowed; every key in docs/mailbox.example.jsonc. Check it with `mailbox config check`.'}),
     bind: Flags.string({summary: 'Address to listen on (default 127.0.0.1).'}),
     hostname: Flags.string({summary: 'Host name used in greetings and Received headers (default: the system host name).'}),
     capture: Flags.boolean({summary: 'Capture mode: accept mail for every address of every domain and never relay.'}),
@@ -50,6 +38,10 @@ export default class Serve extends MailboxCommand {
     'tls-key': Flags.string({summary: 'TLS private key (PEM).'}),
     'max-message-size': Flags.string({summary: 'Largest message accepted, e.g. 25M (default 25M).'}),
     'log-level': Flags.string({summary: 'Log level.', options: ['trace', 'debug', 'info', 'warn', 'error', 'silent']}),
+    'standard-ports': Flags.boolean({
+      summary: `Listen on the standard ports: ${Object.entries(STANDARD_PORTS).map(([name, port]) => `${name} ${port}`).join(', ')}. A --*-port flag still sets its own port.`,
+      helpGroup: 'PORTS',
+    }),
     'smtp-port': portFlag('smtp', 'SMTP (MX)'),
     'submission-port': portFlag('submission', 'Submission (STARTTLS)'),
     'smtps-port': portFlag('smtps', 'Submission over implicit TLS'),
@@ -66,9 +58,8 @@ export default class Serve extends MailboxCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
-    const fromFile = flags.config ? readConfigFile(flags.config) : {}
-    const config = mergeConfig(defaultConfig(flags['data-dir']), fromFile, {
-      dataDir: flags['data-dir'],
+    const routes = flags.route ? parseRouteSpecs(flags.route) : undefined
+    const given: ConfigLayer = {
       bind: flags.bind,
       hostname: flags.hostname,
       capture: flags.capture || undefined,
@@ -80,18 +71,23 @@ export default class Serve extends MailboxCommand {
         caFile: flags['relay-ca-file'],
         insecure: flags['relay-insecure'] || undefined,
       },
-      routes: flags.route ? parseRoutes(flags.route) : undefined,
+      routes,
       dnsServers: flags['dns-server'],
       logLevel: flags['log-level'] as Level | undefined,
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
+      standardPorts: flags['standard-ports'] || undefined,
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),
-    })
+    }
+    // validated completely (file, environment, flags) before anything is started or created;
+    // a reload (SIGHUP) reads the file again and lays the same environment and flags over it
+    const load = () => effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: given})
+    const config = load()
     const log = createLogger({level: config.logLevel})
     // flags are in every local user's `ps`; a config file or the environment is not
-    const hopsWithPassword = [flags['relay-host'], ...Object.values(parseRoutes(flags.route ?? []))].filter((spec) => spec && parseHostPort(spec).auth?.pass)
+    const hopsWithPassword = [flags['relay-host'], ...Object.values(routes ?? {})].filter((spec) => spec && parseHostPort(spec).auth?.pass)
     if (hopsWithPassword.length) {
       log.warn({hosts: hopsWithPassword.map((spec) => withoutCredentials(spec!))}, 'a password on the command line (--relay-host, --route) is visible in `ps`: use --relay-user with --relay-password-file or MAILBOX_RELAY_PASSWORD')
     }
@@ -105,8 +101,15 @@ export default class Serve extends MailboxCommand {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // SIGHUP's default would end the process; one during start-up is done once started
+    let hupWhileStarting = false
+    let reload: () => void = () => (hupWhileStarting = true)
+    process.on('SIGHUP', () => reload())
     const app = await App.start(config, log)
+    reload = reloader(app, load, log)
+    if (hupWhileStarting) reload()
     if (!signalled) await new Promise<void>((resolve) => (wake = resolve))
+    reload = () => log.info({signal: 'SIGHUP'}, 'not reloading: shutting down')
     log.info({signal: signalled}, 'shutting down')
     try {
       await app.stop()

@@ -8,8 +8,12 @@ import {resolve} from 'node:path'
 
 type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts}
 
+/** LSB's "program is not running" status code */
+const NOT_RUNNING = 3
+
 export default class Status_ extends MailboxCommand {
   static override summary = 'Show whether the server runs, its listeners, and what the store holds.'
+  static override description = `Exits 0 when the server runs and ${NOT_RUNNING} when it does not (as LSB init scripts and systemctl status do), so monitoring can check it without reading the output.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
 
   async run(): Promise<Status> {
@@ -27,6 +31,7 @@ export default class Status_ extends MailboxCommand {
       status = {running: false, dataDir, counts: storeCounts(this.openStore(dataDir))}
     }
     this.say(render(status))
+    if (!status.running) process.exitCode = NOT_RUNNING
     return status
   }
 }

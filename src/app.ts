@@ -2,15 +2,19 @@
  * The composition root of `mailbox serve`.
  *
  * Start: take the data dir's pid lock → open the store (checks and migrates the schema) → start
- * the actors → listen (control socket, then protocol listeners) → publish `server.started`.
- * Stop is the reverse: stop listening and drain → stop the actors → flush and close the store →
- * release the lock. A failure half-way through start undoes what was started.
+ * the actors → listen (control socket, then protocol listeners) → start the outbound queue →
+ * publish `server.started`. Stop is the reverse: stop listening and drain → stop the actors →
+ * flush and close the store → release the lock. A failure half-way through start (a port that
+ * is taken) undoes what was started; the queue starts only once every listener is bound, so such
+ * a start has sent nothing. Reload (SIGHUP) re-reads the TLS files and applies the settings
+ * that can change without a restart (see reload()).
  */
 import {mkdirSync} from 'node:fs'
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, type ServeConfig} from './config.js'
-import {resolveRelay} from './delivery/relay.js'
+import {resolveRelay, type ResolvedRelay} from './delivery/relay.js'
+import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
@@ -26,7 +30,8 @@ import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
 import {openStore, type Store} from './store/store.js'
-import {loadTls} from './tls.js'
+import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
+import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -40,6 +45,7 @@ export class App {
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
   private matcher?: MatcherServer
+  private queue?: QueueActor
   private stopping?: Promise<void>
   /** a failed store commit is the writer's to handle, not a reason to end the process */
   private readonly unguardCommits: () => void
@@ -76,7 +82,7 @@ export class App {
 
   private async startParts(): Promise<void> {
     const {bus, store, log, config} = this
-    const tls = await loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
+    const tls = await loadTlsOf(config)
     log.info({source: tls.source}, 'tls certificate')
     this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     this.actors.push(
@@ -89,19 +95,17 @@ export class App {
     )
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
-      const relay = resolveRelay(config.relay)
-      for (const warning of relay.warnings) log.warn({component: 'queue'}, warning)
-      if (relay.summary) log.info({component: 'queue', relay: relay.summary}, 'outbound relay')
-      this.actors.push(
-        new QueueActor(bus, store, log.child({component: 'queue'}), {
-          hostname: config.hostname,
-          queue: config.queue,
-          route: {routes: config.routes, dnsServers: config.dnsServers, insecure: relay.insecure, ...(relay.hop ? {relay: relay.hop} : {})},
-          ...(relay.verifyContext ? {verifyContext: relay.verifyContext} : {}),
-        }),
-      )
+      const relay = this.resolveRelay(config)
+      this.queue = new QueueActor(bus, store, log.child({component: 'queue'}), {
+        hostname: config.hostname,
+        queue: config.queue,
+        route: routeOf(config, relay),
+        ...(relay.verifyContext ? {verifyContext: relay.verifyContext} : {}),
+      })
+      // stopped after the front-ends (which may still hand it mail), started after them (below)
+      this.actors.push(this.queue)
     }
-    for (const actor of this.actors) await actor.start()
+    for (const actor of this.actors) if (actor !== this.queue) await actor.start()
     bus.handle('server.status', () => this.status())
 
     this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}))
@@ -123,6 +127,8 @@ export class App {
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
     await this.startMatcher()
+    // every listener is bound: only now may mail leave (a failed start has delivered nothing)
+    await this.queue?.start()
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
@@ -140,6 +146,39 @@ export class App {
     this.actors.push(this.matcher)
     await this.matcher.start()
     this.listeners.push(...this.matcher.listeners)
+  }
+
+  private resolveRelay(config: ServeConfig): ResolvedRelay {
+    const relay = resolveRelay(config.relay)
+    for (const warning of relay.warnings) this.log.warn({component: 'queue'}, warning)
+    if (relay.summary) this.log.info({component: 'queue', relay: relay.summary}, 'outbound relay')
+    return relay
+  }
+
+  /**
+   * SIGHUP: applies `next` (the config file read again) as far as it can change without a
+   * restart — the TLS certificate and key (read again even from the same paths: certbot replaces
+   * the files), the log level, routes, relay and DNS servers, and the limits of smtp, imap, pop3
+   * and the queue. New connections and delivery attempts take them; open ones keep what they
+   * have. What can fail (reading the TLS files and the relay's password file) is done before
+   * anything changes, so a refused reload throws and leaves the server as it was.
+   * Returns the settings that differ in `next` but wait for a restart (RESTART_ONLY).
+   */
+  async reload(next: ServeConfig): Promise<string[]> {
+    const tls = await loadTlsOf(next)
+    const relay = this.queue ? this.resolveRelay(next) : undefined
+    const waiting = restartOnlyChanges(this.config, next)
+    this.log.setLevel(next.logLevel)
+    // in place: the front-ends and the queue hold these objects and read them as they go
+    for (const section of LIVE_SECTIONS) assignLive(section, this.config[section], next[section])
+    Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
+    this.smtp?.reload(tls)
+    this.imap?.reload(tls)
+    this.pop3?.reload(tls)
+    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.verifyContext)
+    this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
+    if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
+    return waiting
   }
 
   status(): ServerStatus {
@@ -201,4 +240,12 @@ export class App {
     this.releaseLock()
     this.log.info('mailbox stopped')
   }
+}
+
+function loadTlsOf(config: ServeConfig): Promise<TlsMaterial> {
+  return loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
+}
+
+function routeOf(config: ServeConfig, relay: ResolvedRelay): RouteConfig {
+  return {routes: config.routes, dnsServers: config.dnsServers, insecure: relay.insecure, ...(relay.hop ? {relay: relay.hop} : {})}
 }

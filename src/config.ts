@@ -1,5 +1,6 @@
 /**
- * Server configuration: built-in defaults, then an optional JSON config file, then flags.
+ * Server configuration: built-in defaults, then an optional config file (JSON with comments,
+ * checked against config-schema.ts), then the environment and flags.
  * Ports follow DESIGN.md (unprivileged, 127.0.0.1); `0` turns a listener off. The matcher is the
  * exception: it hands out stored mail, so it listens only in capture mode or when its port is
  * given explicitly (see matcherPort).
@@ -7,10 +8,13 @@
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {resolve} from 'node:path'
+import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
-import {DEFAULT_RELAY, type RelayConfig} from './delivery/relay.js'
+import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
+import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
+import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
@@ -30,6 +34,17 @@ export const DEFAULT_PORTS: Record<PortName, number> = {
   pop3: 2110,
   pop3s: 2995,
   matcher: 60510,
+}
+
+/** the IANA ports of a real mail host (`serve --standard-ports`, config `"standardPorts": true`) */
+export const STANDARD_PORTS: Record<Exclude<PortName, 'matcher'>, number> = {
+  smtp: 25,
+  submission: 587,
+  smtps: 465,
+  imap: 143,
+  imaps: 993,
+  pop3: 110,
+  pop3s: 995,
 }
 
 export interface ServeConfig {
@@ -67,27 +82,36 @@ export function defaultConfig(dataDir: string): ServeConfig {
     capture: false,
     allowInsecureAuth: false,
     logLevel: 'info',
-    auth: {...DEFAULT_AUTH},
-    smtp: {...DEFAULT_SMTP_LIMITS},
-    imap: {...DEFAULT_IMAP_LIMITS},
-    pop3: {...DEFAULT_POP3_LIMITS},
-    matcher: {...DEFAULT_MATCHER_CONFIG},
-    queue: {...DEFAULT_QUEUE},
-    relay: {...DEFAULT_RELAY},
+    // copies, nested objects (queue.retry) included: a config never shares state with the defaults
+    auth: structuredClone(DEFAULT_AUTH),
+    smtp: structuredClone(DEFAULT_SMTP_LIMITS),
+    imap: structuredClone(DEFAULT_IMAP_LIMITS),
+    pop3: structuredClone(DEFAULT_POP3_LIMITS),
+    matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
+    queue: structuredClone(DEFAULT_QUEUE),
+    relay: structuredClone(DEFAULT_RELAY),
     routes: {},
     dnsServers: [],
   }
 }
 
-type DeepPartial<T> = {[K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K]}
+/** any subset of T's keys, at every depth (lists are set whole) */
+export type DeepPartial<T> = {[K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K]}
 
 /** What a config file (or the flags) may hold: ServeConfig's keys, and the keys it replaced. */
 export type ConfigLayer = DeepPartial<ServeConfig> & {
   /** the smarthost before `relay` existed: same as relay.host */
   relayHost?: string
+  /** every protocol port to its STANDARD_PORTS value first; this layer's own `ports` still override single ones */
+  standardPorts?: boolean
 }
 
-/** Reads a JSON config file shaped like ServeConfig (any subset of its keys). */
+
+/**
+ * Reads and validates a config file: JSON, with // and /* *\/ comments allowed (as in
+ * docs/mailbox.example.jsonc). Every problem is reported at once, each naming the file and the key
+ * path; see config-validate.ts. Used at start and on reload.
+ */
 export function readConfigFile(path: string): ConfigLayer {
   let text: string
   try {
@@ -95,43 +119,45 @@ export function readConfigFile(path: string): ConfigLayer {
   } catch (err) {
     throw new MailboxError('invalid', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code}`)
   }
+  let parsed: unknown
   try {
-    const parsed = JSON.parse(text) as unknown
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-    return parsed as ConfigLayer
+    parsed = parseJsonc(text)
   } catch (err) {
-    throw new MailboxError('invalid', `config file ${path} is not a JSON object: ${(err as Error).message}`)
+    throw new ConfigError([`${path}: not valid JSON: ${(err as Error).message}`])
   }
+  return validateConfig<ConfigLayer>(parsed, path)
 }
 
+/** Settings from the environment (serve's flags read the same variables; `config show` reads them here). */
+export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
+  return {matcher: {token: env.MAILBOX_MATCHER_TOKEN || undefined}}
+}
+
+/**
+ * Later layers win, key by key at every depth: a layer setting only queue.retry.maxLifetimeMs
+ * keeps the default retry schedule. Lists are replaced whole; `undefined` (a flag not given)
+ * changes nothing. Each layer is validated first (flags and environment: file layers were
+ * checked when read, naming their file).
+ */
 export function mergeConfig(base: ServeConfig, ...layers: ConfigLayer[]): ServeConfig {
   let config = base
-  for (const {relayHost, ...layer} of layers) {
-    const defined = Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined))
-    config = {
-      ...config,
-      ...defined,
-      ports: {...config.ports, ...stripUndefined(layer.ports)},
-      auth: {...config.auth, ...stripUndefined(layer.auth)},
-      smtp: {...config.smtp, ...stripUndefined(layer.smtp)},
-      imap: {...config.imap, ...stripUndefined(layer.imap)},
-      pop3: {...config.pop3, ...stripUndefined(layer.pop3)},
-      matcher: {...config.matcher, ...stripUndefined(layer.matcher)},
-      queue: {...config.queue, ...stripUndefined(layer.queue)},
-      routes: {...config.routes, ...stripUndefined(layer.routes)},
-      relay: {...config.relay, ...stripUndefined({host: relayHost}), ...stripUndefined(layer.relay)},
-    } as ServeConfig
-  }
-  for (const name of PORT_NAMES) {
-    const port = config.ports[name]
-    if (name === 'matcher' && port === undefined) continue // not configured: matcherPort decides
-    if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new MailboxError('invalid', `invalid ${name} port: ${port}`)
-  }
-  for (const [key, value] of Object.entries(config.auth)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MailboxError('invalid', `invalid auth.${key}: ${JSON.stringify(value)}`)
+  for (const layer of layers) {
+    const {relayHost, standardPorts, ...rest} = validateConfig<ConfigLayer>(layer, 'command line or environment', {commandLine: true})
+    // the old key first, so relay.host in the same layer wins; the standard ports first, so the layer's own ports win
+    config = deepMerge(deepMerge(config, {relay: {host: relayHost}, ports: standardPorts ? STANDARD_PORTS : {}}), rest)
   }
   config.dataDir = resolve(config.dataDir)
   return config
+}
+
+/** a copy of `base` with `layer`'s defined values over it; plain objects merge key by key */
+function deepMerge<T>(base: T, layer: object): T {
+  const out: Record<string, unknown> = {...(base as Record<string, unknown>)}
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue
+    out[key] = isPlainObject(value) ? deepMerge(isPlainObject(out[key]) ? out[key] : {}, value) : Array.isArray(value) ? [...value] : value
+  }
+  return out as T
 }
 
 function withoutMatcher(ports: Record<PortName, number>): ServeConfig['ports'] {
@@ -144,6 +170,43 @@ export function matcherPort(config: Pick<ServeConfig, 'ports' | 'capture'>): num
   return config.ports.matcher ?? (config.capture ? DEFAULT_PORTS.matcher : 0)
 }
 
-function stripUndefined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
+export interface ConfigSources {
+  dataDir: string
+  /** --config FILE */
+  configFile?: string
+  env?: NodeJS.ProcessEnv
+  /** flags given on the command line (serve's) */
+  flags?: ConfigLayer
+}
+
+/** What serve runs with, and `config show` shows: defaults, then the file, the environment, the flags. */
+export function effectiveConfig(sources: ConfigSources): ServeConfig {
+  const fromFile = sources.configFile ? readConfigFile(sources.configFile) : {}
+  return mergeConfig(defaultConfig(sources.dataDir), fromFile, envLayer(sources.env), {...sources.flags, dataDir: sources.dataDir})
+}
+
+/**
+ * `mailbox config check`: the effective configuration, plus what serve would only find out at
+ * start — the relay's password and CA files, and that the TLS certificate and key are readable
+ * and belong together. Throws what serve would; returns the configuration.
+ */
+export function checkConfig(sources: ConfigSources): ServeConfig {
+  const config = effectiveConfig(sources)
+  resolveRelay(config.relay, sources.env)
+  if (config.tlsCert || config.tlsKey) {
+    if (!config.tlsCert || !config.tlsKey) throw new MailboxError('invalid', 'tlsCert and tlsKey go together: give both')
+    let cert: Buffer, key: Buffer
+    try {
+      cert = readFileSync(config.tlsCert)
+      key = readFileSync(config.tlsKey)
+    } catch (err) {
+      throw new MailboxError('invalid', `cannot read TLS file ${(err as NodeJS.ErrnoException).path}: ${(err as NodeJS.ErrnoException).code}`)
+    }
+    try {
+      createSecureContext({cert, key})
+    } catch (err) {
+      throw new MailboxError('invalid', `TLS certificate ${config.tlsCert} and key ${config.tlsKey} are not a usable pair: ${(err as Error).message}`)
+    }
+  }
+  return config
 }

@@ -19,6 +19,8 @@ export interface Logger {
   error: LogFn
   child(fields: Fields): Logger
   readonly level: Level
+  /** changes the level of this logger and of every logger of its family (parent and children): a reload's new `logLevel` */
+  setLevel(level: Level): void
 }
 
 export interface LoggerOptions {
@@ -27,14 +29,12 @@ export interface LoggerOptions {
   write?: (line: string) => void
 }
 
-export function createLogger(options: LoggerOptions = {}, bindings: Fields = {}): Logger {
-  const level = options.level ?? 'info'
-  const threshold = LEVELS[level]
+export function createLogger(options: LoggerOptions = {}, bindings: Fields = {}, family = {level: options.level ?? 'info'}): Logger {
   const pretty = options.pretty ?? process.stdout.isTTY === true
   const write = options.write ?? ((line: string) => void process.stdout.write(line))
   const emit = (lvl: Exclude<Level, 'silent'>): LogFn => {
-    if (LEVELS[lvl] < threshold) return () => {}
     return (fieldsOrMessage, ...args) => {
+      if (LEVELS[lvl] < LEVELS[family.level]) return
       let fields: Fields = {}
       let message: string
       if (typeof fieldsOrMessage === 'object' && fieldsOrMessage !== null) {
@@ -49,13 +49,16 @@ export function createLogger(options: LoggerOptions = {}, bindings: Fields = {})
     }
   }
   return {
-    level,
+    get level() {
+      return family.level
+    },
+    setLevel: (level) => void (family.level = level),
     trace: emit('trace'),
     debug: emit('debug'),
     info: emit('info'),
     warn: emit('warn'),
     error: emit('error'),
-    child: (fields) => createLogger(options, {...bindings, ...fields}),
+    child: (fields) => createLogger(options, {...bindings, ...fields}, family),
   }
 }
 

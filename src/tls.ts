@@ -2,10 +2,11 @@
  * TLS material for every listener: the files named by `tlsCert`/`tlsKey`, or a self-signed
  * certificate generated into `<dataDir>/tls/` on first start (key mode 0600) and reused after.
  * The generated certificate names the configured hostname, `localhost` and 127.0.0.1, so a
- * loopback client that pins or trusts it can also verify it.
+ * loopback client that pins or trusts it can also verify it. A reload (SIGHUP) reads them again.
  */
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {createSecureContext} from 'node:tls'
 import selfsigned from 'selfsigned'
 import {MailboxError} from './errors.js'
 
@@ -19,11 +20,20 @@ export interface TlsMaterial {
 export async function loadTls(options: {dataDir: string; hostname: string; certFile?: string; keyFile?: string}): Promise<TlsMaterial> {
   if (options.certFile || options.keyFile) {
     if (!options.certFile || !options.keyFile) throw new MailboxError('invalid', 'give both --tls-cert and --tls-key')
+    let material: TlsMaterial
     try {
-      return {cert: readFileSync(options.certFile), key: readFileSync(options.keyFile), source: options.certFile}
+      material = {cert: readFileSync(options.certFile), key: readFileSync(options.keyFile), source: options.certFile}
     } catch (err) {
       throw new MailboxError('invalid', `cannot read TLS files: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
+    // checked here, where it can still be refused: at start before anything listens, on a reload
+    // (a certificate renewed while its key is not yet replaced) before any listener takes it
+    try {
+      createSecureContext({key: material.key, cert: material.cert})
+    } catch (err) {
+      throw new MailboxError('invalid', `cannot use TLS files ${options.certFile} and ${options.keyFile}: ${(err as Error).message}`)
+    }
+    return material
   }
   const dir = join(options.dataDir, 'tls')
   const certFile = join(dir, 'cert.pem')

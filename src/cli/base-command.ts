@@ -1,7 +1,7 @@
 /**
  * The base of every `mailbox` command: the `--data-dir` flag (env MAILBOX_DATA_DIR, default
  * ./data), the store opened once per run and closed after it, and one mapping of errors:
- * a MailboxError is a one-line `Error: …` on stderr and exit code 1; oclif's own usage errors
+ * a MailboxError is one `Error: …` line per problem on stderr and exit code 1; oclif's own usage errors
  * keep exit code 2. Commands stay thin: parse flags, call `src/`, print or return data.
  */
 import {resolve} from 'node:path'
@@ -34,7 +34,8 @@ export abstract class MailboxCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     if (isMailboxError(err)) {
-      process.stderr.write(`Error: ${err.message}\n`)
+      // one `Error:` line per problem (a config file can have several), each greppable
+      process.stderr.write(err.message.split('\n').map((line) => `Error: ${line}\n`).join(''))
       this.exit(1)
     }
     return super.catch(err)

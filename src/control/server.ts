@@ -5,6 +5,7 @@ import {chmodSync, unlinkSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
 import type {Bus, BusEvent} from '../bus.js'
 import {isMailboxError} from '../errors.js'
+import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import {CONTROL_ACTIONS, PROTOCOL_VERSION, lineSplitter, type ControlRequest, type ControlResponse} from './protocol.js'
 
@@ -34,10 +35,7 @@ export class ControlServer {
     // create the socket file owner-only from the start: no window where others could connect
     const umask = process.umask(0o177)
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(this.path, () => resolve())
-      })
+      await listenOn(server, 'control', {path: this.path})
     } finally {
       process.umask(umask)
     }

@@ -10,6 +10,8 @@
  * hops with credentials, unless `insecure` is set (a lab).
  */
 import {Resolver} from 'node:dns/promises'
+import {isIP} from 'node:net'
+import {normalizeDomain} from '../address.js'
 import {MailboxError} from '../errors.js'
 
 export interface Hop {
@@ -56,9 +58,41 @@ export function parseHostPort(spec: string, defaultPort = 25): Hop {
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(rest)
   // `rest` and not `spec` in messages: they go to logs and stderr, the credentials must not
   if (!m || !m[1]) throw new MailboxError('invalid', `invalid host:port ${JSON.stringify(rest)}`)
+  // checked here, at start, so a typo ("127.0.0.1:2626x") is not a surprise at the first delivery
+  if (!isHostName(m[1])) throw new MailboxError('invalid', `invalid host in ${JSON.stringify(rest)}`)
   const port = m[2] ? Number(m[2]) : defaultPort
   if (!(port > 0 && port < 65536)) throw new MailboxError('invalid', `invalid port in ${JSON.stringify(rest)}`)
   return {host: m[1], port, ...(auth ? {auth} : {})}
+}
+
+/**
+ * `--route DOMAIN=[USER:PASS@]HOST:PORT` flags, checked when given so a bad domain, host or port
+ * stops serve at start; the message names the route (its password left out).
+ */
+export function parseRouteSpecs(specs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const eq = spec.indexOf('=')
+      const hop = spec.slice(eq + 1)
+      const shown = JSON.stringify(eq < 0 ? withoutCredentials(spec) : `${spec.slice(0, eq)}=${withoutCredentials(hop)}`)
+      if (eq <= 0 || !hop) throw new MailboxError('invalid', `invalid --route ${shown}: use DOMAIN=HOST:PORT`)
+      try {
+        parseHostPort(hop) // checks host and port; the route keeps its spec, credentials included
+        return [normalizeDomain(spec.slice(0, eq)), hop]
+      } catch (err) {
+        throw err instanceof MailboxError ? new MailboxError('invalid', `invalid --route ${shown}: ${err.message}`) : err
+      }
+    }),
+  )
+}
+
+const HOST_LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i
+
+/** An IP address, or a DNS name (letters, digits, `-`, `_` labels; a trailing dot allowed). */
+export function isHostName(host: string): boolean {
+  if (isIP(host)) return true
+  const name = host.replace(/\.$/, '')
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => HOST_LABEL.test(label))
 }
 
 export class Router {

@@ -4,8 +4,9 @@
  * sessions that have that folder selected (one bus subscription for all sessions).
  */
 import {createServer, type Server, type Socket} from 'node:net'
-import {createSecureContext, createServer as createTlsServer, type SecureContext} from 'node:tls'
+import {createSecureContext, createServer as createTlsServer, Server as TlsServer, type SecureContext} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
+import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
@@ -32,7 +33,8 @@ export class ImapFrontEnd implements Actor {
   /** folder id → sessions that have it selected */
   private readonly watchers = new Map<number, Set<Session>>()
   private readonly watching = new Map<Session, number>()
-  private readonly secureContext: SecureContext
+  /** what STARTTLS uses: replaced by a reload, taken by each session when it connects */
+  private secureContext: SecureContext
   private unsubscribe?: () => void
 
   constructor(
@@ -73,16 +75,20 @@ export class ImapFrontEnd implements Actor {
   }
 
   private async listen(server: Server, port: number, name: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, this.options.bind, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenOn(server, name, {host: this.options.bind, port})
     server.on('error', (err) => this.log.warn({err, listener: name}, 'imap listener error'))
     this.servers.push(server)
     this.listeners.push({name, address: `${this.options.bind}:${port}`})
+  }
+
+  /**
+   * A reload (SIGHUP): new IMAPS connections, and STARTTLS in sessions that connect from now on,
+   * get `tls`; open TLS sessions keep theirs. (The limits need nothing: they are read from
+   * `options.limits` as they are used.)
+   */
+  reload(tls: TlsMaterial): void {
+    this.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
+    for (const server of this.servers) if (server instanceof TlsServer) server.setSecureContext({key: tls.key, cert: tls.cert})
   }
 
   private accept(socket: Socket, slot: ConnectionSlot, secure: boolean): void {

@@ -27,6 +27,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus, BusEvent} from '../bus.js'
 import {ConnectionLimits} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
+import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {BlobInfoRecord} from '../store/records.js'
@@ -55,7 +56,7 @@ export interface MatcherConfig {
 export const DEFAULT_MATCHER_CONFIG: MatcherConfig = {
   maxLineBytes: 64 * 1024,
   maxMatchesPerConnection: 100,
-  maxPendingMatches: 1000,
+  maxPendingMatches: 300,
   maxConnections: 200,
   maxConnectionsPerIp: 100,
   pingIntervalMs: 30_000,
@@ -141,13 +142,7 @@ export class MatcherServer implements Actor {
     if (!this.options.port) return
     this.unsubscribe = this.bus.subscribe('mail.received', (e) => void this.onMail(e as BusEvent<'mail.received'>))
     const server = createServer((socket) => this.accept(socket))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.options.port, this.options.bind, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenOn(server, 'matcher', {host: this.options.bind, port: this.options.port})
     server.on('error', (err) => this.log.warn({err}, 'matcher listener error'))
     this.server = server
     this.address = `${this.options.bind}:${this.options.port}`

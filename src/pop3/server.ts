@@ -5,10 +5,11 @@
  * `Pop3Session` per connection, which reaches the store only through the bus.
  */
 import {createServer as createPlainServer, type Server, type Socket} from 'node:net'
-import {createSecureContext, createServer as createTlsServer} from 'node:tls'
+import {createSecureContext, createServer as createTlsServer, Server as TlsServer} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
 import {ConnectionLimits, slotsForTls, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {newId} from '../ids.js'
+import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import {refuseConnection} from '../socket-close.js'
@@ -76,13 +77,7 @@ export class Pop3FrontEnd implements Actor {
         const slotOf = slotsForTls(tlsServer, this.connectionLimits, role, (err) => this.log.debug({err: err.message}, 'pop3s handshake failed'))
         server = tlsServer
       }
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, bind, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
+      await listenOn(server, role, {host: bind, port})
       server.on('error', (err) => this.log.warn({err, role}, 'pop3 listener error'))
       this.servers.push({role, server, address: `${bind}:${port}`})
     }
@@ -94,6 +89,15 @@ export class Pop3FrontEnd implements Actor {
     await Promise.all([...this.sessions].map((s) => s.shutdown(this.options.limits.closeTimeoutMs)))
     await Promise.all(closing)
     this.servers.length = 0
+  }
+
+  /**
+   * A reload (SIGHUP): new POP3S connections and every STLS from now on get `tls`; open TLS
+   * sessions keep theirs. (The limits need nothing: sessions read them from `options.limits`.)
+   */
+  reload(tls: TlsMaterial): void {
+    this.ctx.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
+    for (const {server} of this.servers) if (server instanceof TlsServer) server.setSecureContext({key: tls.key, cert: tls.cert})
   }
 
   private accept(socket: Socket, slot: ConnectionSlot, implicitTls: boolean): void {

@@ -91,7 +91,7 @@ const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' =
 
 export class QueueActor implements Actor {
   readonly name = 'queue'
-  private readonly router: Router
+  private router: Router
   private readonly active = new Map<string, string>()
   private readonly perDomain = new Map<string, number>()
   private readonly inflight = new Set<Promise<void>>()
@@ -110,6 +110,12 @@ export class QueueActor implements Actor {
     private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; verifyContext?: SecureContext},
   ) {
     this.router = new Router(options.route)
+  }
+
+  /** A reload (SIGHUP): attempts that begin from now on take these routes, relay and trust; attempts in flight finish on theirs. */
+  reroute(route: RouteConfig, verifyContext: SecureContext | undefined): void {
+    this.router = new Router(route)
+    this.options.verifyContext = verifyContext
   }
 
   async start(): Promise<void> {

@@ -17,6 +17,7 @@ import type {Actor, Bus} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
+import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
@@ -90,13 +91,20 @@ export class SmtpFrontEnd implements Actor {
   constructor(
     private readonly bus: Bus,
     private readonly options: SmtpOptions,
-    private readonly tls: TlsMaterial,
+    private tls: TlsMaterial,
     private readonly log: Logger,
   ) {
     patchSmtpConnection()
-    // smtp-server enforces maxConnections (its maxClients) per listener itself
-    const {ports} = options
-    this.connectionLimits = new ConnectionLimits({maxConnections: Infinity, maxConnectionsPerIp: options.limits.maxConnectionsPerIp}, [
+    // smtp-server enforces maxConnections (its maxClients) per listener itself; the per-address
+    // limit is read from `limits` at each connection, so a reload changes it
+    const {ports, limits} = options
+    const perAddress = {
+      maxConnections: Infinity,
+      get maxConnectionsPerIp() {
+        return limits.maxConnectionsPerIp
+      },
+    }
+    this.connectionLimits = new ConnectionLimits(perAddress, [
       ...(ports.smtp ? ['smtp'] : []),
       ...(ports.submission ? ['submission'] : []),
       ...(ports.smtps ? ['smtps'] : []),
@@ -128,13 +136,15 @@ export class SmtpFrontEnd implements Actor {
       const server = this.createServer(role)
       // replies are small and often several back to back (PIPELINING): don't let Nagle hold them
       server.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true))
-      await new Promise<void>((resolve, reject) => {
-        server.server.once('error', reject)
-        server.listen(port, bind, () => {
-          server.server.off('error', reject)
-          resolve()
-        })
-      })
+      // smtp-server re-emits its net server's errors on itself, where an 'error' event without a
+      // listener throws: a failed bind would crash the process instead of failing start-up
+      const ignore = () => {}
+      server.on('error', ignore)
+      try {
+        await listenOn(server.server, role === 'mx' ? 'smtp' : role, {host: bind, port})
+      } finally {
+        server.off('error', ignore)
+      }
       server.on('error', (err) => this.log.warn({err, role}, 'smtp listener error'))
       this.servers.push({role, server, address: `${bind}:${port}`})
     }
@@ -145,8 +155,32 @@ export class SmtpFrontEnd implements Actor {
     this.servers.length = 0
   }
 
+  /**
+   * A reload (SIGHUP): new connections get `tls` and the limits as they are now in
+   * `options.limits`; open connections keep their TLS session. smtp-server's own
+   * updateSecureContext merges the options and rebuilds the contexts its STARTTLS and implicit
+   * TLS take for each new connection.
+   */
+  reload(tls: TlsMaterial): void {
+    this.tls = tls
+    for (const {role, server} of this.servers) server.updateSecureContext({key: tls.key, cert: tls.cert, ...this.limitOptions(role)})
+  }
+
+  /** the smtp-server options that carry our limits: read by smtp-server per connection or command */
+  private limitOptions(role: Role) {
+    const {limits} = this.options
+    return {
+      size: limits.maxMessageSize,
+      maxRecipients: limits.maxRecipients,
+      maxClients: limits.maxConnections,
+      socketTimeout: limits.socketTimeoutMs,
+      closeTimeout: limits.closeTimeoutMs,
+      ...({greetingDelayMs: role === 'mx' ? limits.greetingDelayMs : 0} as object),
+    }
+  }
+
   private createServer(role: Role): SMTPServer {
-    const {limits, hostname, allowInsecureAuth} = this.options
+    const {hostname, allowInsecureAuth} = this.options
     const submission = role !== 'mx'
     return new SMTPServer({
       name: hostname,
@@ -154,12 +188,8 @@ export class SmtpFrontEnd implements Actor {
       secure: role === 'smtps',
       key: this.tls.key,
       cert: this.tls.cert,
-      size: limits.maxMessageSize,
+      ...this.limitOptions(role),
       rejectOversized: true,
-      maxRecipients: limits.maxRecipients,
-      maxClients: limits.maxConnections,
-      socketTimeout: limits.socketTimeoutMs,
-      closeTimeout: limits.closeTimeoutMs,
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: !submission,
       disabledCommands: submission ? [] : ['AUTH'],
@@ -170,7 +200,6 @@ export class SmtpFrontEnd implements Actor {
       disableReverseLookup: true,
       logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
       onConnect: (session, cb) => this.onConnect(role === 'mx' ? 'smtp' : role, session, cb),
-      ...({greetingDelayMs: submission ? 0 : limits.greetingDelayMs} as object),
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
       onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, cb),

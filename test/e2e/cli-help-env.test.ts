@@ -46,7 +46,7 @@ describe('data dir selection', () => {
     expect((await runJson(['user', 'list'], {dataDir})).map((u: {address: string}) => u.address)).toEqual(['alice@example.com'])
 
     const status = await runCli(['status', '--json'], {env})
-    expect(status.code, status.stderr).toBe(0)
+    expect(status.code, status.stderr).toBe(3) // not running
     expect(JSON.parse(status.stdout)).toMatchObject({running: false, dataDir: resolve(dataDir), counts: {domains: 1, users: 1}})
 
     const overridden = await runCli(['domain', 'list', '--json', '--data-dir', other], {env})

@@ -21,6 +21,13 @@ function expectEmptyQueue(queue: Record<string, number>): void {
   for (const n of Object.values(queue)) expect(n).toBe(0)
 }
 
+/** `status --json` of a data dir without a running server: exit 3 (LSB "not running"), the JSON still printed */
+async function statusNotRunning(dataDir: string) {
+  const r = await runCli(['status', '--json'], {dataDir})
+  expect(r.code, r.stderr).toBe(3)
+  return JSON.parse(r.stdout)
+}
+
 /** Waits for a process started by runCli-like means to exit, failing instead of hanging forever. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms))])
@@ -69,7 +76,7 @@ describe('mailbox serve', () => {
     expect(served.output()).toContain('"msg":"mailbox stopped"')
     expect(existsSync(pidFile(dataDir))).toBe(false)
     expect(existsSync(sock(dataDir))).toBe(false)
-    const after = await runJson(['status'], {dataDir})
+    const after = await statusNotRunning(dataDir)
     expect(after).toMatchObject({running: false, counts: {domains: 1, users: 1}})
   })
 
@@ -82,7 +89,7 @@ describe('mailbox serve', () => {
     expect(served.output()).toContain('"msg":"mailbox stopped"')
     expect(existsSync(pidFile(dataDir))).toBe(false)
     expect(existsSync(sock(dataDir))).toBe(false)
-    expect((await runJson(['status'], {dataDir})).running).toBe(false)
+    expect((await statusNotRunning(dataDir)).running).toBe(false)
   })
 
   it('a SIGTERM sent as soon as "mailbox started" is logged still stops serve gracefully', async () => {
@@ -133,7 +140,7 @@ process.stdout.write = (chunk, ...rest) => {
     expect(readFileSync(pidFile(dataDir), 'utf8').trim()).toBe(String(first.pid))
     expect(existsSync(sock(dataDir))).toBe(true)
 
-    const status = await runJson(['status'], {dataDir})
+    const status = await statusNotRunning(dataDir)
     expect(status).toMatchObject({running: false, dataDir: resolve(dataDir)})
 
     const second = await startServe(dataDir)
@@ -144,13 +151,13 @@ process.stdout.write = (chunk, ...rest) => {
     expect(existsSync(pidFile(dataDir))).toBe(false)
   })
 
-  it('status without a server: running false and the store counts', async () => {
+  it('status without a server: running false and the store counts, exit 3 (not running) with and without --json', async () => {
     const dataDir = tempDataDir()
     await ok(['domain', 'add', 'example.com'], dataDir)
     await addUser(dataDir, 'alice@example.com')
     await ok(['alias', 'add', 'sales@example.com', 'alice@example.com'], dataDir)
     await giveMail(dataDir, 'alice@example.com', 'INBOX', 2)
-    const status = await runJson(['status'], {dataDir})
+    const status = await statusNotRunning(dataDir)
     expect(Object.keys(status).sort()).toEqual(['counts', 'dataDir', 'running'])
     expect(status).toEqual({
       running: false,
@@ -159,6 +166,7 @@ process.stdout.write = (chunk, ...rest) => {
     })
     expectEmptyQueue(status.counts.queue)
     const human = await runCli(['status'], {dataDir})
+    expect(human.code, human.stderr).toBe(3)
     expect(human.stdout).toMatch(/^server:\s+not running$/m)
     expect(human.stdout).toMatch(/^users:\s+1 \(aliases 1\)$/m)
   })

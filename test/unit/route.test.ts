@@ -125,6 +125,17 @@ describe('parseHostPort', () => {
     expect(() => parseHostPort('h:70000')).toThrow(/invalid port/)
   })
 
+  it('refuses hosts that are neither an IP address nor a DNS name, so a typo fails at start', () => {
+    for (const spec of ['127.0.0.1:25x', 'bad host:25', '-lead.example:25', 'a..b:25', ':25', 'h_1.example.']) {
+      if (spec === 'h_1.example.') expect(parseHostPort(spec)).toEqual({host: 'h_1.example.', port: 25})
+      else expect(() => parseHostPort(spec), spec).toThrow(/invalid host/)
+    }
+    // IPv6 needs brackets: `::1` would read as host `:` port 1
+    expect(() => parseHostPort('::1')).toThrow(/invalid host/)
+    expect(parseHostPort('[::1]')).toEqual({host: '::1', port: 25})
+    expect(parseHostPort('user:p%40ss@[2001:db8::1]:587')).toEqual({host: '2001:db8::1', port: 587, auth: {user: 'user', pass: 'p@ss'}})
+  })
+
   it('error messages leave the credentials out', () => {
     for (const spec of ['user:hunter2@h:70000', 'user:hunter2@']) {
       expect(() => parseHostPort(spec)).toThrow(MailboxError)

@@ -1,0 +1,240 @@
+/**
+ * The one description of every config file key: its type, range and meaning, and whether it is a
+ * secret. Validation (validateConfig), `mailbox config show`'s redaction and the example file
+ * (docs/mailbox.example.jsonc, see config-example.ts) all walk this tree, so they cannot drift
+ * apart. Defaults are not repeated here: they stay in each module's DEFAULT_* constant, gathered by
+ * defaultConfig() in config.ts; a unit test checks that the two trees have the same keys.
+ */
+import {isIP} from 'node:net'
+import {normalizeDomain} from './address.js'
+import {isHostName, parseHostPort} from './delivery/route.js'
+import {MailboxError} from './errors.js'
+
+/** What the example file and `config show` say about a key, besides its value. */
+interface About {
+  /** one line, for the example file */
+  description: string
+  /**
+   * how `config show` hides it: `value` replaces the whole value; `userinfo` only the password of
+   * a `user:pass@host:port` (the host stays visible)
+   */
+  secret?: 'value' | 'userinfo'
+  /** a key without a fixed default: what happens when it is unset (the example shows it commented out) */
+  unset?: string
+  /** for a key with `unset`: the value the example's commented-out line shows */
+  example?: unknown
+  /** accepted for old config files, left out of the example */
+  deprecated?: string
+}
+
+export type SchemaNode =
+  | (About & {kind: 'object'; keys: Record<string, SchemaNode>})
+  | (About & {kind: 'integer'; min: number; max: number; unit?: 'ms' | 'bytes'})
+  | (About & {kind: 'boolean'})
+  | (About & {kind: 'enum'; values: readonly string[]})
+  /** `check` throws a MailboxError whose message says what is wrong; it may return a normalized form */
+  | (About & {kind: 'string'; check?: (value: string) => string | void})
+  | (About & {kind: 'list'; item: SchemaNode})
+  /** an object whose keys are data (domains), not names: `key` checks and normalizes each */
+  | (About & {kind: 'map'; key: (key: string) => string; value: SchemaNode})
+
+/** The largest delay setTimeout honours; anything longer fires at once (with a warning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+const int = (description: string, min: number, max = Number.MAX_SAFE_INTEGER, unit?: 'ms' | 'bytes'): SchemaNode => ({kind: 'integer', description, min, max, ...(unit ? {unit} : {})})
+/** a delay handed to a timer: at most MAX_TIMER_MS */
+const timer = (description: string, min = 0): SchemaNode => int(description, min, MAX_TIMER_MS, 'ms')
+/** a span compared against clocks, never a timer: may be longer than MAX_TIMER_MS */
+const span = (description: string, min = 0): SchemaNode => int(description, min, Number.MAX_SAFE_INTEGER, 'ms')
+const bytes = (description: string, min: number): SchemaNode => int(description, min, Number.MAX_SAFE_INTEGER, 'bytes')
+const count = (description: string, min = 1): SchemaNode => int(description, min, 1_000_000)
+const port = (description: string): SchemaNode => int(`${description}; 0 = off`, 0, 65535)
+const object = (description: string, keys: Record<string, SchemaNode>): SchemaNode => ({kind: 'object', description, keys})
+
+function checkHost(value: string): void {
+  if (!isHostName(value)) throw new MailboxError('invalid', 'must be an IP address or a host name')
+}
+
+/** `ip` or `ip:port` / `[ipv6]:port`, as Resolver.setServers takes them */
+function checkDnsServer(value: string): void {
+  if (isIP(value)) return
+  const m = /^(?:\[([^\]]+)\]|([\d.]+)):(\d{1,5})$/.exec(value)
+  const ip = m?.[1] ?? m?.[2]
+  if (!m || !ip || !isIP(ip) || !(Number(m[3]) > 0 && Number(m[3]) < 65536)) throw new MailboxError('invalid', 'must be an IP address, optionally with :PORT ([IPv6]:PORT)')
+}
+
+/** a next hop, `[user:pass@]host[:port]`: parseHostPort's own checks, its message never holding the password */
+const checkHop = (value: string): void => void parseHostPort(value)
+
+export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
+  bind: {kind: 'string', check: checkHost, description: 'address every listener binds to (0.0.0.0 or :: for all)'},
+  hostname: {
+    kind: 'string',
+    check: checkHost,
+    description: 'host name in greetings and Received headers',
+    unset: 'the system host name',
+    example: 'mail.example.com',
+  },
+  ports: object('listener ports', {
+    smtp: port('SMTP (MX)'),
+    submission: port('submission with STARTTLS'),
+    smtps: port('submission over implicit TLS'),
+    imap: port('IMAP with STARTTLS'),
+    imaps: port('IMAP over implicit TLS'),
+    pop3: port('POP3 with STLS'),
+    pop3s: port('POP3 over implicit TLS'),
+    matcher: {...port('test matcher protocol'), unset: 'on (60510) in capture mode, off otherwise', example: 60510},
+  }),
+  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
+  capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
+  allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
+  logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},
+  tlsCert: {kind: 'string', description: 'TLS certificate (PEM file)', unset: 'a self-signed pair is generated into DATA_DIR/tls/', example: '/etc/mailbox/cert.pem'},
+  tlsKey: {kind: 'string', description: 'TLS private key (PEM file)', unset: 'see tlsCert', example: '/etc/mailbox/key.pem'},
+  relay: object('smarthost for all outbound mail', {
+    host: {
+      kind: 'string',
+      check: (v) => void parseHostPort(v, 587),
+      secret: 'userinfo',
+      description: 'HOST[:PORT] (port 587 unless given)',
+      unset: 'no smarthost: mail goes by routes and MX',
+      example: 'smtp.example.com:587',
+    },
+    user: {kind: 'string', description: 'user name for AUTH at the smarthost', unset: 'no AUTH', example: 'mailbox'},
+    passwordFile: {
+      kind: 'string',
+      description: 'file holding the smarthost password (mode 0600)',
+      unset: 'the password comes from $MAILBOX_RELAY_PASSWORD',
+      example: '/etc/mailbox/relay.password',
+    },
+    caFile: {kind: 'string', description: "PEM CA certificates trusted for the smarthost, besides Node's", unset: "Node's trust store only", example: '/etc/mailbox/relay-ca.pem'},
+    insecure: {kind: 'boolean', description: 'send credentials without verified TLS (a lab only)'},
+  }),
+  relayHost: {kind: 'string', check: checkHop, secret: 'userinfo', description: 'same as relay.host', deprecated: 'use relay.host'},
+  routes: {
+    kind: 'map',
+    key: normalizeDomain,
+    value: {kind: 'string', check: checkHop, secret: 'userinfo', description: 'next hop, HOST:PORT'},
+    description: 'per-domain next hops overriding DNS, {"example.net": "127.0.0.1:2626"}',
+  },
+  dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups, IP or IP:PORT; empty: the system resolver'},
+  auth: object('login throttling and the familiar-network cache', {
+    windowMs: span('how long a failed login counts against its source', 1),
+    maxFailuresPerAddress: count('failures from one address (network) before it is refused'),
+    maxFailuresPerUserAddress: count('failures for one user from one address before refusal'),
+    maxFailuresPerUser: count('failures for one user from unfamiliar sources before refusal'),
+    failureDelayMs: timer('delay before answering the first failure from a source; doubles with each further one'),
+    maxFailureDelayMs: timer('cap on that delay'),
+    familiarAddressMs: span("how long a network stays familiar after a user's last successful login from it; 0: never"),
+    maxFamiliarAddresses: count('familiar networks kept per user', 0),
+    verifiedCacheMs: span('how long a successful password check is remembered; 0: always verify'),
+  }),
+  smtp: object('SMTP, submission and SMTPS limits', {
+    maxMessageSize: bytes('largest message accepted, advertised with SIZE', 1024),
+    maxRecipients: count('recipients per message'),
+    maxConnections: count('connections per listener'),
+    maxConnectionsPerIp: count('connections from one IP across all SMTP listeners'),
+    socketTimeoutMs: timer('idle time allowed between commands', 1000),
+    closeTimeoutMs: timer('how long a graceful stop waits for open transactions'),
+    maxReceivedHeaders: count('more Received headers than this: a mail loop'),
+    greetingDelayMs: timer('MX only: pause before the greeting; a client that talks first is dropped'),
+    maxBufferedBytes: bytes('message bytes held in memory across all sessions', 64 * 1024),
+  }),
+  imap: object('IMAP and IMAPS limits', {
+    maxLineLength: bytes('longest command line, literals excluded', 1024),
+    maxLiteralSize: bytes('largest literal: an APPENDed message', 1024),
+    maxConnections: count('connections across IMAP and IMAPS'),
+    maxConnectionsPerIp: count('connections from one IP'),
+    idleTimeoutMs: timer('inactivity autologout, IDLE included', 1000),
+    preauthTimeoutMs: timer('inactivity allowed before login', 1000),
+    handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
+    lingerMs: timer('after the server closes, how long the client may read the last reply'),
+  }),
+  pop3: object('POP3 and POP3S limits', {
+    maxLineLength: bytes('longest command line, CRLF excluded', 512),
+    maxConnections: count('connections across POP3 and POP3S'),
+    maxConnectionsPerIp: count('connections from one IP'),
+    idleTimeoutMs: timer('inactivity autologout', 1000),
+    maxBadCommands: count('bad commands tolerated before the connection is closed'),
+    closeTimeoutMs: timer('on stop, how long a running command may take'),
+    handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
+    lingerMs: timer('after the server closes, how long the client may read the last reply'),
+  }),
+  matcher: object('the test matcher protocol (capture mode)', {
+    maxLineBytes: bytes('longest protocol line', 1024),
+    maxMatchesPerConnection: count('pending matches per connection'),
+    maxPendingMatches: count('pending matches of all connections together'),
+    maxConnections: count('matcher connections'),
+    maxConnectionsPerIp: count('matcher connections from one IP'),
+    pingIntervalMs: timer('how often an idle client is PINGed', 100),
+    pingTimeoutMs: timer('how long a PING may go unanswered', 100),
+    token: {
+      kind: 'string',
+      check: (v) => {
+        if (v.trim().length < 16) throw new MailboxError('invalid', 'must be at least 16 characters')
+      },
+      secret: 'value',
+      description: 'shared secret clients send in OLLEH (at least 16 characters); also $MAILBOX_MATCHER_TOKEN',
+      unset: 'none on loopback; beyond loopback one is generated into DATA_DIR/matcher.token',
+      example: 'a-long-random-shared-secret',
+    },
+  }),
+  queue: object('the outbound queue', {
+    senders: count('deliveries working at once', 1),
+    perDomain: count('of them, at most this many to one destination domain', 1),
+    connectTimeoutMs: timer('connecting to a next hop', 100),
+    socketTimeoutMs: timer('waiting for a reply from a next hop', 100),
+    retry: object('retry schedule of deferred deliveries', {
+      scheduleMs: {kind: 'list', item: timer('a wait', 1), description: 'waits after the 1st, 2nd, … failed attempt; the last repeats'},
+      maxLifetimeMs: span('recipients still undelivered after this fail and bounce', 1),
+    }),
+    retentionMs: span('delivered and failed entries stay listable this long', 0),
+  }),
+})
+
+/** `a.b`, or `routes["example.net"]` for keys that are not plain names */
+export function keyPath(parent: string, key: string): string {
+  const plain = /^[A-Za-z_$][\w$]*$/.test(key)
+  if (!parent) return plain ? key : JSON.stringify(key)
+  return plain ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`
+}
+
+/** Every key path of the schema with its node, depth first, in declaration order. */
+export function* schemaEntries(node: SchemaNode = CONFIG_SCHEMA, path = ''): Generator<[string, SchemaNode]> {
+  if (node.kind !== 'object') return
+  for (const [key, child] of Object.entries(node.keys)) {
+    const childPath = keyPath(path, key)
+    yield [childPath, child]
+    yield* schemaEntries(child, childPath)
+  }
+}
+
+export const REDACTED = '(redacted)'
+
+/** `user:pass@host:port` → `user:(redacted)@host:port`; anything without a password unchanged */
+export function redactUserinfo(spec: string): string {
+  const at = spec.lastIndexOf('@')
+  const colon = spec.indexOf(':')
+  if (at < 0 || colon < 0 || colon > at) return spec
+  return `${spec.slice(0, colon)}:${REDACTED}@${spec.slice(at + 1)}`
+}
+
+/** a value as `config show` and error messages may print it */
+export function redacted(node: SchemaNode, value: unknown): unknown {
+  if (value === undefined) return value
+  if (node.secret === 'value') return REDACTED
+  if (node.secret === 'userinfo' && typeof value === 'string') return redactUserinfo(value)
+  return value
+}
+
+/** `config` with every secret the schema marks replaced (see redacted); keys outside the schema pass unchanged */
+export function redactConfig<T>(config: T, node: SchemaNode = CONFIG_SCHEMA): T {
+  if (node.kind === 'object' && config && typeof config === 'object') {
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, Object.hasOwn(node.keys, k) ? redactConfig(v, node.keys[k]) : v])) as T
+  }
+  if (node.kind === 'map' && config && typeof config === 'object') {
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, redactConfig(v, node.value)])) as T
+  }
+  if (node.kind === 'list' && Array.isArray(config)) return config.map((v) => redactConfig(v, node.item)) as T
+  return redacted(node, config) as T
+}

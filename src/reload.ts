@@ -1,0 +1,69 @@
+/**
+ * SIGHUP for `serve`: read the configuration again, through the same path as start-up
+ * (effectiveConfig), and hand it to App.reload. A config file or TLS files that cannot be used
+ * are refused with one error line in the log and the server keeps running as it was: a reload
+ * never stops the server. Reloads run one at a time; HUPs that arrive during one make one more
+ * reload after it (a certbot hook may fire once per certificate). What a reload changes in place
+ * and what waits for a restart is listed here too (LIVE_SECTIONS, RESTART_ONLY).
+ */
+import type {App} from './app.js'
+import type {ServeConfig} from './config.js'
+import {isMailboxError} from './errors.js'
+import type {Logger} from './log.js'
+
+/** returns the function a SIGHUP calls */
+export function reloader(app: App, load: () => ServeConfig, log: Logger): () => void {
+  let running = false
+  let again = false
+  const reloadUntilCurrent = async () => {
+    running = true
+    do {
+      again = false
+      try {
+        await app.reload(load())
+      } catch (err) {
+        // a refusal (bad JSON, a missing key file) is the operator's to fix: its message, no stack
+        const why = isMailboxError(err) ? {reason: err.message} : {err}
+        log.error(why, 'configuration reload refused: the server keeps its running configuration')
+      }
+    } while (again)
+    running = false
+  }
+  return () => {
+    log.info({signal: 'SIGHUP'}, 'reloading configuration')
+    if (running) again = true
+    else void reloadUntilCurrent()
+  }
+}
+
+/** the config sections whose values the running parts read as they go: a reload assigns into them */
+export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'queue'] as const
+
+/**
+ * Settings read once at start (listening sockets, the store, objects built from them): a reload
+ * leaves them as they are and logs that they changed. README "Running the server" lists them.
+ */
+export const RESTART_ONLY = [
+  'dataDir',
+  'bind',
+  'ports',
+  'hostname',
+  'capture',
+  'allowInsecureAuth',
+  'auth',
+  'matcher',
+  'smtp.maxBufferedBytes',
+  'imap.handshakeTimeoutMs',
+  'pop3.handshakeTimeoutMs',
+] as const
+
+export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {
+  const valueOf = (config: ServeConfig, path: string) => path.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown>)?.[key], config)
+  return RESTART_ONLY.filter((path) => JSON.stringify(valueOf(running, path)) !== JSON.stringify(valueOf(next, path)))
+}
+
+/** `next`'s values into `running`, but for those of `section` that wait for a restart */
+export function assignLive(section: string, running: object, next: object): void {
+  const kept = new Set(RESTART_ONLY.filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1)))
+  for (const [key, value] of Object.entries(next)) if (!kept.has(key)) (running as Record<string, unknown>)[key] = value
+}
