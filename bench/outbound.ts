@@ -6,14 +6,21 @@
  * with its default pool (senders, per-domain limit: printed).
  *
  * Reference measured in the same run: the same sink fed directly by nodemailer's SMTP pool
- * transport (pool: true, maxConnections 8) with the same messages — a client that keeps its
- * connections open and has no store, queue or retry bookkeeping. A second reference, nodemailer
+ * transport (pool: true) with as many connections as the queue opens to one domain
+ * (min(senders, perDomain)) and the same messages — a client that keeps its connections open and
+ * has no store, queue or retry bookkeeping. A second reference, nodemailer
  * without the pool (a new connection per message, 8 at a time, on the first
  * min(N, 400) messages), shows what a connection per message costs on this sink by itself:
  * smtp-server waits a fixed 100 ms before its greeting (early-talker check), so a sender that
  * opens one connection per message is bounded by its concurrency / ~0.1 s whatever else it does.
+ *
+ * What delivery costs everyone else: one IMAP client (logged in, INBOX selected) sends NOOP in a
+ * loop (a 5 ms pause between commands), first on the idle server (after the warm-up), then
+ * throughout the timed run; the p99 round trip of each. Queue commits that fsync on the event loop show up here at once.
  */
+import {connect} from 'node:net'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import nodemailer from 'nodemailer'
 import {SMTPServer} from 'smtp-server'
 import {connectControl, type ControlClient} from '../src/control/client.js'
@@ -29,6 +36,12 @@ const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 const BATCH = Number(process.env.BENCH_OUTBOUND_BATCH ?? 50)
 const WARMUP = Math.min(200, MESSAGES)
 const TIMEOUT_MS = Number(process.env.BENCH_OUTBOUND_TIMEOUT_MS ?? 300_000)
+const IDLE_NOOP_MS = Number(process.env.BENCH_OUTBOUND_IDLE_NOOP_MS ?? 3000)
+/** the NOOP client's pause between commands: a busy mail client, not a load generator of its own */
+const NOOP_GAP_MS = Number(process.env.BENCH_OUTBOUND_NOOP_GAP_MS ?? 5)
+const REPLY_TIMEOUT_MS = 30_000
+/** connections to the one destination domain: the queue's per-domain limit within its pool */
+const CONNECTIONS = Math.min(DEFAULT_QUEUE.senders, DEFAULT_QUEUE.perDomain)
 const FROM = 'alice@example.com'
 const TO = 'bob@sink.test'
 
@@ -105,28 +118,115 @@ async function inject(client: ControlClient, messages: string[], from: number, t
   }
 }
 
-/** mailbox: inject, then wait until every entry is delivered. Returns {deliveredPerSec, injectPerSec}. */
-async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Promise<{delivered: number; injected: number}> {
+/** A logged-in IMAP session (INBOX selected) that times NOOP round trips, one command at a time. */
+async function imapNooper(port: number, user: string): Promise<{noops(while_: () => boolean): Promise<number[]>; count(): number; close(): void}> {
+  const socket = connect(port, '127.0.0.1')
+  socket.setNoDelay(true)
+  let buffered = ''
+  let waiting: {tag: string; resolve: () => void; reject: (e: Error) => void} | undefined
+  const lines: string[] = []
+  const fail = (err: Error) => waiting?.reject(err)
+  socket.on('error', fail)
+  socket.on('close', () => fail(new Error('outbound bench: the IMAP connection closed')))
+  const greeted = new Promise<void>((resolve, reject) => (waiting = {tag: '*', resolve, reject}))
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1')
+    for (let eol = buffered.indexOf('\r\n'); eol >= 0; eol = buffered.indexOf('\r\n')) {
+      const line = buffered.slice(0, eol)
+      buffered = buffered.slice(eol + 2)
+      lines.push(line)
+      if (waiting && line.startsWith(`${waiting.tag} `)) {
+        const w = waiting
+        waiting = undefined
+        if (w.tag === '*' || line.startsWith(`${w.tag} OK`)) w.resolve()
+        else w.reject(new Error(`outbound bench: IMAP said ${line}`))
+      }
+    }
+  })
+  let next = 1
+  const run = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const tag = `n${next++}`
+      const timer = setTimeout(() => reject(new Error(`outbound bench: no reply to ${text} within ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS)
+      const settle = <T>(fn: (v: T) => void) => (v: T) => (clearTimeout(timer), fn(v))
+      waiting = {tag, resolve: settle(resolve), reject: settle(reject)}
+      socket.write(`${tag} ${text}\r\n`)
+    })
+  await greeted
+  await run(`LOGIN "${user}" "pw"`)
+  await run('SELECT INBOX')
+  let samples: number[] = []
+  return {
+    async noops(while_) {
+      samples = []
+      while (while_()) {
+        const start = process.hrtime.bigint()
+        await run('NOOP')
+        samples.push(Number(process.hrtime.bigint() - start) / 1e6)
+        lines.length = 0
+        await sleep(NOOP_GAP_MS)
+      }
+      return samples
+    },
+    count: () => samples.length,
+    close: () => socket.destroy(),
+  }
+}
+
+function p99(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? NaN
+}
+
+interface MailboxFigures {
+  delivered: number
+  injected: number
+  /** NOOP round trips (ms) on the idle server and during the timed run */
+  idleNoops: number[]
+  busyNoops: number[]
+  /** of them, the NOOPs after the last injection: the queue delivering alone */
+  tailNoops: number[]
+}
+
+/** mailbox: inject, then wait until every entry is delivered, with an IMAP client timing NOOPs throughout. */
+async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Promise<MailboxFigures> {
   const smtpPort = await freePort()
-  const served = await startServe(dataDir, smtpPort, {domain: 'example.com', users: [FROM]}, ['--route', `sink.test=127.0.0.1:${sink.port}`])
+  const imapPort = await freePort()
+  const served = await startServe(dataDir, smtpPort, {domain: 'example.com', users: [FROM]}, [
+    '--route',
+    `sink.test=127.0.0.1:${sink.port}`,
+    '--imap-port',
+    String(imapPort),
+    '--allow-insecure-auth',
+  ])
   const client = await connectControl(dataDir)
   if (!client) throw new Error('outbound bench: no control socket')
+  const imap = await imapNooper(imapPort, FROM)
   try {
     const b64 = raws.map((r) => r.toString('base64'))
     // warm-up: a long-running server has its code optimized
     await inject(client, b64, 0, WARMUP)
     await waitDelivered(dataDir, WARMUP)
+    const idleUntil = Date.now() + IDLE_NOOP_MS
+    const idleNoops = await imap.noops(() => Date.now() < idleUntil)
     const before = sink.received
     let injectedMs = 0
+    let running = true
+    const busy = imap.noops(() => running)
+    let tailFrom = 0
     const {ms} = await timed(async () => {
       const started = Date.now()
       await inject(client, b64, 0, MESSAGES)
       injectedMs = Date.now() - started
+      tailFrom = imap.count()
       await waitDelivered(dataDir, WARMUP + MESSAGES)
-    })
+    }).finally(() => (running = false))
+    const busyNoops = await busy
+    const tailNoops = busyNoops.slice(tailFrom)
     if (sink.received - before < MESSAGES) throw new Error(`outbound bench: the sink got ${sink.received - before} of ${MESSAGES}`)
-    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000)}
+    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops, tailNoops}
   } finally {
+    imap.close()
     client.close()
     await served.stop()
   }
@@ -134,7 +234,7 @@ async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Pro
 
 /** Reference: nodemailer's pool straight to the sink. */
 async function nodemailerPool(sink: Sink, raws: Buffer[]): Promise<number> {
-  const transport = nodemailer.createTransport({pool: true, maxConnections: 8, host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true})
+  const transport = nodemailer.createTransport({pool: true, maxConnections: CONNECTIONS, host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true})
   try {
     const sendAll = (from: number, to: number) => Promise.all(raws.slice(from, to).map((raw) => transport.sendMail({envelope: {from: FROM, to: [TO]}, raw})))
     await sendAll(0, WARMUP)
@@ -176,8 +276,12 @@ export async function benchOutbound(): Promise<void> {
       'queue pool (default)': `${DEFAULT_QUEUE.senders} senders, at most ${DEFAULT_QUEUE.perDomain} per domain`,
       'mailbox inject (control socket)': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight`,
       'mailbox inject -> delivered': `${mailbox.delivered.toFixed(0)} msgs/s`,
-      'reference: nodemailer pool, 8 conns': `${reference.toFixed(0)} msgs/s`,
+      [`reference: nodemailer pool, ${CONNECTIONS} conns`]: `${reference.toFixed(0)} msgs/s`,
       'ratio mailbox / nodemailer pool': (mailbox.delivered / reference).toFixed(2),
+      'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,
+      'IMAP NOOP p99, during delivery': `${p99(mailbox.busyNoops).toFixed(2)} ms (${mailbox.busyNoops.length} NOOPs)`,
+      'ratio NOOP p99 delivering / idle': (p99(mailbox.busyNoops) / p99(mailbox.idleNoops)).toFixed(2),
+      'IMAP NOOP p99, after the last inject': `${p99(mailbox.tailNoops).toFixed(2)} ms (${mailbox.tailNoops.length} NOOPs: the queue delivering alone)`,
       'reference: 1 conn per message, 8 at once': `${perMessage.rate.toFixed(0)} msgs/s (${perMessage.n} messages)`,
       'ratio mailbox / 1 conn per message': (mailbox.delivered / perMessage.rate).toFixed(2),
     })

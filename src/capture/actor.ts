@@ -13,7 +13,7 @@ export class CaptureActor implements Actor {
   ) {}
 
   async start(): Promise<void> {
-    this.unregister = this.bus.handle('capture.fault', ({stage, recipients}) => takeFault(this.store, stage, recipients) ?? null)
+    this.unregister = this.bus.handle('capture.fault', async ({stage, recipients}) => (await takeFault(this.store, stage, recipients)) ?? null)
   }
 
   async stop(): Promise<void> {

@@ -78,25 +78,35 @@ function compiledRule(source: string): Pattern | undefined {
   return pattern
 }
 
+/** The first rule (oldest first) of `stage` matching any of `recipients`. */
+function firstMatch(store: Store, stage: 'rcpt' | 'data', recipients: string[]): CaptureRuleRecord | undefined {
+  for (const {value: rule} of store.captureRules.getRange()) {
+    if (rule.stage !== stage) continue
+    const matches = compiledRule(rule.to)
+    if (matches && recipients.some(matches)) return rule
+  }
+  return undefined
+}
+
 /**
  * The first rule (oldest first) of `stage` matching any of `recipients`, consumed once: its
- * remaining count drops, and a rule that has fired its last time is removed. One transaction, so
- * two concurrent messages cannot both take the last firing.
+ * remaining count drops, and a rule that has fired its last time is removed. A rule without a
+ * count is only read. A count is taken in an async commit (shared with the other writes of the
+ * turn, its fsync off the event loop) that matches again inside the write transaction, so two
+ * concurrent messages cannot both take the last firing.
  */
-export function takeFault(store: Store, stage: 'rcpt' | 'data', recipients: string[]): RuleReply | undefined {
+export async function takeFault(store: Store, stage: 'rcpt' | 'data', recipients: string[]): Promise<RuleReply | undefined> {
   if (store.captureRules.getKeysCount() === 0) return undefined // the common case: no rules, no write
-  return store.transact(() => {
-    for (const {value: rule} of store.captureRules.getRange()) {
-      if (rule.stage !== stage) continue
-      const matches = compiledRule(rule.to)
-      if (!matches) continue
-      if (!recipients.some(matches)) continue
-      if (rule.remaining !== undefined) {
-        if (rule.remaining <= 1) store.captureRules.removeSync(rule.id)
-        else store.captureRules.putSync(rule.id, {...rule, remaining: rule.remaining - 1})
-      }
-      return parseReply(rule.reply)
+  const seen = firstMatch(store, stage, recipients)
+  if (!seen) return undefined
+  if (seen.remaining === undefined) return parseReply(seen.reply)
+  const taken = await store.transactAsync(() => {
+    const rule = firstMatch(store, stage, recipients)
+    if (rule?.remaining !== undefined) {
+      if (rule.remaining <= 1) store.captureRules.removeSync(rule.id)
+      else store.captureRules.putSync(rule.id, {...rule, remaining: rule.remaining - 1})
     }
-    return undefined
+    return rule
   })
+  return taken && parseReply(taken.reply)
 }

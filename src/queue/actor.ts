@@ -2,8 +2,11 @@
  * The queue actor: the foreman of seed 001. It pulls due entries (priority, then due time) into a
  * pool of senders, at most `perDomain` at once per destination, and records each outcome:
  *
- * - before dialing, an entry is claimed (state `sending`, attempts + 1) in a commit of its own;
- *   after a crash, `sending` entries are due again (a duplicate is possible, a loss is not);
+ * - before dialing, an entry is claimed (state `sending`, attempts + 1) durably; after a crash,
+ *   `sending` entries are due again (a duplicate is possible, a loss is not);
+ * - claims and outcomes are async group commits (all of an event turn share one fsync, off the
+ *   main thread), so delivery never stalls the IMAP, POP3 and SMTP sessions; see claim() and
+ *   begin() for how an entry is held in memory until its commit lands;
  * - each attempt tries the route / smarthost / MX hosts in order until one answers, and keeps
  *   the SMTP transcript in the delivery log; a sender whose connection works carries further
  *   due entries for the same domain over it (RSET between), up to MESSAGES_PER_CONNECTION;
@@ -25,7 +28,7 @@ import {TlsRefusal} from '../delivery/outbound-tls.js'
 import {SmtpSession, outcomeOf, peerAddress, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
-import type {QueueEntry, QueueRecipient} from '../store/records.js'
+import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {attemptLogFields} from './attempt-log.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
@@ -34,12 +37,12 @@ import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
 import {
   deleteEntry,
   dueEntries,
+  dueIterator,
   flushEntries,
-  getEntry,
   holdEntry,
   logAttempt,
   nextDue,
-  purgeFinished,
+  purgeFinishedInTxn,
   recoverSending,
   releaseEntry,
   retryAll,
@@ -62,6 +65,15 @@ export interface QueueConfig {
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
 const MESSAGES_PER_CONNECTION = 100
 
+/**
+ * A sender with a working connection keeps this many further entries claimed (durably `sending`)
+ * ahead of the one on the wire, so a claim's commit latency hides behind the sending. A crash
+ * queues them again (attempts + 1 without a dial: a duplicate attempt count, never a loss).
+ */
+const CLAIM_AHEAD = 4
+/** entries a top-up reads looking for its domain's next ones (bounds the work per message) */
+const CLAIM_SCAN = 200
+
 export const DEFAULT_QUEUE: QueueConfig = {
   senders: 8,
   perDomain: 4,
@@ -73,6 +85,9 @@ export const DEFAULT_QUEUE: QueueConfig = {
 
 const PURGE_EVERY_MS = 3600_000
 
+/** states a sender may claim from */
+const DUE: QueueState[] = ['queued', 'deferred']
+
 /** a refusal while connecting (greeting 5xx, AUTH 535) is the host's verdict; anything else is temporary */
 const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' => (outcomeOf(err.responseCode) === 'failed' ? 'failed' : 'deferred')
 
@@ -82,6 +97,8 @@ export class QueueActor implements Actor {
   private readonly active = new Map<string, string>()
   private readonly perDomain = new Map<string, number>()
   private readonly inflight = new Set<Promise<void>>()
+  /** senders (connections) running; `active` also counts entries claimed ahead and outcomes not yet durable */
+  private workers = 0
   private unregister: (() => void)[] = []
   private timer?: NodeJS.Timeout
   private purgeTimer?: NodeJS.Timeout
@@ -137,8 +154,11 @@ export class QueueActor implements Actor {
   }
 
   private purge(): void {
-    const removed = purgeFinished(this.store, Date.now() - this.options.queue.retentionMs)
-    if (removed) this.log.info({removed}, 'finished queue entries past their retention removed')
+    const before = Date.now() - this.options.queue.retentionMs
+    void this.store.transactAsync(() => purgeFinishedInTxn(this.store, before)).then(
+      (removed) => removed && this.log.info({removed}, 'finished queue entries past their retention removed'),
+      (err: unknown) => this.log.error({err}, 'finished queue entries could not be purged'),
+    )
   }
 
   async stop(): Promise<void> {
@@ -146,8 +166,9 @@ export class QueueActor implements Actor {
     clearTimeout(this.timer)
     clearInterval(this.purgeTimer)
     for (const off of this.unregister) off()
-    // let attempts in flight finish and record their outcome (bounded by the socket timeouts)
-    await Promise.allSettled([...this.inflight])
+    // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
+    // a sender that ends hands its last outcome commit to `inflight`, hence the loop
+    while (this.inflight.size) await Promise.allSettled([...this.inflight])
   }
 
   /** Coalesced wake-up: any number of kicks in one turn cost one scan. */
@@ -163,11 +184,11 @@ export class QueueActor implements Actor {
   private pump(): void {
     if (this.stopping) return
     const {senders, perDomain} = this.options.queue
-    const free = senders - this.active.size
+    const free = senders - this.workers
     if (free > 0) {
-      for (const entry of dueEntries(this.store, Date.now(), free + this.active.size + 100)) {
-        if (this.active.size >= senders) break
-        if (this.active.has(entry.id) || (this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
+      for (const entry of dueEntries(this.store, Date.now(), free + 100, (id) => this.active.has(id))) {
+        if (this.workers >= senders) break
+        if ((this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
         this.begin(entry)
       }
     }
@@ -176,43 +197,101 @@ export class QueueActor implements Actor {
     if (due !== undefined) this.timer = setTimeout(() => this.kick(), Math.min(Math.max(due - Date.now(), 50), 2 ** 31 - 1)).unref()
   }
 
-  private claim(entry: QueueEntry): QueueEntry {
-    const claimed = this.store.transact(() => updateEntry(this.store, getEntry(this.store, entry.id), {state: 'sending', attempts: entry.attempts + 1}))
-    this.active.set(claimed.id, claimed.domain)
+  /**
+   * Claims `entry` for a sender: in memory at once (so no other sender and no pump picks it while
+   * the commit is pending), then durably (state `sending`, attempts + 1) in an async commit that
+   * shares its fsync with every other claim and outcome of the same turn. Resolves once durable,
+   * or with undefined when the entry stopped being due before the commit ran (a `queue delete` or
+   * `hold` got there first): the state is read inside the commit, so the check cannot go stale.
+   */
+  private async claim(entry: QueueEntry): Promise<QueueEntry | undefined> {
+    this.active.set(entry.id, entry.domain)
+    let claimed: QueueEntry | undefined
+    try {
+      claimed = await this.store.transactAsync(() => {
+        const current = this.store.queue.get(entry.id)
+        if (!current || !DUE.includes(current.state)) return undefined
+        return updateEntry(this.store, current, {state: 'sending', attempts: current.attempts + 1})
+      })
+    } finally {
+      if (!claimed) this.active.delete(entry.id)
+    }
+    if (!claimed) return undefined
     this.bus.publish('queue.sending', {id: claimed.id, domain: claimed.domain, attempt: claimed.attempts})
     return claimed
   }
 
-  /** A sender: delivers `entry`, then keeps its connection for the next due entries of the domain. */
+  /**
+   * Tops `ahead` up to CLAIM_AHEAD claims (at most `room`) on due entries of `domain` that nobody
+   * holds. The claims are issued in one turn, so they share one commit.
+   */
+  private claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): void {
+    const want = Math.min(CLAIM_AHEAD, room)
+    if (ahead.length >= want) return
+    let looked = 0
+    for (const next of dueIterator(this.store, Date.now(), (id) => this.active.has(id))) {
+      if (++looked > CLAIM_SCAN) return // other domains' entries in front: the next top-up looks again
+      if (next.domain !== domain) continue
+      ahead.push(this.claim(next))
+      if (ahead.length >= want) return
+    }
+  }
+
+  /**
+   * A sender: delivers `entry`, then keeps its connection for the next due entries of the domain.
+   * Pipelined so the wire never waits for a commit: while one message is sent, the claims of the
+   * next few (CLAIM_AHEAD) are committing, and each outcome commits while later messages go out.
+   * An entry stays in `active` from its claim until its outcome is durable.
+   */
   private begin(entry: QueueEntry): void {
     const domain = entry.domain
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1)
+    this.workers++
+    const ahead: Promise<QueueEntry | undefined>[] = [this.claim(entry)]
     const work = (async () => {
-      let current: QueueEntry | undefined = this.claim(entry)
+      let current: QueueEntry | undefined
       let session: SmtpSession | undefined
       try {
-        for (let sent = 0; current; sent++) {
+        for (let sent = 0; ahead.length; ) {
+          current = await ahead.shift()
+          if (!current) continue // deleted or held before its claim committed
           const startedAt = Date.now()
           const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session, sent > 0)
+          sent++
           session = attempt.session
-          await this.finish(current, attempt.result, startedAt)
-          this.active.delete(current.id)
+          this.settle(current, attempt.result, startedAt)
           current = undefined
-          if (!session?.usable || this.stopping || sent + 1 >= MESSAGES_PER_CONNECTION) break
-          const next = dueEntries(this.store, Date.now(), 100).find((e) => e.domain === domain && !this.active.has(e.id))
-          if (next) current = this.claim(next)
+          // entries claimed ahead are attempted whatever happens (on a new connection if this one broke)
+          if (session?.usable && !this.stopping) this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
         }
       } catch (err) {
         this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
         if (current) this.active.delete(current.id)
+        // claims ahead are dropped from memory; an entry whose claim committed stays `sending`
+        // until the next start queues it again, like any entry a crash left sending
+        for (const claiming of ahead) void claiming.then((e) => e && this.active.delete(e.id), () => {})
       } finally {
         session?.close()
         const n = (this.perDomain.get(domain) ?? 1) - 1
         if (n <= 0) this.perDomain.delete(domain)
         else this.perDomain.set(domain, n)
+        this.workers--
         this.kick()
       }
     })()
+    this.track(work)
+  }
+
+  /** Records an attempt's outcome in the background; the entry is released once it is durable. */
+  private settle(entry: QueueEntry, result: AttemptResult, startedAt: number): void {
+    this.track(
+      this.finish(entry, result, startedAt)
+        .catch((err: unknown) => this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded'))
+        .finally(() => this.active.delete(entry.id)),
+    )
+  }
+
+  private track(work: Promise<void>): void {
     this.inflight.add(work)
     void work.finally(() => this.inflight.delete(work))
   }
@@ -303,7 +382,7 @@ export class QueueActor implements Actor {
     // the bounce goes first (it quotes the original header, and the final state releases the blob)
     if (failedNow.length) await this.bounce(entry, failedNow, now, this.store.blobs.get(entry.blobId) ?? Buffer.alloc(0))
     let updated: QueueEntry | undefined
-    this.store.transact(() => {
+    await this.store.transactAsync(() => {
       const current = this.store.queue.get(entry.id)
       if (!current) return // deleted meanwhile
       logAttempt(this.store, {

@@ -73,34 +73,65 @@ export function logAttempt(store: Store, record: DeliveryAttemptRecord): void {
   store.deliveryLog.putSync(deliveryLogKey(record.queueId, record.attempt), record)
 }
 
-/**
- * Entries due now (queued or deferred), by priority then due time, at most `limit`. The index
- * key is [state, priority, dueAt, id], so each (state, priority) pair is one bounded range scan.
- */
-export function dueEntries(store: Store, now: number, limit: number): QueueEntry[] {
-  const due: QueueEntry[] = []
-  for (let priority = 0; priority <= 2 && due.length < limit; priority++) {
-    const keys: [string, number, number, string][] = []
-    for (const state of ['queued', 'deferred'] as const) {
-      const range = {start: [state, priority, 0], end: [state, priority, now + 1], limit: limit - due.length}
-      for (const key of store.queueIndex.getKeys(range)) keys.push(key as [string, number, number, string])
+type IndexKey = [string, number, number, string]
+
+/** Two index ranges, each ordered by due time, merged lazily into one ordered by due time. */
+function* byDueTime(a: Iterator<IndexKey>, b: Iterator<IndexKey>): Generator<IndexKey> {
+  try {
+    let x = a.next()
+    let y = b.next()
+    while (!x.done || !y.done) {
+      if (y.done || (!x.done && x.value[2] <= y.value[2])) {
+        yield x.value as IndexKey
+        x = a.next()
+      } else {
+        yield y.value
+        y = b.next()
+      }
     }
-    keys.sort((a, b) => a[2] - b[2])
-    for (const [, , , id] of keys.slice(0, limit - due.length)) {
+  } finally {
+    // a caller that stops early must not leave the cursors (and their read snapshot) open
+    a.return?.()
+    b.return?.()
+  }
+}
+
+/**
+ * Entries due now (queued or deferred), by priority then due time, read lazily: only the keys
+ * looked at are decoded, and an entry `skip` names by id is passed over without reading it. The
+ * index key is [state, priority, dueAt, id], so each (state, priority) pair is one range scan.
+ */
+export function* dueIterator(store: Store, now: number, skip: (id: string) => boolean = () => false): Generator<QueueEntry> {
+  for (let priority = 0; priority <= 2; priority++) {
+    const range = (state: QueueState) => store.queueIndex.getKeys({start: [state, priority, 0], end: [state, priority, now + 1]})[Symbol.iterator]() as Iterator<IndexKey>
+    for (const [, , , id] of byDueTime(range('queued'), range('deferred'))) {
+      if (skip(id)) continue
       const entry = store.queue.get(id)
-      if (entry) due.push(entry)
+      if (entry) yield entry
     }
   }
+}
+
+/** The first `limit` due entries (see dueIterator). */
+export function dueEntries(store: Store, now: number, limit: number, skip?: (id: string) => boolean): QueueEntry[] {
+  const due: QueueEntry[] = []
+  if (limit <= 0) return due
+  for (const entry of dueIterator(store, now, skip)) if (due.push(entry) >= limit) break
   return due
 }
 
-/** The earliest time an entry becomes due, or undefined when nothing waits. */
+/**
+ * The earliest time an entry becomes due, or undefined when nothing waits: within one
+ * (state, priority) the index is ordered by due time, so the first key of each of the six ranges.
+ */
 export function nextDue(store: Store): number | undefined {
   let earliest: number | undefined
   for (const state of ['queued', 'deferred'] as const) {
-    for (const key of store.queueIndex.getKeys(queueStateRange(state))) {
-      const dueAt = (key as [string, number, number, string])[2]
-      if (earliest === undefined || dueAt < earliest) earliest = dueAt
+    for (let priority = 0; priority <= 2; priority++) {
+      for (const key of store.queueIndex.getKeys({start: [state, priority], end: [state, priority + 1], limit: 1})) {
+        const dueAt = (key as [string, number, number, string])[2]
+        if (earliest === undefined || dueAt < earliest) earliest = dueAt
+      }
     }
   }
   return earliest
@@ -164,19 +195,22 @@ export function retryAll(store: Store): QueueEntry[] {
  * cannot grow without bound. Returns how many went.
  */
 export function purgeFinished(store: Store, before: number, limit = 10_000): number {
-  return store.transact(() => {
-    let removed = 0
-    for (const state of FINAL) {
-      for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
-        if (removed >= limit) return removed
-        const entry = store.queue.get(String((key as unknown[])[3]))
-        if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
-        store.queueIndex.removeSync(key as (string | number)[])
-        store.queue.removeSync(entry.id)
-        for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
-        removed++
-      }
+  return store.transact(() => purgeFinishedInTxn(store, before, limit))
+}
+
+/** The same inside the caller's write transaction (the server's is async: no fsync on the event loop). */
+export function purgeFinishedInTxn(store: Store, before: number, limit = 10_000): number {
+  let removed = 0
+  for (const state of FINAL) {
+    for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
+      if (removed >= limit) return removed
+      const entry = store.queue.get(String((key as unknown[])[3]))
+      if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
+      store.queueIndex.removeSync(key as (string | number)[])
+      store.queue.removeSync(entry.id)
+      for (const a of attemptsOf(store, entry.id)) store.deliveryLog.removeSync(deliveryLogKey(entry.id, a.attempt))
+      removed++
     }
-    return removed
-  })
+  }
+  return removed
 }
