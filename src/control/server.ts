@@ -73,12 +73,30 @@ export class ControlServer {
     const reply = (id: ControlRequest['id'] | null, result: {body: unknown} | {error: {code: string; message: string}}) =>
       send({id, ...('body' in result ? {ok: true, body: result.body} : {ok: false, error: result.error})} as ControlResponse)
 
-    // Requests are handled as they come; while those in flight hold more than one request's worth
-    // of bytes, reading pauses, so a connection holds at most about two maximal requests at once.
+    // Requests are handled as they come; while those waiting or in flight hold more than one
+    // request's worth of bytes, reading pauses, so a connection holds at most about two maximal
+    // requests at once. Each request starts on its own turn of the event loop: a client that
+    // pipelines fifty injections in one chunk must not hold every IMAP and SMTP session up for
+    // the time of all fifty (each parses a message before its first await).
     let inflight = 0
-    const onLine = async (line: string) => {
+    const waiting: string[] = []
+    let starting = false
+    const startNext = () => {
+      const line = waiting.shift()
+      if (line === undefined) return void (starting = false)
+      void run(line)
+      setImmediate(startNext)
+    }
+    const onLine = (line: string) => {
       inflight += line.length
       if (inflight > this.maxRequest) socket.pause()
+      waiting.push(line)
+      if (!starting) {
+        starting = true
+        setImmediate(startNext)
+      }
+    }
+    const run = async (line: string) => {
       try {
         await handle(line)
       } finally {
@@ -126,7 +144,7 @@ export class ControlServer {
     socket.on(
       'data',
       lineSplitter(
-        (line) => void onLine(line),
+        onLine,
         (head) => reply(requestIdOf(head), {error: {code: 'too-large', message: this.tooLarge()}}),
         this.maxRequest,
       ),

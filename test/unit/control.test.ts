@@ -28,7 +28,9 @@ const log = createLogger({level: 'error', pretty: false, write: (line) => void l
 let dataDir: string
 let bus: Bus
 let server: ControlServer
-let statusMode: 'ok' | 'mailbox-error' | 'crash' = 'ok'
+let statusMode: 'ok' | 'mailbox-error' | 'crash' | 'order' = 'ok'
+/** what ran, in order, while statusMode is 'order': each request, and the first turn of the event loop after the first */
+const order: string[] = []
 const clients: ControlClient[] = []
 let umaskBefore: number
 
@@ -72,6 +74,10 @@ beforeAll(async () => {
   bus.handle('server.status', () => {
     if (statusMode === 'mailbox-error') throw new MailboxError('unavailable', 'not now')
     if (statusMode === 'crash') throw new Error('secret internal detail')
+    if (statusMode === 'order') {
+      if (!order.length) setImmediate(() => order.push('turn'))
+      order.push('request')
+    }
     return STATUS as never
   })
   // registered on the bus but not exposed on the socket
@@ -170,6 +176,21 @@ describe('control socket', () => {
       {id: 8, ok: true, body: {pong: true}},
     ])
     socket.destroy()
+  })
+
+  it('requests pipelined in one write each start on their own turn of the event loop, so other work gets between them', async () => {
+    const {socket, next} = await raw()
+    statusMode = 'order'
+    try {
+      socket.write(Array.from({length: 20}, (_, i) => JSON.stringify({id: i, action: 'server.status', version: 1, body: {}}) + '\n').join(''))
+      for (let i = 0; i < 20; i++) await next()
+    } finally {
+      statusMode = 'ok'
+      socket.destroy()
+    }
+    // all twenty in one synchronous run would put the event loop's turn after the last one
+    expect(order.indexOf('turn')).toBeGreaterThan(0)
+    expect(order.indexOf('turn')).toBeLessThan(order.length - 1)
   })
 
   it('a MailboxError from the handler keeps its code; any other error is internal and logged', async () => {
