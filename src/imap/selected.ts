@@ -64,7 +64,8 @@ export class SelectedMailbox {
 
   get recentCount(): number {
     if (!this.recent.length) return 0
-    const lowest = Math.min(...this.recent.map(([a]) => a))
+    let lowest = Infinity
+    for (const [a] of this.recent) if (a < lowest) lowest = a
     let n = 0
     for (let i = this.uids.length - 1; i >= 0 && this.uids[i]! >= lowest; i--) if (this.isRecent(this.uids[i]!)) n++
     return n

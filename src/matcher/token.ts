@@ -6,7 +6,7 @@
  * is required too.
  */
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {isIPv4, isIPv6} from 'node:net'
 import {join} from 'node:path'
 import {MailboxError} from '../errors.js'
@@ -32,7 +32,13 @@ export function requiredToken(options: {bind: string; configured?: string; dataD
   }
   if (isLoopback(options.bind)) return {}
   const path = tokenPath(options.dataDir)
-  return {token: readTokenFile(options.dataDir) ?? createTokenFile(path), generatedInto: path}
+  if (!existsSync(path)) return {token: createTokenFile(path), generatedInto: path}
+  // an existing file is the admin's: a weak one, or one others can read, is refused rather than
+  // used, and never silently replaced (watch clients may already hold it)
+  const token = readTokenFile(options.dataDir) ?? ''
+  if (token.length < 16) throw new MailboxError('invalid', `${path} holds no token of at least 16 characters: write one there, or remove the file to have one generated`)
+  if (statSync(path).mode & 0o077) throw new MailboxError('invalid', `${path} is readable by other users: chmod 600 it`)
+  return {token, generatedInto: path}
 }
 
 /** `<dataDir>/matcher.token` if it exists */

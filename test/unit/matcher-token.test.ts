@@ -58,6 +58,15 @@ describe('requiredToken', () => {
     writeFileSync(tokenPath(dir), 'the-token-in-the-file-xyz\n', {mode: 0o600})
     expect(requiredToken({bind: '10.1.2.3', dataDir: dir}).token).toBe('the-token-in-the-file-xyz')
   })
+
+  it('an existing token file that is empty, too short, or readable by others is refused with a clear error, and left alone', () => {
+    for (const [content, mode, says] of [['\n', 0o600, 'no token of at least 16'], ['short\n', 0o600, 'no token of at least 16'], ['the-token-in-the-file-xyz\n', 0o644, 'readable by other users']] as const) {
+      const dir = dataDir()
+      writeFileSync(tokenPath(dir), content, {mode})
+      expect(() => requiredToken({bind: '0.0.0.0', dataDir: dir})).toThrow(says)
+      expect(readFileSync(tokenPath(dir), 'utf8')).toBe(content)
+    }
+  })
 })
 
 describe('tokensEqual', () => {
