@@ -91,6 +91,9 @@ export class Pop3Session {
   private attach(socket: Socket): void {
     socket.setTimeout(this.ctx.limits.idleTimeoutMs)
     socket.on('timeout', () => {
+      // the client is not idle while we are still working on its command (a password check
+      // under load): our reply restarts the timer
+      if (this.running) return
       // RFC 1939 §3: close without a response and without removing anything
       this.log.debug('idle timeout')
       socket.destroy()
