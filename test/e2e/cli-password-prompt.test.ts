@@ -4,7 +4,8 @@
  * pty module), answering each prompt only once it has appeared, as a person would.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {BIN, runJson, tempDataDir} from '../helpers/cli.js'
 import {addUser, ok, passwordHashOf} from './fixtures.js'
 
@@ -61,7 +62,8 @@ function onPty(args: string[], answers: string[]): Promise<PtyResult> {
   })
 }
 
-describe.skipIf(!hasPython)('interactive password prompt (pty)', () => {
+describe.skipIf(missingOutsideCi(hasPython))('interactive password prompt (pty)', () => {
+  beforeAll(() => requireInCi(hasPython, 'python3 with its pty module is needed'))
   it('user add prompts twice without echo and stores the password', async () => {
     const dataDir = tempDataDir()
     await ok(['domain', 'add', 'example.com'], dataDir)

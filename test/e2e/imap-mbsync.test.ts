@@ -14,9 +14,11 @@
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {PASSWORD, PY_PRELUDE, python, run, smtpDeliver, snapshot, startSyncServer, subjectOf, tempDir, USER, type SnapshotMessage, type SyncServer} from './imap-sync-helpers.js'
 
-const MBSYNC = '/usr/bin/mbsync'
+const MBSYNC = 'mbsync'
+const hasMbsync = onPath(MBSYNC)
 
 let server: SyncServer
 let home: string
@@ -199,7 +201,8 @@ let afterFirst: Record<string, SnapshotMessage[]>
 let afterSecond: Record<string, SnapshotMessage[]>
 
 beforeAll(async () => {
-  if (!existsSync(MBSYNC)) return
+  requireInCi(hasMbsync, 'mbsync (isync) is needed on PATH')
+  if (!hasMbsync) return
   server = await startSyncServer()
   const dir = tempDir('mbx-mbsync-')
   home = join(dir, 'home')
@@ -215,7 +218,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-describe.skipIf(!existsSync(MBSYNC))('mbsync (isync) ⇄ serve', () => {
+describe.skipIf(missingOutsideCi(hasMbsync))('mbsync (isync) ⇄ serve', () => {
   it('first sync pulls every folder and message into the Maildir, byte for byte', async () => {
     const r = await mbsync()
     expectCleanRun(r)

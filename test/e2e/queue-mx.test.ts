@@ -4,6 +4,7 @@
  * 127.0.0.1:25 free (root may bind it) and are skipped otherwise; the permanent DNS failures
  * (null MX, NXDOMAIN) need no receiver and always run.
  */
+import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -55,7 +56,8 @@ afterAll(async () => {
 })
 
 describe('MX delivery through a loopback DNS server', () => {
-  it.skipIf(!port25)('delivers to the MX host the DNS server names, on port 25', async () => {
+  it.skipIf(missingOutsideCi(port25))('delivers to the MX host the DNS server names, on port 25', async () => {
+    requireInCi(port25, 'port 25 on 127.0.0.1 must be free to listen on (root)')
     const sent = await send(dataDir, 'alice@example.com', ['bob@test-domain.test'], message('by mx'))
     const id = sent.queued[0]!
     const [got] = await receiver!.waitForMessages(1)
@@ -73,7 +75,8 @@ describe('MX delivery through a loopback DNS server', () => {
     expect(shown.attemptLog[0]!.transcript).toContain('-- tls: none')
   })
 
-  it.skipIf(!port25)('an MX host offering STARTTLS with a certificate nobody vouches for: delivered encrypted (opportunistic), recorded as unverified', async () => {
+  it.skipIf(missingOutsideCi(port25))('an MX host offering STARTTLS with a certificate nobody vouches for: delivered encrypted (opportunistic), recorded as unverified', async () => {
+    requireInCi(port25, 'port 25 on 127.0.0.1 must be free to listen on (root)')
     const sent = await send(dataDir, 'alice@example.com', ['bob@tls-mx.test'], message('mx over tls'))
     const [got] = await tlsReceiver!.waitForMessages(1)
     expect(got!.secure).toBe(true)
@@ -87,7 +90,8 @@ describe('MX delivery through a loopback DNS server', () => {
     expect(text).toMatch(/to mx\.tls-mx\.test:25: delivered, tls encrypted \(TLSv1\.[23]; unverified: DEPTH_ZERO_SELF_SIGNED_CERT\)/)
   })
 
-  it.skipIf(!port25)('a domain without MX is delivered to its own address (implicit MX)', async () => {
+  it.skipIf(missingOutsideCi(port25))('a domain without MX is delivered to its own address (implicit MX)', async () => {
+    requireInCi(port25, 'port 25 on 127.0.0.1 must be free to listen on (root)')
     const before = receiver!.messages.length
     const sent = await send(dataDir, 'alice@example.com', ['bob@implicit.test'], message('implicit mx'))
     await receiver!.waitForMessages(before + 1)
@@ -96,7 +100,8 @@ describe('MX delivery through a loopback DNS server', () => {
     expect((await queueShow(dataDir, sent.queued[0]!)).attemptLog[0]!.host).toBe('implicit.test:25')
   })
 
-  it.skipIf(!port25)('an MX host without an address is skipped for the next one', async () => {
+  it.skipIf(missingOutsideCi(port25))('an MX host without an address is skipped for the next one', async () => {
+    requireInCi(port25, 'port 25 on 127.0.0.1 must be free to listen on (root)')
     const before = receiver!.messages.length
     const sent = await send(dataDir, 'alice@example.com', ['bob@fallback.test'], message('fallback mx'))
     await receiver!.waitForMessages(before + 1)

@@ -6,6 +6,7 @@
  * (192.0.2.1, TEST-NET-1: the bind fails with EADDRNOTAVAIL, no packet is sent), and a port
  * below 1024 for an unprivileged user (run through setpriv when this test runs as root).
  */
+import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {spawnSync} from 'node:child_process'
 import {chownSync, chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
@@ -94,9 +95,9 @@ describe('serve with a listener that cannot bind', () => {
 
   const asRoot = process.getuid?.() === 0
   const setpriv = spawnSync('setpriv', ['--version']).status === 0
-  if (asRoot && !setpriv && process.env.CI === 'true') throw new Error('setpriv (util-linux) is needed to run serve as an unprivileged user')
 
-  it.skipIf(!asRoot || !setpriv)('a port below 1024 for an unprivileged user: one line that says why, exit 1', async () => {
+  it.skipIf(missingOutsideCi(asRoot && setpriv))('a port below 1024 for an unprivileged user: one line that says why, exit 1', async () => {
+    requireInCi(asRoot && setpriv, 'root and setpriv (util-linux) are needed to run serve as an unprivileged user')
     const dataDir = tempDataDir()
     const home = dirname(dataDir)
     chmodSync(home, 0o755)

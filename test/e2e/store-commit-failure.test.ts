@@ -7,6 +7,7 @@
  *  - the server lives on, and works normally once the disk can take writes again.
  * Before, either write ended the server with an unhandled rejection.
  */
+import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {execFileSync} from 'node:child_process'
 import {statSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
@@ -26,8 +27,8 @@ function hasPrlimit(): boolean {
 const longBody = (word: string) => Array.from({length: 8000}, (_, i) => `line ${i} of a long letter with a ${word} in it`).join('\r\n')
 
 describe('store commit failures', () => {
-  it.skipIf(!hasPrlimit() && process.env.CI !== 'true')('a failed cache write or delivery is reported, and the server lives on', async () => {
-    expect(hasPrlimit(), 'prlimit (util-linux) is needed for this test').toBe(true)
+  it.skipIf(missingOutsideCi(hasPrlimit()))('a failed cache write or delivery is reported, and the server lives on', async () => {
+    requireInCi(hasPrlimit(), 'prlimit (util-linux) is needed for this test')
     const server = await startImapServer()
     let stderr = ''
     server.served.child.stderr!.on('data', (d) => (stderr += d))
