@@ -2,7 +2,8 @@
  * Outbound SMTP over nodemailer's SMTP connection. A session is one connection to one host:
  * EHLO with our hostname, TLS by the hop's level (outbound-tls.ts: opportunistic STARTTLS for
  * MX hosts, verified TLS required before AUTH for a hop with credentials), AUTH for a smarthost;
- * then it can carry several messages (RSET between), which is how one sender drains a
+ * then it can carry several messages (RSET only after a transaction that did not end with the
+ * server's reply to the data: a completed one leaves no state, RFC 5321 §4.1.1.4), which is how one sender drains a
  * destination's queue over one connection. Every recipient gets its own result, and the SMTP
  * conversation (commands and replies, never a message body or a credential) is kept as each
  * attempt's transcript, with the TLS the connection got.
@@ -56,6 +57,8 @@ export class SmtpSession {
   private transcript: string[] = []
   private awaitingCredentials = false
   private broken = false
+  /** a MAIL transaction may still be open on the server (a refused RCPT, an error): RSET before the next */
+  private dirty = false
   /** whether an EHLO reply listed STARTTLS (to say why a `verify` session failed) */
   private offeredStartTls = false
   readonly host: string
@@ -130,19 +133,26 @@ export class SmtpSession {
     return !this.broken
   }
 
-  /** One message over this connection; RSET first when it already carried one. */
-  async send(from: string, recipients: string[], raw: Buffer, reset: boolean): Promise<AttemptResult> {
-    if (reset) {
+  /**
+   * One message over this connection. RSET first only when the previous transaction did not
+   * complete: after a 250 to the data the server's state is already clean, and a round trip per
+   * message is a fifth of the conversation.
+   */
+  async send(from: string, recipients: string[], raw: Buffer): Promise<AttemptResult> {
+    if (this.dirty) {
       try {
-        await new Promise<void>((resolve, reject) => this.connection.reset((err) => (err ? reject(err) : resolve())))
+        await this.resetSession()
+        this.dirty = false
       } catch (err) {
         this.broken = true
         return this.all(recipients, outcomeOf((err as SmtpFailure).responseCode), (err as Error).message)
       }
     }
+    this.dirty = true
     return new Promise((resolve) => {
       this.connection.send({from, to: recipients}, raw, (err, info) => {
         const refused = err as SmtpFailure | null
+        if (!refused) this.dirty = false
         // every recipient refused at RCPT (EENVELOPE): each still gets its own reply, 4xx or 5xx
         if (refused && !(refused.code === 'EENVELOPE' && refused.rejectedErrors?.length)) {
           if (refused.code !== 'EENVELOPE' && refused.code !== 'EMESSAGE') this.broken = true
@@ -167,6 +177,26 @@ export class SmtpSession {
           }),
         })
       })
+    })
+  }
+
+  /**
+   * RSET. nodemailer calls back a reset only when a reply comes: a connection that drops while
+   * RSET waits emits 'error' or 'end' and leaves the callback pending forever (and the sender
+   * with it), so either event fails the reset here.
+   */
+  private resetSession(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const lost = () => settle(Object.assign(new Error('the connection closed during RSET'), {code: 'ECONNECTION'}))
+      const settle = (err?: Error | null) => {
+        this.connection.removeListener('error', lost)
+        this.connection.removeListener('end', lost)
+        if (err) reject(err)
+        else resolve()
+      }
+      this.connection.once('error', lost)
+      this.connection.once('end', lost)
+      this.connection.reset((err) => settle(err))
     })
   }
 
