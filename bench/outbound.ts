@@ -1,28 +1,31 @@
 /**
  * Outbound delivery: N messages of L bytes (default 2000 × 10 KiB) injected into a real
  * `mailbox serve` through its control socket (`mailstore.inject`, in parallel batches), queued
- * for a remote domain routed (`--route sink.test=127.0.0.1:PORT`) to an in-process SMTP sink that
- * discards, and timed until the store's queue index shows every entry delivered. The queue runs
- * with its default pool (senders, per-domain limit: printed).
+ * for a remote domain routed (`--route sink.test=127.0.0.1:PORT`) to an in-process SMTP sink
+ * (a plain socket responder, see startSink).
+ * The sink first answers 451, so every entry is deferred once; then `queue flush` makes all of
+ * them due at once, and the run is timed until the store's queue index shows every entry
+ * delivered (the sink now accepting and discarding). The queue runs with its default pool
+ * (senders, per-domain limit: printed).
  *
  * Reference measured in the same run: the same sink fed directly by nodemailer's SMTP pool
  * transport (pool: true) with as many connections as the queue opens to one domain
  * (min(senders, perDomain)) and the same messages — a client that keeps its connections open and
  * has no store, queue or retry bookkeeping. A second reference, nodemailer
  * without the pool (a new connection per message, 8 at a time, on the first
- * min(N, 400) messages), shows what a connection per message costs on this sink by itself:
- * smtp-server waits a fixed 100 ms before its greeting (early-talker check), so a sender that
- * opens one connection per message is bounded by its concurrency / ~0.1 s whatever else it does.
+ * min(N, 400) messages), shows what a connection per message costs by itself.
  *
- * What delivery costs everyone else: one IMAP client (logged in, INBOX selected) sends NOOP in a
- * loop (a 5 ms pause between commands), first on the idle server (after the warm-up), then
- * throughout the timed run; the p99 round trip of each. Queue commits that fsync on the event loop show up here at once.
+ * What delivery costs everyone else: one IMAP client (logged in, INBOX selected, on a worker
+ * thread so the sink's work on the main thread does not delay its replies) sends NOOP in a loop
+ * (a 5 ms pause between commands), first on the idle server (after the warm-up), then throughout
+ * the timed run; the p99 round trip of each. Queue commits that fsync on the event loop show up here at once.
  */
-import {connect} from 'node:net'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {Worker} from 'node:worker_threads'
+import {createServer, type Socket} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import nodemailer from 'nodemailer'
-import {SMTPServer} from 'smtp-server'
 import {connectControl, type ControlClient} from '../src/control/client.js'
 import {DEFAULT_QUEUE} from '../src/queue/actor.js'
 import {queueStateRange} from '../src/store/keys.js'
@@ -58,30 +61,64 @@ function makeMessage(i: number, size: number): Buffer {
 interface Sink {
   port: number
   received: number
+  /** answer 451 to every RCPT (to fill the queue with deferred entries) */
+  refusing: boolean
   close(): Promise<void>
 }
 
+/**
+ * A plain socket SMTP sink: it answers each command line, counts each message at the data's
+ * terminating dot and keeps nothing. Much cheaper than a full SMTP server, so the CPU this
+ * process takes from the server under test (both share this machine's cores) stays small, and
+ * it answers at once (no greeting delay).
+ */
 async function startSink(): Promise<Sink> {
-  const sink = {port: 0, received: 0, close: async () => {}}
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    disableReverseLookup: true,
-    maxClients: 1000,
-    onData(stream, _session, callback) {
-      stream.on('data', () => {}) // discard
-      stream.on('end', () => {
-        sink.received++
-        callback()
-      })
-    },
+  const END = Buffer.from('\r\n.\r\n')
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    socket.setNoDelay(true)
+    let inData = false
+    let pending = Buffer.alloc(0)
+    const answer = (line: string) => socket.write(`${line}\r\n`)
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      for (;;) {
+        if (inData) {
+          const end = pending.indexOf(END)
+          if (end < 0) {
+            pending = pending.subarray(Math.max(0, pending.length - 4)) // a terminator may straddle chunks
+            return
+          }
+          pending = pending.subarray(end + END.length)
+          inData = false
+          sink.received++
+          answer('250 2.0.0 discarded')
+          continue
+        }
+        const eol = pending.indexOf('\r\n')
+        if (eol < 0) return
+        const verb = pending.subarray(0, Math.min(4, eol)).toString('latin1').toUpperCase()
+        // the data starts with the line after DATA: keep its CRLF so a terminator there is seen
+        pending = pending.subarray(verb === 'DATA' ? eol : eol + 2)
+        if (verb === 'EHLO' || verb === 'HELO') answer('250 sink')
+        else if (verb === 'RCPT') answer(sink.refusing ? '451 4.3.2 not now' : '250 2.1.5 ok')
+        else if (verb === 'DATA') {
+          inData = true
+          answer('354 go ahead')
+        } else if (verb === 'QUIT') socket.end('221 2.0.0 bye\r\n')
+        else answer('250 2.0.0 ok') // MAIL, RSET, NOOP
+      }
+    })
+    answer('220 sink ESMTP')
   })
-  server.on('error', () => {})
-  sink.port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.server.address() as {port: number}).port)))
+  const sink: Sink = {port: 0, received: 0, refusing: false, close: async () => {}}
+  sink.port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as {port: number}).port)))
   sink.close = () =>
     new Promise((resolve) => {
-      for (const c of server.connections) c._socket.destroy()
+      for (const socket of sockets) socket.destroy()
       server.close(() => resolve())
     })
   return sink
@@ -97,13 +134,13 @@ function queueCounts(dataDir: string): Record<QueueState, number> {
   }
 }
 
-async function waitDelivered(dataDir: string, total: number): Promise<void> {
+async function waitState(dataDir: string, state: QueueState, total: number): Promise<void> {
   const deadline = Date.now() + TIMEOUT_MS
   for (;;) {
     const c = queueCounts(dataDir)
-    if (c.delivered >= total) return
+    if (c[state] >= total) return
     if (c.failed) throw new Error(`outbound bench: ${c.failed} entries failed: ${JSON.stringify(c)}`)
-    if (Date.now() > deadline) throw new Error(`outbound bench: not all delivered within ${TIMEOUT_MS} ms: ${JSON.stringify(c)}`)
+    if (Date.now() > deadline) throw new Error(`outbound bench: not all ${state} within ${TIMEOUT_MS} ms: ${JSON.stringify(c)}`)
     await new Promise((r) => setTimeout(r, 20))
   }
 }
@@ -118,58 +155,37 @@ async function inject(client: ControlClient, messages: string[], from: number, t
   }
 }
 
-/** A logged-in IMAP session (INBOX selected) that times NOOP round trips, one command at a time. */
-async function imapNooper(port: number, user: string): Promise<{noops(while_: () => boolean): Promise<number[]>; count(): number; close(): void}> {
-  const socket = connect(port, '127.0.0.1')
-  socket.setNoDelay(true)
-  let buffered = ''
-  let waiting: {tag: string; resolve: () => void; reject: (e: Error) => void} | undefined
-  const lines: string[] = []
-  const fail = (err: Error) => waiting?.reject(err)
-  socket.on('error', fail)
-  socket.on('close', () => fail(new Error('outbound bench: the IMAP connection closed')))
-  const greeted = new Promise<void>((resolve, reject) => (waiting = {tag: '*', resolve, reject}))
-  socket.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('latin1')
-    for (let eol = buffered.indexOf('\r\n'); eol >= 0; eol = buffered.indexOf('\r\n')) {
-      const line = buffered.slice(0, eol)
-      buffered = buffered.slice(eol + 2)
-      lines.push(line)
-      if (waiting && line.startsWith(`${waiting.tag} `)) {
-        const w = waiting
-        waiting = undefined
-        if (w.tag === '*' || line.startsWith(`${w.tag} OK`)) w.resolve()
-        else w.reject(new Error(`outbound bench: IMAP said ${line}`))
-      }
-    }
+/** The NOOP timer on its worker thread (./noop-probe.ts): a series runs from start() until stop(). */
+async function imapNooper(port: number, user: string): Promise<{start(): void; stop(): Promise<number[]>; close(): Promise<void>}> {
+  // a worker does not inherit the bench's TypeScript loader (tsx): it registers it, then loads the probe
+  const probe = new URL('./noop-probe.ts', import.meta.url).href
+  const worker = new Worker(`import('tsx/esm/api').then(({register}) => (register(), import(${JSON.stringify(probe)})))`, {
+    eval: true,
+    workerData: {port, user, password: 'pw', gapMs: NOOP_GAP_MS, replyTimeoutMs: REPLY_TIMEOUT_MS},
   })
-  let next = 1
-  const run = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const tag = `n${next++}`
-      const timer = setTimeout(() => reject(new Error(`outbound bench: no reply to ${text} within ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS)
-      const settle = <T>(fn: (v: T) => void) => (v: T) => (clearTimeout(timer), fn(v))
-      waiting = {tag, resolve: settle(resolve), reject: settle(reject)}
-      socket.write(`${tag} ${text}\r\n`)
+  type Reply = {ready?: true; samples?: number[]; error?: string}
+  const next = () =>
+    new Promise<Reply>((resolve, reject) => {
+      const onError = (err: Error) => reject(err)
+      worker.once('error', onError)
+      worker.once('message', (m: Reply) => {
+        worker.off('error', onError)
+        if (m.error) reject(new Error(m.error))
+        else resolve(m)
+      })
     })
-  await greeted
-  await run(`LOGIN "${user}" "pw"`)
-  await run('SELECT INBOX')
-  let samples: number[] = []
+  await next()
   return {
-    async noops(while_) {
-      samples = []
-      while (while_()) {
-        const start = process.hrtime.bigint()
-        await run('NOOP')
-        samples.push(Number(process.hrtime.bigint() - start) / 1e6)
-        lines.length = 0
-        await sleep(NOOP_GAP_MS)
-      }
-      return samples
+    start: () => worker.postMessage({start: true}),
+    async stop() {
+      const reply = next()
+      worker.postMessage({stop: true})
+      return (await reply).samples!
     },
-    count: () => samples.length,
-    close: () => socket.destroy(),
+    async close() {
+      worker.postMessage({close: true})
+      await new Promise((r) => worker.once('exit', r))
+    },
   }
 }
 
@@ -184,15 +200,23 @@ interface MailboxFigures {
   /** NOOP round trips (ms) on the idle server and during the timed run */
   idleNoops: number[]
   busyNoops: number[]
-  /** of them, the NOOPs after the last injection: the queue delivering alone */
-  tailNoops: number[]
 }
 
-/** mailbox: inject, then wait until every entry is delivered, with an IMAP client timing NOOPs throughout. */
+/**
+ * mailbox: the queue is filled while the sink answers 451 (every entry deferred once), then
+ * `queue flush` makes them all due at once and the run is timed until every entry is delivered,
+ * with an IMAP client timing NOOPs throughout. So the timed run is the queue's delivery alone,
+ * like the nodemailer reference (which has no ingest either); the injection rate is printed apart.
+ */
 async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Promise<MailboxFigures> {
   const smtpPort = await freePort()
   const imapPort = await freePort()
+  // deferred entries wait 10 minutes: nothing retries on its own before the flush
+  const config = join(dataDir, '..', 'outbound-bench.json')
+  writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000]}}}))
   const served = await startServe(dataDir, smtpPort, {domain: 'example.com', users: [FROM]}, [
+    '--config',
+    config,
     '--route',
     `sink.test=127.0.0.1:${sink.port}`,
     '--imap-port',
@@ -206,27 +230,28 @@ async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Pro
     const b64 = raws.map((r) => r.toString('base64'))
     // warm-up: a long-running server has its code optimized
     await inject(client, b64, 0, WARMUP)
-    await waitDelivered(dataDir, WARMUP)
-    const idleUntil = Date.now() + IDLE_NOOP_MS
-    const idleNoops = await imap.noops(() => Date.now() < idleUntil)
+    await waitState(dataDir, 'delivered', WARMUP)
+    sink.refusing = true
+    const started = Date.now()
+    await inject(client, b64, 0, MESSAGES)
+    const injectedMs = Date.now() - started
+    await waitState(dataDir, 'deferred', MESSAGES)
+    sink.refusing = false
+    imap.start()
+    await sleep(IDLE_NOOP_MS)
+    const idleNoops = await imap.stop()
     const before = sink.received
-    let injectedMs = 0
-    let running = true
-    const busy = imap.noops(() => running)
-    let tailFrom = 0
+    imap.start()
     const {ms} = await timed(async () => {
-      const started = Date.now()
-      await inject(client, b64, 0, MESSAGES)
-      injectedMs = Date.now() - started
-      tailFrom = imap.count()
-      await waitDelivered(dataDir, WARMUP + MESSAGES)
-    }).finally(() => (running = false))
-    const busyNoops = await busy
-    const tailNoops = busyNoops.slice(tailFrom)
+      const flushed = await client.call('queue.flush', {})
+      if (flushed.length !== MESSAGES) throw new Error(`outbound bench: flush made ${flushed.length} of ${MESSAGES} entries due`)
+      await waitState(dataDir, 'delivered', WARMUP + MESSAGES)
+    })
+    const busyNoops = await imap.stop()
     if (sink.received - before < MESSAGES) throw new Error(`outbound bench: the sink got ${sink.received - before} of ${MESSAGES}`)
-    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops, tailNoops}
+    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops}
   } finally {
-    imap.close()
+    await imap.close()
     client.close()
     await served.stop()
   }
@@ -272,16 +297,15 @@ export async function benchOutbound(): Promise<void> {
     const reference = await nodemailerPool(sink, raws)
     const perMessage = await nodemailerPerMessage(sink, raws)
     const mailbox = await mailboxOutbound(join(dir, 'data'), sink, raws)
-    report(`Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process smtp-server sink that discards)`, {
+    report(`Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process socket sink that discards)`, {
       'queue pool (default)': `${DEFAULT_QUEUE.senders} senders, at most ${DEFAULT_QUEUE.perDomain} per domain`,
-      'mailbox inject (control socket)': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight`,
-      'mailbox inject -> delivered': `${mailbox.delivered.toFixed(0)} msgs/s`,
+      'mailbox inject (control socket)': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight (the queue deferring them meanwhile)`,
+      'mailbox queue flush -> delivered': `${mailbox.delivered.toFixed(0)} msgs/s`,
       [`reference: nodemailer pool, ${CONNECTIONS} conns`]: `${reference.toFixed(0)} msgs/s`,
       'ratio mailbox / nodemailer pool': (mailbox.delivered / reference).toFixed(2),
       'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,
       'IMAP NOOP p99, during delivery': `${p99(mailbox.busyNoops).toFixed(2)} ms (${mailbox.busyNoops.length} NOOPs)`,
       'ratio NOOP p99 delivering / idle': (p99(mailbox.busyNoops) / p99(mailbox.idleNoops)).toFixed(2),
-      'IMAP NOOP p99, after the last inject': `${p99(mailbox.tailNoops).toFixed(2)} ms (${mailbox.tailNoops.length} NOOPs: the queue delivering alone)`,
       'reference: 1 conn per message, 8 at once': `${perMessage.rate.toFixed(0)} msgs/s (${perMessage.n} messages)`,
       'ratio mailbox / 1 conn per message': (mailbox.delivered / perMessage.rate).toFixed(2),
     })

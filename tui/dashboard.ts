@@ -272,7 +272,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     try {
       const conn = live.connection
       if (conn) await conn.call(`queue.${verb}`, {id})
-      else ({retry: retryEntry, hold: holdEntry, release: releaseEntry, delete: deleteEntry})[verb](store, id)
+      else await ({retry: retryEntry, hold: holdEntry, release: releaseEntry, delete: deleteEntry})[verb](store, id)
       say(`${verb}: ${id}${conn ? '' : ' (on the store; the server is not running)'}`)
       readStore()
     } catch (err) {

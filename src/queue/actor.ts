@@ -9,7 +9,7 @@
  *   begin() for how an entry is held in memory until its commit lands;
  * - each attempt tries the route / smarthost / MX hosts in order until one answers, and keeps
  *   the SMTP transcript in the delivery log; a sender whose connection works carries further
- *   due entries for the same domain over it (RSET between), up to MESSAGES_PER_CONNECTION;
+ *   due entries for the same domain over it, up to MESSAGES_PER_CONNECTION;
  * - per recipient: 2xx delivered, 5xx failed at once, 4xx and connection trouble deferred with
  *   backoff until the queue lifetime runs out (then failed, as expired);
  * - failed recipients produce one RFC 3464 bounce to the sender, never for a null sender; the
@@ -35,6 +35,7 @@ import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
 import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
 import {
+  BULK_BATCH,
   deleteEntry,
   dueEntries,
   dueIterator,
@@ -84,6 +85,8 @@ export const DEFAULT_QUEUE: QueueConfig = {
 }
 
 const PURGE_EVERY_MS = 3600_000
+/** with due entries all blocked by the pool's limits, how often the foreman looks again unasked */
+const IDLE_RECHECK_MS = 1000
 
 /** states a sender may claim from */
 const DUE: QueueState[] = ['queued', 'deferred']
@@ -123,14 +126,14 @@ export class QueueActor implements Actor {
   async start(): Promise<void> {
     const recovered = recoverSending(this.store)
     if (recovered) this.log.info({recovered}, 'entries left sending by a previous run are queued again')
-    const act = <T>(fn: () => T): T => {
-      const result = fn()
+    const act = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const result = await fn()
       this.kick()
       return result
     }
     this.unregister = [
       this.bus.subscribe('queue.added', () => this.kick()),
-      this.bus.handle('queue.retry', ({id}) => act(() => (id ? [retryEntry(this.store, id)] : retryAll(this.store)))),
+      this.bus.handle('queue.retry', ({id}) => act(async () => (id ? [await retryEntry(this.store, id)] : retryAll(this.store)))),
       this.bus.handle('queue.hold', ({id}) => act(() => holdEntry(this.store, id))),
       this.bus.handle('queue.release', ({id}) => act(() => releaseEntry(this.store, id))),
       this.bus.handle('queue.delete', ({id}) => act(() => deleteEntry(this.store, id))),
@@ -153,9 +156,15 @@ export class QueueActor implements Actor {
     return result
   }
 
+  /** Removes finished entries past retention, BULK_BATCH per commit (a long backlog never holds the event loop long). */
   private purge(): void {
     const before = Date.now() - this.options.queue.retentionMs
-    void this.store.transactAsync(() => purgeFinishedInTxn(this.store, before)).then(
+    const run = async () => {
+      let removed = 0
+      for (let step = BULK_BATCH; step === BULK_BATCH && !this.stopping; removed += step) step = await this.store.transactAsync(() => purgeFinishedInTxn(this.store, before, BULK_BATCH))
+      return removed
+    }
+    void run().then(
       (removed) => removed && this.log.info({removed}, 'finished queue entries past their retention removed'),
       (err: unknown) => this.log.error({err}, 'finished queue entries could not be purged'),
     )
@@ -194,7 +203,11 @@ export class QueueActor implements Actor {
     }
     clearTimeout(this.timer)
     const due = nextDue(this.store)
-    if (due !== undefined) this.timer = setTimeout(() => this.kick(), Math.min(Math.max(due - Date.now(), 50), 2 ** 31 - 1)).unref()
+    if (due === undefined) return
+    // An entry due now that no sender took waits for a sender or a domain slot: a sender that
+    // ends kicks, and so does an outcome that defers. The slow timer is only a safety net.
+    const wait = due <= Date.now() ? IDLE_RECHECK_MS : Math.max(due - Date.now(), 50)
+    this.timer = setTimeout(() => this.kick(), Math.min(wait, 2 ** 31 - 1)).unref()
   }
 
   /**
@@ -256,7 +269,7 @@ export class QueueActor implements Actor {
           current = await ahead.shift()
           if (!current) continue // deleted or held before its claim committed
           const startedAt = Date.now()
-          const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session, sent > 0)
+          const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session)
           sent++
           session = attempt.session
           this.settle(current, attempt.result, startedAt)
@@ -287,7 +300,11 @@ export class QueueActor implements Actor {
     this.track(
       this.finish(entry, result, startedAt)
         .catch((err: unknown) => this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded'))
-        .finally(() => this.active.delete(entry.id)),
+        .finally(() => {
+          this.active.delete(entry.id)
+          // a deferred entry needs a timer for its next attempt
+          if (this.store.queue.get(entry.id)?.state === 'deferred') this.kick()
+        }),
     )
   }
 
@@ -296,7 +313,7 @@ export class QueueActor implements Actor {
     void work.finally(() => this.inflight.delete(work))
   }
 
-  private async attempt(entry: QueueEntry, session: SmtpSession | undefined, reuse: boolean): Promise<{result: AttemptResult; session?: SmtpSession}> {
+  private async attempt(entry: QueueEntry, session: SmtpSession | undefined): Promise<{result: AttemptResult; session?: SmtpSession}> {
     const pending = entry.recipients.filter((r) => r.state === 'pending' || r.state === 'deferred').map((r) => r.address)
     const raw = this.store.blobs.get(entry.blobId)
     if (!raw) {
@@ -306,7 +323,7 @@ export class QueueActor implements Actor {
       }
     }
     if (session?.usable) {
-      const result = await session.send(entry.from, pending, raw, reuse)
+      const result = await session.send(entry.from, pending, raw)
       if (session.usable || result.recipients.some((r) => r.outcome !== 'deferred')) return {result, session}
       session.close() // the kept connection broke: try afresh below
     }
@@ -353,7 +370,7 @@ export class QueueActor implements Actor {
           if (failure.responseCode) return {result: last}
           continue
         }
-        const result = await session.send(entry.from, recipients, raw, false)
+        const result = await session.send(entry.from, recipients, raw)
         return {result: {...result, transcript: [...transcript, ...result.transcript]}, session}
       }
     }

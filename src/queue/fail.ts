@@ -31,7 +31,7 @@ const isOpen = (r: QueueRecipient) => r.state === 'pending' || r.state === 'defe
 
 /** `inject` stores or queues the bounce from the null sender to `to` (the bus, or the store directly). */
 export async function failEntry(store: Store, id: string, options: {hostname: string; inject: (to: string, dsn: Buffer) => Promise<unknown>}): Promise<FailResult> {
-  const held = store.transact(() => {
+  const held = await store.transactAsync(() => {
     const entry = findEntry(store, id)
     if (!['queued', 'deferred', 'held'].includes(entry.state)) throw new MailboxError('conflict', `cannot fail entry ${entry.id}: it is ${entry.state}`)
     return updateEntry(store, entry, {state: 'held'})
@@ -51,7 +51,7 @@ export async function failEntry(store: Store, id: string, options: {hostname: st
       result.bounceError = (err as Error).message
     }
   }
-  const entry = store.transact(() => {
+  const entry = await store.transactAsync(() => {
     const current = store.queue.get(held.id)
     if (!current) throw new MailboxError('not-found', `queue entry ${held.id} was deleted meanwhile`)
     const recipients = current.recipients.map((r) => (isOpen(r) ? {...r, state: 'failed' as const, lastError: FAILED_BY_ADMIN} : r))

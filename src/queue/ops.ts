@@ -146,8 +146,14 @@ export function recoverSending(store: Store): number {
   })
 }
 
-function change(store: Store, id: string, allowed: QueueState[], verb: string, fn: (e: QueueEntry) => Partial<QueueEntry>): QueueEntry {
-  return store.transact(() => {
+/*
+ * The administrator's changes below commit asynchronously (lmdb-js's batched write transaction:
+ * the fsync is off the main thread), so `queue retry` of a long queue in a running server never
+ * stalls the IMAP, POP3 and SMTP sessions. Each reads the entry inside its transaction, so a check
+ * (`cannot hold: it is sending`) cannot go stale before the write.
+ */
+function change(store: Store, id: string, allowed: QueueState[], verb: string, fn: (e: QueueEntry) => Partial<QueueEntry>): Promise<QueueEntry> {
+  return store.transactAsync(() => {
     const entry = findEntry(store, id)
     if (!allowed.includes(entry.state)) throw new MailboxError('conflict', `cannot ${verb} entry ${entry.id}: it is ${entry.state}`)
     return updateEntry(store, entry, fn(entry))
@@ -161,8 +167,8 @@ export const releaseEntry = (store: Store, id: string) =>
   change(store, id, ['held'], 'release', () => ({state: 'queued', nextAttemptAt: Date.now()}))
 
 /** Removes an entry (no bounce) with its attempt log; refuses one that is being sent right now. */
-export function deleteEntry(store: Store, id: string): QueueEntry {
-  return store.transact(() => {
+export function deleteEntry(store: Store, id: string): Promise<QueueEntry> {
+  return store.transactAsync(() => {
     const entry = findEntry(store, id)
     if (entry.state === 'sending') throw new MailboxError('conflict', `entry ${entry.id} is being sent right now; try again in a moment`)
     store.queueIndex.removeSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id))
@@ -173,20 +179,52 @@ export function deleteEntry(store: Store, id: string): QueueEntry {
   })
 }
 
-/** Makes every deferred entry due now (`queue flush`), or only those for one destination domain (`--domain`). */
-export function flushEntries(store: Store, domain?: string): QueueEntry[] {
-  const only = domain?.trim().toLowerCase()
-  return store.transact(() =>
-    listEntries(store, 'deferred')
-      .filter((e) => only === undefined || e.domain === only)
-      .map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})),
-  )
+/** entries one commit of a bulk change rewrites: a long queue is changed in steps, between which sessions are served */
+export const BULK_BATCH = 500
+
+/**
+ * Rewrites every entry in `states` that `pick` selects, BULK_BATCH per async commit. Each step
+ * reads its entries inside its own transaction (so it never acts on a stale state) and scans on
+ * from the last index key it looked at. An entry rewritten into a range still to be scanned is
+ * met again there and passed over.
+ */
+async function changeMany(store: Store, states: QueueState[], pick: (e: QueueEntry) => boolean, change: () => Partial<QueueEntry>): Promise<QueueEntry[]> {
+  const changed: QueueEntry[] = []
+  const seen = new Set<string>()
+  for (const state of states) {
+    let after: IndexKey | undefined
+    for (let done = false; !done; ) {
+      done = await store.transactAsync(() => {
+        // the step's keys first: the index is rewritten below, never under an open cursor
+        const keys: IndexKey[] = []
+        for (const key of store.queueIndex.getKeys({...queueStateRange(state), ...(after ? {start: after} : {})}) as Iterable<IndexKey>) {
+          if (after && key[1] === after[1] && key[2] === after[2] && key[3] === after[3]) continue
+          if (keys.push(key) > BULK_BATCH) break
+        }
+        for (const key of keys.slice(0, BULK_BATCH)) {
+          after = key
+          if (seen.has(key[3])) continue
+          const entry = store.queue.get(key[3])
+          if (!entry || entry.state !== state || !pick(entry)) continue
+          seen.add(entry.id)
+          changed.push(updateEntry(store, entry, change()))
+        }
+        return keys.length <= BULK_BATCH
+      })
+    }
+  }
+  return changed
 }
 
-export function retryAll(store: Store): QueueEntry[] {
-  return store.transact(() =>
-    [...listEntries(store, 'deferred'), ...listEntries(store, 'queued')].map((e) => updateEntry(store, e, {state: 'queued', nextAttemptAt: Date.now()})),
-  )
+/** Makes every deferred entry due now (`queue flush`), or only those for one destination domain (`--domain`). */
+export function flushEntries(store: Store, domain?: string): Promise<QueueEntry[]> {
+  const only = domain?.trim().toLowerCase()
+  return changeMany(store, ['deferred'], (e) => only === undefined || e.domain === only, () => ({state: 'queued', nextAttemptAt: Date.now()}))
+}
+
+/** Makes every queued and deferred entry due now (`queue retry` without an id). */
+export function retryAll(store: Store): Promise<QueueEntry[]> {
+  return changeMany(store, ['deferred', 'queued'], () => true, () => ({state: 'queued', nextAttemptAt: Date.now()}))
 }
 
 /**

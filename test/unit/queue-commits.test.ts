@@ -105,6 +105,32 @@ describe('queue commits', () => {
     console.log(`event-loop delay while delivering ${ENTRIES}: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`)
   }, 180_000)
 
+  it('the administrator\'s verbs through a running actor commit with no synchronous transaction', async () => {
+    const bus = new Bus()
+    const actor = newActor(bus)
+    await actor.start()
+    await new Promise((r) => setTimeout(r, 50)) // its first look at the (empty) queue is over
+    const [a, b] = enqueue(2, 'admin')
+    // held before the foreman gets to them (the enqueue published nothing: no kick)
+    await bus.call('queue.hold', {id: a!})
+    await bus.call('queue.hold', {id: b!})
+    const syncCommits = vi.spyOn(store.env, 'transactionSync')
+    try {
+      await bus.call('queue.release', {id: a!})
+      await until(() => store.queue.get(a!)?.state === 'delivered')
+      await bus.call('queue.fail', {id: b!})
+      await bus.call('queue.retry', {})
+      await bus.call('queue.flush', {})
+      await bus.call('queue.delete', {id: a!})
+      expect(syncCommits.mock.calls.length).toBe(0)
+    } finally {
+      syncCommits.mockRestore()
+      await actor.stop()
+    }
+    expect(store.queue.get(a!)).toBeUndefined()
+    expect(store.queue.get(b!)?.state).toBe('failed')
+  }, 60_000)
+
   // A claim is taken in memory at once and committed later: an admin change that lands in
   // between (here forced into that window by running it just before the claim's commit is
   // enqueued) must win, and the entry must not be dialed.
@@ -137,7 +163,7 @@ describe('queue commits', () => {
       expect(store.queue.get(id!)?.state).toBe(after)
       if (verb === 'hold') {
         // nothing is left claimed in memory: released, it goes out
-        releaseEntry(store, id!)
+        await releaseEntry(store, id!)
         actor.kick()
         await until(() => store.queue.get(id!)?.state === 'delivered')
         expect(getEntry(store, id!).attempts).toBe(1)

@@ -1,6 +1,6 @@
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {enqueueInTxn} from '../../src/queue/entries.js'
-import {attemptsOf, dueEntries, getEntry, listEntries, logAttempt, purgeFinished, updateEntry} from '../../src/queue/ops.js'
+import {BULK_BATCH, attemptsOf, dueEntries, flushEntries, getEntry, listEntries, logAttempt, purgeFinished, retryAll, updateEntry} from '../../src/queue/ops.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'
 
@@ -46,5 +46,41 @@ describe('queue ops', () => {
     expect(store.queue.get(recent.id)?.state).toBe('failed')
     expect(store.queue.get(waiting.id)?.state).toBe('deferred')
     expect(listEntries(store, 'delivered').map((e) => e.id)).not.toContain(old.id)
+  })
+
+  it('flush and retry of a long queue: every entry changed, in commits of at most BULK_BATCH entries', async () => {
+    const later = Date.now() + 3600_000
+    const n = BULK_BATCH * 2 + 37
+    const ids = store.transact(() => {
+      const made: string[] = []
+      for (let i = 0; i < n; i++) {
+        const blobId = `bulk-${i}`
+        store.blobs.putSync(blobId, Buffer.from('Subject: x\r\n\r\nx\r\n'))
+        store.blobInfo.putSync(blobId, {refs: 1, size: 16, createdAt: Date.now()})
+        const [entry] = enqueueInTxn(store, {from: 'a@example.com', recipients: [`r${i}@${i % 3 ? 'far' : 'near'}.test`], blobId})
+        // two of three deferred an hour ahead, one of three queued an hour ahead
+        made.push(updateEntry(store, entry!, i % 3 === 2 ? {nextAttemptAt: later} : {state: 'deferred', nextAttemptAt: later}).id)
+      }
+      return made
+    })
+    const commits = vi.spyOn(store, 'transactAsync')
+    try {
+      const near = await flushEntries(store, 'near.test')
+      const nearIds = ids.filter((_, i) => i % 3 === 0)
+      expect(near.map((e) => e.id).sort()).toEqual([...nearIds].sort())
+      for (const id of nearIds) expect(getEntry(store, id)).toMatchObject({state: 'queued'})
+      expect(getEntry(store, ids[1]!).state).toBe('deferred') // far.test: untouched
+      expect(commits.mock.calls.length).toBeGreaterThanOrEqual(Math.ceil((n * 2) / 3 / BULK_BATCH)) // the deferred range, in steps
+      commits.mockClear()
+      const all = await retryAll(store)
+      for (const id of ids) expect(getEntry(store, id).nextAttemptAt).toBeLessThanOrEqual(Date.now())
+      for (const id of ids) expect(getEntry(store, id).state).toBe('queued')
+      // each entry changed once, whatever range it moved into
+      expect(all.filter((e) => ids.includes(e.id))).toHaveLength(n)
+      expect(new Set(all.map((e) => e.id)).size).toBe(all.length)
+      expect(commits.mock.calls.length).toBeGreaterThanOrEqual(Math.ceil(all.length / BULK_BATCH) + 1) // two ranges, in steps
+    } finally {
+      commits.mockRestore()
+    }
   })
 })
