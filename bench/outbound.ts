@@ -81,7 +81,7 @@ async function startSink(): Promise<Sink> {
     socket.on('error', () => {})
     socket.setNoDelay(true)
     let inData = false
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     const answer = (line: string) => socket.write(`${line}\r\n`)
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk

@@ -1,9 +1,8 @@
 /**
  * Helpers for the outbound queue suites: a scriptable receiving SMTP server (smtp-server on
- * 127.0.0.1), a minimal loopback DNS responder (RFC 1035 over UDP), `mailbox send` / `queue …`
+ * 127.0.0.1), the loopback DNS responder (../helpers/dns.ts), `mailbox send` / `queue …`
  * wrappers, store polling for queue states, and a small parser for the bounces (RFC 3464).
  */
-import {createSocket, type Socket as UdpSocket} from 'node:dgram'
 import {writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {dirname, join} from 'node:path'
@@ -179,135 +178,7 @@ function smtpError(v: {code: number; message: string}): Error {
   return err
 }
 
-// ---------------------------------------------------------------------------------------------
-// Loopback DNS responder
-
-export interface ZoneRecords {
-  MX?: {priority: number; exchange: string}[]
-  A?: string[]
-  AAAA?: string[]
-  /** answer every question about this name with this response code (2 SERVFAIL, 3 NXDOMAIN) */
-  rcode?: number
-}
-
-const TYPES: Record<number, keyof ZoneRecords> = {15: 'MX', 1: 'A', 28: 'AAAA'}
-
-function encodeName(name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter(Boolean)
-  return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])])
-}
-
-/** Reads a (possibly compressed) name at `offset`; returns it and the offset after it in place. */
-function readName(msg: Buffer, offset: number): {name: string; end: number} {
-  const labels: string[] = []
-  let pos = offset
-  let end = -1
-  for (let hops = 0; hops < 64; hops++) {
-    const len = msg[pos]
-    if (len === undefined) throw new Error('truncated name')
-    if (len === 0) {
-      if (end === -1) end = pos + 1
-      return {name: labels.join('.'), end}
-    }
-    if ((len & 0xc0) === 0xc0) {
-      if (end === -1) end = pos + 2
-      pos = ((len & 0x3f) << 8) | msg[pos + 1]!
-      continue
-    }
-    labels.push(msg.subarray(pos + 1, pos + 1 + len).toString('ascii'))
-    pos += 1 + len
-  }
-  throw new Error('name loop')
-}
-
-function ipv6Bytes(ip: string): Buffer {
-  const [head, tail] = ip.split('::') as [string, string | undefined]
-  const h = head ? head.split(':') : []
-  const t = tail ? tail.split(':') : []
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t]
-  const out = Buffer.alloc(16)
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
-  return out
-}
-
-/** Answers one query (or returns undefined for garbage). */
-export function dnsAnswer(query: Buffer, zone: Record<string, ZoneRecords>): Buffer | undefined {
-  if (query.length < 12) return undefined
-  const id = query.readUInt16BE(0)
-  const flags = query.readUInt16BE(2)
-  if (flags & 0x8000 || query.readUInt16BE(4) !== 1) return undefined // a response, or not one question
-  const {name, end} = readName(query, 12)
-  const qtype = query.readUInt16BE(end)
-  const question = query.subarray(12, end + 4)
-  const records = zone[name.toLowerCase()]
-  const rcode = records ? (records.rcode ?? 0) : 3 // other types of a known name: no data
-  const answers: Buffer[] = []
-  const kind = TYPES[qtype]
-  if (records && rcode === 0 && kind) {
-    for (const value of (records[kind] as unknown[] | undefined) ?? []) {
-      let rdata: Buffer
-      if (kind === 'MX') {
-        const mx = value as {priority: number; exchange: string}
-        const pref = Buffer.alloc(2)
-        pref.writeUInt16BE(mx.priority)
-        rdata = Buffer.concat([pref, encodeName(mx.exchange)])
-      } else if (kind === 'A') {
-        rdata = Buffer.from((value as string).split('.').map(Number))
-      } else {
-        rdata = ipv6Bytes(value as string)
-      }
-      const head = Buffer.alloc(12)
-      head.writeUInt16BE(0xc00c, 0) // the name: a pointer to the question's
-      head.writeUInt16BE(qtype, 2)
-      head.writeUInt16BE(1, 4) // IN
-      head.writeUInt32BE(60, 6)
-      head.writeUInt16BE(rdata.length, 10)
-      answers.push(head, rdata)
-    }
-  }
-  const header = Buffer.alloc(12)
-  header.writeUInt16BE(id, 0)
-  // QR, AA, RD copied, RA, rcode
-  header.writeUInt16BE(0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode, 2)
-  header.writeUInt16BE(1, 4)
-  header.writeUInt16BE(answers.length / 2, 6)
-  return Buffer.concat([header, question, ...answers])
-}
-
-export interface DnsServer {
-  port: number
-  /** every question asked, as "TYPE name" */
-  questions: string[]
-  zone: Record<string, ZoneRecords>
-  close(): Promise<void>
-}
-
-/** A UDP DNS responder on 127.0.0.1 answering from `zone` (names lower-case, no trailing dot). */
-export async function startDns(zone: Record<string, ZoneRecords>): Promise<DnsServer> {
-  const socket: UdpSocket = createSocket('udp4')
-  const questions: string[] = []
-  socket.on('message', (msg, rinfo) => {
-    try {
-      const {name, end} = readName(msg, 12)
-      const qtype = msg.readUInt16BE(end)
-      questions.push(`${TYPES[qtype] ?? qtype} ${name.toLowerCase()}`)
-      const reply = dnsAnswer(msg, zone)
-      if (reply) socket.send(reply, rinfo.port, rinfo.address)
-    } catch {
-      // not a query we understand: no answer
-    }
-  })
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject)
-    socket.bind(0, '127.0.0.1', () => resolve())
-  })
-  return {
-    port: socket.address().port,
-    questions,
-    zone,
-    close: () => new Promise((resolve) => socket.close(() => resolve())),
-  }
-}
+export {dnsAnswer, startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
 
 // ---------------------------------------------------------------------------------------------
 // mailbox CLI and store
