@@ -68,32 +68,39 @@ export interface SpfSender {
 }
 
 /**
- * What a receiver would answer for mail from `sender`'s host under this record: the qualifier of
- * the first mechanism that matches it (`?` when none does, RFC 7208 §4.7), and the first term
- * before it whose outcome needs a lookup this check does not make.
+ * What a receiver would answer for mail from `sender`'s host under this record: per address of
+ * the host (or for the host as a name, when its addresses are not known), the qualifier of the
+ * first mechanism that matches (`?` when none does, RFC 7208 §4.7); `+` only when every address
+ * gets it. `uncertain` names the first term before the decision that needs a lookup this check
+ * does not make.
  */
-export function spfResult(record: SpfRecord, sender: SpfSender): {qualifier: Qualifier; via?: string; uncertain?: string} {
+export function spfResult(record: SpfRecord, sender: SpfSender): {qualifier: Qualifier; uncertain?: string} {
+  const results = (sender.addresses.length ? sender.addresses : [undefined]).map((ip) => resultFor(record, sender, ip))
+  return results.find((r) => r.qualifier !== '+') ?? results[0]!
+}
+
+function resultFor(record: SpfRecord, sender: SpfSender, ip: string | undefined): {qualifier: Qualifier; uncertain?: string} {
   let uncertain: string | undefined
   for (const mech of record.mechanisms) {
-    const matched = matches(mech, sender)
+    const matched = matches(mech, sender, ip)
     if (matched === 'unknown') {
       uncertain ??= mech.text
       continue
     }
-    if (matched) return {qualifier: mech.qualifier, via: mech.text, ...(uncertain ? {uncertain} : {})}
+    if (matched) return {qualifier: mech.qualifier, ...(uncertain ? {uncertain} : {})}
   }
   if (record.redirect) uncertain ??= `redirect=${record.redirect}`
   return {qualifier: '?', ...(uncertain ? {uncertain} : {})}
 }
 
-function matches(mech: SpfMechanism, sender: SpfSender): boolean | 'unknown' {
+function matches(mech: SpfMechanism, sender: SpfSender, ip: string | undefined): boolean | 'unknown' {
   const target = mech.target ?? sender.owner
   switch (mech.name) {
     case 'all':
       return true
     case 'ip4':
     case 'ip6':
-      return sender.addresses.length > 0 && sender.addresses.every((ip) => inNetwork(ip, mech))
+      return ip === undefined ? 'unknown' : inNetwork(ip, mech)
     case 'mx':
       // the domain's MX is the host; another name's MX is not known here
       return target === sender.domain ? true : 'unknown'
@@ -107,6 +114,7 @@ function matches(mech: SpfMechanism, sender: SpfSender): boolean | 'unknown' {
 
 function inNetwork(ip: string, mech: SpfMechanism): boolean {
   const family = mech.name === 'ip4' ? 'ipv4' : 'ipv6'
+  // an ip4: term never matches an IPv6 address and the other way round
   if (isIP(ip) !== (family === 'ipv4' ? 4 : 6) || !mech.target || isIP(mech.target) !== isIP(ip)) return false
   const list = new BlockList()
   try {

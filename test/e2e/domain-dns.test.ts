@@ -5,6 +5,8 @@
  * as printed, then with records missing or wrong, then not answering at all.
  */
 import {createSocket, type Socket} from 'node:dgram'
+import {writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {generateDkimKeys} from '../../src/dkim/keys.js'
 import {dkimKeysOf, putDkimKeysInTxn, retireDkimKeysInTxn} from '../../src/store/dkim-keys.js'
@@ -106,10 +108,10 @@ afterAll(async () => {
 })
 
 /** serves `zone` (replacing what was served) and runs `domain check` against it */
-async function check(zone: Record<string, ZoneRecords>, extra: string[] = []) {
+async function check(zone: Record<string, ZoneRecords>, identity = [...IDENTITY, '--dns-server', `127.0.0.1:${dns.port}`]) {
   for (const name of Object.keys(dns.zone)) delete dns.zone[name]
   Object.assign(dns.zone, structuredClone(zone))
-  const r = await runCli(['domain', 'check', DOMAIN, ...IDENTITY, '--dns-server', `127.0.0.1:${dns.port}`, '--timeout', '5s', '--json', ...extra], {dataDir})
+  const r = await runCli(['domain', 'check', DOMAIN, ...identity, '--timeout', '5s', '--json'], {dataDir})
   const report = JSON.parse(r.stdout) as {outcome: string; results: CheckResult[]}
   const of = (name: string, type?: string) => {
     const found = report.results.filter((x) => x.name === name && (!type || x.type === type))
@@ -199,7 +201,7 @@ describe('domain check', () => {
 
   it('harmless differences are ok: spacing and term order, other report addresses, another MTA-STS id, a CNAME elsewhere', async () => {
     const zone = zoneOf(parseZone(zoneText))
-    zone[DOMAIN]!.TXT = ['google-site-verification=abc', 'v=spf1   mx  ip6:2001:db8::/64   ip4:192.0.2.0/24  -all']
+    zone[DOMAIN]!.TXT = ['google-site-verification=abc', 'v=spf1   ip6:2001:db8::/64   ip4:192.0.2.0/24  -all']
     zone[`_dmarc.${DOMAIN}`]!.TXT = [`v=DMARC1;p=reject; adkim=s ;rua=mailto:dmarc@reports.example.net,mailto:dmarc-reports@${DOMAIN}`]
     zone[`_smtp._tls.${DOMAIN}`]!.TXT = ['v=TLSRPTv1;rua=mailto:tls@reports.example.net']
     zone[`_mta-sts.${DOMAIN}`]!.TXT = ['v=STSv1; id=20261203T000000']
@@ -207,7 +209,7 @@ describe('domain check', () => {
     const {code, report, of} = await check(zone)
     expect(report.results.filter((r) => r.status !== 'ok').map((r) => r.name)).toEqual([])
     expect(code).toBe(0)
-    expect(of(DOMAIN, 'TXT').found).toEqual(['v=spf1   mx  ip6:2001:db8::/64   ip4:192.0.2.0/24  -all'])
+    expect(of(DOMAIN, 'TXT').found).toEqual(['v=spf1   ip6:2001:db8::/64   ip4:192.0.2.0/24  -all'])
     expect(of(`_smtp._tls.${DOMAIN}`).note).toBe('reports go to mailto:tls@reports.example.net')
     expect(of(`mta-sts.${DOMAIN}`).note).toMatch(/points at web\.example\.net/)
   })
@@ -285,6 +287,29 @@ describe('domain check', () => {
     } finally {
       silent.close()
     }
+  })
+
+  it('hostname, publicAddresses and dnsServers from the server\'s config file', async () => {
+    const path = join(dirname(dataDir), 'mailbox.jsonc')
+    writeFileSync(path, JSON.stringify({hostname: HOST, publicAddresses: ['192.0.2.25', '2001:db8::25'], dnsServers: [`127.0.0.1:${dns.port}`]}))
+    const fromConfig = await runCli(['domain', 'dns', DOMAIN, '--config', path, '--json'], {dataDir})
+    expect(JSON.parse(fromConfig.stdout)).toEqual(printed)
+    const {code, report} = await check(zoneOf(parseZone(zoneText)), ['--config', path])
+    expect([code, report.outcome]).toEqual([0, 'ok'])
+  })
+
+  it('without --ip any address of the host will do, and none is missing', async () => {
+    const zone = zoneOf(parseZone(zoneText))
+    zone[HOST]!.TXT = ['v=spf1 a -all']
+    zone[DOMAIN]!.TXT = ['v=spf1 mx -all']
+    const withAddress = await check(zone, ['--hostname', HOST, '--dns-server', `127.0.0.1:${dns.port}`])
+    expect(withAddress.of(HOST, 'A/AAAA')).toMatchObject({status: 'ok', found: ['192.0.2.25', '2001:db8::25'], expected: []})
+    expect(withAddress.code).toBe(0)
+    delete zone[HOST]!.A
+    delete zone[HOST]!.AAAA
+    const without = await check(zone, ['--hostname', HOST, '--dns-server', `127.0.0.1:${dns.port}`])
+    expect(without.of(HOST, 'A/AAAA')).toMatchObject({status: 'missing', note: 'the host name has no A or AAAA record'})
+    expect(without.code).toBe(1)
   })
 
   it('some lookups failing (SERVFAIL) and nothing wrong for sure: exit 75, those records reported as errors', async () => {
