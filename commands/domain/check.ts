@@ -23,7 +23,7 @@ export default class DomainCheck extends MailboxCommand {
       multiple: true,
       multipleNonGreedy: true,
     }),
-    timeout: Flags.string({summary: `Time limit of each lookup, 100ms to 60s (default ${DEFAULT_LOOKUP_TIMEOUT_MS / 1000}s).`, default: `${DEFAULT_LOOKUP_TIMEOUT_MS / 1000}s`}),
+    timeout: Flags.string({summary: 'Time limit of each lookup, 100ms to 60s.', default: `${DEFAULT_LOOKUP_TIMEOUT_MS / 1000}s`}),
   }
 
   async run() {

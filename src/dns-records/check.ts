@@ -70,10 +70,10 @@ interface Judged {
   found: string[]
 }
 
-/** the values of several lookups together, or the first failure */
-function joined<T>(...lookups: Lookup<T>[]): Lookup<T> {
-  const failed = lookups.find((l) => !l.ok)
-  return failed ?? {ok: true, values: lookups.flatMap((l) => (l.ok ? l.values : []))}
+/** a name's A and AAAA records together, or the first failure */
+async function addressesOf(dns: DnsLookup, name: string): Promise<Lookup<string>> {
+  const lookups = await Promise.all([dns.a(name), dns.aaaa(name)])
+  return lookups.find((l) => !l.ok) ?? {ok: true, values: lookups.flatMap((l) => (l.ok ? l.values : []))}
 }
 
 async function judge(e: Expectation, setup: RecordSetup, dns: DnsLookup): Promise<Judged | {code: string}> {
@@ -91,7 +91,7 @@ async function judge(e: Expectation, setup: RecordSetup, dns: DnsLookup): Promis
       return {verdict: compareMx(found.values, setup.hostname), found: found.values.map((mx) => `${mx.priority} ${mx.exchange || ''}.`)}
     }
     case 'address': {
-      const found = e.type === 'A' ? await dns.a(e.name) : e.type === 'AAAA' ? await dns.aaaa(e.name) : joined(...(await Promise.all([dns.a(e.name), dns.aaaa(e.name)])))
+      const found = e.type === 'A' ? await dns.a(e.name) : e.type === 'AAAA' ? await dns.aaaa(e.name) : await addressesOf(dns, e.name)
       if (!found.ok) return found
       return {verdict: compareAddresses(found.values, e.expected), found: found.values}
     }
@@ -108,7 +108,7 @@ async function judge(e: Expectation, setup: RecordSetup, dns: DnsLookup): Promis
     case 'mta-sts-host': {
       const cnames = await dns.cname(e.name)
       if (!cnames.ok) return cnames
-      const addresses = cnames.values.length ? {ok: true as const, values: []} : joined(...(await Promise.all([dns.a(e.name), dns.aaaa(e.name)])))
+      const addresses = cnames.values.length ? {ok: true as const, values: []} : await addressesOf(dns, e.name)
       if (!addresses.ok) return addresses
       return {verdict: compareMtaStsHost(cnames.values, addresses.values, setup.hostname), found: [...cnames.values.map((c) => `${c}.`), ...addresses.values]}
     }

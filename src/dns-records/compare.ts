@@ -28,6 +28,17 @@ export function parseTags(text: string): Map<string, string> {
   return tags
 }
 
+/**
+ * The one record of `found` that starts with `v=VERSION`, or the verdict when there is none or
+ * more than one (`several`: what receivers then do).
+ */
+function theRecord(found: string[], version: string, several: string): string | Verdict {
+  const records = found.filter((text) => new RegExp(`^v\\s*=\\s*${version}\\s*(;|$)`).test(text.trim()))
+  if (!records.length) return missing()
+  if (records.length > 1) return different(`${records.length} ${several}`)
+  return records[0]!
+}
+
 export function compareMx(found: {priority: number; exchange: string}[], hostname: string): Verdict {
   if (!found.length) return missing()
   if (found.length === 1 && (found[0]!.exchange === '' || found[0]!.exchange === '.')) return different('a null MX (RFC 7505): the domain accepts no mail')
@@ -97,10 +108,9 @@ export function compareDkim(found: string[], expected: string): Verdict {
 }
 
 export function compareDmarc(found: string[], suggestedRua: string): Verdict {
-  const records = found.filter((text) => /^v\s*=\s*DMARC1\s*(;|$)/.test(text.trim()))
-  if (!records.length) return missing()
-  if (records.length > 1) return different(`${records.length} DMARC records: receivers then apply none (RFC 7489 §6.6.3)`)
-  const tags = parseTags(records[0]!)
+  const record = theRecord(found, 'DMARC1', 'DMARC records: receivers then apply none (RFC 7489 §6.6.3)')
+  if (typeof record !== 'string') return record
+  const tags = parseTags(record)
   const policy = tags.get('p')?.toLowerCase()
   const notes: string[] = []
   const rua = tags.get('rua')
@@ -119,20 +129,18 @@ export function compareDmarc(found: string[], suggestedRua: string): Verdict {
 }
 
 export function compareMtaSts(found: string[], expected: string): Verdict {
-  const records = found.filter((text) => /^v\s*=\s*STSv1\s*(;|$)/.test(text.trim()))
-  if (!records.length) return missing()
-  if (records.length > 1) return different(`${records.length} MTA-STS records: senders then apply none (RFC 8461 §3.1)`)
-  const id = parseTags(records[0]!).get('id') ?? ''
+  const record = theRecord(found, 'STSv1', 'MTA-STS records: senders then apply none (RFC 8461 §3.1)')
+  if (typeof record !== 'string') return record
+  const id = parseTags(record).get('id') ?? ''
   if (!/^[A-Za-z0-9]{1,32}$/.test(id)) return different(`id=${JSON.stringify(id)} is not 1-32 letters and digits`)
   const ours = parseTags(expected).get('id')
   return ok(id === ours ? undefined : `id ${id}, not the suggested ${ours}: fine when your policy is not the one printed; change the id with the policy`)
 }
 
 export function compareTlsRpt(found: string[], expected: string): Verdict {
-  const records = found.filter((text) => /^v\s*=\s*TLSRPTv1\s*(;|$)/.test(text.trim()))
-  if (!records.length) return missing()
-  if (records.length > 1) return different(`${records.length} TLS-RPT records: senders then send no reports (RFC 8460 §3)`)
-  const rua = parseTags(records[0]!).get('rua')
+  const record = theRecord(found, 'TLSRPTv1', 'TLS-RPT records: senders then send no reports (RFC 8460 §3)')
+  if (typeof record !== 'string') return record
+  const rua = parseTags(record).get('rua')
   if (!rua) return different('no rua=: reports have nowhere to go')
   const suggested = parseTags(expected).get('rua')
   return ok(rua === suggested ? undefined : `reports go to ${rua}`)

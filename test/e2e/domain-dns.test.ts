@@ -180,6 +180,8 @@ describe('domain dns', () => {
     expect([bare.code, bare.stderr]).toEqual([1, `Error: the host name "devbox" is not a fully qualified domain name: give --hostname (or "hostname" in the config file), e.g. mail.${DOMAIN}\n`])
     const ip = await runCli(['domain', 'dns', DOMAIN, '--hostname', HOST, '--ip', '192.0.2.300'], {dataDir})
     expect([ip.code, ip.stderr]).toEqual([1, 'Error: invalid --ip "192.0.2.300": not an IPv4 or IPv6 address\n'])
+    const timeout = await runCli(['domain', 'check', DOMAIN, '--hostname', HOST, '--timeout', '10ms'], {dataDir})
+    expect([timeout.code, timeout.stderr]).toEqual([1, 'Error: a lookup time limit must be between 100ms and 60s\n'])
     const unknown = await runCli(['domain', 'check', 'nope.example', '--hostname', HOST], {dataDir})
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/^Error: unknown domain nope\.example/)
