@@ -6,7 +6,7 @@
  * for sure; `unreachable` when no lookup got any answer (the DNS server is down or unreachable).
  */
 import {dmarcReportAddress, type DnsRecord, type RecordKind, type RecordSetup, type RecordType} from './records.js'
-import {compareAddresses, compareDkim, compareDmarc, compareMtaSts, compareMtaStsHost, compareMx, compareSpf, compareSrv, compareTlsRpt, type Verdict} from './compare.js'
+import {compareAddresses, compareDkim, compareDmarc, compareMtaSts, compareMtaStsHost, compareMx, compareSpf, compareSrv, compareTlsRpt, withReportAddresses, type Verdict} from './compare.js'
 import {NO_ANSWER_CODES, type DnsLookup, type Lookup} from './lookup.js'
 import {isSpfRecord} from './spf.js'
 
@@ -100,11 +100,11 @@ async function judge(e: Expectation, setup: RecordSetup, dns: DnsLookup): Promis
     case 'dkim':
       return textual((found) => compareDkim(found, expected))
     case 'dmarc':
-      return textual((found) => compareDmarc(found, `mailto:${dmarcReportAddress(setup.domain)}`))
+      return textual((found) => withReportAddresses(compareDmarc(found, `mailto:${dmarcReportAddress(setup.domain)}`), found, setup.unknownReportAddresses))
     case 'mta-sts':
       return textual((found) => compareMtaSts(found, expected))
     case 'tls-rpt':
-      return textual((found) => compareTlsRpt(found, expected))
+      return textual((found) => withReportAddresses(compareTlsRpt(found, expected), found, setup.unknownReportAddresses))
     case 'mta-sts-host': {
       const cnames = await dns.cname(e.name)
       if (!cnames.ok) return cnames

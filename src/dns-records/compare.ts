@@ -164,3 +164,10 @@ export function compareMtaStsHost(cnames: string[], addresses: string[], hostnam
   if (addresses.length) return ok(`has its own address (${addresses.join(', ')}): make sure it serves the policy`)
   return missing()
 }
+
+/** an ok DMARC or TLS-RPT record whose reports go to an address that names no one here is a warning */
+export function withReportAddresses(verdict: Verdict, found: string[], unknown: string[]): Verdict {
+  if (verdict.status !== 'ok') return verdict
+  const lost = unknown.filter((address) => found.some((text) => text.toLowerCase().includes(`mailto:${address}`)))
+  return lost.length ? warning(`${lost.join(', ')} names no user or alias here: reports to it would be refused`) : verdict
+}

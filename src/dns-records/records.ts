@@ -55,6 +55,8 @@ export interface RecordSetup {
   addresses: string[]
   /** the domain's DKIM keys, active and retired */
   dkimKeys: DkimKeyRecord[]
+  /** the suggested report addresses that name no user or alias here (reports to them would be refused) */
+  unknownReportAddresses: string[]
   /** which client listeners are on (a port of 0 is off) */
   offers: {submissions: boolean; submission: boolean; imaps: boolean; pop3s: boolean}
 }
@@ -118,7 +120,9 @@ export function domainRecords(setup: RecordSetup): DnsRecord[] {
           })
     }),
     record(`_dmarc.${domain}`, 'TXT', dmarcValue(domain), 'dmarc', 'DMARC: receivers reject mail that fails SPF and DKIM alignment', {
-      note: `reports go to ${dmarcReportAddress(domain)} (and TLS reports to ${tlsReportAddress(domain)}): make them exist, e.g. mailbox alias add ${dmarcReportAddress(domain)} postmaster@${domain}`,
+      ...(setup.unknownReportAddresses.length
+        ? {note: `${setup.unknownReportAddresses.join(' and ')} (DMARC and TLS reports) name no user or alias yet: reports would be refused; e.g. mailbox alias add ${setup.unknownReportAddresses[0]} postmaster@${domain}`}
+        : {}),
     }),
     record(`_mta-sts.${domain}`, 'TXT', `v=STSv1; id=${mtaStsId(policy)}`, 'mta-sts', 'MTA-STS: senders must use TLS to the MX', {
       required: false,

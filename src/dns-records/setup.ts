@@ -2,11 +2,12 @@
 import {isIP} from 'node:net'
 import {normalizeDomain} from '../address.js'
 import type {ServeConfig} from '../config.js'
+import {resolveRecipient} from '../directory/aliases.js'
 import {requireDomain} from '../directory/domains.js'
 import {MailboxError} from '../errors.js'
 import {dkimKeysOf} from '../store/dkim-keys.js'
 import type {Store} from '../store/store.js'
-import type {RecordSetup} from './records.js'
+import {dmarcReportAddress, tlsReportAddress, type RecordSetup} from './records.js'
 
 export function recordSetup(store: Store, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): RecordSetup {
   const domain = normalizeDomain(input)
@@ -16,6 +17,7 @@ export function recordSetup(store: Store, config: Pick<ServeConfig, 'hostname' |
     hostname: publicHostname(config.hostname, domain),
     addresses: config.publicAddresses,
     dkimKeys: dkimKeysOf(store, domain),
+    unknownReportAddresses: [dmarcReportAddress(domain), tlsReportAddress(domain)].filter((address) => !namesSomeone(store, address)),
     offers: {submissions: config.ports.smtps !== 0, submission: config.ports.submission !== 0, imaps: config.ports.imaps !== 0, pop3s: config.ports.pop3s !== 0},
   }
 }
@@ -27,4 +29,13 @@ export function publicHostname(hostname: string, domain: string): string {
     throw new MailboxError('invalid', `the host name ${JSON.stringify(hostname)} is not a fully qualified domain name: give --hostname (or "hostname" in the config file), e.g. mail.${domain}`)
   }
   return normalizeDomain(name)
+}
+
+/** whether mail to `address` would be accepted here (a user, an alias, a catch-all) */
+function namesSomeone(store: Store, address: string): boolean {
+  try {
+    return resolveRecipient(store, address) !== undefined
+  } catch {
+    return false // an alias loop (refused when aliases are added): mail to it bounces
+  }
 }

@@ -12,7 +12,7 @@ import {generateDkimKeys} from '../../src/dkim/keys.js'
 import {dkimKeysOf, putDkimKeysInTxn, retireDkimKeysInTxn} from '../../src/store/dkim-keys.js'
 import {runCli, tempDataDir} from '../helpers/cli.js'
 import {startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
-import {ok, withStore} from './fixtures.js'
+import {addUser, cloneDataDir, ok, withStore} from './fixtures.js'
 
 const DOMAIN = 'example.com'
 const HOST = 'mail.example.com'
@@ -87,6 +87,9 @@ let dns: DnsServer
 beforeAll(async () => {
   dataDir = tempDataDir()
   await ok(['domain', 'add', DOMAIN], dataDir)
+  await addUser(dataDir, `postmaster@${DOMAIN}`)
+  await ok(['alias', 'add', `dmarc-reports@${DOMAIN}`, `postmaster@${DOMAIN}`], dataDir)
+  await ok(['alias', 'add', `tls-reports@${DOMAIN}`, `postmaster@${DOMAIN}`], dataDir)
   // a rotation as `mailbox dkim rotate` makes one: the first pair retired, a new pair active
   await withStore(dataDir, (store) =>
     store.transact(() => {
@@ -312,6 +315,24 @@ describe('domain check', () => {
     const without = await check(zone, ['--hostname', HOST, '--dns-server', `127.0.0.1:${dns.port}`])
     expect(without.of(HOST, 'A/AAAA')).toMatchObject({status: 'missing', note: 'the host name has no A or AAAA record'})
     expect(without.code).toBe(1)
+  })
+
+  it('report addresses that name no one here: said by domain dns, a warning in domain check', async () => {
+    const bare = cloneDataDir(dataDir)
+    await ok(['alias', 'remove', `tls-reports@${DOMAIN}`], bare)
+    const printedBare: PrintedRecord[] = JSON.parse((await runCli(['domain', 'dns', DOMAIN, ...IDENTITY, '--json'], {dataDir: bare})).stdout)
+    expect(printedBare.find((r) => r.kind === 'dmarc')!.note).toBe(
+      `tls-reports@${DOMAIN} (DMARC and TLS reports) name no user or alias yet: reports would be refused; e.g. mailbox alias add tls-reports@${DOMAIN} postmaster@${DOMAIN}`,
+    )
+    expect(printed.find((r) => r.kind === 'dmarc')!.note).toBeUndefined()
+    for (const name of Object.keys(dns.zone)) delete dns.zone[name]
+    Object.assign(dns.zone, zoneOf(parseZone(zoneText)))
+    const r = await runCli(['domain', 'check', DOMAIN, ...IDENTITY, '--dns-server', `127.0.0.1:${dns.port}`, '--json'], {dataDir: bare})
+    const report = JSON.parse(r.stdout) as {outcome: string; results: CheckResult[]}
+    expect(r.code).toBe(0) // a warning, not a failure
+    expect(report.results.filter((x) => x.status !== 'ok').map((x) => [x.name, x.status, x.note])).toEqual([
+      [`_smtp._tls.${DOMAIN}`, 'warning', `tls-reports@${DOMAIN} names no user or alias here: reports to it would be refused`],
+    ])
   })
 
   it('some lookups failing (SERVFAIL) and nothing wrong for sure: exit 75, those records reported as errors', async () => {

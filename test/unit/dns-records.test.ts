@@ -110,6 +110,7 @@ describe('the record list', () => {
     hostname: 'example.com',
     addresses: [],
     dkimKeys: [],
+    unknownReportAddresses: [],
     offers: {submissions: true, submission: false, imaps: true, pop3s: false},
   }
   it('a host name equal to the domain gets no second SPF record; a listener that is off is published as "." and not required', () => {
