@@ -8,6 +8,7 @@
 import {isIP} from 'node:net'
 import {normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
+import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
 
 /** What the example file and `config show` say about a key, besides its value. */
@@ -55,8 +56,8 @@ function checkHost(value: string): void {
   if (!isHostName(value)) throw new MailboxError('invalid', 'must be an IP address or a host name')
 }
 
-function checkIp(value: string): void {
-  if (!isIP(value)) throw new MailboxError('invalid', 'must be an IPv4 or IPv6 address')
+function checkPublicAddress(value: string): void {
+  if (!isPublishableAddress(value)) throw new MailboxError('invalid', 'must be an IPv4 or IPv6 address (no %zone)')
 }
 
 /** `ip` or `ip:port` / `[ipv6]:port`, as Resolver.setServers takes them */
@@ -81,7 +82,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   },
   publicAddresses: {
     kind: 'list',
-    item: {kind: 'string', check: checkIp, description: 'IPv4 or IPv6 address'},
+    item: {kind: 'string', check: checkPublicAddress, description: 'IPv4 or IPv6 address'},
     description: "the host's public addresses: its A/AAAA records and SPF ip4:/ip6: terms in `mailbox domain dns`; empty: SPF by mx only",
   },
   ports: object('listener ports', {

@@ -3,8 +3,8 @@
  * (the server's config file, overridden by flags), and the effective configuration they give.
  */
 import {Flags} from '@oclif/core'
-import {isIP} from 'node:net'
 import {effectiveConfig, type ServeConfig} from '../config.js'
+import {isPublishableAddress} from '../dns-records/records.js'
 import {MailboxError} from '../errors.js'
 
 export const recordFlags = {
@@ -18,7 +18,7 @@ export const recordFlags = {
 }
 
 export function recordConfig(flags: {'data-dir': string; config?: string; hostname?: string; ip?: string[]; 'dns-server'?: string[]}): ServeConfig {
-  for (const ip of flags.ip ?? []) if (!isIP(ip)) throw new MailboxError('invalid', `invalid --ip ${JSON.stringify(ip)}: not an IPv4 or IPv6 address`)
+  for (const ip of flags.ip ?? []) if (!isPublishableAddress(ip)) throw new MailboxError('invalid', `invalid --ip ${JSON.stringify(ip)}: not an IPv4 or IPv6 address`)
   return effectiveConfig({
     dataDir: flags['data-dir'],
     configFile: flags.config,

@@ -19,7 +19,7 @@
  *   that is off (port 0) is published as ".".
  */
 import {createHash} from 'node:crypto'
-import {isIPv4} from 'node:net'
+import {isIP, isIPv4} from 'node:net'
 import {dkimDnsRecord} from '../dkim/keys.js'
 import type {DkimKeyRecord} from '../store/records.js'
 
@@ -60,6 +60,9 @@ export interface RecordSetup {
   /** which client listeners are on (a port of 0 is off) */
   offers: {submissions: boolean; submission: boolean; imaps: boolean; pop3s: boolean}
 }
+
+/** an address an A/AAAA record can hold: IPv4 or IPv6, without a zone id (`fe80::1%eth0` means something only on this host) */
+export const isPublishableAddress = (ip: string): boolean => isIP(ip) !== 0 && !ip.includes('%')
 
 export const DEFAULT_TTL = 3600
 /** how long senders cache the MTA-STS policy (a week: RFC 8461 suggests weeks) */

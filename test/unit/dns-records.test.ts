@@ -5,7 +5,8 @@
  */
 import {describe, expect, it} from 'vitest'
 import {compareAddresses, compareDkim, compareDmarc, compareMx, compareSpf, compareSrv} from '../../src/dns-records/compare.js'
-import {domainRecords, mtaStsId, mtaStsPolicy, type RecordSetup} from '../../src/dns-records/records.js'
+import {validateConfig} from '../../src/config-validate.js'
+import {domainRecords, isPublishableAddress, mtaStsId, mtaStsPolicy, type RecordSetup} from '../../src/dns-records/records.js'
 import {publicHostname} from '../../src/dns-records/setup.js'
 import {quoteTxt} from '../../src/dns-records/zone.js'
 
@@ -124,6 +125,12 @@ describe('the record list', () => {
     expect(mtaStsId(mtaStsPolicy('a.example.com'))).not.toBe(mtaStsId(mtaStsPolicy('b.example.com')))
     expect(mtaStsId(mtaStsPolicy('a.example.com'))).toMatch(/^[a-z0-9]{1,32}$/)
   })
+  it('public addresses: IPv4 or IPv6 without a zone id, in flags and in the config file', () => {
+    expect(['192.0.2.1', '2001:DB8::1'].map(isPublishableAddress)).toEqual([true, true])
+    expect(['fe80::1%eth0', '192.0.2.300', 'mail.example.com'].map(isPublishableAddress)).toEqual([false, false, false])
+    expect(() => validateConfig({publicAddresses: ['192.0.2.1', 'fe80::1%eth0']}, 'f.json')).toThrow('f.json: publicAddresses[1]: must be an IPv4 or IPv6 address (no %zone) (got "fe80::1%eth0")')
+  })
+
   it('a host name must be fully qualified, not an address', () => {
     expect(publicHostname('Mail.Example.COM.', 'example.com')).toBe('mail.example.com')
     expect(() => publicHostname('devbox', 'example.com')).toThrow(/not a fully qualified domain name/)
