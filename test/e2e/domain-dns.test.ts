@@ -124,7 +124,7 @@ async function check(zone: Record<string, ZoneRecords>, identity = [...IDENTITY,
   return {code: r.code, stderr: r.stderr, report, of}
 }
 
-describe('domain dns', () => {
+describe('domain dns', {timeout: 60_000}, () => {
   it('prints every record to publish, as zone lines that parse and say the same as --json', () => {
     const parsed = parseZone(zoneText)
     expect(parsed.map((r) => [r.name, r.ttl, r.type, r.data])).toEqual(printed.map((r) => [r.name, r.ttl, r.type, r.value.replace(/^"|"$/g, '')]))
@@ -191,7 +191,7 @@ describe('domain dns', () => {
   })
 })
 
-describe('domain check', () => {
+describe('domain check', {timeout: 60_000}, () => {
   it('against exactly the printed records: every record ok, exit 0', async () => {
     const {code, stderr, report} = await check(zoneOf(parseZone(zoneText)))
     expect(code, stderr).toBe(0)
