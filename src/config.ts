@@ -51,6 +51,8 @@ export interface ServeConfig {
   dataDir: string
   bind: string
   hostname: string
+  /** the host's public IPv4/IPv6 addresses, for the DNS records `mailbox domain dns` prints; empty: not known */
+  publicAddresses: string[]
   /** `matcher` absent: on (DEFAULT_PORTS.matcher) in capture mode, off otherwise */
   ports: Record<Exclude<PortName, 'matcher'>, number> & {matcher?: number}
   capture: boolean
@@ -78,6 +80,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     dataDir: resolve(dataDir),
     bind: '127.0.0.1',
     hostname: hostname(),
+    publicAddresses: [],
     ports: withoutMatcher(DEFAULT_PORTS),
     capture: false,
     allowInsecureAuth: false,
