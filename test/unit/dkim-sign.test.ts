@@ -84,6 +84,13 @@ describe('dkimSignatures', () => {
     expect(h).toBe('From:From:Subject:Date:To:To:Message-ID:List-Unsubscribe:list-id')
   })
 
+  it('signs only List-* fields with plain names: a client cannot put a `;` into the h= tag', async () => {
+    const message = await signed('From: alice@example.com\r\nList-x;b=AAAA: evil\r\nList-Post: <mailto:l@example.com>\r\n\r\nhi\r\n')
+    const h = message.toString('latin1').match(/h=([^;]+);/g)!
+    expect(h).toEqual(['h=From:From:List-Post;', 'h=From:From:List-Post;'])
+    expect(await verify(message)).toEqual(['pass', 'pass'])
+  })
+
   it('fails once a From is added, a signed field changed, or the body changed', async () => {
     const message = (await signed('From: alice@example.com\r\nSubject: s\r\n\r\nbody\r\n')).toString('latin1')
     const [head, body] = [message.slice(0, message.indexOf('From: alice')), message.slice(message.indexOf('From: alice'))]
