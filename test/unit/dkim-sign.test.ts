@@ -86,8 +86,8 @@ describe('dkimSignatures', () => {
 
   it('signs only List-* fields with plain names: a client cannot put a `;` into the h= tag', async () => {
     const message = await signed('From: alice@example.com\r\nList-x;b=AAAA: evil\r\nList-Post: <mailto:l@example.com>\r\n\r\nhi\r\n')
-    const h = message.toString('latin1').match(/h=([^;]+);/g)!
-    expect(h).toEqual(['h=From:From:List-Post;', 'h=From:From:List-Post;'])
+    const h = [...message.toString('latin1').matchAll(/\sh=([^;]+);/g)].map((m) => m[1])
+    expect(h).toEqual(['From:From:List-Post', 'From:From:List-Post'])
     expect(await verify(message)).toEqual(['pass', 'pass'])
   })
 
