@@ -3,10 +3,9 @@
  * records `mailbox dkim list --json` says to publish, and Debian's dkimpy (python3-dkim) as the
  * independent verifier, its DNS lookups answered from those records.
  */
-import {spawn} from 'node:child_process'
 import {runJson} from '../helpers/cli.js'
 import {pythonWith} from '../helpers/ci.js'
-import {headerFields} from './smtp-helpers.js'
+import {headerFields, runPython} from './smtp-helpers.js'
 
 /** the system python3 with dkimpy, if any */
 export const DKIMPY = pythonWith('dkim')
@@ -56,19 +55,5 @@ print(json.dumps([verify(i) for i in range(count)]))
 /** dkimpy's verdict on each DKIM-Signature of `raw`, top to bottom */
 export function dkimpyVerify(raw: string | Buffer, records: Record<string, string>): Promise<boolean[]> {
   if (!DKIMPY) throw new Error('python3-dkim (dkimpy) is not installed: apt-get install python3-dkim')
-  return new Promise((resolve, reject) => {
-    const child = spawn(DKIMPY, ['-c', VERIFY, JSON.stringify(records)], {stdio: ['pipe', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) return reject(new Error(`dkimpy exited ${code}: ${err}`))
-      resolve(JSON.parse(out) as boolean[])
-    })
-    child.stdin.end(typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw)
-  })
+  return runPython<boolean[]>(VERIFY, [JSON.stringify(records)], {python: DKIMPY, input: typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw})
 }
