@@ -201,6 +201,9 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     }),
     retentionMs: span('delivered and failed entries stay listable this long', 0),
   }),
+  dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {
+    sign: {kind: 'boolean', description: "sign what leaves for remote domains from a local domain's address with its Ed25519 and RSA keys"},
+  }),
 })
 
 /** `a.b`, or `routes["example.net"]` for keys that are not plain names */

@@ -11,6 +11,7 @@ import {resolve} from 'node:path'
 import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
+import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
@@ -73,6 +74,7 @@ export interface ServeConfig {
   pop3: Pop3Limits
   matcher: MatcherConfig
   queue: QueueConfig
+  dkim: DkimConfig
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -92,6 +94,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     queue: structuredClone(DEFAULT_QUEUE),
+    dkim: structuredClone(DEFAULT_DKIM),
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},
     dnsServers: [],
