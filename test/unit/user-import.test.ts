@@ -6,6 +6,7 @@
 import argon2 from 'argon2'
 import {describe, expect, it} from 'vitest'
 import {checkArgon2idHash} from '../../src/auth/password.js'
+import {progressReporter} from '../../src/cli/progress.js'
 import {csvLine, parseCsv} from '../../src/csv.js'
 import {addDomain} from '../../src/directory/domains.js'
 import {detectFormat, formatUserFile, parseUserFile} from '../../src/directory/user-file.js'
@@ -117,5 +118,32 @@ describe('importUsers on a real store', () => {
     expect(await argon2.verify(store.users.get('bob@example.com')!.passwordHash, 'pw2')).toBe(true)
     expect(store.aliases.get('a@example.com')?.targets).toEqual(['amy@example.com'])
     expect([...store.mailboxes.getKeys()].filter(([user]) => user === 'amy@example.com')).toHaveLength(6)
+  })
+})
+
+describe('progressReporter', () => {
+  const sink = (isTTY: boolean) => {
+    const out: string[] = []
+    return {out, stream: {isTTY, write: (text: string) => out.push(text)} as unknown as NodeJS.WriteStream}
+  }
+
+  it('says nothing of work that ends before the first report is due', () => {
+    const {out, stream} = sink(false)
+    const report = progressReporter('hashing', {stream, everyMs: 60_000})
+    for (let i = 1; i <= 5; i++) report(i, 5)
+    expect(out).toEqual([])
+  })
+
+  it('writes lines to a log and one rewritten line to a terminal, ending with the total', () => {
+    const log = sink(false)
+    const toLog = progressReporter('hashing', {stream: log.stream, everyMs: 0})
+    toLog(1, 2)
+    toLog(2, 2)
+    expect(log.out.map((l) => l.replace(/ \(.*\)/, ''))).toEqual(['hashing: 1/2\n', 'hashing: 2/2\n'])
+    const tty = sink(true)
+    const toTty = progressReporter('hashing', {stream: tty.stream, everyMs: 0})
+    toTty(1, 2)
+    toTty(2, 2)
+    expect(tty.out.map((l) => l.replace(/ \(.*\)/, ''))).toEqual(['\rhashing: 1/2', '\rhashing: 2/2\n'])
   })
 })
