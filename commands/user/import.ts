@@ -27,8 +27,9 @@ Every line is checked first and every bad one reported (line, field, why); one b
     const maxBytes = parseSize(flags['max-size'])
     const store = this.openStore(flags['data-dir'])
     const text = await readInput(args.file, maxBytes)
-    const format = (flags.format as UserFileFormat | undefined) ?? detectFormat(text, args.file === '-' ? undefined : args.file)
-    const what = args.file === '-' ? 'stdin' : args.file
+    const fromStdin = args.file === '-'
+    const format = (flags.format as UserFileFormat | undefined) ?? detectFormat(text, fromStdin ? undefined : args.file)
+    const what = fromStdin ? 'stdin' : args.file
     const summary = await importUsers(store, parseUserFile(text, format), what, {update: flags.update, onHashed: progressReporter('hashing passwords')})
     const aliases = summary.aliases ? `, ${summary.aliases} alias(es)` : ''
     this.say(`imported ${summary.users} user(s) from ${what}: ${summary.added} added, ${summary.updated} updated${aliases}; ${summary.hashed} password(s) hashed, ${summary.hashesGiven} hash(es) taken as given`)

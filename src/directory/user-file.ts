@@ -57,7 +57,7 @@ export function fieldName(format: UserFileFormat, field: UserField): string {
   return format === 'csv' ? (Object.keys(CSV_COLUMNS).find((k) => CSV_COLUMNS[k] === field) ?? field) : field
 }
 
-/** `--format`, else the file name's extension, else the first character (`{`: JSON Lines). */
+/** The format of a file given without `--format`: by its name's extension, else by its first character (`{`: JSON Lines). */
 export function detectFormat(text: string, fileName?: string): UserFileFormat {
   const ext = /\.([a-z]+)$/i.exec(fileName ?? '')?.[1]?.toLowerCase()
   if (ext === 'csv') return 'csv'

@@ -5,11 +5,12 @@
  * bad lines reports each one and adds nothing; export then import into a fresh data dir gives
  * the same export back, with and without hashes; `--update` changes what a line gives.
  */
+import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import argon2 from 'argon2'
 import {afterAll, describe, expect, it} from 'vitest'
-import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
+import {BIN, runCli, runJson, tempDataDir} from '../helpers/cli.js'
 import {ok, passwordHashOf, snapshot} from './fixtures.js'
 import {connectFlow, deliver, makeFlow, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 
@@ -141,6 +142,48 @@ describe('user import refuses a bad file whole', () => {
     expect(lines[5]).toBe('Error: 5 bad line(s) in stdin: nothing was imported')
     expect(await snapshot(dataDir)).toEqual(before)
   })
+})
+
+describe('user import bounds and interruptions', () => {
+  it('refuses input over --max-size before reading on, and a file that is not there', async () => {
+    const dataDir = tempDataDir()
+    await ok(['domain', 'add', 'example.com'], dataDir)
+    const before = await snapshot(dataDir)
+    const big = 'address,password\n' + 'someone@example.com,pw\n'.repeat(20)
+    const r = await runCli(['user', 'import', '-', '--max-size', '200'], {dataDir, input: big})
+    expect([r.code, r.stderr]).toEqual([1, 'Error: stdin is larger than 200B (raise --max-size)\n'])
+    const file = writeInput(dataDir, 'big.csv', big)
+    expect((await runCli(['user', 'import', file, '--max-size', '200'], {dataDir})).stderr).toBe(`Error: ${file} is larger than 200B (raise --max-size)\n`)
+    expect((await runCli(['user', 'import', file + '.missing'], {dataDir})).stderr).toBe(`Error: cannot read ${file}.missing: no such file\n`)
+    expect(await snapshot(dataDir)).toEqual(before)
+  })
+
+  it('killed while hashing (after its progress shows), it has written nothing, and the store takes the next import', async () => {
+    const dataDir = tempDataDir()
+    await ok(['domain', 'add', 'example.com'], dataDir)
+    const before = await snapshot(dataDir)
+    // enough users that hashing outlasts the first progress report (5 s) on any machine
+    const csv = 'address,password\n' + Array.from({length: 400}, (_, i) => `u${i}@example.com,pw-${i}\n`).join('')
+    const child = spawn(process.execPath, [BIN, 'user', 'import', '-', '--data-dir', dataDir], {stdio: ['pipe', 'pipe', 'pipe']})
+    try {
+      child.stdin.end(csv)
+      let stderr = ''
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no progress within 60 s: ${stderr}`)), 60_000)
+        child.stderr.on('data', (d) => {
+          stderr += d
+          if (/hashing passwords: \d+\/400/.test(stderr)) clearTimeout(timer), resolve()
+        })
+        child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`import ended (${code}) before its progress showed: ${stderr}`))))
+      })
+    } finally {
+      child.kill('SIGKILL')
+    }
+    await new Promise((resolve) => child.once('close', resolve))
+    expect(await snapshot(dataDir), 'an interrupted import wrote something').toEqual(before)
+    await ok(['user', 'import', '-'], dataDir, '{"address":"after@example.com","password":"pw"}\n')
+    expect((await runJson(['user', 'list'], {dataDir})).map((u: {address: string}) => u.address)).toEqual(['after@example.com'])
+  }, 120_000)
 })
 
 describe('export, then import into a fresh data dir', () => {
