@@ -11,6 +11,7 @@ import {createHash} from 'node:crypto'
 import {chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {build} from 'esbuild'
+import {binaryName, sourceHash} from './source-hash.js'
 import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites} from './esbuild-plugins.js'
 
 const REPO = join(import.meta.dirname, '..', '..')
@@ -41,7 +42,8 @@ function filesUnder(dir: string): string[] {
 
 async function main(): Promise<void> {
   const pjson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {version: string}
-  const target = join(OUT, `mailbox-${pjson.version}-linux-x64`)
+  const target = join(OUT, binaryName(pjson.version))
+  const hash = sourceHash(REPO)
   rmSync(WORK, {recursive: true, force: true})
   mkdirSync(WORK, {recursive: true})
 
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   )
   const sha = createHash('sha256').update(readFileSync(target)).digest('hex')
   writeFileSync(`${target}.sha256`, `${sha}  ${relative(OUT, target)}\n`)
+  writeFileSync(`${target}.source-hash`, `${hash}\n`)
   rmSync(blob, {force: true}) // the bundle stays in out/sea-build/ for stack traces
   console.log(`${relative(REPO, target)}: ${(statSync(target).size / 1e6).toFixed(1)} MB, sha256 ${sha}`)
 }
