@@ -3,7 +3,7 @@
  * sea-helpers.ts), then a smoke subset of the end-to-end suite runs against it, through the
  * same helpers as the rest of the suite (MAILBOX_BIN switches them to the binary) and with node
  * off the binary's PATH: serve, SMTP in, IMAP and POP3 out, a queue delivery to a loopback
- * receiver, user add (argon2), the matcher in capture mode, and the dashboard in tmux.
+ * receiver, user add (argon2), the matcher in capture mode with `watch`, and the dashboard in tmux.
  * The binary runs as a copy outside the clone (no node_modules above it), and its native add-ons
  * go to a fresh cache dir (XDG_CACHE_HOME), so extracting them is tested too.
  */
@@ -118,7 +118,7 @@ describe('the single executable', () => {
     await session.waitFor(/DASH-EXIT 0/, {timeoutMs: 10_000, what: 'the dashboard to quit'})
   })
 
-  it('serves the matcher in capture mode', async () => {
+  it('serves the matcher in capture mode, and `watch` waits for a mail on it', async () => {
     const captureDir = tempDataDir()
     const [smtp, matcher] = [await freePort(), await freePort()]
     const capture = await startServe(captureDir, ['--capture', '--smtp-port', String(smtp), '--matcher-port', String(matcher)])
@@ -129,6 +129,12 @@ describe('the single executable', () => {
       const got = await c.waitFor((l) => l.verb === 'GOTEMAIL', 10_000, 'GOTEMAIL')
       expect(JSON.stringify(got.body)).toContain('captured by the binary')
       c.socket.destroy()
+      // and `mailbox watch`, the matcher's own client, from the binary
+      const watch = runCli(['watch', '--data-dir', captureDir, '--to', 'watched@m.test', '--since', '60s', '--timeout', '20s'])
+      await sendMail(smtp, {from: 'app@svc.test', to: 'watched@m.test', subject: 'watched from the binary', text: 'hi'})
+      const watched = await watch
+      expect(watched.code, watched.stderr).toBe(0)
+      expect(watched.stdout).toContain('watched from the binary')
     } finally {
       await capture.stop()
     }
