@@ -9,10 +9,10 @@ import {afterAll} from 'vitest'
 import {singleExecutable as locate} from '../../scripts/package/locate.js'
 import {ROOT} from '../helpers/cli.js'
 
-/** `npm run package` takes ~40 s on an idle 2-core machine (tsc, esbuild, postject of 140 MB) */
+/** building the binary took ~40 s here on a loaded 2-core machine (esbuild, SEA blob, postject of 140 MB) */
 export const BUILD_TIMEOUT_MS = 240_000
 
-/** the binary, built by `npm run package` unless out/ has one of the same sources (scripts/package/locate.ts) */
+/** the binary, built unless out/ has one of the same sources (scripts/package/locate.ts) */
 export const singleExecutable = (): string => locate(ROOT, BUILD_TIMEOUT_MS - 10_000)
 
 const NODE_PROGRAMS = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack'])
