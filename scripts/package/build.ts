@@ -11,6 +11,7 @@ import {createHash} from 'node:crypto'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {build} from 'esbuild'
+import {assetDirId} from './asset-id.js'
 import {binaryName, sourceHash} from './source-hash.js'
 import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites} from './esbuild-plugins.js'
 
@@ -52,6 +53,13 @@ async function main(): Promise<void> {
     step('npm ci of the Node 24 runtime', () => execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {cwd: RUNTIME_DIR, stdio: ['ignore', 'ignore', 'inherit']}))
   }
 
+  // the assets, and the ids of their cache dirs (built into the bundle)
+  const usrDir = modules('blessed', 'usr')
+  const usrFiles = Object.fromEntries(filesUnder(usrDir).map((f) => [f, readFileSync(join(usrDir, f))]))
+  writeFileSync(join(WORK, 'blessed-usr.json'), JSON.stringify(Object.fromEntries(Object.entries(usrFiles).map(([f, data]) => [f, data.toString('base64')]))))
+  const assetIds: Record<string, string> = {'blessed-usr.json': assetDirId(usrFiles)}
+  for (const [name, file] of Object.entries(ADDONS)) assetIds[name] = assetDirId({[name]: readFileSync(file)})
+
   const start = Date.now()
   const bundle = join(WORK, 'mailbox.cjs')
   const result = await build({
@@ -64,7 +72,7 @@ async function main(): Promise<void> {
     minifyWhitespace: true,
     // import.meta.url of the bundled ESM code: the executable (nothing reads files next to it:
     // the places that did are rewritten or replaced above)
-    define: {'import.meta.url': '__import_meta_url', MAILBOX_VERSION: JSON.stringify(pjson.version)},
+    define: {'import.meta.url': '__import_meta_url', MAILBOX_VERSION: JSON.stringify(pjson.version), MAILBOX_SEA_ASSET_IDS: JSON.stringify(assetIds)},
     banner: {js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
     // optional parts of blessed's Terminal widget and of lmdb under Bun; never used by mailbox
     external: ['term.js', 'pty.js', 'bun:ffi', 'cbor-x'],
@@ -77,9 +85,6 @@ async function main(): Promise<void> {
   if (evalUsers.length) throw new Error(`bundled as ESM but calling eval() directly (add to commonJsBuildsOf): ${evalUsers.join(', ')}`)
   console.log(`  ${'esbuild bundle'.padEnd(40)} ${Date.now() - start} ms, ${(statSync(bundle).size / 1e6).toFixed(1)} MB`)
 
-  const usrDir = modules('blessed', 'usr')
-  const usr = Object.fromEntries(filesUnder(usrDir).map((f) => [f, readFileSync(join(usrDir, f)).toString('base64')]))
-  writeFileSync(join(WORK, 'blessed-usr.json'), JSON.stringify(usr))
   const blob = join(WORK, 'sea.blob')
   const seaConfig = {
     main: bundle,

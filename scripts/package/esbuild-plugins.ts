@@ -4,7 +4,7 @@
  * replaced here. Each replacement names the exact file it rewrites and fails the build when the
  * text it expects is gone (a dependency update then breaks the build, not the binary).
  */
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 import type {Metafile, Plugin} from 'esbuild'
@@ -13,7 +13,7 @@ const RUNTIME = join(import.meta.dirname, 'runtime')
 
 /** `mailbox:commands` (lazy command table), `mailbox:manifest`, `mailbox:pjson`, built from the repo. */
 export function embeddedCli(repo: string): Plugin {
-  const manifest = JSON.parse(readFileSync(join(repo, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {relativePath: string[]}>}
+  const manifest = JSON.parse(readFileSync(join(repo, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
   const pjson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as Record<string, unknown>
   const {name, version, description, oclif, dependencies} = pjson
   const sources: Record<string, string> = {
@@ -22,7 +22,7 @@ export function embeddedCli(repo: string): Plugin {
       Object.entries(manifest.commands)
         // require() inside a function: esbuild wraps each ESM module so it runs on first call,
         // so `--version` does not evaluate blessed, mailparser and the rest
-        .map(([id, c]) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(join(repo, ...c.relativePath))}).default,`)
+        .map(([id]) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(compiledCommand(repo, id))}).default,`)
         .join('\n') +
       '\n}\n',
     manifest: `module.exports = ${JSON.stringify(manifest)}`,
@@ -35,6 +35,16 @@ export function embeddedCli(repo: string): Plugin {
       build.onLoad({filter: /.*/, namespace: 'mailbox'}, (args) => ({contents: sources[args.path], loader: 'js', resolveDir: repo}))
     },
   }
+}
+
+/**
+ * dist/commands/<id>.js. Not the manifest's relativePath: a manifest written with NODE_ENV=test or
+ * development (oclif's dev mode) points at the TypeScript sources instead.
+ */
+function compiledCommand(repo: string, id: string): string {
+  const file = join(repo, 'dist', 'commands', ...id.split(':')) + '.js'
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`)
+  return file
 }
 
 /** node-gyp-build(-optional-packages) -> the SEA asset loader, per add-on package. */

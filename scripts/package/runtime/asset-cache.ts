@@ -2,8 +2,10 @@
  * Files the single executable carries as SEA assets (native add-ons, blessed's terminal data)
  * but that something needs on disk: `process.dlopen()` only opens a file, blessed reads its
  * terminfo by path. A set of files is written once to a content-addressed directory
- * `<cache dir>/<sha256 of the files, 16 hex>/` and reused by every later start; the contents are
- * checked against the hash each time, so a damaged or planted file is replaced, not used.
+ * `<cache dir>/<id>/`, the id being the sha256 of the files (16 hex, computed at build time by
+ * asset-id.ts: hashing at each start would cost node:crypto's load), and reused by every later
+ * start; the contents are compared with the asset each time, so a damaged or planted file is
+ * replaced, not used.
  *
  * The cache dir is the first of these that works (`dlopen` fails on a noexec mount, and the
  * caller then moves on to the next):
@@ -11,7 +13,6 @@
  *   2. $XDG_CACHE_HOME/mailbox, else ~/.cache/mailbox
  *   3. <tmpdir>/mailbox-<uid> (created 0700 and checked to be ours: /tmp is shared)
  */
-import {createHash} from 'node:crypto'
 import {lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -36,12 +37,6 @@ function safeHomedir(): string | undefined {
   }
 }
 
-function hashOf(files: FileSet): string {
-  const h = createHash('sha256')
-  for (const name of Object.keys(files).sort()) h.update(name).update('\0').update(files[name]!).update('\0')
-  return h.digest('hex')
-}
-
 /** A directory we may write to and trust: ours, not a symlink, not writable by others. */
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, {recursive: true, mode: 0o700})
@@ -64,9 +59,9 @@ function intact(dir: string, files: FileSet): boolean {
  * The directory under `base` holding exactly `files`; written when missing or damaged, into a
  * temporary dir renamed into place, so a concurrent start never sees half a file.
  */
-export function materialize(base: string, files: FileSet): string {
+export function materialize(base: string, id: string, files: FileSet): string {
   ensurePrivateDir(base)
-  const dir = join(base, hashOf(files).slice(0, 16))
+  const dir = join(base, id)
   if (intact(dir, files)) return dir
   const tmp = `${dir}.${process.pid}.tmp`
   rmSync(tmp, {recursive: true, force: true})
@@ -86,14 +81,23 @@ export function materialize(base: string, files: FileSet): string {
 }
 
 /** Runs `use` on the files materialized in the first cache dir where both steps work. */
-export function withMaterialized<T>(what: string, files: FileSet, use: (dir: string) => T): T {
+export function withMaterialized<T>(what: string, id: string, files: FileSet, use: (dir: string) => T): T {
   const failures: string[] = []
   for (const base of cacheDirCandidates()) {
     try {
-      return use(materialize(base, files))
+      return use(materialize(base, id, files))
     } catch (err) {
       failures.push(`${base}: ${(err as Error).message}`)
     }
   }
   throw new Error(`cannot load ${what} from any cache dir (set MAILBOX_CACHE_DIR to a writable dir on a mount that allows exec):\n  ${failures.join('\n  ')}`)
+}
+
+/** Set by the build (asset-id.ts): asset name -> the id of its cache dir. */
+declare const MAILBOX_SEA_ASSET_IDS: Record<string, string>
+
+export function assetId(asset: string): string {
+  const id = MAILBOX_SEA_ASSET_IDS[asset]
+  if (!id) throw new Error(`no id for the SEA asset ${asset}`)
+  return id
 }

@@ -5,7 +5,7 @@
  * `__dirname + '/../usr/'` to a call of this).
  */
 import {getAsset} from 'node:sea'
-import {withMaterialized, type FileSet} from './asset-cache.js'
+import {assetId, withMaterialized, type FileSet} from './asset-cache.js'
 
 let usrDir: string | undefined
 
@@ -14,7 +14,7 @@ export function blessedUsrDir(): string {
     const encoded = JSON.parse(getAsset('blessed-usr.json', 'utf8') as string) as Record<string, string>
     const files: FileSet = {}
     for (const [name, b64] of Object.entries(encoded)) files[name] = Buffer.from(b64, 'base64')
-    usrDir = withMaterialized('blessed terminal data', files, (dir) => dir)
+    usrDir = withMaterialized('blessed terminal data', assetId('blessed-usr.json'), files, (dir) => dir)
   }
   return usrDir
 }

@@ -6,14 +6,14 @@
  */
 import {join} from 'node:path'
 import {getAsset} from 'node:sea'
-import {withMaterialized} from './asset-cache.js'
+import {assetId, withMaterialized} from './asset-cache.js'
 
 const loaded = new Map<string, unknown>()
 
 export function loadNativeAddon(asset: string): unknown {
   let exports = loaded.get(asset)
   if (exports === undefined) {
-    exports = withMaterialized(asset, {[asset]: new Uint8Array(getAsset(asset))}, (dir) => {
+    exports = withMaterialized(asset, assetId(asset), {[asset]: new Uint8Array(getAsset(asset))}, (dir) => {
       const module = {exports: {}}
       process.dlopen(module, join(dir, asset))
       return module.exports
