@@ -60,6 +60,8 @@ export interface StoreRequest {
    */
   pieces: Buffer[]
   capture?: boolean
+  /** local copies go to each user's Junk folder (a DMARC quarantine), not INBOX */
+  junk?: boolean
 }
 
 /**
@@ -83,6 +85,7 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
     local: req.local,
     remote: req.remote,
     createUsers: req.capture,
+    junk: req.junk,
   })
   return {result, analysis, size: raw.length}
 }

@@ -1,0 +1,112 @@
+/**
+ * The inbound authentication actor (`mailauth.check`), asked by the MX at the end of DATA for
+ * mail from outside: removes Authentication-Results fields that claim our authserv-id, verifies
+ * SPF, DKIM, DMARC and ARC (./verify.ts) through a time-limited, cached DNS (./dns.ts), decides
+ * (./policy.ts) and logs one line per verdict. The front-end only turns the action into a reply.
+ */
+import type {Actor, Bus} from '../bus.js'
+import {isLocalDomain} from '../directory/domains.js'
+import type {Logger} from '../log.js'
+import type {Store} from '../store/store.js'
+import {DnsCache} from './dns.js'
+import {withSignatureLimit, withoutForgedResults} from './headers.js'
+import {decide, type Action, type InboundAuthConfig} from './policy.js'
+import {resultsHeader, verifyMessage, type Verdict} from './verify.js'
+
+export interface CheckRequest {
+  /** the transaction's id (as in our Received field), for the log line */
+  id: string
+  /** the message as the client sent it */
+  message: Buffer
+  remoteAddress: string
+  helo: string
+  /** MAIL FROM, '' for the null sender */
+  mailFrom: string
+}
+
+export interface CheckReply {
+  action: Action
+  reason: string
+  /** the message to store: without forged Authentication-Results, otherwise the same bytes */
+  message: Buffer
+  /** our Authentication-Results field, to go on top (absent when checks are off) */
+  header?: Buffer
+}
+
+export class MailAuthActor implements Actor {
+  readonly name = 'mailauth'
+  private unregister?: () => void
+  private readonly dns: DnsCache
+
+  /** `config` is the live config section: a reload assigns into it */
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly options: {hostname: string; config: InboundAuthConfig; dnsServers: string[]},
+  ) {
+    const {config} = options
+    this.dns = new DnsCache(options.dnsServers, config, () => config.dnsBudgetMs)
+  }
+
+  async start(): Promise<void> {
+    this.unregister = this.bus.handle('mailauth.check', (req) => this.check(req))
+  }
+
+  async stop(): Promise<void> {
+    this.unregister?.()
+  }
+
+  /** a reload that changed `dnsServers` */
+  setDnsServers(servers: string[]): void {
+    this.dns.setServers(servers)
+  }
+
+  private async check(req: CheckRequest): Promise<CheckReply> {
+    const {hostname, config} = this.options
+    // RFC 8601 §5: whatever else happens, nobody outside speaks for this server
+    const {message, removed} = withoutForgedResults(req.message, hostname)
+    if (config.mode === 'off') return {action: 'accept', reason: 'checks off', message}
+    const verdict = await this.verify(req, hostname, config)
+    const decision = decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+    this.log.info(
+      {
+        id: req.id,
+        spf: verdict.spf.result,
+        dkim: verdict.dkim.map((d) => (d.domain ? `${d.result}:${d.domain}` : d.result)).join(' '),
+        dmarc: verdict.dmarc.result,
+        arc: verdict.arc.result,
+        action: decision.action,
+        reason: decision.reason,
+        ...(removed ? {forgedResultsRemoved: removed} : {}),
+      },
+      'mail authentication',
+    )
+    return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
+  }
+
+  /** the verdicts; a failure inside the verifier counts as a temporary error of every method */
+  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict> {
+    try {
+      return await verifyMessage({
+        message: withSignatureLimit(req.message, config.maxDkimSignatures).message,
+        remoteAddress: req.remoteAddress,
+        helo: req.helo,
+        mailFrom: req.mailFrom,
+        hostname,
+        resolver: this.dns.lookupsFor(config.dnsBudgetMs),
+      })
+    } catch (err) {
+      this.log.error({err, id: req.id}, 'mail authentication failed')
+      const rows = ['spf=temperror', 'dkim=temperror', 'arc=none', 'dmarc=temperror'].map((row) => `${row} (verification failed)`)
+      return {
+        spf: {result: 'temperror', domain: ''},
+        dkim: [{result: 'temperror'}],
+        dmarc: {result: 'temperror'},
+        arc: {result: 'none'},
+        headerFrom: [],
+        header: resultsHeader(hostname, rows),
+      }
+    }
+  }
+}
