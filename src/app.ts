@@ -180,8 +180,8 @@ export class App {
     this.log.setLevel(next.logLevel)
     // in place: the front-ends and the queue hold these objects and read them as they go
     for (const section of LIVE_SECTIONS) assignLive(section, this.config[section], next[section])
-    if (JSON.stringify(next.dnsServers) !== JSON.stringify(this.config.dnsServers)) this.mailAuth?.setDnsServers(next.dnsServers)
     Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
+    this.mailAuth?.reconfigure(next.dnsServers)
     this.smtp?.reload(tls)
     this.imap?.reload(tls)
     this.pop3?.reload(tls)

@@ -125,6 +125,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     dnsCacheEntries: count('DNS answers cached; 0: no cache', 0),
     dnsCacheTtlMs: span('how long a DNS answer (or a name that does not exist) is cached'),
     maxDkimSignatures: count('DKIM signatures verified per message; later ones are ignored'),
+    verifierThreads: int('threads verifying messages beside the event loop (restart to change)', 1, 64),
   }),
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),

@@ -53,6 +53,7 @@ export const RESTART_ONLY = [
   'auth',
   'matcher',
   'smtp.maxBufferedBytes',
+  'inboundAuth.verifierThreads',
   'imap.handshakeTimeoutMs',
   'pop3.handshakeTimeoutMs',
 ] as const

@@ -1,17 +1,18 @@
 /**
  * The inbound authentication actor (`mailauth.check`), asked by the MX at the end of DATA for
- * mail from outside: removes Authentication-Results fields that claim our authserv-id, verifies
- * SPF, DKIM, DMARC and ARC (./verify.ts) through a time-limited, cached DNS (./dns.ts), decides
- * (./policy.ts) and logs one line per verdict. The front-end only turns the action into a reply.
+ * mail from outside: removes Authentication-Results fields that claim our authserv-id, has SPF,
+ * DKIM, DMARC and ARC verified (./verify.ts) in a verifier thread (./verifier-pool.ts) through a
+ * time-limited, cached DNS (./dns.ts), decides (./policy.ts) and logs one line per verdict. The
+ * front-end only turns the action into a reply.
  */
 import type {Actor, Bus} from '../bus.js'
 import {isLocalDomain} from '../directory/domains.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
-import {DnsCache} from './dns.js'
-import {withSignatureLimit, withoutForgedResults} from './headers.js'
+import {withoutForgedResults} from './headers.js'
 import {decide, type Action, type InboundAuthConfig} from './policy.js'
-import {resultsHeader, verifyMessage, type Verdict} from './verify.js'
+import {VerifierPool, type DnsSetup} from './verifier-pool.js'
+import {resultsHeader, type Verdict} from './verify.js'
 
 export interface CheckRequest {
   /** the transaction's id (as in our Received field), for the log line */
@@ -36,7 +37,7 @@ export interface CheckReply {
 export class MailAuthActor implements Actor {
   readonly name = 'mailauth'
   private unregister?: () => void
-  private readonly dns: DnsCache
+  private pool?: VerifierPool
 
   /** `config` is the live config section: a reload assigns into it */
   constructor(
@@ -44,22 +45,28 @@ export class MailAuthActor implements Actor {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly options: {hostname: string; config: InboundAuthConfig; dnsServers: string[]},
-  ) {
-    const {config} = options
-    this.dns = new DnsCache(options.dnsServers, config, () => config.dnsBudgetMs)
-  }
+  ) {}
 
   async start(): Promise<void> {
+    const threads = this.options.config.verifierThreads
+    this.pool = new VerifierPool(threads, this.dnsSetup(), (err) => this.log.error({err}, 'verifier thread failed; replaced'))
     this.unregister = this.bus.handle('mailauth.check', (req) => this.check(req))
   }
 
   async stop(): Promise<void> {
     this.unregister?.()
+    await this.pool?.close()
   }
 
-  /** a reload that changed `dnsServers` */
-  setDnsServers(servers: string[]): void {
-    this.dns.setServers(servers)
+  /** a reload: `config` was assigned in place; the threads get its DNS settings and `servers` */
+  reconfigure(servers: string[]): void {
+    this.options.dnsServers = servers
+    this.pool?.setDns(this.dnsSetup())
+  }
+
+  private dnsSetup(): DnsSetup {
+    const {config, dnsServers} = this.options
+    return {servers: dnsServers, limits: {dnsCacheEntries: config.dnsCacheEntries, dnsCacheTtlMs: config.dnsCacheTtlMs}, budgetMs: config.dnsBudgetMs}
   }
 
   private async check(req: CheckRequest): Promise<CheckReply> {
@@ -88,13 +95,14 @@ export class MailAuthActor implements Actor {
   /** the verdicts; a failure inside the verifier counts as a temporary error of every method */
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict> {
     try {
-      return await verifyMessage({
-        message: withSignatureLimit(req.message, config.maxDkimSignatures).message,
+      return await this.pool!.verify({
+        message: req.message,
         remoteAddress: req.remoteAddress,
         helo: req.helo,
         mailFrom: req.mailFrom,
         hostname,
-        resolver: this.dns.lookupsFor(config.dnsBudgetMs),
+        budgetMs: config.dnsBudgetMs,
+        maxDkimSignatures: config.maxDkimSignatures,
       })
     } catch (err) {
       this.log.error({err, id: req.id}, 'mail authentication failed')

@@ -25,6 +25,8 @@ export interface InboundAuthConfig {
   dnsCacheTtlMs: number
   /** DKIM signatures verified per message; those after are ignored */
   maxDkimSignatures: number
+  /** threads that verify messages, off the event loop */
+  verifierThreads: number
 }
 
 export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
@@ -34,6 +36,7 @@ export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
   dnsCacheEntries: 10_000,
   dnsCacheTtlMs: 5 * 60_000,
   maxDkimSignatures: 10,
+  verifierThreads: 1,
 }
 
 export interface PolicyInput {
