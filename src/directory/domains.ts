@@ -1,6 +1,8 @@
 /** Local domains: mail for these is delivered here; everything else is relayed (when allowed). */
 import {domainOf, normalizeDomain} from '../address.js'
+import {generateDkimKeys} from '../dkim/keys.js'
 import {MailboxError} from '../errors.js'
+import {putDkimKeysInTxn, removeDomainDkimKeysInTxn} from '../store/dkim-keys.js'
 import type {DomainRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {deleteUserRecords} from './users.js'
@@ -10,12 +12,18 @@ export interface DomainView extends DomainRecord {
   aliases: number
 }
 
+/** Adds a local domain with its DKIM keys (made before the transaction: RSA takes a while). */
 export function addDomain(store: Store, input: string): DomainRecord {
   const name = normalizeDomain(input)
+  if (store.domains.get(name)) throw new MailboxError('exists', `domain ${name} already exists`)
+  const createdAt = Date.now()
+  const keys = generateDkimKeys(name, createdAt)
   return store.transact(() => {
     if (store.domains.get(name)) throw new MailboxError('exists', `domain ${name} already exists`)
-    const record = {name, createdAt: Date.now()}
+    const record = {name, createdAt}
     store.domains.putSync(name, record)
+    removeDomainDkimKeysInTxn(store, name) // a removed domain's keys are gone already; be sure
+    putDkimKeysInTxn(store, keys)
     return record
   })
 }
@@ -52,6 +60,7 @@ export function removeDomain(store: Store, input: string, options: {force?: bool
     for (const user of users) deleteUserRecords(store, user)
     for (const alias of aliases) store.aliases.removeSync(alias)
     store.domains.removeSync(name)
+    removeDomainDkimKeysInTxn(store, name)
     return {users, aliases}
   })
 }

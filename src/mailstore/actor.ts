@@ -11,7 +11,7 @@ import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
 import type {DeliveryResult, FolderChange} from './deliver.js'
-import {createFolder, deleteFolder, findFolder, getFolder, listFolders, renameFolder, setSubscribed} from './folders.js'
+import {createFolderAsync, deleteFolderAsync, findFolder, getFolder, listFolders, renameFolderAsync, setSubscribedAsync} from './folders.js'
 import {MailboxViews} from './mailbox-view.js'
 import {appendMessage, copyMessages, expungeMessages, folderById, setFlags} from './message-ops.js'
 import {readBlob, readBlobBytes, readBlobInfo, recentBlobs} from './recent.js'
@@ -89,19 +89,19 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.createFolder', ({user, name, specialUse}) => {
         // a session of a user removed meanwhile must not leave folders behind
         if (!store.users.get(user)) throw new MailboxError('not-found', `no user ${user}`)
-        return createFolder(store, user, name, specialUse)
+        return createFolderAsync(store, user, name, specialUse)
       }),
-      bus.handle('mailstore.deleteFolder', ({user, name}) => {
+      bus.handle('mailstore.deleteFolder', async ({user, name}) => {
         const folder = getFolder(store, user, name)
-        deleteFolder(store, user, name)
+        await deleteFolderAsync(store, user, name)
         this.views.forget(folder.id)
         this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
         return {}
       }),
-      bus.handle('mailstore.renameFolder', ({user, from, to}) => renameFolder(store, user, from, to)),
-      bus.handle('mailstore.subscribe', ({user, name, subscribed}) => {
-        setSubscribed(store, user, name, subscribed)
+      bus.handle('mailstore.renameFolder', ({user, from, to}) => renameFolderAsync(store, user, from, to)),
+      bus.handle('mailstore.subscribe', async ({user, name, subscribed}) => {
+        await setSubscribedAsync(store, user, name, subscribed)
         return {}
       }),
       bus.handle('mailstore.view', ({user, name, mailboxId}) => {

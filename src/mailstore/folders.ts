@@ -110,7 +110,6 @@ export function createDefaultFolders(store: Store, user: string): void {
   }
 }
 
-
 /**
  * Where quarantined mail goes: the user's `\Junk` folder, else the one named Junk, else a new
  * Junk folder with `\Junk` (RFC 6154), so a user who deleted it gets it back. Call inside a
@@ -121,17 +120,26 @@ export function junkFolder(store: Store, user: string): MailboxRecord {
   if (marked) return marked
   const named = store.mailboxes.get(mailboxKey(user, JUNK))
   if (named && !named.noselect) return named
-  // a \Noselect placeholder named Junk (its children kept) becomes a real folder again
-  if (named) {
-    const {noselect: _, ...rest} = named
-    return putFolder(store, {...rest, ...freshIdentity(store), id: named.id, specialUse: '\\Junk'})
-  }
-  return newFolder(store, user, JUNK, '\\Junk')
+  // created, or a \Noselect placeholder named Junk (its children kept) made a real folder again
+  return createFolderBody(store, user, JUNK, '\\Junk')()
 }
 
-export function createFolder(store: Store, user: string, input: string, specialUse?: SpecialUse): MailboxRecord {
+/*
+ * Folder changes come in two forms over one transaction body: synchronous for the CLI (a
+ * process of its own) and `…Async` for the server, whose commits must not fsync on the event
+ * loop that serves every session. The name checks run before; the state checks inside.
+ */
+/** run a folder change in the CLI's synchronous transaction */
+const now = <T>(store: Store, body: () => T): T => store.transact(body)
+/** run it in the server's asynchronous group commit */
+const later = <T>(store: Store, body: () => T): Promise<T> => store.transactAsync(body)
+
+export const createFolder = (store: Store, user: string, input: string, specialUse?: SpecialUse) => now(store, createFolderBody(store, user, input, specialUse))
+export const createFolderAsync = (store: Store, user: string, input: string, specialUse?: SpecialUse) => later(store, createFolderBody(store, user, input, specialUse))
+
+function createFolderBody(store: Store, user: string, input: string, specialUse?: SpecialUse): () => MailboxRecord {
   const name = normalizeFolderName(input)
-  return store.transact(() => {
+  return () => {
     const existing = store.mailboxes.get(mailboxKey(user, name))
     if (existing && !existing.noselect) throw new MailboxError('exists', `folder ${JSON.stringify(name)} already exists`)
     ensureParents(store, user, name)
@@ -141,7 +149,7 @@ export function createFolder(store: Store, user: string, input: string, specialU
       return putFolder(store, {...rest, ...freshIdentity(store), id: existing.id, ...(specialUse ? {specialUse} : {})})
     }
     return newFolder(store, user, name, specialUse)
-  })
+  }
 }
 
 function hasChildren(store: Store, user: string, name: string): boolean {
@@ -151,10 +159,13 @@ function hasChildren(store: Store, user: string, name: string): boolean {
   return false
 }
 
-export function deleteFolder(store: Store, user: string, input: string): void {
+export const deleteFolder = (store: Store, user: string, input: string) => void now(store, deleteFolderBody(store, user, input))
+export const deleteFolderAsync = (store: Store, user: string, input: string) => later(store, deleteFolderBody(store, user, input))
+
+function deleteFolderBody(store: Store, user: string, input: string): () => void {
   const name = normalizeFolderName(input)
   if (name === INBOX) throw new MailboxError('conflict', 'INBOX cannot be deleted')
-  store.transact(() => {
+  return () => {
     const folder = store.mailboxes.get(mailboxKey(user, name))
     if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
     const children = hasChildren(store, user, name)
@@ -167,16 +178,19 @@ export function deleteFolder(store: Store, user: string, input: string): void {
     } else {
       store.mailboxes.removeSync(mailboxKey(user, name))
     }
-  })
+  }
 }
 
-export function renameFolder(store: Store, user: string, fromInput: string, toInput: string): MailboxRecord {
+export const renameFolder = (store: Store, user: string, from: string, to: string) => now(store, renameFolderBody(store, user, from, to))
+export const renameFolderAsync = (store: Store, user: string, from: string, to: string) => later(store, renameFolderBody(store, user, from, to))
+
+function renameFolderBody(store: Store, user: string, fromInput: string, toInput: string): () => MailboxRecord {
   const from = normalizeFolderName(fromInput)
   const to = normalizeFolderName(toInput)
   if (from === to) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
   // INBOX may move into its own hierarchy: its inferiors are not part of an INBOX rename (RFC 3501 §6.3.5)
   if (isInferior(to, from) && from !== INBOX) throw new MailboxError('invalid', `cannot rename ${JSON.stringify(from)} into itself`)
-  return store.transact(() => {
+  return () => {
     const folder = store.mailboxes.get(mailboxKey(user, from))
     if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(from)} for ${user}`)
     if (store.mailboxes.get(mailboxKey(user, to))) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
@@ -197,16 +211,19 @@ export function renameFolder(store: Store, user: string, fromInput: string, toIn
       putFolder(store, {...value, name: to + value.name.slice(from.length)})
     }
     return renamed
-  })
+  }
 }
 
-export function setSubscribed(store: Store, user: string, input: string, subscribed: boolean): void {
+export const setSubscribed = (store: Store, user: string, input: string, subscribed: boolean) => void now(store, setSubscribedBody(store, user, input, subscribed))
+export const setSubscribedAsync = (store: Store, user: string, input: string, subscribed: boolean) => later(store, setSubscribedBody(store, user, input, subscribed))
+
+function setSubscribedBody(store: Store, user: string, input: string, subscribed: boolean): () => void {
   const name = normalizeFolderName(input)
-  store.transact(() => {
+  return () => {
     const folder = store.mailboxes.get(mailboxKey(user, name))
     if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
     putFolder(store, {...folder, subscribed})
-  })
+  }
 }
 
 /** Removes every folder of a user and their messages; call inside `store.transact`. */

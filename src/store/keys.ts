@@ -11,6 +11,9 @@ import type {QueuePriority, QueueState} from './records.js'
  */
 const MAX_STRING = new Uint8Array([0xff])
 
+export const dkimKeyKey = (domain: string, selector: string): [string, string] => [domain, selector]
+export const domainDkimKeysRange = (domain: string) => ({start: [domain, ''], end: [domain, MAX_STRING]})
+
 export const userMailboxesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
 export const mailboxKey = (user: string, name: string): [string, string] => [user, name]
 

@@ -8,6 +8,24 @@ export interface DomainRecord {
   createdAt: number
 }
 
+/**
+ * A DKIM signing key of a local domain. `active` keys sign outgoing mail (one Ed25519 and one
+ * RSA, RFC 8463); a `retired` key signs nothing but stays listed (its DNS record may still be
+ * published, for signatures in transit) until the administrator removes it.
+ */
+export interface DkimKeyRecord {
+  domain: string
+  selector: string
+  algorithm: 'ed25519' | 'rsa'
+  /** PKCS#8 PEM */
+  privateKey: string
+  /** the `p=` value of the DNS record: base64 of the raw key (Ed25519, RFC 8463) or of the SubjectPublicKeyInfo (RSA) */
+  publicKey: string
+  state: 'active' | 'retired'
+  createdAt: number
+  retiredAt?: number
+}
+
 export interface UserRecord {
   address: string
   /** argon2id PHC string */

@@ -6,10 +6,12 @@
  * all inside one write transaction, so a crash mid-migration leaves the old version intact.
  */
 import {MailboxError} from '../errors.js'
+import {generateDkimKeys} from '../dkim/keys.js'
 import {analyzeMessage} from '../mailstore/analyze.js'
+import {dkimKeysOf, putDkimKeysInTxn} from './dkim-keys.js'
 import type {Store} from './store.js'
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 type Migration = (store: Store) => void
 
@@ -29,6 +31,13 @@ const migrations: Migration[] = [
       if (!raw) continue
       const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
       store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
+    }
+  },
+  // 2 → 3: outgoing mail is DKIM-signed; domains made before that get their keys now
+  (store) => {
+    const at = Date.now()
+    for (const domain of [...store.domains.getKeys()] as string[]) {
+      if (dkimKeysOf(store, domain).length === 0) putDkimKeysInTxn(store, generateDkimKeys(domain, at))
     }
   },
 ]

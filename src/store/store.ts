@@ -18,6 +18,7 @@ import type {
   BlobInfoRecord,
   CaptureRuleRecord,
   DeliveryAttemptRecord,
+  DkimKeyRecord,
   DomainRecord,
   MailboxRecord,
   MessageRecord,
@@ -45,6 +46,8 @@ export interface Store {
   readonly captureRules: Database<CaptureRuleRecord, string>
   /** when each user last logged in from each network: the auth throttle's familiar addresses */
   readonly familiarAddresses: Database<number, [string, string]>
+  /** DKIM keys by [domain, selector]: see ./dkim-keys.ts */
+  readonly dkimKeys: Database<DkimKeyRecord, [string, string]>
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -126,6 +129,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     deliveryLog: db('deliveryLog'),
     captureRules: db('captureRules'),
     familiarAddresses: db('familiarAddresses'),
+    dkimKeys: db('dkimKeys'),
     transact: (fn) => env.transactionSync(fn),
     transactAsync: (fn) => env.transaction(fn).catch(settleCommitFailure),
     close: () => env.close(),

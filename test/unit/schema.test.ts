@@ -176,3 +176,33 @@ describe('migration 1 → 2', () => {
     }
   })
 })
+
+describe('migration 2 → 3', () => {
+  it('gives every domain made before DKIM signing its Ed25519 and RSA keys, and leaves domains with keys alone', async () => {
+    const {dkimKeysOf} = await import('../../src/store/dkim-keys.js')
+    const {generateDkimKeys} = await import('../../src/dkim/keys.js')
+    const store = tempStore()
+    const kept = generateDkimKeys('keyed.test', 0)
+    store.transact(() => {
+      store.domains.putSync('old.test', {name: 'old.test', createdAt: 0})
+      store.domains.putSync('keyed.test', {name: 'keyed.test', createdAt: 0})
+      for (const k of kept) store.dkimKeys.putSync([k.domain, k.selector], k)
+      store.meta.putSync('schemaVersion', 2)
+    })
+    const path = store.path
+    await store.close()
+    const reopened = openStore(dirname(path))
+    try {
+      expect(reopened.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+      const keys = dkimKeysOf(reopened, 'old.test')
+      expect(keys.map((k) => [k.algorithm, k.state])).toEqual([
+        ['ed25519', 'active'],
+        ['rsa', 'active'],
+      ])
+      expect(keys.every((k) => /^mbx\d{8}[er]$/.test(k.selector) && k.privateKey.includes('PRIVATE KEY'))).toBe(true)
+      expect(dkimKeysOf(reopened, 'keyed.test').map((k) => k.selector)).toEqual(kept.map((k) => k.selector))
+    } finally {
+      await reopened.close()
+    }
+  })
+})

@@ -1,0 +1,46 @@
+/**
+ * DKIM key generation and DNS records. Each local domain signs with two keys at once, as mox
+ * does: Ed25519 (RFC 8463, small and fast) and RSA-2048 (what every verifier understands), each
+ * under its own selector. Selectors name the day they were made and the algorithm
+ * (`mbx20261203e`, `mbx20261203r`); a second rotation on one day adds a counter.
+ */
+import {generateKeyPairSync} from 'node:crypto'
+import type {DkimKeyRecord} from '../store/records.js'
+
+export const RSA_BITS = 2048
+
+const day = (at: number) => new Date(at).toISOString().slice(0, 10).replaceAll('-', '')
+
+/** A fresh pair of active keys for `domain`, with selectors not in `taken`. */
+export function generateDkimKeys(domain: string, at: number, taken: ReadonlySet<string> = new Set()): DkimKeyRecord[] {
+  const free = (letter: string) => {
+    const base = `mbx${day(at)}`
+    for (let n = 1; ; n++) {
+      const selector = n === 1 ? `${base}${letter}` : `${base}${letter}${n}`
+      if (!taken.has(selector)) return selector
+    }
+  }
+  const ed = generateKeyPairSync('ed25519')
+  const rsa = generateKeyPairSync('rsa', {modulusLength: RSA_BITS})
+  const pem = (k: typeof ed.privateKey) => k.export({format: 'pem', type: 'pkcs8'}).toString()
+  // RFC 8463: the Ed25519 p= is the raw 32-byte key, the last bytes of its SubjectPublicKeyInfo
+  const edRaw = ed.publicKey.export({format: 'der', type: 'spki'}).subarray(-32)
+  return [
+    {domain, selector: free('e'), algorithm: 'ed25519', privateKey: pem(ed.privateKey), publicKey: edRaw.toString('base64'), state: 'active', createdAt: at},
+    {domain, selector: free('r'), algorithm: 'rsa', privateKey: pem(rsa.privateKey), publicKey: rsa.publicKey.export({format: 'der', type: 'spki'}).toString('base64'), state: 'active', createdAt: at},
+  ]
+}
+
+export interface DkimDnsRecord {
+  /** owner name, without the trailing dot: `mbx20261203e._domainkey.example.com` */
+  name: string
+  type: 'TXT'
+  value: string
+  selector: string
+  state: DkimKeyRecord['state']
+}
+
+export function dkimDnsRecord(key: DkimKeyRecord): DkimDnsRecord {
+  const k = key.algorithm === 'ed25519' ? 'ed25519' : 'rsa'
+  return {name: `${key.selector}._domainkey.${key.domain}`, type: 'TXT', value: `v=DKIM1; k=${k}; p=${key.publicKey}`, selector: key.selector, state: key.state}
+}
