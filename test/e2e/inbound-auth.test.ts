@@ -14,7 +14,8 @@
 import {generateKeyPairSync} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {dkimSign} from 'mailauth'
+import {Resolver} from 'node:dns/promises'
+import {authenticate, dkimSign} from 'mailauth'
 import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -33,7 +34,7 @@ function dkimKey(): {privateKey: string; record: string} {
   }
 }
 
-const keys = {sender: dkimKey(), other: dkimKey(), reject: dkimKey(), local: dkimKey()}
+const keys = {sender: dkimKey(), other: dkimKey(), reject: dkimKey(), local: dkimKey(), forwarder: dkimKey()}
 
 const spf = (policy: string): ZoneRecords => ({TXT: [`v=spf1 ${policy}`]})
 const dmarc = (p: string): ZoneRecords => ({TXT: [`v=DMARC1; p=${p}`]})
@@ -60,6 +61,9 @@ const ZONE: Record<string, ZoneRecords> = {
   'spf-none.test': {A: ['192.0.2.1']},
   'spf-temp.test': {rcode: 2},
   'helo.test': spf('ip4:127.0.0.1 -all'),
+  // a forwarder that seals what it passes on with ARC
+  'arc._domainkey.fwd.test': {TXT: [keys.forwarder.record]},
+  'fwd.test': spf('ip4:127.0.0.1 -all'),
   // our own domain publishes a key (its mail normally leaves through submission)
   'sel._domainkey.example.com': {TXT: [keys.local.record]},
 }
@@ -355,6 +359,41 @@ describe('inbound authentication on the MX', () => {
     expect(line.forgedResultsRemoved).toBe(2)
   })
 
+  it('an ARC chain from a forwarder is verified: arc=pass, and arc=fail once its seal is tampered with', async () => {
+    // the forwarder (fwd.test) receives a signed message, verifies and seals it (RFC 8617), passes it on
+    const original = await sign(message('sam@sender.test'), 'sender.test', keys.sender.privateKey)
+    const resolver = new Resolver()
+    resolver.setServers([`127.0.0.1:${dns.port}`])
+    const sealed = await authenticate(original, {
+      ip: '127.0.0.1',
+      helo: 'client.remote.test',
+      sender: 'sam@sender.test',
+      mta: 'mx.fwd.test',
+      resolver: ((name: string, type: string) => resolver.resolve(name, type)) as never,
+      seal: {signingDomain: 'fwd.test', selector: 'arc', privateKey: keys.forwarder.privateKey},
+      disableBimi: true,
+    })
+    const arcHeaders = sealed.headers
+      .split(/\r\n(?![ \t])/)
+      .filter((h) => /^ARC-/i.test(h))
+      .map((h) => h + '\r\n')
+      .join('')
+    expect(arcHeaders).toMatch(/^ARC-Seal: i=1;/)
+    const forwarded = arcHeaders + original
+    const ok = await send(mx, 'list@fwd.test', 'bob@example.com', forwarded)
+    expect(ok.code, ok.response).toBe(250)
+    const m = ours(await newest('bob@example.com'))
+    expect(m.arc![0]!.result).toBe('pass')
+    expect(m.spf![0]!.props['smtp.mailfrom']).toBe('list@fwd.test')
+    expect(m.dkim![0]!.result).toBe('pass')
+
+    const tampered = forwarded.replace(/(ARC-Seal: i=1;[^]*?b=)([A-Za-z0-9+/])/, (_, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'))
+    expect(tampered).not.toBe(forwarded)
+    const bad = await send(mx, 'list@fwd.test', 'bob@example.com', tampered)
+    expect(bad.code, bad.response).toBe(250) // ARC is recorded, not enforced: DKIM and DMARC still pass
+    expect(ours(await newest('bob@example.com')).arc![0]!.result).toBe('fail')
+  })
+
   it('submission is not checked: no Authentication-Results, a local From accepted', async () => {
     const raw = message('bob@example.com').replace('Subject: test', 'Subject: submitted')
     const r = await send(submission, 'bob@example.com', 'carol@example.com', raw, {auth: {user: 'bob@example.com', pass: 'bob-pw'}})
@@ -365,61 +404,59 @@ describe('inbound authentication on the MX', () => {
   })
 })
 
+interface Other {
+  served: Served
+  port: number
+  close(): Promise<void>
+}
+
+/** another server, bob@example.com its one user, with this `inboundAuth` config and a DNS serving `zone` */
+async function serveWith(inboundAuth: object, zone: Record<string, ZoneRecords>): Promise<Other> {
+  const own = await startDns(zone)
+  const dir = tempDataDir()
+  const [port] = await freePorts(1)
+  await setupUsers(dir, ['example.com'], [{address: 'bob@example.com'}])
+  const config = join(dirname(dir), 'mailbox.json')
+  writeFileSync(config, JSON.stringify({inboundAuth}))
+  const served = await startServe(dir, ['--config', config, '--hostname', HOST, '--smtp-port', String(port!), '--dns-server', `127.0.0.1:${own.port}`])
+  return {served, port: port!, close: async () => void (await served.stop(), await own.close())}
+}
+
 describe('a dead DNS server', () => {
-  let deadDns: DnsServer
-  let dir: string
-  let enforcing: Served
-  let port: number
+  let other: Other
 
   beforeAll(async () => {
-    // every question is dropped: a server that never answers
-    deadDns = await startDns({})
-    for (const name of ['dead.test', '_dmarc.dead.test', 'sel._domainkey.dead.test']) deadDns.zone[name] = {drop: true}
-    dir = tempDataDir()
-    ;[port] = await freePorts(1)
-    await setupUsers(dir, ['example.com'], [{address: 'bob@example.com'}])
-    const config = join(dirname(dir), 'mailbox.json')
-    writeFileSync(config, JSON.stringify({inboundAuth: {dnsBudgetMs: 1500}}))
-    enforcing = await startServe(dir, ['--config', config, '--hostname', HOST, '--smtp-port', String(port), '--dns-server', `127.0.0.1:${deadDns.port}`])
+    // every question about dead.test is dropped: a server that never answers
+    const drop = {drop: true}
+    other = await serveWith({dnsBudgetMs: 1500}, {'dead.test': drop, '_dmarc.dead.test': drop, 'sel._domainkey.dead.test': drop})
   })
 
   afterAll(async () => {
-    await enforcing?.stop()
-    await deadDns?.close()
+    await other?.close()
   })
 
   it('gets 451 4.7.0 within the time budget, not a hang', async () => {
     const started = Date.now()
-    const r = await send(port, 'x@dead.test', 'bob@example.com', message('x@dead.test'))
+    const r = await send(other.port, 'x@dead.test', 'bob@example.com', message('x@dead.test'))
     const took = Date.now() - started
     expect(r.code, r.response).toBe(451)
     expect(r.response).toMatch(/^451 4\.7\.0 /)
     // 1.5 s budget; generous slack for a loaded 2-core machine, but far below smtp-server's timeouts
     expect(took).toBeGreaterThanOrEqual(1400)
     expect(took).toBeLessThan(6000)
-    expect(enforcing.output()).toContain('"spf":"temperror"')
+    expect(other.served.output()).toContain('"spf":"temperror"')
   })
 })
 
 describe('monitor mode with onTempError "accept"', () => {
-  let dir: string
-  let monitoring: Served
-  let port: number
-  let zone: DnsServer
+  let other: Other
 
   beforeAll(async () => {
-    zone = await startDns({...ZONE, 'dead.test': {drop: true}})
-    dir = tempDataDir()
-    ;[port] = await freePorts(1)
-    await setupUsers(dir, ['example.com'], [{address: 'bob@example.com'}])
-    const config = join(dirname(dir), 'mailbox.json')
-    writeFileSync(config, JSON.stringify({inboundAuth: {mode: 'monitor', onTempError: 'accept', dnsBudgetMs: 1000}}))
-    monitoring = await startServe(dir, ['--config', config, '--hostname', HOST, '--smtp-port', String(port), '--dns-server', `127.0.0.1:${zone.port}`])
+    other = await serveWith({mode: 'monitor', onTempError: 'accept', dnsBudgetMs: 1000}, {...ZONE, 'dead.test': {drop: true}})
   })
 
   afterAll(async () => {
-    await monitoring?.stop()
-    await zone?.close()
+    await other?.close()
   })
 
   it('records DMARC reject, a forged local sender and temperror, and refuses none of them', async () => {
@@ -428,10 +465,10 @@ describe('monitor mode with onTempError "accept"', () => {
       ['alice@example.com', 'alice@example.com'],
       ['x@dead.test', 'x@dead.test'],
     ] as const) {
-      const r = await send(port, from, 'bob@example.com', message(header))
+      const r = await send(other.port, from, 'bob@example.com', message(header))
       expect(r.code, `${from}: ${r.response}`).toBe(250)
     }
-    const lines = monitoring
+    const lines = other.served
       .output()
       .split('\n')
       .filter((l) => l.includes('"msg":"mail authentication"'))
