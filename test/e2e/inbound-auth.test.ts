@@ -407,6 +407,8 @@ describe('inbound authentication on the MX', () => {
 interface Other {
   served: Served
   port: number
+  /** its config file */
+  config: string
   close(): Promise<void>
 }
 
@@ -419,7 +421,7 @@ async function serveWith(inboundAuth: object, zone: Record<string, ZoneRecords>)
   const config = join(dirname(dir), 'mailbox.json')
   writeFileSync(config, JSON.stringify({inboundAuth}))
   const served = await startServe(dir, ['--config', config, '--hostname', HOST, '--smtp-port', String(port!), '--dns-server', `127.0.0.1:${own.port}`])
-  return {served, port: port!, close: async () => void (await served.stop(), await own.close())}
+  return {served, port: port!, config, close: async () => void (await served.stop(), await own.close())}
 }
 
 describe('a dead DNS server', () => {
@@ -481,5 +483,31 @@ describe('monitor mode with onTempError "accept"', () => {
     expect(lines[0].reason).toMatch(/would reject/)
     expect(lines[1].reason).toMatch(/would reject.*example\.com/)
     expect(lines[2].spf).toBe('temperror')
+  })
+})
+
+describe('a reload (SIGHUP)', () => {
+  let other: Other
+
+  beforeAll(async () => {
+    other = await serveWith({}, ZONE)
+  })
+
+  afterAll(async () => {
+    await other?.close()
+  })
+
+  it('switches enforce to monitor without a restart', async () => {
+    const forged = () => send(other.port, 'alice@example.com', 'bob@example.com', message('alice@example.com'))
+    expect((await forged()).code).toBe(550)
+    writeFileSync(other.config, JSON.stringify({inboundAuth: {mode: 'monitor'}}))
+    process.kill(other.served.pid, 'SIGHUP')
+    const deadline = Date.now() + 20_000
+    while (!other.served.output().includes('"msg":"configuration reloaded"')) {
+      if (Date.now() > deadline) throw new Error(`no reload:\n${other.served.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const r = await forged()
+    expect(r.code, r.response).toBe(250)
   })
 })
