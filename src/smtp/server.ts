@@ -288,7 +288,8 @@ export class SmtpFrontEnd implements Actor {
   }
 
   private onData(role: Role, stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
-    // the message as it arrives, in pieces: joined once, by the mailstore, behind our headers
+    // the message as it arrives, in pieces: joined by the mailstore, behind our headers (on the
+    // MX once before that, for its verification: see authenticate)
     const pieces: Buffer[] = []
     const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
     stream.on('data', (chunk: Buffer) => {
