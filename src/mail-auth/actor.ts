@@ -48,8 +48,9 @@ export class MailAuthActor implements Actor {
   ) {}
 
   async start(): Promise<void> {
-    const threads = this.options.config.verifierThreads
-    this.pool = new VerifierPool(threads, this.dnsSetup(), (err) => this.log.error({err}, 'verifier thread failed; replaced'))
+    // started now so the first message does not wait for the threads; with checks off, once a
+    // reload turns them on
+    if (this.options.config.mode !== 'off') this.threads()
     this.unregister = this.bus.handle('mailauth.check', (req) => this.check(req))
   }
 
@@ -62,6 +63,11 @@ export class MailAuthActor implements Actor {
   reconfigure(servers: string[]): void {
     this.options.dnsServers = servers
     this.pool?.setDns(this.dnsSetup())
+  }
+
+  private threads(): VerifierPool {
+    this.pool ??= new VerifierPool(this.options.config.verifierThreads, this.dnsSetup(), (err) => this.log.error({err}, 'verifier thread failed; replaced'))
+    return this.pool
   }
 
   private dnsSetup(): DnsSetup {
@@ -95,7 +101,7 @@ export class MailAuthActor implements Actor {
   /** the verdicts; a failure inside the verifier counts as a temporary error of every method */
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict> {
     try {
-      return await this.pool!.verify({
+      return await this.threads().verify({
         message: req.message,
         remoteAddress: req.remoteAddress,
         helo: req.helo,
