@@ -4,10 +4,12 @@
  *     one of our domains must pass SPF or DKIM for that domain (or a subdomain of it): `none` and
  *     `neutral` do not pass, since our own users send through submission. Refused whatever any
  *     DMARC record says; deferred when a DNS failure left that undecided.
- *  2. DMARC pass: accept.
- *  3. A DNS failure (temperror in SPF, a DKIM signature or DMARC): deferred, or accepted with the
+ *  2. More than one From address: refused. DMARC applies to one author domain (RFC 7489
+ *     §6.6.1); a second address would otherwise switch it off for a domain with p=reject.
+ *  3. DMARC pass: accept.
+ *  4. A DNS failure (temperror in SPF, a DKIM signature or DMARC): deferred, or accepted with the
  *     temperror recorded (`onTempError: "accept"`).
- *  4. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk.
+ *  5. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk.
  * In `monitor` mode the verdicts are only recorded: every message is accepted into the INBOX.
  */
 export type Action = 'accept' | 'junk' | 'reject' | 'defer'
@@ -75,6 +77,7 @@ function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boole
     if (undecided) return {action: 'defer', reason: `cannot verify the local domain ${domain} now`}
     return {action: 'reject', reason: `${domain} is a local domain; its mail from outside must pass SPF or DKIM`}
   }
+  if (verdict.headerFrom.length > 1) return {action: 'reject', reason: 'more than one From address; DMARC cannot be applied'}
   if (dmarc.result === 'pass') return {action: 'accept', reason: 'dmarc pass'}
   const temporary = [spf.result, dmarc.result, ...dkim.map((d) => d.result)].includes('temperror')
   if (temporary) return onTempError === 'defer' ? {action: 'defer', reason: 'DNS lookups failed'} : {action: 'accept', reason: 'temperror recorded'}

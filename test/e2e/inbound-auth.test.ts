@@ -319,6 +319,12 @@ describe('inbound authentication on the MX', () => {
     expect(ours(await newest('bob@example.com')).dmarc![0]!.result).toBe('fail')
   })
 
+  it('a second From address does not switch DMARC off: refused', async () => {
+    const r = await send(mx, 'bounce@sender.test', 'bob@example.com', message('ray@reject.test, x@elsewhere.test'))
+    expect(r.code, r.response).toBe(550)
+    expect(r.response).toMatch(/^550 5\.7\.1 .*more than one From/)
+  })
+
   it('DMARC aligned through SPF passes even without a signature', async () => {
     // reject.test's SPF does not cover 127.0.0.1, sender.test's does: publish one for a subdomain
     dns.zone['mail.sender.test'] = spf('ip4:127.0.0.1 -all')

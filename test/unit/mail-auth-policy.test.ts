@@ -33,6 +33,11 @@ describe('decide', () => {
     expect(act({spf: {result: 'temperror', domain: 'remote.test'}, dmarc: {result: 'pass'}})).toBe('accept')
   })
 
+  it('more than one From address is refused: DMARC could not be applied', () => {
+    expect(act({headerFrom: ['ceo@bank.test', 'x@remote.test'], dmarc: {result: 'none'}})).toBe('reject')
+    expect(act({headerFrom: []})).toBe('accept')
+  })
+
   it('DMARC fail follows the policy; monitor mode only records', () => {
     expect(act({dmarc: {result: 'fail', policy: 'reject'}})).toBe('reject')
     expect(act({dmarc: {result: 'fail', policy: 'quarantine'}})).toBe('junk')
