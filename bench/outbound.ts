@@ -15,6 +15,11 @@
  * without the pool (a new connection per message, 8 at a time, on the first
  * min(N, 400) messages), shows what a connection per message costs by itself.
  *
+ * DKIM: the messages are from a local domain's address, so they are signed (Ed25519 and RSA) when
+ * injected, as they are queued. The mailbox run is made twice in the same bench on fresh data dirs,
+ * with `dkim.sign` false and true, and the ratios signed / unsigned of the inject rate (where the
+ * signing is) and of the delivery rate (the signed messages are ~1 KB larger) are printed.
+ *
  * What delivery costs everyone else: one IMAP client (logged in, INBOX selected, on a worker
  * thread so the sink's work on the main thread does not delay its replies) sends NOOP in a loop
  * (a 5 ms pause between commands), first on the idle server (after the warm-up), then throughout
@@ -208,12 +213,12 @@ interface MailboxFigures {
  * with an IMAP client timing NOOPs throughout. So the timed run is the queue's delivery alone,
  * like the nodemailer reference (which has no ingest either); the injection rate is printed apart.
  */
-async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[]): Promise<MailboxFigures> {
+async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[], sign: boolean): Promise<MailboxFigures> {
   const smtpPort = await freePort()
   const imapPort = await freePort()
   // deferred entries wait 10 minutes: nothing retries on its own before the flush
-  const config = join(dataDir, '..', 'outbound-bench.json')
-  writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000]}}}))
+  const config = join(dataDir, '..', `outbound-bench-${sign ? 'signed' : 'unsigned'}.json`)
+  writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000]}}, dkim: {sign}}))
   const served = await startServe(dataDir, smtpPort, {domain: 'example.com', users: [FROM]}, [
     '--config',
     config,
@@ -296,11 +301,16 @@ export async function benchOutbound(): Promise<void> {
     const raws = Array.from({length: MESSAGES}, (_, i) => makeMessage(i, SIZE))
     const reference = await nodemailerPool(sink, raws)
     const perMessage = await nodemailerPerMessage(sink, raws)
-    const mailbox = await mailboxOutbound(join(dir, 'data'), sink, raws)
+    const unsigned = await mailboxOutbound(join(dir, 'data-unsigned'), sink, raws, false)
+    const mailbox = await mailboxOutbound(join(dir, 'data'), sink, raws, true)
     report(`Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process socket sink that discards)`, {
       'queue pool (default)': `${DEFAULT_QUEUE.senders} senders, at most ${DEFAULT_QUEUE.perDomain} per domain`,
-      'mailbox inject (control socket)': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight (the queue deferring them meanwhile)`,
-      'mailbox queue flush -> delivered': `${mailbox.delivered.toFixed(0)} msgs/s`,
+      'mailbox inject (control socket), DKIM-signed': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight (the queue deferring them meanwhile)`,
+      'mailbox inject, dkim.sign false': `${unsigned.injected.toFixed(0)} msgs/s`,
+      'ratio inject signed / unsigned': (mailbox.injected / unsigned.injected).toFixed(2),
+      'mailbox queue flush -> delivered, DKIM-signed': `${mailbox.delivered.toFixed(0)} msgs/s`,
+      'mailbox queue flush -> delivered, dkim.sign false': `${unsigned.delivered.toFixed(0)} msgs/s`,
+      'ratio delivered signed / unsigned': (mailbox.delivered / unsigned.delivered).toFixed(2),
       [`reference: nodemailer pool, ${CONNECTIONS} conns`]: `${reference.toFixed(0)} msgs/s`,
       'ratio mailbox / nodemailer pool': (mailbox.delivered / reference).toFixed(2),
       'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,

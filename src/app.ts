@@ -92,6 +92,7 @@ export class App {
         hostname: config.hostname,
         capture: config.capture,
         maxMessageSize: config.smtp.maxMessageSize,
+        dkim: config.dkim,
       }),
       new CaptureActor(bus, store),
     )

@@ -8,6 +8,7 @@
 import {isIP} from 'node:net'
 import {normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
+import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
 
 /** What the example file and `config show` say about a key, besides its value. */
@@ -55,6 +56,10 @@ function checkHost(value: string): void {
   if (!isHostName(value)) throw new MailboxError('invalid', 'must be an IP address or a host name')
 }
 
+function checkPublicAddress(value: string): void {
+  if (!isPublishableAddress(value)) throw new MailboxError('invalid', 'must be an IPv4 or IPv6 address (no %zone)')
+}
+
 /** `ip` or `ip:port` / `[ipv6]:port`, as Resolver.setServers takes them */
 function checkDnsServer(value: string): void {
   if (isIP(value)) return
@@ -74,6 +79,11 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     description: 'host name in greetings and Received headers',
     unset: 'the system host name',
     example: 'mail.example.com',
+  },
+  publicAddresses: {
+    kind: 'list',
+    item: {kind: 'string', check: checkPublicAddress, description: 'IPv4 or IPv6 address'},
+    description: "the host's public addresses: its A/AAAA records and SPF ip4:/ip6: terms in `mailbox domain dns`; empty: SPF by mx only",
   },
   ports: object('listener ports', {
     smtp: port('SMTP (MX)'),
@@ -117,7 +127,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     value: {kind: 'string', check: checkHop, secret: 'userinfo', description: 'next hop, HOST:PORT'},
     description: 'per-domain next hops overriding DNS, {"example.net": "127.0.0.1:2626"}',
   },
-  dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups and inbound SPF/DKIM/DMARC, IP or IP:PORT; empty: the system resolver'},
+  dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups, inbound SPF/DKIM/DMARC and `mailbox domain check`, IP or IP:PORT; empty: the system resolver'},
   inboundAuth: object('SPF, DKIM, DMARC and ARC checks of mail from outside on the MX (not submission, not capture mode)', {
     mode: {kind: 'enum', values: ['enforce', 'monitor', 'off'], description: 'enforce: refuse DMARC reject and forged local senders, junk DMARC quarantine; monitor: only record; off: no checks'},
     onTempError: {kind: 'enum', values: ['defer', 'accept'], description: 'a DNS failure: defer (451 4.7.0) or accept with temperror recorded'},
@@ -199,6 +209,9 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       maxLifetimeMs: span('recipients still undelivered after this fail and bounce', 1),
     }),
     retentionMs: span('delivered and failed entries stay listable this long', 0),
+  }),
+  dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {
+    sign: {kind: 'boolean', description: "sign what leaves for remote domains from a local domain's address with its Ed25519 and RSA keys"},
   }),
 })
 

@@ -11,6 +11,7 @@ import {resolve} from 'node:path'
 import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
+import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
@@ -52,6 +53,8 @@ export interface ServeConfig {
   dataDir: string
   bind: string
   hostname: string
+  /** the host's public IPv4/IPv6 addresses, for the DNS records `mailbox domain dns` prints; empty: not known */
+  publicAddresses: string[]
   /** `matcher` absent: on (DEFAULT_PORTS.matcher) in capture mode, off otherwise */
   ports: Record<Exclude<PortName, 'matcher'>, number> & {matcher?: number}
   capture: boolean
@@ -74,6 +77,7 @@ export interface ServeConfig {
   pop3: Pop3Limits
   matcher: MatcherConfig
   queue: QueueConfig
+  dkim: DkimConfig
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -81,6 +85,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     dataDir: resolve(dataDir),
     bind: '127.0.0.1',
     hostname: hostname(),
+    publicAddresses: [],
     ports: withoutMatcher(DEFAULT_PORTS),
     capture: false,
     allowInsecureAuth: false,
@@ -93,6 +98,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     queue: structuredClone(DEFAULT_QUEUE),
+    dkim: structuredClone(DEFAULT_DKIM),
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},
     dnsServers: [],

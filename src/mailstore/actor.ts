@@ -7,6 +7,7 @@
  */
 import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
+import type {DkimConfig} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
@@ -22,8 +23,10 @@ import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from
 
 export type {ResolveRequest} from './submit.js'
 
-export interface DeliverRequest extends StoreRequest {
+export interface DeliverRequest extends Omit<StoreRequest, 'sign'> {
   remoteAddress?: string
+  /** the client authenticated (submission): what leaves is DKIM-signed; MX mail relayed onwards is not */
+  authenticated?: boolean
 }
 
 export interface DeliverReply {
@@ -51,7 +54,7 @@ export class MailstoreActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number} = {},
+    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig} = {},
   ) {
     this.views = new MailboxViews(store)
   }
@@ -60,7 +63,7 @@ export class MailstoreActor implements Actor {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size} = await storeMessage(this.store, req)
+        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: this.signs() && req.authenticated === true})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
@@ -73,12 +76,18 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
+          sign: this.signs(),
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),
       ...this.clientHandlers(),
     ]
+  }
+
+  /** config `dkim.sign` (default on), read at each message: a reload (SIGHUP) assigns into it */
+  private signs(): boolean {
+    return this.options.dkim?.sign !== false
   }
 
   /** what IMAP and POP3 sessions do to a user's folders and messages */

@@ -6,6 +6,7 @@
 import {normalizeAddress} from '../address.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
+import {outboundSignatures} from '../dkim/outbound.js'
 import {newId} from '../ids.js'
 import type {Store} from '../store/store.js'
 import {analyzeMessage, type Analysis} from './analyze.js'
@@ -62,11 +63,18 @@ export interface StoreRequest {
   capture?: boolean
   /** local copies go to each user's Junk folder (a DMARC quarantine), not INBOX */
   junk?: boolean
+  /**
+   * DKIM-sign the copy for remote recipients (../dkim/outbound.ts decides with which key): only
+   * for senders we vouch for (authenticated submission, local injection, our bounces)
+   */
+  sign?: boolean
 }
 
 /**
  * Analyzes and stores: local copies get Return-Path (final delivery), the queue copy does not.
- * Both are the same bytes in memory: the queue's is the local one without its first line.
+ * Both are the same bytes in memory: the queue's is the local one without its first line. The
+ * queue's copy is signed once here, after every header we add, and stored signed: each delivery
+ * attempt sends the same signed bytes.
  */
 export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
   const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
@@ -75,11 +83,13 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
   const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
   // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
   const analysis = analyzeMessage(localRaw)
+  const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope) : undefined
+  const remoteRaw = signatures ? Buffer.concat([signatures, raw]) : raw
   const result = await deliver(store, {
     localRaw,
-    remoteRaw: raw,
+    remoteRaw,
     analysis,
-    ...(req.local.length && req.remote.length ? {remoteAnalysis: analyzeMessage(raw)} : {}),
+    ...(req.remote.length && remoteRaw !== localRaw ? {remoteAnalysis: analyzeMessage(remoteRaw)} : {}),
     mailFrom: req.mailFrom,
     rcptTo: req.rcptTo,
     local: req.local,
@@ -98,6 +108,8 @@ export interface InjectRequest {
   capture?: boolean
   /** refuse a larger message (the server's smtp.maxMessageSize); absent: no limit */
   maxSize?: number
+  /** DKIM-sign what leaves (config `dkim.sign`); a local injection is trusted. Default true */
+  sign?: boolean
 }
 
 /**
@@ -120,7 +132,7 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
   }
   const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true})
   return {...stored, rcptTo}
 }
 

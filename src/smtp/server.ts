@@ -373,6 +373,7 @@ export class SmtpFrontEnd implements Actor {
       pieces,
       capture: this.options.capture,
       remoteAddress: session.remoteAddress,
+      authenticated: Boolean(session.user),
       ...(junk ? {junk} : {}),
     })
     // the admin's line for this message, once it is durable: what Postfix's cleanup and qmgr lines say together

@@ -213,10 +213,14 @@ export async function showRaw(dataDir: string, user: string, uid: number): Promi
   return cli(['message', 'show', user, String(uid), '--raw'], dataDir)
 }
 
-/** Runs a Python 3 script with arguments; the script prints one JSON document on stdout. */
-export function runPython<T = any>(script: string, args: (string | number)[]): Promise<T> {
+/**
+ * Runs a Python 3 script with arguments (and `input` on its stdin); the script prints one JSON
+ * document on stdout. `python`: another interpreter than the python3 on PATH.
+ */
+export function runPython<T = any>(script: string, args: (string | number)[], options: {python?: string; input?: Buffer} = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', script, ...args.map(String)], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(options.python ?? 'python3', ['-c', script, ...args.map(String)], {stdio: 'pipe'})
+    child.stdin.end(options.input)
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))

@@ -17,3 +17,15 @@ export const missingOutsideCi = (available: boolean): boolean => !available && !
 export function requireInCi(available: boolean, what: string): void {
   if (!available && IN_CI) throw new Error(`${what} (CI=true: .ci/run must provide it)`)
 }
+
+/**
+ * The first `python3` on PATH that can import `module` (a Debian package's module lives in the
+ * system interpreter's dist-packages, which a pyenv or venv python3 earlier on PATH cannot see).
+ */
+export function pythonWith(module: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const python = `${dir}/python3`
+    if (spawnSync(python, ['-c', `import ${module}`], {stdio: 'ignore'}).status === 0) return python
+  }
+  return undefined
+}

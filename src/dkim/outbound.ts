@@ -1,0 +1,52 @@
+/**
+ * Which outgoing messages are signed, and with what: a message whose From: address is in a local
+ * domain (or a subdomain of one, as the bounces from MAILER-DAEMON@<hostname> are) is signed with
+ * that domain's active keys, read from the store each time, so a rotation by `mailbox dkim rotate`
+ * signs the next message with the new pair, server running or not.
+ */
+import {normalizeDomain} from '../address.js'
+import type {Envelope} from '../mime/envelope.js'
+import {activeDkimKeys} from '../store/dkim-keys.js'
+import type {Store} from '../store/store.js'
+import {dkimSignatures} from './sign.js'
+
+/** config `dkim` (see config-schema.ts) */
+export interface DkimConfig {
+  /** sign outgoing mail of local domains; off: nothing is signed */
+  sign: boolean
+}
+
+export const DEFAULT_DKIM: DkimConfig = {sign: true}
+
+/** the local domain that signs for `domain`: itself, else the nearest parent that is local */
+export function signingDomainOf(store: Store, domain: string): string | undefined {
+  let name: string
+  try {
+    name = normalizeDomain(domain)
+  } catch {
+    return undefined
+  }
+  for (let labels = name.split('.'); labels.length >= 2; labels = labels.slice(1)) {
+    const candidate = labels.join('.')
+    if (store.domains.get(candidate)) return candidate
+  }
+  return undefined
+}
+
+/** the domain of the message's first From: address, if it has one */
+export function fromDomain(envelope: Envelope): string | undefined {
+  return envelope.from.find((a) => a.mailbox !== undefined && a.host)?.host
+}
+
+/**
+ * The DKIM-Signature fields to put on top of `message`, or undefined when it is not ours to
+ * sign (no From: in a local domain, or a domain without active keys).
+ */
+export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope): Promise<Buffer | undefined> {
+  const from = fromDomain(envelope)
+  const domain = from && signingDomainOf(store, from)
+  if (!domain) return undefined
+  const keys = activeDkimKeys(store, domain)
+  if (keys.length === 0) return undefined
+  return dkimSignatures(message, domain, keys)
+}
