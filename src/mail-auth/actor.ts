@@ -80,8 +80,15 @@ export class MailAuthActor implements Actor {
     // RFC 8601 §5: whatever else happens, nobody outside speaks for this server
     const {message, removed} = withoutForgedResults(req.message, hostname)
     if (config.mode === 'off') return {action: 'accept', reason: 'checks off', message}
-    const verdict = await this.verify(req, hostname, config)
-    const decision = decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+    const verified = await this.verify(req, hostname, config)
+    const verdict = verified ?? failedVerdict(hostname)
+    // a message the verifier could not finish is asked again later, even with onTempError
+    // "accept": its From addresses are unknown, so a forged local sender could not be refused
+    const decision = verified
+      ? decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+      : config.mode === 'enforce'
+        ? {action: 'defer' as const, reason: 'verification failed'}
+        : {action: 'accept' as const, reason: 'monitor only: verification failed'}
     this.log.info(
       {
         id: req.id,
@@ -98,8 +105,8 @@ export class MailAuthActor implements Actor {
     return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
   }
 
-  /** the verdicts; a failure inside the verifier counts as a temporary error of every method */
-  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict> {
+  /** the verdicts; undefined when the verifier failed (logged) */
+  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict | undefined> {
     try {
       return await this.threads().verify({
         message: req.message,
@@ -112,15 +119,20 @@ export class MailAuthActor implements Actor {
       })
     } catch (err) {
       this.log.error({err, id: req.id}, 'mail authentication failed')
-      const rows = ['spf=temperror', 'dkim=temperror', 'arc=none', 'dmarc=temperror'].map((row) => `${row} (verification failed)`)
-      return {
-        spf: {result: 'temperror', domain: ''},
-        dkim: [{result: 'temperror'}],
-        dmarc: {result: 'temperror'},
-        arc: {result: 'none'},
-        headerFrom: [],
-        header: resultsHeader(hostname, rows),
-      }
+      return undefined
     }
+  }
+}
+
+/** what is recorded when the verifier failed: a temporary error of every method */
+function failedVerdict(hostname: string): Verdict {
+  const rows = ['spf=temperror', 'dkim=temperror', 'arc=none', 'dmarc=temperror'].map((row) => `${row} (verification failed)`)
+  return {
+    spf: {result: 'temperror', domain: ''},
+    dkim: [{result: 'temperror'}],
+    dmarc: {result: 'temperror'},
+    arc: {result: 'none'},
+    headerFrom: [],
+    header: resultsHeader(hostname, rows),
   }
 }
