@@ -8,6 +8,7 @@ import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
 import {benchSmtp} from './smtp.js'
+import {benchUsers} from './users.js'
 
 const benches: Record<string, () => Promise<void>> = {
   foundation: benchFoundation,
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   outbound: benchOutbound,
   pop3: benchPop3,
   imap: benchImap,
+  users: benchUsers,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

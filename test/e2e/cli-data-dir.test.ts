@@ -25,6 +25,8 @@ const READERS: {args: string[]; input?: string}[] = [
   {args: ['user', 'remove', U]},
   {args: ['user', 'disable', U]},
   {args: ['user', 'enable', U]},
+  {args: ['user', 'import', '-'], input: `address,password\n${U},pw\n`},
+  {args: ['user', 'export']},
   {args: ['alias', 'list']},
   {args: ['alias', 'add', 'sales@example.com', U]},
   {args: ['alias', 'remove', 'sales@example.com']},

@@ -20,7 +20,7 @@ describe('help', () => {
   it('mailbox user --help lists every user command', async () => {
     const r = await runCli(['user', '--help'])
     expect(r.code, r.stderr).toBe(0)
-    for (const cmd of ['add', 'disable', 'enable', 'list', 'passwd', 'remove', 'show']) expect(r.stdout).toMatch(new RegExp(`^\\s+user ${cmd}\\s+\\S`, 'm'))
+    for (const cmd of ['add', 'disable', 'enable', 'export', 'import', 'list', 'passwd', 'remove', 'show']) expect(r.stdout).toMatch(new RegExp(`^\\s+user ${cmd}\\s+\\S`, 'm'))
   })
 
   it('mailbox user add --help documents --password-stdin, --quota and the data dir', async () => {

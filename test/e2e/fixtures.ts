@@ -119,7 +119,7 @@ export async function addUser(dataDir: string, address: string, extra: string[] 
   if (r.code !== 0) throw new Error(`user add ${address} exited ${r.code}: ${r.stderr}`)
 }
 
-export async function ok(args: string[], dataDir: string): Promise<void> {
-  const r = await runCli(args, {dataDir})
+export async function ok(args: string[], dataDir: string, input?: string): Promise<void> {
+  const r = await runCli(args, {dataDir, input})
   if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
 }

@@ -1,0 +1,33 @@
+/**
+ * `user export`: every user (or a domain's), with the aliases that forward to that user alone,
+ * in the shape `user import` reads back. An alias with several targets belongs to no single
+ * user and is not part of it (`alias list` shows those). The hash only when asked for.
+ */
+import {domainOf, normalizeDomain} from '../address.js'
+import type {Store} from '../store/store.js'
+import {requireDomain} from './domains.js'
+import type {ExportedUser} from './user-file.js'
+
+export function exportUsers(store: Store, options: {domain?: string; withHashes?: boolean} = {}): ExportedUser[] {
+  const domain = options.domain === undefined ? undefined : normalizeDomain(options.domain)
+  if (domain) requireDomain(store, domain)
+  const aliasesOf = new Map<string, string[]>()
+  for (const {value} of store.aliases.getRange()) {
+    if (value.targets.length !== 1) continue
+    const target = value.targets[0]!
+    aliasesOf.set(target, [...(aliasesOf.get(target) ?? []), value.alias])
+  }
+  const users: ExportedUser[] = []
+  for (const {value: user} of store.users.getRange()) {
+    if (domain && domainOf(user.address) !== domain) continue
+    users.push({
+      address: user.address,
+      // an empty hash is a user without a password (capture mode makes those): nothing to export
+      ...(options.withHashes && user.passwordHash ? {passwordHash: user.passwordHash} : {}),
+      quota: user.quota,
+      aliases: aliasesOf.get(user.address) ?? [],
+      disabled: user.disabled,
+    })
+  }
+  return users
+}
