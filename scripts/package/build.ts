@@ -14,7 +14,7 @@ import {build} from 'esbuild'
 import {assetDirId} from './asset-id.js'
 import {runtimeNode} from './locate.js'
 import {binaryName, sourceHash} from './source-hash.js'
-import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites} from './esbuild-plugins.js'
+import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
 
 const REPO = join(import.meta.dirname, '..', '..')
 const OUT = join(REPO, 'out')
@@ -30,6 +30,10 @@ const ADDONS = {
   'argon2.node': modules('argon2', 'prebuilds', 'linux-x64', 'argon2.glibc.node'),
   'lmdb.node': modules('@lmdb', 'lmdb-linux-x64', 'node.napi.glibc.node'),
 }
+/** Worker threads: each script bundled into an asset, the pool's `new Worker` call rewritten to run it. */
+const WORKERS = [
+  {script: 'dist/src/mail-auth/worker.js', asset: 'mail-auth-worker.cjs', pool: /dist[\\/]src[\\/]mail-auth[\\/]verifier-pool\.js$/, call: 'new Worker(WORKER, {'},
+]
 const assetOf = (importer: string) =>
   /node_modules[\\/]argon2[\\/]/.test(importer) ? 'argon2.node' : /node_modules[\\/]lmdb[\\/]/.test(importer) ? 'lmdb.node' : undefined
 
@@ -63,28 +67,41 @@ async function main(): Promise<void> {
 
   const start = Date.now()
   const bundle = join(WORK, 'mailbox.cjs')
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'runtime', 'main.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    minifyWhitespace: true,
-    // import.meta.url of the bundled ESM code: the executable (nothing reads files next to it:
-    // the places that did are rewritten or replaced above)
-    define: {'import.meta.url': '__import_meta_url', MAILBOX_VERSION: JSON.stringify(pjson.version), MAILBOX_SEA_ASSET_IDS: JSON.stringify(assetIds)},
-    banner: {js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
-    // optional parts of blessed's Terminal widget and of lmdb under Bun; never used by mailbox
-    external: ['term.js', 'pty.js', 'bun:ffi', 'cbor-x'],
-    plugins: [commonJsBuildsOf(['ordered-binary']), embeddedCli(REPO), nativeAddons(assetOf), rewrites(blessedRewrites(modules('blessed')))],
-    logLevel: 'error', // esbuild hides node_modules warnings anyway; esmWithDirectEval checks the one that mattered
-    metafile: true,
-  })
-  if (result.errors.length) throw new Error('esbuild failed')
-  const evalUsers = esmWithDirectEval(result.metafile, process.cwd())
-  if (evalUsers.length) throw new Error(`bundled as ESM but calling eval() directly (add to commonJsBuildsOf): ${evalUsers.join(', ')}`)
-  console.log(`  ${'esbuild bundle'.padEnd(40)} ${Date.now() - start} ms, ${(statSync(bundle).size / 1e6).toFixed(1)} MB`)
+  const bundleOf = async (entry: string, outfile: string) => {
+    const result = await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node24',
+      minifyWhitespace: true,
+      // import.meta.url of the bundled ESM code: the executable (nothing reads files next to it:
+      // the places that did are rewritten or replaced here)
+      define: {'import.meta.url': '__import_meta_url', MAILBOX_VERSION: JSON.stringify(pjson.version), MAILBOX_SEA_ASSET_IDS: JSON.stringify(assetIds)},
+      banner: {js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
+      // optional parts of blessed's Terminal widget and of lmdb under Bun; never used by mailbox
+      external: ['term.js', 'pty.js', 'bun:ffi', 'cbor-x'],
+      plugins: [
+        commonJsBuildsOf(['ordered-binary']),
+        embeddedCli(REPO),
+        nativeAddons(assetOf),
+        rewrites([...blessedRewrites(modules('blessed')), ...workerRewrites(WORKERS)]),
+      ],
+      logLevel: 'error', // esbuild hides node_modules warnings anyway; esmWithDirectEval checks the one that mattered
+      metafile: true,
+    })
+    if (result.errors.length) throw new Error('esbuild failed')
+    const evalUsers = esmWithDirectEval(result.metafile, process.cwd())
+    if (evalUsers.length) throw new Error(`bundled as ESM but calling eval() directly (add to commonJsBuildsOf): ${evalUsers.join(', ')}`)
+  }
+  const workerAssets: Record<string, string> = {}
+  for (const w of WORKERS) {
+    workerAssets[w.asset] = join(WORK, w.asset)
+    await bundleOf(join(REPO, w.script), workerAssets[w.asset]!)
+  }
+  await bundleOf(join(import.meta.dirname, 'runtime', 'main.ts'), bundle)
+  console.log(`  ${'esbuild bundles'.padEnd(40)} ${Date.now() - start} ms, ${(statSync(bundle).size / 1e6).toFixed(1)} MB`)
 
   const blob = join(WORK, 'sea.blob')
   const seaConfig = {
@@ -92,7 +109,7 @@ async function main(): Promise<void> {
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
-    assets: {...ADDONS, 'blessed-usr.json': join(WORK, 'blessed-usr.json')},
+    assets: {...ADDONS, ...workerAssets, 'blessed-usr.json': join(WORK, 'blessed-usr.json')},
   }
   writeFileSync(join(WORK, 'sea-config.json'), JSON.stringify(seaConfig, null, 2))
   step('SEA blob (Node 24, code cache)', () =>

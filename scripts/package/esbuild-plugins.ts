@@ -134,3 +134,14 @@ export function esmWithDirectEval(metafile: Metafile, cwd: string): string[] {
     .filter(([path, input]) => input.format === 'esm' && /(^|[^.\w])eval\((?![^)]*\)\s*\{)/m.test(readFileSync(join(cwd, path), 'utf8')))
     .map(([path]) => path)
 }
+
+/** Worker threads started from a file, run from a bundled SEA asset instead (runtime/worker-source.ts). */
+export function workerRewrites(workers: {pool: RegExp; call: string; asset: string}[]): Rewrite[] {
+  const source = (asset: string) => `require(${JSON.stringify(join(RUNTIME, 'worker-source.ts'))}).workerSource(${JSON.stringify(asset)})`
+  return workers.map(({pool, call, asset}) => {
+    // `new Worker(FILE, {` -> `new Worker(<source>, {eval: true, `
+    const m = /^new Worker\((\w+), \{$/.exec(call)
+    if (!m) throw new Error(`unexpected worker call ${call}`)
+    return {file: pool, from: call, to: `new Worker(${source(asset)}, {eval: true, `}
+  })
+}

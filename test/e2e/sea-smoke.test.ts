@@ -85,6 +85,8 @@ describe('the single executable', () => {
     const [status, body] = await pop.multi('RETR 1')
     expect(status).toMatch(/^\+OK/)
     expect(body.toString()).toContain('Subject: sea smoke')
+    // SPF/DKIM/DMARC ran on the MX: in a worker thread, which the binary starts from an asset
+    expect(body.toString()).toMatch(/^Authentication-Results: mbx\.example\.com;/m)
     await pop.quit()
 
     const imap = new ImapFlow({host: '127.0.0.1', port: ports.imap, secure: false, auth: {user: 'alice@example.com', pass: 'alice-pw'}, logger: false, tls: {rejectUnauthorized: false}})
