@@ -39,7 +39,8 @@ export function systemdUnit(settings: UnitSettings): string {
   const exec = [...settings.command, 'serve', '--config', configFile].map(systemdWord).join(' ')
   return `# systemd unit for mailbox. Install: copy to /etc/systemd/system/mailbox.service, then
 # \`systemctl daemon-reload && systemctl enable --now mailbox\`. Logs: \`journalctl -u mailbox\`.
-# Written by \`mailbox init\` (docs/mailbox.service is the one for the packaged paths).
+# \`mailbox init\` writes it for its own paths; docs/mailbox.service has the packaged ones (/usr/bin,
+# /etc/mailbox, /var/lib/mailbox), the config file there made by \`mailbox init\` too.
 [Unit]
 Description=mailbox mail appliance (SMTP, IMAP, POP3, queue)
 After=network-online.target
