@@ -21,9 +21,13 @@ export const PACKAGED_UNIT: UnitSettings = {
   user: 'mailbox',
 }
 
-/** a word of ExecStart= or a value of Environment=: quoted (systemd's C-style quoting) when it holds a space, quote or backslash */
+/** `%` starts a systemd specifier (%h, %n): a literal one is doubled */
+const unspecified = (text: string) => text.replaceAll('%', '%%')
+
+/** a word of ExecStart=, ReadWritePaths= or Environment=: quoted (systemd's C-style quoting) when it holds a space, quote or backslash */
 export function systemdWord(word: string): string {
-  return /^[^\s"'\\]+$/.test(word) ? word : `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  const text = unspecified(word)
+  return /^[^\s"'\\]+$/.test(text) ? text : `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
 /** `/var/lib/NAME` is systemd's StateDirectory=NAME: created and handed to User= before start */
@@ -36,7 +40,8 @@ export function systemdUnit(settings: UnitSettings): string {
   const {configFile, dataDir, user} = settings
   const state = stateDirectory(dataDir)
   const underHome = [...settings.command, configFile, dataDir].some((path) => /^\/(home|root|run\/user)(\/|$)/.test(path))
-  const exec = [...settings.command, 'serve', '--config', configFile].map(systemdWord).join(' ')
+  // ExecStart= also expands $VAR: a literal $ is doubled
+  const exec = [...settings.command, 'serve', '--config', configFile].map((word) => systemdWord(word).replaceAll('$', '$$$$')).join(' ')
   return `# systemd unit for mailbox. Install: copy to /etc/systemd/system/mailbox.service, then
 # \`systemctl daemon-reload && systemctl enable --now mailbox\`. Logs: \`journalctl -u mailbox\`.
 # \`mailbox init\` writes it for its own paths; docs/mailbox.service has the packaged ones (/usr/bin,
@@ -50,7 +55,7 @@ Wants=network-online.target
 Type=simple
 User=${user}
 Group=${user}
-WorkingDirectory=${systemdWord(dataDir)}
+WorkingDirectory=${unspecified(dataDir)}
 # The data dir (the store, TLS files, control socket): not a config file key. mailbox keeps oclif
 # from reading this variable as its own plugin directory, so it means the data dir and nothing else.
 Environment=${systemdWord(`MAILBOX_DATA_DIR=${dataDir}`)}

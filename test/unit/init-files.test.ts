@@ -50,13 +50,17 @@ describe('the systemd unit', () => {
     expect(home).toMatch(/^User=ann$/m)
   })
 
-  it('quotes paths with spaces, quotes and backslashes as systemd reads them', () => {
+  it('quotes paths with spaces, quotes, backslashes, % and $ as systemd reads them', () => {
     expect(systemdWord('/usr/bin/mailbox')).toBe('/usr/bin/mailbox')
     expect(systemdWord('/srv/my mail')).toBe('"/srv/my mail"')
     expect(systemdWord('/srv/a"b\\c')).toBe('"/srv/a\\"b\\\\c"')
     const unit = systemdUnit({...PACKAGED_UNIT, dataDir: '/srv/my mail', configFile: '/etc/my mailbox/m.jsonc'})
     expect(unit).toMatch(/^Environment="MAILBOX_DATA_DIR=\/srv\/my mail"$/m)
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/mailbox serve --config "\/etc\/my mailbox\/m.jsonc"$/m)
+    // systemd specifiers and variables stay literal
+    const odd = systemdUnit({...PACKAGED_UNIT, dataDir: '/srv/100%', configFile: '/etc/$HOME.jsonc'})
+    expect(odd).toMatch(/^WorkingDirectory=\/srv\/100%%$/m)
+    expect(odd).toMatch(/^ExecStart=\/usr\/bin\/mailbox serve --config \/etc\/\$\$HOME.jsonc$/m)
   })
 })
 
