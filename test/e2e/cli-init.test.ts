@@ -61,6 +61,17 @@ async function loginFails(port: number, user: string, pass: string): Promise<boo
   )
 }
 
+/** `serve --config` of an installation, on loopback with SMTP and IMAPS moved to free ports (the others off), for the time of `fn` */
+async function serving(at: Installation, fn: (server: {smtp: number; imaps: number; output: () => string}) => Promise<void>): Promise<void> {
+  const [smtp, imaps] = [await freePort(), await freePort()]
+  const served = await startServe(at.dataDir, ['--config', at.configFile, '--bind', '127.0.0.1', '--smtp-port', String(smtp), '--imaps-port', String(imaps)], 30_000)
+  try {
+    await fn({smtp, imaps, output: served.output})
+  } finally {
+    await served.stop()
+  }
+}
+
 const zoneLines = (text: string) => text.split('\n').filter((line) => line && !line.startsWith(';') && / IN /.test(line))
 
 describe('mailbox init', () => {
@@ -93,17 +104,13 @@ describe('mailbox init', () => {
     expect(JSON.stringify(dns)).not.toContain('name no user or alias') // the report addresses take mail
 
     // serve with that config, its ports moved to free ones on loopback
-    const [smtp, imaps] = [await freePort(), await freePort()]
-    const served = await startServe(at.dataDir, ['--config', at.configFile, '--bind', '127.0.0.1', '--smtp-port', String(smtp), '--imaps-port', String(imaps)], 30_000)
-    try {
-      expect(served.output()).toContain(`"source":"${r.tlsCert}","msg":"tls certificate"`)
+    await serving(at, async ({smtp, imaps, output}) => {
+      expect(output()).toContain(`"source":"${r.tlsCert}","msg":"tls certificate"`)
       expect(await inboxSubjects(imaps, r.postmaster, r.password)).toEqual([])
       expect(await loginFails(imaps, r.postmaster, `${r.password}x`)).toBe(true)
       await deliver(smtp, `abuse@${DOMAIN}`, simpleMessage({to: `abuse@${DOMAIN}`, subject: 'spam report'}))
       expect(await inboxSubjects(imaps, r.postmaster, r.password)).toEqual(['spam report'])
-    } finally {
-      await served.stop()
-    }
+    })
   }, 90_000)
 
   it('prints the password once, the records as domain dns prints them, and three next commands', async () => {
@@ -145,14 +152,10 @@ describe('mailbox init', () => {
     // the same DKIM keys (still published), the new address in the config
     expect(forced.records.filter((x: {kind: string}) => x.kind === 'dkim')).toEqual(first.records.filter((x: {kind: string}) => x.kind === 'dkim'))
     expect(readFileSync(at.configFile, 'utf8')).toContain('"publicAddresses": ["192.0.2.26"]')
-    const imaps = await freePort()
-    const served = await startServe(at.dataDir, ['--config', at.configFile, '--bind', '127.0.0.1', '--imaps-port', String(imaps)], 30_000)
-    try {
+    await serving(at, async ({imaps}) => {
       expect(await inboxSubjects(imaps, first.postmaster, forced.password)).toEqual([])
       expect(await loginFails(imaps, first.postmaster, first.password)).toBe(true)
-    } finally {
-      await served.stop()
-    }
+    })
   }, 90_000)
 
   it('after a half-done init (store set up, no config file), a second init says why it refuses, and --force finishes it', async () => {
