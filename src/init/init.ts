@@ -87,7 +87,7 @@ function checkInputs(request: InitRequest): {domain: string; hostname: string} {
 }
 
 /** every reason not to go on without --force, each saying what to do */
-function refusals(configFile: string, unitFile: string, dataDir: string, domain: string): string[] {
+async function refusals(configFile: string, unitFile: string, dataDir: string, domain: string): Promise<string[]> {
   const problems: string[] = []
   for (const [what, path] of [
     ['config file', configFile],
@@ -101,7 +101,7 @@ function refusals(configFile: string, unitFile: string, dataDir: string, domain:
     try {
       domains = storeDomains(store)
     } finally {
-      void store.close()
+      await store.close() // closed before init opens it to write
     }
     if (domains.length) {
       const halfDone = domains.includes(domain) && !existsSync(configFile)
@@ -141,7 +141,7 @@ export async function runInit(request: InitRequest): Promise<InitResult> {
   const configFile = resolve(request.configFile ?? defaultConfigPath(dataDir, request.asRoot))
   const unitFile = unitPathFor(configFile)
   if (!request.force) {
-    const problems = refusals(configFile, unitFile, dataDir, domain)
+    const problems = await refusals(configFile, unitFile, dataDir, domain)
     if (problems.length) throw new MailboxError('exists', problems.join('\n'))
   }
 
