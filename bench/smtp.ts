@@ -10,6 +10,11 @@
  *  - Postfix → LMTP → Dovecot with the same load, end-to-end until Dovecot's IMAP STATUS shows
  *    every message (../shared/peer), when postfix and dovecot are installed and we are root.
  * The load generator is smtp-source when installed, else a small Node client (said in the output).
+ *
+ * Inbound authentication: every server here asks a loopback DNS publishing SPF, DKIM and DMARC
+ * records for the sender's domain (example.net), so the figure above is with the checks on (the
+ * default). Then the same ingest by the Node client of one DKIM-signed message with the checks
+ * off (`inboundAuth.mode: "off"`) and on, twice each, and the ratio of the means.
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, rmSync} from 'node:fs'
@@ -17,7 +22,12 @@ import {tmpdir} from 'node:os'
 import {connect} from 'node:net'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {generateKeyPairSync} from 'node:crypto'
+import {writeFileSync} from 'node:fs'
+import {dkimSign} from 'mailauth'
+import {mailboxMessagesRange} from '../src/store/keys.js'
 import {openStore} from '../src/store/store.js'
+import {startDns, type DnsServer} from '../test/helpers/dns.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -28,11 +38,13 @@ const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
+  const sender = await senderDns()
   try {
     const storage = await rawPuts(join(dir, 'raw'))
     const smtpSource = which('smtp-source')
     const generator = smtpSource ? 'smtp-source (postfix)' : 'built-in Node client'
-    const mailbox = await mailboxIngest(join(dir, 'data'), Boolean(smtpSource))
+    const mailbox = await mailboxIngest(join(dir, 'data'), (port, n, to) => (smtpSource ? smtpSourceLoad(port, n, to) : nodeLoad(port, n, to)), sender.flags)
+    const auth = await authIngest(dir, sender)
     const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
     const peer = smtpSource ? peerEndToEnd() : undefined
     const figures: Record<string, string> = {
@@ -51,10 +63,35 @@ export async function benchSmtp(): Promise<void> {
     } else {
       figures['Postfix -> Dovecot'] = peer?.skipped ?? 'skipped: smtp-source not installed'
     }
+    Object.assign(figures, {
+      'inbound auth off (Node client, signed message; mean of 2)': `${auth.off.toFixed(0)} msgs/s`,
+      'inbound auth on (SPF+DKIM+DMARC, loopback DNS, cached; mean of 2)': `${auth.on.toFixed(0)} msgs/s`,
+      'ratio auth on / off (goal >= 0.7)': (auth.on / auth.off).toFixed(2),
+    })
     report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, one message per connection`, figures)
   } finally {
+    await sender.dns.close()
     cleanup()
   }
+}
+
+interface SenderDns {
+  dns: DnsServer
+  /** serve's flag for it */
+  flags: string[]
+  /** PEM of the DKIM key published as bench._domainkey.example.net */
+  privateKey: string
+}
+
+/** a loopback DNS with example.net's SPF (127.0.0.1), DKIM key and DMARC p=reject */
+async function senderDns(): Promise<SenderDns> {
+  const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+  const dns = await startDns({
+    'example.net': {TXT: ['v=spf1 ip4:127.0.0.1 -all']},
+    'bench._domainkey.example.net': {TXT: [`v=DKIM1; k=rsa; p=${publicKey.export({type: 'spki', format: 'der'}).toString('base64')}`]},
+    '_dmarc.example.net': {TXT: ['v=DMARC1; p=reject']},
+  })
+  return {dns, flags: ['--dns-server', `127.0.0.1:${dns.port}`], privateKey: privateKey.export({type: 'pkcs8', format: 'pem'}).toString()}
 }
 
 async function rawPuts(dataDir: string): Promise<number> {
@@ -69,11 +106,13 @@ async function rawPuts(dataDir: string): Promise<number> {
   return MESSAGES / (ms / 1000)
 }
 
-async function mailboxIngest(dataDir: string, useSmtpSource: boolean): Promise<number> {
+type Load = (port: number, count: number, to: string) => Promise<void>
+
+async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = []): Promise<number> {
   const port = await freePort()
-  const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']})
+  const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']}, extra)
   try {
-    const load = (n: number) => (useSmtpSource ? smtpSource(port, n, 'alice@example.test') : nodeLoad(port, n, 'alice@example.test'))
+    const load = (n: number) => loadWith(port, n, 'alice@example.test')
     await load(Math.min(1000, MESSAGES)) // warm-up: a long-running server has its code optimized
     const {ms} = await timed(() => load(MESSAGES))
     const store = openStore(dataDir, {readOnly: true})
@@ -87,7 +126,40 @@ async function mailboxIngest(dataDir: string, useSmtpSource: boolean): Promise<n
   }
 }
 
-function smtpSource(port: number, count: number, to: string): Promise<void> {
+/**
+ * Ingest of one DKIM-signed message from example.net, with inbound authentication off and on:
+ * msgs/s of each.
+ */
+async function authIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number}> {
+  const raw = plainMessage('alice@example.test')
+  const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
+  const signed = Buffer.concat([Buffer.from(signatures), raw])
+  const load: Load = (port, n, to) => nodeLoad(port, n, to, signed)
+  const run = (name: string, mode: string) => {
+    const config = join(dir, `${name}.json`)
+    writeFileSync(config, JSON.stringify({inboundAuth: {mode}}))
+    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags])
+  }
+  // off, on, on, off: the mean of each cancels a load that drifts during the runs (a shared machine)
+  const off1 = await run('auth-off-1', 'off')
+  const on1 = await run('auth-on', 'enforce')
+  const on2 = await run('auth-on-2', 'enforce')
+  const off2 = await run('auth-off-2', 'off')
+  const [off, on] = [(off1 + off2) / 2, (on1 + on2) / 2]
+  // measured what it says: the stored messages carry all three passes
+  const store = openStore(join(dir, 'auth-on'), {readOnly: true})
+  try {
+    const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
+    const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
+    const header = store.blobs.get(first.blobId)!.toString('latin1')
+    for (const pass of ['dkim=pass', 'spf=pass', 'dmarc=pass']) if (!header.includes(pass)) throw new Error(`inbound auth bench: no ${pass} in\n${header.slice(0, 1500)}`)
+  } finally {
+    await store.close()
+  }
+  return {off, on}
+}
+
+function smtpSourceLoad(port: number, count: number, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('smtp-source', ['-s', String(SESSIONS), '-m', String(count), '-l', String(SIZE), '-f', 'a@example.net', '-t', to, `127.0.0.1:${port}`], {stdio: ['ignore', 'ignore', 'pipe']})
     let err = ''
@@ -96,9 +168,14 @@ function smtpSource(port: number, count: number, to: string): Promise<void> {
   })
 }
 
+/** the bench message, about SIZE bytes, CRLF-terminated (no line starts with a dot) */
+function plainMessage(to: string): Buffer {
+  return Buffer.from(`From: a@example.net\r\nTo: ${to}\r\nSubject: bench\r\n\r\n${'x'.repeat(SIZE - 60).replace(/(.{76})/g, '$1\r\n')}\r\n`)
+}
+
 /** One message per connection, SESSIONS at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. */
-async function nodeLoad(port: number, count: number, to: string): Promise<void> {
-  const body = Buffer.from(`From: a@example.net\r\nTo: ${to}\r\nSubject: bench\r\n\r\n${'x'.repeat(SIZE - 60).replace(/(.{76})/g, '$1\r\n')}\r\n.\r\n`)
+async function nodeLoad(port: number, count: number, to: string, message = plainMessage(to)): Promise<void> {
+  const body = Buffer.concat([message, Buffer.from('.\r\n')])
   let left = count
   const one = () =>
     new Promise<void>((resolve, reject) => {

@@ -18,6 +18,7 @@ import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
 import {CaptureActor} from './capture/actor.js'
+import {MailAuthActor} from './mail-auth/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
 import {requiredToken} from './matcher/token.js'
@@ -40,6 +41,7 @@ export class App {
   private readonly listeners: ListenerInfo[] = []
   private control?: ControlServer
   private auth?: AuthActor
+  private mailAuth?: MailAuthActor
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
@@ -94,6 +96,11 @@ export class App {
       }),
       new CaptureActor(bus, store),
     )
+    // the MX asks it about mail from outside; capture mode takes every message unchecked
+    if (config.ports.smtp && !config.capture) {
+      this.mailAuth = new MailAuthActor(bus, store, log.child({component: 'mailauth'}), {hostname: config.hostname, config: config.inboundAuth, dnsServers: config.dnsServers})
+      this.actors.push(this.mailAuth)
+    }
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
@@ -161,9 +168,9 @@ export class App {
   /**
    * SIGHUP: applies `next` (the config file read again) as far as it can change without a
    * restart — the TLS certificate and key (read again even from the same paths: certbot replaces
-   * the files), the log level, routes, relay and DNS servers, and the limits of smtp, imap, pop3
-   * and the queue. New connections and delivery attempts take them; open ones keep what they
-   * have. What can fail (reading the TLS files and the relay's password file) is done before
+   * the files), the log level, routes, relay and DNS servers, inbound authentication
+   * (inboundAuth), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
+   * attempts take them; open ones keep what they have. What can fail (reading the TLS files and the relay's password file) is done before
    * anything changes, so a refused reload throws and leaves the server as it was.
    * Returns the settings that differ in `next` but wait for a restart (RESTART_ONLY).
    */
@@ -175,6 +182,7 @@ export class App {
     // in place: the front-ends and the queue hold these objects and read them as they go
     for (const section of LIVE_SECTIONS) assignLive(section, this.config[section], next[section])
     Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
+    this.mailAuth?.reconfigure(next.dnsServers)
     this.smtp?.reload(tls)
     this.imap?.reload(tls)
     this.pop3?.reload(tls)

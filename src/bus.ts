@@ -5,6 +5,7 @@
  *
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
+import type {CheckReply, CheckRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './mailstore/message-ops.js'
@@ -22,6 +23,8 @@ export interface ActionMap {
   'server.status': {req: Record<string, never>; res: ServerStatus}
   /** final recipients of an address; rejects not-found / disabled / quota */
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
+  /** MX, end of DATA: SPF, DKIM, DMARC and ARC verdicts, our Authentication-Results, and what to do */
+  'mailauth.check': {req: CheckRequest; res: CheckReply}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
   'mailstore.deliver': {req: DeliverRequest; res: DeliverReply}
   /** a stored message's bytes and bookkeeping, by the id of `mail.received` */

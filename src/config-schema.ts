@@ -127,7 +127,16 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     value: {kind: 'string', check: checkHop, secret: 'userinfo', description: 'next hop, HOST:PORT'},
     description: 'per-domain next hops overriding DNS, {"example.net": "127.0.0.1:2626"}',
   },
-  dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups and `mailbox domain check`, IP or IP:PORT; empty: the system resolver'},
+  dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups, inbound SPF/DKIM/DMARC and `mailbox domain check`, IP or IP:PORT; empty: the system resolver'},
+  inboundAuth: object('SPF, DKIM, DMARC and ARC checks of mail from outside on the MX (not submission, not capture mode)', {
+    mode: {kind: 'enum', values: ['enforce', 'monitor', 'off'], description: 'enforce: refuse DMARC reject and forged local senders, junk DMARC quarantine; monitor: only record; off: no checks'},
+    onTempError: {kind: 'enum', values: ['defer', 'accept'], description: 'a DNS failure: defer (451 4.7.0) or accept with temperror recorded'},
+    dnsBudgetMs: timer('all DNS lookups of one message together end within this (then temperror)', 100),
+    dnsCacheEntries: count('DNS answers cached; 0: no cache', 0),
+    dnsCacheTtlMs: span('how long a DNS answer (or a name that does not exist) is cached'),
+    maxDkimSignatures: count('DKIM signatures verified per message; later ones are ignored'),
+    verifierThreads: int('threads verifying messages beside the event loop (restart to change)', 1, 64),
+  }),
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),
     maxFailuresPerAddress: count('failures from one address (network) before it is refused'),

@@ -15,6 +15,7 @@ import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
+import {DEFAULT_INBOUND_AUTH, type InboundAuthConfig} from './mail-auth/policy.js'
 import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
@@ -62,12 +63,14 @@ export interface ServeConfig {
   relay: RelayConfig
   /** per-domain next hops, overriding DNS: {"example.net": "127.0.0.1:2626"} */
   routes: Record<string, string>
-  /** DNS servers for MX lookups (ip or ip:port); empty: the system's */
+  /** DNS servers for MX lookups and inbound authentication (ip or ip:port); empty: the system's */
   dnsServers: string[]
   /** PEM files; when absent a self-signed pair is generated into <dataDir>/tls/ */
   tlsCert?: string
   tlsKey?: string
   logLevel: Level
+  /** SPF, DKIM, DMARC and ARC on the MX (src/mail-auth/) */
+  inboundAuth: InboundAuthConfig
   auth: AuthConfig
   smtp: SmtpLimits
   imap: ImapLimits
@@ -88,6 +91,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     allowInsecureAuth: false,
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults
+    inboundAuth: structuredClone(DEFAULT_INBOUND_AUTH),
     auth: structuredClone(DEFAULT_AUTH),
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),

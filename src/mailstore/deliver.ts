@@ -11,7 +11,7 @@ import {mailboxKey, messageKey} from '../store/keys.js'
 import type {MailboxRecord, MessageRecord, QueueEntry} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
-import {INBOX, newFolder} from './folders.js'
+import {INBOX, junkFolder, newFolder} from './folders.js'
 
 export interface StoredCopy {
   user: string
@@ -46,6 +46,8 @@ export interface DeliveryInput {
   remote: string[]
   /** capture mode: a recipient with no user gets one (no password, INBOX only) */
   createUsers?: boolean
+  /** local copies go to each user's Junk folder instead of INBOX (see junkFolder) */
+  junk?: boolean
 }
 
 export interface DeliveryResult {
@@ -126,9 +128,9 @@ export async function deliver(store: Store, input: DeliveryInput): Promise<Deliv
       id = blobId
       for (const user of local) {
         if (input.createUsers) ensureCaptureUser(store, user)
-        const inbox = store.mailboxes.get(mailboxKey(user, INBOX))
-        if (!inbox) throw new MailboxError('not-found', `no INBOX for ${user}`)
-        changes.push(appendEntries(store, inbox, [{blobId, size: input.localRaw.length}]))
+        const folder = input.junk ? junkFolder(store, user) : store.mailboxes.get(mailboxKey(user, INBOX))
+        if (!folder) throw new MailboxError('not-found', `no INBOX for ${user}`)
+        changes.push(appendEntries(store, folder, [{blobId, size: input.localRaw.length}]))
       }
     }
     let queued: QueueEntry[] = []

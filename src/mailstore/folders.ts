@@ -19,6 +19,7 @@ import {removeMailboxMessages} from './messages.js'
 
 export const SEPARATOR = '/'
 export const INBOX = 'INBOX'
+export const JUNK = 'Junk'
 const MAX_NAME_BYTES = 512
 
 export const DEFAULT_FOLDERS: {name: string; specialUse?: SpecialUse}[] = [
@@ -26,7 +27,7 @@ export const DEFAULT_FOLDERS: {name: string; specialUse?: SpecialUse}[] = [
   {name: 'Sent', specialUse: '\\Sent'},
   {name: 'Drafts', specialUse: '\\Drafts'},
   {name: 'Trash', specialUse: '\\Trash'},
-  {name: 'Junk', specialUse: '\\Junk'},
+  {name: JUNK, specialUse: '\\Junk'},
   {name: 'Archive', specialUse: '\\Archive'},
 ]
 
@@ -107,6 +108,20 @@ export function createDefaultFolders(store: Store, user: string): void {
   for (const f of DEFAULT_FOLDERS) {
     if (!store.mailboxes.get(mailboxKey(user, f.name))) newFolder(store, user, f.name, f.specialUse)
   }
+}
+
+/**
+ * Where quarantined mail goes: the user's `\Junk` folder, else the one named Junk, else a new
+ * Junk folder with `\Junk` (RFC 6154), so a user who deleted it gets it back. Call inside a
+ * write transaction.
+ */
+export function junkFolder(store: Store, user: string): MailboxRecord {
+  const marked = listFolders(store, user).find((f) => f.specialUse === '\\Junk' && !f.noselect)
+  if (marked) return marked
+  const named = store.mailboxes.get(mailboxKey(user, JUNK))
+  if (named && !named.noselect) return named
+  // created, or a \Noselect placeholder named Junk (its children kept) made a real folder again
+  return createFolderBody(store, user, JUNK, '\\Junk')()
 }
 
 /*

@@ -61,6 +61,8 @@ export interface StoreRequest {
    */
   pieces: Buffer[]
   capture?: boolean
+  /** local copies go to each user's Junk folder (a DMARC quarantine), not INBOX */
+  junk?: boolean
   /**
    * DKIM-sign the copy for remote recipients (../dkim/outbound.ts decides with which key): only
    * for senders we vouch for (authenticated submission, local injection, our bounces)
@@ -93,6 +95,7 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
     local: req.local,
     remote: req.remote,
     createUsers: req.capture,
+    junk: req.junk,
   })
   return {result, analysis, size: raw.length}
 }

@@ -32,4 +32,8 @@ export const reply = {
   localError: () => new SmtpError(451, '4.3.0', 'Local error in processing, try again later'),
   tooBig: () => new SmtpError(552, '5.3.4', 'Message exceeds the maximum size'),
   loop: () => new SmtpError(554, '5.4.6', 'Routing loop detected'),
+  /** SPF/DKIM/DMARC policy refused the message (RFC 7372) */
+  authRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused: ${why}`),
+  /** a DNS failure left the message's authentication undecided */
+  authDeferred: (why: string) => new SmtpError(451, '4.7.0', `Sender authentication could not be checked (${why}), try again later`),
 }

@@ -204,7 +204,7 @@ export class SmtpFrontEnd implements Actor {
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
       onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, cb),
       onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, cb),
-      onData: (stream, session, cb) => this.onData(stream, session as Session, cb),
+      onData: (stream, session, cb) => this.onData(role, stream, session as Session, cb),
     })
   }
 
@@ -287,8 +287,9 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private onData(stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
-    // the message as it arrives, in pieces: joined once, by the mailstore, behind our headers
+  private onData(role: Role, stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
+    // the message as it arrives, in pieces: joined by the mailstore, behind our headers (on the
+    // MX once before that, for its verification: see authenticate)
     const pieces: Buffer[] = []
     const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
     stream.on('data', (chunk: Buffer) => {
@@ -309,7 +310,7 @@ export class SmtpFrontEnd implements Actor {
         hold.release()
         return cb(reply.tooBig())
       }
-      void this.accept(session, pieces).then(
+      void this.accept(role, session, pieces).then(
         (id) => {
           hold.release()
           cb(null, `Ok: queued as ${id}`)
@@ -348,7 +349,7 @@ export class SmtpFrontEnd implements Actor {
     return undefined
   }
 
-  private async accept(session: Session, pieces: Buffer[]): Promise<string> {
+  private async accept(role: Role, session: Session, pieces: Buffer[]): Promise<string> {
     const tx = session.mbx ?? {local: new Set<string>(), remote: new Set<string>()}
     if (countReceived(headOf(pieces, RECEIVED_SCAN)) > this.options.limits.maxReceivedHeaders) throw reply.loop()
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
@@ -360,6 +361,8 @@ export class SmtpFrontEnd implements Actor {
     }
     const id = newId()
     const size = pieces.reduce((n, piece) => n + piece.length, 0)
+    // mail from outside: SPF, DKIM, DMARC and ARC (submission is authenticated; capture takes everything)
+    const junk = role === 'mx' && !session.user && !this.options.capture ? await this.authenticate(id, session, mailFrom, pieces) : false
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
     pieces.unshift(received)
     const result = await this.bus.call('mailstore.deliver', {
@@ -371,6 +374,7 @@ export class SmtpFrontEnd implements Actor {
       capture: this.options.capture,
       remoteAddress: session.remoteAddress,
       authenticated: Boolean(session.user),
+      ...(junk ? {junk} : {}),
     })
     // the admin's line for this message, once it is durable: what Postfix's cleanup and qmgr lines say together
     this.log.info(
@@ -385,10 +389,26 @@ export class SmtpFrontEnd implements Actor {
         to: rcptTo,
         size,
         ...(result.messageId ? {messageId: clip(result.messageId)} : {}),
+        ...(junk ? {junk} : {}),
       },
       'message accepted',
     )
     return result.id
+  }
+
+  /**
+   * Asks `mailauth.check` about the message and replaces `pieces` with what is to be stored (our
+   * Authentication-Results on top, forged ones removed). Throws the refusal or deferral; returns
+   * whether the message goes to Junk.
+   */
+  private async authenticate(id: string, session: Session, mailFrom: string, pieces: Buffer[]): Promise<boolean> {
+    const message = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
+    pieces.length = 0
+    const check = await this.bus.call('mailauth.check', {id, message, remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom})
+    if (check.action === 'reject') throw reply.authRefused(check.reason)
+    if (check.action === 'defer') throw reply.authDeferred(check.reason)
+    pieces.push(...(check.header ? [check.header] : []), check.message)
+    return check.action === 'junk'
   }
 }
 

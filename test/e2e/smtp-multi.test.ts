@@ -143,8 +143,10 @@ describe('multiple recipients', () => {
     expect(entry.domain).toBe('remote.example')
     expect(entry.from).toBe('alice@example.com')
     expect(entry.recipients.map((r) => r.address)).toEqual(['carol@remote.example'])
-    // the queued copy has our Received header but no Return-Path (that belongs to final delivery)
-    expect(entry.raw.startsWith('Received: from ')).toBe(true)
+    // the queued copy: our DKIM signatures (Ed25519, RSA) on top of our Received header, and no
+    // Return-Path (that belongs to final delivery)
+    const fields = entry.raw.split(/\r\n(?![ \t])/).map((f) => f.split(':')[0])
+    expect(fields.slice(0, 3)).toEqual(['DKIM-Signature', 'DKIM-Signature', 'Received'])
     expect(entry.raw).not.toMatch(/^Return-Path:/im)
     expect(entry.raw).toContain('\r\nSubject: local and remote\r\n')
 

@@ -8,15 +8,23 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll} from 'vitest'
+import {startDns, type DnsServer} from './dns.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'mailbox')
 
 const children = new Set<ChildProcess>()
 const dirs = new Set<string>()
-afterAll(() => {
+/**
+ * One loopback DNS server with no records per test file, the DNS of every `serve` not given its
+ * own: the MX asks DNS about every message from outside (SPF, DKIM, DMARC), and tests must
+ * neither leave loopback nor wait for the system's resolver. Every name is NXDOMAIN at once.
+ */
+let emptyDns: Promise<DnsServer> | undefined
+afterAll(async () => {
   for (const child of children) child.kill('SIGKILL')
   for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
+  await (await emptyDns)?.close()
 })
 
 /** A fresh temporary data dir, removed after the test file. Short path: unix socket paths max 107 bytes. */
@@ -73,7 +81,8 @@ export interface Served {
 /**
  * Starts `mailbox serve` and resolves once it logs "mailbox started". Protocol ports are off
  * unless `args` turns them on (or `options.defaultPorts` leaves them to serve's own defaults), so
- * parallel test files never collide on a port.
+ * parallel test files never collide on a port. DNS is the empty loopback server above unless
+ * `args` names one (`--dns-server`).
  */
 export async function startServe(
   dataDir: string,
@@ -85,7 +94,8 @@ export async function startServe(
   const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher']
     .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...args], {
+  const dns = args.includes('--dns-server') ? [] : ['--dns-server', `127.0.0.1:${(await (emptyDns ??= startDns({}))).port}`]
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...dns, ...args], {
     env: {...process.env, NO_COLOR: '1', ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -1,0 +1,138 @@
+/**
+ * The inbound authentication actor (`mailauth.check`), asked by the MX at the end of DATA for
+ * mail from outside: removes Authentication-Results fields that claim our authserv-id, has SPF,
+ * DKIM, DMARC and ARC verified (./verify.ts) in a verifier thread (./verifier-pool.ts) through a
+ * time-limited, cached DNS (./dns.ts), decides (./policy.ts) and logs one line per verdict. The
+ * front-end only turns the action into a reply.
+ */
+import type {Actor, Bus} from '../bus.js'
+import {isLocalDomain} from '../directory/domains.js'
+import type {Logger} from '../log.js'
+import type {Store} from '../store/store.js'
+import {withoutForgedResults} from './headers.js'
+import {decide, type Action, type InboundAuthConfig} from './policy.js'
+import {VerifierPool, type DnsSetup} from './verifier-pool.js'
+import {resultsHeader, type Verdict} from './verify.js'
+
+export interface CheckRequest {
+  /** the transaction's id (as in our Received field), for the log line */
+  id: string
+  /** the message as the client sent it */
+  message: Buffer
+  remoteAddress: string
+  helo: string
+  /** MAIL FROM, '' for the null sender */
+  mailFrom: string
+}
+
+export interface CheckReply {
+  action: Action
+  reason: string
+  /** the message to store: without forged Authentication-Results, otherwise the same bytes */
+  message: Buffer
+  /** our Authentication-Results field, to go on top (absent when checks are off) */
+  header?: Buffer
+}
+
+export class MailAuthActor implements Actor {
+  readonly name = 'mailauth'
+  private unregister?: () => void
+  private pool?: VerifierPool
+
+  /** `config` is the live config section: a reload assigns into it */
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly options: {hostname: string; config: InboundAuthConfig; dnsServers: string[]},
+  ) {}
+
+  async start(): Promise<void> {
+    // started now so the first message does not wait for the threads; with checks off, once a
+    // reload turns them on
+    if (this.options.config.mode !== 'off') this.threads()
+    this.unregister = this.bus.handle('mailauth.check', (req) => this.check(req))
+  }
+
+  async stop(): Promise<void> {
+    this.unregister?.()
+    await this.pool?.close()
+  }
+
+  /** a reload: `config` was assigned in place; the threads get its DNS settings and `servers` */
+  reconfigure(servers: string[]): void {
+    this.options.dnsServers = servers
+    this.pool?.setDns(this.dnsSetup())
+  }
+
+  private threads(): VerifierPool {
+    this.pool ??= new VerifierPool(this.options.config.verifierThreads, this.dnsSetup(), (err) => this.log.error({err}, 'verifier thread failed; replaced'))
+    return this.pool
+  }
+
+  private dnsSetup(): DnsSetup {
+    const {config, dnsServers} = this.options
+    return {servers: dnsServers, limits: {dnsCacheEntries: config.dnsCacheEntries, dnsCacheTtlMs: config.dnsCacheTtlMs}, budgetMs: config.dnsBudgetMs}
+  }
+
+  private async check(req: CheckRequest): Promise<CheckReply> {
+    const {hostname, config} = this.options
+    // RFC 8601 §5: whatever else happens, nobody outside speaks for this server
+    const {message, removed} = withoutForgedResults(req.message, hostname)
+    if (config.mode === 'off') return {action: 'accept', reason: 'checks off', message}
+    const verified = await this.verify(req, hostname, config)
+    const verdict = verified ?? failedVerdict(hostname)
+    // a message the verifier could not finish is asked again later, even with onTempError
+    // "accept": its From addresses are unknown, so a forged local sender could not be refused
+    const decision = verified
+      ? decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+      : config.mode === 'enforce'
+        ? {action: 'defer' as const, reason: 'verification failed'}
+        : {action: 'accept' as const, reason: 'monitor only: verification failed'}
+    this.log.info(
+      {
+        id: req.id,
+        spf: verdict.spf.result,
+        dkim: verdict.dkim.map((d) => (d.domain ? `${d.result}:${d.domain}` : d.result)).join(' '),
+        dmarc: verdict.dmarc.result,
+        arc: verdict.arc.result,
+        action: decision.action,
+        reason: decision.reason,
+        ...(removed ? {forgedResultsRemoved: removed} : {}),
+      },
+      'mail authentication',
+    )
+    return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
+  }
+
+  /** the verdicts; undefined when the verifier failed (logged) */
+  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict | undefined> {
+    try {
+      return await this.threads().verify({
+        message: req.message,
+        remoteAddress: req.remoteAddress,
+        helo: req.helo,
+        mailFrom: req.mailFrom,
+        hostname,
+        budgetMs: config.dnsBudgetMs,
+        maxDkimSignatures: config.maxDkimSignatures,
+      })
+    } catch (err) {
+      this.log.error({err, id: req.id}, 'mail authentication failed')
+      return undefined
+    }
+  }
+}
+
+/** what is recorded when the verifier failed: a temporary error of every method */
+function failedVerdict(hostname: string): Verdict {
+  const rows = ['spf=temperror', 'dkim=temperror', 'arc=none', 'dmarc=temperror'].map((row) => `${row} (verification failed)`)
+  return {
+    spf: {result: 'temperror', domain: ''},
+    dkim: [{result: 'temperror'}],
+    dmarc: {result: 'temperror'},
+    arc: {result: 'none'},
+    headerFrom: [],
+    header: resultsHeader(hostname, rows),
+  }
+}

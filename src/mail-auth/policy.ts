@@ -1,0 +1,87 @@
+/**
+ * What the MX does with a message's authentication verdicts (./verify.ts), in this order:
+ *  1. Spoofing of a local domain: mail from outside whose envelope sender or From address is in
+ *     one of our domains must pass SPF or DKIM for that domain (or a subdomain of it): `none` and
+ *     `neutral` do not pass, since our own users send through submission. Refused whatever any
+ *     DMARC record says; deferred when a DNS failure left that undecided.
+ *  2. More than one From address: refused. DMARC applies to one author domain (RFC 7489
+ *     §6.6.1); a second address would otherwise switch it off for a domain with p=reject.
+ *  3. DMARC pass: accept.
+ *  4. A DNS failure (temperror in SPF, a DKIM signature or DMARC): deferred, or accepted with the
+ *     temperror recorded (`onTempError: "accept"`).
+ *  5. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk.
+ * In `monitor` mode the verdicts are only recorded: every message is accepted into the INBOX.
+ */
+export type Action = 'accept' | 'junk' | 'reject' | 'defer'
+
+export interface InboundAuthConfig {
+  /** enforce: refuse, defer and junk as below; monitor: only record; off: no checks at all */
+  mode: 'enforce' | 'monitor' | 'off'
+  /** a DNS failure: `defer` (451 4.7.x) or `accept` with temperror recorded */
+  onTempError: 'defer' | 'accept'
+  /** all the DNS lookups of one message together end within this */
+  dnsBudgetMs: number
+  /** DNS answers cached at most */
+  dnsCacheEntries: number
+  /** how long a DNS answer is cached */
+  dnsCacheTtlMs: number
+  /** DKIM signatures verified per message; those after are ignored */
+  maxDkimSignatures: number
+  /** threads that verify messages, off the event loop */
+  verifierThreads: number
+}
+
+export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
+  mode: 'enforce',
+  onTempError: 'defer',
+  dnsBudgetMs: 3000,
+  dnsCacheEntries: 10_000,
+  dnsCacheTtlMs: 5 * 60_000,
+  maxDkimSignatures: 10,
+  verifierThreads: 1,
+}
+
+export interface PolicyInput {
+  spf: {result: string; domain: string}
+  dkim: {result: string; domain?: string}[]
+  dmarc: {result: string; policy?: string}
+  /** MAIL FROM, '' for the null sender */
+  mailFrom: string
+  headerFrom: string[]
+}
+
+export interface Decision {
+  action: Action
+  /** why, for the reply text and the log */
+  reason: string
+}
+
+const domainOfAddress = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '')
+const within = (domain: string, of: string): boolean => domain === of || domain.endsWith('.' + of)
+
+export function decide(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, config: Pick<InboundAuthConfig, 'mode' | 'onTempError'>): Decision {
+  const decision = enforced(verdict, isLocalDomain, config.onTempError)
+  if (config.mode !== 'enforce' && decision.action !== 'accept') return {action: 'accept', reason: `monitor only: would ${decision.action} (${decision.reason})`}
+  return decision
+}
+
+function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, onTempError: InboundAuthConfig['onTempError']): Decision {
+  const {spf, dkim, dmarc} = verdict
+  const claimed = new Set([...(verdict.mailFrom ? [verdict.mailFrom] : []), ...verdict.headerFrom].map(domainOfAddress).filter((d) => d && isLocalDomain(d)))
+  for (const domain of claimed) {
+    const spfPass = spf.result === 'pass' && within(spf.domain.toLowerCase(), domain)
+    const dkimPass = dkim.some((d) => d.result === 'pass' && d.domain && within(d.domain, domain))
+    if (spfPass || dkimPass) continue
+    // a DNS failure may hide a pass: ask again later rather than refuse our own domain's mail
+    const undecided = spf.result === 'temperror' || dkim.some((d) => d.result === 'temperror' && d.domain && within(d.domain, domain))
+    if (undecided) return {action: 'defer', reason: `cannot verify the local domain ${domain} now`}
+    return {action: 'reject', reason: `${domain} is a local domain; its mail from outside must pass SPF or DKIM`}
+  }
+  if (verdict.headerFrom.length > 1) return {action: 'reject', reason: 'more than one From address; DMARC cannot be applied'}
+  if (dmarc.result === 'pass') return {action: 'accept', reason: 'dmarc pass'}
+  const temporary = [spf.result, dmarc.result, ...dkim.map((d) => d.result)].includes('temperror')
+  if (temporary) return onTempError === 'defer' ? {action: 'defer', reason: 'DNS lookups failed'} : {action: 'accept', reason: 'temperror recorded'}
+  if (dmarc.result === 'fail' && dmarc.policy === 'reject') return {action: 'reject', reason: 'DMARC policy of the From domain is reject'}
+  if (dmarc.result === 'fail' && dmarc.policy === 'quarantine') return {action: 'junk', reason: 'DMARC policy of the From domain is quarantine'}
+  return {action: 'accept', reason: dmarc.result === 'fail' ? 'dmarc fail, policy none' : `dmarc ${dmarc.result}`}
+}

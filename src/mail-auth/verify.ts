@@ -1,0 +1,76 @@
+/**
+ * Inbound verification of one message with mailauth: SPF for the MAIL FROM domain (the HELO
+ * name's when the sender is null), every DKIM signature, DMARC with alignment, and the ARC chain.
+ * BIMI is not looked at. Returns the verdicts and the one Authentication-Results field (RFC 8601)
+ * that records them under our authserv-id; what to do about them is ./policy.ts's business.
+ */
+import libmime from 'libmime'
+import {authenticate} from 'mailauth'
+import type {ResolveFn} from './dns.js'
+
+export interface VerifyInput {
+  /** the message as the client sent it (our trace fields not yet added) */
+  message: Buffer
+  remoteAddress: string
+  helo: string
+  /** MAIL FROM, '' for the null sender */
+  mailFrom: string
+  /** our host name: the authserv-id */
+  hostname: string
+  resolver: ResolveFn
+}
+
+export interface DkimVerdict {
+  result: string
+  /** the signing domain (d=) */
+  domain?: string
+  selector?: string
+}
+
+export interface Verdict {
+  spf: {result: string; domain: string}
+  dkim: DkimVerdict[]
+  dmarc: {result: string; domain?: string; policy?: string}
+  arc: {result: string}
+  /** the From header's addresses */
+  headerFrom: string[]
+  /** `Authentication-Results: …` with its CRLF */
+  header: string
+}
+
+export async function verifyMessage(input: VerifyInput): Promise<Verdict> {
+  const {message, remoteAddress, helo, mailFrom, hostname, resolver} = input
+  const result = await authenticate(message, {
+    ip: remoteAddress,
+    helo: helo || undefined,
+    // SPF checks the HELO identity for the null sender (mailauth: postmaster@HELO)
+    sender: mailFrom || '',
+    mta: hostname,
+    resolver: resolver as never,
+    disableBimi: true,
+  })
+  const dkim: DkimVerdict[] = (result.dkim.results ?? []).map((r) => ({
+    result: r.status.result,
+    ...(r.signingDomain ? {domain: r.signingDomain.toLowerCase()} : {}),
+    ...(r.selector ? {selector: r.selector} : {}),
+  }))
+  const spf = result.spf ? {result: result.spf.status.result, domain: result.spf.domain} : {result: 'none', domain: ''}
+  const dmarc = result.dmarc
+    ? {result: result.dmarc.status.result, domain: result.dmarc.domain, ...(result.dmarc.policy ? {policy: result.dmarc.policy} : {})}
+    : {result: 'none'}
+  const arc = {result: result.arc ? result.arc.status.result : 'none'}
+  const rows = [
+    ...(result.dkim.results ?? []).map((r) => r.info),
+    result.spf ? result.spf.info : 'spf=none',
+    result.arc && result.arc.info ? result.arc.info : 'arc=none',
+    result.dmarc ? result.dmarc.info : 'dmarc=none (not a single From address)',
+  ]
+  return {spf, dkim, dmarc, arc, headerFrom: result.dkim.headerFrom ?? [], header: resultsHeader(hostname, rows)}
+}
+
+/** RFC 8601 §2.2: `Authentication-Results: authserv-id; method=result …; …`, folded, one CRLF at the end */
+export function resultsHeader(authservId: string, rows: string[]): string {
+  // a row quotes what the message said (header.from …): no line breaks may come through from it
+  const clean = rows.map((row) => row.replace(/[\r\n\t]+/g, ' ').replace(/[\x00-\x1f\x7f]/g, ''))
+  return `Authentication-Results: ${authservId};\r\n ` + clean.map((row) => libmime.foldLines(row, 160)).join(';\r\n ') + '\r\n'
+}

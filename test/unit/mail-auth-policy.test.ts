@@ -1,0 +1,48 @@
+/**
+ * The inbound policy (src/mail-auth/policy.ts): a local domain claimed from outside must pass SPF
+ * or DKIM for itself whatever DMARC says; DNS failures defer (or accept, as configured); DMARC
+ * reject refuses, quarantine junks, none accepts; monitor mode never acts.
+ */
+import {describe, expect, it} from 'vitest'
+import {decide, type PolicyInput} from '../../src/mail-auth/policy.js'
+
+const local = (d: string) => d === 'example.com'
+const enforce = {mode: 'enforce', onTempError: 'defer'} as const
+const base: PolicyInput = {spf: {result: 'none', domain: 'remote.test'}, dkim: [{result: 'none'}], dmarc: {result: 'none'}, mailFrom: 'x@remote.test', headerFrom: ['x@remote.test']}
+const act = (v: Partial<PolicyInput>, config: Parameters<typeof decide>[2] = enforce) => decide({...base, ...v}, local, config).action
+
+describe('decide', () => {
+  it('a local domain claimed from outside must pass SPF or DKIM for itself (or a subdomain)', () => {
+    expect(act({mailFrom: 'a@example.com', spf: {result: 'neutral', domain: 'example.com'}})).toBe('reject')
+    expect(act({headerFrom: ['a@Example.COM']})).toBe('reject')
+    // a DMARC pass for another From domain does not excuse a forged envelope sender
+    expect(act({mailFrom: 'a@example.com', spf: {result: 'fail', domain: 'example.com'}, dmarc: {result: 'pass'}})).toBe('reject')
+    expect(act({mailFrom: 'a@example.com', spf: {result: 'pass', domain: 'example.com'}})).toBe('accept')
+    expect(act({headerFrom: ['a@example.com'], dkim: [{result: 'pass', domain: 'mail.example.com'}]})).toBe('accept')
+    expect(act({headerFrom: ['a@example.com'], dkim: [{result: 'pass', domain: 'notexample.com'}]})).toBe('reject')
+    expect(act({mailFrom: 'a@example.com', spf: {result: 'temperror', domain: 'example.com'}})).toBe('defer')
+    // even when temperrors are otherwise accepted: a forged local sender must not slip through
+    expect(act({mailFrom: 'a@example.com', spf: {result: 'temperror', domain: 'example.com'}}, {mode: 'enforce', onTempError: 'accept'})).toBe('defer')
+  })
+
+  it('DNS failures defer, or accept when configured; a DMARC pass needs no more lookups', () => {
+    expect(act({spf: {result: 'temperror', domain: 'remote.test'}})).toBe('defer')
+    expect(act({dkim: [{result: 'temperror', domain: 'remote.test'}]})).toBe('defer')
+    expect(act({dmarc: {result: 'temperror'}})).toBe('defer')
+    expect(act({dmarc: {result: 'temperror'}}, {mode: 'enforce', onTempError: 'accept'})).toBe('accept')
+    expect(act({spf: {result: 'temperror', domain: 'remote.test'}, dmarc: {result: 'pass'}})).toBe('accept')
+  })
+
+  it('more than one From address is refused: DMARC could not be applied', () => {
+    expect(act({headerFrom: ['ceo@bank.test', 'x@remote.test'], dmarc: {result: 'none'}})).toBe('reject')
+    expect(act({headerFrom: []})).toBe('accept')
+  })
+
+  it('DMARC fail follows the policy; monitor mode only records', () => {
+    expect(act({dmarc: {result: 'fail', policy: 'reject'}})).toBe('reject')
+    expect(act({dmarc: {result: 'fail', policy: 'quarantine'}})).toBe('junk')
+    expect(act({dmarc: {result: 'fail', policy: 'none'}})).toBe('accept')
+    const monitored = decide({...base, dmarc: {result: 'fail', policy: 'reject'}}, local, {mode: 'monitor', onTempError: 'defer'})
+    expect(monitored).toEqual({action: 'accept', reason: 'monitor only: would reject (DMARC policy of the From domain is reject)'})
+  })
+})
