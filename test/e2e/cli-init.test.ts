@@ -5,7 +5,7 @@
  * postmaster; the DNS records are those of `domain dns`; a second init refuses, --force works;
  * bad input and a half-done init are refused with a reason.
  */
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {ImapFlow} from 'imapflow'
 import {describe, expect, it} from 'vitest'
@@ -171,6 +171,25 @@ describe('mailbox init', () => {
     const forced = await initJson(at, ['--force'])
     expect(forced).toMatchObject({domainCreated: false, postmasterCreated: false})
     expect((await runCli(['config', 'check', '--config', at.configFile], {dataDir: at.dataDir})).code).toBe(0)
+  }, 60_000)
+
+  it('a store step that fails (postmaster@ is an alias) writes no file and changes nothing in the store; fixed, --force goes through', async () => {
+    const at = fresh()
+    for (const args of [
+      ['domain', 'add', DOMAIN],
+      ['alias', 'add', `postmaster@${DOMAIN}`, 'admin@example.net'],
+    ]) {
+      expect((await runCli(args, {dataDir: at.dataDir})).code).toBe(0)
+    }
+    const before = await snapshot(at.dataDir)
+    const failed = await init(at, ['--force'])
+    expectOneLineError(failed, new RegExp(`^Error: postmaster@${DOMAIN} is an alias here: remove it \\(mailbox alias remove postmaster@${DOMAIN}\\) so init can make the postmaster user$`))
+    expect(readdirSync(dirname(at.configFile))).toEqual([]) // neither the files nor their staged copies
+    expect(await snapshot(at.dataDir)).toEqual(before)
+    expect((await runCli(['alias', 'remove', `postmaster@${DOMAIN}`], {dataDir: at.dataDir})).code).toBe(0)
+    const r = await initJson(at, ['--force'])
+    expect(r).toMatchObject({domainCreated: false, postmasterCreated: true})
+    expect(readdirSync(dirname(at.configFile)).sort()).toEqual(['mailbox.jsonc', 'mailbox.service'])
   }, 60_000)
 
   it('a config file that cannot be written leaves the store without the domain, so the next init needs no --force', async () => {
