@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {defaultConfig, mergeConfig, readConfigFile} from '../../src/config.js'
 import {initConfigText} from '../../src/init/config-file.js'
+import {defaultConfigPath, unitPathFor} from '../../src/init/init.js'
 import {generatePassword} from '../../src/init/password.js'
 import {PACKAGED_UNIT, systemdUnit, systemdWord} from '../../src/init/systemd-unit.js'
 import {ROOT} from '../helpers/cli.js'
@@ -61,6 +62,15 @@ describe('the systemd unit', () => {
     const odd = systemdUnit({...PACKAGED_UNIT, dataDir: '/srv/100%', configFile: '/etc/$HOME.jsonc'})
     expect(odd).toMatch(/^WorkingDirectory=\/srv\/100%%$/m)
     expect(odd).toMatch(/^ExecStart=\/usr\/bin\/mailbox serve --config \/etc\/\$\$HOME.jsonc$/m)
+  })
+})
+
+describe('where init writes', () => {
+  it('the config: /etc/mailbox for root, else beside the data dir; the unit beside the config', () => {
+    expect(defaultConfigPath('/var/lib/mailbox', true)).toBe('/etc/mailbox/mailbox.jsonc')
+    expect(defaultConfigPath('/srv/mail/data', false)).toBe('/srv/mail/mailbox.jsonc')
+    expect(defaultConfigPath('data', false)).toBe(join(process.cwd(), 'mailbox.jsonc'))
+    expect(unitPathFor('/etc/mailbox/mailbox.jsonc')).toBe('/etc/mailbox/mailbox.service')
   })
 })
 
