@@ -40,7 +40,7 @@ export default class Status_ extends MailboxCommand {
 
 function render(s: Status): string {
   const c = s.counts
-  if (!c) return ['server:    not running', `data dir:  ${s.dataDir} (no mailbox store here: create one with mailbox serve or mailbox domain add)`].join('\n')
+  if (!c) return ['server:    not running', `data dir:  ${s.dataDir} (no mailbox store here: create one with mailbox init, mailbox serve or mailbox domain add)`].join('\n')
   const queue = QUEUE_STATES.filter((q) => c.queue[q]).map((q) => `${q} ${c.queue[q]}`).join(', ') || 'empty'
   const lines = s.running
     ? [

@@ -17,6 +17,12 @@ export interface TlsMaterial {
   source: string
 }
 
+/** where a self-signed pair is generated when no TLS files are configured */
+export function generatedTlsPaths(dataDir: string): {dir: string; certFile: string; keyFile: string} {
+  const dir = join(dataDir, 'tls')
+  return {dir, certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem')}
+}
+
 export async function loadTls(options: {dataDir: string; hostname: string; certFile?: string; keyFile?: string}): Promise<TlsMaterial> {
   if (options.certFile || options.keyFile) {
     if (!options.certFile || !options.keyFile) throw new MailboxError('invalid', 'give both --tls-cert and --tls-key')
@@ -35,9 +41,7 @@ export async function loadTls(options: {dataDir: string; hostname: string; certF
     }
     return material
   }
-  const dir = join(options.dataDir, 'tls')
-  const certFile = join(dir, 'cert.pem')
-  const keyFile = join(dir, 'key.pem')
+  const {dir, certFile, keyFile} = generatedTlsPaths(options.dataDir)
   if (existsSync(certFile) && existsSync(keyFile)) {
     return {cert: readFileSync(certFile), key: readFileSync(keyFile), source: certFile}
   }

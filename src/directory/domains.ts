@@ -3,7 +3,7 @@ import {domainOf, normalizeDomain} from '../address.js'
 import {generateDkimKeys} from '../dkim/keys.js'
 import {MailboxError} from '../errors.js'
 import {putDkimKeysInTxn, removeDomainDkimKeysInTxn} from '../store/dkim-keys.js'
-import type {DomainRecord} from '../store/records.js'
+import type {DkimKeyRecord, DomainRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {deleteUserRecords} from './users.js'
 
@@ -12,20 +12,35 @@ export interface DomainView extends DomainRecord {
   aliases: number
 }
 
-/** Adds a local domain with its DKIM keys (made before the transaction: RSA takes a while). */
+/** A new domain: its record and DKIM keys, made before any transaction (RSA takes a while). */
+export interface NewDomain {
+  record: DomainRecord
+  keys: DkimKeyRecord[]
+}
+
+export function newDomain(input: string): NewDomain {
+  const name = normalizeDomain(input)
+  const createdAt = Date.now()
+  return {record: {name, createdAt}, keys: generateDkimKeys(name, createdAt)}
+}
+
+/** Writes a newDomain() inside `store.transact`; refuses a domain that exists. */
+export function putNewDomainInTxn(store: Store, domain: NewDomain): DomainRecord {
+  const {name} = domain.record
+  if (store.domains.get(name)) throw new MailboxError('exists', `domain ${name} already exists`)
+  store.domains.putSync(name, domain.record)
+  removeDomainDkimKeysInTxn(store, name) // a removed domain's keys are gone already; be sure
+  putDkimKeysInTxn(store, domain.keys)
+  return domain.record
+}
+
+/** Adds a local domain with its DKIM keys. */
 export function addDomain(store: Store, input: string): DomainRecord {
   const name = normalizeDomain(input)
+  // checked before the key generation too, so a typo costs no RSA key
   if (store.domains.get(name)) throw new MailboxError('exists', `domain ${name} already exists`)
-  const createdAt = Date.now()
-  const keys = generateDkimKeys(name, createdAt)
-  return store.transact(() => {
-    if (store.domains.get(name)) throw new MailboxError('exists', `domain ${name} already exists`)
-    const record = {name, createdAt}
-    store.domains.putSync(name, record)
-    removeDomainDkimKeysInTxn(store, name) // a removed domain's keys are gone already; be sure
-    putDkimKeysInTxn(store, keys)
-    return record
-  })
+  const domain = newDomain(name)
+  return store.transact(() => putNewDomainInTxn(store, domain))
 }
 
 export function isLocalDomain(store: Store, domain: string): boolean {

@@ -62,14 +62,17 @@ export async function addUser(store: Store, input: {address: string; password: s
   // Check cheaply before spending ~170 ms on the hash, then again under the write lock.
   checkNewUser(store, input.address)
   const passwordHash = await hashPassword(input.password)
-  return store.transact(() => {
-    const address = checkNewUser(store, input.address)
-    const now = Date.now()
-    const record: UserRecord = {address, passwordHash, quota: input.quota ?? 0, disabled: false, createdAt: now, updatedAt: now}
-    store.users.putSync(address, record)
-    createDefaultFolders(store, address)
-    return view(store, record)
-  })
+  return store.transact(() => view(store, putNewUserInTxn(store, {address: input.address, passwordHash, quota: input.quota})))
+}
+
+/** Adds a user with its default folders inside `store.transact`, checking it is new there. */
+export function putNewUserInTxn(store: Store, input: {address: string; passwordHash: string; quota?: number}): UserRecord {
+  const address = checkNewUser(store, input.address)
+  const now = Date.now()
+  const record: UserRecord = {address, passwordHash: input.passwordHash, quota: input.quota ?? 0, disabled: false, createdAt: now, updatedAt: now}
+  store.users.putSync(address, record)
+  createDefaultFolders(store, address)
+  return record
 }
 
 export function showUser(store: Store, input: string): UserView {
@@ -93,8 +96,13 @@ function update(store: Store, input: string, change: Partial<UserRecord>, also?:
 
 export async function setPassword(store: Store, input: string, password: string): Promise<UserView> {
   requireUser(store, input)
+  return setPasswordHash(store, input, await hashPassword(password))
+}
+
+/** Replaces a user's password hash (nests in a caller's transaction). */
+export function setPasswordHash(store: Store, input: string, passwordHash: string): UserView {
   // whoever logged in with the old password gets no standing from it: its addresses are strangers again
-  return update(store, input, {passwordHash: await hashPassword(password)}, (address) => forgetLogins(store, address))
+  return update(store, input, {passwordHash}, (address) => forgetLogins(store, address))
 }
 
 export const setDisabled = (store: Store, input: string, disabled: boolean) => update(store, input, {disabled})

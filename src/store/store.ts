@@ -78,7 +78,7 @@ export function storeExists(dataDir: string): boolean {
 
 /** the refusal of a command that reads a store which is not there */
 export function noStoreError(dataDir: string): MailboxError {
-  return new MailboxError('not-found', `no mailbox store in ${dataDir} (create one with mailbox serve or mailbox domain add)`)
+  return new MailboxError('not-found', `no mailbox store in ${dataDir} (create one with mailbox init, mailbox serve or mailbox domain add)`)
 }
 
 /** Creates the data dir (mode 0700) if it is missing; a path that is taken by a file is refused in one line. */

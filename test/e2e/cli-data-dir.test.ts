@@ -52,7 +52,7 @@ const READERS: {args: string[]; input?: string}[] = [
   {args: ['dashboard']},
 ]
 
-const noStore = (dir: string) => new RegExp(`^Error: no mailbox store in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(create one with mailbox serve or mailbox domain add\\)$`)
+const noStore = (dir: string) => new RegExp(`^Error: no mailbox store in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(create one with mailbox init, mailbox serve or mailbox domain add\\)$`)
 
 describe('a data dir without a store', () => {
   it('every reading command exits 1 saying so, and creates nothing', async () => {

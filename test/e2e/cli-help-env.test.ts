@@ -13,7 +13,7 @@ describe('help', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/USAGE\s+\$ mailbox \[COMMAND\]/)
     for (const topic of ['domain', 'user', 'alias', 'folder']) expect(r.stdout).toMatch(new RegExp(`^\\s+${topic}\\s+\\S`, 'm'))
-    for (const command of ['serve', 'status']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S`, 'm'))
+    for (const command of ['init', 'serve', 'status']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S`, 'm'))
     expect(r.stderr).toBe('')
   })
 
