@@ -3,12 +3,13 @@
  * sea-helpers.ts), then a smoke subset of the end-to-end suite runs against it, through the
  * same helpers as the rest of the suite (MAILBOX_BIN switches them to the binary) and with node
  * off the binary's PATH: serve, SMTP in, IMAP and POP3 out, a queue delivery to a loopback
- * receiver, user add (argon2), the matcher in capture mode with `watch`, and the dashboard in tmux.
+ * receiver, user add (argon2), init, the matcher in capture mode with `watch`, and the dashboard
+ * in tmux.
  * The binary runs as a copy outside the clone (no node_modules above it), and its native add-ons
  * go to a fresh cache dir (XDG_CACHE_HOME), so extracting them is tested too.
  */
 import {spawnSync} from 'node:child_process'
-import {chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {ImapFlow} from 'imapflow'
@@ -75,6 +76,14 @@ describe('the single executable', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/user add/)
     expect(r.stdout).toMatch(/user import/)
+  })
+
+  it('init writes a systemd unit that starts the binary itself', async () => {
+    const config = join(home, 'init', 'mailbox.jsonc')
+    const r = await runCli(['init', '--hostname', 'mail.init.test', '--domain', 'init.test', '--config', config, '--json'], {dataDir: tempDataDir()})
+    expect(r.code, r.stderr).toBe(0)
+    const {unitFile} = JSON.parse(r.stdout) as {unitFile: string}
+    expect(readFileSync(unitFile, 'utf8')).toContain(`ExecStart=${binary} serve --config ${config}`)
   })
 
   it('takes mail over SMTP and hands it out over POP3 and IMAP', async () => {
