@@ -3,6 +3,7 @@
  * what was measured, on what workload, and the ratio against a reference measured in the same
  * run — absolute figures drift on shared machines, ratios much less.
  */
+import {benchCli} from './cli.js'
 import {benchFoundation} from './foundation.js'
 import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   pop3: benchPop3,
   imap: benchImap,
   users: benchUsers,
+  cli: benchCli,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

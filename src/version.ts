@@ -1,4 +1,4 @@
-/** The package version, read once from package.json (found upward from here, in src/ or dist/src/). */
+/** The package version, read once from package.json (found upward from here, in src/ or dist/src/), or built in. */
 import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -14,4 +14,7 @@ function findVersion(): string {
   return '0.0.0'
 }
 
-export const VERSION = findVersion()
+/** Set by the single-executable build (scripts/package/build.ts), which has no package.json to read. */
+declare const MAILBOX_VERSION: string | undefined
+
+export const VERSION = typeof MAILBOX_VERSION === 'string' ? MAILBOX_VERSION : findVersion()

@@ -10,7 +10,7 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {SMTPServer} from 'smtp-server'
 import {afterAll, beforeAll, expect} from 'vitest'
-import {BIN, runCli, runJson} from '../helpers/cli.js'
+import {mailboxCommand, runCli, runJson} from '../helpers/cli.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -62,7 +62,10 @@ export class Tmux {
    */
   async startDashboard(dataDir: string, size: {width: number; height: number} = {width: 120, height: 36}): Promise<Session> {
     const name = `dash${++this.sessions}`
-    const command = `NCURSES_NO_UTF8_ACS=1 '${process.execPath}' '${BIN}' dashboard --data-dir '${dataDir}'; echo DASH-EXIT $?; sleep 60`
+    const mailbox = mailboxCommand()
+    const env = Object.entries({NCURSES_NO_UTF8_ACS: '1', ...mailbox.env}).map(([k, v]) => `${k}='${v}'`)
+    const argv = [mailbox.file, ...mailbox.args].map((a) => `'${a}'`)
+    const command = `env ${env.join(' ')} ${argv.join(' ')} dashboard --data-dir '${dataDir}'; echo DASH-EXIT $?; sleep 60`
     await this.tmux(['new-session', '-d', '-s', name, '-x', String(size.width), '-y', String(size.height), command])
     return new Session(this, name)
   }

@@ -13,6 +13,17 @@ import {startDns, type DnsServer} from './dns.js'
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'mailbox')
 
+/**
+ * How the helpers run mailbox: `node bin/mailbox`, or, when MAILBOX_BIN names a single
+ * executable (test/e2e/sea-smoke.test.ts sets it), that file with `env` added to its environment.
+ * Read at each spawn, so a test file may set it in beforeAll.
+ */
+export function mailboxCommand(): {file: string; args: string[]; env: Record<string, string>} {
+  const sea = process.env.MAILBOX_BIN
+  if (!sea) return {file: process.execPath, args: [BIN], env: {}}
+  return {file: sea, args: [], env: JSON.parse(process.env.MAILBOX_BIN_ENV ?? '{}') as Record<string, string>}
+}
+
 const children = new Set<ChildProcess>()
 const dirs = new Set<string>()
 /**
@@ -43,7 +54,8 @@ export interface CliResult {
 /** Runs `mailbox ARGS --data-dir DIR` to completion. `input` goes to stdin (closed after). */
 export function runCli(args: string[], options: {dataDir?: string; input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
   const argv = options.dataDir ? [...args, '--data-dir', options.dataDir] : args
-  const child = spawn(process.execPath, [BIN, ...argv], {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: 'pipe'})
+  const mailbox = mailboxCommand()
+  const child = spawn(mailbox.file, [...mailbox.args, ...argv], {env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...options.env}, stdio: 'pipe'})
   children.add(child)
   let stdout = ''
   let stderr = ''
@@ -95,8 +107,9 @@ export async function startServe(
     .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
   const dns = args.includes('--dns-server') ? [] : ['--dns-server', `127.0.0.1:${(await (emptyDns ??= startDns({}))).port}`]
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...portsOff, ...dns, ...args], {
-    env: {...process.env, NO_COLOR: '1', ...env},
+  const mailbox = mailboxCommand()
+  const child = spawn(mailbox.file, [...mailbox.args, 'serve', '--data-dir', dataDir, ...portsOff, ...dns, ...args], {
+    env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)
