@@ -9,9 +9,10 @@
  * (TLS required, certificate chain and host name verified before AUTH: Postfix's `secure`) for
  * hops with credentials, unless `insecure` is set (a lab).
  */
-import {Resolver} from 'node:dns/promises'
+import type {Resolver} from 'node:dns/promises'
 import {isIP} from 'node:net'
 import {normalizeDomain} from '../address.js'
+import {dnsResolver} from '../dns-resolver.js'
 import {MailboxError} from '../errors.js'
 
 export interface Hop {
@@ -96,10 +97,10 @@ export function isHostName(host: string): boolean {
 }
 
 export class Router {
-  private readonly resolver = new Resolver({timeout: 5000, tries: 2})
+  private readonly resolver: Resolver
 
   constructor(private readonly config: RouteConfig) {
-    if (config.dnsServers.length) this.resolver.setServers(config.dnsServers)
+    this.resolver = dnsResolver(config.dnsServers, 5000)
   }
 
   /** The hosts to try for a domain, best first. */

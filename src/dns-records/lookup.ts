@@ -4,8 +4,9 @@
  * answers, or a UDP reply lost twice), so a check never hangs. "No such name" and "no records of
  * that type" are answers (an empty list); a timeout or a refusal is a failure with its code.
  */
-import {Resolver} from 'node:dns/promises'
+import type {Resolver} from 'node:dns/promises'
 import type {SrvRecord} from 'node:dns'
+import {dnsResolver, withTimeout} from '../dns-resolver.js'
 import {MailboxError} from '../errors.js'
 
 export type Lookup<T> = {ok: true; values: T[]} | {ok: false; code: string}
@@ -32,8 +33,7 @@ export class DnsLookup {
     readonly timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
   ) {
     // c-ares doubles the wait on its retry: t + 2t fits the limit
-    this.resolver = new Resolver({timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2})
-    if (servers.length) this.resolver.setServers(servers)
+    this.resolver = dnsResolver(servers, Math.max(50, Math.floor(timeoutMs / 3)))
   }
 
   /** the servers asked, for messages */
@@ -57,9 +57,7 @@ export class DnsLookup {
     this.resolver.cancel()
   }
 
-  private async run<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<Lookup<T>>((resolve) => (timer = setTimeout(() => resolve({ok: false, code: 'ETIMEOUT'}), this.timeoutMs)))
+  private run<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
     const answer = query().then(
       (values): Lookup<T> => ({ok: true, values}),
       (err: NodeJS.ErrnoException): Lookup<T> => {
@@ -67,10 +65,6 @@ export class DnsLookup {
         return code === 'ENODATA' || code === 'ENOTFOUND' ? {ok: true, values: []} : {ok: false, code}
       },
     )
-    try {
-      return await Promise.race([answer, deadline])
-    } finally {
-      clearTimeout(timer)
-    }
+    return withTimeout(answer, this.timeoutMs, (): Lookup<T> => ({ok: false, code: 'ETIMEOUT'}))
   }
 }

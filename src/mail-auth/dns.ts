@@ -8,7 +8,8 @@
  *  - answers (and "no such name" / "no data") are cached, bounded in count and age, and
  *    concurrent lookups of one name share one query. Timeouts and server failures are not cached.
  */
-import {Resolver} from 'node:dns/promises'
+import type {Resolver} from 'node:dns/promises'
+import {dnsResolver, withTimeout} from '../dns-resolver.js'
 
 export interface DnsCacheLimits {
   /** answers kept at most; the oldest goes first */
@@ -51,9 +52,7 @@ export class DnsCache {
 
   private newResolver(servers: string[]): Resolver {
     // one retry inside the budget: a single lost UDP datagram should not cost a temperror
-    const resolver = new Resolver({timeout: Math.max(100, Math.floor(this.queryTimeoutMs() / 2)), tries: 2})
-    if (servers.length) resolver.setServers(servers)
-    return resolver
+    return dnsResolver(servers, Math.max(100, Math.floor(this.queryTimeoutMs() / 2)))
   }
 
   /** A resolver for one message: all its lookups together end within `budgetMs`. */
@@ -102,13 +101,4 @@ export class DnsCache {
 
 function timeoutError(name: string, rrtype: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`DNS lookup of ${rrtype} ${name} ran out of time`), {code: 'ETIMEOUT'})
-}
-
-/** `promise`, or `late()` once `ms` have passed without it settling */
-function withTimeout<T>(promise: Promise<T>, ms: number, late: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(late()), ms)
-  })
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
 }
