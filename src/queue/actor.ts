@@ -298,13 +298,17 @@ export class QueueActor implements Actor {
   /** Records an attempt's outcome in the background; the entry is released once it is durable. */
   private settle(entry: QueueEntry, result: AttemptResult, startedAt: number): void {
     this.track(
-      this.finish(entry, result, startedAt)
-        .catch((err: unknown) => this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded'))
-        .finally(() => {
+      this.finish(entry, result, startedAt).then(
+        (state) => {
           this.active.delete(entry.id)
           // a deferred entry needs a timer for its next attempt
-          if (this.store.queue.get(entry.id)?.state === 'deferred') this.kick()
-        }),
+          if (state === 'deferred') this.kick()
+        },
+        (err: unknown) => {
+          this.active.delete(entry.id)
+          this.log.error({err, id: entry.id}, 'delivery outcome could not be recorded')
+        },
+      ),
     )
   }
 
@@ -377,7 +381,8 @@ export class QueueActor implements Actor {
     return {result: last}
   }
 
-  private async finish(entry: QueueEntry, result: AttemptResult, startedAt: number): Promise<void> {
+  /** Records an attempt's outcome; resolves with the entry's new state (undefined: it was deleted meanwhile). */
+  private async finish(entry: QueueEntry, result: AttemptResult, startedAt: number): Promise<QueueState | undefined> {
     const now = Date.now()
     const byAddress = new Map(result.recipients.map((r) => [r.address, r]))
     const expired = now - entry.createdAt > this.options.queue.retry.maxLifetimeMs
@@ -420,10 +425,11 @@ export class QueueActor implements Actor {
         ...(lastError ? {lastError} : {}),
       })
     })
-    if (!updated) return
+    if (!updated) return undefined
     this.bus.publish('delivery.attempt', {id: entry.id, attempt: entry.attempts, host: result.host, state})
     this.bus.publish(`queue.${state}` as const, {id: entry.id, domain: entry.domain, recipients: recipients.map((r) => r.address), ...(lastError ? {lastError} : {})})
     this.log.info(attemptLogFields(entry, result, updated, now), 'delivery attempt')
+    return state
   }
 
   private async bounce(entry: QueueEntry, failed: FailedRecipient[], at: number, original: Buffer): Promise<void> {
