@@ -151,6 +151,26 @@ describe('nextCounter', () => {
   })
 })
 
+/**
+ * Writes `fill` into `store` as schema `version` left it, closes it, reopens it (which migrates)
+ * and hands the migrated store to `check`.
+ */
+async function migrateFrom(version: number, store: Store, fill: () => void, check: (migrated: Store) => void): Promise<void> {
+  store.transact(() => {
+    fill()
+    store.meta.putSync('schemaVersion', version)
+  })
+  const path = store.path
+  await store.close()
+  const reopened = openStore(dirname(path))
+  try {
+    expect(reopened.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    check(reopened)
+  } finally {
+    await reopened.close()
+  }
+}
+
 describe('migration 1 → 2', () => {
   it('re-analyzes stored blobs so MIME offsets match the stored bytes', async () => {
     const {analyzeMessage} = await import('../../src/mailstore/analyze.js')
@@ -158,22 +178,14 @@ describe('migration 1 → 2', () => {
     const body = 'Subject: hi\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
     const raw = Buffer.from('Return-Path: <a@b.test>\r\n' + body)
     const stale = analyzeMessage(Buffer.from(body)) // what version 1 stored
-    store.transact(() => {
+    await migrateFrom(1, store, () => {
       store.blobs.putSync('b1', raw)
       store.blobInfo.putSync('b1', {refs: 1, size: raw.length, createdAt: 0, ...stale})
-      store.meta.putSync('schemaVersion', 1)
-    })
-    const path = store.path
-    await store.close()
-    const reopened = openStore(dirname(path))
-    try {
-      expect(reopened.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    }, (reopened) => {
       const info = reopened.blobInfo.get('b1')!
       expect(raw.subarray(info.structure!.bodyStart, info.structure!.bodyEnd).toString()).toBe('hello\r\n')
       expect(info.refs).toBe(1)
-    } finally {
-      await reopened.close()
-    }
+    })
   })
 })
 
@@ -183,17 +195,11 @@ describe('migration 2 → 3', () => {
     const {generateDkimKeys} = await import('../../src/dkim/keys.js')
     const store = tempStore()
     const kept = generateDkimKeys('keyed.test', 0)
-    store.transact(() => {
+    await migrateFrom(2, store, () => {
       store.domains.putSync('old.test', {name: 'old.test', createdAt: 0})
       store.domains.putSync('keyed.test', {name: 'keyed.test', createdAt: 0})
       for (const k of kept) store.dkimKeys.putSync([k.domain, k.selector], k)
-      store.meta.putSync('schemaVersion', 2)
-    })
-    const path = store.path
-    await store.close()
-    const reopened = openStore(dirname(path))
-    try {
-      expect(reopened.meta.get('schemaVersion')).toBe(SCHEMA_VERSION)
+    }, (reopened) => {
       const keys = dkimKeysOf(reopened, 'old.test')
       expect(keys.map((k) => [k.algorithm, k.state])).toEqual([
         ['ed25519', 'active'],
@@ -201,8 +207,6 @@ describe('migration 2 → 3', () => {
       ])
       expect(keys.every((k) => /^mbx\d{8}[er]$/.test(k.selector) && k.privateKey.includes('PRIVATE KEY'))).toBe(true)
       expect(dkimKeysOf(reopened, 'keyed.test').map((k) => k.selector)).toEqual(kept.map((k) => k.selector))
-    } finally {
-      await reopened.close()
-    }
+    })
   })
 })
