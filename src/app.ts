@@ -108,7 +108,7 @@ export class App {
         hostname: config.hostname,
         queue: config.queue,
         route: routeOf(config, relay),
-        ...(relay.verifyContext ? {verifyContext: relay.verifyContext} : {}),
+        ...(relay.trustedCa ? {trustedCa: relay.trustedCa} : {}),
       })
       // stopped after the front-ends (which may still hand it mail), started after them (below)
       this.actors.push(this.queue)
@@ -186,7 +186,7 @@ export class App {
     this.smtp?.reload(tls)
     this.imap?.reload(tls)
     this.pop3?.reload(tls)
-    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.verifyContext)
+    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
     return waiting

@@ -33,6 +33,7 @@ const ADDONS = {
 /** Worker threads: each script bundled into an asset, the pool's `new Worker` call rewritten to run it. */
 const WORKERS = [
   {script: 'dist/src/mail-auth/worker.js', asset: 'mail-auth-worker.cjs', pool: /dist[\\/]src[\\/]mail-auth[\\/]verifier-pool\.js$/, call: 'new Worker(WORKER, {'},
+  {script: 'dist/src/delivery/worker.js', asset: 'sender-worker.cjs', pool: /dist[\\/]src[\\/]delivery[\\/]sender-thread\.js$/, call: 'new Worker(WORKER, {'},
 ]
 const assetOf = (importer: string) =>
   /node_modules[\\/]argon2[\\/]/.test(importer) ? 'argon2.node' : /node_modules[\\/]lmdb[\\/]/.test(importer) ? 'lmdb.node' : undefined

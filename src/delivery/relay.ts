@@ -35,8 +35,8 @@ export const RELAY_PASSWORD_ENV = 'MAILBOX_RELAY_PASSWORD'
 export interface ResolvedRelay {
   /** the smarthost, with its credentials; absent when mail goes by routes and MX */
   hop?: Hop
-  /** what hops with credentials are verified against: absent means Node's default trust store */
-  verifyContext?: SecureContext
+  /** CA certificates (PEM) that hops with credentials are verified against besides Node's trust store (see trustWith) */
+  trustedCa?: string
   insecure: boolean
   /** things the operator should hear about at start (never holding the password) */
   warnings: string[]
@@ -47,11 +47,11 @@ export interface ResolvedRelay {
 /** Reads the password and CA files and builds the smarthost hop. */
 export function resolveRelay(config: RelayConfig, env: NodeJS.ProcessEnv = process.env): ResolvedRelay {
   const warnings: string[] = []
-  const verifyContext = config.caFile ? contextWith(config.caFile) : undefined
+  const trustedCa = config.caFile ? readCaFile(config.caFile) : undefined
   if (config.insecure) warnings.push('relay.insecure is set: credentials may be sent to a relay host without verified TLS (a lab setting)')
   if (!config.host) {
     if (config.user || config.passwordFile) throw new MailboxError('invalid', 'a relay user or password file was given without a relay host')
-    return {insecure: config.insecure, warnings, ...(verifyContext ? {verifyContext} : {})}
+    return {insecure: config.insecure, warnings, ...(trustedCa ? {trustedCa} : {})}
   }
   const parsed = parseHostPort(config.host, 587)
   const inline = parsed.auth
@@ -75,7 +75,7 @@ export function resolveRelay(config: RelayConfig, env: NodeJS.ProcessEnv = proce
     hop,
     insecure: config.insecure,
     warnings,
-    ...(verifyContext ? {verifyContext} : {}),
+    ...(trustedCa ? {trustedCa} : {}),
     summary: {
       host: hop.host,
       port: hop.port,
@@ -99,8 +99,8 @@ function readPasswordFile(path: string, warnings: string[]): string {
   return pass
 }
 
-/** Node's bundled CAs plus the file's: giving `ca` alone would replace the defaults, not add to them. */
-function contextWith(caFile: string): SecureContext {
+/** The file's PEM, checked here (at start or reload) so a bad file is an error then, not at a delivery. */
+function readCaFile(caFile: string): string {
   let pem: string
   try {
     pem = readFileSync(caFile, 'utf8')
@@ -109,8 +109,12 @@ function contextWith(caFile: string): SecureContext {
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new MailboxError('invalid', `relay CA file ${caFile} holds no PEM certificate`)
   try {
-    return createSecureContext({ca: [...rootCertificates, pem]})
+    trustWith(pem)
   } catch (err) {
     throw new MailboxError('invalid', `relay CA file ${caFile} is not usable: ${(err as Error).message}`)
   }
+  return pem
 }
+
+/** Node's bundled CAs plus `pem`'s: giving `ca` alone would replace the defaults, not add to them. */
+export const trustWith = (pem: string): SecureContext => createSecureContext({ca: [...rootCertificates, pem]})

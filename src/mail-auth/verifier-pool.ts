@@ -7,6 +7,7 @@
  * records as temperror: never a hang.
  */
 import {Worker} from 'node:worker_threads'
+import {runsFromSource, workerFromSource} from '../worker-from-source.js'
 import type {DnsCacheLimits} from './dns.js'
 import type {Verdict} from './verify.js'
 
@@ -44,7 +45,7 @@ interface Thread {
   pending: Map<number, Pending>
 }
 
-// run from the sources (tsx) the thread is the .ts file; it inherits tsx through execArgv
+// run from the sources (tests), the thread is the .ts file; compiled, the .js next to this one
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
 
 export class VerifierPool {
@@ -85,7 +86,8 @@ export class VerifierPool {
   }
 
   private spawn(): Thread {
-    const thread: Thread = {worker: new Worker(WORKER, {workerData: this.setup}), pending: new Map()}
+    const worker = runsFromSource(WORKER) ? workerFromSource(WORKER, {workerData: this.setup}) : new Worker(WORKER, {workerData: this.setup})
+    const thread: Thread = {worker, pending: new Map()}
     thread.worker.on('message', (msg: FromWorker) => {
       const job = thread.pending.get(msg.n)
       if (!job) return

@@ -7,9 +7,11 @@
  * - claims and outcomes are async group commits (all of an event turn share one fsync, off the
  *   main thread), so delivery never stalls the IMAP, POP3 and SMTP sessions; see claim() and
  *   begin() for how an entry is held in memory until its commit lands;
- * - each attempt tries the route / smarthost / MX hosts in order until one answers, and keeps
- *   the SMTP transcript in the delivery log; a sender whose connection works carries further
- *   due entries for the same domain over it, up to MESSAGES_PER_CONNECTION;
+ * - each attempt runs on the sender thread (../delivery/sender-thread.ts), where the SMTP
+ *   connections live: it tries the route / smarthost / MX hosts in order until one answers, and
+ *   its SMTP transcript goes to the delivery log; a sender whose connection works carries further
+ *   due entries for the same domain over it, up to MESSAGES_PER_CONNECTION. This thread keeps
+ *   the bookkeeping (claims, outcomes, bounces), next to the store;
  * - per recipient: 2xx delivered, 5xx failed at once, 4xx and connection trouble deferred with
  *   backoff until the queue lifetime runs out (then failed, as expired);
  * - failed recipients produce one RFC 3464 bounce to the sender, never for a null sender; the
@@ -21,11 +23,10 @@
  * so its changes are serialized with the sending.
  */
 import {hostname} from 'node:os'
-import type {SecureContext} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
-import {PermanentRouteError, Router, type RouteConfig} from '../delivery/route.js'
-import {TlsRefusal} from '../delivery/outbound-tls.js'
-import {SmtpSession, outcomeOf, peerAddress, type AttemptResult, type ClientOptions, type RecipientResult} from '../delivery/smtp-client.js'
+import type {RouteConfig} from '../delivery/route.js'
+import {SenderThread, type KeptSession, type SenderSetup} from '../delivery/sender-thread.js'
+import type {AttemptResult, RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
@@ -91,12 +92,10 @@ const IDLE_RECHECK_MS = 1000
 /** states a sender may claim from */
 const DUE: QueueState[] = ['queued', 'deferred']
 
-/** a refusal while connecting (greeting 5xx, AUTH 535) is the host's verdict; anything else is temporary */
-const outcomeOfConnect = (err: {responseCode?: number}): 'failed' | 'deferred' => (outcomeOf(err.responseCode) === 'failed' ? 'failed' : 'deferred')
-
 export class QueueActor implements Actor {
   readonly name = 'queue'
-  private router: Router
+  /** where the SMTP connections live (started with the actor) */
+  private sender?: SenderThread
   private readonly active = new Map<string, string>()
   private readonly perDomain = new Map<string, number>()
   private readonly inflight = new Set<Promise<void>>()
@@ -112,18 +111,26 @@ export class QueueActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; verifyContext?: SecureContext},
-  ) {
-    this.router = new Router(options.route)
-  }
+    private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; trustedCa?: string},
+  ) {}
 
   /** A reload (SIGHUP): attempts that begin from now on take these routes, relay and trust; attempts in flight finish on theirs. */
-  reroute(route: RouteConfig, verifyContext: SecureContext | undefined): void {
-    this.router = new Router(route)
-    this.options.verifyContext = verifyContext
+  reroute(route: RouteConfig, trustedCa: string | undefined): void {
+    this.options.route = route
+    if (trustedCa) this.options.trustedCa = trustedCa
+    else delete this.options.trustedCa
+    this.sender?.configure(this.senderSetup())
+  }
+
+  /** what the sender thread delivers with: sent at start and again at each reload (the queue section is updated in place first) */
+  private senderSetup(): SenderSetup {
+    const {connectTimeoutMs, socketTimeoutMs} = this.options.queue
+    const {route, trustedCa} = this.options
+    return {route, client: {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs}, ...(trustedCa ? {trustedCa} : {})}
   }
 
   async start(): Promise<void> {
+    this.sender = new SenderThread(this.senderSetup(), (err) => this.log.error({err}, 'the delivery thread failed; attempts it had in hand are deferred'))
     const recovered = recoverSending(this.store)
     if (recovered) this.log.info({recovered}, 'entries left sending by a previous run are queued again')
     const act = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -178,6 +185,7 @@ export class QueueActor implements Actor {
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
     // a sender that ends hands its last outcome commit to `inflight`, hence the loop
     while (this.inflight.size) await Promise.allSettled([...this.inflight])
+    await this.sender?.stop()
   }
 
   /** Coalesced wake-up: any number of kicks in one turn cost one scan. */
@@ -263,19 +271,19 @@ export class QueueActor implements Actor {
     const ahead: Promise<QueueEntry | undefined>[] = [this.claim(entry)]
     const work = (async () => {
       let current: QueueEntry | undefined
-      let session: SmtpSession | undefined
+      let session: KeptSession | undefined
       try {
         for (let sent = 0; ahead.length; ) {
           current = await ahead.shift()
           if (!current) continue // deleted or held before its claim committed
           const startedAt = Date.now()
-          const attempt: {result: AttemptResult; session?: SmtpSession} = await this.attempt(current, session)
+          const attempt = await this.attempt(current, session)
           sent++
           session = attempt.session
           this.settle(current, attempt.result, startedAt)
           current = undefined
           // entries claimed ahead are attempted whatever happens (on a new connection if this one broke)
-          if (session?.usable && !this.stopping) this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
+          if (session && !this.stopping) this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
         }
       } catch (err) {
         this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
@@ -284,7 +292,7 @@ export class QueueActor implements Actor {
         // until the next start queues it again, like any entry a crash left sending
         for (const claiming of ahead) void claiming.then((e) => e && this.active.delete(e.id), () => {})
       } finally {
-        session?.close()
+        if (session) this.sender?.close(session)
         const n = (this.perDomain.get(domain) ?? 1) - 1
         if (n <= 0) this.perDomain.delete(domain)
         else this.perDomain.set(domain, n)
@@ -317,68 +325,15 @@ export class QueueActor implements Actor {
     void work.finally(() => this.inflight.delete(work))
   }
 
-  private async attempt(entry: QueueEntry, session: SmtpSession | undefined): Promise<{result: AttemptResult; session?: SmtpSession}> {
+  /** One attempt on the sender thread, over the sender's kept connection when it still works. */
+  private async attempt(entry: QueueEntry, session: KeptSession | undefined): Promise<{result: AttemptResult; session?: KeptSession}> {
     const pending = entry.recipients.filter((r) => r.state === 'pending' || r.state === 'deferred').map((r) => r.address)
     const raw = this.store.blobs.get(entry.blobId)
     if (!raw) {
-      return {
-        session,
-        result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))},
-      }
+      return {...(session ? {session} : {}), result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}}
     }
-    if (session?.usable) {
-      const result = await session.send(entry.from, pending, raw)
-      if (session.usable || result.recipients.some((r) => r.outcome !== 'deferred')) return {result, session}
-      session.close() // the kept connection broke: try afresh below
-    }
-    return this.deliver(entry, pending, raw)
-  }
-
-  /** Tries each hop and each of its addresses until one answers; returns the open session. */
-  private async deliver(entry: QueueEntry, recipients: string[], raw: Buffer): Promise<{result: AttemptResult; session?: SmtpSession}> {
-    const {connectTimeoutMs, socketTimeoutMs} = this.options.queue
-    const client: ClientOptions = {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs, ...(this.options.verifyContext ? {verifyContext: this.options.verifyContext} : {})}
-    const transcript: string[] = []
-    const all = (outcome: 'failed' | 'deferred', reply: string, host = ''): AttemptResult => ({host, transcript, recipients: recipients.map((address) => ({address, outcome, reply}))})
-    let hops
-    try {
-      hops = await this.router.hops(entry.domain)
-    } catch (err) {
-      transcript.push(`!: ${(err as Error).message}`)
-      return {result: err instanceof PermanentRouteError ? all('failed', `550 5.1.2 ${(err as Error).message}`) : all('deferred', `451 4.4.3 ${(err as Error).message}`)}
-    }
-    let last = all('deferred', '451 4.4.1 no host could be reached')
-    for (const hop of hops) {
-      let addresses: string[]
-      try {
-        addresses = await this.router.addresses(hop.host)
-      } catch (err) {
-        transcript.push(`!: ${hop.host}: ${(err as Error).message}`)
-        continue
-      }
-      for (const address of addresses) {
-        transcript.push(`-- ${hop.host} [${address}]:${hop.port}`)
-        let session: SmtpSession
-        try {
-          session = await SmtpSession.open(hop, address, client)
-        } catch (err) {
-          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]}
-          transcript.push(...(failure.transcript ?? []))
-          // no verified TLS for a hop with credentials: deferred, whatever the server answered
-          if (failure instanceof TlsRefusal) {
-            last = {...all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
-            continue
-          }
-          last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
-          // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
-          if (failure.responseCode) return {result: last}
-          continue
-        }
-        const result = await session.send(entry.from, recipients, raw)
-        return {result: {...result, transcript: [...transcript, ...result.transcript]}, session}
-      }
-    }
-    return {result: last}
+    if (!this.sender) throw new Error('the queue is not started')
+    return this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw}, session)
   }
 
   /** Records an attempt's outcome; resolves with the entry's new state (undefined: it was deleted meanwhile). */

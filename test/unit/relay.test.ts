@@ -42,7 +42,7 @@ function errorOf(fn: () => unknown): MailboxError {
 describe('resolveRelay', () => {
   it('no relay host: no hop, the CA context still built for routes with credentials', () => {
     expect(resolveRelay({insecure: false}, {})).toEqual({insecure: false, warnings: []})
-    expect(resolveRelay({insecure: false, caFile}, {}).verifyContext).toBeDefined()
+    expect(resolveRelay({insecure: false, caFile}, {}).trustedCa).toBeDefined()
   })
 
   it('host, user and password file (one trailing newline dropped); the summary names the file, not the password', () => {

@@ -1,0 +1,39 @@
+/**
+ * The sender thread (see ./sender-thread.ts): every outbound SMTP connection lives here, so the
+ * conversation, the TLS, the dot-stuffing and the socket writes of delivery take a core the
+ * IMAP, POP3 and SMTP sessions on the main thread do not wait for. The queue's bookkeeping (claims,
+ * outcomes, bounces) stays on the main thread with the store; this thread has no store at all.
+ */
+import {parentPort, workerData} from 'node:worker_threads'
+import {Deliverer} from './deliverer.js'
+import {trustWith} from './relay.js'
+import type {SenderSetup, ToSender, FromSender} from './sender-thread.js'
+import type {ClientOptions} from './smtp-client.js'
+
+const clientOf = ({client, trustedCa}: SenderSetup): ClientOptions => ({...client, ...(trustedCa ? {verifyContext: trustWith(trustedCa)} : {})})
+
+const setup = workerData as SenderSetup
+const deliverer = new Deliverer(setup.route, clientOf(setup))
+const reply = (msg: FromSender) => parentPort!.postMessage(msg)
+
+parentPort!.on('message', (msg: ToSender) => {
+  switch (msg.type) {
+    case 'attempt': {
+      const {n, job, session} = msg
+      const message = Buffer.from(job.message.buffer, job.message.byteOffset, job.message.byteLength)
+      deliverer.attempt({...job, message}, session).then(
+        (outcome) => reply({n, outcome}),
+        (err: unknown) => reply({n, error: err instanceof Error ? err.message : String(err)}),
+      )
+      return
+    }
+    case 'close':
+      return deliverer.close(msg.session)
+    case 'configure':
+      return deliverer.configure(msg.setup.route, clientOf(msg.setup))
+    case 'stop':
+      // QUIT on every kept connection, then let the main thread end this thread
+      deliverer.closeAll()
+      return reply({stopped: true})
+  }
+})

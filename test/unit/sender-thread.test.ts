@@ -1,0 +1,134 @@
+/**
+ * The sender thread (src/delivery/sender-thread.ts) against a real SMTP sink on loopback: attempts
+ * go out from the thread and a kept connection carries the next message; a thread that dies with
+ * an attempt in hand gives it back deferred (never a hang, never a lost result), is restarted after
+ * a pause when it died young, and delivers again afterwards.
+ */
+import {SMTPServer} from 'smtp-server'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {SenderThread} from '../../src/delivery/sender-thread.js'
+
+let sink: SMTPServer
+let port = 0
+/** while set, DATA is held without a reply (an attempt stays in the thread's hands) */
+let holding = false
+const connections: number[] = []
+let received = 0
+let held = 0
+
+beforeAll(async () => {
+  sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    disableReverseLookup: true,
+    onConnect(_session, callback) {
+      connections.push(Date.now())
+      callback()
+    },
+    onData(stream, _session, callback) {
+      stream.resume()
+      stream.on('end', () => {
+        if (holding) return void held++ // never answered: the client waits
+        received++
+        callback()
+      })
+    },
+  })
+  port = await new Promise<number>((resolve) => sink.listen(0, '127.0.0.1', () => resolve((sink.server.address() as {port: number}).port)))
+})
+
+afterAll(async () => {
+  for (const c of (sink as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
+  await new Promise<void>((resolve) => sink.close(() => resolve()))
+})
+
+const job = (i: number) => ({domain: 'sink.test', from: 'a@example.com', recipients: [`r${i}@sink.test`], message: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`)})
+
+function newThread(errors: Error[]): SenderThread {
+  return new SenderThread(
+    {route: {routes: {'sink.test': `127.0.0.1:${port}`}, dnsServers: [], insecure: false}, client: {hostname: 'mx.example.com', connectTimeoutMs: 10_000, socketTimeoutMs: 30_000}},
+    (err) => errors.push(err),
+  )
+}
+
+/** the thread's worker, to kill it as a crash would */
+const workerOf = (sender: SenderThread) => (sender as unknown as {thread?: {worker: {terminate(): Promise<number>}}}).thread!.worker
+
+describe('sender thread', () => {
+  it('delivers from the thread, and a kept connection carries the next message', async () => {
+    const sender = newThread([])
+    try {
+      const before = connections.length
+      const first = await sender.attempt(job(1))
+      expect(first.result.recipients).toEqual([{address: 'r1@sink.test', outcome: 'delivered', reply: expect.stringMatching(/^250 /)}])
+      expect(first.session).toBeDefined()
+      const second = await sender.attempt(job(2), first.session)
+      expect(second.result.recipients[0]!.outcome).toBe('delivered')
+      expect(connections.length - before).toBe(1)
+      // the connection was opened in the thread and its transcript came back with the result
+      expect(first.result.transcript.some((l) => l.startsWith('S: 220'))).toBe(true)
+      sender.close(second.session!)
+    } finally {
+      await sender.stop()
+    }
+  })
+
+  it('a thread that dies with an attempt in hand: the attempt comes back deferred, and after a pause a new thread delivers', async () => {
+    const errors: Error[] = []
+    const sender = newThread(errors)
+    try {
+      holding = true
+      const inHand = sender.attempt(job(3))
+      // wait until the sink holds the data, then kill the thread as a crash would
+      const deadline = Date.now() + 10_000
+      while (held === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(held).toBe(1)
+      await workerOf(sender).terminate()
+      const lost = await inHand
+      expect(lost.result.recipients).toEqual([{address: 'r3@sink.test', outcome: 'deferred', reply: expect.stringContaining('451 4.3.0 the delivery thread stopped')}])
+      expect(lost.session).toBeUndefined()
+      expect(errors).toHaveLength(1)
+      holding = false
+      // it died young: the next start waits a pause, and attempts meanwhile are deferred at once
+      const early = await sender.attempt(job(4))
+      expect(early.result.recipients[0]).toMatchObject({outcome: 'deferred', reply: expect.stringContaining('restarting')})
+      await new Promise((r) => setTimeout(r, 700))
+      const after = await sender.attempt(job(5))
+      expect(after.result.recipients[0]!.outcome).toBe('delivered')
+    } finally {
+      holding = false
+      await sender.stop()
+    }
+  })
+
+  it('an attempt the thread does not finish by its deadline comes back deferred and is reported', async () => {
+    const errors: Error[] = []
+    const sender = newThread(errors)
+    try {
+      // the thread keeps its 30 s socket timeout; the main side's deadline shrinks to 4×50 + 8×50 ms
+      // (only a bug in the thread can outlast its own timeouts, so this is how a test gets one)
+      const {client} = (sender as unknown as {setup: {client: {connectTimeoutMs: number; socketTimeoutMs: number}}}).setup
+      client.connectTimeoutMs = 50
+      client.socketTimeoutMs = 50
+      held = 0
+      holding = true
+      const started = Date.now()
+      const late = await sender.attempt(job(8))
+      expect(late.result.recipients[0]).toMatchObject({outcome: 'deferred', reply: expect.stringContaining('took too long')})
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect(errors.map((e) => e.message)).toEqual([expect.stringContaining('did not finish an attempt for sink.test')])
+    } finally {
+      holding = false
+      await sender.stop()
+    }
+  })
+
+  it('stop ends the thread: an attempt after it is deferred, nothing is left running', async () => {
+    const sender = newThread([])
+    await sender.attempt(job(6))
+    await sender.stop()
+    const late = await sender.attempt(job(7))
+    expect(late.result.recipients[0]!.outcome).toBe('deferred')
+  })
+})
