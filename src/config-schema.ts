@@ -202,6 +202,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   queue: object('the outbound queue', {
     senders: count('deliveries working at once', 1),
     perDomain: count('of them, at most this many to one destination domain', 1),
+    senderNice: int('CPU priority (nice, 0-19) of the thread that runs the SMTP sessions: above 0, interactive IMAP/POP3/SMTP sessions go first when the cores are busy', 0, 19),
     connectTimeoutMs: timer('connecting to a next hop', 100),
     socketTimeoutMs: timer('waiting for a reply from a next hop', 100),
     retry: object('retry schedule of deferred deliveries', {

@@ -20,6 +20,8 @@ export interface SenderSetup {
   client: {hostname: string; connectTimeoutMs: number; socketTimeoutMs: number}
   /** PEM CA certificates for hops with credentials, besides Node's trust store */
   trustedCa?: string
+  /** the thread's nice value (Linux: per thread); taken when the thread starts */
+  nice: number
 }
 
 type WireJob = Omit<AttemptJob, 'message'> & {message: Uint8Array}

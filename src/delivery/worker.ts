@@ -4,6 +4,8 @@
  * IMAP, POP3 and SMTP sessions on the main thread do not wait for. The queue's bookkeeping (claims,
  * outcomes, bounces) stays on the main thread with the store; this thread has no store at all.
  */
+import {readlinkSync} from 'node:fs'
+import {setPriority} from 'node:os'
 import {parentPort, workerData} from 'node:worker_threads'
 import {Deliverer} from './deliverer.js'
 import {trustWith} from './relay.js'
@@ -13,6 +15,7 @@ import type {ClientOptions} from './smtp-client.js'
 const clientOf = ({client, trustedCa}: SenderSetup): ClientOptions => ({...client, ...(trustedCa ? {verifyContext: trustWith(trustedCa)} : {})})
 
 const setup = workerData as SenderSetup
+lowerPriority(setup.nice)
 const deliverer = new Deliverer(setup.route, clientOf(setup))
 const reply = (msg: FromSender) => parentPort!.postMessage(msg)
 
@@ -37,3 +40,18 @@ parentPort!.on('message', (msg: ToSender) => {
       return reply({stopped: true})
   }
 })
+
+/**
+ * Delivery is bulk work and nobody waits on it by the millisecond; an IMAP client does. On Linux a
+ * nice value belongs to a thread (setpriority on its thread id), so this thread alone yields the
+ * cores to the event loop when both want them. Elsewhere (no /proc/thread-self) it stays as it is.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0) return
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (tid > 0) setPriority(tid, nice)
+  } catch {
+    // not Linux, or no /proc: the thread keeps the process's priority
+  }
+}

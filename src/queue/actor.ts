@@ -57,6 +57,8 @@ export interface QueueConfig {
   senders: number
   /** of them, at most this many on one destination domain */
   perDomain: number
+  /** nice value of the sender thread (0-19): delivery yields the CPU to interactive sessions */
+  senderNice: number
   connectTimeoutMs: number
   socketTimeoutMs: number
   retry: RetryPolicy
@@ -79,6 +81,7 @@ const CLAIM_SCAN = 200
 export const DEFAULT_QUEUE: QueueConfig = {
   senders: 8,
   perDomain: 4,
+  senderNice: 10,
   connectTimeoutMs: 30_000,
   socketTimeoutMs: 120_000,
   retry: DEFAULT_RETRY,
@@ -124,9 +127,9 @@ export class QueueActor implements Actor {
 
   /** what the sender thread delivers with: sent at start and again at each reload (the queue section is updated in place first) */
   private senderSetup(): SenderSetup {
-    const {connectTimeoutMs, socketTimeoutMs} = this.options.queue
+    const {connectTimeoutMs, socketTimeoutMs, senderNice} = this.options.queue
     const {route, trustedCa} = this.options
-    return {route, client: {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs}, ...(trustedCa ? {trustedCa} : {})}
+    return {route, client: {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs}, nice: senderNice, ...(trustedCa ? {trustedCa} : {})}
   }
 
   async start(): Promise<void> {

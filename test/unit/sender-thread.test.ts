@@ -4,6 +4,7 @@
  * an attempt in hand gives it back deferred (never a hang, never a lost result), is restarted after
  * a pause when it died young, and delivers again afterwards.
  */
+import {readdirSync, readFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {SenderThread} from '../../src/delivery/sender-thread.js'
 import {Receiver} from '../e2e/queue-helpers.js'
@@ -25,7 +26,7 @@ const job = (i: number) => ({domain: 'sink.test', from: 'a@example.com', recipie
 
 function newThread(errors: Error[]): SenderThread {
   return new SenderThread(
-    {route: {routes: {'sink.test': `127.0.0.1:${port}`}, dnsServers: [], insecure: false}, client: {hostname: 'mx.example.com', connectTimeoutMs: 10_000, socketTimeoutMs: 30_000}},
+    {route: {routes: {'sink.test': `127.0.0.1:${port}`}, dnsServers: [], insecure: false}, client: {hostname: 'mx.example.com', connectTimeoutMs: 10_000, socketTimeoutMs: 30_000}, nice: 10},
     (err) => errors.push(err),
   )
 }
@@ -96,6 +97,20 @@ describe('sender thread', () => {
       expect(errors.map((e) => e.message)).toEqual([expect.stringContaining('did not finish an attempt for sink.test')])
     } finally {
       holding = false
+      await sender.stop()
+    }
+  })
+
+  it('runs at the configured nice value, alone: the event loop keeps its priority', async () => {
+    // field 19 of /proc/PID/task/TID/stat is the nice value (after the command name in parentheses)
+    const nices = () => readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]))
+    const before = nices().filter((n) => n === 10).length
+    const sender = newThread([])
+    try {
+      await sender.attempt(job(9)) // the thread has started and answered
+      expect(nices().filter((n) => n === 10).length).toBe(before + 1)
+      expect(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(0)
+    } finally {
       await sender.stop()
     }
   })
