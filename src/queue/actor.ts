@@ -10,8 +10,8 @@
  * - each attempt runs on the sender thread (../delivery/sender-thread.ts), where the SMTP
  *   connections live: it tries the route / smarthost / MX hosts in order until one answers, and
  *   its SMTP transcript goes to the delivery log; a sender whose connection works carries further
- *   due entries for the same domain over it, up to MESSAGES_PER_CONNECTION. This thread keeps
- *   the bookkeeping (claims, outcomes, bounces), next to the store;
+ *   due entries for the same domain over it, up to MESSAGES_PER_CONNECTION. The main thread
+ *   keeps the bookkeeping (claims, outcomes, bounces), next to the store;
  * - per recipient: 2xx delivered, 5xx failed at once, 4xx and connection trouble deferred with
  *   backoff until the queue lifetime runs out (then failed, as expired);
  * - failed recipients produce one RFC 3464 bounce to the sender, never for a null sender; the
