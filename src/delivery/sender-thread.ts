@@ -10,6 +10,7 @@
  */
 import {Worker} from 'node:worker_threads'
 import {runsFromSource, workerFromSource} from '../worker-from-source.js'
+import {raiseWarning, type ThreadWarning} from '../worker-warnings.js'
 import type {AttemptJob, AttemptOutcome} from './deliverer.js'
 import type {RouteConfig} from './route.js'
 import type {AttemptResult} from './smtp-client.js'
@@ -26,7 +27,7 @@ export interface SenderSetup {
 
 type WireJob = Omit<AttemptJob, 'message'> & {message: Uint8Array}
 export type ToSender = {type: 'attempt'; n: number; job: WireJob; session?: number} | {type: 'close'; session: number} | {type: 'configure'; setup: SenderSetup} | {type: 'stop'}
-export type FromSender = {n: number; outcome: AttemptOutcome} | {n: number; error: string} | {stopped: true}
+export type FromSender = {n: number; outcome: AttemptOutcome} | {n: number; error: string} | {stopped: true} | {warning: ThreadWarning}
 
 /** a connection kept open in the thread: it means something only to the thread that opened it */
 export interface KeptSession {
@@ -139,6 +140,7 @@ export class SenderThread {
     const worker = runsFromSource(WORKER) ? workerFromSource(WORKER, {workerData: this.setup}) : new Worker(WORKER, {workerData: this.setup})
     const thread: Thread = {worker, generation: ++this.generations, startedAt: Date.now(), pending: new Map()}
     worker.on('message', (msg: FromSender) => {
+      if ('warning' in msg) return raiseWarning(msg.warning)
       if ('stopped' in msg) return
       const attempt = thread.pending.get(msg.n)
       // an attempt given up on (its deadline passed) that still left a connection open: close it

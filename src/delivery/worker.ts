@@ -8,6 +8,7 @@ import {readlinkSync} from 'node:fs'
 import {setPriority} from 'node:os'
 import {parentPort, workerData} from 'node:worker_threads'
 import {Deliverer} from './deliverer.js'
+import {forwardWarnings} from '../worker-warnings.js'
 import {trustWith} from './relay.js'
 import type {SenderSetup, ToSender, FromSender} from './sender-thread.js'
 import type {ClientOptions} from './smtp-client.js'
@@ -16,6 +17,7 @@ const clientOf = ({client, trustedCa}: SenderSetup): ClientOptions => ({...clien
 
 const setup = workerData as SenderSetup
 lowerPriority(setup.nice)
+forwardWarnings(parentPort!)
 const deliverer = new Deliverer(setup.route, clientOf(setup))
 const reply = (msg: FromSender) => parentPort!.postMessage(msg)
 
