@@ -5,7 +5,7 @@
 import {connect, type Socket} from 'node:net'
 import type {Action, Reply, Request} from '../bus.js'
 import {MailboxError, type ErrorCode} from '../errors.js'
-import {PROTOCOL_VERSION, controlSocketPath, lineSplitter, type ControlEvent, type ControlResponse} from './protocol.js'
+import {MAX_REPLY_BYTES, PROTOCOL_VERSION, controlSocketPath, lineSplitter, type ControlEvent, type ControlResponse} from './protocol.js'
 
 export class ControlClient {
   private nextId = 1
@@ -19,6 +19,7 @@ export class ControlClient {
       lineSplitter(
         (line) => this.onLine(line),
         () => socket.destroy(new Error('control: reply line too long')),
+        MAX_REPLY_BYTES,
       ),
     )
     socket.on('error', (err) => (this.closedError = err))

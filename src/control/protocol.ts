@@ -16,6 +16,13 @@ import type {Action} from '../bus.js'
 
 export const PROTOCOL_VERSION = 1
 export const MAX_LINE_BYTES = 1024 * 1024
+/**
+ * The longest reply line a client reads. Replies of the bulk queue verbs list every entry they
+ * changed (about 450 bytes each: `queue flush` of 5,000 deferred entries is 2.3 MB), so they
+ * grow with the queue. The socket is the server's own (mode 0600): this bound, under V8's longest
+ * string, only stops a runaway, at about half a million entries.
+ */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024
 
 /** bus actions exposed on the socket, with the version each speaks */
 export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
