@@ -129,24 +129,22 @@ async function startSink(): Promise<Sink> {
   return sink
 }
 
-function queueCounts(dataDir: string): Record<QueueState, number> {
-  const store = openStore(dataDir, {readOnly: true})
-  try {
-    const states: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
-    return Object.fromEntries(states.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
-  } finally {
-    void store.close()
-  }
-}
+const STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
 
+/** Polls the store's queue index (read-only, one handle for the whole wait) until `total` entries are in `state`. */
 async function waitState(dataDir: string, state: QueueState, total: number): Promise<void> {
   const deadline = Date.now() + TIMEOUT_MS
-  for (;;) {
-    const c = queueCounts(dataDir)
-    if (c[state] >= total) return
-    if (c.failed) throw new Error(`outbound bench: ${c.failed} entries failed: ${JSON.stringify(c)}`)
-    if (Date.now() > deadline) throw new Error(`outbound bench: not all ${state} within ${TIMEOUT_MS} ms: ${JSON.stringify(c)}`)
-    await new Promise((r) => setTimeout(r, 20))
+  const store = openStore(dataDir, {readOnly: true})
+  try {
+    for (;;) {
+      const c = Object.fromEntries(STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
+      if (c[state] >= total) return
+      if (c.failed) throw new Error(`outbound bench: ${c.failed} entries failed: ${JSON.stringify(c)}`)
+      if (Date.now() > deadline) throw new Error(`outbound bench: not all ${state} within ${TIMEOUT_MS} ms: ${JSON.stringify(c)}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  } finally {
+    await store.close()
   }
 }
 
@@ -187,9 +185,10 @@ async function imapNooper(port: number, user: string): Promise<{start(): void; s
       worker.postMessage({stop: true})
       return (await reply).samples!
     },
+    // terminated, not asked: a NOOP still waiting for its reply (the bench failing mid-run) must
+    // not keep the thread alive and turn the real error into the probe's timeout 30 s later
     async close() {
-      worker.postMessage({close: true})
-      await new Promise((r) => worker.once('exit', r))
+      await worker.terminate()
     },
   }
 }
