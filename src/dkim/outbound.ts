@@ -8,7 +8,7 @@ import {normalizeDomain} from '../address.js'
 import type {Envelope} from '../mime/envelope.js'
 import {activeDkimKeys} from '../store/dkim-keys.js'
 import type {Store} from '../store/store.js'
-import {dkimSignatures} from './sign.js'
+import {dkimSignatures, type SigningKey} from './sign.js'
 
 /** config `dkim` (see config-schema.ts) */
 export interface DkimConfig {
@@ -39,14 +39,22 @@ export function fromDomain(envelope: Envelope): string | undefined {
 }
 
 /**
+ * What makes the signatures: in the server a mail-auth thread (`mailauth.sign`), so the event
+ * loop does not; without one (`mailbox send` with the store alone) this process.
+ */
+export type Signer = (message: Buffer, domain: string, keys: SigningKey[]) => Promise<Buffer>
+
+const signHere: Signer = (message, domain, keys) => dkimSignatures(message, domain, keys)
+
+/**
  * The DKIM-Signature fields to put on top of `message`, or undefined when it is not ours to
  * sign (no From: in a local domain, or a domain without active keys).
  */
-export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope): Promise<Buffer | undefined> {
+export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, signer: Signer = signHere): Promise<Buffer | undefined> {
   const from = fromDomain(envelope)
   const domain = from && signingDomainOf(store, from)
   if (!domain) return undefined
   const keys = activeDkimKeys(store, domain)
   if (keys.length === 0) return undefined
-  return dkimSignatures(message, domain, keys)
+  return signer(message, domain, keys.map(({selector, algorithm, privateKey}) => ({selector, algorithm, privateKey})))
 }
