@@ -4,7 +4,7 @@
  * signed here with mailauth's dkimSign and sent with nodemailer:
  *  - valid, missing, broken (body changed) and replayed (another domain's signature, a header
  *    changed) signatures; SPF pass / fail / softfail / none / temperror; DMARC reject, quarantine
- *    and none with aligned and unaligned domains;
+ *    and none with aligned and unaligned domains, and a policy's pct (0 and 100);
  *  - a forged local sender (envelope or From) refused, a local sender with a passing signature not;
  *  - our Authentication-Results checked field by field; forged ones claiming our authserv-id
  *    removed (another server's kept) with the rest of the message byte for byte;
@@ -55,6 +55,13 @@ const ZONE: Record<string, ZoneRecords> = {
   '_dmarc.quarantine.test': dmarc('quarantine'),
   'none.test': spf('-all'),
   '_dmarc.none.test': dmarc('none'),
+  // pct (RFC 7489 §6.6.4): 0 never applies the policy (the next less strict one instead), 100 always
+  'pct0-reject.test': spf('-all'),
+  '_dmarc.pct0-reject.test': dmarc('reject; pct=0'),
+  'pct0-quarantine.test': spf('-all'),
+  '_dmarc.pct0-quarantine.test': dmarc('quarantine; pct=0'),
+  'pct100-reject.test': spf('-all'),
+  '_dmarc.pct100-reject.test': dmarc('reject; pct=100'),
   // SPF results, no DMARC
   'spf-fail.test': spf('-all'),
   'spf-soft.test': spf('~all'),
@@ -317,6 +324,31 @@ describe('inbound authentication on the MX', () => {
     expect(r.code, r.response).toBe(250)
     expect(await folderOf('bob@example.com', /Subject: (.*)\r\n/.exec(none)![1]!)).toBe('INBOX')
     expect(ours(await newest('bob@example.com')).dmarc![0]!.result).toBe('fail')
+  })
+
+  it('DMARC pct: pct=0 never applies the policy (reject junks, quarantine delivers to INBOX); pct=100 always does', async () => {
+    const rejectNever = message('p@pct0-reject.test')
+    let r = await send(mx, 'bounce@sender.test', 'bob@example.com', rejectNever)
+    expect(r.code, r.response).toBe(250)
+    expect(await folderOf('bob@example.com', /Subject: (.*)\r\n/.exec(rejectNever)![1]!)).toBe('Junk')
+    expect(ours(await newest('bob@example.com', 'Junk')).dmarc![0]!.result).toBe('fail')
+
+    const quarantineNever = message('p@pct0-quarantine.test')
+    r = await send(mx, 'bounce@sender.test', 'bob@example.com', quarantineNever)
+    expect(r.code, r.response).toBe(250)
+    expect(await folderOf('bob@example.com', /Subject: (.*)\r\n/.exec(quarantineNever)![1]!)).toBe('INBOX')
+
+    r = await send(mx, 'bounce@sender.test', 'bob@example.com', message('p@pct100-reject.test'))
+    expect(r.code, r.response).toBe(550)
+    expect(r.response).toMatch(/^550 5\.7\.1 .*DMARC policy of the From domain is reject/)
+    const reasons = served
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"mail authentication"'))
+      .slice(-3)
+      .map((l) => JSON.parse(l).reason as string)
+    expect(reasons[0]).toContain('pct=0: not sampled, so quarantine instead of reject')
+    expect(reasons[1]).toContain('pct=0: not sampled, so none instead of quarantine')
   })
 
   it('a second From address does not switch DMARC off: refused', async () => {
