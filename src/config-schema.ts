@@ -213,6 +213,12 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   }),
   dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {
     sign: {kind: 'boolean', description: "sign what leaves for remote domains from a local domain's address with its Ed25519 and RSA keys"},
+    domains: {
+      kind: 'map',
+      key: normalizeDomain,
+      value: {kind: 'boolean', description: 'sign this local domain’s mail, whatever `sign` says'},
+      description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
+    },
   }),
 })
 

@@ -12,11 +12,18 @@ import {dkimSignatures, type SigningKey} from './sign.js'
 
 /** config `dkim` (see config-schema.ts) */
 export interface DkimConfig {
-  /** sign outgoing mail of local domains; off: nothing is signed */
+  /** sign outgoing mail of local domains; off: nothing is signed (but what `domains` turns on) */
   sign: boolean
+  /** per local domain, instead of `sign`: {"example.org": false} leaves its mail unsigned */
+  domains: Record<string, boolean>
 }
 
-export const DEFAULT_DKIM: DkimConfig = {sign: true}
+export const DEFAULT_DKIM: DkimConfig = {sign: true, domains: {}}
+
+/** does `config` have `domain` (a local domain, as signingDomainOf gives it) sign? */
+export function signsFor(config: DkimConfig | undefined, domain: string): boolean {
+  return config?.domains?.[domain] ?? config?.sign ?? true
+}
 
 /** the local domain that signs for `domain`: itself, else the nearest parent that is local */
 export function signingDomainOf(store: Store, domain: string): string | undefined {
@@ -48,12 +55,14 @@ const signHere: Signer = (message, domain, keys) => dkimSignatures(message, doma
 
 /**
  * The DKIM-Signature fields to put on top of `message`, or undefined when it is not ours to
- * sign (no From: in a local domain, or a domain without active keys).
+ * sign (no From: in a local domain, a domain whose signing `config` turns off, or a domain without
+ * active keys). Without `config` every local domain signs.
  */
-export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, signer: Signer = signHere): Promise<Buffer | undefined> {
+export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, options: {signer?: Signer; config?: DkimConfig} = {}): Promise<Buffer | undefined> {
+  const {signer = signHere, config} = options
   const from = fromDomain(envelope)
   const domain = from && signingDomainOf(store, from)
-  if (!domain) return undefined
+  if (!domain || !signsFor(config, domain)) return undefined
   const keys = activeDkimKeys(store, domain)
   if (keys.length === 0) return undefined
   return signer(message, domain, keys.map(({selector, algorithm, privateKey}) => ({selector, algorithm, privateKey})))

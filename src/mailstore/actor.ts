@@ -63,7 +63,7 @@ export class MailstoreActor implements Actor {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: this.signs() && req.authenticated === true, ...this.signer()})
+        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
@@ -76,8 +76,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
-          sign: this.signs(),
-          ...this.signer(),
+          ...this.signing(),
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
@@ -86,14 +85,12 @@ export class MailstoreActor implements Actor {
     ]
   }
 
-  /** config `dkim.sign` (default on), read at each message: a reload (SIGHUP) assigns into it */
-  private signs(): boolean {
-    return this.options.dkim?.sign !== false
-  }
-
-  /** who signs: the mail-auth threads when the server has them */
-  private signer(): {signer?: Signer} {
-    return this.options.signer ? {signer: this.options.signer} : {}
+  /**
+   * which domains sign (config `dkim`, read at each message: a reload (SIGHUP) assigns into it)
+   * and who signs: the mail-auth threads when the server has them
+   */
+  private signing(): {dkim?: DkimConfig; signer?: Signer} {
+    return {dkim: this.options.dkim, signer: this.options.signer}
   }
 
   /** what IMAP and POP3 sessions do to a user's folders and messages */
