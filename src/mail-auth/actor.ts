@@ -82,7 +82,8 @@ export class MailAuthActor implements Actor {
   }
 
   private threads(): MailAuthPool {
-    this.pool ??= new MailAuthPool(this.options.config.verifierThreads, this.dnsSetup(), (err, pauseMs) =>
+    const {verifierThreads, threadMemoryMb} = this.options.config
+    this.pool ??= new MailAuthPool({count: verifierThreads, heapMb: threadMemoryMb}, this.dnsSetup(), (err, pauseMs) =>
       this.log.error({err, restartInMs: pauseMs}, 'mail-auth thread failed; replaced'),
     )
     return this.pool

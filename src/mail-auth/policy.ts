@@ -29,8 +29,13 @@ export interface InboundAuthConfig {
   dnsCacheTtlMs: number
   /** DKIM signatures verified per message; those after are ignored */
   maxDkimSignatures: number
-  /** threads that verify messages, off the event loop */
+  /** threads that verify messages (and sign outgoing ones), off the event loop */
   verifierThreads: number
+  /**
+   * each thread's JavaScript heap (its old generation), MiB: a message built to make the verifier
+   * allocate (millions of header fields) ends its thread, not the server; the message is deferred
+   */
+  threadMemoryMb: number
 }
 
 export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
@@ -41,6 +46,7 @@ export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
   dnsCacheTtlMs: 5 * 60_000,
   maxDkimSignatures: 10,
   verifierThreads: 1,
+  threadMemoryMb: 256,
 }
 
 export interface PolicyInput {

@@ -4,8 +4,9 @@
  *  - verifying a message from outside: mailauth's parsing, body hashes, key parsing, RSA and
  *    Ed25519 checks (about 1 ms of CPU for a 10 KiB signed message);
  *  - DKIM-signing a message that leaves (RSA-2048: about 1 ms of CPU).
- * A job goes to the live thread with the fewest in hand. A thread that dies, or does not answer
- * within the job's time plus a grace period (stuck on CPU), is ended and its jobs fail, which the
+ * A job goes to the live thread with the fewest in hand. A thread that dies (its heap is bounded:
+ * `threadMemoryMb`), or does not answer within the job's time plus a grace period (stuck on CPU),
+ * is ended and its jobs fail, which the
  * callers record as temperror (verification) or as a local error (signing): never a hang. Its
  * replacement starts at once the first time, then after a growing pause while threads keep dying
  * (a broken install must not spin up threads in a loop); jobs meanwhile wait for it, within their
@@ -111,13 +112,15 @@ export class MailAuthPool {
   private readonly queued: Queued[] = []
   private next = 0
   private closing = false
+  private readonly heapMb: number
 
   constructor(
-    size: number,
+    threads: {count: number; heapMb: number},
     private setup: DnsSetup,
     private readonly onThreadError: (err: Error, pauseMs: number) => void,
   ) {
-    for (let i = 0; i < size; i++) {
+    this.heapMb = threads.heapMb
+    for (let i = 0; i < threads.count; i++) {
       const slot: Slot = {deaths: 0}
       this.slots.push(slot)
       this.spawn(slot)
@@ -190,7 +193,11 @@ export class MailAuthPool {
 
   private spawn(slot: Slot): void {
     slot.respawn = undefined
-    const worker = runsFromSource(WORKER) ? workerFromSource(WORKER, {workerData: this.setup}) : new Worker(WORKER, {workerData: this.setup})
+    // a job that needs more heap than this ends its thread (ERR_WORKER_OUT_OF_MEMORY), not the process
+    const resourceLimits = {maxOldGenerationSizeMb: this.heapMb}
+    const worker = runsFromSource(WORKER)
+      ? workerFromSource(WORKER, {workerData: this.setup, resourceLimits})
+      : new Worker(WORKER, {workerData: this.setup, resourceLimits})
     const thread: Thread = {worker, pending: new Map(), startedAt: Date.now()}
     slot.thread = thread
     thread.worker.on('message', (msg: FromWorker) => {
