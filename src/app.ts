@@ -86,6 +86,12 @@ export class App {
     const tls = await loadTlsOf(config)
     log.info({source: tls.source}, 'tls certificate')
     this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
+    // the MX asks it about mail from outside, the mailstore for the signatures of mail that
+    // leaves; capture mode takes every message unchecked and sends nothing out
+    if (!config.capture) {
+      this.mailAuth = new MailAuthActor(bus, store, log.child({component: 'mailauth'}), {hostname: config.hostname, config: config.inboundAuth, dnsServers: config.dnsServers})
+      this.actors.push(this.mailAuth)
+    }
     this.actors.push(
       this.auth,
       new MailstoreActor(bus, store, log.child({component: 'mailstore'}), {
@@ -93,14 +99,10 @@ export class App {
         capture: config.capture,
         maxMessageSize: config.smtp.maxMessageSize,
         dkim: config.dkim,
+        ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),
       new CaptureActor(bus, store),
     )
-    // the MX asks it about mail from outside; capture mode takes every message unchecked
-    if (config.ports.smtp && !config.capture) {
-      this.mailAuth = new MailAuthActor(bus, store, log.child({component: 'mailauth'}), {hostname: config.hostname, config: config.inboundAuth, dnsServers: config.dnsServers})
-      this.actors.push(this.mailAuth)
-    }
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)

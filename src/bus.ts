@@ -5,7 +5,7 @@
  *
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
-import type {CheckReply, CheckRequest} from './mail-auth/actor.js'
+import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './mailstore/message-ops.js'
@@ -25,6 +25,8 @@ export interface ActionMap {
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** MX, end of DATA: SPF, DKIM, DMARC and ARC verdicts, our Authentication-Results, and what to do */
   'mailauth.check': {req: CheckRequest; res: CheckReply}
+  /** the DKIM-Signature fields for a message that leaves, made off the event loop */
+  'mailauth.sign': {req: SignRequest; res: Buffer}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
   'mailstore.deliver': {req: DeliverRequest; res: DeliverReply}
   /** a stored message's bytes and bookkeeping, by the id of `mail.received` */

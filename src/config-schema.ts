@@ -135,7 +135,8 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     dnsCacheEntries: count('DNS answers cached; 0: no cache', 0),
     dnsCacheTtlMs: span('how long a DNS answer (or a name that does not exist) is cached'),
     maxDkimSignatures: count('DKIM signatures verified per message; later ones are ignored'),
-    verifierThreads: int('threads verifying messages beside the event loop (restart to change)', 1, 64),
+    verifierThreads: int('threads verifying messages and signing outgoing ones beside the event loop (restart to change)', 1, 64),
+    threadMemoryMb: int('JavaScript heap of each of those threads, MiB: a message that needs more is deferred and its thread replaced (restart to change)', 16, 16_384),
   }),
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),
@@ -213,6 +214,12 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   }),
   dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {
     sign: {kind: 'boolean', description: "sign what leaves for remote domains from a local domain's address with its Ed25519 and RSA keys"},
+    domains: {
+      kind: 'map',
+      key: normalizeDomain,
+      value: {kind: 'boolean', description: 'sign this local domain’s mail, whatever `sign` says'},
+      description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
+    },
   }),
 })
 

@@ -54,6 +54,7 @@ export const RESTART_ONLY = [
   'matcher',
   'smtp.maxBufferedBytes',
   'inboundAuth.verifierThreads',
+  'inboundAuth.threadMemoryMb',
   'imap.handshakeTimeoutMs',
   'pop3.handshakeTimeoutMs',
 ] as const

@@ -8,15 +8,22 @@ import {normalizeDomain} from '../address.js'
 import type {Envelope} from '../mime/envelope.js'
 import {activeDkimKeys} from '../store/dkim-keys.js'
 import type {Store} from '../store/store.js'
-import {dkimSignatures} from './sign.js'
+import {dkimSignatures, type SigningKey} from './sign.js'
 
 /** config `dkim` (see config-schema.ts) */
 export interface DkimConfig {
-  /** sign outgoing mail of local domains; off: nothing is signed */
+  /** sign outgoing mail of local domains; off: nothing is signed (but what `domains` turns on) */
   sign: boolean
+  /** per local domain, instead of `sign`: {"example.org": false} leaves its mail unsigned */
+  domains: Record<string, boolean>
 }
 
-export const DEFAULT_DKIM: DkimConfig = {sign: true}
+export const DEFAULT_DKIM: DkimConfig = {sign: true, domains: {}}
+
+/** does `config` have `domain` (a local domain, as signingDomainOf gives it) sign? */
+export function signsFor(config: DkimConfig | undefined, domain: string): boolean {
+  return config?.domains?.[domain] ?? config?.sign ?? true
+}
 
 /** the local domain that signs for `domain`: itself, else the nearest parent that is local */
 export function signingDomainOf(store: Store, domain: string): string | undefined {
@@ -39,14 +46,24 @@ export function fromDomain(envelope: Envelope): string | undefined {
 }
 
 /**
- * The DKIM-Signature fields to put on top of `message`, or undefined when it is not ours to
- * sign (no From: in a local domain, or a domain without active keys).
+ * What makes the signatures: in the server a mail-auth thread (`mailauth.sign`), so the event
+ * loop does not; without one (`mailbox send` with the store alone) this process.
  */
-export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope): Promise<Buffer | undefined> {
+export type Signer = (message: Buffer, domain: string, keys: SigningKey[]) => Promise<Buffer>
+
+const signHere: Signer = (message, domain, keys) => dkimSignatures(message, domain, keys)
+
+/**
+ * The DKIM-Signature fields to put on top of `message`, or undefined when it is not ours to
+ * sign (no From: in a local domain, a domain whose signing `config` turns off, or a domain without
+ * active keys). Without `config` every local domain signs.
+ */
+export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, options: {signer?: Signer; config?: DkimConfig} = {}): Promise<Buffer | undefined> {
+  const {signer = signHere, config} = options
   const from = fromDomain(envelope)
   const domain = from && signingDomainOf(store, from)
-  if (!domain) return undefined
+  if (!domain || !signsFor(config, domain)) return undefined
   const keys = activeDkimKeys(store, domain)
   if (keys.length === 0) return undefined
-  return dkimSignatures(message, domain, keys)
+  return signer(message, domain, keys.map(({selector, algorithm, privateKey}) => ({selector, algorithm, privateKey})))
 }

@@ -3,8 +3,10 @@
  *
  * Why not mailauth's dkimSign: it lists in h= exactly the fields present, so it cannot oversign
  * From (list it once more than present, so a second From added in transit breaks the signature,
- * RFC 6376 §8.15), and it signs synchronously on the event loop. The signing itself is Node's
- * crypto on the threadpool; tests check the result with independent verifiers (dkimpy, mailauth).
+ * RFC 6376 §8.15), and it signs synchronously on the event loop. The server signs on a mail-auth
+ * thread (../mail-auth/verifier-pool.ts), where synchronous signing is the point; without a
+ * server (`mailbox send` with the store alone) RSA goes to Node's threadpool. Tests check the
+ * result with independent verifiers (dkimpy, mailauth).
  */
 import {createHash, createPrivateKey, sign, type KeyObject} from 'node:crypto'
 import type {DkimKeyRecord} from '../store/records.js'
@@ -76,12 +78,14 @@ let rsaSigning = 0
 const rsaWaiting: (() => void)[] = []
 
 /**
- * RSA-2048 signing is ~0.8 ms of CPU: on the threadpool (crypto.sign with a callback), a few at a
- * time. Ed25519 is ~0.1 ms: on the event loop, which costs less than the trip to a thread.
+ * RSA-2048 signing is ~0.8 ms of CPU: on a thread of its own it is simply done (`synchronous`);
+ * on the event loop it goes to the threadpool (crypto.sign with a callback), a few at a time.
+ * Ed25519 is ~0.1 ms: always here, which costs less than the trip to a thread.
  */
-async function signWith(key: DkimKeyRecord, data: Buffer): Promise<Buffer> {
+async function signWith(key: SigningKey, data: Buffer, synchronous: boolean): Promise<Buffer> {
   // RFC 8463: Ed25519 signs the SHA-256 of the data (PureEdDSA over the hash); RSA hashes itself
   if (key.algorithm === 'ed25519') return sign(null, createHash('sha256').update(data).digest(), keyObject(key.privateKey))
+  if (synchronous) return sign('sha256', data, keyObject(key.privateKey))
   while (rsaSigning >= MAX_RSA_SIGNING) await new Promise<void>((resolve) => rsaWaiting.push(resolve))
   rsaSigning++
   try {
@@ -108,11 +112,15 @@ function fold(head: string, tags: string[]): string {
   return text
 }
 
+/** what a signature needs of a key */
+export type SigningKey = Pick<DkimKeyRecord, 'selector' | 'algorithm' | 'privateKey'>
+
 /**
  * The DKIM-Signature fields for `message` (to be put on top of it, in the order returned), one
- * per key, all for `domain`. `now` is the t= time in ms.
+ * per key, all for `domain`. `now` is the t= time in ms. `synchronous`: RSA signs right here (on
+ * a worker thread), not on the threadpool.
  */
-export async function dkimSignatures(message: Buffer, domain: string, keys: DkimKeyRecord[], now = Date.now()): Promise<Buffer> {
+export async function dkimSignatures(message: Buffer, domain: string, keys: SigningKey[], now = Date.now(), synchronous = false): Promise<Buffer> {
   const {fields, bodyAt} = headerFields(message)
   const {names, hashed} = signedFields(fields)
   const bh = await relaxedBodyHash(message.subarray(bodyAt))
@@ -124,7 +132,7 @@ export async function dkimSignatures(message: Buffer, domain: string, keys: Dkim
       // b= stays last and empty while hashing (RFC 6376 §3.7); the signature is folded in after
       const unsigned = fold('DKIM-Signature:', [`v=1;`, `a=${a};`, `c=relaxed/relaxed;`, `d=${domain};`, `s=${key.selector};`, `t=${t};`, `h=${names.join(':')};`, `bh=${bh};`, 'b='])
       const data = Buffer.from(headerData + relaxedHeader(unsigned), 'latin1')
-      const b = await signWith(key, data)
+      const b = await signWith(key, data, synchronous)
       return unsigned + (b.toString('base64').match(/.{1,72}/g) ?? []).join('\r\n\t') + '\r\n'
     }),
   )

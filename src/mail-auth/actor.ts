@@ -1,24 +1,30 @@
 /**
- * The inbound authentication actor (`mailauth.check`), asked by the MX at the end of DATA for
- * mail from outside: removes Authentication-Results fields that claim our authserv-id, has SPF,
- * DKIM, DMARC and ARC verified (./verify.ts) in a verifier thread (./verifier-pool.ts) through a
- * time-limited, cached DNS (./dns.ts), decides (./policy.ts) and logs one line per verdict. The
- * front-end only turns the action into a reply.
+ * The mail authentication actor, owner of the mail-auth threads (./verifier-pool.ts):
+ *  - `mailauth.check`, asked by the MX at the end of DATA for mail from outside: has
+ *    Authentication-Results fields that claim our authserv-id removed and SPF, DKIM, DMARC and
+ *    ARC verified (./verify.ts) in a thread through a time-limited, cached DNS (./dns.ts),
+ *    decides (./policy.ts) and logs one line per verdict. The front-end only turns the action
+ *    into a reply.
+ *  - `mailauth.sign`, asked by the mailstore as it queues a message we vouch for: its
+ *    DKIM-Signature fields, made in a thread, so the submission's reply waits for them but the
+ *    event loop does not.
  */
 import type {Actor, Bus} from '../bus.js'
 import {isLocalDomain} from '../directory/domains.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
+import type {SigningKey} from '../dkim/sign.js'
 import {withoutForgedResults} from './headers.js'
+import {joinedMovable} from './movable.js'
 import {decide, type Action, type InboundAuthConfig} from './policy.js'
-import {VerifierPool, type DnsSetup} from './verifier-pool.js'
+import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
 import {resultsHeader, type Verdict} from './verify.js'
 
 export interface CheckRequest {
   /** the transaction's id (as in our Received field), for the log line */
   id: string
-  /** the message as the client sent it */
-  message: Buffer
+  /** the message as the client sent it, in pieces (left as they are) */
+  pieces: Buffer[]
   remoteAddress: string
   helo: string
   /** MAIL FROM, '' for the null sender */
@@ -28,16 +34,23 @@ export interface CheckRequest {
 export interface CheckReply {
   action: Action
   reason: string
-  /** the message to store: without forged Authentication-Results, otherwise the same bytes */
+  /** the message to store, joined: without forged Authentication-Results, otherwise the same bytes */
   message: Buffer
   /** our Authentication-Results field, to go on top (absent when checks are off) */
   header?: Buffer
 }
 
+export interface SignRequest {
+  /** the message as it leaves (not changed, not kept) */
+  message: Buffer
+  domain: string
+  keys: SigningKey[]
+}
+
 export class MailAuthActor implements Actor {
   readonly name = 'mailauth'
-  private unregister?: () => void
-  private pool?: VerifierPool
+  private unregister: (() => void)[] = []
+  private pool?: MailAuthPool
 
   /** `config` is the live config section: a reload assigns into it */
   constructor(
@@ -51,11 +64,14 @@ export class MailAuthActor implements Actor {
     // started now so the first message does not wait for the threads; with checks off, once a
     // reload turns them on
     if (this.options.config.mode !== 'off') this.threads()
-    this.unregister = this.bus.handle('mailauth.check', (req) => this.check(req))
+    this.unregister = [
+      this.bus.handle('mailauth.check', (req) => this.check(req)),
+      this.bus.handle('mailauth.sign', ({message, domain, keys}) => this.threads().sign({message, domain, keys, now: Date.now()})),
+    ]
   }
 
   async stop(): Promise<void> {
-    this.unregister?.()
+    for (const unregister of this.unregister) unregister()
     await this.pool?.close()
   }
 
@@ -65,8 +81,11 @@ export class MailAuthActor implements Actor {
     this.pool?.setDns(this.dnsSetup())
   }
 
-  private threads(): VerifierPool {
-    this.pool ??= new VerifierPool(this.options.config.verifierThreads, this.dnsSetup(), (err) => this.log.error({err}, 'verifier thread failed; replaced'))
+  private threads(): MailAuthPool {
+    const {verifierThreads, threadMemoryMb} = this.options.config
+    this.pool ??= new MailAuthPool({count: verifierThreads, heapMb: threadMemoryMb}, this.dnsSetup(), (err, pauseMs) =>
+      this.log.error({err, restartInMs: pauseMs}, 'mail-auth thread failed; replaced'),
+    )
     return this.pool
   }
 
@@ -77,11 +96,13 @@ export class MailAuthActor implements Actor {
 
   private async check(req: CheckRequest): Promise<CheckReply> {
     const {hostname, config} = this.options
-    // RFC 8601 §5: whatever else happens, nobody outside speaks for this server
-    const {message, removed} = withoutForgedResults(req.message, hostname)
-    if (config.mode === 'off') return {action: 'accept', reason: 'checks off', message}
+    // RFC 8601 §5: whatever else happens, nobody outside speaks for this server (the thread sees
+    // to that as it verifies; here when it did not)
+    const cleaned = () => withoutForgedResults(req.pieces.length === 1 ? req.pieces[0]! : Buffer.concat(req.pieces), hostname)
+    if (config.mode === 'off') return {action: 'accept', reason: 'checks off', message: cleaned().message}
     const verified = await this.verify(req, hostname, config)
-    const verdict = verified ?? failedVerdict(hostname)
+    const verdict = verified?.verdict ?? failedVerdict(hostname)
+    const {message, removed} = verified ?? cleaned()
     // a message the verifier could not finish is asked again later, even with onTempError
     // "accept": its From addresses are unknown, so a forged local sender could not be refused
     const decision = verified
@@ -105,11 +126,12 @@ export class MailAuthActor implements Actor {
     return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
   }
 
-  /** the verdicts; undefined when the verifier failed (logged) */
-  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<Verdict | undefined> {
+  /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
+  private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
     try {
       return await this.threads().verify({
-        message: req.message,
+        // one copy, moved to the thread and back: the pieces stay for when it fails
+        message: joinedMovable(req.pieces),
         remoteAddress: req.remoteAddress,
         helo: req.helo,
         mailFrom: req.mailFrom,

@@ -9,7 +9,9 @@
  *  3. DMARC pass: accept.
  *  4. A DNS failure (temperror in SPF, a DKIM signature or DMARC): deferred, or accepted with the
  *     temperror recorded (`onTempError: "accept"`).
- *  5. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk.
+ *  5. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk — for the
+ *     `pct` per cent of failing mail the domain asks it for (RFC 7489 §6.6.4, sampled at
+ *     random); the rest gets the next less strict policy (reject: Junk; quarantine: delivered).
  * In `monitor` mode the verdicts are only recorded: every message is accepted into the INBOX.
  */
 export type Action = 'accept' | 'junk' | 'reject' | 'defer'
@@ -27,8 +29,13 @@ export interface InboundAuthConfig {
   dnsCacheTtlMs: number
   /** DKIM signatures verified per message; those after are ignored */
   maxDkimSignatures: number
-  /** threads that verify messages, off the event loop */
+  /** threads that verify messages (and sign outgoing ones), off the event loop */
   verifierThreads: number
+  /**
+   * each thread's JavaScript heap (its old generation), MiB: a message built to make the verifier
+   * allocate (millions of header fields) ends its thread, not the server; the message is deferred
+   */
+  threadMemoryMb: number
 }
 
 export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
@@ -39,12 +46,13 @@ export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
   dnsCacheTtlMs: 5 * 60_000,
   maxDkimSignatures: 10,
   verifierThreads: 1,
+  threadMemoryMb: 256,
 }
 
 export interface PolicyInput {
   spf: {result: string; domain: string}
   dkim: {result: string; domain?: string}[]
-  dmarc: {result: string; policy?: string}
+  dmarc: {result: string; policy?: string; pct?: number}
   /** MAIL FROM, '' for the null sender */
   mailFrom: string
   headerFrom: string[]
@@ -59,13 +67,22 @@ export interface Decision {
 const domainOfAddress = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '')
 const within = (domain: string, of: string): boolean => domain === of || domain.endsWith('.' + of)
 
-export function decide(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, config: Pick<InboundAuthConfig, 'mode' | 'onTempError'>): Decision {
-  const decision = enforced(verdict, isLocalDomain, config.onTempError)
+/** whether a failing message is one of the `pct` per cent its domain's policy applies to */
+export type Sample = (pct: number) => boolean
+const atRandom: Sample = (pct) => Math.random() * 100 < pct
+
+export function decide(
+  verdict: PolicyInput,
+  isLocalDomain: (domain: string) => boolean,
+  config: Pick<InboundAuthConfig, 'mode' | 'onTempError'>,
+  sample: Sample = atRandom,
+): Decision {
+  const decision = enforced(verdict, isLocalDomain, config.onTempError, sample)
   if (config.mode !== 'enforce' && decision.action !== 'accept') return {action: 'accept', reason: `monitor only: would ${decision.action} (${decision.reason})`}
   return decision
 }
 
-function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, onTempError: InboundAuthConfig['onTempError']): Decision {
+function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, onTempError: InboundAuthConfig['onTempError'], sample: Sample): Decision {
   const {spf, dkim, dmarc} = verdict
   const claimed = new Set([...(verdict.mailFrom ? [verdict.mailFrom] : []), ...verdict.headerFrom].map(domainOfAddress).filter((d) => d && isLocalDomain(d)))
   for (const domain of claimed) {
@@ -81,7 +98,18 @@ function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boole
   if (dmarc.result === 'pass') return {action: 'accept', reason: 'dmarc pass'}
   const temporary = [spf.result, dmarc.result, ...dkim.map((d) => d.result)].includes('temperror')
   if (temporary) return onTempError === 'defer' ? {action: 'defer', reason: 'DNS lookups failed'} : {action: 'accept', reason: 'temperror recorded'}
-  if (dmarc.result === 'fail' && dmarc.policy === 'reject') return {action: 'reject', reason: 'DMARC policy of the From domain is reject'}
-  if (dmarc.result === 'fail' && dmarc.policy === 'quarantine') return {action: 'junk', reason: 'DMARC policy of the From domain is quarantine'}
-  return {action: 'accept', reason: dmarc.result === 'fail' ? 'dmarc fail, policy none' : `dmarc ${dmarc.result}`}
+  if (dmarc.result !== 'fail') return {action: 'accept', reason: `dmarc ${dmarc.result}`}
+  const {policy, note} = appliedPolicy(dmarc.policy, dmarc.pct, sample)
+  if (policy === 'reject') return {action: 'reject', reason: `DMARC policy of the From domain is reject${note}`}
+  if (policy === 'quarantine') return {action: 'junk', reason: `DMARC policy of the From domain is quarantine${note}`}
+  return {action: 'accept', reason: `dmarc fail, policy none${note}`}
+}
+
+/** the policy of `pct` < 100 for a message outside the sample: the next less strict one (RFC 7489 §6.6.4) */
+const LESS_STRICT: Record<string, string> = {reject: 'quarantine', quarantine: 'none'}
+
+function appliedPolicy(policy: string | undefined, pct: number | undefined, sample: Sample): {policy: string | undefined; note: string} {
+  if (pct === undefined || pct >= 100 || !policy || !LESS_STRICT[policy]) return {policy, note: ''}
+  if (sample(pct)) return {policy, note: ` (pct=${pct}, sampled)`}
+  return {policy: LESS_STRICT[policy], note: ` (pct=${pct}: not sampled, so ${LESS_STRICT[policy]} instead of ${policy})`}
 }

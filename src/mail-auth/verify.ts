@@ -30,7 +30,8 @@ export interface DkimVerdict {
 export interface Verdict {
   spf: {result: string; domain: string}
   dkim: DkimVerdict[]
-  dmarc: {result: string; domain?: string; policy?: string}
+  /** `pct`: the share of failing mail the domain wants its policy applied to (RFC 7489 §6.3) */
+  dmarc: {result: string; domain?: string; policy?: string; pct?: number}
   arc: {result: string}
   /** the From header's addresses */
   headerFrom: string[]
@@ -56,7 +57,12 @@ export async function verifyMessage(input: VerifyInput): Promise<Verdict> {
   }))
   const spf = result.spf ? {result: result.spf.status.result, domain: result.spf.domain} : {result: 'none', domain: ''}
   const dmarc = result.dmarc
-    ? {result: result.dmarc.status.result, domain: result.dmarc.domain, ...(result.dmarc.policy ? {policy: result.dmarc.policy} : {})}
+    ? {
+        result: result.dmarc.status.result,
+        domain: result.dmarc.domain,
+        ...(result.dmarc.policy ? {policy: result.dmarc.policy} : {}),
+        ...(typeof result.dmarc.pct === 'number' ? {pct: result.dmarc.pct} : {}),
+      }
     : {result: 'none'}
   const arc = {result: result.arc ? result.arc.status.result : 'none'}
   const rows = [

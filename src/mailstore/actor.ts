@@ -7,7 +7,7 @@
  */
 import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
-import type {DkimConfig} from '../dkim/outbound.js'
+import type {DkimConfig, Signer} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
@@ -54,7 +54,7 @@ export class MailstoreActor implements Actor {
     private readonly bus: Bus,
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig} = {},
+    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer} = {},
   ) {
     this.views = new MailboxViews(store)
   }
@@ -63,7 +63,7 @@ export class MailstoreActor implements Actor {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: this.signs() && req.authenticated === true})
+        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
       this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
@@ -76,7 +76,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
-          sign: this.signs(),
+          ...this.signing(),
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
@@ -85,9 +85,12 @@ export class MailstoreActor implements Actor {
     ]
   }
 
-  /** config `dkim.sign` (default on), read at each message: a reload (SIGHUP) assigns into it */
-  private signs(): boolean {
-    return this.options.dkim?.sign !== false
+  /**
+   * which domains sign (config `dkim`, read at each message: a reload (SIGHUP) assigns into it)
+   * and who signs: the mail-auth threads when the server has them
+   */
+  private signing(): {dkim?: DkimConfig; signer?: Signer} {
+    return {dkim: this.options.dkim, signer: this.options.signer}
   }
 
   /** what IMAP and POP3 sessions do to a user's folders and messages */

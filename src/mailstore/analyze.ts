@@ -59,3 +59,25 @@ export function analyzeMessage(raw: Buffer): Analysis {
     },
   }
 }
+
+/**
+ * The analysis of the same message after `by` bytes of whole header fields with CRLF line ends
+ * are put on top of it (negative: taken off its top) — as the queue's copy loses the Return-Path
+ * line and gains its DKIM signatures — without parsing it again: the envelope and summary do not
+ * read those fields, and every offset past the top moves by `by`.
+ */
+export function withTopChanged(analysis: Analysis, by: number): Analysis {
+  if (by === 0) return analysis
+  return {...analysis, structure: {...moved(analysis.structure, by), headerStart: 0}, crlfSize: analysis.crlfSize + by}
+}
+
+function moved(part: MimePart, by: number): MimePart {
+  return {
+    ...part,
+    headerStart: part.headerStart + by,
+    bodyStart: part.bodyStart + by,
+    bodyEnd: part.bodyEnd + by,
+    ...(part.parts ? {parts: part.parts.map((child) => moved(child, by))} : {}),
+    ...(part.message ? {message: {...part.message, root: moved(part.message.root, by)}} : {}),
+  }
+}

@@ -6,10 +6,10 @@
 import {normalizeAddress} from '../address.js'
 import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
-import {outboundSignatures} from '../dkim/outbound.js'
+import {outboundSignatures, type DkimConfig, type Signer} from '../dkim/outbound.js'
 import {newId} from '../ids.js'
 import type {Store} from '../store/store.js'
-import {analyzeMessage, type Analysis} from './analyze.js'
+import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
 import {deliver, type DeliveryResult} from './deliver.js'
 import {usageOf} from './folders.js'
 
@@ -68,6 +68,10 @@ export interface StoreRequest {
    * for senders we vouch for (authenticated submission, local injection, our bounces)
    */
   sign?: boolean
+  /** what signs (see ../dkim/outbound.ts): a mail-auth thread in the server */
+  signer?: Signer
+  /** config `dkim`: which domains sign (absent: all) */
+  dkim?: DkimConfig
 }
 
 /**
@@ -83,13 +87,13 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
   const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
   // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
   const analysis = analyzeMessage(localRaw)
-  const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope) : undefined
+  const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope, {signer: req.signer, config: req.dkim}) : undefined
   const remoteRaw = signatures ? Buffer.concat([signatures, raw]) : raw
   const result = await deliver(store, {
     localRaw,
     remoteRaw,
     analysis,
-    ...(req.remote.length && remoteRaw !== localRaw ? {remoteAnalysis: analyzeMessage(remoteRaw)} : {}),
+    ...(req.remote.length && remoteRaw !== localRaw ? {remoteAnalysis: withTopChanged(analysis, (signatures?.length ?? 0) - (returnPath?.length ?? 0))} : {}),
     mailFrom: req.mailFrom,
     rcptTo: req.rcptTo,
     local: req.local,
@@ -108,8 +112,10 @@ export interface InjectRequest {
   capture?: boolean
   /** refuse a larger message (the server's smtp.maxMessageSize); absent: no limit */
   maxSize?: number
-  /** DKIM-sign what leaves (config `dkim.sign`); a local injection is trusted. Default true */
+  /** DKIM-sign what leaves (a local injection is trusted); default true. `dkim`: which domains sign */
   sign?: boolean
+  signer?: Signer
+  dkim?: DkimConfig
 }
 
 /**
@@ -132,7 +138,7 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
   }
   const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim})
   return {...stored, rcptTo}
 }
 

@@ -289,7 +289,8 @@ export class SmtpFrontEnd implements Actor {
 
   private onData(role: Role, stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
     // the message as it arrives, in pieces: joined by the mailstore, behind our headers (on the
-    // MX once before that, for its verification: see authenticate)
+    // MX, copied once before that for the verifier thread, which hands the copy back to be stored:
+    // see authenticate)
     const pieces: Buffer[] = []
     const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
     stream.on('data', (chunk: Buffer) => {
@@ -402,11 +403,10 @@ export class SmtpFrontEnd implements Actor {
    * whether the message goes to Junk.
    */
   private async authenticate(id: string, session: Session, mailFrom: string, pieces: Buffer[]): Promise<boolean> {
-    const message = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
-    pieces.length = 0
-    const check = await this.bus.call('mailauth.check', {id, message, remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom})
+    const check = await this.bus.call('mailauth.check', {id, pieces, remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom})
     if (check.action === 'reject') throw reply.authRefused(check.reason)
     if (check.action === 'defer') throw reply.authDeferred(check.reason)
+    pieces.length = 0
     pieces.push(...(check.header ? [check.header] : []), check.message)
     return check.action === 'junk'
   }

@@ -2,7 +2,8 @@
  * DKIM signing end to end: a real `mailbox serve` routes remote mail to a loopback receiver, and
  * Debian's dkimpy checks what arrives against the records `mailbox dkim list` publishes. Signed:
  * authenticated submission (Ed25519 and RSA, From oversigned) and our bounces; not signed: mail
- * whose From is not ours, and MX mail relayed onwards by an alias; signing off by config (SIGHUP);
+ * whose From is not ours, and MX mail relayed onwards by an alias; signing off by config (SIGHUP),
+ * for all domains or one (`dkim.domains`);
  * `dkim rotate` while serve runs signs the next message with the new pair; `dkim remove` keeps
  * active keys.
  */
@@ -31,7 +32,10 @@ beforeAll(async () => {
   config = join(dirname(dataDir), 'dkim-config.json')
   writeConfig({sign: true})
   ;[mx, submission] = await freePorts(2)
-  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-pw'}])
+  await setupUsers(dataDir, ['example.com', 'example.org'], [
+    {address: 'alice@example.com', password: 'alice-pw'},
+    {address: 'olga@example.org', password: 'olga-pw'},
+  ])
   await cli(['alias', 'add', 'fwd@example.com', 'carol@example.net'], dataDir)
   receiver = await Receiver.start()
   receiver.rcpt = (address) => (address.startsWith('nobody@') ? {code: 550, message: '5.1.1 no such user'} : undefined)
@@ -56,13 +60,13 @@ async function nextReceived(action: () => Promise<unknown>): Promise<ReceivedMes
   return (await receiver.waitForMessages(before + 1, 20_000))[before]!
 }
 
-/** alice submits (STARTTLS, AUTH PLAIN) a message to bob@example.net */
-async function submit(subject: string): Promise<ReceivedMessage> {
+/** alice (or `as`) submits (STARTTLS, AUTH PLAIN) a message to bob@example.net */
+async function submit(subject: string, as = {user: 'alice@example.com', pass: 'alice-pw'}): Promise<ReceivedMessage> {
   return nextReceived(async () => {
-    const transport = nodemailer.createTransport({host: '127.0.0.1', port: submission, secure: false, requireTLS: true, tls: {rejectUnauthorized: false}, auth: {user: 'alice@example.com', pass: 'alice-pw'}})
+    const transport = nodemailer.createTransport({host: '127.0.0.1', port: submission, secure: false, requireTLS: true, tls: {rejectUnauthorized: false}, auth: as})
     try {
       const info = await transport.sendMail({
-        from: 'Alice <alice@example.com>',
+        from: `Sender <${as.user}>`,
         to: 'Bob <bob@example.net>',
         cc: 'dave@example.net',
         subject,
@@ -74,6 +78,14 @@ async function submit(subject: string): Promise<ReceivedMessage> {
       transport.close()
     }
   })
+}
+
+/** writes the config's `dkim` section and has serve reload it */
+async function reload(dkim: object): Promise<void> {
+  writeConfig(dkim)
+  const reloads = (served.output().match(/configuration reloaded/g) ?? []).length
+  process.kill(served.pid, 'SIGHUP')
+  await waitFor('the reload', () => (served.output().match(/configuration reloaded/g) ?? []).length > reloads, 30_000)
 }
 
 const activeSelectors = async () => (await runJson<{selector: string; state: string}[]>(['dkim', 'list', 'example.com'], {dataDir})).filter((k) => k.state === 'active').map((k) => k.selector)
@@ -160,16 +172,24 @@ describe.skipIf(missingOutsideCi(DKIMPY !== undefined))('DKIM signing of outgoin
       const removed = await runJson<{selector: string; state: string}>(['dkim', 'remove', 'example.com', s], {dataDir})
       expect(removed).toMatchObject({selector: s, state: 'retired'})
     }
-    const left = await runJson<{selector: string; state: string; dns: {value: string}}[]>(['dkim', 'list'], {dataDir})
+    const left = await runJson<{selector: string; state: string; dns: {value: string}}[]>(['dkim', 'list', 'example.com'], {dataDir})
     expect(left.map((k) => [k.selector, k.state]).sort()).toEqual(after.map((s) => [s, 'active']).sort())
     expect(JSON.stringify(left)).not.toContain('PRIVATE KEY')
   })
 
+  it('dkim.domains turns signing off for one domain and on for one when dkim.sign is false (reloaded with SIGHUP)', async () => {
+    await reload({sign: true, domains: {'example.org': false}})
+    const olga = {user: 'olga@example.org', pass: 'olga-pw'}
+    expect(dkimSignatures((await submit('example.org unsigned', olga)).raw)).toEqual([])
+    expect(dkimSignatures((await submit('example.com still signed')).raw).map((s) => s.d)).toEqual(['example.com', 'example.com'])
+
+    await reload({sign: false, domains: {'EXAMPLE.COM': true}})
+    expect(dkimSignatures((await submit('example.com signed alone')).raw).map((s) => s.d)).toEqual(['example.com', 'example.com'])
+    expect(dkimSignatures((await submit('example.org unsigned too', olga)).raw)).toEqual([])
+  })
+
   it('dkim.sign false (reloaded with SIGHUP): nothing is signed', async () => {
-    writeConfig({sign: false})
-    const reloads = (served.output().match(/configuration reloaded/g) ?? []).length
-    process.kill(served.pid, 'SIGHUP')
-    await waitFor('the reload', () => (served.output().match(/configuration reloaded/g) ?? []).length > reloads, 30_000)
+    await reload({sign: false})
     const got = await submit('unsigned by config')
     expect(got.raw).toContain('Subject: unsigned by config')
     expect(dkimSignatures(got.raw)).toEqual([])

@@ -4,10 +4,12 @@
  * signed here with mailauth's dkimSign and sent with nodemailer:
  *  - valid, missing, broken (body changed) and replayed (another domain's signature, a header
  *    changed) signatures; SPF pass / fail / softfail / none / temperror; DMARC reject, quarantine
- *    and none with aligned and unaligned domains;
+ *    and none with aligned and unaligned domains, and a policy's pct (0 and 100);
  *  - a forged local sender (envelope or From) refused, a local sender with a passing signature not;
  *  - our Authentication-Results checked field by field; forged ones claiming our authserv-id
  *    removed (another server's kept) with the rest of the message byte for byte;
+ *  - a verifier thread that dies (out of its heap) is replaced, at once and then after growing
+ *    pauses, and the next message is verified;
  *  - a dead DNS server: 451 within the time budget, not a hang; monitor mode and
  *    onTempError "accept" only record; submission is not checked.
  */
@@ -21,6 +23,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
 import {mailboxKey, mailboxMessagesRange} from '../../src/store/keys.js'
+import {waitFor} from './queue-helpers.js'
 import {cli, freePorts, headerFields, setupUsers, withStore} from './smtp-helpers.js'
 
 const HOST = 'mx.inbound.test'
@@ -55,6 +58,13 @@ const ZONE: Record<string, ZoneRecords> = {
   '_dmarc.quarantine.test': dmarc('quarantine'),
   'none.test': spf('-all'),
   '_dmarc.none.test': dmarc('none'),
+  // pct (RFC 7489 §6.6.4): 0 never applies the policy (the next less strict one instead), 100 always
+  'pct0-reject.test': spf('-all'),
+  '_dmarc.pct0-reject.test': dmarc('reject; pct=0'),
+  'pct0-quarantine.test': spf('-all'),
+  '_dmarc.pct0-quarantine.test': dmarc('quarantine; pct=0'),
+  'pct100-reject.test': spf('-all'),
+  '_dmarc.pct100-reject.test': dmarc('reject; pct=100'),
   // SPF results, no DMARC
   'spf-fail.test': spf('-all'),
   'spf-soft.test': spf('~all'),
@@ -319,6 +329,31 @@ describe('inbound authentication on the MX', () => {
     expect(ours(await newest('bob@example.com')).dmarc![0]!.result).toBe('fail')
   })
 
+  it('DMARC pct: pct=0 never applies the policy (reject junks, quarantine delivers to INBOX); pct=100 always does', async () => {
+    const rejectNever = message('p@pct0-reject.test')
+    let r = await send(mx, 'bounce@sender.test', 'bob@example.com', rejectNever)
+    expect(r.code, r.response).toBe(250)
+    expect(await folderOf('bob@example.com', /Subject: (.*)\r\n/.exec(rejectNever)![1]!)).toBe('Junk')
+    expect(ours(await newest('bob@example.com', 'Junk')).dmarc![0]!.result).toBe('fail')
+
+    const quarantineNever = message('p@pct0-quarantine.test')
+    r = await send(mx, 'bounce@sender.test', 'bob@example.com', quarantineNever)
+    expect(r.code, r.response).toBe(250)
+    expect(await folderOf('bob@example.com', /Subject: (.*)\r\n/.exec(quarantineNever)![1]!)).toBe('INBOX')
+
+    r = await send(mx, 'bounce@sender.test', 'bob@example.com', message('p@pct100-reject.test'))
+    expect(r.code, r.response).toBe(550)
+    expect(r.response).toMatch(/^550 5\.7\.1 .*DMARC policy of the From domain is reject/)
+    const reasons = served
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"mail authentication"'))
+      .slice(-3)
+      .map((l) => JSON.parse(l).reason as string)
+    expect(reasons[0]).toContain('pct=0: not sampled, so quarantine instead of reject')
+    expect(reasons[1]).toContain('pct=0: not sampled, so none instead of quarantine')
+  })
+
   it('a second From address does not switch DMARC off: refused', async () => {
     const r = await send(mx, 'bounce@sender.test', 'bob@example.com', message('ray@reject.test, x@elsewhere.test'))
     expect(r.code, r.response).toBe(550)
@@ -453,6 +488,42 @@ describe('a dead DNS server', () => {
     expect(took).toBeGreaterThanOrEqual(1400)
     expect(took).toBeLessThan(6000)
     expect(other.served.output()).toContain('"spf":"temperror"')
+  })
+})
+
+describe('a mail-auth thread that dies', () => {
+  let other: Other
+
+  beforeAll(async () => {
+    // a heap small enough that the message below ends the thread verifying it
+    other = await serveWith({threadMemoryMb: 32}, ZONE)
+  })
+
+  afterAll(async () => {
+    await other?.close()
+  })
+
+  const logged = (msg: string) =>
+    other.served
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(`"msg":"${msg}`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  it('is replaced, at once and then after growing pauses; the message that killed it is deferred, the next one verified', async () => {
+    // 600,000 header fields: the verifier would need well over 100 MiB of heap for them
+    const heavy = `From: b@sender.test\r\nTo: bob@example.com\r\nSubject: heavy\r\n${'X-A: b\r\n'.repeat(600_000)}\r\nhi\r\n`
+    for (const pauses of [[0], [0, 250], [0, 250, 500]]) {
+      const r = await send(other.port, 'bounce@sender.test', 'bob@example.com', heavy)
+      expect(r.code, r.response).toBe(451)
+      expect(r.response).toMatch(/^451 4\.7\.0 /)
+      await waitFor('the thread failure logged', () => logged('mail-auth thread failed').length === pauses.length, 10_000)
+      expect(logged('mail-auth thread failed').map((l) => l.restartInMs)).toEqual(pauses)
+      // the next message waits for the new thread (after its pause) and is verified by it
+      const ok = await send(other.port, 'bounce@sender.test', 'bob@example.com', await sign(message('a@sender.test'), 'sender.test', keys.sender.privateKey))
+      expect(ok.code, ok.response).toBe(250)
+      expect(logged('mail authentication').at(-1)).toMatchObject({dkim: 'pass:sender.test', dmarc: 'pass', action: 'accept'})
+    }
   })
 })
 

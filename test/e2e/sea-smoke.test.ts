@@ -119,6 +119,8 @@ describe('the single executable', () => {
     const [got] = await receiver.waitForMessages(1, 20_000)
     expect(got!.to).toEqual(['bob@example.net'])
     expect(got!.raw).toContain('queued from the binary')
+    // signed on a mail-auth thread, which the binary starts from its bundled asset
+    expect(got!.raw.match(/^DKIM-Signature: /gm)).toHaveLength(2)
   })
 
   it('draws the dashboard in tmux', async () => {

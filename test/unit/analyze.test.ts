@@ -1,6 +1,6 @@
 import {dirname} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {analyzeMessage} from '../../src/mailstore/analyze.js'
+import {analyzeMessage, withTopChanged} from '../../src/mailstore/analyze.js'
 import {MAX_SEARCH_TEXT, extractText, searchText} from '../../src/mailstore/search-text.js'
 import {parseMessage} from '../../src/mime/structure.js'
 import {tempStore} from '../helpers/store.js'
@@ -209,5 +209,25 @@ describe('crlfSize', () => {
     expect(analyzeMessage(Buffer.from('Subject: a\r\n\r\nbody\r\n')).crlfSize).toBe(20)
     expect(analyzeMessage(Buffer.from('Subject: a\n\nbody\n')).crlfSize).toBe(20)
     expect(analyzeMessage(Buffer.from('Subject: a\r\n\r\nbody')).crlfSize).toBe(20)
+  })
+})
+
+describe('withTopChanged', () => {
+  // a multipart with an attached message and a bare-LF line: every kind of offset there is
+  const message = Buffer.from(
+    'Received: by mx.example.com; Thu, 3 Dec 2026 12:00:00 +0000\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: parts\r\n' +
+      'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\nthere\r\n' +
+      '--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\nSubject: inner\r\n\r\ninner body\r\n--b1--\r\n',
+    'latin1',
+  )
+  const returnPath = Buffer.from('Return-Path: <alice@example.com>\r\n')
+  const signatures = Buffer.from('DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=e;\r\n\tbh=abc; b=def\r\nDKIM-Signature: v=1; a=rsa-sha256; b=ghi\r\n')
+
+  it('gives what parsing the changed message gives: fields put on top, and taken off', () => {
+    const local = analyzeMessage(Buffer.concat([returnPath, message]))
+    // the queue's copy: the Return-Path line off, the signatures on
+    expect(withTopChanged(local, signatures.length - returnPath.length)).toEqual(analyzeMessage(Buffer.concat([signatures, message])))
+    expect(withTopChanged(local, -returnPath.length)).toEqual(analyzeMessage(message))
+    expect(withTopChanged(analyzeMessage(message), signatures.length)).toEqual(analyzeMessage(Buffer.concat([signatures, message])))
   })
 })

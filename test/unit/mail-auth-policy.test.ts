@@ -1,7 +1,8 @@
 /**
  * The inbound policy (src/mail-auth/policy.ts): a local domain claimed from outside must pass SPF
  * or DKIM for itself whatever DMARC says; DNS failures defer (or accept, as configured); DMARC
- * reject refuses, quarantine junks, none accepts; monitor mode never acts.
+ * reject refuses, quarantine junks, none accepts, each for the `pct` share the domain asks for;
+ * monitor mode never acts.
  */
 import {describe, expect, it} from 'vitest'
 import {decide, type PolicyInput} from '../../src/mail-auth/policy.js'
@@ -31,6 +32,22 @@ describe('decide', () => {
     expect(act({dmarc: {result: 'temperror'}})).toBe('defer')
     expect(act({dmarc: {result: 'temperror'}}, {mode: 'enforce', onTempError: 'accept'})).toBe('accept')
     expect(act({spf: {result: 'temperror', domain: 'remote.test'}, dmarc: {result: 'pass'}})).toBe('accept')
+  })
+
+  it('DMARC pct: a failing message in the sample gets the policy, one outside it the next less strict (RFC 7489 §6.6.4)', () => {
+    const fail = (policy: string, pct?: number) => ({dmarc: {result: 'fail', policy, ...(pct === undefined ? {} : {pct})}})
+    const sampled = (inSample: boolean, seen: number[] = []) => (pct: number) => (seen.push(pct), inSample)
+    const seen: number[] = []
+    expect(decide({...base, ...fail('reject', 30)}, local, enforce, sampled(true, seen)).action).toBe('reject')
+    expect(decide({...base, ...fail('reject', 30)}, local, enforce, sampled(false, seen)).action).toBe('junk')
+    expect(decide({...base, ...fail('quarantine', 30)}, local, enforce, sampled(false, seen)).action).toBe('accept')
+    expect(seen).toEqual([30, 30, 30])
+    // pct absent or 100: no sampling at all; none has nothing less strict
+    for (const pct of [undefined, 100]) expect(decide({...base, ...fail('reject', pct)}, local, enforce, sampled(false)).action).toBe('reject')
+    expect(decide({...base, ...fail('none', 0)}, local, enforce, sampled(false)).action).toBe('accept')
+    // the real sampler: pct=0 never selects, pct=100 always
+    for (let i = 0; i < 50; i++) expect(act(fail('reject', 0))).toBe('junk')
+    expect(decide({...base, ...fail('quarantine', 0)}, local, enforce).reason).toMatch(/pct=0: not sampled, so none instead of quarantine/)
   })
 
   it('more than one From address is refused: DMARC could not be applied', () => {
