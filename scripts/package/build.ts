@@ -13,7 +13,8 @@ import {join, relative} from 'node:path'
 import {build} from 'esbuild'
 import {assetDirId} from './asset-id.js'
 import {runtimeNode} from './locate.js'
-import {binaryName, sourceHash} from './source-hash.js'
+import {binaryName, debName, sourceHash} from './source-hash.js'
+import {buildDeb} from './deb.js'
 import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
 
 const REPO = join(import.meta.dirname, '..', '..')
@@ -42,6 +43,15 @@ function step<T>(what: string, fn: () => T): T {
   const result = fn()
   console.log(`  ${what.padEnd(40)} ${Date.now() - start} ms`)
   return result
+}
+
+function hasDpkgDeb(): boolean {
+  try {
+    execFileSync('dpkg-deb', ['--version'], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
 }
 
 function filesUnder(dir: string): string[] {
@@ -127,9 +137,23 @@ async function main(): Promise<void> {
   )
   const sha = createHash('sha256').update(readFileSync(target)).digest('hex')
   writeFileSync(`${target}.sha256`, `${sha}  ${relative(OUT, target)}\n`)
-  writeFileSync(`${target}.source-hash`, `${hash}\n`)
   rmSync(blob, {force: true}) // the bundle stays in out/sea-build/ for stack traces
   console.log(`${relative(REPO, target)}: ${(statSync(target).size / 1e6).toFixed(1)} MB, sha256 ${sha}`)
+
+  const deb = join(OUT, debName(pjson.version))
+  rmSync(deb, {force: true})
+  if (hasDpkgDeb()) {
+    step('dpkg-deb', () =>
+      buildDeb({binary: target, version: pjson.version, output: deb, addons: Object.values(ADDONS), work: join(OUT, 'deb-build')}),
+    )
+    console.log(`${relative(REPO, deb)}: ${(statSync(deb).size / 1e6).toFixed(1)} MB`)
+  } else if (process.env.CI) {
+    throw new Error('dpkg-deb is not on PATH: the Debian package cannot be built (apt-get install dpkg)')
+  } else {
+    console.warn('dpkg-deb is not on PATH: no Debian package built (the executable is)')
+  }
+  // last: the stamp says both files are built from these sources (locate.ts)
+  writeFileSync(`${target}.source-hash`, `${hash}\n`)
 }
 
 await main()
