@@ -15,7 +15,7 @@ import {assetDirId} from './asset-id.js'
 import {runtimeNode} from './locate.js'
 import {binaryName, debName, sourceHash} from './source-hash.js'
 import {buildDeb} from './deb.js'
-import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
+import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, lazyRequireRewrites, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
 
 const REPO = join(import.meta.dirname, '..', '..')
 const OUT = join(REPO, 'out')
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
         commonJsBuildsOf(['ordered-binary']),
         embeddedCli(REPO),
         nativeAddons(assetOf),
-        rewrites([...blessedRewrites(modules('blessed')), ...workerRewrites(WORKERS)]),
+        rewrites([...blessedRewrites(modules('blessed')), ...workerRewrites(WORKERS), ...lazyRequireRewrites(join(REPO, 'dist', 'src'))]),
       ],
       logLevel: 'error', // esbuild hides node_modules warnings anyway; esmWithDirectEval checks the one that mattered
       metafile: true,
