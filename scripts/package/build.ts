@@ -6,7 +6,7 @@
  * terminal data); postject injects the blob into a copy of the Node 24 binary.
  * STACK.md §8 has the background. Runs with the host's Node (tsx); prints each step's time.
  */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
@@ -45,14 +45,7 @@ function step<T>(what: string, fn: () => T): T {
   return result
 }
 
-function hasDpkgDeb(): boolean {
-  try {
-    execFileSync('dpkg-deb', ['--version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-}
+const hasDpkgDeb = () => spawnSync('dpkg-deb', ['--version'], {stdio: 'ignore'}).status === 0
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((f) => statSync(join(dir, f)).isFile())
