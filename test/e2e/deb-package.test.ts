@@ -5,8 +5,8 @@
  *   - the files, the `mailbox` system account, the state and config dirs, the unit enabled
  *     (deb-systemd-helper; systemd does not run here, and nothing in the scripts needs it);
  *   - `mailbox --version` from /usr/bin with no node on PATH; a second `dpkg -i` (postinst again);
- *   - `mailbox init` as root (config in /etc/mailbox), then `mailbox serve` AS `mailbox` on the
- *     packaged paths (loopback, free ports): SMTP in, POP3 out;
+ *   - `mailbox init` as root (config in /etc/mailbox; its next steps know the package), then
+ *     `mailbox serve` AS `mailbox` on the packaged paths (loopback, free ports): SMTP in, POP3 out;
  *   - `dpkg -r` keeps config, account and mail; `dpkg --purge` removes everything but the mail
  *     store, which it keeps and gives to root (the policy in scripts/package/debian/postrm).
  * It installs system-wide, so it needs root and dpkg (outside CI it is skipped without them; in
@@ -132,8 +132,12 @@ describe.skipIf(!usable)('the Debian package', () => {
   it('sets up with `mailbox init` as root, serves as `mailbox` from the packaged paths: SMTP in, POP3 out', async () => {
     const init = spawnSync(BIN, ['init', '--hostname', 'mail.deb.test', '--domain', 'deb.test', '--data-dir', STATE, '--json'], {encoding: 'utf8', env: {PATH: nodeless, HOME: home}})
     expect(init.status, init.stderr).toBe(0)
-    const {configFile, password} = JSON.parse(init.stdout) as {configFile: string; password: string}
+    const {configFile, password, next} = JSON.parse(init.stdout) as {configFile: string; password: string; next: string[]}
     expect(configFile).toBe(CONFIG)
+    // the package made the account and installed the unit: what is left is to start it
+    expect(next).toHaveLength(3)
+    expect(next.join('\n')).not.toMatch(/useradd|install -m/)
+    expect(next[1]).toMatch(/^systemctl enable --now mailbox /)
     // what systemd's StateDirectory= does at start (and init's next command says without systemd)
     ok('chown', ['-R', 'mailbox:mailbox', STATE])
 
