@@ -28,8 +28,9 @@ let libmime: typeof Libmime | undefined
 
 function decode(value: string | undefined): string {
   if (!value) return ''
+  const mime = (libmime ??= lazyRequire<typeof Libmime>('libmime')) // outside the try: a failed load is no malformed word
   try {
-    return (libmime ??= lazyRequire<typeof Libmime>('libmime')).decodeWords(value)
+    return mime.decodeWords(value)
   } catch {
     return value // a malformed encoded-word is shown as it came
   }

@@ -14,7 +14,7 @@
  * against a concurrent run, and purges in afterAll whatever happened.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -171,6 +171,8 @@ describe.skipIf(!usable)('the Debian package', () => {
     expect(existsSync(CONFIG)).toBe(true)
     expect(account('mailbox')).not.toBe('')
     expect(notOwnedBy(STATE, uid)).toEqual([])
+    // masked, as dh_installsystemd does on remove, so a leftover enablement cannot start a missing binary
+    expect(readlinkSync('/etc/systemd/system/mailbox.service')).toBe('/dev/null')
 
     const purge = run('dpkg', ['--purge', 'mailbox'])
     expect(purge.status, purge.stderr).toBe(0)
@@ -182,7 +184,8 @@ describe.skipIf(!usable)('the Debian package', () => {
     for (const path of [BIN, UNIT, CONFIG_DIR, `/tmp/mailbox-${uid}`, '/var/lib/dpkg/info/mailbox.list', '/var/lib/systemd/deb-systemd-helper-enabled/mailbox.service']) {
       expect(existsSync(path), path).toBe(false)
     }
-    expect(() => lstatSync(WANTS)).toThrow(/ENOENT/)
+    // the enablement link, and the mask `dpkg -r` set (deb-systemd-helper), are gone
+    for (const link of [WANTS, '/etc/systemd/system/mailbox.service']) expect(() => lstatSync(link), link).toThrow(/ENOENT/)
     expect(account('mailbox')).toBe('')
     expect(group('mailbox')).toBe('')
     // the mail stays, and no future account with the old uid owns it
