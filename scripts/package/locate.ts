@@ -18,9 +18,9 @@ interface Built {
   deb: string
 }
 
-function outputs(repo: string): Built & {version: string} {
+function outputs(repo: string): Built {
   const {version} = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {version: string}
-  return {version, binary: join(repo, 'out', binaryName(version)), deb: join(repo, 'out', debName(version))}
+  return {binary: join(repo, 'out', binaryName(version)), deb: join(repo, 'out', debName(version))}
 }
 
 function built(repo: string, timeoutMs: number, needDeb: boolean): Built {
