@@ -63,8 +63,10 @@ export function nativeAddons(assetOf: (importer: string) => string | undefined):
         resolveDir: RUNTIME,
       }))
       // optional speed-ups whose absence their users handle (msgpackr falls back to pure JS);
-      // source-map-support is tried by a dependency in a try/catch
-      build.onResolve({filter: /^(msgpackr-extract|source-map-support)$/}, (args) => ({path: args.path, namespace: 'absent'}))
+      // source-map-support is tried by a dependency in a try/catch; typescript (9 MB, two
+      // thirds of the bundle, which every start loads) by oclif in a try/catch, only to read
+      // the tsconfig of a plugin run from its TypeScript sources, which the binary has none of
+      build.onResolve({filter: /^(msgpackr-extract|source-map-support|typescript)$/}, (args) => ({path: args.path, namespace: 'absent'}))
       build.onLoad({filter: /.*/, namespace: 'absent'}, (args) => ({
         contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the single executable`)})`,
         loader: 'js',
