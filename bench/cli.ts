@@ -5,7 +5,8 @@
  * binary's own Node 24 doing `-e 0`). Then `mailbox user add` from the binary against one argon2
  * hash with the same parameters (HASH_OPTIONS) in this process: the issue wants `user add`
  * dominated by the hash, i.e. start-up and store small beside it. Each figure is the
- * median of RUNS runs after WARM ones (the first binary start also fills its add-on cache).
+ * median of RUNS runs after WARM ones (the first binary start also fills its add-on cache), the
+ * commands taking turns.
  */
 import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
@@ -34,9 +35,21 @@ function wallMs(file: string, args: string[], env: NodeJS.ProcessEnv, input?: st
 
 const middle = (runs: number[]) => runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!
 
-function median(file: string, args: string[], env: NodeJS.ProcessEnv): number {
-  for (let i = 0; i < WARM; i++) wallMs(file, args, env)
-  return middle(Array.from({length: RUNS}, () => wallMs(file, args, env)))
+/**
+ * The median wall time of each command, run round-robin (one of each, RUNS times) after WARM
+ * rounds: on a shared machine a burst of load then slows every command alike, and the ratios
+ * against `node -e 0` hold (one block of runs per command made them swing by a third).
+ */
+function medians<K extends string>(commands: Record<K, [string, string[]]>, env: NodeJS.ProcessEnv): Record<K, number> {
+  const entries = Object.entries(commands) as [K, [string, string[]]][]
+  const runs = new Map<K, number[]>(entries.map(([k]) => [k, []]))
+  for (let round = 0; round < WARM + RUNS; round++) {
+    for (const [k, [file, args]] of entries) {
+      const ms = wallMs(file, args, env)
+      if (round >= WARM) runs.get(k)!.push(ms)
+    }
+  }
+  return Object.fromEntries(entries.map(([k]) => [k, middle(runs.get(k)!)])) as Record<K, number>
 }
 
 /** `user add` of a new user each run (the password on stdin) vs one argon2 hash here, alternated so load drifts hit both alike */
@@ -70,15 +83,18 @@ export async function benchCli(): Promise<void> {
     wallMs(sea, ['user', 'import', csv, '--data-dir', dataDir], env)
     const list = ['user', 'list', '--data-dir', dataDir]
 
-    const reference = median(process.execPath, ['-e', '0'], env)
-    // the floor of the binary: its own runtime doing nothing (installed by the build)
-    const node24 = median(NODE24, ['-e', '0'], env)
-    const figures = {
-      seaVersion: median(sea, ['--version'], env),
-      seaList: median(sea, list, env),
-      nodeVersion: median(process.execPath, [BIN, '--version'], env),
-      nodeList: median(process.execPath, [BIN, ...list], env),
-    }
+    const {reference, node24, ...figures} = medians(
+      {
+        reference: [process.execPath, ['-e', '0']],
+        // the floor of the binary: its own runtime doing nothing (installed by the build)
+        node24: [NODE24, ['-e', '0']],
+        seaVersion: [sea, ['--version']],
+        seaList: [sea, list],
+        nodeVersion: [process.execPath, [BIN, '--version']],
+        nodeList: [process.execPath, [BIN, ...list]],
+      },
+      env,
+    )
     const userAdd = await userAddVsHash(sea, dataDir, env)
     const row = (ms: number) => `${ms.toFixed(0)} ms  (${(ms / reference).toFixed(2)}x node -e 0)${ms < TARGET_MS ? '' : `  over the ${TARGET_MS} ms target`}`
     report(`CLI start-up, wall time, median of ${RUNS}; ${USERS} users; single executable on Node 24 vs bin/mailbox on ${process.version}`, {
