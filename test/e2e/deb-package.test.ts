@@ -34,6 +34,8 @@ const WANTS = '/etc/systemd/system/multi-user.target.wants/mailbox.service'
 /** machine-wide: another clone's run of this test installs the same package */
 const LOCK = join(existsSync('/run/lock') ? '/run/lock' : tmpdir(), 'mailbox-deb-package-test.lock')
 const LOCK_WAIT_MS = 120_000
+/** unpacking 142 MB took 1.5-4 s here, on a loaded 2-core machine */
+const DPKG_TIMEOUT_MS = 60_000
 
 const run = (cmd: string, args: string[], input?: string) => spawnSync(cmd, args, {encoding: 'utf8', input, env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
 const ok = (cmd: string, args: string[]) => {
@@ -85,7 +87,7 @@ describe.skipIf(!usable)('the Debian package', () => {
     process.env.MAILBOX_BIN = asMailbox
     // its home is /nonexistent: the add-ons go to /tmp/mailbox-<uid>, which purge removes
     process.env.MAILBOX_BIN_ENV = JSON.stringify({PATH: nodeless, HOME: '/nonexistent', XDG_CACHE_HOME: '', MAILBOX_CACHE_DIR: '', TMPDIR: ''})
-  }, BUILD_TIMEOUT_MS + LOCK_WAIT_MS)
+  }, BUILD_TIMEOUT_MS + LOCK_WAIT_MS + DPKG_TIMEOUT_MS)
 
   afterAll(async () => {
     await served?.stop()
@@ -127,7 +129,7 @@ describe.skipIf(!usable)('the Debian package', () => {
     ok('dpkg', ['-i', deb])
     expect(installed()).toBe(true)
     expect(Number(ok('id', ['-u', 'mailbox']))).toBe(uid)
-  })
+  }, DPKG_TIMEOUT_MS)
 
   it('sets up with `mailbox init` as root, serves as `mailbox` from the packaged paths: SMTP in, POP3 out', async () => {
     const init = spawnSync(BIN, ['init', '--hostname', 'mail.deb.test', '--domain', 'deb.test', '--data-dir', STATE, '--json'], {encoding: 'utf8', env: {PATH: nodeless, HOME: home}})
@@ -191,5 +193,5 @@ describe.skipIf(!usable)('the Debian package', () => {
     // the mail stays, and no future account with the old uid owns it
     expect(readdirSync(STATE).length).toBeGreaterThan(0)
     expect(notOwnedBy(STATE, 0)).toEqual([])
-  })
+  }, DPKG_TIMEOUT_MS)
 })
