@@ -6,15 +6,16 @@
  * terminal data); postject injects the blob into a copy of the Node 24 binary.
  * STACK.md §8 has the background. Runs with the host's Node (tsx); prints each step's time.
  */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {build} from 'esbuild'
 import {assetDirId} from './asset-id.js'
 import {runtimeNode} from './locate.js'
-import {binaryName, sourceHash} from './source-hash.js'
-import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
+import {binaryName, debName, sourceHash} from './source-hash.js'
+import {buildDeb} from './deb.js'
+import {blessedRewrites, commonJsBuildsOf, embeddedCli, esmWithDirectEval, lazyRequireRewrites, nativeAddons, rewrites, workerRewrites} from './esbuild-plugins.js'
 
 const REPO = join(import.meta.dirname, '..', '..')
 const OUT = join(REPO, 'out')
@@ -44,6 +45,8 @@ function step<T>(what: string, fn: () => T): T {
   console.log(`  ${what.padEnd(40)} ${Date.now() - start} ms`)
   return result
 }
+
+const hasDpkgDeb = () => spawnSync('dpkg-deb', ['--version'], {stdio: 'ignore'}).status === 0
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((f) => statSync(join(dir, f)).isFile())
@@ -87,7 +90,7 @@ async function main(): Promise<void> {
         commonJsBuildsOf(['ordered-binary']),
         embeddedCli(REPO),
         nativeAddons(assetOf),
-        rewrites([...blessedRewrites(modules('blessed')), ...workerRewrites(WORKERS)]),
+        rewrites([...blessedRewrites(modules('blessed')), ...workerRewrites(WORKERS), ...lazyRequireRewrites(join(REPO, 'dist', 'src'))]),
       ],
       logLevel: 'error', // esbuild hides node_modules warnings anyway; esmWithDirectEval checks the one that mattered
       metafile: true,
@@ -128,9 +131,23 @@ async function main(): Promise<void> {
   )
   const sha = createHash('sha256').update(readFileSync(target)).digest('hex')
   writeFileSync(`${target}.sha256`, `${sha}  ${relative(OUT, target)}\n`)
-  writeFileSync(`${target}.source-hash`, `${hash}\n`)
   rmSync(blob, {force: true}) // the bundle stays in out/sea-build/ for stack traces
   console.log(`${relative(REPO, target)}: ${(statSync(target).size / 1e6).toFixed(1)} MB, sha256 ${sha}`)
+
+  const deb = join(OUT, debName(pjson.version))
+  rmSync(deb, {force: true})
+  if (hasDpkgDeb()) {
+    step('dpkg-deb', () =>
+      buildDeb({binary: target, version: pjson.version, output: deb, addons: Object.values(ADDONS), work: join(OUT, 'deb-build')}),
+    )
+    console.log(`${relative(REPO, deb)}: ${(statSync(deb).size / 1e6).toFixed(1)} MB`)
+  } else if (process.env.CI) {
+    throw new Error('dpkg-deb is not on PATH: the Debian package cannot be built (apt-get install dpkg)')
+  } else {
+    console.warn('dpkg-deb is not on PATH: no Debian package built (the executable is)')
+  }
+  // last: the stamp says both files are built from these sources (locate.ts)
+  writeFileSync(`${target}.source-hash`, `${hash}\n`)
 }
 
 await main()

@@ -4,7 +4,7 @@
  * replaced here. Each replacement names the exact file it rewrites and fails the build when the
  * text it expects is gone (a dependency update then breaks the build, not the binary).
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 import type {Metafile, Plugin} from 'esbuild'
@@ -63,8 +63,10 @@ export function nativeAddons(assetOf: (importer: string) => string | undefined):
         resolveDir: RUNTIME,
       }))
       // optional speed-ups whose absence their users handle (msgpackr falls back to pure JS);
-      // source-map-support is tried by a dependency in a try/catch
-      build.onResolve({filter: /^(msgpackr-extract|source-map-support)$/}, (args) => ({path: args.path, namespace: 'absent'}))
+      // source-map-support is tried by a dependency in a try/catch; typescript (9 MB, two
+      // thirds of the bundle, which every start loads) by oclif in a try/catch, only to read
+      // the tsconfig of a plugin run from its TypeScript sources, which the binary has none of
+      build.onResolve({filter: /^(msgpackr-extract|source-map-support|typescript)$/}, (args) => ({path: args.path, namespace: 'absent'}))
       build.onLoad({filter: /.*/, namespace: 'absent'}, (args) => ({
         contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the single executable`)})`,
         loader: 'js',
@@ -144,4 +146,25 @@ export function workerRewrites(workers: {pool: RegExp; call: string; asset: stri
     if (!m) throw new Error(`unexpected worker call ${call}`)
     return {file: pool, from: call, to: `new Worker(${source(asset)}, {eval: true, `}
   })
+}
+
+/**
+ * src/lazy-require.ts: each `lazyRequire('name')` of the compiled sources as `require('name')`,
+ * which esbuild bundles and, inside the function calling it, runs at the call (the SEA's own
+ * require knows only built-ins). A call whose name is not a string literal fails the build.
+ */
+export function lazyRequireRewrites(distSrc: string): Rewrite[] {
+  const list: Rewrite[] = []
+  for (const file of readdirSync(distSrc, {recursive: true, encoding: 'utf8'}).filter((f) => f.endsWith('.js') && f !== 'lazy-require.js')) {
+    const text = readFileSync(join(distSrc, file), 'utf8')
+    const calls = text.match(/\blazyRequire\(/g)?.length ?? 0
+    if (!calls) continue
+    const literal = [...text.matchAll(/\blazyRequire\(('[^'\\]+'|"[^"\\]+")\)/g)].map((m) => m[1]!)
+    if (literal.length !== calls) throw new Error(`${join(distSrc, file)}: lazyRequire() with a name that is not a string literal`)
+    const path = new RegExp(`${join(distSrc, file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+    for (const name of new Set(literal)) {
+      list.push({file: path, from: `lazyRequire(${name})`, to: `require(${name})`, count: literal.filter((n) => n === name).length})
+    }
+  }
+  return list
 }

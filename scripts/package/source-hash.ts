@@ -23,3 +23,5 @@ export function sourceHash(repo: string): string {
 }
 
 export const binaryName = (version: string) => `mailbox-${version}-linux-x64`
+/** Debian's name for it: package_version_architecture.deb */
+export const debName = (version: string) => `mailbox_${version}_amd64.deb`

@@ -5,7 +5,7 @@
 import {domainOf, normalizeAddress} from '../address.js'
 import {hashPassword} from '../auth/password.js'
 import {MailboxError} from '../errors.js'
-import {createDefaultFolders, listFolders, removeAllFolders, usageOf} from '../mailstore/folders.js'
+import {createDefaultFolders, listFolders, removeAllFolders, usageByUser, usageOfFolders, type Usage} from '../mailstore/folders.js'
 import {forgetLogins} from '../store/familiar-addresses.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
@@ -24,14 +24,13 @@ export interface UserView {
   updatedAt: number
 }
 
-function view(store: Store, user: UserRecord): UserView {
-  const usage = usageOf(store, user.address)
+function view(store: Store, user: UserRecord, usage: Usage = usageOfFolders(listFolders(store, user.address))): UserView {
   return {
     address: user.address,
     quota: user.quota,
     used: usage.size,
     messages: usage.messages,
-    folders: listFolders(store, user.address).length,
+    folders: usage.folders,
     disabled: user.disabled,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
@@ -80,7 +79,8 @@ export function showUser(store: Store, input: string): UserView {
 }
 
 export function listUsers(store: Store): UserView[] {
-  return [...store.users.getRange().map(({value}) => view(store, value))]
+  const usage = usageByUser(store)
+  return [...store.users.getRange().map(({value}) => view(store, value, usage.get(value.address) ?? {messages: 0, size: 0, folders: 0}))]
 }
 
 function update(store: Store, input: string, change: Partial<UserRecord>, also?: (address: string) => void): UserView {

@@ -4,7 +4,8 @@
  * under its own selector. Selectors name the day they were made and the algorithm
  * (`mbx20261203e`, `mbx20261203r`); a second rotation on one day adds a counter.
  */
-import {generateKeyPairSync} from 'node:crypto'
+import type * as Crypto from 'node:crypto'
+import {lazyRequire} from '../lazy-require.js'
 import type {DkimKeyRecord} from '../store/records.js'
 
 export const RSA_BITS = 2048
@@ -20,6 +21,8 @@ export function generateDkimKeys(domain: string, at: number, taken: ReadonlySet<
       if (!taken.has(selector)) return selector
     }
   }
+  // node:crypto at first use: the schema migrations import this module (lazy-require.ts)
+  const {generateKeyPairSync} = lazyRequire<typeof Crypto>('node:crypto')
   const ed = generateKeyPairSync('ed25519')
   const rsa = generateKeyPairSync('rsa', {modulusLength: RSA_BITS})
   const pem = (k: typeof ed.privateKey) => k.export({format: 'pem', type: 'pkcs8'}).toString()

@@ -27,7 +27,7 @@ import {initConfigText} from './config-file.js'
 import {setUpDirectory, storeDomains, type DirectorySetup} from './directory.js'
 import {generatePassword} from './password.js'
 import {stageFile, type StagedFile} from './staged-file.js'
-import {systemdUnit} from './systemd-unit.js'
+import {PACKAGED_UNIT, systemdUnit} from './systemd-unit.js'
 
 export interface InitRequest {
   hostname: string
@@ -116,9 +116,28 @@ async function refusals(configFile: string, unitFile: string, dataDir: string, d
   return problems
 }
 
-function nextCommands(r: Pick<InitResult, 'domain' | 'configFile' | 'unitFile' | 'dataDir' | 'unitUser'>, asRoot: boolean): string[] {
+/** the unit the Debian package installs (scripts/package/deb.ts): PACKAGED_UNIT's */
+const PACKAGED_UNIT_FILE = '/lib/systemd/system/mailbox.service'
+
+/**
+ * Whether this is the Debian package's program setting up the package's own paths: its account
+ * exists and its unit is installed (and enabled), so starting it is the one step left.
+ */
+function packaged(request: InitRequest, configFile: string, dataDir: string): boolean {
+  const {command, configFile: packagedConfig, dataDir: packagedData} = PACKAGED_UNIT
+  return request.asRoot && request.command.join(' ') === command.join(' ') && configFile === packagedConfig && dataDir === packagedData && existsSync(PACKAGED_UNIT_FILE)
+}
+
+function nextCommands(r: Pick<InitResult, 'domain' | 'configFile' | 'unitFile' | 'dataDir' | 'unitUser'>, asRoot: boolean, fromPackage: boolean): string[] {
   const dd = ` --data-dir ${r.dataDir}`
   const check = `mailbox domain check ${r.domain} --config ${r.configFile}${dd}   # once the DNS records above are published`
+  if (fromPackage) {
+    return [
+      `chown -R ${r.unitUser}:${r.unitUser} ${r.dataDir}   # what init wrote as root (under systemd, StateDirectory= does it too)`,
+      `systemctl enable --now mailbox   # the unit the package installed (${PACKAGED_UNIT_FILE})`,
+      check,
+    ]
+  }
   const sudo = asRoot ? '' : 'sudo '
   const install = `${sudo}install -m 0644 ${r.unitFile} /etc/systemd/system/mailbox.service && ${sudo}systemctl daemon-reload && ${sudo}systemctl enable --now mailbox`
   if (!asRoot) return [install, `mailbox status${dd}`, check]
@@ -163,7 +182,7 @@ export async function runInit(request: InitRequest): Promise<InitResult> {
     for (const file of staged) await file.commit()
     const records = domainRecords(recordSetup(store, config, domain))
     const result = {...setup, hostname, dataDir, configFile, unitFile, tlsCert, tlsKey, password, unitUser, records}
-    return {...result, next: nextCommands(result, request.asRoot)}
+    return {...result, next: nextCommands(result, request.asRoot, packaged(request, configFile, dataDir))}
   } catch (err) {
     await Promise.all(staged.map((file) => file.discard()))
     throw err

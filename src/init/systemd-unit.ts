@@ -50,6 +50,9 @@ export function systemdUnit(settings: UnitSettings): string {
 Description=mailbox mail appliance (SMTP, IMAP, POP3, queue)
 After=network-online.target
 Wants=network-online.target
+# The Debian package installs the unit before \`mailbox init\` writes the config: until then
+# \`systemctl start mailbox\` does nothing (and says so in \`systemctl status\`), it does not fail.
+ConditionPathExists=${unspecified(configFile)}
 
 [Service]
 Type=simple

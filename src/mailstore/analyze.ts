@@ -8,7 +8,8 @@
  * as the whole SMTP transaction, so it is extracted on first use and cached (./search-text.ts),
  * as Dovecot does without an FTS plugin.
  */
-import libmime from 'libmime'
+import type Libmime from 'libmime'
+import {lazyRequire} from '../lazy-require.js'
 import {crlfInfo} from '../mime/crlf.js'
 import {MISSING_DOMAIN, type Envelope, type EnvelopeAddress} from '../mime/envelope.js'
 import {parseMessage, type MimePart} from '../mime/structure.js'
@@ -22,10 +23,14 @@ export interface Analysis {
   crlfSize: number
 }
 
+/** loaded at the first header to decode: the schema migrations import this module (lazy-require.ts) */
+let libmime: typeof Libmime | undefined
+
 function decode(value: string | undefined): string {
   if (!value) return ''
+  const mime = (libmime ??= lazyRequire<typeof Libmime>('libmime')) // outside the try: a failed load is no malformed word
   try {
-    return libmime.decodeWords(value)
+    return mime.decodeWords(value)
   } catch {
     return value // a malformed encoded-word is shown as it came
   }

@@ -234,12 +234,40 @@ export function removeAllFolders(store: Store, user: string): void {
   }
 }
 
+export interface Usage {
+  messages: number
+  size: number
+  folders: number
+}
+
+/** What `folders` hold together (one user's: listFolders). */
+export function usageOfFolders(folders: Iterable<MailboxRecord>): Usage {
+  const usage = {messages: 0, size: 0, folders: 0}
+  for (const f of folders) add(usage, f)
+  return usage
+}
+
+const add = (usage: Usage, f: MailboxRecord) => {
+  usage.messages += f.messages
+  usage.size += f.size
+  usage.folders++
+}
+
 export function usageOf(store: Store, user: string): {messages: number; size: number} {
-  let messages = 0
-  let size = 0
-  for (const f of listFolders(store, user)) {
-    messages += f.messages
-    size += f.size
-  }
+  const {messages, size} = usageOfFolders(listFolders(store, user))
   return {messages, size}
+}
+
+/**
+ * Every user's usage in one pass over all folders (keyed by user first): what `user list` shows.
+ * A range per user cost about 0.2 ms each, 20 ms of `user list` for 100 users.
+ */
+export function usageByUser(store: Store): Map<string, Usage> {
+  const byUser = new Map<string, Usage>()
+  for (const {value} of store.mailboxes.getRange({})) {
+    let usage = byUser.get(value.user)
+    if (!usage) byUser.set(value.user, (usage = {messages: 0, size: 0, folders: 0}))
+    add(usage, value)
+  }
+  return byUser
 }

@@ -71,6 +71,16 @@ describe('the single executable', () => {
     expect(files.filter((f) => f.endsWith('.node')).map((f) => f.split('/').at(-1)).sort()).toEqual(['argon2.node', 'lmdb.node'])
   })
 
+  it('`user list` starts without argon2: a fresh cache dir gets the lmdb add-on only', async () => {
+    // argon2 (and libmime, node:crypto) load at first use: test/e2e/cli-startup.test.ts
+    const fresh = join(home, 'list-cache')
+    const r = await runCli(['user', 'list'], {dataDir, env: {XDG_CACHE_HOME: fresh}})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('alice@example.com')
+    const files = readdirSync(join(fresh, 'mailbox'), {recursive: true, encoding: 'utf8'})
+    expect(files.filter((f) => f.endsWith('.node')).map((f) => f.split('/').at(-1))).toEqual(['lmdb.node'])
+  })
+
   it('--help lists the commands from the embedded manifest', async () => {
     const r = await runCli(['user', '--help'])
     expect(r.code).toBe(0)

@@ -37,6 +37,8 @@ describe('the config file init writes', () => {
 describe('the systemd unit', () => {
   it('docs/mailbox.service is the unit for the packaged paths (run `npm run gen:config-example` after changing it)', () => {
     expect(readFileSync(join(ROOT, 'docs', 'mailbox.service'), 'utf8')).toBe(systemdUnit(PACKAGED_UNIT))
+    // the Debian package installs it before `mailbox init` has written the config
+    expect(systemdUnit(PACKAGED_UNIT)).toMatch(/^ConditionPathExists=\/etc\/mailbox\/mailbox.jsonc$/m)
   })
 
   it('a data dir in /var/lib is a StateDirectory; elsewhere it is made writable; under /home, home dirs stay readable', () => {
@@ -58,10 +60,13 @@ describe('the systemd unit', () => {
     const unit = systemdUnit({...PACKAGED_UNIT, dataDir: '/srv/my mail', configFile: '/etc/my mailbox/m.jsonc'})
     expect(unit).toMatch(/^Environment="MAILBOX_DATA_DIR=\/srv\/my mail"$/m)
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/mailbox serve --config "\/etc\/my mailbox\/m.jsonc"$/m)
+    // a condition takes the rest of the line as the path, unquoted
+    expect(unit).toMatch(/^ConditionPathExists=\/etc\/my mailbox\/m.jsonc$/m)
     // systemd specifiers and variables stay literal
     const odd = systemdUnit({...PACKAGED_UNIT, dataDir: '/srv/100%', configFile: '/etc/$HOME.jsonc'})
     expect(odd).toMatch(/^WorkingDirectory=\/srv\/100%%$/m)
     expect(odd).toMatch(/^ExecStart=\/usr\/bin\/mailbox serve --config \/etc\/\$\$HOME.jsonc$/m)
+    expect(systemdUnit({...PACKAGED_UNIT, configFile: '/etc/100%.jsonc'})).toMatch(/^ConditionPathExists=\/etc\/100%%.jsonc$/m)
   })
 })
 

@@ -1,3 +1,4 @@
+import argon2 from 'argon2'
 import {describe, expect, it} from 'vitest'
 import {HASH_OPTIONS, burnVerify, checkPasswordShape, hashPassword, verifyPassword} from '../../src/auth/password.js'
 import {MailboxError} from '../../src/errors.js'
@@ -24,6 +25,7 @@ describe('password', () => {
   })
 
   it('hashes with argon2id and the configured costs; verify accepts only the same password', async () => {
+    expect(HASH_OPTIONS.type).toBe(argon2.argon2id) // written as a number: argon2 loads at the first hash
     const hash = await hashPassword('s3cret pässword')
     expect(hash).toMatch(new RegExp(`^\\$argon2id\\$v=19\\$m=${HASH_OPTIONS.memoryCost},t=${HASH_OPTIONS.timeCost},p=${HASH_OPTIONS.parallelism}\\$`))
     expect(await verifyPassword(hash, 's3cret pässword')).toBe(true)

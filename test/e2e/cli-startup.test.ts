@@ -1,0 +1,62 @@
+/**
+ * Start-up of the commands that only read (issue 15: `user list` under 120 ms from the binary):
+ * they must not load what they never run. Every store open runs the schema migrations, which
+ * reach MIME analysis (libmime, its Japanese charset tables) and DKIM key generation
+ * (node:crypto); the directory reaches password hashing (argon2 and its native add-on). Each is
+ * loaded at its first use now (src/lazy-require.ts, dynamic import in src/auth/password.ts).
+ * Probed in the real `bin/mailbox` with a preload that reports, at exit, which of them the
+ * process loaded; `user add` is the control that the probe sees them.
+ * (The single executable: test/e2e/sea-smoke.test.ts checks its add-on cache after `user list`.)
+ */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runCli, tempDataDir} from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'mbx-startup-'))
+const probe = join(dir, 'probe.mjs')
+const MARK = 'LOADED '
+let dataDir: string
+
+beforeAll(async () => {
+  writeFileSync(
+    probe,
+    `import {createRequire} from 'node:module'
+import {writeSync} from 'node:fs'
+const cache = createRequire(import.meta.url).cache
+process.on('exit', () => {
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+  const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
+  writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
+})
+`,
+  )
+  dataDir = tempDataDir()
+  for (const args of [['domain', 'add', 'example.com'], ['user', 'add', 'alice@example.com', '--password-stdin']]) {
+    const r = await runCli(args, {dataDir, input: 'alice-pw\n'})
+    expect(r.code, r.stderr).toBe(0)
+  }
+})
+
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+/** what `mailbox ARGS` loaded of the heavy modules, and its result */
+async function loadedBy(args: string[], input?: string): Promise<string[]> {
+  const r = await runCli(args, {dataDir, input, env: {NODE_OPTIONS: `--import=${probe}`}})
+  expect(r.code, r.stderr).toBe(0)
+  const line = r.stderr.split('\n').find((l) => l.startsWith(MARK))
+  expect(line, r.stderr).toBeDefined()
+  return JSON.parse(line!.slice(MARK.length)) as string[]
+}
+
+describe('start-up of the reading commands', () => {
+  it('`user list` and `user show` load neither libmime, argon2 nor node:crypto', async () => {
+    expect(await loadedBy(['user', 'list'])).toEqual([])
+    expect(await loadedBy(['user', 'show', 'alice@example.com'])).toEqual([])
+  })
+
+  it('`user add` loads argon2 when it hashes (the probe sees it)', async () => {
+    expect(await loadedBy(['user', 'add', 'bob@example.com', '--password-stdin'], 'bob-pw\n')).toContain('argon2')
+  })
+})
