@@ -68,7 +68,10 @@ export class SenderThread {
     this.thread = this.spawn()
   }
 
-  /** One attempt; over the connection `kept` when it is still open in the same thread. */
+  /**
+   * One attempt; over the connection `kept` when it is still open in the same thread. The
+   * message's memory may move to the thread: the caller must not use `job.message` afterwards.
+   */
   attempt(job: AttemptJob, kept?: KeptSession): Promise<{result: AttemptResult; session?: KeptSession}> {
     const thread = this.live()
     if (!thread) return Promise.resolve({result: deferredAll(job.recipients, 'the delivery thread is restarting')})
@@ -86,9 +89,10 @@ export class SenderThread {
         settle({result: deferredAll(job.recipients, 'the delivery attempt took too long')})
       }, this.deadlineMs()).unref()
       thread.pending.set(n, {recipients: job.recipients, settle, timer})
-      // a copy of exactly the message's bytes, moved to the thread: cloning a Buffer would copy
-      // the whole memory it is a view of (a pool slab, a larger buffer)
-      const message = new Uint8Array(job.message)
+      // exactly the message's bytes, moved to the thread: cloning a Buffer would copy the whole
+      // memory it is a view of (a pool slab, a larger buffer); one that owns all of its memory
+      // (what the store reads) moves as it is, with no copy
+      const message = ownsItsMemory(job.message) ? new Uint8Array(job.message.buffer) : new Uint8Array(job.message)
       thread.worker.postMessage({type: 'attempt', n, job: {...job, message}, ...(session === undefined ? {} : {session})} satisfies ToSender, [message.buffer])
     })
   }
@@ -173,5 +177,8 @@ export class SenderThread {
     thread.pending.clear()
   }
 }
+
+/** a view of all of its ArrayBuffer, which is not Node's shared pool (that one cannot be moved) */
+const ownsItsMemory = (b: Buffer): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer.byteLength > Buffer.poolSize / 2
 
 const deferredAll = (recipients: string[], why: string): AttemptResult => ({host: '', transcript: [`!: ${why}`], recipients: recipients.map((address) => ({address, outcome: 'deferred', reply: `451 4.3.0 ${why}`}))})

@@ -46,7 +46,13 @@ describe('sender thread', () => {
       // the first opened the connection in the thread (its greeting is in the transcript); the second had none to open
       expect(first.result.transcript.some((l) => l.startsWith('S: 220'))).toBe(true)
       expect(second.result.transcript.some((l) => l.startsWith('S: 220'))).toBe(false)
-      sender.close(second.session!)
+      // a message that owns its memory (as the store reads it) moves to the thread without a copy
+      const big = {...job(3), message: Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(64 * 1024)}\r\n`)}
+      const third = await sender.attempt(big, second.session)
+      expect(third.result.recipients[0]!.outcome).toBe('delivered')
+      expect(big.message.byteLength).toBe(0) // detached: moved, not cloned
+      expect(receiver.messages.at(-1)!.raw).toContain('x'.repeat(64 * 1024))
+      sender.close(third.session!)
     } finally {
       await sender.stop()
     }
