@@ -92,8 +92,8 @@ export class SenderThread {
       // exactly the message's bytes, moved to the thread: cloning a Buffer would copy the whole
       // memory it is a view of (a pool slab, a larger buffer); one that owns all of its memory
       // (what the store reads) moves as it is, with no copy
-      const message = ownsItsMemory(job.message) ? new Uint8Array(job.message.buffer) : new Uint8Array(job.message)
-      thread.worker.postMessage({type: 'attempt', n, job: {...job, message}, ...(session === undefined ? {} : {session})} satisfies ToSender, [message.buffer])
+      const memory = ownMemoryOf(job.message) ?? new Uint8Array(job.message).buffer
+      thread.worker.postMessage({type: 'attempt', n, job: {...job, message: new Uint8Array(memory)}, ...(session === undefined ? {} : {session})} satisfies ToSender, [memory])
     })
   }
 
@@ -178,7 +178,8 @@ export class SenderThread {
   }
 }
 
-/** a view of all of its ArrayBuffer, which is not Node's shared pool (that one cannot be moved) */
-const ownsItsMemory = (b: Buffer): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer.byteLength > Buffer.poolSize / 2
+/** the ArrayBuffer `b` views all of, when it can be moved: not shared, and not Node's pool (whose slabs cannot be moved) */
+const ownMemoryOf = (b: Buffer): ArrayBuffer | undefined =>
+  b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer.byteLength > Buffer.poolSize / 2 ? b.buffer : undefined
 
 const deferredAll = (recipients: string[], why: string): AttemptResult => ({host: '', transcript: [`!: ${why}`], recipients: recipients.map((address) => ({address, outcome: 'deferred', reply: `451 4.3.0 ${why}`}))})
