@@ -24,6 +24,8 @@
  * thread so the sink's work on the main thread does not delay its replies) sends NOOP in a loop
  * (a 5 ms pause between commands), first on the idle server (after the warm-up), then throughout
  * the timed run; the p99 round trip of each. Queue commits that fsync on the event loop show up here at once.
+ * A third series runs while nodemailer's pool sends the same messages to the same sink and the
+ * server has nothing to do: the NOOP cost of this machine's cores being that busy, without mailbox.
  */
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -204,6 +206,8 @@ interface MailboxFigures {
   /** NOOP round trips (ms) on the idle server and during the timed run */
   idleNoops: number[]
   busyNoops: number[]
+  /** NOOP round trips while nodemailer's pool sends the same messages to the same sink and this server idles */
+  machineBusyNoops: number[]
 }
 
 /**
@@ -253,7 +257,11 @@ async function mailboxOutbound(dataDir: string, sink: Sink, raws: Buffer[], sign
     })
     const busyNoops = await imap.stop()
     if (sink.received - before < MESSAGES) throw new Error(`outbound bench: the sink got ${sink.received - before} of ${MESSAGES}`)
-    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops}
+    // the same traffic on this machine without the server's work: what the cores' contention alone costs a NOOP
+    imap.start()
+    await nodemailerPool(sink, raws)
+    const machineBusyNoops = await imap.stop()
+    return {delivered: MESSAGES / (ms / 1000), injected: MESSAGES / (injectedMs / 1000), idleNoops, busyNoops, machineBusyNoops}
   } finally {
     await imap.close()
     client.close()
@@ -315,6 +323,7 @@ export async function benchOutbound(): Promise<void> {
       'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,
       'IMAP NOOP p99, during delivery': `${p99(mailbox.busyNoops).toFixed(2)} ms (${mailbox.busyNoops.length} NOOPs)`,
       'ratio NOOP p99 delivering / idle': (p99(mailbox.busyNoops) / p99(mailbox.idleNoops)).toFixed(2),
+      'IMAP NOOP p99, server idle while nodemailer sends the same to the sink': `${p99(mailbox.machineBusyNoops).toFixed(2)} ms (${mailbox.machineBusyNoops.length} NOOPs): ${(p99(mailbox.machineBusyNoops) / p99(mailbox.idleNoops)).toFixed(2)}x idle, the machine's contention alone`,
       'reference: 1 conn per message, 8 at once': `${perMessage.rate.toFixed(0)} msgs/s (${perMessage.n} messages)`,
       'ratio mailbox / 1 conn per message': (mailbox.delivered / perMessage.rate).toFixed(2),
     })
