@@ -24,6 +24,8 @@ export const reply = {
   mailboxDisabled: () => new SmtpError(550, '5.2.1', 'Mailbox disabled'),
   mailboxFull: () => new SmtpError(552, '5.2.2', 'Mailbox full'),
   senderNotOwned: () => new SmtpError(553, '5.7.1', 'Sender address not owned by the authenticated user'),
+  /** the From header names an address the authenticated user may not send as */
+  fromNotOwned: (address: string) => new SmtpError(550, '5.7.1', `From header address ${JSON.stringify(address.slice(0, 100))} is not owned by the authenticated user`),
   badSender: () => new SmtpError(553, '5.1.7', 'Invalid sender address'),
   badRecipient: () => new SmtpError(553, '5.1.3', 'Invalid recipient address'),
   authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),

@@ -22,6 +22,7 @@ import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, reply, ruleReply} from './codes.js'
+import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
 import {patchSmtpConnection} from './patches.js'
 
@@ -360,6 +361,7 @@ export class SmtpFrontEnd implements Actor {
       const fault = await this.bus.call('capture.fault', {stage: 'data', recipients: rcptTo})
       if (fault) throw ruleReply(fault.code, fault.text)
     }
+    if (session.user) await this.checkFromHeader(String(session.user), pieces)
     const id = newId()
     const size = pieces.reduce((n, piece) => n + piece.length, 0)
     // mail from outside: SPF, DKIM, DMARC and ARC (submission is authenticated; capture takes everything)
@@ -395,6 +397,14 @@ export class SmtpFrontEnd implements Actor {
       'message accepted',
     )
     return result.id
+  }
+
+  /** Submission: every From header address must be one the user may send as (see ./from-header.ts). */
+  private async checkFromHeader(user: string, pieces: Buffer[]): Promise<void> {
+    for (const address of fromHeaderAddresses(headOf(pieces, RECEIVED_SCAN))) {
+      const {allowed} = await this.bus.call('auth.sender', {user, sender: address})
+      if (!allowed) throw reply.fromNotOwned(address)
+    }
   }
 
   /**

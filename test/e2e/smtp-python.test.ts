@@ -53,7 +53,8 @@ elif mode == 'submission':
     out['tlsEhlo'] = features(s)
     code, msg = s.login('alice@example.com', 'alice-pw')
     out['login'] = [code, msg.decode()]
-    out['refused'] = s.sendmail('alice@example.com', ['bob@example.com'], BODY.replace(b'To: alice@', b'To: bob@'), mail_options=['BODY=8BITMIME'])
+    # a submitted From header must be the user's own (the server refuses a forged one)
+    out['refused'] = s.sendmail('alice@example.com', ['bob@example.com'], BODY.replace(b'To: alice@', b'To: bob@').replace(b'From: Py Sender <py@python.test>', b'From: Alice <alice@example.com>'), mail_options=['BODY=8BITMIME'])
     s.quit()
     # a second session forcing AUTH LOGIN
     s = smtplib.SMTP('127.0.0.1', sub, timeout=10)

@@ -115,6 +115,35 @@ describe('SMTP refusals', () => {
     expect(await counts(dataDir)).toEqual(before)
   })
 
+  it('a From header the authenticated user does not own → 550 5.7.1 at the end of DATA; their own address or alias is fine', async () => {
+    const before = await counts(dataDir)
+    const c = await tlsSubmission()
+    expect((await c.authPlain('alice@example.com', 'alice-pw')).code).toBe(235)
+    const send = async (from: string) => {
+      const m = await c.cmd('MAIL FROM:<alice@example.com>')
+      expect(m.code, m.raw).toBe(250)
+      const r = await c.cmd('RCPT TO:<bob@example.com>')
+      expect(r.code, r.raw).toBe(250)
+      const [go, done] = await c.data(`From: ${from}\r\nTo: bob@example.com\r\nSubject: from check\r\n\r\nhi\r\n`)
+      expect(go.code, go.raw).toBe(354)
+      return done!
+    }
+    try {
+    // the envelope is alice's, the From header is not: what a reader (and the DKIM signature) would vouch for
+    for (const forged of ['Bob <bob@example.com>', 'someone@remote.test', 'Alice <alice@example.com>, bob@example.com', 'undisclosed:;']) {
+      const r = await send(forged)
+      expect(codeOf(r), `${forged}: ${r.raw}`).toBe('550 5.7.1')
+    }
+    expect(await counts(dataDir)).toEqual(before)
+    for (const own of ['Alice <alice@example.com>', '"Sales" <SALES@example.com>']) {
+      const r = await send(own)
+      expect(r.code, `${own}: ${r.raw}`).toBe(250)
+    }
+    } finally {
+      await c.quit()
+    }
+  })
+
   it('101 recipients → the 101st gets 452 (default maxRecipients 100)', async () => {
     const before = await counts(dataDir)
     const c = await mxTransaction()
