@@ -9,6 +9,7 @@
  * with a growing pause (attempts in that pause are deferred at once), never in a tight loop.
  */
 import {Worker} from 'node:worker_threads'
+import {movable} from '../movable.js'
 import {runsFromSource, workerFromSource} from '../worker-from-source.js'
 import {raiseWarning, type ThreadWarning} from '../worker-warnings.js'
 import type {AttemptJob, AttemptOutcome} from './deliverer.js'
@@ -89,11 +90,9 @@ export class SenderThread {
         settle({result: deferredAll(job.recipients, 'the delivery attempt took too long')})
       }, this.deadlineMs()).unref()
       thread.pending.set(n, {recipients: job.recipients, settle, timer})
-      // exactly the message's bytes, moved to the thread: cloning a Buffer would copy the whole
-      // memory it is a view of (a pool slab, a larger buffer); one that owns all of its memory
-      // (what the store reads) moves as it is, with no copy
-      const memory = ownMemoryOf(job.message) ?? new Uint8Array(job.message).buffer
-      thread.worker.postMessage({type: 'attempt', n, job: {...job, message: new Uint8Array(memory)}, ...(session === undefined ? {} : {session})} satisfies ToSender, [memory])
+      // moved to the thread, not cloned (see ../movable.ts): what the store reads owns its memory and moves without a copy
+      const message = movable(job.message)
+      thread.worker.postMessage({type: 'attempt', n, job: {...job, message}, ...(session === undefined ? {} : {session})} satisfies ToSender, [message.buffer as ArrayBuffer])
     })
   }
 
@@ -177,9 +176,5 @@ export class SenderThread {
     thread.pending.clear()
   }
 }
-
-/** the ArrayBuffer `b` views all of, when it can be moved: not shared, and not Node's pool (whose slabs cannot be moved) */
-const ownMemoryOf = (b: Buffer): ArrayBuffer | undefined =>
-  b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer.byteLength > Buffer.poolSize / 2 ? b.buffer : undefined
 
 const deferredAll = (recipients: string[], why: string): AttemptResult => ({host: '', transcript: [`!: ${why}`], recipients: recipients.map((address) => ({address, outcome: 'deferred', reply: `451 4.3.0 ${why}`}))})

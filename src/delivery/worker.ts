@@ -8,6 +8,7 @@ import {readlinkSync} from 'node:fs'
 import {setPriority} from 'node:os'
 import {parentPort, workerData} from 'node:worker_threads'
 import {Deliverer} from './deliverer.js'
+import {bufferOf} from '../movable.js'
 import {forwardWarnings} from '../worker-warnings.js'
 import {trustWith} from './relay.js'
 import type {SenderSetup, ToSender, FromSender} from './sender-thread.js'
@@ -25,8 +26,7 @@ parentPort!.on('message', (msg: ToSender) => {
   switch (msg.type) {
     case 'attempt': {
       const {n, job, session} = msg
-      const message = Buffer.from(job.message.buffer, job.message.byteOffset, job.message.byteLength)
-      deliverer.attempt({...job, message}, session).then(
+      deliverer.attempt({...job, message: bufferOf(job.message)}, session).then(
         (outcome) => reply({n, outcome}),
         (err: unknown) => reply({n, error: err instanceof Error ? err.message : String(err)}),
       )

@@ -17,7 +17,8 @@
 import {Worker} from 'node:worker_threads'
 import {runsFromSource, workerFromSource} from '../worker-from-source.js'
 import type {DnsCacheLimits} from './dns.js'
-import {bufferOf, movable} from './movable.js'
+import {bufferOf, movable} from '../movable.js'
+import {raiseWarning, type ThreadWarning} from '../worker-warnings.js'
 import type {Verdict} from './verify.js'
 import type {SigningKey} from '../dkim/sign.js'
 
@@ -65,6 +66,7 @@ export type FromWorker =
   | {n: number; verdict: Verdict; message: Uint8Array; removed: number}
   | {n: number; signatures: Uint8Array}
   | {n: number; error: string}
+type FromThread = FromWorker | {warning: ThreadWarning}
 
 /** beyond the DNS budget: CPU time a message may take before its thread counts as stuck */
 const GRACE_MS = 10_000
@@ -200,7 +202,8 @@ export class MailAuthPool {
       : new Worker(WORKER, {workerData: this.setup, resourceLimits})
     const thread: Thread = {worker, pending: new Map(), startedAt: Date.now()}
     slot.thread = thread
-    thread.worker.on('message', (msg: FromWorker) => {
+    thread.worker.on('message', (msg: FromThread) => {
+      if ('warning' in msg) return raiseWarning(msg.warning)
       const job = thread.pending.get(msg.n)
       if (!job) return
       thread.pending.delete(msg.n)

@@ -14,11 +14,13 @@ import {parentPort, workerData} from 'node:worker_threads'
 import {dkimSignatures} from '../dkim/sign.js'
 import {DnsCache, type DnsCacheLimits} from './dns.js'
 import {withoutForgedResults, withSignatureLimit} from './headers.js'
-import {bufferOf, movable} from './movable.js'
+import {bufferOf, movable} from '../movable.js'
+import {forwardWarnings} from '../worker-warnings.js'
 import type {DnsSetup, FromWorker, SignJob, ToWorker, VerifyJob} from './verifier-pool.js'
 import {verifyMessage} from './verify.js'
 
 const setup = workerData as DnsSetup
+forwardWarnings(parentPort!)
 const limits: DnsCacheLimits = {...setup.limits}
 let budgetMs = setup.budgetMs
 const dns = new DnsCache(setup.servers, limits, () => budgetMs)
