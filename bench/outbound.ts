@@ -29,7 +29,6 @@
  */
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {Worker} from 'node:worker_threads'
 import {createServer, type Socket} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import nodemailer from 'nodemailer'
@@ -38,6 +37,7 @@ import {DEFAULT_QUEUE} from '../src/queue/actor.js'
 import {queueStateRange} from '../src/store/keys.js'
 import type {QueueState} from '../src/store/records.js'
 import {openStore} from '../src/store/store.js'
+import {workerFromSource} from '../src/worker-from-source.js'
 import {freePort, startServe} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -162,10 +162,8 @@ async function inject(client: ControlClient, messages: string[], from: number, t
 
 /** The NOOP timer on its worker thread (./noop-probe.ts): a series runs from start() until stop(). */
 async function imapNooper(port: number, user: string): Promise<{start(): void; stop(): Promise<number[]>; close(): Promise<void>}> {
-  // a worker does not inherit the bench's TypeScript loader (tsx): it registers it, then loads the probe
-  const probe = new URL('./noop-probe.ts', import.meta.url).href
-  const worker = new Worker(`import('tsx/esm/api').then(({register}) => (register(), import(${JSON.stringify(probe)})))`, {
-    eval: true,
+  // a worker does not inherit the bench's TypeScript loader (tsx): see src/worker-from-source.ts
+  const worker = workerFromSource(new URL('./noop-probe.ts', import.meta.url), {
     workerData: {port, user, password: 'pw', gapMs: NOOP_GAP_MS, replyTimeoutMs: REPLY_TIMEOUT_MS},
   })
   type Reply = {ready?: true; samples?: number[]; error?: string}

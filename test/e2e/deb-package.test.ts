@@ -21,6 +21,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {debPackage} from '../../scripts/package/locate.js'
 import {acquireLock} from '../../scripts/package/lock-file.js'
 import {PACKAGED_UNIT, systemdUnit} from '../../src/init/systemd-unit.js'
+import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {ROOT, freePort, runCli, startServe, type Served} from '../helpers/cli.js'
 import {RawPop3, message, smtpDeliver} from './pop3-helpers.js'
 import {BUILD_TIMEOUT_MS, pathWithoutNode} from './sea-helpers.js'
@@ -43,7 +44,6 @@ const ok = (cmd: string, args: string[]) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.error?.message}:\n${r.stdout}\n${r.stderr}`)
   return r.stdout
 }
-const has = (cmd: string) => run(cmd, ['--version']).status === 0
 const installed = () => /^install ok installed$/m.test(run('dpkg-query', ['-W', '-f', '${Status}\n', 'mailbox']).stdout)
 const account = (name: string) => run('getent', ['passwd', name]).stdout.trim()
 const group = (name: string) => run('getent', ['group', name]).stdout.trim()
@@ -53,17 +53,9 @@ const notOwnedBy = (dir: string, uid: number) =>
   [dir, ...readdirSync(dir, {recursive: true, encoding: 'utf8'}).map((f) => join(dir, f))].filter((p) => lstatSync(p).uid !== uid)
 
 const isRoot = process.getuid?.() === 0
-const usable = isRoot && has('dpkg') && has('dpkg-deb')
-if (!usable && process.env.CI) {
-  // CI must run this: no root or no dpkg there is a broken CI machine, not a reason to skip
-  describe('the Debian package', () => {
-    it('needs root and dpkg in CI', () => {
-      expect.fail(`deb-package.test.ts needs root (uid ${process.getuid?.()}) and dpkg + dpkg-deb on PATH (dpkg: ${has('dpkg')}, dpkg-deb: ${has('dpkg-deb')})`)
-    })
-  })
-}
+const usable = isRoot && onPath('dpkg') && onPath('dpkg-deb')
 
-describe.skipIf(!usable)('the Debian package', () => {
+describe.skipIf(missingOutsideCi(usable))('the Debian package', () => {
   const home = mkdtempSync(join(tmpdir(), 'mbx-deb-'))
   const nodeless = pathWithoutNode()
   let release: (() => void) | undefined
@@ -73,6 +65,8 @@ describe.skipIf(!usable)('the Debian package', () => {
   let served: Served | undefined
 
   beforeAll(() => {
+    // CI must run this: no root or no dpkg there is a broken CI machine, not a reason to skip
+    requireInCi(usable, `deb-package.test.ts needs root (uid ${process.getuid?.()}) and dpkg + dpkg-deb on PATH`)
     release = acquireLock(LOCK, LOCK_WAIT_MS)
     // an installation this test did not make is someone's: never replace or purge it
     const existing = [installed() && 'the mailbox package is installed', account('mailbox') && 'a mailbox account exists', existsSync(STATE) && `${STATE} exists`, existsSync(CONFIG_DIR) && `${CONFIG_DIR} exists`].filter(Boolean)
