@@ -15,6 +15,9 @@ function cli(args: string[], input?: string): void {
   if (r.status !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
 }
 
+/** node flags for the served process, e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" to see where its time goes */
+const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+
 export interface Served {
   child: ChildProcess
   stop(): Promise<void>
@@ -25,7 +28,7 @@ export async function startServe(dataDir: string, smtpPort: number, setup: {doma
   cli(['domain', 'add', setup.domain, '--data-dir', dataDir])
   for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', '--data-dir', dataDir], 'pw\n')
   const ports = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'].filter((p) => !extra.includes(`--${p}-port`)).flatMap((p) => [`--${p}-port`, '0'])
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
+  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', '--data-dir', dataDir, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''

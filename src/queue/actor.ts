@@ -23,7 +23,7 @@
  * so its changes are serialized with the sending.
  */
 import {hostname} from 'node:os'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, EventMap} from '../bus.js'
 import type {RouteConfig} from '../delivery/route.js'
 import {SenderThread, type KeptSession, type SenderSetup} from '../delivery/sender-thread.js'
 import type {AttemptResult, RecipientResult} from '../delivery/smtp-client.js'
@@ -38,7 +38,6 @@ import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
 import {
   BULK_BATCH,
   deleteEntry,
-  dueEntries,
   dueIterator,
   flushEntries,
   holdEntry,
@@ -75,8 +74,17 @@ const MESSAGES_PER_CONNECTION = 100
  * queues them again (attempts + 1 without a dial: a duplicate attempt count, never a loss).
  */
 const CLAIM_AHEAD = 4
-/** entries a top-up reads looking for its domain's next ones (bounds the work per message) */
-const CLAIM_SCAN = 200
+/**
+ * Index keys a pump or a top-up looks at (bounds the foreman's work per wake-up, however many
+ * entries of other or busy domains are due in front).
+ */
+const SCAN_KEYS = 1000
+/**
+ * Entry ids whose destination domain the foreman remembers (a domain never changes), so that due
+ * entries of a domain at its limit, or of another domain than a top-up's, are passed over by
+ * their index key alone instead of being read and decoded again at every wake-up.
+ */
+const DOMAINS_REMEMBERED = 100_000
 
 export const DEFAULT_QUEUE: QueueConfig = {
   senders: 8,
@@ -101,6 +109,10 @@ export class QueueActor implements Actor {
   private sender?: SenderThread
   private readonly active = new Map<string, string>()
   private readonly perDomain = new Map<string, number>()
+  /** entry id -> destination domain, for entries seen (DOMAINS_REMEMBERED at most) */
+  private readonly domainOf = new Map<string, string>()
+  /** when the wake-up timer fires (ms since the epoch) */
+  private timerAt = Infinity
   private readonly inflight = new Set<Promise<void>>()
   /** senders (connections) running; `active` also counts entries claimed ahead and outcomes not yet durable */
   private workers = 0
@@ -142,7 +154,11 @@ export class QueueActor implements Actor {
       return result
     }
     this.unregister = [
-      this.bus.subscribe('queue.added', () => this.kick()),
+      this.bus.subscribe('queue.added', ({body}) => {
+        const {id, domain} = body as EventMap['queue.added']
+        this.remember(id, domain)
+        this.kick()
+      }),
       this.bus.handle('queue.retry', ({id}) => act(async () => (id ? [await retryEntry(this.store, id)] : retryAll(this.store)))),
       this.bus.handle('queue.hold', ({id}) => act(() => holdEntry(this.store, id))),
       this.bus.handle('queue.release', ({id}) => act(() => releaseEntry(this.store, id))),
@@ -203,22 +219,41 @@ export class QueueActor implements Actor {
 
   private pump(): void {
     if (this.stopping) return
-    const {senders, perDomain} = this.options.queue
-    const free = senders - this.workers
-    if (free > 0) {
-      for (const entry of dueEntries(this.store, Date.now(), free + 100, (id) => this.active.has(id))) {
-        if (this.workers >= senders) break
-        if ((this.perDomain.get(entry.domain) ?? 0) >= perDomain) continue
+    const {senders} = this.options.queue
+    if (this.workers < senders) {
+      const passOver = (id: string) => this.active.has(id) || this.atLimit(this.domainOf.get(id))
+      for (const entry of dueIterator(this.store, Date.now(), passOver, SCAN_KEYS)) {
+        this.remember(entry.id, entry.domain)
+        if (this.atLimit(entry.domain)) continue
         this.begin(entry)
+        if (this.workers >= senders) break
       }
     }
-    clearTimeout(this.timer)
     const due = nextDue(this.store)
+    clearTimeout(this.timer)
+    this.timerAt = Infinity
     if (due === undefined) return
     // An entry due now that no sender took waits for a sender or a domain slot: a sender that
-    // ends kicks, and so does an outcome that defers. The slow timer is only a safety net.
-    const wait = due <= Date.now() ? IDLE_RECHECK_MS : Math.max(due - Date.now(), 50)
-    this.timer = setTimeout(() => this.kick(), Math.min(wait, 2 ** 31 - 1)).unref()
+    // ends kicks. The slow timer is only a safety net.
+    this.wakeBy(due <= Date.now() ? Date.now() + IDLE_RECHECK_MS : due)
+  }
+
+  /** the timer fires at `at` at the latest (an outcome that defers needs no scan, only this) */
+  private wakeBy(at: number): void {
+    if (at >= this.timerAt || this.stopping) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => this.kick(), Math.min(Math.max(at - Date.now(), 50), 2 ** 31 - 1)).unref()
+  }
+
+  /** whether a domain (when known) has all the senders it may have */
+  private atLimit(domain: string | undefined): boolean {
+    return domain !== undefined && (this.perDomain.get(domain) ?? 0) >= this.options.queue.perDomain
+  }
+
+  private remember(id: string, domain: string): void {
+    if (this.domainOf.size >= DOMAINS_REMEMBERED && !this.domainOf.has(id)) this.domainOf.delete(this.domainOf.keys().next().value!)
+    this.domainOf.set(id, domain)
   }
 
   /**
@@ -252,9 +287,10 @@ export class QueueActor implements Actor {
   private claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): void {
     const want = Math.min(CLAIM_AHEAD, room)
     if (ahead.length >= want) return
-    let looked = 0
-    for (const next of dueIterator(this.store, Date.now(), (id) => this.active.has(id))) {
-      if (++looked > CLAIM_SCAN) return // other domains' entries in front: the next top-up looks again
+    // other domains' entries are passed over by key once seen; past SCAN_KEYS the next top-up looks again
+    const passOver = (id: string) => this.active.has(id) || (this.domainOf.get(id) ?? domain) !== domain
+    for (const next of dueIterator(this.store, Date.now(), passOver, SCAN_KEYS)) {
+      this.remember(next.id, next.domain)
       if (next.domain !== domain) continue
       ahead.push(this.claim(next))
       if (ahead.length >= want) return
@@ -312,8 +348,7 @@ export class QueueActor implements Actor {
       this.finish(entry, result, startedAt).then(
         (state) => {
           this.active.delete(entry.id)
-          // a deferred entry needs a timer for its next attempt
-          if (state === 'deferred') this.kick()
+          if (state !== 'deferred') this.domainOf.delete(entry.id)
         },
         (err: unknown) => {
           this.active.delete(entry.id)
@@ -384,6 +419,8 @@ export class QueueActor implements Actor {
       })
     })
     if (!updated) return undefined
+    // a deferred entry needs the timer for its next attempt
+    if (state === 'deferred') this.wakeBy(updated.nextAttemptAt)
     this.bus.publish('delivery.attempt', {id: entry.id, attempt: entry.attempts, host: result.host, state})
     this.bus.publish(`queue.${state}` as const, {id: entry.id, domain: entry.domain, recipients: recipients.map((r) => r.address), ...(lastError ? {lastError} : {})})
     this.log.info(attemptLogFields(entry, result, updated, now), 'delivery attempt')

@@ -100,11 +100,15 @@ function* byDueTime(a: Iterator<IndexKey>, b: Iterator<IndexKey>): Generator<Ind
  * Entries due now (queued or deferred), by priority then due time, read lazily: only the keys
  * looked at are decoded, and an entry `skip` names by id is passed over without reading it. The
  * index key is [state, priority, dueAt, id], so each (state, priority) pair is one range scan.
+ * At most `maxKeys` index keys are looked at (skipped ones count too), so a caller's work is
+ * bounded however many entries it passes over.
  */
-export function* dueIterator(store: Store, now: number, skip: (id: string) => boolean = () => false): Generator<QueueEntry> {
+export function* dueIterator(store: Store, now: number, skip: (id: string) => boolean = () => false, maxKeys = Infinity): Generator<QueueEntry> {
+  let looked = 0
   for (let priority = 0; priority <= 2; priority++) {
     const range = (state: QueueState) => store.queueIndex.getKeys({start: [state, priority, 0], end: [state, priority, now + 1]})[Symbol.iterator]() as Iterator<IndexKey>
     for (const [, , , id] of byDueTime(range('queued'), range('deferred'))) {
+      if (++looked > maxKeys) return
       if (skip(id)) continue
       const entry = store.queue.get(id)
       if (entry) yield entry

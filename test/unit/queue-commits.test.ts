@@ -43,25 +43,25 @@ afterAll(async () => {
   await new Promise<void>((resolve) => sink.close(() => resolve()))
 })
 
-function enqueue(n: number, prefix = 'blob'): string[] {
+function enqueue(n: number, prefix = 'blob', domain = 'sink.test'): string[] {
   return store.transact(() => {
     const ids: string[] = []
     for (let i = 0; i < n; i++) {
       const blobId = `${prefix}-${i}`
       store.blobs.putSync(blobId, Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`))
       store.blobInfo.putSync(blobId, {refs: 1, size: 20, createdAt: Date.now()})
-      ids.push(enqueueInTxn(store, {from: 'a@example.com', recipients: [`r${i}@sink.test`], blobId})[0]!.id)
+      ids.push(enqueueInTxn(store, {from: 'a@example.com', recipients: [`r${i}@${domain}`], blobId})[0]!.id)
     }
     return ids
   })
 }
 
-function newActor(bus: Bus): QueueActor {
+function newActor(bus: Bus, routes: Record<string, string> = {}): QueueActor {
   const log = createLogger({level: 'warn', pretty: false, write: () => {}})
   return new QueueActor(bus, store, log, {
     hostname: 'mx.example.com',
     queue: {...DEFAULT_QUEUE, connectTimeoutMs: 10_000, socketTimeoutMs: 30_000},
-    route: {routes: {'sink.test': `127.0.0.1:${sinkPort}`}, dnsServers: [], insecure: false},
+    route: {routes: {'sink.test': `127.0.0.1:${sinkPort}`, ...routes}, dnsServers: [], insecure: false},
   })
 }
 
@@ -171,4 +171,37 @@ describe('queue commits', () => {
       await actor.stop()
     }, 60_000)
   }
+
+  // The foreman remembers each entry's domain: due entries of a domain that has all its senders
+  // are passed over by their index key, not read and decoded again at every wake-up. Before, every
+  // pump decoded 100 entries more than it had free senders, on the event loop, and stopped there:
+  // mail for another domain queued behind 400 entries of a stalled one was never started.
+  it('entries of a domain at its sender limit are passed over without being read again; another domain goes ahead', async () => {
+    const stall = new SMTPServer({authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, disableReverseLookup: true, onData: (stream) => stream.resume()})
+    const stallPort = await new Promise<number>((resolve) => stall.listen(0, '127.0.0.1', () => resolve((stall.server.address() as {port: number}).port)))
+    const stalled = enqueue(400, 'stalled', 'stall.test')
+    const bus = new Bus()
+    const actor = newActor(bus, {'stall.test': `127.0.0.1:${stallPort}`})
+    const reads = vi.spyOn(store.queue, 'get')
+    try {
+      await actor.start()
+      await until(() => stalled.filter((id) => store.queue.get(id)?.state === 'sending').length === DEFAULT_QUEUE.perDomain)
+      reads.mockClear()
+      // three wake-ups by new mail for another domain, and the idle re-checks of 2.5 s
+      for (const id of [...enqueue(1, 'ahead-1'), ...enqueue(1, 'ahead-2'), ...enqueue(1, 'ahead-3')]) {
+        bus.publish('queue.added', {id, from: 'a@example.com', domain: 'sink.test', recipients: []})
+        await until(() => store.queue.get(id)?.state === 'delivered')
+      }
+      await new Promise((r) => setTimeout(r, 2500))
+      const stalledReads = reads.mock.calls.filter(([id]) => stalled.includes(String(id)))
+      // the claims and outcomes of the in-flight ones read theirs; the 396 waiting are not read
+      expect(stalledReads.length).toBeLessThan(20)
+    } finally {
+      reads.mockRestore()
+      for (const c of (stall as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
+      await actor.stop()
+      await new Promise<void>((resolve) => stall.close(() => resolve()))
+      for (const id of stalled) await deleteEntry(store, id)
+    }
+  }, 60_000)
 })
