@@ -137,6 +137,11 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     maxDkimSignatures: count('DKIM signatures verified per message; later ones are ignored'),
     verifierThreads: int('threads verifying messages and signing outgoing ones beside the event loop (restart to change)', 1, 64),
     threadMemoryMb: int('JavaScript heap of each of those threads, MiB: a message that needs more is deferred and its thread replaced (restart to change)', 16, 16_384),
+    arcTrustedSealers: {
+      kind: 'list',
+      item: {kind: 'string', check: (d) => normalizeDomain(d), description: 'a domain'},
+      description: 'forwarders (mailing lists) whose ARC seals are trusted: a DMARC fail they vouch for (their ARC-Authentication-Results say dmarc=pass for the same From domain) is accepted',
+    },
   }),
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),

@@ -9,7 +9,12 @@
  *  3. DMARC pass: accept.
  *  4. A DNS failure (temperror in SPF, a DKIM signature or DMARC): deferred, or accepted with the
  *     temperror recorded (`onTempError: "accept"`).
- *  5. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk — for the
+ *  5. DMARC fail vouched for by ARC: a forwarder (a mailing list) that changed the message breaks
+ *     the author's DKIM signature and SPF alignment. When the ARC chain passes, its newest seal is
+ *     by a domain in `arcTrustedSealers`, and that sealer recorded `dmarc=pass` for this same
+ *     From domain when the message reached it, the message is accepted (RFC 8617 §7.2.1, the
+ *     local policy override of RFC 7489 §7.2). Nobody is trusted by default.
+ *  6. DMARC fail: the domain's policy — reject refuses, quarantine delivers to Junk — for the
  *     `pct` per cent of failing mail the domain asks it for (RFC 7489 §6.6.4, sampled at
  *     random); the rest gets the next less strict policy (reject: Junk; quarantine: delivered).
  * In `monitor` mode the verdicts are only recorded: every message is accepted into the INBOX.
@@ -36,6 +41,11 @@ export interface InboundAuthConfig {
    * allocate (millions of header fields) ends its thread, not the server; the message is deferred
    */
   threadMemoryMb: number
+  /**
+   * forwarders (mailing lists) whose ARC seals are trusted: a DMARC fail they vouch for (dmarc=pass
+   * for the same From domain in their ARC-Authentication-Results) is accepted
+   */
+  arcTrustedSealers: string[]
 }
 
 export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
@@ -47,15 +57,26 @@ export const DEFAULT_INBOUND_AUTH: InboundAuthConfig = {
   maxDkimSignatures: 10,
   verifierThreads: 1,
   threadMemoryMb: 256,
+  arcTrustedSealers: [],
 }
 
 export interface PolicyInput {
   spf: {result: string; domain: string}
   dkim: {result: string; domain?: string}[]
-  dmarc: {result: string; policy?: string; pct?: number}
+  dmarc: {result: string; domain?: string; policy?: string; pct?: number}
+  /** the ARC chain; for one that passes, its newest sealer and what that sealer recorded of DMARC */
+  arc?: ArcVerdict
   /** MAIL FROM, '' for the null sender */
   mailFrom: string
   headerFrom: string[]
+}
+
+export interface ArcVerdict {
+  result: string
+  /** the d= of the newest ARC-Seal */
+  sealer?: string
+  /** the newest set's ARC-Authentication-Results: its dmarc result and the From domain it was for */
+  dmarc?: {result: string; from?: string}
 }
 
 export interface Decision {
@@ -74,15 +95,21 @@ const atRandom: Sample = (pct) => Math.random() * 100 < pct
 export function decide(
   verdict: PolicyInput,
   isLocalDomain: (domain: string) => boolean,
-  config: Pick<InboundAuthConfig, 'mode' | 'onTempError'>,
+  config: Pick<InboundAuthConfig, 'mode' | 'onTempError'> & Partial<Pick<InboundAuthConfig, 'arcTrustedSealers'>>,
   sample: Sample = atRandom,
 ): Decision {
-  const decision = enforced(verdict, isLocalDomain, config.onTempError, sample)
+  const decision = enforced(verdict, isLocalDomain, config.onTempError, config.arcTrustedSealers ?? [], sample)
   if (config.mode !== 'enforce' && decision.action !== 'accept') return {action: 'accept', reason: `monitor only: would ${decision.action} (${decision.reason})`}
   return decision
 }
 
-function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boolean, onTempError: InboundAuthConfig['onTempError'], sample: Sample): Decision {
+function enforced(
+  verdict: PolicyInput,
+  isLocalDomain: (domain: string) => boolean,
+  onTempError: InboundAuthConfig['onTempError'],
+  trustedSealers: string[],
+  sample: Sample,
+): Decision {
   const {spf, dkim, dmarc} = verdict
   const claimed = new Set([...(verdict.mailFrom ? [verdict.mailFrom] : []), ...verdict.headerFrom].map(domainOfAddress).filter((d) => d && isLocalDomain(d)))
   for (const domain of claimed) {
@@ -99,10 +126,23 @@ function enforced(verdict: PolicyInput, isLocalDomain: (domain: string) => boole
   const temporary = [spf.result, dmarc.result, ...dkim.map((d) => d.result)].includes('temperror')
   if (temporary) return onTempError === 'defer' ? {action: 'defer', reason: 'DNS lookups failed'} : {action: 'accept', reason: 'temperror recorded'}
   if (dmarc.result !== 'fail') return {action: 'accept', reason: `dmarc ${dmarc.result}`}
+  const voucher = arcVoucher(verdict, trustedSealers)
+  if (voucher) return {action: 'accept', reason: `dmarc fail overridden: the ARC chain passes and ${voucher}, a trusted sealer, recorded dmarc=pass`}
   const {policy, note} = appliedPolicy(dmarc.policy, dmarc.pct, sample)
   if (policy === 'reject') return {action: 'reject', reason: `DMARC policy of the From domain is reject${note}`}
   if (policy === 'quarantine') return {action: 'junk', reason: `DMARC policy of the From domain is quarantine${note}`}
   return {action: 'accept', reason: `dmarc fail, policy none${note}`}
+}
+
+/** the trusted sealer that vouches for this message's DMARC fail, if one does */
+function arcVoucher(verdict: PolicyInput, trustedSealers: string[]): string | undefined {
+  const {arc, dmarc, headerFrom} = verdict
+  if (arc?.result !== 'pass' || !arc.sealer || arc.dmarc?.result !== 'pass') return undefined
+  const sealer = arc.sealer.toLowerCase()
+  if (!trustedSealers.some((trusted) => trusted.toLowerCase() === sealer)) return undefined
+  // the sealer's pass must be for the author domain this message claims now
+  const from = (dmarc.domain ?? (headerFrom[0] ? domainOfAddress(headerFrom[0]) : '')).toLowerCase()
+  return from && arc.dmarc.from?.toLowerCase() === from ? sealer : undefined
 }
 
 /** the policy of `pct` < 100 for a message outside the sample: the next less strict one (RFC 7489 §6.6.4) */

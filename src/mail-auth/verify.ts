@@ -7,6 +7,7 @@
 import libmime from 'libmime'
 import {authenticate} from 'mailauth'
 import type {ResolveFn} from './dns.js'
+import type {ArcVerdict} from './policy.js'
 
 export interface VerifyInput {
   /** the message as the client sent it (our trace fields not yet added) */
@@ -32,7 +33,7 @@ export interface Verdict {
   dkim: DkimVerdict[]
   /** `pct`: the share of failing mail the domain wants its policy applied to (RFC 7489 §6.3) */
   dmarc: {result: string; domain?: string; policy?: string; pct?: number}
-  arc: {result: string}
+  arc: ArcVerdict
   /** the From header's addresses */
   headerFrom: string[]
   /** `Authentication-Results: …` with its CRLF */
@@ -64,7 +65,7 @@ export async function verifyMessage(input: VerifyInput): Promise<Verdict> {
         ...(typeof result.dmarc.pct === 'number' ? {pct: result.dmarc.pct} : {}),
       }
     : {result: 'none'}
-  const arc = {result: result.arc ? result.arc.status.result : 'none'}
+  const arc = arcVerdict(result.arc as unknown as MailauthArc | false)
   const rows = [
     ...(result.dkim.results ?? []).map((r) => r.info),
     result.spf ? result.spf.info : 'spf=none',
@@ -72,6 +73,26 @@ export async function verifyMessage(input: VerifyInput): Promise<Verdict> {
     result.dmarc ? result.dmarc.info : 'dmarc=none (not a single From address)',
   ]
   return {spf, dkim, dmarc, arc, headerFrom: result.dkim.headerFrom ?? [], header: resultsHeader(hostname, rows)}
+}
+
+interface MailauthArc {
+  status: {result: string}
+  i?: number
+  authenticationResults?: {dmarc?: {result?: string; header?: {from?: string}}}
+  /** not enumerable: the ARC sets, oldest first */
+  chain?: {i: number; 'arc-seal'?: {parsed?: {d?: {value?: string}}}}[]
+}
+
+/** the chain's result; for a chain that passes, the newest sealer and the DMARC result it recorded */
+function arcVerdict(arc: MailauthArc | false | undefined): ArcVerdict {
+  if (!arc) return {result: 'none'}
+  const verdict: ArcVerdict = {result: arc.status.result}
+  if (verdict.result !== 'pass') return verdict
+  const sealer = arc.chain?.find((set) => set.i === arc.i)?.['arc-seal']?.parsed?.d?.value
+  if (sealer) verdict.sealer = sealer.toLowerCase()
+  const dmarc = arc.authenticationResults?.dmarc
+  if (dmarc?.result) verdict.dmarc = {result: dmarc.result, ...(dmarc.header?.from ? {from: dmarc.header.from.toLowerCase()} : {})}
+  return verdict
 }
 
 /** RFC 8601 §2.2: `Authentication-Results: authserv-id; method=result …; …`, folded, one CRLF at the end */

@@ -11,13 +11,15 @@
  *  - a verifier thread that dies (out of its heap) is replaced, at once and then after growing
  *    pauses, and the next message is verified;
  *  - a dead DNS server: 451 within the time budget, not a hang; monitor mode and
- *    onTempError "accept" only record; submission is not checked.
+ *    onTempError "accept" only record; submission is not checked;
+ *  - a mailing list that changes a message (breaking the author's DKIM, so DMARC fails) and seals
+ *    it with ARC: refused under p=reject, accepted once its domain is in `arcTrustedSealers`.
  */
 import {generateKeyPairSync} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {Resolver} from 'node:dns/promises'
-import {authenticate, dkimSign} from 'mailauth'
+import {authenticate, dkimSign, sealMessage} from 'mailauth'
 import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -586,5 +588,62 @@ describe('a reload (SIGHUP)', () => {
     }
     const r = await forged()
     expect(r.code, r.response).toBe(250)
+  })
+})
+
+describe('ARC trusted sealers', () => {
+  let other: Other
+
+  beforeAll(async () => {
+    other = await serveWith({}, ZONE)
+  })
+
+  afterAll(async () => {
+    await other?.close()
+  })
+
+  it('a DMARC fail vouched for by a trusted ARC sealer is accepted; untrusted, refused', async () => {
+    // the list (fwd.test) receives sender.test's signed mail, records dmarc=pass, tags the
+    // Subject (the author's DKIM signature breaks) and seals the result (RFC 8617)
+    const original = await sign(message('sam@sender.test'), 'sender.test', keys.sender.privateKey)
+    const resolver = new Resolver()
+    resolver.setServers([`127.0.0.1:${dns.port}`])
+    const atList = await authenticate(original, {
+      ip: '127.0.0.1',
+      helo: 'client.remote.test',
+      sender: 'sam@sender.test',
+      mta: 'mx.fwd.test',
+      resolver: ((name: string, type: string) => resolver.resolve(name, type)) as never,
+      disableBimi: true,
+    })
+    const authResults = atList.headers
+      .split(/\r\n(?![ \t])/)
+      .find((h) => /^Authentication-Results:/i.test(h))!
+      .replace(/^Authentication-Results:\s*/i, '')
+    expect(authResults).toMatch(/dmarc=pass/)
+    const tagged = original.replace(/^Subject: /m, 'Subject: [list] ')
+    // the instance, chain validation and results of the new set: read by mailauth, not in its types
+    const setup = {signingDomain: 'fwd.test', selector: 'arc', privateKey: keys.forwarder.privateKey, authResults, cv: 'none', i: 1}
+    const seal = await sealMessage(Buffer.from(tagged), setup as Parameters<typeof sealMessage>[1])
+    const forwarded = seal.toString() + tagged
+    const relay = () => send(other.port, 'list@fwd.test', 'bob@example.com', forwarded, {helo: 'mx.fwd.test'})
+    const lastVerdict = () => JSON.parse(other.served.output().split('\n').filter((l) => l.includes('"msg":"mail authentication"')).at(-1)!)
+
+    const refused = await relay()
+    expect(refused.code, refused.response).toBe(550)
+    expect(lastVerdict()).toMatchObject({dkim: 'fail:sender.test', dmarc: 'fail', arc: 'pass', action: 'reject'})
+
+    writeFileSync(other.config, JSON.stringify({inboundAuth: {arcTrustedSealers: ['FWD.test']}}))
+    const reloads = other.served.output().split('"msg":"configuration reloaded"').length
+    process.kill(other.served.pid, 'SIGHUP')
+    const deadline = Date.now() + 20_000
+    while (other.served.output().split('"msg":"configuration reloaded"').length === reloads) {
+      if (Date.now() > deadline) throw new Error(`no reload:\n${other.served.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const accepted = await relay()
+    expect(accepted.code, accepted.response).toBe(250)
+    expect(lastVerdict()).toMatchObject({dmarc: 'fail', arc: 'pass', action: 'accept'})
+    expect(lastVerdict().reason).toMatch(/overridden.*fwd\.test, a trusted sealer/)
   })
 })

@@ -62,4 +62,28 @@ describe('decide', () => {
     const monitored = decide({...base, dmarc: {result: 'fail', policy: 'reject'}}, local, {mode: 'monitor', onTempError: 'defer'})
     expect(monitored).toEqual({action: 'accept', reason: 'monitor only: would reject (DMARC policy of the From domain is reject)'})
   })
+
+  it("a DMARC fail is accepted only when a passing ARC chain's newest sealer is trusted and recorded dmarc=pass for this From domain", () => {
+    const trusting = {...enforce, arcTrustedSealers: ['lists.example.net']}
+    const failing: Partial<PolicyInput> = {headerFrom: ['a@author.test'], dmarc: {result: 'fail', domain: 'author.test', policy: 'reject'}}
+    const vouched = {result: 'pass', sealer: 'lists.example.net', dmarc: {result: 'pass', from: 'author.test'}}
+    expect(decide({...base, ...failing, arc: vouched}, local, trusting)).toEqual({
+      action: 'accept',
+      reason: 'dmarc fail overridden: the ARC chain passes and lists.example.net, a trusted sealer, recorded dmarc=pass',
+    })
+    // nobody is trusted by default
+    expect(decide({...base, ...failing, arc: vouched}, local, enforce).action).toBe('reject')
+    // a chain that does not pass, another sealer, no dmarc=pass recorded, or a pass for another author domain
+    for (const arc of [
+      {...vouched, result: 'fail'},
+      {...vouched, sealer: 'evil.test'},
+      {...vouched, dmarc: {result: 'fail', from: 'author.test'}},
+      {result: 'pass', sealer: 'lists.example.net'},
+      {...vouched, dmarc: {result: 'pass', from: 'other.test'}},
+    ]) {
+      expect(decide({...base, ...failing, arc}, local, trusting).action).toBe('reject')
+    }
+    // a forged local sender is refused whatever a sealer says
+    expect(decide({...base, ...failing, headerFrom: ['a@example.com'], arc: {...vouched, dmarc: {result: 'pass', from: 'example.com'}}}, local, trusting).action).toBe('reject')
+  })
 })
