@@ -144,6 +144,21 @@ async function sign(raw: string, domain: string, privateKey: string): Promise<st
 }
 
 /** the newest message in a user's folder, as stored */
+/** what the forwarder fwd.test (mailauth, our test DNS) makes of sam@sender.test's message, sealing it with `seal` */
+function atForwarder(original: string, seal?: NonNullable<Parameters<typeof authenticate>[1]>['seal']): ReturnType<typeof authenticate> {
+  const resolver = new Resolver()
+  resolver.setServers([`127.0.0.1:${dns.port}`])
+  return authenticate(original, {
+    ip: '127.0.0.1',
+    helo: 'client.remote.test',
+    sender: 'sam@sender.test',
+    mta: 'mx.fwd.test',
+    resolver: ((name: string, type: string) => resolver.resolve(name, type)) as never,
+    ...(seal ? {seal} : {}),
+    disableBimi: true,
+  })
+}
+
 function newest(user: string, folder = 'INBOX'): Promise<string> {
   return withStore(dataDir, (store) => {
     const record = store.mailboxes.get(mailboxKey(user, folder))
@@ -405,17 +420,7 @@ describe('inbound authentication on the MX', () => {
   it('an ARC chain from a forwarder is verified: arc=pass, and arc=fail once its seal is tampered with', async () => {
     // the forwarder (fwd.test) receives a signed message, verifies and seals it (RFC 8617), passes it on
     const original = await sign(message('sam@sender.test'), 'sender.test', keys.sender.privateKey)
-    const resolver = new Resolver()
-    resolver.setServers([`127.0.0.1:${dns.port}`])
-    const sealed = await authenticate(original, {
-      ip: '127.0.0.1',
-      helo: 'client.remote.test',
-      sender: 'sam@sender.test',
-      mta: 'mx.fwd.test',
-      resolver: ((name: string, type: string) => resolver.resolve(name, type)) as never,
-      seal: {signingDomain: 'fwd.test', selector: 'arc', privateKey: keys.forwarder.privateKey},
-      disableBimi: true,
-    })
+    const sealed = await atForwarder(original, {signingDomain: 'fwd.test', selector: 'arc', privateKey: keys.forwarder.privateKey})
     const arcHeaders = sealed.headers
       .split(/\r\n(?![ \t])/)
       .filter((h) => /^ARC-/i.test(h))
@@ -465,6 +470,15 @@ async function serveWith(inboundAuth: object, zone: Record<string, ZoneRecords>)
   writeFileSync(config, JSON.stringify({inboundAuth}))
   const served = await startServe(dir, ['--config', config, '--hostname', HOST, '--smtp-port', String(port!), '--dns-server', `127.0.0.1:${own.port}`])
   return {served, port: port!, config, close: async () => void (await served.stop(), await own.close())}
+}
+
+/** rewrites the server's config file with `inboundAuth` and sends SIGHUP; resolves once it is reloaded */
+async function reload(other: Other, inboundAuth: object): Promise<void> {
+  const reloads = () => other.served.output().split('"msg":"configuration reloaded"').length
+  const before = reloads()
+  writeFileSync(other.config, JSON.stringify({inboundAuth}))
+  process.kill(other.served.pid, 'SIGHUP')
+  await waitFor('the configuration reloaded', () => reloads() > before, 20_000)
 }
 
 describe('a dead DNS server', () => {
@@ -579,13 +593,7 @@ describe('a reload (SIGHUP)', () => {
   it('switches enforce to monitor without a restart', async () => {
     const forged = () => send(other.port, 'alice@example.com', 'bob@example.com', message('alice@example.com'))
     expect((await forged()).code).toBe(550)
-    writeFileSync(other.config, JSON.stringify({inboundAuth: {mode: 'monitor'}}))
-    process.kill(other.served.pid, 'SIGHUP')
-    const deadline = Date.now() + 20_000
-    while (!other.served.output().includes('"msg":"configuration reloaded"')) {
-      if (Date.now() > deadline) throw new Error(`no reload:\n${other.served.output()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await reload(other, {mode: 'monitor'})
     const r = await forged()
     expect(r.code, r.response).toBe(250)
   })
@@ -606,16 +614,7 @@ describe('ARC trusted sealers', () => {
     // the list (fwd.test) receives sender.test's signed mail, records dmarc=pass, tags the
     // Subject (the author's DKIM signature breaks) and seals the result (RFC 8617)
     const original = await sign(message('sam@sender.test'), 'sender.test', keys.sender.privateKey)
-    const resolver = new Resolver()
-    resolver.setServers([`127.0.0.1:${dns.port}`])
-    const atList = await authenticate(original, {
-      ip: '127.0.0.1',
-      helo: 'client.remote.test',
-      sender: 'sam@sender.test',
-      mta: 'mx.fwd.test',
-      resolver: ((name: string, type: string) => resolver.resolve(name, type)) as never,
-      disableBimi: true,
-    })
+    const atList = await atForwarder(original)
     const authResults = atList.headers
       .split(/\r\n(?![ \t])/)
       .find((h) => /^Authentication-Results:/i.test(h))!
@@ -633,14 +632,7 @@ describe('ARC trusted sealers', () => {
     expect(refused.code, refused.response).toBe(550)
     expect(lastVerdict()).toMatchObject({dkim: 'fail:sender.test', dmarc: 'fail', arc: 'pass', action: 'reject'})
 
-    writeFileSync(other.config, JSON.stringify({inboundAuth: {arcTrustedSealers: ['FWD.test']}}))
-    const reloads = other.served.output().split('"msg":"configuration reloaded"').length
-    process.kill(other.served.pid, 'SIGHUP')
-    const deadline = Date.now() + 20_000
-    while (other.served.output().split('"msg":"configuration reloaded"').length === reloads) {
-      if (Date.now() > deadline) throw new Error(`no reload:\n${other.served.output()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await reload(other, {arcTrustedSealers: ['FWD.test']})
     const accepted = await relay()
     expect(accepted.code, accepted.response).toBe(250)
     expect(lastVerdict()).toMatchObject({dmarc: 'fail', arc: 'pass', action: 'accept'})
