@@ -1,8 +1,8 @@
 import {readFileSync} from 'node:fs'
-import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MailboxCommand} from '../src/cli/base-command.js'
+import {offlineConfigFlag, offlineMailSettings} from '../src/cli/offline-mail.js'
 import {connectControl} from '../src/control/client.js'
 import {MailboxError} from '../src/errors.js'
 import {injectMessage} from '../src/mailstore/submit.js'
@@ -20,6 +20,7 @@ export default class Send extends MailboxCommand {
     from: Flags.string({summary: 'Envelope sender (use "" for a null sender).', required: true}),
     // non-greedy: in `--to B FILE` the file is the argument, not a second recipient
     to: Flags.string({summary: 'Envelope recipient (repeatable: --to a --to b).', required: true, multiple: true, multipleNonGreedy: true}),
+    config: offlineConfigFlag,
   }
 
   async run() {
@@ -37,7 +38,8 @@ export default class Send extends MailboxCommand {
         client.close()
       }
     } else {
-      const {result} = await injectMessage(this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname: hostname()})
+      const {hostname, dkim} = offlineMailSettings(dataDir, flags.config)
+      const {result} = await injectMessage(this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname, dkim})
       reply = {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
     }
     this.say(
