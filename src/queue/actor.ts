@@ -39,6 +39,8 @@ import {
   BULK_BATCH,
   deleteEntry,
   dueIterator,
+  type DuePosition,
+  type DueScan,
   flushEntries,
   holdEntry,
   logAttempt,
@@ -76,7 +78,8 @@ const MESSAGES_PER_CONNECTION = 100
 const CLAIM_AHEAD = 4
 /**
  * Index keys a pump or a top-up looks at (bounds the foreman's work per wake-up, however many
- * entries of other or busy domains are due in front).
+ * entries of other or busy domains are due in front). A pump splits them between the front of
+ * the due order and where the previous pump stopped.
  */
 const SCAN_KEYS = 1000
 /**
@@ -103,6 +106,13 @@ const IDLE_RECHECK_MS = 1000
 /** states a sender may claim from */
 const DUE: QueueState[] = ['queued', 'deferred']
 
+type ScanProgress = NonNullable<DueScan['progress']>
+
+/** whether `a` comes after `b` in the due order (priority, due time, id) */
+function laterIn(a: DuePosition, b: DuePosition): boolean {
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] !== b[1] ? a[1] > b[1] : a[2] > b[2]
+}
+
 export class QueueActor implements Actor {
   readonly name = 'queue'
   /** where the SMTP connections live (started with the actor) */
@@ -113,6 +123,8 @@ export class QueueActor implements Actor {
   private readonly domainOf = new Map<string, string>()
   /** when the wake-up timer fires (ms since the epoch) */
   private timerAt = Infinity
+  /** where the last pump stopped at its bound of index keys: the next goes on from there */
+  private resumeAt?: DuePosition
   private readonly inflight = new Set<Promise<void>>()
   /** senders (connections) running; `active` also counts entries claimed ahead and outcomes not yet durable */
   private workers = 0
@@ -219,14 +231,17 @@ export class QueueActor implements Actor {
 
   private pump(): void {
     if (this.stopping) return
-    const {senders} = this.options.queue
-    if (this.workers < senders) {
-      const passOver = (id: string) => this.active.has(id) || this.atLimit(this.domainOf.get(id))
-      for (const entry of dueIterator(this.store, Date.now(), passOver, SCAN_KEYS)) {
-        this.remember(entry.id, entry.domain)
-        if (this.atLimit(entry.domain)) continue
-        this.begin(entry)
-        if (this.workers >= senders) break
+    if (this.workers < this.options.queue.senders) {
+      // the front of the due order first (new and high-priority mail), then on from where the last
+      // pump stopped: entries behind a long run of a busy domain's are reached too, a window a pump
+      const skip = (id: string) => this.active.has(id) || this.atLimit(this.domainOf.get(id))
+      const front: ScanProgress = {ended: false}
+      this.startDue({skip, maxKeys: SCAN_KEYS / 2, progress: front})
+      if (!front.ended && this.workers < this.options.queue.senders) {
+        const rest: ScanProgress = {ended: false}
+        const after = this.resumeAt && front.last && laterIn(this.resumeAt, front.last) ? this.resumeAt : front.last
+        this.startDue({skip, maxKeys: SCAN_KEYS / 2, ...(after ? {after} : {}), progress: rest})
+        this.resumeAt = rest.ended ? undefined : rest.last
       }
     }
     const due = nextDue(this.store)
@@ -236,6 +251,16 @@ export class QueueActor implements Actor {
     // An entry due now that no sender took waits for a sender or a domain slot: a sender that
     // ends kicks. The slow timer is only a safety net.
     this.wakeBy(due <= Date.now() ? Date.now() + IDLE_RECHECK_MS : due)
+  }
+
+  /** begins senders on the due entries of `scan` while senders are free and their domains have room */
+  private startDue(scan: DueScan): void {
+    for (const entry of dueIterator(this.store, Date.now(), scan)) {
+      this.remember(entry.id, entry.domain)
+      if (this.atLimit(entry.domain)) continue
+      this.begin(entry)
+      if (this.workers >= this.options.queue.senders) return
+    }
   }
 
   /** the timer fires at `at` at the latest (an outcome that defers needs no scan, only this) */
@@ -289,7 +314,7 @@ export class QueueActor implements Actor {
     if (ahead.length >= want) return
     // other domains' entries are passed over by key once seen; past SCAN_KEYS the next top-up looks again
     const passOver = (id: string) => this.active.has(id) || (this.domainOf.get(id) ?? domain) !== domain
-    for (const next of dueIterator(this.store, Date.now(), passOver, SCAN_KEYS)) {
+    for (const next of dueIterator(this.store, Date.now(), {skip: passOver, maxKeys: SCAN_KEYS})) {
       this.remember(next.id, next.domain)
       if (next.domain !== domain) continue
       ahead.push(this.claim(next))

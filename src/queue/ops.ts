@@ -96,31 +96,50 @@ function* byDueTime(a: Iterator<IndexKey>, b: Iterator<IndexKey>): Generator<Ind
   }
 }
 
+/** a place in the due order: the [priority, dueAt, id] of an index key */
+export type DuePosition = [priority: number, dueAt: number, id: string]
+
+export interface DueScan {
+  /** entries passed over by id, without being read */
+  skip?: (id: string) => boolean
+  /** index keys looked at, at most (skipped ones count too) */
+  maxKeys?: number
+  /** start after this place (where an earlier scan stopped at its bound) */
+  after?: DuePosition
+  /** kept up to date as the scan goes: the last key looked at, and whether the scan got to the end */
+  progress?: {last?: DuePosition; ended: boolean}
+}
+
 /**
  * Entries due now (queued or deferred), by priority then due time, read lazily: only the keys
  * looked at are decoded, and an entry `skip` names by id is passed over without reading it. The
  * index key is [state, priority, dueAt, id], so each (state, priority) pair is one range scan.
- * At most `maxKeys` index keys are looked at (skipped ones count too), so a caller's work is
- * bounded however many entries it passes over.
+ * With `maxKeys`, a caller's work is bounded however many entries it passes over; `progress` and
+ * `after` let the next scan go on where this one stopped.
  */
-export function* dueIterator(store: Store, now: number, skip: (id: string) => boolean = () => false, maxKeys = Infinity): Generator<QueueEntry> {
+export function* dueIterator(store: Store, now: number, scan: DueScan = {}): Generator<QueueEntry> {
+  const {skip = () => false, maxKeys = Infinity, after, progress} = scan
   let looked = 0
-  for (let priority = 0; priority <= 2; priority++) {
-    const range = (state: QueueState) => store.queueIndex.getKeys({start: [state, priority, 0], end: [state, priority, now + 1]})[Symbol.iterator]() as Iterator<IndexKey>
-    for (const [, , , id] of byDueTime(range('queued'), range('deferred'))) {
+  for (let priority = after?.[0] ?? 0; priority <= 2; priority++) {
+    const from = after && priority === after[0] ? [after[1], after[2]] : [0]
+    const range = (state: QueueState) => store.queueIndex.getKeys({start: [state, priority, ...from], end: [state, priority, now + 1]})[Symbol.iterator]() as Iterator<IndexKey>
+    for (const [, , dueAt, id] of byDueTime(range('queued'), range('deferred'))) {
+      if (after && priority === after[0] && dueAt === after[1] && id === after[2]) continue
       if (++looked > maxKeys) return
+      if (progress) progress.last = [priority, dueAt, id]
       if (skip(id)) continue
       const entry = store.queue.get(id)
       if (entry) yield entry
     }
   }
+  if (progress) progress.ended = true
 }
 
 /** The first `limit` due entries (see dueIterator). */
 export function dueEntries(store: Store, now: number, limit: number, skip?: (id: string) => boolean): QueueEntry[] {
   const due: QueueEntry[] = []
   if (limit <= 0) return due
-  for (const entry of dueIterator(store, now, skip)) if (due.push(entry) >= limit) break
+  for (const entry of dueIterator(store, now, {skip})) if (due.push(entry) >= limit) break
   return due
 }
 
