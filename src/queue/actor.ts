@@ -88,6 +88,12 @@ const SCAN_KEYS = 1000
  * their index key alone instead of being read and decoded again at every wake-up.
  */
 const DOMAINS_REMEMBERED = 100_000
+/**
+ * Due entries of a domain one scan lists for its senders' top-ups, handed out one by one: a scan
+ * of the index per this many messages, not per message. A listed entry that changed meanwhile is
+ * no harm: a claim checks, inside its commit, that the entry is still due.
+ */
+const CANDIDATES = 64
 
 export const DEFAULT_QUEUE: QueueConfig = {
   senders: 8,
@@ -123,6 +129,8 @@ export class QueueActor implements Actor {
   private readonly domainOf = new Map<string, string>()
   /** when the wake-up timer fires (ms since the epoch) */
   private timerAt = Infinity
+  /** per domain with senders: ids of its due entries for their top-ups (CANDIDATES) */
+  private readonly candidates = new Map<string, string[]>()
   /** where the last pump stopped at its bound of index keys: the next goes on from there */
   private resumeAt?: DuePosition
   private readonly inflight = new Set<Promise<void>>()
@@ -169,7 +177,10 @@ export class QueueActor implements Actor {
       this.bus.subscribe('queue.added', ({body}) => {
         const {id, domain} = body as EventMap['queue.added']
         this.remember(id, domain)
-        this.kick()
+        // a new entry frees no sender: only it could start now, and not while every sender is
+        // busy or its domain has all it may have (a sender that ends kicks; a burst of mail for
+        // one busy domain then costs no scan per message)
+        if (this.workers < this.options.queue.senders && !this.atLimit(domain)) this.kick()
       }),
       this.bus.handle('queue.retry', ({id}) => act(async () => (id ? [await retryEntry(this.store, id)] : retryAll(this.store)))),
       this.bus.handle('queue.hold', ({id}) => act(() => holdEntry(this.store, id))),
@@ -288,13 +299,13 @@ export class QueueActor implements Actor {
    * or with undefined when the entry stopped being due before the commit ran (a `queue delete` or
    * `hold` got there first): the state is read inside the commit, so the check cannot go stale.
    */
-  private async claim(entry: QueueEntry): Promise<QueueEntry | undefined> {
+  private async claim(entry: Pick<QueueEntry, 'id' | 'domain'>): Promise<QueueEntry | undefined> {
     this.active.set(entry.id, entry.domain)
     let claimed: QueueEntry | undefined
     try {
       claimed = await this.store.transactAsync(() => {
         const current = this.store.queue.get(entry.id)
-        if (!current || !DUE.includes(current.state)) return undefined
+        if (!current || !DUE.includes(current.state) || current.nextAttemptAt > Date.now()) return undefined
         return updateEntry(this.store, current, {state: 'sending', attempts: current.attempts + 1})
       })
     } finally {
@@ -311,15 +322,28 @@ export class QueueActor implements Actor {
    */
   private claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): void {
     const want = Math.min(CLAIM_AHEAD, room)
-    if (ahead.length >= want) return
-    // other domains' entries are passed over by key once seen; past SCAN_KEYS the next top-up looks again
-    const passOver = (id: string) => this.active.has(id) || (this.domainOf.get(id) ?? domain) !== domain
-    for (const next of dueIterator(this.store, Date.now(), {skip: passOver, maxKeys: SCAN_KEYS})) {
-      this.remember(next.id, next.domain)
-      if (next.domain !== domain) continue
-      ahead.push(this.claim(next))
-      if (ahead.length >= want) return
+    let listed = this.candidates.get(domain)
+    while (ahead.length < want) {
+      if (!listed?.length) {
+        listed = this.dueOf(domain)
+        if (!listed.length) return void this.candidates.delete(domain)
+        this.candidates.set(domain, listed)
+      }
+      const id = listed.shift()!
+      if (!this.active.has(id)) ahead.push(this.claim({id, domain}))
     }
+  }
+
+  /** ids of up to CANDIDATES due entries of `domain` nobody holds, in due order */
+  private dueOf(domain: string): string[] {
+    const found: string[] = []
+    // other domains' entries are passed over by key once seen; past SCAN_KEYS the next top-up looks again
+    const skip = (id: string) => this.active.has(id) || (this.domainOf.get(id) ?? domain) !== domain
+    for (const entry of dueIterator(this.store, Date.now(), {skip, maxKeys: SCAN_KEYS})) {
+      this.remember(entry.id, entry.domain)
+      if (entry.domain === domain && found.push(entry.id) >= CANDIDATES) break
+    }
+    return found
   }
 
   /**
@@ -358,8 +382,10 @@ export class QueueActor implements Actor {
       } finally {
         if (session) this.sender?.close(session)
         const n = (this.perDomain.get(domain) ?? 1) - 1
-        if (n <= 0) this.perDomain.delete(domain)
-        else this.perDomain.set(domain, n)
+        if (n <= 0) {
+          this.perDomain.delete(domain)
+          this.candidates.delete(domain)
+        } else this.perDomain.set(domain, n)
         this.workers--
         this.kick()
       }
