@@ -16,6 +16,8 @@ import {tmpdir, userInfo} from 'node:os'
 import {delimiter, dirname, join} from 'node:path'
 import pg from 'pg'
 import {afterAll, beforeAll} from 'vitest'
+import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
+import {openPgDatabase} from '../../src/store/pg/open.js'
 import {requireInCi} from './ci.js'
 import {freePort} from './ports.js'
 
@@ -206,5 +208,29 @@ export function usePostgres(): () => PrivatePostgres {
   return () => {
     if (!server) throw new Error('the private PostgreSQL server is not running')
     return server
+  }
+}
+
+/**
+ * For a test file using `usePostgres()`: `fresh()` is a new database on the file's server, opened
+ * as a migrated store pool (`openPgDatabase`); every pool opened through `open()` or `fresh()` is
+ * closed after the file's tests (before the server stops: hooks after run last-registered first).
+ */
+export function usePgPools(server: () => PrivatePostgres) {
+  const pools: PgStorePool[] = []
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()))
+  })
+  const track = (pool: PgStorePool) => (pools.push(pool), pool)
+  return {
+    /** a pool on `url` without the schema step */
+    open: (url: string, options?: PgPoolOptions) => track(openPool(url, options)),
+    /** a migrated store on a new database, and its URL */
+    fresh: async (options?: PgPoolOptions) => {
+      const url = await server().createDatabase()
+      return {url, store: track(await openPgDatabase(url, options))}
+    },
+    /** a further migrated pool on the same database: another node */
+    node: async (url: string, options?: PgPoolOptions) => track(await openPgDatabase(url, options)),
   }
 }
