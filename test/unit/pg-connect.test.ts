@@ -45,7 +45,7 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('transactions on a
   const pools = usePgPools(server)
 
   async function counterTable() {
-    const url = await server().createDatabase()
+    const url = await server().createSchema()
     const {pool} = pools.open(url, {poolSize: 3})
     await pool.query('CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counter VALUES (1, 0)')
     return pool
@@ -90,24 +90,21 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('transactions on a
   })
 
   it('cancels a statement that runs past statementTimeoutMs', async () => {
-    const url = await server().createDatabase()
+    const url = await server().createSchema()
     const {pool} = pools.open(url, {statementTimeoutMs: 200})
     const started = Date.now()
     await expect(pool.query('SELECT pg_sleep(5)')).rejects.toMatchObject({code: '57014'})
     expect(Date.now() - started).toBeLessThan(4000)
   })
 
-  it('commits only after the WAL flush: synchronous_commit is on for our sessions, even where the database says off', async () => {
-    const url = await server().createDatabase()
-    const dbName = new URL(url).pathname.slice(1)
-    const admin = pools.open(url).pool
-    await admin.query(`ALTER DATABASE ${dbName} SET synchronous_commit = off`)
-    // a plain client gets the database's default…
+  it('commits only after the WAL flush: synchronous_commit is on for our sessions, even where the session default is off', async () => {
+    const url = await server().createSchema({synchronous_commit: 'off'})
+    // a plain client gets the default it was given…
     const plain = new pg.Client({connectionString: url})
     await plain.connect()
     expect((await plain.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('off')
     await plain.end()
-    // …the store's pool turns it on for each of its sessions
+    // …the store's pool turns it on in each of its sessions before they serve anything
     const {pool} = pools.open(url, {poolSize: 2})
     const [a, b] = [await pool.connect(), await pool.connect()]
     try {

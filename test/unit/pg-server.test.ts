@@ -60,12 +60,16 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('a private Postgre
       } finally {
         await client.end()
       }
-      // a database of its own per test
-      const url = await server.createDatabase()
-      const other = new pg.Client({connectionString: url})
-      await other.connect()
-      expect((await other.query('SELECT current_database() AS db')).rows[0].db).toMatch(/^test_\d+$/)
-      await other.end()
+      // a schema of its own per test, and a database where a schema will not do
+      for (const [url, current] of [
+        [await server.createSchema(), 'current_schema()'],
+        [await server.createDatabase(), 'current_database()'],
+      ]) {
+        const other = new pg.Client({connectionString: url})
+        await other.connect()
+        expect((await other.query(`SELECT ${current} AS name`)).rows[0].name).toMatch(/^test_\d+$/)
+        await other.end()
+      }
     } finally {
       const stopping = performance.now()
       await server.stop()

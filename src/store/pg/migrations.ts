@@ -130,7 +130,9 @@ export const MIGRATIONS: readonly string[] = [
     from_address text NOT NULL,
     domain text COLLATE "C" NOT NULL,
     recipients jsonb NOT NULL,
-    blob_id text COLLATE "C" NOT NULL REFERENCES blobs (id),
+    -- no foreign key: a delivered or failed entry keeps naming the blob it released (as in
+    -- LMDB), which is gone once nothing else uses it; the reference count guards live entries
+    blob_id text COLLATE "C" NOT NULL,
     -- 0 high, 1 default, 2 bulk (as the LMDB queue index)
     priority smallint NOT NULL CHECK (priority BETWEEN 0 AND 2),
     state text NOT NULL CHECK (state IN ('queued', 'sending', 'deferred', 'held', 'delivered', 'failed')),
