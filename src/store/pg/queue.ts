@@ -85,21 +85,30 @@ export interface ClaimOptions {
 }
 
 /**
- * Claims up to `limit` entries for `owner`, highest priority and earliest due first: entries
- * queued or deferred and due by `now`, and entries another node was sending whose lease has run
- * out. Each becomes `sending` under this node's lease, attempts + 1, in one statement that
- * commits on its own; an entry another node is claiming at the same moment is skipped, never
- * waited for or shared.
+ * Claims up to `limit` entries for `owner`: first entries another node was sending whose lease
+ * has run out (they were due before anything still queued), then entries queued or deferred and
+ * due by `now`, highest priority and earliest due first. Each becomes `sending` under this node's
+ * lease, attempts + 1, in one statement that commits on its own; an entry another node is
+ * claiming at the same moment is skipped, never waited for or shared. (Two locked selects rather
+ * than one with OR: each walks its own partial index and stops at the limit, where the OR had to
+ * sort every due entry.) Returned by priority, then due time.
  */
 export async function claimDue(db: pg.Pool | pg.ClientBase, options: ClaimOptions): Promise<QueueEntry[]> {
   const {rows} = await db.query(
-    `WITH picked AS (
+    `WITH expired AS (
        SELECT id FROM queue
-        WHERE (state IN ('queued', 'deferred') AND due_at <= $3)
-           OR (state = 'sending' AND lease_until < now())
-        ORDER BY priority, due_at
+        WHERE state = 'sending' AND lease_until < now()
+        ORDER BY lease_until
         LIMIT $2
         FOR UPDATE SKIP LOCKED
+     ), due AS (
+       SELECT id FROM queue
+        WHERE state IN ('queued', 'deferred') AND due_at <= $3
+        ORDER BY priority, due_at
+        LIMIT greatest($2 - (SELECT count(*) FROM expired), 0)
+        FOR UPDATE SKIP LOCKED
+     ), picked AS (
+       SELECT id FROM expired UNION ALL SELECT id FROM due
      )
      UPDATE queue SET state = 'sending', attempts = attempts + 1,
                       lease_owner = $1, lease_until = now() + make_interval(secs => $4::double precision / 1000)
