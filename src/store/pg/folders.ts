@@ -1,0 +1,78 @@
+/**
+ * Folder identity in PostgreSQL: UIDVALIDITY from one database-wide counter that never goes
+ * backwards (so a deleted and recreated folder never reuses UIDs, whichever node recreates it),
+ * UIDNEXT and HIGHESTMODSEQ per folder row. The folder rules themselves (names, hierarchy,
+ * INBOX) stay in src/mailstore/folders.ts. Call inside `transaction()`.
+ */
+import type pg from 'pg'
+import type {MailboxRecord, SpecialUse} from '../records.js'
+
+/**
+ * The next UIDVALIDITY: max(previous + 1, now in seconds), now by the database's clock (one
+ * clock for all nodes). The counter's row lock serializes nodes creating folders at once.
+ */
+export async function nextUidValidity(client: pg.ClientBase): Promise<number> {
+  const {rows} = await client.query(
+    `UPDATE mailbox_meta SET value = greatest(value + 1, extract(epoch FROM now())::bigint)
+     WHERE key = 'lastUidValidity' RETURNING value`,
+  )
+  return rows[0].value
+}
+
+const FOLDER_COLUMNS = `id, user_address, name, uid_validity, uid_next, highest_modseq, subscribed, special_use, noselect,
+  messages, unseen, size, created_at`
+
+interface FolderRow {
+  id: number
+  user_address: string
+  name: string
+  uid_validity: number
+  uid_next: number
+  highest_modseq: number
+  subscribed: boolean
+  special_use: SpecialUse | null
+  noselect: boolean
+  messages: number
+  unseen: number
+  size: number
+  created_at: number
+}
+
+export function folderFromRow(row: FolderRow): MailboxRecord {
+  return {
+    id: row.id,
+    user: row.user_address,
+    name: row.name,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModseq: row.highest_modseq,
+    subscribed: row.subscribed,
+    ...(row.special_use ? {specialUse: row.special_use} : {}),
+    ...(row.noselect ? {noselect: true} : {}),
+    messages: row.messages,
+    unseen: row.unseen,
+    size: row.size,
+    createdAt: row.created_at,
+  }
+}
+
+/** A new, empty folder with a fresh id and UIDVALIDITY; a name the user already has is a unique violation (23505). */
+export async function createFolder(
+  client: pg.ClientBase,
+  user: string,
+  name: string,
+  options: {subscribed?: boolean; specialUse?: SpecialUse; now?: number} = {},
+): Promise<MailboxRecord> {
+  const uidValidity = await nextUidValidity(client)
+  const {rows} = await client.query(
+    `INSERT INTO folders (user_address, name, uid_validity, subscribed, special_use, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${FOLDER_COLUMNS}`,
+    [user, name, uidValidity, options.subscribed ?? false, options.specialUse ?? null, options.now ?? Date.now()],
+  )
+  return folderFromRow(rows[0])
+}
+
+export async function getFolder(client: pg.ClientBase | pg.Pool, user: string, name: string): Promise<MailboxRecord | undefined> {
+  const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2`, [user, name])
+  return rows[0] ? folderFromRow(rows[0]) : undefined
+}

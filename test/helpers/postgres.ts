@@ -1,0 +1,253 @@
+/**
+ * A private PostgreSQL server for tests: `initdb` into a fresh temp dir, `pg_ctl start` on a free
+ * port, listening on 127.0.0.1 only with a unix socket dir of its own; `stop()` shuts it down
+ * (`pg_ctl stop -m fast`) and removes the dir. No test relies on a system-wide database.
+ *
+ * fsync and synchronous_commit stay on, as in production: durability is what the store tests
+ * check. Only initdb's own final sync is skipped (`--no-sync`): a crash of the test machine
+ * during initdb is no case worth a second of every test file.
+ *
+ * PostgreSQL refuses to run as root. Under root (as CI runs) initdb and pg_ctl run as the
+ * `postgres` system user that Debian's package creates, which owns the temp dir.
+ */
+import {execFile} from 'node:child_process'
+import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync} from 'node:fs'
+import {tmpdir, userInfo} from 'node:os'
+import {delimiter, dirname, join} from 'node:path'
+import pg from 'pg'
+import {afterAll, beforeAll} from 'vitest'
+import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
+import {openPgDatabase} from '../../src/store/pg/open.js'
+import {requireInCi} from './ci.js'
+import {freePort} from './ports.js'
+
+/** every wait on a PostgreSQL program is bounded: initdb, start and stop each get this long */
+const PROGRAM_TIMEOUT_MS = 60_000
+/** a port taken by someone else between freePort() and the server's bind is retried this often */
+const START_ATTEMPTS = 3
+const SUPERUSER = 'mailbox'
+
+/**
+ * The directory holding `initdb` and `pg_ctl`: the one `initdb` on PATH comes from (a symlink is
+ * followed to its real directory, where its `postgres` and `pg_ctl` live), else Debian's layout
+ * `<debianRoot>/<major>/bin` with the newest major. Undefined when there is none.
+ */
+export function findPostgresBin(path = process.env.PATH ?? '', debianRoot = '/usr/lib/postgresql'): string | undefined {
+  const complete = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const initdb = join(dir, 'initdb')
+    if (!existsSync(initdb)) continue
+    const real = dirname(realpathSync(initdb))
+    if (complete(real)) return real
+  }
+  let majors: string[] = []
+  try {
+    majors = readdirSync(debianRoot).filter((name) => /^\d+$/.test(name))
+  } catch {
+    return undefined
+  }
+  for (const major of majors.sort((a, b) => Number(b) - Number(a))) {
+    const dir = join(debianRoot, major, 'bin')
+    if (complete(dir)) return dir
+  }
+  return undefined
+}
+
+export const POSTGRES_BIN = findPostgresBin()
+
+export interface PrivatePostgres {
+  /** `postgres://mailbox@127.0.0.1:PORT/postgres` (trust authentication on loopback) */
+  url: string
+  port: number
+  /**
+   * A new, empty schema on this server: a URL whose sessions use only it (`search_path`) and
+   * start with `settings` (`-c name=value` in the startup options). One per test keeps tests apart
+   * in milliseconds, where a database of their own takes ~0.5 s to create with fsync on.
+   */
+  createSchema(settings?: Record<string, string>): Promise<string>
+  /** a new, empty database on this server: its URL (for what a schema cannot show, e.g. who is connected to it) */
+  createDatabase(): Promise<string>
+  stop(): Promise<void>
+}
+
+const asRoot = process.getuid?.() === 0
+
+/** the server's files belong to whoever runs the programs: under root, Debian's `postgres` user */
+function serverOwner(): {uid: number; gid: number} {
+  if (!asRoot) return {uid: userInfo().uid, gid: userInfo().gid}
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))
+  if (!line) throw new Error('running as root, PostgreSQL needs the postgres system user (Debian package postgresql) to run as')
+  const [, , uid, gid] = line.split(':')
+  return {uid: Number(uid), gid: Number(gid)}
+}
+
+function runProgram(bin: string, program: string, args: string[], cwd: string): Promise<void> {
+  const file = join(bin, program)
+  const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args]
+  return new Promise((resolve, reject) => {
+    execFile(command, argv, {cwd, timeout: PROGRAM_TIMEOUT_MS, env: {...process.env, LC_ALL: 'C', LANG: 'C'}}, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${program} ${args.join(' ')} failed: ${err.message}\n${stderr}${stdout}`))
+      else resolve()
+    })
+  })
+}
+
+const readIf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
+
+/** the postmaster's pid, from the first line of `postmaster.pid` (absent: not running) */
+function postmasterPid(data: string): number | undefined {
+  const pid = Number(readIf(join(data, 'postmaster.pid')).split('\n')[0])
+  return pid > 0 ? pid : undefined
+}
+
+/** servers not stopped yet: an exiting test process takes them down (immediate shutdown) */
+const running = new Set<string>()
+process.on('exit', () => {
+  for (const data of running) {
+    const pid = postmasterPid(data)
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGQUIT')
+      } catch {
+        // already gone
+      }
+    }
+  }
+})
+
+export async function startPostgres(): Promise<PrivatePostgres> {
+  const bin = POSTGRES_BIN
+  if (!bin) throw new Error('PostgreSQL not found: no initdb on PATH nor in /usr/lib/postgresql/<major>/bin (Debian package postgresql)')
+  const owner = serverOwner()
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-pg-'))
+  const data = join(dir, 'data')
+  const sockets = join(dir, 'sock')
+  const log = join(dir, 'server.log')
+  try {
+    mkdirSync(sockets, {mode: 0o700})
+    for (const path of [dir, sockets]) chownSync(path, owner.uid, owner.gid)
+    await runProgram(bin, 'initdb', ['-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], dir)
+    appendFileSync(
+      data + '/postgresql.conf',
+      [
+        '',
+        '# a private test server (test/helpers/postgres.ts)',
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${sockets}'`,
+        'fsync = on',
+        'synchronous_commit = on',
+        'shared_buffers = 16MB',
+        'max_connections = 60',
+        // commit times, so a test can check what was committed in which order
+        'track_commit_timestamp = on',
+        '',
+      ].join('\n'),
+    )
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort()
+      try {
+        running.add(data)
+        await runProgram(bin, 'pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', String(PROGRAM_TIMEOUT_MS / 1000), '-o', `-p ${port}`], dir)
+      } catch (err) {
+        running.delete(data)
+        const taken = /could not bind|address already in use/i.test(readIf(log))
+        if (taken && attempt < START_ATTEMPTS) continue
+        throw new Error(`${(err as Error).message}\nserver log:\n${readIf(log)}`)
+      }
+      return served(bin, dir, data, port)
+    }
+  } catch (err) {
+    rmSync(dir, {recursive: true, force: true})
+    throw err
+  }
+}
+
+function served(bin: string, dir: string, data: string, port: number): PrivatePostgres {
+  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`
+  let created = 0
+  let stopping: Promise<void> | undefined
+  const run = async (sql: string) => {
+    const client = new pg.Client({connectionString: url})
+    await client.connect()
+    try {
+      await client.query(sql)
+    } finally {
+      await client.end()
+    }
+  }
+  return {
+    url,
+    port,
+    async createSchema(settings = {}) {
+      const name = `test_${++created}`
+      await run(`CREATE SCHEMA ${name}`)
+      const options = Object.entries({search_path: name, ...settings}).map(([key, value]) => `-c ${key}=${value}`)
+      return `${url}?options=${encodeURIComponent(options.join(' '))}`
+    },
+    async createDatabase() {
+      const name = `test_${++created}`
+      await run(`CREATE DATABASE ${name}`)
+      return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`
+    },
+    stop() {
+      stopping ??= (async () => {
+        try {
+          await runProgram(bin, 'pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', String(PROGRAM_TIMEOUT_MS / 1000)], dir)
+        } catch (err) {
+          // a server that would not stop in time goes down hard, so no process outlives the test
+          const pid = postmasterPid(data)
+          if (pid) process.kill(pid, 'SIGQUIT')
+          throw err
+        } finally {
+          running.delete(data)
+          rmSync(dir, {recursive: true, force: true})
+        }
+      })()
+      return stopping
+    },
+  }
+}
+
+/**
+ * For a test file: one private server started before its tests and stopped after them. Outside
+ * CI a missing PostgreSQL skips the file (pair it with `describe.skipIf(missingOutsideCi(...))`
+ * on POSTGRES_BIN); in CI it fails the file.
+ */
+export function usePostgres(): () => PrivatePostgres {
+  let server: PrivatePostgres | undefined
+  beforeAll(async () => {
+    requireInCi(POSTGRES_BIN !== undefined, 'PostgreSQL (initdb, pg_ctl) is needed')
+    server = await startPostgres()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  return () => {
+    if (!server) throw new Error('the private PostgreSQL server is not running')
+    return server
+  }
+}
+
+/**
+ * For a test file using `usePostgres()`: `fresh()` is a new schema on the file's server, opened as
+ * a migrated store pool (`openPgDatabase`); every pool opened through `open()` or `fresh()` is
+ * closed after the file's tests (before the server stops: hooks after run last-registered first).
+ */
+export function usePgPools(server: () => PrivatePostgres) {
+  const pools: PgStorePool[] = []
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()))
+  })
+  const track = (pool: PgStorePool) => (pools.push(pool), pool)
+  return {
+    /** a pool on `url` without the schema step */
+    open: (url: string, options?: PgPoolOptions) => track(openPool(url, options)),
+    /** a migrated store in a new schema, and its URL */
+    fresh: async (options?: PgPoolOptions) => {
+      const url = await server().createSchema()
+      return {url, store: track(await openPgDatabase(url, options))}
+    },
+    /** a further migrated pool on the same store: another node */
+    node: async (url: string, options?: PgPoolOptions) => track(await openPgDatabase(url, options)),
+  }
+}
