@@ -10,13 +10,12 @@
  *    event loop does not.
  */
 import type {Actor, Bus} from '../bus.js'
-import {isLocalDomain} from '../directory/domains.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {SigningKey} from '../dkim/sign.js'
 import {withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
-import {decide, type Action, type InboundAuthConfig} from './policy.js'
+import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
 import {resultsHeader, type Verdict} from './verify.js'
 
@@ -106,7 +105,7 @@ export class MailAuthActor implements Actor {
     // a message the verifier could not finish is asked again later, even with onTempError
     // "accept": its From addresses are unknown, so a forged local sender could not be refused
     const decision = verified
-      ? decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+      ? decide({...verdict, mailFrom: req.mailFrom}, await this.localDomainsOf({...verdict, mailFrom: req.mailFrom}), config)
       : config.mode === 'enforce'
         ? {action: 'defer' as const, reason: 'verification failed'}
         : {action: 'accept' as const, reason: 'monitor only: verification failed'}
@@ -127,6 +126,14 @@ export class MailAuthActor implements Actor {
   }
 
   /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
+  /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
+  private async localDomainsOf(verdict: Pick<PolicyInput, 'mailFrom' | 'headerFrom'>): Promise<(domain: string) => boolean> {
+    const claimed = [...claimedDomains(verdict)]
+    const local = await Promise.all(claimed.map((domain) => this.store.directory.isLocalDomain(domain)))
+    const set = new Set(claimed.filter((_, i) => local[i]))
+    return (domain) => set.has(domain)
+  }
+
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
     try {
       return await this.threads().verify({
