@@ -125,7 +125,6 @@ export class MailAuthActor implements Actor {
     return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
   }
 
-  /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
   /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
   private async localDomainsOf(verdict: Pick<PolicyInput, 'mailFrom' | 'headerFrom'>): Promise<(domain: string) => boolean> {
     const claimed = [...claimedDomains(verdict)]
@@ -134,6 +133,7 @@ export class MailAuthActor implements Actor {
     return (domain) => set.has(domain)
   }
 
+  /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
     try {
       return await this.threads().verify({
