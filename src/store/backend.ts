@@ -88,7 +88,10 @@ export interface DirectoryInitResult {
   aliasesKept: string[]
 }
 
-/** Domains, users and aliases. Addresses and names given to it are canonical (normalized). */
+/**
+ * Domains, users and aliases. Addresses and names given to it are canonical (normalized); lists
+ * come in key order (address, alias key, domain name).
+ */
 export interface DirectoryStore {
   /** a read view for checks made before a write (which checks again) */
   lookups(): Promise<DirectoryLookups>
