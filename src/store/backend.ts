@@ -70,7 +70,7 @@ export interface ImportedUser {
 /** `mailbox init`'s directory, all in one transaction. */
 export interface DirectoryInit {
   domain: string
-  /** the domain to create when it is not there (called inside the transaction only then) */
+  /** the domain to create when it is not there (called inside the transaction only then, perhaps again on a retry) */
   newDomain: () => NewDomain
   postmaster: string
   passwordHash: string
@@ -120,7 +120,8 @@ export interface DirectoryStore {
   removeAlias(alias: string): Promise<AliasRecord>
   /**
    * `user import`, all or nothing: `plan` checks the file against the directory as it is inside
-   * the transaction and returns the users to write (or throws, and nothing is written).
+   * the transaction and returns the users to write (or throws, and nothing is written). It only
+   * reads: a backend that retries a transaction (a serialization failure) calls it again.
    */
   importUsers(plan: (lookups: DirectoryLookups) => ImportedUser[]): Promise<ImportedUser[]>
   initialize(init: DirectoryInit): Promise<DirectoryInitResult>
