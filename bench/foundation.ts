@@ -32,7 +32,7 @@ export async function benchFoundation(): Promise<void> {
 
 async function benchUserAdd(dir: string): Promise<void> {
   const store = openStore(join(dir, 'users'))
-  addDomain(store, 'bench.test')
+  await addDomain(store, 'bench.test')
   await argon2.hash('warm-up', HASH_OPTIONS)
   const raw = await timed(async () => {
     for (let i = 0; i < USERS; i++) await argon2.hash(`pw${i}`, HASH_OPTIONS)

@@ -41,7 +41,7 @@ export async function benchUsers(): Promise<void> {
   try {
     const dataDir = join(dir, 'data')
     const store = openStore(dataDir)
-    addDomain(store, 'bench.test')
+    await addDomain(store, 'bench.test')
     await store.close()
     const file = join(dir, 'users.csv')
     writeFileSync(file, 'address,password,quota\n' + Array.from({length: USERS}, (_, i) => `user${i}@bench.test,password-${i},1G\n`).join(''))

@@ -30,7 +30,7 @@ export default class Status_ extends MailboxCommand {
         client.close()
       }
     } else {
-      status = {running: false, dataDir, counts: storeExists(dataDir) ? storeCounts(this.openStore(dataDir)) : null}
+      status = {running: false, dataDir, counts: storeExists(dataDir) ? await storeCounts(this.openStore(dataDir)) : null}
     }
     this.say(render(status))
     if (!status.running) process.exitCode = NOT_RUNNING

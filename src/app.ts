@@ -194,7 +194,7 @@ export class App {
     return waiting
   }
 
-  status(): ServerStatus {
+  async status(): Promise<ServerStatus> {
     return {
       running: true,
       pid: process.pid,
@@ -206,7 +206,7 @@ export class App {
       listeners: this.listeners,
       connections: this.connections(),
       auth: this.auth!.stats(),
-      counts: storeCounts(this.store),
+      counts: await storeCounts(this.store),
     }
   }
 

@@ -50,7 +50,7 @@ export interface ConnectionsStatus {
   addresses?: Record<string, number>
 }
 
-export function storeCounts(store: Store): StoreCounts {
+export async function storeCounts(store: Store): Promise<StoreCounts> {
   let folders = 0
   let messages = 0
   let messageBytes = 0
@@ -61,9 +61,7 @@ export function storeCounts(store: Store): StoreCounts {
   }
   const queue = Object.fromEntries(QUEUE_STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
   return {
-    domains: store.domains.getKeysCount(),
-    users: store.users.getKeysCount(),
-    aliases: store.aliases.getKeysCount(),
+    ...(await store.directory.counts()),
     folders,
     messages,
     messageBytes,

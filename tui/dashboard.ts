@@ -119,15 +119,15 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   const errorText = (err: unknown) => (isMailboxError(err) ? err.message : (err as Error).message)
 
   // ---- data ----
-  const readStore = () => {
+  const readStore = async () => {
     try {
       entries = listEntries(store)
-      users = listUsers(store).filter((u) => u.address)
+      users = (await listUsers(store)).filter((u) => u.address)
     } catch (err) {
       say(`store: ${errorText(err)}`)
     }
   }
-  readStore()
+  void readStore()
   const storeTimer = setInterval(readStore, STORE_POLL_MS)
   live.on('event', (e) => {
     throughput.record(e.event, e.time)
@@ -274,7 +274,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
       if (conn) await conn.call(`queue.${verb}`, {id})
       else await ({retry: retryEntry, hold: holdEntry, release: releaseEntry, delete: deleteEntry})[verb](store, id)
       say(`${verb}: ${id}${conn ? '' : ' (on the store; the server is not running)'}`)
-      readStore()
+      await readStore()
     } catch (err) {
       say(`${verb} failed: ${errorText(err)}`)
     }
@@ -326,14 +326,14 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
           say(`password changed for ${address}`)
         } else if (verb === 'toggle') {
           const u = users.find((x) => x.address === address)!
-          setDisabled(store, address, !u.disabled)
+          await setDisabled(store, address, !u.disabled)
           say(`${u.disabled ? 'enabled' : 'disabled'} ${address}`)
         } else if (await confirm(`Remove ${address} and all their mail?`)) {
-          removeUser(store, address, {force: true})
+          await removeUser(store, address, {force: true})
           say(`removed ${address}`)
         }
       }
-      readStore()
+      await readStore()
     } catch (err) {
       say(errorText(err))
     }

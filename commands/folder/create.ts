@@ -11,7 +11,7 @@ export default class FolderCreate extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(FolderCreate)
     const store = this.openStore(flags['data-dir'])
-    const folder = createFolder(store, existingUser(store, args.user), args.name)
+    const folder = createFolder(store, await existingUser(store, args.user), args.name)
     this.say(`created folder ${folder.name} (uidvalidity ${folder.uidValidity})`)
     return folder
   }

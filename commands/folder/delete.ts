@@ -12,7 +12,7 @@ export default class FolderDelete extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(FolderDelete)
     const store = this.openStore(flags['data-dir'])
-    const user = existingUser(store, args.user)
+    const user = await existingUser(store, args.user)
     deleteFolder(store, user, args.name)
     this.say(`deleted folder ${args.name}`)
     return {user, name: args.name}

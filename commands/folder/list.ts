@@ -13,7 +13,7 @@ export default class FolderList extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(FolderList)
     const store = this.openStore(flags['data-dir'])
-    const folders = listFolders(store, existingUser(store, args.user))
+    const folders = listFolders(store, await existingUser(store, args.user))
     this.say(
       formatTable(folders, [
         {header: 'name', get: (f) => f.name},

@@ -12,7 +12,7 @@ export default class FolderRename extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(FolderRename)
     const store = this.openStore(flags['data-dir'])
-    const folder = renameFolder(store, existingUser(store, args.user), args.name, args.newName)
+    const folder = renameFolder(store, await existingUser(store, args.user), args.name, args.newName)
     this.say(`renamed ${args.name} to ${folder.name}`)
     return folder
   }

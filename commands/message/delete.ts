@@ -13,7 +13,7 @@ export default class MessageDelete extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(MessageDelete)
     const store = this.openStore(flags['data-dir'])
-    const message = deleteMessage(store, existingUser(store, args.user), flags.folder, args.uid)
+    const message = deleteMessage(store, await existingUser(store, args.user), flags.folder, args.uid)
     this.say(`deleted message ${message.uid} from ${message.folder}`)
     return message
   }

@@ -15,7 +15,7 @@ export default class MessageList extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(MessageList)
     const store = this.openStore(flags['data-dir'])
-    const messages = listMessages(store, existingUser(store, args.user), flags.folder, flags.limit)
+    const messages = listMessages(store, await existingUser(store, args.user), flags.folder, flags.limit)
     this.say(
       formatTable(messages, [
         {header: 'uid', get: (m) => m.uid},

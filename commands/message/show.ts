@@ -15,7 +15,7 @@ export default class MessageShow extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(MessageShow)
     const store = this.openStore(flags['data-dir'])
-    const {raw, ...message} = getMessage(store, existingUser(store, args.user), flags.folder, args.uid)
+    const {raw, ...message} = getMessage(store, await existingUser(store, args.user), flags.folder, args.uid)
     if (flags.raw && !this.jsonEnabled()) {
       process.stdout.write(raw)
       return {...message, raw: raw.toString('base64')}

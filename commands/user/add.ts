@@ -21,7 +21,7 @@ export default class UserAdd extends MailboxCommand {
     const {args, flags} = await this.parse(UserAdd)
     const quota = parseSize(flags.quota)
     const store = this.openStore(flags['data-dir'])
-    checkNewUser(store, args.address) // fail on a bad address before asking for a password
+    await checkNewUser(store, args.address) // fail on a bad address before asking for a password
     const password = await readPassword(flags['password-stdin'])
     const user = await addUser(store, {address: args.address, password, quota})
     this.say(`added user ${user.address}${user.quota ? ` (quota ${formatSize(user.quota)})` : ''}`)

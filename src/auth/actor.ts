@@ -13,10 +13,10 @@ import {setMaxListeners} from 'node:events'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus, LoginRequest} from '../bus.js'
-import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {lastLoginFrom, rememberLogin} from '../store/familiar-addresses.js'
+import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {networkOf} from './network.js'
 import {burnVerify, verifyPassword} from './password.js'
@@ -85,12 +85,12 @@ export class AuthActor implements Actor {
     // not the listener leak Node warns about (on stderr) past 10
     setMaxListeners(0, this.stopping.signal)
     this.unregister = [
-      this.bus.handle('auth.verify', ({address}) => {
-        const user = this.lookup(address)
+      this.bus.handle('auth.verify', async ({address}) => {
+        const user = await this.lookup(address)
         return {exists: user !== undefined, disabled: user?.disabled ?? false}
       }),
       this.bus.handle('auth.login', (req) => this.login(req)),
-      this.bus.handle('auth.sender', ({user, sender}) => ({allowed: this.mayUse(user, sender)})),
+      this.bus.handle('auth.sender', async ({user, sender}) => ({allowed: await this.mayUse(user, sender)})),
     ]
   }
 
@@ -104,16 +104,16 @@ export class AuthActor implements Actor {
     return {windowMs: this.config.windowMs, ...this.throttle.stats(), totals: {...this.totals}}
   }
 
-  private lookup(input: string) {
+  private async lookup(input: string): Promise<UserRecord | undefined> {
     try {
-      return this.store.users.get(normalizeAddress(input))
+      return await this.store.directory.user(normalizeAddress(input))
     } catch {
       return undefined
     }
   }
 
   /** A user may send as their own address, or as an alias that delivers to them. */
-  private mayUse(user: string, sender: string): boolean {
+  private async mayUse(user: string, sender: string): Promise<boolean> {
     let address: string
     try {
       address = normalizeAddress(sender)
@@ -122,7 +122,7 @@ export class AuthActor implements Actor {
     }
     if (address === user) return true
     try {
-      return resolveRecipient(this.store, address)?.local.includes(user) ?? false
+      return (await this.store.directory.resolve(address))?.local.includes(user) ?? false
     } catch {
       return false // an alias loop grants nothing
     }
@@ -139,7 +139,7 @@ export class AuthActor implements Actor {
       await this.pause(details.delayMs)
       throw error
     }
-    const user = this.lookup(username)
+    const user = await this.lookup(username)
     const network = networkOf(remoteAddress)
     const {familiarAddressMs} = this.config
     const familiar = user !== undefined && familiarAddressMs > 0 && lastLoginFrom(this.store, user.address, network, Date.now(), familiarAddressMs) !== undefined

@@ -3,8 +3,8 @@ import {normalizeAddress} from '../address.js'
 import {MailboxError} from '../errors.js'
 import type {Store} from '../store/store.js'
 
-export function existingUser(store: Store, input: string): string {
+export async function existingUser(store: Store, input: string): Promise<string> {
   const address = normalizeAddress(input)
-  if (!store.users.get(address)) throw new MailboxError('not-found', `no user ${address}`)
+  if (!(await store.directory.user(address))) throw new MailboxError('not-found', `no user ${address}`)
   return address
 }

@@ -8,19 +8,20 @@ import type {Store} from '../store/store.js'
 import {requireDomain} from './domains.js'
 import type {ExportedUser} from './user-file.js'
 
-export function exportUsers(store: Store, options: {domain?: string; withHashes?: boolean} = {}): ExportedUser[] {
+export async function exportUsers(store: Store, options: {domain?: string; withHashes?: boolean} = {}): Promise<ExportedUser[]> {
   const domain = options.domain === undefined ? undefined : normalizeDomain(options.domain)
-  if (domain) requireDomain(store, domain)
+  if (domain) await requireDomain(store, domain)
+  const [aliases, users] = await Promise.all([store.directory.aliases(), store.directory.users()])
   const aliasesOf = new Map<string, string[]>()
-  for (const {value} of store.aliases.getRange()) {
+  for (const value of aliases) {
     if (value.targets.length !== 1) continue
     const target = value.targets[0]!
     aliasesOf.set(target, [...(aliasesOf.get(target) ?? []), value.alias])
   }
-  const users: ExportedUser[] = []
-  for (const {value: user} of store.users.getRange()) {
+  const exported: ExportedUser[] = []
+  for (const user of users) {
     if (domain && domainOf(user.address) !== domain) continue
-    users.push({
+    exported.push({
       address: user.address,
       // an empty hash is a user without a password (capture mode makes those): nothing to export
       ...(options.withHashes && user.passwordHash ? {passwordHash: user.passwordHash} : {}),
@@ -29,5 +30,5 @@ export function exportUsers(store: Store, options: {domain?: string; withHashes?
       disabled: user.disabled,
     })
   }
-  return users
+  return exported
 }

@@ -18,12 +18,10 @@
 import {domainOf, normalizeAddress, normalizeAliasKey} from '../address.js'
 import {checkArgon2idHash, checkPasswordShape, hashPasswords} from '../auth/password.js'
 import {isMailboxError, MailboxError} from '../errors.js'
-import {createDefaultFolders} from '../mailstore/folders.js'
 import {parseSize} from '../size.js'
-import {forgetLogins} from '../store/familiar-addresses.js'
-import type {AliasRecord, UserRecord} from '../store/records.js'
+import type {DirectoryLookups} from '../store/backend.js'
+import type {AliasRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
-import {isLocalDomain} from './domains.js'
 import {fieldName, type LineProblem, type ParsedUserFile, type UserEntry, type UserField} from './user-file.js'
 
 export interface ImportOptions {
@@ -75,9 +73,10 @@ export class ImportRefused extends MailboxError {
 }
 
 export async function importUsers(store: Store, file: ParsedUserFile, what: string, options: ImportOptions = {}): Promise<ImportSummary> {
+  const update = options.update ?? false
   // cheap checks first, so that a bad file costs no hashing; the file's own problems and the
   // lines' are reported together
-  const checked = plan(store, file, options.update ?? false)
+  const checked = plan(await store.directory.lookups(), file, update)
   const problems = sorted([...file.problems, ...checked.problems])
   if (problems.length) throw new ImportRefused(problems, what)
   if (checked.users.length === 0) throw new MailboxError('invalid', `no users in ${what}`)
@@ -89,47 +88,30 @@ export async function importUsers(store: Store, file: ParsedUserFile, what: stri
   )
   const hashOf = new Map(toHash.map((u, i) => [u.line, hashes[i]!]))
 
-  return store.transact(() => {
+  let planned: PlannedUser[] = []
+  const written = await store.directory.importUsers((lookups) => {
     // again under the write lock: the store may have changed while we hashed
-    const again = plan(store, file, options.update ?? false)
+    const again = plan(lookups, file, update)
     if (again.problems.length) throw new ImportRefused(sorted(again.problems), what)
-    const now = Date.now()
-    const summary: ImportSummary = {format: file.format, users: again.users.length, added: 0, updated: 0, aliases: 0, hashed: toHash.length, hashesGiven: 0, withoutPassword: []}
-    for (const user of again.users) {
-      const passwordHash = hashOf.get(user.line) ?? user.passwordHash
-      if (user.passwordHash) summary.hashesGiven++
-      if (user.exists) {
-        const old = store.users.get(user.address)!
-        const change: Partial<UserRecord> = {
-          ...(passwordHash !== undefined ? {passwordHash} : {}),
-          ...(user.quota !== undefined ? {quota: user.quota} : {}),
-          ...(user.disabled !== undefined ? {disabled: user.disabled} : {}),
-        }
-        store.users.putSync(user.address, {...old, ...change, updatedAt: now})
-        // as `user passwd`: a new password takes away the standing the old one earned
-        if (passwordHash !== undefined && passwordHash !== old.passwordHash) forgetLogins(store, user.address)
-        summary.updated++
-      } else {
-        const record: UserRecord = {address: user.address, passwordHash: passwordHash ?? '', quota: user.quota ?? 0, disabled: user.disabled ?? false, createdAt: now, updatedAt: now}
-        store.users.putSync(user.address, record)
-        createDefaultFolders(store, user.address)
-        if (passwordHash === undefined) summary.withoutPassword.push(user.address)
-        summary.added++
-      }
-      for (const alias of user.aliases) {
-        const record: AliasRecord = {alias, targets: [user.address], createdAt: now}
-        store.aliases.putSync(alias, record)
-        summary.aliases++
-      }
-    }
-    return summary
+    planned = again.users
+    return again.users.map(({line, address, exists, passwordHash, quota, disabled, aliases}) => ({address, exists, passwordHash: hashOf.get(line) ?? passwordHash, quota, disabled, aliases}))
   })
+  return {
+    format: file.format,
+    users: written.length,
+    added: written.filter((u) => !u.exists).length,
+    updated: written.filter((u) => u.exists).length,
+    aliases: written.reduce((n, u) => n + u.aliases.length, 0),
+    hashed: toHash.length,
+    hashesGiven: planned.filter((u) => u.passwordHash).length,
+    withoutPassword: written.filter((u) => !u.exists && u.passwordHash === undefined).map((u) => u.address),
+  }
 }
 
 const sorted = (problems: LineProblem[]) => [...problems].sort((a, b) => a.line - b.line)
 
-/** Checks every entry against the others and the store; reads only. */
-function plan(store: Store, file: ParsedUserFile, update: boolean): {users: PlannedUser[]; problems: LineProblem[]} {
+/** Checks every entry against the others and the directory; reads only. */
+function plan(directory: DirectoryLookups, file: ParsedUserFile, update: boolean): {users: PlannedUser[]; problems: LineProblem[]} {
   const problems: LineProblem[] = []
   const users: PlannedUser[] = []
   /** canonical address → line of every user and alias the file names: a name may appear once */
@@ -159,9 +141,9 @@ function plan(store: Store, file: ParsedUserFile, update: boolean): {users: Plan
     if (address) {
       const first = claim(address, entry.line)
       if (first !== undefined) report('address', `${address} is also on line ${first}`)
-      else if (!isLocalDomain(store, domainOf(address))) report('address', `unknown domain ${domainOf(address)} (add it first: mailbox domain add ${domainOf(address)})`)
-      else if (store.aliases.get(address)) report('address', `${address} is an alias; remove the alias first`)
-      else if (store.users.get(address)) {
+      else if (!directory.isLocalDomain(domainOf(address))) report('address', `unknown domain ${domainOf(address)} (add it first: mailbox domain add ${domainOf(address)})`)
+      else if (directory.alias(address)) report('address', `${address} is an alias; remove the alias first`)
+      else if (directory.user(address)) {
         exists = true
         if (!update) report('address', `user ${address} already exists (--update changes existing users)`)
       }
@@ -178,10 +160,10 @@ function plan(store: Store, file: ParsedUserFile, update: boolean): {users: Plan
       const alias = attempt('aliases', () => normalizeAliasKey(input))
       if (!alias) continue
       const first = claim(alias, entry.line)
-      const existing = store.aliases.get(alias)
+      const existing = directory.alias(alias)
       if (first !== undefined) report('aliases', first === entry.line ? `${alias} is named twice on this line` : `${alias} is also on line ${first}`)
-      else if (!isLocalDomain(store, domainOf(alias))) report('aliases', `${alias}: unknown domain ${domainOf(alias)}`)
-      else if (store.users.get(alias)) report('aliases', `${alias} is a user; an alias cannot shadow it`)
+      else if (!directory.isLocalDomain(domainOf(alias))) report('aliases', `${alias}: unknown domain ${domainOf(alias)}`)
+      else if (directory.user(alias)) report('aliases', `${alias} is a user; an alias cannot shadow it`)
       else if (existing && !(update && address && forwardsOnlyTo(existing, address))) report('aliases', `alias ${alias} already exists`)
       else if (!existing) aliases.push(alias)
     }

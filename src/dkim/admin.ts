@@ -6,8 +6,6 @@
  */
 import {normalizeDomain} from '../address.js'
 import {requireDomain} from '../directory/domains.js'
-import {MailboxError} from '../errors.js'
-import {dkimKeysOf, putDkimKeysInTxn, removeDkimKeyInTxn, retireDkimKeysInTxn} from '../store/dkim-keys.js'
 import type {DkimKeyRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {dkimDnsRecord, generateDkimKeys, type DkimDnsRecord} from './keys.js'
@@ -34,20 +32,17 @@ export const viewOf = (key: DkimKeyRecord): DkimKeyView => ({
 })
 
 /** a local domain's name, normalized; `not-found` for a domain that is not local */
-function localDomain(store: Store, input: string): string {
+async function localDomain(store: Store, input: string): Promise<string> {
   const domain = normalizeDomain(input)
-  requireDomain(store, domain)
+  await requireDomain(store, domain)
   return domain
 }
 
 /** every key of one domain, or of all local domains, active first within a domain */
-export function listDkimKeys(store: Store, domain?: string): DkimKeyView[] {
-  const domains = domain ? [localDomain(store, domain)] : [...store.domains.getKeys()].map(String)
-  return domains.flatMap((d) =>
-    dkimKeysOf(store, d)
-      .sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1))
-      .map(viewOf),
-  )
+export async function listDkimKeys(store: Store, domain?: string): Promise<DkimKeyView[]> {
+  const domains = domain ? [await localDomain(store, domain)] : (await store.directory.domains()).map((d) => d.name)
+  const keys = await Promise.all(domains.map((d) => store.dkim.keys(d)))
+  return keys.flatMap((ofDomain) => ofDomain.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1)).map(viewOf))
 }
 
 export interface Rotation {
@@ -59,30 +54,18 @@ export interface Rotation {
 }
 
 /** A new active pair for `domain`; the active one is retired in the same commit. */
-export function rotateDkimKeys(store: Store, input: string, now = Date.now()): Rotation {
-  const domain = localDomain(store, input)
+export async function rotateDkimKeys(store: Store, input: string, now = Date.now()): Promise<Rotation> {
+  const domain = await localDomain(store, input)
   // RSA generation takes a while: outside the write transaction, selectors checked again inside
-  const taken = new Set(dkimKeysOf(store, domain).map((k) => k.selector))
+  const taken = new Set((await store.dkim.keys(domain)).map((k) => k.selector))
   const fresh = generateDkimKeys(domain, now, taken)
-  return store.transact(() => {
-    requireDomain(store, domain)
-    const retired = retireDkimKeysInTxn(store, domain, now)
-    putDkimKeysInTxn(store, fresh)
-    return {domain, active: fresh.map(viewOf), retired: retired.map(viewOf)}
-  })
+  const retired = await store.dkim.rotate(domain, fresh, now)
+  return {domain, active: fresh.map(viewOf), retired: retired.map(viewOf)}
 }
 
 /** Removes a retired key; an active one is refused (it signs the domain's mail). */
-export function removeDkimKey(store: Store, input: string, selector: string): DkimKeyView {
-  const domain = localDomain(store, input)
-  return store.transact(() => {
-    const key = dkimKeysOf(store, domain).find((k) => k.selector === selector)
-    if (!key) throw new MailboxError('not-found', `no DKIM selector ${selector} for ${domain} (see mailbox dkim list ${domain})`)
-    if (key.state === 'active') {
-      throw new MailboxError('conflict', `DKIM selector ${selector} is active: it signs ${domain}'s mail; rotate first (mailbox dkim rotate ${domain}), then remove the retired selector`)
-    }
-    return viewOf(removeDkimKeyInTxn(store, domain, selector))
-  })
+export async function removeDkimKey(store: Store, input: string, selector: string): Promise<DkimKeyView> {
+  return viewOf(await store.dkim.remove(await localDomain(store, input), selector))
 }
 
 /** a TXT record as a zone-file line; strings of at most 255 characters each (RFC 1035 §3.3.14) */

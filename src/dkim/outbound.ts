@@ -6,7 +6,6 @@
  */
 import {normalizeDomain} from '../address.js'
 import type {Envelope} from '../mime/envelope.js'
-import {activeDkimKeys} from '../store/dkim-keys.js'
 import type {Store} from '../store/store.js'
 import {dkimSignatures, type SigningKey} from './sign.js'
 
@@ -26,7 +25,7 @@ export function signsFor(config: DkimConfig | undefined, domain: string): boolea
 }
 
 /** the local domain that signs for `domain`: itself, else the nearest parent that is local */
-export function signingDomainOf(store: Store, domain: string): string | undefined {
+export async function signingDomainOf(store: Store, domain: string): Promise<string | undefined> {
   let name: string
   try {
     name = normalizeDomain(domain)
@@ -35,7 +34,7 @@ export function signingDomainOf(store: Store, domain: string): string | undefine
   }
   for (let labels = name.split('.'); labels.length >= 2; labels = labels.slice(1)) {
     const candidate = labels.join('.')
-    if (store.domains.get(candidate)) return candidate
+    if (await store.directory.isLocalDomain(candidate)) return candidate
   }
   return undefined
 }
@@ -61,9 +60,9 @@ const signHere: Signer = (message, domain, keys) => dkimSignatures(message, doma
 export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, options: {signer?: Signer; config?: DkimConfig} = {}): Promise<Buffer | undefined> {
   const {signer = signHere, config} = options
   const from = fromDomain(envelope)
-  const domain = from && signingDomainOf(store, from)
+  const domain = from && (await signingDomainOf(store, from))
   if (!domain || !signsFor(config, domain)) return undefined
-  const keys = activeDkimKeys(store, domain)
+  const keys = await store.dkim.activeKeys(domain)
   if (keys.length === 0) return undefined
   return signer(message, domain, keys.map(({selector, algorithm, privateKey}) => ({selector, algorithm, privateKey})))
 }

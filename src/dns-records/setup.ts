@@ -2,22 +2,22 @@
 import {isIP} from 'node:net'
 import {normalizeDomain} from '../address.js'
 import type {ServeConfig} from '../config.js'
-import {resolveRecipient} from '../directory/aliases.js'
 import {requireDomain} from '../directory/domains.js'
 import {MailboxError} from '../errors.js'
-import {dkimKeysOf} from '../store/dkim-keys.js'
 import type {Store} from '../store/store.js'
 import {dmarcReportAddress, tlsReportAddress, type RecordSetup} from './records.js'
 
-export function recordSetup(store: Store, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): RecordSetup {
+export async function recordSetup(store: Store, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): Promise<RecordSetup> {
   const domain = normalizeDomain(input)
-  requireDomain(store, domain)
+  await requireDomain(store, domain)
+  const reportAddresses = [dmarcReportAddress(domain), tlsReportAddress(domain)]
+  const named = await Promise.all(reportAddresses.map((address) => namesSomeone(store, address)))
   return {
     domain,
     hostname: publicHostname(config.hostname, domain),
     addresses: config.publicAddresses,
-    dkimKeys: dkimKeysOf(store, domain),
-    unknownReportAddresses: [dmarcReportAddress(domain), tlsReportAddress(domain)].filter((address) => !namesSomeone(store, address)),
+    dkimKeys: await store.dkim.keys(domain),
+    unknownReportAddresses: reportAddresses.filter((_, i) => !named[i]),
     offers: {submissions: config.ports.smtps !== 0, submission: config.ports.submission !== 0, imaps: config.ports.imaps !== 0, pop3s: config.ports.pop3s !== 0},
   }
 }
@@ -32,9 +32,9 @@ export function publicHostname(hostname: string, domain: string): string {
 }
 
 /** whether mail to `address` would be accepted here (a user, an alias, a catch-all) */
-function namesSomeone(store: Store, address: string): boolean {
+async function namesSomeone(store: Store, address: string): Promise<boolean> {
   try {
-    return resolveRecipient(store, address) !== undefined
+    return (await store.directory.resolve(address)) !== undefined
   } catch {
     return false // an alias loop (refused when aliases are added): mail to it bounces
   }

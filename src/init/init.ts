@@ -99,7 +99,7 @@ async function refusals(configFile: string, unitFile: string, dataDir: string, d
     const store = openStore(dataDir, {readOnly: true, create: false})
     let domains: string[]
     try {
-      domains = storeDomains(store)
+      domains = await storeDomains(store)
     } finally {
       await store.close() // closed before init opens it to write
     }
@@ -180,7 +180,7 @@ export async function runInit(request: InitRequest): Promise<InitResult> {
     store = openStore(dataDir, {create: true})
     const setup = await setUpDirectory(store, domain, password)
     for (const file of staged) await file.commit()
-    const records = domainRecords(recordSetup(store, config, domain))
+    const records = domainRecords(await recordSetup(store, config, domain))
     const result = {...setup, hostname, dataDir, configFile, unitFile, tlsCert, tlsKey, password, unitUser, records}
     return {...result, next: nextCommands(result, request.asRoot, packaged(request, configFile, dataDir))}
   } catch (err) {

@@ -10,13 +10,12 @@
  *    event loop does not.
  */
 import type {Actor, Bus} from '../bus.js'
-import {isLocalDomain} from '../directory/domains.js'
 import type {Logger} from '../log.js'
 import type {Store} from '../store/store.js'
 import type {SigningKey} from '../dkim/sign.js'
 import {withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
-import {decide, type Action, type InboundAuthConfig} from './policy.js'
+import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
 import {resultsHeader, type Verdict} from './verify.js'
 
@@ -106,7 +105,7 @@ export class MailAuthActor implements Actor {
     // a message the verifier could not finish is asked again later, even with onTempError
     // "accept": its From addresses are unknown, so a forged local sender could not be refused
     const decision = verified
-      ? decide({...verdict, mailFrom: req.mailFrom}, (domain) => isLocalDomain(this.store, domain), config)
+      ? decide({...verdict, mailFrom: req.mailFrom}, await this.localDomainsOf({...verdict, mailFrom: req.mailFrom}), config)
       : config.mode === 'enforce'
         ? {action: 'defer' as const, reason: 'verification failed'}
         : {action: 'accept' as const, reason: 'monitor only: verification failed'}
@@ -124,6 +123,14 @@ export class MailAuthActor implements Actor {
       'mail authentication',
     )
     return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
+  }
+
+  /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
+  private async localDomainsOf(verdict: Pick<PolicyInput, 'mailFrom' | 'headerFrom'>): Promise<(domain: string) => boolean> {
+    const claimed = [...claimedDomains(verdict)]
+    const local = await Promise.all(claimed.map((domain) => this.store.directory.isLocalDomain(domain)))
+    const set = new Set(claimed.filter((_, i) => local[i]))
+    return (domain) => set.has(domain)
   }
 
   /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */

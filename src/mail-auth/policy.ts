@@ -86,6 +86,9 @@ export interface Decision {
 }
 
 const domainOfAddress = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '')
+/** the domains a message speaks for: its MAIL FROM's and its From: addresses' */
+export const claimedDomains = (verdict: Pick<PolicyInput, 'mailFrom' | 'headerFrom'>): Set<string> =>
+  new Set([...(verdict.mailFrom ? [verdict.mailFrom] : []), ...verdict.headerFrom].map(domainOfAddress).filter((d) => d))
 const within = (domain: string, of: string): boolean => domain === of || domain.endsWith('.' + of)
 
 /** whether a failing message is one of the `pct` per cent its domain's policy applies to */
@@ -111,7 +114,7 @@ function enforced(
   sample: Sample,
 ): Decision {
   const {spf, dkim, dmarc} = verdict
-  const claimed = new Set([...(verdict.mailFrom ? [verdict.mailFrom] : []), ...verdict.headerFrom].map(domainOfAddress).filter((d) => d && isLocalDomain(d)))
+  const claimed = [...claimedDomains(verdict)].filter(isLocalDomain)
   for (const domain of claimed) {
     const spfPass = spf.result === 'pass' && within(spf.domain.toLowerCase(), domain)
     const dkimPass = dkim.some((d) => d.result === 'pass' && d.domain && within(d.domain, domain))

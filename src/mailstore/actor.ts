@@ -98,9 +98,9 @@ export class MailstoreActor implements Actor {
     const {bus, store} = this
     return [
       bus.handle('mailstore.folders', ({user}) => listFolders(store, user)),
-      bus.handle('mailstore.createFolder', ({user, name, specialUse}) => {
+      bus.handle('mailstore.createFolder', async ({user, name, specialUse}) => {
         // a session of a user removed meanwhile must not leave folders behind
-        if (!store.users.get(user)) throw new MailboxError('not-found', `no user ${user}`)
+        if (!(await store.directory.user(user))) throw new MailboxError('not-found', `no user ${user}`)
         return createFolderAsync(store, user, name, specialUse)
       }),
       bus.handle('mailstore.deleteFolder', async ({user, name}) => {

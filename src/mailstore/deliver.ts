@@ -8,6 +8,7 @@ import {MailboxError} from '../errors.js'
 import {newId} from '../ids.js'
 import {enqueueInTxn} from '../queue/entries.js'
 import {mailboxKey, messageKey} from '../store/keys.js'
+import {putCaptureUserInTxn} from '../store/lmdb-directory.js'
 import type {MailboxRecord, MessageRecord, QueueEntry} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
@@ -77,10 +78,7 @@ export function putBlob(store: Store, raw: Buffer, input: {analysis: Analysis; m
 }
 
 function ensureCaptureUser(store: Store, address: string): void {
-  if (store.users.get(address)) return
-  const now = Date.now()
-  store.users.putSync(address, {address, passwordHash: '', quota: 0, disabled: false, capture: true, createdAt: now, updatedAt: now})
-  newFolder(store, address, INBOX)
+  if (putCaptureUserInTxn(store, address)) newFolder(store, address, INBOX)
 }
 
 export interface NewEntry {

@@ -6,6 +6,7 @@
  */
 import {MailboxError} from '../errors.js'
 import {mailboxKey, messageKey, userMailboxesRange} from '../store/keys.js'
+import {userInTxn} from '../store/lmdb-directory.js'
 import type {MailboxRecord, MessageRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {analyzeMessage} from './analyze.js'
@@ -40,7 +41,7 @@ export function folderById(store: Store, user: string, id: number): MailboxRecor
 const seen = (flags: string[]) => flags.includes('\\Seen')
 
 function checkQuota(store: Store, user: string, adding: number): void {
-  const quota = store.users.get(user)?.quota ?? 0
+  const quota = userInTxn(store, user)?.quota ?? 0
   if (quota && usageOf(store, user).size + adding > quota) throw new MailboxError('quota', `mailbox ${user} is over its quota`)
 }
 

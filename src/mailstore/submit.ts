@@ -4,7 +4,6 @@
  * server's control socket: resolve each recipient, then analyze and store durably.
  */
 import {normalizeAddress} from '../address.js'
-import {resolveRecipient} from '../directory/aliases.js'
 import {MailboxError} from '../errors.js'
 import {outboundSignatures, type DkimConfig, type Signer} from '../dkim/outbound.js'
 import {newId} from '../ids.js'
@@ -26,14 +25,15 @@ export interface ResolveRequest {
  * `quota`. An alias that fans out skips disabled or full members and is refused only when no
  * member is left (quota is soft beyond that: a message accepted at RCPT is stored whole).
  */
-export function resolveForDelivery(store: Store, {address: input, capture, size = 0}: ResolveRequest): {local: string[]; remote: string[]} {
+export async function resolveForDelivery(store: Store, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
   const address = normalizeAddress(input)
   if (capture) return {local: [address], remote: []}
-  const resolution = resolveRecipient(store, address)
+  const resolution = await store.directory.resolve(address)
   if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
+  const records = await Promise.all(resolution.local.map((user) => store.directory.user(user)))
   let refusal: MailboxError | undefined
-  const local = resolution.local.filter((user) => {
-    const record = store.users.get(user)!
+  const local = resolution.local.filter((user, i) => {
+    const record = records[i]!
     if (record.disabled) {
       refusal = new MailboxError('disabled', `mailbox ${user} is disabled`)
       return false
@@ -132,7 +132,7 @@ export async function injectMessage(store: Store, req: InjectRequest): Promise<{
   const local = new Set<string>()
   const remote = new Set<string>()
   for (const to of rcptTo) {
-    const r = resolveForDelivery(store, {address: to, capture: req.capture})
+    const r = await resolveForDelivery(store, {address: to, capture: req.capture})
     r.local.forEach((u) => local.add(u))
     r.remote.forEach((u) => remote.add(u))
   }

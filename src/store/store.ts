@@ -11,7 +11,9 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
+import type {DirectoryStore, DkimStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
+import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {migrate} from './schema.js'
 import type {
   AliasRecord,
@@ -27,6 +29,10 @@ import type {
 } from './records.js'
 
 export interface Store {
+  /** domains, users and aliases: see ./backend.ts (the databases below are for src/store/ alone) */
+  readonly directory: DirectoryStore
+  /** DKIM keys: see ./backend.ts */
+  readonly dkim: DkimStore
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -111,7 +117,11 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     for (const file of [path, `${path}-lock`]) chmodSync(file, 0o600)
   }
   const db = <V, K extends Key>(name: string, encoding?: 'binary') => env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
-  const store: Store = {
+  // the operations read the databases through `store` when called, so they can be made first
+  const store = {} as Store
+  Object.assign(store, {
+    directory: lmdbDirectory(store),
+    dkim: lmdbDkim(store),
     path,
     readOnly,
     env,
@@ -133,7 +143,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     transact: (fn) => env.transactionSync(fn),
     transactAsync: (fn) => env.transaction(fn).catch(settleCommitFailure),
     close: () => env.close(),
-  }
+  } satisfies Store)
   try {
     migrate(store)
   } catch (err) {

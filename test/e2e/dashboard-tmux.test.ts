@@ -207,7 +207,7 @@ describe('dashboard against a running server', () => {
     expect(users.find((u) => u.address === 'carol@example.com')).toMatchObject({quota: 10 * 1024 * 1024, disabled: false})
     const store = openStore(dataDir, {readOnly: true})
     try {
-      const hash = findUser(store, 'carol@example.com')!.passwordHash
+      const hash = (await findUser(store, 'carol@example.com'))!.passwordHash
       expect(hash).not.toContain(PASSWORD)
       expect(await verifyPassword(hash, PASSWORD)).toBe(true)
     } finally {

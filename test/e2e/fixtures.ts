@@ -10,10 +10,10 @@ import type {MailboxRecord} from '../../src/store/records.js'
 import {runCli, tempDataDir, type CliResult} from '../helpers/cli.js'
 
 /** Opens the store of a data dir, runs `fn`, and always closes it again. */
-export async function withStore<T>(dataDir: string, fn: (store: Store) => T, options: {readOnly?: boolean} = {}): Promise<T> {
+export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Promise<T>, options: {readOnly?: boolean} = {}): Promise<T> {
   const store = openStore(dataDir, options)
   try {
-    return fn(store)
+    return await fn(store)
   } finally {
     await store.close()
   }
@@ -57,7 +57,7 @@ export async function setSchemaVersion(dataDir: string, version: number): Promis
 }
 
 export async function passwordHashOf(dataDir: string, address: string): Promise<string | undefined> {
-  return withStore(dataDir, (store) => store.users.get(address)?.passwordHash, {readOnly: true})
+  return withStore(dataDir, async (store) => (await store.directory.user(address))?.passwordHash, {readOnly: true})
 }
 
 /** Whether blobs and their info records are still stored. */

@@ -184,10 +184,10 @@ export async function setupUsers(dataDir: string, domains: string[], users: User
 }
 
 /** Opens the data dir's store read-only, runs `fn`, closes it. */
-export async function withStore<T>(dataDir: string, fn: (store: Store) => T): Promise<T> {
+export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Promise<T>): Promise<T> {
   const store = openStore(dataDir, {readOnly: true})
   try {
-    return fn(store)
+    return await fn(store)
   } finally {
     await store.close()
   }

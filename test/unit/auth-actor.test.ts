@@ -13,13 +13,13 @@ const store = tempStore()
 const SMALL: AuthConfig = {...DEFAULT_AUTH, windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerUser: 100, failureDelayMs: 0, verifiedCacheMs: 60_000}
 
 beforeAll(async () => {
-  addDomain(store, 'example.com')
+  await addDomain(store, 'example.com')
   await Promise.all([
     addUser(store, {address: 'Alice@Example.com', password: 'alice-pw'}),
     addUser(store, {address: 'bob@example.com', password: 'bob-pw'}),
     addUser(store, {address: 'dave@example.com', password: 'dave-pw'}),
   ])
-  setDisabled(store, 'dave@example.com', true)
+  await setDisabled(store, 'dave@example.com', true)
 })
 
 const running: AuthActor[] = []
@@ -169,9 +169,9 @@ describe('verified-credentials cache', () => {
     await addUser(store, {address: 'frank@example.com', password: 'frank-pw'})
     const {login} = await startAuth()
     expect(await login('frank@example.com', 'frank-pw', '192.0.2.77')).toEqual({address: 'frank@example.com'})
-    setDisabled(store, 'frank@example.com', true)
+    await setDisabled(store, 'frank@example.com', true)
     expect(await codeOfAsync(login('frank@example.com', 'frank-pw', '192.0.2.77'))).toBe('disabled')
-    setDisabled(store, 'frank@example.com', false)
+    await setDisabled(store, 'frank@example.com', false)
     for (let i = 0; i < 3; i++) await codeOfAsync(login('frank@example.com', 'wrong', '192.0.2.77'))
     expect(await codeOfAsync(login('frank@example.com', 'frank-pw', '192.0.2.77'))).toBe('throttled')
   })

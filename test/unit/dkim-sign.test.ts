@@ -5,7 +5,7 @@
  * store.
  */
 import {dkimVerify} from 'mailauth/lib/dkim/verify.js'
-import {describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {addDomain} from '../../src/directory/domains.js'
 import {removeDkimKey, rotateDkimKeys} from '../../src/dkim/admin.js'
 import {dkimDnsRecord, generateDkimKeys} from '../../src/dkim/keys.js'
@@ -14,7 +14,7 @@ import {dkimSignatures} from '../../src/dkim/sign.js'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
 import type {DkimKeyRecord} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'
-import {codeOf} from '../helpers/errors.js'
+import {codeOfAsync} from '../helpers/errors.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {DKIMPY, dkimpyVerify} from '../e2e/dkim-helpers.js'
 
@@ -120,26 +120,26 @@ describe('dkimSignatures', () => {
 
 describe('which mail is signed, with which keys (real store)', () => {
   const store = tempStore()
-  addDomain(store, 'example.org')
+  beforeAll(() => addDomain(store, 'example.org'))
   const envelope = (from: string) => analyzeMessage(Buffer.from(`From: ${from}\r\nSubject: x\r\n\r\nhi\r\n`)).envelope
 
-  it('a local domain, or the nearest local parent of a subdomain (MAILER-DAEMON@mail.example.org)', () => {
-    expect(signingDomainOf(store, 'example.org')).toBe('example.org')
-    expect(signingDomainOf(store, 'Mail.Example.ORG')).toBe('example.org')
-    expect(signingDomainOf(store, 'example.net')).toBeUndefined()
-    expect(signingDomainOf(store, 'org')).toBeUndefined()
-    expect(signingDomainOf(store, 'MISSING_DOMAIN')).toBeUndefined()
+  it('a local domain, or the nearest local parent of a subdomain (MAILER-DAEMON@mail.example.org)', async () => {
+    expect(await signingDomainOf(store, 'example.org')).toBe('example.org')
+    expect(await signingDomainOf(store, 'Mail.Example.ORG')).toBe('example.org')
+    expect(await signingDomainOf(store, 'example.net')).toBeUndefined()
+    expect(await signingDomainOf(store, 'org')).toBeUndefined()
+    expect(await signingDomainOf(store, 'MISSING_DOMAIN')).toBeUndefined()
   })
 
   it('signs with the active keys as they are at each message: a rotation takes effect at once', async () => {
     const raw = Buffer.from('From: a@example.org\r\nSubject: x\r\n\r\nhi\r\n')
     const selectors = async () => [...(await outboundSignatures(store, raw, envelope('a@example.org')))!.toString().matchAll(/\ss=([^;]+);/g)].map((m) => m[1])
     const first = await selectors()
-    const rotation = rotateDkimKeys(store, 'example.org')
+    const rotation = await rotateDkimKeys(store, 'example.org')
     expect(rotation.retired.map((k) => k.selector)).toEqual(first)
     expect(await selectors()).toEqual(rotation.active.map((k) => k.selector))
-    expect(codeOf(() => removeDkimKey(store, 'example.org', rotation.active[0]!.selector))).toBe('conflict')
-    expect(removeDkimKey(store, 'example.org', first[0]!).state).toBe('retired')
+    expect(await codeOfAsync(() => removeDkimKey(store, 'example.org', rotation.active[0]!.selector))).toBe('conflict')
+    expect((await removeDkimKey(store, 'example.org', first[0]!)).state).toBe('retired')
     expect(await outboundSignatures(store, raw, envelope('someone@example.net'))).toBeUndefined()
     expect(await outboundSignatures(store, raw, envelope('undisclosed-recipients:;'))).toBeUndefined()
   })

@@ -19,7 +19,7 @@ const mailstore = new MailstoreActor(bus, store, silentLogger, {hostname: 'test.
 afterAll(() => mailstore.stop())
 
 it('CREATE, RENAME, SUBSCRIBE and DELETE through the mailstore actor commit without a synchronous transaction', async () => {
-  addDomain(store, 'example.com')
+  await addDomain(store, 'example.com')
   await addUser(store, {address: 'amy@example.com', password: 'a long enough password'})
   await mailstore.start()
   const user = 'amy@example.com'

@@ -34,7 +34,7 @@ async function session(): Promise<RawPop3> {
 }
 
 beforeAll(async () => {
-  addDomain(store, 'example.com')
+  await addDomain(store, 'example.com')
   await addUser(store, {address: 'amy@example.com', password: 'amy-pw'})
   await auth.start()
   await mailstore.start()

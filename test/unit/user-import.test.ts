@@ -93,7 +93,7 @@ describe('checkArgon2idHash', () => {
 describe('importUsers on a real store', () => {
   it('refuses the whole file when the store changed meanwhile: a name taken while the passwords were hashed', async () => {
     const store = tempStore()
-    addDomain(store, 'example.com')
+    await addDomain(store, 'example.com')
     const file = parseUserFile('address,password\namy@example.com,pw1\nbob@example.com,pw2\n', 'csv')
     const refusal = await importUsers(store, file, 'test.csv', {
       // another process adds an alias by the name of one of the file's users
@@ -103,20 +103,20 @@ describe('importUsers on a real store', () => {
     }).catch((err: unknown) => err)
     expect(refusal).toBeInstanceOf(ImportRefused)
     expect((refusal as ImportRefused).problems).toEqual([{line: 3, field: 'address', message: 'bob@example.com is an alias; remove the alias first'}])
-    expect(store.users.get('amy@example.com')).toBeUndefined()
+    expect(await store.directory.user('amy@example.com')).toBeUndefined()
     expect([...store.mailboxes.getKeys()]).toEqual([])
   })
 
   it('adds users, default folders and aliases in one go, hashing each password', async () => {
     const store = tempStore()
-    addDomain(store, 'example.com')
+    await addDomain(store, 'example.com')
     const file = parseUserFile('{"address":"amy@example.com","password":"pw1","aliases":["a@example.com"]}\n{"address":"bob@example.com","password":"pw2"}\n', 'jsonl')
     const progress: number[] = []
     const summary = await importUsers(store, file, 'test.jsonl', {onHashed: (done, total) => progress.push(done * 10 + total)})
     expect(summary).toEqual({format: 'jsonl', users: 2, added: 2, updated: 0, aliases: 1, hashed: 2, hashesGiven: 0, withoutPassword: []})
     expect(progress).toEqual([12, 22])
-    expect(await argon2.verify(store.users.get('bob@example.com')!.passwordHash, 'pw2')).toBe(true)
-    expect(store.aliases.get('a@example.com')?.targets).toEqual(['amy@example.com'])
+    expect(await argon2.verify((await store.directory.user('bob@example.com'))!.passwordHash, 'pw2')).toBe(true)
+    expect((await store.directory.alias('a@example.com'))?.targets).toEqual(['amy@example.com'])
     expect([...store.mailboxes.getKeys()].filter(([user]) => user === 'amy@example.com')).toHaveLength(6)
   })
 })
