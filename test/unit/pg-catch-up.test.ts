@@ -7,27 +7,18 @@
  */
 import type pg from 'pg'
 import {afterAll, describe, expect, it} from 'vitest'
-import {appendMessage} from '../../src/store/pg/append.js'
-import {blobRefs, putBlob} from '../../src/store/pg/blobs.js'
+import {blobRefs} from '../../src/store/pg/blobs.js'
 import {changesSince, pruneVanished} from '../../src/store/pg/catch-up.js'
 import {ChangeListener, signalledTransaction} from '../../src/store/pg/changes.js'
 import {transaction} from '../../src/store/pg/connect.js'
 import {createFolder} from '../../src/store/pg/folders.js'
 import {expunge, setFlags} from '../../src/store/pg/message-changes.js'
 import {missingOutsideCi} from '../helpers/ci.js'
+import {deliverSignalled as deliver} from '../helpers/pg-mail.js'
 import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function deliver(pool: pg.Pool, folderId: number, blobId: string, flags: string[] = []) {
-  const bytes = Buffer.from(`Subject: ${blobId}\r\n\r\nbody\r\n`)
-  return signalledTransaction(pool, async (client, signals) => {
-    await putBlob(client, blobId, bytes, {refs: 1, size: bytes.length, createdAt: Date.now()})
-    const appended = await appendMessage(client, folderId, {blobId, flags, internalDate: Date.now(), size: bytes.length})
-    signals.folder(folderId)
-    return appended
-  })
-}
 
 const folderRow = async (pool: pg.Pool, id: number) =>
   (await pool.query('SELECT messages, unseen, size, highest_modseq FROM folders WHERE id = $1', [id])).rows[0] as {messages: number; unseen: number; size: number; highest_modseq: number}

@@ -6,14 +6,12 @@
  * notification, and one touching more folders than MAX_FOLDER_SIGNALS sends one `resync`; bad
  * payloads are ignored, never a crash.
  */
-import type pg from 'pg'
 import {afterAll, describe, expect, it} from 'vitest'
-import {appendMessage} from '../../src/store/pg/append.js'
-import {putBlob} from '../../src/store/pg/blobs.js'
 import {ChangeListener, MAX_FOLDER_SIGNALS, parseChange, signalledTransaction, type StoreChange} from '../../src/store/pg/changes.js'
 import {transaction} from '../../src/store/pg/connect.js'
 import {createFolder} from '../../src/store/pg/folders.js'
 import {missingOutsideCi} from '../helpers/ci.js'
+import {deliverSignalled as deliver} from '../helpers/pg-mail.js'
 import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -39,15 +37,6 @@ function ear(listener: ChangeListener) {
   }
 }
 
-async function deliver(pool: pg.Pool, folderId: number, blobId: string) {
-  const bytes = Buffer.from(`Subject: ${blobId}\r\n\r\nbody\r\n`)
-  return signalledTransaction(pool, async (client, signals) => {
-    await putBlob(client, blobId, bytes, {refs: 1, size: bytes.length, createdAt: Date.now()})
-    const appended = await appendMessage(client, folderId, {blobId, flags: [], internalDate: Date.now(), size: bytes.length})
-    signals.folder(folderId)
-    return appended
-  })
-}
 
 describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('change signals on PostgreSQL', () => {
   const server = usePostgres()
