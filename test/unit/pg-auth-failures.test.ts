@@ -7,7 +7,7 @@
  * schema 1 wrote.
  */
 import {describe, expect, it} from 'vitest'
-import {failureCounts, forgiveFailures, pairKey, pruneAuthFailures, recordFailure, type FailureLimits} from '../../src/store/pg/auth-failures.js'
+import {failureCounts, forgiveFailures, pairKey, pruneAuthFailures, recordFailure, topFailureSources, type FailureLimits} from '../../src/store/pg/auth-failures.js'
 import {MIGRATIONS} from '../../src/store/pg/migrations.js'
 import {migrate} from '../../src/store/pg/schema.js'
 import {missingOutsideCi} from '../helpers/ci.js'
@@ -37,6 +37,13 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('shared login-fail
       expect(await failureCounts(node, '192.0.2.1', 'bob@x.test', LIMITS.windowMs)).toEqual({address: 3, userAddress: 1, user: 1})
       expect(await failureCounts(node, '198.51.100.7', 'carol@x.test', LIMITS.windowMs)).toEqual({address: 0, userAddress: 0, user: 0})
     }
+    expect(await topFailureSources(c, LIMITS.windowMs)).toEqual({
+      sources: 2,
+      top: [
+        {source: '192.0.2.1', failures: 3},
+        {source: '192.0.2.9', failures: 1},
+      ],
+    })
   })
 
   it('concurrent recording from three nodes loses no count', async () => {

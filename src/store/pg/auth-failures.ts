@@ -102,6 +102,27 @@ export async function forgiveFailures(pool: pg.Pool, source: string, user: strin
   })
 }
 
+export interface SourceFailures {
+  source: string
+  failures: number
+}
+
+/**
+ * The sources with the most failures in the window, over all nodes (at most `limit`), and how
+ * many sources have any: what `status` and the dashboard show of the throttle.
+ */
+export async function topFailureSources(pool: pg.Pool, windowMs: number, limit = 10): Promise<{sources: number; top: SourceFailures[]}> {
+  const {rows} = await pool.query<SourceFailures & {sources: number}>(
+    `SELECT key AS source, n AS failures, count(*) OVER ()::int AS sources
+       FROM (SELECT key, (SELECT count(*) FROM unnest(failures) AS t WHERE t > ${NOW_MS} - $1)::int AS n
+               FROM auth_failures WHERE scope = 'address' AND last_failure > ${NOW_MS} - $1) AS live
+      WHERE n > 0
+      ORDER BY n DESC, key LIMIT $2`,
+    [windowMs, limit],
+  )
+  return {sources: rows[0]?.sources ?? 0, top: rows.map(({source, failures}) => ({source, failures}))}
+}
+
 /**
  * Bounds the table: deletes keys whose last failure left the window, then the least recently
  * failed keys past `maxKeys`. Returns how many keys went. Run it every so often (a minute) from

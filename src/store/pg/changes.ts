@@ -277,7 +277,10 @@ export class ChangeListener {
     const change = parseChange(payload)
     if (!change) {
       this.stats.ignored++
-      this.log.warn({payload: payload?.slice(0, 100), bytes: payload?.length}, 'store change listener ignored a notification it cannot read')
+      // the first, then one in a thousand: a flood of foreign notifications must not flood the log
+      if (this.stats.ignored % 1000 === 1) {
+        this.log.warn({payload: payload?.slice(0, 100), bytes: payload?.length, ignored: this.stats.ignored}, 'store change listener ignored a notification it cannot read')
+      }
       return
     }
     this.stats.notifications++
