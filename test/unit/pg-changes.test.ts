@@ -6,13 +6,15 @@
  * notification, and one touching more folders than MAX_FOLDER_SIGNALS sends one `resync`; bad
  * payloads are ignored, never a crash.
  */
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
+import {createLogger} from '../../src/log.js'
 import {ChangeListener, MAX_FOLDER_SIGNALS, parseChange, signalledTransaction, type StoreChange} from '../../src/store/pg/changes.js'
-import {transaction} from '../../src/store/pg/connect.js'
+import {transaction, type PgStorePool} from '../../src/store/pg/connect.js'
 import {createFolder} from '../../src/store/pg/folders.js'
+import {openPgDatabase} from '../../src/store/pg/open.js'
 import {missingOutsideCi} from '../helpers/ci.js'
 import {deliverSignalled as deliver} from '../helpers/pg-mail.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {POSTGRES_BIN, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -40,24 +42,28 @@ function ear(listener: ChangeListener) {
 
 describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('change signals on PostgreSQL', () => {
   const server = usePostgres()
-  const pools = usePgPools(server)
+  // each test's pools and listeners are closed after it: the private server allows 60 connections
+  const pools: PgStorePool[] = []
   const listeners: ChangeListener[] = []
+  afterEach(async () => {
+    await Promise.all(listeners.splice(0).map((l) => l.stop()))
+    await Promise.all(pools.splice(0).map((p) => p.close()))
+  })
 
   /** three nodes: a pool and a started listener each */
   async function cluster() {
-    const {url, store} = await pools.fresh({poolSize: 3})
+    const url = await server().createSchema()
     const nodes = []
-    for (const pool of [store.pool, (await pools.node(url, {poolSize: 3})).pool, (await pools.node(url, {poolSize: 3})).pool]) {
+    for (let i = 0; i < 3; i++) {
+      const store = await openPgDatabase(url, {poolSize: 2})
+      pools.push(store)
       const listener = new ChangeListener(url, FAST)
       listeners.push(listener)
       await listener.start()
-      nodes.push({pool, listener, ear: ear(listener)})
+      nodes.push({pool: store.pool, listener, ear: ear(listener)})
     }
     return {url, nodes}
   }
-
-  // stopped before the pools close (hooks run last-registered first)
-  afterAll(() => Promise.all(listeners.map((l) => l.stop())))
 
   it("a commit on A reaches B's and C's subscribers within a second, with the folder's new HIGHESTMODSEQ", async () => {
     const {nodes} = await cluster()
@@ -193,9 +199,13 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('change signals on
     expect(b!.ear.heard.map((h) => h.change)).toEqual([{kind: 'resync'}])
   })
 
-  it('ignores payloads that are not ours, and keeps listening', async () => {
-    const {nodes} = await cluster()
+  it('ignores payloads that are not ours (logging the first), and keeps listening', async () => {
+    const {url, nodes} = await cluster()
     const [a, b] = nodes
+    const lines: string[] = []
+    const logged = new ChangeListener(url, FAST, createLogger({pretty: false, write: (line) => void lines.push(line)}))
+    listeners.push(logged)
+    await logged.start()
     for (const bad of ['not json', '{"k":"m","f":-1,"m":2,"u":"x"}', '{"k":"m","f":1}', '{"k":"zz"}', '[]', 'null', JSON.stringify({k: 'c', pad: 'x'.repeat(2000)})]) {
       await a!.pool.query("SELECT pg_notify('mailbox.' || current_schema(), $1)", [bad])
     }
@@ -203,6 +213,10 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('change signals on
     await b!.ear.waitFor((ch) => ch.kind === 'directory')
     expect(b!.ear.heard.map((h) => h.change)).toEqual([{kind: 'directory'}])
     expect(b!.listener.stats.ignored).toBe(7)
+    for (let i = 0; i < 100 && logged.stats.notifications === 0; i++) await sleep(20)
+    expect(logged.stats.ignored).toBe(7)
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['store change listener ignored a notification it cannot read'])
+    expect(JSON.parse(lines[0]!)).toMatchObject({level: 'warn', payload: 'not json', ignored: 1})
     expect(parseChange('{"k":"q","d":1.5}')).toBeUndefined()
     expect(parseChange('{"k":"m","f":1,"m":2,"u":"a@b"}')).toEqual({kind: 'mailbox', mailboxId: 1, highestModseq: 2, user: 'a@b'})
   })
