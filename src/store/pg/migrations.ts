@@ -204,4 +204,18 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat timestamptz NOT NULL DEFAULT now()
   );
   `,
+  // 1 → 2: tombstones that can be pruned, and login failures a success can forgive
+  `
+  -- the MODSEQ up to which this folder's tombstones may have been pruned: a node or client that
+  -- knows the folder only from before it cannot learn what vanished and must resync it whole
+  ALTER TABLE folders ADD COLUMN vanished_floor bigint NOT NULL DEFAULT 0 CHECK (vanished_floor >= 0);
+  -- when the expunge happened (database clock): tombstones older than a bound are pruned
+  ALTER TABLE vanished ADD COLUMN expunged_at timestamptz NOT NULL DEFAULT now();
+  CREATE INDEX vanished_age ON vanished (expunged_at);
+  -- scope 'address' only: whose login each of \`failures\` was, so a success forgives that
+  -- user's own failures from the source and no one else's
+  ALTER TABLE auth_failures ADD COLUMN users text[] COLLATE "C";
+  UPDATE auth_failures SET users = array_fill(''::text, ARRAY[cardinality(failures)]) WHERE scope = 'address';
+  ALTER TABLE auth_failures ADD CHECK ((scope = 'address') = (users IS NOT NULL AND cardinality(users) = cardinality(failures)));
+  `,
 ]
