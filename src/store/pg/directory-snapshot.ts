@@ -1,0 +1,133 @@
+/**
+ * A node's copy of the PostgreSQL directory (domains, users, aliases), for the reads on the hot
+ * paths (every RCPT resolves, every login reads a user) and for the pure rules of
+ * src/directory/rules.ts, which read synchronously.
+ *
+ * Staleness: every directory write bumps `mailbox_meta['directoryVersion']` in its transaction
+ * (./directory.ts). A read asks for that one row (a primary-key lookup, one round trip) and
+ * reloads the whole copy only when the version moved. So a write that resolved on any node is
+ * seen by every read that starts after it, on every node: no timer or NOTIFY delay can make a
+ * node answer from a directory older than the last acknowledged write (NOTIFY arrives
+ * asynchronously, after the writer's COMMIT has already returned). Concurrent reads share one
+ * version query: a read that arrives while one is in flight waits for the next one, which starts
+ * after the read did and therefore sees everything committed before it.
+ */
+import type pg from 'pg'
+import type {DirectoryLookups} from '../backend.js'
+import type {AliasRecord, DomainRecord, UserRecord} from '../records.js'
+import {transaction} from './connect.js'
+
+export const DIRECTORY_VERSION_KEY = 'directoryVersion'
+
+/** The directory as of one version, each map in key order (byte order, as `ORDER BY` on the "C" keys). */
+export interface DirectorySnapshot {
+  readonly version: number
+  readonly domains: ReadonlyMap<string, DomainRecord>
+  readonly users: ReadonlyMap<string, UserRecord>
+  readonly aliases: ReadonlyMap<string, AliasRecord>
+}
+
+export const snapshotLookups = (s: DirectorySnapshot): DirectoryLookups => ({
+  isLocalDomain: (domain) => s.domains.has(domain),
+  user: (address) => s.users.get(address),
+  alias: (key) => s.aliases.get(key),
+})
+
+interface UserRow {
+  address: string
+  password_hash: string
+  quota: number
+  disabled: boolean
+  capture: boolean
+  created_at: number
+  updated_at: number
+}
+
+export function userFromRow(row: UserRow): UserRecord {
+  return {
+    address: row.address,
+    passwordHash: row.password_hash,
+    quota: row.quota,
+    disabled: row.disabled,
+    ...(row.capture ? {capture: true} : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export const aliasFromRow = (row: {alias: string; targets: string[]; created_at: number}): AliasRecord => ({alias: row.alias, targets: row.targets, createdAt: row.created_at})
+
+export const USER_COLUMNS = 'address, password_hash, quota, disabled, capture, created_at, updated_at'
+
+/**
+ * The cached records are shared by every caller of this node: frozen, so a caller that changed
+ * one in place (instead of spreading it into a new one) fails loudly instead of corrupting the copy.
+ */
+const frozen = <T extends object>(record: T): T => Object.freeze(record)
+
+/** the version row as `client` sees it (0 before the first directory write) */
+export async function directoryVersion(client: pg.ClientBase | pg.Pool): Promise<number> {
+  const {rows} = await client.query('SELECT value FROM mailbox_meta WHERE key = $1', [DIRECTORY_VERSION_KEY])
+  return rows[0]?.value ?? 0
+}
+
+/**
+ * The whole directory with the version it belongs to. Consistent only where no directory write
+ * can commit between the queries: in a REPEATABLE READ transaction, or under the version row's lock.
+ */
+export async function loadSnapshot(client: pg.ClientBase): Promise<DirectorySnapshot> {
+  const version = await directoryVersion(client)
+  const domains = await client.query('SELECT name, created_at FROM domains ORDER BY name')
+  const users = await client.query(`SELECT ${USER_COLUMNS} FROM users ORDER BY address`)
+  const aliases = await client.query('SELECT alias, targets, created_at FROM aliases ORDER BY alias')
+  return {
+    version,
+    domains: new Map(domains.rows.map((r) => [r.name, frozen({name: r.name, createdAt: r.created_at})])),
+    users: new Map(users.rows.map((r) => [r.address, frozen(userFromRow(r))])),
+    aliases: new Map(aliases.rows.map((r) => [r.alias, frozen({...aliasFromRow(r), targets: Object.freeze(r.targets) as string[]})])),
+  }
+}
+
+/** The node's current snapshot, checked against the version row on every `current()`. */
+export class SnapshotCache {
+  private held: DirectorySnapshot | undefined
+  private inFlight: Promise<DirectorySnapshot> | undefined
+  private queued: Promise<DirectorySnapshot> | undefined
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** the snapshot as of a moment after this call (see the file comment) */
+  current(): Promise<DirectorySnapshot> {
+    if (!this.inFlight) {
+      this.inFlight = this.check().finally(() => (this.inFlight = undefined))
+      return this.inFlight
+    }
+    // the check in flight may have read the version before our caller's write elsewhere resolved
+    this.queued ??= this.inFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined
+        return this.current()
+      })
+    return this.queued
+  }
+
+  /** what a write transaction holding the version row's lock may start from, if it is that version */
+  at(version: number): DirectorySnapshot | undefined {
+    return this.held?.version === version ? this.held : undefined
+  }
+
+  /** a snapshot loaded elsewhere (a write's, after its commit); an older one never replaces a newer */
+  offer(snapshot: DirectorySnapshot): void {
+    if (!this.held || snapshot.version > this.held.version) this.held = snapshot
+  }
+
+  private async check(): Promise<DirectorySnapshot> {
+    const version = await directoryVersion(this.pool)
+    const held = this.at(version)
+    if (held) return held
+    const loaded = await transaction(this.pool, loadSnapshot, {isolation: 'repeatable read'})
+    this.offer(loaded)
+    return loaded
+  }
+}
