@@ -69,6 +69,47 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('the directory on 
     expect((await c.dkim.activeKeys('example.com')).map((k) => k.selector)).toEqual(['b-ed25519'])
   })
 
+  it('a node catching up by the rows changed since its version ends with what a node loading it whole reads', async () => {
+    const {url, store} = await pools.fresh({poolSize: 4})
+    const a = pgDirectory(store.pool)
+    const b = await node(url)
+    await a.directory.addDomain(domain('example.com'))
+    await a.directory.addDomain(domain('example.org'))
+    // keys whose byte order (PostgreSQL's "C", LMDB's) is not JavaScript's UTF-16 order: U+FF21 < U+1F600
+    const names = ['zoe', 'amy', '\u{1F600}', '\uFF21', 'bob', 'cy']
+    for (const n of names) await a.directory.addUser({address: `${n}@example.com`, passwordHash: HASH})
+    await a.directory.addAlias('team@example.com', ['amy@example.com', 'bob@example.com'])
+    await a.directory.addAlias('@example.org', ['cy@example.com'])
+    expect((await b.directory.users()).map((u) => u.address)).toHaveLength(names.length) // B holds this version now
+
+    // changes B has not seen: adds, updates, removals (cascading into aliases), a key removed and added again, a domain gone
+    await a.directory.removeUser('bob@example.com')
+    await a.directory.removeUser('cy@example.com') // empties @example.org: it goes too
+    await a.directory.addUser({address: 'bob@example.com', passwordHash: 'bob again'})
+    await a.directory.updateUser('amy@example.com', {quota: 42})
+    await a.directory.addAlias('solo@example.com', ['zoe@example.com'])
+    await a.directory.removeAlias('solo@example.com')
+    await a.directory.removeDomain('example.org')
+    await a.directory.addUser({address: 'dan@example.com', passwordHash: HASH})
+
+    const fresh = await node(url)
+    const read = async (n: typeof a) => ({
+      domains: await n.directory.domains(),
+      users: await n.directory.users(),
+      aliases: await n.directory.aliases(),
+      counts: await n.directory.counts(),
+    })
+    const whole = await read(fresh)
+    expect(await read(b)).toEqual(whole)
+    expect(await read(a)).toEqual(whole)
+    const {rows} = await store.pool.query('SELECT address FROM users ORDER BY address')
+    expect(whole.users.map((u) => u.address)).toEqual(rows.map((r) => r.address))
+    expect(whole.users.map((u) => u.address)).toEqual(['amy@example.com', 'bob@example.com', 'dan@example.com', 'zoe@example.com', '\uFF21@example.com', '\u{1F600}@example.com'])
+    expect(whole.aliases).toEqual([expect.objectContaining({alias: 'team@example.com', targets: ['amy@example.com']})])
+    expect(await b.directory.user('bob@example.com')).toMatchObject({passwordHash: 'bob again'})
+    expect(await b.directory.isLocalDomain('example.org')).toBe(false)
+  })
+
   it('a read called while an older version check is still in flight waits for a newer check', async () => {
     const {url, store} = await pools.fresh({poolSize: 4})
     const a = pgDirectory(store.pool)

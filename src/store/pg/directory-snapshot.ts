@@ -5,7 +5,8 @@
  *
  * Staleness: every directory write bumps `mailbox_meta['directoryVersion']` in its transaction
  * (./directory.ts). A read asks for that one row (a primary-key lookup, one round trip) and
- * reloads the whole copy only when the version moved. So a write that resolved on any node is
+ * catches the copy up only when the version moved: the rows written since the version it holds
+ * (each row carries the version that last wrote it) and the keys deleted since. So a write that resolved on any node is
  * seen by every read that starts after it, on every node: no timer or NOTIFY delay can make a
  * node answer from a directory older than the last acknowledged write (NOTIFY arrives
  * asynchronously, after the writer's COMMIT has already returned). Concurrent reads share one
@@ -19,7 +20,7 @@ import {transaction} from './connect.js'
 
 export const DIRECTORY_VERSION_KEY = 'directoryVersion'
 
-/** The directory as of one version, each map in key order (byte order, as `ORDER BY` on the "C" keys). */
+/** The directory as of one version (the maps in no particular order: lists sort, see `inKeyOrder`). */
 export interface DirectorySnapshot {
   readonly version: number
   readonly domains: ReadonlyMap<string, DomainRecord>
@@ -71,21 +72,57 @@ export async function directoryVersion(client: pg.ClientBase | pg.Pool): Promise
   return rows[0]?.value ?? 0
 }
 
+type Kind = 'domain' | 'user' | 'alias'
+
 /**
- * The whole directory with the version it belongs to. Consistent only where no directory write
- * can commit between the queries: in a REPEATABLE READ transaction, or under the version row's lock.
+ * The directory as of the version `client` sees: loaded whole, or (given the snapshot held)
+ * caught up by what changed since. Consistent only where no directory write can commit between
+ * the queries: in a REPEATABLE READ transaction, or under the version row's lock.
  */
-export async function loadSnapshot(client: pg.ClientBase): Promise<DirectorySnapshot> {
+export async function loadSnapshot(client: pg.ClientBase, held?: DirectorySnapshot): Promise<DirectorySnapshot> {
   const version = await directoryVersion(client)
-  const domains = await client.query('SELECT name, created_at FROM domains ORDER BY name')
-  const users = await client.query(`SELECT ${USER_COLUMNS} FROM users ORDER BY address`)
-  const aliases = await client.query('SELECT alias, targets, created_at FROM aliases ORDER BY alias')
-  return {
-    version,
-    domains: new Map(domains.rows.map((r) => [r.name, frozen({name: r.name, createdAt: r.created_at})])),
-    users: new Map(users.rows.map((r) => [r.address, frozen(userFromRow(r))])),
-    aliases: new Map(aliases.rows.map((r) => [r.alias, frozen({...aliasFromRow(r), targets: Object.freeze(r.targets) as string[]})])),
+  if (held?.version === version) return held
+  // a database whose version went back (restored, recreated) is read whole
+  const since = held && held.version < version ? held.version : undefined
+  const changed = since === undefined ? '' : 'WHERE version > $1'
+  const params = since === undefined ? [] : [since]
+  const domains = await client.query(`SELECT name, created_at FROM domains ${changed}`, params)
+  const users = await client.query(`SELECT ${USER_COLUMNS} FROM users ${changed}`, params)
+  const aliases = await client.query(`SELECT alias, targets, created_at FROM aliases ${changed}`, params)
+  const next = {
+    domains: new Map(since === undefined ? [] : held!.domains),
+    users: new Map(since === undefined ? [] : held!.users),
+    aliases: new Map(since === undefined ? [] : held!.aliases),
   }
+  if (since !== undefined) {
+    // deleted since: gone, unless written again since (then its row, read above, is the truth)
+    const {rows} = await client.query('SELECT kind, key FROM directory_deletions WHERE version > $1', [since])
+    const maps: Record<Kind, Map<string, unknown>> = {domain: next.domains, user: next.users, alias: next.aliases}
+    for (const {kind, key} of rows as {kind: Kind; key: string}[]) maps[kind].delete(key)
+  }
+  for (const r of domains.rows) next.domains.set(r.name, frozen({name: r.name, createdAt: r.created_at}))
+  for (const r of users.rows) next.users.set(r.address, frozen(userFromRow(r)))
+  for (const r of aliases.rows) next.aliases.set(r.alias, frozen({...aliasFromRow(r), targets: Object.freeze(r.targets) as string[]}))
+  return {version, ...next}
+}
+
+/**
+ * A map's records in key order as PostgreSQL's "C" collation (and LMDB) sort them: by UTF-8
+ * bytes, which is code point order. JavaScript's `<` compares UTF-16 code units, which differs
+ * only where a surrogate (U+D800–DFFF, half of a character above U+FFFF) meets U+E000–FFFF.
+ */
+export function inKeyOrder<T>(map: ReadonlyMap<string, T>): T[] {
+  const fix = (c: number) => (c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c)
+  const byCodePoint = (a: string, b: string): number => {
+    const n = Math.min(a.length, b.length)
+    for (let i = 0; i < n; i++) {
+      const x = a.charCodeAt(i)
+      const y = b.charCodeAt(i)
+      if (x !== y) return fix(x) - fix(y)
+    }
+    return a.length - b.length
+  }
+  return [...map.keys()].sort(byCodePoint).map((key) => map.get(key)!)
 }
 
 /** The node's current snapshot, checked against the version row on every `current()`. */
@@ -112,13 +149,20 @@ export class SnapshotCache {
     return this.queued
   }
 
-  /** what a write transaction holding the version row's lock may start from, if it is that version */
+  /** the snapshot held, if it is of that version */
   at(version: number): DirectorySnapshot | undefined {
     return this.held?.version === version ? this.held : undefined
   }
 
-  /** a snapshot loaded elsewhere (a write's, after its commit); an older one never replaces a newer */
-  offer(snapshot: DirectorySnapshot): void {
+  /** what a write transaction holding the version row's lock starts from: the held snapshot, caught up */
+  async under(client: pg.ClientBase): Promise<DirectorySnapshot> {
+    const loaded = await loadSnapshot(client, this.held)
+    this.offer(loaded)
+    return loaded
+  }
+
+  /** an older snapshot never replaces a newer one */
+  private offer(snapshot: DirectorySnapshot): void {
     if (!this.held || snapshot.version > this.held.version) this.held = snapshot
   }
 
@@ -126,7 +170,7 @@ export class SnapshotCache {
     const version = await directoryVersion(this.pool)
     const held = this.at(version)
     if (held) return held
-    const loaded = await transaction(this.pool, loadSnapshot, {isolation: 'repeatable read'})
+    const loaded = await transaction(this.pool, (client) => loadSnapshot(client, this.held), {isolation: 'repeatable read'})
     this.offer(loaded)
     return loaded
   }

@@ -2,15 +2,17 @@
  * The directory (domains, users, aliases) and DKIM keys on PostgreSQL: the `DirectoryStore` and
  * `DkimStore` of ../backend.ts, behaving as the LMDB ones (../lmdb-directory.ts) do.
  *
- * Writes: each is one `transaction()`. It starts by bumping the directory version row
- * (`mailbox_meta['directoryVersion']`), which takes that row's lock: directory writes from all
- * nodes run one after another (they are rare: CLI commands, init, the dashboard), and everything
- * the transaction reads after it is committed state no other writer can change before our COMMIT.
- * The rules of ../directory/rules.ts then run over a synchronous view: the node's snapshot (or the
- * directory loaded under the lock, when the snapshot is older) with this transaction's own
- * changes laid over it. So two nodes adding the same address at once: the second waits for the
- * first's COMMIT, then finds the address taken (`exists`, as on LMDB). The rule callbacks only
- * read; `transaction()` may run the whole body again after a serialization failure or deadlock.
+ * Writes: each is one `transaction()`. It starts by locking the directory version row
+ * (`mailbox_meta['directoryVersion']`, FOR UPDATE): directory writes from all nodes run one after
+ * another (they are rare: CLI commands, init, the dashboard), and everything the transaction
+ * reads after it is committed state no other writer can change before our COMMIT. Under the lock
+ * the node's snapshot is caught up to that state, the version bumped, and the rules of
+ * ../directory/rules.ts run over a synchronous view: the snapshot with this transaction's own
+ * changes laid over it. Every row written carries the new version and every key deleted is
+ * recorded, so other nodes catch up by the difference. Two nodes adding the same address at
+ * once: the second waits for the first's COMMIT, then finds the address taken (`exists`, as on
+ * LMDB). The rule callbacks only read; `transaction()` may run the whole body again after a
+ * serialization failure or deadlock.
  *
  * Reads: from the node's snapshot (./directory-snapshot.ts), checked against the version row on
  * each call, so a write acknowledged on one node is seen by the next read on any node. DKIM keys
@@ -23,7 +25,7 @@ import {MailboxError} from '../../errors.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from '../backend.js'
 import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from '../records.js'
 import {transaction} from './connect.js'
-import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, loadSnapshot, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
+import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, inKeyOrder, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
 import {createDefaultFolders, removeUserFolders, usageOfUser} from './folders.js'
 
 export interface PgDirectoryBackend {
@@ -48,6 +50,8 @@ class DirectoryWrite {
   constructor(
     readonly client: pg.ClientBase,
     base: DirectorySnapshot,
+    /** the directory version this transaction makes: every row it writes carries it */
+    private readonly version: number,
   ) {
     const over = <T>(mine: Map<string, T | null>, theirs: ReadonlyMap<string, T>, key: string): T | undefined => (mine.has(key) ? (mine.get(key) ?? undefined) : theirs.get(key))
     this.lookups = {
@@ -65,7 +69,7 @@ class DirectoryWrite {
 
   async putDomain({record, keys}: NewDomain): Promise<DomainRecord> {
     if (this.lookups.isLocalDomain(record.name)) throw new MailboxError('exists', `domain ${record.name} already exists`)
-    await this.client.query('INSERT INTO domains (name, created_at) VALUES ($1, $2)', [record.name, record.createdAt])
+    await this.client.query('INSERT INTO domains (name, created_at, version) VALUES ($1, $2, $3)', [record.name, record.createdAt, this.version])
     // a removed domain's keys are gone already; be sure
     await this.client.query('DELETE FROM dkim_keys WHERE domain = $1', [record.name])
     await this.putKeys(keys)
@@ -76,6 +80,7 @@ class DirectoryWrite {
   async deleteDomain(name: string): Promise<void> {
     await this.client.query('DELETE FROM dkim_keys WHERE domain = $1', [name])
     await this.client.query('DELETE FROM domains WHERE name = $1', [name])
+    await this.deleted('domain', name)
     this.domains.set(name, null)
   }
 
@@ -93,11 +98,11 @@ class DirectoryWrite {
   /** a user record as given (new or changed); new users get their default folders from the caller */
   async putUser(record: UserRecord): Promise<UserRecord> {
     await this.client.query(
-      `INSERT INTO users (address, password_hash, quota, disabled, capture, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO users (address, password_hash, quota, disabled, capture, created_at, updated_at, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (address) DO UPDATE SET password_hash = EXCLUDED.password_hash, quota = EXCLUDED.quota,
-         disabled = EXCLUDED.disabled, capture = EXCLUDED.capture, updated_at = EXCLUDED.updated_at`,
-      [record.address, record.passwordHash, record.quota, record.disabled, record.capture ?? false, record.createdAt, record.updatedAt],
+         disabled = EXCLUDED.disabled, capture = EXCLUDED.capture, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version`,
+      [record.address, record.passwordHash, record.quota, record.disabled, record.capture ?? false, record.createdAt, record.updatedAt, this.version],
     )
     this.users.set(record.address, record)
     return record
@@ -127,6 +132,7 @@ class DirectoryWrite {
   async deleteUser(address: string): Promise<void> {
     await removeUserFolders(this.client, address)
     await this.client.query('DELETE FROM users WHERE address = $1', [address])
+    await this.deleted('user', address)
     this.users.set(address, null)
     await this.forgetLogins(address)
     await this.dropAliasTarget(address)
@@ -134,8 +140,8 @@ class DirectoryWrite {
 
   async putAlias(record: AliasRecord): Promise<AliasRecord> {
     await this.client.query(
-      'INSERT INTO aliases (alias, targets, created_at) VALUES ($1, $2, $3) ON CONFLICT (alias) DO UPDATE SET targets = EXCLUDED.targets',
-      [record.alias, record.targets, record.createdAt],
+      'INSERT INTO aliases (alias, targets, created_at, version) VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO UPDATE SET targets = EXCLUDED.targets, version = EXCLUDED.version',
+      [record.alias, record.targets, record.createdAt, this.version],
     )
     this.aliases.set(record.alias, record)
     return record
@@ -149,7 +155,16 @@ class DirectoryWrite {
 
   async deleteAlias(alias: string): Promise<void> {
     await this.client.query('DELETE FROM aliases WHERE alias = $1', [alias])
+    await this.deleted('alias', alias)
     this.aliases.set(alias, null)
+  }
+
+  /** so other nodes' snapshots drop the key when they catch up past this version */
+  private deleted(kind: 'domain' | 'user' | 'alias', key: string): Promise<unknown> {
+    return this.client.query(
+      'INSERT INTO directory_deletions (kind, key, version) VALUES ($1, $2, $3) ON CONFLICT (kind, key) DO UPDATE SET version = EXCLUDED.version',
+      [kind, key, this.version],
+    )
   }
 
   /**
@@ -228,17 +243,18 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
   const cache = new SnapshotCache(pool)
   const view = async () => snapshotLookups(await cache.current())
 
-  /** one directory write: the version row's lock and bump, the view under it, the body; see the file comment */
+  /** one directory write: the version row's lock, the view under it, the version bump, the body; see the file comment */
   const write = <T>(body: (w: DirectoryWrite) => Promise<T>): Promise<T> =>
     transaction(pool, async (client) => {
-      const {rows} = await client.query(
-        `INSERT INTO mailbox_meta (key, value) VALUES ($1, 1)
-         ON CONFLICT (key) DO UPDATE SET value = mailbox_meta.value + 1 RETURNING value`,
-        [DIRECTORY_VERSION_KEY],
-      )
-      const base = cache.at(rows[0].value - 1) ?? (await loadSnapshot(client))
+      // the row exists from the first directory write on (two first writers: the second waits, then finds it)
+      await client.query('INSERT INTO mailbox_meta (key, value) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING', [DIRECTORY_VERSION_KEY])
+      await client.query('SELECT value FROM mailbox_meta WHERE key = $1 FOR UPDATE', [DIRECTORY_VERSION_KEY])
+      // committed state under the lock, so the node may keep it as its snapshot
+      const base = await cache.under(client)
+      const version = base.version + 1
+      await client.query('UPDATE mailbox_meta SET value = $2 WHERE key = $1', [DIRECTORY_VERSION_KEY, version])
       try {
-        return await body(new DirectoryWrite(client, base))
+        return await body(new DirectoryWrite(client, base, version))
       } catch (err) {
         // the lock makes this a bug elsewhere (a writer that skipped it), yet it is still the caller's `exists`
         if ((err as {code?: string}).code === UNIQUE_VIOLATION) throw new MailboxError('exists', `already exists (${(err as {constraint?: string}).constraint ?? 'unique key'})`)
@@ -254,11 +270,11 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
   const directory: DirectoryStore = {
     lookups: view,
     isLocalDomain: async (domain) => (await view()).isLocalDomain(domain),
-    domains: async () => [...(await cache.current()).domains.values()],
+    domains: async () => inKeyOrder((await cache.current()).domains),
     user: async (address) => (await view()).user(address),
-    users: async () => [...(await cache.current()).users.values()],
+    users: async () => inKeyOrder((await cache.current()).users),
     alias: async (key) => (await view()).alias(key),
-    aliases: async () => [...(await cache.current()).aliases.values()],
+    aliases: async () => inKeyOrder((await cache.current()).aliases),
     resolve: async (address) => resolveRecipient(await view(), address),
     counts: async () => {
       const s = await cache.current()
