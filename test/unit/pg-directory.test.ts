@@ -8,6 +8,7 @@
 import {describe, expect, it} from 'vitest'
 import {isMailboxError} from '../../src/errors.js'
 import type {NewDomain} from '../../src/store/backend.js'
+import {ChangeListener, type StoreChange} from '../../src/store/pg/changes.js'
 import {pgDirectory} from '../../src/store/pg/directory.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {missingOutsideCi} from '../helpers/ci.js'
@@ -176,6 +177,26 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('the directory on 
     const asUser = (await nodes[2]!.directory.user('both@example.com')) !== undefined
     const asAlias = (await nodes[0]!.directory.alias('both@example.com')) !== undefined
     expect(asUser !== asAlias).toBe(true)
+  })
+
+  it('each directory write signals the other nodes with its version at commit; a refused one sends nothing', async () => {
+    const {url, store} = await pools.fresh({poolSize: 4})
+    const a = pgDirectory(store.pool)
+    const listener = new ChangeListener(url)
+    const heard: StoreChange[] = []
+    listener.subscribe((change) => heard.push(change))
+    await listener.start()
+    try {
+      await a.directory.addDomain(domain('example.com'))
+      await a.directory.addUser({address: 'amy@example.com', passwordHash: HASH})
+      expect(isMailboxError(await a.directory.addUser({address: 'amy@example.com', passwordHash: HASH}).catch((err) => err), 'exists')).toBe(true)
+      await a.dkim.rotate('example.com', [{...domain('example.com').keys[0]!, selector: 'b-ed25519'}], Date.now())
+      for (let i = 0; i < 100 && heard.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      await new Promise((resolve) => setTimeout(resolve, 100)) // nothing more is coming
+      expect(heard).toEqual([1, 2, 3].map((version) => ({kind: 'directory', version})))
+    } finally {
+      await listener.stop()
+    }
   })
 
   it('removing a user with mail releases their blobs, keeping one another user still uses', async () => {

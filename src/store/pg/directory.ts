@@ -24,7 +24,7 @@ import {checkNewAlias, checkNewUser, requireLocalDomain, resolveRecipient} from 
 import {MailboxError} from '../../errors.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from '../backend.js'
 import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from '../records.js'
-import {transaction} from './connect.js'
+import {signalledTransaction} from './changes.js'
 import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, inKeyOrder, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
 import {createDefaultFolders, removeUserFolders, usageOfUser} from './folders.js'
 
@@ -245,7 +245,7 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
 
   /** one directory write: the version row's lock, the view under it, the version bump, the body; see the file comment */
   const write = <T>(body: (w: DirectoryWrite) => Promise<T>): Promise<T> =>
-    transaction(pool, async (client) => {
+    signalledTransaction(pool, async (client, signals) => {
       // the row exists from the first directory write on (two first writers: the second waits, then finds it)
       await client.query('INSERT INTO mailbox_meta (key, value) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING', [DIRECTORY_VERSION_KEY])
       await client.query('SELECT value FROM mailbox_meta WHERE key = $1 FOR UPDATE', [DIRECTORY_VERSION_KEY])
@@ -253,6 +253,8 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
       const base = await cache.under(client)
       const version = base.version + 1
       await client.query('UPDATE mailbox_meta SET value = $2 WHERE key = $1', [DIRECTORY_VERSION_KEY, version])
+      // for what caches directory data other than the snapshot (verified credentials, the dashboard); sent at COMMIT
+      signals.directory(version)
       try {
         return await body(new DirectoryWrite(client, base, version))
       } catch (err) {
