@@ -161,9 +161,13 @@ export class SnapshotCache {
     return loaded
   }
 
-  /** an older snapshot never replaces a newer one */
+  /**
+   * The latest loaded is kept, even when a slower concurrent load of an older version finishes
+   * last: every use compares versions first, so that costs one catch-up, never a stale answer;
+   * and a database whose version went back (restored from a backup) is followed.
+   */
   private offer(snapshot: DirectorySnapshot): void {
-    if (!this.held || snapshot.version > this.held.version) this.held = snapshot
+    this.held = snapshot
   }
 
   private async check(): Promise<DirectorySnapshot> {
