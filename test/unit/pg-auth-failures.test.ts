@@ -122,7 +122,7 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('shared login-fail
     const old = pools.open(await server().createSchema()).pool
     await migrate(old, 'test', MIGRATIONS.slice(0, 1))
     await old.query("INSERT INTO auth_failures (scope, key, failures, last_failure) VALUES ('address', '192.0.2.1', ARRAY[1, 2]::bigint[], 2)")
-    expect(await migrate(old, 'test')).toEqual({from: 1, to: 2})
+    expect(await migrate(old, 'test', MIGRATIONS.slice(0, 2))).toEqual({from: 1, to: 2})
     const {rows} = await old.query('SELECT users FROM auth_failures')
     expect(rows[0].users).toEqual(['', ''])
   })

@@ -22,6 +22,7 @@ const TABLES = [
   'blobs',
   'capture_rules',
   'delivery_log',
+  'directory_deletions',
   'dkim_keys',
   'domains',
   'familiar_addresses',

@@ -5,7 +5,9 @@
  * INBOX) stay in src/mailstore/folders.ts. Call inside `transaction()`.
  */
 import type pg from 'pg'
+import {DEFAULT_FOLDERS, type Usage} from '../../mailstore/folders.js'
 import type {MailboxRecord, SpecialUse} from '../records.js'
+import {releaseBlob} from './blobs.js'
 
 /**
  * The next UIDVALIDITY: max(previous + 1, now in seconds), now by the database's clock (one
@@ -75,4 +77,36 @@ export async function createFolder(
 export async function getFolder(client: pg.ClientBase | pg.Pool, user: string, name: string): Promise<MailboxRecord | undefined> {
   const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2`, [user, name])
   return rows[0] ? folderFromRow(rows[0]) : undefined
+}
+
+/** A new user's folders (INBOX, Sent, Drafts, Trash, Junk, Archive), subscribed, as on LMDB. */
+export async function createDefaultFolders(client: pg.ClientBase, user: string, now = Date.now()): Promise<void> {
+  for (const f of DEFAULT_FOLDERS) {
+    if (!(await getFolder(client, user, f.name))) await createFolder(client, user, f.name, {subscribed: true, now, ...(f.specialUse ? {specialUse: f.specialUse} : {})})
+  }
+}
+
+/** What a user's folders hold together. */
+export async function usageOfUser(client: pg.ClientBase | pg.Pool, user: string): Promise<Usage> {
+  const {rows} = await client.query(
+    'SELECT count(*) AS folders, coalesce(sum(messages), 0)::bigint AS messages, coalesce(sum(size), 0)::bigint AS size FROM folders WHERE user_address = $1',
+    [user],
+  )
+  return {messages: rows[0].messages, size: rows[0].size, folders: rows[0].folders}
+}
+
+/**
+ * Deletes every folder of a user with its messages (and their vanished records), releasing each
+ * blob once per message that used it: the last release deletes its bytes. Inside `transaction()`.
+ */
+export async function removeUserFolders(client: pg.ClientBase, user: string): Promise<void> {
+  const {rows} = await client.query(
+    `WITH gone AS (
+       DELETE FROM messages WHERE folder_id IN (SELECT id FROM folders WHERE user_address = $1) RETURNING blob_id
+     )
+     SELECT blob_id, count(*)::integer AS n FROM gone GROUP BY blob_id ORDER BY blob_id`,
+    [user],
+  )
+  for (const {blob_id, n} of rows) await releaseBlob(client, blob_id, n)
+  await client.query('DELETE FROM folders WHERE user_address = $1', [user])
 }

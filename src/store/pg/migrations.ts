@@ -218,4 +218,24 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE auth_failures SET users = array_fill(''::text, ARRAY[cardinality(failures)]) WHERE scope = 'address';
   ALTER TABLE auth_failures ADD CHECK ((scope = 'address') = (users IS NOT NULL AND cardinality(users) = cardinality(failures)));
   `,
+  // 2 → 3: what a node needs to catch its directory snapshot up by the rows changed since the
+  // version it holds, instead of reloading the whole directory after every write anywhere
+  // (./directory-snapshot.ts): the directory version that last wrote each row, and the keys
+  // deleted (one row per key, its latest deletion; a key added again is its live row again)
+  `
+  ALTER TABLE domains ADD COLUMN version bigint NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN version bigint NOT NULL DEFAULT 0;
+  ALTER TABLE aliases ADD COLUMN version bigint NOT NULL DEFAULT 0;
+  CREATE INDEX domains_version ON domains (version);
+  CREATE INDEX users_version ON users (version);
+  CREATE INDEX aliases_version ON aliases (version);
+
+  CREATE TABLE directory_deletions (
+    kind text NOT NULL CHECK (kind IN ('domain', 'user', 'alias')),
+    key text COLLATE "C" NOT NULL,
+    version bigint NOT NULL,
+    PRIMARY KEY (kind, key)
+  );
+  CREATE INDEX directory_deletions_version ON directory_deletions (version);
+  `,
 ]
