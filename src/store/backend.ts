@@ -9,7 +9,7 @@
  * slow work (argon2id, RSA keys), which the store never does. Reads may be answered from memory:
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
-import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
+import type {AliasRecord, CaptureRuleRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
 
 /**
  * The directory as the pure rules (alias resolution, import checks) read it: synchronously. The
@@ -137,4 +137,36 @@ export interface DkimStore {
   rotate(domain: string, fresh: DkimKeyRecord[], at: number): Promise<DkimKeyRecord[]>
   /** removes a retired key; an active one is refused (`conflict`) */
   remove(domain: string, selector: string): Promise<DkimKeyRecord>
+}
+
+/** A capture rule to add: the store gives it its id and creation time. */
+export interface NewCaptureRule {
+  /** recipient pattern: case-insensitive substring or /regex/flags (../pattern.ts) */
+  to: string
+  /** the SMTP reply, 4xx or 5xx, one line */
+  reply: string
+  /** default 'rcpt' */
+  stage?: 'rcpt' | 'data'
+  /** fires this many times, then is removed; absent: always */
+  remaining?: number
+}
+
+/**
+ * Capture mode's fault-injection rules (../capture/rules.ts has their checks and matching). Lists
+ * come oldest first; `takeFault` is on the path of every RCPT and DATA in capture mode.
+ */
+export interface CaptureStore {
+  rules(): Promise<CaptureRuleRecord[]>
+  /** checks the rule (`invalid`: pattern, reply, count) and adds it */
+  addRule(rule: NewCaptureRule): Promise<CaptureRuleRecord>
+  /** `not-found` when there is no such rule */
+  removeRule(id: string): Promise<CaptureRuleRecord>
+  /** removes every rule; how many there were */
+  clearRules(): Promise<number>
+  /**
+   * The first rule (oldest first) of `stage` matching any of `recipients`, as it was before this
+   * firing. A counted rule is consumed in the same transaction (its `remaining` drops, the last
+   * firing removes it), so a rule with remaining N fires exactly N times, whoever asks.
+   */
+  takeFault(stage: 'rcpt' | 'data', recipients: string[]): Promise<CaptureRuleRecord | undefined>
 }
