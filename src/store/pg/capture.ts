@@ -49,7 +49,7 @@ export function pgCapture(pool: pg.Pool): CaptureStore {
 
   return {
     rules: () => rulesOf(pool),
-    addRule: (input) => {
+    addRule: async (input) => {
       const rule = captureRuleRecord(input)
       return signalledTransaction(pool, async (client, signals) => {
         await client.query('INSERT INTO capture_rules (id, to_pattern, reply, stage, remaining, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
