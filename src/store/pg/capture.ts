@@ -9,10 +9,11 @@
  *
  * `takeFault` reads without a lock first: with no matching rule, or one that fires always (the
  * common cases), that is all. A counted rule is consumed in a transaction that locks the stage's
- * rules (`FOR UPDATE`, in id order so two takers never deadlock) and matches again under the
- * lock, as LMDB matches again inside its write: a taker that waited sees the row as the one before
- * it left it (decremented, or deleted and skipped), so a rule with remaining N fires exactly N
- * times across all nodes. Every write signals `capture` to the other nodes.
+ * rules (`FOR UPDATE`, in id order, so two takers never deadlock; a deadlock with `clearRules` is
+ * retried by `transaction()`) and matches again under the lock, as LMDB matches again inside its
+ * write: a taker that waited sees the row as the one before it left it (decremented, or deleted
+ * and skipped), so a rule with remaining N fires exactly N times across all nodes. Every write
+ * signals `capture` to the other nodes.
  */
 import type pg from 'pg'
 import {captureRuleRecord, firstMatch} from '../../capture/rules.js'
