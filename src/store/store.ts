@@ -11,8 +11,9 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, DirectoryStore, DkimStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
+import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {migrate} from './schema.js'
 import type {
@@ -33,6 +34,8 @@ export interface Store {
   readonly directory: DirectoryStore
   /** DKIM keys: see ./backend.ts */
   readonly dkim: DkimStore
+  /** familiar addresses of logins: see ./backend.ts */
+  readonly auth: AuthStore
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -122,6 +125,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   Object.assign(store, {
     directory: lmdbDirectory(store),
     dkim: lmdbDkim(store),
+    auth: lmdbAuth(store),
     path,
     readOnly,
     env,
