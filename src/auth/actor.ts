@@ -15,7 +15,6 @@ import {normalizeAddress} from '../address.js'
 import type {Actor, Bus, LoginRequest} from '../bus.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
-import {lastLoginFrom, rememberLogin} from '../store/familiar-addresses.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {networkOf} from './network.js'
@@ -142,7 +141,7 @@ export class AuthActor implements Actor {
     const user = await this.lookup(username)
     const network = networkOf(remoteAddress)
     const {familiarAddressMs} = this.config
-    const familiar = user !== undefined && familiarAddressMs > 0 && lastLoginFrom(this.store, user.address, network, Date.now(), familiarAddressMs) !== undefined
+    const familiar = user !== undefined && familiarAddressMs > 0 && (await this.store.auth.lastLoginFrom(user.address, network, Date.now(), familiarAddressMs)) !== undefined
     const key = user?.address ?? username
     let admission = this.throttle.admit(remoteAddress, key, familiar)
     // over a limit only because attempts from here are still being checked: wait for them (each
@@ -182,6 +181,6 @@ export class AuthActor implements Actor {
   /** a failure to remember costs the user only their familiarity, never the login */
   private async remember(user: string, network: string): Promise<void> {
     const policy = {maxAgeMs: this.config.familiarAddressMs, maxPerUser: this.config.maxFamiliarAddresses}
-    await rememberLogin(this.store, user, network, Date.now(), policy).catch((err: unknown) => this.log.warn({err, user, network}, 'could not remember a familiar address'))
+    await this.store.auth.rememberLogin(user, network, Date.now(), policy).catch((err: unknown) => this.log.warn({err, user, network}, 'could not remember a familiar address'))
   }
 }

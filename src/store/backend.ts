@@ -9,6 +9,7 @@
  * slow work (argon2id, RSA keys), which the store never does. Reads may be answered from memory:
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
+import type {FamiliarPolicy} from './familiar-addresses.js'
 import type {AliasRecord, CaptureRuleRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
 
 /**
@@ -137,6 +138,24 @@ export interface DkimStore {
   rotate(domain: string, fresh: DkimKeyRecord[], at: number): Promise<DkimKeyRecord[]>
   /** removes a retired key; an active one is refused (`conflict`) */
   remove(domain: string, selector: string): Promise<DkimKeyRecord>
+}
+
+/**
+ * The auth records a login reads and writes: each user's familiar addresses (see
+ * ./familiar-addresses.ts). Users and networks are as the auth actor keys them (canonical
+ * address; `networkOf` of the source). Times are the caller's clock, epoch ms.
+ */
+export interface AuthStore {
+  /** when `user` last logged in from `network`, if within `maxAgeMs` of `now`: asked on every login */
+  lastLoginFrom(user: string, network: string, now: number, maxAgeMs: number): Promise<number | undefined>
+  /**
+   * Records a success (resolves after the commit), unless the stored one is recent enough to
+   * stand for it (`worthRecording`); drops the user's expired records and those past
+   * `policy.maxPerUser` (the least recent) in the same commit.
+   */
+  rememberLogin(user: string, network: string, now: number, policy: FamiliarPolicy): Promise<void>
+  /** forgets every familiar address of a user (the directory does this itself when it removes a user or changes a password) */
+  forgetLogins(user: string): Promise<void>
 }
 
 /** A capture rule to add: the store gives it its id and creation time. */

@@ -33,6 +33,6 @@ export const queueStateRange = (state: QueueState) => ({start: [state], end: [st
 export const deliveryLogKey = (queueId: string, attempt: number): [string, number] => [queueId, attempt]
 export const deliveryLogRange = (queueId: string) => ({start: [queueId, 0], end: [queueId, Number.MAX_SAFE_INTEGER]})
 
-/** familiar login sources: [user, network] (see familiar-addresses.ts) */
+/** familiar login sources: [user, network] (see familiar-addresses.ts, lmdb-auth.ts) */
 export const familiarAddressKey = (user: string, network: string): [string, string] => [user, network]
 export const userFamiliarAddressesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})

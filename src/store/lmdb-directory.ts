@@ -17,7 +17,7 @@ import {MailboxError} from '../errors.js'
 import {createDefaultFolders, listFolders, removeAllFolders, usageOfFolders} from '../mailstore/folders.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from './backend.js'
 import {activeDkimKeys, dkimKeysOf, putDkimKeysInTxn, removeDkimKeyInTxn, removeDomainDkimKeysInTxn, retireDkimKeysInTxn} from './dkim-keys.js'
-import {forgetLogins} from './familiar-addresses.js'
+import {forgetLoginsInTxn} from './lmdb-auth.js'
 import type {AliasRecord, DomainRecord, UserRecord} from './records.js'
 import type {Store} from './store.js'
 
@@ -64,7 +64,7 @@ export function lmdbDirectory(store: Store): DirectoryStore {
     const record = {...old, ...change, updatedAt: Date.now()}
     store.users.putSync(address, record)
     // whoever logged in with the old password gets no standing from it: its addresses are strangers again
-    if (change.passwordHash !== undefined && change.passwordHash !== old.passwordHash) forgetLogins(store, address)
+    if (change.passwordHash !== undefined && change.passwordHash !== old.passwordHash) forgetLoginsInTxn(store, address)
     return record
   }
 
@@ -72,7 +72,7 @@ export function lmdbDirectory(store: Store): DirectoryStore {
   const deleteUser = (address: string): void => {
     removeAllFolders(store, address)
     store.users.removeSync(address)
-    forgetLogins(store, address)
+    forgetLoginsInTxn(store, address)
     dropAliasTarget(store, address)
   }
 
@@ -164,7 +164,7 @@ function writeImport(store: Store, users: ImportedUser[]): ImportedUser[] {
       }
       store.users.putSync(user.address, {...old, ...change, updatedAt: now})
       // as `user passwd`: a new password takes away the standing the old one earned
-      if (user.passwordHash !== undefined && user.passwordHash !== old.passwordHash) forgetLogins(store, user.address)
+      if (user.passwordHash !== undefined && user.passwordHash !== old.passwordHash) forgetLoginsInTxn(store, user.address)
     } else {
       const record: UserRecord = {address: user.address, passwordHash: user.passwordHash ?? '', quota: user.quota ?? 0, disabled: user.disabled ?? false, createdAt: now, updatedAt: now}
       store.users.putSync(user.address, record)

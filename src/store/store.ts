@@ -11,8 +11,9 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {CaptureStore, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, DirectoryStore, DkimStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
+import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {migrate} from './schema.js'
@@ -34,6 +35,8 @@ export interface Store {
   readonly directory: DirectoryStore
   /** DKIM keys: see ./backend.ts */
   readonly dkim: DkimStore
+  /** familiar addresses of logins: see ./backend.ts */
+  readonly auth: AuthStore
   /** capture mode's fault-injection rules: see ./backend.ts */
   readonly capture: CaptureStore
   readonly path: string
@@ -125,6 +128,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   Object.assign(store, {
     directory: lmdbDirectory(store),
     dkim: lmdbDkim(store),
+    auth: lmdbAuth(store),
     capture: lmdbCapture(store),
     path,
     readOnly,

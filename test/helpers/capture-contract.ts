@@ -11,7 +11,7 @@ import type {CaptureStore} from '../../src/store/backend.js'
 import {codeOfAsync} from './errors.js'
 
 export interface OpenedCapture {
-  capture: CaptureStore
+  backend: {capture: CaptureStore}
   /** a second, independent handle on the same store (another process or node would have one) */
   reopen(): Promise<{capture: CaptureStore; close(): Promise<void>}>
   close(): Promise<void>
@@ -22,7 +22,7 @@ export function captureContract(name: string, open: () => Promise<OpenedCapture>
     it(title, async () => {
       const opened = await open()
       try {
-        await body(opened.capture, opened)
+        await body(opened.backend.capture, opened)
       } finally {
         await opened.close()
       }

@@ -19,3 +19,21 @@ export function tempStore(): Store {
   opened.push({store, dir})
   return store
 }
+
+/**
+ * For a backend contract test (test/helpers/*-contract.ts): a store in a temp dir of its own,
+ * a second handle on it (as another process would open it), and `close()` removing it.
+ */
+export function contractTempStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-contract-'))
+  const dataDir = join(dir, 'data')
+  const store = openStore(dataDir)
+  return {
+    backend: store,
+    reopen: async () => openStore(dataDir, {create: false}),
+    close: async () => {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}

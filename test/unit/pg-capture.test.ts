@@ -21,7 +21,7 @@ describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('capture rules on 
     const url = await server().createSchema()
     const store = await openPgDatabase(url, {poolSize: 4})
     return {
-      capture: pgCapture(store.pool),
+      backend: {capture: pgCapture(store.pool)},
       reopen: async () => {
         const other = await openPgDatabase(url, {poolSize: 2})
         return {capture: pgCapture(other.pool), close: () => other.close()}
