@@ -1,7 +1,7 @@
-/** The capture actor: answers `capture.fault` from the stored fault-injection rules (./rules.ts). */
+/** The capture actor: answers `capture.fault` from the stored fault-injection rules (`store.capture`, ./rules.ts). */
 import type {Actor, Bus} from '../bus.js'
 import type {Store} from '../store/store.js'
-import {takeFault} from './rules.js'
+import {parseReply} from './rules.js'
 
 export class CaptureActor implements Actor {
   readonly name = 'capture'
@@ -13,7 +13,10 @@ export class CaptureActor implements Actor {
   ) {}
 
   async start(): Promise<void> {
-    this.unregister = this.bus.handle('capture.fault', async ({stage, recipients}) => (await takeFault(this.store, stage, recipients)) ?? null)
+    this.unregister = this.bus.handle('capture.fault', async ({stage, recipients}) => {
+      const rule = await this.store.capture.takeFault(stage, recipients)
+      return rule ? parseReply(rule.reply) : null
+    })
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,7 @@
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
 import type {FamiliarPolicy} from './familiar-addresses.js'
-import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
+import type {AliasRecord, CaptureRuleRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
 
 /**
  * The directory as the pure rules (alias resolution, import checks) read it: synchronously. The
@@ -156,4 +156,36 @@ export interface AuthStore {
   rememberLogin(user: string, network: string, now: number, policy: FamiliarPolicy): Promise<void>
   /** forgets every familiar address of a user (the directory does this itself when it removes a user or changes a password) */
   forgetLogins(user: string): Promise<void>
+}
+
+/** A capture rule to add: the store gives it its id and creation time. */
+export interface NewCaptureRule {
+  /** recipient pattern: case-insensitive substring or /regex/flags (../pattern.ts) */
+  to: string
+  /** the SMTP reply, 4xx or 5xx, one line */
+  reply: string
+  /** default 'rcpt' */
+  stage?: 'rcpt' | 'data'
+  /** fires this many times, then is removed; absent: always */
+  remaining?: number
+}
+
+/**
+ * Capture mode's fault-injection rules (../capture/rules.ts has their checks and matching). Lists
+ * come oldest first; `takeFault` is on the path of every RCPT and DATA in capture mode.
+ */
+export interface CaptureStore {
+  rules(): Promise<CaptureRuleRecord[]>
+  /** checks the rule (`invalid`: pattern, reply, count) and adds it */
+  addRule(rule: NewCaptureRule): Promise<CaptureRuleRecord>
+  /** `not-found` when there is no such rule */
+  removeRule(id: string): Promise<CaptureRuleRecord>
+  /** removes every rule; how many there were */
+  clearRules(): Promise<number>
+  /**
+   * The first rule (oldest first) of `stage` matching any of `recipients`, as it was before this
+   * firing. A counted rule is consumed in the same transaction (its `remaining` drops, the last
+   * firing removes it), so a rule with remaining N fires exactly N times, whoever asks.
+   */
+  takeFault(stage: 'rcpt' | 'data', recipients: string[]): Promise<CaptureRuleRecord | undefined>
 }

@@ -11,9 +11,10 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, DirectoryStore, DkimStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
+import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {migrate} from './schema.js'
 import type {
@@ -36,6 +37,8 @@ export interface Store {
   readonly dkim: DkimStore
   /** familiar addresses of logins: see ./backend.ts */
   readonly auth: AuthStore
+  /** capture mode's fault-injection rules: see ./backend.ts */
+  readonly capture: CaptureStore
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -126,6 +129,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     directory: lmdbDirectory(store),
     dkim: lmdbDkim(store),
     auth: lmdbAuth(store),
+    capture: lmdbCapture(store),
     path,
     readOnly,
     env,

@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../../../src/cli/base-command.js'
-import {addRule} from '../../../src/capture/rules.js'
 
 export default class CaptureRuleAdd extends MailboxCommand {
   static override summary = 'Add a fault-injection rule for capture mode: matching recipients get this reply instead of acceptance.'
@@ -18,7 +17,7 @@ export default class CaptureRuleAdd extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleAdd)
-    const rule = addRule(this.openStore(flags['data-dir']), {to: flags.to, reply: flags.reply, times: flags.times, stage: flags.stage as 'rcpt' | 'data'})
+    const rule = await this.openStore(flags['data-dir']).capture.addRule({to: flags.to, reply: flags.reply, remaining: flags.times, stage: flags.stage as 'rcpt' | 'data'})
     this.say(`added rule ${rule.id}: ${rule.to} -> "${rule.reply}" at ${rule.stage}${rule.remaining ? `, ${rule.remaining} time(s)` : ''}`)
     return rule
   }

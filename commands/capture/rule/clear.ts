@@ -1,5 +1,4 @@
 import {MailboxCommand} from '../../../src/cli/base-command.js'
-import {clearRules} from '../../../src/capture/rules.js'
 
 export default class CaptureRuleClear extends MailboxCommand {
   static override summary = 'Remove every capture-mode fault-injection rule.'
@@ -7,7 +6,7 @@ export default class CaptureRuleClear extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleClear)
-    const removed = clearRules(this.openStore(flags['data-dir']))
+    const removed = await this.openStore(flags['data-dir']).capture.clearRules()
     this.say(`removed ${removed} rule(s)`)
     return {removed}
   }

@@ -1,5 +1,4 @@
 import {MailboxCommand} from '../../../src/cli/base-command.js'
-import {listRules} from '../../../src/capture/rules.js'
 import {formatTable} from '../../../src/cli/table.js'
 
 export default class CaptureRuleList extends MailboxCommand {
@@ -8,7 +7,7 @@ export default class CaptureRuleList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleList)
-    const rules = listRules(this.openStore(flags['data-dir']))
+    const rules = await this.openStore(flags['data-dir']).capture.rules()
     this.say(
       formatTable(rules, [
         {header: 'id', get: (r) => r.id},

@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../../src/cli/base-command.js'
-import {removeRule} from '../../../src/capture/rules.js'
 
 export default class CaptureRuleRemove extends MailboxCommand {
   static override summary = 'Remove a capture-mode fault-injection rule.'
@@ -9,7 +8,7 @@ export default class CaptureRuleRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(CaptureRuleRemove)
-    const rule = removeRule(this.openStore(flags['data-dir']), args.id)
+    const rule = await this.openStore(flags['data-dir']).capture.removeRule(args.id)
     this.say(`removed rule ${rule.id}`)
     return rule
   }

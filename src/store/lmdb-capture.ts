@@ -1,0 +1,59 @@
+/**
+ * Capture rules on LMDB: the `CaptureStore` of ./backend.ts over the `captureRules` database
+ * (keyed by id, which is time-ordered: key order is age order).
+ *
+ * `takeFault` runs on every RCPT and DATA in capture mode, so it reads synchronously and returns
+ * a resolved promise; with no rules (the common case) it is one count. Only a counted rule writes:
+ * in an async commit (shared with the other writes of the turn, its fsync off the event loop)
+ * that matches again inside the write transaction, so two concurrent messages cannot both take
+ * the last firing. The CLI's writes are synchronous commits (rare, not on a server's hot path).
+ */
+import {captureRuleRecord, firstMatch} from '../capture/rules.js'
+import {MailboxError} from '../errors.js'
+import type {CaptureStore} from './backend.js'
+import type {CaptureRuleRecord} from './records.js'
+import type {Store} from './store.js'
+
+export function lmdbCapture(store: Store): CaptureStore {
+  /** the rules in key (age) order, read lazily: a match stops reading (a generator: cheaper than RangeIterable's map) */
+  function* stored(): Iterable<CaptureRuleRecord> {
+    for (const {value} of store.captureRules.getRange()) yield value
+  }
+  const inTxn = async <T>(fn: () => T): Promise<T> => store.transact(fn)
+
+  return {
+    rules: async () => [...stored()],
+    addRule: (input) =>
+      inTxn(() => {
+        const rule = captureRuleRecord(input)
+        store.captureRules.putSync(rule.id, rule)
+        return rule
+      }),
+    removeRule: (id) =>
+      inTxn(() => {
+        const rule = store.captureRules.get(id)
+        if (!rule) throw new MailboxError('not-found', `no capture rule ${id}`)
+        store.captureRules.removeSync(id)
+        return rule
+      }),
+    clearRules: () =>
+      inTxn(() => {
+        const ids = [...store.captureRules.getKeys()]
+        for (const id of ids) store.captureRules.removeSync(id)
+        return ids.length
+      }),
+    async takeFault(stage, recipients) {
+      if (store.captureRules.getKeysCount() === 0) return undefined // the common case: no rules, no write
+      const seen = firstMatch(stored(), stage, recipients)
+      if (seen?.remaining === undefined) return seen
+      return store.transactAsync(() => {
+        const rule = firstMatch(stored(), stage, recipients)
+        if (rule?.remaining !== undefined) {
+          if (rule.remaining <= 1) store.captureRules.removeSync(rule.id)
+          else store.captureRules.putSync(rule.id, {...rule, remaining: rule.remaining - 1})
+        }
+        return rule
+      })
+    },
+  }
+}
