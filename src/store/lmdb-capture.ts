@@ -8,11 +8,18 @@
  * that matches again inside the write transaction, so two concurrent messages cannot both take
  * the last firing. The CLI's writes are synchronous commits (rare, not on a server's hot path).
  */
-import {captureRuleRecord, firstMatch} from '../capture/rules.js'
 import {MailboxError} from '../errors.js'
 import type {CaptureStore} from './backend.js'
 import type {CaptureRuleRecord} from './records.js'
 import type {Store} from './store.js'
+
+/**
+ * ../capture/rules.ts (RE2 patterns, ids and so node:crypto) is loaded at the first capture
+ * operation, not with the store: every command opens the store, few touch capture rules, and
+ * start-up of `user list` counts (test/e2e/cli-startup.test.ts).
+ */
+let rulesModule: Promise<typeof import('../capture/rules.js')> | undefined
+const captureRules = () => (rulesModule ??= import('../capture/rules.js'))
 
 export function lmdbCapture(store: Store): CaptureStore {
   /** the rules in key (age) order, read lazily: a match stops reading (a generator: cheaper than RangeIterable's map) */
@@ -23,12 +30,14 @@ export function lmdbCapture(store: Store): CaptureStore {
 
   return {
     rules: async () => [...stored()],
-    addRule: (input) =>
-      inTxn(() => {
+    addRule: async (input) => {
+      const {captureRuleRecord} = await captureRules()
+      return inTxn(() => {
         const rule = captureRuleRecord(input)
         store.captureRules.putSync(rule.id, rule)
         return rule
-      }),
+      })
+    },
     removeRule: (id) =>
       inTxn(() => {
         const rule = store.captureRules.get(id)
@@ -44,6 +53,7 @@ export function lmdbCapture(store: Store): CaptureStore {
       }),
     async takeFault(stage, recipients) {
       if (store.captureRules.getKeysCount() === 0) return undefined // the common case: no rules, no write
+      const {firstMatch} = await captureRules()
       const seen = firstMatch(stored(), stage, recipients)
       if (seen?.remaining === undefined) return seen
       return store.transactAsync(() => {
