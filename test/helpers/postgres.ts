@@ -18,7 +18,7 @@ import pg from 'pg'
 import {afterAll, beforeAll} from 'vitest'
 import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
-import {requireInCi} from './ci.js'
+import {missingOutsideCi, requireInCi} from './ci.js'
 import {freePort} from './ports.js'
 
 /** every wait on a PostgreSQL program is bounded: initdb, start and stop each get this long */
@@ -209,6 +209,12 @@ function served(bin: string, dir: string, data: string, port: number): PrivatePo
 }
 
 /**
+ * For `describe.skipIf(…)` around a suite that needs PostgreSQL: skips it only outside CI when
+ * the programs are missing; in CI the suite runs and `usePostgres()` fails it (`requireInCi`).
+ */
+export const skipWithoutPostgres = missingOutsideCi(POSTGRES_BIN !== undefined)
+
+/**
  * For a test file: one private server started before its tests and stopped after them. Outside
  * CI a missing PostgreSQL skips the file (pair it with `describe.skipIf(missingOutsideCi(...))`
  * on POSTGRES_BIN); in CI it fails the file.
@@ -249,5 +255,12 @@ export function usePgPools(server: () => PrivatePostgres) {
     },
     /** a further migrated pool on the same store: another node */
     node: async (url: string, options?: PgPoolOptions) => track(await openPgDatabase(url, options)),
+    /** `count` pools on one new migrated store, as that many nodes */
+    nodes: async (count: number, options?: PgPoolOptions): Promise<pg.Pool[]> => {
+      const url = await server().createSchema()
+      const opened: pg.Pool[] = []
+      for (let i = 0; i < count; i++) opened.push(track(await openPgDatabase(url, options)).pool)
+      return opened
+    },
   }
 }

@@ -12,8 +12,7 @@ import {addBlobRef, blobBytes, blobRefs, putBlob, releaseBlob} from '../../src/s
 import {transaction} from '../../src/store/pg/connect.js'
 import {createFolder, getFolder} from '../../src/store/pg/folders.js'
 import type {BlobInfoRecord} from '../../src/store/records.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const info = (size: number, refs = 1): BlobInfoRecord => ({refs, size, createdAt: Date.now(), mailFrom: 'a@x.test', rcptTo: ['u@x.test']})
 
@@ -26,16 +25,12 @@ async function deliver(pool: pg.Pool, folderId: number, blobId: string): Promise
   })
 }
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('appends on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('appends on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 
   /** a migrated database and three nodes' pools on it */
-  async function cluster() {
-    const {url, store} = await pools.fresh({poolSize: 4})
-    const nodes = [store.pool, (await pools.node(url, {poolSize: 4})).pool, (await pools.node(url, {poolSize: 4})).pool]
-    return {url, nodes}
-  }
+  const cluster = async () => ({nodes: await pools.nodes(3, {poolSize: 4})})
 
   it('N concurrent appends from 3 nodes into one folder: UIDs 1..N exactly, committed in UID order, a new MODSEQ each', async () => {
     const {nodes} = await cluster()

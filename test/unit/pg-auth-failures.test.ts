@@ -10,21 +10,17 @@ import {describe, expect, it} from 'vitest'
 import {failureCounts, forgiveFailures, pairKey, pruneAuthFailures, recordFailure, topFailureSources, type FailureLimits} from '../../src/store/pg/auth-failures.js'
 import {MIGRATIONS} from '../../src/store/pg/migrations.js'
 import {migrate} from '../../src/store/pg/schema.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const LIMITS: FailureLimits = {windowMs: 15 * 60_000, maxFailuresPerAddress: 10, maxFailuresPerUserAddress: 5, maxFailuresPerUser: 30}
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('shared login-failure counts on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('shared login-failure counts on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 
-  async function threeNodes() {
-    const {url, store} = await pools.fresh({poolSize: 4})
-    return [store.pool, (await pools.node(url, {poolSize: 4})).pool, (await pools.node(url, {poolSize: 4})).pool] as const
-  }
+  const threeNodes = () => pools.nodes(3, {poolSize: 4})
 
   it('failures recorded through A count on B and C, per source, per (user, source) and per user from unfamiliar sources', async () => {
     const [a, b, c] = await threeNodes()

@@ -10,13 +10,12 @@ import {pgAuth} from '../../src/store/pg/auth.js'
 import {pgDirectory} from '../../src/store/pg/directory.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {authContract, familiarOf, type OpenedAuthBackend} from '../helpers/auth-contract.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const DAY = 24 * 3600_000
 const policy = {maxAgeMs: 30 * DAY, maxPerUser: 3}
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('the auth records on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('the auth records on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 

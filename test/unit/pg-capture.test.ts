@@ -10,10 +10,9 @@ import {ChangeListener, type StoreChange} from '../../src/store/pg/changes.js'
 import {pgCapture} from '../../src/store/pg/capture.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {captureContract, type OpenedCapture} from '../helpers/capture-contract.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('capture rules on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('capture rules on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 

@@ -13,9 +13,8 @@ import {ChangeListener, signalledTransaction} from '../../src/store/pg/changes.j
 import {transaction} from '../../src/store/pg/connect.js'
 import {createFolder} from '../../src/store/pg/folders.js'
 import {expunge, setFlags} from '../../src/store/pg/message-changes.js'
-import {missingOutsideCi} from '../helpers/ci.js'
 import {deliverSignalled as deliver} from '../helpers/pg-mail.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -23,7 +22,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const folderRow = async (pool: pg.Pool, id: number) =>
   (await pool.query('SELECT messages, unseen, size, highest_modseq FROM folders WHERE id = $1', [id])).rows[0] as {messages: number; unseen: number; size: number; highest_modseq: number}
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('catch-up by MODSEQ on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('catch-up by MODSEQ on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
   const listeners: ChangeListener[] = []

@@ -12,9 +12,8 @@ import {ChangeListener, MAX_FOLDER_SIGNALS, parseChange, signalledTransaction, t
 import {transaction, type PgStorePool} from '../../src/store/pg/connect.js'
 import {createFolder} from '../../src/store/pg/folders.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
-import {missingOutsideCi} from '../helpers/ci.js'
 import {deliverSignalled as deliver} from '../helpers/pg-mail.js'
-import {POSTGRES_BIN, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -40,7 +39,7 @@ function ear(listener: ChangeListener) {
 }
 
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('change signals on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('change signals on PostgreSQL', () => {
   const server = usePostgres()
   // each test's pools and listeners are closed after it: the private server allows 60 connections
   const pools: PgStorePool[] = []

@@ -8,8 +8,7 @@ import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 import {isMailboxError} from '../../src/errors.js'
 import {describeStoreUrl, durabilityOf, openPool, transaction} from '../../src/store/pg/connect.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 describe('store URLs', () => {
   it.each([
@@ -40,7 +39,7 @@ describe('store URLs', () => {
   })
 })
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('transactions on a real PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('transactions on a real PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 

@@ -11,9 +11,8 @@ import type {NewDomain} from '../../src/store/backend.js'
 import {ChangeListener, type StoreChange} from '../../src/store/pg/changes.js'
 import {pgDirectory} from '../../src/store/pg/directory.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
-import {missingOutsideCi} from '../helpers/ci.js'
 import {directoryContract, type OpenedBackend} from '../helpers/directory-contract.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo'
 const domain = (name: string): NewDomain => ({
@@ -21,7 +20,7 @@ const domain = (name: string): NewDomain => ({
   keys: [{domain: name, selector: 'a-ed25519', algorithm: 'ed25519', privateKey: 'private', publicKey: 'public', state: 'active', createdAt: Date.now()}],
 })
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('the directory on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('the directory on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 

@@ -6,8 +6,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {heartbeatNode, NODE_LIMITS, NodePresence, peers, registerNode} from '../../src/store/pg/nodes.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -23,14 +22,11 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<v
   }
 }
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('node registry on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('node registry on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 
-  async function threeNodes() {
-    const {url, store} = await pools.fresh({poolSize: 3})
-    return [store.pool, (await pools.node(url, {poolSize: 3})).pool, (await pools.node(url, {poolSize: 3})).pool] as const
-  }
+  const threeNodes = () => pools.nodes(3, {poolSize: 3})
 
   it('a registered node is listed live by the others with its listeners; a clean stop removes it at once', async () => {
     const [a, b, c] = await threeNodes()

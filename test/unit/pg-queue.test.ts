@@ -10,8 +10,7 @@ import {blobRefs, putBlob} from '../../src/store/pg/blobs.js'
 import {transaction} from '../../src/store/pg/connect.js'
 import {claimDue, finishClaim, getQueueEntry, putQueueEntry, renewLeases} from '../../src/store/pg/queue.js'
 import type {QueueEntry, QueuePriority} from '../../src/store/records.js'
-import {missingOutsideCi} from '../helpers/ci.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const MINUTE = 60_000
 
@@ -40,14 +39,11 @@ async function enqueue(pool: pg.Pool, entries: QueueEntry[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('queue claims on PostgreSQL', () => {
+describe.skipIf(skipWithoutPostgres)('queue claims on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 
-  async function twoNodes() {
-    const {url, store} = await pools.fresh({poolSize: 4})
-    return [store.pool, (await pools.node(url, {poolSize: 4})).pool] as const
-  }
+  const twoNodes = () => pools.nodes(2, {poolSize: 4})
 
   it('takes due entries by priority, then due time; leaves entries not yet due, held and finished ones', async () => {
     const [a] = await twoNodes()

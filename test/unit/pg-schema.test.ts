@@ -10,9 +10,8 @@ import {openPool} from '../../src/store/pg/connect.js'
 import {MIGRATIONS} from '../../src/store/pg/migrations.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {migrate, PG_SCHEMA_VERSION, schemaVersionOf} from '../../src/store/pg/schema.js'
-import {missingOutsideCi} from '../helpers/ci.js'
 import {freePort} from '../helpers/ports.js'
-import {POSTGRES_BIN, usePgPools, usePostgres} from '../helpers/postgres.js'
+import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const TABLES = [
   'aliases',
@@ -35,7 +34,7 @@ const TABLES = [
   'vanished',
 ]
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('PostgreSQL schema', () => {
+describe.skipIf(skipWithoutPostgres)('PostgreSQL schema', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 

@@ -9,8 +9,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
 import {afterAll, describe, expect, it} from 'vitest'
-import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
-import {findPostgresBin, POSTGRES_BIN, startPostgres} from '../helpers/postgres.js'
+import {requireInCi} from '../helpers/ci.js'
+import {findPostgresBin, POSTGRES_BIN, skipWithoutPostgres, startPostgres} from '../helpers/postgres.js'
 
 describe('findPostgresBin', () => {
   const root = mkdtempSync(join(tmpdir(), 'mbx-pgbin-'))
@@ -40,7 +40,7 @@ describe('findPostgresBin', () => {
   })
 })
 
-describe.skipIf(missingOutsideCi(POSTGRES_BIN !== undefined))('a private PostgreSQL server', () => {
+describe.skipIf(skipWithoutPostgres)('a private PostgreSQL server', () => {
   it('starts on a loopback port with fsync and synchronous_commit on; stop() shuts it down and removes its files', async () => {
     requireInCi(POSTGRES_BIN !== undefined, 'PostgreSQL (initdb, pg_ctl) is needed')
     const started = performance.now()
