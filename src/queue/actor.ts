@@ -244,7 +244,7 @@ export class QueueActor implements Actor {
     if (this.stopping) return
     if (this.workers < this.options.queue.senders) {
       // the front of the due order first (new and high-priority mail), then on from where the last
-      // pump stopped: entries behind a long run of a busy domain's are reached too, a window a pump
+      // pump stopped, a window per pump: entries behind a long run of a busy domain's are reached too
       const skip = (id: string) => this.active.has(id) || this.atLimit(this.domainOf.get(id))
       const front: ScanProgress = {ended: false}
       this.startDue({skip, maxKeys: SCAN_KEYS / 2, progress: front})

@@ -135,14 +135,6 @@ export function* dueIterator(store: Store, now: number, scan: DueScan = {}): Gen
   if (progress) progress.ended = true
 }
 
-/** The first `limit` due entries (see dueIterator). */
-export function dueEntries(store: Store, now: number, limit: number, skip?: (id: string) => boolean): QueueEntry[] {
-  const due: QueueEntry[] = []
-  if (limit <= 0) return due
-  for (const entry of dueIterator(store, now, {skip})) if (due.push(entry) >= limit) break
-  return due
-}
-
 /**
  * The earliest time an entry becomes due, or undefined when nothing waits: within one
  * (state, priority) the index is ordered by due time, so the first key of each of the six ranges.

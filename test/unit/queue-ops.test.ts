@@ -1,6 +1,6 @@
 import {describe, expect, it, vi} from 'vitest'
 import {enqueueInTxn} from '../../src/queue/entries.js'
-import {BULK_BATCH, attemptsOf, dueEntries, flushEntries, getEntry, listEntries, logAttempt, purgeFinished, retryAll, updateEntry} from '../../src/queue/ops.js'
+import {BULK_BATCH, attemptsOf, dueIterator, flushEntries, getEntry, listEntries, logAttempt, purgeFinished, retryAll, updateEntry} from '../../src/queue/ops.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'
 
@@ -17,16 +17,16 @@ function queue(recipient: string, priority: QueueEntry['priority'] = 'default'):
 }
 
 describe('queue ops', () => {
-  it('dueEntries: high priority first, then by due time; future entries are not due', () => {
+  it('dueIterator: high priority first, then by due time; future entries are not due', () => {
     const now = Date.now()
     const bulk = queue('b1@bulk.test', 'bulk')
     const normal = queue('d1@default.test')
     const high = queue('h1@high.test', 'high')
     const later = queue('l1@later.test', 'high')
     store.transact(() => updateEntry(store, getEntry(store, later.id), {nextAttemptAt: now + 3600_000}))
-    const ids = dueEntries(store, now + 1000, 10).map((e) => e.id)
+    const ids = [...dueIterator(store, now + 1000)].slice(0, 10).map((e) => e.id)
     expect(ids).toEqual([high.id, normal.id, bulk.id])
-    expect(dueEntries(store, now + 1000, 2).map((e) => e.id)).toEqual([high.id, normal.id])
+    expect([...dueIterator(store, now + 1000)].slice(0, 2).map((e) => e.id)).toEqual([high.id, normal.id])
   })
 
   it('purgeFinished removes delivered and failed entries finished before the cut-off, with their attempt logs', () => {
