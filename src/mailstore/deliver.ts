@@ -12,7 +12,8 @@ import {putCaptureUserInTxn} from '../store/lmdb-directory.js'
 import type {MailboxRecord, MessageRecord, QueueEntry} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import type {Analysis} from './analyze.js'
-import {INBOX, junkFolder, newFolder} from './folders.js'
+import {INBOX} from './folder-rules.js'
+import {junkFolder, newFolder} from './folders.js'
 
 export interface StoredCopy {
   user: string

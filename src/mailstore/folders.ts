@@ -11,51 +11,15 @@
  * Every function here runs inside one `store.transact`, so a failed rule changes nothing.
  */
 import {MailboxError} from '../errors.js'
+import {addUsage, byFolderOrder, DEFAULT_FOLDERS, INBOX, isInferior, JUNK, normalizeFolderName, parentsOf, SEPARATOR, usageOfFolders, type Usage} from './folder-rules.js'
 import {mailboxKey, userMailboxesRange} from '../store/keys.js'
 import type {MailboxRecord, SpecialUse} from '../store/records.js'
 import {nextCounter} from '../store/schema.js'
 import type {Store} from '../store/store.js'
 import {removeMailboxMessages} from './messages.js'
 
-export const SEPARATOR = '/'
-export const INBOX = 'INBOX'
-export const JUNK = 'Junk'
-const MAX_NAME_BYTES = 512
-
-export const DEFAULT_FOLDERS: {name: string; specialUse?: SpecialUse}[] = [
-  {name: INBOX},
-  {name: 'Sent', specialUse: '\\Sent'},
-  {name: 'Drafts', specialUse: '\\Drafts'},
-  {name: 'Trash', specialUse: '\\Trash'},
-  {name: JUNK, specialUse: '\\Junk'},
-  {name: 'Archive', specialUse: '\\Archive'},
-]
-
-/** Canonical folder name, or `invalid`. Names are UTF-8 here; IMAP's modified UTF-7 is the IMAP layer's business. */
-export function normalizeFolderName(input: string): string {
-  let name = input.normalize('NFC')
-  if (name.endsWith(SEPARATOR)) name = name.slice(0, -1) // "foo/" declares intent to create children
-  const bad = (why: string) => new MailboxError('invalid', `invalid folder name ${JSON.stringify(input)}: ${why}`)
-  if (!name) throw bad('empty')
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw bad('too long')
-  if (/[\u0000-\u001f\u007f*%]/.test(name)) throw bad('control characters and * % are not allowed')
-  const parts = name.split(SEPARATOR)
-  if (parts.some((p) => p === '')) throw bad('empty hierarchy level')
-  if (parts.some((p) => p === '.' || p === '..')) throw bad('"." and ".." are not folder names')
-  if (parts[0]!.toUpperCase() === INBOX) parts[0] = INBOX
-  return parts.join(SEPARATOR)
-}
-
-const parentsOf = (name: string): string[] => {
-  const parts = name.split(SEPARATOR)
-  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join(SEPARATOR))
-}
-const isInferior = (name: string, of: string) => name.startsWith(of + SEPARATOR)
-
 export function listFolders(store: Store, user: string): MailboxRecord[] {
-  const folders = [...store.mailboxes.getRange(userMailboxesRange(user)).map(({value}) => value)]
-  // INBOX first, then by name (the order mail clients show)
-  return folders.sort((a, b) => (a.name === INBOX ? -1 : b.name === INBOX ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return [...store.mailboxes.getRange(userMailboxesRange(user)).map(({value}) => value)].sort(byFolderOrder)
 }
 
 export function findFolder(store: Store, user: string, name: string): MailboxRecord | undefined {
@@ -234,25 +198,6 @@ export function removeAllFolders(store: Store, user: string): void {
   }
 }
 
-export interface Usage {
-  messages: number
-  size: number
-  folders: number
-}
-
-/** What `folders` hold together (one user's: listFolders). */
-export function usageOfFolders(folders: Iterable<MailboxRecord>): Usage {
-  const usage = {messages: 0, size: 0, folders: 0}
-  for (const f of folders) add(usage, f)
-  return usage
-}
-
-const add = (usage: Usage, f: MailboxRecord) => {
-  usage.messages += f.messages
-  usage.size += f.size
-  usage.folders++
-}
-
 export function usageOf(store: Store, user: string): {messages: number; size: number} {
   const {messages, size} = usageOfFolders(listFolders(store, user))
   return {messages, size}
@@ -267,7 +212,7 @@ export function usageByUser(store: Store): Map<string, Usage> {
   for (const {value} of store.mailboxes.getRange({})) {
     let usage = byUser.get(value.user)
     if (!usage) byUser.set(value.user, (usage = {messages: 0, size: 0, folders: 0}))
-    add(usage, value)
+    addUsage(usage, value)
   }
   return byUser
 }

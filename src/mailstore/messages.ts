@@ -6,7 +6,7 @@ import {mailboxKey, mailboxMessagesRange, messageKey} from '../store/keys.js'
 import type {MailboxRecord, MessageRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {releaseBlob} from './blobs.js'
-import {normalizeFolderName} from './folders.js'
+import {normalizeFolderName} from './folder-rules.js'
 
 /** Deletes all message entries of a folder and drops the blob references they held; inside `store.transact`. */
 export function removeMailboxMessages(store: Store, folder: MailboxRecord): number {

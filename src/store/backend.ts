@@ -9,8 +9,22 @@
  * slow work (argon2id, RSA keys), which the store never does. Reads may be answered from memory:
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
+import type {Analysis} from '../mailstore/analyze.js'
+import type {FlagMode} from '../mailstore/flags.js'
+import type {Usage} from '../mailstore/folder-rules.js'
 import type {FamiliarPolicy} from './familiar-addresses.js'
-import type {AliasRecord, CaptureRuleRecord, DkimKeyRecord, DomainRecord, UserRecord} from './records.js'
+import type {
+  AliasRecord,
+  BlobInfoRecord,
+  CaptureRuleRecord,
+  DkimKeyRecord,
+  DomainRecord,
+  MailboxRecord,
+  MessageRecord,
+  QueueEntry,
+  SpecialUse,
+  UserRecord,
+} from './records.js'
 
 /**
  * The directory as the pure rules (alias resolution, import checks) read it: synchronously. The
@@ -188,4 +202,155 @@ export interface CaptureStore {
    * firing removes it), so a rule with remaining N fires exactly N times, whoever asks.
    */
   takeFault(stage: 'rcpt' | 'data', recipients: string[]): Promise<CaptureRuleRecord | undefined>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail (slice 3): folders, messages, blobs, delivery. See docs/store-interface.md.
+// Folder names given to these are as a client typed them: the store normalizes them with
+// normalizeFolderName (../mailstore/folder-rules.ts) and applies those rules, so both backends
+// refuse the same names. Flags given are canonical already (normalizeFlags, ../mailstore/flags.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** What one commit did to one folder: the mailbox views (../mailstore/mailbox-view.ts) replay it. */
+export interface FolderChange {
+  /** the folder record after the commit */
+  folder: MailboxRecord
+  /** its HIGHESTMODSEQ before the commit: a cached view at another value is stale */
+  modseqBefore: number
+  appended?: MessageRecord[]
+  updated?: MessageRecord[]
+  expunged?: number[]
+}
+
+export interface FlagsRequest {
+  user: string
+  mailboxId: number
+  uids: number[]
+  mode: FlagMode
+  /** canonical (normalizeFlags) */
+  flags: string[]
+  /** CONDSTORE: leave alone (and report in `modified`) messages changed after this MODSEQ */
+  unchangedSince?: number
+}
+
+export interface ExpungeRequest {
+  user: string
+  mailboxId: number
+  /** only these messages (UID EXPUNGE, POP3 DELE, `message delete`); absent: all */
+  uids?: number[]
+  /** IMAP removes only messages flagged \Deleted; POP3 and the CLI remove what they named */
+  onlyDeleted: boolean
+}
+
+export interface CopyRequest {
+  user: string
+  mailboxId: number
+  uids: number[]
+  /** destination folder name, as given */
+  to: string
+  /** MOVE: the sources are removed in the same commit */
+  move: boolean
+}
+
+export interface CopyResult {
+  uidValidity: number
+  /** [source UID, destination UID] in source UID order */
+  pairs: [number, number][]
+  /** destination first, then (MOVE) the source */
+  changes: FolderChange[]
+}
+
+export interface AppendRequest {
+  user: string
+  folder: string
+  raw: Buffer
+  /** canonical */
+  flags: string[]
+  internalDate?: number
+  /** analyzeMessage(raw), made before the transaction */
+  analysis: Analysis
+}
+
+export interface StoredCopy {
+  user: string
+  folder: string
+  uid: number
+  uidValidity: number
+}
+
+/** One accepted message: local copies and queue entries, all in one commit. */
+export interface DeliveryInput {
+  /** bytes for local copies (Return-Path and Received already prepended) */
+  localRaw: Buffer
+  /** bytes for the queue (Received only), when there are remote recipients */
+  remoteRaw?: Buffer
+  analysis: Analysis
+  /** the analysis of `remoteRaw`, when it differs from `localRaw` */
+  remoteAnalysis?: Analysis
+  mailFrom: string
+  /** the envelope recipients as given, kept with the blob */
+  rcptTo: string[]
+  /** local users (canonical): each gets a copy in INBOX (or Junk) */
+  local: string[]
+  /** remote addresses: one queue entry per domain, holding a blob of their own */
+  remote: string[]
+  /** capture mode: a recipient with no user gets one (no password, INBOX only) */
+  createUsers?: boolean
+  /** local copies go to each user's Junk folder instead of INBOX (see junkFolder) */
+  junk?: boolean
+}
+
+export interface DeliveryResult {
+  /** the local blob's id, else the remote one's */
+  id: string
+  stored: StoredCopy[]
+  queued: QueueEntry[]
+  changes: FolderChange[]
+}
+
+/** What the catch-up of a folder view found since a MODSEQ (another node or process changed it). */
+export type FolderCatchUp =
+  | {whole: true}
+  | {whole: false; folder: MailboxRecord; changed: MessageRecord[]; vanished: number[]}
+
+export interface MailStore {
+  /** a user's folders, INBOX first, then by name (byFolderOrder) */
+  folders(user: string): Promise<MailboxRecord[]>
+  folder(user: string, name: string): Promise<MailboxRecord | undefined>
+  /** a selectable folder by id; `not-found` when it is gone or a \Noselect placeholder */
+  folderById(user: string, id: number): Promise<MailboxRecord>
+  /** every user's usage (user list), or one user's */
+  usageByUser(): Promise<Map<string, Usage>>
+  usage(user: string): Promise<Usage>
+  /** `exists` for a selectable folder; revives a \Noselect placeholder with a new UIDVALIDITY; makes missing parents */
+  createFolder(user: string, name: string, specialUse?: SpecialUse): Promise<MailboxRecord>
+  /** RFC 3501 §6.3.5, INBOX's rename included; returns the renamed folder */
+  renameFolder(user: string, from: string, to: string): Promise<MailboxRecord>
+  /** removes it and its messages, or leaves a \Noselect placeholder when it has children; returns it as it was */
+  deleteFolder(user: string, name: string): Promise<MailboxRecord>
+  subscribe(user: string, name: string, subscribed: boolean): Promise<void>
+
+  /** a folder's message entries in UID order (a view's load) */
+  messages(folderId: number, options?: {limit?: number}): Promise<MessageRecord[]>
+  message(folderId: number, uid: number): Promise<MessageRecord | undefined>
+  /** what changed in a folder after `modseq`, or `whole` when the backend cannot tell (reload) */
+  changesSince(folderId: number, modseq: number): Promise<FolderCatchUp>
+
+  /** only messages whose flags really change get a new MODSEQ */
+  setFlags(req: FlagsRequest): Promise<FolderChange & {modified: number[]}>
+  expunge(req: ExpungeRequest): Promise<FolderChange>
+  /** quota checked inside (COPY; a MOVE adds nothing) */
+  copy(req: CopyRequest): Promise<CopyResult>
+  /** quota checked inside; the message's blob has one reference */
+  append(req: AppendRequest): Promise<FolderChange>
+  deliver(input: DeliveryInput): Promise<DeliveryResult>
+
+  blob(id: string): Promise<Buffer | undefined>
+  blobInfo(id: string): Promise<BlobInfoRecord | undefined>
+  /** blobs made since `sinceMs` (ids are time-ordered), at most `limit` */
+  recentBlobs(sinceMs: number, limit: number): Promise<{id: string; info: BlobInfoRecord}[]>
+  /** the cached search text of a blob (../mailstore/search-text.ts extracts it) */
+  cachedText(id: string): Promise<string | undefined>
+  /** caches a blob's search text unless the blob is gone; not a durability point (SEARCH does not wait for it) */
+  cacheText(id: string, text: string): Promise<void>
 }

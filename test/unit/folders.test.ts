@@ -1,15 +1,13 @@
 import {describe, expect, it} from 'vitest'
 import {MailboxError} from '../../src/errors.js'
+import {DEFAULT_FOLDERS, INBOX, normalizeFolderName} from '../../src/mailstore/folder-rules.js'
 import {
-  DEFAULT_FOLDERS,
-  INBOX,
   createDefaultFolders,
   createFolder,
   deleteFolder,
   findFolder,
   getFolder,
   listFolders,
-  normalizeFolderName,
   removeAllFolders,
   renameFolder,
   setSubscribed,

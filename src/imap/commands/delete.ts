@@ -1,5 +1,5 @@
 /** tag DELETE mailbox (RFC 3501 §6.3.4) */
-import {normalizeFolderName} from '../../mailstore/folders.js'
+import {normalizeFolderName} from '../../mailstore/folder-rules.js'
 import type {CommandHandler} from '../session.js'
 
 export const DELETE: CommandHandler = {

@@ -1,5 +1,5 @@
 /** tag LIST [(selection)] reference pattern(s) [RETURN (options)] (RFC 3501 §6.3.8, RFC 5258 LIST-EXTENDED, RFC 6154 SPECIAL-USE, RFC 5819 LIST-STATUS) */
-import {SEPARATOR} from '../../mailstore/folders.js'
+import {SEPARATOR} from '../../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../../store/records.js'
 import {atomsOf, decodeName, stringOf, type Args} from '../args.js'
 import {mailboxName} from '../format.js'

@@ -1,5 +1,5 @@
 /** tag STATUS mailbox (items) (RFC 3501 §6.3.10, RFC 8438 STATUS=SIZE) */
-import {normalizeFolderName} from '../../mailstore/folders.js'
+import {normalizeFolderName} from '../../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../../store/records.js'
 import {atomsOf} from '../args.js'
 import {mailboxName} from '../format.js'

@@ -3,7 +3,7 @@
  * (RFC 3501 §6.4.6; the conditional form is CONDSTORE, RFC 7162 §3.1.3)
  */
 import {indexOfUid} from '../../mailstore/mailbox-view.js'
-import type {FlagMode} from '../../mailstore/message-ops.js'
+import type {FlagMode} from '../../mailstore/flags.js'
 import type {MessageRecord} from '../../store/records.js'
 import {numberOf} from '../args.js'
 import {compactSet} from '../format.js'

@@ -5,7 +5,7 @@
  * INBOX) stay in src/mailstore/folders.ts. Call inside `transaction()`.
  */
 import type pg from 'pg'
-import {DEFAULT_FOLDERS, type Usage} from '../../mailstore/folders.js'
+import {DEFAULT_FOLDERS, type Usage} from '../../mailstore/folder-rules.js'
 import type {MailboxRecord, SpecialUse} from '../records.js'
 import {releaseBlob} from './blobs.js'
 
