@@ -48,6 +48,10 @@ export function mailOf({directory, mail}: MailBackend) {
       mail.append({user, folder, raw, flags, analysis: analyzeMessage(raw), ...(internalDate !== undefined ? {internalDate} : {})}),
     /** appends and returns the UID */
     add: async (user: string, folder = 'INBOX', flags: string[] = [], raw = message('x')): Promise<number> => (await t.append(user, folder, flags, raw)).appended![0]!.uid,
+    /** CREATEs each, in order */
+    create: async (user: string, ...names: string[]) => {
+      for (const n of names) await mail.createFolder(user, n)
+    },
     uids: async (f: MailboxRecord) => (await mail.messages(f.id)).map((m) => m.uid),
     record: async (f: MailboxRecord, uid: number): Promise<MessageRecord> => {
       const m = await mail.message(f.id, uid)
@@ -156,17 +160,14 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       await t.mail.deleteFolder(user, 'inbox/sub')
       expect(await t.mail.folder(user, 'INBOX/sub')).toBeUndefined()
       // a sibling sharing a prefix is not a child
-      await t.mail.createFolder(user, 'r')
-      await t.mail.createFolder(user, 'r2/x')
-      await t.mail.createFolder(user, 'r-other')
+      await t.create(user, 'r', 'r2/x', 'r-other')
       await t.mail.deleteFolder(user, 'r')
       expect(await t.mail.folder(user, 'r')).toBeUndefined()
     })
 
     withStore('DELETE of a folder with children leaves a \\Noselect placeholder; CREATE revives it with a new UIDVALIDITY', async (t) => {
       const user = await t.user()
-      await t.mail.createFolder(user, 'p/c1')
-      await t.mail.createFolder(user, 'p/c2/g')
+      await t.create(user, 'p/c1', 'p/c2/g')
       const p = await t.folder(user, 'p')
       await t.add(user, 'p')
       const child = await t.folder(user, 'p/c1')
@@ -193,10 +194,7 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
 
     withStore('RENAME carries the inferiors with their identities, makes parents, refuses clashes', async (t) => {
       const user = await t.user()
-      await t.mail.createFolder(user, 'src/a/deep')
-      await t.mail.createFolder(user, 'src/b')
-      await t.mail.createFolder(user, 'src-sibling')
-      await t.mail.createFolder(user, 'srcX')
+      await t.create(user, 'src/a/deep', 'src/b', 'src-sibling', 'srcX')
       await t.add(user, 'src')
       const before = new Map((await t.mail.folders(user)).map((f) => [f.name, f]))
       const renamed = await t.mail.renameFolder(user, 'src', 'x/dst')
