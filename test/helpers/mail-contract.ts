@@ -116,6 +116,7 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(new Set(folders.map((f) => f.uidValidity)).size).toBe(6)
       expect(await t.mail.folder(user, 'inbox')).toEqual(folders[0])
       expect(await t.mail.folder(user, 'Nope')).toBeUndefined()
+      expect(await codeOfAsync(t.mail.folder(user, 'a//b'))).toBe('invalid')
       expect(await t.mail.folderById(user, folders[1]!.id)).toEqual(folders[1])
       expect(await t.mail.usage(user)).toEqual({messages: 0, size: 0, folders: 6})
     })

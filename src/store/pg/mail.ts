@@ -60,7 +60,7 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
 
   return {
     folders: (user) => listFolders(pool, user),
-    folder: (user, name) => getFolder(pool, user, normalizeFolderName(name)),
+    folder: async (user, name) => getFolder(pool, user, normalizeFolderName(name)),
     folderById: async (user, id) => {
       const folder = await folderOf(id)
       if (!folder || folder.user !== user || folder.noselect) throw new MailboxError('not-found', 'the folder no longer exists')
@@ -112,7 +112,7 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
         if (req.move) changes.push(await removeLocked(client, signals, dest.id === source.id ? copied.folder : source, {uids: records.map((m) => m.uid), onlyDeleted: false}))
         return {uidValidity: copied.folder.uidValidity, pairs, changes}
       }),
-    append: (req) => {
+    append: async (req) => {
       const flags = normalizeFlags(req.flags)
       return write(async (client, signals) => {
         await checkQuota(client, req.user, await lockQuota(client, req.user), req.raw.length)
