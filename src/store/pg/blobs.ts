@@ -8,9 +8,10 @@ import type {BlobInfoRecord} from '../records.js'
 
 /** Stores a new blob with `info.refs` references (its bytes are written once, here). */
 export async function putBlob(client: pg.ClientBase, blobId: string, bytes: Buffer, info: BlobInfoRecord): Promise<void> {
-  await client.query('INSERT INTO blobs (id, bytes) VALUES ($1, $2)', [blobId, bytes])
+  // one statement (one round trip on every delivery); the info's foreign key is checked at its end, with the bytes there
   await client.query(
-    `INSERT INTO blob_info (blob_id, refs, size, created_at, mail_from, rcpt_to, crlf_size, envelope, structure, summary)
+    `WITH bytes AS (INSERT INTO blobs (id, bytes) VALUES ($1, $11))
+     INSERT INTO blob_info (blob_id, refs, size, created_at, mail_from, rcpt_to, crlf_size, envelope, structure, summary)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       blobId,
@@ -23,6 +24,7 @@ export async function putBlob(client: pg.ClientBase, blobId: string, bytes: Buff
       info.envelope === undefined ? null : JSON.stringify(info.envelope),
       info.structure === undefined ? null : JSON.stringify(info.structure),
       info.summary === undefined ? null : JSON.stringify(info.summary),
+      bytes,
     ],
   )
 }
