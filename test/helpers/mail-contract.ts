@@ -320,6 +320,7 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       await t.append(user, 'INBOX', [], raw)
       await t.append(user, 'Sent', [], raw) // exactly at the quota
       expect(await codeOfAsync(t.append(user, 'INBOX', [], Buffer.from('x')))).toBe('quota')
+      expect(await codeOfAsync(t.append(user, 'Missing'))).toBe('not-found')
       expect(await t.blobCount()).toBe(2)
       expect(await t.mail.usage(user)).toEqual({messages: 2, size: raw.length * 2, folders: 8})
     })

@@ -115,8 +115,10 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
     append: async (req) => {
       const flags = normalizeFlags(req.flags)
       return write(async (client, signals) => {
-        await checkQuota(client, req.user, await lockQuota(client, req.user), req.raw.length)
+        const quota = await lockQuota(client, req.user)
+        // the folder's refusals come first, as on LMDB
         const folder = await selectableFolder(client, req.user, req.folder)
+        await checkQuota(client, req.user, quota, req.raw.length)
         const blobId = await storeBlob(client, req.raw, {analysis: req.analysis}, 1)
         const change = await appendMessages(client, folder.id, [{blobId, flags, size: req.raw.length, internalDate: req.internalDate ?? Date.now()}])
         signals.folder(folder.id)
