@@ -165,6 +165,18 @@ describe.skipIf(skipWithoutPostgres)('mail on PostgreSQL, several nodes', () => 
     expect(await c.mail.usage(user)).toMatchObject({messages: 7, size: raw.length * 7})
   })
 
+  it('a folder CREATE racing the removal of its user on another node leaves no folder behind', async () => {
+    const [a, b] = await threeNodes()
+    for (let round = 0; round < 5; round++) {
+      const user = await a.user()
+      const [created, removed] = await Promise.allSettled([b.create(user, 'x/y/z', 'w'), a.directory.removeUser(user, {force: true})])
+      expect(removed.status).toBe('fulfilled')
+      if (created.status === 'rejected') expect((created.reason as {code?: string}).code).toBe('not-found')
+      expect(await b.mail.folders(user)).toEqual([])
+    }
+    expect(await codeOfAsync(b.mail.createFolder(`gone@${DOMAIN}`, 'x'))).toBe('not-found')
+  })
+
   it('each committed write signals its folders to every node at COMMIT; refusals and no-ops send nothing', async () => {
     const [a, b, c] = await threeNodes()
     const user = await a.user()

@@ -145,6 +145,8 @@ export class DirectoryWrite {
 
   /** a user, their folders and mail, their familiar addresses and their place in alias targets */
   async deleteUser(address: string): Promise<void> {
+    // the row first: a folder CREATE on another node (which holds it FOR KEY SHARE) finishes before, or finds no user after
+    await this.client.query('SELECT 1 FROM users WHERE address = $1 FOR UPDATE', [address])
     await removeUserFolders(this.client, address)
     await this.client.query('DELETE FROM users WHERE address = $1', [address])
     await this.deleted('user', address)

@@ -9,7 +9,7 @@
  * lock per user), so two nodes changing one user's tree run one after another: no `a/b` created
  * under an `a` that another node is deleting. Messages are keyed by the folder's id, so a rename
  * rewrites names only; an APPEND racing a rename lands in the folder under one name or the other.
- * Lock order: the tree lock, then folder rows (as appends take them).
+ * Lock order: the tree lock, the user's row, then folder rows (as appends take them).
  */
 import type pg from 'pg'
 import {MailboxError} from '../../errors.js'
@@ -24,6 +24,16 @@ const TREE_LOCK = 0x666f6c64
 
 export async function lockTree(client: pg.ClientBase, user: string): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TREE_LOCK, user])
+}
+
+/**
+ * The user must exist, and stays until COMMIT (FOR KEY SHARE: a `user remove` on another node
+ * locks the row before deleting the folders, so it waits for this change or this change for it):
+ * no folder outlives its user. (LMDB's single writer needs no such check; its callers check first.)
+ */
+async function requireUser(client: pg.ClientBase, user: string): Promise<void> {
+  const {rowCount} = await client.query('SELECT 1 FROM users WHERE address = $1 FOR KEY SHARE', [user])
+  if (rowCount !== 1) throw new MailboxError('not-found', `no user ${user}`)
 }
 
 const notFound = (user: string, name: string) => new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
@@ -49,6 +59,7 @@ async function hasChildren(client: pg.ClientBase, user: string, name: string): P
 export async function createFolderIn(client: pg.ClientBase, user: string, input: string, specialUse?: SpecialUse): Promise<MailboxRecord> {
   const name = normalizeFolderName(input)
   await lockTree(client, user)
+  await requireUser(client, user)
   const existing = await getFolder(client, user, name)
   if (existing && !existing.noselect) throw new MailboxError('exists', `folder ${JSON.stringify(name)} already exists`)
   await ensureParents(client, user, name)
@@ -95,6 +106,7 @@ export async function renameFolderIn(client: pg.ClientBase, user: string, fromIn
   // INBOX may move into its own hierarchy: its inferiors are not part of an INBOX rename
   if (isInferior(to, from) && from !== INBOX) throw new MailboxError('invalid', `cannot rename ${JSON.stringify(from)} into itself`)
   await lockTree(client, user)
+  await requireUser(client, user)
   const folder = await getFolder(client, user, from)
   if (!folder) throw notFound(user, from)
   if (await getFolder(client, user, to)) throw new MailboxError('exists', `folder ${JSON.stringify(to)} already exists`)
