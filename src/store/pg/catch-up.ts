@@ -12,7 +12,9 @@
 import type pg from 'pg'
 import {MailboxError} from '../../errors.js'
 import {transaction} from './connect.js'
-import type {MessageFlags} from './message-changes.js'
+import type {MailboxRecord, MessageRecord} from '../records.js'
+import {FOLDER_COLUMNS, folderFromRow} from './folders.js'
+import {MESSAGE_COLUMNS, messageFromRow, type MessageRow} from './message-changes.js'
 
 /** how long an expunge's tombstones are kept (default 7 days): a view silent for longer resyncs whole */
 export const DEFAULT_VANISHED_KEEP_MS = 7 * 24 * 3_600_000
@@ -20,7 +22,7 @@ export const DEFAULT_VANISHED_KEEP_MS = 7 * 24 * 3_600_000
 export const VANISHED_PRUNE_BATCH = 10_000
 
 export type CatchUp =
-  | {resync: false; uidValidity: number; highestModseq: number; changed: MessageFlags[]; vanished: number[]}
+  | {resync: false; uidValidity: number; highestModseq: number; folder: MailboxRecord; changed: MessageRecord[]; vanished: number[]}
   /** the MODSEQ asked from is older than the kept tombstones (or newer than the folder): list the folder whole */
   | {resync: true; uidValidity: number; highestModseq: number}
 
@@ -32,14 +34,14 @@ export async function changesSince(pool: pg.Pool, folderId: number, since: numbe
   return transaction(
     pool,
     async (client) => {
-      const folder = await client.query('SELECT uid_validity, highest_modseq, vanished_floor FROM folders WHERE id = $1', [folderId])
+      const folder = await client.query(`SELECT ${FOLDER_COLUMNS}, vanished_floor FROM folders WHERE id = $1`, [folderId])
       const row = folder.rows[0]
       if (!row) throw new MailboxError('not-found', 'no such folder')
       const base = {uidValidity: row.uid_validity as number, highestModseq: row.highest_modseq as number}
       if (since < row.vanished_floor || since > row.highest_modseq) return {resync: true, ...base}
-      const changed = await client.query<MessageFlags>('SELECT uid, flags, modseq FROM messages WHERE folder_id = $1 AND modseq > $2 ORDER BY uid', [folderId, since])
+      const changed = await client.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND modseq > $2 ORDER BY uid`, [folderId, since])
       const vanished = await client.query<{uid: number}>('SELECT uid FROM vanished WHERE folder_id = $1 AND modseq > $2 ORDER BY uid', [folderId, since])
-      return {resync: false, ...base, changed: changed.rows, vanished: vanished.rows.map((r) => r.uid)}
+      return {resync: false, ...base, folder: folderFromRow(row), changed: changed.rows.map(messageFromRow), vanished: vanished.rows.map((r) => r.uid)}
     },
     {isolation: 'repeatable read'},
   )

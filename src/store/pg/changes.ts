@@ -48,6 +48,8 @@ const CHANNEL_SQL = `'mailbox.' || current_schema()`
 /** What one transaction changed; `send` turns it into notifications, inside the transaction. */
 export class ChangeSignals {
   private readonly folders = new Set<number>()
+  /** folders this transaction deleted: their row is gone, so their last state is sent as it was */
+  private readonly gone = new Map<number, {user: string; highestModseq: number}>()
   private dueAt: number | undefined
   private directoryVersion: number | undefined
   private directoryChanged = false
@@ -56,6 +58,12 @@ export class ChangeSignals {
   /** a folder's messages, flags or counts changed (its HIGHESTMODSEQ is read at send) */
   folder(id: number): void {
     this.folders.add(id)
+  }
+
+  /** a folder was deleted (sessions on it learn that it is gone when they look it up) */
+  folderGone(id: number, user: string, highestModseq: number): void {
+    this.folders.delete(id)
+    this.gone.set(id, {user, highestModseq})
   }
 
   /** a queue entry became due at `dueAt` (the earliest of a transaction is sent) */
@@ -75,13 +83,16 @@ export class ChangeSignals {
   /** Sends the signals on `client`, inside its open transaction: delivered at COMMIT, dropped at ROLLBACK. */
   async send(client: pg.ClientBase): Promise<void> {
     const payloads: string[] = []
-    if (this.folders.size > MAX_FOLDER_SIGNALS) payloads.push(JSON.stringify({k: 'r'}))
-    else if (this.folders.size > 0) {
-      await client.query(
-        `SELECT pg_notify(${CHANNEL_SQL}, json_build_object('k', 'm', 'f', id, 'm', highest_modseq, 'u', user_address)::text)
-           FROM folders WHERE id = ANY($1::bigint[])`,
-        [[...this.folders]],
-      )
+    if (this.folders.size + this.gone.size > MAX_FOLDER_SIGNALS) payloads.push(JSON.stringify({k: 'r'}))
+    else {
+      for (const [f, {user, highestModseq}] of this.gone) payloads.push(JSON.stringify({k: 'm', f, m: highestModseq, u: user}))
+      if (this.folders.size > 0) {
+        await client.query(
+          `SELECT pg_notify(${CHANNEL_SQL}, json_build_object('k', 'm', 'f', id, 'm', highest_modseq, 'u', user_address)::text)
+             FROM folders WHERE id = ANY($1::bigint[])`,
+          [[...this.folders]],
+        )
+      }
     }
     if (this.dueAt !== undefined) payloads.push(JSON.stringify({k: 'q', d: this.dueAt}))
     if (this.directoryChanged) payloads.push(JSON.stringify(this.directoryVersion === undefined ? {k: 'd'} : {k: 'd', v: this.directoryVersion}))

@@ -24,13 +24,20 @@ import {checkNewAlias, checkNewUser, requireLocalDomain, resolveRecipient} from 
 import {MailboxError} from '../../errors.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from '../backend.js'
 import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from '../records.js'
-import {signalledTransaction} from './changes.js'
+import {type ChangeSignals, signalledTransaction} from './changes.js'
 import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, inKeyOrder, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
 import {createDefaultFolders, removeUserFolders, usageOfUser} from './folders.js'
 
 export interface PgDirectoryBackend {
   directory: DirectoryStore
   dkim: DkimStore
+  /**
+   * A directory write inside a transaction another store area runs (capture mode's users, made
+   * in the delivery's transaction): the same lock, version bump, row versions and signal as the
+   * directory's own writes, so every node's snapshot learns of it. Take it before any folder row
+   * lock of that transaction (the directory's own writes lock the version row first, then folders).
+   */
+  writeIn<T>(client: pg.ClientBase, signals: ChangeSignals, body: (w: DirectoryWrite) => Promise<T>): Promise<T>
 }
 
 const UNIQUE_VIOLATION = '23505'
@@ -40,7 +47,7 @@ const UNIQUE_VIOLATION = '23505'
  * as of the lock, with this transaction's writes over it). Every write goes through a method here
  * so the two never disagree.
  */
-class DirectoryWrite {
+export class DirectoryWrite {
   /** records written (a record) or deleted (null) by this transaction */
   private readonly domains = new Map<string, DomainRecord | null>()
   private readonly users = new Map<string, UserRecord | null>()
@@ -116,6 +123,14 @@ class DirectoryWrite {
     return record
   }
 
+  /** capture mode's user for an address that received mail (no password); false when the address has a user already */
+  async newCaptureUser(address: string): Promise<boolean> {
+    if (this.lookups.user(address)) return false
+    const now = Date.now()
+    await this.putUser({address, passwordHash: '', quota: 0, disabled: false, capture: true, createdAt: now, updatedAt: now})
+    return true
+  }
+
   async updateUser(address: string, change: UserChange): Promise<UserRecord> {
     const old = this.requireUser(address)
     const record = await this.putUser({...old, ...change, updatedAt: Date.now()})
@@ -130,6 +145,8 @@ class DirectoryWrite {
 
   /** a user, their folders and mail, their familiar addresses and their place in alias targets */
   async deleteUser(address: string): Promise<void> {
+    // the row first: a folder CREATE on another node (which holds it FOR KEY SHARE) finishes before, or finds no user after
+    await this.client.query('SELECT 1 FROM users WHERE address = $1 FOR UPDATE', [address])
     await removeUserFolders(this.client, address)
     await this.client.query('DELETE FROM users WHERE address = $1', [address])
     await this.deleted('user', address)
@@ -243,26 +260,26 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
   const cache = new SnapshotCache(pool)
   const view = async () => snapshotLookups(await cache.current())
 
-  /** one directory write: the version row's lock, the view under it, the version bump, the body; see the file comment */
-  const write = <T>(body: (w: DirectoryWrite) => Promise<T>): Promise<T> =>
-    signalledTransaction(pool, async (client, signals) => {
-      // the row exists from the first directory write on (two first writers: the second waits, then finds it)
-      await client.query('INSERT INTO mailbox_meta (key, value) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING', [DIRECTORY_VERSION_KEY])
-      await client.query('SELECT value FROM mailbox_meta WHERE key = $1 FOR UPDATE', [DIRECTORY_VERSION_KEY])
-      // committed state under the lock, so the node may keep it as its snapshot
-      const base = await cache.under(client)
-      const version = base.version + 1
-      await client.query('UPDATE mailbox_meta SET value = $2 WHERE key = $1', [DIRECTORY_VERSION_KEY, version])
-      // for what caches directory data other than the snapshot (verified credentials, the dashboard); sent at COMMIT
-      signals.directory(version)
-      try {
-        return await body(new DirectoryWrite(client, base, version))
-      } catch (err) {
-        // the lock makes this a bug elsewhere (a writer that skipped it), yet it is still the caller's `exists`
-        if ((err as {code?: string}).code === UNIQUE_VIOLATION) throw new MailboxError('exists', `already exists (${(err as {constraint?: string}).constraint ?? 'unique key'})`)
-        throw err
-      }
-    })
+  /** one directory write inside the caller's transaction: the version row's lock, the view under it, the version bump, the body; see the file comment */
+  const writeIn = async <T>(client: pg.ClientBase, signals: ChangeSignals, body: (w: DirectoryWrite) => Promise<T>): Promise<T> => {
+    // the row exists from the first directory write on (two first writers: the second waits, then finds it)
+    await client.query('INSERT INTO mailbox_meta (key, value) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING', [DIRECTORY_VERSION_KEY])
+    await client.query('SELECT value FROM mailbox_meta WHERE key = $1 FOR UPDATE', [DIRECTORY_VERSION_KEY])
+    // committed state under the lock, so the node may keep it as its snapshot
+    const base = await cache.under(client)
+    const version = base.version + 1
+    await client.query('UPDATE mailbox_meta SET value = $2 WHERE key = $1', [DIRECTORY_VERSION_KEY, version])
+    // for what caches directory data other than the snapshot (verified credentials, the dashboard); sent at COMMIT
+    signals.directory(version)
+    try {
+      return await body(new DirectoryWrite(client, base, version))
+    } catch (err) {
+      // the lock makes this a bug elsewhere (a writer that skipped it), yet it is still the caller's `exists`
+      if ((err as {code?: string}).code === UNIQUE_VIOLATION) throw new MailboxError('exists', `already exists (${(err as {constraint?: string}).constraint ?? 'unique key'})`)
+      throw err
+    }
+  }
+  const write = <T>(body: (w: DirectoryWrite) => Promise<T>): Promise<T> => signalledTransaction(pool, (client, signals) => writeIn(client, signals, body))
 
   const keysOf = async (domain: string, where = ''): Promise<DkimKeyRecord[]> => {
     const {rows} = await pool.query(`SELECT * FROM dkim_keys WHERE domain = $1 ${where} ${KEY_ORDER}`, [domain])
@@ -364,5 +381,5 @@ export function pgDirectory(pool: pg.Pool): PgDirectoryBackend {
       }),
   }
 
-  return {directory, dkim}
+  return {directory, dkim, writeIn}
 }

@@ -5,7 +5,8 @@
  * INBOX) stay in src/mailstore/folders.ts. Call inside `transaction()`.
  */
 import type pg from 'pg'
-import {DEFAULT_FOLDERS, type Usage} from '../../mailstore/folder-rules.js'
+import {MailboxError} from '../../errors.js'
+import {byFolderOrder, DEFAULT_FOLDERS, type Usage} from '../../mailstore/folder-rules.js'
 import type {MailboxRecord, SpecialUse} from '../records.js'
 import {releaseBlob} from './blobs.js'
 
@@ -21,10 +22,10 @@ export async function nextUidValidity(client: pg.ClientBase): Promise<number> {
   return rows[0].value
 }
 
-const FOLDER_COLUMNS = `id, user_address, name, uid_validity, uid_next, highest_modseq, subscribed, special_use, noselect,
+export const FOLDER_COLUMNS = `id, user_address, name, uid_validity, uid_next, highest_modseq, subscribed, special_use, noselect,
   messages, unseen, size, created_at`
 
-interface FolderRow {
+export interface FolderRow {
   id: number
   user_address: string
   name: string
@@ -77,6 +78,32 @@ export async function createFolder(
 export async function getFolder(client: pg.ClientBase | pg.Pool, user: string, name: string): Promise<MailboxRecord | undefined> {
   const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2`, [user, name])
   return rows[0] ? folderFromRow(rows[0]) : undefined
+}
+
+/** a user's folders, INBOX first, then by name (byFolderOrder) */
+export async function listFolders(db: pg.ClientBase | pg.Pool, user: string): Promise<MailboxRecord[]> {
+  const {rows} = await db.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1`, [user])
+  return rows.map(folderFromRow).sort(byFolderOrder)
+}
+
+/**
+ * Locks a user's selectable folder by id (FOR UPDATE: the lock every change to a folder's
+ * messages takes first, see ./append.ts) and returns it; `not-found` when it is gone, another
+ * user's, or a \Noselect placeholder.
+ */
+export async function lockFolder(client: pg.ClientBase, user: string, id: number): Promise<MailboxRecord> {
+  const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE id = $1 AND user_address = $2 AND NOT noselect FOR UPDATE`, [id, user])
+  if (!rows[0]) throw new MailboxError('not-found', 'the folder no longer exists')
+  return folderFromRow(rows[0])
+}
+
+/** every user's usage, in one pass over the folders (user list) */
+export async function usageByUser(db: pg.ClientBase | pg.Pool): Promise<Map<string, Usage>> {
+  const {rows} = await db.query(
+    `SELECT user_address, count(*) AS folders, sum(messages)::bigint AS messages, sum(size)::bigint AS size
+       FROM folders GROUP BY user_address ORDER BY user_address`,
+  )
+  return new Map(rows.map((r) => [r.user_address, {messages: r.messages, size: r.size, folders: r.folders}]))
 }
 
 /** A new user's folders (INBOX, Sent, Drafts, Trash, Junk, Archive), subscribed, as on LMDB. */

@@ -1,95 +1,117 @@
 /**
  * Flag changes and expunges in PostgreSQL, the two changes besides appends that other nodes'
- * views must catch up on (./catch-up.ts). Each takes one new MODSEQ from the folder row (as
- * appends do, see ./append.ts) for everything it changes, writes an expunge's tombstones in
- * `vanished`, and signals the folder (./changes.ts). The folder row is locked first, as an append
- * locks it, so changes to one folder from all nodes run one after another in one lock order.
- * Call inside `signalledTransaction()`.
+ * views must catch up on (./catch-up.ts). Each locks the folder row first (the lock an append
+ * takes, see ./append.ts, so changes to one folder from all nodes run one after another in one
+ * lock order), takes one new MODSEQ from it for everything it changes, keeps the folder's counts,
+ * writes an expunge's tombstones in `vanished`, and signals the folder (./changes.ts). The rules
+ * of what changes are the LMDB store's (../flag-change.ts). Call inside `signalledTransaction()`.
  */
 import type pg from 'pg'
-import {MailboxError} from '../../errors.js'
-import {releaseBlob} from './blobs.js'
+import type {FlagMode} from '../../mailstore/flags.js'
+import {normalizeFlags} from '../../mailstore/flags.js'
+import type {FolderChange} from '../backend.js'
+import {isSeen, nextFlags, sameFlags} from '../flag-change.js'
+import type {MessageRecord} from '../records.js'
+import {refCounts, releaseBlobs} from './blobs.js'
 import type {ChangeSignals} from './changes.js'
+import {FOLDER_COLUMNS, folderFromRow, lockFolder} from './folders.js'
 
-export interface MessageFlags {
+export const MESSAGE_COLUMNS = 'uid, blob_id, flags, internal_date, size, modseq'
+
+export interface MessageRow {
   uid: number
+  blob_id: string
   flags: string[]
+  internal_date: number
+  size: number
   modseq: number
 }
 
-export type FlagChange = {mode: 'add' | 'remove' | 'set'; flags: string[]}
+export const messageFromRow = (row: MessageRow): MessageRecord => ({uid: row.uid, blobId: row.blob_id, flags: row.flags, internalDate: row.internal_date, size: row.size, modseq: row.modseq})
 
-/** locks the folder row (the lock every change to a folder's messages takes first) */
-async function lockFolder(client: pg.ClientBase, folderId: number): Promise<void> {
-  const {rowCount} = await client.query('SELECT 1 FROM folders WHERE id = $1 AND NOT noselect FOR UPDATE', [folderId])
-  if (rowCount !== 1) throw new MailboxError('not-found', 'no such folder')
+export interface FlagChange {
+  uids: number[]
+  mode: FlagMode
+  flags: string[]
+  /** CONDSTORE: messages changed after this MODSEQ are left alone and reported in `modified` */
+  unchangedSince?: number
 }
 
 /**
- * Adds, removes or sets flags on the messages `uids` of a folder. Only messages whose flags
- * actually change get the new MODSEQ; returns them (none changed: no new MODSEQ, no signal).
+ * Changes the flags of `uids` (missing ones skipped, each once) in a user's folder. Only messages
+ * whose flags really change are written; they share the one new MODSEQ (no change: no MODSEQ, no
+ * signal, the folder record as it was).
  */
-export async function setFlags(client: pg.ClientBase, signals: ChangeSignals, folderId: number, uids: number[], change: FlagChange): Promise<MessageFlags[]> {
-  await lockFolder(client, folderId)
-  const {rows} = await client.query<MessageFlags>(
-    `WITH target AS (
-       SELECT uid, flags AS old,
-              CASE $3::text
-                WHEN 'add' THEN ARRAY(SELECT DISTINCT f FROM unnest(flags || $4::text[]) AS f ORDER BY f)
-                WHEN 'remove' THEN ARRAY(SELECT f FROM unnest(flags) AS f WHERE f <> ALL ($4::text[]) ORDER BY f)
-                ELSE ARRAY(SELECT DISTINCT f FROM unnest($4::text[]) AS f ORDER BY f)
-              END AS new
-         FROM messages WHERE folder_id = $1 AND uid = ANY ($2::bigint[])
-     ), changed AS (
-       SELECT uid, old, new FROM target WHERE NOT (old @> new AND new @> old)
-     ), folder AS (
-       UPDATE folders
-          SET highest_modseq = highest_modseq + 1,
-              unseen = unseen
-                - (SELECT count(*) FROM changed WHERE '\\Seen' = ANY (new) AND NOT '\\Seen' = ANY (old))
-                + (SELECT count(*) FROM changed WHERE '\\Seen' = ANY (old) AND NOT '\\Seen' = ANY (new))
-        WHERE id = $1 AND EXISTS (SELECT 1 FROM changed)
-        RETURNING highest_modseq
-     )
-     UPDATE messages AS m SET flags = changed.new, modseq = folder.highest_modseq
-       FROM changed, folder
-      WHERE m.folder_id = $1 AND m.uid = changed.uid
-     RETURNING m.uid, m.flags, m.modseq`,
-    [folderId, uids, change.mode, change.flags],
+export async function setFlags(client: pg.ClientBase, signals: ChangeSignals, user: string, folderId: number, change: FlagChange): Promise<FolderChange & {modified: number[]}> {
+  const flags = normalizeFlags(change.flags)
+  const folder = await lockFolder(client, user, folderId)
+  const {rows} = await client.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND uid = ANY ($2::bigint[]) ORDER BY uid`, [folder.id, change.uids])
+  const modseq = folder.highestModseq + 1
+  const updated: MessageRecord[] = []
+  const modified: number[] = []
+  let unseen = folder.unseen
+  for (const m of rows.map(messageFromRow)) {
+    if (change.unchangedSince !== undefined && m.modseq > change.unchangedSince) {
+      modified.push(m.uid)
+      continue
+    }
+    const next = nextFlags(m.flags, change.mode, flags)
+    if (sameFlags(next, m.flags)) continue
+    unseen += (isSeen(m.flags) ? 1 : 0) - (isSeen(next) ? 1 : 0)
+    updated.push({...m, flags: next, modseq})
+  }
+  if (updated.length === 0) return {folder, modseqBefore: folder.highestModseq, updated, modified}
+  await client.query(
+    `UPDATE messages AS m SET flags = ARRAY(SELECT jsonb_array_elements_text(c.flags)), modseq = $2
+       FROM unnest($3::bigint[], $4::jsonb[]) AS c(uid, flags)
+      WHERE m.folder_id = $1 AND m.uid = c.uid`,
+    [folder.id, modseq, updated.map((m) => m.uid), updated.map((m) => JSON.stringify(m.flags))],
   )
-  if (rows.length) signals.folder(folderId)
-  return rows.sort((a, b) => a.uid - b.uid)
+  const after = await client.query(`UPDATE folders SET highest_modseq = $2, unseen = $3 WHERE id = $1 RETURNING ${FOLDER_COLUMNS}`, [folder.id, modseq, unseen])
+  signals.folder(folder.id)
+  return {folder: folderFromRow(after.rows[0]), modseqBefore: folder.highestModseq, updated, modified}
+}
+
+export interface Removal {
+  /** only these UIDs; absent: every message of the folder */
+  uids?: number[]
+  /** only those flagged \Deleted among them (IMAP EXPUNGE) */
+  onlyDeleted: boolean
 }
 
 /**
- * Removes the folder's messages flagged `\Deleted` (only those among `uids`, when given: UID
- * EXPUNGE), releases their blobs and leaves a tombstone per UID under the expunge's MODSEQ.
- * Returns the expunged UIDs in order.
+ * Removes messages from a user's folder: one new MODSEQ for the expunge, a tombstone per UID under
+ * it, the counters, the blob references released (the last one deletes the bytes). Returns the
+ * expunged UIDs in order (none: no MODSEQ, no signal).
  */
-export async function expunge(client: pg.ClientBase, signals: ChangeSignals, folderId: number, uids?: number[]): Promise<number[]> {
-  await lockFolder(client, folderId)
-  const {rows} = await client.query<{uid: number; blob_id: string}>(
-    `WITH gone AS (
-       DELETE FROM messages
-        WHERE folder_id = $1 AND '\\Deleted' = ANY (flags) AND ($2::bigint[] IS NULL OR uid = ANY ($2::bigint[]))
-        RETURNING uid, blob_id, size, flags
-     ), folder AS (
-       UPDATE folders
-          SET highest_modseq = highest_modseq + 1,
-              messages = messages - (SELECT count(*) FROM gone),
-              unseen = unseen - (SELECT count(*) FROM gone WHERE NOT '\\Seen' = ANY (flags)),
-              size = size - (SELECT coalesce(sum(size), 0) FROM gone)
-        WHERE id = $1 AND EXISTS (SELECT 1 FROM gone)
-        RETURNING highest_modseq
+export async function removeMessages(client: pg.ClientBase, signals: ChangeSignals, user: string, folderId: number, removal: Removal): Promise<FolderChange> {
+  const folder = await lockFolder(client, user, folderId)
+  return removeLocked(client, signals, folder, removal)
+}
+
+/** removeMessages of a folder the transaction has locked already (MOVE: the source after the copy) */
+export async function removeLocked(client: pg.ClientBase, signals: ChangeSignals, folder: FolderChange['folder'], removal: Removal): Promise<FolderChange> {
+  const {rows} = await client.query<{uid: number; blob_id: string; size: number; flags: string[]}>(
+    `DELETE FROM messages
+      WHERE folder_id = $1 AND ($2::bigint[] IS NULL OR uid = ANY ($2::bigint[])) AND (NOT $3 OR '\\Deleted' = ANY (flags))
+     RETURNING uid, blob_id, size, flags`,
+    [folder.id, removal.uids ?? null, removal.onlyDeleted],
+  )
+  if (rows.length === 0) return {folder, modseqBefore: folder.highestModseq, expunged: []}
+  const uids = rows.map((r) => r.uid).sort((a, b) => a - b)
+  const size = rows.reduce((sum, r) => sum + r.size, 0)
+  const unseen = rows.filter((r) => !isSeen(r.flags)).length
+  const {rows: after} = await client.query(
+    `WITH folder AS (
+       UPDATE folders SET highest_modseq = highest_modseq + 1, messages = messages - $2, unseen = unseen - $3, size = size - $4
+        WHERE id = $1 RETURNING ${FOLDER_COLUMNS}
      ), tombstones AS (
-       INSERT INTO vanished (folder_id, uid, modseq) SELECT $1, gone.uid, folder.highest_modseq FROM gone, folder
+       INSERT INTO vanished (folder_id, uid, modseq) SELECT $1, uid, (SELECT highest_modseq FROM folder) FROM unnest($5::bigint[]) AS uid
      )
-     SELECT uid, blob_id FROM gone ORDER BY uid`,
-    [folderId, uids ?? null],
+     SELECT * FROM folder`,
+    [folder.id, rows.length, unseen, size, uids],
   )
-  const perBlob = new Map<string, number>()
-  for (const row of rows) perBlob.set(row.blob_id, (perBlob.get(row.blob_id) ?? 0) + 1)
-  for (const [blobId, n] of perBlob) await releaseBlob(client, blobId, n)
-  if (rows.length) signals.folder(folderId)
-  return rows.map((r) => r.uid)
+  await releaseBlobs(client, refCounts(rows.map((r) => r.blob_id)))
+  signals.folder(folder.id)
+  return {folder: folderFromRow(after[0]), modseqBefore: folder.highestModseq, expunged: uids}
 }
