@@ -21,19 +21,11 @@ import {newId} from '../ids.js'
 import {releaseBlob} from '../mailstore/blobs.js'
 import type {DuePosition, DueScan, QueueOutcome, QueueStore} from './backend.js'
 import {deliveryLogKey, deliveryLogRange, queueIndexKey, queueStateRange} from './keys.js'
+import {BULK_BATCH, DUE, FINAL, LISTED_STATES, QUEUE_STATES, beingSent, deletedMeanwhile, idNeedle, notAllowed, unmatchedId} from './queue-rules.js'
 import type {DeliveryAttemptRecord, QueueEntry, QueuePriority, QueueState} from './records.js'
 import type {Store} from './store.js'
 
-export const FINAL: QueueState[] = ['delivered', 'failed']
-/** states a sender may claim from */
-const DUE: QueueState[] = ['queued', 'deferred']
-export const QUEUE_STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
-
-/**
- * entries one commit of a bulk change rewrites: a long queue is changed in steps, between which
- * sessions are served (a step of 500 held the event loop ~30 ms; of 100, ~6 ms)
- */
-export const BULK_BATCH = 100
+export {BULK_BATCH} from './queue-rules.js'
 
 function putQueueEntry(store: Store, entry: QueueEntry): void {
   store.queueEntries.putSync(entry.id, entry)
@@ -74,16 +66,6 @@ export function getEntry(store: Store, id: string): QueueEntry {
   return entry
 }
 
-/** how many candidates an ambiguous id lists */
-export const CANDIDATES_SHOWN = 10
-
-/** the refusal of an id that names no entry or several (shared by both backends) */
-export function unmatchedId(given: string, matches: string[], more = matches.length - CANDIDATES_SHOWN): MailboxError {
-  if (matches.length === 0) return new MailboxError('not-found', `no queue entry ${given}`)
-  const shown = matches.slice(0, CANDIDATES_SHOWN).join(', ')
-  return new MailboxError('conflict', `queue id ${given} is ambiguous: it matches ${shown}${more > 0 ? ` and ${more} more` : ''}; give more of it`)
-}
-
 /**
  * The entry an administrator means: its full id, or any prefix or suffix of it that names one
  * entry only (the dashboard shows the last characters of an id, `queue list` the whole). An
@@ -92,8 +74,7 @@ export function unmatchedId(given: string, matches: string[], more = matches.len
 export function findEntry(store: Store, given: string): QueueEntry {
   const exact = given ? store.queueEntries.get(given) : undefined
   if (exact) return exact
-  const needle = given.trim().toLowerCase()
-  if (!needle) throw new MailboxError('invalid', 'give a queue entry id')
+  const needle = idNeedle(given)
   const matches: string[] = []
   for (const key of store.queueEntries.getKeys()) {
     const id = String(key)
@@ -114,7 +95,7 @@ export function updateEntry(store: Store, entry: QueueEntry, change: Partial<Que
 }
 
 export function listEntries(store: Store, state?: QueueState): QueueEntry[] {
-  const states: QueueState[] = state ? [state] : ['sending', 'queued', 'deferred', 'held', 'failed', 'delivered']
+  const states: QueueState[] = state ? [state] : LISTED_STATES
   return states.flatMap((s) => [...store.queueIndex.getKeys(queueStateRange(s))].map((k) => store.queueEntries.get(String((k as unknown[])[3]))!)).filter(Boolean)
 }
 
@@ -263,7 +244,7 @@ export function lmdbQueue(store: Store): QueueStore {
   const change = (id: string, allowed: QueueState[], verb: string, fn: (e: QueueEntry) => Partial<QueueEntry>): Promise<QueueEntry> =>
     store.transactAsync(() => {
       const entry = findEntry(store, id)
-      if (!allowed.includes(entry.state)) throw new MailboxError('conflict', `cannot ${verb} entry ${entry.id}: it is ${entry.state}`)
+      if (!allowed.includes(entry.state)) throw notAllowed(verb, entry.id, entry.state)
       return updateEntry(store, entry, fn(entry))
     })
 
@@ -314,7 +295,7 @@ export function lmdbQueue(store: Store): QueueStore {
     failEnd: (id, rewrite) =>
       store.transactAsync(() => {
         const current = store.queueEntries.get(id)
-        if (!current) throw new MailboxError('not-found', `queue entry ${id} was deleted meanwhile`)
+        if (!current) throw deletedMeanwhile(id)
         return updateEntry(store, current, rewrite(current))
       }),
     retryAll: () => changeMany(store, ['deferred', 'queued'], () => true, dueNow),
@@ -325,7 +306,7 @@ export function lmdbQueue(store: Store): QueueStore {
     delete: (id) =>
       store.transactAsync(() => {
         const entry = findEntry(store, id)
-        if (entry.state === 'sending') throw new MailboxError('conflict', `entry ${entry.id} is being sent right now; try again in a moment`)
+        if (entry.state === 'sending') throw beingSent(entry.id)
         removeEntry(store, entry)
         if (!FINAL.includes(entry.state)) releaseBlob(store, entry.blobId)
         return entry
