@@ -27,7 +27,8 @@ import type {Store} from './store.js'
 
 export {BULK_BATCH} from './queue-rules.js'
 
-function putQueueEntry(store: Store, entry: QueueEntry): void {
+/** Writes an entry as given, with its index key; inside a transaction (enqueueInTxn; tests put entries in any state with it). */
+export function putQueueEntry(store: Store, entry: QueueEntry): void {
   store.queueEntries.putSync(entry.id, entry)
   store.queueIndex.putSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id), null)
 }
