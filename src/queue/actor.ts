@@ -203,7 +203,7 @@ export class QueueActor implements Actor {
    */
   private renew(): void {
     const ids = [...this.active.keys()]
-    if (!ids.length || this.stopping) return
+    if (!ids.length) return
     this.queue.renewLeases(ids, this.leaseMs).then(
       (held) => {
         if (held.length < ids.length) {
@@ -244,11 +244,12 @@ export class QueueActor implements Actor {
     this.stopping = true
     clearTimeout(this.timer)
     clearInterval(this.purgeTimer)
-    clearInterval(this.renewTimer)
     for (const off of this.unregister) off()
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
     // a sender that ends hands its last outcome commit to `inflight`, hence the loop
     while (this.inflight.size) await Promise.allSettled([...this.inflight])
+    // leases are renewed until the last outcome is recorded (a send may outlast a lease)
+    clearInterval(this.renewTimer)
     await this.sender?.stop()
   }
 
