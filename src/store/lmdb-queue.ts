@@ -15,50 +15,20 @@
  * off the main thread, for every write of an event turn), so delivery and a `queue retry` of a
  * long queue never stall the IMAP, POP3 and SMTP sessions.
  */
-import {domainOf} from '../address.js'
 import {MailboxError} from '../errors.js'
-import {newId} from '../ids.js'
 import {releaseBlob} from '../mailstore/blobs.js'
 import type {DuePosition, DueScan, QueueOutcome, QueueStore} from './backend.js'
 import {deliveryLogKey, deliveryLogRange, queueIndexKey, queueStateRange} from './keys.js'
 import {BULK_BATCH, DUE, FINAL, LISTED_STATES, QUEUE_STATES, beingSent, deletedMeanwhile, idNeedle, notAllowed, unmatchedId} from './queue-rules.js'
-import type {DeliveryAttemptRecord, QueueEntry, QueuePriority, QueueState} from './records.js'
+import type {DeliveryAttemptRecord, QueueEntry, QueueState} from './records.js'
 import type {Store} from './store.js'
 
 export {BULK_BATCH} from './queue-rules.js'
 
-/** Writes an entry as given, with its index key; inside a transaction (enqueueInTxn; tests put entries in any state with it). */
+/** Writes an entry as given, with its index key; inside a transaction (./lmdb-enqueue.ts; tests put entries in any state with it). */
 export function putQueueEntry(store: Store, entry: QueueEntry): void {
   store.queueEntries.putSync(entry.id, entry)
   store.queueIndex.putSync(queueIndexKey(entry.state, entry.priority, entry.nextAttemptAt, entry.id), null)
-}
-
-/**
- * Creates the outbound entries (one per destination domain, so one connection to that domain's MX
- * can carry all its recipients) for `recipients`; each holds one reference on the blob. Inside the
- * caller's write transaction (delivery's), so a message accepted for remote recipients is queued
- * in the same commit that acknowledges it.
- */
-export function enqueueInTxn(store: Store, input: {from: string; recipients: string[]; blobId: string; priority?: QueuePriority}): QueueEntry[] {
-  const byDomain = new Map<string, string[]>()
-  for (const r of input.recipients) byDomain.set(domainOf(r), [...(byDomain.get(domainOf(r)) ?? []), r])
-  const now = Date.now()
-  return [...byDomain].map(([domain, recipients]) => {
-    const entry: QueueEntry = {
-      id: newId(),
-      from: input.from,
-      domain,
-      recipients: recipients.map((address) => ({address, state: 'pending'})),
-      blobId: input.blobId,
-      priority: input.priority ?? 'default',
-      state: 'queued',
-      attempts: 0,
-      createdAt: now,
-      nextAttemptAt: now,
-    }
-    putQueueEntry(store, entry)
-    return entry
-  })
 }
 
 export function getEntry(store: Store, id: string): QueueEntry {

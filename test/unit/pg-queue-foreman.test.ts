@@ -5,7 +5,6 @@
  * once its lease ran out (the foreman wakes for it by itself); a foreman renews the leases of what
  * it holds, so a send longer than the lease is not taken over by another node.
  */
-import {SMTPServer} from 'smtp-server'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Bus} from '../../src/bus.js'
 import {createLogger} from '../../src/log.js'
@@ -17,6 +16,7 @@ import {pgQueue, putQueueEntry} from '../../src/store/pg/queue.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 import {queueEntry} from '../helpers/queue-contract.js'
+import {type SmtpSink, startSmtpSink} from '../helpers/smtp-sink.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -24,31 +24,16 @@ describe.skipIf(skipWithoutPostgres)('the foreman on PostgreSQL', () => {
   const server = usePostgres()
   const pools = usePgPools(server)
 
-  let sink: SMTPServer
+  let sink: SmtpSink
   let sinkPort = 0
   const received: string[] = []
   /** how long the sink holds DATA before answering (a slow destination) */
   let holdDataMs = 0
   beforeAll(async () => {
-    sink = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      disableReverseLookup: true,
-      onData(stream, session, callback) {
-        stream.resume()
-        stream.on('end', () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address))
-          setTimeout(callback, holdDataMs)
-        })
-      },
-    })
-    sinkPort = await new Promise<number>((resolve) => sink.listen(0, '127.0.0.1', () => resolve((sink.server.address() as {port: number}).port)))
+    sink = await startSmtpSink({onMessage: (rcptTo) => void received.push(...rcptTo), holdMs: () => holdDataMs})
+    sinkPort = sink.port
   })
-  afterAll(async () => {
-    for (const c of (sink as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
-    await new Promise<void>((resolve) => sink.close(() => resolve()))
-  })
+  afterAll(() => sink.close())
 
   const foreman = (queue: QueueStore, leaseSeconds = 60) =>
     new QueueActor(new Bus(), queue, createLogger({level: 'error', pretty: false, write: () => {}}), {

@@ -13,35 +13,21 @@ import {QueueActor, DEFAULT_QUEUE} from '../../src/queue/actor.js'
 import {enqueueInTxn} from '../../src/queue/entries.js'
 import {getEntry, listEntries} from '../../src/store/lmdb-queue.js'
 import {queueStateRange} from '../../src/store/keys.js'
+import {type SmtpSink, startSmtpSink} from '../helpers/smtp-sink.js'
 import {tempStore} from '../helpers/store.js'
 
 const ENTRIES = 500
 const store = tempStore()
-let sink: SMTPServer
+let sink: SmtpSink
 let sinkPort = 0
 let received = 0
 
 beforeAll(async () => {
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, _session, callback) {
-      stream.resume()
-      stream.on('end', () => {
-        received++
-        callback()
-      })
-    },
-  })
-  sinkPort = await new Promise<number>((resolve) => sink.listen(0, '127.0.0.1', () => resolve((sink.server.address() as {port: number}).port)))
+  sink = await startSmtpSink({onMessage: () => void received++})
+  sinkPort = sink.port
 })
 
-afterAll(async () => {
-  for (const c of (sink as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
-  await new Promise<void>((resolve) => sink.close(() => resolve()))
-})
+afterAll(() => sink.close())
 
 function enqueue(n: number, prefix = 'blob', domain = 'sink.test'): string[] {
   return store.transact(() => {

@@ -8,6 +8,9 @@
  *
  * Claiming, like the LMDB queue, moves an entry to `sending` and counts the attempt in the same
  * commit, before any dial.
+ *
+ * `pgQueue(pool, node)` at the end is the whole `store.queue` (../backend.ts) on these tables, what
+ * the foreman, `queue …` and the dashboard use; `putQueueEntry` is mail delivery's part.
  */
 import type pg from 'pg'
 import type {DuePosition, QueueOutcome, QueueStore} from '../backend.js'
@@ -21,6 +24,11 @@ const PRIORITY: Record<QueuePriority, number> = {high: 0, default: 1, bulk: 2}
 const PRIORITY_NAME: QueuePriority[] = ['high', 'default', 'bulk']
 
 const ENTRY_COLUMNS = 'id, from_address, domain, recipients, blob_id, priority, state, attempts, created_at, due_at, last_error'
+
+const DUE_STATES_SQL = `state IN ('queued', 'deferred')`
+const RETURNING = `RETURNING ${ENTRY_COLUMNS}`
+/** a lease of `$n` ms from now, by the database's clock */
+const leaseUntil = (param: string) => `now() + make_interval(secs => ${param}::double precision / 1000)`
 
 interface EntryRow {
   id: string
@@ -114,7 +122,7 @@ export async function claimDue(db: pg.Pool | pg.ClientBase, options: ClaimOption
        SELECT id FROM expired UNION ALL SELECT id FROM due
      )
      UPDATE queue SET state = 'sending', attempts = attempts + 1,
-                      lease_owner = $1, lease_until = now() + make_interval(secs => $4::double precision / 1000)
+                      lease_owner = $1, lease_until = ${leaseUntil('$4')}
        FROM picked WHERE queue.id = picked.id
      RETURNING ${ENTRY_COLUMNS.split(', ').map((c) => `queue.${c}`).join(', ')}`,
     [options.owner, options.limit, options.now ?? Date.now(), options.leaseMs],
@@ -125,7 +133,7 @@ export async function claimDue(db: pg.Pool | pg.ClientBase, options: ClaimOption
 /** Extends this node's leases on `ids` (a long send); returns the ids it still holds. */
 export async function renewLeases(db: pg.Pool | pg.ClientBase, owner: string, ids: string[], leaseMs: number): Promise<string[]> {
   const {rows} = await db.query(
-    `UPDATE queue SET lease_until = now() + make_interval(secs => $3::double precision / 1000)
+    `UPDATE queue SET lease_until = ${leaseUntil('$3')}
       WHERE id = ANY($2) AND state = 'sending' AND lease_owner = $1
       RETURNING id`,
     [owner, ids, leaseMs],
@@ -159,10 +167,6 @@ export async function getQueueEntry(db: pg.Pool | pg.ClientBase, id: string): Pr
   return {...entryFromRow(rows[0]), ...(rows[0].lease_owner ? {leaseOwner: rows[0].lease_owner} : {})}
 }
 
-const DUE_STATES_SQL = `state IN ('queued', 'deferred')`
-const RETURNING = `RETURNING ${ENTRY_COLUMNS}`
-/** a lease of `$n` ms from now, by the database's clock */
-const leaseUntil = (param: string) => `now() + make_interval(secs => ${param}::double precision / 1000)`
 
 interface AttemptRow {
   queue_id: string
