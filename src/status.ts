@@ -3,7 +3,7 @@ import type {AuthStats} from './auth/actor.js'
 import type {QueueState} from './store/records.js'
 import type {Store} from './store/store.js'
 
-export const QUEUE_STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
+export {QUEUE_STATES} from './store/queue-rules.js'
 
 export interface StoreCounts {
   domains: number
