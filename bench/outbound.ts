@@ -34,7 +34,6 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import nodemailer from 'nodemailer'
 import {connectControl, type ControlClient} from '../src/control/client.js'
 import {DEFAULT_QUEUE} from '../src/queue/actor.js'
-import {queueStateRange} from '../src/store/keys.js'
 import type {QueueState} from '../src/store/records.js'
 import {openStore} from '../src/store/store.js'
 import {workerFromSource} from '../src/worker-from-source.js'
@@ -131,7 +130,6 @@ async function startSink(): Promise<Sink> {
   return sink
 }
 
-const STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
 
 /** Polls the store's queue index (read-only, one handle for the whole wait) until `total` entries are in `state`. */
 async function waitState(dataDir: string, state: QueueState, total: number): Promise<void> {
@@ -139,7 +137,7 @@ async function waitState(dataDir: string, state: QueueState, total: number): Pro
   const store = openStore(dataDir, {readOnly: true})
   try {
     for (;;) {
-      const c = Object.fromEntries(STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
+      const c = await store.queue.counts()
       if (c[state] >= total) return
       if (c.failed) throw new Error(`outbound bench: ${c.failed} entries failed: ${JSON.stringify(c)}`)
       if (Date.now() > deadline) throw new Error(`outbound bench: not all ${state} within ${TIMEOUT_MS} ms: ${JSON.stringify(c)}`)

@@ -106,7 +106,7 @@ export class App {
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
-      this.queue = new QueueActor(bus, store, log.child({component: 'queue'}), {
+      this.queue = new QueueActor(bus, store.queue, log.child({component: 'queue'}), {
         hostname: config.hostname,
         queue: config.queue,
         route: routeOf(config, relay),

@@ -216,6 +216,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       maxLifetimeMs: span('recipients still undelivered after this fail and bounce', 1),
     }),
     retentionMs: span('delivered and failed entries stay listable this long', 0),
+    leaseSeconds: int('PostgreSQL store: how long a node holds a claimed entry without renewing (it renews a third of the way); a dead node’s entries are taken over by the others this long after its last renewal', 3, 86_400),
   }),
   dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {
     sign: {kind: 'boolean', description: "sign what leaves for remote domains from a local domain's address with its Ed25519 and RSA keys"},

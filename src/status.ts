@@ -1,10 +1,9 @@
 /** What `mailbox status` reports: store counts always, and live server facts when it runs. */
 import type {AuthStats} from './auth/actor.js'
-import {queueStateRange} from './store/keys.js'
 import type {QueueState} from './store/records.js'
 import type {Store} from './store/store.js'
 
-export const QUEUE_STATES: QueueState[] = ['queued', 'sending', 'deferred', 'held', 'delivered', 'failed']
+export {QUEUE_STATES} from './store/queue-rules.js'
 
 export interface StoreCounts {
   domains: number
@@ -59,7 +58,7 @@ export async function storeCounts(store: Store): Promise<StoreCounts> {
     messages += value.messages
     messageBytes += value.size
   }
-  const queue = Object.fromEntries(QUEUE_STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
+  const queue = await store.queue.counts()
   return {
     ...(await store.directory.counts()),
     folders,

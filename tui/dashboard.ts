@@ -10,7 +10,6 @@ import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
 import {isMailboxError} from '../src/errors.js'
 import {listFolders} from '../src/mailstore/folders.js'
-import {attemptsOf, deleteEntry, getEntry, holdEntry, listEntries, releaseEntry, retryEntry} from '../src/queue/ops.js'
 import {parseSize} from '../src/size.js'
 import type {QueueEntry} from '../src/store/records.js'
 import type {Store} from '../src/store/store.js'
@@ -121,7 +120,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   // ---- data ----
   const readStore = async () => {
     try {
-      entries = listEntries(store)
+      entries = await store.queue.entries()
       users = (await listUsers(store)).filter((u) => u.address)
     } catch (err) {
       say(`store: ${errorText(err)}`)
@@ -272,18 +271,18 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
     try {
       const conn = live.connection
       if (conn) await conn.call(`queue.${verb}`, {id})
-      else await ({retry: retryEntry, hold: holdEntry, release: releaseEntry, delete: deleteEntry})[verb](store, id)
+      else await store.queue[verb](id)
       say(`${verb}: ${id}${conn ? '' : ' (on the store; the server is not running)'}`)
       await readStore()
     } catch (err) {
       say(`${verb} failed: ${errorText(err)}`)
     }
   }
-  const showEntry = () => {
+  const showEntry = async () => {
     const id = selectedEntry()
     if (!id) return
     try {
-      const lines = entryDetail(getEntry(store, id), attemptsOf(store, id))
+      const lines = entryDetail(await store.queue.find(id), await store.queue.attempts(id))
       detail(lines.join('\n'))
     } catch (err) {
       say(errorText(err))
@@ -371,7 +370,7 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   table.key('h', () => void queueAction('hold'))
   table.key('u', () => void queueAction('release'))
   table.key('d', () => void queueAction('delete'))
-  table.key('enter', showEntry)
+  table.key('enter', () => void showEntry())
   table.key('f', () => {
     filterIndex = (filterIndex + 1) % QUEUE_FILTERS.length
     render()

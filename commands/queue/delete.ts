@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
-import {deleteEntry} from '../../src/queue/ops.js'
 
 export default class QueueDelete extends MailboxCommand {
   static override summary = 'Delete an entry without sending it and without a bounce.'
@@ -10,7 +9,7 @@ export default class QueueDelete extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueDelete)
-    const entry = await queueChange(flags['data-dir'], 'queue.delete', {id: args.id}, (store) => deleteEntry(store, args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.delete', {id: args.id}, (store) => store.queue.delete(args.id))
     this.say(`deleted ${entry.id}`)
     return entry
   }

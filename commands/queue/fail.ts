@@ -16,7 +16,7 @@ export default class QueueFail extends MailboxCommand {
     const {args, flags} = await this.parse(QueueFail)
     const result = await queueChange(flags['data-dir'], 'queue.fail', {id: args.id}, (store) => {
       const {hostname, dkim} = offlineMailSettings(flags['data-dir'], flags.config)
-      return failEntry(store, args.id, {hostname, inject: (to, dsn) => injectMessage(store, {from: '', to: [to], raw: dsn, hostname, dkim})})
+      return failEntry(store.queue, args.id, {hostname, inject: (to, dsn) => injectMessage(store, {from: '', to: [to], raw: dsn, hostname, dkim})})
     })
     this.say(
       [

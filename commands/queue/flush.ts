@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
-import {flushEntries} from '../../src/queue/ops.js'
 
 export default class QueueFlush extends MailboxCommand {
   static override summary = 'Make every deferred entry due now (or, with --domain, those for one destination domain).'
@@ -11,7 +10,7 @@ export default class QueueFlush extends MailboxCommand {
   async run() {
     const {flags} = await this.parse(QueueFlush)
     const body = flags.domain === undefined ? {} : {domain: flags.domain}
-    const entries = await queueChange(flags['data-dir'], 'queue.flush', body, (store) => flushEntries(store, flags.domain))
+    const entries = await queueChange(flags['data-dir'], 'queue.flush', body, (store) => store.queue.flush(flags.domain))
     const what = `${entries.length} deferred entr${entries.length === 1 ? 'y' : 'ies'}`
     this.say(`${what}${flags.domain === undefined ? '' : ` for ${flags.domain.toLowerCase()}`} due now`)
     return entries

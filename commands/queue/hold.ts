@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
-import {holdEntry} from '../../src/queue/ops.js'
 
 export default class QueueHold extends MailboxCommand {
   static override summary = 'Hold a queued or deferred entry: it is not sent until released.'
@@ -10,7 +9,7 @@ export default class QueueHold extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueHold)
-    const entry = await queueChange(flags['data-dir'], 'queue.hold', {id: args.id}, (store) => holdEntry(store, args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.hold', {id: args.id}, (store) => store.queue.hold(args.id))
     this.say(`held ${entry.id}`)
     return entry
   }

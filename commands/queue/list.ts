@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTable, formatTime} from '../../src/cli/table.js'
-import {listEntries} from '../../src/queue/ops.js'
 import {QUEUE_STATES} from '../../src/status.js'
 import type {QueueState} from '../../src/store/records.js'
 
@@ -15,7 +14,7 @@ export default class QueueList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(QueueList)
-    let entries = listEntries(this.openStore(flags['data-dir']), flags.state as QueueState | undefined)
+    let entries = await this.openStore(flags['data-dir']).queue.entries(flags.state as QueueState | undefined)
     if (flags.limit) entries = entries.slice(0, flags.limit)
     const view = entries.map((e) => ({
       id: e.id,

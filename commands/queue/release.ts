@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
-import {releaseEntry} from '../../src/queue/ops.js'
 
 export default class QueueRelease extends MailboxCommand {
   static override summary = 'Release a held entry: it is due at once.'
@@ -10,7 +9,7 @@ export default class QueueRelease extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueRelease)
-    const entry = await queueChange(flags['data-dir'], 'queue.release', {id: args.id}, (store) => releaseEntry(store, args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.release', {id: args.id}, (store) => store.queue.release(args.id))
     this.say(`released ${entry.id}`)
     return entry
   }

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {queueChange} from '../../src/cli/queue-change.js'
 import {MailboxError} from '../../src/errors.js'
-import {retryAll, retryEntry} from '../../src/queue/ops.js'
 
 export default class QueueRetry extends MailboxCommand {
   static override summary = 'Make an entry (or, with --all, every queued and deferred entry) due now.'
@@ -14,7 +13,7 @@ export default class QueueRetry extends MailboxCommand {
     const {args, flags} = await this.parse(QueueRetry)
     if (!args.id === !flags.all) throw new MailboxError('invalid', 'give an entry ID or --all')
     const entries = await queueChange(flags['data-dir'], 'queue.retry', args.id ? {id: args.id} : {}, (store) =>
-      args.id ? retryEntry(store, args.id).then((e) => [e]) : retryAll(store),
+      args.id ? store.queue.retry(args.id).then((e) => [e]) : store.queue.retryAll(),
     )
     this.say(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} due now`)
     return entries

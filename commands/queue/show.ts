@@ -2,7 +2,6 @@ import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTime} from '../../src/cli/table.js'
 import {attemptText} from '../../src/queue/attempt-text.js'
-import {attemptsOf, findEntry} from '../../src/queue/ops.js'
 
 export default class QueueShow extends MailboxCommand {
   static override summary = 'Show a queue entry with every delivery attempt and its SMTP transcript.'
@@ -13,8 +12,8 @@ export default class QueueShow extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(QueueShow)
     const store = this.openStore(flags['data-dir'])
-    const entry = findEntry(store, args.id)
-    const attempts = attemptsOf(store, entry.id)
+    const entry = await store.queue.find(args.id)
+    const attempts = await store.queue.attempts(entry.id)
     this.say(
       [
         `id:        ${entry.id}`,

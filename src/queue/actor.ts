@@ -19,6 +19,12 @@
  *   (and at worst the bounce) instead of losing it.
  *
  * Wake-ups coalesce (a kick while one is pending is free) and a timer waits for the next due time.
+ *
+ * The foreman works over `QueueStore` (../store/backend.ts) alone, so one foreman serves both
+ * backends. On LMDB the lease of a claim is the process. On PostgreSQL several nodes' foremen
+ * share one queue: a claim is a lease of `queue.leaseSeconds`, renewed on a timer (a third of
+ * it) while the entry is in hand; a node that dies stops renewing, and once its leases ran out
+ * the due scans of the others list its entries and their claims take them over.
  * With a server running, `mailbox queue …` comes through the control socket to the actions here,
  * so its changes are serialized with the sending.
  */
@@ -29,29 +35,13 @@ import {SenderThread, type KeptSession, type SenderSetup} from '../delivery/send
 import type {AttemptResult, RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import type {DuePosition, DueScan, QueueStore} from '../store/backend.js'
+import {BULK_BATCH} from '../store/queue-rules.js'
 import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
-import type {Store} from '../store/store.js'
 import {attemptLogFields} from './attempt-log.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
 import {FAILED_BY_ADMIN, failEntry, type FailResult} from './fail.js'
-import {
-  BULK_BATCH,
-  deleteEntry,
-  dueIterator,
-  type DuePosition,
-  type DueScan,
-  flushEntries,
-  holdEntry,
-  logAttempt,
-  nextDue,
-  purgeFinishedInTxn,
-  recoverSending,
-  releaseEntry,
-  retryAll,
-  retryEntry,
-  updateEntry,
-} from './ops.js'
 
 export interface QueueConfig {
   /** senders working at once */
@@ -65,6 +55,11 @@ export interface QueueConfig {
   retry: RetryPolicy
   /** delivered and failed entries stay listable this long, then are removed */
   retentionMs: number
+  /**
+   * PostgreSQL: how long a claim holds without renewal (a node renews a third of the way); a
+   * dead node's entries are taken over by the others this long after its last renewal
+   */
+  leaseSeconds: number
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
@@ -103,14 +98,12 @@ export const DEFAULT_QUEUE: QueueConfig = {
   socketTimeoutMs: 120_000,
   retry: DEFAULT_RETRY,
   retentionMs: 7 * 24 * 3600_000,
+  leaseSeconds: 60,
 }
 
 const PURGE_EVERY_MS = 3600_000
 /** with due entries all blocked by the pool's limits, how often the foreman looks again unasked */
 const IDLE_RECHECK_MS = 1000
-
-/** states a sender may claim from */
-const DUE: QueueState[] = ['queued', 'deferred']
 
 type ScanProgress = NonNullable<DueScan['progress']>
 
@@ -139,12 +132,16 @@ export class QueueActor implements Actor {
   private unregister: (() => void)[] = []
   private timer?: NodeJS.Timeout
   private purgeTimer?: NodeJS.Timeout
+  private renewTimer?: NodeJS.Timeout
   private kickPending = false
+  /** a pump is running (on PostgreSQL its scans are round trips): a kick meanwhile pumps again after it */
+  private pumping = false
+  private pumpAgain = false
   private stopping = false
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
+    private readonly queue: QueueStore,
     private readonly log: Logger,
     private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; trustedCa?: string},
   ) {}
@@ -166,7 +163,7 @@ export class QueueActor implements Actor {
 
   async start(): Promise<void> {
     this.sender = new SenderThread(this.senderSetup(), (err) => this.log.error({err}, 'the delivery thread failed; attempts it had in hand are deferred'))
-    const recovered = recoverSending(this.store)
+    const recovered = await this.queue.recoverExpired(Date.now())
     if (recovered) this.log.info({recovered}, 'entries left sending by a previous run are queued again')
     const act = async <T>(fn: () => Promise<T>): Promise<T> => {
       const result = await fn()
@@ -182,22 +179,46 @@ export class QueueActor implements Actor {
         // one busy domain then costs no scan per message)
         if (this.workers < this.options.queue.senders && !this.atLimit(domain)) this.kick()
       }),
-      this.bus.handle('queue.retry', ({id}) => act(async () => (id ? [await retryEntry(this.store, id)] : retryAll(this.store)))),
-      this.bus.handle('queue.hold', ({id}) => act(() => holdEntry(this.store, id))),
-      this.bus.handle('queue.release', ({id}) => act(() => releaseEntry(this.store, id))),
-      this.bus.handle('queue.delete', ({id}) => act(() => deleteEntry(this.store, id))),
-      this.bus.handle('queue.flush', ({domain}) => act(() => flushEntries(this.store, domain))),
+      this.bus.handle('queue.retry', ({id}) => act(async () => (id ? [await this.queue.retry(id)] : this.queue.retryAll()))),
+      this.bus.handle('queue.hold', ({id}) => act(() => this.queue.hold(id))),
+      this.bus.handle('queue.release', ({id}) => act(() => this.queue.release(id))),
+      this.bus.handle('queue.delete', ({id}) => act(() => this.queue.delete(id))),
+      this.bus.handle('queue.flush', ({domain}) => act(() => this.queue.flush(domain))),
       this.bus.handle('queue.fail', ({id}) => this.failByAdmin(id)),
     ]
     this.kick()
     this.purge()
     this.purgeTimer = setInterval(() => this.purge(), PURGE_EVERY_MS).unref()
+    if (this.queue.leased) this.renewTimer = setInterval(() => this.renew(), (this.leaseMs / 3) | 0).unref()
+  }
+
+  private get leaseMs(): number {
+    return this.options.queue.leaseSeconds * 1000
+  }
+
+  /**
+   * Renews the leases of the entries in hand (claimed, being sent, outcome not yet recorded). One
+   * that is not renewed was taken over by another node after this one stalled past its lease: its
+   * outcome will be refused, and the other node's attempt decides.
+   */
+  private renew(): void {
+    const ids = [...this.active.keys()]
+    if (!ids.length) return
+    this.queue.renewLeases(ids, this.leaseMs).then(
+      (held) => {
+        if (held.length < ids.length) {
+          const kept = new Set(held)
+          this.log.warn({lost: ids.filter((id) => !kept.has(id) && this.active.has(id))}, 'claims whose lease ran out were taken over by another node')
+        }
+      },
+      (err: unknown) => this.log.error({err}, 'queue leases could not be renewed'),
+    )
   }
 
   /** `queue fail ID` with the server running: see ./fail.ts */
   private async failByAdmin(id: string): Promise<FailResult> {
     const inject = (to: string, dsn: Buffer) => this.bus.call('mailstore.inject', {from: '', to: [to], raw: dsn.toString('base64')})
-    const result = await failEntry(this.store, id, {hostname: this.options.hostname ?? hostname(), inject})
+    const result = await failEntry(this.queue, id, {hostname: this.options.hostname ?? hostname(), inject})
     const {entry} = result
     this.bus.publish('queue.failed', {id: entry.id, domain: entry.domain, recipients: result.recipients, lastError: FAILED_BY_ADMIN})
     if (result.bouncedTo) this.bus.publish('queue.bounced', {id: entry.id, to: result.bouncedTo, recipients: result.recipients})
@@ -210,7 +231,7 @@ export class QueueActor implements Actor {
     const before = Date.now() - this.options.queue.retentionMs
     const run = async () => {
       let removed = 0
-      for (let step = BULK_BATCH; step === BULK_BATCH && !this.stopping; removed += step) step = await this.store.transactAsync(() => purgeFinishedInTxn(this.store, before, BULK_BATCH))
+      for (let step = BULK_BATCH; step === BULK_BATCH && !this.stopping; removed += step) step = await this.queue.purgeFinished(before, BULK_BATCH)
       return removed
     }
     void run().then(
@@ -227,6 +248,8 @@ export class QueueActor implements Actor {
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
     // a sender that ends hands its last outcome commit to `inflight`, hence the loop
     while (this.inflight.size) await Promise.allSettled([...this.inflight])
+    // leases are renewed until the last outcome is recorded (a send may outlast a lease)
+    clearInterval(this.renewTimer)
     await this.sender?.stop()
   }
 
@@ -236,26 +259,44 @@ export class QueueActor implements Actor {
     this.kickPending = true
     setImmediate(() => {
       this.kickPending = false
-      this.pump()
+      if (this.pumping) this.pumpAgain = true
+      else void this.pumpOnce()
     })
   }
 
-  private pump(): void {
+  private async pumpOnce(): Promise<void> {
+    this.pumping = true
+    try {
+      await this.pump()
+    } catch (err) {
+      this.log.error({err}, 'the queue could not be scanned')
+      this.wakeBy(Date.now() + IDLE_RECHECK_MS)
+    } finally {
+      this.pumping = false
+      if (this.pumpAgain) {
+        this.pumpAgain = false
+        this.kick()
+      }
+    }
+  }
+
+  private async pump(): Promise<void> {
     if (this.stopping) return
     if (this.workers < this.options.queue.senders) {
       // the front of the due order first (new and high-priority mail), then on from where the last
       // pump stopped, a window per pump: entries behind a long run of a busy domain's are reached too
       const skip = (id: string) => this.active.has(id) || this.atLimit(this.domainOf.get(id))
       const front: ScanProgress = {ended: false}
-      this.startDue({skip, maxKeys: SCAN_KEYS / 2, progress: front})
+      await this.startDue({skip, maxKeys: SCAN_KEYS / 2, progress: front})
       if (!front.ended && this.workers < this.options.queue.senders) {
         const rest: ScanProgress = {ended: false}
         const after = this.resumeAt && front.last && laterIn(this.resumeAt, front.last) ? this.resumeAt : front.last
-        this.startDue({skip, maxKeys: SCAN_KEYS / 2, ...(after ? {after} : {}), progress: rest})
+        await this.startDue({skip, maxKeys: SCAN_KEYS / 2, ...(after ? {after} : {}), progress: rest})
         this.resumeAt = rest.ended ? undefined : rest.last
       }
     }
-    const due = nextDue(this.store)
+    const due = await this.queue.nextDue()
+    if (this.stopping) return
     clearTimeout(this.timer)
     this.timerAt = Infinity
     if (due === undefined) return
@@ -265,13 +306,14 @@ export class QueueActor implements Actor {
   }
 
   /** begins senders on the due entries of `scan` while senders are free and their domains have room */
-  private startDue(scan: DueScan): void {
-    for (const entry of dueIterator(this.store, Date.now(), scan)) {
+  private startDue(scan: DueScan): Promise<void> {
+    return this.queue.due(Date.now(), scan, (entry) => {
       this.remember(entry.id, entry.domain)
-      if (this.atLimit(entry.domain)) continue
+      // checked again here: a batch (PostgreSQL) was listed before the begins of this scan
+      if (this.atLimit(entry.domain) || this.active.has(entry.id)) return true
       this.begin(entry)
-      if (this.workers >= this.options.queue.senders) return
-    }
+      return this.workers < this.options.queue.senders
+    })
   }
 
   /** the timer fires at `at` at the latest (an outcome that defers needs no scan, only this) */
@@ -303,11 +345,7 @@ export class QueueActor implements Actor {
     this.active.set(entry.id, entry.domain)
     let claimed: QueueEntry | undefined
     try {
-      claimed = await this.store.transactAsync(() => {
-        const current = this.store.queue.get(entry.id)
-        if (!current || !DUE.includes(current.state) || current.nextAttemptAt > Date.now()) return undefined
-        return updateEntry(this.store, current, {state: 'sending', attempts: current.attempts + 1})
-      })
+      claimed = await this.queue.claim(entry.id, Date.now(), this.leaseMs)
     } finally {
       if (!claimed) this.active.delete(entry.id)
     }
@@ -320,12 +358,12 @@ export class QueueActor implements Actor {
    * Tops `ahead` up to CLAIM_AHEAD claims (at most `room`) on due entries of `domain` that nobody
    * holds. The claims are issued in one turn, so they share one commit.
    */
-  private claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): void {
+  private async claimAhead(domain: string, ahead: Promise<QueueEntry | undefined>[], room: number): Promise<void> {
     const want = Math.min(CLAIM_AHEAD, room)
     let listed = this.candidates.get(domain)
     while (ahead.length < want) {
       if (!listed?.length) {
-        listed = this.dueOf(domain)
+        listed = await this.dueOf(domain)
         if (!listed.length) return void this.candidates.delete(domain)
         this.candidates.set(domain, listed)
       }
@@ -335,14 +373,14 @@ export class QueueActor implements Actor {
   }
 
   /** ids of up to CANDIDATES due entries of `domain` nobody holds, in due order */
-  private dueOf(domain: string): string[] {
+  private async dueOf(domain: string): Promise<string[]> {
     const found: string[] = []
     // other domains' entries are passed over by key once seen; past SCAN_KEYS the next top-up looks again
     const skip = (id: string) => this.active.has(id) || (this.domainOf.get(id) ?? domain) !== domain
-    for (const entry of dueIterator(this.store, Date.now(), {skip, maxKeys: SCAN_KEYS})) {
+    await this.queue.due(Date.now(), {skip, maxKeys: SCAN_KEYS}, (entry) => {
       this.remember(entry.id, entry.domain)
-      if (entry.domain === domain && found.push(entry.id) >= CANDIDATES) break
-    }
+      return !(entry.domain === domain && !this.active.has(entry.id) && found.push(entry.id) >= CANDIDATES)
+    })
     return found
   }
 
@@ -371,7 +409,7 @@ export class QueueActor implements Actor {
           this.settle(current, attempt.result, startedAt)
           current = undefined
           // entries claimed ahead are attempted whatever happens (on a new connection if this one broke)
-          if (session && !this.stopping) this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
+          if (session && !this.stopping) await this.claimAhead(domain, ahead, MESSAGES_PER_CONNECTION - sent - ahead.length)
         }
       } catch (err) {
         this.log.error({err, id: current?.id}, 'delivery attempt failed unexpectedly')
@@ -417,7 +455,7 @@ export class QueueActor implements Actor {
   /** One attempt on the sender thread, over the sender's kept connection when it still works. */
   private async attempt(entry: QueueEntry, session: KeptSession | undefined): Promise<{result: AttemptResult; session?: KeptSession}> {
     const pending = entry.recipients.filter((r) => r.state === 'pending' || r.state === 'deferred').map((r) => r.address)
-    const raw = this.store.blobs.get(entry.blobId)
+    const raw = await this.queue.message(entry)
     if (!raw) {
       return {...(session ? {session} : {}), result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}}
     }
@@ -425,7 +463,7 @@ export class QueueActor implements Actor {
     return this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw}, session)
   }
 
-  /** Records an attempt's outcome; resolves with the entry's new state (undefined: it was deleted meanwhile). */
+  /** Records an attempt's outcome; resolves with the entry's new state (undefined: it was deleted meanwhile or taken over). */
   private async finish(entry: QueueEntry, result: AttemptResult, startedAt: number): Promise<QueueState | undefined> {
     const now = Date.now()
     const byAddress = new Map(result.recipients.map((r) => [r.address, r]))
@@ -446,12 +484,13 @@ export class QueueActor implements Actor {
     const state = open ? 'deferred' : recipients.some((r) => r.state === 'delivered') ? 'delivered' : 'failed'
     const lastError = recipients.find((r) => r.lastError && r.state !== 'delivered')?.lastError
     // the bounce goes first (it quotes the original header, and the final state releases the blob)
-    if (failedNow.length) await this.bounce(entry, failedNow, now, this.store.blobs.get(entry.blobId) ?? Buffer.alloc(0))
-    let updated: QueueEntry | undefined
-    await this.store.transactAsync(() => {
-      const current = this.store.queue.get(entry.id)
-      if (!current) return // deleted meanwhile
-      logAttempt(this.store, {
+    if (failedNow.length) await this.bounce(entry, failedNow, now, (await this.queue.message(entry)) ?? Buffer.alloc(0))
+    const updated = await this.queue.finish(entry.id, {
+      recipients,
+      state,
+      nextAttemptAt: open ? nextAttemptAt(this.options.queue.retry, entry.attempts, now) : now,
+      ...(lastError ? {lastError} : {}),
+      attempt: {
         queueId: entry.id,
         attempt: entry.attempts,
         startedAt,
@@ -460,15 +499,9 @@ export class QueueActor implements Actor {
         result: state === 'deferred' ? 'deferred' : failedNow.length && state === 'failed' ? 'failed' : 'delivered',
         transcript: result.transcript,
         ...(result.tls ? {tls: result.tls} : {}),
-      })
-      const {lastError: _, ...rest} = current
-      updated = updateEntry(this.store, rest, {
-        recipients,
-        state,
-        nextAttemptAt: open ? nextAttemptAt(this.options.queue.retry, entry.attempts, now) : now,
-        ...(lastError ? {lastError} : {}),
-      })
+      },
     })
+    // deleted meanwhile, or (PostgreSQL) the lease ran out and another node's attempt decides
     if (!updated) return undefined
     // a deferred entry needs the timer for its next attempt
     if (state === 'deferred') this.wakeBy(updated.nextAttemptAt)

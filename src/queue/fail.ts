@@ -9,11 +9,9 @@
  * 3. the entry becomes final. A crash between 2 and 3 leaves it held, bounce sent: failing it
  *    again may send a second bounce, never none.
  */
-import {MailboxError} from '../errors.js'
+import type {QueueStore} from '../store/backend.js'
 import type {QueueEntry, QueueRecipient} from '../store/records.js'
-import type {Store} from '../store/store.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
-import {findEntry, updateEntry} from './ops.js'
 
 export const FAILED_BY_ADMIN = 'failed by the administrator'
 
@@ -29,20 +27,22 @@ export interface FailResult {
 
 const isOpen = (r: QueueRecipient) => r.state === 'pending' || r.state === 'deferred'
 
+/** step 3's rewrite: the open recipients fail; the entry is delivered when some recipient was, else failed */
+export function failedByAdmin(entry: QueueEntry, at: number): Partial<QueueEntry> {
+  const recipients = entry.recipients.map((r) => (isOpen(r) ? {...r, state: 'failed' as const, lastError: FAILED_BY_ADMIN} : r))
+  return {recipients, state: recipients.some((r) => r.state === 'delivered') ? 'delivered' : 'failed', nextAttemptAt: at, lastError: FAILED_BY_ADMIN}
+}
+
 /** `inject` stores or queues the bounce from the null sender to `to` (the bus, or the store directly). */
-export async function failEntry(store: Store, id: string, options: {hostname: string; inject: (to: string, dsn: Buffer) => Promise<unknown>}): Promise<FailResult> {
-  const held = await store.transactAsync(() => {
-    const entry = findEntry(store, id)
-    if (!['queued', 'deferred', 'held'].includes(entry.state)) throw new MailboxError('conflict', `cannot fail entry ${entry.id}: it is ${entry.state}`)
-    return updateEntry(store, entry, {state: 'held'})
-  })
+export async function failEntry(queue: QueueStore, id: string, options: {hostname: string; inject: (to: string, dsn: Buffer) => Promise<unknown>}): Promise<FailResult> {
+  const held = await queue.failBegin(id)
   const now = Date.now()
   const failed: FailedRecipient[] = held.recipients
     .filter(isOpen)
     .map((r) => ({address: r.address, reply: r.lastError ? `${FAILED_BY_ADMIN} (last error: ${r.lastError})` : FAILED_BY_ADMIN}))
   const result: Omit<FailResult, 'entry'> = {recipients: failed.map((f) => f.address)}
   if (held.from && failed.length) {
-    const original = store.blobs.get(held.blobId) ?? Buffer.alloc(0)
+    const original = (await queue.message(held)) ?? Buffer.alloc(0)
     const dsn = buildDsn({hostname: options.hostname, to: held.from, arrivedAt: held.createdAt, lastAttemptAt: now, recipients: failed, original})
     try {
       await options.inject(held.from, dsn)
@@ -51,16 +51,6 @@ export async function failEntry(store: Store, id: string, options: {hostname: st
       result.bounceError = (err as Error).message
     }
   }
-  const entry = await store.transactAsync(() => {
-    const current = store.queue.get(held.id)
-    if (!current) throw new MailboxError('not-found', `queue entry ${held.id} was deleted meanwhile`)
-    const recipients = current.recipients.map((r) => (isOpen(r) ? {...r, state: 'failed' as const, lastError: FAILED_BY_ADMIN} : r))
-    return updateEntry(store, current, {
-      recipients,
-      state: recipients.some((r) => r.state === 'delivered') ? 'delivered' : 'failed',
-      nextAttemptAt: now,
-      lastError: FAILED_BY_ADMIN,
-    })
-  })
+  const entry = await queue.failEnd(held.id, (current) => failedByAdmin(current, now))
   return {entry, ...result}
 }

@@ -3,9 +3,8 @@
  * deferred; held ones are set aside and not counted) by destination domain and by age (since
  * they were accepted), in buckets that double: 0-5 minutes, 5-10, 10-20, … 640-1280, older.
  */
+import type {QueueStore} from '../store/backend.js'
 import type {QueueState} from '../store/records.js'
-import type {Store} from '../store/store.js'
-import {listEntries} from './ops.js'
 
 /** upper bounds of the age buckets in minutes; a last bucket takes everything older */
 export const AGE_BUCKETS_MIN = [5, 10, 20, 40, 80, 160, 320, 640, 1280]
@@ -26,11 +25,11 @@ export interface QueueShape {
   total: ShapeRow
 }
 
-export function queueShape(store: Store, now = Date.now()): QueueShape {
+export async function queueShape(queue: QueueStore, now = Date.now()): Promise<QueueShape> {
   const rows = new Map<string, ShapeRow>()
   const total: ShapeRow = {domain: 'TOTAL', total: 0, ages: AGE_LABELS.map(() => 0)}
   for (const state of WAITING) {
-    for (const entry of listEntries(store, state)) {
+    for (const entry of await queue.entries(state)) {
       const minutes = Math.max(0, now - entry.createdAt) / 60_000
       let bucket = AGE_BUCKETS_MIN.findIndex((limit) => minutes < limit)
       if (bucket === -1) bucket = AGE_BUCKETS_MIN.length

@@ -17,11 +17,14 @@ import type {
   AliasRecord,
   BlobInfoRecord,
   CaptureRuleRecord,
+  DeliveryAttemptRecord,
   DkimKeyRecord,
   DomainRecord,
   MailboxRecord,
   MessageRecord,
   QueueEntry,
+  QueueRecipient,
+  QueueState,
   SpecialUse,
   UserRecord,
 } from './records.js'
@@ -353,4 +356,94 @@ export interface MailStore {
   cachedText(id: string): Promise<string | undefined>
   /** caches a blob's search text unless the blob is gone; not a durability point (SEARCH does not wait for it) */
   cacheText(id: string, text: string): Promise<void>
+}
+
+// ---- Queue (slice 4) ----
+
+/** a place in the due order: the priority (0 high … 2 bulk), due time and id of an entry */
+export type DuePosition = [priority: number, dueAt: number, id: string]
+
+/** A bounded look at the due order (the foreman's pump and its senders' top-ups). */
+export interface DueScan {
+  /** entries passed over by id, without being read (LMDB: by their index key alone) */
+  skip?: (id: string) => boolean
+  /** entries looked at, at most (skipped ones count too) */
+  maxKeys?: number
+  /** start after this place (where an earlier scan stopped at its bound) */
+  after?: DuePosition
+  /** kept up to date as the scan goes: the last place looked at, and whether the scan got to the end */
+  progress?: {last?: DuePosition; ended: boolean}
+}
+
+/** What one attempt's outcome rewrites, with its delivery-log record. */
+export interface QueueOutcome {
+  recipients: QueueRecipient[]
+  state: 'delivered' | 'failed' | 'deferred'
+  /** deferred: the next attempt; final: when it finished (retention counts from it) */
+  nextAttemptAt: number
+  /** the entry's last error (absent: cleared) */
+  lastError?: string
+  attempt: DeliveryAttemptRecord
+}
+
+/**
+ * The outbound queue. Entries are made by `mail.deliver` (LMDB: `enqueueInTxn` of
+ * ./lmdb-queue.ts inside the delivery transaction; PostgreSQL: `putQueueEntry` of ./pg/queue.ts);
+ * everything after is here.
+ *
+ * Claims are leases: `claim` makes a due entry `sending` (attempts + 1) for this node before any
+ * dial; its `finish` stands only while the claim is still this node's. On LMDB the lease is the
+ * process (one foreman per store; `recoverExpired` at start makes what a dead process left
+ * `sending` due again); on PostgreSQL a lease runs out unless renewed (`renewLeases`), after
+ * which another node's `claim` takes the entry over and the first node's `finish` is refused.
+ * Delivery is at-least-once.
+ */
+export interface QueueStore {
+  /** whether claims expire unless renewed (PostgreSQL), or last as long as the process (LMDB) */
+  readonly leased: boolean
+  /**
+   * Hands `visit` the due entries (queued or deferred and due by `now`; on PostgreSQL also
+   * `sending` ones whose lease ran out) in due order (priority, due time), within the scan's
+   * bounds, until `visit` returns false. LMDB reads lazily, each entry as `visit` asks for the
+   * next (what `skip` names is passed over by key); PostgreSQL reads one batch of `maxKeys`.
+   * A listed entry is only a candidate: `claim` checks again.
+   */
+  due(now: number, scan: DueScan, visit: (entry: QueueEntry) => boolean | void): Promise<void>
+  /** compare-and-set: a due entry (or an expired lease) becomes `sending`, attempts + 1, under this node's lease; undefined when it is not due (any more) or someone else has it */
+  claim(id: string, now: number, leaseMs: number): Promise<QueueEntry | undefined>
+  /** records an attempt (entry, delivery log, blob release when final: one transaction); undefined when the entry is gone or the claim was taken over */
+  finish(id: string, outcome: QueueOutcome): Promise<QueueEntry | undefined>
+  /** extends this node's leases on `ids`; returns those it still holds */
+  renewLeases(ids: string[], leaseMs: number): Promise<string[]>
+  /** makes claims nobody holds any more due now (LMDB: every `sending` entry, at start; PostgreSQL: expired leases and this node's own); returns how many */
+  recoverExpired(now: number): Promise<number>
+
+  /** entries in one state, or all (sending, queued, deferred, held, failed, delivered), each by priority and due time */
+  entries(state?: QueueState): Promise<QueueEntry[]>
+  entry(id: string): Promise<QueueEntry | undefined>
+  /** the full id, or a prefix or suffix naming one entry only (`not-found`, `conflict` listing candidates, `invalid` when empty) */
+  find(given: string): Promise<QueueEntry>
+  attempts(id: string): Promise<DeliveryAttemptRecord[]>
+  /** the message an entry sends (undefined: its blob is gone) */
+  message(entry: QueueEntry): Promise<Buffer | undefined>
+  /** the earliest due time of a waiting entry (PostgreSQL: or of another node's lease running out) */
+  nextDue(): Promise<number | undefined>
+  counts(): Promise<Record<QueueState, number>>
+
+  /** administrator's changes: by `find` id; `conflict` when the entry's state does not allow it */
+  retry(id: string): Promise<QueueEntry>
+  hold(id: string): Promise<QueueEntry>
+  release(id: string): Promise<QueueEntry>
+  /** every queued and deferred entry due now (BULK_BATCH per commit on LMDB) */
+  retryAll(): Promise<QueueEntry[]>
+  /** every deferred entry (of one destination domain) due now */
+  flush(domain?: string): Promise<QueueEntry[]>
+  /** removes an entry and its attempts, no bounce; refuses one being sent */
+  delete(id: string): Promise<QueueEntry>
+  /** `queue fail` step 1 (see ../queue/fail.ts): held in a commit of its own, from queued, deferred or held */
+  failBegin(id: string): Promise<QueueEntry>
+  /** `queue fail` step 3: the entry as `rewrite` makes it final (the blob released) */
+  failEnd(id: string, rewrite: (entry: QueueEntry) => Partial<QueueEntry>): Promise<QueueEntry>
+  /** removes up to `limit` delivered and failed entries that finished before `before`; returns how many */
+  purgeFinished(before: number, limit: number): Promise<number>
 }

@@ -11,11 +11,12 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, DirectoryStore, DkimStore, QueueStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
+import {lmdbQueue} from './lmdb-queue.js'
 import {migrate} from './schema.js'
 import type {
   AliasRecord,
@@ -39,6 +40,8 @@ export interface Store {
   readonly auth: AuthStore
   /** capture mode's fault-injection rules: see ./backend.ts */
   readonly capture: CaptureStore
+  /** the outbound queue: see ./backend.ts (its databases, `queueEntries`, `queueIndex`, `deliveryLog`, are src/store/'s alone) */
+  readonly queue: QueueStore
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -52,7 +55,8 @@ export interface Store {
   readonly blobInfo: Database<BlobInfoRecord, string>
   /** plain text of a message (text parts, or HTML as text) for SEARCH BODY/TEXT */
   readonly blobText: Database<string, string>
-  readonly queue: Database<QueueEntry, string>
+  /** the outbound queue's entries by id (the LMDB database is named `queue`) */
+  readonly queueEntries: Database<QueueEntry, string>
   readonly queueIndex: Database<null, (string | number)[]>
   readonly deliveryLog: Database<DeliveryAttemptRecord, [string, number]>
   readonly captureRules: Database<CaptureRuleRecord, string>
@@ -130,6 +134,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     dkim: lmdbDkim(store),
     auth: lmdbAuth(store),
     capture: lmdbCapture(store),
+    queue: lmdbQueue(store),
     path,
     readOnly,
     env,
@@ -142,7 +147,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     blobs: db('blobs', 'binary'),
     blobInfo: db('blobInfo'),
     blobText: db('blobText'),
-    queue: db('queue'),
+    queueEntries: db('queue'),
     queueIndex: db('queueIndex'),
     deliveryLog: db('deliveryLog'),
     captureRules: db('captureRules'),

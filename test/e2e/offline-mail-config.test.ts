@@ -36,7 +36,7 @@ const send = (from: string, args: string[] = []) =>
 /** the bytes a queue entry will send */
 const queuedMessage = (id: string): Promise<string> =>
   withStore(dataDir, (store) => {
-    const entry = store.queue.get(id)!
+    const entry = store.queueEntries.get(id)!
     return store.blobs.get(entry.blobId)!.toString('latin1')
   })
 
@@ -63,7 +63,7 @@ describe('offline mail follows --config', () => {
       const failed = await runJson<{bouncedTo?: string}>(['queue', 'fail', original.queued[0]!, '--config', config], {dataDir})
       expect(failed.bouncedTo).toBe('carol@remote.test')
       const bounceId = await withStore(dataDir, (store) => {
-        const ids = [...store.queue.getRange()].filter(({value}) => value.from === '' && value.recipients.some((r) => r.address === 'carol@remote.test')).map(({key}) => String(key))
+        const ids = [...store.queueEntries.getRange()].filter(({value}) => value.from === '' && value.recipients.some((r) => r.address === 'carol@remote.test')).map(({key}) => String(key))
         return ids.at(-1)!
       })
       const bounce = await queuedMessage(bounceId)

@@ -231,7 +231,7 @@ export function peek<T>(dataDir: string, fn: (store: ReturnType<typeof openStore
   }
 }
 
-export const entryOf = (dataDir: string, id: string): QueueEntry | undefined => peek(dataDir, (s) => s.queue.get(id))
+export const entryOf = (dataDir: string, id: string): QueueEntry | undefined => peek(dataDir, (s) => s.queueEntries.get(id))
 
 export const inboxCount = (dataDir: string, user: string): number => peek(dataDir, (s) => s.mailboxes.get([user, 'INBOX'])?.messages ?? 0)
 

@@ -135,7 +135,7 @@ describe('multiple recipients', () => {
 
     expect(await entriesWithSubject(dataDir, 'bob@example.com', 'local and remote')).toHaveLength(1)
     const queue = await withStore(dataDir, (store) =>
-      [...store.queue.getRange()].map(({value}) => ({...value, raw: store.blobs.get(value.blobId)?.toString('utf8') ?? ''})),
+      [...store.queueEntries.getRange()].map(({value}) => ({...value, raw: store.blobs.get(value.blobId)?.toString('utf8') ?? ''})),
     )
     expect(queue).toHaveLength(1)
     const entry = queue[0]!

@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 import {enqueueInTxn} from '../../src/queue/entries.js'
 import {failEntry} from '../../src/queue/fail.js'
-import {findEntry, updateEntry} from '../../src/queue/ops.js'
+import {findEntry, updateEntry} from '../../src/store/lmdb-queue.js'
 import {queueShape} from '../../src/queue/summary.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'
@@ -43,7 +43,7 @@ describe('findEntry', () => {
 })
 
 describe('queueShape', () => {
-  it('counts waiting entries by domain in doubling age buckets, not held or final ones', () => {
+  it('counts waiting entries by domain in doubling age buckets, not held or final ones', async () => {
     const store = tempStore()
     const now = Date.now()
     const minutes = (m: number) => now - m * 60_000
@@ -54,7 +54,7 @@ describe('queueShape', () => {
     queueOn(store, 'e@small.test', {createdAt: minutes(639), state: 'deferred'})
     queueOn(store, 'f@small.test', {createdAt: minutes(1), state: 'held'})
     queueOn(store, 'g@small.test', {createdAt: minutes(1), state: 'failed'})
-    const shape = queueShape(store, now)
+    const shape = await queueShape(store.queue, now)
     expect(shape.total).toEqual({domain: 'TOTAL', total: 5, ages: [1, 1, 0, 0, 0, 1, 0, 1, 0, 1]})
     expect(shape.domains).toEqual([
       {domain: 'big.test', total: 4, ages: [1, 1, 0, 0, 0, 1, 0, 0, 0, 1]},
@@ -68,26 +68,26 @@ describe('failEntry', () => {
     const store = tempStore()
     const entry = queueOn(store, 'x@far.test', {state: 'deferred'})
     const bounces: {to: string; dsn: string; stateMeanwhile: string}[] = []
-    const result = await failEntry(store, entry.id.slice(-6), {
+    const result = await failEntry(store.queue, entry.id.slice(-6), {
       hostname: 'mx.test',
-      inject: async (to, dsn) => void bounces.push({to, dsn: dsn.toString('latin1'), stateMeanwhile: store.queue.get(entry.id)!.state}),
+      inject: async (to, dsn) => void bounces.push({to, dsn: dsn.toString('latin1'), stateMeanwhile: store.queueEntries.get(entry.id)!.state}),
     })
     expect(result).toMatchObject({recipients: ['x@far.test'], bouncedTo: 'a@example.com', entry: {id: entry.id, state: 'failed', lastError: 'failed by the administrator'}})
     expect(bounces).toHaveLength(1)
     expect(bounces[0]!.stateMeanwhile).toBe('held') // no sender can claim it while the bounce is made
     expect(bounces[0]!.dsn).toContain('<x@far.test>: failed by the administrator')
     expect(bounces[0]!.dsn).toContain('Subject: original')
-    await expect(failEntry(store, entry.id, {hostname: 'h', inject: async () => {}})).rejects.toThrow(`cannot fail entry ${entry.id}: it is failed`)
+    await expect(failEntry(store.queue, entry.id, {hostname: 'h', inject: async () => {}})).rejects.toThrow(`cannot fail entry ${entry.id}: it is failed`)
   })
 
   it('a null sender gets no bounce; a bounce that cannot be delivered is reported and the entry fails anyway', async () => {
     const store = tempStore()
     const bounce = queueOn(store, 'x@far.test', {}, '')
-    const silent = await failEntry(store, bounce.id, {hostname: 'h', inject: async () => expect.fail('no bounce for a bounce')})
+    const silent = await failEntry(store.queue, bounce.id, {hostname: 'h', inject: async () => expect.fail('no bounce for a bounce')})
     expect(silent.bouncedTo).toBeUndefined()
     expect(silent.entry.state).toBe('failed')
     const other = queueOn(store, 'y@far.test')
-    const refused = await failEntry(store, other.id, {hostname: 'h', inject: async () => Promise.reject(new Error('no such user a@example.com'))})
+    const refused = await failEntry(store.queue, other.id, {hostname: 'h', inject: async () => Promise.reject(new Error('no such user a@example.com'))})
     expect(refused).toMatchObject({bounceError: 'no such user a@example.com', entry: {state: 'failed'}})
   })
 })

@@ -11,37 +11,23 @@ import {Bus} from '../../src/bus.js'
 import {createLogger} from '../../src/log.js'
 import {QueueActor, DEFAULT_QUEUE} from '../../src/queue/actor.js'
 import {enqueueInTxn} from '../../src/queue/entries.js'
-import {deleteEntry, getEntry, holdEntry, listEntries, releaseEntry} from '../../src/queue/ops.js'
+import {getEntry, listEntries} from '../../src/store/lmdb-queue.js'
 import {queueStateRange} from '../../src/store/keys.js'
+import {type SmtpSink, startSmtpSink} from '../helpers/smtp-sink.js'
 import {tempStore} from '../helpers/store.js'
 
 const ENTRIES = 500
 const store = tempStore()
-let sink: SMTPServer
+let sink: SmtpSink
 let sinkPort = 0
 let received = 0
 
 beforeAll(async () => {
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, _session, callback) {
-      stream.resume()
-      stream.on('end', () => {
-        received++
-        callback()
-      })
-    },
-  })
-  sinkPort = await new Promise<number>((resolve) => sink.listen(0, '127.0.0.1', () => resolve((sink.server.address() as {port: number}).port)))
+  sink = await startSmtpSink({onMessage: () => void received++})
+  sinkPort = sink.port
 })
 
-afterAll(async () => {
-  for (const c of (sink as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
-  await new Promise<void>((resolve) => sink.close(() => resolve()))
-})
+afterAll(() => sink.close())
 
 function enqueue(n: number, prefix = 'blob', domain = 'sink.test'): string[] {
   return store.transact(() => {
@@ -58,7 +44,7 @@ function enqueue(n: number, prefix = 'blob', domain = 'sink.test'): string[] {
 
 function newActor(bus: Bus, routes: Record<string, string> = {}): QueueActor {
   const log = createLogger({level: 'warn', pretty: false, write: () => {}})
-  return new QueueActor(bus, store, log, {
+  return new QueueActor(bus, store.queue, log, {
     hostname: 'mx.example.com',
     queue: {...DEFAULT_QUEUE, connectTimeoutMs: 10_000, socketTimeoutMs: 30_000},
     route: {routes: {'sink.test': `127.0.0.1:${sinkPort}`, ...routes}, dnsServers: [], insecure: false},
@@ -117,7 +103,7 @@ describe('queue commits', () => {
     const syncCommits = vi.spyOn(store.env, 'transactionSync')
     try {
       await bus.call('queue.release', {id: a!})
-      await until(() => store.queue.get(a!)?.state === 'delivered')
+      await until(() => store.queueEntries.get(a!)?.state === 'delivered')
       await bus.call('queue.fail', {id: b!})
       await bus.call('queue.retry', {})
       await bus.call('queue.flush', {})
@@ -127,16 +113,16 @@ describe('queue commits', () => {
       syncCommits.mockRestore()
       await actor.stop()
     }
-    expect(store.queue.get(a!)).toBeUndefined()
-    expect(store.queue.get(b!)?.state).toBe('failed')
+    expect(store.queueEntries.get(a!)).toBeUndefined()
+    expect(store.queueEntries.get(b!)?.state).toBe('failed')
   }, 60_000)
 
   // A claim is taken in memory at once and committed later: an admin change that lands in
   // between (here forced into that window by running it just before the claim's commit is
   // enqueued) must win, and the entry must not be dialed.
   for (const [verb, change, after] of [
-    ['hold', holdEntry, 'held'],
-    ['delete', deleteEntry, undefined],
+    ['hold', (id: string) => store.queue.hold(id), 'held'],
+    ['delete', (id: string) => store.queue.delete(id), undefined],
   ] as const) {
     it(`a queue ${verb} between a claim and its commit: the claim yields, nothing is sent`, async () => {
       const [id] = enqueue(1, `race-${verb}`)
@@ -148,7 +134,7 @@ describe('queue commits', () => {
       const transactAsync = store.transactAsync
       let raced = 0
       ;(store as {transactAsync: typeof transactAsync}).transactAsync = (fn) => {
-        if (!raced++) change(store, id!)
+        if (!raced++) void change(id!)
         return transactAsync(fn)
       }
       try {
@@ -160,12 +146,12 @@ describe('queue commits', () => {
       }
       expect(sending).toEqual([])
       expect(received).toBe(before)
-      expect(store.queue.get(id!)?.state).toBe(after)
+      expect(store.queueEntries.get(id!)?.state).toBe(after)
       if (verb === 'hold') {
         // nothing is left claimed in memory: released, it goes out
-        await releaseEntry(store, id!)
+        await store.queue.release(id!)
         actor.kick()
-        await until(() => store.queue.get(id!)?.state === 'delivered')
+        await until(() => store.queueEntries.get(id!)?.state === 'delivered')
         expect(getEntry(store, id!).attempts).toBe(1)
       }
       await actor.stop()
@@ -184,13 +170,13 @@ describe('queue commits', () => {
     const stalled = enqueue(1200, 'stalled', 'stall.test')
     const bus = new Bus()
     const actor = newActor(bus, {'stall.test': `127.0.0.1:${stallPort}`})
-    const reads = vi.spyOn(store.queue, 'get')
+    const reads = vi.spyOn(store.queueEntries, 'get')
     try {
       await actor.start()
-      await until(() => stalled.filter((id) => store.queue.get(id)?.state === 'sending').length === DEFAULT_QUEUE.perDomain)
+      await until(() => stalled.filter((id) => store.queueEntries.get(id)?.state === 'sending').length === DEFAULT_QUEUE.perDomain)
       const wake = async (id: string) => {
         bus.publish('queue.added', {id, from: 'a@example.com', domain: 'sink.test', recipients: []})
-        await until(() => store.queue.get(id)?.state === 'delivered')
+        await until(() => store.queueEntries.get(id)?.state === 'delivered')
       }
       await wake(enqueue(1, 'ahead-1')[0]!)
       reads.mockClear()
@@ -205,7 +191,7 @@ describe('queue commits', () => {
       for (const c of (stall as unknown as {connections: Set<{_socket: {destroy(): void}}>}).connections) c._socket.destroy()
       await actor.stop()
       await new Promise<void>((resolve) => stall.close(() => resolve()))
-      for (const id of stalled) await deleteEntry(store, id)
+      for (const id of stalled) await store.queue.delete(id)
     }
   }, 60_000)
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it, vi} from 'vitest'
 import {enqueueInTxn} from '../../src/queue/entries.js'
-import {BULK_BATCH, attemptsOf, dueIterator, flushEntries, getEntry, listEntries, logAttempt, purgeFinished, retryAll, updateEntry} from '../../src/queue/ops.js'
+import {BULK_BATCH, attemptsOf, dueIterator, getEntry, listEntries, logAttempt, updateEntry} from '../../src/store/lmdb-queue.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'
 
@@ -29,7 +29,7 @@ describe('queue ops', () => {
     expect([...dueIterator(store, now + 1000)].slice(0, 2).map((e) => e.id)).toEqual([high.id, normal.id])
   })
 
-  it('purgeFinished removes delivered and failed entries finished before the cut-off, with their attempt logs', () => {
+  it('purgeFinished removes delivered and failed entries finished before the cut-off, with their attempt logs', async () => {
     const old = queue('old@done.test')
     const recent = queue('recent@done.test')
     const waiting = queue('waiting@done.test')
@@ -40,11 +40,11 @@ describe('queue ops', () => {
       updateEntry(store, getEntry(store, recent.id), {state: 'failed', nextAttemptAt: now - 1000})
       updateEntry(store, getEntry(store, waiting.id), {state: 'deferred', nextAttemptAt: now - 10 * 86400_000})
     })
-    expect(purgeFinished(store, now - 7 * 86400_000)).toBe(1)
-    expect(store.queue.get(old.id)).toBeUndefined()
+    expect(await store.queue.purgeFinished(now - 7 * 86400_000, 10_000)).toBe(1)
+    expect(store.queueEntries.get(old.id)).toBeUndefined()
     expect(attemptsOf(store, old.id)).toEqual([])
-    expect(store.queue.get(recent.id)?.state).toBe('failed')
-    expect(store.queue.get(waiting.id)?.state).toBe('deferred')
+    expect(store.queueEntries.get(recent.id)?.state).toBe('failed')
+    expect(store.queueEntries.get(waiting.id)?.state).toBe('deferred')
     expect(listEntries(store, 'delivered').map((e) => e.id)).not.toContain(old.id)
   })
 
@@ -65,14 +65,14 @@ describe('queue ops', () => {
     })
     const commits = vi.spyOn(store, 'transactAsync')
     try {
-      const near = await flushEntries(store, 'near.test')
+      const near = await store.queue.flush('near.test')
       const nearIds = ids.filter((_, i) => i % 3 === 0)
       expect(near.map((e) => e.id).sort()).toEqual([...nearIds].sort())
       for (const id of nearIds) expect(getEntry(store, id)).toMatchObject({state: 'queued'})
       expect(getEntry(store, ids[1]!).state).toBe('deferred') // far.test: untouched
       expect(commits.mock.calls.length).toBeGreaterThanOrEqual(Math.ceil((n * 2) / 3 / BULK_BATCH)) // the deferred range, in steps
       commits.mockClear()
-      const all = await retryAll(store)
+      const all = await store.queue.retryAll()
       for (const id of ids) expect(getEntry(store, id).nextAttemptAt).toBeLessThanOrEqual(Date.now())
       for (const id of ids) expect(getEntry(store, id).state).toBe('queued')
       // each entry changed once, whatever range it moved into
