@@ -50,7 +50,8 @@ const counter = (value: unknown): number => (typeof value === 'number' ? value :
 /** A snapshot of the store for export; `close()` ends its read transaction. */
 export function lmdbSource(store: Store, where: string): TransferSource {
   const txn = store.env.useReadTransaction()
-  const read = {transaction: txn}
+  // a new options object per call: lmdb-js writes into the one it is given (getCount marks it count-only)
+  const read = () => ({transaction: txn})
   let closed = false
 
   return {
@@ -59,39 +60,39 @@ export function lmdbSource(store: Store, where: string): TransferSource {
       const totals = emptyCounts()
       totals.meta.count = 1
       for (const [kind, [db]] of Object.entries(databasesOf(store)) as [Exclude<Kind, 'meta'>, {getCount(o?: object): number}[]][]) {
-        totals[kind].count = db!.getCount(read)
+        totals[kind].count = db!.getCount(read())
       }
-      for (const {value} of store.blobInfo.getRange(read)) totals.blob.bytes += value.size
+      for (const {value} of store.blobInfo.getRange(read())) totals.blob.bytes += value.size
       return totals
     },
 
     async *records(): AsyncGenerator<TransferRecord> {
       const now = Date.now()
       const meta: StoreCounters = {
-        lastUidValidity: counter(store.meta.get('lastUidValidity', read)),
-        lastFolderId: counter(store.meta.get('lastMailboxId', read)),
-        createdAt: counter(store.meta.get('createdAt', read)),
+        lastUidValidity: counter(store.meta.get('lastUidValidity', read())),
+        lastFolderId: counter(store.meta.get('lastMailboxId', read())),
+        createdAt: counter(store.meta.get('createdAt', read())),
       }
       yield {kind: 'meta', value: meta}
-      for (const {value} of store.domains.getRange(read)) yield {kind: 'domain', value: shapeDomain(value)}
-      for (const {value} of store.dkimKeys.getRange(read)) yield {kind: 'dkimKey', value: shapeDkimKey(value)}
-      for (const {value} of store.users.getRange(read)) yield {kind: 'user', value: shapeUser(value)}
-      for (const {value} of store.aliases.getRange(read)) yield {kind: 'alias', value: shapeAlias(value)}
-      for (const {value} of store.mailboxes.getRange(read)) yield {kind: 'folder', value: shapeFolder(value)}
-      for (const {key, value} of store.blobInfo.getRange(read)) {
-        const bytes = store.blobs.get(key, read)
+      for (const {value} of store.domains.getRange(read())) yield {kind: 'domain', value: shapeDomain(value)}
+      for (const {value} of store.dkimKeys.getRange(read())) yield {kind: 'dkimKey', value: shapeDkimKey(value)}
+      for (const {value} of store.users.getRange(read())) yield {kind: 'user', value: shapeUser(value)}
+      for (const {value} of store.aliases.getRange(read())) yield {kind: 'alias', value: shapeAlias(value)}
+      for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value: shapeFolder(value)}
+      for (const {key, value} of store.blobInfo.getRange(read())) {
+        const bytes = store.blobs.get(key, read())
         if (!bytes) throw new MailboxError('conflict', `blob ${key} in ${where} has its record but no bytes: the store is damaged`)
-        const text = store.blobText.get(key, read)
+        const text = store.blobText.get(key, read())
         yield {kind: 'blob', value: {id: key, bytes, info: shapeBlobInfo(value), ...(text !== undefined ? {text} : {})}}
       }
-      for (const {key, value} of store.messages.getRange(read)) yield {kind: 'message', value: shapeMessage(key[0], value)}
-      for (const {value} of store.queue.getRange(read)) yield {kind: 'queueEntry', value: shapeQueueEntry(value, now)}
+      for (const {key, value} of store.messages.getRange(read())) yield {kind: 'message', value: shapeMessage(key[0], value)}
+      for (const {value} of store.queue.getRange(read())) yield {kind: 'queueEntry', value: shapeQueueEntry(value, now)}
       // attempts of an entry that is gone have nothing to belong to (PostgreSQL's log has a foreign key)
-      for (const {value} of store.deliveryLog.getRange(read)) {
-        if (store.queue.get(value.queueId, read) !== undefined) yield {kind: 'deliveryAttempt', value: shapeDeliveryAttempt(value)}
+      for (const {value} of store.deliveryLog.getRange(read())) {
+        if (store.queue.get(value.queueId, read()) !== undefined) yield {kind: 'deliveryAttempt', value: shapeDeliveryAttempt(value)}
       }
-      for (const {value} of store.captureRules.getRange(read)) yield {kind: 'captureRule', value: shapeCaptureRule(value)}
-      for (const {key, value} of store.familiarAddresses.getRange(read)) {
+      for (const {value} of store.captureRules.getRange(read())) yield {kind: 'captureRule', value: shapeCaptureRule(value)}
+      for (const {key, value} of store.familiarAddresses.getRange(read())) {
         yield {kind: 'familiarAddress', value: {user: key[0], network: key[1], lastLogin: value}}
       }
     },
