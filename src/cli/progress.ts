@@ -27,8 +27,10 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
     if (!(now - last >= everyMs || (finished && (drawn || options.final)))) return
     last = now
     drawn = true
-    const rate = done / Math.max((now - start) / 1000, 0.001)
-    const text = `${label}: ${done}/${total}${note ? ` ${note}` : ''} (${rate.toFixed(1)}/s)`
+    const seconds = (now - start) / 1000
+    // a rate over less than a second says nothing
+    const rate = seconds >= 1 ? ` (${(done / seconds).toFixed(1)}/s)` : ''
+    const text = `${label}: ${done}/${total}${note ? ` ${note}` : ''}${rate}`
     stream.write(tty ? `\r${text}${finished ? '\n' : ''}` : `${text}\n`)
   }
 }
