@@ -3,33 +3,23 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {MailboxError} from '../errors.js'
-import {queueIndexKey} from './keys.js'
+import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey} from './keys.js'
 import type {Store} from './store.js'
 import {
-  batches,
-  emptyCounts,
-  KIND_NAMES,
+  commitBatches,
   type Kind,
-  type KindCounts,
-  shapeAlias,
-  shapeBlobInfo,
-  shapeCaptureRule,
-  shapeDeliveryAttempt,
-  shapeDkimKey,
-  shapeDomain,
-  shapeFolder,
-  shapeMessage,
-  shapeQueueEntry,
-  shapeUser,
-  type StoreCounters,
+  missingBytesError,
+  notEmptyError,
+  type PlacesOf,
+  shape,
+  totalsOf,
   type TransferRecord,
   type TransferSource,
   type TransferTarget,
 } from './transfer.js'
 
 /** the databases holding each kind of record (the first one is counted) */
-function databasesOf(store: Store): Record<Exclude<Kind, 'meta'>, {getCount(o?: object): number}[]> {
+function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
   return {
     domain: [store.domains],
     dkimKey: [store.dkimKeys],
@@ -56,42 +46,43 @@ export function lmdbSource(store: Store, where: string): TransferSource {
 
   return {
     where,
-    async totals(): Promise<KindCounts> {
-      const totals = emptyCounts()
-      totals.meta.count = 1
-      for (const [kind, [db]] of Object.entries(databasesOf(store)) as [Exclude<Kind, 'meta'>, {getCount(o?: object): number}[]][]) {
-        totals[kind].count = db!.getCount(read())
-      }
-      for (const {value} of store.blobInfo.getRange(read())) totals.blob.bytes += value.size
-      return totals
-    },
+    totals: () =>
+      totalsOf(
+        databasesOf(store),
+        (db) => db.getCount(read()),
+        () => {
+          let bytes = 0
+          for (const {value} of store.blobInfo.getRange(read())) bytes += value.size
+          return bytes
+        },
+      ),
 
     async *records(): AsyncGenerator<TransferRecord> {
       const now = Date.now()
-      const meta: StoreCounters = {
+      const meta = {
         lastUidValidity: counter(store.meta.get('lastUidValidity', read())),
         lastFolderId: counter(store.meta.get('lastMailboxId', read())),
         createdAt: counter(store.meta.get('createdAt', read())),
       }
       yield {kind: 'meta', value: meta}
-      for (const {value} of store.domains.getRange(read())) yield {kind: 'domain', value: shapeDomain(value)}
-      for (const {value} of store.dkimKeys.getRange(read())) yield {kind: 'dkimKey', value: shapeDkimKey(value)}
-      for (const {value} of store.users.getRange(read())) yield {kind: 'user', value: shapeUser(value)}
-      for (const {value} of store.aliases.getRange(read())) yield {kind: 'alias', value: shapeAlias(value)}
-      for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value: shapeFolder(value)}
+      for (const {value} of store.domains.getRange(read())) yield {kind: 'domain', value: shape.domain(value)}
+      for (const {value} of store.dkimKeys.getRange(read())) yield {kind: 'dkimKey', value: shape.dkimKey(value)}
+      for (const {value} of store.users.getRange(read())) yield {kind: 'user', value: shape.user(value)}
+      for (const {value} of store.aliases.getRange(read())) yield {kind: 'alias', value: shape.alias(value)}
+      for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value: shape.folder(value)}
       for (const {key, value} of store.blobInfo.getRange(read())) {
         const bytes = store.blobs.get(key, read())
-        if (!bytes) throw new MailboxError('conflict', `blob ${key} in ${where} has its record but no bytes: the store is damaged`)
+        if (!bytes) throw missingBytesError(where, key)
         const text = store.blobText.get(key, read())
-        yield {kind: 'blob', value: {id: key, bytes, info: shapeBlobInfo(value), ...(text !== undefined ? {text} : {})}}
+        yield {kind: 'blob', value: {id: key, bytes, info: shape.blobInfo(value), ...(text !== undefined ? {text} : {})}}
       }
-      for (const {key, value} of store.messages.getRange(read())) yield {kind: 'message', value: shapeMessage(key[0], value)}
-      for (const {value} of store.queue.getRange(read())) yield {kind: 'queueEntry', value: shapeQueueEntry(value, now)}
+      for (const {key, value} of store.messages.getRange(read())) yield {kind: 'message', value: shape.message(key[0], value)}
+      for (const {value} of store.queue.getRange(read())) yield {kind: 'queueEntry', value: shape.queueEntry(value, now)}
       // attempts of an entry that is gone have nothing to belong to (PostgreSQL's log has a foreign key)
       for (const {value} of store.deliveryLog.getRange(read())) {
-        if (store.queue.get(value.queueId, read()) !== undefined) yield {kind: 'deliveryAttempt', value: shapeDeliveryAttempt(value)}
+        if (store.queue.get(value.queueId, read()) !== undefined) yield {kind: 'deliveryAttempt', value: shape.deliveryAttempt(value)}
       }
-      for (const {value} of store.captureRules.getRange(read())) yield {kind: 'captureRule', value: shapeCaptureRule(value)}
+      for (const {value} of store.captureRules.getRange(read())) yield {kind: 'captureRule', value: shape.captureRule(value)}
       for (const {key, value} of store.familiarAddresses.getRange(read())) {
         yield {kind: 'familiarAddress', value: {user: key[0], network: key[1], lastLogin: value}}
       }
@@ -113,13 +104,13 @@ function put(store: Store, r: TransferRecord): void {
     case 'domain':
       return void store.domains.putSync(r.value.name, r.value)
     case 'dkimKey':
-      return void store.dkimKeys.putSync([r.value.domain, r.value.selector], r.value)
+      return void store.dkimKeys.putSync(dkimKeyKey(r.value.domain, r.value.selector), r.value)
     case 'user':
       return void store.users.putSync(r.value.address, r.value)
     case 'alias':
       return void store.aliases.putSync(r.value.alias, r.value)
     case 'folder':
-      return void store.mailboxes.putSync([r.value.user, r.value.name], r.value)
+      return void store.mailboxes.putSync(mailboxKey(r.value.user, r.value.name), r.value)
     case 'blob': {
       const {id, bytes, info, text} = r.value
       store.blobs.putSync(id, bytes)
@@ -129,7 +120,7 @@ function put(store: Store, r: TransferRecord): void {
     }
     case 'message': {
       const {folderId, ...message} = r.value
-      return void store.messages.putSync([folderId, message.uid], message)
+      return void store.messages.putSync(messageKey(folderId, message.uid), message)
     }
     case 'queueEntry': {
       const e = r.value
@@ -138,11 +129,11 @@ function put(store: Store, r: TransferRecord): void {
       return
     }
     case 'deliveryAttempt':
-      return void store.deliveryLog.putSync([r.value.queueId, r.value.attempt], r.value)
+      return void store.deliveryLog.putSync(deliveryLogKey(r.value.queueId, r.value.attempt), r.value)
     case 'captureRule':
       return void store.captureRules.putSync(r.value.id, r.value)
     case 'familiarAddress':
-      return void store.familiarAddresses.putSync([r.value.user, r.value.network], r.value.lastLogin)
+      return void store.familiarAddresses.putSync(familiarAddressKey(r.value.user, r.value.network), r.value.lastLogin)
   }
 }
 
@@ -150,9 +141,7 @@ function put(store: Store, r: TransferRecord): void {
 export function lmdbTarget(store: Store, where: string): TransferTarget {
   const assertEmpty = async () => {
     for (const [kind, dbs] of Object.entries(databasesOf(store)) as [Kind, {getCount(): number}[]][]) {
-      if (dbs.some((db) => db.getCount() > 0)) {
-        throw new MailboxError('exists', `the destination ${where} is not empty (it holds ${KIND_NAMES[kind]}): store copy writes only into an empty store`)
-      }
+      if (dbs.some((db) => db.getCount() > 0)) throw notEmptyError(where, kind)
     }
   }
   return {
@@ -160,16 +149,8 @@ export function lmdbTarget(store: Store, where: string): TransferTarget {
     assertEmpty,
     async write(records, committed) {
       await assertEmpty()
-      let counters: StoreCounters | undefined
-      for await (const batch of batches(records)) {
-        await store.transactAsync(() => {
-          for (const r of batch) {
-            if (r.kind === 'meta') counters = r.value
-            put(store, r)
-          }
-        })
-        committed(batch)
-      }
+      const commit = (batch: TransferRecord[]) => store.transactAsync(() => batch.forEach((r) => put(store, r)))
+      const counters = await commitBatches(records, commit, committed)
       if (!counters) return
       const {lastUidValidity, lastFolderId, createdAt} = counters
       // never backwards: a counter that moved here already keeps its value

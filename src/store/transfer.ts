@@ -19,6 +19,7 @@
  * floor is its HIGHESTMODSEQ, so a client that knew an older state resyncs it whole).
  */
 import {createHash, type Hash} from 'node:crypto'
+import {MailboxError} from '../errors.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -121,6 +122,18 @@ export type KindCounts = Record<Kind, KindCount>
 
 export const emptyCounts = (): KindCounts => Object.fromEntries(KINDS.map((k) => [k, {count: 0, bytes: 0}])) as KindCounts
 
+/** where a backend keeps each kind of record besides the counters (the first place is the one counted) */
+export type PlacesOf<T> = Record<Exclude<Kind, 'meta'>, T[]>
+
+/** A snapshot's totals: `count` counts the first place of each kind; the message bytes come from `blobBytes`. */
+export async function totalsOf<T>(places: PlacesOf<T>, count: (place: T) => number | Promise<number>, blobBytes: () => number | Promise<number>): Promise<KindCounts> {
+  const totals = emptyCounts()
+  totals.meta.count = 1
+  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = await count(first!)
+  totals.blob.bytes = await blobBytes()
+  return totals
+}
+
 /** One consistent snapshot of a store, read by kind. */
 export interface TransferSource {
   /** where it is: a data dir, or a URL without its password */
@@ -188,9 +201,9 @@ export function countBatch(counts: KindCounts, batch: readonly TransferRecord[])
 const opt = <K extends string, V>(key: K, value: V | undefined | null): Partial<Record<K, V>> =>
   value === undefined || value === null ? {} : ({[key]: value} as Record<K, V>)
 
-export const shapeDomain = (r: DomainRecord): DomainRecord => ({name: r.name, createdAt: r.createdAt})
+const shapeDomain = (r: DomainRecord): DomainRecord => ({name: r.name, createdAt: r.createdAt})
 
-export const shapeDkimKey = (r: DkimKeyRecord): DkimKeyRecord => ({
+const shapeDkimKey = (r: DkimKeyRecord): DkimKeyRecord => ({
   domain: r.domain,
   selector: r.selector,
   algorithm: r.algorithm,
@@ -201,7 +214,7 @@ export const shapeDkimKey = (r: DkimKeyRecord): DkimKeyRecord => ({
   ...opt('retiredAt', r.retiredAt),
 })
 
-export const shapeUser = (r: UserRecord): UserRecord => ({
+const shapeUser = (r: UserRecord): UserRecord => ({
   address: r.address,
   passwordHash: r.passwordHash,
   quota: r.quota,
@@ -211,9 +224,9 @@ export const shapeUser = (r: UserRecord): UserRecord => ({
   updatedAt: r.updatedAt,
 })
 
-export const shapeAlias = (r: AliasRecord): AliasRecord => ({alias: r.alias, targets: [...r.targets], createdAt: r.createdAt})
+const shapeAlias = (r: AliasRecord): AliasRecord => ({alias: r.alias, targets: [...r.targets], createdAt: r.createdAt})
 
-export const shapeFolder = (r: MailboxRecord): MailboxRecord => ({
+const shapeFolder = (r: MailboxRecord): MailboxRecord => ({
   id: r.id,
   user: r.user,
   name: r.name,
@@ -229,7 +242,7 @@ export const shapeFolder = (r: MailboxRecord): MailboxRecord => ({
   createdAt: r.createdAt,
 })
 
-export const shapeMessage = (folderId: number, r: MessageRecord): MessageTransfer => ({
+const shapeMessage = (folderId: number, r: MessageRecord): MessageTransfer => ({
   folderId,
   uid: r.uid,
   blobId: r.blobId,
@@ -239,7 +252,7 @@ export const shapeMessage = (folderId: number, r: MessageRecord): MessageTransfe
   modseq: r.modseq,
 })
 
-export const shapeBlobInfo = (r: BlobInfoRecord): BlobInfoRecord => ({
+const shapeBlobInfo = (r: BlobInfoRecord): BlobInfoRecord => ({
   refs: r.refs,
   size: r.size,
   createdAt: r.createdAt,
@@ -255,7 +268,7 @@ export const shapeBlobInfo = (r: BlobInfoRecord): BlobInfoRecord => ({
  * A queue entry as copied: `sending` becomes `queued`, due no later than `now` (claims keep the
  * due time they were taken at, which is past already; `min` keeps two exports of one store equal).
  */
-export function shapeQueueEntry(r: QueueEntry, now: number): QueueEntry {
+function shapeQueueEntry(r: QueueEntry, now: number): QueueEntry {
   const sending = r.state === 'sending'
   return {
     id: r.id,
@@ -272,7 +285,7 @@ export function shapeQueueEntry(r: QueueEntry, now: number): QueueEntry {
   }
 }
 
-export const shapeDeliveryAttempt = (r: DeliveryAttemptRecord): DeliveryAttemptRecord => ({
+const shapeDeliveryAttempt = (r: DeliveryAttemptRecord): DeliveryAttemptRecord => ({
   queueId: r.queueId,
   attempt: r.attempt,
   startedAt: r.startedAt,
@@ -283,7 +296,7 @@ export const shapeDeliveryAttempt = (r: DeliveryAttemptRecord): DeliveryAttemptR
   ...opt('tls', r.tls),
 })
 
-export const shapeCaptureRule = (r: CaptureRuleRecord): CaptureRuleRecord => ({
+const shapeCaptureRule = (r: CaptureRuleRecord): CaptureRuleRecord => ({
   id: r.id,
   to: r.to,
   reply: r.reply,
@@ -291,6 +304,46 @@ export const shapeCaptureRule = (r: CaptureRuleRecord): CaptureRuleRecord => ({
   ...opt('remaining', r.remaining),
   createdAt: r.createdAt,
 })
+
+/** the records' shapes by kind, for the exporters */
+export const shape = {
+  domain: shapeDomain,
+  dkimKey: shapeDkimKey,
+  user: shapeUser,
+  alias: shapeAlias,
+  folder: shapeFolder,
+  message: shapeMessage,
+  blobInfo: shapeBlobInfo,
+  queueEntry: shapeQueueEntry,
+  deliveryAttempt: shapeDeliveryAttempt,
+  captureRule: shapeCaptureRule,
+}
+
+/** the refusal of a destination that holds records of `kind` */
+export const notEmptyError = (where: string, kind: Kind): MailboxError =>
+  new MailboxError('exists', `the destination ${where} is not empty (it holds ${KIND_NAMES[kind]}): store copy writes only into an empty store`)
+
+/** an exporter finding a blob's record without its bytes */
+export const missingBytesError = (where: string, blobId: string): MailboxError =>
+  new MailboxError('conflict', `blob ${blobId} in ${where} has its record but no bytes: the store is damaged`)
+
+/**
+ * An importer's loop: the stream in batches, each written and made durable by `commit`, then
+ * reported to `committed`. Returns the counters record (the importer sets the counters last).
+ */
+export async function commitBatches(
+  records: AsyncIterable<TransferRecord>,
+  commit: (batch: TransferRecord[]) => Promise<void>,
+  committed: (batch: readonly TransferRecord[]) => void,
+): Promise<StoreCounters | undefined> {
+  let counters: StoreCounters | undefined
+  for await (const batch of batches(records)) {
+    await commit(batch)
+    for (const r of batch) if (r.kind === 'meta') counters = r.value
+    committed(batch)
+  }
+  return counters
+}
 
 // ---------------------------------------------------------------------------------------------
 // Digests: what `store verify` compares

@@ -18,21 +18,14 @@ import type pg from 'pg'
 import {MailboxError} from '../../errors.js'
 import type {BlobInfoRecord, DeliveryAttemptRecord} from '../records.js'
 import {
-  batches,
-  emptyCounts,
+  commitBatches,
   KIND_NAMES,
   type Kind,
-  type KindCounts,
-  shapeAlias,
-  shapeBlobInfo,
-  shapeCaptureRule,
-  shapeDeliveryAttempt,
-  shapeDkimKey,
-  shapeDomain,
-  shapeFolder,
-  shapeMessage,
-  shapeQueueEntry,
-  shapeUser,
+  missingBytesError,
+  notEmptyError,
+  type PlacesOf,
+  shape,
+  totalsOf,
   type StoreCounters,
   type TransferRecord,
   type TransferSource,
@@ -48,7 +41,7 @@ import {folderFromRow} from './folders.js'
 import {entryFromRow} from './queue.js'
 
 /** the tables holding each kind of record (the first one is counted) */
-const TABLES: Record<Exclude<Kind, 'meta'>, string[]> = {
+const TABLES: PlacesOf<string> = {
   domain: ['domains'],
   dkimKey: ['dkim_keys'],
   user: ['users'],
@@ -91,7 +84,7 @@ const QUEUE_COLUMNS = 'id, from_address, domain, recipients, blob_id, priority, 
 const BLOB_INFO_COLUMNS = 'blob_id, refs, size, created_at, mail_from, rcpt_to, crlf_size, envelope, structure, summary'
 
 const blobInfoFromRow = (row: any): BlobInfoRecord =>
-  shapeBlobInfo({
+  shape.blobInfo({
     refs: row.refs,
     size: row.size,
     createdAt: row.created_at,
@@ -104,7 +97,7 @@ const blobInfoFromRow = (row: any): BlobInfoRecord =>
   })
 
 const attemptFromRow = (row: any): DeliveryAttemptRecord =>
-  shapeDeliveryAttempt({
+  shape.deliveryAttempt({
     queueId: row.queue_id,
     attempt: row.attempt,
     startedAt: row.started_at,
@@ -140,48 +133,43 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
 
   return {
     where,
-    async totals(): Promise<KindCounts> {
-      const totals = emptyCounts()
-      totals.meta.count = 1
-      for (const [kind, [table]] of Object.entries(TABLES) as [Exclude<Kind, 'meta'>, string[]][]) {
-        const {rows} = await client.query(`SELECT count(*) AS n FROM ${table}`)
-        totals[kind].count = rows[0].n
-      }
-      const {rows} = await client.query('SELECT coalesce(sum(size), 0)::bigint AS bytes FROM blob_info')
-      totals.blob.bytes = rows[0].bytes
-      return totals
-    },
+    totals: () =>
+      totalsOf(
+        TABLES,
+        async (table) => (await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n,
+        async () => (await client.query('SELECT coalesce(sum(size), 0)::bigint AS bytes FROM blob_info')).rows[0].bytes,
+      ),
 
     async *records(): AsyncGenerator<TransferRecord> {
       const now = Date.now()
       yield {kind: 'meta', value: await countersOf(client)}
       for await (const row of pages(client, {columns: 'name, created_at', from: 'domains', key: ['name']})) {
-        yield {kind: 'domain', value: shapeDomain({name: row.name, createdAt: row.created_at})}
+        yield {kind: 'domain', value: shape.domain({name: row.name, createdAt: row.created_at})}
       }
       const keyColumns = 'domain, selector, algorithm, private_key, public_key, state, created_at, retired_at'
       for await (const row of pages(client, {columns: keyColumns, from: 'dkim_keys', key: ['domain', 'selector']})) {
-        yield {kind: 'dkimKey', value: shapeDkimKey(keyFromRow(row))}
+        yield {kind: 'dkimKey', value: shape.dkimKey(keyFromRow(row))}
       }
-      for await (const row of pages(client, {columns: USER_COLUMNS, from: 'users', key: ['address']})) yield {kind: 'user', value: shapeUser(userFromRow(row))}
+      for await (const row of pages(client, {columns: USER_COLUMNS, from: 'users', key: ['address']})) yield {kind: 'user', value: shape.user(userFromRow(row))}
       for await (const row of pages(client, {columns: 'alias, targets, created_at', from: 'aliases', key: ['alias']})) {
-        yield {kind: 'alias', value: shapeAlias(aliasFromRow(row))}
+        yield {kind: 'alias', value: shape.alias(aliasFromRow(row))}
       }
       for await (const row of pages(client, {columns: FOLDER_COLUMNS, from: 'folders', key: ['user_address', 'name']})) {
-        yield {kind: 'folder', value: shapeFolder(folderFromRow(row))}
+        yield {kind: 'folder', value: shape.folder(folderFromRow(row))}
       }
       for await (const row of pages(client, {columns: BLOB_INFO_COLUMNS, from: 'blob_info', key: ['blob_id']})) {
         const {rows} = await client.query('SELECT b.bytes, t.text FROM blobs b LEFT JOIN blob_text t ON t.blob_id = b.id WHERE b.id = $1', [row.blob_id])
-        if (!rows[0]) throw new MailboxError('conflict', `blob ${row.blob_id} in ${where} has its record but no bytes: the store is damaged`)
+        if (!rows[0]) throw missingBytesError(where, row.blob_id)
         const text: string | null = rows[0].text
         yield {kind: 'blob', value: {id: row.blob_id, bytes: rows[0].bytes, info: blobInfoFromRow(row), ...(text !== null ? {text} : {})}}
       }
       const messageColumns = 'folder_id, uid, blob_id, flags, internal_date, size, modseq'
       for await (const row of pages(client, {columns: messageColumns, from: 'messages', key: ['folder_id', 'uid']})) {
         const record = {uid: row.uid, blobId: row.blob_id, flags: row.flags, internalDate: row.internal_date, size: row.size, modseq: row.modseq}
-        yield {kind: 'message', value: shapeMessage(row.folder_id, record)}
+        yield {kind: 'message', value: shape.message(row.folder_id, record)}
       }
       for await (const row of pages(client, {columns: QUEUE_COLUMNS, from: 'queue', key: ['id']})) {
-        yield {kind: 'queueEntry', value: shapeQueueEntry(entryFromRow(row), now)}
+        yield {kind: 'queueEntry', value: shape.queueEntry(entryFromRow(row), now)}
       }
       const logColumns = 'queue_id, attempt, started_at, ended_at, host, result, transcript, tls'
       for await (const row of pages(client, {columns: logColumns, from: 'delivery_log', key: ['queue_id', 'attempt']})) {
@@ -189,7 +177,7 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
       }
       const ruleColumns = 'id, to_pattern, reply, stage, remaining, created_at'
       for await (const row of pages(client, {columns: ruleColumns, from: 'capture_rules', key: ['id']})) {
-        yield {kind: 'captureRule', value: shapeCaptureRule(ruleFromRow(row))}
+        yield {kind: 'captureRule', value: shape.captureRule(ruleFromRow(row))}
       }
       for await (const row of pages(client, {columns: 'user_address, network, last_login', from: 'familiar_addresses', key: ['user_address', 'network']})) {
         yield {kind: 'familiarAddress', value: {user: row.user_address, network: row.network, lastLogin: row.last_login}}
@@ -320,9 +308,7 @@ export function pgTarget(pool: pg.Pool, where: string): TransferTarget {
     for (const [kind, tables] of Object.entries(TABLES) as [Kind, string[]][]) {
       for (const table of tables) {
         const {rows} = await pool.query(`SELECT EXISTS (SELECT 1 FROM ${table}) AS taken`)
-        if (rows[0].taken) {
-          throw new MailboxError('exists', `the destination ${where} is not empty (it holds ${KIND_NAMES[kind]}): store copy writes only into an empty store`)
-        }
+        if (rows[0].taken) throw notEmptyError(where, kind)
       }
     }
   }
@@ -333,14 +319,12 @@ export function pgTarget(pool: pg.Pool, where: string): TransferTarget {
       await assertEmpty()
       // every directory row gets the version the last step sets: nodes load them as one change
       const version = (await directoryVersion(pool)) + 1
-      let counters: StoreCounters | undefined
-      for await (const batch of batches(records)) {
+      const commit = async (batch: TransferRecord[]) => {
         let writing: Kind = batch[0]!.kind
         try {
           await transaction(pool, async (client) => {
             for (const run of runs(batch)) {
               writing = run.kind
-              if (run.kind === 'meta') counters = run.values[0] as StoreCounters
               await insertKind(client, run.kind, run.values, version)
             }
           })
@@ -348,8 +332,8 @@ export function pgTarget(pool: pg.Pool, where: string): TransferTarget {
           if (err instanceof MailboxError) throw err
           throw new MailboxError('invalid', `cannot write ${KIND_NAMES[writing]} to ${where}: ${(err as Error).message}`)
         }
-        committed(batch)
       }
+      const counters = await commitBatches(records, commit, committed)
       await signalledTransaction(pool, async (client, signals) => {
         await client.query('INSERT INTO mailbox_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = greatest(mailbox_meta.value, EXCLUDED.value)', [
           DIRECTORY_VERSION_KEY,
