@@ -23,3 +23,27 @@ export async function seedMessages(dataDir: string, user: string, folder: string
     await store.close()
   }
 }
+
+/**
+ * Seeds a folder with `count` distinct messages of about `size` bytes each (a blob per message),
+ * in transactions of 200: a store whose bytes are all different, as real mail is.
+ */
+export async function seedDistinctMessages(dataDir: string, user: string, folder: string, count: number, size: number): Promise<void> {
+  const store = openStore(dataDir)
+  try {
+    const BATCH = 200
+    for (let done = 0; done < count; done += BATCH) {
+      store.transact(() => {
+        const entries = Array.from({length: Math.min(BATCH, count - done)}, (_, i) => {
+          const n = done + i
+          const line = `message ${n} `.padEnd(76, String.fromCharCode(97 + (n % 26))) + '\r\n'
+          const raw = Buffer.from(`From: seed@example.test\r\nTo: ${user}\r\nSubject: seeded ${n}\r\n\r\n${line.repeat(Math.ceil(size / line.length))}`)
+          return {blobId: putBlob(store, raw, {analysis: analyzeMessage(raw)}, 1), size: raw.length}
+        })
+        appendEntries(store, getFolder(store, user, folder), entries)
+      })
+    }
+  } finally {
+    await store.close()
+  }
+}

@@ -31,7 +31,7 @@ interface CaptureRuleRow {
   created_at: number
 }
 
-const ruleFromRow = (row: CaptureRuleRow): CaptureRuleRecord => ({
+export const ruleFromRow = (row: CaptureRuleRow): CaptureRuleRecord => ({
   id: row.id,
   to: row.to_pattern,
   reply: row.reply,

@@ -238,7 +238,7 @@ interface KeyRow {
   retired_at: number | null
 }
 
-const keyFromRow = (row: KeyRow): DkimKeyRecord => ({
+export const keyFromRow = (row: KeyRow): DkimKeyRecord => ({
   domain: row.domain,
   selector: row.selector,
   algorithm: row.algorithm,

@@ -238,4 +238,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX directory_deletions_version ON directory_deletions (version);
   `,
+  // 3 → 4: a message's analysis kept as the text it was written as. jsonb reorders object keys
+  // (shorter first), and the order of a MIME part's parameters is what BODYSTRUCTURE shows: a
+  // message that went through jsonb (a store copy from LMDB and back) changed its BODYSTRUCTURE,
+  // which IMAP clients cache as immutable. These columns are only ever read back whole.
+  `
+  ALTER TABLE blob_info
+    ALTER COLUMN envelope TYPE json USING envelope::json,
+    ALTER COLUMN structure TYPE json USING structure::json,
+    ALTER COLUMN summary TYPE json USING summary::json;
+  `,
 ]
