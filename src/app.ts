@@ -205,7 +205,7 @@ export class App {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
       connections: this.connections(),
-      auth: this.auth!.stats(),
+      auth: await this.auth!.status(),
       counts: await storeCounts(this.store),
     }
   }

@@ -170,6 +170,61 @@ export interface AuthStore {
   rememberLogin(user: string, network: string, now: number, policy: FamiliarPolicy): Promise<void>
   /** forgets every familiar address of a user (the directory does this itself when it removes a user or changes a password) */
   forgetLogins(user: string): Promise<void>
+  /**
+   * The login throttle's failure counts when they are shared by several nodes (PostgreSQL), so
+   * a guess on node A counts on node B. Absent (LMDB: one process serves a store): the throttle
+   * keeps them in memory (../auth/throttle.ts), as fast as a Map.
+   */
+  readonly failures?: LoginFailureStore
+}
+
+/** The throttle's limits, as the shared counts need them (a key keeps at most its scope's limit). */
+export interface FailureLimits {
+  windowMs: number
+  maxFailuresPerAddress: number
+  maxFailuresPerUserAddress: number
+  maxFailuresPerUser: number
+}
+
+/** The three counts a login attempt is judged by (see ../auth/throttle.ts). */
+export interface FailureCounts {
+  /** failures from the source (network), in the window */
+  address: number
+  /** failures for this user from this source */
+  userAddress: number
+  /** failures for this user from sources unfamiliar for it */
+  user: number
+}
+
+/** The throttle as `status` shows it, over every node. */
+export interface FailureStats {
+  /** failures in the window, over all sources */
+  failures: number
+  /** sources with failures in the window */
+  addresses: number
+  /** sources at maxFailuresPerAddress */
+  blockedAddresses: number
+  /** (user, source) pairs at maxFailuresPerUserAddress */
+  blockedPairs: number
+  /** users at maxFailuresPerUser (refusing unfamiliar sources) */
+  lockedUsers: number
+  /** the sources with the most failures, most first */
+  top: {source: string; failures: number}[]
+}
+
+/**
+ * Failed logins counted where every node sees them. Sources are networks (`networkOf`); users as
+ * the throttle keys them. Times are the database's clock.
+ */
+export interface LoginFailureStore {
+  /** counts a failed login (`familiar`: the source is familiar for the user, whose own count is left alone) */
+  record(source: string, user: string, familiar: boolean, limits: FailureLimits): Promise<void>
+  counts(source: string, user: string, windowMs: number): Promise<FailureCounts>
+  /** a right password: the user's own failures from the source no longer count (others' do) */
+  forgive(source: string, user: string): Promise<void>
+  stats(limits: FailureLimits, top: number): Promise<FailureStats>
+  /** drops expired keys and the least recently failed past the bound; how many went */
+  prune(windowMs: number): Promise<number>
 }
 
 /** A capture rule to add: the store gives it its id and creation time. */
