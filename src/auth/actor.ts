@@ -78,7 +78,7 @@ export class AuthActor implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Pick<Store, 'directory' | 'auth'>,
+    private readonly store: Pick<Store, 'directory' | 'auth' | 'changes'>,
     private readonly log: Logger,
     config: Partial<AuthConfig> = DEFAULT_AUTH,
   ) {
@@ -101,6 +101,13 @@ export class AuthActor implements Actor {
       this.bus.handle('auth.login', (req) => this.login(req)),
       this.bus.handle('auth.sender', async ({user, sender}) => ({allowed: await this.mayUse(user, sender)})),
     ]
+    // a user disabled, removed or given a new password, perhaps on another node: verify afresh
+    // (a new hash alone would miss the cache anyway: it is part of each entry)
+    this.unregister.push(
+      this.store.changes.on((change) => {
+        if (change.kind === 'directory' || change.kind === 'resync') this.verified.clear()
+      }),
+    )
     if (this.failures) {
       const failures = this.failures
       // every node prunes; concurrent runs are harmless
@@ -116,6 +123,11 @@ export class AuthActor implements Actor {
     this.unregister = []
     clearInterval(this.pruneTimer)
     this.stopping.abort()
+  }
+
+  /** credentials verified lately (see verified-cache.ts) */
+  get cachedCredentials(): number {
+    return this.verified.size
   }
 
   /** this process's throttle (with shared counts: only its attempts in flight; see `status`) */

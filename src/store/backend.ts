@@ -259,6 +259,27 @@ export interface CaptureStore {
   takeFault(stage: 'rcpt' | 'data', recipients: string[]): Promise<CaptureRuleRecord | undefined>
 }
 
+/**
+ * What changed in the store, reported after the commit by whichever node or backend made it (see
+ * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
+ * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
+ * connection was lost and re-opened, or one transaction touched too many folders to list): reload.
+ */
+export type StoreChange =
+  | {kind: 'mailbox'; user: string; mailboxId: number; highestModseq: number}
+  /** users, aliases, domains or DKIM keys changed */
+  | {kind: 'directory'; version?: number}
+  /** capture rules changed */
+  | {kind: 'capture'}
+  /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
+  | {kind: 'queue'; dueAt: number}
+  | {kind: 'resync'}
+
+/** `store.changes`: listeners hear every change committed from now on; `on` returns the unsubscribe. */
+export interface ChangeFeed {
+  on(listener: (change: StoreChange) => void): () => void
+}
+
 // ---------------------------------------------------------------------------------------------
 // Mail (slice 3): folders, messages, blobs, delivery. See docs/store-interface.md.
 // Folder names given to these are as a client typed them: the store normalizes them with

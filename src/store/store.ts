@@ -11,7 +11,8 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore} from './backend.js'
+import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
@@ -39,6 +40,14 @@ export interface Store {
   readonly auth: AuthStore
   /** capture mode's fault-injection rules: see ./backend.ts */
   readonly capture: CaptureStore
+  /** changes committed by this process (see ./backend.ts) */
+  readonly changes: ChangeFeed
+  /**
+   * The hook of the LMDB backends: each calls `emit` after its commit resolved (directory and DKIM
+   * writes: `directory`; capture rules: `capture`; mail and queue: theirs, once they are behind
+   * `store.mail` and `store.queue`).
+   */
+  readonly changeEmitter: ChangeEmitter
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -125,7 +134,10 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   const db = <V, K extends Key>(name: string, encoding?: 'binary') => env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
   // the operations read the databases through `store` when called, so they can be made first
   const store = {} as Store
+  const changeEmitter = new ChangeEmitter()
   Object.assign(store, {
+    changes: changeEmitter,
+    changeEmitter,
     directory: lmdbDirectory(store),
     dkim: lmdbDkim(store),
     auth: lmdbAuth(store),

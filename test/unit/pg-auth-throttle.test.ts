@@ -10,6 +10,7 @@ import {hashPassword} from '../../src/auth/password.js'
 import {Bus, type LoginRequest} from '../../src/bus.js'
 import {silentLogger} from '../../src/log.js'
 import {pgAuth} from '../../src/store/pg/auth.js'
+import {PgChangeFeed} from '../../src/store/pg/changes.js'
 import {pgDirectory} from '../../src/store/pg/directory.js'
 import {codeOfAsync} from '../helpers/errors.js'
 import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
@@ -33,7 +34,7 @@ describe.skipIf(skipWithoutPostgres)('login throttling across nodes (PostgreSQL)
   async function twoNodes(config: AuthConfig = SMALL) {
     const [a, b] = await pools.nodes(2, {poolSize: 4})
     const nodeOf = async (pool: typeof a) => {
-      const store = {directory: pgDirectory(pool!).directory, auth: pgAuth(pool!)}
+      const store = {directory: pgDirectory(pool!).directory, auth: pgAuth(pool!), changes: {on: () => () => {}}}
       const bus = new Bus()
       const actor = new AuthActor(bus, store, silentLogger, config)
       await actor.start()
@@ -90,5 +91,29 @@ describe.skipIf(skipWithoutPostgres)('login throttling across nodes (PostgreSQL)
     expect(codes.filter((c) => c === 'auth-failed').length).toBeLessThanOrEqual(6)
     expect(codes.filter((c) => c === 'throttled').length).toBeGreaterThanOrEqual(4)
     expect(await codeOfAsync(A.login('alice-pw', '198.51.100.8'))).toBe('throttled')
+  })
+
+  it("node B forgets the credentials it verified when the directory changes on node A (the change feed's directory signal)", async () => {
+    const {url, store: a} = await pools.fresh({poolSize: 2})
+    const b = await pools.node(url, {poolSize: 2})
+    const feed = new PgChangeFeed(url)
+    try {
+      const directoryA = pgDirectory(a.pool).directory
+      await directoryA.addDomain({record: {name: 'example.com', createdAt: Date.now()}, keys: []})
+      await directoryA.addUser({address: 'alice@example.com', passwordHash: hash})
+      const bus = new Bus()
+      const actor = new AuthActor(bus, {directory: pgDirectory(b.pool).directory, auth: pgAuth(b.pool), changes: feed}, silentLogger, {...SMALL, verifiedCacheMs: 60_000})
+      await actor.start()
+      running.push(actor)
+      await feed.ready()
+      await bus.call('auth.login', {username: 'alice@example.com', password: 'alice-pw', remoteAddress: '192.0.2.1', protocol: 'imap', mechanism: 'password', tls: 'none'})
+      expect(actor.cachedCredentials).toBe(1)
+      await directoryA.updateUser('alice@example.com', {quota: 1000})
+      const until = Date.now() + 10_000
+      while (actor.cachedCredentials > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(actor.cachedCredentials).toBe(0)
+    } finally {
+      await feed.close()
+    }
   })
 })
