@@ -280,6 +280,25 @@ export interface ChangeFeed {
   on(listener: (change: StoreChange) => void): () => void
 }
 
+/**
+ * The store as every backend offers it (LMDB in a data dir, PostgreSQL at a URL): what commands,
+ * actors and the dashboard may use without knowing which runs. The mail and queue areas join it
+ * when they are behind `store.mail` and `store.queue` on both backends; until then what needs them
+ * asks for the LMDB store (`requireLmdb`, ./open.ts).
+ */
+export interface MailboxStore {
+  readonly kind: 'lmdb' | 'postgres'
+  /** where it is, as logs and errors may show it: the LMDB file, or the URL without its password */
+  readonly path: string
+  readonly readOnly: boolean
+  readonly directory: DirectoryStore
+  readonly dkim: DkimStore
+  readonly auth: AuthStore
+  readonly capture: CaptureStore
+  readonly changes: ChangeFeed
+  close(): Promise<void>
+}
+
 // ---------------------------------------------------------------------------------------------
 // Mail (slice 3): folders, messages, blobs, delivery. See docs/store-interface.md.
 // Folder names given to these are as a client typed them: the store normalizes them with

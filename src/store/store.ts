@@ -11,7 +11,7 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore, MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
@@ -31,7 +31,8 @@ import type {
   UserRecord,
 } from './records.js'
 
-export interface Store {
+export interface Store extends MailboxStore {
+  readonly kind: 'lmdb'
   /** domains, users and aliases: see ./backend.ts (the databases below are for src/store/ alone) */
   readonly directory: DirectoryStore
   /** DKIM keys: see ./backend.ts */
@@ -136,6 +137,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   const store = {} as Store
   const changeEmitter = new ChangeEmitter()
   Object.assign(store, {
+    kind: 'lmdb',
     changes: changeEmitter,
     changeEmitter,
     directory: lmdbDirectory(store),
