@@ -79,6 +79,19 @@ describe.skipIf(skipWithoutPostgres)('mailbox --store postgres://… (directory 
     expect(r.stderr).toBe('Error: the store URL must start with postgres:// or postgresql://, not mysql://\n')
   })
 
+  it('config show and config check take the store from --store; show hides its password', async () => {
+    const url = await storeUrl()
+    const shown = await runCli(['config', 'show', '--store', url], {dataDir: tempDataDir()})
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(/^store = postgres:\/\/mailbox:\(redacted\)@127\.0\.0\.1:\d+\/postgres\?options=/m)
+    expect(shown.stdout).toMatch(/^storePool\.size = 10$/m)
+    expect(shown.stdout).not.toContain(PASSWORD)
+    const checked = await runCli(['config', 'check', '--store', `postgres://mailbox:${PASSWORD}@db.example/`], {dataDir: tempDataDir()})
+    expect(checked.code).toBe(1)
+    expect(checked.stderr).not.toContain(PASSWORD)
+    expect(checked.stderr).toMatch(/store: the store URL names no database/)
+  })
+
   it('status --store names the registered nodes, live and stale, with their listeners and versions (--json too)', async () => {
     const url = await storeUrl()
     const dataDir = tempDataDir()
