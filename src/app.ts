@@ -65,6 +65,7 @@ export class App {
   ) {
     this.bus.onListenerError = (err, event) => log.error({err, event: event.event}, 'event listener failed')
     this.unguardCommits = guardCommitFailures(log.child({component: 'store'}))
+    store.changeEmitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {

@@ -9,8 +9,10 @@ import type {ChangeFeed, StoreChange} from './backend.js'
 export class ChangeEmitter implements ChangeFeed {
   private readonly listeners = new Set<(change: StoreChange) => void>()
 
-  /** `onError`: a listener that threw (the others are still called) */
-  constructor(private readonly onError: (err: unknown, change: StoreChange) => void = () => {}) {}
+  /** a listener that threw (the others are still called); the owner sets where it is logged, as Bus.onListenerError */
+  onListenerError: (err: unknown, change: StoreChange) => void = (err) => {
+    process.emitWarning(`a store change listener failed: ${(err as Error)?.stack ?? String(err)}`)
+  }
 
   on(listener: (change: StoreChange) => void): () => void {
     // a wrapper per subscription: the same function subscribed twice is called twice, and each off removes one
@@ -29,7 +31,7 @@ export class ChangeEmitter implements ChangeFeed {
       try {
         listener(change)
       } catch (err) {
-        this.onError(err, change)
+        this.onListenerError(err, change)
       }
     }
   }

@@ -35,15 +35,18 @@ describe('store.changes on LMDB', () => {
     expect(heard).toHaveLength(4)
   })
 
-  it('a listener that throws does not keep the others from hearing', async () => {
+  it('a listener that throws is reported and does not keep the others from hearing', async () => {
     const store = tempStore()
     const heard: string[] = []
+    const failed: string[] = []
+    store.changeEmitter.onListenerError = (err, change) => failed.push(`${(err as Error).message} on ${change.kind}`)
     store.changes.on(() => {
       throw new Error('boom')
     })
     store.changes.on((c) => heard.push(c.kind))
     await addDomain(store, 'example.org')
     expect(heard).toEqual(['directory'])
+    expect(failed).toEqual(['boom on directory'])
   })
 
   it('the auth actor forgets the credentials it verified when the directory changes', async () => {

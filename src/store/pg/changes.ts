@@ -300,6 +300,8 @@ export class ChangeListener {
 export class PgChangeFeed implements ChangeFeed {
   private readonly emitter: ChangeEmitter
   private readonly listener: ChangeListener
+  /** pause before another first connect */
+  private readonly retryMs: number
   private started: Promise<void> | undefined
   private retryTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -309,13 +311,12 @@ export class PgChangeFeed implements ChangeFeed {
     private readonly log: Logger = silentLogger,
     options: ChangeListenerOptions & {retryMs?: number} = {},
   ) {
-    this.emitter = new ChangeEmitter((err, change) => log.error({err, change: change.kind}, 'a store change listener failed'))
+    this.emitter = new ChangeEmitter()
+    this.emitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
     this.listener = new ChangeListener(url, options, log)
     this.listener.subscribe((change) => this.emitter.emit(change))
     this.retryMs = options.retryMs ?? DEFAULT_LISTENER_OPTIONS.reconnectMaxMs
   }
-
-  private readonly retryMs: number
 
   on(listener: (change: StoreChange) => void): () => void {
     const off = this.emitter.on(listener)
