@@ -53,6 +53,26 @@ describe.skipIf(skipWithoutPostgres)('mailbox --store postgres://… (directory 
     expect((await runCli(['domain', 'list'], {dataDir: nodeB})).stderr).toMatch(/no mailbox store in/)
   })
 
+  it('user passwd|disable|remove, dkim list|rotate and capture rule add|list on one node show on the other', async () => {
+    const url = await storeUrl()
+    const nodeA = tempDataDir()
+    const nodeB = tempDataDir()
+    await ok(url, nodeA, ['domain', 'add', 'example.com'])
+    await ok(url, nodeA, ['user', 'add', 'bob@example.com', '--password-stdin'], 'bob-pw-1\n')
+    await ok(url, nodeA, ['user', 'add', 'carol@example.com', '--password-stdin'], 'carol-pw-1\n')
+    expect(JSON.parse(await ok(url, nodeB, ['user', 'passwd', 'bob@example.com', '--password-stdin', '--json'], 'bob-pw-2\n'))).toMatchObject({address: 'bob@example.com', folders: 6})
+    await ok(url, nodeB, ['user', 'disable', 'bob@example.com'])
+    await ok(url, nodeB, ['user', 'remove', 'carol@example.com'])
+    expect(await ok(url, nodeA, ['user', 'export', '--format', 'jsonl'])).toBe('{"address":"bob@example.com","quota":0,"aliases":[],"disabled":true}\n')
+    const keys = JSON.parse(await ok(url, nodeA, ['dkim', 'list', 'example.com', '--json'])) as {selector: string; state: string}[]
+    expect(keys.filter((k) => k.state === 'active')).toHaveLength(2)
+    await ok(url, nodeB, ['dkim', 'rotate', 'example.com'])
+    const rotated = JSON.parse(await ok(url, nodeA, ['dkim', 'list', 'example.com', '--json'])) as {selector: string; state: string}[]
+    expect(rotated.filter((k) => k.state === 'retired').map((k) => k.selector).sort()).toEqual(keys.map((k) => k.selector).sort())
+    await ok(url, nodeA, ['capture', 'rule', 'add', '--to', 'fail@', '--reply', '550 5.1.1 no such user'])
+    expect(JSON.parse(await ok(url, nodeB, ['capture', 'rule', 'list', '--json']))).toMatchObject([{to: 'fail@', reply: '550 5.1.1 no such user'}])
+  })
+
   it('$MAILBOX_STORE works as --store does', async () => {
     const url = await storeUrl()
     const dataDir = tempDataDir()
