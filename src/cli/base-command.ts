@@ -7,14 +7,14 @@
  */
 import {resolve} from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-
-/** oclif's parser output types, as its `parse` declares them (not exported by name) */
-type FlagOutput = {[name: string]: any}
-type ArgOutput = {[name: string]: any}
 import {isMailboxError} from '../errors.js'
 import type {MailboxStore} from '../store/backend.js'
 import {openStoreBackend, refuseStoreUrl} from '../store/open.js'
 import {openStore, type Store} from '../store/store.js'
+
+/** oclif's parser output types, as its `parse` declares them (not exported by name) */
+type FlagOutput = {[name: string]: any}
+type ArgOutput = {[name: string]: any}
 
 export abstract class MailboxCommand extends Command {
   static override baseFlags = {
@@ -53,7 +53,7 @@ export abstract class MailboxCommand extends Command {
    */
   protected openStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Store {
     // the command needs what only the LMDB store has yet (mail, queue): a --store URL is refused, never ignored
-    if (this.storeUrl !== undefined) refuseStoreUrl(this.storeUrl, `mailbox ${this.id ?? 'this command'}`)
+    if (this.storeUrl !== undefined) refuseStoreUrl(this.storeUrl, `mailbox ${this.id?.replaceAll(':', ' ') ?? 'this command'}`)
     this.opened ??= openStore(resolve(dataDir), {...options, create: options.create ?? false})
     return this.opened as Store
   }

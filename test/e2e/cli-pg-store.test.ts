@@ -88,6 +88,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox --store postgres://… (directory 
       const r = await cli(url, dataDir, args)
       expect(r.code, args.join(' ')).toBe(1)
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+      expect(r.stderr).toContain(`Error: mailbox ${args.filter((a) => /^[a-z]+$/.test(a)).slice(0, 2).join(' ')} needs`)
       expect(r.stderr).toMatch(/^Error: mailbox .* needs the LMDB store for now \(mail and queue are not on PostgreSQL yet\); postgres:\/\/mailbox@127\.0\.0\.1:\d+\/postgres is a PostgreSQL store/)
       expect(r.stderr).not.toContain(PASSWORD)
     }
