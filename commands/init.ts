@@ -3,6 +3,7 @@ import {userInfo} from 'node:os'
 import {isSea} from 'node:sea'
 import {Flags} from '@oclif/core'
 import {MailboxCommand} from '../src/cli/base-command.js'
+import {refuseStoreUrl} from '../src/store/open.js'
 import {zoneText} from '../src/dns-records/zone.js'
 import {runInit, type InitResult} from '../src/init/init.js'
 
@@ -33,6 +34,7 @@ Refuses, before writing anything, when the config or unit file exists or the sto
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
+    if (flags.store !== undefined) refuseStoreUrl(flags.store, 'mailbox init')
     const result = await runInit({
       hostname: flags.hostname,
       domain: flags.domain,

@@ -74,6 +74,7 @@ export default class Serve extends MailboxCommand {
       routes,
       dnsServers: flags['dns-server'],
       logLevel: flags['log-level'] as Level | undefined,
+      store: flags.store,
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},

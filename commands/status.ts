@@ -5,10 +5,19 @@ import {formatSize} from '../src/size.js'
 import type {AuthStats} from '../src/auth/actor.js'
 import {QUEUE_STATES, storeCounts, type ServerStatus, type StoreCounts} from '../src/status.js'
 import {storeExists} from '../src/store/store.js'
+import {clusterStatus, renderCluster, type ClusterStatus} from '../src/cluster-status.js'
 import {resolve} from 'node:path'
 
 /** stopped: the store's counts, or null when the data dir holds no store (nothing is created to look) */
-type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts | null}
+type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts | null} | PgStatus
+
+/** a PostgreSQL store (--store), this machine's server not running: the cluster's nodes and the directory's counts */
+interface PgStatus {
+  running: false
+  dataDir: string
+  counts: {domains: number; users: number; aliases: number}
+  cluster: ClusterStatus
+}
 
 /** LSB's "program is not running" status code */
 const NOT_RUNNING = 3
@@ -29,6 +38,9 @@ export default class Status_ extends MailboxCommand {
       } finally {
         client.close()
       }
+    } else if (flags.store !== undefined) {
+      const store = await this.openAnyStore(dataDir, {readOnly: true})
+      status = {running: false, dataDir, counts: await store.directory.counts(), cluster: (await clusterStatus(store))!}
     } else {
       status = {running: false, dataDir, counts: storeExists(dataDir) ? await storeCounts(this.openStore(dataDir)) : null}
     }
@@ -39,6 +51,10 @@ export default class Status_ extends MailboxCommand {
 }
 
 function render(s: Status): string {
+  if (!s.running && 'cluster' in s) {
+    const c = s.counts
+    return ['server:    not running (here)', ...renderCluster(s.cluster), `domains:   ${c.domains}`, `users:     ${c.users} (aliases ${c.aliases})`].join('\n')
+  }
   const c = s.counts
   if (!c) return ['server:    not running', `data dir:  ${s.dataDir} (no mailbox store here: create one with mailbox init, mailbox serve or mailbox domain add)`].join('\n')
   const queue = QUEUE_STATES.filter((q) => c.queue[q]).map((q) => `${q} ${c.queue[q]}`).join(', ') || 'empty'
@@ -48,6 +64,7 @@ function render(s: Status): string {
         `hostname:  ${s.hostname}`,
         ...s.listeners.map((l) => `listen:    ${l.name.padEnd(10)} ${l.address}`),
         ...authLines(s.auth),
+        ...(s.cluster ? renderCluster(s.cluster) : []),
       ]
     : ['server:    not running']
   return [

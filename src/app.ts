@@ -11,7 +11,7 @@
  */
 import {AuthActor} from './auth/actor.js'
 import {Bus, type Actor} from './bus.js'
-import {matcherPort, type ServeConfig} from './config.js'
+import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import {resolveRelay, type ResolvedRelay} from './delivery/relay.js'
 import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
@@ -29,7 +29,11 @@ import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
-import {ensureDataDir, openStore, type Store} from './store/store.js'
+import {clusterStatus} from './cluster-status.js'
+import {startNodePresence} from './node-presence.js'
+import {openStoreBackend, refuseStoreUrl, requireLmdb} from './store/open.js'
+import type {NodePresence} from './store/pg/nodes.js'
+import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
@@ -47,6 +51,8 @@ export class App {
   private pop3?: Pop3FrontEnd
   private matcher?: MatcherServer
   private queue?: QueueActor
+  /** in the store's node registry (a PostgreSQL store) */
+  private presence?: NodePresence
   private stopping?: Promise<void>
   /** a failed store commit is the writer's to handle, not a reason to end the process */
   private readonly unguardCommits: () => void
@@ -59,14 +65,19 @@ export class App {
   ) {
     this.bus.onListenerError = (err, event) => log.error({err, event: event.event}, 'event listener failed')
     this.unguardCommits = guardCommitFailures(log.child({component: 'store'}))
+    store.changeEmitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
+    // until mail and queue are behind store.mail and store.queue on PostgreSQL too; then the pid
+    // lock below is for LMDB only (nodes share a database on purpose)
+    if (config.store !== undefined) refuseStoreUrl(config.store, 'mailbox serve')
     ensureDataDir(config.dataDir)
     const releaseLock = acquirePidLock(config.dataDir)
     let store: Store
     try {
-      store = openStore(config.dataDir)
+      const opened = await openStoreBackend({dataDir: config.dataDir, store: config.store, pool: poolOptionsOf(config), log: log.child({component: 'store'})})
+      store = requireLmdb(opened, 'mailbox serve')
     } catch (err) {
       releaseLock()
       throw err
@@ -141,9 +152,11 @@ export class App {
     await this.startMatcher()
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
     await this.queue?.start()
+    // a PostgreSQL store: the other nodes' `status` sees this one, with what it listens on
+    this.presence = await startNodePresence(store, {nodeId: config.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: this.listeners}, log.child({component: 'node'}))
 
     bus.publish('server.started', {pid: process.pid})
-    log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, listeners: this.listeners}, 'mailbox started')
+    log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, store: store.path, listeners: this.listeners}, 'mailbox started')
   }
 
   /** only in capture mode or when its port is configured: it hands out stored mail */
@@ -205,8 +218,9 @@ export class App {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
       connections: this.connections(),
-      auth: this.auth!.stats(),
+      auth: await this.auth!.status(),
       counts: await storeCounts(this.store),
+      ...(this.presence ? {cluster: await clusterStatus(this.store, this.presence.timings)} : {}),
     }
   }
 
@@ -247,6 +261,7 @@ export class App {
       }
     }
     await this.control?.stop()
+    await this.presence?.stop().catch((err: unknown) => this.log.warn({err}, 'could not leave the node registry (peers will list this node as stale)'))
     await this.store.env.flushed
     await this.store.close()
     this.unguardCommits()

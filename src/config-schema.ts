@@ -10,6 +10,7 @@ import {normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
+import {describeStoreUrl} from './store/pg/options.js'
 
 /** What the example file and `config show` say about a key, besides its value. */
 interface About {
@@ -99,6 +100,29 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
   allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
   logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},
+  store: {
+    kind: 'string',
+    check: (v) => void describeStoreUrl(v),
+    secret: 'userinfo',
+    description: 'the store: a postgres:// URL shared by several nodes (also --store, $MAILBOX_STORE)',
+    unset: 'the LMDB store in the data dir',
+    example: 'postgres://mailbox:secret@db.example.com:5432/mailbox',
+  },
+  storePool: object('connections of this node to a PostgreSQL store (with store set)', {
+    size: count('connections at most'),
+    statementTimeoutMs: timer('a statement running longer is cancelled by the server', 1),
+    idleInTransactionTimeoutMs: timer("a session this long idle in an open transaction is ended by the server (a stalled node's row locks are released)", 1),
+    connectTimeoutMs: timer('how long to wait for a connection', 1),
+  }),
+  nodeId: {
+    kind: 'string',
+    check: (v) => {
+      if (v.length > 128) throw new MailboxError('invalid', 'must be at most 128 characters')
+    },
+    description: "this node's name in the cluster's registry (mailbox status), with a PostgreSQL store",
+    unset: 'the host name and a hash of the data dir',
+    example: 'mx1',
+  },
   tlsCert: {kind: 'string', description: 'TLS certificate (PEM file)', unset: 'a self-signed pair is generated into DATA_DIR/tls/', example: '/etc/mailbox/cert.pem'},
   tlsKey: {kind: 'string', description: 'TLS private key (PEM file)', unset: 'see tlsCert', example: '/etc/mailbox/key.pem'},
   relay: object('smarthost for all outbound mail', {
@@ -248,12 +272,14 @@ export function* schemaEntries(node: SchemaNode = CONFIG_SCHEMA, path = ''): Gen
 
 export const REDACTED = '(redacted)'
 
-/** `user:pass@host:port` → `user:(redacted)@host:port`; anything without a password unchanged */
+/** `user:pass@host:port` → `user:(redacted)@host:port` (after a `scheme://` too); anything without a password unchanged */
 export function redactUserinfo(spec: string): string {
-  const at = spec.lastIndexOf('@')
-  const colon = spec.indexOf(':')
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(spec)?.[0] ?? ''
+  const rest = spec.slice(scheme.length)
+  const at = rest.lastIndexOf('@')
+  const colon = rest.indexOf(':')
   if (at < 0 || colon < 0 || colon > at) return spec
-  return `${spec.slice(0, colon)}:${REDACTED}@${spec.slice(at + 1)}`
+  return `${scheme}${rest.slice(0, colon)}:${REDACTED}@${rest.slice(at + 1)}`
 }
 
 /** a value as `config show` and error messages may print it */

@@ -22,6 +22,7 @@ import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
+import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
 export type PortName = (typeof PORT_NAMES)[number]
@@ -78,6 +79,32 @@ export interface ServeConfig {
   matcher: MatcherConfig
   queue: QueueConfig
   dkim: DkimConfig
+  /** a postgres:// URL; absent: the LMDB store in dataDir */
+  store?: string
+  /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
+  storePool: StorePoolConfig
+  /** this node's id in a PostgreSQL store's registry; absent: nodeIdOf(hostname, dataDir) */
+  nodeId?: string
+}
+
+export interface StorePoolConfig {
+  size: number
+  statementTimeoutMs: number
+  idleInTransactionTimeoutMs: number
+  connectTimeoutMs: number
+}
+
+export const DEFAULT_STORE_POOL: StorePoolConfig = {
+  size: DEFAULT_POOL_OPTIONS.poolSize,
+  statementTimeoutMs: DEFAULT_POOL_OPTIONS.statementTimeoutMs,
+  idleInTransactionTimeoutMs: DEFAULT_POOL_OPTIONS.idleInTransactionTimeoutMs,
+  connectTimeoutMs: DEFAULT_POOL_OPTIONS.connectTimeoutMs,
+}
+
+/** the pool options of a config's storePool */
+export function poolOptionsOf(config: Pick<ServeConfig, 'storePool'>): PgPoolOptions {
+  const {size, ...rest} = config.storePool
+  return {poolSize: size, ...rest}
 }
 
 export function defaultConfig(dataDir: string): ServeConfig {
@@ -99,6 +126,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
+    storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},
     dnsServers: [],

@@ -45,6 +45,9 @@ export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'queue', 'dkim', 'inboundA
  */
 export const RESTART_ONLY = [
   'dataDir',
+  'store',
+  'storePool',
+  'nodeId',
   'bind',
   'ports',
   'hostname',

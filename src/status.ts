@@ -1,5 +1,6 @@
 /** What `mailbox status` reports: store counts always, and live server facts when it runs. */
 import type {AuthStats} from './auth/actor.js'
+import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
 import type {Store} from './store/store.js'
 
@@ -34,6 +35,8 @@ export interface ServerStatus {
   /** failed logins and the throttle: in the sliding window, and totals since the start */
   auth: AuthStats
   counts: StoreCounts
+  /** a PostgreSQL store: the nodes sharing it (this one included) */
+  cluster?: ClusterStatus
 }
 
 /**

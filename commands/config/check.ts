@@ -14,7 +14,7 @@ export default class ConfigCheck extends MailboxCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ConfigCheck)
-    checkConfig({dataDir: flags['data-dir'], configFile: flags.config})
+    checkConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: {store: flags.store}})
     this.log(`config OK: ${flags.config ?? '(no config file: defaults and environment)'}`)
   }
 }

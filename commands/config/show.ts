@@ -12,7 +12,7 @@ export default class ConfigShow extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(ConfigShow)
-    const shown = shownConfig(effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config}))
+    const shown = shownConfig(effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config, flags: {store: flags.store}}))
     this.say(configLines(shown).join('\n'))
     return shown
   }

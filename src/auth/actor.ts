@@ -15,11 +15,12 @@ import {normalizeAddress} from '../address.js'
 import type {Actor, Bus, LoginRequest} from '../bus.js'
 import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import type {FailureCounts, FailureLimits, LoginFailureStore} from '../store/backend.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {networkOf} from './network.js'
 import {burnVerify, verifyPassword} from './password.js'
-import {DEFAULT_THROTTLE, LoginThrottle, type ThrottleConfig, type ThrottleLimit, type ThrottleStats} from './throttle.js'
+import {DEFAULT_THROTTLE, LoginThrottle, type Attempt, type ThrottleConfig, type ThrottleLimit, type ThrottleStats} from './throttle.js'
 import {VerifiedCache} from './verified-cache.js'
 
 export interface AuthConfig extends ThrottleConfig {
@@ -54,6 +55,11 @@ export interface AuthStats extends ThrottleStats {
   totals: AuthTotals
 }
 
+/** how often a node prunes the shared failure counts (expired keys, the bound) */
+export const PRUNE_FAILURES_EVERY_MS = 60_000
+/** sources `status` lists */
+const TOP_SOURCES = 10
+
 type FailReason = 'bad-credentials' | 'throttled' | 'disabled'
 const TOTAL_OF: Record<FailReason, keyof AuthTotals> = {'bad-credentials': 'failed', throttled: 'throttled', disabled: 'disabled'}
 
@@ -62,6 +68,9 @@ export class AuthActor implements Actor {
   private readonly config: AuthConfig
   private readonly throttle: LoginThrottle
   private readonly verified: VerifiedCache
+  /** the store's shared failure counts (several nodes); absent: the throttle counts in memory */
+  private readonly failures: LoginFailureStore | undefined
+  private pruneTimer: NodeJS.Timeout | undefined
   private readonly totals: AuthTotals = {succeeded: 0, failed: 0, throttled: 0, disabled: 0}
   /** aborted on stop, so no pending delay holds up a shutdown */
   private stopping = new AbortController()
@@ -69,12 +78,13 @@ export class AuthActor implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'directory' | 'auth' | 'changes'>,
     private readonly log: Logger,
     config: Partial<AuthConfig> = DEFAULT_AUTH,
   ) {
     this.config = {...DEFAULT_AUTH, ...config}
-    this.throttle = new LoginThrottle(this.config)
+    this.failures = store.auth.failures
+    this.throttle = new LoginThrottle(this.config, Date.now, this.failures !== undefined)
     this.verified = new VerifiedCache(this.config.verifiedCacheMs)
   }
 
@@ -91,16 +101,61 @@ export class AuthActor implements Actor {
       this.bus.handle('auth.login', (req) => this.login(req)),
       this.bus.handle('auth.sender', async ({user, sender}) => ({allowed: await this.mayUse(user, sender)})),
     ]
+    // a user disabled, removed or given a new password, perhaps on another node: verify afresh
+    // (a new hash alone would miss the cache anyway: it is part of each entry)
+    this.unregister.push(
+      this.store.changes.on((change) => {
+        if (change.kind === 'directory' || change.kind === 'resync') this.verified.clear()
+      }),
+    )
+    if (this.failures) {
+      const failures = this.failures
+      // every node prunes; concurrent runs are harmless
+      this.pruneTimer = setInterval(() => {
+        failures.prune(this.config.windowMs).catch((err: unknown) => this.log.warn({err}, 'could not prune the shared login failures'))
+      }, PRUNE_FAILURES_EVERY_MS)
+      this.pruneTimer.unref()
+    }
   }
 
   async stop(): Promise<void> {
     for (const off of this.unregister) off()
     this.unregister = []
+    clearInterval(this.pruneTimer)
     this.stopping.abort()
   }
 
+  /** credentials verified lately (see verified-cache.ts) */
+  get cachedCredentials(): number {
+    return this.verified.size
+  }
+
+  /** this process's throttle (with shared counts: only its attempts in flight; see `status`) */
   stats(): AuthStats {
     return {windowMs: this.config.windowMs, ...this.throttle.stats(), totals: {...this.totals}}
+  }
+
+  /** what `status` shows: this process's throttle, or with shared counts every node's failures, from the store */
+  async status(): Promise<AuthStats> {
+    if (!this.failures) return this.stats()
+    const s = await this.failures.stats(this.limits(), TOP_SOURCES)
+    const {maxFailuresPerAddress} = this.config
+    return {
+      failures: s.failures,
+      addresses: s.addresses,
+      blockedAddresses: s.blockedAddresses,
+      slowedAddresses: s.addresses - s.blockedAddresses,
+      blockedPairs: s.blockedPairs,
+      lockedUsers: s.lockedUsers,
+      top: s.top.map(({source, failures}) => ({address: source, failures, blocked: failures >= maxFailuresPerAddress, delayMs: this.throttle.delayFor(failures)})),
+      windowMs: this.config.windowMs,
+      totals: {...this.totals},
+    }
+  }
+
+  private limits(): FailureLimits {
+    const {windowMs, maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser} = this.config
+    return {windowMs, maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser}
   }
 
   private async lookup(input: string): Promise<UserRecord | undefined> {
@@ -143,12 +198,16 @@ export class AuthActor implements Actor {
     const {familiarAddressMs} = this.config
     const familiar = user !== undefined && familiarAddressMs > 0 && (await this.store.auth.lastLoginFrom(user.address, network, Date.now(), familiarAddressMs)) !== undefined
     const key = user?.address ?? username
-    let admission = this.throttle.admit(remoteAddress, key, familiar)
+    // shared counts: what every node decided so far, read just before each admission (one query)
+    const settled = async (): Promise<FailureCounts | undefined> => this.failures?.counts(network, key, this.config.windowMs)
+    let counts = await settled()
+    let admission = this.throttle.admit(remoteAddress, key, familiar, counts)
     // over a limit only because attempts from here are still being checked: wait for them (each
     // round one of them is decided, so this ends), then be admitted or refused for real failures
-    while (!admission.admitted && this.throttle.waitsForPending(remoteAddress, key, familiar) && !this.stopping.signal.aborted) {
+    while (!admission.admitted && this.throttle.waitsForPending(remoteAddress, key, familiar, counts) && !this.stopping.signal.aborted) {
       await this.throttle.settledOnce()
-      admission = this.throttle.admit(remoteAddress, key, familiar)
+      counts = await settled()
+      admission = this.throttle.admit(remoteAddress, key, familiar, counts)
     }
     if (!admission.admitted) {
       const {limit, failures, delayMs} = admission
@@ -159,11 +218,11 @@ export class AuthActor implements Actor {
     try {
       ok = user ? this.verified.has(user.passwordHash, req.password) || (await verifyPassword(user.passwordHash, req.password)) : (await burnVerify(req.password), false)
     } catch (err) {
-      this.throttle.failed(attempt) // decided: whoever waits for it goes on
+      await this.decide(attempt, false)
       throw err
     }
-    if (!user || !ok) return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'), this.throttle.failed(attempt))
-    this.throttle.succeeded(attempt)
+    if (!user || !ok) return fail('bad-credentials', new MailboxError('auth-failed', 'invalid credentials'), await this.decide(attempt, false))
+    await this.decide(attempt, true)
     if (user.disabled) return fail('disabled', new MailboxError('disabled', 'account disabled'), {delayMs: 0})
     this.verified.add(user.passwordHash, req.password)
     if (familiarAddressMs > 0) await this.remember(user.address, network)
@@ -171,6 +230,26 @@ export class AuthActor implements Actor {
     this.bus.publish('auth.succeeded', {address: user.address, remoteAddress, protocol})
     this.log.info({username: user.address, remoteAddress, protocol, mechanism, tls}, 'login succeeded')
     return {address: user.address}
+  }
+
+  /**
+   * The attempt is decided. Shared counts: the failure is recorded (or the user's failures from
+   * the source forgiven) in the store first, so an attempt that waited for this one and reads the
+   * counts again finds it there. A store that cannot be reached costs the count, never the login's
+   * answer; the attempt is settled whatever happens, so no one waits for it forever.
+   */
+  private async decide(attempt: Attempt, succeeded: boolean): Promise<{failures: number; delayMs: number}> {
+    try {
+      if (succeeded) await this.failures?.forgive(attempt.source, attempt.user)
+      else await this.failures?.record(attempt.source, attempt.user, attempt.familiar, this.limits())
+    } catch (err) {
+      this.log.warn({err, source: attempt.source}, succeeded ? 'could not forgive login failures in the store' : 'could not count a login failure in the store')
+    }
+    if (succeeded) {
+      this.throttle.succeeded(attempt)
+      return {failures: 0, delayMs: 0}
+    }
+    return this.throttle.failed(attempt)
   }
 
   /** a timer, not a busy wait: other sessions go on meanwhile */

@@ -25,7 +25,16 @@
  *
  * Each map is bounded (attackers choose the keys): past 100 000 keys the least recently failed
  * goes first; each key keeps at most as many failures as its limit needs.
+ *
+ * Where the failures are counted: in this process's memory (the default: one process serves an
+ * LMDB store), or, with `shared`, in the store, where every node sees them (PostgreSQL,
+ * ../store/pg/auth-failures.ts). Shared, the caller reads the store's counts of decided failures
+ * before each admission and passes them in (`settled`), records a failure and forgives after a
+ * success in the store; this throttle then keeps only what belongs to one node: the attempts in
+ * flight (counted on top of `settled`, so parallel attempts still cannot slip in), the waiting
+ * for them, and the delays.
  */
+import type {FailureCounts} from '../store/backend.js'
 import {networkOf} from './network.js'
 
 export interface ThrottleConfig {
@@ -57,6 +66,8 @@ export interface Attempt {
   readonly user: string
   readonly at: number
   readonly familiar: boolean
+  /** shared counting: the source's decided failures (all nodes) when this attempt was admitted */
+  readonly settledAddress?: number
 }
 
 /** refused without a password check: the limit that applies, the source's failures, and when to answer */
@@ -101,6 +112,8 @@ export class LoginThrottle {
   constructor(
     config: Partial<ThrottleConfig> = {},
     private readonly now: () => number = Date.now,
+    /** failures are counted in the store (the caller passes its counts in), not here: see above */
+    readonly shared = false,
   ) {
     this.config = {...DEFAULT_THROTTLE, ...config}
     const log = (limit: number) => new SlidingLog(this.config.windowMs, Math.max(1, limit), now)
@@ -109,18 +122,21 @@ export class LoginThrottle {
     this.byUser = log(this.config.maxFailuresPerUser)
   }
 
-  /** Which limit refuses an attempt now, if any, and how long to wait before saying so. Changes nothing. */
-  refusal(remoteAddress: string, user: string, familiar: boolean): Refusal | undefined {
-    return this.refusalCounting(remoteAddress, user, familiar, () => true)
+  /**
+   * Which limit refuses an attempt now, if any, and how long to wait before saying so. Changes
+   * nothing. `settled`: the store's counts, when they are shared.
+   */
+  refusal(remoteAddress: string, user: string, familiar: boolean, settled?: FailureCounts): Refusal | undefined {
+    return this.refusalCounting(remoteAddress, user, familiar, () => true, settled)
   }
 
   /**
    * True when `refusal` refuses only because of attempts still being checked: once they are
    * over (`settledOnce`), the attempt may be admitted, or is refused for real failures.
    */
-  waitsForPending(remoteAddress: string, user: string, familiar: boolean): boolean {
-    if (this.pending.size === 0 || !this.refusal(remoteAddress, user, familiar)) return false
-    return !this.refusalCounting(remoteAddress, user, familiar, (a) => !this.pending.has(a))
+  waitsForPending(remoteAddress: string, user: string, familiar: boolean, settled?: FailureCounts): boolean {
+    if (this.pending.size === 0 || !this.refusal(remoteAddress, user, familiar, settled)) return false
+    return !this.refusalCounting(remoteAddress, user, familiar, (a) => !this.pending.has(a), settled)
   }
 
   /** resolves when the next attempt in flight is decided (failed or succeeded) */
@@ -128,31 +144,38 @@ export class LoginThrottle {
     return new Promise((resolve) => this.settleWaiters.push(resolve))
   }
 
-  private refusalCounting(remoteAddress: string, user: string, familiar: boolean, counts: (a: Attempt) => boolean): Refusal | undefined {
+  private refusalCounting(remoteAddress: string, user: string, familiar: boolean, counts: (a: Attempt) => boolean, settled?: FailureCounts): Refusal | undefined {
     const source = networkOf(remoteAddress)
-    const failures = this.bySource.count(source, counts)
+    // shared: the maps hold only this node's attempts in flight, on top of the store's decided failures
+    const failures = (settled?.address ?? 0) + this.bySource.count(source, counts)
     const refuse = (limit: ThrottleLimit): Refusal => ({limit, failures, delayMs: this.delayFor(Math.max(1, failures))})
     const {maxFailuresPerAddress, maxFailuresPerUserAddress, maxFailuresPerUser} = this.config
     if (failures >= maxFailuresPerAddress) return refuse('address')
-    if (this.byPair.count(pairKey(source, user), counts) >= maxFailuresPerUserAddress) return refuse('user-address')
-    if (!familiar && this.byUser.count(user, counts) >= maxFailuresPerUser) return refuse('user')
+    if ((settled?.userAddress ?? 0) + this.byPair.count(pairKey(source, user), counts) >= maxFailuresPerUserAddress) return refuse('user-address')
+    if (!familiar && (settled?.user ?? 0) + this.byUser.count(user, counts) >= maxFailuresPerUser) return refuse('user')
     return undefined
   }
 
   /** an attempt is decided: it no longer holds back the attempts waiting for it */
   private settle(attempt: Attempt): void {
     if (!this.pending.delete(attempt)) return
+    // shared: decided, it is the store's to count (the caller records or forgives it there)
+    if (this.shared) {
+      this.bySource.remove(attempt.source, (a) => a === attempt)
+      this.byPair.remove(pairKey(attempt.source, attempt.user), (a) => a === attempt)
+      this.byUser.remove(attempt.user, (a) => a === attempt)
+    }
     const waiters = this.settleWaiters
     this.settleWaiters = []
     for (const wake of waiters) wake()
   }
 
   /** Admits an attempt, counting it as a failure until `succeeded`, or refuses it. */
-  admit(remoteAddress: string, user: string, familiar: boolean): Admission {
-    const refusal = this.refusal(remoteAddress, user, familiar)
+  admit(remoteAddress: string, user: string, familiar: boolean, settled?: FailureCounts): Admission {
+    const refusal = this.refusal(remoteAddress, user, familiar, settled)
     if (refusal) return {admitted: false, ...refusal}
     const source = networkOf(remoteAddress)
-    const attempt: Attempt = {source, user, at: this.now(), familiar}
+    const attempt: Attempt = {source, user, at: this.now(), familiar, ...(settled ? {settledAddress: settled.address} : {})}
     this.bySource.add(source, attempt)
     this.byPair.add(pairKey(source, user), attempt)
     if (!familiar) this.byUser.add(user, attempt)
@@ -163,13 +186,15 @@ export class LoginThrottle {
   /** The attempt failed: it stays counted. Returns its source's failures and the delay before answering. */
   failed(attempt: Attempt): {failures: number; delayMs: number} {
     this.settle(attempt)
-    const failures = Math.max(1, this.bySource.count(attempt.source))
+    // shared: the store's count at admission and this one (the store records it)
+    const failures = this.shared ? (attempt.settledAddress ?? 0) + 1 : Math.max(1, this.bySource.count(attempt.source))
     return {failures, delayMs: this.delayFor(failures)}
   }
 
   /** The password was right: the attempt, and this user's earlier failures from this source, no longer count. */
   succeeded(attempt: Attempt): void {
     this.settle(attempt)
+    if (this.shared) return // the caller forgives in the store
     this.bySource.remove(attempt.source, (a) => a.user === attempt.user)
     this.byPair.delete(pairKey(attempt.source, attempt.user))
     this.byUser.remove(attempt.user, (a) => a === attempt)

@@ -35,6 +35,15 @@ export class VerifiedCache {
     return false
   }
 
+  /** forgets every entry (the directory changed, perhaps on another node) */
+  clear(): void {
+    this.entries.clear()
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
   add(hash: string, password: string): void {
     if (this.ttlMs <= 0) return
     const d = this.digest(hash, password)

@@ -1,13 +1,20 @@
 /**
  * The base of every `mailbox` command: the `--data-dir` flag (env MAILBOX_DATA_DIR, default
- * ./data), the store opened once per run and closed after it, and one mapping of errors:
+ * ./data) and the `--store` flag (env MAILBOX_STORE: a postgres:// URL instead of the data dir's
+ * LMDB store), the store opened once per run and closed after it, and one mapping of errors:
  * a MailboxError is one `Error: …` line per problem on stderr and exit code 1; oclif's own usage errors
  * keep exit code 2. Commands stay thin: parse flags, call `src/`, print or return data.
  */
 import {resolve} from 'node:path'
-import {Command, Flags} from '@oclif/core'
+import {Command, Flags, type Interfaces} from '@oclif/core'
 import {isMailboxError} from '../errors.js'
+import type {MailboxStore} from '../store/backend.js'
+import {openStoreBackend, refuseStoreUrl} from '../store/open.js'
 import {openStore, type Store} from '../store/store.js'
+
+/** oclif's parser output types, as its `parse` declares them (not exported by name) */
+type FlagOutput = {[name: string]: any}
+type ArgOutput = {[name: string]: any}
 
 export abstract class MailboxCommand extends Command {
   static override baseFlags = {
@@ -17,10 +24,26 @@ export abstract class MailboxCommand extends Command {
       default: './data',
       helpGroup: 'GLOBAL',
     }),
+    store: Flags.string({
+      summary: 'The store: a postgres:// URL shared by several nodes (default: the LMDB store in the data dir).',
+      env: 'MAILBOX_STORE',
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   static override enableJsonFlag = true
-  private opened?: Store
+  private opened?: MailboxStore
+  /** --store as parsed (commands parse their flags before they open the store) */
+  private storeUrl: string | undefined
+
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    this.storeUrl = (parsed.flags as {store?: string}).store
+    return parsed
+  }
 
   /**
    * Opens the data dir's store. Only the commands that write a store's first records (`domain
@@ -29,7 +52,19 @@ export abstract class MailboxCommand extends Command {
    * `--data-dir` never shows an empty table.
    */
   protected openStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Store {
+    // the command needs what only the LMDB store has yet (mail, queue): a --store URL is refused, never ignored
+    if (this.storeUrl !== undefined) refuseStoreUrl(this.storeUrl, `mailbox ${this.id?.replaceAll(':', ' ') ?? 'this command'}`)
     this.opened ??= openStore(resolve(dataDir), {...options, create: options.create ?? false})
+    return this.opened as Store
+  }
+
+  /**
+   * The store of --store (PostgreSQL) or else of the data dir (LMDB, as `openStore`), for the
+   * commands that need only what both backends have: the directory, DKIM keys, auth records and
+   * capture rules.
+   */
+  protected async openAnyStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Promise<MailboxStore> {
+    this.opened ??= await openStoreBackend({dataDir, store: this.storeUrl, readOnly: options.readOnly ?? false, create: options.create ?? false})
     return this.opened
   }
 

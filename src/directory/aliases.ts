@@ -9,7 +9,7 @@ import {normalizeAddress, normalizeAliasKey} from '../address.js'
 import {MailboxError} from '../errors.js'
 import type {Resolution} from '../store/backend.js'
 import type {AliasRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 
 export type {Resolution} from '../store/backend.js'
 
@@ -17,15 +17,15 @@ export type {Resolution} from '../store/backend.js'
  * Resolves an address to its final recipients, or undefined when it names no one here
  * (an unknown address in a local domain). A remote address resolves to itself.
  */
-export const resolveRecipient = (store: Store, address: string): Promise<Resolution | undefined> => store.directory.resolve(address)
+export const resolveRecipient = (store: MailboxStore, address: string): Promise<Resolution | undefined> => store.directory.resolve(address)
 
-export async function addAlias(store: Store, aliasInput: string, targetInputs: string[]): Promise<AliasRecord> {
+export async function addAlias(store: MailboxStore, aliasInput: string, targetInputs: string[]): Promise<AliasRecord> {
   const alias = normalizeAliasKey(aliasInput)
   if (targetInputs.length === 0) throw new MailboxError('invalid', 'an alias needs at least one target')
   const targets = [...new Set(targetInputs.map(normalizeAddress))]
   return store.directory.addAlias(alias, targets)
 }
 
-export const listAliases = (store: Store): Promise<AliasRecord[]> => store.directory.aliases()
+export const listAliases = (store: MailboxStore): Promise<AliasRecord[]> => store.directory.aliases()
 
-export const removeAlias = async (store: Store, aliasInput: string): Promise<AliasRecord> => store.directory.removeAlias(normalizeAliasKey(aliasInput))
+export const removeAlias = async (store: MailboxStore, aliasInput: string): Promise<AliasRecord> => store.directory.removeAlias(normalizeAliasKey(aliasInput))

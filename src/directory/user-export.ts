@@ -4,11 +4,11 @@
  * user and is not part of it (`alias list` shows those). The hash only when asked for.
  */
 import {domainOf, normalizeDomain} from '../address.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {requireDomain} from './domains.js'
 import type {ExportedUser} from './user-file.js'
 
-export async function exportUsers(store: Store, options: {domain?: string; withHashes?: boolean} = {}): Promise<ExportedUser[]> {
+export async function exportUsers(store: MailboxStore, options: {domain?: string; withHashes?: boolean} = {}): Promise<ExportedUser[]> {
   const domain = options.domain === undefined ? undefined : normalizeDomain(options.domain)
   if (domain) await requireDomain(store, domain)
   const [aliases, users] = await Promise.all([store.directory.aliases(), store.directory.users()])

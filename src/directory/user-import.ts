@@ -19,9 +19,8 @@ import {domainOf, normalizeAddress, normalizeAliasKey} from '../address.js'
 import {checkArgon2idHash, checkPasswordShape, hashPasswords} from '../auth/password.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import {parseSize} from '../size.js'
-import type {DirectoryLookups} from '../store/backend.js'
+import type {DirectoryLookups, MailboxStore} from '../store/backend.js'
 import type {AliasRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
 import {fieldName, type LineProblem, type ParsedUserFile, type UserEntry, type UserField} from './user-file.js'
 
 export interface ImportOptions {
@@ -72,7 +71,7 @@ export class ImportRefused extends MailboxError {
   }
 }
 
-export async function importUsers(store: Store, file: ParsedUserFile, what: string, options: ImportOptions = {}): Promise<ImportSummary> {
+export async function importUsers(store: MailboxStore, file: ParsedUserFile, what: string, options: ImportOptions = {}): Promise<ImportSummary> {
   const update = options.update ?? false
   // cheap checks first, so that a bad file costs no hashing; the file's own problems and the
   // lines' are reported together

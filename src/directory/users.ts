@@ -8,7 +8,9 @@ import {hashPassword} from '../auth/password.js'
 import {MailboxError} from '../errors.js'
 import {usageOfFolders, type Usage} from '../mailstore/folder-rules.js'
 import {listFolders, usageByUser} from '../mailstore/folders.js'
-import type {UserChange} from '../store/backend.js'
+import type {MailboxStore, UserChange} from '../store/backend.js'
+import {isPgStore, requireLmdb} from '../store/open.js'
+import {usageOfUser} from '../store/pg/folders.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
 import {checkNewUser as checkNewUserIn} from './rules.js'
@@ -25,7 +27,13 @@ export interface UserView {
   updatedAt: number
 }
 
-function view(store: Store, user: UserRecord, usage: Usage = usageOfFolders(listFolders(store, user.address))): UserView {
+/** a user's folders, messages and bytes (until `store.mail` answers it on both backends) */
+async function usageOf(store: MailboxStore, address: string): Promise<Usage> {
+  return isPgStore(store) ? usageOfUser(store.pool, address) : usageOfFolders(listFolders(requireLmdb(store, 'reading folder usage'), address))
+}
+
+async function view(store: MailboxStore, user: UserRecord, usage?: Usage): Promise<UserView> {
+  usage ??= await usageOf(store, user.address)
   return {
     address: user.address,
     quota: user.quota,
@@ -38,9 +46,9 @@ function view(store: Store, user: UserRecord, usage: Usage = usageOfFolders(list
   }
 }
 
-export const findUser = (store: Store, address: string): Promise<UserRecord | undefined> => store.directory.user(address)
+export const findUser = (store: MailboxStore, address: string): Promise<UserRecord | undefined> => store.directory.user(address)
 
-async function requireUser(store: Store, input: string): Promise<UserRecord> {
+async function requireUser(store: MailboxStore, input: string): Promise<UserRecord> {
   const address = normalizeAddress(input)
   const user = await store.directory.user(address)
   if (!user) throw new MailboxError('not-found', `no user ${address}`)
@@ -48,13 +56,13 @@ async function requireUser(store: Store, input: string): Promise<UserRecord> {
 }
 
 /** Throws unless `input` could be added as a new user now; returns its canonical address. */
-export async function checkNewUser(store: Store, input: string): Promise<string> {
+export async function checkNewUser(store: MailboxStore, input: string): Promise<string> {
   const address = normalizeAddress(input)
   checkNewUserIn(await store.directory.lookups(), address)
   return address
 }
 
-export async function addUser(store: Store, input: {address: string; password: string; quota?: number}): Promise<UserView> {
+export async function addUser(store: MailboxStore, input: {address: string; password: string; quota?: number}): Promise<UserView> {
   // Check cheaply before spending ~170 ms on the hash; the store checks again under its write lock.
   const address = await checkNewUser(store, input.address)
   const passwordHash = await hashPassword(input.password)
@@ -68,24 +76,24 @@ export async function showUser(store: Store, input: string): Promise<UserView> {
 export async function listUsers(store: Store): Promise<UserView[]> {
   const users = await store.directory.users()
   const usage = usageByUser(store)
-  return users.map((user) => view(store, user, usage.get(user.address) ?? {messages: 0, size: 0, folders: 0}))
+  return Promise.all(users.map((user) => view(store, user, usage.get(user.address) ?? {messages: 0, size: 0, folders: 0})))
 }
 
-async function update(store: Store, input: string, change: UserChange): Promise<UserView> {
+async function update(store: MailboxStore, input: string, change: UserChange): Promise<UserView> {
   return view(store, await store.directory.updateUser(normalizeAddress(input), change))
 }
 
-export async function setPassword(store: Store, input: string, password: string): Promise<UserView> {
+export async function setPassword(store: MailboxStore, input: string, password: string): Promise<UserView> {
   await requireUser(store, input)
   return setPasswordHash(store, input, await hashPassword(password))
 }
 
 /** Replaces a user's password hash; whoever logged in with the old one gets no standing from it. */
-export const setPasswordHash = (store: Store, input: string, passwordHash: string) => update(store, input, {passwordHash})
-export const setDisabled = (store: Store, input: string, disabled: boolean) => update(store, input, {disabled})
-export const setQuota = (store: Store, input: string, quota: number) => update(store, input, {quota})
+export const setPasswordHash = (store: MailboxStore, input: string, passwordHash: string) => update(store, input, {passwordHash})
+export const setDisabled = (store: MailboxStore, input: string, disabled: boolean) => update(store, input, {disabled})
+export const setQuota = (store: MailboxStore, input: string, quota: number) => update(store, input, {quota})
 
-export async function removeUser(store: Store, input: string, options: {force?: boolean} = {}): Promise<UserView> {
+export async function removeUser(store: MailboxStore, input: string, options: {force?: boolean} = {}): Promise<UserView> {
   const {record, usage} = await store.directory.removeUser(normalizeAddress(input), options)
   return view(store, record, usage)
 }

@@ -7,7 +7,7 @@
 import {normalizeDomain} from '../address.js'
 import {requireDomain} from '../directory/domains.js'
 import type {DkimKeyRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {dkimDnsRecord, generateDkimKeys, type DkimDnsRecord} from './keys.js'
 
 export interface DkimKeyView {
@@ -32,14 +32,14 @@ export const viewOf = (key: DkimKeyRecord): DkimKeyView => ({
 })
 
 /** a local domain's name, normalized; `not-found` for a domain that is not local */
-async function localDomain(store: Store, input: string): Promise<string> {
+async function localDomain(store: MailboxStore, input: string): Promise<string> {
   const domain = normalizeDomain(input)
   await requireDomain(store, domain)
   return domain
 }
 
 /** every key of one domain, or of all local domains, active first within a domain */
-export async function listDkimKeys(store: Store, domain?: string): Promise<DkimKeyView[]> {
+export async function listDkimKeys(store: MailboxStore, domain?: string): Promise<DkimKeyView[]> {
   const domains = domain ? [await localDomain(store, domain)] : (await store.directory.domains()).map((d) => d.name)
   const keys = await Promise.all(domains.map((d) => store.dkim.keys(d)))
   return keys.flatMap((ofDomain) => ofDomain.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1)).map(viewOf))
@@ -54,7 +54,7 @@ export interface Rotation {
 }
 
 /** A new active pair for `domain`; the active one is retired in the same commit. */
-export async function rotateDkimKeys(store: Store, input: string, now = Date.now()): Promise<Rotation> {
+export async function rotateDkimKeys(store: MailboxStore, input: string, now = Date.now()): Promise<Rotation> {
   const domain = await localDomain(store, input)
   // RSA generation takes a while: outside the write transaction, selectors checked again inside
   const taken = new Set((await store.dkim.keys(domain)).map((k) => k.selector))
@@ -64,7 +64,7 @@ export async function rotateDkimKeys(store: Store, input: string, now = Date.now
 }
 
 /** Removes a retired key; an active one is refused (it signs the domain's mail). */
-export async function removeDkimKey(store: Store, input: string, selector: string): Promise<DkimKeyView> {
+export async function removeDkimKey(store: MailboxStore, input: string, selector: string): Promise<DkimKeyView> {
   return viewOf(await store.dkim.remove(await localDomain(store, input), selector))
 }
 

@@ -4,10 +4,10 @@ import {normalizeDomain} from '../address.js'
 import type {ServeConfig} from '../config.js'
 import {requireDomain} from '../directory/domains.js'
 import {MailboxError} from '../errors.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {dmarcReportAddress, tlsReportAddress, type RecordSetup} from './records.js'
 
-export async function recordSetup(store: Store, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): Promise<RecordSetup> {
+export async function recordSetup(store: MailboxStore, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): Promise<RecordSetup> {
   const domain = normalizeDomain(input)
   await requireDomain(store, domain)
   const reportAddresses = [dmarcReportAddress(domain), tlsReportAddress(domain)]
@@ -32,7 +32,7 @@ export function publicHostname(hostname: string, domain: string): string {
 }
 
 /** whether mail to `address` would be accepted here (a user, an alias, a catch-all) */
-async function namesSomeone(store: Store, address: string): Promise<boolean> {
+async function namesSomeone(store: MailboxStore, address: string): Promise<boolean> {
   try {
     return (await store.directory.resolve(address)) !== undefined
   } catch {

@@ -173,6 +173,61 @@ export interface AuthStore {
   rememberLogin(user: string, network: string, now: number, policy: FamiliarPolicy): Promise<void>
   /** forgets every familiar address of a user (the directory does this itself when it removes a user or changes a password) */
   forgetLogins(user: string): Promise<void>
+  /**
+   * The login throttle's failure counts when they are shared by several nodes (PostgreSQL), so
+   * a guess on node A counts on node B. Absent (LMDB: one process serves a store): the throttle
+   * keeps them in memory (../auth/throttle.ts), as fast as a Map.
+   */
+  readonly failures?: LoginFailureStore
+}
+
+/** The throttle's limits, as the shared counts need them (a key keeps at most its scope's limit). */
+export interface FailureLimits {
+  windowMs: number
+  maxFailuresPerAddress: number
+  maxFailuresPerUserAddress: number
+  maxFailuresPerUser: number
+}
+
+/** The three counts a login attempt is judged by (see ../auth/throttle.ts). */
+export interface FailureCounts {
+  /** failures from the source (network), in the window */
+  address: number
+  /** failures for this user from this source */
+  userAddress: number
+  /** failures for this user from sources unfamiliar for it */
+  user: number
+}
+
+/** The throttle as `status` shows it, over every node. */
+export interface FailureStats {
+  /** failures in the window, over all sources */
+  failures: number
+  /** sources with failures in the window */
+  addresses: number
+  /** sources at maxFailuresPerAddress */
+  blockedAddresses: number
+  /** (user, source) pairs at maxFailuresPerUserAddress */
+  blockedPairs: number
+  /** users at maxFailuresPerUser (refusing unfamiliar sources) */
+  lockedUsers: number
+  /** the sources with the most failures, most first */
+  top: {source: string; failures: number}[]
+}
+
+/**
+ * Failed logins counted where every node sees them. Sources are networks (`networkOf`); users as
+ * the throttle keys them. Times are the database's clock.
+ */
+export interface LoginFailureStore {
+  /** counts a failed login (`familiar`: the source is familiar for the user, whose own count is left alone) */
+  record(source: string, user: string, familiar: boolean, limits: FailureLimits): Promise<void>
+  counts(source: string, user: string, windowMs: number): Promise<FailureCounts>
+  /** a right password: the user's own failures from the source no longer count (others' do) */
+  forgive(source: string, user: string): Promise<void>
+  stats(limits: FailureLimits, top: number): Promise<FailureStats>
+  /** drops expired keys and the least recently failed past the bound; how many went */
+  prune(windowMs: number): Promise<number>
 }
 
 /** A capture rule to add: the store gives it its id and creation time. */
@@ -205,6 +260,46 @@ export interface CaptureStore {
    * firing removes it), so a rule with remaining N fires exactly N times, whoever asks.
    */
   takeFault(stage: 'rcpt' | 'data', recipients: string[]): Promise<CaptureRuleRecord | undefined>
+}
+
+/**
+ * What changed in the store, reported after the commit by whichever node or backend made it (see
+ * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
+ * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
+ * connection was lost and re-opened, or one transaction touched too many folders to list): reload.
+ */
+export type StoreChange =
+  | {kind: 'mailbox'; user: string; mailboxId: number; highestModseq: number}
+  /** users, aliases, domains or DKIM keys changed */
+  | {kind: 'directory'; version?: number}
+  /** capture rules changed */
+  | {kind: 'capture'}
+  /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
+  | {kind: 'queue'; dueAt: number}
+  | {kind: 'resync'}
+
+/** `store.changes`: listeners hear every change committed from now on; `on` returns the unsubscribe. */
+export interface ChangeFeed {
+  on(listener: (change: StoreChange) => void): () => void
+}
+
+/**
+ * The store as every backend offers it (LMDB in a data dir, PostgreSQL at a URL): what commands,
+ * actors and the dashboard may use without knowing which runs. The mail and queue areas join it
+ * when they are behind `store.mail` and `store.queue` on both backends; until then what needs them
+ * asks for the LMDB store (`requireLmdb`, ./open.ts).
+ */
+export interface MailboxStore {
+  readonly kind: 'lmdb' | 'postgres'
+  /** where it is, as logs and errors may show it: the LMDB file, or the URL without its password */
+  readonly path: string
+  readonly readOnly: boolean
+  readonly directory: DirectoryStore
+  readonly dkim: DkimStore
+  readonly auth: AuthStore
+  readonly capture: CaptureStore
+  readonly changes: ChangeFeed
+  close(): Promise<void>
 }
 
 // ---------------------------------------------------------------------------------------------

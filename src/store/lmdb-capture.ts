@@ -26,7 +26,11 @@ export function lmdbCapture(store: Store): CaptureStore {
   function* stored(): Iterable<CaptureRuleRecord> {
     for (const {value} of store.captureRules.getRange()) yield value
   }
-  const inTxn = async <T>(fn: () => T): Promise<T> => store.transact(fn)
+  const inTxn = async <T>(fn: () => T): Promise<T> => {
+    const result = store.transact(fn)
+    store.changeEmitter.emit({kind: 'capture'})
+    return result
+  }
 
   return {
     rules: async () => [...stored()],
@@ -56,7 +60,7 @@ export function lmdbCapture(store: Store): CaptureStore {
       const {firstMatch} = await captureRules()
       const seen = firstMatch(stored(), stage, recipients)
       if (seen?.remaining === undefined) return seen
-      return store.transactAsync(() => {
+      const taken = await store.transactAsync(() => {
         const rule = firstMatch(stored(), stage, recipients)
         if (rule?.remaining !== undefined) {
           if (rule.remaining <= 1) store.captureRules.removeSync(rule.id)
@@ -64,6 +68,8 @@ export function lmdbCapture(store: Store): CaptureStore {
         }
         return rule
       })
+      if (taken?.remaining !== undefined) store.changeEmitter.emit({kind: 'capture'})
+      return taken
     },
   }
 }

@@ -33,9 +33,16 @@ export function lmdbLookups(store: Store): DirectoryLookups {
 
 const inDomain = (domain: string) => (address: string) => domainOf(address) === domain
 
+/** a directory or DKIM write: one synchronous transaction, then the `directory` change */
+function directoryWrite<T>(store: Store, fn: () => T): T {
+  const result = store.transact(fn)
+  store.changeEmitter.emit({kind: 'directory'})
+  return result
+}
+
 export function lmdbDirectory(store: Store): DirectoryStore {
   const live = lmdbLookups(store)
-  const inTxn = async <T>(fn: () => T): Promise<T> => store.transact(fn)
+  const inTxn = async <T>(fn: () => T): Promise<T> => directoryWrite(store, fn)
 
   const putNewDomain = ({record, keys}: NewDomain): DomainRecord => {
     if (store.domains.get(record.name)) throw new MailboxError('exists', `domain ${record.name} already exists`)
@@ -203,14 +210,14 @@ export function lmdbDkim(store: Store): DkimStore {
     keys: async (domain) => dkimKeysOf(store, domain),
     activeKeys: async (domain) => activeDkimKeys(store, domain),
     rotate: async (domain, fresh, at) =>
-      store.transact(() => {
+      directoryWrite(store, () => {
         requireLocalDomain(lmdbLookups(store), domain)
         const retired = retireDkimKeysInTxn(store, domain, at)
         putDkimKeysInTxn(store, fresh)
         return retired
       }),
     remove: async (domain, selector) =>
-      store.transact(() => {
+      directoryWrite(store, () => {
         const key = dkimKeysOf(store, domain).find((k) => k.selector === selector)
         if (!key) throw new MailboxError('not-found', `no DKIM selector ${selector} for ${domain} (see mailbox dkim list ${domain})`)
         if (key.state === 'active') {

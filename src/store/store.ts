@@ -11,7 +11,8 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, DirectoryStore, DkimStore, QueueStore} from './backend.js'
+import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore, MailboxStore, QueueStore} from './backend.js'
+import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
@@ -31,7 +32,8 @@ import type {
   UserRecord,
 } from './records.js'
 
-export interface Store {
+export interface Store extends MailboxStore {
+  readonly kind: 'lmdb'
   /** domains, users and aliases: see ./backend.ts (the databases below are for src/store/ alone) */
   readonly directory: DirectoryStore
   /** DKIM keys: see ./backend.ts */
@@ -42,6 +44,14 @@ export interface Store {
   readonly capture: CaptureStore
   /** the outbound queue: see ./backend.ts (its databases, `queueEntries`, `queueIndex`, `deliveryLog`, are src/store/'s alone) */
   readonly queue: QueueStore
+  /** changes committed by this process (see ./backend.ts) */
+  readonly changes: ChangeFeed
+  /**
+   * The hook of the LMDB backends: each calls `emit` after its commit resolved (directory and DKIM
+   * writes: `directory`; capture rules: `capture`; mail and queue: theirs, once they are behind
+   * `store.mail` and `store.queue`).
+   */
+  readonly changeEmitter: ChangeEmitter
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -129,7 +139,11 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   const db = <V, K extends Key>(name: string, encoding?: 'binary') => env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
   // the operations read the databases through `store` when called, so they can be made first
   const store = {} as Store
+  const changeEmitter = new ChangeEmitter()
   Object.assign(store, {
+    kind: 'lmdb',
+    changes: changeEmitter,
+    changeEmitter,
     directory: lmdbDirectory(store),
     dkim: lmdbDkim(store),
     auth: lmdbAuth(store),

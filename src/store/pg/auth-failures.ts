@@ -19,23 +19,10 @@
  * node's LoginThrottle.
  */
 import type pg from 'pg'
+import type {FailureCounts, FailureLimits, FailureStats, LoginFailureStore} from '../backend.js'
 import {transaction} from './connect.js'
 
-export interface FailureLimits {
-  windowMs: number
-  maxFailuresPerAddress: number
-  maxFailuresPerUserAddress: number
-  maxFailuresPerUser: number
-}
-
-export interface FailureCounts {
-  /** failures from the source, in the window */
-  address: number
-  /** failures for this user from this source */
-  userAddress: number
-  /** failures for this user from sources unfamiliar for it */
-  user: number
-}
+export type {FailureCounts, FailureLimits}
 
 /** keys the table keeps at most, over all scopes (the in-memory throttle keeps 100 000 per scope) */
 export const DEFAULT_MAX_FAILURE_KEYS = 300_000
@@ -137,4 +124,41 @@ export async function pruneAuthFailures(pool: pg.Pool, windowMs: number, maxKeys
     [maxKeys],
   )
   return (expired.rowCount ?? 0) + (excess.rowCount ?? 0)
+}
+
+/**
+ * The throttle over every node, for `status`: failures in the window, sources with any, keys at
+ * their scope's limit, and the `top` sources. One query over the live rows.
+ */
+export async function failureStats(pool: pg.Pool, limits: FailureLimits, top = 10): Promise<FailureStats> {
+  const {rows} = await pool.query<{scope: string; keys: number; failures: number; at_limit: number}>(
+    `SELECT scope, count(*)::int AS keys, sum(n)::int AS failures,
+            count(*) FILTER (WHERE n >= CASE scope WHEN 'address' THEN $2::int WHEN 'user-address' THEN $3::int ELSE $4::int END)::int AS at_limit
+       FROM (SELECT scope, (SELECT count(*) FROM unnest(failures) AS t WHERE t > ${NOW_MS} - $1) AS n
+               FROM auth_failures WHERE last_failure > ${NOW_MS} - $1) AS live
+      WHERE n > 0
+      GROUP BY scope`,
+    [limits.windowMs, limits.maxFailuresPerAddress, limits.maxFailuresPerUserAddress, limits.maxFailuresPerUser],
+  )
+  const of = (scope: string) => rows.find((r) => r.scope === scope) ?? {keys: 0, failures: 0, at_limit: 0}
+  const sources = top > 0 ? (await topFailureSources(pool, limits.windowMs, top)).top : []
+  return {
+    failures: of('address').failures,
+    addresses: of('address').keys,
+    blockedAddresses: of('address').at_limit,
+    blockedPairs: of('user-address').at_limit,
+    lockedUsers: of('user').at_limit,
+    top: sources,
+  }
+}
+
+/** `store.auth.failures` (../backend.ts) over this table. */
+export function pgLoginFailures(pool: pg.Pool, maxKeys = DEFAULT_MAX_FAILURE_KEYS): LoginFailureStore {
+  return {
+    record: (source, user, familiar, limits) => recordFailure(pool, source, user, familiar, limits),
+    counts: (source, user, windowMs) => failureCounts(pool, source, user, windowMs),
+    forgive: (source, user) => forgiveFailures(pool, source, user),
+    stats: (limits, top) => failureStats(pool, limits, top),
+    prune: (windowMs) => pruneAuthFailures(pool, windowMs, maxKeys),
+  }
 }

@@ -11,6 +11,7 @@
 import type pg from 'pg'
 import type {AuthStore} from '../backend.js'
 import {stillFamiliar, worthRecording} from '../familiar-addresses.js'
+import {pgLoginFailures} from './auth-failures.js'
 import {transaction} from './connect.js'
 
 /** first key of the per-user advisory lock (with `hashtext(user)` as the second): "fami" in ASCII */
@@ -48,5 +49,7 @@ export function pgAuth(pool: pg.Pool): AuthStore {
     async forgetLogins(user) {
       await pool.query('DELETE FROM familiar_addresses WHERE user_address = $1', [user])
     },
+
+    failures: pgLoginFailures(pool),
   }
 }

@@ -21,19 +21,12 @@
 import pg from 'pg'
 import {MailboxError} from '../../errors.js'
 import {silentLogger, type Logger} from '../../log.js'
+import type {ChangeFeed, StoreChange} from '../backend.js'
+import {ChangeEmitter} from '../change-feed.js'
 import {transaction, type TransactionOptions} from './connect.js'
 
-/** What a node hears (the shape docs/store-interface.md plans for `store.changes`). */
-export type StoreChange =
-  | {kind: 'mailbox'; user: string; mailboxId: number; highestModseq: number}
-  /** users, aliases, domains or DKIM keys changed: drop cached directory data */
-  | {kind: 'directory'; version?: number}
-  /** capture rules changed */
-  | {kind: 'capture'}
-  /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
-  | {kind: 'queue'; dueAt: number}
-  /** signals may have been missed (the listen connection was lost, or too many folders at once): catch up from the database */
-  | {kind: 'resync'}
+/** What a node hears: `StoreChange` of ../backend.ts (`store.changes`). */
+export type {StoreChange}
 
 /** folders one transaction signals one by one; more send one `resync` (a bulk change: a user's removal, a store copy) */
 export const MAX_FOLDER_SIGNALS = 1000
@@ -306,5 +299,69 @@ export class ChangeListener {
         this.log.error({err, change: change.kind}, 'a store change subscriber failed')
       }
     }
+  }
+}
+
+/**
+ * `store.changes` (../backend.ts) of a PostgreSQL store: one `ChangeListener` for the store,
+ * started by the first `on` (a CLI command that never listens opens no listen connection). A
+ * first connect that fails is tried again every `retryMs` (logged), followed by a `resync`; after
+ * that, the listener's own reconnects emit `resync` too.
+ */
+export class PgChangeFeed implements ChangeFeed {
+  private readonly emitter: ChangeEmitter
+  private readonly listener: ChangeListener
+  /** pause before another first connect */
+  private readonly retryMs: number
+  private started: Promise<void> | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    url: string,
+    private readonly log: Logger = silentLogger,
+    options: ChangeListenerOptions & {retryMs?: number} = {},
+  ) {
+    this.emitter = new ChangeEmitter()
+    this.emitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
+    this.listener = new ChangeListener(url, options, log)
+    this.listener.subscribe((change) => this.emitter.emit(change))
+    this.retryMs = options.retryMs ?? DEFAULT_LISTENER_OPTIONS.reconnectMaxMs
+  }
+
+  on(listener: (change: StoreChange) => void): () => void {
+    const off = this.emitter.on(listener)
+    this.start(false)
+    return off
+  }
+
+  /** resolves once the listen connection listens, or its first attempt failed (then it is retried) */
+  ready(): Promise<void> {
+    this.start(false)
+    return this.started!
+  }
+
+  private start(afterFailure: boolean): void {
+    if (this.started || this.closed) return
+    this.started = this.listener.start().then(
+      () => {
+        if (afterFailure) this.emitter.emit({kind: 'resync'})
+      },
+      (err: unknown) => {
+        if (this.closed) return
+        this.log.warn({err, retryInMs: this.retryMs}, 'store change listener cannot connect yet')
+        this.retryTimer = setTimeout(() => {
+          this.started = undefined
+          this.start(true)
+        }, this.retryMs)
+        this.retryTimer.unref()
+      },
+    )
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.retryTimer)
+    await this.listener.stop()
   }
 }
