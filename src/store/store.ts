@@ -168,7 +168,10 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     familiarAddresses: db('familiarAddresses'),
     dkimKeys: db('dkimKeys'),
     transact: (fn) => env.transactionSync(fn),
-    transactAsync: (fn) => env.transaction(fn).catch(settleCommitFailure),
+    // a child transaction inside the batch: lmdb-js's plain `transaction` keeps the writes a
+    // callback made before it threw (kriszyp/lmdb-js#115), so a refused delivery left a blob and a
+    // first copy behind; the child is rolled back alone and the batch still shares one fsync
+    transactAsync: (fn) => env.childTransaction(fn).catch(settleCommitFailure),
     close: () => env.close(),
   } satisfies Store)
   try {
