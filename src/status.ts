@@ -54,10 +54,10 @@ export async function storeCounts(store: Store): Promise<StoreCounts> {
   let folders = 0
   let messages = 0
   let messageBytes = 0
-  for (const {value} of store.mailboxes.getRange()) {
-    folders++
-    messages += value.messages
-    messageBytes += value.size
+  for (const usage of (await store.mail.usageByUser()).values()) {
+    folders += usage.folders
+    messages += usage.messages
+    messageBytes += usage.size
   }
   const queue = Object.fromEntries(QUEUE_STATES.map((s) => [s, store.queueIndex.getKeysCount(queueStateRange(s))])) as Record<QueueState, number>
   return {

@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {deleteFolder} from '../../src/mailstore/folders.js'
 
 export default class FolderDelete extends MailboxCommand {
   static override summary = 'Delete a folder and its messages.'
@@ -13,7 +12,7 @@ export default class FolderDelete extends MailboxCommand {
     const {args, flags} = await this.parse(FolderDelete)
     const store = this.openStore(flags['data-dir'])
     const user = await existingUser(store, args.user)
-    deleteFolder(store, user, args.name)
+    await store.mail.deleteFolder(user, args.name)
     this.say(`deleted folder ${args.name}`)
     return {user, name: args.name}
   }

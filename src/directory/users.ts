@@ -6,8 +6,7 @@
 import {normalizeAddress} from '../address.js'
 import {hashPassword} from '../auth/password.js'
 import {MailboxError} from '../errors.js'
-import {usageOfFolders, type Usage} from '../mailstore/folder-rules.js'
-import {listFolders, usageByUser} from '../mailstore/folders.js'
+import type {Usage} from '../mailstore/folder-rules.js'
 import type {UserChange} from '../store/backend.js'
 import type {UserRecord} from '../store/records.js'
 import type {Store} from '../store/store.js'
@@ -25,7 +24,9 @@ export interface UserView {
   updatedAt: number
 }
 
-function view(store: Store, user: UserRecord, usage: Usage = usageOfFolders(listFolders(store, user.address))): UserView {
+/** with the usage of the user's folders (`mail.usage`, or `usage` when the caller has it) */
+async function view(store: Store, user: UserRecord, usage?: Usage): Promise<UserView> {
+  usage ??= await store.mail.usage(user.address)
   return {
     address: user.address,
     quota: user.quota,
@@ -67,8 +68,8 @@ export async function showUser(store: Store, input: string): Promise<UserView> {
 
 export async function listUsers(store: Store): Promise<UserView[]> {
   const users = await store.directory.users()
-  const usage = usageByUser(store)
-  return users.map((user) => view(store, user, usage.get(user.address) ?? {messages: 0, size: 0, folders: 0}))
+  const usage = await store.mail.usageByUser()
+  return Promise.all(users.map((user) => view(store, user, usage.get(user.address) ?? {messages: 0, size: 0, folders: 0})))
 }
 
 async function update(store: Store, input: string, change: UserChange): Promise<UserView> {

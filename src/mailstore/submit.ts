@@ -7,10 +7,9 @@ import {normalizeAddress} from '../address.js'
 import {MailboxError} from '../errors.js'
 import {outboundSignatures, type DkimConfig, type Signer} from '../dkim/outbound.js'
 import {newId} from '../ids.js'
+import type {DeliveryResult} from '../store/backend.js'
 import type {Store} from '../store/store.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
-import {deliver, type DeliveryResult} from './deliver.js'
-import {usageOf} from './folders.js'
 
 export interface ResolveRequest {
   address: string
@@ -32,18 +31,17 @@ export async function resolveForDelivery(store: Store, {address: input, capture,
   if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
   const records = await Promise.all(resolution.local.map((user) => store.directory.user(user)))
   let refusal: MailboxError | undefined
-  const local = resolution.local.filter((user, i) => {
+  const local: string[] = []
+  for (const [i, user] of resolution.local.entries()) {
     const record = records[i]!
     if (record.disabled) {
       refusal = new MailboxError('disabled', `mailbox ${user} is disabled`)
-      return false
-    }
-    if (record.quota && usageOf(store, user).size + size > record.quota) {
+    } else if (record.quota && (await store.mail.usage(user)).size + size > record.quota) {
       refusal = new MailboxError('quota', `mailbox ${user} is full`)
-      return false
+    } else {
+      local.push(user)
     }
-    return true
-  })
+  }
   if (refusal && local.length === 0 && resolution.remote.length === 0) throw refusal
   return {local, remote: resolution.remote}
 }
@@ -89,7 +87,7 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
   const analysis = analyzeMessage(localRaw)
   const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope, {signer: req.signer, config: req.dkim}) : undefined
   const remoteRaw = signatures ? Buffer.concat([signatures, raw]) : raw
-  const result = await deliver(store, {
+  const result = await store.mail.deliver({
     localRaw,
     remoteRaw,
     analysis,

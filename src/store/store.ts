@@ -11,11 +11,12 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, DirectoryStore, DkimStore} from './backend.js'
+import type {AuthStore, CaptureStore, DirectoryStore, DkimStore, MailStore} from './backend.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
+import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {
   AliasRecord,
@@ -39,6 +40,8 @@ export interface Store {
   readonly auth: AuthStore
   /** capture mode's fault-injection rules: see ./backend.ts */
   readonly capture: CaptureStore
+  /** folders, messages, blobs and delivery: see ./backend.ts */
+  readonly mail: MailStore
   readonly path: string
   readonly readOnly: boolean
   readonly env: RootDatabase
@@ -130,6 +133,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     dkim: lmdbDkim(store),
     auth: lmdbAuth(store),
     capture: lmdbCapture(store),
+    mail: lmdbMail(store),
     path,
     readOnly,
     env,
