@@ -67,7 +67,8 @@ export interface Store {
   transact<T>(fn: () => T): T
   /**
    * The same, batched with other writes of this event turn into one commit (group commit:
-   * concurrent SMTP deliveries share one fsync). Resolves once the commit is durable.
+   * concurrent SMTP deliveries share one fsync). Resolves once the commit is durable; a callback
+   * that throws rejects and writes nothing (the others of the batch commit).
    */
   transactAsync<T>(fn: () => T): Promise<T>
   close(): Promise<void>
@@ -153,7 +154,10 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     familiarAddresses: db('familiarAddresses'),
     dkimKeys: db('dkimKeys'),
     transact: (fn) => env.transactionSync(fn),
-    transactAsync: (fn) => env.transaction(fn).catch(settleCommitFailure),
+    // childTransaction, not transaction: the callback runs in an abortable child of the batch's
+    // write transaction, so a callback that throws leaves nothing behind (with transaction() its
+    // writes before the throw were committed with the batch: test/e2e/smtp-delivery-rollback.test.ts)
+    transactAsync: (fn) => env.childTransaction(fn).catch(settleCommitFailure),
     close: () => env.close(),
   } satisfies Store)
   try {
