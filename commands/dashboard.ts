@@ -12,7 +12,7 @@ export default class Dashboard extends MailboxCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Dashboard)
     const dataDir = resolve(flags['data-dir'])
-    const store = this.openStore(dataDir)
+    const store = await this.openStore(dataDir)
     // the terminal is restored whatever happens: blessed leaves raw mode and the alternate screen on destroy
     await runDashboard(store, dataDir)
   }

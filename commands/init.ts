@@ -34,7 +34,7 @@ Refuses, before writing anything, when the config or unit file exists or the sto
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    if (flags.store !== undefined) refuseStoreUrl(flags.store, 'mailbox init')
+    if (flags.store !== undefined) refuseStoreUrl(flags.store, 'mailbox init', 'use domain add, user add and alias add with --store')
     const result = await runInit({
       hostname: flags.hostname,
       domain: flags.domain,

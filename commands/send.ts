@@ -39,7 +39,7 @@ export default class Send extends MailboxCommand {
       }
     } else {
       const {hostname, dkim} = offlineMailSettings(dataDir, flags.config)
-      const {result} = await injectMessage(this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname, dkim})
+      const {result} = await injectMessage(await this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname, dkim})
       reply = {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
     }
     this.say(

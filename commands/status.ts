@@ -11,11 +11,11 @@ import {resolve} from 'node:path'
 /** stopped: the store's counts, or null when the data dir holds no store (nothing is created to look) */
 type Status = ServerStatus | {running: false; dataDir: string; counts: StoreCounts | null} | PgStatus
 
-/** a PostgreSQL store (--store), this machine's server not running: the cluster's nodes and the directory's counts */
+/** a PostgreSQL store (--store), this machine's server not running: the cluster's nodes and the store's counts */
 interface PgStatus {
   running: false
   dataDir: string
-  counts: {domains: number; users: number; aliases: number}
+  counts: StoreCounts
   cluster: ClusterStatus
 }
 
@@ -39,10 +39,10 @@ export default class Status_ extends MailboxCommand {
         client.close()
       }
     } else if (flags.store !== undefined) {
-      const store = await this.openAnyStore(dataDir, {readOnly: true})
-      status = {running: false, dataDir, counts: await store.directory.counts(), cluster: (await clusterStatus(store))!}
+      const store = await this.openStore(dataDir, {readOnly: true})
+      status = {running: false, dataDir, counts: await storeCounts(store), cluster: (await clusterStatus(store))!}
     } else {
-      status = {running: false, dataDir, counts: storeExists(dataDir) ? await storeCounts(this.openStore(dataDir)) : null}
+      status = {running: false, dataDir, counts: storeExists(dataDir) ? await storeCounts(await this.openStore(dataDir)) : null}
     }
     this.say(render(status))
     if (!status.running) process.exitCode = NOT_RUNNING
@@ -51,10 +51,6 @@ export default class Status_ extends MailboxCommand {
 }
 
 function render(s: Status): string {
-  if (!s.running && 'cluster' in s) {
-    const c = s.counts
-    return ['server:    not running (here)', ...renderCluster(s.cluster), `domains:   ${c.domains}`, `users:     ${c.users} (aliases ${c.aliases})`].join('\n')
-  }
   const c = s.counts
   if (!c) return ['server:    not running', `data dir:  ${s.dataDir} (no mailbox store here: create one with mailbox init, mailbox serve or mailbox domain add)`].join('\n')
   const queue = QUEUE_STATES.filter((q) => c.queue[q]).map((q) => `${q} ${c.queue[q]}`).join(', ') || 'empty'
@@ -66,7 +62,9 @@ function render(s: Status): string {
         ...authLines(s.auth),
         ...(s.cluster ? renderCluster(s.cluster) : []),
       ]
-    : ['server:    not running']
+    : 'cluster' in s && s.cluster
+      ? ['server:    not running (here)', ...renderCluster(s.cluster)]
+      : ['server:    not running']
   return [
     ...lines,
     `data dir:  ${s.dataDir}`,

@@ -30,8 +30,9 @@ import {SmtpFrontEnd} from './smtp/server.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
 import {clusterStatus} from './cluster-status.js'
-import {startNodePresence} from './node-presence.js'
-import {openStoreBackend, refuseStoreUrl, requireLmdb} from './store/open.js'
+import {nodeIdOf, startNodePresence} from './node-presence.js'
+import type {MailboxStore} from './store/backend.js'
+import {openStoreBackend} from './store/open.js'
 import type {NodePresence} from './store/pg/nodes.js'
 import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
@@ -59,25 +60,24 @@ export class App {
 
   private constructor(
     readonly config: ServeConfig,
-    readonly store: Store,
+    readonly store: MailboxStore,
     private readonly log: Logger,
     private readonly releaseLock: () => void,
   ) {
     this.bus.onListenerError = (err, event) => log.error({err, event: event.event}, 'event listener failed')
     this.unguardCommits = guardCommitFailures(log.child({component: 'store'}))
-    store.changeEmitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
+    // PostgreSQL's feed logs its listeners' failures itself (./store/pg/changes.ts)
+    if (store.kind === 'lmdb') (store as Store).changeEmitter.onListenerError = (err, change) => log.error({err, change: change.kind}, 'a store change listener failed')
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
-    // until mail and queue are behind store.mail and store.queue on PostgreSQL too; then the pid
-    // lock below is for LMDB only (nodes share a database on purpose)
-    if (config.store !== undefined) refuseStoreUrl(config.store, 'mailbox serve')
     ensureDataDir(config.dataDir)
+    // the data dir (TLS files, control socket) is one server's on either backend; nodes share a
+    // PostgreSQL store on purpose, each with a data dir of its own
     const releaseLock = acquirePidLock(config.dataDir)
-    let store: Store
+    let store: MailboxStore
     try {
-      const opened = await openStoreBackend({dataDir: config.dataDir, store: config.store, pool: poolOptionsOf(config), log: log.child({component: 'store'})})
-      store = requireLmdb(opened, 'mailbox serve')
+      store = await openStoreBackend({dataDir: config.dataDir, store: config.store, pool: poolOptionsOf(config), node: config.nodeId ?? nodeIdOf(config.hostname, config.dataDir), log: log.child({component: 'store'})})
     } catch (err) {
       releaseLock()
       throw err
@@ -262,7 +262,6 @@ export class App {
     }
     await this.control?.stop()
     await this.presence?.stop().catch((err: unknown) => this.log.warn({err}, 'could not leave the node registry (peers will list this node as stale)'))
-    await this.store.env.flushed
     await this.store.close()
     this.unguardCommits()
     this.releaseLock()

@@ -8,9 +8,9 @@
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
-import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './mailstore/message-ops.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
+import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
 export interface ActionMap {
@@ -64,10 +64,12 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
+  /** flags as the client gave them: the actor makes them canonical */
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
-  'mailstore.append': {req: AppendRequest; res: {uidValidity: number; uid: number}}
+  /** the actor analyzes the message (the store takes the analysis) */
+  'mailstore.append': {req: Omit<AppendRequest, 'analysis'>; res: {uidValidity: number; uid: number}}
 }
 
 export interface EventMap {

@@ -2,7 +2,7 @@
 import type {AuthStats} from './auth/actor.js'
 import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
-import type {Store} from './store/store.js'
+import type {MailboxStore} from './store/backend.js'
 
 export {QUEUE_STATES} from './store/queue-rules.js'
 
@@ -52,14 +52,14 @@ export interface ConnectionsStatus {
   addresses?: Record<string, number>
 }
 
-export async function storeCounts(store: Store): Promise<StoreCounts> {
+export async function storeCounts(store: MailboxStore): Promise<StoreCounts> {
   let folders = 0
   let messages = 0
   let messageBytes = 0
-  for (const {value} of store.mailboxes.getRange()) {
-    folders++
-    messages += value.messages
-    messageBytes += value.size
+  for (const usage of (await store.mail.usageByUser()).values()) {
+    folders += usage.folders
+    messages += usage.messages
+    messageBytes += usage.size
   }
   const queue = await store.queue.counts()
   return {

@@ -9,10 +9,9 @@
 import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
 import {isMailboxError} from '../src/errors.js'
-import {listFolders} from '../src/mailstore/folders.js'
 import {parseSize} from '../src/size.js'
-import type {QueueEntry} from '../src/store/records.js'
-import type {Store} from '../src/store/store.js'
+import type {MailboxRecord, QueueEntry} from '../src/store/records.js'
+import type {MailboxStore} from '../src/store/backend.js'
 import {openForm, type FormField, type FormRefusal} from './form.js'
 import {LiveSource} from './sources/live.js'
 import {Throughput, type Series} from './sources/throughput.js'
@@ -62,7 +61,7 @@ const HELP = `
    s   sort: state / next / attempts / created
 `
 
-export async function runDashboard(store: Store, dataDir: string): Promise<void> {
+export async function runDashboard(store: MailboxStore, dataDir: string): Promise<void> {
   const live = new LiveSource(dataDir)
   const throughput = new Throughput(120)
   const screen = blessed.screen({smartCSR: true, title: 'mailbox dashboard', fullUnicode: true, autoPadding: true})
@@ -73,6 +72,8 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
   let sortIndex = 0
   let current: Screen = 'queue'
   let folderUser: string | undefined
+  /** the folders last read, and whose they are */
+  let folders: {user?: string; list: MailboxRecord[]} = {list: []}
   /** the full id of each table row, in the order shown; the selection is kept by id, not by row */
   let queueIds: string[] = []
   let userAddresses: string[] = []
@@ -126,6 +127,15 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
       say(`store: ${errorText(err)}`)
     }
   }
+  /** the shown user's folders, read at each render (a resolved promise on LMDB: no I/O) */
+  const readFolders = async (user: string) => {
+    try {
+      folders = {user, list: await store.mail.folders(user)}
+    } catch (err) {
+      folders = {user, list: []}
+      say(errorText(err))
+    }
+  }
   void readStore()
   const storeTimer = setInterval(readStore, STORE_POLL_MS)
   live.on('event', (e) => {
@@ -174,12 +184,14 @@ export async function runDashboard(store: Store, dataDir: string): Promise<void>
       userAddresses = addresses
       userTable.select(keep === undefined ? 1 : addresses.indexOf(keep) + 1)
     } else if (folderUser) {
-      try {
-        folderTable.setLabel(` folders of ${folderUser} `)
-        folderTable.setData([FOLDER_HEADER, ...folderRows(listFolders(store, folderUser))])
-      } catch (err) {
-        say(errorText(err))
-      }
+      const user = folderUser
+      const shown = folders.user === user
+      folderTable.setLabel(` folders of ${user} `)
+      folderTable.setData([FOLDER_HEADER, ...folderRows(shown ? folders.list : [])])
+      // read for the next render; a user not shown yet is rendered again as soon as read
+      void readFolders(user).then(() => {
+        if (!shown) render()
+      })
     }
     screen.render()
   }

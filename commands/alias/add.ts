@@ -18,7 +18,7 @@ export default class AliasAdd extends MailboxCommand {
   async run() {
     const {args, argv, flags} = await this.parse(AliasAdd)
     const targets = (argv as string[]).slice(1)
-    const alias = await addAlias(await this.openAnyStore(flags['data-dir']), args.alias, targets)
+    const alias = await addAlias(await this.openStore(flags['data-dir']), args.alias, targets)
     this.say(`added alias ${alias.alias} -> ${alias.targets.join(', ')}`)
     return alias
   }

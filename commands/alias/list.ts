@@ -8,7 +8,7 @@ export default class AliasList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(AliasList)
-    const aliases = await listAliases(await this.openAnyStore(flags['data-dir']))
+    const aliases = await listAliases(await this.openStore(flags['data-dir']))
     this.say(formatTable(aliases, [{header: 'alias', get: (a) => a.alias}, {header: 'targets', get: (a) => a.targets.join(', ')}]))
     return aliases
   }

@@ -9,7 +9,7 @@ export default class AliasRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(AliasRemove)
-    const alias = await removeAlias(await this.openAnyStore(flags['data-dir']), args.alias)
+    const alias = await removeAlias(await this.openStore(flags['data-dir']), args.alias)
     this.say(`removed alias ${alias.alias}`)
     return alias
   }

@@ -11,7 +11,7 @@ export default class DkimList extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(DkimList)
-    const keys = await listDkimKeys(await this.openAnyStore(flags['data-dir']), args.domain)
+    const keys = await listDkimKeys(await this.openStore(flags['data-dir']), args.domain)
     this.say(
       formatTable(keys, [
         {header: 'domain', get: (k) => k.domain},

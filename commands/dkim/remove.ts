@@ -12,7 +12,7 @@ export default class DkimRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(DkimRemove)
-    const key = await removeDkimKey(await this.openAnyStore(flags['data-dir']), args.domain, args.selector)
+    const key = await removeDkimKey(await this.openStore(flags['data-dir']), args.domain, args.selector)
     this.say(`removed DKIM selector ${key.selector} of ${key.domain}; delete its DNS record: ${key.dns.name} TXT`)
     return key
   }

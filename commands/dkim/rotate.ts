@@ -11,7 +11,7 @@ export default class DkimRotate extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(DkimRotate)
-    const rotation = await rotateDkimKeys(await this.openAnyStore(flags['data-dir']), args.domain)
+    const rotation = await rotateDkimKeys(await this.openStore(flags['data-dir']), args.domain)
     const selectors = (keys: typeof rotation.active) => keys.map((k) => k.selector).join(', ')
     this.say(
       [

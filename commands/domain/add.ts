@@ -10,7 +10,7 @@ export default class DomainAdd extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(DomainAdd)
     // the first record of a new installation: the one command (besides serve) that creates a store
-    const domain = await addDomain(await this.openAnyStore(flags['data-dir'], {create: true}), args.domain)
+    const domain = await addDomain(await this.openStore(flags['data-dir'], {create: true}), args.domain)
     this.say(`added domain ${domain.name}`)
     return domain
   }

@@ -29,7 +29,7 @@ export default class DomainCheck extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(DomainCheck)
     const config = recordConfig(flags)
-    const setup = await recordSetup(await this.openAnyStore(flags['data-dir']), config, args.domain)
+    const setup = await recordSetup(await this.openStore(flags['data-dir']), config, args.domain)
     const dns = new DnsLookup(config.dnsServers, lookupTimeout(parseDuration(flags.timeout)))
     let report
     try {

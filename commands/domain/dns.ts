@@ -18,7 +18,7 @@ export default class DomainDns extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(DomainDns)
-    const setup = await recordSetup(await this.openAnyStore(flags['data-dir']), recordConfig(flags), args.domain)
+    const setup = await recordSetup(await this.openStore(flags['data-dir']), recordConfig(flags), args.domain)
     const records = domainRecords(setup)
     this.say(
       zoneText(records, [

@@ -8,7 +8,7 @@ export default class DomainList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(DomainList)
-    const domains = await listDomains(await this.openAnyStore(flags['data-dir']))
+    const domains = await listDomains(await this.openStore(flags['data-dir']))
     this.say(
       formatTable(domains, [
         {header: 'domain', get: (d) => d.name},

@@ -11,7 +11,7 @@ export default class DomainRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(DomainRemove)
-    const removed = await removeDomain(await this.openAnyStore(flags['data-dir']), args.domain, {force: flags.force})
+    const removed = await removeDomain(await this.openStore(flags['data-dir']), args.domain, {force: flags.force})
     this.say(`removed domain ${args.domain.toLowerCase()}` + (removed.users.length || removed.aliases.length ? ` with ${removed.users.length} user(s) and ${removed.aliases.length} alias(es)` : ''))
     return removed
   }

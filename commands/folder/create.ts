@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {createFolder} from '../../src/mailstore/folders.js'
 
 export default class FolderCreate extends MailboxCommand {
   static override summary = 'Create a folder (and its missing parents: a/b/c creates a and a/b).'
@@ -10,8 +9,8 @@ export default class FolderCreate extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(FolderCreate)
-    const store = this.openStore(flags['data-dir'])
-    const folder = createFolder(store, await existingUser(store, args.user), args.name)
+    const store = await this.openStore(flags['data-dir'])
+    const folder = await store.mail.createFolder(await existingUser(store, args.user), args.name)
     this.say(`created folder ${folder.name} (uidvalidity ${folder.uidValidity})`)
     return folder
   }

@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {deleteFolder} from '../../src/mailstore/folders.js'
 
 export default class FolderDelete extends MailboxCommand {
   static override summary = 'Delete a folder and its messages.'
@@ -11,9 +10,9 @@ export default class FolderDelete extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(FolderDelete)
-    const store = this.openStore(flags['data-dir'])
+    const store = await this.openStore(flags['data-dir'])
     const user = await existingUser(store, args.user)
-    deleteFolder(store, user, args.name)
+    await store.mail.deleteFolder(user, args.name)
     this.say(`deleted folder ${args.name}`)
     return {user, name: args.name}
   }

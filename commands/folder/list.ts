@@ -2,7 +2,6 @@ import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTable} from '../../src/cli/table.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {listFolders} from '../../src/mailstore/folders.js'
 import {formatSize} from '../../src/size.js'
 
 export default class FolderList extends MailboxCommand {
@@ -12,8 +11,8 @@ export default class FolderList extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(FolderList)
-    const store = this.openStore(flags['data-dir'])
-    const folders = listFolders(store, await existingUser(store, args.user))
+    const store = await this.openStore(flags['data-dir'])
+    const folders = await store.mail.folders(await existingUser(store, args.user))
     this.say(
       formatTable(folders, [
         {header: 'name', get: (f) => f.name},

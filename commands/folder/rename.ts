@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {renameFolder} from '../../src/mailstore/folders.js'
 
 export default class FolderRename extends MailboxCommand {
   static override summary = 'Rename a folder with its children.'
@@ -11,8 +10,8 @@ export default class FolderRename extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(FolderRename)
-    const store = this.openStore(flags['data-dir'])
-    const folder = renameFolder(store, await existingUser(store, args.user), args.name, args.newName)
+    const store = await this.openStore(flags['data-dir'])
+    const folder = await store.mail.renameFolder(await existingUser(store, args.user), args.name, args.newName)
     this.say(`renamed ${args.name} to ${folder.name}`)
     return folder
   }

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {folderFlag} from '../../src/cli/message-flags.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {deleteMessage} from '../../src/mailstore/messages.js'
+import {deleteMessage} from '../../src/cli/message-views.js'
 
 export default class MessageDelete extends MailboxCommand {
   static override summary = 'Delete a message from a folder.'
@@ -12,8 +12,8 @@ export default class MessageDelete extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(MessageDelete)
-    const store = this.openStore(flags['data-dir'])
-    const message = deleteMessage(store, await existingUser(store, args.user), flags.folder, args.uid)
+    const store = await this.openStore(flags['data-dir'])
+    const message = await deleteMessage(store.mail, await existingUser(store, args.user), flags.folder, args.uid)
     this.say(`deleted message ${message.uid} from ${message.folder}`)
     return message
   }

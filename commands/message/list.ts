@@ -3,7 +3,7 @@ import {MailboxCommand} from '../../src/cli/base-command.js'
 import {folderFlag} from '../../src/cli/message-flags.js'
 import {formatTable, formatTime} from '../../src/cli/table.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {listMessages} from '../../src/mailstore/messages.js'
+import {listMessages} from '../../src/cli/message-views.js'
 import {formatSize} from '../../src/size.js'
 
 export default class MessageList extends MailboxCommand {
@@ -14,8 +14,8 @@ export default class MessageList extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(MessageList)
-    const store = this.openStore(flags['data-dir'])
-    const messages = listMessages(store, await existingUser(store, args.user), flags.folder, flags.limit)
+    const store = await this.openStore(flags['data-dir'])
+    const messages = await listMessages(store.mail, await existingUser(store, args.user), flags.folder, flags.limit)
     this.say(
       formatTable(messages, [
         {header: 'uid', get: (m) => m.uid},

@@ -4,7 +4,7 @@ import {MailboxCommand} from '../../src/cli/base-command.js'
 import {folderFlag} from '../../src/cli/message-flags.js'
 import {formatTime} from '../../src/cli/table.js'
 import {existingUser} from '../../src/cli/user-arg.js'
-import {getMessage} from '../../src/mailstore/messages.js'
+import {getMessage} from '../../src/cli/message-views.js'
 
 export default class MessageShow extends MailboxCommand {
   static override summary = 'Show a message: headers and text, or the raw bytes with --raw.'
@@ -14,8 +14,8 @@ export default class MessageShow extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(MessageShow)
-    const store = this.openStore(flags['data-dir'])
-    const {raw, ...message} = getMessage(store, await existingUser(store, args.user), flags.folder, args.uid)
+    const store = await this.openStore(flags['data-dir'])
+    const {raw, ...message} = await getMessage(store.mail, await existingUser(store, args.user), flags.folder, args.uid)
     if (flags.raw && !this.jsonEnabled()) {
       process.stdout.write(raw)
       return {...message, raw: raw.toString('base64')}

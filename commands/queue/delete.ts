@@ -9,7 +9,7 @@ export default class QueueDelete extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueDelete)
-    const entry = await queueChange(flags['data-dir'], 'queue.delete', {id: args.id}, (store) => store.queue.delete(args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.delete', {id: args.id}, (store) => store.queue.delete(args.id), () => this.openStore(flags['data-dir']))
     this.say(`deleted ${entry.id}`)
     return entry
   }

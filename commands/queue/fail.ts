@@ -17,7 +17,7 @@ export default class QueueFail extends MailboxCommand {
     const result = await queueChange(flags['data-dir'], 'queue.fail', {id: args.id}, (store) => {
       const {hostname, dkim} = offlineMailSettings(flags['data-dir'], flags.config)
       return failEntry(store.queue, args.id, {hostname, inject: (to, dsn) => injectMessage(store, {from: '', to: [to], raw: dsn, hostname, dkim})})
-    })
+    }, () => this.openStore(flags['data-dir']))
     this.say(
       [
         `failed ${result.entry.id} (${result.recipients.join(', ') || 'no open recipients'})`,

@@ -10,7 +10,7 @@ export default class QueueFlush extends MailboxCommand {
   async run() {
     const {flags} = await this.parse(QueueFlush)
     const body = flags.domain === undefined ? {} : {domain: flags.domain}
-    const entries = await queueChange(flags['data-dir'], 'queue.flush', body, (store) => store.queue.flush(flags.domain))
+    const entries = await queueChange(flags['data-dir'], 'queue.flush', body, (store) => store.queue.flush(flags.domain), () => this.openStore(flags['data-dir']))
     const what = `${entries.length} deferred entr${entries.length === 1 ? 'y' : 'ies'}`
     this.say(`${what}${flags.domain === undefined ? '' : ` for ${flags.domain.toLowerCase()}`} due now`)
     return entries

@@ -9,7 +9,7 @@ export default class QueueHold extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueHold)
-    const entry = await queueChange(flags['data-dir'], 'queue.hold', {id: args.id}, (store) => store.queue.hold(args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.hold', {id: args.id}, (store) => store.queue.hold(args.id), () => this.openStore(flags['data-dir']))
     this.say(`held ${entry.id}`)
     return entry
   }

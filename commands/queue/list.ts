@@ -14,7 +14,7 @@ export default class QueueList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(QueueList)
-    let entries = await this.openStore(flags['data-dir']).queue.entries(flags.state as QueueState | undefined)
+    let entries = await (await this.openStore(flags['data-dir'])).queue.entries(flags.state as QueueState | undefined)
     if (flags.limit) entries = entries.slice(0, flags.limit)
     const view = entries.map((e) => ({
       id: e.id,

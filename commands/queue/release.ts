@@ -9,7 +9,7 @@ export default class QueueRelease extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueRelease)
-    const entry = await queueChange(flags['data-dir'], 'queue.release', {id: args.id}, (store) => store.queue.release(args.id))
+    const entry = await queueChange(flags['data-dir'], 'queue.release', {id: args.id}, (store) => store.queue.release(args.id), () => this.openStore(flags['data-dir']))
     this.say(`released ${entry.id}`)
     return entry
   }

@@ -13,8 +13,7 @@ export default class QueueRetry extends MailboxCommand {
     const {args, flags} = await this.parse(QueueRetry)
     if (!args.id === !flags.all) throw new MailboxError('invalid', 'give an entry ID or --all')
     const entries = await queueChange(flags['data-dir'], 'queue.retry', args.id ? {id: args.id} : {}, (store) =>
-      args.id ? store.queue.retry(args.id).then((e) => [e]) : store.queue.retryAll(),
-    )
+      args.id ? store.queue.retry(args.id).then((e) => [e]) : store.queue.retryAll(), () => this.openStore(flags['data-dir']))
     this.say(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} due now`)
     return entries
   }

@@ -11,7 +11,7 @@ export default class QueueShow extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(QueueShow)
-    const store = this.openStore(flags['data-dir'])
+    const store = await this.openStore(flags['data-dir'])
     const entry = await store.queue.find(args.id)
     const attempts = await store.queue.attempts(entry.id)
     this.say(

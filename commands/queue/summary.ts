@@ -12,7 +12,7 @@ export default class QueueSummary extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(QueueSummary)
-    const shape = await queueShape(this.openStore(flags['data-dir']).queue)
+    const shape = await queueShape((await this.openStore(flags['data-dir'])).queue)
     if (flags.top) shape.domains = shape.domains.slice(0, flags.top)
     this.say(
       formatTable<ShapeRow>(

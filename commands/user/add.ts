@@ -20,7 +20,7 @@ export default class UserAdd extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(UserAdd)
     const quota = parseSize(flags.quota)
-    const store = await this.openAnyStore(flags['data-dir'])
+    const store = await this.openStore(flags['data-dir'])
     await checkNewUser(store, args.address) // fail on a bad address before asking for a password
     const password = await readPassword(flags['password-stdin'])
     const user = await addUser(store, {address: args.address, password, quota})

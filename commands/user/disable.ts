@@ -9,7 +9,7 @@ export default class UserDisable extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(UserDisable)
-    const user = await setDisabled(await this.openAnyStore(flags['data-dir']), args.address, true)
+    const user = await setDisabled(await this.openStore(flags['data-dir']), args.address, true)
     this.say(`disabled ${user.address}`)
     return user
   }

@@ -9,7 +9,7 @@ export default class UserEnable extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(UserEnable)
-    const user = await setDisabled(await this.openAnyStore(flags['data-dir']), args.address, false)
+    const user = await setDisabled(await this.openStore(flags['data-dir']), args.address, false)
     this.say(`enabled ${user.address}`)
     return user
   }

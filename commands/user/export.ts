@@ -20,7 +20,7 @@ export default class UserExport extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(UserExport)
-    const users = await exportUsers(await this.openAnyStore(flags['data-dir'], {readOnly: true}), {domain: flags.domain, withHashes: flags['with-hashes']})
+    const users = await exportUsers(await this.openStore(flags['data-dir'], {readOnly: true}), {domain: flags.domain, withHashes: flags['with-hashes']})
     process.stdout.write(formatUserFile(users, flags.format as UserFileFormat, flags['with-hashes']))
   }
 }

@@ -25,7 +25,7 @@ Every line is checked first and every bad one reported (line, field, why); one b
   async run() {
     const {args, flags} = await this.parse(UserImport)
     const maxBytes = parseSize(flags['max-size'])
-    const store = await this.openAnyStore(flags['data-dir'])
+    const store = await this.openStore(flags['data-dir'])
     const text = await readInput(args.file, maxBytes)
     const fromStdin = args.file === '-'
     const format = (flags.format as UserFileFormat | undefined) ?? detectFormat(text, fromStdin ? undefined : args.file)

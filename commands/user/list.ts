@@ -9,7 +9,7 @@ export default class UserList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(UserList)
-    const users = await listUsers(this.openStore(flags['data-dir']))
+    const users = await listUsers(await this.openStore(flags['data-dir']))
     this.say(
       formatTable(users, [
         {header: 'address', get: (u) => u.address},

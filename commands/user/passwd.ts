@@ -11,7 +11,7 @@ export default class UserPasswd extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(UserPasswd)
-    const store = await this.openAnyStore(flags['data-dir'])
+    const store = await this.openStore(flags['data-dir'])
     const user = await setPassword(store, args.address, await readPassword(flags['password-stdin']))
     this.say(`password changed for ${user.address}`)
     return user

@@ -11,7 +11,7 @@ export default class UserRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(UserRemove)
-    const user = await removeUser(await this.openAnyStore(flags['data-dir']), args.address, {force: flags.force})
+    const user = await removeUser(await this.openStore(flags['data-dir']), args.address, {force: flags.force})
     this.say(`removed user ${user.address}${user.messages ? ` and ${user.messages} message(s)` : ''}`)
     return user
   }

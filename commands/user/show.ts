@@ -11,7 +11,7 @@ export default class UserShow extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(UserShow)
-    const u = await showUser(this.openStore(flags['data-dir']), args.address)
+    const u = await showUser(await this.openStore(flags['data-dir']), args.address)
     this.say(
       [
         `address:  ${u.address}`,

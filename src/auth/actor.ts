@@ -17,7 +17,7 @@ import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {FailureCounts, FailureLimits, LoginFailureStore} from '../store/backend.js'
 import type {UserRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {networkOf} from './network.js'
 import {burnVerify, verifyPassword} from './password.js'
 import {DEFAULT_THROTTLE, LoginThrottle, type Attempt, type ThrottleConfig, type ThrottleLimit, type ThrottleStats} from './throttle.js'
@@ -78,7 +78,7 @@ export class AuthActor implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Pick<Store, 'directory' | 'auth' | 'changes'>,
+    private readonly store: Pick<MailboxStore, 'directory' | 'auth' | 'changes'>,
     private readonly log: Logger,
     config: Partial<AuthConfig> = DEFAULT_AUTH,
   ) {

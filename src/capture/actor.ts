@@ -1,6 +1,6 @@
 /** The capture actor: answers `capture.fault` from the stored fault-injection rules (`store.capture`, ./rules.ts). */
 import type {Actor, Bus} from '../bus.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {parseReply} from './rules.js'
 
 export class CaptureActor implements Actor {
@@ -9,7 +9,7 @@ export class CaptureActor implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
+    private readonly store: MailboxStore,
   ) {}
 
   async start(): Promise<void> {

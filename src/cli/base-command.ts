@@ -9,8 +9,7 @@ import {resolve} from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {isMailboxError} from '../errors.js'
 import type {MailboxStore} from '../store/backend.js'
-import {openStoreBackend, refuseStoreUrl} from '../store/open.js'
-import {openStore, type Store} from '../store/store.js'
+import {openStoreBackend} from '../store/open.js'
 
 /** oclif's parser output types, as its `parse` declares them (not exported by name) */
 type FlagOutput = {[name: string]: any}
@@ -46,25 +45,13 @@ export abstract class MailboxCommand extends Command {
   }
 
   /**
-   * Opens the data dir's store. Only the commands that write a store's first records (`domain
-   * add`; `serve` opens its own) pass `create`: every other one refuses a dir without a store
-   * (`Error: no mailbox store in DIR …`, exit 1) and creates nothing there, so a typo in
-   * `--data-dir` never shows an empty table.
+   * Opens the store: the PostgreSQL one of --store (MAILBOX_STORE), else the data dir's LMDB
+   * store. Only the commands that write a store's first records (`domain add`; `serve` opens its
+   * own) pass `create`: every other one refuses a dir without a store (`Error: no mailbox store in
+   * DIR …`, exit 1) and creates nothing there, so a typo in `--data-dir` never shows an empty table.
    */
-  protected openStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Store {
-    // the command needs what only the LMDB store has yet (mail, queue): a --store URL is refused, never ignored
-    if (this.storeUrl !== undefined) refuseStoreUrl(this.storeUrl, `mailbox ${this.id?.replaceAll(':', ' ') ?? 'this command'}`)
-    this.opened ??= openStore(resolve(dataDir), {...options, create: options.create ?? false})
-    return this.opened as Store
-  }
-
-  /**
-   * The store of --store (PostgreSQL) or else of the data dir (LMDB, as `openStore`), for the
-   * commands that need only what both backends have: the directory, DKIM keys, auth records and
-   * capture rules.
-   */
-  protected async openAnyStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Promise<MailboxStore> {
-    this.opened ??= await openStoreBackend({dataDir, store: this.storeUrl, readOnly: options.readOnly ?? false, create: options.create ?? false})
+  protected async openStore(dataDir: string, options: {readOnly?: boolean; create?: boolean} = {}): Promise<MailboxStore> {
+    this.opened ??= await openStoreBackend({dataDir: resolve(dataDir), store: this.storeUrl, readOnly: options.readOnly ?? false, create: options.create ?? false})
     return this.opened
   }
 

@@ -6,13 +6,9 @@
 import {normalizeAddress} from '../address.js'
 import {hashPassword} from '../auth/password.js'
 import {MailboxError} from '../errors.js'
-import {usageOfFolders, type Usage} from '../mailstore/folder-rules.js'
-import {listFolders, usageByUser} from '../mailstore/folders.js'
+import type {Usage} from '../mailstore/folder-rules.js'
 import type {MailboxStore, UserChange} from '../store/backend.js'
-import {isPgStore, requireLmdb} from '../store/open.js'
-import {usageOfUser} from '../store/pg/folders.js'
 import type {UserRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
 import {checkNewUser as checkNewUserIn} from './rules.js'
 
 /** What commands show of a user: never the hash. */
@@ -27,13 +23,9 @@ export interface UserView {
   updatedAt: number
 }
 
-/** a user's folders, messages and bytes (until `store.mail` answers it on both backends) */
-async function usageOf(store: MailboxStore, address: string): Promise<Usage> {
-  return isPgStore(store) ? usageOfUser(store.pool, address) : usageOfFolders(listFolders(requireLmdb(store, 'reading folder usage'), address))
-}
-
+/** with the usage of the user's folders (`mail.usage`, or `usage` when the caller has it) */
 async function view(store: MailboxStore, user: UserRecord, usage?: Usage): Promise<UserView> {
-  usage ??= await usageOf(store, user.address)
+  usage ??= await store.mail.usage(user.address)
   return {
     address: user.address,
     quota: user.quota,
@@ -69,13 +61,13 @@ export async function addUser(store: MailboxStore, input: {address: string; pass
   return view(store, await store.directory.addUser({address, passwordHash, quota: input.quota}))
 }
 
-export async function showUser(store: Store, input: string): Promise<UserView> {
+export async function showUser(store: MailboxStore, input: string): Promise<UserView> {
   return view(store, await requireUser(store, input))
 }
 
-export async function listUsers(store: Store): Promise<UserView[]> {
+export async function listUsers(store: MailboxStore): Promise<UserView[]> {
   const users = await store.directory.users()
-  const usage = usageByUser(store)
+  const usage = await store.mail.usageByUser()
   return Promise.all(users.map((user) => view(store, user, usage.get(user.address) ?? {messages: 0, size: 0, folders: 0})))
 }
 

@@ -6,7 +6,7 @@
  */
 import {normalizeDomain} from '../address.js'
 import type {Envelope} from '../mime/envelope.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import {dkimSignatures, type SigningKey} from './sign.js'
 
 /** config `dkim` (see config-schema.ts) */
@@ -25,7 +25,7 @@ export function signsFor(config: DkimConfig | undefined, domain: string): boolea
 }
 
 /** the local domain that signs for `domain`: itself, else the nearest parent that is local */
-export async function signingDomainOf(store: Store, domain: string): Promise<string | undefined> {
+export async function signingDomainOf(store: MailboxStore, domain: string): Promise<string | undefined> {
   let name: string
   try {
     name = normalizeDomain(domain)
@@ -57,7 +57,7 @@ const signHere: Signer = (message, domain, keys) => dkimSignatures(message, doma
  * sign (no From: in a local domain, a domain whose signing `config` turns off, or a domain without
  * active keys). Without `config` every local domain signs.
  */
-export async function outboundSignatures(store: Store, message: Buffer, envelope: Envelope, options: {signer?: Signer; config?: DkimConfig} = {}): Promise<Buffer | undefined> {
+export async function outboundSignatures(store: MailboxStore, message: Buffer, envelope: Envelope, options: {signer?: Signer; config?: DkimConfig} = {}): Promise<Buffer | undefined> {
   const {signer = signHere, config} = options
   const from = fromDomain(envelope)
   const domain = from && (await signingDomainOf(store, from))

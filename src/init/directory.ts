@@ -11,7 +11,7 @@ import {hashPassword} from '../auth/password.js'
 import {newDomain} from '../directory/domains.js'
 import {dmarcReportAddress, tlsReportAddress} from '../dns-records/records.js'
 import type {DirectoryInitResult} from '../store/backend.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 
 export const postmasterOf = (domain: string) => `postmaster@${domain}`
 
@@ -24,9 +24,9 @@ export interface DirectorySetup extends DirectoryInitResult {
 }
 
 /** the domains a store holds: init refuses a store in use unless --force */
-export const storeDomains = async (store: Store): Promise<string[]> => (await store.directory.domains()).map((d) => d.name)
+export const storeDomains = async (store: MailboxStore): Promise<string[]> => (await store.directory.domains()).map((d) => d.name)
 
-export async function setUpDirectory(store: Store, domainInput: string, password: string): Promise<DirectorySetup> {
+export async function setUpDirectory(store: MailboxStore, domainInput: string, password: string): Promise<DirectorySetup> {
   const domain = normalizeDomain(domainInput)
   const postmaster = postmasterOf(domain)
   // the slow parts (RSA key, argon2id) before the write transaction

@@ -11,7 +11,7 @@
  */
 import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
-import type {Store} from '../store/store.js'
+import type {MailboxStore} from '../store/backend.js'
 import type {SigningKey} from '../dkim/sign.js'
 import {withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
@@ -54,7 +54,7 @@ export class MailAuthActor implements Actor {
   /** `config` is the live config section: a reload assigns into it */
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
+    private readonly store: MailboxStore,
     private readonly log: Logger,
     private readonly options: {hostname: string; config: InboundAuthConfig; dnsServers: string[]},
   ) {}

@@ -9,19 +9,26 @@ import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
 import type {DkimConfig, Signer} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
-import type {Store} from '../store/store.js'
-import type {Analysis} from './analyze.js'
-import type {DeliveryResult, FolderChange} from './deliver.js'
-import {createFolderAsync, deleteFolderAsync, findFolder, getFolder, listFolders, renameFolderAsync, setSubscribedAsync} from './folders.js'
+import type {DeliveryResult, FolderChange} from '../store/backend.js'
+import type {MailboxStore} from '../store/backend.js'
+import {analyzeMessage, type Analysis} from './analyze.js'
+import {normalizeFlags} from './flags.js'
 import {MailboxViews} from './mailbox-view.js'
-import {appendMessage, copyMessages, expungeMessages, folderById, setFlags} from './message-ops.js'
-import {readBlob, readBlobBytes, readBlobInfo, recentBlobs} from './recent.js'
 import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
 import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
 export type {ResolveRequest} from './submit.js'
+
+/** at most this many messages per `mailstore.recent` (the matcher's look back) */
+const MAX_RECENT = 10_000
+
+/** a blob's record, or the refusal a client sees for an id that names nothing (gone, or never was) */
+function found<T>(value: T | undefined, id: string): T {
+  if (value === undefined) throw new MailboxError('not-found', `no message ${id}`)
+  return value
+}
 
 export interface DeliverRequest extends Omit<StoreRequest, 'sign'> {
   remoteAddress?: string
@@ -52,11 +59,11 @@ export class MailstoreActor implements Actor {
 
   constructor(
     private readonly bus: Bus,
-    private readonly store: Store,
+    private readonly store: MailboxStore,
     private readonly log: Logger,
     private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer} = {},
   ) {
-    this.views = new MailboxViews(store)
+    this.views = new MailboxViews(store.mail)
   }
 
   async start(): Promise<void> {
@@ -66,8 +73,11 @@ export class MailstoreActor implements Actor {
         const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
       }),
-      this.bus.handle('mailstore.blob', ({id}) => readBlob(this.store, id)),
-      this.bus.handle('mailstore.recent', ({since}) => recentBlobs(this.store, since)),
+      this.bus.handle('mailstore.blob', async ({id}) => {
+        const [raw, info] = await Promise.all([this.store.mail.blob(id), this.store.mail.blobInfo(id)])
+        return {raw: found(raw, id), info: found(info, id)}
+      }),
+      this.bus.handle('mailstore.recent', ({since}) => this.store.mail.recentBlobs(since, MAX_RECENT)),
       this.bus.handle('mailstore.inject', async (req) => {
         const raw = Buffer.from(req.raw, 'base64')
         const {result, analysis, rcptTo} = await injectMessage(this.store, {
@@ -95,54 +105,54 @@ export class MailstoreActor implements Actor {
 
   /** what IMAP and POP3 sessions do to a user's folders and messages */
   private clientHandlers(): (() => void)[] {
-    const {bus, store} = this
+    const {bus} = this
+    const {mail} = this.store
     return [
-      bus.handle('mailstore.folders', ({user}) => listFolders(store, user)),
+      bus.handle('mailstore.folders', ({user}) => mail.folders(user)),
       bus.handle('mailstore.createFolder', async ({user, name, specialUse}) => {
         // a session of a user removed meanwhile must not leave folders behind
-        if (!(await store.directory.user(user))) throw new MailboxError('not-found', `no user ${user}`)
-        return createFolderAsync(store, user, name, specialUse)
+        if (!(await this.store.directory.user(user))) throw new MailboxError('not-found', `no user ${user}`)
+        return mail.createFolder(user, name, specialUse)
       }),
       bus.handle('mailstore.deleteFolder', async ({user, name}) => {
-        const folder = getFolder(store, user, name)
-        await deleteFolderAsync(store, user, name)
+        const folder = await mail.deleteFolder(user, name)
         this.views.forget(folder.id)
         this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
         return {}
       }),
-      bus.handle('mailstore.renameFolder', ({user, from, to}) => renameFolderAsync(store, user, from, to)),
+      bus.handle('mailstore.renameFolder', ({user, from, to}) => mail.renameFolder(user, from, to)),
       bus.handle('mailstore.subscribe', async ({user, name, subscribed}) => {
-        await setSubscribedAsync(store, user, name, subscribed)
+        await mail.subscribe(user, name, subscribed)
         return {}
       }),
-      bus.handle('mailstore.view', ({user, name, mailboxId}) => {
-        const folder = mailboxId !== undefined ? folderById(store, user, mailboxId) : name !== undefined ? findFolder(store, user, name) : undefined
+      bus.handle('mailstore.view', async ({user, name, mailboxId}) => {
+        const folder = mailboxId !== undefined ? await mail.folderById(user, mailboxId) : name !== undefined ? await mail.folder(user, name) : undefined
         if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)}`)
         if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
         return this.views.get(folder)
       }),
       bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => ({firstRecent: this.recent.claim(mailboxId, uidNext)})),
-      bus.handle('mailstore.blobInfo', ({blobId}) => readBlobInfo(store, blobId)),
-      bus.handle('mailstore.blobBytes', ({blobId}) => readBlobBytes(store, blobId)),
+      bus.handle('mailstore.blobInfo', async ({blobId}) => found(await mail.blobInfo(blobId), blobId)),
+      bus.handle('mailstore.blobBytes', async ({blobId}) => found(await mail.blob(blobId), blobId)),
       bus.handle('mailstore.searchText', async ({blobId}) => ({
-        text: await searchText(store, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
+        text: await searchText(mail, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
       })),
       bus.handle('mailstore.setFlags', async (req) => {
-        const change = await setFlags(store, req)
+        const change = await mail.setFlags({...req, flags: normalizeFlags(req.flags)})
         this.changed(change)
         return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq}
       }),
-      bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await expungeMessages(store, req)).expunged ?? []})),
+      bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await mail.expunge(req)).expunged ?? []})),
       bus.handle('mailstore.copy', async (req) => {
-        const {uidValidity, pairs, changes} = await copyMessages(store, req)
+        const {uidValidity, pairs, changes} = await mail.copy(req)
         changes.forEach((c) => this.changed(c))
         return {uidValidity, pairs}
       }),
       bus.handle('mailstore.append', async (req) => {
-        const {uidValidity, uid, change} = await appendMessage(store, req)
-        this.changed(change)
-        return {uidValidity, uid}
+        const flags = normalizeFlags(req.flags)
+        const change = this.changed(await mail.append({...req, flags, analysis: analyzeMessage(req.raw)}))
+        return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid}
       }),
     ]
   }

@@ -9,10 +9,8 @@
  * replayed into it after their commit (`apply`), so a live server never reloads a big folder
  * for one new message or one flag change.
  */
-import {mailboxMessagesRange} from '../store/keys.js'
+import type {FolderChange, MailStore} from '../store/backend.js'
 import type {MailboxRecord, MessageRecord} from '../store/records.js'
-import type {Store} from '../store/store.js'
-import type {FolderChange} from './deliver.js'
 
 export interface MailboxView {
   /** the folder record the view matches */
@@ -81,11 +79,16 @@ export class MailboxViews {
   private entries = 0
 
   constructor(
-    private readonly store: Store,
+    private readonly mail: MailStore,
     private readonly maxEntries = DEFAULT_MAX_ENTRIES,
   ) {}
 
-  get(folder: MailboxRecord): MailboxView {
+  /**
+   * The view of `folder` as just read from the store. A fresh cached view costs no store call;
+   * otherwise the folder's entries are loaded (LMDB reads them in the same event turn as the
+   * record the caller read, so the two agree).
+   */
+  async get(folder: MailboxRecord): Promise<MailboxView> {
     const cached = this.views.get(folder.id)
     if (cached) {
       this.drop(folder.id)
@@ -95,7 +98,7 @@ export class MailboxViews {
         return this.keep(cached)
       }
     }
-    const records = [...this.store.messages.getRange(mailboxMessagesRange(folder.id)).map(({value}) => value)]
+    const records = await this.mail.messages(folder.id)
     return this.keep({folder, records})
   }
 
@@ -130,6 +133,8 @@ export class MailboxViews {
   }
 
   private keep(view: MailboxView): MailboxView {
+    // another load of the same folder may have finished while this one awaited the store
+    this.drop(view.folder.id)
     this.views.set(view.folder.id, view)
     this.entries += view.records.length
     for (const [id, old] of this.views) {

@@ -1,10 +1,11 @@
 /**
  * The plain text of a message for SEARCH BODY/TEXT: its text parts decoded (every charset and
  * transfer encoding, via mailparser), or its HTML with the tags removed. Extracted on first use
- * and cached in `blobText`, so each message is decoded at most once and ingest never pays for it.
+ * and cached by the store (`mail.cachedText` / `mail.cacheText`), so each message is decoded at
+ * most once and ingest never pays for it.
  */
 import {simpleParser} from 'mailparser'
-import type {Store} from '../store/store.js'
+import type {MailStore} from '../store/backend.js'
 
 /** longer bodies are searched by their first part only */
 export const MAX_SEARCH_TEXT = 1024 * 1024
@@ -21,21 +22,13 @@ export async function extractText(raw: Buffer): Promise<string> {
  * awaited (SEARCH does not wait for an fsync) and may fail — disk full, a file size limit, a
  * read-only store: `onCacheError` hears of it, and the text is simply extracted again next time.
  */
-export async function searchText(store: Store, blobId: string, onCacheError: (err: unknown) => void): Promise<string> {
-  const cached = store.blobText.get(blobId)
+export async function searchText(mail: MailStore, blobId: string, onCacheError: (err: unknown) => void): Promise<string> {
+  const cached = await mail.cachedText(blobId)
   if (cached !== undefined) return cached
-  const raw = store.blobs.get(blobId)
+  const raw = await mail.blob(blobId)
   if (!raw) return ''
   const text = await extractText(raw)
-  // skip it if the blob went away meanwhile
-  if (store.blobInfo.get(blobId)) cacheText(store, blobId, text, onCacheError)
+  // the store skips it if the blob went away meanwhile
+  mail.cacheText(blobId, text).catch(onCacheError)
   return text
-}
-
-function cacheText(store: Store, blobId: string, text: string, onError: (err: unknown) => void): void {
-  try {
-    store.transactAsync(() => store.blobText.putSync(blobId, text)).catch(onError)
-  } catch (err) {
-    onError(err) // a read-only or closed store throws at once
-  }
 }

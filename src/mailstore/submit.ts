@@ -7,10 +7,9 @@ import {normalizeAddress} from '../address.js'
 import {MailboxError} from '../errors.js'
 import {outboundSignatures, type DkimConfig, type Signer} from '../dkim/outbound.js'
 import {newId} from '../ids.js'
-import type {Store} from '../store/store.js'
+import type {DeliveryResult} from '../store/backend.js'
+import type {MailboxStore} from '../store/backend.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
-import {deliver, type DeliveryResult} from './deliver.js'
-import {usageOf} from './folders.js'
 
 export interface ResolveRequest {
   address: string
@@ -25,25 +24,24 @@ export interface ResolveRequest {
  * `quota`. An alias that fans out skips disabled or full members and is refused only when no
  * member is left (quota is soft beyond that: a message accepted at RCPT is stored whole).
  */
-export async function resolveForDelivery(store: Store, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
+export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
   const address = normalizeAddress(input)
   if (capture) return {local: [address], remote: []}
   const resolution = await store.directory.resolve(address)
   if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
   const records = await Promise.all(resolution.local.map((user) => store.directory.user(user)))
   let refusal: MailboxError | undefined
-  const local = resolution.local.filter((user, i) => {
+  const local: string[] = []
+  for (const [i, user] of resolution.local.entries()) {
     const record = records[i]!
     if (record.disabled) {
       refusal = new MailboxError('disabled', `mailbox ${user} is disabled`)
-      return false
-    }
-    if (record.quota && usageOf(store, user).size + size > record.quota) {
+    } else if (record.quota && (await store.mail.usage(user)).size + size > record.quota) {
       refusal = new MailboxError('quota', `mailbox ${user} is full`)
-      return false
+    } else {
+      local.push(user)
     }
-    return true
-  })
+  }
   if (refusal && local.length === 0 && resolution.remote.length === 0) throw refusal
   return {local, remote: resolution.remote}
 }
@@ -80,7 +78,7 @@ export interface StoreRequest {
  * queue's copy is signed once here, after every header we add, and stored signed: each delivery
  * attempt sends the same signed bytes.
  */
-export async function storeMessage(store: Store, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
+export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
   const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
   const localRaw = Buffer.concat(returnPath ? [returnPath, ...req.pieces] : req.pieces)
   req.pieces.length = 0
@@ -89,7 +87,7 @@ export async function storeMessage(store: Store, req: StoreRequest): Promise<{re
   const analysis = analyzeMessage(localRaw)
   const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope, {signer: req.signer, config: req.dkim}) : undefined
   const remoteRaw = signatures ? Buffer.concat([signatures, raw]) : raw
-  const result = await deliver(store, {
+  const result = await store.mail.deliver({
     localRaw,
     remoteRaw,
     analysis,
@@ -122,7 +120,7 @@ export interface InjectRequest {
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: Store, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
+export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   if (req.maxSize !== undefined && req.raw.length > req.maxSize) {

@@ -285,9 +285,7 @@ export interface ChangeFeed {
 
 /**
  * The store as every backend offers it (LMDB in a data dir, PostgreSQL at a URL): what commands,
- * actors and the dashboard may use without knowing which runs. The mail and queue areas join it
- * when they are behind `store.mail` and `store.queue` on both backends; until then what needs them
- * asks for the LMDB store (`requireLmdb`, ./open.ts).
+ * actors and the dashboard may use without knowing which runs (./open.ts opens either).
  */
 export interface MailboxStore {
   readonly kind: 'lmdb' | 'postgres'
@@ -298,6 +296,8 @@ export interface MailboxStore {
   readonly dkim: DkimStore
   readonly auth: AuthStore
   readonly capture: CaptureStore
+  readonly mail: MailStore
+  readonly queue: QueueStore
   readonly changes: ChangeFeed
   close(): Promise<void>
 }

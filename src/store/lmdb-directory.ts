@@ -8,17 +8,17 @@
  * live reads, so a refused change writes nothing. These writes come from CLI commands, `init` and
  * the dashboard, never from a server's hot path, which is why the synchronous commit is fine here.
  *
- * A user's folders and mail still live in the mail databases, reached through
- * ../mailstore/folders.ts inside the same transaction (see docs/store-interface.md, slice 3).
+ * A user's folders and mail live in the mail databases: a new user's folders are made, and a
+ * removed user's mail released, by ./lmdb-folders.ts inside the same transaction.
  */
 import {domainOf} from '../address.js'
 import {checkNewAlias, checkNewUser, requireLocalDomain, resolveRecipient} from '../directory/rules.js'
 import {MailboxError} from '../errors.js'
 import {usageOfFolders} from '../mailstore/folder-rules.js'
-import {createDefaultFolders, listFolders, removeAllFolders} from '../mailstore/folders.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from './backend.js'
 import {activeDkimKeys, dkimKeysOf, putDkimKeysInTxn, removeDkimKeyInTxn, removeDomainDkimKeysInTxn, retireDkimKeysInTxn} from './dkim-keys.js'
 import {forgetLoginsInTxn} from './lmdb-auth.js'
+import {createDefaultFolders, listFolders, removeAllFolders} from './lmdb-folders.js'
 import type {AliasRecord, DomainRecord, UserRecord} from './records.js'
 import type {Store} from './store.js'
 
@@ -229,8 +229,9 @@ export function lmdbDkim(store: Store): DkimStore {
 }
 
 /**
- * For the mail databases' own transactions until they move behind the interface too (slice 3):
- * a user's record read inside a write transaction (APPEND's and COPY's quota check).
+ * For the mail operations' own transactions (./lmdb-messages.ts, ./lmdb-delivery.ts), which read
+ * or make a user inside their commit: a user's record read inside a write transaction (APPEND's
+ * and COPY's quota check).
  */
 export const userInTxn = (store: Store, address: string): UserRecord | undefined => store.users.get(address)
 

@@ -16,7 +16,7 @@
  * long queue never stall the IMAP, POP3 and SMTP sessions.
  */
 import {MailboxError} from '../errors.js'
-import {releaseBlob} from '../mailstore/blobs.js'
+import {releaseBlob} from './lmdb-blobs.js'
 import type {DuePosition, DueScan, QueueOutcome, QueueStore} from './backend.js'
 import {deliveryLogKey, deliveryLogRange, queueIndexKey, queueStateRange} from './keys.js'
 import {BULK_BATCH, DUE, FINAL, LISTED_STATES, QUEUE_STATES, beingSent, deletedMeanwhile, idNeedle, notAllowed, unmatchedId} from './queue-rules.js'

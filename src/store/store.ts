@@ -11,13 +11,14 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore, MailboxStore, QueueStore} from './backend.js'
+import type {AuthStore, CaptureStore, ChangeFeed, DirectoryStore, DkimStore, MailboxStore, MailStore, QueueStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbQueue} from './lmdb-queue.js'
+import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {
   AliasRecord,
@@ -42,6 +43,8 @@ export interface Store extends MailboxStore {
   readonly auth: AuthStore
   /** capture mode's fault-injection rules: see ./backend.ts */
   readonly capture: CaptureStore
+  /** folders, messages, blobs and delivery: see ./backend.ts */
+  readonly mail: MailStore
   /** the outbound queue: see ./backend.ts (its databases, `queueEntries`, `queueIndex`, `deliveryLog`, are src/store/'s alone) */
   readonly queue: QueueStore
   /** changes committed by this process (see ./backend.ts) */
@@ -78,7 +81,8 @@ export interface Store extends MailboxStore {
   transact<T>(fn: () => T): T
   /**
    * The same, batched with other writes of this event turn into one commit (group commit:
-   * concurrent SMTP deliveries share one fsync). Resolves once the commit is durable.
+   * concurrent SMTP deliveries share one fsync). Resolves once the commit is durable; a callback
+   * that throws rejects and writes nothing (the others of the batch commit).
    */
   transactAsync<T>(fn: () => T): Promise<T>
   close(): Promise<void>
@@ -149,6 +153,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     auth: lmdbAuth(store),
     capture: lmdbCapture(store),
     queue: lmdbQueue(store),
+    mail: lmdbMail(store),
     path,
     readOnly,
     env,
@@ -168,11 +173,15 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     familiarAddresses: db('familiarAddresses'),
     dkimKeys: db('dkimKeys'),
     transact: (fn) => env.transactionSync(fn),
-    // a child transaction inside the batch: lmdb-js's plain `transaction` keeps the writes a
-    // callback made before it threw (kriszyp/lmdb-js#115), so a refused delivery left a blob and a
-    // first copy behind; the child is rolled back alone and the batch still shares one fsync
+    // childTransaction, not transaction: the callback runs in an abortable child of the batch's
+    // write transaction, so a callback that throws leaves nothing behind (with transaction() its
+    // writes before the throw were committed with the batch: test/e2e/smtp-delivery-rollback.test.ts)
     transactAsync: (fn) => env.childTransaction(fn).catch(settleCommitFailure),
-    close: () => env.close(),
+    // pending async commits first: a stop never drops an acknowledged write
+    close: async () => {
+      await env.flushed
+      await env.close()
+    },
   } satisfies Store)
   try {
     migrate(store)

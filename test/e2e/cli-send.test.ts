@@ -7,7 +7,7 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {getMessage, listMessages} from '../../src/mailstore/messages.js'
+import {getMessage, listMessages} from '../../src/cli/message-views.js'
 import {DEFAULT_SMTP_LIMITS} from '../../src/smtp/server.js'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {setupUsers, withStore} from './smtp-helpers.js'
@@ -46,9 +46,9 @@ async function send(raw: Buffer, tag: string) {
 
 /** the stored copy of the message with this subject */
 const stored = (subject: string) =>
-  withStore(dataDir, (store) => {
-    const m = listMessages(store, 'alice@example.com', 'INBOX').find((v) => v.subject === subject)
-    return m && getMessage(store, 'alice@example.com', 'INBOX', m.uid).raw
+  withStore(dataDir, async (store) => {
+    const m = (await listMessages(store.mail, 'alice@example.com', 'INBOX')).find((v) => v.subject === subject)
+    return m && (await getMessage(store.mail, 'alice@example.com', 'INBOX', m.uid)).raw
   })
 
 /** what delivery puts before the message: Return-Path and our Received (two lines, the second folded) */

@@ -7,7 +7,7 @@
  * retry schedule is one minute, so nothing retries on its own during a test.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {getMessage, listMessages} from '../../src/mailstore/messages.js'
+import {getMessage, listMessages} from '../../src/cli/message-views.js'
 import {runCli, runJson, startServe, type Served} from '../helpers/cli.js'
 import {withStore} from './smtp-helpers.js'
 import {Receiver, entryOf, message, parseReport, queueCmd, send, sleep, waitForEntry, deferringFixture} from './queue-helpers.js'
@@ -116,9 +116,9 @@ describe.each(['running', 'stopped'] as const)('queue verbs with the server %s',
     expect(entry).toMatchObject({state: 'failed', lastError: 'failed by the administrator'})
     expect(entry.recipients).toEqual([{address: 'bob@example.net', state: 'failed', lastError: 'failed by the administrator'}])
     // the bounce: in the sender's INBOX, a delivery report naming the recipient and the reason
-    const bounce = await withStore(dataDir, (store) => {
-      const m = listMessages(store, 'alice@example.com', 'INBOX').find((v) => v.subject === 'Undelivered Mail Returned to Sender')
-      return m && getMessage(store, 'alice@example.com', 'INBOX', m.uid).raw.toString('latin1')
+    const bounce = await withStore(dataDir, async (store) => {
+      const m = (await listMessages(store.mail, 'alice@example.com', 'INBOX')).find((v) => v.subject === 'Undelivered Mail Returned to Sender')
+      return m && (await getMessage(store.mail, 'alice@example.com', 'INBOX', m.uid)).raw.toString('latin1')
     })
     expect(bounce, 'a bounce in alice@example.com INBOX').toBeDefined()
     expect(bounce).toMatch(/^Return-Path: <>\r\n/)

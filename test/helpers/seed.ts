@@ -3,9 +3,10 @@
  * messages over SMTP would take far too long): one blob shared by every message entry, as a
  * message copied N times would be.
  */
-import {putBlob, appendEntries} from '../../src/mailstore/deliver.js'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
-import {getFolder} from '../../src/mailstore/folders.js'
+import {putBlob} from '../../src/store/lmdb-blobs.js'
+import {getFolder} from '../../src/store/lmdb-folders.js'
+import {appendEntries} from '../../src/store/lmdb-messages.js'
 import {openStore} from '../../src/store/store.js'
 
 export async function seedMessages(dataDir: string, user: string, folder: string, count: number, raw: Buffer): Promise<void> {

@@ -134,7 +134,7 @@ describe('searchText', () => {
 
   it('decodes a text/plain part in ISO-8859-1 quoted-printable', async () => {
     putBlob('qp', latin1QP)
-    const text = await searchText(store, 'qp', onCacheError)
+    const text = await searchText(store.mail, 'qp', onCacheError)
     expect(text).toBe('Crème\nCafé crème brûlée\na soft break\n')
   })
 
@@ -147,7 +147,7 @@ describe('searchText', () => {
       '<html><head><title>T</title></head><body><p>Hello <b>bold</b> world</p><div>second line</div></body></html>',
     )
     putBlob('html', raw)
-    const text = await searchText(store, 'html', onCacheError)
+    const text = await searchText(store.mail, 'html', onCacheError)
     expect(text.startsWith('Page\n')).toBe(true)
     expect(text).toContain('Hello bold world')
     expect(text).toContain('second line')
@@ -157,25 +157,25 @@ describe('searchText', () => {
   it('caches the text in blobText: a second call does not parse the blob again', async () => {
     putBlob('cached', latin1QP)
     expect(store.blobText.get('cached')).toBeUndefined()
-    const first = await searchText(store, 'cached', onCacheError)
+    const first = await searchText(store.mail, 'cached', onCacheError)
     await store.blobText.committed
     expect(store.blobText.get('cached')).toBe(first)
     // change the bytes behind the cache's back: the cached text is still what is returned
     const other = msg('Subject: other', '', 'completely different words')
     store.blobs.putSync('cached', other)
     expect(await extractText(other)).toBe('other\ncompletely different words\n')
-    expect(await searchText(store, 'cached', onCacheError)).toBe(first)
+    expect(await searchText(store.mail, 'cached', onCacheError)).toBe(first)
   })
 
   it('does not cache the text of a blob that has no info record (gone meanwhile)', async () => {
     putBlob('orphan', msg('Subject: orphan', '', 'text'), false)
-    expect(await searchText(store, 'orphan', onCacheError)).toBe('orphan\ntext\n')
+    expect(await searchText(store.mail, 'orphan', onCacheError)).toBe('orphan\ntext\n')
     await store.blobText.committed
     expect(store.blobText.get('orphan')).toBeUndefined()
   })
 
   it("returns '' for a missing blob and caches nothing", async () => {
-    expect(await searchText(store, 'no-such-blob', onCacheError)).toBe('')
+    expect(await searchText(store.mail, 'no-such-blob', onCacheError)).toBe('')
     await store.blobText.committed
     expect(store.blobText.get('no-such-blob')).toBeUndefined()
   })
@@ -186,7 +186,7 @@ describe('searchText', () => {
     const readOnly = openStore(dirname(store.path), {readOnly: true})
     const failures: unknown[] = []
     try {
-      expect(await searchText(readOnly, 'ro', (err) => failures.push(err))).toBe('ro\nread only\n')
+      expect(await searchText(readOnly.mail, 'ro', (err) => failures.push(err))).toBe('ro\nread only\n')
       await new Promise((r) => setTimeout(r, 50))
       expect(failures).toHaveLength(1)
       expect(store.blobText.get('ro')).toBeUndefined()

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {addBlobRef, releaseBlob} from '../../src/mailstore/blobs.js'
-import {createDefaultFolders, getFolder} from '../../src/mailstore/folders.js'
-import {removeMailboxMessages} from '../../src/mailstore/messages.js'
+import {addBlobRef, releaseBlob} from '../../src/store/lmdb-blobs.js'
+import {createDefaultFolders, getFolder, removeFolderMessages} from '../../src/store/lmdb-folders.js'
 import {tempStore} from '../helpers/store.js'
 
 const store = tempStore()
@@ -45,7 +44,7 @@ describe('blob reference counting', () => {
   })
 })
 
-describe('removeMailboxMessages', () => {
+describe('removeFolderMessages', () => {
   it('removes every entry of the folder, releases each blob once per entry, and leaves other folders alone', () => {
     const user = 'm@example.com'
     store.transact(() => createDefaultFolders(store, user))
@@ -59,12 +58,12 @@ describe('removeMailboxMessages', () => {
       store.messages.putSync([inbox.id, 7], {uid: 7, blobId: 'solo', flags: [], internalDate: 0, size: 11, modseq: 1})
       store.messages.putSync([sent.id, 1], {uid: 1, blobId: 'shared', flags: [], internalDate: 0, size: 11, modseq: 1})
     })
-    expect(store.transact(() => removeMailboxMessages(store, inbox))).toBe(3)
+    expect(store.transact(() => removeFolderMessages(store, inbox))).toBe(3)
     expect(store.messages.get([inbox.id, 1])).toBeUndefined()
     expect(store.messages.get([inbox.id, 7])).toBeUndefined()
     expect(store.messages.get([sent.id, 1])?.blobId).toBe('shared')
     expect(store.blobInfo.get('shared')?.refs).toBe(1)
     expect(store.blobs.get('solo')).toBeUndefined()
-    expect(store.transact(() => removeMailboxMessages(store, inbox))).toBe(0)
+    expect(store.transact(() => removeFolderMessages(store, inbox))).toBe(0)
   })
 })

@@ -1,25 +1,15 @@
 import {describe, expect, it} from 'vitest'
 import {MailboxError} from '../../src/errors.js'
 import {DEFAULT_FOLDERS, INBOX, normalizeFolderName} from '../../src/mailstore/folder-rules.js'
-import {
-  createDefaultFolders,
-  createFolder,
-  deleteFolder,
-  findFolder,
-  getFolder,
-  listFolders,
-  removeAllFolders,
-  renameFolder,
-  setSubscribed,
-  usageOf,
-} from '../../src/mailstore/folders.js'
+import {createDefaultFolders, getFolder, removeAllFolders} from '../../src/store/lmdb-folders.js'
 import {mailboxMessagesRange} from '../../src/store/keys.js'
 import type {MailboxRecord} from '../../src/store/records.js'
 import type {Store} from '../../src/store/store.js'
 import {tempStore} from '../helpers/store.js'
-import {codeOf} from '../helpers/errors.js'
+import {codeOf, codeOfAsync} from '../helpers/errors.js'
 
 const store = tempStore()
+const {mail} = store
 let userSeq = 0
 /** a fresh user (with the default folders) per test, so tests do not see each other's folders */
 function newUser(): string {
@@ -29,7 +19,11 @@ function newUser(): string {
 }
 
 
-const names = (user: string) => listFolders(store, user).map((f) => f.name)
+const names = async (user: string) => (await mail.folders(user)).map((f) => f.name)
+const usageOf = async (user: string) => {
+  const {messages, size} = await mail.usage(user)
+  return {messages, size}
+}
 
 /** Delivers a message the way the mailstore does: blob (+refcount), message entry, folder counters. */
 function putMessage(s: Store, user: string, folderName: string, blobId: string, body = `Subject: ${blobId}\r\n\r\nhello\r\n`): number {
@@ -98,16 +92,16 @@ describe('normalizeFolderName', () => {
     expect(codeOf(() => normalizeFolderName(input))).toBe('invalid')
   })
 
-  it('accepts 512 bytes and refuses 513', () => {
+  it('accepts 512 bytes and refuses 513', async () => {
     expect(normalizeFolderName('x'.repeat(512))).toBe('x'.repeat(512))
     expect(codeOf(() => normalizeFolderName('é'.repeat(257)))).toBe('invalid') // 514 bytes
   })
 })
 
 describe('default folders', () => {
-  it('a new user has INBOX, Sent, Drafts, Trash, Junk and Archive with their special-use', () => {
+  it('a new user has INBOX, Sent, Drafts, Trash, Junk and Archive with their special-use', async () => {
     const user = newUser()
-    const folders = listFolders(store, user)
+    const folders = (await mail.folders(user))
     expect(folders.map((f) => [f.name, f.specialUse ?? null])).toEqual([
       ['INBOX', null],
       ['Archive', '\\Archive'],
@@ -126,195 +120,195 @@ describe('default folders', () => {
     expect(new Set(folders.map((f) => f.uidValidity)).size).toBe(6)
   })
 
-  it('UIDVALIDITY is at least the creation time in seconds', () => {
+  it('UIDVALIDITY is at least the creation time in seconds', async () => {
     const before = Math.floor(Date.now() / 1000)
     const user = newUser()
-    for (const f of listFolders(store, user)) expect(f.uidValidity).toBeGreaterThanOrEqual(before)
+    for (const f of (await mail.folders(user))) expect(f.uidValidity).toBeGreaterThanOrEqual(before)
   })
 
-  it('createDefaultFolders is idempotent and keeps existing folders as they are', () => {
+  it('createDefaultFolders is idempotent and keeps existing folders as they are', async () => {
     const user = newUser()
-    const before = listFolders(store, user)
+    const before = (await mail.folders(user))
     store.transact(() => createDefaultFolders(store, user))
-    expect(listFolders(store, user)).toEqual(before)
+    expect((await mail.folders(user))).toEqual(before)
   })
 
-  it('folders of one user are invisible to another, including a user whose address extends the first', () => {
+  it('folders of one user are invisible to another, including a user whose address extends the first', async () => {
     store.transact(() => createDefaultFolders(store, 'pat@example.com'))
     store.transact(() => createDefaultFolders(store, 'pat@example.com.au'))
-    createFolder(store, 'pat@example.com.au', 'OnlyAu')
-    expect(names('pat@example.com')).not.toContain('OnlyAu')
-    expect(names('pat@example.com.au')).toContain('OnlyAu')
-    expect(names('nobody@example.com')).toEqual([])
+    await mail.createFolder('pat@example.com.au', 'OnlyAu')
+    expect(await names('pat@example.com')).not.toContain('OnlyAu')
+    expect(await names('pat@example.com.au')).toContain('OnlyAu')
+    expect(await names('nobody@example.com')).toEqual([])
   })
 })
 
 describe('createFolder', () => {
-  it('creates a folder, subscribed and empty, and lists it after INBOX in name order', () => {
+  it('creates a folder, subscribed and empty, and lists it after INBOX in name order', async () => {
     const user = newUser()
-    const f = createFolder(store, user, 'Projects')
+    const f = await mail.createFolder(user, 'Projects')
     expect(f).toMatchObject({user, name: 'Projects', uidNext: 1, messages: 0, subscribed: true})
     expect(getFolder(store, user, 'Projects')).toEqual(f)
-    expect(names(user)).toEqual(['INBOX', 'Archive', 'Drafts', 'Junk', 'Projects', 'Sent', 'Trash'])
+    expect(await names(user)).toEqual(['INBOX', 'Archive', 'Drafts', 'Junk', 'Projects', 'Sent', 'Trash'])
   })
 
-  it('create a/b/c creates the missing parents a and a/b', () => {
+  it('create a/b/c creates the missing parents a and a/b', async () => {
     const user = newUser()
-    const c = createFolder(store, user, 'a/b/c')
+    const c = await mail.createFolder(user, 'a/b/c')
     expect(c.name).toBe('a/b/c')
     const a = getFolder(store, user, 'a')
     const ab = getFolder(store, user, 'a/b')
     expect(a.noselect).toBeUndefined()
     expect(ab.noselect).toBeUndefined()
     expect(new Set([a.id, ab.id, c.id]).size).toBe(3)
-    expect(names(user).filter((n) => n.startsWith('a'))).toEqual(['a', 'a/b', 'a/b/c'])
+    expect((await names(user)).filter((n) => n.startsWith('a'))).toEqual(['a', 'a/b', 'a/b/c'])
   })
 
-  it('create with an existing parent leaves the parent untouched', () => {
+  it('create with an existing parent leaves the parent untouched', async () => {
     const user = newUser()
-    const a = createFolder(store, user, 'a')
-    createFolder(store, user, 'a/b')
+    const a = await mail.createFolder(user, 'a')
+    await mail.createFolder(user, 'a/b')
     expect(getFolder(store, user, 'a')).toEqual(a)
   })
 
-  it('creating an existing folder fails with exists (also INBOX in any case)', () => {
+  it('creating an existing folder fails with exists (also INBOX in any case)', async () => {
     const user = newUser()
-    createFolder(store, user, 'Dup')
-    expect(codeOf(() => createFolder(store, user, 'Dup'))).toBe('exists')
-    expect(codeOf(() => createFolder(store, user, 'Dup/'))).toBe('exists')
-    expect(codeOf(() => createFolder(store, user, 'inbox'))).toBe('exists')
-    expect(codeOf(() => createFolder(store, user, 'Sent'))).toBe('exists')
+    await mail.createFolder(user, 'Dup')
+    expect(await codeOfAsync(() => mail.createFolder(user, 'Dup'))).toBe('exists')
+    expect(await codeOfAsync(() => mail.createFolder(user, 'Dup/'))).toBe('exists')
+    expect(await codeOfAsync(() => mail.createFolder(user, 'inbox'))).toBe('exists')
+    expect(await codeOfAsync(() => mail.createFolder(user, 'Sent'))).toBe('exists')
   })
 
-  it('INBOX is case-insensitive: Inbox/x is created as INBOX/x', () => {
+  it('INBOX is case-insensitive: Inbox/x is created as INBOX/x', async () => {
     const user = newUser()
-    expect(createFolder(store, user, 'Inbox/x').name).toBe('INBOX/x')
-    expect(findFolder(store, user, 'inbox/x')?.name).toBe('INBOX/x')
-    expect(findFolder(store, user, 'INBOX/X')).toBeUndefined() // only the INBOX level is case-insensitive
-    expect(names(user).filter((n) => n.toUpperCase().startsWith('INBOX'))).toEqual(['INBOX', 'INBOX/x'])
+    expect((await mail.createFolder(user, 'Inbox/x')).name).toBe('INBOX/x')
+    expect((await mail.folder(user, 'inbox/x'))?.name).toBe('INBOX/x')
+    expect(await mail.folder(user, 'INBOX/X')).toBeUndefined() // only the INBOX level is case-insensitive
+    expect((await names(user)).filter((n) => n.toUpperCase().startsWith('INBOX'))).toEqual(['INBOX', 'INBOX/x'])
   })
 
-  it('a folder named with non-BMP characters is listed and counted', () => {
+  it('a folder named with non-BMP characters is listed and counted', async () => {
     const user = newUser()
-    createFolder(store, user, '😀 Fun')
-    createFolder(store, user, 'Zeta')
-    expect(names(user)).toContain('😀 Fun')
-    expect(names(user)).toContain('Zeta')
+    await mail.createFolder(user, '😀 Fun')
+    await mail.createFolder(user, 'Zeta')
+    expect(await names(user)).toContain('😀 Fun')
+    expect(await names(user)).toContain('Zeta')
     putMessage(store, user, '😀 Fun', `emoji-${user}`, 'x'.repeat(10))
-    expect(usageOf(store, user)).toEqual({messages: 1, size: 10})
+    expect(await usageOf(user)).toEqual({messages: 1, size: 10})
   })
 
-  it('refuses invalid names and creates nothing', () => {
+  it('refuses invalid names and creates nothing', async () => {
     const user = newUser()
-    const before = names(user)
+    const before = await names(user)
     for (const bad of ['', 'a//b', '../bob/INBOX', 'INBOX/../x', 'a\u0001', '*', 'x/%']) {
-      expect(codeOf(() => createFolder(store, user, bad))).toBe('invalid')
+      expect(await codeOfAsync(() => mail.createFolder(user, bad))).toBe('invalid')
     }
-    expect(names(user)).toEqual(before)
+    expect(await names(user)).toEqual(before)
   })
 
-  it('records the special-use it is given', () => {
+  it('records the special-use it is given', async () => {
     const user = newUser()
-    expect(createFolder(store, user, 'Old Mail', '\\Archive').specialUse).toBe('\\Archive')
+    expect((await mail.createFolder(user, 'Old Mail', '\\Archive')).specialUse).toBe('\\Archive')
   })
 
-  it('getFolder of a missing folder fails with not-found; findFolder returns undefined', () => {
+  it('getFolder of a missing folder fails with not-found; findFolder returns undefined', async () => {
     const user = newUser()
-    expect(findFolder(store, user, 'Nope')).toBeUndefined()
+    expect(await mail.folder(user, 'Nope')).toBeUndefined()
     expect(codeOf(() => getFolder(store, user, 'Nope'))).toBe('not-found')
   })
 })
 
 describe('deleteFolder', () => {
-  it('deletes a leaf folder', () => {
+  it('deletes a leaf folder', async () => {
     const user = newUser()
-    createFolder(store, user, 'Leaf')
-    deleteFolder(store, user, 'Leaf')
-    expect(findFolder(store, user, 'Leaf')).toBeUndefined()
-    expect(names(user)).not.toContain('Leaf')
+    await mail.createFolder(user, 'Leaf')
+    await mail.deleteFolder(user, 'Leaf')
+    expect(await mail.folder(user, 'Leaf')).toBeUndefined()
+    expect(await names(user)).not.toContain('Leaf')
   })
 
-  it('INBOX cannot be deleted, in any case', () => {
+  it('INBOX cannot be deleted, in any case', async () => {
     const user = newUser()
-    expect(codeOf(() => deleteFolder(store, user, 'INBOX'))).toBe('conflict')
-    expect(codeOf(() => deleteFolder(store, user, 'inbox'))).toBe('conflict')
-    expect(findFolder(store, user, 'INBOX')).toBeDefined()
+    expect(await codeOfAsync(() => mail.deleteFolder(user, 'INBOX'))).toBe('conflict')
+    expect(await codeOfAsync(() => mail.deleteFolder(user, 'inbox'))).toBe('conflict')
+    expect(await mail.folder(user, 'INBOX')).toBeDefined()
   })
 
-  it('an inferior of INBOX can be deleted', () => {
+  it('an inferior of INBOX can be deleted', async () => {
     const user = newUser()
-    createFolder(store, user, 'INBOX/sub')
-    deleteFolder(store, user, 'inbox/sub')
-    expect(findFolder(store, user, 'INBOX/sub')).toBeUndefined()
+    await mail.createFolder(user, 'INBOX/sub')
+    await mail.deleteFolder(user, 'inbox/sub')
+    expect(await mail.folder(user, 'INBOX/sub')).toBeUndefined()
   })
 
-  it('deleting a missing folder fails with not-found', () => {
+  it('deleting a missing folder fails with not-found', async () => {
     const user = newUser()
-    expect(codeOf(() => deleteFolder(store, user, 'Ghost'))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.deleteFolder(user, 'Ghost'))).toBe('not-found')
   })
 
-  it('deleting a folder with children keeps the children and leaves a \\Noselect placeholder', () => {
+  it('deleting a folder with children keeps the children and leaves a \\Noselect placeholder', async () => {
     const user = newUser()
-    createFolder(store, user, 'p/c1')
-    createFolder(store, user, 'p/c2/g')
+    await mail.createFolder(user, 'p/c1')
+    await mail.createFolder(user, 'p/c2/g')
     putMessage(store, user, 'p', `ph-${user}`)
     const childBefore = getFolder(store, user, 'p/c1')
-    deleteFolder(store, user, 'p')
+    await mail.deleteFolder(user, 'p')
     const p = getFolder(store, user, 'p')
     expect(p).toMatchObject({name: 'p', noselect: true, messages: 0, unseen: 0, size: 0})
     expect(messageUids(store, p)).toEqual([])
     expect(getFolder(store, user, 'p/c1')).toEqual(childBefore)
-    expect(names(user).filter((n) => n.startsWith('p'))).toEqual(['p', 'p/c1', 'p/c2', 'p/c2/g'])
+    expect((await names(user)).filter((n) => n.startsWith('p'))).toEqual(['p', 'p/c1', 'p/c2', 'p/c2/g'])
   })
 
-  it('a placeholder that still has children cannot be deleted; once they are gone it can', () => {
+  it('a placeholder that still has children cannot be deleted; once they are gone it can', async () => {
     const user = newUser()
-    createFolder(store, user, 'q/child')
-    deleteFolder(store, user, 'q')
-    expect(codeOf(() => deleteFolder(store, user, 'q'))).toBe('conflict')
+    await mail.createFolder(user, 'q/child')
+    await mail.deleteFolder(user, 'q')
+    expect(await codeOfAsync(() => mail.deleteFolder(user, 'q'))).toBe('conflict')
     expect(getFolder(store, user, 'q').noselect).toBe(true)
-    deleteFolder(store, user, 'q/child')
-    deleteFolder(store, user, 'q')
-    expect(findFolder(store, user, 'q')).toBeUndefined()
+    await mail.deleteFolder(user, 'q/child')
+    await mail.deleteFolder(user, 'q')
+    expect(await mail.folder(user, 'q')).toBeUndefined()
   })
 
-  it('a sibling whose name only shares a prefix is not a child', () => {
+  it('a sibling whose name only shares a prefix is not a child', async () => {
     const user = newUser()
-    createFolder(store, user, 'r')
-    createFolder(store, user, 'r2/x')
-    createFolder(store, user, 'r-other')
-    deleteFolder(store, user, 'r')
-    expect(findFolder(store, user, 'r')).toBeUndefined() // removed, not left as a placeholder
-    expect(findFolder(store, user, 'r2/x')).toBeDefined()
+    await mail.createFolder(user, 'r')
+    await mail.createFolder(user, 'r2/x')
+    await mail.createFolder(user, 'r-other')
+    await mail.deleteFolder(user, 'r')
+    expect(await mail.folder(user, 'r')).toBeUndefined() // removed, not left as a placeholder
+    expect(await mail.folder(user, 'r2/x')).toBeDefined()
   })
 
-  it("a folder's children are not confused with another user's folders", () => {
+  it("a folder's children are not confused with another user's folders", async () => {
     const user = newUser()
-    createFolder(store, user, 'zz')
+    await mail.createFolder(user, 'zz')
     const next = `${user.split('@')[0]}0@example.com` // sorts right after `user`
     store.transact(() => createDefaultFolders(store, next))
-    createFolder(store, next, 'zz/child')
-    deleteFolder(store, user, 'zz')
-    expect(findFolder(store, user, 'zz')).toBeUndefined()
+    await mail.createFolder(next, 'zz/child')
+    await mail.deleteFolder(user, 'zz')
+    expect(await mail.folder(user, 'zz')).toBeUndefined()
   })
 
-  it('recreating a deleted folder gets a strictly greater UIDVALIDITY', () => {
+  it('recreating a deleted folder gets a strictly greater UIDVALIDITY', async () => {
     const user = newUser()
-    const first = createFolder(store, user, 'Again')
-    deleteFolder(store, user, 'Again')
-    const second = createFolder(store, user, 'Again')
+    const first = await mail.createFolder(user, 'Again')
+    await mail.deleteFolder(user, 'Again')
+    const second = await mail.createFolder(user, 'Again')
     expect(second.uidValidity).toBeGreaterThan(first.uidValidity)
     expect(second.uidNext).toBe(1)
     expect(second.id).not.toBe(first.id)
   })
 
-  it('recreating a \\Noselect placeholder revives it with a greater UIDVALIDITY and clears noselect', () => {
+  it('recreating a \\Noselect placeholder revives it with a greater UIDVALIDITY and clears noselect', async () => {
     const user = newUser()
-    createFolder(store, user, 'ph/kid')
+    await mail.createFolder(user, 'ph/kid')
     const original = getFolder(store, user, 'ph')
     putMessage(store, user, 'ph', `rev-${user}`)
-    deleteFolder(store, user, 'ph')
-    const revived = createFolder(store, user, 'ph')
+    await mail.deleteFolder(user, 'ph')
+    const revived = await mail.createFolder(user, 'ph')
     expect(revived.noselect).toBeUndefined()
     expect(revived.uidValidity).toBeGreaterThan(original.uidValidity)
     expect(revived).toMatchObject({uidNext: 1, messages: 0, size: 0})
@@ -322,21 +316,21 @@ describe('deleteFolder', () => {
     expect(messageUids(store, revived)).toEqual([])
   })
 
-  it('UIDVALIDITY never goes backwards across many creations', () => {
+  it('UIDVALIDITY never goes backwards across many creations', async () => {
     const user = newUser()
     let last = 0
     for (let i = 0; i < 5; i++) {
-      const f = createFolder(store, user, 'Churn')
+      const f = await mail.createFolder(user, 'Churn')
       expect(f.uidValidity).toBeGreaterThan(last)
       last = f.uidValidity
-      deleteFolder(store, user, 'Churn')
+      await mail.deleteFolder(user, 'Churn')
     }
   })
 
-  it('deleting a folder releases blob refs: a blob shared by two folders survives one deletion, not both', () => {
+  it('deleting a folder releases blob refs: a blob shared by two folders survives one deletion, not both', async () => {
     const user = newUser()
-    createFolder(store, user, 'One')
-    createFolder(store, user, 'Two')
+    await mail.createFolder(user, 'One')
+    await mail.createFolder(user, 'Two')
     const shared = `shared-${user}`
     const own = `own-${user}`
     putMessage(store, user, 'One', shared)
@@ -346,41 +340,41 @@ describe('deleteFolder', () => {
     const one = getFolder(store, user, 'One')
     expect(messageUids(store, one)).toEqual([1, 2])
 
-    deleteFolder(store, user, 'One')
+    await mail.deleteFolder(user, 'One')
     expect(messageUids(store, one)).toEqual([])
     expect(store.blobInfo.get(shared)?.refs).toBe(1)
     expect(store.blobs.get(shared)?.toString()).toContain('Subject: ' + shared)
     expect(store.blobInfo.get(own)).toBeUndefined()
     expect(store.blobs.get(own)).toBeUndefined()
 
-    deleteFolder(store, user, 'Two')
+    await mail.deleteFolder(user, 'Two')
     expect(store.blobInfo.get(shared)).toBeUndefined()
     expect(store.blobs.get(shared)).toBeUndefined()
   })
 })
 
 describe('renameFolder', () => {
-  it('renames a folder, keeping id, uidValidity, uidNext and messages', () => {
+  it('renames a folder, keeping id, uidValidity, uidNext and messages', async () => {
     const user = newUser()
-    createFolder(store, user, 'Old')
+    await mail.createFolder(user, 'Old')
     putMessage(store, user, 'Old', `ren-${user}`)
     const before = getFolder(store, user, 'Old')
-    const after = renameFolder(store, user, 'Old', 'New')
+    const after = await mail.renameFolder(user, 'Old', 'New')
     expect(after).toEqual({...before, name: 'New'})
-    expect(findFolder(store, user, 'Old')).toBeUndefined()
+    expect(await mail.folder(user, 'Old')).toBeUndefined()
     expect(getFolder(store, user, 'New')).toEqual({...before, name: 'New'})
     expect(messageUids(store, after)).toEqual([1])
   })
 
-  it('carries children along, each keeping its identity', () => {
+  it('carries children along, each keeping its identity', async () => {
     const user = newUser()
-    createFolder(store, user, 'src/a/deep')
-    createFolder(store, user, 'src/b')
-    createFolder(store, user, 'src-sibling') // shares the prefix but is not a child
-    createFolder(store, user, 'srcX')
-    const before = Object.fromEntries(listFolders(store, user).map((f) => [f.name, f]))
-    renameFolder(store, user, 'src', 'dst')
-    const after = names(user)
+    await mail.createFolder(user, 'src/a/deep')
+    await mail.createFolder(user, 'src/b')
+    await mail.createFolder(user, 'src-sibling') // shares the prefix but is not a child
+    await mail.createFolder(user, 'srcX')
+    const before = Object.fromEntries((await mail.folders(user)).map((f) => [f.name, f]))
+    await mail.renameFolder(user, 'src', 'dst')
+    const after = await names(user)
     expect(after.filter((n) => n.startsWith('src'))).toEqual(['src-sibling', 'srcX'])
     expect(after.filter((n) => n.startsWith('dst'))).toEqual(['dst', 'dst/a', 'dst/a/deep', 'dst/b'])
     for (const [oldName, newName] of [
@@ -395,49 +389,49 @@ describe('renameFolder', () => {
     }
   })
 
-  it('creates missing parents of the new name', () => {
+  it('creates missing parents of the new name', async () => {
     const user = newUser()
-    createFolder(store, user, 'Flat')
-    renameFolder(store, user, 'Flat', 'x/y/Flat')
-    expect(names(user).filter((n) => n.startsWith('x'))).toEqual(['x', 'x/y', 'x/y/Flat'])
+    await mail.createFolder(user, 'Flat')
+    await mail.renameFolder(user, 'Flat', 'x/y/Flat')
+    expect((await names(user)).filter((n) => n.startsWith('x'))).toEqual(['x', 'x/y', 'x/y/Flat'])
   })
 
-  it('fails with exists when the new name exists (also for the same name)', () => {
+  it('fails with exists when the new name exists (also for the same name)', async () => {
     const user = newUser()
-    createFolder(store, user, 'A1')
-    createFolder(store, user, 'B1')
-    expect(codeOf(() => renameFolder(store, user, 'A1', 'B1'))).toBe('exists')
-    expect(codeOf(() => renameFolder(store, user, 'A1', 'A1'))).toBe('exists')
-    expect(codeOf(() => renameFolder(store, user, 'A1', 'inbox'))).toBe('exists')
-    expect(names(user)).toContain('A1')
+    await mail.createFolder(user, 'A1')
+    await mail.createFolder(user, 'B1')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'A1', 'B1'))).toBe('exists')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'A1', 'A1'))).toBe('exists')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'A1', 'inbox'))).toBe('exists')
+    expect(await names(user)).toContain('A1')
   })
 
-  it('fails with not-found when the folder is missing', () => {
+  it('fails with not-found when the folder is missing', async () => {
     const user = newUser()
-    expect(codeOf(() => renameFolder(store, user, 'Missing', 'Other'))).toBe('not-found')
-    expect(findFolder(store, user, 'Other')).toBeUndefined()
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'Missing', 'Other'))).toBe('not-found')
+    expect(await mail.folder(user, 'Other')).toBeUndefined()
   })
 
-  it('refuses to rename a folder into its own child', () => {
+  it('refuses to rename a folder into its own child', async () => {
     const user = newUser()
-    createFolder(store, user, 'box/kid')
-    expect(codeOf(() => renameFolder(store, user, 'box', 'box/kid/box'))).toBe('invalid')
-    expect(codeOf(() => renameFolder(store, user, 'box', 'box/new'))).toBe('invalid')
-    expect(names(user).filter((n) => n.startsWith('box'))).toEqual(['box', 'box/kid'])
+    await mail.createFolder(user, 'box/kid')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'box', 'box/kid/box'))).toBe('invalid')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'box', 'box/new'))).toBe('invalid')
+    expect((await names(user)).filter((n) => n.startsWith('box'))).toEqual(['box', 'box/kid'])
   })
 
-  it('refuses invalid names', () => {
+  it('refuses invalid names', async () => {
     const user = newUser()
-    createFolder(store, user, 'Valid')
-    expect(codeOf(() => renameFolder(store, user, 'Valid', '../bob/INBOX'))).toBe('invalid')
-    expect(codeOf(() => renameFolder(store, user, 'Valid', 'a//b'))).toBe('invalid')
-    expect(codeOf(() => renameFolder(store, user, 'Valid', ''))).toBe('invalid')
-    expect(findFolder(store, user, 'Valid')).toBeDefined()
+    await mail.createFolder(user, 'Valid')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'Valid', '../bob/INBOX'))).toBe('invalid')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'Valid', 'a//b'))).toBe('invalid')
+    expect(await codeOfAsync(() => mail.renameFolder(user, 'Valid', ''))).toBe('invalid')
+    expect(await mail.folder(user, 'Valid')).toBeDefined()
   })
 
-  it('renaming INBOX moves its messages to the new name and leaves INBOX empty with a new UIDVALIDITY', () => {
+  it('renaming INBOX moves its messages to the new name and leaves INBOX empty with a new UIDVALIDITY', async () => {
     const user = newUser()
-    createFolder(store, user, 'INBOX/keep')
+    await mail.createFolder(user, 'INBOX/keep')
     const b1 = `in1-${user}`
     const b2 = `in2-${user}`
     putMessage(store, user, INBOX, b1)
@@ -445,7 +439,7 @@ describe('renameFolder', () => {
     const inbox = getFolder(store, user, 'INBOX')
     expect(inbox).toMatchObject({messages: 2, uidNext: 3})
 
-    const moved = renameFolder(store, user, 'inbox', 'Old Inbox')
+    const moved = await mail.renameFolder(user, 'inbox', 'Old Inbox')
     expect(moved).toMatchObject({name: 'Old Inbox', id: inbox.id, uidValidity: inbox.uidValidity, uidNext: 3, messages: 2, size: inbox.size})
     expect(messageUids(store, moved)).toEqual([1, 2])
     expect(store.messages.get([moved.id, 1])?.blobId).toBe(b1)
@@ -456,55 +450,55 @@ describe('renameFolder', () => {
     expect(fresh).toMatchObject({uidNext: 1, messages: 0, unseen: 0, size: 0})
     expect(messageUids(store, fresh)).toEqual([])
     // INBOX's inferiors are unaffected
-    expect(findFolder(store, user, 'INBOX/keep')).toBeDefined()
-    expect(findFolder(store, user, 'Old Inbox/keep')).toBeUndefined()
+    expect(await mail.folder(user, 'INBOX/keep')).toBeDefined()
+    expect(await mail.folder(user, 'Old Inbox/keep')).toBeUndefined()
     // blobs are untouched by a rename
     expect(store.blobInfo.get(b1)?.refs).toBe(1)
-    expect(usageOf(store, user)).toEqual({messages: 2, size: inbox.size})
+    expect(await usageOf(user)).toEqual({messages: 2, size: inbox.size})
   })
 
-  it('renames a \\Noselect placeholder with its children', () => {
+  it('renames a \\Noselect placeholder with its children', async () => {
     const user = newUser()
-    createFolder(store, user, 'hold/k')
-    deleteFolder(store, user, 'hold')
-    renameFolder(store, user, 'hold', 'held')
+    await mail.createFolder(user, 'hold/k')
+    await mail.deleteFolder(user, 'hold')
+    await mail.renameFolder(user, 'hold', 'held')
     expect(getFolder(store, user, 'held').noselect).toBe(true)
-    expect(findFolder(store, user, 'held/k')).toBeDefined()
-    expect(findFolder(store, user, 'hold/k')).toBeUndefined()
+    expect(await mail.folder(user, 'held/k')).toBeDefined()
+    expect(await mail.folder(user, 'hold/k')).toBeUndefined()
   })
 })
 
 describe('subscriptions, usage and removal', () => {
-  it('setSubscribed toggles the flag; a missing folder is not-found', () => {
+  it('setSubscribed toggles the flag; a missing folder is not-found', async () => {
     const user = newUser()
-    setSubscribed(store, user, 'Junk', false)
+    await mail.subscribe(user, 'Junk', false)
     expect(getFolder(store, user, 'Junk').subscribed).toBe(false)
-    setSubscribed(store, user, 'Junk', true)
+    await mail.subscribe(user, 'Junk', true)
     expect(getFolder(store, user, 'Junk').subscribed).toBe(true)
-    expect(codeOf(() => setSubscribed(store, user, 'Nope', true))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.subscribe(user, 'Nope', true))).toBe('not-found')
     // only INBOX is case-insensitive
-    expect(codeOf(() => setSubscribed(store, user, 'junk', false))).toBe('not-found')
-    setSubscribed(store, user, 'inbox', false)
+    expect(await codeOfAsync(() => mail.subscribe(user, 'junk', false))).toBe('not-found')
+    await mail.subscribe(user, 'inbox', false)
     expect(getFolder(store, user, 'INBOX').subscribed).toBe(false)
   })
 
-  it('usageOf sums messages and sizes over all folders', () => {
+  it('usageOf sums messages and sizes over all folders', async () => {
     const user = newUser()
     putMessage(store, user, 'INBOX', `u1-${user}`, 'a'.repeat(100))
     putMessage(store, user, 'Sent', `u2-${user}`, 'b'.repeat(50))
-    expect(usageOf(store, user)).toEqual({messages: 2, size: 150})
+    expect(await usageOf(user)).toEqual({messages: 2, size: 150})
   })
 
-  it('removeAllFolders removes every folder (also non-BMP names) and releases their blobs', () => {
+  it('removeAllFolders removes every folder (also non-BMP names) and releases their blobs', async () => {
     const user = newUser()
-    createFolder(store, user, 'deep/er')
-    createFolder(store, user, '🗂 Files')
+    await mail.createFolder(user, 'deep/er')
+    await mail.createFolder(user, '🗂 Files')
     const blob = `all-${user}`
     putMessage(store, user, 'INBOX', blob)
     putMessage(store, user, 'deep/er', blob)
     putMessage(store, user, '🗂 Files', `emoji-all-${user}`)
     store.transact(() => removeAllFolders(store, user))
-    expect(names(user)).toEqual([])
+    expect(await names(user)).toEqual([])
     expect([...store.mailboxes.getKeys()].filter((k) => k[0] === user)).toEqual([])
     expect(store.blobInfo.get(blob)).toBeUndefined()
     expect(store.blobs.get(blob)).toBeUndefined()
@@ -513,11 +507,11 @@ describe('subscriptions, usage and removal', () => {
 })
 
 describe('renaming INBOX into its own hierarchy', () => {
-  it('is allowed (RFC 3501 §6.3.5): INBOX/old gets the messages, INBOX starts empty', () => {
+  it('is allowed (RFC 3501 §6.3.5): INBOX/old gets the messages, INBOX starts empty', async () => {
     const user = newUser()
     putMessage(store, user, 'INBOX', `inbox-sub-${user}`)
     const before = store.mailboxes.get([user, 'INBOX'])!
-    const moved = renameFolder(store, user, 'INBOX', 'INBOX/old')
+    const moved = await mail.renameFolder(user, 'INBOX', 'INBOX/old')
     expect(moved).toMatchObject({name: 'INBOX/old', id: before.id, uidValidity: before.uidValidity, messages: 1})
     const inbox = store.mailboxes.get([user, 'INBOX'])!
     expect(inbox.messages).toBe(0)

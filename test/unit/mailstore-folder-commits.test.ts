@@ -9,7 +9,6 @@ import {addDomain} from '../../src/directory/domains.js'
 import {addUser} from '../../src/directory/users.js'
 import {silentLogger} from '../../src/log.js'
 import {MailstoreActor} from '../../src/mailstore/actor.js'
-import {listFolders} from '../../src/mailstore/folders.js'
 import {tempStore} from '../helpers/store.js'
 
 const store = tempStore()
@@ -34,7 +33,7 @@ it('CREATE, RENAME, SUBSCRIBE and DELETE through the mailstore actor commit with
   } finally {
     syncCommits.mockRestore()
   }
-  const names = listFolders(store, user).map((f) => f.name)
+  const names = (await store.mail.folders(user)).map((f) => f.name)
   expect(names).toContain('Work')
   expect(names).not.toContain('Work/2026')
   expect(names).not.toContain('Projects')

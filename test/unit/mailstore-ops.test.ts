@@ -1,17 +1,27 @@
 import {describe, expect, it} from 'vitest'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
-import {deliver} from '../../src/mailstore/deliver.js'
-import {createDefaultFolders, createFolder, deleteFolder, getFolder} from '../../src/mailstore/folders.js'
 import {MailboxViews} from '../../src/mailstore/mailbox-view.js'
 import {normalizeFlags} from '../../src/mailstore/flags.js'
-import {appendMessage, copyMessages, expungeMessages, setFlags} from '../../src/mailstore/message-ops.js'
+import type {AppendRequest, FlagsRequest} from '../../src/store/backend.js'
 import {mailboxMessagesRange} from '../../src/store/keys.js'
+import {createDefaultFolders, getFolder} from '../../src/store/lmdb-folders.js'
 import type {MailboxRecord, MessageRecord} from '../../src/store/records.js'
+import type {Store} from '../../src/store/store.js'
 import {codeOf, codeOfAsync} from '../helpers/errors.js'
 import {tempStore} from '../helpers/store.js'
 
 const store = tempStore()
+const {mail} = store
 let userSeq = 0
+
+/** as the mailstore actor calls `mail.setFlags`: the client's flags made canonical first */
+const setFlags = (_: Store, req: FlagsRequest) => mail.setFlags({...req, flags: normalizeFlags(req.flags)})
+
+/** as the mailstore actor calls `mail.append`: flags made canonical and the message analyzed before the commit */
+async function appendMessage(_: Store, req: Omit<AppendRequest, 'analysis'>) {
+  const change = await mail.append({...req, flags: normalizeFlags(req.flags), analysis: analyzeMessage(req.raw)})
+  return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid, change}
+}
 
 /** a fresh user (record + default folders) per test, so tests do not see each other's messages */
 function newUser(quota = 0): string {
@@ -173,9 +183,9 @@ describe('setFlags', () => {
   it('a folder that does not exist (or is \\Noselect) is not-found', async () => {
     const user = newUser()
     expect(await codeOfAsync(() => setFlags(store, {user, mailboxId: 999999, uids: [1], mode: 'add', flags: ['\\Seen']}))).toBe('not-found')
-    createFolder(store, user, 'P/child')
+    await mail.createFolder(user, 'P/child')
     const p = folder(user, 'P')
-    deleteFolder(store, user, 'P')
+    await mail.deleteFolder(user, 'P')
     expect(await codeOfAsync(() => setFlags(store, {user, mailboxId: p.id, uids: [1], mode: 'add', flags: ['\\Seen']}))).toBe('not-found')
     // another user's folder id is not found either
     const other = newUser()
@@ -193,7 +203,7 @@ describe('expungeMessages', () => {
     const f = folder(user)
     const blobs = [a, b, c].map((uid) => record(f, uid)!.blobId)
     expect(blobs.map(refs)).toEqual([1, 1, 1])
-    const change = await expungeMessages(store, {user, mailboxId: f.id, onlyDeleted: true})
+    const change = await mail.expunge({user, mailboxId: f.id, onlyDeleted: true})
     expect(change.expunged).toEqual([a, c])
     expect(change.modseqBefore).toBe(f.highestModseq)
     expect(change.folder).toMatchObject({messages: 1, unseen: 0, size: record(f, b)!.size, highestModseq: f.highestModseq + 1})
@@ -211,7 +221,7 @@ describe('expungeMessages', () => {
     const b = await add(user, 'INBOX', ['\\Deleted'])
     const c = await add(user)
     const f = folder(user)
-    const change = await expungeMessages(store, {user, mailboxId: f.id, uids: [c, b, 99], onlyDeleted: true})
+    const change = await mail.expunge({user, mailboxId: f.id, uids: [c, b, 99], onlyDeleted: true})
     expect(change.expunged).toEqual([b])
     expect(recordsOf(f).map((r) => r.uid)).toEqual([a, c])
     expectCounters(f)
@@ -223,7 +233,7 @@ describe('expungeMessages', () => {
     const b = await add(user, 'INBOX', ['\\Seen'])
     const c = await add(user)
     const f = folder(user)
-    const change = await expungeMessages(store, {user, mailboxId: f.id, uids: [c, a], onlyDeleted: false})
+    const change = await mail.expunge({user, mailboxId: f.id, uids: [c, a], onlyDeleted: false})
     expect(change.expunged).toEqual([a, c])
     expect(change.folder).toMatchObject({messages: 1, unseen: 0})
     expect(recordsOf(f).map((r) => r.uid)).toEqual([b])
@@ -235,7 +245,7 @@ describe('expungeMessages', () => {
     await add(user)
     await add(user, 'INBOX', ['\\Seen'])
     const f = folder(user)
-    const change = await expungeMessages(store, {user, mailboxId: f.id, onlyDeleted: false})
+    const change = await mail.expunge({user, mailboxId: f.id, onlyDeleted: false})
     expect(change.expunged).toHaveLength(2)
     expect(change.folder).toMatchObject({messages: 0, unseen: 0, size: 0})
     expect(recordsOf(f)).toEqual([])
@@ -247,7 +257,7 @@ describe('expungeMessages', () => {
     const user = newUser()
     await add(user)
     const f = folder(user)
-    const change = await expungeMessages(store, {user, mailboxId: f.id, onlyDeleted: true})
+    const change = await mail.expunge({user, mailboxId: f.id, onlyDeleted: true})
     expect(change.expunged).toEqual([])
     expect(change.folder).toEqual(f)
     expect(folder(user)).toEqual(f)
@@ -258,12 +268,12 @@ describe('expungeMessages', () => {
     const a = await add(user, 'INBOX', ['\\Deleted'])
     const inbox = folder(user)
     const blobId = record(inbox, a)!.blobId
-    const {pairs} = await copyMessages(store, {user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: false})
+    const {pairs} = await mail.copy({user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: false})
     expect(refs(blobId)).toBe(2)
-    await expungeMessages(store, {user, mailboxId: inbox.id, onlyDeleted: true})
+    await mail.expunge({user, mailboxId: inbox.id, onlyDeleted: true})
     expect(refs(blobId)).toBe(1)
     expect(store.blobs.get(blobId)).toBeDefined()
-    await expungeMessages(store, {user, mailboxId: folder(user, 'Archive').id, uids: [pairs[0]![1]], onlyDeleted: false})
+    await mail.expunge({user, mailboxId: folder(user, 'Archive').id, uids: [pairs[0]![1]], onlyDeleted: false})
     expect(refs(blobId)).toBeUndefined()
     expect(store.blobs.get(blobId)).toBeUndefined()
   })
@@ -272,10 +282,10 @@ describe('expungeMessages', () => {
     const one = newUser()
     const two = newUser()
     const raw = message('to both')
-    const result = await deliver(store, {localRaw: raw, analysis: analyzeMessage(raw), mailFrom: 'x@example.com', rcptTo: [one, two], local: [one, two], remote: []})
+    const result = await mail.deliver({localRaw: raw, analysis: analyzeMessage(raw), mailFrom: 'x@example.com', rcptTo: [one, two], local: [one, two], remote: []})
     const blobId = result.id
     expect(refs(blobId)).toBe(2)
-    await expungeMessages(store, {user: one, mailboxId: folder(one).id, onlyDeleted: false})
+    await mail.expunge({user: one, mailboxId: folder(one).id, onlyDeleted: false})
     expect(refs(blobId)).toBe(1)
     expect(recordsOf(folder(two))).toHaveLength(1)
   })
@@ -286,9 +296,9 @@ describe('expungeMessages', () => {
     const f = folder(user)
     const blobId = record(f, a)!.blobId
     // a second reference from another folder, which must survive
-    await copyMessages(store, {user, mailboxId: f.id, uids: [a], to: 'Archive', move: false})
+    await mail.copy({user, mailboxId: f.id, uids: [a], to: 'Archive', move: false})
     expect(refs(blobId)).toBe(2)
-    const change = await expungeMessages(store, {user, mailboxId: f.id, uids: [a, a], onlyDeleted: false})
+    const change = await mail.expunge({user, mailboxId: f.id, uids: [a, a], onlyDeleted: false})
     expect(change.expunged).toEqual([a])
     expect(change.folder).toMatchObject({messages: 0, unseen: 0, size: 0})
     expect(refs(blobId)).toBe(1)
@@ -297,7 +307,7 @@ describe('expungeMessages', () => {
 
   it('a folder that does not exist is not-found', async () => {
     const user = newUser()
-    expect(await codeOfAsync(() => expungeMessages(store, {user, mailboxId: 999998, onlyDeleted: true}))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.expunge({user, mailboxId: 999998, onlyDeleted: true}))).toBe('not-found')
   })
 })
 
@@ -309,7 +319,7 @@ describe('copyMessages', () => {
     const b = await add(user, 'INBOX', [], 'b')
     const inbox = folder(user)
     const archive = folder(user, 'Archive')
-    const result = await copyMessages(store, {user, mailboxId: inbox.id, uids: [b, a], to: 'Archive', move: false})
+    const result = await mail.copy({user, mailboxId: inbox.id, uids: [b, a], to: 'Archive', move: false})
     expect(result.uidValidity).toBe(archive.uidValidity)
     expect(result.pairs).toEqual([
       [a, archive.uidNext],
@@ -336,7 +346,7 @@ describe('copyMessages', () => {
     const a = await add(user)
     const b = await add(user)
     const inbox = folder(user)
-    const result = await copyMessages(store, {user, mailboxId: inbox.id, uids: [b, a, b, 77], to: 'Trash', move: false})
+    const result = await mail.copy({user, mailboxId: inbox.id, uids: [b, a, b, 77], to: 'Trash', move: false})
     expect(result.pairs.map(([s]) => s)).toEqual([a, b])
     expect(refs(record(inbox, b)!.blobId)).toBe(2)
     expectCounters(folder(user, 'Trash'))
@@ -350,7 +360,7 @@ describe('copyMessages', () => {
     const inbox = folder(user)
     const junk = folder(user, 'Junk')
     const blobA = record(inbox, a)!.blobId
-    const result = await copyMessages(store, {user, mailboxId: inbox.id, uids: [a, c], to: 'Junk', move: true})
+    const result = await mail.copy({user, mailboxId: inbox.id, uids: [a, c], to: 'Junk', move: true})
     expect(result.pairs).toEqual([
       [a, junk.uidNext],
       [c, junk.uidNext + 1],
@@ -371,7 +381,7 @@ describe('copyMessages', () => {
     const user = newUser()
     const a = await add(user)
     const inbox = folder(user)
-    const result = await copyMessages(store, {user, mailboxId: inbox.id, uids: [a], to: 'inbox', move: false})
+    const result = await mail.copy({user, mailboxId: inbox.id, uids: [a], to: 'inbox', move: false})
     expect(result.pairs).toEqual([[a, a + 1]])
     expect(recordsOf(inbox).map((r) => r.uid)).toEqual([a, a + 1])
     expect(refs(record(inbox, a)!.blobId)).toBe(2)
@@ -384,7 +394,7 @@ describe('copyMessages', () => {
     const b = await add(user, 'INBOX', ['\\Seen'])
     const inbox = folder(user)
     const blobA = record(inbox, a)!.blobId
-    const result = await copyMessages(store, {user, mailboxId: inbox.id, uids: [a, b], to: 'INBOX', move: true})
+    const result = await mail.copy({user, mailboxId: inbox.id, uids: [a, b], to: 'INBOX', move: true})
     expect(result.pairs).toEqual([
       [a, b + 1],
       [b, b + 2],
@@ -403,18 +413,18 @@ describe('copyMessages', () => {
     const a = await add(user)
     const inbox = folder(user)
     const blobId = record(inbox, a)!.blobId
-    expect(await codeOfAsync(() => copyMessages(store, {user, mailboxId: inbox.id, uids: [a], to: 'Nope', move: true}))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.copy({user, mailboxId: inbox.id, uids: [a], to: 'Nope', move: true}))).toBe('not-found')
     expect(refs(blobId)).toBe(1)
     expect(folder(user)).toEqual(inbox)
-    expect(await codeOfAsync(() => copyMessages(store, {user, mailboxId: 999997, uids: [a], to: 'Archive', move: false}))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.copy({user, mailboxId: 999997, uids: [a], to: 'Archive', move: false}))).toBe('not-found')
   })
 
   it('to a \\Noselect placeholder: invalid', async () => {
     const user = newUser()
     const a = await add(user)
-    createFolder(store, user, 'Hold/child')
-    deleteFolder(store, user, 'Hold')
-    expect(await codeOfAsync(() => copyMessages(store, {user, mailboxId: folder(user).id, uids: [a], to: 'Hold', move: false}))).toBe('invalid')
+    await mail.createFolder(user, 'Hold/child')
+    await mail.deleteFolder(user, 'Hold')
+    expect(await codeOfAsync(() => mail.copy({user, mailboxId: folder(user).id, uids: [a], to: 'Hold', move: false}))).toBe('invalid')
   })
 
   it('COPY over the quota is refused with nothing changed; MOVE (no growth) is allowed', async () => {
@@ -424,10 +434,10 @@ describe('copyMessages', () => {
     const size = inbox.size
     store.transact(() => store.users.putSync(user, {...store.users.get(user)!, quota: size + 100}))
     const blobId = record(inbox, a)!.blobId
-    expect(await codeOfAsync(() => copyMessages(store, {user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: false}))).toBe('quota')
+    expect(await codeOfAsync(() => mail.copy({user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: false}))).toBe('quota')
     expect(refs(blobId)).toBe(1)
     expect(folder(user, 'Archive').messages).toBe(0)
-    const moved = await copyMessages(store, {user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: true})
+    const moved = await mail.copy({user, mailboxId: inbox.id, uids: [a], to: 'Archive', move: true})
     expect(moved.pairs).toHaveLength(1)
     expect(folder(user, 'Archive').size).toBe(size)
   })
@@ -476,8 +486,8 @@ describe('appendMessage', () => {
     const user = newUser()
     const blobsBefore = store.blobs.getKeysCount()
     expect(await codeOfAsync(() => appendMessage(store, {user, folder: 'Missing', raw: message('m'), flags: []}))).toBe('not-found')
-    createFolder(store, user, 'PH/kid')
-    deleteFolder(store, user, 'PH')
+    await mail.createFolder(user, 'PH/kid')
+    await mail.deleteFolder(user, 'PH')
     expect(await codeOfAsync(() => appendMessage(store, {user, folder: 'PH', raw: message('m'), flags: []}))).toBe('invalid')
     expect(store.blobs.getKeysCount()).toBe(blobsBefore)
   })
@@ -507,13 +517,13 @@ describe('MailboxViews', () => {
   it('get: every entry in UID order; cached while the folder record matches', async () => {
     const user = newUser()
     const uids = [await add(user), await add(user), await add(user)]
-    const views = new MailboxViews(store)
-    const view = views.get(folder(user))
+    const views = new MailboxViews(mail)
+    const view = await views.get(folder(user))
     expect(view.records.map((r) => r.uid)).toEqual(uids)
     expect(view.folder).toEqual(folder(user))
     plantSentinel(folder(user), uids[0]!)
     // unchanged folder record: the cached view, without the planted change
-    const again = views.get(folder(user))
+    const again = await views.get(folder(user))
     expect(again.records).toBe(view.records)
     expect(again.records[0]!.size).not.toBe(424242)
   })
@@ -522,12 +532,12 @@ describe('MailboxViews', () => {
     const user = newUser()
     const a = await add(user)
     const b = await add(user)
-    const views = new MailboxViews(store)
-    views.get(folder(user))
+    const views = new MailboxViews(mail)
+    await views.get(folder(user))
     // another process (no apply): flags change, a message arrives
     await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Seen']})
     const c = await add(user)
-    const view = views.get(folder(user))
+    const view = await views.get(folder(user))
     expect(view.records.map((r) => [r.uid, r.flags])).toEqual([
       [a, ['\\Seen']],
       [b, []],
@@ -540,18 +550,18 @@ describe('MailboxViews', () => {
     const user = newUser()
     await add(user, 'INBOX', ['\\Deleted'])
     const b = await add(user)
-    const views = new MailboxViews(store)
-    views.get(folder(user))
-    await expungeMessages(store, {user, mailboxId: folder(user).id, onlyDeleted: true})
-    expect(views.get(folder(user)).records.map((r) => r.uid)).toEqual([b])
+    const views = new MailboxViews(mail)
+    await views.get(folder(user))
+    await mail.expunge({user, mailboxId: folder(user).id, onlyDeleted: true})
+    expect((await views.get(folder(user))).records.map((r) => r.uid)).toEqual([b])
   })
 
   it('apply replays appended, updated and expunged entries without reloading', async () => {
     const user = newUser()
     const a = await add(user)
     const b = await add(user)
-    const views = new MailboxViews(store)
-    const first = views.get(folder(user))
+    const views = new MailboxViews(mail)
+    const first = await views.get(folder(user))
     plantSentinel(folder(user), b)
 
     const appended = await appendMessage(store, {user, folder: 'INBOX', raw: message('new'), flags: ['\\Flagged']})
@@ -559,10 +569,10 @@ describe('MailboxViews', () => {
     const flagged = await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Seen']})
     views.apply(flagged)
     await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Deleted']}).then((ch) => views.apply(ch))
-    const expunged = await expungeMessages(store, {user, mailboxId: folder(user).id, onlyDeleted: true})
+    const expunged = await mail.expunge({user, mailboxId: folder(user).id, onlyDeleted: true})
     views.apply(expunged)
 
-    const view = views.get(folder(user))
+    const view = await views.get(folder(user))
     expect(view.folder).toEqual(folder(user))
     expect(view.records.map((r) => [r.uid, r.flags])).toEqual([
       [b, []],
@@ -579,12 +589,12 @@ describe('MailboxViews', () => {
     const user = newUser()
     const a = await add(user)
     const b = await add(user)
-    const views = new MailboxViews(store)
-    views.get(folder(user))
+    const views = new MailboxViews(mail)
+    await views.get(folder(user))
     plantSentinel(folder(user), b)
-    const {changes} = await copyMessages(store, {user, mailboxId: folder(user).id, uids: [a], to: 'INBOX', move: true})
+    const {changes} = await mail.copy({user, mailboxId: folder(user).id, uids: [a], to: 'INBOX', move: true})
     changes.forEach((c) => views.apply(c))
-    const view = views.get(folder(user))
+    const view = await views.get(folder(user))
     expect(view.records.map((r) => r.uid)).toEqual([b, b + 1])
     expect(view.records[0]!.size).not.toBe(424242)
   })
@@ -593,14 +603,14 @@ describe('MailboxViews', () => {
     const user = newUser()
     const a = await add(user)
     const b = await add(user)
-    const views = new MailboxViews(store)
-    views.get(folder(user))
+    const views = new MailboxViews(mail)
+    await views.get(folder(user))
     // a change the views never heard of, then one they do hear of
     await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Seen']})
     plantSentinel(folder(user), b)
     const later = await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Flagged']})
     views.apply(later)
-    const view = views.get(folder(user))
+    const view = await views.get(folder(user))
     expect(view.records[0]!.flags).toEqual(['\\Seen', '\\Flagged'])
     // reloaded from the store: the planted size shows
     expect(view.records[1]!.size).toBe(424242)
@@ -609,10 +619,10 @@ describe('MailboxViews', () => {
   it('apply for a folder without a cached view does nothing', async () => {
     const user = newUser()
     await add(user)
-    const views = new MailboxViews(store)
+    const views = new MailboxViews(mail)
     const change = await appendMessage(store, {user, folder: 'INBOX', raw: message('n'), flags: []})
     views.apply(change.change)
-    expect(views.get(folder(user)).records).toHaveLength(2)
+    expect((await views.get(folder(user))).records).toHaveLength(2)
   })
 
   it('least recently used views are dropped beyond the entry budget', async () => {
@@ -621,32 +631,32 @@ describe('MailboxViews', () => {
     await add(user, 'INBOX')
     await add(user, 'Sent')
     await add(user, 'Sent')
-    const views = new MailboxViews(store, 3)
-    views.get(folder(user))
-    views.get(folder(user, 'Sent'))
+    const views = new MailboxViews(mail, 3)
+    await views.get(folder(user))
+    await views.get(folder(user, 'Sent'))
     plantSentinel(folder(user), a)
     // INBOX's view was dropped to make room for Sent's: reloaded
-    expect(views.get(folder(user)).records[0]!.size).toBe(424242)
+    expect((await views.get(folder(user))).records[0]!.size).toBe(424242)
   })
 
   it('forget drops a view', async () => {
     const user = newUser()
     const a = await add(user)
-    const views = new MailboxViews(store)
-    views.get(folder(user))
+    const views = new MailboxViews(mail)
+    await views.get(folder(user))
     plantSentinel(folder(user), a)
     views.forget(folder(user).id)
-    expect(views.get(folder(user)).records[0]!.size).toBe(424242)
+    expect((await views.get(folder(user))).records[0]!.size).toBe(424242)
   })
 
   it('a folder recreated under the same name has another id, so another view', async () => {
     const user = newUser()
-    createFolder(store, user, 'Tmp')
+    await mail.createFolder(user, 'Tmp')
     await add(user, 'Tmp')
-    const views = new MailboxViews(store)
-    expect(views.get(folder(user, 'Tmp')).records).toHaveLength(1)
-    deleteFolder(store, user, 'Tmp')
-    createFolder(store, user, 'Tmp')
-    expect(views.get(folder(user, 'Tmp')).records).toEqual([])
+    const views = new MailboxViews(mail)
+    expect((await views.get(folder(user, 'Tmp'))).records).toHaveLength(1)
+    await mail.deleteFolder(user, 'Tmp')
+    await mail.createFolder(user, 'Tmp')
+    expect((await views.get(folder(user, 'Tmp'))).records).toEqual([])
   })
 })

@@ -12,10 +12,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
-import {deliver} from '../../src/mailstore/deliver.js'
-import {createFolder, getFolder, newFolder} from '../../src/mailstore/folders.js'
-import {copyMessages, setFlags} from '../../src/mailstore/message-ops.js'
 import {searchText} from '../../src/mailstore/search-text.js'
+import {newFolder} from '../../src/store/lmdb-folders.js'
 import {listEntries, logAttempt, updateEntry} from '../../src/store/lmdb-queue.js'
 import {copyStore, verifyStores, type StoreLocation} from '../../src/store/copy.js'
 import {lmdbSource} from '../../src/store/lmdb-transfer.js'
@@ -70,22 +68,22 @@ async function filledStore(dir: string): Promise<void> {
 
     // one delivery to three local users (one blob, three references) and one remote recipient (queued)
     const raw = message('to everyone')
-    await deliver(store, {localRaw: raw, analysis: analyzeMessage(raw), mailFrom: 'sender@remote.test', rcptTo: [ALICE, BOB, CAFE, 'far@remote.test'], local: [ALICE, BOB, CAFE], remote: ['far@remote.test']})
+    await store.mail.deliver({localRaw: raw, analysis: analyzeMessage(raw), mailFrom: 'sender@remote.test', rcptTo: [ALICE, BOB, CAFE, 'far@remote.test'], local: [ALICE, BOB, CAFE], remote: ['far@remote.test']})
     for (let i = 0; i < 5; i++) {
       const one = message(`number ${i}`, `Body ${i} with ünïcödé.`)
-      await deliver(store, {localRaw: one, analysis: analyzeMessage(one), mailFrom: 'sender@remote.test', rcptTo: [ALICE], local: [ALICE], remote: []})
+      await store.mail.deliver({localRaw: one, analysis: analyzeMessage(one), mailFrom: 'sender@remote.test', rcptTo: [ALICE], local: [ALICE], remote: []})
     }
-    createFolder(store, ALICE, FUN)
-    const inbox = getFolder(store, ALICE, 'INBOX')
-    await setFlags(store, {user: ALICE, mailboxId: inbox.id, uids: [1, 3], mode: 'add', flags: ['\\Seen', '$Label1']})
-    await setFlags(store, {user: ALICE, mailboxId: inbox.id, uids: [2], mode: 'add', flags: ['\\Flagged']})
+    await store.mail.createFolder(ALICE, FUN)
+    const inbox = (await store.mail.folder(ALICE, 'INBOX'))!
+    await store.mail.setFlags({user: ALICE, mailboxId: inbox.id, uids: [1, 3], mode: 'add', flags: ['\\Seen', '$Label1']})
+    await store.mail.setFlags({user: ALICE, mailboxId: inbox.id, uids: [2], mode: 'add', flags: ['\\Flagged']})
     // COPY: the copies share the blobs
-    await copyMessages(store, {user: ALICE, mailboxId: inbox.id, uids: [1, 2], to: FUN, move: false})
+    await store.mail.copy({user: ALICE, mailboxId: inbox.id, uids: [1, 2], to: FUN, move: false})
     // a folder made and deleted: the counters are past what the remaining folders show
     newFolder(store, CAFE, 'Gone')
     store.transact(() => store.mailboxes.removeSync([CAFE, 'Gone']))
     // SEARCH's cached text
-    await searchText(store, inbox.id ? store.messages.get([inbox.id, 4])!.blobId : '', () => {})
+    await searchText(store.mail, inbox.id ? store.messages.get([inbox.id, 4])!.blobId : '', () => {})
 
     // the queue: one entry deferred with a logged attempt, one left `sending` (as a crash leaves it)
     const [entry] = listEntries(store, 'queued')
@@ -94,7 +92,7 @@ async function filledStore(dir: string): Promise<void> {
       logAttempt(store, {queueId: deferred.id, attempt: 1, startedAt: at, endedAt: at + 5, host: 'mx.remote.test', result: 'deferred', transcript: ['S: 451 try later'], tls: {state: 'none'}})
     })
     const second = message('second remote')
-    const {queued} = await deliver(store, {localRaw: second, analysis: analyzeMessage(second), mailFrom: ALICE, rcptTo: ['x@elsewhere.test'], local: [], remote: ['x@elsewhere.test']})
+    const {queued} = await store.mail.deliver({localRaw: second, analysis: analyzeMessage(second), mailFrom: ALICE, rcptTo: ['x@elsewhere.test'], local: [], remote: ['x@elsewhere.test']})
     await store.transactAsync(() => updateEntry(store, queued[0]!, {state: 'sending', attempts: 1}))
   } finally {
     await store.close()

@@ -4,7 +4,6 @@ import {addDomain, isLocalDomain, listDomains, removeDomain, requireDomain} from
 import {addUser, checkNewUser, findUser, listUsers, removeUser, setDisabled, setPassword, setQuota, showUser} from '../../src/directory/users.js'
 import {verifyPassword} from '../../src/auth/password.js'
 import {MailboxError} from '../../src/errors.js'
-import {createFolder, listFolders} from '../../src/mailstore/folders.js'
 import type {Store} from '../../src/store/store.js'
 import {tempStore} from '../helpers/store.js'
 import {codeOfAsync} from '../helpers/errors.js'
@@ -82,7 +81,7 @@ describe('users', () => {
     const rec = (await findUser(store, 'alice@users.test'))!
     expect(rec.passwordHash).toMatch(/^\$argon2id\$/)
     expect(await verifyPassword(rec.passwordHash, 'correct horse')).toBe(true)
-    expect(listFolders(store, 'alice@users.test').map((f) => f.name)).toEqual(['INBOX', 'Archive', 'Drafts', 'Junk', 'Sent', 'Trash'])
+    expect((await store.mail.folders('alice@users.test')).map((f) => f.name)).toEqual(['INBOX', 'Archive', 'Drafts', 'Junk', 'Sent', 'Trash'])
   })
 
   it('quota defaults to 0 (unlimited)', async () => {
@@ -100,7 +99,7 @@ describe('users', () => {
     expect(await codeOfAsync(() => addUser(store, {address: 'pw@users.test', password: ''}))).toBe('invalid')
     expect(await codeOfAsync(() => addUser(store, {address: 'pw@users.test', password: 'a\nb'}))).toBe('invalid')
     expect(await findUser(store, 'pw@users.test')).toBeUndefined()
-    expect(listFolders(store, 'pw@users.test')).toEqual([])
+    expect(await store.mail.folders('pw@users.test')).toEqual([])
   })
 
   it('refuses a user whose address is an alias (exists)', async () => {
@@ -113,7 +112,7 @@ describe('users', () => {
   it('showUser / listUsers report usage from the folders', async () => {
     putMessage(store, 'bob@users.test', 'INBOX', 'bob-1', 300)
     putMessage(store, 'bob@users.test', 'Sent', 'bob-2', 200)
-    createFolder(store, 'bob@users.test', 'Extra')
+    await store.mail.createFolder('bob@users.test', 'Extra')
     expect(await showUser(store, 'BOB@users.test')).toMatchObject({address: 'bob@users.test', used: 500, messages: 2, folders: 7})
     // listed from one pass over every user's folders: each user's own figures, as show gives them
     const listed = await listUsers(store)
@@ -153,7 +152,7 @@ describe('users', () => {
     const removed = await removeUser(store, 'bob@users.test', {force: true})
     expect(removed).toMatchObject({address: 'bob@users.test', messages: 2, used: 500})
     expect(await findUser(store, 'bob@users.test')).toBeUndefined()
-    expect(listFolders(store, 'bob@users.test')).toEqual([])
+    expect(await store.mail.folders('bob@users.test')).toEqual([])
     expect(store.messages.get([inboxId, 1])).toBeUndefined()
     expect(store.blobs.get('bob-1')).toBeUndefined()
     expect(store.blobInfo.get('bob-2')).toBeUndefined()
@@ -202,12 +201,12 @@ describe('removeDomain with users and aliases', () => {
     expect(result).toEqual({users: ['u1@doomed.test'], aliases: ['list@doomed.test']})
     expect(await isLocalDomain(store, 'doomed.test')).toBe(false)
     expect(await findUser(store, 'u1@doomed.test')).toBeUndefined()
-    expect(listFolders(store, 'u1@doomed.test')).toEqual([])
+    expect(await store.mail.folders('u1@doomed.test')).toEqual([])
     expect(store.blobs.get('doomed-1')).toBeUndefined()
     expect(await store.directory.alias('list@doomed.test')).toBeUndefined()
     expect((await store.directory.alias('fan@keeper.test'))?.targets).toEqual(['k@keeper.test'])
     // the other domain is untouched
     expect(await findUser(store, 'k@keeper.test')).toBeDefined()
-    expect(listFolders(store, 'k@keeper.test')).toHaveLength(6)
+    expect(await store.mail.folders('k@keeper.test')).toHaveLength(6)
   })
 })

@@ -17,7 +17,7 @@ export default class CaptureRuleAdd extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleAdd)
-    const rule = await (await this.openAnyStore(flags['data-dir'])).capture.addRule({to: flags.to, reply: flags.reply, remaining: flags.times, stage: flags.stage as 'rcpt' | 'data'})
+    const rule = await (await this.openStore(flags['data-dir'])).capture.addRule({to: flags.to, reply: flags.reply, remaining: flags.times, stage: flags.stage as 'rcpt' | 'data'})
     this.say(`added rule ${rule.id}: ${rule.to} -> "${rule.reply}" at ${rule.stage}${rule.remaining ? `, ${rule.remaining} time(s)` : ''}`)
     return rule
   }

@@ -6,7 +6,7 @@ export default class CaptureRuleClear extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleClear)
-    const removed = await (await this.openAnyStore(flags['data-dir'])).capture.clearRules()
+    const removed = await (await this.openStore(flags['data-dir'])).capture.clearRules()
     this.say(`removed ${removed} rule(s)`)
     return {removed}
   }

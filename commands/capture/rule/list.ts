@@ -7,7 +7,7 @@ export default class CaptureRuleList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(CaptureRuleList)
-    const rules = await (await this.openAnyStore(flags['data-dir'])).capture.rules()
+    const rules = await (await this.openStore(flags['data-dir'])).capture.rules()
     this.say(
       formatTable(rules, [
         {header: 'id', get: (r) => r.id},

@@ -8,7 +8,7 @@ export default class CaptureRuleRemove extends MailboxCommand {
 
   async run() {
     const {args, flags} = await this.parse(CaptureRuleRemove)
-    const rule = await (await this.openAnyStore(flags['data-dir'])).capture.removeRule(args.id)
+    const rule = await (await this.openStore(flags['data-dir'])).capture.removeRule(args.id)
     this.say(`removed rule ${rule.id}`)
     return rule
   }

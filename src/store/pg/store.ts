@@ -1,13 +1,15 @@
 /**
  * A PostgreSQL store as `MailboxStore` (../backend.ts): the pool with its schema checked and
  * migrated (./open.ts), the directory and DKIM keys (./directory.ts), the auth records with the
- * shared login-failure counts (./auth.ts), the capture rules (./capture.ts) and the change feed
+ * shared login-failure counts (./auth.ts), the capture rules (./capture.ts), the mail (./mail.ts), the queue under this node's leases
+ * (./queue.ts) and the change feed
  * (./changes.ts, its listen connection opened by the first subscriber). Several nodes open the
  * same URL; each holds one of these.
  *
  * `readOnly` is a promise of the caller (`status`, `user export`) not to write, not a database
  * setting: the role in the URL decides what the server allows.
  */
+import {hostname} from 'node:os'
 import type pg from 'pg'
 import type {Logger} from '../../log.js'
 import {silentLogger} from '../../log.js'
@@ -17,6 +19,8 @@ import {pgCapture} from './capture.js'
 import {PgChangeFeed} from './changes.js'
 import type {PgPoolOptions} from './connect.js'
 import {pgDirectory} from './directory.js'
+import {pgMail} from './mail.js'
+import {pgQueue} from './queue.js'
 import {openPgDatabase} from './open.js'
 
 export interface PgStore extends MailboxStore {
@@ -27,6 +31,8 @@ export interface PgStore extends MailboxStore {
 
 export interface OpenPgStoreOptions {
   pool?: PgPoolOptions
+  /** who holds this node's queue leases (config `nodeId`); commands that never claim take the default */
+  node?: string
   readOnly?: boolean
   log?: Logger
 }
@@ -34,7 +40,8 @@ export interface OpenPgStoreOptions {
 export async function openPgStore(url: string, options: OpenPgStoreOptions = {}): Promise<PgStore> {
   const log = options.log ?? silentLogger
   const opened = await openPgDatabase(url, options.pool, (err) => log.warn({err, store: opened.where}, 'the store server dropped an idle connection'))
-  const {directory, dkim} = pgDirectory(opened.pool)
+  const directoryBackend = pgDirectory(opened.pool)
+  const {directory, dkim} = directoryBackend
   const changes = new PgChangeFeed(url, log)
   return {
     kind: 'postgres',
@@ -45,6 +52,8 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     dkim,
     auth: pgAuth(opened.pool),
     capture: pgCapture(opened.pool),
+    mail: pgMail(opened.pool, directoryBackend),
+    queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
     changes,
     async close() {
       await changes.close()
