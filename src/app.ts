@@ -54,6 +54,7 @@ export class App {
   private queue?: QueueActor
   /** in the store's node registry (a PostgreSQL store) */
   private presence?: NodePresence
+  private unwatchQueue: () => void = () => {}
   private stopping?: Promise<void>
   /** a failed store commit is the writer's to handle, not a reason to end the process */
   private readonly unguardCommits: () => void
@@ -125,6 +126,12 @@ export class App {
       })
       // stopped after the front-ends (which may still hand it mail), started after them (below)
       this.actors.push(this.queue)
+      // entries another node made due (PostgreSQL's queue signal); on one node queue.added does it
+      const foreman = this.queue
+      this.unwatchQueue = store.changes.on((change) => {
+        if (change.kind === 'queue') foreman.dueAt(change.dueAt)
+        else if (change.kind === 'resync') foreman.kick()
+      })
     }
     for (const actor of this.actors) if (actor !== this.queue) await actor.start()
     bus.handle('server.status', () => this.status())
@@ -252,6 +259,7 @@ export class App {
 
   private async shutdown(): Promise<void> {
     this.bus.publish('server.stopping', {pid: process.pid})
+    this.unwatchQueue()
     // front-ends first (they are last in `actors`): stop accepting, let open transactions finish
     for (const actor of [...this.actors].reverse()) {
       try {

@@ -9,8 +9,7 @@ import {hostname} from 'node:os'
 import type {Actor, Bus} from '../bus.js'
 import type {DkimConfig, Signer} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
-import type {DeliveryResult, FolderChange} from '../store/backend.js'
-import type {MailboxStore} from '../store/backend.js'
+import type {DeliveryResult, FolderChange, MailboxStore, StoreChange} from '../store/backend.js'
 import {analyzeMessage, type Analysis} from './analyze.js'
 import {normalizeFlags} from './flags.js'
 import {MailboxViews} from './mailbox-view.js'
@@ -92,7 +91,24 @@ export class MailstoreActor implements Actor {
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),
       ...this.clientHandlers(),
+      this.store.changes.on((change) => this.storeChanged(change)),
     ]
+  }
+
+  /**
+   * A change the store reports (on PostgreSQL: committed by any node, this one included). What
+   * this node changed itself its views already hold (`changed`); a folder changed elsewhere is
+   * announced, and its sessions catch up through `mailstore.view` (by MODSEQ). After a lost
+   * listen connection (`resync`) every folder in view is announced: changes may have been missed.
+   */
+  private storeChanged(change: StoreChange): void {
+    if (change.kind === 'mailbox') {
+      const held = this.views.cachedModseq(change.mailboxId)
+      if (held !== undefined && held >= change.highestModseq) return
+      this.bus.publish('mailbox.changed', {user: change.user, mailboxId: change.mailboxId, highestModseq: change.highestModseq})
+    } else if (change.kind === 'resync') {
+      for (const f of this.views.cachedFolders()) this.bus.publish('mailbox.changed', {user: f.user, mailboxId: f.id, highestModseq: f.highestModseq})
+    }
   }
 
   /**

@@ -97,9 +97,45 @@ export class MailboxViews {
         cached.folder = folder
         return this.keep(cached)
       }
+      // changed elsewhere (another node): what changed since the view's MODSEQ, when the store can tell
+      const caught = cached.folder.uidValidity === folder.uidValidity && cached.folder.highestModseq < folder.highestModseq && (await this.catchUp(cached))
+      if (caught) return this.keep(caught)
     }
     const records = await this.mail.messages(folder.id)
     return this.keep({folder, records})
+  }
+
+  /**
+   * The view brought up to the folder's current state from the changes since its MODSEQ (one
+   * query on PostgreSQL instead of reading the whole folder), or undefined when the store cannot
+   * tell (LMDB answers `whole`) or the result does not add up to the folder's count.
+   */
+  private async catchUp(view: MailboxView): Promise<MailboxView | undefined> {
+    const delta = await this.mail.changesSince(view.folder.id, view.folder.highestModseq)
+    if (delta.whole || delta.folder.uidValidity !== view.folder.uidValidity) return undefined
+    const gone = new Set(delta.vanished)
+    const records = gone.size ? view.records.filter((r) => !gone.has(r.uid)) : view.records.slice()
+    const added: MessageRecord[] = []
+    for (const r of delta.changed) {
+      if (gone.has(r.uid)) continue
+      const i = indexOfUid(records, r.uid)
+      if (i >= 0) records[i] = r
+      else added.push(r)
+    }
+    // new messages have UIDs above every one the view held (UIDs only grow)
+    const next = added.length ? records.concat(added.sort((a, b) => a.uid - b.uid)) : records
+    if (next.length !== delta.folder.messages) return undefined
+    return {folder: delta.folder, records: next}
+  }
+
+  /** the folders with a view in memory (as their views hold them): those sessions have selected, mostly */
+  cachedFolders(): MailboxRecord[] {
+    return [...this.views.values()].map((v) => v.folder)
+  }
+
+  /** the HIGHESTMODSEQ of the cached view of a folder, if there is one */
+  cachedModseq(folderId: number): number | undefined {
+    return this.views.get(folderId)?.folder.highestModseq
   }
 
   /** Replays a committed change into the cached view, or drops the view if it is not the state the change started from. */

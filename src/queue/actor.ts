@@ -253,6 +253,16 @@ export class QueueActor implements Actor {
     await this.sender?.stop()
   }
 
+  /**
+   * Another node made an entry due at `at` (the store's queue signal): scan now if a sender is
+   * free, else at `at`. On one node `queue.added` does this.
+   */
+  dueAt(at: number): void {
+    if (at <= Date.now()) {
+      if (this.workers < this.options.queue.senders) this.kick()
+    } else this.wakeBy(at)
+  }
+
   /** Coalesced wake-up: any number of kicks in one turn cost one scan. */
   kick(): void {
     if (this.kickPending || this.stopping) return
