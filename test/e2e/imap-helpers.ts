@@ -205,10 +205,10 @@ export class RawImap {
     this.attach(socket)
   }
 
-  /** Connects (TLS when `tls`; a plain one from `localAddress`, e.g. 127.0.0.2) and reads the greeting. */
-  static async open(port: number, options: {tls?: boolean; localAddress?: string} = {}): Promise<RawImap> {
-    const {localAddress} = options
-    const socket: Socket | TLSSocket = options.tls ? tlsConnect({host: HOST, port, rejectUnauthorized: false}) : netConnect({host: HOST, port, localAddress})
+  /** Connects to `host` (default 127.0.0.1; TLS when `tls`; a plain one from `localAddress`, e.g. 127.0.0.2) and reads the greeting. */
+  static async open(port: number, options: {tls?: boolean; localAddress?: string; host?: string} = {}): Promise<RawImap> {
+    const {localAddress, host = HOST} = options
+    const socket: Socket | TLSSocket = options.tls ? tlsConnect({host, port, rejectUnauthorized: false}) : netConnect({host, port, localAddress})
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve())
       socket.once('error', reject)
@@ -219,7 +219,7 @@ export class RawImap {
   }
 
   /** open + LOGIN (fails loudly unless OK) */
-  static async login(port: number, user: ImapUser, options: {tls?: boolean} = {}): Promise<RawImap> {
+  static async login(port: number, user: ImapUser, options: {tls?: boolean; host?: string} = {}): Promise<RawImap> {
     const client = await RawImap.open(port, options)
     const r = await client.command(`LOGIN ${quote(user.address)} ${quote(user.password)}`)
     if (r.status !== 'OK') throw new Error(`LOGIN failed: ${r.tagged}`)
