@@ -82,7 +82,8 @@ export interface EventMap {
   /** a copy was stored in a folder (once per local recipient) */
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   /** a folder's messages or flags changed (after the commit); selected IMAP sessions catch up from the folder's view */
-  'mailbox.changed': {user: string; mailboxId: number; highestModseq: number}
+  /** `elsewhere`: made by another node sharing the store (reported by the store's change feed) */
+  'mailbox.changed': {user: string; mailboxId: number; highestModseq: number; elsewhere?: boolean}
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
   'queue.sending': {id: string; domain: string; attempt: number}
   'queue.delivered': QueueOutcome

@@ -105,9 +105,9 @@ export class MailstoreActor implements Actor {
     if (change.kind === 'mailbox') {
       const held = this.views.cachedModseq(change.mailboxId)
       if (held !== undefined && held >= change.highestModseq) return
-      this.bus.publish('mailbox.changed', {user: change.user, mailboxId: change.mailboxId, highestModseq: change.highestModseq})
+      this.bus.publish('mailbox.changed', {user: change.user, mailboxId: change.mailboxId, highestModseq: change.highestModseq, elsewhere: true})
     } else if (change.kind === 'resync') {
-      for (const f of this.views.cachedFolders()) this.bus.publish('mailbox.changed', {user: f.user, mailboxId: f.id, highestModseq: f.highestModseq})
+      for (const f of this.views.cachedFolders()) this.bus.publish('mailbox.changed', {user: f.user, mailboxId: f.id, highestModseq: f.highestModseq, elsewhere: true})
     }
   }
 

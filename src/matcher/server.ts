@@ -120,14 +120,26 @@ function candidateOf(info: BlobInfoRecord): Candidate {
   }
 }
 
+/** how far back a sweep for other nodes' mail starts before the previous one began */
+const SWEEP_MARGIN_MS = 5_000
+/** blob ids remembered as tested (about 40 bytes each) */
+const MAX_TESTED = 10_000
+
 export class MatcherServer implements Actor {
   readonly name = 'matcher'
   private server?: Server
   private readonly matches = new Map<string, Match>()
   private readonly connections = new Set<Connection>()
   private readonly connectionLimits: ConnectionLimits
-  private unsubscribe?: () => void
+  private unsubscribe: (() => void)[] = []
   private address = ''
+  /** blobs already tested against the open matches (bounded: the oldest are forgotten first) */
+  private readonly tested = new Set<string>()
+  /** the sweep for mail other nodes stored: running, and asked again while it ran */
+  private sweeping = false
+  private sweepAgain = false
+  /** where the next sweep starts (epoch ms of blob ids), a margin before the last one began */
+  private sweptFrom = Date.now()
 
   constructor(
     private readonly bus: Bus,
@@ -148,7 +160,13 @@ export class MatcherServer implements Actor {
 
   async start(): Promise<void> {
     if (!this.options.port) return
-    this.unsubscribe = this.bus.subscribe('mail.received', (e) => void this.onMail(e as BusEvent<'mail.received'>))
+    this.unsubscribe = [
+      this.bus.subscribe('mail.received', (e) => void this.onMail(e as BusEvent<'mail.received'>)),
+      // on a store shared by several nodes, mail another node stored shows here as a folder change
+      this.bus.subscribe('mailbox.changed', (e) => {
+        if ((e as BusEvent<'mailbox.changed'>).body.elsewhere) void this.sweep()
+      }),
+    ]
     const server = createServer((socket) => this.accept(socket))
     await listenOn(server, 'matcher', {host: this.options.bind, port: this.options.port})
     server.on('error', (err) => this.log.warn({err}, 'matcher listener error'))
@@ -157,7 +175,8 @@ export class MatcherServer implements Actor {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.()
+    for (const off of this.unsubscribe) off()
+    this.unsubscribe = []
     for (const conn of this.connections) this.drop(conn)
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     this.server = undefined
@@ -352,20 +371,58 @@ export class MatcherServer implements Actor {
     this.bus.publish('matcher.expired', {matchId: id})
   }
 
-  private async onMail(e: BusEvent<'mail.received'>): Promise<void> {
+  /**
+   * Tests the blobs stored since the last sweep (by any node) that this node has not tested yet:
+   * a test runner's MATCH on one node sees mail that arrived on another. Sweeps do not overlap; a
+   * change during one asks for one more. The start goes back SWEEP_MARGIN_MS, for blob ids made a
+   * little earlier by a node whose commit landed later (or whose clock is a little behind).
+   */
+  private async sweep(): Promise<void> {
     if (this.matches.size === 0) return
+    if (this.sweeping) return void (this.sweepAgain = true)
+    this.sweeping = true
+    try {
+      do {
+        this.sweepAgain = false
+        const began = Date.now()
+        const recent = await this.bus.call('mailstore.recent', {since: this.sweptFrom})
+        this.sweptFrom = began - SWEEP_MARGIN_MS
+        for (const r of recent) {
+          if (this.matches.size === 0) break
+          if (!this.tested.has(r.id)) await this.testAgainstMatches(r.id, r.info)
+        }
+      } while (this.sweepAgain)
+    } catch (err) {
+      this.log.warn({err}, 'matcher could not read recent mail')
+    } finally {
+      this.sweeping = false
+    }
+  }
+
+  private remember(id: string): void {
+    this.tested.add(id)
+    if (this.tested.size > MAX_TESTED) this.tested.delete(this.tested.values().next().value!)
+  }
+
+  private async testAgainstMatches(id: string, info: BlobInfoRecord): Promise<void> {
+    this.remember(id)
+    const candidate = candidateOf(info)
+    const due = slicer()
+    for (const match of [...this.matches.values()]) {
+      if (this.matches.has(match.id) && match.spec.test(candidate)) await this.fire(match.id, id)
+      await due()
+    }
+  }
+
+  private async onMail(e: BusEvent<'mail.received'>): Promise<void> {
+    if (this.matches.size === 0) return this.remember(e.body.id)
     let info: BlobInfoRecord
     try {
       info = (await this.bus.call('mailstore.blob', {id: e.body.id})).info
     } catch {
       return
     }
-    const candidate = candidateOf(info)
-    const due = slicer()
-    for (const match of [...this.matches.values()]) {
-      if (this.matches.has(match.id) && match.spec.test(candidate)) await this.fire(match.id, e.body.id)
-      await due()
-    }
+    await this.testAgainstMatches(e.body.id, info)
   }
 
   /** One-shot: the match is removed before the (asynchronous) email is built. */

@@ -7,6 +7,7 @@
  * - a queue entry submitted on A whose sending node is `kill -9`ed mid-send is delivered by another
  *   node once the dead node's lease has run out (nothing lost; a duplicate only as at-least-once allows);
  * - `kill -9` of a node in the middle of SMTP ingest into two nodes loses no acknowledged message;
+ * - a test runner's MATCH on one node gets mail that arrived on another;
  * - `status` names the nodes and their listeners.
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
@@ -17,6 +18,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {RawImap, simpleMessage} from './imap-helpers.js'
+import {LineClient} from './matcher-helpers.js'
 import {Receiver, waitFor} from './queue-helpers.js'
 
 const NODES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'] as const
@@ -30,6 +32,7 @@ interface Node {
   dataDir: string
   smtp: number
   imap: number
+  matcher: number
   served?: Served
 }
 
@@ -53,6 +56,7 @@ describe.skipIf(skipWithoutPostgres)('three nodes on one PostgreSQL store', () =
       '--bind', node.host,
       '--smtp-port', String(node.smtp),
       '--imap-port', String(node.imap),
+      '--matcher-port', String(node.matcher),
       '--config', configFile,
       '--route', `example.net=127.0.0.1:${receiver.port}`,
     ], 30_000)
@@ -89,7 +93,7 @@ describe.skipIf(skipWithoutPostgres)('three nodes on one PostgreSQL store', () =
     mkdirSync(dir, {recursive: true})
     configFile = join(dir, 'cluster.json')
     writeFileSync(configFile, JSON.stringify({queue: {leaseSeconds: LEASE_SECONDS}, allowInsecureAuth: true}))
-    for (const host of NODES) nodes.push({host, dataDir: tempDataDir(), smtp: await freePort(), imap: await freePort()})
+    for (const host of NODES) nodes.push({host, dataDir: tempDataDir(), smtp: await freePort(), imap: await freePort(), matcher: await freePort()})
     await cli(['domain', 'add', 'example.test'])
     await cli(['user', 'add', ALICE.address, '--password-stdin'], `${ALICE.password}\n`)
     await cli(['user', 'add', BOB.address, '--password-stdin'], `${BOB.password}\n`)
@@ -128,6 +132,19 @@ describe.skipIf(skipWithoutPostgres)('three nodes on one PostgreSQL store', () =
     expect((await idler.tagged(tag)).status).toBe('OK')
     console.log(`IDLE on B: EXISTS ${heard - acknowledged} ms after A's 250 (${heard - sentAt} ms after the send began)`)
     expect(heard - acknowledged).toBeLessThan(1_000)
+  })
+
+  it("a test runner's MATCH on node A gets the mail that arrived on node C", async () => {
+    const [a, , c] = nodes
+    const runner = await LineClient.ready(a!.matcher, {host: a!.host, autoPong: true})
+    try {
+      const id = await runner.match({subject: 'cluster-wide match'})
+      await smtpInto(c!).sendMail({envelope: {from: 'carol@remote.test', to: [ALICE.address]}, raw: simpleMessage({to: ALICE.address, subject: 'a cluster-wide match'})})
+      const email = await runner.gotEmail(id)
+      expect(email.subject).toBe('a cluster-wide match')
+    } finally {
+      runner.socket.destroy()
+    }
   })
 
   it('flags set on B show on C at its next NOOP', async () => {

@@ -65,8 +65,8 @@ export class LineClient {
   }
 
   /** `localAddress` (another 127.x address) makes the connection come from elsewhere, for per-address limits */
-  static async open(port: number, options: {autoPong?: boolean; localAddress?: string} = {}): Promise<LineClient> {
-    const socket = connect({host: '127.0.0.1', port, ...(options.localAddress ? {localAddress: options.localAddress} : {})})
+  static async open(port: number, options: {autoPong?: boolean; localAddress?: string; host?: string} = {}): Promise<LineClient> {
+    const socket = connect({host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? {localAddress: options.localAddress} : {})})
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve())
       socket.once('error', reject)
@@ -75,7 +75,7 @@ export class LineClient {
   }
 
   /** connect, expect HELLO, OLLEH version 1 (with `token` if given), expect OKAY */
-  static async ready(port: number, options: {autoPong?: boolean; localAddress?: string; token?: string} = {}): Promise<LineClient> {
+  static async ready(port: number, options: {autoPong?: boolean; localAddress?: string; token?: string; host?: string} = {}): Promise<LineClient> {
     const c = await LineClient.open(port, options)
     expect((await c.next()).raw).toBe('HELLO')
     c.send(`OLLEH ${JSON.stringify({version: 1, ...(options.token ? {token: options.token} : {})})}`)
