@@ -27,7 +27,11 @@ export function headerText(state: LiveState, dataDir: string, now = Date.now()):
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')
     const listeners = s.listeners.filter((l) => l.name !== 'control').map((l) => `${l.name} ${l.address.replace(/^127\.0\.0\.1:/, ':')}`).join(' ')
-    return `mailbox ${s.version} on ${s.hostname} · live · up ${formatAge(s.uptimeSeconds * 1000)} · ${listeners} · conns: ${conns}`
+    // several nodes on one PostgreSQL store: the queue below is the cluster's; who shares it
+    const live = s.cluster?.nodes.filter((n) => n.state === 'live').length ?? 0
+    const stale = (s.cluster?.nodes.length ?? 0) - live
+    const cluster = s.cluster ? ` · cluster: ${live} live${stale ? `, ${stale} stale` : ''} (${s.cluster.nodes.map((n) => n.host).join(' ')})` : ''
+    return `mailbox ${s.version} on ${s.hostname} · live · up ${formatAge(s.uptimeSeconds * 1000)} · ${listeners} · conns: ${conns}${cluster}`
   }
   if (state.kind === 'connecting') return `mailbox · connecting to the server in ${dataDir}…`
   const retry = Math.max(0, Math.ceil((state.retryAt - now) / 1000))

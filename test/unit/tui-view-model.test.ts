@@ -103,6 +103,13 @@ describe('headerText', () => {
     expect(headerText(state, '/srv/mail', NOW)).toBe('mailbox 1.2.3 on mx.test · live · up 2m05s · smtp :2525 imap 0.0.0.0:2143 · conns: smtp 2 · imap 0')
   })
 
+  it('live on a PostgreSQL store: the cluster\'s nodes, live and stale, after the connections', () => {
+    const node = (host: string, state: 'live' | 'stale') => ({id: `${host}-1`, host, listeners: {}, startedAt: NOW, heartbeatAt: NOW, silentMs: 0, state})
+    const cluster = {store: 'postgres://db/mail', nodes: [node('mx1', 'live'), node('mx2', 'live'), node('mx3', 'stale')]}
+    const text = headerText({kind: 'live', status: status({cluster})}, '/srv/mail', NOW)
+    expect(text).toMatch(/ · conns: smtp 2 · imap 0 · cluster: 2 live, 1 stale \(mx1 mx2 mx3\)$/)
+  })
+
   it('live with nothing listening and no connections still says live', () => {
     const text = headerText({kind: 'live', status: status({listeners: [], connections: {}, uptimeSeconds: 3})}, '/d', NOW)
     expect(text).toContain('· live · up 3s')
