@@ -33,30 +33,18 @@ import type {
   UserRecord,
 } from './records.js'
 
+/**
+ * The LMDB store: every area of ./backend.ts's MailboxStore, and the raw databases they are built
+ * on, for src/store/'s LMDB code alone (and the schema migrations, `store copy`, tests of the layout).
+ */
 export interface Store extends MailboxStore {
   readonly kind: 'lmdb'
-  /** domains, users and aliases: see ./backend.ts (the databases below are for src/store/ alone) */
-  readonly directory: DirectoryStore
-  /** DKIM keys: see ./backend.ts */
-  readonly dkim: DkimStore
-  /** familiar addresses of logins: see ./backend.ts */
-  readonly auth: AuthStore
-  /** capture mode's fault-injection rules: see ./backend.ts */
-  readonly capture: CaptureStore
-  /** folders, messages, blobs and delivery: see ./backend.ts */
-  readonly mail: MailStore
-  /** the outbound queue: see ./backend.ts (its databases, `queueEntries`, `queueIndex`, `deliveryLog`, are src/store/'s alone) */
-  readonly queue: QueueStore
-  /** changes committed by this process (see ./backend.ts) */
-  readonly changes: ChangeFeed
   /**
    * The hook of the LMDB backends: each calls `emit` after its commit resolved (directory and DKIM
-   * writes: `directory`; capture rules: `capture`; mail and queue: theirs, once they are behind
-   * `store.mail` and `store.queue`).
+   * writes: `directory`; capture rules: `capture`). Mail changes reach this process's sessions
+   * through the mailstore actor directly (one process: no other writer to hear of).
    */
   readonly changeEmitter: ChangeEmitter
-  readonly path: string
-  readonly readOnly: boolean
   readonly env: RootDatabase
   readonly meta: Database<unknown, string>
   readonly domains: Database<DomainRecord, string>
