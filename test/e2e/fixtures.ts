@@ -69,7 +69,7 @@ export async function messageCount(dataDir: string): Promise<number> {
   return withStore(dataDir, (store) => store.messages.getKeysCount(), {readOnly: true})
 }
 
-const DATABASES = ['meta', 'domains', 'users', 'aliases', 'mailboxes', 'messages', 'blobs', 'blobInfo', 'queue', 'queueIndex', 'deliveryLog'] as const
+const DATABASES = ['meta', 'domains', 'users', 'aliases', 'mailboxes', 'messages', 'blobs', 'blobInfo', 'queueEntries', 'queueIndex', 'deliveryLog'] as const
 
 /** Every key and value of every named database: two equal snapshots mean nothing was written. */
 export async function snapshot(dataDir: string): Promise<Record<string, unknown[]>> {
