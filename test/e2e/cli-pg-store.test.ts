@@ -81,7 +81,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox --store postgres://… (directory 
     expect(JSON.parse((await cli(url, dataDir, ['domain', 'list', '--json'])).stdout)).toMatchObject([{name: 'example.net'}])
   })
 
-  it('mail and queue commands work on a PostgreSQL store: send, message list/show/delete, folder create/list, user list/show, queue list/hold/release; init refuses in one line', async () => {
+  it('mail and queue commands work on a PostgreSQL store: send, message list/show/delete, folder create/list, user list/show, queue list/hold/release; init refuses in one line', {timeout: 120_000}, async () => {
     const url = await storeUrl()
     const dataDir = tempDataDir()
     await ok(url, dataDir, ['domain', 'add', 'example.com'])
