@@ -20,7 +20,7 @@
  *
  * Sizes: BENCH_CLUSTER_MESSAGES (2000 per ingest run), BENCH_CLUSTER_SESSIONS (10, split across
  * the nodes), BENCH_CLUSTER_FOLDER (100,000); BENCH_CLUSTER_ONLY=ingest or imap runs one part.
- * With the defaults the whole bench takes about 5 minutes on this 2-core machine (ingest 3, IMAP 2).
+ * With the defaults the whole bench took 5–8 minutes on this loaded 2-core machine (ingest 3–5, IMAP 2–3).
  */
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
