@@ -50,8 +50,8 @@ const RUNS = 5
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-const DOMAIN = 'example.test'
-const PW = 'pw'
+export const DOMAIN = 'example.test'
+export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */
 const PEER_PW = 'secret'
 
@@ -231,7 +231,7 @@ class Imap {
 // workloads: the same bytes for both servers
 
 /** the i-th small message (about 700 bytes), CRLF */
-function smallMessage(i: number): Buffer {
+export function smallMessage(i: number): Buffer {
   const date = new Date(Date.UTC(2024, 0, 1) + i * 60_000).toUTCString().replace('GMT', '+0000')
   const body = Array.from({length: 6}, (_, k) => `Line ${k} of message ${i}: the quick brown fox jumps over the lazy dog.`).join('\r\n')
   return Buffer.from(
@@ -261,7 +261,7 @@ function bigMessage(i: number, size: number): Buffer {
 const appendMessage = (i: number) => Buffer.from(`From: client@example.net\r\nTo: List <list@example.org>\r\nSubject: Appended ${i}\r\nMessage-ID: <app${i}.bench@example.net>\r\n\r\nA small appended message.\r\n${'x'.repeat(400)}\r\n`)
 
 /** Fills a user's INBOX straight into the store: one blob each, a few thousand per commit. */
-function fillStore(store: Store, user: string, count: number, make: (i: number) => Buffer): void {
+export function fillStore(store: Store, user: string, count: number, make: (i: number) => Buffer): void {
   const BATCH = 5000
   const t0 = Date.UTC(2024, 0, 1)
   for (let from = 0; from < count; from += BATCH) {
@@ -294,7 +294,7 @@ function fillMaildir(peerRoot: string, user: string, count: number, make: (i: nu
 // ---------------------------------------------------------------------------------------------
 // processes: mailbox serve, the peer, reference servers; all stopped in `finally` (and on ^C)
 
-interface Target {
+export interface Target {
   name: string
   port: number
   /** the server process, when it is one (mailbox) */
@@ -332,11 +332,11 @@ function onSignal(signal: NodeJS.Signals): void {
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
 
-/** starts `serve` with IMAP on a free port and waits until IMAP accepts connections */
-async function serveImap(dataDir: string, extra: string[] = []): Promise<{pid: number; port: number; stop: () => Promise<void>}> {
+/** starts `serve` (on `store`, a postgres:// URL, when given) with IMAP on a free port and waits until IMAP accepts connections */
+export async function serveImap(dataDir: string, extra: string[] = [], store?: string): Promise<{pid: number; port: number; stop: () => Promise<void>}> {
   const port = await freePort()
-  // startServe always adds a domain (and users) first; ours were made in-process before the fill
-  const served = await startServe(dataDir, await freePort(), {domain: 'unused.bench.test', users: []}, ['--allow-insecure-auth', '--imap-port', String(port), ...extra])
+  // the domain and users were made in-process before the fill
+  const served = await startServe(dataDir, await freePort(), {users: [], ...(store ? {store} : {})}, ['--allow-insecure-auth', '--imap-port', String(port), ...extra])
   const stop = guard(
     () => served.child.kill('SIGKILL'),
     async () => {
@@ -509,7 +509,7 @@ export async function benchImap(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 1. the 100k-message folder
 
-interface BigFolderFigures {
+export interface BigFolderFigures {
   firstSelect: number
   reselect: number
   freshSelect: number
@@ -521,23 +521,24 @@ interface BigFolderFigures {
   searchHits: number
 }
 
-async function bigFolder(t: Target): Promise<BigFolderFigures> {
+/** the 100k-folder workload on `t`'s big user, whose INBOX holds `count` messages */
+export async function bigFolder(t: Target, count = BIG_FOLDER): Promise<BigFolderFigures> {
   const c = await Imap.connect(t.port)
   try {
     await c.login(t.users.big, t.password)
     const first = await c.run('SELECT INBOX', {collect: true})
     const exists = Number(first.lines.map((l) => /^\* (\d+) EXISTS/.exec(l)?.[1]).find(Boolean))
-    if (exists !== BIG_FOLDER) throw new Error(`${t.name}: INBOX has ${exists} messages, expected ${BIG_FOLDER}`)
+    if (exists !== count) throw new Error(`${t.name}: INBOX has ${exists} messages, expected ${count}`)
     const reselects: number[] = []
     for (let i = 0; i < RUNS; i++) reselects.push((await c.run('SELECT INBOX')).ms)
-    const seen = Math.round(BIG_FOLDER / 10)
+    const seen = Math.round(count / 10)
     const store = await c.run(`STORE 1:${seen} +FLAGS.SILENT (\\Seen)`)
     const uidFetch: number[] = []
     const fetch: number[] = []
     let fetchBytes = 0
     for (let i = 0; i < RUNS; i++) {
       const r = await c.run('UID FETCH 1:* (UID FLAGS)')
-      if (r.untagged < BIG_FOLDER) throw new Error(`${t.name}: UID FETCH returned ${r.untagged} responses`)
+      if (r.untagged < count) throw new Error(`${t.name}: UID FETCH returned ${r.untagged} responses`)
       uidFetch.push(r.ms)
       fetchBytes = r.bytes
     }
@@ -549,7 +550,7 @@ async function bigFolder(t: Target): Promise<BigFolderFigures> {
       search.push(r.ms)
       searchHits = (r.lines.find((l) => l.startsWith('* SEARCH')) ?? '').split(' ').length - 2
     }
-    if (searchHits !== BIG_FOLDER - seen) throw new Error(`${t.name}: SEARCH UNSEEN found ${searchHits}, expected ${BIG_FOLDER - seen}`)
+    if (searchHits !== count - seen) throw new Error(`${t.name}: SEARCH UNSEEN found ${searchHits}, expected ${count - seen}`)
     await c.logout()
     // what a client that connects to an already indexed/loaded folder sees
     const fresh: number[] = []
@@ -1007,7 +1008,7 @@ function perConnection(m: MemDelta): {rss: number; heap?: number; text: string} 
 }
 
 /** replaces a user's password hash with a cheap argon2id one (m=1 MiB t=1 p=1): a login in about a millisecond */
-async function cheapPassword(store: Store, user: string): Promise<void> {
+export async function cheapPassword(store: Store, user: string): Promise<void> {
   const passwordHash = await argon2.hash(PW, {type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1})
   await store.directory.updateUser(user, {passwordHash})
 }

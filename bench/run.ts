@@ -4,6 +4,7 @@
  * run — absolute figures drift on shared machines, ratios much less.
  */
 import {benchCli} from './cli.js'
+import {benchCluster} from './cluster.js'
 import {benchFoundation} from './foundation.js'
 import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   imap: benchImap,
   users: benchUsers,
   cli: benchCli,
+  cluster: benchCluster,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -10,7 +10,8 @@ export function which(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'}).status === 0
 }
 
-function cli(args: string[], input?: string): void {
+/** runs `mailbox ARGS` (dist/), throwing with its stderr when it fails */
+export function cli(args: string[], input?: string): void {
   const r = spawnSync(process.execPath, [BIN, ...args], {input, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
 }
@@ -23,12 +24,25 @@ export interface Served {
   stop(): Promise<void>
 }
 
+export interface ServeSetup {
+  /** added first, unless absent (another node of the same store added it) */
+  domain?: string
+  users: string[]
+  /** a postgres:// store for the commands and serve (default: the LMDB store in the data dir) */
+  store?: string
+  /** the address serve binds (default 127.0.0.1) */
+  host?: string
+}
+
 /** Creates the domain and users (password "pw"), then starts serve with SMTP on `smtpPort` and `extra` flags. */
-export async function startServe(dataDir: string, smtpPort: number, setup: {domain: string; users: string[]}, extra: string[] = []): Promise<Served> {
-  cli(['domain', 'add', setup.domain, '--data-dir', dataDir])
-  for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', '--data-dir', dataDir], 'pw\n')
+export async function startServe(dataDir: string, smtpPort: number, setup: ServeSetup, extra: string[] = []): Promise<Served> {
+  const {store, host = '127.0.0.1'} = setup
+  const where = ['--data-dir', dataDir, ...(store ? ['--store', store] : [])]
+  if (setup.domain) cli(['domain', 'add', setup.domain, ...where])
+  for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', ...where], 'pw\n')
   const ports = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'].filter((p) => !extra.includes(`--${p}-port`)).flatMap((p) => [`--${p}-port`, '0'])
-  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', '--data-dir', dataDir, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
+  const bind = host === '127.0.0.1' ? [] : ['--bind', host]
+  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', ...where, ...bind, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''
@@ -38,7 +52,7 @@ export async function startServe(dataDir: string, smtpPort: number, setup: {doma
     const poll = () => {
       const s = createServer()
       s.once('error', () => resolve()) // the port is taken: serve is listening
-      s.listen(smtpPort, '127.0.0.1', () => {
+      s.listen(smtpPort, host, () => {
         s.close()
         if (child.exitCode !== null) return reject(new Error(`serve exited: ${err}`))
         if (Date.now() > deadline) return reject(new Error(`serve did not listen: ${err}`))

@@ -48,8 +48,8 @@ export async function benchSmtp(): Promise<void> {
     }
     const storage = await rawPuts(join(dir, 'raw'))
     const smtpSource = which('smtp-source')
-    const generator = smtpSource ? 'smtp-source (postfix)' : 'built-in Node client'
-    const mailbox = await mailboxIngest(join(dir, 'data'), (port, n, to) => (smtpSource ? smtpSourceLoad(port, n, to) : nodeLoad(port, n, to)), sender.flags)
+    const {generator, load} = loadGenerator()
+    const mailbox = await mailboxIngest(join(dir, 'data'), (port, n, to) => load(port, n, to), sender.flags)
     const auth = await authIngest(dir, sender)
     const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
     const peer = smtpSource ? peerEndToEnd() : undefined
@@ -144,7 +144,7 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   const raw = plainMessage('alice@example.test')
   const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
   const signed = Buffer.concat([Buffer.from(signatures), raw])
-  const load: Load = (port, n, to) => nodeLoad(port, n, to, signed)
+  const load: Load = (port, n, to) => nodeLoad(port, n, to, {message: signed})
   const run = (name: string, mode: string) => {
     const config = join(dir, `${name}.json`)
     writeFileSync(config, JSON.stringify({inboundAuth: {mode}}))
@@ -169,9 +169,24 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   return {off, on}
 }
 
-function smtpSourceLoad(port: number, count: number, to: string): Promise<void> {
+/** where and how hard a load generator sends */
+export interface LoadTarget {
+  /** the server's address (default 127.0.0.1) */
+  host?: string
+  /** connections at a time (default BENCH_SESSIONS) */
+  sessions?: number
+}
+
+/** the ingest load generator: smtp-source when installed, else the Node client below; both send BENCH_SIZE-byte messages */
+export function loadGenerator(): {generator: string; load: (port: number, count: number, to: string, target?: LoadTarget) => Promise<void>} {
+  return which('smtp-source')
+    ? {generator: 'smtp-source (postfix)', load: smtpSourceLoad}
+    : {generator: 'built-in Node client', load: (port, count, to, target) => nodeLoad(port, count, to, target)}
+}
+
+function smtpSourceLoad(port: number, count: number, to: string, {host = '127.0.0.1', sessions = SESSIONS}: LoadTarget = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('smtp-source', ['-s', String(SESSIONS), '-m', String(count), '-l', String(SIZE), '-f', 'a@example.net', '-t', to, `127.0.0.1:${port}`], {stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn('smtp-source', ['-s', String(sessions), '-m', String(count), '-l', String(SIZE), '-f', 'a@example.net', '-t', to, `${host}:${port}`], {stdio: ['ignore', 'ignore', 'pipe']})
     let err = ''
     child.stderr.on('data', (d) => (err += d))
     child.on('close', (code) => (code === 0 && !err.trim() ? resolve() : reject(new Error(`smtp-source: ${code} ${err}`))))
@@ -183,13 +198,14 @@ function plainMessage(to: string): Buffer {
   return Buffer.from(`From: a@example.net\r\nTo: ${to}\r\nSubject: bench\r\n\r\n${'x'.repeat(SIZE - 60).replace(/(.{76})/g, '$1\r\n')}\r\n`)
 }
 
-/** One message per connection, SESSIONS at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. */
-async function nodeLoad(port: number, count: number, to: string, message = plainMessage(to)): Promise<void> {
+/** One message per connection, `sessions` at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. */
+async function nodeLoad(port: number, count: number, to: string, options: LoadTarget & {message?: Buffer} = {}): Promise<void> {
+  const {message = plainMessage(to), host = '127.0.0.1', sessions = SESSIONS} = options
   const body = Buffer.concat([message, Buffer.from('.\r\n')])
   let left = count
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1')
+      const socket = connect(port, host)
       const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n']
       let buffered = ''
       socket.on('data', (d) => {
@@ -209,7 +225,7 @@ async function nodeLoad(port: number, count: number, to: string, message = plain
       socket.on('error', reject)
     })
   await Promise.all(
-    Array.from({length: SESSIONS}, async () => {
+    Array.from({length: sessions}, async () => {
       while (left-- > 0) await one()
     }),
   )
