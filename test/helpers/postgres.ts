@@ -115,7 +115,8 @@ process.on('exit', () => {
   }
 })
 
-export async function startPostgres(): Promise<PrivatePostgres> {
+/** `maxConnections`: the server's max_connections (60 by default: a test file's pools) */
+export async function startPostgres(options: {maxConnections?: number} = {}): Promise<PrivatePostgres> {
   const bin = POSTGRES_BIN
   if (!bin) throw new Error('PostgreSQL not found: no initdb on PATH nor in /usr/lib/postgresql/<major>/bin (Debian package postgresql)')
   const owner = serverOwner()
@@ -137,7 +138,7 @@ export async function startPostgres(): Promise<PrivatePostgres> {
         'fsync = on',
         'synchronous_commit = on',
         'shared_buffers = 16MB',
-        'max_connections = 60',
+        `max_connections = ${options.maxConnections ?? 60}`,
         // commit times, so a test can check what was committed in which order
         'track_commit_timestamp = on',
         '',
@@ -162,31 +163,38 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   }
 }
 
+/** runs one statement on the server of `url`, on a connection of its own */
+async function runSql(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({connectionString: url})
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * Creates the schema `name` on the server of `url` (a superuser's URL without options) and
+ * returns a URL whose sessions use only it (`search_path`) and start with `settings`.
+ */
+export async function createSchemaOn(url: string, name: string, settings: Record<string, string> = {}): Promise<string> {
+  await runSql(url, `CREATE SCHEMA ${name}`)
+  const options = Object.entries({search_path: name, ...settings}).map(([key, value]) => `-c ${key}=${value}`)
+  return `${url}?options=${encodeURIComponent(options.join(' '))}`
+}
+
 function served(bin: string, dir: string, data: string, port: number): PrivatePostgres {
   const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`
   let created = 0
   let stopping: Promise<void> | undefined
-  const run = async (sql: string) => {
-    const client = new pg.Client({connectionString: url})
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
   return {
     url,
     port,
-    async createSchema(settings = {}) {
-      const name = `test_${++created}`
-      await run(`CREATE SCHEMA ${name}`)
-      const options = Object.entries({search_path: name, ...settings}).map(([key, value]) => `-c ${key}=${value}`)
-      return `${url}?options=${encodeURIComponent(options.join(' '))}`
-    },
+    createSchema: (settings = {}) => createSchemaOn(url, `test_${++created}`, settings),
     async createDatabase() {
       const name = `test_${++created}`
-      await run(`CREATE DATABASE ${name}`)
+      await runSql(url, `CREATE DATABASE ${name}`)
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`
     },
     stop() {
