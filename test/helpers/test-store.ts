@@ -57,5 +57,6 @@ export async function storeDigest(dataDir: string): Promise<StoreDigest> {
 export async function cloneStore(template: string, dataDir: string): Promise<void> {
   const [from, to] = await Promise.all([storeUrlOf(template), storeUrlOf(dataDir)])
   if (!from || !to) return
-  await copyStore({type: 'pg', url: from}, {type: 'pg', url: to})
+  const copied = await copyStore({type: 'pg', url: from}, {type: 'pg', url: to})
+  if (!copied.verify?.equal) throw new Error(`the copy of ${template}'s store differs: ${JSON.stringify(copied.verify?.difference)}`)
 }
