@@ -11,14 +11,15 @@
  * `postgres` system user that Debian's package creates, which owns the temp dir.
  */
 import {execFile} from 'node:child_process'
-import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync} from 'node:fs'
+import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
-import {delimiter, dirname, join} from 'node:path'
+import {join} from 'node:path'
 import pg from 'pg'
 import {afterAll, beforeAll} from 'vitest'
 import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {missingOutsideCi, requireInCi} from './ci.js'
+import {findPostgresBin} from './postgres-bin.js'
 import {freePort} from './ports.js'
 
 /** every wait on a PostgreSQL program is bounded: initdb, start and stop each get this long */
@@ -27,31 +28,7 @@ const PROGRAM_TIMEOUT_MS = 60_000
 const START_ATTEMPTS = 3
 const SUPERUSER = 'mailbox'
 
-/**
- * The directory holding `initdb` and `pg_ctl`: the one `initdb` on PATH comes from (a symlink is
- * followed to its real directory, where its `postgres` and `pg_ctl` live), else Debian's layout
- * `<debianRoot>/<major>/bin` with the newest major. Undefined when there is none.
- */
-export function findPostgresBin(path = process.env.PATH ?? '', debianRoot = '/usr/lib/postgresql'): string | undefined {
-  const complete = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const initdb = join(dir, 'initdb')
-    if (!existsSync(initdb)) continue
-    const real = dirname(realpathSync(initdb))
-    if (complete(real)) return real
-  }
-  let majors: string[] = []
-  try {
-    majors = readdirSync(debianRoot).filter((name) => /^\d+$/.test(name))
-  } catch {
-    return undefined
-  }
-  for (const major of majors.sort((a, b) => Number(b) - Number(a))) {
-    const dir = join(debianRoot, major, 'bin')
-    if (complete(dir)) return dir
-  }
-  return undefined
-}
+export {findPostgresBin}
 
 export const POSTGRES_BIN = findPostgresBin()
 
