@@ -1,7 +1,8 @@
 /**
  * Fixtures for the CLI end-to-end suites (cli-*.test.ts): direct store access from the test
  * process (LMDB is safe across processes; most go through ../helpers/test-store.ts, so they work
- * on the run's backend), cheap copies of a seeded data dir, and checks of the CLI's error contract. Nothing here runs the appliance itself; that is always the real bin/mailbox.
+ * on the run's backend), cheap copies of a seeded data dir, and checks of the CLI's error contract.
+ * Nothing here runs the appliance itself; that is always the real bin/mailbox.
  */
 import {cpSync, existsSync} from 'node:fs'
 import {expect} from 'vitest'
@@ -22,8 +23,6 @@ export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Pr
 }
 
 export const RAW_MESSAGE = 'Subject: x\r\n\r\nhi\r\n'
-
-let blobSeq = 0
 
 /**
  * Puts `count` messages into a user's folder through the store (as an IMAP APPEND would), on the

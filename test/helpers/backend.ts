@@ -44,8 +44,8 @@ export function storeUrlOf(dataDir: string): Promise<string | undefined> {
   if (!url) {
     const server = inject('matrixPostgres')
     if (!server) throw new Error('MAILBOX_TEST_BACKEND=postgres needs the matrix server: run the postgres project of vitest.config.ts (test/helpers/matrix-setup.ts)')
-    // unique across the run's worker processes, all on one server
-    // loaded only here: an LMDB run does not load the PostgreSQL helpers
+    // a random name: the run's worker processes share the server; the helpers are loaded only
+    // here, so an LMDB run does not load them
     url = import('./postgres.js').then(({createSchemaOn}) => createSchemaOn(server, `matrix_${randomBytes(6).toString('hex')}`))
     schemas.set(key, url)
   }

@@ -97,9 +97,9 @@ export interface Served {
 
 /**
  * Starts `mailbox serve` (on the data dir's store of the run's backend, ./backend.ts) and resolves
- * once it logs "mailbox started". Protocol ports are off
- * unless `args` turns them on (or `options.defaultPorts` leaves them to serve's own defaults), so
- * parallel test files never collide on a port. DNS is the empty loopback server above unless
+ * once it logs "mailbox started". Protocol ports are off unless `args` turns them on (or
+ * `options.defaultPorts` leaves them to serve's own defaults), so parallel test files never
+ * collide on a port. DNS is the empty loopback server above unless
  * `args` names one (`--dns-server`).
  */
 export async function startServe(

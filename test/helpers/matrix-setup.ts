@@ -1,9 +1,8 @@
 /**
  * vitest global setup of the `postgres` project (vitest.config.ts): one private PostgreSQL server
  * for the whole run (test/helpers/postgres.ts), its URL provided to every test file
- * (`inject('matrixPostgres')`, read by ./backend.ts), stopped when the run ends. In CI a missing
- * PostgreSQL fails the run; elsewhere it fails too, naming the package: the project runs only
- * what needs the server.
+ * (`inject('matrixPostgres')`, read by ./backend.ts), stopped when the run ends. Without
+ * PostgreSQL vitest.config.ts leaves the project out, except in CI, where starting fails the run.
  */
 import type {TestProject} from 'vitest/node'
 import {startPostgres} from './postgres.js'

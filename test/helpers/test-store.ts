@@ -4,12 +4,10 @@
  */
 import type {MailboxStore} from '../../src/store/backend.js'
 import {copyStore} from '../../src/store/copy.js'
-import {lmdbSource} from '../../src/store/lmdb-transfer.js'
 import {openStoreBackend} from '../../src/store/open.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {pgSource} from '../../src/store/pg/transfer.js'
-import {openStore} from '../../src/store/store.js'
-import {digestOf, type StoreDigest, type TransferSource} from '../../src/store/transfer.js'
+import {digestOf, type StoreDigest} from '../../src/store/transfer.js'
 import {storeUrlOf} from './backend.js'
 
 /** Opens the data dir's store, whichever backend this run uses (the data dir's LMDB store must exist). */
@@ -27,29 +25,20 @@ export async function withTestStore<T>(dataDir: string, fn: (store: MailboxStore
   }
 }
 
-/** A digest of every record of the data dir's store (src/store/transfer.ts): equal digests mean nothing was written. */
+/** On PostgreSQL: a digest of every record of the data dir's store (`store verify`'s, src/store/transfer.ts): equal digests mean nothing was written. */
 export async function storeDigest(dataDir: string): Promise<StoreDigest> {
   const url = await storeUrlOf(dataDir)
-  const digest = async (source: TransferSource) => {
+  if (!url) throw new Error('storeDigest reads a PostgreSQL store: on LMDB compare the databases (fixtures.ts snapshot)')
+  const db = await openPgDatabase(url, {poolSize: 2})
+  try {
+    const source = await pgSource(db.pool, url)
     try {
       return await digestOf(source)
     } finally {
       await source.close()
     }
-  }
-  if (url) {
-    const db = await openPgDatabase(url, {poolSize: 2})
-    try {
-      return await digest(await pgSource(db.pool, url))
-    } finally {
-      await db.close()
-    }
-  }
-  const store = openStore(dataDir, {readOnly: true})
-  try {
-    return await digest(lmdbSource(store, dataDir))
   } finally {
-    await store.close()
+    await db.close()
   }
 }
 
