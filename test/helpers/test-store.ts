@@ -25,13 +25,11 @@ export async function withTestStore<T>(dataDir: string, fn: (store: MailboxStore
   }
 }
 
-/** On PostgreSQL: a digest of every record of the data dir's store (`store verify`'s, src/store/transfer.ts): equal digests mean nothing was written. */
-export async function storeDigest(dataDir: string): Promise<StoreDigest> {
-  const url = await storeUrlOf(dataDir)
-  if (!url) throw new Error('storeDigest reads a PostgreSQL store: on LMDB compare the databases (fixtures.ts snapshot)')
+/** A digest of every record of the PostgreSQL store at `url` (`store verify`'s, src/store/transfer.ts). */
+export async function pgDigest(url: string): Promise<StoreDigest> {
   const db = await openPgDatabase(url, {poolSize: 2})
   try {
-    const source = await pgSource(db.pool, url)
+    const source = await pgSource(db.pool, 'pg')
     try {
       return await digestOf(source)
     } finally {
@@ -40,6 +38,13 @@ export async function storeDigest(dataDir: string): Promise<StoreDigest> {
   } finally {
     await db.close()
   }
+}
+
+/** On PostgreSQL: the digest of the data dir's store; equal digests mean nothing was written. */
+export async function storeDigest(dataDir: string): Promise<StoreDigest> {
+  const url = await storeUrlOf(dataDir)
+  if (!url) throw new Error('storeDigest reads a PostgreSQL store: on LMDB compare the databases (fixtures.ts snapshot)')
+  return pgDigest(url)
 }
 
 /** On PostgreSQL: copies the (idle) store of `template` into the fresh one of `dataDir` (`store copy`). */
