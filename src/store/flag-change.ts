@@ -1,6 +1,6 @@
 /**
  * What a STORE does to one message's flags, pure, so every store backend applies the same rule
- * (the LMDB one in src/mailstore/message-ops.ts computes the same): `add` keeps the present flags
+ * (LMDB: ./lmdb-messages.ts; PostgreSQL: ./pg/message-changes.ts): `add` keeps the present flags
  * in their order and appends the new ones not there yet (keywords compared case-insensitively, as
  * normalizeFlags does); `remove` drops case-insensitively; `replace` sets exactly the given flags.
  * Flags given are canonical (normalizeFlags of ../mailstore/flags.ts).

@@ -6,7 +6,7 @@
  * `mailbox.changed` event.
  */
 import {MailboxError} from '../errors.js'
-import {normalizeFlags} from '../mailstore/flags.js'
+import {isSeen, nextFlags, sameFlags} from './flag-change.js'
 import type {AppendRequest, CopyRequest, CopyResult, ExpungeRequest, FlagsRequest, FolderChange} from './backend.js'
 import {mailboxKey, mailboxMessagesRange, messageKey} from './keys.js'
 import {addBlobRef, putBlob, releaseBlob} from './lmdb-blobs.js'
@@ -15,8 +15,6 @@ import {folderById, getFolder, listFolders} from './lmdb-folders.js'
 import {usageOfFolders} from '../mailstore/folder-rules.js'
 import type {MailboxRecord, MessageRecord} from './records.js'
 import type {Store} from './store.js'
-
-const seen = (flags: string[]) => flags.includes('\\Seen')
 
 function checkQuota(store: Store, user: string, adding: number): void {
   const quota = userInTxn(store, user)?.quota ?? 0
@@ -41,7 +39,7 @@ export function appendEntries(store: Store, folder: MailboxRecord, entries: NewE
     appended.push(record)
     messages++
     size += e.size
-    if (!flags.includes('\\Seen')) unseen++
+    if (!isSeen(flags)) unseen++
   }
   const after = {...folder, uidNext, highestModseq, messages, unseen, size}
   store.mailboxes.putSync(mailboxKey(folder.user, folder.name), after)
@@ -62,15 +60,9 @@ export function setFlagsIn(store: Store, req: FlagsRequest): FolderChange & {mod
       modified.push(uid)
       continue
     }
-    let next: string[]
-    if (req.mode === 'replace') next = flags
-    else if (req.mode === 'add') next = normalizeFlags([...m.flags, ...flags])
-    else {
-      const drop = new Set(flags.map((f) => f.toLowerCase()))
-      next = m.flags.filter((f) => !drop.has(f.toLowerCase()))
-    }
-    if (next.length === m.flags.length && next.every((f) => m.flags.includes(f))) continue
-    unseen += (seen(m.flags) ? 1 : 0) - (seen(next) ? 1 : 0)
+    const next = nextFlags(m.flags, req.mode, flags)
+    if (sameFlags(next, m.flags)) continue
+    unseen += (isSeen(m.flags) ? 1 : 0) - (isSeen(next) ? 1 : 0)
     const record = {...m, flags: next, modseq: ++highestModseq}
     store.messages.putSync(messageKey(folder.id, uid), record)
     updated.push(record)
@@ -87,7 +79,7 @@ function removeEntries(store: Store, folder: MailboxRecord, records: MessageReco
     releaseBlob(store, m.blobId)
     messages--
     size -= m.size
-    if (!seen(m.flags)) unseen--
+    if (!isSeen(m.flags)) unseen--
   }
   const after = {...folder, messages, unseen, size, highestModseq: folder.highestModseq + (records.length ? 1 : 0)}
   if (records.length) store.mailboxes.putSync(mailboxKey(folder.user, folder.name), after)

@@ -20,7 +20,7 @@ const names = (aliases: {alias: string}[]) => aliases.map((a) => a.alias)
 
 describe('alias add refuses what cannot resolve, and writes nothing', () => {
   it('a loop through two aliases (a -> b, then b -> a) is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     // b@ exists only through the catch-all, so a -> b is a valid alias
     await ok(['alias', 'add', '@example.com', 'alice@example.com'], dataDir)
     await ok(['alias', 'add', 'a@example.com', 'b@example.com'], dataDir)
@@ -33,26 +33,26 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
   })
 
   it('an alias to itself is a loop', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', 'self@example.com', 'SELF@example.com'], dataDir, /alias loop: self@example\.com -> self@example\.com/)
     expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('a catch-all to an unknown address of its own domain is a loop', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', '@example.com', 'nobody@example.com'], dataDir, /alias loop: nobody@example\.com -> @example\.com -> nobody@example\.com/)
     expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('a target that names no one here is refused, even next to valid targets', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', 'sales@example.com', 'ghost@example.com'], dataDir, /alias target ghost@example\.com does not exist/)
     await expectRefused(['alias', 'add', 'sales@example.com', 'alice@example.com', 'ghost@example.org', 'x@remote.test'], dataDir, /alias target ghost@example\.org does not exist/)
     expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('an alias in an unknown domain, or a malformed alias or target, is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', 'sales@nope.test', 'alice@example.com'], dataDir, /unknown domain nope\.test/)
     await expectRefused(['alias', 'add', 'not-an-address', 'alice@example.com'], dataDir, /invalid address: "not-an-address"/)
     await expectRefused(['alias', 'add', 'sales@example.com', 'alice@example.com', 'bad target'], dataDir, /invalid address: "bad target"/)
@@ -60,7 +60,7 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
   })
 
   it('a duplicate alias, an alias over a user, and removing an unknown alias are refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['alias', 'add', 'sales@example.com', 'alice@example.com'], dataDir)
     await expectRefused(['alias', 'add', 'Sales@example.com', 'bob@example.com'], dataDir, /alias sales@example\.com already exists/)
     await expectRefused(['alias', 'add', 'alice@example.com', 'bob@example.com'], dataDir, /alice@example\.com is a user/)
@@ -69,7 +69,7 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
   })
 
   it('alias add without a target is a usage error', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const before = await snapshot(dataDir)
     const r = await runCli(['alias', 'add', 'sales@example.com'], {dataDir})
     expect(r.code, r.stderr).toBe(2)
@@ -80,7 +80,7 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
 
 describe('alias happy paths (--json)', () => {
   it('add (several targets, normalized and deduplicated), chain, catch-all, list, remove', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const t0 = Date.now()
     const sales = await runJson(['alias', 'add', 'Sales@Example.COM', 'ALICE@example.com', 'bob@example.com', 'alice@example.com', 'Partner@Elsewhere.TEST'], {dataDir})
     expect(Object.keys(sales).sort()).toEqual(['alias', 'createdAt', 'targets'])
@@ -115,7 +115,7 @@ describe('alias happy paths (--json)', () => {
   })
 
   it('a catch-all makes any address of the domain a valid target', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['alias', 'add', '@example.com', 'alice@example.com'], dataDir)
     const a = await runJson(['alias', 'add', 'x@example.org', 'anything@example.com'], {dataDir})
     expect(a.targets).toEqual(['anything@example.com'])

@@ -16,8 +16,8 @@ import {
   ok,
   passwordHashOf,
   snapshot,
-  withStore,
 } from './fixtures.js'
+import {withTestStore} from '../helpers/test-store.js'
 
 /** example.com with alice@example.com (password "pw"), example.org empty */
 let template: string
@@ -33,14 +33,14 @@ const addresses = (users: {address: string}[]) => users.map((u) => u.address)
 
 describe('domain and user commands refuse bad input and write nothing', () => {
   it('an invalid address or domain is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'not-an-address', '--password-stdin'], dataDir, /invalid address: "not-an-address"/, {input: 'pw\n'})
     await expectRefused(['domain', 'add', 'bad domain'], dataDir, /invalid domain: "bad domain"/)
     expect((await runJson(['domain', 'list'], {dataDir})).map((d: {name: string}) => d.name)).toEqual(['example.com', 'example.org'])
   })
 
   it('a user in an unknown domain is refused, before any password is read', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'bob@nope.test', '--password-stdin'], dataDir, /unknown domain nope\.test/, {input: 'pw\n'})
     // the domain check comes before the password prompt: no terminal needed to learn the domain is wrong
     await expectRefused(['user', 'add', 'bob@nope.test'], dataDir, /unknown domain nope\.test/)
@@ -48,7 +48,7 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('a duplicate user (in any letter case) is refused and keeps its password', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const hash = await passwordHashOf(dataDir, 'alice@example.com')
     await expectRefused(['user', 'add', 'ALICE@Example.COM', '--password-stdin'], dataDir, /user alice@example\.com already exists/, {input: 'other\n'})
     expect(await passwordHashOf(dataDir, 'alice@example.com')).toBe(hash)
@@ -56,27 +56,27 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('a duplicate domain (in any letter case, with a trailing dot) is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['domain', 'add', 'EXAMPLE.com.'], dataDir, /domain example\.com already exists/)
     const domains = await runJson(['domain', 'list'], {dataDir})
     expect(domains.map((d: {name: string}) => d.name)).toEqual(['example.com', 'example.org'])
   })
 
   it('a user cannot be added over an alias', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['alias', 'add', 'sales@example.com', 'alice@example.com'], dataDir)
     await expectRefused(['user', 'add', 'Sales@example.com', '--password-stdin'], dataDir, /sales@example\.com is an alias/, {input: 'pw\n'})
     expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('a bad quota is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin', '--quota', 'lots'], dataDir, /invalid size: "lots"/, {input: 'pw\n'})
     expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('an empty password on stdin is refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin'], dataDir, /no password on stdin/, {input: ''})
     await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin'], dataDir, /no password on stdin/, {input: '\nsecond line\n'})
     const hash = await passwordHashOf(dataDir, 'alice@example.com')
@@ -85,14 +85,14 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('without --password-stdin and without a terminal, user add and passwd say how to give a password', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     // runCli's stdin is a pipe, not a TTY: there is nobody to prompt
     await expectRefused(['user', 'add', 'bob@example.com'], dataDir, /no password given: use --password-stdin/, {input: 'pw\n'})
     await expectRefused(['user', 'passwd', 'alice@example.com'], dataDir, /no password given: use --password-stdin/, {input: 'pw\n'})
   })
 
   it('commands on an unknown user say so', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     for (const cmd of ['show', 'disable']) {
       await expectRefused(['user', cmd, 'Nobody@example.com'], dataDir, /no user nobody@example\.com/)
     }
@@ -101,7 +101,7 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('a forgotten ADDRESS with a piped password is a usage error that never prints the password', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const before = await snapshot(dataDir)
     const missing = await runCli(['user', 'add', '--password-stdin'], {dataDir, input: 'hunter2\n'})
     expect(missing.stderr).not.toContain('hunter2')
@@ -111,7 +111,7 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('oclif usage errors (missing argument, unknown flag) exit 2 and write nothing', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const before = await snapshot(dataDir)
     const missing = await runCli(['user', 'show'], {dataDir})
     expect(missing.code, missing.stderr).toBe(2)
@@ -123,7 +123,7 @@ describe('domain and user commands refuse bad input and write nothing', () => {
   })
 
   it('domain remove refuses while the domain has users or aliases; --force removes them, their mail and their alias targets', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await addUser(dataDir, 'bob@example.com')
     await addUser(dataDir, 'carol@example.org')
     await ok(['alias', 'add', 'team@example.com', 'alice@example.com', 'bob@example.com'], dataDir)
@@ -142,12 +142,12 @@ describe('domain and user commands refuse bad input and write nothing', () => {
     expect(await runJson(['alias', 'list'], {dataDir})).toEqual([{alias: 'both@example.org', targets: ['carol@example.org'], createdAt: expect.any(Number)}])
     expect(await blobsPresent(dataDir, blobs)).toEqual([false, false])
     expect(await messageCount(dataDir)).toBe(0)
-    const folders = await withStore(dataDir, (s) => [...s.mailboxes.getKeys()].map((k) => (k as string[])[0]), {readOnly: true})
+    const folders = await withTestStore(dataDir, async ({mail}) => [...(await mail.usageByUser()).entries()].filter(([, u]) => u.folders > 0).map(([user]) => user), {readOnly: true})
     expect(new Set(folders)).toEqual(new Set(['carol@example.org']))
   })
 
   it('user remove refuses while the user has mail; --force deletes user, folders, messages and blobs', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const blobs = await giveMail(dataDir, 'alice@example.com')
     await ok(['alias', 'add', 'sales@example.com', 'alice@example.com', 'partner@elsewhere.test'], dataDir)
 
@@ -166,7 +166,7 @@ describe('domain and user commands refuse bad input and write nothing', () => {
 
 describe('domain and user happy paths (--json)', () => {
   it('domain add / list / remove', async () => {
-    const dataDir = cloneDataDir(template) // example.com (1 user), example.org
+    const dataDir = await cloneDataDir(template) // example.com (1 user), example.org
     await ok(['alias', 'add', '@example.com', 'alice@example.com'], dataDir)
     const t0 = Date.now()
     const added = await runJson(['domain', 'add', 'Example.NET'], {dataDir})
@@ -192,7 +192,7 @@ describe('domain and user happy paths (--json)', () => {
   })
 
   it('user add (--quota 2G) / show / list never show the hash', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const t0 = Date.now()
     const add = await runCli(['user', 'add', 'bob@example.com', '--password-stdin', '--quota', '2G', '--json'], {dataDir, input: 'hunter2\n'})
     expect(add.code, add.stderr).toBe(0)
@@ -223,7 +223,7 @@ describe('domain and user happy paths (--json)', () => {
   })
 
   it('user passwd changes the hash (and only that)', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const before = await passwordHashOf(dataDir, 'alice@example.com')
     const shownBefore = await runJson(['user', 'show', 'alice@example.com'], {dataDir})
     expect(before).toMatch(/^\$argon2id\$/)
@@ -242,31 +242,31 @@ describe('domain and user happy paths (--json)', () => {
   })
 
   it('user disable / enable flip the disabled flag', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const disabled = await runJson(['user', 'disable', 'alice@example.com'], {dataDir})
     expect(disabled).toMatchObject({address: 'alice@example.com', disabled: true})
     expect(Object.keys(disabled).sort()).toEqual(USER_KEYS)
     expect((await runJson(['user', 'show', 'alice@example.com'], {dataDir})).disabled).toBe(true)
-    expect(await withStore(dataDir, (s) => s.users.get('alice@example.com')?.disabled, {readOnly: true})).toBe(true)
+    expect(await withTestStore(dataDir, async (s) => (await s.directory.user('alice@example.com'))?.disabled, {readOnly: true})).toBe(true)
     expect((await runJson(['user', 'enable', 'alice@example.com'], {dataDir})).disabled).toBe(false)
-    expect(await withStore(dataDir, (s) => s.users.get('alice@example.com')?.disabled, {readOnly: true})).toBe(false)
+    expect(await withTestStore(dataDir, async (s) => (await s.directory.user('alice@example.com'))?.disabled, {readOnly: true})).toBe(false)
   })
 
   it('user remove without mail removes the user and their folders', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const removed = await runJson(['user', 'remove', 'alice@example.com'], {dataDir})
     expect(removed).toEqual({address: 'alice@example.com', quota: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
     expect(await runJson(['user', 'list'], {dataDir})).toEqual([])
-    expect(await withStore(dataDir, (s) => s.mailboxes.getKeysCount(), {readOnly: true})).toBe(0)
+    expect(await withTestStore(dataDir, async ({mail}) => [...(await mail.usageByUser()).values()].reduce((n, u) => n + u.folders, 0), {readOnly: true})).toBe(0)
     // the address is free again
     await addUser(dataDir, 'alice@example.com')
   })
 
   it('addresses are normalized: Alice@Example.COM is alice@example.com everywhere', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const added = await runJson(['user', 'add', 'Dave@Example.COM', '--password-stdin'], {dataDir, input: 'pw\n'})
     expect(added.address).toBe('dave@example.com')
-    const keys = await withStore(dataDir, (s) => [...s.users.getKeys()], {readOnly: true})
+    const keys = await withTestStore(dataDir, async (s) => (await s.directory.users()).map((u) => u.address), {readOnly: true})
     expect(keys).toEqual(['alice@example.com', 'dave@example.com'])
     expect((await runJson(['user', 'show', 'DAVE@example.com'], {dataDir})).address).toBe('dave@example.com')
     expect((await runJson(['folder', 'list', 'DAVE@EXAMPLE.COM'], {dataDir}))[0].user).toBe('dave@example.com')

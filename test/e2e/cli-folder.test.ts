@@ -36,7 +36,7 @@ const DEFAULT_NAMES = ['INBOX', 'Archive', 'Drafts', 'Junk', 'Sent', 'Trash']
 
 describe('folder commands refuse bad input and write nothing', () => {
   it('an unknown user is refused by every folder command', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['folder', 'list', 'nobody@example.com'], dataDir, /no user nobody@example\.com/)
     await expectRefused(['folder', 'create', 'Nobody@example.com', 'Projects'], dataDir, /no user nobody@example\.com/)
     await expectRefused(['folder', 'delete', 'nobody@example.com', 'Sent'], dataDir, /no user nobody@example\.com/)
@@ -44,7 +44,7 @@ describe('folder commands refuse bad input and write nothing', () => {
   })
 
   it('invalid folder names are refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['folder', 'create', ALICE, 'a//b'], dataDir, /invalid folder name "a\/\/b": empty hierarchy level/)
     await expectRefused(['folder', 'create', ALICE, '../x'], dataDir, /invalid folder name "\.\.\/x"/)
     await expectRefused(['folder', 'create', ALICE, 'star*'], dataDir, /invalid folder name "star\*"/)
@@ -54,7 +54,7 @@ describe('folder commands refuse bad input and write nothing', () => {
   })
 
   it('INBOX cannot be deleted (in any letter case); existing names cannot be created again', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await expectRefused(['folder', 'delete', ALICE, 'INBOX'], dataDir, /INBOX cannot be deleted/)
     await expectRefused(['folder', 'delete', ALICE, 'inbox'], dataDir, /INBOX cannot be deleted/)
     await expectRefused(['folder', 'create', ALICE, 'Sent'], dataDir, /folder "Sent" already exists/)
@@ -62,7 +62,7 @@ describe('folder commands refuse bad input and write nothing', () => {
   })
 
   it('rename and delete of unknown folders, onto existing names, or into themselves are refused', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['folder', 'create', ALICE, 'Projects/2026'], dataDir)
     await expectRefused(['folder', 'delete', ALICE, 'Nope'], dataDir, /no folder "Nope"/)
     await expectRefused(['folder', 'rename', ALICE, 'Nope', 'Other'], dataDir, /no folder "Nope"/)
@@ -73,7 +73,7 @@ describe('folder commands refuse bad input and write nothing', () => {
 
 describe('folder happy paths (--json)', () => {
   it('a new user has INBOX, Sent, Drafts, Trash, Junk and Archive with their special uses', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const list = await folders(dataDir)
     expect(list.map((f) => [f.name, f.specialUse])).toEqual([
       ['INBOX', undefined],
@@ -96,7 +96,7 @@ describe('folder happy paths (--json)', () => {
   })
 
   it('create Projects/2026 creates Projects too; rename moves the children along', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const created = await runJson(['folder', 'create', ALICE, 'Projects/2026'], {dataDir})
     expect(created).toMatchObject({user: ALICE, name: 'Projects/2026', uidNext: 1, messages: 0, subscribed: true})
     expect(created).not.toHaveProperty('specialUse')
@@ -127,7 +127,7 @@ describe('folder happy paths (--json)', () => {
   })
 
   it('deleting a parent with children leaves a \\Noselect placeholder; its messages go', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['folder', 'create', ALICE, 'Projects/2026'], dataDir)
     const blobs = await giveMail(dataDir, ALICE, 'Projects', 2)
     const before = byName(await folders(dataDir))
@@ -150,7 +150,7 @@ describe('folder happy paths (--json)', () => {
   })
 
   it('creating a \\Noselect placeholder again revives it with a greater UIDVALIDITY', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await ok(['folder', 'create', ALICE, 'A/B'], dataDir)
     await giveMail(dataDir, ALICE, 'A')
     const old = byName(await folders(dataDir))['A']!
@@ -163,7 +163,7 @@ describe('folder happy paths (--json)', () => {
   })
 
   it('UIDVALIDITY after delete and re-create is greater, and UIDs start over', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     const first = await runJson(['folder', 'create', ALICE, 'Tmp'], {dataDir})
     await giveMail(dataDir, ALICE, 'Tmp', 3)
     expect(byName(await folders(dataDir))['Tmp']!.uidNext).toBe(4)
@@ -176,7 +176,7 @@ describe('folder happy paths (--json)', () => {
   })
 
   it('renaming INBOX moves its messages to the new folder and leaves a fresh, empty INBOX', async () => {
-    const dataDir = cloneDataDir(template)
+    const dataDir = await cloneDataDir(template)
     await giveMail(dataDir, ALICE, 'INBOX', 2)
     const inbox = byName(await folders(dataDir))['INBOX']!
     const moved = await runJson(['folder', 'rename', ALICE, 'inbox', 'Old Mail'], {dataDir})

@@ -318,7 +318,7 @@ describe('domain check', {timeout: 60_000}, () => {
   })
 
   it('report addresses that name no one here: said by domain dns, a warning in domain check', async () => {
-    const bare = cloneDataDir(dataDir)
+    const bare = await cloneDataDir(dataDir)
     await ok(['alias', 'remove', `tls-reports@${DOMAIN}`], bare)
     const printedBare: PrintedRecord[] = JSON.parse((await runCli(['domain', 'dns', DOMAIN, ...IDENTITY, '--json'], {dataDir: bare})).stdout)
     expect(printedBare.find((r) => r.kind === 'dmarc')!.note).toBe(

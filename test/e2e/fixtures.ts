@@ -1,13 +1,16 @@
 /**
  * Fixtures for the CLI end-to-end suites (cli-*.test.ts): direct store access from the test
- * process (LMDB is safe across processes), cheap copies of a seeded data dir, and checks of the
- * CLI's error contract. Nothing here runs the appliance itself; that is always the real bin/mailbox.
+ * process (LMDB is safe across processes; most go through ../helpers/test-store.ts, so they work
+ * on the run's backend), cheap copies of a seeded data dir, and checks of the CLI's error contract.
+ * Nothing here runs the appliance itself; that is always the real bin/mailbox.
  */
-import {cpSync} from 'node:fs'
+import {cpSync, existsSync} from 'node:fs'
 import {expect} from 'vitest'
 import {openStore, type Store} from '../../src/store/store.js'
-import type {MailboxRecord} from '../../src/store/records.js'
+import {analyzeMessage} from '../../src/mailstore/analyze.js'
+import {onPostgres} from '../helpers/backend.js'
 import {runCli, tempDataDir, type CliResult} from '../helpers/cli.js'
+import {cloneStore, storeDigest, withTestStore} from '../helpers/test-store.js'
 
 /** Opens the store of a data dir, runs `fn`, and always closes it again. */
 export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Promise<T>, options: {readOnly?: boolean} = {}): Promise<T> {
@@ -21,34 +24,21 @@ export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Pr
 
 export const RAW_MESSAGE = 'Subject: x\r\n\r\nhi\r\n'
 
-let blobSeq = 0
-
 /**
- * Delivers `count` messages into a user's folder by writing the records directly (as the
- * mailstore would): one blob each, a message entry, and the folder's counters bumped.
- * Returns the blob ids, so tests can check they are released later.
+ * Puts `count` messages into a user's folder through the store (as an IMAP APPEND would), on the
+ * run's backend (../helpers/backend.ts). Returns the blob ids, so tests can check they are
+ * released later.
  */
 export async function giveMail(dataDir: string, user: string, folderName = 'INBOX', count = 1): Promise<string[]> {
-  return withStore(dataDir, (store) =>
-    store.transact(() => {
-      const folder = store.mailboxes.get([user, folderName])
-      if (!folder) throw new Error(`fixture: no folder ${folderName} for ${user}`)
-      const size = Buffer.byteLength(RAW_MESSAGE)
-      let f: MailboxRecord = folder
-      const blobIds: string[] = []
-      for (let i = 0; i < count; i++) {
-        const blobId = `b-${process.pid}-${Date.now()}-${++blobSeq}`
-        const uid = f.uidNext
-        store.blobs.putSync(blobId, Buffer.from(RAW_MESSAGE))
-        store.blobInfo.putSync(blobId, {refs: 1, size, createdAt: Date.now()})
-        store.messages.putSync([f.id, uid], {uid, blobId, flags: [], internalDate: Date.now(), size, modseq: f.highestModseq + 1})
-        f = {...f, uidNext: uid + 1, messages: f.messages + 1, size: f.size + size, unseen: f.unseen + 1, highestModseq: f.highestModseq + 1}
-        blobIds.push(blobId)
-      }
-      store.mailboxes.putSync([user, folderName], f)
-      return blobIds
-    }),
-  )
+  const raw = Buffer.from(RAW_MESSAGE)
+  return withTestStore(dataDir, async ({mail}) => {
+    const blobIds: string[] = []
+    for (let i = 0; i < count; i++) {
+      const change = await mail.append({user, folder: folderName, raw, flags: [], analysis: analyzeMessage(raw)})
+      blobIds.push(change.appended![0]!.blobId)
+    }
+    return blobIds
+  })
 }
 
 /** Sets meta.schemaVersion (e.g. 99, as if a newer mailbox had written the store). */
@@ -57,22 +47,27 @@ export async function setSchemaVersion(dataDir: string, version: number): Promis
 }
 
 export async function passwordHashOf(dataDir: string, address: string): Promise<string | undefined> {
-  return withStore(dataDir, async (store) => (await store.directory.user(address))?.passwordHash, {readOnly: true})
+  return withTestStore(dataDir, async (store) => (await store.directory.user(address))?.passwordHash, {readOnly: true})
 }
 
 /** Whether blobs and their info records are still stored. */
 export async function blobsPresent(dataDir: string, blobIds: string[]): Promise<boolean[]> {
-  return withStore(dataDir, (store) => blobIds.map((id) => store.blobs.get(id) !== undefined || store.blobInfo.get(id) !== undefined), {readOnly: true})
+  return withTestStore(dataDir, ({mail}) => Promise.all(blobIds.map(async (id) => (await mail.blob(id)) !== undefined || (await mail.blobInfo(id)) !== undefined)), {readOnly: true})
 }
 
+/** messages in every folder of every user */
 export async function messageCount(dataDir: string): Promise<number> {
-  return withStore(dataDir, (store) => store.messages.getKeysCount(), {readOnly: true})
+  return withTestStore(dataDir, async ({mail}) => [...(await mail.usageByUser()).values()].reduce((n, u) => n + u.messages, 0), {readOnly: true})
 }
 
 const DATABASES = ['meta', 'domains', 'users', 'aliases', 'mailboxes', 'messages', 'blobs', 'blobInfo', 'queueEntries', 'queueIndex', 'deliveryLog'] as const
 
-/** Every key and value of every named database: two equal snapshots mean nothing was written. */
-export async function snapshot(dataDir: string): Promise<Record<string, unknown[]>> {
+/**
+ * Every key and value of every named LMDB database, or on PostgreSQL the digest of every record
+ * (`store verify`'s): two equal snapshots mean nothing was written.
+ */
+export async function snapshot(dataDir: string): Promise<unknown> {
+  if (onPostgres) return storeDigest(dataDir)
   return withStore(
     dataDir,
     (store) =>
@@ -86,10 +81,15 @@ export async function snapshot(dataDir: string): Promise<Record<string, unknown[
   )
 }
 
-/** A private copy of a (closed) seeded data dir: much cheaper than seeding again through the CLI. */
-export function cloneDataDir(template: string): string {
+/**
+ * A private copy of a (closed) seeded data dir: much cheaper than seeding again through the CLI.
+ * On PostgreSQL the template's store is copied into the copy's own (`store copy`).
+ */
+export async function cloneDataDir(template: string): Promise<string> {
   const dir = tempDataDir()
-  cpSync(template, dir, {recursive: true})
+  // on PostgreSQL a data dir nothing served holds no files at all
+  if (!onPostgres || existsSync(template)) cpSync(template, dir, {recursive: true})
+  await cloneStore(template, dir)
   return dir
 }
 

@@ -7,7 +7,8 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
-import {freePorts, listMessages, runPython, setupUsers, showRaw, withStore} from './smtp-helpers.js'
+import {freePorts, listMessages, runPython, setupUsers, showRaw} from './smtp-helpers.js'
+import {withTestStore} from '../helpers/test-store.js'
 import {message, smtpDeliver} from './pop3-helpers.js'
 
 /**
@@ -134,7 +135,7 @@ describe('poplib → serve', () => {
     const stored = await listMessages(dataDir, 'alice@example.com')
     const raws = await Promise.all(stored.map((m) => showRaw(dataDir, 'alice@example.com', m.uid)))
     const sizes = raws.map((raw) => Buffer.byteLength(raw))
-    const uidValidity = await withStore(dataDir, (s) => s.mailboxes.get(['alice@example.com', 'INBOX'])!.uidValidity)
+    const uidValidity = await withTestStore(dataDir, async ({mail}) => (await mail.folder('alice@example.com', 'INBOX'))!.uidValidity)
 
     expect(ok(r[4])).toEqual([4, sizes.reduce((a, b) => a + b)])
     const [listHead, listLines] = ok(r[5])

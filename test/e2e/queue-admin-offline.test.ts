@@ -46,25 +46,25 @@ afterAll(async () => {
 describe('queue commands with the server stopped', () => {
   it('hold, delete and flush change the store; retry of a held entry is refused', async () => {
     expect(await queueCmd(dataDir, 'hold', ids.held!)).toBe(`held ${ids.held}\n`)
-    expect(entryOf(dataDir, ids.held!)!.state).toBe('held')
+    expect((await entryOf(dataDir, ids.held!))!.state).toBe('held')
     const retried = await runCli(['queue', 'retry', ids.held!], {dataDir})
     expect(retried.code).not.toBe(0)
     expect(retried.stderr).toMatch(/cannot retry entry \S+: it is held/)
 
     expect(await queueCmd(dataDir, 'delete', ids.deleted!)).toBe(`deleted ${ids.deleted}\n`)
-    expect(entryOf(dataDir, ids.deleted!)).toBeUndefined()
+    expect(await entryOf(dataDir, ids.deleted!)).toBeUndefined()
     expect((await runCli(['queue', 'show', ids.deleted!], {dataDir})).code).not.toBe(0)
 
     const before = Date.now()
     expect(await queueCmd(dataDir, 'flush')).toBe('2 deferred entries due now\n')
     for (const name of ['flushed-1', 'flushed-2']) {
-      const e = entryOf(dataDir, ids[name]!)!
+      const e = (await entryOf(dataDir, ids[name]!))!
       expect(e.state).toBe('queued')
       expect(e.nextAttemptAt).toBeGreaterThanOrEqual(before - 5)
       expect(e.nextAttemptAt).toBeLessThanOrEqual(Date.now())
     }
     expect(await queueCmd(dataDir, 'retry', '--all')).toBe('2 entries due now\n') // the two queued ones, not the held one
-    expect(entryOf(dataDir, ids.held!)!.state).toBe('held')
+    expect((await entryOf(dataDir, ids.held!))!.state).toBe('held')
     expect((await queueList(dataDir)).map((e) => [e.id, e.state]).sort()).toEqual(
       [
         [ids.held, 'held'],
@@ -80,14 +80,14 @@ describe('queue commands with the server stopped', () => {
     await waitForEntry(dataDir, ids['flushed-2']!, ['delivered'])
     await sleep(300)
     expect(subjects(receiver).sort()).toEqual(['flushed-1', 'flushed-2'])
-    expect(entryOf(dataDir, ids.held!)!.state).toBe('held')
+    expect((await entryOf(dataDir, ids.held!))!.state).toBe('held')
     await stopServe()
   })
 
   it('release makes the held entry due; the next server start sends it, and nothing bounced', async () => {
     const before = Date.now()
     expect(await queueCmd(dataDir, 'release', ids.held!)).toBe(`released ${ids.held}\n`)
-    const e = entryOf(dataDir, ids.held!)!
+    const e = (await entryOf(dataDir, ids.held!))!
     expect(e.state).toBe('queued')
     expect(e.nextAttemptAt).toBeGreaterThanOrEqual(before - 5)
     expect(e.nextAttemptAt).toBeLessThanOrEqual(Date.now())
@@ -95,6 +95,6 @@ describe('queue commands with the server stopped', () => {
     const entry = await waitForEntry(dataDir, ids.held!, ['delivered', 'failed'])
     expect(entry).toMatchObject({state: 'delivered', attempts: 2})
     expect(subjects(receiver).sort()).toEqual(['flushed-1', 'flushed-2', 'held'])
-    expect(inboxCount(dataDir, 'alice@example.com')).toBe(0)
+    expect(await inboxCount(dataDir, 'alice@example.com')).toBe(0)
   })
 })

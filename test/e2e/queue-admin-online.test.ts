@@ -54,19 +54,19 @@ describe('queue commands with the server running', () => {
     // holding twice is refused too: it is no longer queued or deferred
     expect((await runCli(['queue', 'hold', ids.held!], {dataDir})).code).not.toBe(0)
     await sleep(300)
-    expect(entryOf(dataDir, ids.held!)!.state).toBe('held')
+    expect((await entryOf(dataDir, ids.held!))!.state).toBe('held')
     expect(subjects(receiver)).not.toContain('held')
   })
 
   it('delete removes an entry without sending it and without a bounce', async () => {
     expect(await queueCmd(dataDir, 'delete', ids.deleted!)).toBe(`deleted ${ids.deleted}\n`)
-    expect(entryOf(dataDir, ids.deleted!)).toBeUndefined()
+    expect(await entryOf(dataDir, ids.deleted!)).toBeUndefined()
     expect((await queueList(dataDir)).map((e) => e.id)).not.toContain(ids.deleted)
     const shown = await runCli(['queue', 'show', ids.deleted!], {dataDir})
     expect(shown.code).not.toBe(0)
     expect(shown.stderr).toMatch(/no queue entry/)
     await sleep(300)
-    expect(inboxCount(dataDir, 'alice@example.com')).toBe(0)
+    expect(await inboxCount(dataDir, 'alice@example.com')).toBe(0)
     expect(subjects(receiver)).not.toContain('deleted')
   })
 
@@ -78,7 +78,7 @@ describe('queue commands with the server running', () => {
     // retry --all takes queued and deferred entries only
     expect(await queueCmd(dataDir, 'retry', '--all')).toBe('0 entries due now\n')
     await sleep(300)
-    expect(entryOf(dataDir, ids.held!)!.state).toBe('held')
+    expect((await entryOf(dataDir, ids.held!))!.state).toBe('held')
     expect(subjects(receiver)).not.toContain('held')
   })
 
@@ -89,6 +89,6 @@ describe('queue commands with the server running', () => {
     expect(subjects(receiver).sort()).toEqual(['flushed-1', 'flushed-2', 'held'])
     // releasing something that is not held is refused
     expect((await runCli(['queue', 'release', ids.held!], {dataDir})).code).not.toBe(0)
-    expect(inboxCount(dataDir, 'alice@example.com')).toBe(0)
+    expect(await inboxCount(dataDir, 'alice@example.com')).toBe(0)
   })
 })

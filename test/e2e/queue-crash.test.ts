@@ -28,7 +28,7 @@ describe('kill -9 while sending', () => {
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net'], message('sent across a crash', 'crash-body-marker\n'))
     const id = sent.queued[0]!
     await waitFor('the receiver to get the DATA', () => receiver!.dataCount >= 1)
-    expect(entryOf(dataDir, id)).toMatchObject({state: 'sending', attempts: 1})
+    expect(await entryOf(dataDir, id)).toMatchObject({state: 'sending', attempts: 1})
     expect(receiver.messages).toHaveLength(0)
 
     served.child.kill('SIGKILL')

@@ -53,13 +53,13 @@ beforeEach(() => receiver.acceptAll())
 
 /** waits for one more message in alice's INBOX than `before` and returns the newest one's raw text */
 async function nextBounce(before: number): Promise<{raw: string; listed: Awaited<ReturnType<typeof listMessages>>[number]}> {
-  await waitFor(`a bounce in alice's INBOX (had ${before})`, () => inboxCount(dataDir, 'alice@example.com') > before)
+  await waitFor(`a bounce in alice's INBOX (had ${before})`, async () => (await inboxCount(dataDir, 'alice@example.com')) > before)
   const list = await listMessages(dataDir, 'alice@example.com')
   const listed = list.reduce((a, b) => (b.uid > a.uid ? b : a))
   return {raw: await showRaw(dataDir, 'alice@example.com', listed.uid), listed}
 }
 
-const blobPresent = (blobId: string) => peek(dataDir, (s) => s.blobs.get(blobId) !== undefined)
+const blobPresent = (blobId: string) => peek(dataDir, async (s) => (await s.mail.blob(blobId)) !== undefined)
 
 describe('delivery by a route', () => {
   it('delivers the message intact, with our Received header and without Return-Path, and keeps the transcript', async () => {
@@ -98,7 +98,7 @@ describe('delivery by a route', () => {
     expect(text).not.toContain('unique-body-marker-7f3a')
     expect(text).not.toContain('Subject: route delivery')
     // a delivered entry no longer holds the message data
-    expect(blobPresent(shown.blobId)).toBe(false)
+    expect(await blobPresent(shown.blobId)).toBe(false)
   })
 
   it('uses STARTTLS when the receiver offers it (opportunistic, self-signed certificate)', async () => {
@@ -128,7 +128,7 @@ describe('temporary and permanent failures', () => {
     expect(receiver.messages.length).toBe(before)
     // the default schedule waits a minute: nothing happens on its own meanwhile
     await sleep(300)
-    expect(entryOf(dataDir, id)!.state).toBe('deferred')
+    expect((await entryOf(dataDir, id))!.state).toBe('deferred')
 
     expect(await queueCmd(dataDir, 'retry', id)).toMatch(/1 entry due now/)
     await waitForEntry(dataDir, id, ['delivered', 'failed'])
@@ -143,7 +143,7 @@ describe('temporary and permanent failures', () => {
 
   it('550: fails at once and bounces to the sender with a delivery-status report', async () => {
     receiver.rcpt = () => ({code: 550, message: '5.1.1 <bob@example.net>: no such user here'})
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net'], message('will bounce'))
     const id = sent.queued[0]!
     const entry = await waitForEntry(dataDir, id, ['failed', 'deferred', 'delivered'])
@@ -151,7 +151,7 @@ describe('temporary and permanent failures', () => {
     expect(entry.attempts).toBe(1)
     expect(entry.recipients[0]).toMatchObject({address: 'bob@example.net', state: 'failed'})
     expect(entry.recipients[0]!.lastError).toMatch(/^550/)
-    expect(blobPresent(entry.blobId)).toBe(false)
+    expect(await blobPresent(entry.blobId)).toBe(false)
 
     const {raw, listed} = await nextBounce(before)
     expect(listed.subject).toBe('Undelivered Mail Returned to Sender')
@@ -180,7 +180,7 @@ describe('temporary and permanent failures', () => {
 
   it('a failing message with a null sender produces no bounce', async () => {
     receiver.rcpt = () => ({code: 550, message: '5.1.1 no such user'})
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const nullSent = await send(dataDir, '', ['bob@example.net'], message('null sender fails'))
     const nullEntry = await waitForEntry(dataDir, nullSent.queued[0]!, ['failed', 'deferred', 'delivered'])
     expect(nullEntry.state).toBe('failed')
@@ -191,7 +191,7 @@ describe('temporary and permanent failures', () => {
     const {raw} = await nextBounce(before)
     expect(parseReport(raw).part('text/rfc822-headers').body).toContain('Subject: real sender fails')
     await sleep(300)
-    expect(inboxCount(dataDir, 'alice@example.com')).toBe(before + 1)
+    expect(await inboxCount(dataDir, 'alice@example.com')).toBe(before + 1)
     // not even tried: no bounce to <> that failed on the way either
     const tried = served.output().split('\n').filter((l) => l.includes(nullSent.queued[0]!) && /bounce/i.test(l))
     expect(tried).toEqual([])
@@ -215,11 +215,11 @@ describe('temporary and permanent failures', () => {
     expect(shown.state).toBe('deferred')
     expect(shown.attemptLog[0]!.result).toBe('deferred')
     expect(shown.attemptLog[0]!.transcript).toContain('C: DATA')
-    expect(blobPresent(shown.blobId)).toBe(true)
+    expect(await blobPresent(shown.blobId)).toBe(true)
 
     await queueCmd(dataDir, 'retry', id)
     await waitForEntry(dataDir, id, ['delivered', 'failed'])
-    expect(entryOf(dataDir, id)).toMatchObject({state: 'delivered', attempts: 2})
+    expect(await entryOf(dataDir, id)).toMatchObject({state: 'delivered', attempts: 2})
     const got = receiver.messages.at(-1)!
     expect(receiver.messages.length).toBe(before + 1)
     expect(got.raw).toContain('Subject: dropped mid data')
@@ -231,7 +231,7 @@ describe('temporary and permanent failures', () => {
 describe('per-recipient results', () => {
   it('one entry, two recipients: one accepted, one 550 → one delivered, one failed, a bounce for the failed one only', async () => {
     receiver.rcpt = (address) => (address === 'carol@example.net' ? {code: 550, message: '5.1.1 carol is gone'} : undefined)
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const received = receiver.messages.length
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net', 'carol@example.net'], message('two recipients'))
     expect(sent.queued).toHaveLength(1) // one entry per domain
@@ -257,7 +257,7 @@ describe('per-recipient results', () => {
 
   it('two recipients both refused with different 5xx replies: each keeps its own reply in the bounce', async () => {
     receiver.rcpt = (address) => ({code: 550, message: address === 'carol@example.net' ? '5.1.1 carol is gone' : '5.2.2 bob is over quota'})
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net', 'carol@example.net'], message('both refused'))
     const entry = await waitForEntry(dataDir, sent.queued[0]!, ['delivered', 'failed', 'deferred'])
     expect(entry.state).toBe('failed')
@@ -275,7 +275,7 @@ describe('per-recipient results', () => {
 
   it('one recipient 451 and one 550: the 550 fails at once (and bounces), the 451 is deferred', async () => {
     receiver.rcpt = (address) => (address === 'carol@example.net' ? {code: 550, message: '5.1.1 carol is gone'} : {code: 451, message: '4.2.0 bob is busy'})
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net', 'carol@example.net'], message('mixed verdicts'))
     const entry = await waitForEntry(dataDir, sent.queued[0]!, ['delivered', 'failed', 'deferred'])
     expect(entry.recipients.map((r) => [r.address, r.state, r.lastError?.slice(0, 3)])).toEqual([

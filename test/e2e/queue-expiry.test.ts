@@ -37,7 +37,7 @@ describe('queue lifetime', () => {
     const shown = await queueShow(dataDir, id)
     expect(shown.attemptLog.at(-1)!.result).toBe('failed')
 
-    await waitFor('the bounce', () => inboxCount(dataDir, 'alice@example.com') > 0)
+    await waitFor('the bounce', async () => (await inboxCount(dataDir, 'alice@example.com')) > 0)
     const [bounce] = await listMessages(dataDir, 'alice@example.com')
     const report = parseReport(await showRaw(dataDir, 'alice@example.com', bounce!.uid))
     expect(report.part('text/plain').body).toMatch(/could not be delivered within the time the queue keeps trying/)
@@ -51,10 +51,10 @@ describe('queue lifetime', () => {
 
   it('an enhanced 4.x.x code becomes the matching 5.x.x when it expires', async () => {
     receiver.rcpt = () => ({code: 452, message: '4.2.2 mailbox full'})
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const sent = await send(dataDir, 'alice@example.com', ['bob@example.net'], message('full mailbox'))
     expect((await waitForEntry(dataDir, sent.queued[0]!, ['failed', 'delivered'])).state).toBe('failed')
-    await waitFor('the bounce', () => inboxCount(dataDir, 'alice@example.com') > before)
+    await waitFor('the bounce', async () => (await inboxCount(dataDir, 'alice@example.com')) > before)
     const newest = (await listMessages(dataDir, 'alice@example.com')).reduce((a, b) => (b.uid > a.uid ? b : a))
     const report = parseReport(await showRaw(dataDir, 'alice@example.com', newest.uid))
     expect(report.statusBlocks[1]).toMatchObject({Status: '5.2.2', 'Diagnostic-Code': 'smtp; 452 4.2.2 mailbox full'})

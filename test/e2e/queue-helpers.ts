@@ -10,7 +10,8 @@ import {SMTPServer, type SMTPServerSession} from 'smtp-server'
 import {expect} from 'vitest'
 import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
 import {setupUsers} from './smtp-helpers.js'
-import {openStore} from '../../src/store/store.js'
+import type {MailboxStore} from '../../src/store/backend.js'
+import {withTestStore} from '../helpers/test-store.js'
 import type {DeliveryAttemptRecord, QueueEntry, QueueState} from '../../src/store/records.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -221,19 +222,14 @@ export async function queueCmd(dataDir: string, ...args: string[]): Promise<stri
   return r.stdout
 }
 
-/** Reads the store (read-only, a fresh open each time so every poll sees the latest commit). */
-export function peek<T>(dataDir: string, fn: (store: ReturnType<typeof openStore>) => T): T {
-  const store = openStore(dataDir, {readOnly: true})
-  try {
-    return fn(store)
-  } finally {
-    void store.close()
-  }
+/** Reads the data dir's store on the run's backend (read-only, a fresh open each time so every poll sees the latest commit). */
+export function peek<T>(dataDir: string, fn: (store: MailboxStore) => T | Promise<T>): Promise<T> {
+  return withTestStore(dataDir, fn, {readOnly: true})
 }
 
-export const entryOf = (dataDir: string, id: string): QueueEntry | undefined => peek(dataDir, (s) => s.queueEntries.get(id))
+export const entryOf = (dataDir: string, id: string): Promise<QueueEntry | undefined> => peek(dataDir, (s) => s.queue.entry(id))
 
-export const inboxCount = (dataDir: string, user: string): number => peek(dataDir, (s) => s.mailboxes.get([user, 'INBOX'])?.messages ?? 0)
+export const inboxCount = (dataDir: string, user: string): Promise<number> => peek(dataDir, async (s) => (await s.mail.folder(user, 'INBOX'))?.messages ?? 0)
 
 /** Polls until `check` returns a truthy value, or fails with `what` and the last value seen. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 40): Promise<T> {
@@ -253,8 +249,8 @@ export function waitForEntry(dataDir: string, id: string, states: QueueState[], 
   let last: QueueEntry | undefined
   return waitFor(
     `entry ${id} to be ${states.join('|')}`,
-    () => {
-      last = entryOf(dataDir, id)
+    async () => {
+      last = await entryOf(dataDir, id)
       return last && states.includes(last.state) ? last : undefined
     },
     timeoutMs,

@@ -128,12 +128,12 @@ describe('MX delivery through a loopback DNS server', () => {
   })
 
   it('a null MX fails the entry at once and bounces with 5.1.2', async () => {
-    const before = inboxCount(dataDir, 'alice@example.com')
+    const before = await inboxCount(dataDir, 'alice@example.com')
     const sent = await send(dataDir, 'alice@example.com', ['bob@nullmx.test'], message('to a null mx'))
     const entry = await waitForEntry(dataDir, sent.queued[0]!, ['failed', 'deferred', 'delivered'])
     expect(entry).toMatchObject({state: 'failed', attempts: 1})
     expect(entry.lastError).toMatch(/^550 5\.1\.2 .*null MX/)
-    await waitFor('the bounce', () => inboxCount(dataDir, 'alice@example.com') > before)
+    await waitFor('the bounce', async () => (await inboxCount(dataDir, 'alice@example.com')) > before)
     const newest = (await listMessages(dataDir, 'alice@example.com')).reduce((a, b) => (b.uid > a.uid ? b : a))
     const report = parseReport(await showRaw(dataDir, 'alice@example.com', newest.uid))
     expect(report.statusBlocks[1]).toMatchObject({'Final-Recipient': 'rfc822; bob@nullmx.test', Action: 'failed', Status: '5.1.2'})

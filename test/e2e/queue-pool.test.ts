@@ -40,7 +40,7 @@ describe('sender pool limits', () => {
     expect(receiver.stalled.length).toBe(3)
     const perDomain = receiver.stalled.reduce<Record<string, number>>((m, s) => ({...m, [domainOf(s)!]: (m[domainOf(s)!] ?? 0) + 1}), {})
     expect(Math.max(...Object.values(perDomain))).toBeLessThanOrEqual(2)
-    expect(peek(dataDir, (s) => ids.filter((id) => s.queueEntries.get(id)!.state === 'sending').length)).toBe(3)
+    expect(await peek(dataDir, async (s) => (await Promise.all(ids.map((id) => s.queue.entry(id)))).filter((e) => e!.state === 'sending').length)).toBe(3)
 
     receiver.data = () => undefined
     receiver.releaseStalled()

@@ -95,16 +95,16 @@ describe.each(['running', 'stopped'] as const)('queue verbs with the server %s',
     const none = await runCli(['queue', 'show', 'zzzzzz'], {dataDir})
     expect(none.code).toBe(1)
     expect(none.stderr).toBe('Error: no queue entry zzzzzz\n')
-    expect(entryOf(dataDir, ids['net-1']!)!.state).toBe('deferred')
+    expect((await entryOf(dataDir, ids['net-1']!))!.state).toBe('deferred')
   })
 
   it('queue flush --domain makes only that domain\'s deferred entries due now', async () => {
     expect(await queueCmd(dataDir, 'flush', '--domain', 'EXAMPLE.org')).toBe('1 deferred entry for example.org due now\n')
     if (mode === 'running') await waitForEntry(dataDir, ids['org-1']!, ['delivered'])
-    else expect(entryOf(dataDir, ids['org-1']!)).toMatchObject({state: 'queued'})
+    else expect(await entryOf(dataDir, ids['org-1']!)).toMatchObject({state: 'queued'})
     await sleep(300)
-    expect(entryOf(dataDir, ids['net-1']!)!.state).toBe('deferred')
-    expect(entryOf(dataDir, ids['net-3']!)!.state).toBe('deferred')
+    expect((await entryOf(dataDir, ids['net-1']!))!.state).toBe('deferred')
+    expect((await entryOf(dataDir, ids['net-3']!))!.state).toBe('deferred')
     expect(subjects()).not.toContain('net-1')
     expect(await queueCmd(dataDir, 'flush', '--domain', 'nowhere.test')).toBe('0 deferred entries for nowhere.test due now\n')
   })
@@ -112,7 +112,7 @@ describe.each(['running', 'stopped'] as const)('queue verbs with the server %s',
   it('queue fail fails the entry now and bounces it to the sender', async () => {
     const id = ids['net-1']!
     expect(await queueCmd(dataDir, 'fail', id.slice(-10))).toBe(`failed ${id} (bob@example.net)\n  bounce sent to alice@example.com\n`)
-    const entry = entryOf(dataDir, id)!
+    const entry = (await entryOf(dataDir, id))!
     expect(entry).toMatchObject({state: 'failed', lastError: 'failed by the administrator'})
     expect(entry.recipients).toEqual([{address: 'bob@example.net', state: 'failed', lastError: 'failed by the administrator'}])
     // the bounce: in the sender's INBOX, a delivery report naming the recipient and the reason

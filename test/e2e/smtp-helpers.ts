@@ -10,6 +10,7 @@ import {expect} from 'vitest'
 import {runCli, runJson, freePort} from '../helpers/cli.js'
 import {storeCounts, type StoreCounts} from '../../src/status.js'
 import {openStore, type Store} from '../../src/store/store.js'
+import {withTestStore} from '../helpers/test-store.js'
 import {upgradeToTls} from '../helpers/tls.js'
 
 export interface Reply {
@@ -183,7 +184,7 @@ export async function setupUsers(dataDir: string, domains: string[], users: User
   )
 }
 
-/** Opens the data dir's store read-only, runs `fn`, closes it. */
+/** Opens the data dir's LMDB store read-only, runs `fn`, closes it (LMDB-only files; the matrix's use ../helpers/test-store.ts). */
 export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Promise<T>): Promise<T> {
   const store = openStore(dataDir, {readOnly: true})
   try {
@@ -193,7 +194,8 @@ export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Pr
   }
 }
 
-export const counts = (dataDir: string): Promise<StoreCounts> => withStore(dataDir, (s) => storeCounts(s))
+/** the data dir's store counts, on the run's backend (../helpers/backend.ts) */
+export const counts = (dataDir: string): Promise<StoreCounts> => withTestStore(dataDir, (s) => storeCounts(s), {readOnly: true})
 
 export interface ListedMessage {
   uid: number

@@ -6,8 +6,8 @@
 import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, runJson, type Served} from '../helpers/cli.js'
-import {counts, freePorts, headerFields, listMessages, setupUsers, showRaw, withStore} from './smtp-helpers.js'
-import {mailboxKey, mailboxMessagesRange} from '../../src/store/keys.js'
+import {counts, freePorts, headerFields, listMessages, setupUsers, showRaw} from './smtp-helpers.js'
+import {withTestStore} from '../helpers/test-store.js'
 
 const HOST = 'mx.nodemailer.test'
 let dataDir: string
@@ -31,11 +31,10 @@ afterAll(async () => {
 
 /** the raw bytes of the newest message in USER's INBOX, straight from the store */
 async function newestRaw(user: string): Promise<{uid: number; raw: Buffer}> {
-  return withStore(dataDir, (store) => {
-    const inbox = store.mailboxes.get(mailboxKey(user, 'INBOX'))!
-    const entries = [...store.messages.getRange(mailboxMessagesRange(inbox.id))]
-    const last = entries.at(-1)!.value
-    return {uid: last.uid, raw: store.blobs.get(last.blobId)!}
+  return withTestStore(dataDir, async ({mail}) => {
+    const inbox = (await mail.folder(user, 'INBOX'))!
+    const last = (await mail.messages(inbox.id)).at(-1)!
+    return {uid: last.uid, raw: (await mail.blob(last.blobId))!}
   })
 }
 

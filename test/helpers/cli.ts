@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll} from 'vitest'
+import {storeEnv} from './backend.js'
 import {startDns, type DnsServer} from './dns.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -51,11 +52,15 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `mailbox ARGS --data-dir DIR` to completion. `input` goes to stdin (closed after). */
-export function runCli(args: string[], options: {dataDir?: string; input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
+/**
+ * Runs `mailbox ARGS --data-dir DIR` to completion, on the data dir's store of the run's backend
+ * (./backend.ts). `input` goes to stdin (closed after).
+ */
+export async function runCli(args: string[], options: {dataDir?: string; input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
   const argv = options.dataDir ? [...args, '--data-dir', options.dataDir] : args
+  const store = options.dataDir ? await storeEnv(options.dataDir) : {}
   const mailbox = mailboxCommand()
-  const child = spawn(mailbox.file, [...mailbox.args, ...argv], {env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...options.env}, stdio: 'pipe'})
+  const child = spawn(mailbox.file, [...mailbox.args, ...argv], {env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...store, ...options.env}, stdio: 'pipe'})
   children.add(child)
   let stdout = ''
   let stderr = ''
@@ -91,9 +96,10 @@ export interface Served {
 }
 
 /**
- * Starts `mailbox serve` and resolves once it logs "mailbox started". Protocol ports are off
- * unless `args` turns them on (or `options.defaultPorts` leaves them to serve's own defaults), so
- * parallel test files never collide on a port. DNS is the empty loopback server above unless
+ * Starts `mailbox serve` (on the data dir's store of the run's backend, ./backend.ts) and resolves
+ * once it logs "mailbox started". Protocol ports are off unless `args` turns them on (or
+ * `options.defaultPorts` leaves them to serve's own defaults), so parallel test files never
+ * collide on a port. DNS is the empty loopback server above unless
  * `args` names one (`--dns-server`).
  */
 export async function startServe(
@@ -107,9 +113,10 @@ export async function startServe(
     .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
   const dns = args.includes('--dns-server') ? [] : ['--dns-server', `127.0.0.1:${(await (emptyDns ??= startDns({}))).port}`]
+  const store = await storeEnv(dataDir)
   const mailbox = mailboxCommand()
   const child = spawn(mailbox.file, [...mailbox.args, 'serve', '--data-dir', dataDir, ...portsOff, ...dns, ...args], {
-    env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...env},
+    env: {...process.env, NO_COLOR: '1', ...mailbox.env, ...store, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)

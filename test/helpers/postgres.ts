@@ -11,14 +11,15 @@
  * `postgres` system user that Debian's package creates, which owns the temp dir.
  */
 import {execFile} from 'node:child_process'
-import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync} from 'node:fs'
+import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
-import {delimiter, dirname, join} from 'node:path'
+import {join} from 'node:path'
 import pg from 'pg'
 import {afterAll, beforeAll} from 'vitest'
 import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {missingOutsideCi, requireInCi} from './ci.js'
+import {findPostgresBin} from './postgres-bin.js'
 import {freePort} from './ports.js'
 
 /** every wait on a PostgreSQL program is bounded: initdb, start and stop each get this long */
@@ -27,31 +28,7 @@ const PROGRAM_TIMEOUT_MS = 60_000
 const START_ATTEMPTS = 3
 const SUPERUSER = 'mailbox'
 
-/**
- * The directory holding `initdb` and `pg_ctl`: the one `initdb` on PATH comes from (a symlink is
- * followed to its real directory, where its `postgres` and `pg_ctl` live), else Debian's layout
- * `<debianRoot>/<major>/bin` with the newest major. Undefined when there is none.
- */
-export function findPostgresBin(path = process.env.PATH ?? '', debianRoot = '/usr/lib/postgresql'): string | undefined {
-  const complete = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const initdb = join(dir, 'initdb')
-    if (!existsSync(initdb)) continue
-    const real = dirname(realpathSync(initdb))
-    if (complete(real)) return real
-  }
-  let majors: string[] = []
-  try {
-    majors = readdirSync(debianRoot).filter((name) => /^\d+$/.test(name))
-  } catch {
-    return undefined
-  }
-  for (const major of majors.sort((a, b) => Number(b) - Number(a))) {
-    const dir = join(debianRoot, major, 'bin')
-    if (complete(dir)) return dir
-  }
-  return undefined
-}
+export {findPostgresBin}
 
 export const POSTGRES_BIN = findPostgresBin()
 
@@ -115,7 +92,8 @@ process.on('exit', () => {
   }
 })
 
-export async function startPostgres(): Promise<PrivatePostgres> {
+/** `maxConnections`: the server's max_connections (60 by default: a test file's pools) */
+export async function startPostgres(options: {maxConnections?: number} = {}): Promise<PrivatePostgres> {
   const bin = POSTGRES_BIN
   if (!bin) throw new Error('PostgreSQL not found: no initdb on PATH nor in /usr/lib/postgresql/<major>/bin (Debian package postgresql)')
   const owner = serverOwner()
@@ -137,7 +115,7 @@ export async function startPostgres(): Promise<PrivatePostgres> {
         'fsync = on',
         'synchronous_commit = on',
         'shared_buffers = 16MB',
-        'max_connections = 60',
+        `max_connections = ${options.maxConnections ?? 60}`,
         // commit times, so a test can check what was committed in which order
         'track_commit_timestamp = on',
         '',
@@ -162,31 +140,38 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   }
 }
 
+/** runs one statement on the server of `url`, on a connection of its own */
+async function runSql(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({connectionString: url})
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * Creates the schema `name` on the server of `url` (a superuser's URL without options) and
+ * returns a URL whose sessions use only it (`search_path`) and start with `settings`.
+ */
+export async function createSchemaOn(url: string, name: string, settings: Record<string, string> = {}): Promise<string> {
+  await runSql(url, `CREATE SCHEMA ${name}`)
+  const options = Object.entries({search_path: name, ...settings}).map(([key, value]) => `-c ${key}=${value}`)
+  return `${url}?options=${encodeURIComponent(options.join(' '))}`
+}
+
 function served(bin: string, dir: string, data: string, port: number): PrivatePostgres {
   const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`
   let created = 0
   let stopping: Promise<void> | undefined
-  const run = async (sql: string) => {
-    const client = new pg.Client({connectionString: url})
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
   return {
     url,
     port,
-    async createSchema(settings = {}) {
-      const name = `test_${++created}`
-      await run(`CREATE SCHEMA ${name}`)
-      const options = Object.entries({search_path: name, ...settings}).map(([key, value]) => `-c ${key}=${value}`)
-      return `${url}?options=${encodeURIComponent(options.join(' '))}`
-    },
+    createSchema: (settings = {}) => createSchemaOn(url, `test_${++created}`, settings),
     async createDatabase() {
       const name = `test_${++created}`
-      await run(`CREATE DATABASE ${name}`)
+      await runSql(url, `CREATE DATABASE ${name}`)
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`
     },
     stop() {

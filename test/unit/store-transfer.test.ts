@@ -19,11 +19,10 @@ import {copyStore, verifyStores, type StoreLocation} from '../../src/store/copy.
 import {lmdbSource} from '../../src/store/lmdb-transfer.js'
 import {createFolder as createPgFolder} from '../../src/store/pg/folders.js'
 import {pgDirectory} from '../../src/store/pg/directory.js'
-import {openPgDatabase} from '../../src/store/pg/open.js'
 import {transaction} from '../../src/store/pg/connect.js'
-import {pgSource} from '../../src/store/pg/transfer.js'
 import {openStore, type Store} from '../../src/store/store.js'
 import {digestOf, KINDS, type StoreDigest} from '../../src/store/transfer.js'
+import {pgDigest} from '../helpers/test-store.js'
 import {codeOfAsync} from '../helpers/errors.js'
 import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
@@ -107,20 +106,6 @@ async function lmdbDigest(dir: string): Promise<StoreDigest> {
   } finally {
     await source.close()
     await store.close()
-  }
-}
-
-async function pgDigest(url: string): Promise<StoreDigest> {
-  const db = await openPgDatabase(url)
-  try {
-    const source = await pgSource(db.pool, 'pg')
-    try {
-      return await digestOf(source)
-    } finally {
-      await source.close()
-    }
-  } finally {
-    await db.close()
   }
 }
 

@@ -1,0 +1,56 @@
+/**
+ * What end-to-end tests read and write in a data dir's store besides the real binary, through the
+ * store interface (openStoreBackend), so they work on the backend the run uses (./backend.ts).
+ */
+import type {MailboxStore} from '../../src/store/backend.js'
+import {copyStore} from '../../src/store/copy.js'
+import {openStoreBackend} from '../../src/store/open.js'
+import {openPgDatabase} from '../../src/store/pg/open.js'
+import {pgSource} from '../../src/store/pg/transfer.js'
+import {digestOf, type StoreDigest} from '../../src/store/transfer.js'
+import {storeUrlOf} from './backend.js'
+
+/** Opens the data dir's store, whichever backend this run uses (the data dir's LMDB store must exist). */
+export async function openTestStore(dataDir: string, options: {readOnly?: boolean} = {}): Promise<MailboxStore> {
+  return openStoreBackend({dataDir, store: await storeUrlOf(dataDir), readOnly: options.readOnly ?? false, create: false, pool: {poolSize: 2}})
+}
+
+/** Opens the data dir's store, runs `fn`, and always closes it again. */
+export async function withTestStore<T>(dataDir: string, fn: (store: MailboxStore) => T | Promise<T>, options: {readOnly?: boolean} = {}): Promise<T> {
+  const store = await openTestStore(dataDir, options)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
+
+/** A digest of every record of the PostgreSQL store at `url` (`store verify`'s, src/store/transfer.ts). */
+export async function pgDigest(url: string): Promise<StoreDigest> {
+  const db = await openPgDatabase(url, {poolSize: 2})
+  try {
+    const source = await pgSource(db.pool, 'pg')
+    try {
+      return await digestOf(source)
+    } finally {
+      await source.close()
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+/** On PostgreSQL: the digest of the data dir's store; equal digests mean nothing was written. */
+export async function storeDigest(dataDir: string): Promise<StoreDigest> {
+  const url = await storeUrlOf(dataDir)
+  if (!url) throw new Error('storeDigest reads a PostgreSQL store: on LMDB compare the databases (fixtures.ts snapshot)')
+  return pgDigest(url)
+}
+
+/** On PostgreSQL: copies the (idle) store of `template` into the fresh one of `dataDir` (`store copy`). */
+export async function cloneStore(template: string, dataDir: string): Promise<void> {
+  const [from, to] = await Promise.all([storeUrlOf(template), storeUrlOf(dataDir)])
+  if (!from || !to) return
+  const copied = await copyStore({type: 'pg', url: from}, {type: 'pg', url: to})
+  if (!copied.verify?.equal) throw new Error(`the copy of ${template}'s store differs: ${JSON.stringify(copied.verify?.difference)}`)
+}
