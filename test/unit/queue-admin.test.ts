@@ -1,6 +1,6 @@
 /** The queue's admin helpers on a real store: id abbreviations, the qshape summary, fail with its bounce. */
 import {describe, expect, it} from 'vitest'
-import {enqueueInTxn} from '../../src/queue/entries.js'
+import {enqueueInTxn} from '../../src/store/lmdb-enqueue.js'
 import {failEntry} from '../../src/queue/fail.js'
 import {findEntry, updateEntry} from '../../src/store/lmdb-queue.js'
 import {queueShape} from '../../src/queue/summary.js'

@@ -1,5 +1,5 @@
 import {describe, expect, it, vi} from 'vitest'
-import {enqueueInTxn} from '../../src/queue/entries.js'
+import {enqueueInTxn} from '../../src/store/lmdb-enqueue.js'
 import {BULK_BATCH, attemptsOf, dueIterator, getEntry, listEntries, logAttempt, updateEntry} from '../../src/store/lmdb-queue.js'
 import type {QueueEntry} from '../../src/store/records.js'
 import {tempStore} from '../helpers/store.js'

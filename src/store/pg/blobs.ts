@@ -1,6 +1,6 @@
 /**
  * Message bytes in PostgreSQL, stored once and reference-counted, as in the LMDB store
- * (src/mailstore/blobs.ts): `blobs` holds the bytes, `blob_info` the count and what IMAP needs
+ * (../lmdb-blobs.ts): `blobs` holds the bytes, `blob_info` the count and what IMAP needs
  * without reading them. A blob goes when its last reference does. Call inside `transaction()`.
  */
 import type pg from 'pg'

@@ -1,7 +1,7 @@
 /**
  * Creating outbound queue entries in PostgreSQL, inside the caller's transaction (a delivery's:
  * the message is queued in the commit that acknowledges it). One entry per destination domain,
- * as on LMDB (src/queue/entries.ts), so one connection to a domain's MX carries all its
+ * as on LMDB (../lmdb-enqueue.ts), so one connection to a domain's MX carries all its
  * recipients; each entry holds one reference on the blob, counted by the caller.
  */
 import type pg from 'pg'
