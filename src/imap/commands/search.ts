@@ -266,53 +266,76 @@ async function load(session: Session, c: Candidate, needs: Needs): Promise<void>
   if (needs.text) c.text = (await session.bus.call('mailstore.searchText', {blobId: c.record.blobId})).text
 }
 
+/** A parsed search program: `[CHARSET name] key…` as one key. */
+export type SearchKey = Key
+
+/** Reads `[CHARSET charset] search-key…` (the rest of a SEARCH, or SORT's/THREAD's criteria after their charset). */
+export function parseCriteria(nodes: Node[], charsetFirst = false): SearchKey {
+  let start = 0
+  const first = nodes[0]
+  if (charsetFirst || (first?.type === 'atom' && first.value.toUpperCase() === 'CHARSET')) {
+    const at = charsetFirst ? 0 : 1
+    const charset = stringOf(nodes[at] ?? {type: 'atom', value: ''}, 'charset').toUpperCase()
+    if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw new ImapError('NO', `Unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)')
+    start = at + 1
+  }
+  const reader = new KeyReader(nodes.slice(start))
+  const keys: Key[] = []
+  while (!reader.done) keys.push(reader.key())
+  if (!keys.length) throw new ParseError('SEARCH needs a search key')
+  return keys.length === 1 ? keys[0]! : {op: 'and', keys}
+}
+
+/** A message a search found: its sequence number in the session and its record. */
+export interface Found {
+  seq: number
+  record: MessageRecord
+}
+
+/**
+ * The selected folder's messages matching `key`, ascending; undefined when the session closed
+ * while the search read messages. A MODSEQ key turns CONDSTORE on (RFC 7162 §3.1.5).
+ */
+export async function findMessages(session: Session, key: SearchKey): Promise<Found[] | undefined> {
+  const selected = session.selected!
+  const needs = needsOf(key)
+  const loads = needs.header || needs.text || needs.sent
+  const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
+  const uids = selected.uids
+  const extent: Extent = {messages: uids.length, maxUid: uids.length ? uids[uids.length - 1]! : 0}
+  const found: Found[] = []
+  if (usesModseq(key)) session.enableCondstore()
+  // the session's UIDs and the view's records are both ascending: walk them side by side
+  let r = 0
+  for (let i = 0; i < uids.length; i++) {
+    const u = uids[i]!
+    while (r < records.length && records[r]!.uid < u) r++
+    const record = records[r]
+    if (!record || record.uid !== u) continue
+    const c: Candidate = {seq: i + 1, record, recent: selected.isRecent(u)}
+    if (loads) {
+      if (session.isClosed) return undefined
+      await load(session, c, needs)
+    }
+    if (matches(key, c, extent)) found.push({seq: i + 1, record})
+  }
+  return found
+}
+
 export const SEARCH: CommandHandler = {
   states: ['selected'],
   holdsExpunges: true,
   async run(session, {args, uid}) {
-    const selected = session.selected!
     const nodes: Node[] = []
     while (args.remaining) nodes.push(args.node('search key'))
-    let start = 0
-    const first = nodes[0]
-    if (first?.type === 'atom' && first.value.toUpperCase() === 'CHARSET') {
-      const charset = stringOf(nodes[1] ?? {type: 'atom', value: ''}, 'charset').toUpperCase()
-      if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw new ImapError('NO', `Unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)')
-      start = 2
-    }
-    const reader = new KeyReader(nodes.slice(start))
-    const keys: Key[] = []
-    while (!reader.done) keys.push(reader.key())
-    if (!keys.length) throw new ParseError('SEARCH needs a search key')
-    const key: Key = keys.length === 1 ? keys[0]! : {op: 'and', keys}
-    const needs = needsOf(key)
-    const loads = needs.header || needs.text || needs.sent
-
-    const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
-    const uids = selected.uids
-    const extent: Extent = {messages: uids.length, maxUid: uids.length ? uids[uids.length - 1]! : 0}
-    const found: number[] = []
-    const withModseq = usesModseq(key)
-    if (withModseq) session.enableCondstore()
-    let highest = 0
-    // the session's UIDs and the view's records are both ascending: walk them side by side
-    let r = 0
-    for (let i = 0; i < uids.length; i++) {
-      const u = uids[i]!
-      while (r < records.length && records[r]!.uid < u) r++
-      const record = records[r]
-      if (!record || record.uid !== u) continue
-      const c: Candidate = {seq: i + 1, record, recent: selected.isRecent(u)}
-      if (loads) {
-        if (session.isClosed) return
-        await load(session, c, needs)
-      }
-      if (!matches(key, c, extent)) continue
-      found.push(uid ? u : i + 1)
-      if (record.modseq > highest) highest = record.modseq
-    }
+    const key = parseCriteria(nodes)
+    const found = await findMessages(session, key)
+    if (!found) return
     // with a MODSEQ key, the reply names the highest MODSEQ of the messages found (RFC 7162 §3.1.5)
-    const modseq = withModseq && found.length ? ` (MODSEQ ${highest})` : ''
-    session.write(`* SEARCH${found.length ? ' ' + found.join(' ') : ''}${modseq}\r\n`)
+    let highest = 0
+    for (const f of found) if (f.record.modseq > highest) highest = f.record.modseq
+    const modseq = usesModseq(key) && found.length ? ` (MODSEQ ${highest})` : ''
+    const numbers = found.map((f) => (uid ? f.record.uid : f.seq))
+    session.write(`* SEARCH${numbers.length ? ' ' + numbers.join(' ') : ''}${modseq}\r\n`)
   },
 }
