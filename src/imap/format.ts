@@ -12,6 +12,9 @@ export function str(value: string): string {
   return `{${Buffer.byteLength(value)}}\r\n${value}`
 }
 
+/** an astring: a bare atom when every character may stand in one (RFC 9051 ASTRING-CHAR), else `str` */
+export const astr = (value: string): string => (/^[\x21\x23\x24\x26\x27\x2b-\x5b\x5d-\x7a\x7c-\x7e]+$/.test(value) ? value : str(value))
+
 export const nstr = (value: string | undefined | null): string => (value === undefined || value === null ? 'NIL' : str(value))
 
 export const mailboxName = (name: string): string => str(encodeMailboxName(name))
