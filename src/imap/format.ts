@@ -4,6 +4,7 @@
  */
 import type {Envelope, EnvelopeAddress} from '../mime/envelope.js'
 import type {MimePart} from '../mime/structure.js'
+import {joinContinuations} from '../mime/rfc2231.js'
 import {encodeMailboxName} from './mutf7.js'
 
 /** a string as a quoted string, or as a literal when it holds CR, LF, NUL, 8-bit text or is long */
@@ -44,7 +45,7 @@ export function envelope(e: Envelope | undefined): string {
 }
 
 function params(p: Record<string, string> | undefined): string {
-  const entries = Object.entries(p ?? {})
+  const entries = Object.entries(joinContinuations(p ?? {}))
   if (!entries.length) return 'NIL'
   return '(' + entries.map(([k, v]) => `${str(k.toUpperCase())} ${str(v)}`).join(' ') + ')'
 }

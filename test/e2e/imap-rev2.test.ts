@@ -2,9 +2,10 @@
  * The IMAP4rev2 (RFC 9051) differences that belong to no other part (docs/imap4rev2.md), on the
  * wire: ENABLE IMAP4rev2, SELECT/EXAMINE without RECENT and with the folder's LIST response
  * (§6.3.2), no RECENT when new mail arrives, what rev2 keeps (NAMESPACE, STATUS DELETED, the
- * RFC822 FETCH items), DELETE of a \Noselect parent answered NO [HASCHILDREN]; and a rev1
- * session on the same server unchanged. IMAP4rev2 is not advertised yet. imapflow and Python's
- * imaplib do not speak IMAP4rev2 (neither sends ENABLE IMAP4rev2), so they are not used here.
+ * RFC822 FETCH items), RFC 2231 continuations joined in BODYSTRUCTURE, DELETE of a \Noselect
+ * parent answered NO [HASCHILDREN]; and a rev1 session on the same server unchanged. IMAP4rev2
+ * is not advertised yet. imapflow and Python's imaplib do not speak IMAP4rev2 (neither sends
+ * ENABLE IMAP4rev2), so they are not used here.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
@@ -85,6 +86,32 @@ describe('IMAP4rev2', () => {
     const fetched = await c.command('FETCH 1 (RFC822.SIZE RFC822.HEADER)')
     expect(fetched.status).toBe('OK')
     expect(fetched.untagged[0]).toMatch(/^\* 1 FETCH \(.*RFC822\.SIZE \d+.*RFC822\.HEADER \{\d+\}/s)
+  })
+
+  it('BODYSTRUCTURE joins RFC 2231 parameter continuations (RFC 9051 §7.5.2), for every session', async () => {
+    const raw = [
+      'From: a@remote.test',
+      'Subject: continued',
+      'MIME-Version: 1.0',
+      'Content-Type: application/octet-stream;',
+      ' name*0="a long file";',
+      ' name*1=" name.txt"',
+      "Content-Disposition: attachment; filename*0*=utf-8''%E2%82%AC;",
+      ' filename*1*=%20rates.txt',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'AAAA',
+      '',
+    ].join('\r\n')
+    for (const rev2 of [true, false]) {
+      const c = await login(rev2)
+      expect((await c.command('CREATE Continued')).status).toMatch(/OK|NO/)
+      expect((await c.append('Continued', raw)).status).toBe('OK')
+      expect((await c.command('SELECT Continued')).status).toBe('OK')
+      const r = await c.command('FETCH 1 BODYSTRUCTURE')
+      expect(r.untagged[0]).toContain('("NAME" "a long file name.txt")')
+      expect(r.untagged[0]).toContain(`("ATTACHMENT" ("FILENAME*" "utf-8''%E2%82%AC%20rates.txt"))`)
+    }
   })
 
   it('DELETE of a \\Noselect folder with children is NO [HASCHILDREN]', async () => {
