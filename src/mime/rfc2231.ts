@@ -10,7 +10,7 @@
 
 const SEGMENT = /^(.+?)\*(\d{1,3})(\*?)$/
 
-/** `params` with each complete set of continuations joined into one parameter, in first-seen order */
+/** `params` with each complete set of continuations joined into one parameter, where its segment 0 stood */
 export function joinContinuations(params: Record<string, string>): Record<string, string> {
   const groups = new Map<string, {index: number; extended: boolean; value: string}[]>()
   for (const [key, value] of Object.entries(params)) {
@@ -21,25 +21,26 @@ export function joinContinuations(params: Record<string, string>): Record<string
     groups.set(m[1]!, list)
   }
   if (!groups.size) return params
-  const joined: Record<string, string> = {}
+  // a Map: the names come from the message, and one may be `__proto__`
+  const joined = new Map<string, string>()
   for (const [key, value] of Object.entries(params)) {
     const m = SEGMENT.exec(key)
     const segments = m && groups.get(m[1]!)
     if (!m || !segments || !joinable(m[1]!, segments, params)) {
-      joined[key] = value
+      joined.set(key, value)
       continue
     }
     if (Number(m[2]) !== 0) continue // joined at segment 0
     segments.sort((a, b) => a.index - b.index)
     const extended = segments.some((s) => s.extended)
     const parts = segments.map((s, i) => (!extended || s.extended ? s.value : (i === 0 ? "''" : '') + percentEncode(s.value)))
-    joined[extended ? `${m[1]}*` : m[1]!] = parts.join('')
+    joined.set(extended ? `${m[1]}*` : m[1]!, parts.join(''))
   }
-  return joined
+  return Object.fromEntries(joined)
 }
 
 function joinable(name: string, segments: {index: number}[], params: Record<string, string>): boolean {
-  if (name in params || `${name}*` in params) return false
+  if (Object.hasOwn(params, name) || Object.hasOwn(params, `${name}*`)) return false
   const seen = new Set(segments.map((s) => s.index))
   return seen.size === segments.length && segments.every((s) => s.index < segments.length)
 }

@@ -21,6 +21,10 @@ describe('joinContinuations', () => {
     expect(joined('text/plain; name*1="b"')).toEqual({'name*1': 'b'})
     expect(joined('text/plain; name="x"; name*0="a"; name*1="b"')).toEqual({name: 'x', 'name*0': 'a', 'name*1': 'b'})
     expect(joined("text/plain; charset=utf-8; name*=utf-8''%E2%82%AC")).toEqual({charset: 'utf-8', 'name*': "utf-8''%E2%82%AC"})
+    // names from the message are data, whatever they are called
+    expect(joined('text/plain; constructor*0="a"; constructor*1="b"')).toEqual({constructor: 'ab'})
+    const proto = joined('text/plain; __proto__*0="a"; __proto__*1="b"')
+    expect(Object.hasOwn(proto, '__proto__') && proto['__proto__']).toBe('ab')
     const plain = {charset: 'us-ascii'}
     expect(joinContinuations(plain)).toBe(plain)
   })

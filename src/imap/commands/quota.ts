@@ -1,8 +1,8 @@
 /**
  * tag GETQUOTA root, tag GETQUOTAROOT mailbox, tag SETQUOTA root (limits) (RFC 9208).
  *
- * Each user has one quota root, "" (all their folders), when `user add/update --quota` gave
- * them a quota; it has one resource, STORAGE. A user without a quota has no quota root at all:
+ * Each user has one quota root, "" (all their folders), when `user add --quota` or `user import`
+ * gave them a quota; it has one resource, STORAGE. A user without a quota has no quota root at all:
  * GETQUOTAROOT lists none and GETQUOTA "" is NO. The limit is the administrator's (the CLI), so
  * SETQUOTA is refused and QUOTASET is not advertised (RFC 9208 §4.1.3 lets a server refuse).
  */
@@ -56,6 +56,6 @@ export const SETQUOTA: CommandHandler = {
     args.astring('quota root')
     args.list('resource limits')
     args.end()
-    throw new ImapError('NO', 'Quotas are set by the administrator (mailbox user update --quota)', 'NOPERM')
+    throw new ImapError('NO', 'Quotas are set by the administrator (mailbox user add --quota, user import)', 'NOPERM')
   },
 }
