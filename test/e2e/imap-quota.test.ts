@@ -39,9 +39,15 @@ afterAll(async () => {
   await server?.stop()
 })
 
-async function login(user = alice): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, user)
-  open.push(c)
+/** one raw session per user for the whole file (a login costs an argon2 hash) */
+const sessions = new Map<string, Promise<RawImap>>()
+function login(user = alice): Promise<RawImap> {
+  let c = sessions.get(user.address)
+  if (!c) {
+    c = RawImap.login(server.ports.imap, user)
+    void c.then((conn) => open.push(conn), () => {})
+    sessions.set(user.address, c)
+  }
   return c
 }
 
