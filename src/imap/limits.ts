@@ -14,6 +14,8 @@ export interface ImapLimits {
   handshakeTimeoutMs: number
   /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
   lingerMs: number
+  /** COMPRESS=DEFLATE level, 1 (fastest) … 9 (smallest); 6 is zlib's default and Dovecot's */
+  compressionLevel: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -25,4 +27,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   preauthTimeoutMs: 60_000,
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
+  compressionLevel: 6,
 }

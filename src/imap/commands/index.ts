@@ -5,6 +5,7 @@ import {AUTHENTICATE} from './authenticate.js'
 import {CAPABILITY} from './capability.js'
 import {CHECK} from './check.js'
 import {CLOSE} from './close.js'
+import {COMPRESS} from './compress.js'
 import {COPY} from './copy.js'
 import {CREATE} from './create.js'
 import {DELETE} from './delete.js'
@@ -63,5 +64,6 @@ export const COMMANDS = new Map<string, CommandHandler>(
     COPY,
     MOVE,
     APPEND,
+    COMPRESS,
   }),
 )
