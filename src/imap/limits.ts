@@ -16,6 +16,8 @@ export interface ImapLimits {
   lingerMs: number
   /** COMPRESS=DEFLATE level, 1 (fastest) … 9 (smallest); 6 is zlib's default and Dovecot's */
   compressionLevel: number
+  /** NOTIFY (RFC 5465): changed folders a session keeps to report; past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
+  maxNotifyPending: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -28,4 +30,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
   compressionLevel: 6,
+  maxNotifyPending: 1000,
 }

@@ -22,6 +22,7 @@ import {COMMANDS} from './commands/index.js'
 import {Compression} from './compression.js'
 import {Framing} from './framing.js'
 import type {ImapLimits} from './limits.js'
+import type {Notifications} from './notify.js'
 import {parseCommand, ParseError, tagOf} from './parser.js'
 import type {SelectedMailbox} from './selected.js'
 
@@ -51,6 +52,8 @@ export interface SessionHooks {
   closed(session: Session): void
   /** the folder whose `mailbox.changed` events this session wants (undefined: none) */
   watch(session: Session, mailboxId: number | undefined): void
+  /** NOTIFY (RFC 5465) set or cleared: the session wants `mailbox.changed` of all its user's folders */
+  notify(session: Session, on: boolean): void
 }
 
 export interface CommandContext {
@@ -117,6 +120,8 @@ export class Session {
   /** an IDLE in progress: called when the selected folder changes */
   private idleWaker?: () => void
   private catchingUp: Promise<void> = Promise.resolve()
+  /** NOTIFY SET: what the session reports about folders other than the selected one */
+  private notifications?: Notifications
   /** the session has ended (BYE, LOGOUT, the client left): nothing more is read or written */
   private closed = false
   /** the socket has closed and the server was told */
@@ -259,6 +264,7 @@ export class Session {
     else if (this.compression) this.compression.close(this.options.limits.lingerMs)
     else closeWithin(this.socket, this.options.limits.lingerMs)
     this.hooks.watch(this, undefined)
+    this.hooks.notify(this, false)
   }
 
   /** a socket of the session closed: the connection is gone */
@@ -347,6 +353,7 @@ export class Session {
       const done = await handler.run(this, ctx)
       if (done === null || this.closed || this.state === 'logout') return
       if (this.selected) await this.catchUp(uid || !handler.holdsExpunges)
+      if (this.notifications?.due) await this.sendNotifications()
       const {code, text} = typeof done === 'object' ? done : {code: undefined, text: done ?? `${uid ? 'UID ' : ''}${name} completed`}
       this.write(`${tag} OK ${code ? `[${code}] ` : ''}${text}\r\n`)
     } catch (err) {
@@ -415,6 +422,28 @@ export class Session {
     this.idleWaker?.()
   }
 
+  /** NOTIFY SET (a spec) or NONE (undefined): from now on, changes of the user's other folders are reported, or not */
+  setNotifications(notifications: Notifications | undefined): void {
+    this.notifications = notifications
+    this.hooks.notify(this, notifications !== undefined)
+  }
+
+  /** a folder of the user changed (a bus event, for a session with NOTIFY set); during IDLE it is reported at once */
+  mailboxChanged(mailboxId: number): void {
+    if (!this.notifications || mailboxId === this.selected?.mailboxId) return
+    this.notifications.changed(mailboxId)
+    this.idleWaker?.()
+  }
+
+  /** the NOTIFY reports due (RFC 5465 §5.2); after an overflow NOTIFY is off */
+  private async sendNotifications(): Promise<void> {
+    const notifications = this.notifications
+    if (!notifications || this.closed) return
+    const {lines, overflow} = await notifications.take(this)
+    if (overflow && this.notifications === notifications) this.setNotifications(undefined)
+    for (const line of lines) this.write(line)
+  }
+
   /** IDLE: waits for DONE while pushing the folder's changes as they happen. */
   async idle(): Promise<string | null> {
     this.write('+ idling\r\n')
@@ -424,8 +453,9 @@ export class Session {
     let done = false
     void ended.then(() => (done = true))
     while (!done && !this.closed) {
-      if (this.selected?.dirty) {
-        await this.catchUp(true).catch((err: unknown) => this.log.warn({err}, 'imap idle update failed'))
+      if (this.selected?.dirty || this.notifications?.due) {
+        if (this.selected?.dirty) await this.catchUp(true).catch((err: unknown) => this.log.warn({err}, 'imap idle update failed'))
+        if (this.notifications?.due) await this.sendNotifications().catch((err: unknown) => this.log.warn({err}, 'imap idle notification failed'))
         this.flush()
         continue
       }

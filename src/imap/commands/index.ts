@@ -22,6 +22,7 @@ import {LSUB} from './lsub.js'
 import {MOVE} from './move.js'
 import {NAMESPACE} from './namespace.js'
 import {NOOP} from './noop.js'
+import {NOTIFY} from './notify.js'
 import {RENAME} from './rename.js'
 import {SEARCH} from './search.js'
 import {SELECT} from './select.js'
@@ -65,5 +66,6 @@ export const COMMANDS = new Map<string, CommandHandler>(
     MOVE,
     APPEND,
     COMPRESS,
+    NOTIFY,
   }),
 )
