@@ -10,7 +10,7 @@ import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {IN_CI, onPath} from '../helpers/ci.js'
-import {connectFlow, deliver, RawImap, type ImapServer, simpleMessage, startImapServer} from './imap-helpers.js'
+import {connectFlow, deliver, RawConnections, type ImapServer, simpleMessage, startImapServer} from './imap-helpers.js'
 import {python} from './imap-sync-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
@@ -19,22 +19,18 @@ const bob = {address: 'bob@example.test', password: 'bob-pw'}
 const MAX_LINE = 16 * 1024
 
 let server: ImapServer
-const open: {close(): void}[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer({config: {imap: {maxLineLength: MAX_LINE}}})
 }, 30_000)
 
 afterAll(async () => {
-  for (const c of open) c.close()
+  raw.closeAll()
   await server?.stop()
 })
 
-async function login(user = alice): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, user)
-  open.push(c)
-  return c
-}
+const login = (user = alice) => raw.login(server.ports.imap, user)
 
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.served.pid}/status`, 'utf8'))![1])
 
@@ -65,8 +61,7 @@ describe('COMPRESS DEFLATE, raw', () => {
   })
 
   it('is BAD before login and for an unknown mechanism; a refused COMPRESS leaves the session uncompressed', async () => {
-    const c = await RawImap.open(server.ports.imap)
-    open.push(c)
+    const c = await raw.open(server.ports.imap)
     expect(c.greeting).not.toMatch(/COMPRESS/)
     const pre = await c.command('COMPRESS DEFLATE')
     expect(pre.status).toBe('BAD')
@@ -79,8 +74,7 @@ describe('COMPRESS DEFLATE, raw', () => {
   })
 
   it('works under STARTTLS', async () => {
-    const c = await RawImap.open(server.ports.imap)
-    open.push(c)
+    const c = await raw.open(server.ports.imap)
     expect((await c.starttls()).status).toBe('OK')
     expect((await c.command(`LOGIN ${alice.address} ${alice.password}`)).status).toBe('OK')
     expect((await c.compress()).status).toBe('OK')
@@ -143,8 +137,7 @@ describe('COMPRESS DEFLATE, raw', () => {
   }, 60_000)
 
   it("Thunderbird's pattern: CAPABILITY, LOGIN, COMPRESS right away, then everything compressed", async () => {
-    const c = await RawImap.open(server.ports.imap)
-    open.push(c)
+    const c = await raw.open(server.ports.imap)
     expect((await c.command('CAPABILITY')).status).toBe('OK')
     const li = await c.command(`login "${alice.address}" "${alice.password}"`)
     expect(li.tagged).toMatch(/OK \[CAPABILITY [^\]]* COMPRESS=DEFLATE[ \]]/)

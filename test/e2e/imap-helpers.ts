@@ -493,6 +493,28 @@ export class RawImap {
   }
 }
 
+/** the raw connections a test file opens, closed together in its afterAll */
+export class RawConnections {
+  private readonly connections: RawImap[] = []
+
+  async login(port: number, user: ImapUser): Promise<RawImap> {
+    return this.keep(await RawImap.login(port, user))
+  }
+
+  async open(port: number): Promise<RawImap> {
+    return this.keep(await RawImap.open(port))
+  }
+
+  closeAll(): void {
+    for (const c of this.connections.splice(0)) c.close()
+  }
+
+  private keep(c: RawImap): RawImap {
+    this.connections.push(c)
+    return c
+  }
+}
+
 /** an IMAP quoted string */
 export function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`

@@ -5,36 +5,31 @@
  * once during IDLE), the filters, NOTIFY SET STATUS, NOTIFY NONE and [NOTIFICATIONOVERFLOW].
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, type ImapServer, simpleMessage, startImapServer} from './imap-helpers.js'
+import {RawConnections, type ImapServer, simpleMessage, startImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 const bob = {address: 'bob@example.test', password: 'bob-pw'}
 const BADEVENT = 'NO [BADEVENT (MessageNew MessageExpunge FlagChange)]'
 
 let server: ImapServer
-const open: {close(): void}[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer({config: {imap: {maxNotifyPending: 2}}})
 }, 30_000)
 
 afterAll(async () => {
-  for (const c of open) c.close()
+  raw.closeAll()
   await server?.stop()
 })
 
-async function login(user = alice): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, user)
-  open.push(c)
-  return c
-}
+const login = (user = alice) => raw.login(server.ports.imap, user)
 
 const statusOf = (lines: string[]) => lines.filter((l) => l.startsWith('* STATUS'))
 
 describe('NOTIFY command rules', () => {
   it('answers BAD for what §5, §6.1 and §8 forbid, NO [BADEVENT] for events it does not report, OK otherwise', async () => {
-    const pre = await RawImap.open(server.ports.imap)
-    open.push(pre)
+    const pre = await raw.open(server.ports.imap)
     expect((await pre.command('NOTIFY NONE')).status).toBe('BAD')
     const c = await login()
     const bad = [
