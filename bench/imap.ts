@@ -97,6 +97,9 @@ export class Imap {
   /** after COMPRESS DEFLATE (RFC 4978): what comes is inflated, what goes deflated */
   private inflate?: InflateRaw
   private deflate?: DeflateRaw
+  /** compressed bytes waiting while the inflater works: handed over together, so small TCP reads do not each cost a zlib job */
+  private toInflate: Buffer[] = []
+  private inflating = false
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -110,7 +113,7 @@ export class Imap {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => {
       this.wireBytes += chunk.length
-      if (this.inflate) this.inflate.write(chunk)
+      if (this.inflate) this.feed(chunk)
       else this.onData(chunk)
     })
     const fail = (err: Error) => {
@@ -142,6 +145,16 @@ export class Imap {
       if (literal) this.send(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
       else this.send(`${tag} ${text}\r\n`)
     })
+  }
+
+  private feed(chunk: Buffer): void {
+    this.toInflate.push(chunk)
+    if (!this.inflating) this.pump()
+  }
+
+  private pump(): void {
+    this.inflating = this.toInflate.length > 0
+    if (this.inflating) this.inflate!.write(Buffer.concat(this.toInflate.splice(0)), () => this.pump())
   }
 
   private send(data: string | Buffer): void {
