@@ -73,6 +73,18 @@ describe('COMPRESS DEFLATE, raw', () => {
     await c.logout()
   })
 
+  it('does not obey plaintext a client sent after COMPRESS without waiting for the OK', async () => {
+    const c = await login()
+    c.write('P1 COMPRESS DEFLATE\r\nP2 LOGOUT\r\n')
+    expect((await c.tagged('P1')).tagged).toBe('P1 OK DEFLATE active')
+    c.startDeflate()
+    const r = await c.command('NOOP')
+    expect(r.untagged).toEqual([])
+    expect(r.status).toBe('OK')
+    expect(c.transcript()).not.toMatch(/P2|BYE/)
+    await c.logout()
+  })
+
   it('works under STARTTLS', async () => {
     const c = await raw.open(server.ports.imap)
     expect((await c.starttls()).status).toBe('OK')

@@ -461,7 +461,12 @@ export class RawImap {
    */
   async compress(): Promise<TaggedResult> {
     const r = await this.command('COMPRESS DEFLATE')
-    if (r.status !== 'OK') return r
+    if (r.status === 'OK') this.startDeflate()
+    return r
+  }
+
+  /** both directions raw deflate from now (after a COMPRESS answered OK, e.g. one sent with `write`) */
+  startDeflate(): void {
     const socket = this.socket
     socket.off('data', this.onData)
     const inflate = createInflateRaw()
@@ -473,7 +478,6 @@ export class RawImap {
     socket.pipe(inflate)
     this.deflate = createDeflateRaw()
     this.deflate.pipe(socket)
-    return r
   }
 
   /** LOGOUT (ignoring errors) and close */
