@@ -18,6 +18,9 @@
  *
  * 5. quota (./imap-quota.ts): GETQUOTAROOT INBOX and STATUS (DELETED DELETED-STORAGE) on the
  *    100,000-message user, mailbox only.
+ * 6. `compress`: benchmark 2's FETCH with COMPRESS=DEFLATE active (bench/imap-compress.ts): MB/s
+ *    of message bytes and compressed bytes on the wire, against Dovecot with its imap_zlib plugin
+ *    (enabled in the peer's rendered config for this run), both at deflate level 6.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -29,6 +32,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
+import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw} from 'node:zlib'
 import argon2 from 'argon2'
 import {HASH_OPTIONS} from '../src/auth/password.js'
 import {addDomain} from '../src/directory/domains.js'
@@ -39,6 +43,7 @@ import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
 import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
+import {benchCompress} from './imap-compress.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -50,7 +55,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory,quota runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
@@ -90,6 +95,14 @@ interface Pending {
 }
 
 export class Imap {
+  /** bytes that came over the socket (compressed ones after COMPRESS) */
+  wireBytes = 0
+  /** after COMPRESS DEFLATE (RFC 4978): what comes is inflated, what goes deflated */
+  private inflate?: InflateRaw
+  private deflate?: DeflateRaw
+  /** compressed bytes waiting while the inflater works: handed over together, so small TCP reads do not each cost a zlib job */
+  private toInflate: Buffer[] = []
+  private inflating = false
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -101,7 +114,11 @@ export class Imap {
 
   private constructor(readonly socket: Socket) {
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      this.wireBytes += chunk.length
+      if (this.inflate) this.feed(chunk)
+      else this.onData(chunk)
+    })
     const fail = (err: Error) => {
       this.error ??= err
       this.greeted?.reject(err)
@@ -128,9 +145,35 @@ export class Imap {
     const {literal, collect = false} = options
     return new Promise((resolve, reject) => {
       this.pending = {tag, collect, lines: [], untagged: 0, bytesAtStart: this.received, start: process.hrtime.bigint(), resolve, reject}
-      if (literal) this.socket.write(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
-      else this.socket.write(`${tag} ${text}\r\n`)
+      if (literal) this.send(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
+      else this.send(`${tag} ${text}\r\n`)
     })
+  }
+
+  private feed(chunk: Buffer): void {
+    this.toInflate.push(chunk)
+    if (!this.inflating) this.pump()
+  }
+
+  private pump(): void {
+    this.inflating = this.toInflate.length > 0
+    if (this.inflating) this.inflate!.write(Buffer.concat(this.toInflate.splice(0)), () => this.pump())
+  }
+
+  private send(data: string | Buffer): void {
+    if (!this.deflate) return void this.socket.write(data)
+    this.deflate.write(data)
+    this.deflate.flush(zlib.Z_SYNC_FLUSH)
+  }
+
+  /** COMPRESS DEFLATE; from its tagged OK on, both directions are raw deflate (the client's level: zlib's default, 6) */
+  async compress(): Promise<void> {
+    await this.run('COMPRESS DEFLATE')
+    this.inflate = createInflateRaw()
+    this.inflate.on('data', (chunk: Buffer) => this.onData(chunk))
+    this.inflate.on('error', (err) => this.socket.destroy(err))
+    this.deflate = createDeflateRaw()
+    this.deflate.pipe(this.socket)
   }
 
   login(user: string, password: string): Promise<Reply> {
@@ -447,7 +490,7 @@ export async function benchImap(): Promise<void> {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
     const big = want('folder') || want('quota') ? BIG_FOLDER : 0
-    const bodies = want('bodies') ? BODIES : 0
+    const bodies = want('bodies') || want('compress') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
       try {
@@ -496,6 +539,7 @@ export async function benchImap(): Promise<void> {
 
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
+    if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)
     if (want('quota')) await benchQuota(mbx, big)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined

@@ -198,6 +198,8 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     preauthTimeoutMs: timer('inactivity allowed before login', 1000),
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
+    compressionLevel: int('COMPRESS=DEFLATE level: 1 fastest … 9 smallest', 1, 9),
+    maxNotifyPending: count('NOTIFY: changed folders a session keeps to report; past it [NOTIFICATIONOVERFLOW] and NOTIFY is off'),
   }),
   pop3: object('POP3 and POP3S limits', {
     maxLineLength: bytes('longest command line, CRLF excluded', 512),

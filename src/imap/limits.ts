@@ -14,6 +14,10 @@ export interface ImapLimits {
   handshakeTimeoutMs: number
   /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
   lingerMs: number
+  /** COMPRESS=DEFLATE level, 1 (fastest) … 9 (smallest); 6 is zlib's default and Dovecot's */
+  compressionLevel: number
+  /** NOTIFY (RFC 5465): changed folders a session keeps to report; past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
+  maxNotifyPending: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -25,4 +29,6 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   preauthTimeoutMs: 60_000,
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
+  compressionLevel: 6,
+  maxNotifyPending: 1000,
 }

@@ -5,6 +5,7 @@ import {AUTHENTICATE} from './authenticate.js'
 import {CAPABILITY} from './capability.js'
 import {CHECK} from './check.js'
 import {CLOSE} from './close.js'
+import {COMPRESS} from './compress.js'
 import {COPY} from './copy.js'
 import {CREATE} from './create.js'
 import {DELETE} from './delete.js'
@@ -22,6 +23,7 @@ import {MOVE} from './move.js'
 import {NAMESPACE} from './namespace.js'
 import {NOOP} from './noop.js'
 import {GETQUOTA, GETQUOTAROOT, SETQUOTA} from './quota.js'
+import {NOTIFY} from './notify.js'
 import {RENAME} from './rename.js'
 import {SEARCH} from './search.js'
 import {SELECT} from './select.js'
@@ -67,5 +69,7 @@ export const COMMANDS = new Map<string, CommandHandler>(
     GETQUOTA,
     GETQUOTAROOT,
     SETQUOTA,
+    COMPRESS,
+    NOTIFY,
   }),
 )
