@@ -32,6 +32,11 @@ export class SelectedMailbox {
   showModseq = false
   /** QRESYNC is on: expunges are reported as `* VANISHED uids` instead of EXPUNGE (RFC 7162 §3.2.10) */
   vanished = false
+  /**
+   * `$`, the last `SEARCH RETURN (SAVE)` result (RFC 5182), as ascending UIDs: empty on SELECT,
+   * and an expunged message drops out of it as `uids` loses it (see `savedIndexes`)
+   */
+  savedResult: readonly number[] = []
 
   constructor(
     readonly mailboxId: number,

@@ -12,7 +12,7 @@ import {bodyStructure, envelope, formatRanges} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
-import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {resolveCommandSet} from '../sequence.js'
 import {intersect, missingUids} from '../vanished.js'
 
 type Item =
@@ -61,8 +61,7 @@ export const FETCH: CommandHandler = {
   async run(session, ctx) {
     const selected = session.selected!
     const user = session.user!
-    const ranges = parseSequenceSet(ctx.args.atom('sequence set'))
-    const indexes = resolveSet(ranges, selected.uids, ctx.uid)
+    const {ranges, indexes} = resolveCommandSet(ctx.args.atom('sequence set'), selected.uids, ctx.uid, selected.savedResult)
     const items = parseFetchItems(ctx.args.node('data items'))
     // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then;
     // QRESYNC adds VANISHED to UID FETCH: which of the UIDs asked for are gone (§3.2.6)
