@@ -122,3 +122,170 @@ describe('SEARCH semantics (RFC 3501 §6.4.4)', () => {
     expect(await ok(c, 'SEARCH SUBJECT zebra')).toEqual(['* SEARCH 1'])
   })
 })
+
+const plain = (n: number) => crlf(`Subject: message ${n}`, `Message-ID: <p${n}@example.org>`, '', `body ${n}`)
+
+describe('ESEARCH (RFC 4731)', () => {
+  let c: RawImap
+  let uids: number[]
+  beforeAll(async () => {
+    ;({c, uids} = await folderWith('Esearch', [1, 2, 3, 4, 5].map((n) => ({raw: plain(n)}))))
+    await ok(c, 'STORE 2,3,5 +FLAGS.SILENT (\\Flagged)')
+  })
+
+  it('MIN MAX COUNT ALL, in the order Dovecot sends them, with the set compressed', async () => {
+    const r = await c.command('SEARCH RETURN (MIN MAX COUNT ALL) FLAGGED', {tag: 'A282'})
+    expect(r.untagged).toEqual(['* ESEARCH (TAG "A282") MIN 2 MAX 5 ALL 2:3,5 COUNT 3'])
+    expect(r.status).toBe('OK')
+    expect(await ok(c, 'SEARCH RETURN (MIN) FLAGGED')).toEqual([expect.stringMatching(/^\* ESEARCH \(TAG "\S+"\) MIN 2$/)])
+    expect((await c.command('SEARCH RETURN (COUNT) FLAGGED', {tag: 'A286'})).untagged).toEqual(['* ESEARCH (TAG "A286") COUNT 3'])
+  })
+
+  it('UID SEARCH RETURN () is ALL, in UIDs', async () => {
+    const r = await c.command('UID SEARCH RETURN () FLAGGED', {tag: 'a1'})
+    expect(r.untagged).toEqual([`* ESEARCH (TAG "a1") UID ALL ${uids[1]}:${uids[2]},${uids[4]}`])
+  })
+
+  it('an empty result: no MIN, MAX or ALL, COUNT 0', async () => {
+    const r = await c.command('SEARCH RETURN (MIN MAX ALL COUNT) SUBJECT "no such subject"', {tag: 'e1'})
+    expect(r.untagged).toEqual(['* ESEARCH (TAG "e1") COUNT 0'])
+    expect((await c.command('UID SEARCH RETURN (MIN MAX) DELETED', {tag: 'e2'})).untagged).toEqual(['* ESEARCH (TAG "e2") UID'])
+  })
+
+  it('a MODSEQ key adds the highest MODSEQ of the messages reported (RFC 7162 §3.1.5)', async () => {
+    const fetched = await ok(c, 'FETCH 1:* (MODSEQ)')
+    const modseq = fetched.map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]))
+    const r = await c.command('SEARCH RETURN (MIN) MODSEQ 1', {tag: 'm1'})
+    expect(r.untagged).toEqual([`* ESEARCH (TAG "m1") MIN 1 MODSEQ ${modseq[0]}`])
+    const all = await c.command('SEARCH RETURN (COUNT) MODSEQ 1', {tag: 'm2'})
+    expect(all.untagged).toEqual([`* ESEARCH (TAG "m2") COUNT 5 MODSEQ ${Math.max(...modseq)}`])
+  })
+
+  it('an unknown or malformed RETURN option is BAD', async () => {
+    expect((await c.command('SEARCH RETURN (FOO) ALL')).status).toBe('BAD')
+    expect((await c.command('SEARCH RETURN MIN ALL')).status).toBe('BAD')
+    expect((await c.command('SEARCH RETURN (MIN)')).status).toBe('BAD')
+  })
+
+  it('the patterns Thunderbird and Apple Mail send', async () => {
+    await ok(c, 'STORE 4 +FLAGS.SILENT (\\Deleted \\Seen)')
+    const undeleted = await c.command('UID SEARCH RETURN (ALL) UNDELETED', {tag: 't1'})
+    expect(undeleted.untagged).toEqual([`* ESEARCH (TAG "t1") UID ALL ${uids[0]}:${uids[2]},${uids[4]}`])
+    expect((await c.command('SEARCH RETURN (COUNT) UNSEEN', {tag: 't2'})).untagged).toEqual(['* ESEARCH (TAG "t2") COUNT 4'])
+    const since = await c.command(`UID SEARCH RETURN (ALL) UID ${uids[2]}:* NOT DELETED`, {tag: 't3'})
+    expect(since.untagged).toEqual([`* ESEARCH (TAG "t3") UID ALL ${uids[2]},${uids[4]}`])
+    await ok(c, 'STORE 4 -FLAGS.SILENT (\\Deleted \\Seen)')
+  })
+})
+
+describe('PARTIAL (RFC 9394)', () => {
+  let c: RawImap
+  let uids: number[]
+  beforeAll(async () => {
+    ;({c, uids} = await folderWith('Paged', [1, 2, 3, 4, 5, 6].map((n) => ({raw: plain(n)}))))
+  })
+
+  it('a page from the start, from the end, and past the end', async () => {
+    expect((await c.command('UID SEARCH RETURN (PARTIAL 1:2) ALL', {tag: 'p1'})).untagged).toEqual([`* ESEARCH (TAG "p1") UID PARTIAL (1:2 ${uids[0]}:${uids[1]})`])
+    expect((await c.command('SEARCH RETURN (PARTIAL -1:-4) NOT 5', {tag: 'p2'})).untagged).toEqual(['* ESEARCH (TAG "p2") PARTIAL (-1:-4 2:4,6)'])
+    expect((await c.command('SEARCH RETURN (PARTIAL 3:5) 2:6', {tag: 'p3'})).untagged).toEqual(['* ESEARCH (TAG "p3") PARTIAL (3:5 4:6)'])
+    expect((await c.command('SEARCH RETURN (PARTIAL 7:100) ALL', {tag: 'p4'})).untagged).toEqual(['* ESEARCH (TAG "p4") PARTIAL (7:100 NIL)'])
+  })
+
+  it('with COUNT, MIN and MAX: those are over the whole result', async () => {
+    const r = await c.command('SEARCH RETURN (MIN MAX COUNT PARTIAL 2:3) ALL', {tag: 'p5'})
+    expect(r.untagged).toEqual(['* ESEARCH (TAG "p5") MIN 1 MAX 6 COUNT 6 PARTIAL (2:3 2:3)'])
+  })
+
+  it('PARTIAL with ALL, a zero, mixed signs or no range is BAD', async () => {
+    for (const bad of ['(PARTIAL 1:10 ALL)', '(PARTIAL 0:10)', '(PARTIAL 1:-10)', '(PARTIAL)', '(PARTIAL 1:5 PARTIAL 6:9)', '(PARTIAL 1:99999999999)']) {
+      expect((await c.command(`SEARCH RETURN ${bad} ALL`)).status, bad).toBe('BAD')
+    }
+  })
+})
+
+describe('SEARCHRES (RFC 5182)', () => {
+  let c: RawImap
+  let uids: number[]
+  beforeAll(async () => {
+    ;({c, uids} = await folderWith('Saved', [1, 2, 3, 4, 5].map((n) => ({raw: plain(n)}))))
+  })
+
+  it('$ before any SAVE is the empty set', async () => {
+    expect(await ok(c, 'FETCH $ (UID)')).toEqual([])
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH'])
+    expect(await ok(c, 'UID SEARCH UID $')).toEqual(['* SEARCH'])
+  })
+
+  it('RETURN (SAVE) alone sends no ESEARCH; $ then names the result in FETCH, STORE, SEARCH and UID forms', async () => {
+    const saved = await c.command('SEARCH RETURN (SAVE) 2:4', {tag: 'A282'})
+    expect(saved.untagged).toEqual([])
+    expect(saved.status).toBe('OK')
+    expect(await ok(c, 'FETCH $ (UID)')).toEqual([2, 3, 4].map((n) => `* ${n} FETCH (UID ${uids[n - 1]})`))
+    expect(await ok(c, 'UID FETCH $ (FLAGS)')).toEqual([2, 3, 4].map((n) => `* ${n} FETCH (UID ${uids[n - 1]} FLAGS (\\Recent))`))
+    await ok(c, 'STORE $ +FLAGS.SILENT (\\Flagged)')
+    expect(await ok(c, 'SEARCH FLAGGED')).toEqual(['* SEARCH 2 3 4'])
+    await ok(c, 'UID STORE $ -FLAGS.SILENT (\\Flagged)')
+    expect(await ok(c, 'SEARCH $ 3:*')).toEqual(['* SEARCH 3 4'])
+    expect(await ok(c, `UID SEARCH UID $`)).toEqual([`* SEARCH ${uids[1]} ${uids[2]} ${uids[3]}`])
+    expect(await ok(c, 'SEARCH NOT $')).toEqual(['* SEARCH 1 5'])
+    // a SEARCH that uses $ and saves again (RFC 5182 §2.2)
+    expect(await ok(c, 'SEARCH RETURN (SAVE) $ 3:5')).toEqual([])
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH 3 4'])
+  })
+
+  it('COPY $ and MOVE $ take the saved messages', async () => {
+    await ok(c, 'CREATE SavedCopy')
+    await ok(c, 'SEARCH RETURN (SAVE) 1,5')
+    const copied = await c.command('COPY $ SavedCopy')
+    expect(copied.status).toBe('OK')
+    expect(copied.text).toMatch(new RegExp(`^\\[COPYUID \\d+ ${uids[0]},${uids[4]} \\d+:\\d+\\]`))
+    const other = await login()
+    expect((await other.command('SELECT SavedCopy')).untagged).toContain('* 2 EXISTS')
+    await ok(other, 'SEARCH RETURN (SAVE) ALL')
+    expect(await ok(other, 'MOVE $ Saved')).toEqual(expect.arrayContaining(['* 1 EXPUNGE']))
+    expect(await ok(other, 'SEARCH ALL')).toEqual(['* SEARCH'])
+  })
+
+  it('with MIN or MAX only those are saved; with ALL or COUNT the whole result', async () => {
+    await ok(c, 'SELECT Saved')
+    expect((await c.command('SEARCH RETURN (SAVE MIN MAX) 2:4', {tag: 's1'})).untagged).toEqual(['* ESEARCH (TAG "s1") MIN 2 MAX 4'])
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH 2 4'])
+    expect((await c.command('SEARCH RETURN (SAVE MIN COUNT) 2:4', {tag: 's2'})).untagged).toEqual(['* ESEARCH (TAG "s2") MIN 2 COUNT 3'])
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH 2 3 4'])
+    // RFC 9394 §3.3: PARTIAL with SAVE keeps the page
+    await ok(c, 'UID SEARCH RETURN (SAVE PARTIAL -1:-2) ALL')
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH 6 7'])
+  })
+
+  it('an expunged message leaves the saved result once the expunge is reported', async () => {
+    await ok(c, 'SEARCH RETURN (SAVE) 2:4')
+    const other = await login()
+    await ok(other, 'SELECT Saved')
+    await ok(other, `UID STORE ${uids[2]} +FLAGS.SILENT (\\Deleted)`)
+    await ok(other, `UID EXPUNGE ${uids[2]}`)
+    expect(await ok(c, 'NOOP')).toContain('* 3 EXPUNGE')
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH 2 3'])
+    expect(await ok(c, 'UID FETCH $ (UID)')).toEqual([`* 2 FETCH (UID ${uids[1]})`, `* 3 FETCH (UID ${uids[3]})`])
+  })
+
+  it('a failed SEARCH with SAVE empties $; SELECT empties it; $ combined with numbers is BAD', async () => {
+    await ok(c, 'SEARCH RETURN (SAVE) 1:2')
+    const bad = await c.command('SEARCH RETURN (SAVE) CHARSET KOI9 ALL')
+    expect(bad.status).toBe('NO')
+    expect(bad.text).toMatch(/^\[BADCHARSET/)
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH'])
+    await ok(c, 'SEARCH RETURN (SAVE) 1:2')
+    await ok(c, 'SELECT Saved')
+    expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH'])
+    for (const cmd of ['FETCH $,1 (UID)', 'FETCH $:3 (UID)', 'SEARCH $,1', 'UID SEARCH UID 1,$']) expect((await c.command(cmd)).status, cmd).toBe('BAD')
+  })
+})
+
+describe('capabilities', () => {
+  it('ESEARCH, SEARCHRES and PARTIAL are advertised', async () => {
+    const c = await login()
+    const caps = (await ok(c, 'CAPABILITY'))[0]!.split(' ')
+    expect(caps).toEqual(expect.arrayContaining(['ESEARCH', 'SEARCHRES', 'PARTIAL']))
+  })
+})
