@@ -198,8 +198,20 @@ describe('PARTIAL (RFC 9394)', () => {
   })
 
   it('PARTIAL with ALL, a zero, mixed signs or no range is BAD', async () => {
-    for (const bad of ['(PARTIAL 1:10 ALL)', '(PARTIAL 0:10)', '(PARTIAL 1:-10)', '(PARTIAL)', '(PARTIAL 1:5 PARTIAL 6:9)', '(PARTIAL 1:99999999999)']) {
+    for (const bad of ['(PARTIAL 1:10 ALL)', '(ALL ALL)', '(PARTIAL "1:5")', '(PARTIAL 1:*)', '(PARTIAL 0:10)', '(PARTIAL 1:-10)', '(PARTIAL)', '(PARTIAL 1:5 PARTIAL 6:9)', '(PARTIAL 1:99999999999)']) {
       expect((await c.command(`SEARCH RETURN ${bad} ALL`)).status, bad).toBe('BAD')
+    }
+  })
+  it('the FETCH modifier pages through the messages the FETCH names, after CHANGEDSINCE', async () => {
+    expect(await ok(c, 'UID FETCH 1:* (UID) (PARTIAL -1:-2)')).toEqual([`* 5 FETCH (UID ${uids[4]})`, `* 6 FETCH (UID ${uids[5]})`])
+    expect(await ok(c, 'FETCH 2:* (UID) (PARTIAL 2:1)')).toEqual([`* 2 FETCH (UID ${uids[1]})`, `* 3 FETCH (UID ${uids[2]})`])
+    expect(await ok(c, 'FETCH 1:* (UID) (PARTIAL 10:20)')).toEqual([])
+    const before = Math.max(...(await ok(c, 'FETCH 1:* (MODSEQ)')).map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1])))
+    await ok(c, 'STORE 2,4 +FLAGS.SILENT (\\Flagged)')
+    const changed = await ok(c, `FETCH 1:* (UID) (CHANGEDSINCE ${before} PARTIAL -1:-1)`)
+    expect(changed).toEqual([expect.stringMatching(new RegExp(`^\\* 4 FETCH \\(UID ${uids[3]} MODSEQ \\(\\d+\\)\\)$`))])
+    for (const bad of ['(PARTIAL 1:5 PARTIAL 1:2)', '(PARTIAL)', '()', '(PARTIAL 0:1)', '(VANISHED)']) {
+      expect((await c.command(`UID FETCH 1:* (FLAGS) ${bad}`)).status, bad).toBe('BAD')
     }
   })
 })

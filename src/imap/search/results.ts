@@ -26,7 +26,10 @@ export interface ReturnOptions {
 
 const MAX_NZ = 0xffff_ffff
 
-function parsePartial(text: string): PartialRange {
+/** `n:m` or `-n:-m` (RFC 9394 §4); also the PARTIAL FETCH modifier's argument */
+export function parsePartial(node: Node | undefined): PartialRange {
+  if (node?.type !== 'atom') throw new ParseError('PARTIAL needs a range n:m or -n:-m')
+  const text = node.value
   const m = /^(-?)([1-9]\d{0,9}):(-?)([1-9]\d{0,9})$/.exec(text)
   if (!m || m[1] !== m[3] || Number(m[2]) > MAX_NZ || Number(m[4]) > MAX_NZ) throw new ParseError('PARTIAL needs a range n:m or -n:-m')
   const sign = m[1] ? -1 : 1
@@ -40,15 +43,16 @@ export function parseReturnOptions(list: Node): ReturnOptions {
   if (list.type !== 'list') throw new ParseError('RETURN needs a parenthesized list of options')
   const options: ReturnOptions = {min: false, max: false, all: false, count: false, save: false}
   const items = list.items
+  const seen = new Set<string>()
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!
     const name = item.type === 'atom' ? item.value.toUpperCase() : ''
+    if (seen.has(name)) throw new ParseError(`RETURN has ${name} twice`)
+    seen.add(name)
     if (name === 'MIN' || name === 'MAX' || name === 'ALL' || name === 'COUNT' || name === 'SAVE') {
       options[name.toLowerCase() as 'min' | 'max' | 'all' | 'count' | 'save'] = true
     } else if (name === 'PARTIAL') {
-      const range = items[++i]
-      if (range?.type !== 'atom' || options.partial) throw new ParseError('PARTIAL needs one range')
-      options.partial = parsePartial(range.value)
+      options.partial = parsePartial(items[++i])
     } else {
       throw new ParseError(`unknown RETURN option ${name.slice(0, 30) || '(not an atom)'}`)
     }
@@ -67,8 +71,8 @@ export function readReturn(nodes: Node[]): {options?: ReturnOptions; rest: Node[
   return {options: parseReturnOptions(nodes[1]), rest: nodes.slice(2)}
 }
 
-/** the messages at PARTIAL's positions of `found`, in the same order */
-export function partialOf(found: Found[], range: PartialRange): Found[] {
+/** the entries at PARTIAL's positions of `found` (messages, or FETCH's indexes), in the same order */
+export function partialOf<T>(found: T[], range: PartialRange): T[] {
   const n = found.length
   // positions to 0-based indexes: 1 → 0, -1 → n - 1
   const lo = range.from > 0 ? range.from - 1 : n + range.from
