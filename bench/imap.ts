@@ -16,6 +16,9 @@
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
  *
+ * 5. `esearch` (./imap-search.ts): ESEARCH on the 100,000-message INBOX, `SEARCH RETURN (COUNT MIN
+ *    MAX) UNSEEN` (goal < 30 ms) and `UID SEARCH RETURN (ALL) UNDELETED`; medians of 5.
+ *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
@@ -35,21 +38,23 @@ import {putBlob} from '../src/store/lmdb-blobs.js'
 import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
+import {benchEsearch} from './imap-search.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
-const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
+export const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
 const BODIES = Number(process.env.BENCH_IMAP_BODIES ?? 2000)
 const BODY_SIZE = Number(process.env.BENCH_IMAP_BODY_SIZE ?? 50 * 1024)
 const CLIENTS = Number(process.env.BENCH_IMAP_CLIENTS ?? 10)
 const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
-const RUNS = 5
+export const RUNS = 5
 /** BENCH_IMAP_ONLY=folder,bodies,cycles,memory runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 export const DOMAIN = 'example.test'
 export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */
@@ -85,7 +90,7 @@ interface Pending {
   onContinue?: () => void
 }
 
-class Imap {
+export class Imap {
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -408,15 +413,15 @@ function startPeer(): Peer | string {
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
-const ms = (x: number) => `${x.toFixed(1)} ms`
-const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
+export const ms = (x: number) => `${x.toFixed(1)} ms`
+export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
-const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
+export const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
 
 /** a memory figure of /proc/PID/status in kB */
 const memKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -442,7 +447,7 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') ? BIG_FOLDER : 0
+    const big = want('folder') || want('esearch') ? BIG_FOLDER : 0
     const bodies = want('bodies') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
@@ -493,6 +498,7 @@ export async function benchImap(): Promise<void> {
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('cycles')) await benchCycles(mbx, dov)
+    if (want('esearch')) await benchEsearch(mbx, dov, filledAt)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 

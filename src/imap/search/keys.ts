@@ -9,7 +9,7 @@ import {ImapError} from '../session.js'
 
 export type Key =
   | {op: 'all'}
-  | {op: 'flag'; flag: string; set: boolean}
+  | {op: 'flag'; flag: string; set: boolean; lower?: string}
   | {op: 'recent'; set: boolean}
   | {op: 'new'}
   | {op: 'seq' | 'uid'; ranges: Range[]; merged?: [number, number][]}

@@ -19,10 +19,15 @@ interface Needs {
   header: boolean
   text: boolean
   sent: boolean
+  recent: boolean
 }
 
-function needsOf(key: Key, needs: Needs = {header: false, text: false, sent: false}): Needs {
+function needsOf(key: Key, needs: Needs = {header: false, text: false, sent: false, recent: false}): Needs {
   switch (key.op) {
+    case 'recent':
+    case 'new':
+      needs.recent = true
+      break
     case 'header':
       needs.header = true
       break
@@ -99,16 +104,20 @@ export function localDay(ms: number): number {
   return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate())
 }
 
+/** flags and keywords compare case-insensitively (RFC 3501 §2.3.2) */
+function hasFlag(flags: readonly string[], lower: string): boolean {
+  for (const f of flags) if (f.length === lower.length && f.toLowerCase() === lower) return true
+  return false
+}
+
 const contains = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase())
 
 function matches(key: Key, c: Candidate, extent: Extent): boolean {
   switch (key.op) {
     case 'all':
       return true
-    case 'flag': {
-      const lower = key.flag.toLowerCase()
-      return c.record.flags.some((f) => f.toLowerCase() === lower) === key.set
-    }
+    case 'flag':
+      return hasFlag(c.record.flags, (key.lower ??= key.flag.toLowerCase())) === key.set
     case 'recent':
       return c.recent === key.set
     case 'new':
@@ -187,16 +196,22 @@ export async function findMessages(session: Session, key: SearchKey): Promise<Fo
   if (usesModseq(key)) session.enableCondstore()
   // the session's UIDs and the view's records are both ascending: walk them side by side
   let r = 0
+  // without loads one candidate is reused: 100,000 messages are then one pass without allocations
+  let c: Candidate = {seq: 0, record: records[0]!, recent: false}
   for (let i = 0; i < uids.length; i++) {
     const u = uids[i]!
     while (r < records.length && records[r]!.uid < u) r++
     const record = records[r]
     if (!record || record.uid !== u) continue
-    const c: Candidate = {seq: i + 1, record, recent: selected.isRecent(u)}
     if (loads) {
       if (session.isClosed) return undefined
+      c = {seq: i + 1, record, recent: false}
       await load(session, c, needs)
+    } else {
+      c.seq = i + 1
+      c.record = record
     }
+    c.recent = needs.recent && selected.isRecent(u)
     if (matches(key, c, extent)) found.push({seq: i + 1, record})
   }
   return found
