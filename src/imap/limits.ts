@@ -14,6 +14,8 @@ export interface ImapLimits {
   handshakeTimeoutMs: number
   /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
   lingerMs: number
+  /** live `SEARCH RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH); each one is searched again when the folder changes */
+  maxSearchContexts: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -25,4 +27,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   preauthTimeoutMs: 60_000,
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
+  maxSearchContexts: 5,
 }

@@ -15,6 +15,7 @@ import type {MailboxView} from '../mailstore/mailbox-view.js'
 import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
 import {compactSet, flagList} from './format.js'
+import {SearchContexts} from './search/contexts.js'
 import {lowerBound} from './sequence.js'
 
 export class SelectedMailbox {
@@ -37,6 +38,8 @@ export class SelectedMailbox {
    * and an expunged message drops out of it as `uids` loses it (see `savedIndexes`)
    */
   savedResult: readonly number[] = []
+  /** live `SEARCH RETURN (UPDATE)` results (RFC 5267), ended with the selection */
+  readonly searchContexts = new SearchContexts()
 
   constructor(
     readonly mailboxId: number,
@@ -92,7 +95,8 @@ export class SelectedMailbox {
 
   /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE (or VANISHED) lines. */
   expunge(gone: Set<number>): string[] {
-    const lines: string[] = []
+    // live searches hear of the expunged messages while their numbers still stand (RFC 5267 §4.3.4)
+    const lines = this.searchContexts.expunging(gone, (uid) => this.seqOf(uid))
     const kept: number[] = []
     const removed: number[] = []
     for (let i = 0; i < this.uids.length; i++) {

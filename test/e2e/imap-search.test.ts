@@ -67,7 +67,7 @@ async function ok(c: RawImap, command: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  server = await startImapServer({env: {TZ: 'Pacific/Kiritimati'}})
+  server = await startImapServer({env: {TZ: 'Pacific/Kiritimati'}, config: {imap: {maxSearchContexts: 2}}})
 }, 30_000)
 
 afterAll(async () => {
@@ -294,10 +294,81 @@ describe('SEARCHRES (RFC 5182)', () => {
   })
 })
 
+describe('CONTEXT=SEARCH (RFC 5267), on the wire as Dovecot 2.3 answers', () => {
+  let c: RawImap
+  let other: RawImap
+  let uids: number[]
+  beforeAll(async () => {
+    ;({c, uids} = await folderWith('Live', [1, 2, 3, 4].map((n) => ({raw: plain(n)}))))
+    other = await login()
+    await ok(other, 'SELECT Live')
+  })
+
+  it('RETURN (UPDATE) answers as usual, then REMOVEFROM/ADDTO follow flag changes, arrivals and expunges', async () => {
+    expect((await c.command('UID SEARCH RETURN (UPDATE COUNT) UNSEEN', {tag: 'e2'})).untagged).toEqual(['* ESEARCH (TAG "e2") UID COUNT 4'])
+    expect((await c.command('STORE 2 +FLAGS (\\Seen)', {tag: 'e3'})).untagged).toEqual([
+      '* 2 FETCH (FLAGS (\\Seen \\Recent))',
+      `* ESEARCH (TAG "e2") UID REMOVEFROM (0 ${uids[1]})`,
+    ])
+    expect((await c.command('SEARCH RETURN (UPDATE) ALL', {tag: 'e7'})).untagged).toEqual(['* ESEARCH (TAG "e7")'])
+    // another session appends: ADDTO comes after the EXISTS that makes its number valid
+    const appended = await other.append('Live', plain(5))
+    const uid5 = Number(/APPENDUID \d+ (\d+)/.exec(appended.text)![1])
+    const noop = await ok(c, 'NOOP')
+    // (the RECENT count is h17-state's business: any count here)
+    expect(noop).toEqual(['* 5 EXISTS', expect.stringMatching(/^\* \d+ RECENT$/), `* ESEARCH (TAG "e2") UID ADDTO (0 ${uid5})`, '* ESEARCH (TAG "e7") ADDTO (0 5)'])
+    // an expunge: REMOVEFROM with the numbers before the EXPUNGE renumbers them
+    await ok(c, 'STORE 1 +FLAGS.SILENT (\\Deleted)')
+    expect((await c.command('EXPUNGE', {tag: 'e11'})).untagged).toEqual([
+      `* ESEARCH (TAG "e2") UID REMOVEFROM (0 ${uids[0]})`,
+      '* ESEARCH (TAG "e7") REMOVEFROM (0 1)',
+      '* 1 EXPUNGE',
+    ])
+  })
+
+  it('updates arrive during IDLE', async () => {
+    c.writeLine('I1 IDLE')
+    expect((await c.next()).text).toBe('+ idling')
+    await ok(other, `UID STORE ${uids[2]} +FLAGS.SILENT (\\Seen)`)
+    expect(await c.waitFor(/ESEARCH/, 5000)).toContain(`* ESEARCH (TAG "e2") UID REMOVEFROM (0 ${uids[2]})`)
+    c.writeLine('DONE')
+    expect((await c.tagged('I1')).status).toBe('OK')
+  })
+
+  it('a tag in use is BAD; past maxSearchContexts NO [NOUPDATE] and the other options still answered', async () => {
+    expect((await c.command('SEARCH RETURN (UPDATE) ALL', {tag: 'e7'})).status).toBe('BAD')
+    const refused = await c.command('SEARCH RETURN (UPDATE COUNT) ALL', {tag: 'B02'})
+    expect(refused.untagged).toEqual(['* NO [NOUPDATE "B02"] Too many contexts', '* ESEARCH (TAG "B02") COUNT 4'])
+    expect(refused.status).toBe('OK')
+    expect((await c.command('SEARCH RETURN (UPDATE UPDATE) ALL')).status).toBe('BAD')
+  })
+
+  it('CANCELUPDATE ends contexts: quoted tags only, an unknown tag is NO', async () => {
+    expect((await c.command('CANCELUPDATE e7')).status).toBe('BAD')
+    expect((await c.command('CANCELUPDATE')).status).toBe('BAD')
+    expect((await c.command('CANCELUPDATE "nosuch"')).status).toBe('NO')
+    const r = await c.command('CANCELUPDATE "e7"')
+    expect(r.tagged).toMatch(/ OK Updates cancelled$/)
+    await ok(other, `UID STORE ${uids[3]} +FLAGS.SILENT (\\Deleted)`)
+    await ok(other, `UID EXPUNGE ${uids[3]}`)
+    // e7 is gone, e2 (UNSEEN) still hears of the expunged unseen message
+    expect(await ok(c, 'NOOP')).toEqual([`* ESEARCH (TAG "e2") UID REMOVEFROM (0 ${uids[3]})`, '* 3 EXPUNGE'])
+  })
+
+  it('contexts end with the selection', async () => {
+    await ok(c, 'SELECT Live')
+    expect((await c.command('CANCELUPDATE "e2"')).status).toBe('NO')
+    await ok(other, `UID STORE ${uid5Of(await ok(other, 'UID SEARCH ALL'))} -FLAGS.SILENT (\\Seen)`)
+    expect((await ok(c, 'NOOP')).filter((l) => l.includes('ESEARCH'))).toEqual([])
+  })
+})
+
+const uid5Of = (lines: string[]) => lines[0]!.split(' ').at(-1)
+
 describe('capabilities', () => {
-  it('ESEARCH, SEARCHRES and PARTIAL are advertised', async () => {
+  it('ESEARCH, SEARCHRES, PARTIAL and CONTEXT=SEARCH are advertised', async () => {
     const c = await login()
     const caps = (await ok(c, 'CAPABILITY'))[0]!.split(' ')
-    expect(caps).toEqual(expect.arrayContaining(['ESEARCH', 'SEARCHRES', 'PARTIAL']))
+    expect(caps).toEqual(expect.arrayContaining(['ESEARCH', 'SEARCHRES', 'PARTIAL', 'CONTEXT=SEARCH']))
   })
 })

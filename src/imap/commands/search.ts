@@ -1,16 +1,28 @@
 /**
  * SEARCH and UID SEARCH: every RFC 3501 search key (../search/keys.ts, ../search/matching.ts),
  * the ESEARCH result options `RETURN (MIN MAX ALL COUNT)` (RFC 4731), SAVE and `$` (RFC 5182)
- * and PARTIAL (RFC 9394) (../search/results.ts).
+ * and PARTIAL (RFC 9394) (../search/results.ts), UPDATE (CONTEXT=SEARCH, ../search/contexts.ts).
  */
 import {findMessages, usesModseq} from '../search/matching.js'
 import {esearchResponse, readReturn, savedUids} from '../search/results.js'
 import {parseCriteria} from '../search/keys.js'
 import type {Node} from '../parser.js'
-import type {CommandHandler} from '../session.js'
+import {ImapError, type CommandHandler, type Session} from '../session.js'
 
 export {parseCriteria, type SearchKey} from '../search/keys.js'
 export {findMessages, type Found} from '../search/matching.js'
+
+/**
+ * May `RETURN (UPDATE)` make a live context? A tag already naming one is BAD (RFC 5267 §4.3);
+ * past `maxSearchContexts` the client hears `NO [NOUPDATE "tag"]` and gets the other options.
+ */
+function liveUpdate(session: Session, tag: string): boolean {
+  const contexts = session.selected!.searchContexts
+  if (contexts.has(tag)) throw new ImapError('BAD', 'Tag reuse')
+  if (contexts.size < session.options.limits.maxSearchContexts) return true
+  session.write(`* NO [NOUPDATE "${tag}"] Too many contexts\r\n`)
+  return false
+}
 
 export const SEARCH: CommandHandler = {
   states: ['selected'],
@@ -22,11 +34,13 @@ export const SEARCH: CommandHandler = {
     const selected = session.selected!
     try {
       const key = parseCriteria(rest)
+      const update = options?.update && liveUpdate(session, tag)
       const found = await findMessages(session, key)
       if (!found) return
       const modseq = usesModseq(key)
       if (options) {
         if (options.save) selected.savedResult = savedUids(found, options)
+        if (update) selected.searchContexts.add(tag, key, uid, savedUids(found, {...options, all: true}))
         const line = esearchResponse(tag, uid, found, options, modseq)
         if (line) session.write(line)
         return

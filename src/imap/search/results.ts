@@ -21,6 +21,8 @@ export interface ReturnOptions {
   all: boolean
   count: boolean
   save: boolean
+  /** keep the search live and report its changes (CONTEXT=SEARCH, RFC 5267 §4.3) */
+  update: boolean
   partial?: PartialRange
 }
 
@@ -41,7 +43,7 @@ export function parsePartial(node: Node | undefined): PartialRange {
 /** The options in `RETURN (...)`; `()` means ALL (RFC 4731 §3.1). */
 export function parseReturnOptions(list: Node): ReturnOptions {
   if (list.type !== 'list') throw new ParseError('RETURN needs a parenthesized list of options')
-  const options: ReturnOptions = {min: false, max: false, all: false, count: false, save: false}
+  const options: ReturnOptions = {min: false, max: false, all: false, count: false, save: false, update: false}
   const items = list.items
   const seen = new Set<string>()
   for (let i = 0; i < items.length; i++) {
@@ -49,8 +51,8 @@ export function parseReturnOptions(list: Node): ReturnOptions {
     const name = item.type === 'atom' ? item.value.toUpperCase() : ''
     if (seen.has(name)) throw new ParseError(`RETURN has ${name} twice`)
     seen.add(name)
-    if (name === 'MIN' || name === 'MAX' || name === 'ALL' || name === 'COUNT' || name === 'SAVE') {
-      options[name.toLowerCase() as 'min' | 'max' | 'all' | 'count' | 'save'] = true
+    if (name === 'MIN' || name === 'MAX' || name === 'ALL' || name === 'COUNT' || name === 'SAVE' || name === 'UPDATE') {
+      options[name.toLowerCase() as 'min' | 'max' | 'all' | 'count' | 'save' | 'update'] = true
     } else if (name === 'PARTIAL') {
       options.partial = parsePartial(items[++i])
     } else {
@@ -101,13 +103,14 @@ export function savedUids(found: Found[], options: ReturnOptions): number[] {
 }
 
 /**
- * The `* ESEARCH` line, or undefined when SAVE is the only option (RFC 5182 §2.1: no response).
+ * The `* ESEARCH` line, or undefined when SAVE is the only option (RFC 5182 §2.1: no response;
+ * with UPDATE the line is sent, empty, as Dovecot does).
  * `found` is in result order (ascending for SEARCH, the sort order for SORT); MIN and MAX are its
  * first and last. `modseq`: the search had a MODSEQ key, so the line ends with the highest MODSEQ
  * of the messages it reports (RFC 7162 §3.1.5).
  */
 export function esearchResponse(tag: string, uid: boolean, found: Found[], options: ReturnOptions, modseq: boolean): string | undefined {
-  if (options.save && !(options.min || options.max || options.all || options.count || options.partial)) return undefined
+  if (options.save && !(options.min || options.max || options.all || options.count || options.partial || options.update)) return undefined
   const number = (f: Found) => (uid ? f.record.uid : f.seq)
   let line = `* ESEARCH (TAG "${tag}")${uid ? ' UID' : ''}`
   if (options.min && found.length) line += ` MIN ${number(found[0]!)}`
