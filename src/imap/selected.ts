@@ -35,7 +35,7 @@ export class SelectedMailbox {
   vanished = false
   /**
    * `$`, the last `SEARCH RETURN (SAVE)` result (RFC 5182), as ascending UIDs: empty on SELECT,
-   * and an expunged message drops out of it as `uids` loses it (see `savedIndexes`)
+   * and an expunged message drops out of it as `uids` loses it (see `resolveCommandSet`)
    */
   savedResult: readonly number[] = []
   /** live `SEARCH RETURN (UPDATE)` results (RFC 5267), ended with the selection */
