@@ -7,6 +7,7 @@
  */
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
+import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
@@ -70,6 +71,8 @@ export interface ActionMap {
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */
   'mailstore.append': {req: Omit<AppendRequest, 'analysis'>; res: {uidValidity: number; uid: number}}
+  /** a user's quota (bytes, 0: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
+  'mailstore.quota': {req: {user: string}; res: {limit: number; usage: Usage}}
 }
 
 export interface EventMap {

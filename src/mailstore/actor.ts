@@ -170,6 +170,11 @@ export class MailstoreActor implements Actor {
         const change = this.changed(await mail.append({...req, flags, analysis: analyzeMessage(req.raw)}))
         return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid}
       }),
+      // the usage sums the folders' counters (no message scan), as the quota check on APPEND does
+      bus.handle('mailstore.quota', async ({user}) => {
+        const [record, usage] = await Promise.all([this.store.directory.user(user), mail.usage(user)])
+        return {limit: record?.quota ?? 0, usage}
+      }),
     ]
   }
 

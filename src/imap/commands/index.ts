@@ -22,6 +22,7 @@ import {LSUB} from './lsub.js'
 import {MOVE} from './move.js'
 import {NAMESPACE} from './namespace.js'
 import {NOOP} from './noop.js'
+import {GETQUOTA, GETQUOTAROOT, SETQUOTA} from './quota.js'
 import {RENAME} from './rename.js'
 import {SEARCH} from './search.js'
 import {SELECT} from './select.js'
@@ -65,5 +66,8 @@ export const COMMANDS = new Map<string, CommandHandler>(
     COPY,
     MOVE,
     APPEND,
+    GETQUOTA,
+    GETQUOTAROOT,
+    SETQUOTA,
   }),
 )
