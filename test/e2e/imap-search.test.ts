@@ -365,6 +365,17 @@ describe('CONTEXT=SEARCH (RFC 5267), on the wire as Dovecot 2.3 answers', () => 
 
 const uid5Of = (lines: string[]) => lines[0]!.split(' ').at(-1)
 
+describe('IMAP4rev2 (RFC 9051 §6.4.4)', () => {
+  it('a rev2 session gets ESEARCH for a plain SEARCH, ALL assumed', async () => {
+    const {c, uids} = await folderWith('Rev2', [1, 2, 3].map((n) => ({raw: plain(n)})))
+    await ok(c, 'ENABLE IMAP4rev2')
+    await ok(c, 'SELECT Rev2')
+    expect((await c.command('SEARCH 2:3', {tag: 'r1'})).untagged).toEqual(['* ESEARCH (TAG "r1") ALL 2:3'])
+    expect((await c.command('UID SEARCH ALL', {tag: 'r2'})).untagged).toEqual([`* ESEARCH (TAG "r2") UID ALL ${uids[0]}:${uids[2]}`])
+    expect((await c.command('SEARCH DELETED', {tag: 'r3'})).untagged).toEqual(['* ESEARCH (TAG "r3")'])
+  })
+})
+
 describe('capabilities', () => {
   it('ESEARCH, SEARCHRES, PARTIAL and CONTEXT=SEARCH are advertised', async () => {
     const c = await login()

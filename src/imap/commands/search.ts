@@ -4,7 +4,7 @@
  * and PARTIAL (RFC 9394) (../search/results.ts), UPDATE (CONTEXT=SEARCH, ../search/contexts.ts).
  */
 import {findMessages, usesModseq} from '../search/matching.js'
-import {esearchResponse, readReturn, savedUids} from '../search/results.js'
+import {esearchResponse, parseReturnOptions, readReturn, savedUids} from '../search/results.js'
 import {parseCriteria} from '../search/keys.js'
 import type {Node} from '../parser.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
@@ -30,7 +30,10 @@ export const SEARCH: CommandHandler = {
   async run(session, {tag, args, uid}) {
     const nodes: Node[] = []
     while (args.remaining) nodes.push(args.node('search key'))
-    const {options, rest} = readReturn(nodes)
+    const read = readReturn(nodes)
+    const rest = read.rest
+    // RFC 9051 §6.4.4: a rev2 session always gets ESEARCH; no RETURN means ALL
+    const options = read.options ?? (session.rev2 ? parseReturnOptions({type: 'list', items: []}) : undefined)
     const selected = session.selected!
     try {
       const key = parseCriteria(rest)
