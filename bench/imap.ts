@@ -15,12 +15,13 @@
  * 4. Memory per idle connection: 1,000 logged-in connections in IDLE on a selected INBOX of
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
- *
  * 5. quota (./imap-quota.ts): GETQUOTAROOT INBOX and STATUS (DELETED DELETED-STORAGE) on the
  *    100,000-message user, mailbox only.
  * 6. `compress`: benchmark 2's FETCH with COMPRESS=DEFLATE active (bench/imap-compress.ts): MB/s
  *    of message bytes and compressed bytes on the wire, against Dovecot with its imap_zlib plugin
  *    (enabled in the peer's rendered config for this run), both at deflate level 6.
+ * 7. `esearch` (./imap-search.ts): ESEARCH on the 100,000-message INBOX, `SEARCH RETURN (COUNT MIN
+ *    MAX) UNSEEN` (goal < 30 ms) and `UID SEARCH RETURN (ALL) UNDELETED`; medians of 5.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -44,21 +45,23 @@ import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
 import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
 import {benchCompress} from './imap-compress.js'
+import {benchEsearch} from './imap-search.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
-const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
+export const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
 const BODIES = Number(process.env.BENCH_IMAP_BODIES ?? 2000)
 const BODY_SIZE = Number(process.env.BENCH_IMAP_BODY_SIZE ?? 50 * 1024)
 const CLIENTS = Number(process.env.BENCH_IMAP_CLIENTS ?? 10)
 const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
-const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota runs only those parts */
+export const RUNS = 5
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 export const DOMAIN = 'example.test'
 export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */
@@ -460,10 +463,10 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
-const ms = (x: number) => `${x.toFixed(1)} ms`
-const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
+export const ms = (x: number) => `${x.toFixed(1)} ms`
+export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
-const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
+export const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
 
 /** a memory figure of /proc/PID/status in kB */
 const memKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -489,7 +492,7 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') || want('quota') ? BIG_FOLDER : 0
+    const big = want('folder') || want('quota') || want('esearch') ? BIG_FOLDER : 0
     const bodies = want('bodies') || want('compress') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
@@ -542,6 +545,7 @@ export async function benchImap(): Promise<void> {
     if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)
     if (want('quota')) await benchQuota(mbx, big)
+    if (want('esearch')) await benchEsearch(mbx, dov, filledAt)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 

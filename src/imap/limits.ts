@@ -18,6 +18,8 @@ export interface ImapLimits {
   compressionLevel: number
   /** NOTIFY (RFC 5465): changed folders a session keeps to report; past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
   maxNotifyPending: number
+  /** live `SEARCH RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH); each one is searched again when the folder changes */
+  maxSearchContexts: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -31,4 +33,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   lingerMs: 10_000,
   compressionLevel: 6,
   maxNotifyPending: 1000,
+  maxSearchContexts: 5,
 }

@@ -15,6 +15,7 @@ import type {MailboxView} from '../mailstore/mailbox-view.js'
 import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
 import {compactSet, flagList} from './format.js'
+import {SearchContexts} from './search/contexts.js'
 import {lowerBound} from './sequence.js'
 
 export class SelectedMailbox {
@@ -34,6 +35,13 @@ export class SelectedMailbox {
   vanished = false
   /** RFC 9051 has no RECENT response: false for an IMAP4rev2 session */
   reportRecent = true
+  /**
+   * `$`, the last `SEARCH RETURN (SAVE)` result (RFC 5182), as ascending UIDs: empty on SELECT,
+   * and an expunged message drops out of it as `uids` loses it (see `resolveCommandSet`)
+   */
+  savedResult: readonly number[] = []
+  /** live `SEARCH RETURN (UPDATE)` results (RFC 5267), ended with the selection */
+  readonly searchContexts = new SearchContexts()
 
   constructor(
     readonly mailboxId: number,
@@ -89,7 +97,8 @@ export class SelectedMailbox {
 
   /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE (or VANISHED) lines. */
   expunge(gone: Set<number>): string[] {
-    const lines: string[] = []
+    // live searches hear of the expunged messages while their numbers still stand (RFC 5267 §4.3.4)
+    const lines = this.searchContexts.expunging(gone, (uid) => this.seqOf(uid))
     const kept: number[] = []
     const removed: number[] = []
     for (let i = 0; i < this.uids.length; i++) {

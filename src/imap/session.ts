@@ -401,6 +401,7 @@ export class Session {
         recent = [firstRecent, view.folder.uidNext]
       }
       for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
+      for (const line of await selected.searchContexts.refresh(this, view)) this.write(line)
     }
     this.catchingUp = this.catchingUp.then(run, run)
     return this.catchingUp

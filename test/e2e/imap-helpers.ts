@@ -36,6 +36,8 @@ export interface ImapServerOptions {
   dataDir?: string
   /** also listen for POP3 (ports.pop3) */
   pop3?: boolean
+  /** more environment for `serve` (e.g. TZ) */
+  env?: Record<string, string>
 }
 
 export interface ImapServer {
@@ -86,7 +88,7 @@ export async function startImapServer(options: ImapServerOptions = {}): Promise<
     args.push('--config', file)
   }
   args.push(...(options.args ?? []))
-  const served = await startServe(dataDir, args)
+  const served = await startServe(dataDir, args, undefined, options.env)
   let stopped: Promise<void> | undefined
   return {
     dataDir,

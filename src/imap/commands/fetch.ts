@@ -2,7 +2,8 @@
  * FETCH and UID FETCH (RFC 3501 §6.4.5). Flags, UIDs, dates and sizes come from the folder's
  * in-memory view; ENVELOPE and BODYSTRUCTURE from what delivery stored; body sections are slices
  * of the stored message written straight to the socket. A body fetch without .PEEK sets \Seen
- * (in one commit for the whole command) and the new flags go out with the data.
+ * (in one commit for the whole command) and the new flags go out with the data. The set may be
+ * `$` (RFC 5182); the PARTIAL modifier (RFC 9394) pages through the messages named.
  */
 import {indexOfUid} from '../../mailstore/mailbox-view.js'
 import {parseMessage} from '../../mime/structure.js'
@@ -12,7 +13,8 @@ import {bodyStructure, envelope, formatRanges} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
 import type {CommandHandler} from '../session.js'
-import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {parsePartial, partialOf, type PartialRange} from '../search/results.js'
+import {resolveCommandSet} from '../sequence.js'
 import {intersect, missingUids} from '../vanished.js'
 
 type Item =
@@ -61,25 +63,27 @@ export const FETCH: CommandHandler = {
   async run(session, ctx) {
     const selected = session.selected!
     const user = session.user!
-    const ranges = parseSequenceSet(ctx.args.atom('sequence set'))
-    const indexes = resolveSet(ranges, selected.uids, ctx.uid)
+    const {ranges, indexes: named} = resolveCommandSet(ctx.args.atom('sequence set'), selected.uids, ctx.uid, selected.savedResult)
     const items = parseFetchItems(ctx.args.node('data items'))
     // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then;
     // QRESYNC adds VANISHED to UID FETCH: which of the UIDs asked for are gone (§3.2.6)
     let changedSince: number | undefined
     let vanished = false
+    let partial: PartialRange | undefined
     if (ctx.args.remaining) {
       const modifiers = ctx.args.list('fetch modifiers')
+      if (!modifiers.length) throw new ParseError('FETCH: empty modifier list')
       for (let i = 0; i < modifiers.length; i++) {
         const m = modifiers[i]!
         const name = m.type === 'atom' ? m.value.toUpperCase() : ''
         if (name === 'CHANGEDSINCE') changedSince = numberOf(modifiers[++i], 'CHANGEDSINCE')
         else if (name === 'VANISHED') vanished = true
-        else throw new ParseError('FETCH: unknown modifier')
+        else if (name === 'PARTIAL' && !partial) partial = parsePartial(modifiers[++i])
+        else throw new ParseError('FETCH: unknown or repeated modifier')
       }
-      if (changedSince === undefined) throw new ParseError('FETCH: modifiers need CHANGEDSINCE')
+      if (vanished && changedSince === undefined) throw new ParseError('FETCH: VANISHED needs CHANGEDSINCE')
       if (vanished && (!ctx.uid || !session.qresync)) throw new ParseError('FETCH: VANISHED needs UID FETCH and ENABLE QRESYNC')
-      if (!items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
+      if (changedSince !== undefined && !items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
     }
     ctx.args.end()
     if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore()
@@ -93,6 +97,8 @@ export const FETCH: CommandHandler = {
 
     const view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
     let records = view.records
+    // PARTIAL (RFC 9394 §3.2) pages through the messages the command would return otherwise
+    const indexes = partial ? partialOf(fetchable(named, selected.uids, records, changedSince), partial) : named
     const flagsChanged = new Set<number>()
     if (marksSeen) {
       const unseen = indexes.map((i) => selected.uids[i]!).filter((uid) => {
@@ -198,6 +204,14 @@ export const FETCH: CommandHandler = {
     }
     if (text) session.write(text)
   },
+}
+
+/** the indexes whose messages FETCH would return: still in the view and, with CHANGEDSINCE, changed since */
+function fetchable(indexes: number[], uids: readonly number[], records: MessageRecord[], changedSince: number | undefined): number[] {
+  return indexes.filter((i) => {
+    const record = records[indexOfUid(records, uids[i]!)]
+    return record !== undefined && (changedSince === undefined || record.modseq > changedSince)
+  })
 }
 
 async function structureOf(session: import('../session.js').Session, record: MessageRecord) {

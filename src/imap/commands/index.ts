@@ -2,6 +2,7 @@
 import type {CommandHandler} from '../session.js'
 import {APPEND} from './append.js'
 import {AUTHENTICATE} from './authenticate.js'
+import {CANCELUPDATE} from './cancelupdate.js'
 import {CAPABILITY} from './capability.js'
 import {CHECK} from './check.js'
 import {CLOSE} from './close.js'
@@ -61,6 +62,7 @@ export const COMMANDS = new Map<string, CommandHandler>(
     EXPUNGE,
     IDLE,
     SEARCH,
+    CANCELUPDATE,
     FETCH,
     STORE,
     COPY,
