@@ -1,5 +1,6 @@
 import {defineConfig} from 'vitest/config'
 import {findPostgresBin} from './test/helpers/postgres-bin.js'
+import LongestFirstSequencer from './test/helpers/sequencer.js'
 
 /**
  * The backend matrix (docs/store-interface.md, "The backend matrix"): these end-to-end files run
@@ -44,6 +45,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end suites start real servers; two workers match the 2-core CI machine (all projects share them).
     maxWorkers: 2,
+    // longest files first, over both projects, so the two workers finish together (test/helpers/sequencer.ts)
+    sequence: {sequencer: LongestFirstSequencer},
     projects: [
       {extends: true, test: {name: 'lmdb', include: ['test/**/*.test.ts']}},
       ...(withPostgres
