@@ -48,7 +48,8 @@ export default defineConfig({
     // longest files first, over both projects, so the two workers finish together (test/helpers/sequencer.ts)
     sequence: {sequencer: LongestFirstSequencer},
     projects: [
-      {extends: true, test: {name: 'lmdb', include: ['test/**/*.test.ts']}},
+      // one private PostgreSQL server per run for every file that needs one (test/helpers/postgres-setup.ts)
+      {extends: true, test: {name: 'lmdb', include: ['test/**/*.test.ts'], globalSetup: ['test/helpers/postgres-setup.ts']}},
       ...(withPostgres
         ? [
             {
@@ -57,7 +58,7 @@ export default defineConfig({
                 name: 'postgres',
                 include: process.env.MAILBOX_TEST_MATRIX === 'all' ? [...BACKEND_MATRIX, ...BACKEND_MATRIX_MORE] : BACKEND_MATRIX,
                 env: {MAILBOX_TEST_BACKEND: 'postgres'},
-                globalSetup: ['test/helpers/matrix-setup.ts'],
+                globalSetup: ['test/helpers/postgres-setup.ts'],
               },
             },
           ]
