@@ -1,4 +1,5 @@
 import {defineConfig} from 'vitest/config'
+import {HASH_COST_ENV} from './src/auth/password.js'
 import {findPostgresBin} from './test/helpers/postgres-bin.js'
 import LongestFirstSequencer from './test/helpers/sequencer.js'
 
@@ -41,6 +42,10 @@ const withPostgres = findPostgresBin() !== undefined || process.env.CI === 'true
 
 export default defineConfig({
   test: {
+    // cheap argon2id hashes for every mailbox the tests run (src/auth/password.ts): the suite makes
+    // and checks hundreds of passwords, at ~170 ms of both cores each by default; the tests of
+    // the costs themselves set it (test/unit/password.test.ts, cli-user-import.test.ts, hash-cost.test.ts)
+    env: {[HASH_COST_ENV]: 'm=1024,t=1,p=1'},
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // End-to-end suites start real servers; two workers match the 2-core CI machine (all projects share them).
