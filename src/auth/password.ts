@@ -46,6 +46,7 @@ export function hashCostWarning(): string | undefined {
   const d = HASH_OPTIONS
   return `${HASH_COST_ENV} lowers the argon2id costs of new password hashes to m=${memoryCost},t=${timeCost},p=${parallelism} (default m=${d.memoryCost},t=${d.timeCost},p=${d.parallelism}): weaker hashes, meant for test suites only`
 }
+
 const MAX_PASSWORD_BYTES = 1024
 
 export function checkPasswordShape(password: string): void {
