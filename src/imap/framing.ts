@@ -1,8 +1,10 @@
 /**
  * Splits the client's byte stream into commands: lines ending in CRLF (a bare LF is accepted),
  * with literals `{n}` (the server answers "+" before the client sends the bytes) and `{n+}`
- * (LITERAL+, sent at once). A command is handed over as its text pieces with the literal bytes
- * between them, so the parser never has to look for literal markers.
+ * (LITERAL+, sent at once). A literal8 (`~{n}`, `~{n+}`, RFC 3516) is framed the same way, with
+ * the same limits: its `~` stays at the end of the text piece, for the parser. A command is handed
+ * over as its text pieces with the literal bytes between them, so the parser never has to look
+ * for literal markers.
  *
  * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength` ends
  * the command with an error once the line is over (skipped byte by byte, and so are the LITERAL+
