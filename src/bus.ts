@@ -10,7 +10,7 @@ import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './m
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
-import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
+import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
 export interface ActionMap {
@@ -69,7 +69,8 @@ export interface ActionMap {
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */
-  'mailstore.append': {req: Omit<AppendRequest, 'analysis'>; res: {uidValidity: number; uid: number}}
+  /** one message, or several (MULTIAPPEND): all of them or none; `uids` in the order given */
+  'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
 }
 
 export interface EventMap {
