@@ -76,6 +76,9 @@ function findPart(root: MimePart, path: number[]): MimePart | undefined | null {
   return part
 }
 
+/** does the message have the part at `path` (an empty path: the message itself)? */
+export const hasPart = (root: MimePart, path: number[]): boolean => findPart(root, path) !== null
+
 /** The section's bytes, or an empty buffer when the message has no such part. */
 export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Buffer {
   const part = findPart(root, spec.path)

@@ -135,3 +135,126 @@ describe('MULTIAPPEND', () => {
     }
   })
 })
+
+describe('CATENATE', () => {
+  const BOUNDARY = '------------030308070208000400050907'
+  const draft = Buffer.from(
+    [
+      'From: Alice <alice@example.test>',
+      'To: Bob <bob@example.test>',
+      'Subject: Forwarding the report',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/mixed; boundary="${BOUNDARY}"`,
+      '',
+      `--${BOUNDARY}`,
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'See the attached report.',
+      `--${BOUNDARY}--`,
+      '',
+    ].join('\r\n'),
+  )
+  const report = msg('the report', 'Numbers.')
+  let c: RawImap
+  let v: number
+  let draftUid: number
+  let reportUid: number
+
+  beforeAll(async () => {
+    c = await login()
+    const append = async (raw: Buffer) => Number(/\[APPENDUID \d+ (\d+)\]/.exec((await c.append('Drafts', raw)).text)![1])
+    draftUid = await append(draft)
+    reportUid = await append(report)
+    v = (await status(c, 'Drafts')).uidValidity
+    // alice and bob both have an INBOX message with this UID: a URL naming bob's must not reach alice's either
+    const bob = await login(DEFAULT_USERS[1])
+    inboxUid = Number(/\[APPENDUID \d+ (\d+)\]/.exec((await c.append('INBOX', msg('inbox'))).text)![1])
+    for (let i = 0; i < 10 && (await status(bob, 'INBOX')).uidNext <= inboxUid; i++) expect((await bob.append('INBOX', msg('bob'))).status).toBe('OK')
+    expect((await status(bob, 'INBOX')).uidNext).toBeGreaterThan(inboxUid)
+  })
+  let inboxUid: number
+
+  /** the bytes of a message by UID in Drafts */
+  async function body(uid: number): Promise<Buffer> {
+    expect((await c.command('EXAMINE Drafts')).status).toBe('OK')
+    const r = await c.command(`UID FETCH ${uid} BODY.PEEK[]`)
+    return r.responses[0]!.literals[0]!
+  }
+
+  it('RFC 4469 appendix A: header, MIME header and body of a draft part, a whole message and new text make one message', async () => {
+    const url = (rest: string) => `"/Drafts;UIDVALIDITY=${v}/;UID=${rest}"`
+    const text1 = `\r\n--${BOUNDARY}\r\n`
+    const text3 = `\r\n--${BOUNDARY}--\r\n`
+    expect(text1.length).toBe(42)
+    expect(text3.length).toBe(44)
+    c.write(`A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL ${url(`${draftUid}/;section=HEADER`)} TEXT {42}\r\n`)
+    expect((await c.next()).text).toMatch(/^\+ /)
+    c.write(`${text1} URL ${url(`${draftUid}/;section=1.MIME`)} URL ${url(`${draftUid}/;section=1`)} TEXT {42}\r\n`)
+    expect((await c.next()).text).toMatch(/^\+ /)
+    c.write(`${text1} URL ${url(String(reportUid))} TEXT {44}\r\n`)
+    expect((await c.next()).text).toMatch(/^\+ /)
+    c.write(`${text3})\r\n`)
+    const r = await c.tagged('A003')
+    expect(r.tagged).toBe(`A003 OK [APPENDUID ${v} ${reportUid + 1}] APPEND completed`)
+
+    const s = draft.toString()
+    const header = s.slice(0, s.indexOf('\r\n\r\n') + 4)
+    const partStart = s.indexOf('Content-Type: text/plain')
+    const mime = s.slice(partStart, s.indexOf('\r\n\r\n', partStart) + 4)
+    const expected = header + text1 + mime + 'See the attached report.' + text1 + report.toString() + text3
+    expect((await body(reportUid + 1)).toString()).toBe(expected)
+    expect((await c.command(`UID FETCH ${reportUid + 1} FLAGS`)).untagged[0]).toMatch(/FLAGS \(\\Seen \\Draft \$MDNSent/)
+    // the sources were read as BODY.PEEK reads them
+    expect((await c.command(`UID FETCH ${draftUid} FLAGS`)).untagged[0]).not.toMatch(/\\Seen/)
+  })
+
+  it('a URL that names nothing is NO [BADURL url] (RFC 4469 errata 4046: the bare URL), and nothing is stored', async () => {
+    const before = await status(c, 'Drafts')
+    const bad = [
+      `/INBOX;UIDVALIDITY=785799047/;UID=113330;section=1.5.9`,
+      `/Drafts;UIDVALIDITY=${v + 1}/;UID=${draftUid}`,
+      `/Drafts;UIDVALIDITY=${v}/;UID=99999`,
+      `/Drafts;UIDVALIDITY=${v}/;UID=${draftUid}/;SECTION=7`,
+      `/NoSuchFolder/;UID=1`,
+      `/Drafts;UIDVALIDITY=${v}/;UID=${draftUid}/;URLAUTH=anonymous:internal:0123456789abcdef`,
+      `imap://bob%40example.test@127.0.0.1/INBOX/;UID=${inboxUid}`,
+      `imap://bob%40example.test;AUTH=*@127.0.0.1/INBOX/;UID=${inboxUid}`,
+    ]
+    for (const url of bad) {
+      const r = await c.command(`APPEND Drafts CATENATE (URL "${url}")`)
+      expect(r.tagged, url).toMatch(new RegExp(`^\\S+ NO \\[BADURL ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\] `))
+    }
+    // the same, as the second message of a MULTIAPPEND: the first is not stored either
+    const multi = await appendPlus(c, 'Drafts', [' ', msg('first'), ` CATENATE (URL "/Drafts/;UID=99999")`])
+    expect(multi.text).toMatch(/^\[BADURL \/Drafts\/;UID=99999\] /)
+    expect(await status(c, 'Drafts')).toEqual(before)
+  })
+
+  it('URLs of the user\'s own messages in any form work: absolute with the own user, PARTIAL, no UIDVALIDITY; combined with MULTIAPPEND', async () => {
+    const before = await status(c, 'Drafts')
+    const own = `imap://alice%40example.test@127.0.0.1/Drafts;UIDVALIDITY=${v}/;UID=${reportUid}`
+    const r = await appendPlus(c, 'Drafts', [` CATENATE (URL "${own}" TEXT `, Buffer.from('-- \r\n'), `) (\\Seen) CATENATE (URL "/Drafts/;UID=${reportUid}/;PARTIAL=0.4")`])
+    expect(r.tagged).toBe(`${r.tag} OK [APPENDUID ${v} ${before.uidNext}:${before.uidNext + 1}] APPEND completed`)
+    expect(await body(before.uidNext)).toEqual(Buffer.concat([report, Buffer.from('-- \r\n')]))
+    expect((await body(before.uidNext + 1)).toString()).toBe(report.toString().slice(0, 4))
+    const inbox = await c.command(`APPEND Drafts CATENATE (URL "imap://alice%40example.test;AUTH=*@127.0.0.1/INBOX/;UID=${inboxUid}")`)
+    expect(inbox.status).toBe('OK')
+  })
+
+  it('the assembled message is held to the size limit: NO [TOOBIG], nothing stored', async () => {
+    const big = Buffer.concat([msg('big'), Buffer.from('z'.repeat(40_000))])
+    expect((await appendPlus(c, 'Drafts', [' ', big])).status).toBe('OK')
+    const bigUid = (await status(c, 'Drafts')).uidNext - 1
+    const before = await status(c, 'Drafts')
+    const url = `URL "/Drafts/;UID=${bigUid}"`
+    const r = await c.command(`APPEND Drafts CATENATE (${url} ${url} ${url})`)
+    expect(r.tagged).toMatch(/^\S+ NO \[TOOBIG\] /)
+    expect(await status(c, 'Drafts')).toEqual(before)
+  })
+
+  it('CATENATE without parts, or a TEXT that is not a literal, is BAD', async () => {
+    expect((await c.command('APPEND Drafts CATENATE ()')).status).toBe('BAD')
+    expect((await c.command('APPEND Drafts CATENATE (TEXT "inline")')).status).toBe('BAD')
+    expect((await c.command('APPEND Drafts CATENATE (URL)')).status).toBe('BAD')
+  })
+})
