@@ -15,6 +15,8 @@
  * 4. Memory per idle connection: 1,000 logged-in connections in IDLE on a selected INBOX of
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
+ * 5. (`append`, ./imap-append.ts) APPEND of 100 small messages one by one, as one MULTIAPPEND,
+ *    and as CATENATE messages (a URL plus new text), against Dovecot.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -35,6 +37,7 @@ import {putBlob} from '../src/store/lmdb-blobs.js'
 import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
+import {benchAppend} from './imap-append.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -46,7 +49,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,cycles,append,memory runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
@@ -85,7 +88,7 @@ interface Pending {
   onContinue?: () => void
 }
 
-class Imap {
+export class Imap {
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -493,6 +496,7 @@ export async function benchImap(): Promise<void> {
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('cycles')) await benchCycles(mbx, dov)
+    if (want('append')) await benchAppend(mbx, dov)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 
