@@ -33,6 +33,8 @@ export const BACKEND_MATRIX_MORE = [
   // on PostgreSQL also covered by test/e2e/cluster.test.ts (a MATCH across nodes, a delivery taken over)
   'test/e2e/matcher-protocol.test.ts',
   'test/e2e/queue-delivery.test.ts',
+  // IMAP QUOTA: the usage sum and the quota check of each store
+  'test/e2e/imap-quota.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -15,7 +15,10 @@
  * 4. Memory per idle connection: 1,000 logged-in connections in IDLE on a selected INBOX of
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
- * 5. (`append`, ./imap-append.ts) APPEND of 100 small messages one by one, as one MULTIAPPEND,
+ *
+ * 5. quota (./imap-quota.ts): GETQUOTAROOT INBOX and STATUS (DELETED DELETED-STORAGE) on the
+ *    100,000-message user, mailbox only.
+ * 6. append (./imap-append.ts): APPEND of 100 small messages one by one, as one MULTIAPPEND,
  *    and as CATENATE messages (a URL plus new text), against Dovecot.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
@@ -37,6 +40,7 @@ import {putBlob} from '../src/store/lmdb-blobs.js'
 import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
+import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
 import {benchAppend} from './imap-append.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
@@ -49,7 +53,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,append,memory runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory,quota,append runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
@@ -411,7 +415,7 @@ function startPeer(): Peer | string {
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
@@ -445,13 +449,13 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') ? BIG_FOLDER : 0
+    const big = want('folder') || want('quota') ? BIG_FOLDER : 0
     const bodies = want('bodies') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
       try {
         await addDomain(store, DOMAIN)
-        for (const u of ['alice', 'bob', 'carol']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW})
+        for (const u of ['alice', 'bob', 'carol']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW, ...(u === 'alice' && want('quota') ? {quota: BENCH_QUOTA} : {})})
         // alice's logins are not what is measured (only carol's are, in benchmark 3); a cheap hash lets
         // benchmark 4 open many sessions on her 100k folder quickly
         await cheapPassword(store, `alice@${DOMAIN}`)
@@ -497,6 +501,7 @@ export async function benchImap(): Promise<void> {
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('cycles')) await benchCycles(mbx, dov)
     if (want('append')) await benchAppend(mbx, dov)
+    if (want('quota')) await benchQuota(mbx, big)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 

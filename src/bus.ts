@@ -7,6 +7,7 @@
  */
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
+import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
@@ -71,6 +72,8 @@ export interface ActionMap {
   /** the actor analyzes the message (the store takes the analysis) */
   /** one message, or several (MULTIAPPEND): all of them or none; `uids` in the order given */
   'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
+  /** a user's quota (bytes, 0: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
+  'mailstore.quota': {req: {user: string}; res: {limit: number; usage: Usage}}
 }
 
 export interface EventMap {

@@ -32,6 +32,8 @@ export class SelectedMailbox {
   showModseq = false
   /** QRESYNC is on: expunges are reported as `* VANISHED uids` instead of EXPUNGE (RFC 7162 §3.2.10) */
   vanished = false
+  /** RFC 9051 has no RECENT response: false for an IMAP4rev2 session */
+  reportRecent = true
 
   constructor(
     readonly mailboxId: number,
@@ -126,7 +128,7 @@ export class SelectedMailbox {
       this.uids = this.uids.concat(records.slice(records.length - added).map((r) => r.uid))
       lines.push(`* ${this.uids.length} EXISTS\r\n`)
       if (recent) this.addRecent(recent)
-      lines.push(`* ${this.recentCount} RECENT\r\n`)
+      if (this.reportRecent) lines.push(`* ${this.recentCount} RECENT\r\n`)
     }
     if (view.folder.highestModseq > this.knownModseq) {
       for (const r of records) {

@@ -107,6 +107,8 @@ export class Session {
   condstore = false
   /** RFC 7162 §3.2: ENABLE QRESYNC; expunges are then reported as VANISHED */
   qresync = false
+  /** RFC 9051: ENABLE IMAP4rev2; the rev1 behaviours a rev2 client does not expect are left out (docs/imap4rev2.md) */
+  rev2 = false
   private readonly framing: Framing
   private readonly queue: QueueItem[] = []
   private busy = false
@@ -242,6 +244,7 @@ export class Session {
     if (selected) {
       selected.showModseq = this.condstore
       selected.vanished = this.qresync
+      selected.reportRecent = !this.rev2
     }
     this.state = selected ? 'selected' : 'authenticated'
     this.hooks.watch(this, selected?.mailboxId)
@@ -377,6 +380,11 @@ export class Session {
     this.qresync = true
     this.enableCondstore()
     if (this.selected) this.selected.vanished = true
+  }
+
+  enableRev2(): void {
+    this.rev2 = true
+    if (this.selected) this.selected.reportRecent = false
   }
 
   /** the selected folder changed (a bus event): during IDLE tell the client at once, otherwise with the next command */

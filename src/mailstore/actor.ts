@@ -171,6 +171,11 @@ export class MailstoreActor implements Actor {
         )
         return {uidValidity: change.folder.uidValidity, uids: change.appended!.map((m) => m.uid)}
       }),
+      // the usage sums the folders' counters (no message scan), as the quota check on APPEND does
+      bus.handle('mailstore.quota', async ({user}) => {
+        const [record, usage] = await Promise.all([this.store.directory.user(user), mail.usage(user)])
+        return {limit: record?.quota ?? 0, usage}
+      }),
     ]
   }
 

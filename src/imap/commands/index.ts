@@ -21,6 +21,7 @@ import {LSUB} from './lsub.js'
 import {MOVE} from './move.js'
 import {NAMESPACE} from './namespace.js'
 import {NOOP} from './noop.js'
+import {GETQUOTA, GETQUOTAROOT, SETQUOTA} from './quota.js'
 import {RENAME} from './rename.js'
 import {SEARCH} from './search.js'
 import {SELECT} from './select.js'
@@ -63,5 +64,8 @@ export const COMMANDS = new Map<string, CommandHandler>(
     COPY,
     MOVE,
     APPEND,
+    GETQUOTA,
+    GETQUOTAROOT,
+    SETQUOTA,
   }),
 )

@@ -3,7 +3,9 @@
  * RFC 7162 §3.1.8, §3.2.5); EXAMINE is the read-only form
  */
 import {summaryOf} from '../../mailstore/mailbox-view.js'
-import {flagList, formatRanges} from '../format.js'
+import {SEPARATOR} from '../../mailstore/folder-rules.js'
+import {astr, flagList, formatRanges} from '../format.js'
+import {encodeMailboxName} from '../mutf7.js'
 import {numberOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
 import {isSequenceSet, parseSequenceSet, type Range} from '../sequence.js'
@@ -61,7 +63,10 @@ export const select = (readOnly: boolean): CommandHandler => ({
     const flags = [...SYSTEM_FLAGS, ...keywords]
     session.write(`* FLAGS ${flagList(flags)}\r\n`)
     session.write(`* OK [PERMANENTFLAGS ${flagList(readOnly ? [] : [...flags, '\\*'])}] Flags permitted\r\n`)
-    session.write(`* ${records.length} EXISTS\r\n* ${selected.recentCount} RECENT\r\n`)
+    session.write(`* ${records.length} EXISTS\r\n`)
+    // RFC 9051 §6.3.2: no RECENT, and the folder's name in a LIST response
+    if (session.rev2) session.write(`* LIST () "${SEPARATOR}" ${astr(encodeMailboxName(folder.name))}\r\n`)
+    else session.write(`* ${selected.recentCount} RECENT\r\n`)
     if (firstUnseen) session.write(`* OK [UNSEEN ${firstUnseen}] First unseen\r\n`)
     session.write(`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid\r\n* OK [UIDNEXT ${folder.uidNext}] Predicted next UID\r\n`)
     session.write(`* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest\r\n`)
