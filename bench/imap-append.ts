@@ -5,7 +5,7 @@
  * one after another), then with one MULTIAPPEND command (RFC 3502), then as CATENATE (RFC 4469)
  * messages made of a URL to the first one plus new text, one command each.
  */
-import {Imap, smallMessage, type Target} from './imap.js'
+import {Imap, median, smallMessage, type Target} from './imap.js'
 import {report} from './util.js'
 
 const APPENDS = Number(process.env.BENCH_IMAP_APPENDS ?? 100)
@@ -16,8 +16,6 @@ interface AppendFigures {
   multi: number
   catenate: number
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** `count` messages as one MULTIAPPEND: every literal but the last in the command text, the last as Imap.run's literal */
 function multiAppend(c: Imap, folder: string, messages: Buffer[]) {

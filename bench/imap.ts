@@ -56,7 +56,8 @@ const RUNS = 5
 /** BENCH_IMAP_ONLY=folder,bodies,cycles,memory,quota,append runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** BENCH_PEER_DIR: where the peer scripts are when the checkout is not beside ../shared (a git worktree) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 export const DOMAIN = 'example.test'
 export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */

@@ -11,7 +11,7 @@ import type {BlobInfoRecord, MessageRecord} from '../../store/records.js'
 import {formatDateTime, numberOf} from '../args.js'
 import {bodyStructure, envelope, formatRanges} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
-import {binarySectionBytes, parseBinarySection, parseSection, sectionBytes, UnknownCteError, type SectionSpec} from '../sections.js'
+import {binarySectionBytes, parseBinarySection, parseSection, partialOf, sectionBytes, UnknownCteError, type SectionSpec} from '../sections.js'
 import {ImapError, type CommandHandler} from '../session.js'
 import {parseSequenceSet, resolveSet} from '../sequence.js'
 import {intersect, missingUids} from '../vanished.js'
@@ -190,9 +190,8 @@ export const FETCH: CommandHandler = {
             let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
             let label = item.name === 'BODY' || item.name === 'BINARY' ? `${item.name}[${item.section.label}]` : item.name
             if (item.partial) {
-              const [start, length] = item.partial
-              bytes = bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
-              label += `<${start}>`
+              bytes = partialOf(bytes, item.partial)
+              label += `<${item.partial[0]}>`
             }
             // RFC 3516 §4.3: decoded data holding a NUL can only be sent as a literal8; a plain
             // literal may not hold one at all (RFC 3501 §4.3), so a message APPENDed with NULs
