@@ -193,9 +193,11 @@ export const FETCH: CommandHandler = {
               bytes = partialOf(bytes, item.partial)
               label += `<${item.partial[0]}>`
             }
-            // RFC 3516 §4.3: decoded data holding a NUL can only be sent as a literal8; a plain
-            // literal may not hold one at all (RFC 3501 §4.3), so a message APPENDed with NULs
-            // shows 0x80 in their place under BODY[], as Dovecot does
+            // RFC 3516 §4.3: decoded data holding a NUL can only be sent as a literal8 (8-bit data
+            // without one goes as a plain literal, as the RFC asks; Dovecot sends any 8-bit data as
+            // a literal8). A plain literal may not hold a NUL at all (RFC 3501 §4.3), so a message
+            // APPENDed with NULs shows 0x80 in their place under BODY[], the size unchanged
+            // (Dovecot re-encodes such a part in base64 instead, which changes the size)
             const nul = bytes.includes(0)
             if (nul && !item.binary) bytes = withoutNul(bytes)
             add(`${label} ${nul && item.binary ? '~' : ''}{${bytes.length}}\r\n`)
