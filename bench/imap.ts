@@ -22,6 +22,8 @@
  *    (enabled in the peer's rendered config for this run), both at deflate level 6.
  * 7. `esearch` (./imap-search.ts): ESEARCH on the 100,000-message INBOX, `SEARCH RETURN (COUNT MIN
  *    MAX) UNSEEN` (goal < 30 ms) and `UID SEARCH RETURN (ALL) UNDELETED`; medians of 5.
+ * 8. append (./imap-append.ts): APPEND of 100 small messages one by one, as one MULTIAPPEND,
+ *    and as CATENATE messages (a URL plus new text), against Dovecot.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -46,6 +48,7 @@ import {openStore, type Store} from '../src/store/store.js'
 import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
 import {benchCompress} from './imap-compress.js'
 import {benchEsearch} from './imap-search.js'
+import {benchAppend} from './imap-append.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -57,7 +60,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 export const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 /** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
@@ -544,6 +547,7 @@ export async function benchImap(): Promise<void> {
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)
+    if (want('append')) await benchAppend(mbx, dov)
     if (want('quota')) await benchQuota(mbx, big)
     if (want('esearch')) await benchEsearch(mbx, dov, filledAt)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined

@@ -11,7 +11,7 @@ import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
-import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
+import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
 export interface ActionMap {
@@ -70,7 +70,8 @@ export interface ActionMap {
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */
-  'mailstore.append': {req: Omit<AppendRequest, 'analysis'>; res: {uidValidity: number; uid: number}}
+  /** one message, or several (MULTIAPPEND): all of them or none; `uids` in the order given */
+  'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
   /** a user's quota (bytes, 0: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
   'mailstore.quota': {req: {user: string}; res: {limit: number; usage: Usage}}
 }

@@ -192,6 +192,8 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   imap: object('IMAP and IMAPS limits', {
     maxLineLength: bytes('longest command line, literals excluded', 1024),
     maxLiteralSize: bytes('largest literal: an APPENDed message', 1024),
+    maxAppendSize: bytes("all literals of one command together: a MULTIAPPEND's messages, a CATENATE's parts", 1024),
+    maxAppendMessages: count('messages in one APPEND (MULTIAPPEND)'),
     maxConnections: count('connections across IMAP and IMAPS'),
     maxConnectionsPerIp: count('connections from one IP'),
     idleTimeoutMs: timer('inactivity autologout, IDLE included', 1000),

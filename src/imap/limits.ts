@@ -4,6 +4,10 @@ export interface ImapLimits {
   maxLineLength: number
   /** largest literal (an APPENDed message); bigger ones get NO [TOOBIG] and are never buffered */
   maxLiteralSize: number
+  /** all literals of one command together (a MULTIAPPEND's messages, a CATENATE's parts); beyond it NO [TOOBIG], never buffered */
+  maxAppendSize: number
+  /** messages in one APPEND (MULTIAPPEND, RFC 3502); more: NO [LIMIT], nothing appended */
+  maxAppendMessages: number
   maxConnections: number
   maxConnectionsPerIp: number
   /** inactivity autologout, IDLE included (RFC 3501 §5.4: at least 30 minutes) */
@@ -25,6 +29,8 @@ export interface ImapLimits {
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxLineLength: 64 * 1024,
   maxLiteralSize: 25 * 1024 * 1024,
+  maxAppendSize: 50 * 1024 * 1024,
+  maxAppendMessages: 1000,
   maxConnections: 1000,
   maxConnectionsPerIp: 100,
   idleTimeoutMs: 30 * 60_000,

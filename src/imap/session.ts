@@ -20,7 +20,7 @@ import {closeWithin} from '../socket-close.js'
 import {Args} from './args.js'
 import {COMMANDS} from './commands/index.js'
 import {Compression} from './compression.js'
-import {Framing} from './framing.js'
+import {Framing, type RefusalReason} from './framing.js'
 import type {ImapLimits} from './limits.js'
 import type {Notifications} from './notify.js'
 import {parseCommand, ParseError, tagOf} from './parser.js'
@@ -88,7 +88,7 @@ const MAILBOX_ERROR_CODES: Record<string, string> = {
 
 interface Refusal {
   tag: string
-  reason: 'line-too-long' | 'literal-too-big'
+  reason: RefusalReason
   fatal: boolean
 }
 
@@ -159,6 +159,7 @@ export class Session {
       },
     })
     this.framing.literalLimit = PREAUTH_LITERAL_LIMIT
+    this.framing.commandLiteralLimit = PREAUTH_LITERAL_LIMIT
     this.attach(socket)
     socket.setTimeout(options.limits.preauthTimeoutMs)
   }
@@ -326,10 +327,14 @@ export class Session {
    * it would wait for "+" or a tagged reply for ever — the session also says BYE and closes.
    */
   private answerRefused({tag, reason, fatal}: Refusal): void {
-    const tooBig = `[TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)`
-    if (reason === 'literal-too-big' && tag !== '*') this.write(`${tag} NO ${tooBig}\r\n`)
-    else if (reason === 'line-too-long') this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
-    if (fatal || (reason === 'literal-too-big' && tag === '*')) this.bye(reason === 'literal-too-big' ? tooBig : 'Command line too long')
+    const tooBig =
+      reason === 'command-too-big'
+        ? `[TOOBIG] The command's literals together are larger than the limit (${this.framing.commandLiteralLimit} octets)`
+        : `[TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)`
+    const literal = reason !== 'line-too-long'
+    if (literal && tag !== '*') this.write(`${tag} NO ${tooBig}\r\n`)
+    else if (!literal) this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
+    if (fatal || (literal && tag === '*')) this.bye(literal ? tooBig : 'Command line too long')
   }
 
   private async runCommand(parts: (string | Buffer)[]): Promise<void> {
@@ -497,6 +502,7 @@ export class Session {
     this.user = user
     this.state = 'authenticated'
     this.framing.literalLimit = this.options.limits.maxLiteralSize
+    this.framing.commandLiteralLimit = this.options.limits.maxAppendSize
     this.socket.setTimeout(this.options.limits.idleTimeoutMs)
     this.log.debug({user}, 'imap session logged in') // the auth actor logs the login itself
   }

@@ -165,10 +165,11 @@ export class MailstoreActor implements Actor {
         changes.forEach((c) => this.changed(c))
         return {uidValidity, pairs}
       }),
-      bus.handle('mailstore.append', async (req) => {
-        const flags = normalizeFlags(req.flags)
-        const change = this.changed(await mail.append({...req, flags, analysis: analyzeMessage(req.raw)}))
-        return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid}
+      bus.handle('mailstore.append', async ({user, folder, messages}) => {
+        const change = this.changed(
+          await mail.append({user, folder, messages: messages.map((m) => ({...m, flags: normalizeFlags(m.flags), analysis: analyzeMessage(m.raw)}))}),
+        )
+        return {uidValidity: change.folder.uidValidity, uids: change.appended!.map((m) => m.uid)}
       }),
       // the usage sums the folders' counters (no message scan), as the quota check on APPEND does
       bus.handle('mailstore.quota', async ({user}) => {
