@@ -8,6 +8,7 @@
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
+import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
 import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
@@ -64,6 +65,8 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
+  /** what SORT and THREAD compare of each message (cached in memory by blob id), in the order asked */
+  'mailstore.sortKeys': {req: {blobIds: readonly string[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}

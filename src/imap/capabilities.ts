@@ -1,7 +1,7 @@
 /** What the server announces, which depends on the session: TLS and login state. */
 import type {Session} from './session.js'
 
-const ALWAYS = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE CONDSTORE QRESYNC UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE'
+const ALWAYS = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE CONDSTORE QRESYNC UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES'
 
 /** may this session send a password? (only over TLS, unless plaintext auth was allowed for development) */
 export const mayAuthenticate = (session: Session): boolean => session.secure || session.options.allowInsecureAuth

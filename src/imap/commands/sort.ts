@@ -1,0 +1,37 @@
+/**
+ * SORT and UID SORT (RFC 5256 §3, with RFC 5957's DISPLAYFROM/DISPLAYTO):
+ * `SORT (criteria) charset search-key…`. The search is SEARCH's own; the keys each message is
+ * compared by come from the mailstore's sort-key cache, so no message is read twice.
+ */
+import {parseSortCriteria, sortMessages, type Sortable} from '../sort/order.js'
+import type {Node} from '../parser.js'
+import type {CommandHandler, Session} from '../session.js'
+import type {Args} from '../args.js'
+import {findMessages, parseCriteria} from './search.js'
+
+/** the rest of the command after SORT's criteria or THREAD's algorithm: `charset search-key…` */
+export function readCriteria(args: Args) {
+  const nodes: Node[] = []
+  while (args.remaining) nodes.push(args.node('search key'))
+  return parseCriteria(nodes, true)
+}
+
+/** the selected folder's messages matching the criteria, each with its sort keys; undefined when the session closed meanwhile */
+export async function sortables(session: Session, args: Args): Promise<Sortable[] | undefined> {
+  const found = await findMessages(session, readCriteria(args))
+  if (!found) return undefined
+  const keys = await session.bus.call('mailstore.sortKeys', {blobIds: found.map((f) => f.record.blobId)})
+  return found.map((f, i) => ({seq: f.seq, record: f.record, keys: keys[i]!}))
+}
+
+export const SORT: CommandHandler = {
+  states: ['selected'],
+  holdsExpunges: true,
+  async run(session, {args, uid}) {
+    const criteria = parseSortCriteria(args.node('sort criteria'))
+    const messages = await sortables(session, args)
+    if (!messages) return
+    const numbers = sortMessages(messages, criteria).map((m) => (uid ? m.record.uid : m.seq))
+    session.write(`* SORT${numbers.length ? ' ' + numbers.join(' ') : ''}\r\n`)
+  },
+}
