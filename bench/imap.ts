@@ -7,6 +7,8 @@
  *    Maildir files into the Dovecot peer): SELECT (first, which loads the folder, then repeated),
  *    `UID FETCH 1:* (UID FLAGS)`, `FETCH 1:* (UID FLAGS)` and `SEARCH UNSEEN` after one STORE
  *    marked 10 % \Seen; medians of 5.
+ * 1b. (part `sort`, ./imap-sort.ts) SORT (DATE), SORT (SUBJECT), THREAD REFERENCES and THREAD
+ *    ORDEREDSUBJECT of the same 100,000 messages (nine in ten reply to the tenth before them).
  * 2. `FETCH 1:* BODY.PEEK[]` over 2,000 messages of 50 KiB: MB/s against Dovecot and against a
  *    plain loopback socket that sends the same bytes (the ceiling).
  * 3. 10 concurrent clients for BENCH_IMAP_SECONDS (15) s: cycles of login, SELECT, FETCH
@@ -35,6 +37,7 @@ import {putBlob} from '../src/store/lmdb-blobs.js'
 import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
+import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -45,11 +48,12 @@ const CLIENTS = Number(process.env.BENCH_IMAP_CLIENTS ?? 10)
 const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
-const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory runs only those parts */
+export const RUNS = 5
+/** BENCH_IMAP_ONLY=folder,sort,bodies,cycles,memory runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** the Dovecot peer's scripts: ../shared/peer beside the repository, or BENCH_PEER_DIR (a worktree elsewhere) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 export const DOMAIN = 'example.test'
 export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */
@@ -85,7 +89,7 @@ interface Pending {
   onContinue?: () => void
 }
 
-class Imap {
+export class Imap {
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -236,7 +240,7 @@ export function smallMessage(i: number): Buffer {
   const body = Array.from({length: 6}, (_, k) => `Line ${k} of message ${i}: the quick brown fox jumps over the lazy dog.`).join('\r\n')
   return Buffer.from(
     `From: Sender ${i % 97} <sender${i % 97}@example.net>\r\nTo: List <list@example.org>\r\nSubject: Bench message number ${i}\r\n` +
-      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
+      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\n${i % 10 ? `References: <${i - (i % 10)}.bench@example.net>\r\n` : ''}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
   )
 }
 
@@ -408,15 +412,15 @@ function startPeer(): Peer | string {
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
-const ms = (x: number) => `${x.toFixed(1)} ms`
-const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
+export const ms = (x: number) => `${x.toFixed(1)} ms`
+export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
-const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
+export const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
 
 /** a memory figure of /proc/PID/status in kB */
 const memKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -442,7 +446,7 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') ? BIG_FOLDER : 0
+    const big = want('folder') || want('sort') ? BIG_FOLDER : 0
     const bodies = want('bodies') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
@@ -491,6 +495,7 @@ export async function benchImap(): Promise<void> {
     }
 
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
+    if (want('sort')) await benchSort(mbx, dov, BIG_FOLDER, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('cycles')) await benchCycles(mbx, dov)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined

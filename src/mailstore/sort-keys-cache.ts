@@ -15,7 +15,7 @@ export const DEFAULT_SORT_CACHE_ENTRIES = 200_000
 /** a header longer than this is read by its first part only */
 const MAX_HEADER = 256 * 1024
 
-const NO_KEYS: SortKeys = {subject: '', replyOrForward: false, from: '', to: '', cc: '', displayFrom: '', displayTo: '', references: []}
+const NO_KEYS = sortKeysOf('')
 
 export class SortKeysCache {
   private readonly keys = new Map<string, SortKeys>()

@@ -2,15 +2,17 @@
  * What SORT (RFC 5256, RFC 5957) and THREAD compare, read once from a message's header: the
  * sent date, the base subject, the first address of From, To and Cc (its local part, and its
  * display form), and the Message-IDs that place it in a thread. Strings are already case-mapped
- * (i;unicode-casemap), so a sort compares them as they are.
+ * (i;unicode-casemap), so a sort compares them as they are. Every key object has the same
+ * properties in the same order (none optional): sorting 100,000 of them then stays on V8's
+ * fast path for property access.
  */
 import {casemap, baseSubject, decodeWords} from './base-subject.js'
 import {buildEnvelope, MISSING_DOMAIN, type EnvelopeAddress} from './envelope.js'
 import {fieldValue, parseHeader} from './header.js'
 
 export interface SortKeys {
-  /** the Date header in epoch ms; absent when missing or unreadable (SORT then uses the internal date) */
-  sent?: number
+  /** the Date header in epoch ms; undefined when missing or unreadable (SORT then uses the internal date) */
+  sent: number | undefined
   /** base subject, case-mapped */
   subject: string
   /** the subject was a reply or forward's (RFC 5256 §2.1) */
@@ -23,7 +25,7 @@ export interface SortKeys {
   displayFrom: string
   displayTo: string
   /** the Message-ID, when it is one */
-  messageId?: string
+  messageId: string | undefined
   /** the ancestors named by References (else the first In-Reply-To id), oldest first */
   references: string[]
 }
@@ -68,7 +70,7 @@ export function sortKeysOf(header: string): SortKeys {
   if (references.length > MAX_REFERENCES) references = references.slice(-MAX_REFERENCES)
   const messageId = messageIds(envelope.messageId)[0]
   return {
-    ...(Number.isFinite(date) ? {sent: date} : {}),
+    sent: Number.isFinite(date) ? date : undefined,
     subject: casemap(subject.text),
     replyOrForward: subject.replyOrForward,
     from: casemap(from?.mailbox ?? ''),
@@ -76,7 +78,7 @@ export function sortKeysOf(header: string): SortKeys {
     cc: casemap(cc?.mailbox ?? ''),
     displayFrom: displayOf(from),
     displayTo: displayOf(to),
-    ...(messageId ? {messageId} : {}),
+    messageId,
     references,
   }
 }

@@ -3,7 +3,7 @@
  * `SORT (criteria) charset search-key…`. The search is SEARCH's own; the keys each message is
  * compared by come from the mailstore's sort-key cache, so no message is read twice.
  */
-import {parseSortCriteria, sortMessages, type Sortable} from '../sort/order.js'
+import {parseSortCriteria, sortable, sortMessages, type Sortable} from '../sort/order.js'
 import type {Node} from '../parser.js'
 import type {CommandHandler, Session} from '../session.js'
 import type {Args} from '../args.js'
@@ -21,7 +21,7 @@ export async function sortables(session: Session, args: Args): Promise<Sortable[
   const found = await findMessages(session, readCriteria(args))
   if (!found) return undefined
   const keys = await session.bus.call('mailstore.sortKeys', {blobIds: found.map((f) => f.record.blobId)})
-  return found.map((f, i) => ({seq: f.seq, record: f.record, keys: keys[i]!}))
+  return found.map((f, i) => sortable(f.seq, f.record, keys[i]!))
 }
 
 export const SORT: CommandHandler = {

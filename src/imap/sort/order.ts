@@ -38,10 +38,13 @@ export interface Sortable {
   seq: number
   record: MessageRecord
   keys: SortKeys
+  /** RFC 5256 §2.2 sent date: the Date header, else the internal date */
+  date: number
 }
 
-/** RFC 5256 §2.2: the Date header, else the internal date */
-export const sentDate = (m: Sortable): number => m.keys.sent ?? m.record.internalDate
+export function sortable(seq: number, record: MessageRecord, keys: SortKeys): Sortable {
+  return {seq, record, keys, date: keys.sent ?? record.internalDate}
+}
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -50,7 +53,7 @@ function comparator(key: SortKey): (a: Sortable, b: Sortable) => number {
     case 'ARRIVAL':
       return (a, b) => a.record.internalDate - b.record.internalDate
     case 'DATE':
-      return (a, b) => sentDate(a) - sentDate(b)
+      return (a, b) => a.date - b.date
     case 'SIZE':
       return (a, b) => a.record.size - b.record.size
     case 'SUBJECT':

@@ -3,16 +3,16 @@
  * they answer with (`(2)(3 6 (4 23)(44 7 96))`). Threads can be as deep as a folder is big (a
  * reply chain), so nothing here recurses: every walk keeps its own stack.
  */
-import {sentDate, type Sortable} from './order.js'
+import type {Sortable} from './order.js'
 
 /** a node of the thread tree; without a message it is a dummy (a message referred to but not there) */
-export interface Container {
-  message?: Sortable
-  parent?: Container
-  children: Container[]
+export class Container {
+  parent: Container | undefined = undefined
+  children: Container[] = []
+  constructor(public message: Sortable | undefined) {}
 }
 
-const newContainer = (message?: Sortable): Container => (message ? {message, children: []} : {children: []})
+const newContainer = (message?: Sortable): Container => new Container(message)
 
 /** the message a container is dated by: its own, or a dummy's first child's */
 function dated(c: Container): Sortable | undefined {
@@ -24,7 +24,7 @@ function bySentDate(a: Container, b: Container): number {
   const x = dated(a)
   const y = dated(b)
   if (!x || !y) return (x ? 1 : 0) - (y ? 1 : 0)
-  return sentDate(x) - sentDate(y) || x.seq - y.seq
+  return x.date - y.date || x.seq - y.seq
 }
 
 /**
@@ -32,12 +32,12 @@ function bySentDate(a: Container, b: Container): number {
  * thread whose first message is the parent of the others; threads by their first message's date.
  */
 export function orderedSubject(messages: Sortable[]): Container[] {
-  const sorted = messages.slice().sort((a, b) => (a.keys.subject < b.keys.subject ? -1 : a.keys.subject > b.keys.subject ? 1 : sentDate(a) - sentDate(b) || a.seq - b.seq))
+  const sorted = messages.slice().sort((a, b) => (a.keys.subject < b.keys.subject ? -1 : a.keys.subject > b.keys.subject ? 1 : a.date - b.date || a.seq - b.seq))
   const threads: Container[] = []
   let top: Container | undefined
   for (const m of sorted) {
     if (top && top.message!.keys.subject === m.keys.subject) {
-      top.children.push({message: m, parent: top, children: []})
+      link(top, newContainer(m))
     } else {
       top = newContainer(m)
       threads.push(top)
@@ -114,7 +114,7 @@ export function referencesThreads(messages: Sortable[]): Container[] {
     const c = stack.pop()!
     if (!c.children.length) continue
     c.children = pruneLevel(c.children, c)
-    stack.push(...c.children)
+    for (const child of c.children) stack.push(child)
   }
   // (4) the root set by date (a dummy by its first child, once its children are in order)
   for (const r of roots) if (!r.message) r.children.sort(bySentDate)
@@ -123,10 +123,8 @@ export function referencesThreads(messages: Sortable[]): Container[] {
   roots = gatherSubjects(roots)
   // (6) every set of siblings by date, the deepest first (a dummy is dated by its first child)
   const order: Container[] = []
-  for (let i = 0, queue = roots.slice(); i < queue.length; i++) {
-    order.push(queue[i]!)
-    queue.push(...queue[i]!.children)
-  }
+  for (const r of roots) order.push(r)
+  for (let i = 0; i < order.length; i++) for (const child of order[i]!.children) order.push(child)
   for (let i = order.length - 1; i >= 0; i--) if (order[i]!.children.length > 1) order[i]!.children.sort(bySentDate)
   return roots.sort(bySentDate)
 }
@@ -197,21 +195,21 @@ function gatherSubjects(roots: Container[]): Container[] {
 
 /** The thread list of THREAD's reply: `(2)(3 6 (4 23)(44 7 96))`, with `number` of each message. */
 export function formatThreads(threads: Container[], number: (m: Sortable) => number): string {
-  let out = ''
+  const out: string[] = []
   // a string on the stack is written as it is; a container writes its members
   const stack: (Container | string)[] = []
   for (let t = threads.length - 1; t >= 0; t--) stack.push(')', threads[t]!, '(')
   while (stack.length) {
     const item = stack.pop()!
     if (typeof item === 'string') {
-      out += item
+      out.push(item)
       continue
     }
     const kids = item.children
     if (item.message) {
-      out += String(number(item.message))
+      out.push(String(number(item.message)))
       if (!kids.length) continue
-      out += ' '
+      out.push(' ')
       // one child continues the same list; several are nested lists
       if (kids.length === 1) {
         stack.push(kids[0]!)
@@ -220,5 +218,5 @@ export function formatThreads(threads: Container[], number: (m: Sortable) => num
     }
     for (let k = kids.length - 1; k >= 0; k--) stack.push(')', kids[k]!, '(')
   }
-  return out
+  return out.join('')
 }
