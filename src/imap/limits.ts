@@ -14,6 +14,12 @@ export interface ImapLimits {
   handshakeTimeoutMs: number
   /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
   lingerMs: number
+  /**
+   * messages whose SORT/THREAD keys (sent date, base subject, first addresses, Message-IDs) are
+   * kept in memory, about 300 bytes each; a folder bigger than this is sorted all the same, its
+   * headers read again each time
+   */
+  sortCacheEntries: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -25,4 +31,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   preauthTimeoutMs: 60_000,
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
+  sortCacheEntries: 200_000,
 }

@@ -3,14 +3,13 @@
  * sorting a 100,000-message folder reads no message: the first SORT or THREAD of a folder reads
  * each header once (as Dovecot fills its cache file on the first sort), later ones only look
  * the keys up. A blob's bytes never change, so an entry is never stale; the cache is bounded
- * by entry count and drops the oldest entries first.
+ * by entry count (config `imap.sortCacheEntries`; an entry is about 300 bytes of heap) and drops
+ * the oldest entries first.
  */
 import {headerEnd} from '../mime/header.js'
 import {sortKeysOf, type SortKeys} from '../mime/sort-keys.js'
+import {DEFAULT_IMAP_LIMITS} from '../imap/limits.js'
 import type {MailStore} from '../store/backend.js'
-
-/** an entry costs about 300 bytes of heap (short strings, one small array): ~60 MB */
-export const DEFAULT_SORT_CACHE_ENTRIES = 200_000
 
 /** a header longer than this is read by its first part only */
 const MAX_HEADER = 256 * 1024
@@ -22,7 +21,7 @@ export class SortKeysCache {
 
   constructor(
     private readonly mail: MailStore,
-    private readonly maxEntries = DEFAULT_SORT_CACHE_ENTRIES,
+    private readonly maxEntries = DEFAULT_IMAP_LIMITS.sortCacheEntries,
   ) {}
 
   /** the keys of each blob, in the order asked (a blob gone meanwhile sorts as one with no header) */
