@@ -65,8 +65,8 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
-  /** what SORT and THREAD compare of each message (cached in memory by blob id), in the order asked */
-  'mailstore.sortKeys': {req: {blobIds: readonly string[]}; res: SortKeys[]}
+  /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */
+  'mailstore.sortKeys': {req: {records: readonly MessageRecord[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}

@@ -198,7 +198,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     preauthTimeoutMs: timer('inactivity allowed before login', 1000),
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
-    sortCacheEntries: int('messages whose SORT/THREAD keys are kept in memory (~300 bytes each); 0 = none', 0, 100_000_000),
+    sortCacheEntries: int('messages whose SORT/THREAD keys are kept in memory (~450 bytes each); 0 = none', 0, 100_000_000),
   }),
   pop3: object('POP3 and POP3S limits', {
     maxLineLength: bytes('longest command line, CRLF excluded', 512),

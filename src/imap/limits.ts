@@ -16,7 +16,7 @@ export interface ImapLimits {
   lingerMs: number
   /**
    * messages whose SORT/THREAD keys (sent date, base subject, first addresses, Message-IDs) are
-   * kept in memory, about 300 bytes each; a folder bigger than this is sorted all the same, its
+   * kept in memory, about 450 bytes each; a folder bigger than this is sorted all the same, its
    * headers read again each time
    */
   sortCacheEntries: number

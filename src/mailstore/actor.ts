@@ -157,7 +157,7 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.searchText', async ({blobId}) => ({
         text: await searchText(mail, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
       })),
-      bus.handle('mailstore.sortKeys', ({blobIds}) => this.sortKeys.of(blobIds)),
+      bus.handle('mailstore.sortKeys', ({records}) => this.sortKeys.of(records)),
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await mail.setFlags({...req, flags: normalizeFlags(req.flags)})
         this.changed(change)

@@ -3,32 +3,52 @@
  * sorting a 100,000-message folder reads no message: the first SORT or THREAD of a folder reads
  * each header once (as Dovecot fills its cache file on the first sort), later ones only look
  * the keys up. A blob's bytes never change, so an entry is never stale; the cache is bounded
- * by entry count (config `imap.sortCacheEntries`; an entry is about 300 bytes of heap) and drops
+ * by entry count (config `imap.sortCacheEntries`; an entry is about 450 bytes of heap) and drops
  * the oldest entries first.
  */
 import {headerEnd} from '../mime/header.js'
-import {sortKeysOf, type SortKeys} from '../mime/sort-keys.js'
+import {MessageIdNumbers, sortKeysOf, type SortKeys} from '../mime/sort-keys.js'
 import {DEFAULT_IMAP_LIMITS} from '../imap/limits.js'
 import type {MailStore} from '../store/backend.js'
+import type {MessageRecord} from '../store/records.js'
 
 /** a header longer than this is read by its first part only */
 const MAX_HEADER = 256 * 1024
 
-const NO_KEYS = sortKeysOf('')
+/** a blob gone meanwhile: no header (numbers none, so any table will do) */
+const NO_KEYS = sortKeysOf('', new MessageIdNumbers())
+
+/** Message-IDs numbered per cached entry before the table starts again (References add several each) */
+const IDS_PER_ENTRY = 8
 
 export class SortKeysCache {
   private readonly keys = new Map<string, SortKeys>()
+  private ids = new MessageIdNumbers()
+  /**
+   * the keys of a folder view's records, by the records array: a view is replaced, never
+   * changed, so while it lives a SORT of its folder needs no lookup per message
+   */
+  private byView = new WeakMap<readonly MessageRecord[], SortKeys[]>()
 
   constructor(
     private readonly mail: MailStore,
     private readonly maxEntries = DEFAULT_IMAP_LIMITS.sortCacheEntries,
   ) {}
 
-  /** the keys of each blob, in the order asked (a blob gone meanwhile sorts as one with no header) */
-  async of(blobIds: readonly string[]): Promise<SortKeys[]> {
-    const out = new Array<SortKeys>(blobIds.length)
-    for (let i = 0; i < blobIds.length; i++) {
-      const id = blobIds[i]!
+  /** the keys of each record, in the order given (a blob gone meanwhile sorts as one with no header) */
+  async of(records: readonly MessageRecord[]): Promise<SortKeys[]> {
+    const known = this.byView.get(records)
+    if (known) return known
+    // the id numbers only grow (an id's number must not change while keys hold it): when they
+    // are many more than the entries, everything starts again from the blobs
+    if (this.ids.size > IDS_PER_ENTRY * Math.max(this.maxEntries, records.length)) {
+      this.keys.clear()
+      this.byView = new WeakMap()
+      this.ids = new MessageIdNumbers()
+    }
+    const out = new Array<SortKeys>(records.length)
+    for (let i = 0; i < records.length; i++) {
+      const id = records[i]!.blobId
       let k = this.keys.get(id)
       if (!k) {
         k = await this.load(id)
@@ -36,6 +56,7 @@ export class SortKeysCache {
       }
       out[i] = k
     }
+    this.byView.set(records, out)
     return out
   }
 
@@ -43,7 +64,7 @@ export class SortKeysCache {
     const raw = await this.mail.blob(id)
     if (!raw) return NO_KEYS
     const end = headerEnd(raw, 0, Math.min(raw.length, MAX_HEADER))
-    return sortKeysOf(raw.toString('utf8', 0, end))
+    return sortKeysOf(raw.toString('utf8', 0, end), this.ids)
   }
 
   private remember(id: string, k: SortKeys): void {

@@ -6,7 +6,10 @@ import {describe, expect, it} from 'vitest'
 import {sortable} from '../../src/imap/sort/order.js'
 import {formatThreads, orderedSubject, referencesThreads} from '../../src/imap/sort/thread.js'
 import {baseSubject} from '../../src/mime/base-subject.js'
-import {sortKeysOf} from '../../src/mime/sort-keys.js'
+import {MessageIdNumbers, sortKeysOf as keysOf} from '../../src/mime/sort-keys.js'
+
+const ids = new MessageIdNumbers()
+const sortKeysOf = (header: string) => keysOf(header, ids)
 
 describe('base subject (RFC 5256 §2.1)', () => {
   it.each([

@@ -20,8 +20,22 @@ export function readCriteria(args: Args) {
 export async function sortables(session: Session, args: Args): Promise<Sortable[] | undefined> {
   const found = await findMessages(session, readCriteria(args))
   if (!found) return undefined
-  const keys = await session.bus.call('mailstore.sortKeys', {blobIds: found.map((f) => f.record.blobId)})
-  return found.map((f, i) => sortable(f.seq, f.record, keys[i]!))
+  // the keys of the whole folder view are cached with it: walk the found records along them
+  const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: session.selected!.mailboxId})
+  const keys = await session.bus.call('mailstore.sortKeys', {records})
+  const out = new Array<Sortable>(found.length)
+  const missing: number[] = []
+  for (let i = 0, r = 0; i < found.length; i++) {
+    const f = found[i]!
+    while (r < records.length && records[r]!.uid < f.record.uid) r++
+    if (records[r] === f.record) out[i] = sortable(f.seq, f.record, keys[r]!)
+    else missing.push(i) // the folder changed while the search ran
+  }
+  if (missing.length) {
+    const more = await session.bus.call('mailstore.sortKeys', {records: missing.map((i) => found[i]!.record)})
+    missing.forEach((i, k) => (out[i] = sortable(found[i]!.seq, found[i]!.record, more[k]!)))
+  }
+  return out
 }
 
 export const SORT: CommandHandler = {

@@ -5,10 +5,14 @@
  */
 import type {Sortable} from './order.js'
 
+/** shared by every container without children (most of them): one array less per message */
+const NO_CHILDREN: Container[] = []
+
 /** a node of the thread tree; without a message it is a dummy (a message referred to but not there) */
 export class Container {
   parent: Container | undefined = undefined
-  children: Container[] = []
+  /** NO_CHILDREN until the first child: never push to it, use link() */
+  children: Container[] = NO_CHILDREN
   constructor(public message: Sortable | undefined) {}
 }
 
@@ -48,7 +52,8 @@ export function orderedSubject(messages: Sortable[]): Container[] {
 
 function link(parent: Container, child: Container): void {
   child.parent = parent
-  parent.children.push(child)
+  if (parent.children === NO_CHILDREN) parent.children = [child]
+  else parent.children.push(child)
 }
 
 function unlink(child: Container): void {
@@ -70,21 +75,22 @@ function wouldLoop(parent: Container, child: Container): boolean {
 
 /** REFERENCES: RFC 5256 §3 steps 1 to 6. */
 export function referencesThreads(messages: Sortable[]): Container[] {
-  const byId = new Map<string, Container>()
+  // by Message-ID number (SortKeys.messageNumber): every message's keys come from one numbering
+  const byId: (Container | undefined)[] = []
   const all: Container[] = []
-  const containerOf = (id: string): Container => {
-    let c = byId.get(id)
+  const containerOf = (id: number): Container => {
+    let c = byId[id]
     if (!c) {
-      byId.set(id, (c = newContainer()))
+      byId[id] = c = newContainer()
       all.push(c)
     }
     return c
   }
   // (1) link each message with its references
   for (const m of messages) {
-    const id = m.keys.messageId
+    const id = m.keys.messageNumber
     let own: Container
-    const known = id === undefined ? undefined : byId.get(id)
+    const known = id < 0 ? undefined : byId[id]
     if (known && !known.message) {
       known.message = m
       own = known
@@ -92,11 +98,11 @@ export function referencesThreads(messages: Sortable[]): Container[] {
       // no Message-ID, or one a message before this one had: a container of its own
       own = newContainer(m)
       all.push(own)
-      if (id !== undefined && !known) byId.set(id, own)
+      if (id >= 0 && !known) byId[id] = own
     }
     // (1A) each reference the parent of the next, unless linked already or that would loop
     let previous: Container | undefined
-    for (const ref of m.keys.references) {
+    for (const ref of m.keys.referenceNumbers) {
       const c = containerOf(ref)
       if (previous && !c.parent && !wouldLoop(previous, c)) link(previous, c)
       previous = c
@@ -134,6 +140,7 @@ export function referencesThreads(messages: Sortable[]): Container[] {
  * to them, except at the top when it has more than one.
  */
 function pruneLevel(level: Container[], owner: Container | undefined): Container[] {
+  if (level.every((c) => c.message)) return level
   const out: Container[] = []
   const items = level.slice()
   for (let i = 0; i < items.length; i++) {
