@@ -48,6 +48,9 @@ export function sortable(seq: number, record: MessageRecord, keys: SortKeys): So
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
+/** the string-valued criteria and the SortKeys field each compares */
+const STRING_FIELDS = {SUBJECT: 'subject', FROM: 'from', TO: 'to', CC: 'cc', DISPLAYFROM: 'displayFrom', DISPLAYTO: 'displayTo'} as const
+
 function comparator(key: SortKey): (a: Sortable, b: Sortable) => number {
   switch (key) {
     case 'ARRIVAL':
@@ -56,18 +59,10 @@ function comparator(key: SortKey): (a: Sortable, b: Sortable) => number {
       return (a, b) => a.date - b.date
     case 'SIZE':
       return (a, b) => a.record.size - b.record.size
-    case 'SUBJECT':
-      return (a, b) => compareStrings(a.keys.subject, b.keys.subject)
-    case 'FROM':
-      return (a, b) => compareStrings(a.keys.from, b.keys.from)
-    case 'TO':
-      return (a, b) => compareStrings(a.keys.to, b.keys.to)
-    case 'CC':
-      return (a, b) => compareStrings(a.keys.cc, b.keys.cc)
-    case 'DISPLAYFROM':
-      return (a, b) => compareStrings(a.keys.displayFrom, b.keys.displayFrom)
-    case 'DISPLAYTO':
-      return (a, b) => compareStrings(a.keys.displayTo, b.keys.displayTo)
+    default: {
+      const field = STRING_FIELDS[key]
+      return (a, b) => compareStrings(a.keys[field], b.keys[field])
+    }
   }
 }
 
