@@ -70,6 +70,21 @@ describe('SORT: every key as Dovecot orders the same folder', () => {
     expect(await answer('Sorting', command)).toBe(expected)
   })
 
+  it('follows the folder: messages appended, flagged and expunged since the last SORT', async () => {
+    const raw = (subject: string) => `From: x@x.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@x.test>\r\n\r\nx\r\n`
+    expect((await client.command('CREATE Live')).status).toBe('OK')
+    for (const subject of ['b', 'd']) expect((await client.append('Live', raw(subject))).status).toBe('OK')
+    expect(await answer('Live', 'SORT (SUBJECT) UTF-8 ALL')).toBe('* SORT 1 2 | OK')
+    expect((await client.append('Live', raw('a'))).status).toBe('OK')
+    expect(await answer('Live', 'SORT (SUBJECT) UTF-8 ALL')).toBe('* SORT 3 1 2 | OK')
+    expect((await client.command('STORE 1 +FLAGS.SILENT (\\Deleted)')).status).toBe('OK')
+    expect((await client.command('SORT (SUBJECT) UTF-8 UNDELETED')).untagged).toContain('* SORT 3 2')
+    expect((await client.command('EXPUNGE')).status).toBe('OK')
+    expect(await answer('Live', 'UID SORT (REVERSE SUBJECT) UTF-8 ALL')).toBe('* SORT 2 3 | OK')
+    // threads by their first message's date (the internal date here: no Date header), not by subject
+    expect(await answer('Live', 'THREAD ORDEREDSUBJECT UTF-8 ALL')).toBe('* THREAD (1)(2) | OK')
+  })
+
   it('answers BAD to an unknown key, a dangling REVERSE, criteria without parentheses; NO [BADCHARSET] to an unknown charset', async () => {
     expect(await answer('Sorting', 'SORT (FOO) UTF-8 ALL')).toMatch(/^BAD /)
     expect(await answer('Sorting', 'SORT (REVERSE) UTF-8 ALL')).toMatch(/^BAD /)
