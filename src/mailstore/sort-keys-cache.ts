@@ -37,34 +37,40 @@ export class SortKeysCache {
 
   /** the keys of each record, in the order given (a blob gone meanwhile sorts as one with no header) */
   async of(records: readonly MessageRecord[]): Promise<SortKeys[]> {
-    const known = this.byView.get(records)
-    if (known) return known
-    // the id numbers only grow (an id's number must not change while keys hold it): when they
-    // are many more than the entries, everything starts again from the blobs
-    if (this.ids.size > IDS_PER_ENTRY * Math.max(this.maxEntries, records.length)) {
-      this.keys.clear()
-      this.byView = new WeakMap()
-      this.ids = new MessageIdNumbers()
-    }
-    const out = new Array<SortKeys>(records.length)
-    for (let i = 0; i < records.length; i++) {
-      const id = records[i]!.blobId
-      let k = this.keys.get(id)
-      if (!k) {
-        k = await this.load(id)
-        this.remember(id, k)
+    for (;;) {
+      const known = this.byView.get(records)
+      if (known) return known
+      // the id numbers only grow (an id's number must not change while keys hold it): when they
+      // are many more than the entries, everything starts again from the blobs
+      if (this.ids.size > IDS_PER_ENTRY * Math.max(this.maxEntries, records.length)) {
+        this.keys.clear()
+        this.byView = new WeakMap()
+        this.ids = new MessageIdNumbers()
       }
-      out[i] = k
+      const ids = this.ids
+      const out = new Array<SortKeys>(records.length)
+      for (let i = 0; i < records.length; i++) {
+        const id = records[i]!.blobId
+        let k = this.keys.get(id)
+        if (!k) {
+          k = await this.load(id, ids)
+          if (ids === this.ids) this.remember(id, k)
+        }
+        out[i] = k
+      }
+      // keys threaded together must come from one numbering: if another call started the table
+      // again while this one read blobs, number these again with the new one
+      if (ids !== this.ids) continue
+      if (this.maxEntries > 0) this.byView.set(records, out)
+      return out
     }
-    this.byView.set(records, out)
-    return out
   }
 
-  private async load(id: string): Promise<SortKeys> {
+  private async load(id: string, ids: MessageIdNumbers): Promise<SortKeys> {
     const raw = await this.mail.blob(id)
     if (!raw) return NO_KEYS
     const end = headerEnd(raw, 0, Math.min(raw.length, MAX_HEADER))
-    return sortKeysOf(raw.toString('utf8', 0, end), this.ids)
+    return sortKeysOf(raw.toString('utf8', 0, end), ids)
   }
 
   private remember(id: string, k: SortKeys): void {

@@ -1,9 +1,14 @@
 /**
- * The pure parts of SORT and THREAD: RFC 5256 §2.1 base subjects, the sort keys read from a
- * header, and the thread algorithms on folders too deep for recursion.
+ * The parts of SORT and THREAD below the commands: RFC 5256 §2.1 base subjects, the sort keys
+ * read from a header, the thread algorithms on folders too deep for recursion, and the sort-key
+ * cache on a real LMDB store.
  */
 import {describe, expect, it} from 'vitest'
 import {sortable} from '../../src/imap/sort/order.js'
+import {analyzeMessage} from '../../src/mailstore/analyze.js'
+import {SortKeysCache} from '../../src/mailstore/sort-keys-cache.js'
+import {createDefaultFolders} from '../../src/store/lmdb-folders.js'
+import {tempStore} from '../helpers/store.js'
 import {formatThreads, orderedSubject, referencesThreads} from '../../src/imap/sort/thread.js'
 import {baseSubject} from '../../src/mime/base-subject.js'
 import {MessageIdNumbers, sortKeysOf as keysOf} from '../../src/mime/sort-keys.js'
@@ -70,5 +75,41 @@ describe('threads', () => {
       message(3, 'Message-ID: <c@x>\r\nReferences: <c@x>\r\nSubject: three\r\n\r\n'),
     ])
     expect(formatThreads(threads, (m) => m.seq)).toBe('(2)(3 1)')
+  })
+})
+
+describe('the sort-key cache on a real store', () => {
+  const store = tempStore()
+  const user = 'sorter@example.com'
+  store.transact(() => {
+    store.users.putSync(user, {address: user, passwordHash: '', quota: 0, disabled: false, createdAt: 0, updatedAt: 0})
+    createDefaultFolders(store, user)
+  })
+  const append = async (i: number) => {
+    const raw = Buffer.from(`Subject: Re: s${i}\r\nMessage-ID: <m${i}@x>\r\nReferences: <m${i - 1}@x> ${Array.from({length: 10}, (_, k) => `<gone${i}.${k}@x>`).join(' ')}\r\n\r\nx\r\n`)
+    return (await store.mail.append({user, folder: 'INBOX', raw, flags: [], analysis: analyzeMessage(raw)})).appended![0]!
+  }
+
+  it('answers from the blobs, evicts beyond its bound, and numbers every answer from one table when it starts again', async () => {
+    const records = []
+    for (let i = 0; i < 30; i++) records.push(await append(i))
+    // two entries kept: 25 messages number ~300 ids, more than 8 for each of the next call's 30,
+    // which starts the table again: its first message's id is number 0 (else it would be ~300)
+    const cache = new SortKeysCache(store.mail, 2)
+    const first = await cache.of(records.slice(5))
+    expect(first.map((k) => k.subject)).toEqual(records.slice(5).map((_, i) => `S${i + 5}`))
+    const again = await cache.of(records)
+    expect(again[0]!.messageNumber).toBe(0)
+    // the same id has the same number within an answer
+    expect(again[5]!.referenceNumbers[0]).toBe(again[4]!.messageNumber)
+    const [a, b] = await Promise.all([cache.of(records.slice(0, 20)), cache.of(records.slice(10))])
+    expect(a[15]!.referenceNumbers[0]).toBe(a[14]!.messageNumber)
+    expect(b[5]!.referenceNumbers[0]).toBe(b[4]!.messageNumber)
+    // a folder view's array is answered from memory until the view is replaced
+    const big = new SortKeysCache(store.mail)
+    const view = await big.of(records)
+    expect(await big.of(records)).toBe(view)
+    // a blob that is gone sorts as a message without a header
+    expect((await big.of([{...records[0]!, blobId: 'no-such-blob'}]))[0]).toMatchObject({subject: '', messageNumber: -1})
   })
 })
