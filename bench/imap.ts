@@ -7,6 +7,8 @@
  *    Maildir files into the Dovecot peer): SELECT (first, which loads the folder, then repeated),
  *    `UID FETCH 1:* (UID FLAGS)`, `FETCH 1:* (UID FLAGS)` and `SEARCH UNSEEN` after one STORE
  *    marked 10 % \Seen; medians of 5.
+ * 1b. (part `sort`, ./imap-sort.ts) SORT (DATE), SORT (SUBJECT), THREAD REFERENCES and THREAD
+ *    ORDEREDSUBJECT of the same 100,000 messages (nine in ten reply to the tenth before them).
  * 2. `FETCH 1:* BODY.PEEK[]` over 2,000 messages of 50 KiB: MB/s against Dovecot and against a
  *    plain loopback socket that sends the same bytes (the ceiling).
  * 3. 10 concurrent clients for BENCH_IMAP_SECONDS (15) s: cycles of login, SELECT, FETCH
@@ -49,6 +51,7 @@ import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
 import {benchCompress} from './imap-compress.js'
 import {benchEsearch} from './imap-search.js'
 import {benchAppend} from './imap-append.js'
+import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
@@ -60,7 +63,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 export const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append,sort runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 /** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
@@ -289,7 +292,7 @@ export function smallMessage(i: number): Buffer {
   const body = Array.from({length: 6}, (_, k) => `Line ${k} of message ${i}: the quick brown fox jumps over the lazy dog.`).join('\r\n')
   return Buffer.from(
     `From: Sender ${i % 97} <sender${i % 97}@example.net>\r\nTo: List <list@example.org>\r\nSubject: Bench message number ${i}\r\n` +
-      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
+      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\n${i % 10 ? `References: <${i - (i % 10)}.bench@example.net>\r\n` : ''}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
   )
 }
 
@@ -495,7 +498,7 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') || want('quota') || want('esearch') ? BIG_FOLDER : 0
+    const big = want('folder') || want('quota') || want('esearch') || want('sort') ? BIG_FOLDER : 0
     const bodies = want('bodies') || want('compress') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
@@ -544,6 +547,7 @@ export async function benchImap(): Promise<void> {
     }
 
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
+    if (want('sort')) await benchSort(mbx, dov, BIG_FOLDER, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)

@@ -114,6 +114,7 @@ export class App {
         hostname: config.hostname,
         capture: config.capture,
         maxMessageSize: config.smtp.maxMessageSize,
+        sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),

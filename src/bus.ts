@@ -9,6 +9,7 @@ import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
+import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
 import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
@@ -65,6 +66,8 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
+  /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */
+  'mailstore.sortKeys': {req: {records: readonly MessageRecord[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}

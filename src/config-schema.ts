@@ -203,6 +203,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     compressionLevel: int('COMPRESS=DEFLATE level: 1 fastest … 9 smallest', 1, 9),
     maxNotifyPending: count('NOTIFY: changed folders a session keeps to report; past it [NOTIFICATIONOVERFLOW] and NOTIFY is off'),
     maxSearchContexts: count('live SEARCH RETURN (UPDATE) contexts per session (CONTEXT=SEARCH)'),
+    sortCacheEntries: int('messages whose SORT/THREAD keys are kept in memory (~450 bytes each); 0 = none', 0, 100_000_000),
   }),
   pop3: object('POP3 and POP3S limits', {
     maxLineLength: bytes('longest command line, CRLF excluded', 512),

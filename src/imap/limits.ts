@@ -24,6 +24,12 @@ export interface ImapLimits {
   maxNotifyPending: number
   /** live `SEARCH RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH); each one is searched again when the folder changes */
   maxSearchContexts: number
+  /**
+   * messages whose SORT/THREAD keys (sent date, base subject, first addresses, Message-IDs) are
+   * kept in memory, about 450 bytes each; a folder bigger than this is sorted all the same, its
+   * headers read again each time
+   */
+  sortCacheEntries: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -40,4 +46,5 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   compressionLevel: 6,
   maxNotifyPending: 1000,
   maxSearchContexts: 5,
+  sortCacheEntries: 200_000,
 }

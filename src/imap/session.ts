@@ -352,7 +352,7 @@ export class Session {
         name = sub.value.toUpperCase()
         args = args.slice(1)
         uid = true
-        if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(name)) throw new ParseError(`UID ${name} is not a command`)
+        if (!['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD', 'COPY', 'MOVE', 'EXPUNGE'].includes(name)) throw new ParseError(`UID ${name} is not a command`)
       }
       const handler = COMMANDS.get(name)
       if (!handler) throw new ImapError('BAD', `Unknown command ${name.slice(0, 40)}`)

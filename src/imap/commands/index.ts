@@ -1,4 +1,4 @@
-/** The command table: name → handler, one module per command. UID FETCH/STORE/SEARCH/COPY/MOVE/EXPUNGE reach the same handlers with `uid` set. */
+/** The command table: name → handler, one module per command. UID FETCH/STORE/SEARCH/SORT/THREAD/COPY/MOVE/EXPUNGE reach the same handlers with `uid` set. */
 import type {CommandHandler} from '../session.js'
 import {APPEND} from './append.js'
 import {AUTHENTICATE} from './authenticate.js'
@@ -28,10 +28,12 @@ import {NOTIFY} from './notify.js'
 import {RENAME} from './rename.js'
 import {SEARCH} from './search.js'
 import {SELECT} from './select.js'
+import {SORT} from './sort.js'
 import {STARTTLS} from './starttls.js'
 import {STATUS} from './status.js'
 import {STORE} from './store.js'
 import {SUBSCRIBE} from './subscribe.js'
+import {THREAD} from './thread.js'
 import {UNSELECT} from './unselect.js'
 import {UNSUBSCRIBE} from './unsubscribe.js'
 
@@ -63,6 +65,8 @@ export const COMMANDS = new Map<string, CommandHandler>(
     IDLE,
     SEARCH,
     CANCELUPDATE,
+    SORT,
+    THREAD,
     FETCH,
     STORE,
     COPY,
