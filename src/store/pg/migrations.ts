@@ -248,4 +248,9 @@ export const MIGRATIONS: readonly string[] = [
     ALTER COLUMN structure TYPE json USING structure::json,
     ALTER COLUMN summary TYPE json USING summary::json;
   `,
+  // 4 → 5: a user's message limit (IMAP QUOTA's MESSAGE resource, RFC 9208 §5.2) beside the
+  // storage quota; 0 is unlimited, as for quota
+  `
+  ALTER TABLE users ADD COLUMN max_messages bigint NOT NULL DEFAULT 0 CHECK (max_messages >= 0);
+  `,
 ]
