@@ -51,7 +51,7 @@ describe('the user file', () => {
 
   it('refuses an unknown or repeated column, and a header without address', () => {
     expect(parseUserFile('\uFEFFaddress,pasword,quota,quota\n', 'csv').problems.map((p) => p.message)).toEqual([
-      'unknown column "pasword" (known: address, password, password_hash, quota, aliases, disabled)',
+      'unknown column "pasword" (known: address, password, password_hash, quota, max_messages, aliases, disabled)',
       'column quota appears twice',
     ])
     expect(parseUserFile('password\nx\n', 'csv').problems.map((p) => p.message)).toEqual(['no address column in the header row'])
