@@ -55,6 +55,8 @@ export interface ActionMap {
   'mailstore.deleteFolder': {req: {user: string; name: string}; res: Record<string, never>}
   'mailstore.renameFolder': {req: {user: string; from: string; to: string}; res: MailboxRecord}
   'mailstore.subscribe': {req: {user: string; name: string; subscribed: boolean}; res: Record<string, never>}
+  /** the user's subscribed names (folders or not) */
+  'mailstore.subscriptions': {req: {user: string}; res: string[]}
   /** every message entry of a folder, by name or (to follow a selected folder through renames) by id */
   'mailstore.view': {req: {user: string; name?: string; mailboxId?: number}; res: MailboxView}
   /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext`; without `uidNext` it only looks */

@@ -142,6 +142,7 @@ export class MailstoreActor implements Actor {
         await mail.subscribe(user, name, subscribed)
         return {}
       }),
+      bus.handle('mailstore.subscriptions', ({user}) => mail.subscriptions(user)),
       bus.handle('mailstore.view', async ({user, name, mailboxId}) => {
         const folder = mailboxId !== undefined ? await mail.folderById(user, mailboxId) : name !== undefined ? await mail.folder(user, name) : undefined
         if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)}`)

@@ -11,7 +11,7 @@ import {analyzeMessage} from '../mailstore/analyze.js'
 import {dkimKeysOf, putDkimKeysInTxn} from './dkim-keys.js'
 import type {Store} from './store.js'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 type Migration = (store: Store) => void
 
@@ -38,6 +38,13 @@ const migrations: Migration[] = [
     const at = Date.now()
     for (const domain of [...store.domains.getKeys()] as string[]) {
       if (dkimKeysOf(store, domain).length === 0) putDkimKeysInTxn(store, generateDkimKeys(domain, at))
+    }
+  },
+  // 3 → 4: subscriptions are names of their own (they outlive a deleted folder); the folders'
+  // `subscribed` flags seed them
+  (store) => {
+    for (const {value} of store.mailboxes.getRange({})) {
+      if (value.subscribed) store.subscriptions.putSync([value.user, value.name], 1)
     }
   },
 ]

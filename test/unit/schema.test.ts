@@ -210,3 +210,16 @@ describe('migration 2 → 3', () => {
     })
   })
 })
+
+describe('migration 3 → 4', () => {
+  it("seeds the subscriptions from the folders' subscribed flags", async () => {
+    const store = tempStore()
+    const folder = (name: string, subscribed: boolean) => ({id: 0, user: 'a@x.test', name, uidValidity: 1, uidNext: 1, highestModseq: 1, subscribed, messages: 0, unseen: 0, size: 0, createdAt: 0})
+    await migrateFrom(3, store, () => {
+      store.mailboxes.putSync(['a@x.test', 'INBOX'], folder('INBOX', true))
+      store.mailboxes.putSync(['a@x.test', 'Quiet'], folder('Quiet', false))
+    }, (reopened) => {
+      expect([...reopened.subscriptions.getKeys({})]).toEqual([['a@x.test', 'INBOX']])
+    })
+  })
+})

@@ -248,4 +248,14 @@ export const MIGRATIONS: readonly string[] = [
     ALTER COLUMN structure TYPE json USING structure::json,
     ALTER COLUMN summary TYPE json USING summary::json;
   `,
+  // 4 → 5: subscriptions are names of their own, which outlive a deleted folder (RFC 3501
+  // §6.3.6); the folders' subscribed flags seed them and keep mirroring them
+  `
+  CREATE TABLE subscriptions (
+    user_address text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_address, name)
+  );
+  INSERT INTO subscriptions (user_address, name) SELECT user_address, name FROM folders WHERE subscribed;
+  `,
 ]
