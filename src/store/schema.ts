@@ -25,14 +25,7 @@ const migrations: Migration[] = [
   },
   // 1 → 2: version 1 stored the MIME offsets of delivered mail as they were before Return-Path
   // was prepended; analyze every blob again from the bytes actually stored
-  (store) => {
-    for (const {key, value} of store.blobInfo.getRange({})) {
-      const raw = store.blobs.get(key)
-      if (!raw) continue
-      const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
-      store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
-    }
-  },
+  (store) => reanalyzeBlobs(store),
   // 2 → 3: outgoing mail is DKIM-signed; domains made before that get their keys now
   (store) => {
     const at = Date.now()
@@ -41,13 +34,25 @@ const migrations: Migration[] = [
     }
   },
   // 3 → 4: subscriptions are names of their own (they outlive a deleted folder); the folders'
-  // `subscribed` flags seed them
+  // `subscribed` flags seed them. And the stored ENVELOPEs are made again by the RFC 5322
+  // address parser (no made-up MISSING_DOMAIN, route addresses, quoted local parts).
   (store) => {
     for (const {value} of store.mailboxes.getRange({})) {
       if (value.subscribed) store.subscriptions.putSync([value.user, value.name], 1)
     }
+    reanalyzeBlobs(store)
   },
 ]
+
+/** analyzes every stored message again (what delivery stores of it: envelope, structure, summary) */
+function reanalyzeBlobs(store: Store): void {
+  for (const {key, value} of store.blobInfo.getRange({})) {
+    const raw = store.blobs.get(key)
+    if (!raw) continue
+    const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
+    store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
+  }
+}
 
 export function migrate(store: Store): void {
   const current = (store.meta.get('schemaVersion') as number | undefined) ?? 0

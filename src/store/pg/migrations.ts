@@ -257,5 +257,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_address, name)
   );
   INSERT INTO subscriptions (user_address, name) SELECT user_address, name FROM folders WHERE subscribed;
+  -- an address without a domain has an empty host in an ENVELOPE, no more Dovecot's made-up one
+  -- (the json columns keep the text as written: JSON.stringify's, without spaces)
+  UPDATE blob_info SET
+    envelope = replace(envelope::text, '"host":"MISSING_DOMAIN"', '"host":""')::json,
+    structure = replace(structure::text, '"host":"MISSING_DOMAIN"', '"host":""')::json
+  WHERE envelope::text LIKE '%MISSING_DOMAIN%' OR structure::text LIKE '%MISSING_DOMAIN%';
   `,
 ]
