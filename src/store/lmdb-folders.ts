@@ -165,9 +165,12 @@ export function renameFolderIn(store: Store, user: string, from: string, to: str
   return renamed
 }
 
-/** a renamed folder's subscription goes with it (the folder record's flag does) */
+/**
+ * A renamed folder's subscription goes with it (the folder record's flag does), and replaces
+ * whatever a deleted folder of the new name left: the set keeps mirroring the flags.
+ */
 function moveSubscription(store: Store, user: string, folder: MailboxRecord, to: string): void {
-  if (!folder.subscribed) return
+  if (!folder.subscribed) return void store.subscriptions.removeSync(subscriptionKey(user, to))
   store.subscriptions.removeSync(subscriptionKey(user, folder.name))
   store.subscriptions.putSync(subscriptionKey(user, to), 1)
 }

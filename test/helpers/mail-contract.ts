@@ -287,6 +287,14 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       await t.mail.deleteFolder(user, 'New/a')
       await t.mail.createFolder(user, 'New/a')
       expect((await t.mail.subscriptions(user)).filter((n) => n === 'New/a')).toEqual(['New/a'])
+      // an unsubscribed folder renamed onto a deleted folder's subscription: the folder's state wins
+      await t.mail.createFolder(user, 'Quiet')
+      await t.mail.subscribe(user, 'Quiet', false)
+      await t.mail.createFolder(user, 'Loud')
+      await t.mail.deleteFolder(user, 'Loud')
+      await t.mail.renameFolder(user, 'Quiet', 'Loud')
+      expect(await t.mail.subscriptions(user)).not.toContain('Loud')
+      expect((await t.folder(user, 'Loud')).subscribed).toBe(false)
     })
 
     withStore('folderById: a selectable folder of that user only', async (t) => {

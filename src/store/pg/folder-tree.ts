@@ -122,8 +122,13 @@ export async function renameFolderIn(client: pg.ClientBase, user: string, fromIn
     `UPDATE folders SET name = $3 || substr(name, length($2) + 1) WHERE user_address = $1 AND (name = $2 OR (${INFERIORS})) RETURNING ${FOLDER_COLUMNS}`,
     [user, from, to],
   )
-  // the subscriptions of the renamed folders go with them (their flags did)
-  for (const row of rows.filter((r) => r.subscribed)) {
+  // the subscriptions of the renamed folders go with them (their flags did), replacing what a
+  // deleted folder of the new name left: the set keeps mirroring the flags
+  for (const row of rows) {
+    if (!row.subscribed) {
+      await removeSubscription(client, user, row.name)
+      continue
+    }
     await removeSubscription(client, user, from + row.name.slice(to.length))
     await addSubscription(client, user, row.name)
   }
