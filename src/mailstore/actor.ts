@@ -135,7 +135,7 @@ export class MailstoreActor implements Actor {
         this.views.forget(folder.id)
         this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
-        return {}
+        return {mailboxId: folder.id}
       }),
       bus.handle('mailstore.renameFolder', ({user, from, to}) => mail.renameFolder(user, from, to)),
       bus.handle('mailstore.subscribe', async ({user, name, subscribed}) => {

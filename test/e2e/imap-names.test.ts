@@ -209,3 +209,19 @@ describe('LIST-EXTENDED (RFC 5258) exactly', () => {
     expect((await c.command('LIST "" "Sent" RETURN (SPECIAL-USE STATUS (MESSAGES UIDNEXT))')).untagged).toEqual(['* LIST (\\HasNoChildren \\Sent) "/" "Sent"', '* STATUS "Sent" (MESSAGES 0 UIDNEXT 1)'])
   })
 })
+
+describe('DELETE of the selected folder after its parent was renamed', () => {
+  it('answers OK and unselects, and the connection stays (it used to say BYE instead of the OK)', async () => {
+    const c = await login()
+    expect((await c.command('CREATE "P1/c"')).status).toBe('OK')
+    expect((await c.command('SELECT "P1/c"')).status).toBe('OK')
+    expect((await c.command('RENAME "P1" "Q1"')).status).toBe('OK')
+    // the selected folder follows the rename: STATUS of its new name, then DELETE of it
+    expect((await c.command('STATUS "Q1/c" (MESSAGES)')).untagged).toEqual(['* STATUS "Q1/c" (MESSAGES 0)'])
+    const deleted = await c.command('DELETE "Q1/c"')
+    expect(deleted).toMatchObject({status: 'OK', untagged: []})
+    expect((await c.command('NOOP')).status).toBe('OK')
+    expect((await c.command('FETCH 1 FLAGS')).tagged).toMatch(/^A\d+ BAD .*without a selected folder/)
+    expect(c.isClosed).toBe(false)
+  })
+})
