@@ -91,7 +91,7 @@ export const FETCH: CommandHandler = {
     )
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
-    const view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+    let view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
     let records = view.records
     const flagsChanged = new Set<number>()
     if (marksSeen) {
@@ -103,9 +103,12 @@ export const FETCH: CommandHandler = {
         const {updated} = await session.bus.call('mailstore.setFlags', {user, mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen']})
         selected.noteOwnChange(updated)
         updated.forEach((r) => flagsChanged.add(r.uid))
-        records = (await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})).records
+        view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+        records = view.records
       }
     }
+    // a keyword new to the client is announced before a FETCH shows it (RFC 3501 §7.2.6)
+    for (const line of selected.announceKeywords(view)) session.write(line)
 
     if (vanished) {
       const {uidNext} = view.folder

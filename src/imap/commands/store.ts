@@ -44,13 +44,17 @@ export const STORE: CommandHandler = {
       ...(unchangedSince !== undefined ? {unchangedSince} : {}),
     })
     selected.noteOwnChange(updated)
+    const view = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
+    // a keyword new to the folder is announced before the FETCH that shows it (RFC 3501 §7.2.6),
+    // and also for .SILENT, as Dovecot does: the client learns it with the STORE that made it
+    for (const line of selected.announceKeywords(view)) session.write(line)
     const silent = !!m[2]
     if (silent && selected.showModseq) {
       // with CONDSTORE, .SILENT still reports the new MODSEQ of what changed (RFC 7162 §3.1.3)
       for (const r of updated) session.write(`* ${selected.seqOf(r.uid)} FETCH (UID ${r.uid} MODSEQ (${r.modseq}))\r\n`)
     } else if (!silent) {
       const byUid = new Map<number, MessageRecord>(updated.map((r) => [r.uid, r]))
-      const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
+      const {records} = view
       const skipped = new Set(modified)
       for (const uid of uids) {
         const record = byUid.get(uid) ?? records[indexOfUid(records, uid)]
