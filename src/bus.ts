@@ -65,7 +65,8 @@ export interface ActionMap {
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
   /** flags as the client gave them: the actor makes them canonical */
-  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
+  /** `modseqBefore`: the folder's HIGHESTMODSEQ before the commit (a session knows whether anything else changed first) */
+  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number; modseqBefore: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */

@@ -134,7 +134,15 @@ export class SelectedMailbox {
     return `* ${seq} FETCH (UID ${record.uid} FLAGS ${this.flagsOf(record)}${this.showModseq ? ` MODSEQ (${record.modseq})` : ''})\r\n`
   }
 
-  noteOwnChange(records: MessageRecord[]): void {
+  /**
+   * Flag changes this session made, not to be reported back: when its reply showed the client
+   * the new flags (`told`), or when nothing else changed in the folder since the client's last
+   * catch-up (`modseqBefore`, the folder's MODSEQ before the commit, is the one it knows), so the
+   * client works them out from what it asked for (.SILENT). Otherwise another session's change
+   * to the same message may lie under this one, and the catch-up reports the message's flags.
+   */
+  noteOwnChange(records: MessageRecord[], how: {told: true} | {told: false; modseqBefore: number}): void {
+    if (!how.told && how.modseqBefore > this.knownModseq) return
     for (const r of records) this.ownModseqs.add(r.modseq)
   }
 

@@ -10,6 +10,8 @@
  * - \Recent (RFC 3501 §2.3.2, §6.3.1, §6.3.2): each message is \Recent for exactly one read-write
  *   session, the first SELECT that sees it or the selected session told first; EXAMINE sees the
  *   messages nobody claimed yet as recent and does not take them from the next SELECT.
+ * - A .SILENT STORE on top of another session's change the storing session was not told about
+ *   yet reports the resulting flags (found by test/e2e/imap-consistency.test.ts).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deliver, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
@@ -139,6 +141,23 @@ describe('new keywords are announced before a FETCH shows them', () => {
     await untaggedOf(d, 'STORE 1 +FLAGS.SILENT ($Gone)')
     expect(await untaggedOf(d, 'STORE 1 -FLAGS ($Gone)')).toEqual(['* 1 FETCH (FLAGS ())'])
     expect((await untaggedOf(d, `SELECT ${box}`)).slice(1, 3)).toEqual(flagsPair('$Gone'))
+  })
+})
+
+describe('a .SILENT STORE over a change the session was not told about yet (found by imap-consistency)', () => {
+  it('the storing session is told the flags that resulted, not left to believe only its own', async () => {
+    const [a, b] = [await login(), await login()]
+    const box = await folderWith(a, 2)
+    await untaggedOf(a, `SELECT ${box}`)
+    await untaggedOf(b, `SELECT ${box}`)
+    expect(await untaggedOf(b, 'STORE 1 +FLAGS.SILENT (\\Flagged)')).toEqual([])
+    // a has not caught up with b's \Flagged: its own +\Seen cannot tell it the result
+    const stored = await untaggedOf(a, 'STORE 1 +FLAGS.SILENT (\\Seen)')
+    const noop = await untaggedOf(a, 'NOOP')
+    expect([...stored, ...noop]).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))'])
+    // caught up: a .SILENT STORE is silent again
+    expect(await untaggedOf(a, 'STORE 2 +FLAGS.SILENT (\\Seen)')).toEqual([])
+    expect(await untaggedOf(a, 'NOOP')).toEqual([])
   })
 })
 

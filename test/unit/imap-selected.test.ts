@@ -152,11 +152,21 @@ describe('SelectedMailbox.catchUp: flag changes', () => {
   it("the session's own changes are not echoed back; others' are", () => {
     const s = open(view([rec(1, 1), rec(2, 1), rec(3, 1)], 1))
     // this session stored \Seen on 1 (modseq 2); another session flagged 3 (modseq 3)
-    s.noteOwnChange([rec(1, 2, ['\\Seen'])])
+    s.noteOwnChange([rec(1, 2, ['\\Seen'])], {told: false, modseqBefore: 1})
     const after = view([rec(1, 2, ['\\Seen']), rec(2, 1), rec(3, 3, ['\\Flagged'])])
     expect(s.catchUp(after, true)).toEqual(['* 3 FETCH (UID 3 FLAGS (\\Flagged))\r\n'])
     // another session then changes message 1 again: that one is reported
     expect(s.catchUp(view([rec(1, 4, ['\\Seen', '\\Answered']), rec(2, 1), rec(3, 3, ['\\Flagged'])]), true)).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Seen \\Answered))\r\n'])
+  })
+
+  it('a .SILENT change made on top of one the client was not told about is reported with the flags', () => {
+    const s = open(view([rec(1, 1), rec(2, 1)], 1))
+    // another session flagged 1 (modseq 2); this one, not caught up, stored +\Seen .SILENT (modseq 3)
+    s.noteOwnChange([rec(1, 3, ['\\Flagged', '\\Seen'])], {told: false, modseqBefore: 2})
+    expect(s.catchUp(view([rec(1, 3, ['\\Flagged', '\\Seen']), rec(2, 1)]), true)).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))\r\n'])
+    // a reply that showed the flags needs no report, whatever came before
+    s.noteOwnChange([rec(2, 5, ['\\Draft'])], {told: true})
+    expect(s.catchUp(view([rec(1, 3, ['\\Flagged', '\\Seen']), rec(2, 5, ['\\Draft'])], 5), true)).toEqual([])
   })
 
   it('new messages are announced by EXISTS, not by FETCH', () => {

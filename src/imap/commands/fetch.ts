@@ -101,7 +101,8 @@ export const FETCH: CommandHandler = {
       })
       if (unseen.length) {
         const {updated} = await session.bus.call('mailstore.setFlags', {user, mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen']})
-        selected.noteOwnChange(updated)
+        // the FETCH replies below carry the new flags
+        selected.noteOwnChange(updated, {told: true})
         updated.forEach((r) => flagsChanged.add(r.uid))
         view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
         records = view.records
