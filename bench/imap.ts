@@ -15,6 +15,9 @@
  * 4. Memory per idle connection: 1,000 logged-in connections in IDLE on a selected INBOX of
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
+ * 5. `consistency` (bench/imap-consistency.ts): the randomized multi-session consistency check
+ *    for BENCH_IMAP_CONSISTENCY_SECONDS (120) s on mailbox, then on Dovecot; operations,
+ *    responses checked, violations (must be 0).
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -36,6 +39,7 @@ import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
 import {freePort, startServe, which} from './serve.js'
+import {benchConsistency} from './imap-consistency.js'
 import {report, tempDir, timed} from './util.js'
 
 const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
@@ -46,7 +50,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory,consistency runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
@@ -493,6 +497,7 @@ export async function benchImap(): Promise<void> {
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
     if (want('cycles')) await benchCycles(mbx, dov)
+    if (want('consistency')) await benchConsistency([mbx, ...(dov ? [dov] : [])].map((t) => ({name: t.name, port: t.port, user: t.users.cycles, password: t.password})))
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 
