@@ -549,6 +549,15 @@ function targets(s: ModelSession, rand: () => number): {seqs: string; uids: numb
 
 type Op = (s: ModelSession, run: Run, rand: () => number) => Promise<string | undefined>
 
+/** COPY or MOVE (by sequence number or UID) of 1–3 messages to one of the folders, this one included */
+async function copyOrMove(verb: 'COPY' | 'MOVE', s: ModelSession, run: Run, rand: () => number): Promise<string | undefined> {
+  if (!s.exists) return undefined
+  const {seqs, uids, uidSet} = targets(s, rand)
+  const byUid = rand() < 0.5 && uids.length > 0
+  await s.command(`${byUid ? `UID ${verb} ${uidSet}` : `${verb} ${seqs}`} ${pick(rand, run.folders)}`, {allowNo: /EXPUNGE/i})
+  return `${byUid ? 'uid ' : ''}${verb.toLowerCase()}`
+}
+
 const OPS: {name: string; weight: number; writes?: boolean; run: Op}[] = [
   {
     name: 'store',
@@ -580,25 +589,13 @@ const OPS: {name: string; weight: number; writes?: boolean; run: Op}[] = [
   {
     name: 'copy',
     weight: 6,
-    run: async (s, run, rand) => {
-      if (!s.exists) return undefined
-      const {seqs, uids, uidSet} = targets(s, rand)
-      const byUid = rand() < 0.5 && uids.length > 0
-      await s.command(`${byUid ? `UID COPY ${uidSet}` : `COPY ${seqs}`} ${pick(rand, run.folders)}`, {allowNo: /EXPUNGE/i})
-      return byUid ? 'uid copy' : 'copy'
-    },
+    run: (s, run, rand) => copyOrMove('COPY', s, run, rand),
   },
   {
     name: 'move',
     weight: 5,
     writes: true,
-    run: async (s, run, rand) => {
-      if (!s.exists) return undefined
-      const {seqs, uids, uidSet} = targets(s, rand)
-      const byUid = rand() < 0.5 && uids.length > 0
-      await s.command(`${byUid ? `UID MOVE ${uidSet}` : `MOVE ${seqs}`} ${pick(rand, run.folders)}`, {allowNo: /EXPUNGE/i})
-      return byUid ? 'uid move' : 'move'
-    },
+    run: (s, run, rand) => copyOrMove('MOVE', s, run, rand),
   },
   {
     name: 'expunge',
