@@ -1,5 +1,7 @@
 import {defineConfig} from 'vitest/config'
+import {HASH_COST_ENV} from './src/auth/password.js'
 import {findPostgresBin} from './test/helpers/postgres-bin.js'
+import LongestFirstSequencer from './test/helpers/sequencer.js'
 
 /**
  * The backend matrix (docs/store-interface.md, "The backend matrix"): these end-to-end files run
@@ -33,6 +35,10 @@ export const BACKEND_MATRIX_MORE = [
   // on PostgreSQL also covered by test/e2e/cluster.test.ts (a MATCH across nodes, a delivery taken over)
   'test/e2e/matcher-protocol.test.ts',
   'test/e2e/queue-delivery.test.ts',
+  // IMAP QUOTA: the usage sum and the quota check of each store
+  'test/e2e/imap-quota.test.ts',
+  // SEARCH's body text cache (blobText) of each store, ESEARCH/SEARCHRES/CONTEXT over its views
+  'test/e2e/imap-search.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */
@@ -40,12 +46,19 @@ const withPostgres = findPostgresBin() !== undefined || process.env.CI === 'true
 
 export default defineConfig({
   test: {
+    // cheap argon2id hashes for every mailbox the tests run (src/auth/password.ts): the suite makes
+    // and checks hundreds of passwords, at ~170 ms of both cores each by default; the tests of
+    // the costs themselves set it (test/unit/password.test.ts, cli-user-import.test.ts, hash-cost.test.ts)
+    env: {[HASH_COST_ENV]: 'm=1024,t=1,p=1'},
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // End-to-end suites start real servers; two workers match the 2-core CI machine (all projects share them).
     maxWorkers: 2,
+    // longest files first, over both projects, so the two workers finish together (test/helpers/sequencer.ts)
+    sequence: {sequencer: LongestFirstSequencer},
     projects: [
-      {extends: true, test: {name: 'lmdb', include: ['test/**/*.test.ts']}},
+      // one private PostgreSQL server per run for every file that needs one (test/helpers/postgres-setup.ts)
+      {extends: true, test: {name: 'lmdb', include: ['test/**/*.test.ts'], globalSetup: ['test/helpers/postgres-setup.ts']}},
       ...(withPostgres
         ? [
             {
@@ -54,7 +67,7 @@ export default defineConfig({
                 name: 'postgres',
                 include: process.env.MAILBOX_TEST_MATRIX === 'all' ? [...BACKEND_MATRIX, ...BACKEND_MATRIX_MORE] : BACKEND_MATRIX,
                 env: {MAILBOX_TEST_BACKEND: 'postgres'},
-                globalSetup: ['test/helpers/matrix-setup.ts'],
+                globalSetup: ['test/helpers/postgres-setup.ts'],
               },
             },
           ]

@@ -7,6 +7,8 @@
  *    Maildir files into the Dovecot peer): SELECT (first, which loads the folder, then repeated),
  *    `UID FETCH 1:* (UID FLAGS)`, `FETCH 1:* (UID FLAGS)` and `SEARCH UNSEEN` after one STORE
  *    marked 10 % \Seen; medians of 5.
+ * 1b. (part `sort`, ./imap-sort.ts) SORT (DATE), SORT (SUBJECT), THREAD REFERENCES and THREAD
+ *    ORDEREDSUBJECT of the same 100,000 messages (nine in ten reply to the tenth before them).
  * 2. `FETCH 1:* BODY.PEEK[]` over 2,000 messages of 50 KiB: MB/s against Dovecot and against a
  *    plain loopback socket that sends the same bytes (the ceiling).
  * 3. 10 concurrent clients for BENCH_IMAP_SECONDS (15) s: cycles of login, SELECT, FETCH
@@ -15,7 +17,16 @@
  * 4. Memory per idle connection: 1,000 logged-in connections in IDLE on a selected INBOX of
  *    1,000 messages; RSS delta of `serve` / 1000, against a plain Node net server holding 1,000
  *    idle sockets and the PSS delta of Dovecot's processes.
- * 5. `consistency` (bench/imap-consistency.ts): the randomized multi-session consistency check
+ * 5. quota (./imap-quota.ts): GETQUOTAROOT INBOX and STATUS (DELETED DELETED-STORAGE) on the
+ *    100,000-message user, mailbox only.
+ * 6. `compress`: benchmark 2's FETCH with COMPRESS=DEFLATE active (bench/imap-compress.ts): MB/s
+ *    of message bytes and compressed bytes on the wire, against Dovecot with its imap_zlib plugin
+ *    (enabled in the peer's rendered config for this run), both at deflate level 6.
+ * 7. `esearch` (./imap-search.ts): ESEARCH on the 100,000-message INBOX, `SEARCH RETURN (COUNT MIN
+ *    MAX) UNSEEN` (goal < 30 ms) and `UID SEARCH RETURN (ALL) UNDELETED`; medians of 5.
+ * 8. append (./imap-append.ts): APPEND of 100 small messages one by one, as one MULTIAPPEND,
+ *    and as CATENATE messages (a URL plus new text), against Dovecot.
+ * 9. `consistency` (bench/imap-consistency.ts): the randomized multi-session consistency check
  *    for BENCH_IMAP_CONSISTENCY_SECONDS (120) s on mailbox, then on Dovecot; operations,
  *    responses checked, violations (must be 0).
  *
@@ -29,6 +40,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
+import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw} from 'node:zlib'
 import argon2 from 'argon2'
 import {HASH_OPTIONS} from '../src/auth/password.js'
 import {addDomain} from '../src/directory/domains.js'
@@ -38,22 +50,28 @@ import {putBlob} from '../src/store/lmdb-blobs.js'
 import {appendEntries} from '../src/store/lmdb-messages.js'
 import {mailboxKey} from '../src/store/keys.js'
 import {openStore, type Store} from '../src/store/store.js'
+import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
+import {benchCompress} from './imap-compress.js'
+import {benchEsearch} from './imap-search.js'
+import {benchAppend} from './imap-append.js'
+import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
 import {benchConsistency} from './imap-consistency.js'
 import {report, tempDir, timed} from './util.js'
 
-const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
+export const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
 const BODIES = Number(process.env.BENCH_IMAP_BODIES ?? 2000)
 const BODY_SIZE = Number(process.env.BENCH_IMAP_BODY_SIZE ?? 50 * 1024)
 const CLIENTS = Number(process.env.BENCH_IMAP_CLIENTS ?? 10)
 const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
-const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,cycles,memory,consistency runs only those parts */
+export const RUNS = 5
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append,sort,consistency runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 export const DOMAIN = 'example.test'
 export const PW = 'pw'
 /** the Dovecot peer's users (../shared/peer/peer-config/users.passwd) */
@@ -89,7 +107,15 @@ interface Pending {
   onContinue?: () => void
 }
 
-class Imap {
+export class Imap {
+  /** bytes that came over the socket (compressed ones after COMPRESS) */
+  wireBytes = 0
+  /** after COMPRESS DEFLATE (RFC 4978): what comes is inflated, what goes deflated */
+  private inflate?: InflateRaw
+  private deflate?: DeflateRaw
+  /** compressed bytes waiting while the inflater works: handed over together, so small TCP reads do not each cost a zlib job */
+  private toInflate: Buffer[] = []
+  private inflating = false
   private partial: Buffer[] = []
   private literalLeft = 0
   private afterLiteral = false
@@ -101,7 +127,11 @@ class Imap {
 
   private constructor(readonly socket: Socket) {
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      this.wireBytes += chunk.length
+      if (this.inflate) this.feed(chunk)
+      else this.onData(chunk)
+    })
     const fail = (err: Error) => {
       this.error ??= err
       this.greeted?.reject(err)
@@ -128,9 +158,35 @@ class Imap {
     const {literal, collect = false} = options
     return new Promise((resolve, reject) => {
       this.pending = {tag, collect, lines: [], untagged: 0, bytesAtStart: this.received, start: process.hrtime.bigint(), resolve, reject}
-      if (literal) this.socket.write(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
-      else this.socket.write(`${tag} ${text}\r\n`)
+      if (literal) this.send(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
+      else this.send(`${tag} ${text}\r\n`)
     })
+  }
+
+  private feed(chunk: Buffer): void {
+    this.toInflate.push(chunk)
+    if (!this.inflating) this.pump()
+  }
+
+  private pump(): void {
+    this.inflating = this.toInflate.length > 0
+    if (this.inflating) this.inflate!.write(Buffer.concat(this.toInflate.splice(0)), () => this.pump())
+  }
+
+  private send(data: string | Buffer): void {
+    if (!this.deflate) return void this.socket.write(data)
+    this.deflate.write(data)
+    this.deflate.flush(zlib.Z_SYNC_FLUSH)
+  }
+
+  /** COMPRESS DEFLATE; from its tagged OK on, both directions are raw deflate (the client's level: zlib's default, 6) */
+  async compress(): Promise<void> {
+    await this.run('COMPRESS DEFLATE')
+    this.inflate = createInflateRaw()
+    this.inflate.on('data', (chunk: Buffer) => this.onData(chunk))
+    this.inflate.on('error', (err) => this.socket.destroy(err))
+    this.deflate = createDeflateRaw()
+    this.deflate.pipe(this.socket)
   }
 
   login(user: string, password: string): Promise<Reply> {
@@ -240,7 +296,7 @@ export function smallMessage(i: number): Buffer {
   const body = Array.from({length: 6}, (_, k) => `Line ${k} of message ${i}: the quick brown fox jumps over the lazy dog.`).join('\r\n')
   return Buffer.from(
     `From: Sender ${i % 97} <sender${i % 97}@example.net>\r\nTo: List <list@example.org>\r\nSubject: Bench message number ${i}\r\n` +
-      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
+      `Date: ${date}\r\nMessage-ID: <${i}.bench@example.net>\r\n${i % 10 ? `References: <${i - (i % 10)}.bench@example.net>\r\n` : ''}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
   )
 }
 
@@ -412,15 +468,15 @@ function startPeer(): Peer | string {
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
-const ms = (x: number) => `${x.toFixed(1)} ms`
-const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
+export const ms = (x: number) => `${x.toFixed(1)} ms`
+export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
-const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
+export const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
 
 /** a memory figure of /proc/PID/status in kB */
 const memKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -446,13 +502,13 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') ? BIG_FOLDER : 0
-    const bodies = want('bodies') ? BODIES : 0
+    const big = want('folder') || want('quota') || want('esearch') || want('sort') ? BIG_FOLDER : 0
+    const bodies = want('bodies') || want('compress') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
       try {
         await addDomain(store, DOMAIN)
-        for (const u of ['alice', 'bob', 'carol']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW})
+        for (const u of ['alice', 'bob', 'carol']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW, ...(u === 'alice' && want('quota') ? {quota: BENCH_QUOTA} : {})})
         // alice's logins are not what is measured (only carol's are, in benchmark 3); a cheap hash lets
         // benchmark 4 open many sessions on her 100k folder quickly
         await cheapPassword(store, `alice@${DOMAIN}`)
@@ -495,8 +551,13 @@ export async function benchImap(): Promise<void> {
     }
 
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
+    if (want('sort')) await benchSort(mbx, dov, BIG_FOLDER, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
+    if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)
+    if (want('append')) await benchAppend(mbx, dov)
+    if (want('quota')) await benchQuota(mbx, big)
+    if (want('esearch')) await benchEsearch(mbx, dov, filledAt)
     if (want('consistency')) await benchConsistency([mbx, ...(dov ? [dov] : [])].map((t) => ({name: t.name, port: t.port, user: t.users.cycles, password: t.password})))
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()

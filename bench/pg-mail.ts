@@ -45,7 +45,7 @@ try {
   const commits = await each(() => transaction(pool, (c) => c.query('INSERT INTO bench_commit VALUES (1)')))
   const input = {localRaw: raw, analysis, mailFrom: 's@example.net', rcptTo: ['u@bench.test'], local: ['u@bench.test'], remote: []}
   const delivers = await each(() => mail.deliver(input))
-  const appends = await each(() => mail.append({user: 'u@bench.test', folder: 'Archive', raw, flags: [], analysis}))
+  const appends = await each(() => mail.append({user: 'u@bench.test', folder: 'Archive', messages: [{raw, flags: [], analysis}]}))
   // 8 at a time, each to a user of its own (to one user they would queue on its INBOX row's lock)
   const parallel = await timed(async () => {
     let next = 0

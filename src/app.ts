@@ -10,6 +10,7 @@
  * that can change without a restart (see reload()).
  */
 import {AuthActor} from './auth/actor.js'
+import {hashCostWarning} from './auth/password.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import {resolveRelay, type ResolvedRelay} from './delivery/relay.js'
@@ -97,6 +98,9 @@ export class App {
     const {bus, store, log, config} = this
     const tls = await loadTlsOf(config)
     log.info({source: tls.source}, 'tls certificate')
+    // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
+    const weakHashes = hashCostWarning()
+    if (weakHashes) log.warn({component: 'auth'}, weakHashes)
     this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     // the MX asks it about mail from outside, the mailstore for the signatures of mail that
     // leaves; capture mode takes every message unchecked and sends nothing out
@@ -110,6 +114,7 @@ export class App {
         hostname: config.hostname,
         capture: config.capture,
         maxMessageSize: config.smtp.maxMessageSize,
+        sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),

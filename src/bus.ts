@@ -7,10 +7,12 @@
  */
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
+import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
+import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
-import type {AppendRequest, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
+import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
 
 export interface ActionMap {
@@ -64,13 +66,18 @@ export interface ActionMap {
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
+  /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */
+  'mailstore.sortKeys': {req: {records: readonly MessageRecord[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
   /** `modseqBefore`: the folder's HIGHESTMODSEQ before the commit (a session knows whether anything else changed first) */
   'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number; modseqBefore: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */
-  'mailstore.append': {req: Omit<AppendRequest, 'analysis'>; res: {uidValidity: number; uid: number}}
+  /** one message, or several (MULTIAPPEND): all of them or none; `uids` in the order given */
+  'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
+  /** a user's quota (bytes, 0: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
+  'mailstore.quota': {req: {user: string}; res: {limit: number; usage: Usage}}
 }
 
 export interface EventMap {

@@ -192,12 +192,18 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   imap: object('IMAP and IMAPS limits', {
     maxLineLength: bytes('longest command line, literals excluded', 1024),
     maxLiteralSize: bytes('largest literal: an APPENDed message', 1024),
+    maxAppendSize: bytes("all literals of one command together: a MULTIAPPEND's messages, a CATENATE's parts", 1024),
+    maxAppendMessages: count('messages in one APPEND (MULTIAPPEND)'),
     maxConnections: count('connections across IMAP and IMAPS'),
     maxConnectionsPerIp: count('connections from one IP'),
     idleTimeoutMs: timer('inactivity autologout, IDLE included', 1000),
     preauthTimeoutMs: timer('inactivity allowed before login', 1000),
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
+    compressionLevel: int('COMPRESS=DEFLATE level: 1 fastest … 9 smallest', 1, 9),
+    maxNotifyPending: count('NOTIFY: changed folders a session keeps to report; past it [NOTIFICATIONOVERFLOW] and NOTIFY is off'),
+    maxSearchContexts: count('live SEARCH RETURN (UPDATE) contexts per session (CONTEXT=SEARCH)'),
+    sortCacheEntries: int('messages whose SORT/THREAD keys are kept in memory (~450 bytes each); 0 = none', 0, 100_000_000),
   }),
   pop3: object('POP3 and POP3S limits', {
     maxLineLength: bytes('longest command line, CRLF excluded', 512),

@@ -16,7 +16,12 @@ export function closeWithin(socket: Socket, lingerMs: number, last?: string): vo
     if (last === undefined) socket.end()
     else socket.end(last)
   }
-  if (lingering.has(socket)) return
+  destroyWithin(socket, lingerMs)
+}
+
+/** destroys `socket` `lingerMs` from now if it is still open (for a socket something else ends: a pipe) */
+export function destroyWithin(socket: Socket, lingerMs: number): void {
+  if (socket.destroyed || lingering.has(socket)) return
   lingering.add(socket)
   const timer = setTimeout(() => socket.destroy(), lingerMs)
   timer.unref()

@@ -17,6 +17,36 @@ const argon2 = async (): Promise<typeof Argon2> => (loaded ??= import('argon2').
 
 /** argon2's defaults (m=64 MiB, t=3, p=4): about 170 ms a hash on this class of machine. `type: 2` is argon2.argon2id. */
 export const HASH_OPTIONS = {type: 2, memoryCost: 65536, timeCost: 3, parallelism: 4} as const satisfies Options
+
+/**
+ * $MAILBOX_PASSWORD_HASH_COST (`m=<KiB>,t=<passes>,p=<lanes>`, as in a PHC string) replaces the
+ * costs above for the hashes this process makes (`user add`, `user passwd`, `user import`, `init`,
+ * and serve's timing equalizer): for test suites, which make and check hundreds of passwords (at
+ * the default, each hash keeps two cores busy for ~170 ms). Unset or empty: the defaults. Within
+ * IMPORTED_HASH_LIMITS, as any hash the store keeps must be. Lower costs make weaker hashes, so
+ * `serve` logs a warning while it is set (hashCostWarning). Read at each hash: cheap, and a test
+ * can change it.
+ */
+export const HASH_COST_ENV = 'MAILBOX_PASSWORD_HASH_COST'
+
+export function hashOptions(): Options {
+  const value = process.env[HASH_COST_ENV]
+  if (!value) return HASH_OPTIONS
+  const m = /^m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})$/.exec(value)
+  if (!m) throw new MailboxError('invalid', `${HASH_COST_ENV} must look like m=65536,t=3,p=4, not ${JSON.stringify(value)}`)
+  const [memoryCost, timeCost, parallelism] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  checkCosts(memoryCost, timeCost, parallelism, HASH_COST_ENV)
+  return {type: HASH_OPTIONS.type, memoryCost, timeCost, parallelism}
+}
+
+/** For serve's start: the warning to log when $MAILBOX_PASSWORD_HASH_COST lowers a cost below its default, else undefined. */
+export function hashCostWarning(): string | undefined {
+  const {memoryCost = 0, timeCost = 0, parallelism = 0} = hashOptions()
+  if (memoryCost >= HASH_OPTIONS.memoryCost && timeCost >= HASH_OPTIONS.timeCost && parallelism >= HASH_OPTIONS.parallelism) return undefined
+  const d = HASH_OPTIONS
+  return `${HASH_COST_ENV} lowers the argon2id costs of new password hashes to m=${memoryCost},t=${timeCost},p=${parallelism} (default m=${d.memoryCost},t=${d.timeCost},p=${d.parallelism}): weaker hashes, meant for test suites only`
+}
+
 const MAX_PASSWORD_BYTES = 1024
 
 export function checkPasswordShape(password: string): void {
@@ -27,7 +57,7 @@ export function checkPasswordShape(password: string): void {
 
 export async function hashPassword(password: string): Promise<string> {
   checkPasswordShape(password)
-  return (await argon2()).hash(password, HASH_OPTIONS)
+  return (await argon2()).hash(password, hashOptions())
 }
 
 /**
@@ -43,13 +73,14 @@ export async function hashPassword(password: string): Promise<string> {
 export async function hashPasswords(passwords: string[], onHashed?: (done: number) => void): Promise<string[]> {
   for (const password of passwords) checkPasswordShape(password)
   const {hash} = await argon2()
+  const options = hashOptions()
   const hashes: string[] = new Array(passwords.length)
   let next = 0
   let done = 0
   const worker = async () => {
     while (next < passwords.length) {
       const i = next++
-      hashes[i] = await hash(passwords[i]!, HASH_OPTIONS)
+      hashes[i] = await hash(passwords[i]!, options)
       onHashed?.(++done)
     }
   }
@@ -78,12 +109,17 @@ const ARGON2ID_PHC = /^\$argon2id\$v=19\$m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})\$
 export function checkArgon2idHash(hash: string): void {
   const m = ARGON2ID_PHC.exec(hash)
   if (!m) throw new MailboxError('invalid', 'not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)')
-  const [memory, time, lanes] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  checkCosts(Number(m[1]), Number(m[2]), Number(m[3]))
+}
+
+/** Throws `invalid` unless the costs are within IMPORTED_HASH_LIMITS (`what` names their source in the message). */
+function checkCosts(memory: number, time: number, lanes: number, what?: string): void {
   const {maxMemoryKiB, maxTimeCost, maxParallelism} = IMPORTED_HASH_LIMITS
-  if (lanes < 1 || lanes > maxParallelism) throw new MailboxError('invalid', `parallelism p=${lanes} outside 1..${maxParallelism}`)
-  if (time < 1 || time > maxTimeCost) throw new MailboxError('invalid', `time cost t=${time} outside 1..${maxTimeCost}`)
+  const of = what ? `${what}: ` : ''
+  if (lanes < 1 || lanes > maxParallelism) throw new MailboxError('invalid', `${of}parallelism p=${lanes} outside 1..${maxParallelism}`)
+  if (time < 1 || time > maxTimeCost) throw new MailboxError('invalid', `${of}time cost t=${time} outside 1..${maxTimeCost}`)
   // argon2 itself needs 8 KiB per lane
-  if (memory < 8 * lanes || memory > maxMemoryKiB) throw new MailboxError('invalid', `memory m=${memory} KiB outside ${8 * lanes}..${maxMemoryKiB}`)
+  if (memory < 8 * lanes || memory > maxMemoryKiB) throw new MailboxError('invalid', `${of}memory m=${memory} KiB outside ${8 * lanes}..${maxMemoryKiB}`)
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
@@ -97,6 +133,6 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
 let dummyHash: Promise<string> | undefined
 /** Verifies against a throwaway hash so an unknown user costs as much time as a known one. */
 export async function burnVerify(password: string): Promise<void> {
-  dummyHash ??= argon2().then((a) => a.hash('mailbox-timing-equalizer', HASH_OPTIONS))
+  dummyHash ??= argon2().then((a) => a.hash('mailbox-timing-equalizer', hashOptions()))
   await verifyPassword(await dummyHash, password)
 }

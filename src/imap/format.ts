@@ -4,6 +4,7 @@
  */
 import type {Envelope, EnvelopeAddress} from '../mime/envelope.js'
 import type {MimePart} from '../mime/structure.js'
+import {joinContinuations} from '../mime/rfc2231.js'
 import {encodeMailboxName} from './mutf7.js'
 
 /** a string as a quoted string, or as a literal when it holds CR, LF, NUL, 8-bit text or is long */
@@ -11,6 +12,9 @@ export function str(value: string): string {
   if (value.length < 1024 && !/[\r\n\0\u0080-\uffff]/.test(value)) return '"' + value.replace(/(["\\])/g, '\\$1') + '"'
   return `{${Buffer.byteLength(value)}}\r\n${value}`
 }
+
+/** an astring: a bare atom when every character may stand in one (RFC 9051 ASTRING-CHAR), else `str` */
+export const astr = (value: string): string => (/^[\x21\x23\x24\x26\x27\x2b-\x5b\x5d-\x7a\x7c-\x7e]+$/.test(value) ? value : str(value))
 
 export const nstr = (value: string | undefined | null): string => (value === undefined || value === null ? 'NIL' : str(value))
 
@@ -41,7 +45,7 @@ export function envelope(e: Envelope | undefined): string {
 }
 
 function params(p: Record<string, string> | undefined): string {
-  const entries = Object.entries(p ?? {})
+  const entries = Object.entries(joinContinuations(p ?? {}))
   if (!entries.length) return 'NIL'
   return '(' + entries.map(([k, v]) => `${str(k.toUpperCase())} ${str(v)}`).join(' ') + ')'
 }

@@ -1,18 +1,23 @@
 /**
  * Splits the client's byte stream into commands: lines ending in CRLF (a bare LF is accepted),
  * with literals `{n}` (the server answers "+" before the client sends the bytes) and `{n+}`
- * (LITERAL+, sent at once). A command is handed over as its text pieces with the literal bytes
- * between them, so the parser never has to look for literal markers.
+ * (LITERAL+, sent at once). A literal8 (`~{n}`, `~{n+}`, RFC 3516) is framed the same way, with
+ * the same limits: its `~` stays at the end of the text piece, for the parser. A command is handed
+ * over as its text pieces with the literal bytes between them, so the parser never has to look
+ * for literal markers.
  *
  * Limits are enforced here, before anything is buffered: a line longer than `maxLineLength` ends
  * the command with an error once the line is over (skipped byte by byte, and so are the LITERAL+
  * literals it announces, within `literalLimit`). A literal larger than `literalLimit` (or
- * literals adding up to more in one command) is never read: a synchronizing one is refused at
+ * literals adding up to more than `commandLiteralLimit` in one command) is never read: a synchronizing one is refused at
  * once (no "+" is sent, so the client sends nothing more of that command); a LITERAL+ one is
  * refused at once as well and ends the input (`fatal`): its bytes are coming regardless, and
  * skipping them would let one command keep the connection waiting for as long as the client
  * likes, so the session answers, says BYE and closes (RFC 7888 §4 allows either).
  */
+
+/** a line over maxLineLength, one literal over literalLimit, or a command's literals together over commandLiteralLimit */
+export type RefusalReason = 'line-too-long' | 'literal-too-big' | 'command-too-big'
 
 export interface FramingEvents {
   command(parts: (string | Buffer)[]): void
@@ -24,12 +29,14 @@ export interface FramingEvents {
    * a command that was dropped: its tag as far as known, and why. `fatal`: nothing after it can
    * be framed (the bytes of a LITERAL+ literal that will not be read follow), the connection must end
    */
-  refused(tag: string, reason: 'line-too-long' | 'literal-too-big', fatal: boolean): void
+  refused(tag: string, reason: RefusalReason, fatal: boolean): void
 }
 
 export interface FramingLimits {
   maxLineLength: number
   maxLiteralSize: number
+  /** all literals of one command together; maxLiteralSize when absent */
+  maxAppendSize?: number
 }
 
 const LITERAL_AT_END = /\{(\d{1,20})(\+)?\}$/
@@ -50,11 +57,13 @@ export class Framing {
    * until login, so an unauthenticated client cannot make us buffer megabytes
    */
   literalLimit: number
+  /** the literals of one command together (MULTIAPPEND, CATENATE), kept as small as `literalLimit` until login */
+  commandLiteralLimit: number
   /** bytes still expected for the current literal */
   private literalLeft = 0
   private literalChunks: Buffer[] = []
   /** the command is being dropped: skip its bytes to its end, then report it */
-  private dropping?: {tag: string; reason: 'line-too-long' | 'literal-too-big'; skipLine: boolean; tail: string}
+  private dropping?: {tag: string; reason: RefusalReason; skipLine: boolean; tail: string}
   /** lines go to `line()` as they are, without command parsing */
   rawLines = false
   /** bumped by reset(): a push() in progress (the chunk that carried STARTTLS) stops there */
@@ -67,6 +76,7 @@ export class Framing {
     private readonly events: FramingEvents,
   ) {
     this.literalLimit = limits.maxLiteralSize
+    this.commandLiteralLimit = limits.maxAppendSize ?? limits.maxLiteralSize
   }
 
   /** Forgets everything buffered (after STARTTLS, the plaintext that came with the command must not be obeyed). */
@@ -160,7 +170,7 @@ export class Framing {
     const nonSync = literal[2] === '+'
     this.parts.push(text.slice(0, literal.index))
     this.commandLiterals += size
-    if (this.commandLiterals > this.literalLimit || this.commandLength > this.limits.maxLineLength * 4) {
+    if (size > this.literalLimit || this.commandLiterals > this.commandLiteralLimit || this.commandLength > this.limits.maxLineLength * 4) {
       const tag = tagFrom(this.parts)
       this.parts = []
       this.commandLength = 0
@@ -168,7 +178,7 @@ export class Framing {
       // synchronizing: the client sends nothing more until it hears from us. LITERAL+: the bytes
       // are on their way and will not be read, so nothing after them can be framed
       if (nonSync) this.ended = true
-      this.events.refused(tag, 'literal-too-big', nonSync)
+      this.events.refused(tag, size > this.literalLimit ? 'literal-too-big' : 'command-too-big', nonSync)
       return
     }
     this.literalLeft = size

@@ -4,6 +4,10 @@ export interface ImapLimits {
   maxLineLength: number
   /** largest literal (an APPENDed message); bigger ones get NO [TOOBIG] and are never buffered */
   maxLiteralSize: number
+  /** all literals of one command together (a MULTIAPPEND's messages, a CATENATE's parts); beyond it NO [TOOBIG], never buffered */
+  maxAppendSize: number
+  /** messages in one APPEND (MULTIAPPEND, RFC 3502); more: NO [LIMIT], nothing appended */
+  maxAppendMessages: number
   maxConnections: number
   maxConnectionsPerIp: number
   /** inactivity autologout, IDLE included (RFC 3501 §5.4: at least 30 minutes) */
@@ -14,15 +18,33 @@ export interface ImapLimits {
   handshakeTimeoutMs: number
   /** once the server closes a connection (BYE, refusal), how long the client gets to read the last reply before the socket is destroyed */
   lingerMs: number
+  /** COMPRESS=DEFLATE level, 1 (fastest) … 9 (smallest); 6 is zlib's default and Dovecot's */
+  compressionLevel: number
+  /** NOTIFY (RFC 5465): changed folders a session keeps to report; past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
+  maxNotifyPending: number
+  /** live `SEARCH RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH); each one is searched again when the folder changes */
+  maxSearchContexts: number
+  /**
+   * messages whose SORT/THREAD keys (sent date, base subject, first addresses, Message-IDs) are
+   * kept in memory, about 450 bytes each; a folder bigger than this is sorted all the same, its
+   * headers read again each time
+   */
+  sortCacheEntries: number
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxLineLength: 64 * 1024,
   maxLiteralSize: 25 * 1024 * 1024,
+  maxAppendSize: 50 * 1024 * 1024,
+  maxAppendMessages: 1000,
   maxConnections: 1000,
   maxConnectionsPerIp: 100,
   idleTimeoutMs: 30 * 60_000,
   preauthTimeoutMs: 60_000,
   handshakeTimeoutMs: 30_000,
   lingerMs: 10_000,
+  compressionLevel: 6,
+  maxNotifyPending: 1000,
+  maxSearchContexts: 5,
+  sortCacheEntries: 200_000,
 }

@@ -8,7 +8,8 @@
 
 export type Node =
   | {type: 'atom'; value: string}
-  | {type: 'string'; value: string; bytes?: Buffer}
+  /** `binary`: sent as a literal8 (`~{n}`, RFC 3516), which may hold NUL octets */
+  | {type: 'string'; value: string; bytes?: Buffer; binary?: true}
   | {type: 'list'; items: Node[]}
   | {type: 'section'; name: string; section: Node[]; partial?: [number, number]}
 
@@ -90,6 +91,12 @@ class Reader {
     return p
   }
 
+  /** a `~` that ends its text piece, with literal bytes next: the framing cut a literal8 `~{n}` there */
+  private literal8Follows(): boolean {
+    const t = this.text()
+    return t !== undefined && this.pos === t.length - 1 && Buffer.isBuffer(this.parts[this.part + 1])
+  }
+
   quoted(): string {
     this.expect('"')
     let out = ''
@@ -114,6 +121,12 @@ class Reader {
     if (c === '') {
       const bytes = this.literal()
       return {type: 'string', value: bytes.toString('utf8'), bytes}
+    }
+    if (c === '~' && this.literal8Follows()) {
+      this.pos++
+      this.peek() // steps over the end of the text piece, onto the literal
+      const bytes = this.literal()
+      return {type: 'string', value: bytes.toString('utf8'), bytes, binary: true}
     }
     if (c === '"') return {type: 'string', value: this.quoted()}
     if (c === '(') {

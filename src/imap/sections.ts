@@ -1,8 +1,10 @@
 /**
  * BODY[section] (RFC 3501 §6.4.5) as slices of the stored message, located by the MIME offsets
  * computed at delivery: no re-parsing, and no copy of the bytes except for HEADER.FIELDS.
+ * BINARY[section] (RFC 3516) is a part's body with its Content-Transfer-Encoding removed.
  */
 import type {MimePart} from '../mime/structure.js'
+import {decodeTransferEncoding} from '../mime/transfer-encoding.js'
 import {str} from './format.js'
 import {ParseError, type Node} from './parser.js'
 
@@ -64,13 +66,26 @@ function child(part: MimePart, n: number): MimePart | undefined {
   return undefined
 }
 
+/** the part at `path` ([1, 2] for "1.2"); the whole message (undefined) for an empty path, null when there is no such part */
+function findPart(root: MimePart, path: number[]): MimePart | undefined | null {
+  let part: MimePart | undefined
+  for (const n of path) {
+    part = part ? child(part, n) : partOfMessage(root, n)
+    if (!part) return null
+  }
+  return part
+}
+
+/** `<start.length>` of a section (RFC 3501 §6.4.5): the bytes there, as many as there are */
+export const partialOf = (bytes: Buffer, [start, length]: [number, number]): Buffer => bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
+
+/** does the message have the part at `path` (an empty path: the message itself)? */
+export const hasPart = (root: MimePart, path: number[]): boolean => findPart(root, path) !== null
+
 /** The section's bytes, or an empty buffer when the message has no such part. */
 export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Buffer {
-  let part: MimePart | undefined
-  for (const n of spec.path) {
-    part = part ? child(part, n) : partOfMessage(root, n)
-    if (!part) return Buffer.alloc(0)
-  }
+  const part = findPart(root, spec.path)
+  if (part === null) return Buffer.alloc(0)
   if (spec.specifier === '') return part ? raw.subarray(part.bodyStart, part.bodyEnd) : raw
   if (spec.specifier === 'MIME') return raw.subarray(part!.headerStart, part!.bodyStart)
   // HEADER and TEXT apply to a message: the whole one, or an attached message/rfc822
@@ -80,6 +95,31 @@ export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Bu
   const header = raw.subarray(message.headerStart, message.bodyStart)
   if (spec.specifier === 'HEADER') return header
   return filterHeader(header, spec.fields!, spec.specifier === 'HEADER.FIELDS.NOT')
+}
+
+/** BINARY's section (RFC 3516 §4.2: `section-binary = "[" [section-part] "]"`): part numbers only */
+export function parseBinarySection(items: Node[]): SectionSpec {
+  if (!items.length) return {path: [], specifier: '', label: ''}
+  const first = items[0]!
+  if (items.length !== 1 || first.type !== 'atom' || !/^[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*$/.test(first.value)) throw new ParseError('Bad BINARY section')
+  return {path: first.value.split('.').map(Number), specifier: '', label: first.value}
+}
+
+/** a part whose Content-Transfer-Encoding this server cannot remove (answered NO [UNKNOWN-CTE]) */
+export class UnknownCteError extends Error {}
+
+/**
+ * BINARY[section]: the part's body decoded; the whole message as it is for an empty section,
+ * an empty buffer when there is no such part.
+ */
+export function binarySectionBytes(raw: Buffer, root: MimePart, path: number[]): Buffer {
+  const part = findPart(root, path)
+  if (part === null) return Buffer.alloc(0)
+  if (!part) return raw
+  const body = raw.subarray(part.bodyStart, part.bodyEnd)
+  const decoded = decodeTransferEncoding(body, part.encoding)
+  if (!decoded) throw new UnknownCteError(`Unknown Content-Transfer-Encoding ${JSON.stringify(part.encoding.slice(0, 40))} in part ${path.join('.')}`)
+  return decoded
 }
 
 /** the header fields named (or, with `exclude`, not named), folding kept, with the blank line that ends a header */

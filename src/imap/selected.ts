@@ -20,6 +20,7 @@ import type {MailboxView} from '../mailstore/mailbox-view.js'
 import {indexOfUid, summaryOf} from '../mailstore/mailbox-view.js'
 import type {MessageRecord} from '../store/records.js'
 import {compactSet, flagList} from './format.js'
+import {SearchContexts} from './search/contexts.js'
 import {lowerBound} from './sequence.js'
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']
@@ -52,6 +53,15 @@ export class SelectedMailbox {
   showModseq = false
   /** QRESYNC is on: expunges are reported as `* VANISHED uids` instead of EXPUNGE (RFC 7162 §3.2.10) */
   vanished = false
+  /** RFC 9051 has no RECENT response: false for an IMAP4rev2 session */
+  reportRecent = true
+  /**
+   * `$`, the last `SEARCH RETURN (SAVE)` result (RFC 5182), as ascending UIDs: empty on SELECT,
+   * and an expunged message drops out of it as `uids` loses it (see `resolveCommandSet`)
+   */
+  savedResult: readonly number[] = []
+  /** live `SEARCH RETURN (UPDATE)` results (RFC 5267), ended with the selection */
+  readonly searchContexts = new SearchContexts()
 
   constructor(
     readonly mailboxId: number,
@@ -148,7 +158,8 @@ export class SelectedMailbox {
 
   /** Removes the given UIDs (an expunge this session reports itself, e.g. MOVE) and returns the EXPUNGE (or VANISHED) lines. */
   expunge(gone: Set<number>): string[] {
-    const lines: string[] = []
+    // live searches hear of the expunged messages while their numbers still stand (RFC 5267 §4.3.4)
+    const lines = this.searchContexts.expunging(gone, (uid) => this.seqOf(uid))
     const kept: number[] = []
     const removed: number[] = []
     for (let i = 0; i < this.uids.length; i++) {
@@ -190,7 +201,7 @@ export class SelectedMailbox {
       this.uids = this.uids.concat(records.slice(records.length - added).map((r) => r.uid))
       lines.push(`* ${this.uids.length} EXISTS\r\n`)
       if (recent) this.addRecent(recent, knownBelow)
-      lines.push(`* ${this.recentCount} RECENT\r\n`)
+      if (this.reportRecent) lines.push(`* ${this.recentCount} RECENT\r\n`)
     }
     if (view.folder.highestModseq > this.knownModseq) {
       for (const r of records) {

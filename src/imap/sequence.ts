@@ -11,7 +11,7 @@ export type Range = [number, number]
 const STAR = Infinity
 
 export function parseSequenceSet(text: string): Range[] {
-  if (text === '$') throw new ParseError('saved search results ($) are not supported')
+  if (text === '$') throw new ParseError('the saved search result ($) is not allowed here')
   const ranges: Range[] = []
   for (const item of text.split(',')) {
     const m = /^(\d+|\*)(?::(\d+|\*))?$/.exec(item)
@@ -22,6 +22,28 @@ export function parseSequenceSet(text: string): Range[] {
     ranges.push(a <= b ? [a, b] : [b, a])
   }
   return ranges
+}
+
+/**
+ * A command's sequence set where `$` may stand for the saved search result (RFC 5182 §2.2):
+ * `saved` is that result as ascending UIDs, whatever the command's form; a saved message that
+ * is no longer in `uids` (expunged and reported) is left out. The ranges are UIDs for `$`.
+ */
+export function resolveCommandSet(text: string, uids: readonly number[], byUid: boolean, saved: readonly number[]): {ranges: Range[]; indexes: number[]} {
+  if (text !== '$') {
+    const ranges = parseSequenceSet(text)
+    return {ranges, indexes: resolveSet(ranges, uids, byUid)}
+  }
+  const indexes: number[] = []
+  const ranges: Range[] = []
+  for (const uid of saved) {
+    const i = lowerBound(uids, uid)
+    if (uids[i] === uid) indexes.push(i)
+    const last = ranges[ranges.length - 1]
+    if (last && last[1] + 1 === uid) last[1] = uid
+    else ranges.push([uid, uid])
+  }
+  return {ranges, indexes}
 }
 
 export function isSequenceSet(text: string): boolean {

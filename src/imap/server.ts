@@ -33,6 +33,8 @@ export class ImapFrontEnd implements Actor {
   /** folder id → sessions that have it selected */
   private readonly watchers = new Map<number, Set<Session>>()
   private readonly watching = new Map<Session, number>()
+  /** user → sessions with NOTIFY set: they hear of every folder of theirs */
+  private readonly notifying = new Map<string, Set<Session>>()
   /** what STARTTLS uses: replaced by a reload, taken by each session when it connects */
   private secureContext: SecureContext
   private unsubscribe?: () => void
@@ -57,8 +59,9 @@ export class ImapFrontEnd implements Actor {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe('mailbox.changed', ({body}) => {
-      const {mailboxId} = body as {mailboxId: number}
+      const {mailboxId, user} = body as {mailboxId: number; user: string}
       for (const session of this.watchers.get(mailboxId) ?? []) session.folderChanged()
+      for (const session of this.notifying.get(user) ?? []) session.mailboxChanged(mailboxId)
     })
     const {ports} = this.options
     if (ports.imap) {
@@ -106,6 +109,7 @@ export class ImapFrontEnd implements Actor {
         if (this.sessions.delete(s)) this.log.debug({session: s.id}, 'imap connection closed')
       },
       watch: (s, mailboxId) => this.watch(s, mailboxId),
+      notify: (s, on) => this.notify(s, on),
     }
     const session = new Session(
       socket,
@@ -133,6 +137,16 @@ export class ImapFrontEnd implements Actor {
     if (!set) this.watchers.set(mailboxId, (set = new Set()))
     set.add(session)
     this.watching.set(session, mailboxId)
+  }
+
+  private notify(session: Session, on: boolean): void {
+    const user = session.user
+    if (!user) return
+    let set = this.notifying.get(user)
+    if (on) {
+      if (!set) this.notifying.set(user, (set = new Set()))
+      set.add(session)
+    } else if (set?.delete(session) && !set.size) this.notifying.delete(user)
   }
 
   async stop(): Promise<void> {

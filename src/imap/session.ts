@@ -1,8 +1,9 @@
 /**
  * One IMAP connection: the state machine of RFC 3501 §3 (not authenticated → authenticated →
  * selected → logout), one command at a time in arrival order (pipelined commands wait their
- * turn), untagged updates for the selected folder before each tagged completion, STARTTLS,
- * raw-line modes for IDLE and AUTHENTICATE, and the inactivity autologout.
+ * turn), untagged updates for the selected folder before each tagged completion, STARTTLS and
+ * COMPRESS (./compression.ts) under it, raw-line modes for IDLE and AUTHENTICATE, and the
+ * inactivity autologout.
  *
  * Commands are modules in ./commands/ (one per command); they talk to the mailstore actor over
  * the bus and write through `write`. A command ends by returning its completion text, or by
@@ -10,6 +11,7 @@
  * response code); anything else is a bug, answered `NO [SERVERBUG]` and logged.
  */
 import type {Socket} from 'node:net'
+import type {Readable, Writable} from 'node:stream'
 import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Bus} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
@@ -17,8 +19,10 @@ import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
 import {Args} from './args.js'
 import {COMMANDS} from './commands/index.js'
-import {Framing} from './framing.js'
+import {Compression} from './compression.js'
+import {Framing, type RefusalReason} from './framing.js'
 import type {ImapLimits} from './limits.js'
+import type {Notifications} from './notify.js'
 import {parseCommand, ParseError, tagOf} from './parser.js'
 import type {SelectedMailbox} from './selected.js'
 
@@ -48,6 +52,8 @@ export interface SessionHooks {
   closed(session: Session): void
   /** the folder whose `mailbox.changed` events this session wants (undefined: none) */
   watch(session: Session, mailboxId: number | undefined): void
+  /** NOTIFY (RFC 5465) set or cleared: the session wants `mailbox.changed` of all its user's folders */
+  notify(session: Session, on: boolean): void
 }
 
 export interface CommandContext {
@@ -82,7 +88,7 @@ const MAILBOX_ERROR_CODES: Record<string, string> = {
 
 interface Refusal {
   tag: string
-  reason: 'line-too-long' | 'literal-too-big'
+  reason: RefusalReason
   fatal: boolean
 }
 
@@ -107,6 +113,8 @@ export class Session {
   condstore = false
   /** RFC 7162 §3.2: ENABLE QRESYNC; expunges are then reported as VANISHED */
   qresync = false
+  /** RFC 9051: ENABLE IMAP4rev2; the rev1 behaviours a rev2 client does not expect are left out (docs/imap4rev2.md) */
+  rev2 = false
   private readonly framing: Framing
   private readonly queue: QueueItem[] = []
   private busy = false
@@ -114,12 +122,16 @@ export class Session {
   /** an IDLE in progress: called when the selected folder changes */
   private idleWaker?: () => void
   private catchingUp: Promise<void> = Promise.resolve()
+  /** NOTIFY SET: what the session reports about folders other than the selected one */
+  private notifications?: Notifications
   /** the session has ended (BYE, LOGOUT, the client left): nothing more is read or written */
   private closed = false
   /** the socket has closed and the server was told */
   private gone = false
   /** a STARTTLS handshake is under way: the socket cannot carry a reply */
   private handshaking = false
+  /** COMPRESS=DEFLATE is active: responses go through its deflater, commands come from its inflater */
+  private compression?: Compression
   readonly log: Logger
 
   constructor(
@@ -135,7 +147,11 @@ export class Session {
     this.framing = new Framing(options.limits, {
       command: (parts) => this.enqueue({parts}),
       line: (text) => this.onRawLine(text),
-      continueLiteral: () => this.socket.write('+ Ready for literal data\r\n'),
+      continueLiteral: () => {
+        this.write('+ Ready for literal data\r\n')
+        // a running command sends it with its own replies
+        if (!this.busy) this.flush()
+      },
       refused: (tag, reason, fatal) => {
         // an over-long SASL response or IDLE line: the waiting command gets an empty line and fails
         if (this.lineWaiter && !fatal) this.lineWaiter('')
@@ -143,6 +159,7 @@ export class Session {
       },
     })
     this.framing.literalLimit = PREAUTH_LITERAL_LIMIT
+    this.framing.commandLiteralLimit = PREAUTH_LITERAL_LIMIT
     this.attach(socket)
     socket.setTimeout(options.limits.preauthTimeoutMs)
   }
@@ -167,7 +184,7 @@ export class Session {
     // the client is not silent while we are still working on its command (a slow LOGIN under
     // load); our reply restarts the timer. Waiting for the client (IDLE's DONE, a SASL
     // response) or for it to read what we wrote does count.
-    if (this.busy && !this.lineWaiter && !this.socket.writableNeedDrain) return
+    if (this.busy && !this.lineWaiter && !this.output.writableNeedDrain) return
     this.bye('Autologout; idle for too long')
   }
 
@@ -176,25 +193,49 @@ export class Session {
   }
 
   write(data: string | Buffer): void {
-    if (!this.closed) this.socket.write(data)
+    if (this.closed) return
+    if (this.compression) this.compression.write(data)
+    else this.socket.write(data)
+  }
+
+  /** where responses are written: the socket, or the deflater in front of it */
+  private get output(): Writable {
+    return this.compression?.deflate ?? this.socket
+  }
+
+  /** where commands are read from: the socket, or the inflater behind it */
+  private get input(): Readable {
+    return this.compression?.inflate ?? this.socket
+  }
+
+  /** Gathers what is written until flush() (the deflater gathers by itself). */
+  cork(): void {
+    if (!this.compression) this.socket.cork()
+  }
+
+  /** The end of a response burst: everything written goes out now (uncorked; under COMPRESS, a sync flush). */
+  flush(): void {
+    while (this.socket.writableCorked) this.socket.uncork()
+    this.compression?.flush()
   }
 
   /** Lets written responses go out and waits while the client is slow to read (big FETCHes). */
   async drain(): Promise<void> {
     const socket = this.socket
+    const output = this.output
     if (socket.writableCorked) socket.uncork()
-    if (socket.writableNeedDrain && !this.closed) {
+    if (output.writableNeedDrain && !this.closed) {
       await new Promise<void>((resolve) => {
         const done = () => {
-          socket.off('drain', done)
+          output.off('drain', done)
           socket.off('close', done)
           resolve()
         }
-        socket.on('drain', done)
+        output.on('drain', done)
         socket.on('close', done)
       })
     }
-    socket.cork()
+    this.cork()
   }
 
   /** Sends `* BYE` and closes (autologout, shutdown, a deleted selected folder). */
@@ -202,8 +243,8 @@ export class Session {
     if (this.closed) return
     this.state = 'logout'
     if (!this.handshaking) {
-      while (this.socket.writableCorked) this.socket.uncork()
-      this.socket.write(`* BYE ${text}\r\n`)
+      this.write(`* BYE ${text}\r\n`)
+      this.flush()
     }
     this.close()
   }
@@ -211,7 +252,7 @@ export class Session {
   /** LOGOUT: what was written goes out, then the connection closes */
   end(): void {
     this.state = 'logout'
-    while (this.socket.writableCorked) this.socket.uncork()
+    this.flush()
     this.close()
   }
 
@@ -223,8 +264,10 @@ export class Session {
     this.idleWaker?.()
     this.framing.reset()
     if (this.handshaking) this.socket.destroy()
+    else if (this.compression) this.compression.close(this.options.limits.lingerMs)
     else closeWithin(this.socket, this.options.limits.lingerMs)
     this.hooks.watch(this, undefined)
+    this.hooks.notify(this, false)
   }
 
   /** a socket of the session closed: the connection is gone */
@@ -241,6 +284,7 @@ export class Session {
     if (selected) {
       selected.showModseq = this.condstore
       selected.vanished = this.qresync
+      selected.reportRecent = !this.rev2
     }
     this.state = selected ? 'selected' : 'authenticated'
     this.hooks.watch(this, selected?.mailboxId)
@@ -253,7 +297,7 @@ export class Session {
   private enqueue(item: QueueItem): void {
     this.queue.push(item)
     // a client that pipelines without reading replies must not make us buffer without bound
-    if (this.queue.length > 32) this.socket.pause()
+    if (this.queue.length > 32) this.input.pause()
     if (!this.busy) void this.runQueue()
   }
 
@@ -262,13 +306,13 @@ export class Session {
     try {
       while (this.queue.length && !this.closed) {
         const item = this.queue.shift()!
-        if (this.queue.length <= 8 && this.socket.isPaused()) this.socket.resume()
-        this.socket.cork()
+        if (this.queue.length <= 8 && this.input.isPaused()) this.input.resume()
+        this.cork()
         try {
           if (item.refused) this.answerRefused(item.refused)
           else await this.runCommand(item.parts)
         } finally {
-          while (this.socket.writableCorked) this.socket.uncork()
+          this.flush()
         }
         if (this.state === 'logout') break
       }
@@ -283,10 +327,14 @@ export class Session {
    * it would wait for "+" or a tagged reply for ever — the session also says BYE and closes.
    */
   private answerRefused({tag, reason, fatal}: Refusal): void {
-    const tooBig = `[TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)`
-    if (reason === 'literal-too-big' && tag !== '*') this.write(`${tag} NO ${tooBig}\r\n`)
-    else if (reason === 'line-too-long') this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
-    if (fatal || (reason === 'literal-too-big' && tag === '*')) this.bye(reason === 'literal-too-big' ? tooBig : 'Command line too long')
+    const tooBig =
+      reason === 'command-too-big'
+        ? `[TOOBIG] The command's literals together are larger than the limit (${this.framing.commandLiteralLimit} octets)`
+        : `[TOOBIG] Literal is larger than the limit (${this.framing.literalLimit} octets)`
+    const literal = reason !== 'line-too-long'
+    if (literal && tag !== '*') this.write(`${tag} NO ${tooBig}\r\n`)
+    else if (!literal) this.write(`${tag} BAD Command line too long (limit ${this.options.limits.maxLineLength} octets)\r\n`)
+    if (fatal || (literal && tag === '*')) this.bye(literal ? tooBig : 'Command line too long')
   }
 
   private async runCommand(parts: (string | Buffer)[]): Promise<void> {
@@ -304,7 +352,7 @@ export class Session {
         name = sub.value.toUpperCase()
         args = args.slice(1)
         uid = true
-        if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(name)) throw new ParseError(`UID ${name} is not a command`)
+        if (!['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD', 'COPY', 'MOVE', 'EXPUNGE'].includes(name)) throw new ParseError(`UID ${name} is not a command`)
       }
       const handler = COMMANDS.get(name)
       if (!handler) throw new ImapError('BAD', `Unknown command ${name.slice(0, 40)}`)
@@ -313,6 +361,7 @@ export class Session {
       const done = await handler.run(this, ctx)
       if (done === null || this.closed || this.state === 'logout') return
       if (this.selected) await this.catchUp(uid || !handler.holdsExpunges)
+      if (this.notifications?.due) await this.sendNotifications()
       const {code, text} = typeof done === 'object' ? done : {code: undefined, text: done ?? `${uid ? 'UID ' : ''}${name} completed`}
       this.write(`${tag} OK ${code ? `[${code}] ` : ''}${text}\r\n`)
     } catch (err) {
@@ -354,6 +403,7 @@ export class Session {
       const last = selected.uids.length ? selected.uids[selected.uids.length - 1]! : 0
       if (view.folder.uidNext - 1 > last) recent = await recentRange(this.bus, selected.mailboxId, view.folder.uidNext, selected.readOnly)
       for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
+      for (const line of await selected.searchContexts.refresh(this, view)) this.write(line)
     }
     this.catchingUp = this.catchingUp.then(run, run)
     return this.catchingUp
@@ -371,6 +421,11 @@ export class Session {
     if (this.selected) this.selected.vanished = true
   }
 
+  enableRev2(): void {
+    this.rev2 = true
+    if (this.selected) this.selected.reportRecent = false
+  }
+
   /** the selected folder changed (a bus event): during IDLE tell the client at once, otherwise with the next command */
   folderChanged(): void {
     if (!this.selected) return
@@ -378,24 +433,48 @@ export class Session {
     this.idleWaker?.()
   }
 
+  /** NOTIFY SET (a spec) or NONE (undefined): from now on, changes of the user's other folders are reported, or not */
+  setNotifications(notifications: Notifications | undefined): void {
+    this.notifications = notifications
+    this.hooks.notify(this, notifications !== undefined)
+  }
+
+  /** a folder of the user changed (a bus event, for a session with NOTIFY set); during IDLE it is reported at once */
+  mailboxChanged(mailboxId: number): void {
+    if (!this.notifications || mailboxId === this.selected?.mailboxId) return
+    this.notifications.changed(mailboxId)
+    this.idleWaker?.()
+  }
+
+  /** the NOTIFY reports due (RFC 5465 §5.2); after an overflow NOTIFY is off */
+  private async sendNotifications(): Promise<void> {
+    const notifications = this.notifications
+    if (!notifications || this.closed) return
+    const {lines, overflow} = await notifications.take(this)
+    if (overflow && this.notifications === notifications) this.setNotifications(undefined)
+    for (const line of lines) this.write(line)
+  }
+
   /** IDLE: waits for DONE while pushing the folder's changes as they happen. */
   async idle(): Promise<string | null> {
     this.write('+ idling\r\n')
-    while (this.socket.writableCorked) this.socket.uncork()
+    this.flush()
     this.socket.setTimeout(this.options.limits.idleTimeoutMs)
     const ended = this.readLine()
     let done = false
     void ended.then(() => (done = true))
     while (!done && !this.closed) {
-      if (this.selected?.dirty) {
-        await this.catchUp(true).catch((err: unknown) => this.log.warn({err}, 'imap idle update failed'))
+      if (this.selected?.dirty || this.notifications?.due) {
+        if (this.selected?.dirty) await this.catchUp(true).catch((err: unknown) => this.log.warn({err}, 'imap idle update failed'))
+        if (this.notifications?.due) await this.sendNotifications().catch((err: unknown) => this.log.warn({err}, 'imap idle notification failed'))
+        this.flush()
         continue
       }
       await Promise.race([ended, new Promise<void>((resolve) => (this.idleWaker = resolve))])
       this.idleWaker = undefined
     }
     this.idleWaker = undefined
-    this.socket.cork()
+    this.cork()
     return ended
   }
 
@@ -420,6 +499,7 @@ export class Session {
     this.user = user
     this.state = 'authenticated'
     this.framing.literalLimit = this.options.limits.maxLiteralSize
+    this.framing.commandLiteralLimit = this.options.limits.maxAppendSize
     this.socket.setTimeout(this.options.limits.idleTimeoutMs)
     this.log.debug({user}, 'imap session logged in') // the auth actor logs the login itself
   }
@@ -453,6 +533,28 @@ export class Session {
     if (!ok) return void secure.destroy()
     secure.setTimeout(this.options.limits.preauthTimeoutMs)
     secure.cork()
+  }
+
+  get compressed(): boolean {
+    return this.compression !== undefined
+  }
+
+  /**
+   * COMPRESS=DEFLATE (RFC 4978 §3): the tagged OK has been written; it goes out as it is, and
+   * everything after it, both ways, is deflated. Like STARTTLS, anything the client sent after
+   * the command without waiting for the OK is not obeyed.
+   */
+  startCompression(): void {
+    this.flush()
+    const socket = this.socket
+    socket.off('data', this.onData)
+    this.framing.reset()
+    this.queue.length = 0
+    this.compression = new Compression(socket, this.options.limits.compressionLevel, this.onData, (err) => {
+      this.log.debug({err}, 'imap client sent invalid deflate data')
+      this.compression?.stopInput()
+      this.bye('Invalid compressed data')
+    })
   }
 }
 

@@ -1,12 +1,12 @@
 /** What STORE, COPY, MOVE, FETCH and APPEND have in common: the messages a set names, flag lists, the read-only guard. */
 import {ParseError, type Node} from './parser.js'
-import {parseSequenceSet, resolveSet} from './sequence.js'
+import {resolveCommandSet} from './sequence.js'
 import {ImapError, type CommandContext, type Session} from './session.js'
 
-/** the UIDs a command's sequence set names, in ascending order */
-export function targetUids(session: Session, ctx: CommandContext): number[] {
-  const {uids} = session.selected!
-  return resolveSet(parseSequenceSet(ctx.args.atom('sequence set')), uids, ctx.uid).map((i) => uids[i]!)
+/** the UIDs a command's sequence set names (`$` the saved search result), in ascending order */
+export function targetUids(session: Session, ctx: CommandContext, what = 'sequence set'): number[] {
+  const {uids, savedResult} = session.selected!
+  return resolveCommandSet(ctx.args.atom(what), uids, ctx.uid, savedResult).indexes.map((i) => uids[i]!)
 }
 
 export function flagsFrom(nodes: Node[]): string[] {

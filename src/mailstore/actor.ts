@@ -15,6 +15,7 @@ import {normalizeFlags} from './flags.js'
 import {MailboxViews} from './mailbox-view.js'
 import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
+import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
@@ -55,14 +56,16 @@ export class MailstoreActor implements Actor {
   private unregister: (() => void)[] = []
   private readonly views: MailboxViews
   private readonly recent = new RecentClaims()
+  private readonly sortKeys: SortKeysCache
 
   constructor(
     private readonly bus: Bus,
     private readonly store: MailboxStore,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer} = {},
+    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer; sortCacheEntries?: number} = {},
   ) {
     this.views = new MailboxViews(store.mail)
+    this.sortKeys = new SortKeysCache(store.mail, options.sortCacheEntries)
   }
 
   async start(): Promise<void> {
@@ -154,6 +157,7 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.searchText', async ({blobId}) => ({
         text: await searchText(mail, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
       })),
+      bus.handle('mailstore.sortKeys', ({records}) => this.sortKeys.of(records)),
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await mail.setFlags({...req, flags: normalizeFlags(req.flags)})
         this.changed(change)
@@ -165,10 +169,16 @@ export class MailstoreActor implements Actor {
         changes.forEach((c) => this.changed(c))
         return {uidValidity, pairs}
       }),
-      bus.handle('mailstore.append', async (req) => {
-        const flags = normalizeFlags(req.flags)
-        const change = this.changed(await mail.append({...req, flags, analysis: analyzeMessage(req.raw)}))
-        return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid}
+      bus.handle('mailstore.append', async ({user, folder, messages}) => {
+        const change = this.changed(
+          await mail.append({user, folder, messages: messages.map((m) => ({...m, flags: normalizeFlags(m.flags), analysis: analyzeMessage(m.raw)}))}),
+        )
+        return {uidValidity: change.folder.uidValidity, uids: change.appended!.map((m) => m.uid)}
+      }),
+      // the usage sums the folders' counters (no message scan), as the quota check on APPEND does
+      bus.handle('mailstore.quota', async ({user}) => {
+        const [record, usage] = await Promise.all([this.store.directory.user(user), mail.usage(user)])
+        return {limit: record?.quota ?? 0, usage}
       }),
     ]
   }

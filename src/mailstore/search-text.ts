@@ -1,8 +1,9 @@
 /**
- * The plain text of a message for SEARCH BODY/TEXT: its text parts decoded (every charset and
- * transfer encoding, via mailparser), or its HTML with the tags removed. Extracted on first use
- * and cached by the store (`mail.cachedText` / `mail.cacheText`), so each message is decoded at
- * most once and ingest never pays for it.
+ * The plain text of a message's body for SEARCH BODY/TEXT: its text parts decoded (every charset
+ * and transfer encoding, via mailparser), or its HTML with the tags removed — never the header
+ * (BODY must not match the Subject; TEXT adds the header itself). Extracted on first use and
+ * cached by the store (`mail.cachedText` / `mail.cacheText`), so each message is decoded at most
+ * once and ingest never pays for it.
  */
 import {simpleParser} from 'mailparser'
 import type {MailStore} from '../store/backend.js'
@@ -12,10 +13,15 @@ export const MAX_SEARCH_TEXT = 1024 * 1024
 
 export async function extractText(raw: Buffer): Promise<string> {
   const mail = await simpleParser(raw, {skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true})
-  const body = mail.text ?? (typeof mail.html === 'string' ? mail.html.replace(/<[^>]*>/g, ' ') : '')
-  const text = `${mail.subject ?? ''}\n${body}`
+  const text = mail.text ?? (typeof mail.html === 'string' ? mail.html.replace(/<[^>]*>/g, ' ') : '')
   return text.length > MAX_SEARCH_TEXT ? text.slice(0, MAX_SEARCH_TEXT) : text
 }
+
+/**
+ * Marks a cached text as body-only: texts cached before had the Subject in front, and are
+ * extracted again rather than let BODY match the header.
+ */
+const BODY_ONLY = '\u0001'
 
 /**
  * The search text of a blob, from the cache or extracted now and cached. The cache write is not
@@ -24,11 +30,11 @@ export async function extractText(raw: Buffer): Promise<string> {
  */
 export async function searchText(mail: MailStore, blobId: string, onCacheError: (err: unknown) => void): Promise<string> {
   const cached = await mail.cachedText(blobId)
-  if (cached !== undefined) return cached
+  if (cached?.startsWith(BODY_ONLY)) return cached.slice(1)
   const raw = await mail.blob(blobId)
   if (!raw) return ''
   const text = await extractText(raw)
   // the store skips it if the blob went away meanwhile
-  mail.cacheText(blobId, text).catch(onCacheError)
+  mail.cacheText(blobId, BODY_ONLY + text).catch(onCacheError)
   return text
 }

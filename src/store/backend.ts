@@ -358,15 +358,20 @@ export interface CopyResult {
   changes: FolderChange[]
 }
 
-export interface AppendRequest {
-  user: string
-  folder: string
+export interface AppendMessage {
   raw: Buffer
   /** canonical */
   flags: string[]
   internalDate?: number
   /** analyzeMessage(raw), made before the transaction */
   analysis: Analysis
+}
+
+/** one or more messages for one folder (IMAP MULTIAPPEND, RFC 3502): all of them or none */
+export interface AppendRequest {
+  user: string
+  folder: string
+  messages: AppendMessage[]
 }
 
 export interface StoredCopy {
@@ -439,7 +444,7 @@ export interface MailStore {
   expunge(req: ExpungeRequest): Promise<FolderChange>
   /** quota checked inside (COPY; a MOVE adds nothing) */
   copy(req: CopyRequest): Promise<CopyResult>
-  /** quota checked inside; the message's blob has one reference */
+  /** in one transaction, quota checked inside for all of them together; each message's blob has one reference; `appended` in the order given */
   append(req: AppendRequest): Promise<FolderChange>
   deliver(input: DeliveryInput): Promise<DeliveryResult>
 

@@ -120,7 +120,10 @@ export function copyIn(store: Store, req: CopyRequest): CopyResult {
 export function appendIn(store: Store, req: AppendRequest): FolderChange {
   const folder = getFolder(store, req.user, req.folder)
   if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
-  checkQuota(store, req.user, req.raw.length)
-  const blobId = putBlob(store, req.raw, {analysis: req.analysis}, 1)
-  return appendEntries(store, folder, [{blobId, size: req.raw.length, flags: req.flags, ...(req.internalDate !== undefined ? {internalDate: req.internalDate} : {})}])
+  checkQuota(store, req.user, req.messages.reduce((n, m) => n + m.raw.length, 0))
+  const entries = req.messages.map((m): NewEntry => {
+    const blobId = putBlob(store, m.raw, {analysis: m.analysis}, 1)
+    return {blobId, size: m.raw.length, flags: m.flags, ...(m.internalDate !== undefined ? {internalDate: m.internalDate} : {})}
+  })
+  return appendEntries(store, folder, entries)
 }

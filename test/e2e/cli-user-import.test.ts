@@ -10,6 +10,7 @@ import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import argon2 from 'argon2'
 import {afterAll, describe, expect, it} from 'vitest'
+import {HASH_COST_ENV} from '../../src/auth/password.js'
 import {BIN, runCli, runJson, tempDataDir} from '../helpers/cli.js'
 import {ok, passwordHashOf, snapshot} from './fixtures.js'
 import {connectFlow, deliver, makeFlow, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
@@ -164,7 +165,8 @@ describe('user import bounds and interruptions', () => {
     const before = await snapshot(dataDir)
     // enough users that hashing outlasts the first progress report (5 s) on any machine
     const csv = 'address,password\n' + Array.from({length: 400}, (_, i) => `u${i}@example.com,pw-${i}\n`).join('')
-    const child = spawn(process.execPath, [BIN, 'user', 'import', '-', '--data-dir', dataDir], {stdio: ['pipe', 'pipe', 'pipe']})
+    // at the default argon2id costs, not the suite's cheap ones (vitest.config.ts): hashing must be slow here
+    const child = spawn(process.execPath, [BIN, 'user', 'import', '-', '--data-dir', dataDir], {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, [HASH_COST_ENV]: ''}})
     try {
       child.stdin.end(csv)
       let stderr = ''

@@ -34,7 +34,7 @@ export async function giveMail(dataDir: string, user: string, folderName = 'INBO
   return withTestStore(dataDir, async ({mail}) => {
     const blobIds: string[] = []
     for (let i = 0; i < count; i++) {
-      const change = await mail.append({user, folder: folderName, raw, flags: [], analysis: analyzeMessage(raw)})
+      const change = await mail.append({user, folder: folderName, messages: [{raw, flags: [], analysis: analyzeMessage(raw)}]})
       blobIds.push(change.appended![0]!.blobId)
     }
     return blobIds

@@ -14,7 +14,7 @@ let server: ImapServer
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
 beforeAll(async () => {
-  server = await startImapServer({users: [alice], config: {imap: {maxLiteralSize: 100_000}}})
+  server = await startImapServer({users: [alice], config: {imap: {maxLiteralSize: 100_000, maxAppendSize: 100_000}}})
   for (const n of [1, 2, 3]) await deliver(server.ports.smtp, alice.address, simpleMessage({subject: `m${n}`}))
 }, 60_000)
 
@@ -34,7 +34,7 @@ describe('IMAP hardening', () => {
     const d = await RawImap.login(server.ports.imap, alice)
     const chunk = 'z'.repeat(60_000)
     d.write(`P3 APPEND INBOX {60000+}\r\n${chunk} {60000+}\r\n${chunk}\r\n`)
-    expect((await d.tagged('P3')).tagged).toBe('P3 NO [TOOBIG] Literal is larger than the limit (100000 octets)')
+    expect((await d.tagged('P3')).tagged).toBe("P3 NO [TOOBIG] The command's literals together are larger than the limit (100000 octets)")
     expect((await d.next()).text).toMatch(/^\* BYE \[TOOBIG\] /)
     await d.closed
   })

@@ -8,6 +8,7 @@ import {writeFileSync} from 'node:fs'
 import {connect as netConnect, type Socket} from 'node:net'
 import {dirname, join} from 'node:path'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
+import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw} from 'node:zlib'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -35,6 +36,8 @@ export interface ImapServerOptions {
   dataDir?: string
   /** also listen for POP3 (ports.pop3) */
   pop3?: boolean
+  /** more environment for `serve` (e.g. TZ) */
+  env?: Record<string, string>
 }
 
 export interface ImapServer {
@@ -85,7 +88,7 @@ export async function startImapServer(options: ImapServerOptions = {}): Promise<
     args.push('--config', file)
   }
   args.push(...(options.args ?? []))
-  const served = await startServe(dataDir, args)
+  const served = await startServe(dataDir, args, undefined, options.env)
   let stopped: Promise<void> | undefined
   return {
     dataDir,
@@ -195,6 +198,10 @@ export class RawImap {
   private closedError?: Error
   private tagCounter = 0
   private socket: Socket | TLSSocket
+  /** after COMPRESS DEFLATE: what we send goes through this */
+  private deflate?: DeflateRaw
+  /** bytes read from the socket as they came (compressed ones after COMPRESS) */
+  wireBytes = 0
   /** resolves when the server closes the connection */
   readonly closed: Promise<void>
   private resolveClosed!: () => void
@@ -244,12 +251,17 @@ export class RawImap {
   }
 
   private attach(socket: Socket | TLSSocket): void {
+    socket.on('data', this.countWire)
     socket.on('data', this.onData)
     socket.on('error', (err) => this.fail(err))
     socket.on('close', () => {
       this.fail(new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer.toString('latin1'))}`))
       this.resolveClosed()
     })
+  }
+
+  private readonly countWire = (chunk: Buffer): void => {
+    this.wireBytes += chunk.length
   }
 
   private fail(err: Error): void {
@@ -344,14 +356,30 @@ export class RawImap {
     return `A${++this.tagCounter}`
   }
 
-  /** writes bytes as they are */
-  write(data: string | Buffer): void {
-    this.socket.write(data)
+  /** writes bytes as they are (deflated and sync-flushed after COMPRESS, as RFC 4978 clients do; `flush: false` holds them in the deflater) */
+  write(data: string | Buffer, options: {flush?: boolean} = {}): void {
+    if (!this.deflate) return void this.socket.write(data)
+    this.deflate.write(data)
+    if (options.flush ?? true) this.deflate.flush(zlib.Z_SYNC_FLUSH)
+  }
+
+  /** bytes written to the socket so far (compressed ones after COMPRESS) */
+  get wireBytesSent(): number {
+    return this.socket.bytesWritten
+  }
+
+  /** stops reading the socket (a slow client), until resume() */
+  pause(): void {
+    this.socket.pause()
+  }
+
+  resume(): void {
+    this.socket.resume()
   }
 
   /** writes one line plus CRLF */
   writeLine(line: string | Buffer): void {
-    this.socket.write(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\r\n')]))
+    this.write(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\r\n')]))
   }
 
   /** reads responses up to the one tagged `tag` */
@@ -428,6 +456,32 @@ export class RawImap {
     this.attach(secure)
   }
 
+  /**
+   * COMPRESS DEFLATE (RFC 4978); after its tagged OK both directions are raw deflate. Bytes that
+   * came in the same read as the OK are compressed ones (a server that starts compressing early)
+   * and go to the inflater too.
+   */
+  async compress(): Promise<TaggedResult> {
+    const r = await this.command('COMPRESS DEFLATE')
+    if (r.status === 'OK') this.startDeflate()
+    return r
+  }
+
+  /** both directions raw deflate from now (after a COMPRESS answered OK, e.g. one sent with `write`) */
+  startDeflate(): void {
+    const socket = this.socket
+    socket.off('data', this.onData)
+    const inflate = createInflateRaw()
+    inflate.on('data', this.onData)
+    inflate.on('error', (err) => this.fail(err))
+    const early = this.buffer
+    this.buffer = Buffer.alloc(0)
+    if (early.length) inflate.write(early)
+    socket.pipe(inflate)
+    this.deflate = createDeflateRaw()
+    this.deflate.pipe(socket)
+  }
+
   /** LOGOUT (ignoring errors) and close */
   async logout(): Promise<void> {
     if (!this.closedError) {
@@ -442,6 +496,28 @@ export class RawImap {
 
   close(): void {
     this.socket.destroy()
+  }
+}
+
+/** the raw connections a test file opens, closed together in its afterAll */
+export class RawConnections {
+  private readonly connections: RawImap[] = []
+
+  async login(port: number, user: ImapUser): Promise<RawImap> {
+    return this.keep(await RawImap.login(port, user))
+  }
+
+  async open(port: number): Promise<RawImap> {
+    return this.keep(await RawImap.open(port))
+  }
+
+  closeAll(): void {
+    for (const c of this.connections.splice(0)) c.close()
+  }
+
+  private keep(c: RawImap): RawImap {
+    this.connections.push(c)
+    return c
   }
 }
 

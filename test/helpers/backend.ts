@@ -3,7 +3,7 @@
  * run on the LMDB store of each data dir (the default) and, with MAILBOX_TEST_BACKEND=postgres
  * (the `postgres` project of vitest.config.ts), on a PostgreSQL store per data dir. There, each
  * data dir a test uses gets a schema of its own, made on first use, on the one private server the
- * run's global setup started (./matrix-setup.ts); every `serve` and command of that data dir gets
+ * run's global setup started (./postgres-setup.ts); every `serve` and command of that data dir gets
  * its URL as $MAILBOX_STORE (the same as `--store`). The data dir itself still holds what is a
  * node's own: TLS files, the control socket, the pid lock.
  *
@@ -13,13 +13,6 @@
 import {randomBytes} from 'node:crypto'
 import {resolve} from 'node:path'
 import {inject} from 'vitest'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** the matrix's private PostgreSQL server (a superuser's URL), set by ./matrix-setup.ts */
-    matrixPostgres: string
-  }
-}
 
 export type TestBackend = 'lmdb' | 'postgres'
 
@@ -42,8 +35,8 @@ export function storeUrlOf(dataDir: string): Promise<string | undefined> {
   const key = resolve(dataDir)
   let url = schemas.get(key)
   if (!url) {
-    const server = inject('matrixPostgres')
-    if (!server) throw new Error('MAILBOX_TEST_BACKEND=postgres needs the matrix server: run the postgres project of vitest.config.ts (test/helpers/matrix-setup.ts)')
+    const server = inject('testPostgres')
+    if (!server) throw new Error('MAILBOX_TEST_BACKEND=postgres needs the run\'s PostgreSQL server: run the postgres project of vitest.config.ts (test/helpers/postgres-setup.ts)')
     // a random name: the run's worker processes share the server; the helpers are loaded only
     // here, so an LMDB run does not load them
     url = import('./postgres.js').then(({createSchemaOn}) => createSchemaOn(server, `matrix_${randomBytes(6).toString('hex')}`))

@@ -45,7 +45,7 @@ export function mailOf({directory, mail}: MailBackend) {
       return f
     },
     append: async (user: string, folder = 'INBOX', flags: string[] = [], raw = message('x'), internalDate?: number): Promise<FolderChange> =>
-      mail.append({user, folder, raw, flags, analysis: analyzeMessage(raw), ...(internalDate !== undefined ? {internalDate} : {})}),
+      mail.append({user, folder, messages: [{raw, flags, analysis: analyzeMessage(raw), ...(internalDate !== undefined ? {internalDate} : {})}]}),
     /** appends and returns the UID */
     add: async (user: string, folder = 'INBOX', flags: string[] = [], raw = message('x')): Promise<number> => (await t.append(user, folder, flags, raw)).appended![0]!.uid,
     /** CREATEs each, in order */
@@ -323,6 +323,25 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(await codeOfAsync(t.append(user, 'Missing'))).toBe('not-found')
       expect(await t.blobCount()).toBe(2)
       expect(await t.mail.usage(user)).toEqual({messages: 2, size: raw.length * 2, folders: 8})
+    })
+
+    withStore('APPEND of several messages (MULTIAPPEND): consecutive UIDs in one commit, or nothing when they are over the quota together', async (t) => {
+      const raws = [message('m1', 'a'.repeat(100)), message('m2', 'b'), message('m3', 'c')]
+      const quota = raws.reduce((n, r) => n + r.length, 0)
+      const user = await t.user(quota + 10)
+      const before = await t.folder(user)
+      const many = (rs: Buffer[], folder = 'INBOX') =>
+        t.mail.append({user, folder, messages: rs.map((raw, i) => ({raw, flags: i === 1 ? ['\\Seen'] : [], analysis: analyzeMessage(raw), internalDate: Date.UTC(2020, 0, i + 1)}))})
+      const change = await many(raws)
+      expect(change.appended!.map((m) => [m.uid, m.size, m.flags, m.internalDate])).toEqual(raws.map((r, i) => [before.uidNext + i, r.length, i === 1 ? ['\\Seen'] : [], Date.UTC(2020, 0, i + 1)]))
+      expect(change.folder).toMatchObject({messages: 3, unseen: 2, uidNext: before.uidNext + 3, highestModseq: before.highestModseq + 3})
+      for (const [i, m] of change.appended!.entries()) expect(await t.mail.blob(m.blobId)).toEqual(raws[i])
+      // over the quota only together: none of them, no blob left behind
+      const blobs = await t.blobCount()
+      expect(await codeOfAsync(many([message('n1', 'x'), message('n2', 'y'.repeat(20))]))).toBe('quota')
+      expect(await codeOfAsync(many([message('n1', 'x')], 'Missing'))).toBe('not-found')
+      expect(await t.blobCount()).toBe(blobs)
+      expect(await t.folder(user)).toEqual(change.folder)
     })
 
     withStore('STORE add/remove/replace: only messages whose flags change get a new MODSEQ; unseen follows \\Seen', async (t) => {

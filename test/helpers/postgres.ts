@@ -1,7 +1,9 @@
 /**
  * A private PostgreSQL server for tests: `initdb` into a fresh temp dir, `pg_ctl start` on a free
  * port, listening on 127.0.0.1 only with a unix socket dir of its own; `stop()` shuts it down
- * (`pg_ctl stop -m fast`) and removes the dir. No test relies on a system-wide database.
+ * (`pg_ctl stop -m fast`) and removes the dir. No test relies on a system-wide database. A run
+ * starts one (./postgres-setup.ts) and its files share it (`usePostgres()`), each in schemas or
+ * databases of its own.
  *
  * fsync and synchronous_commit stay on, as in production: durability is what the store tests
  * check. Only initdb's own final sync is skipped (`--no-sync`): a crash of the test machine
@@ -11,11 +13,12 @@
  * `postgres` system user that Debian's package creates, which owns the temp dir.
  */
 import {execFile} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
-import {afterAll, beforeAll} from 'vitest'
+import {afterAll, beforeAll, inject} from 'vitest'
 import {openPool, type PgPoolOptions, type PgStorePool} from '../../src/store/pg/connect.js'
 import {openPgDatabase} from '../../src/store/pg/open.js'
 import {missingOutsideCi, requireInCi} from './ci.js'
@@ -32,7 +35,8 @@ export {findPostgresBin}
 
 export const POSTGRES_BIN = findPostgresBin()
 
-export interface PrivatePostgres {
+/** What tests do on a running server: make schemas and databases of their own on it. */
+export interface PostgresServer {
   /** `postgres://mailbox@127.0.0.1:PORT/postgres` (trust authentication on loopback) */
   url: string
   port: number
@@ -44,6 +48,9 @@ export interface PrivatePostgres {
   createSchema(settings?: Record<string, string>): Promise<string>
   /** a new, empty database on this server: its URL (for what a schema cannot show, e.g. who is connected to it) */
   createDatabase(): Promise<string>
+}
+
+export interface PrivatePostgres extends PostgresServer {
   stop(): Promise<void>
 }
 
@@ -161,19 +168,30 @@ export async function createSchemaOn(url: string, name: string, settings: Record
   return `${url}?options=${encodeURIComponent(options.join(' '))}`
 }
 
-function served(bin: string, dir: string, data: string, port: number): PrivatePostgres {
-  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`
-  let created = 0
-  let stopping: Promise<void> | undefined
+/**
+ * Schemas and databases on the server of `url` (a superuser's URL without options), under random
+ * names: the files of a run share one server (./postgres-setup.ts) from two worker processes.
+ */
+export function postgresServer(url: string): PostgresServer {
+  const name = () => `test_${randomBytes(6).toString('hex')}`
   return {
     url,
-    port,
-    createSchema: (settings = {}) => createSchemaOn(url, `test_${++created}`, settings),
+    port: Number(new URL(url).port),
+    createSchema: (settings = {}) => createSchemaOn(url, name(), settings),
     async createDatabase() {
-      const name = `test_${++created}`
-      await runSql(url, `CREATE DATABASE ${name}`)
-      return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`
+      const database = name()
+      await runSql(url, `CREATE DATABASE ${database}`)
+      const of = new URL(url)
+      of.pathname = `/${database}`
+      return of.href
     },
+  }
+}
+
+function served(bin: string, dir: string, data: string, port: number): PrivatePostgres {
+  let stopping: Promise<void> | undefined
+  return {
+    ...postgresServer(`postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`),
     stop() {
       stopping ??= (async () => {
         try {
@@ -200,18 +218,17 @@ function served(bin: string, dir: string, data: string, port: number): PrivatePo
 export const skipWithoutPostgres = missingOutsideCi(POSTGRES_BIN !== undefined)
 
 /**
- * For a test file: one private server started before its tests and stopped after them. Outside
- * CI a missing PostgreSQL skips the file (pair it with `describe.skipIf(missingOutsideCi(...))`
- * on POSTGRES_BIN); in CI it fails the file.
+ * For a test file: the run's private server (./postgres-setup.ts, started once for all files),
+ * on which the file makes schemas and databases of its own. Outside CI a missing PostgreSQL skips
+ * the file (pair it with `describe.skipIf(skipWithoutPostgres)`); in CI it fails the file.
  */
-export function usePostgres(): () => PrivatePostgres {
-  let server: PrivatePostgres | undefined
-  beforeAll(async () => {
+export function usePostgres(): () => PostgresServer {
+  let server: PostgresServer | undefined
+  beforeAll(() => {
     requireInCi(POSTGRES_BIN !== undefined, 'PostgreSQL (initdb, pg_ctl) is needed')
-    server = await startPostgres()
-  })
-  afterAll(async () => {
-    await server?.stop()
+    const url = inject('testPostgres')
+    if (!url) throw new Error('the run has no PostgreSQL server: vitest.config.ts must list test/helpers/postgres-setup.ts as the global setup')
+    server = postgresServer(url)
   })
   return () => {
     if (!server) throw new Error('the private PostgreSQL server is not running')
@@ -220,11 +237,11 @@ export function usePostgres(): () => PrivatePostgres {
 }
 
 /**
- * For a test file using `usePostgres()`: `fresh()` is a new schema on the file's server, opened as
+ * For a test file using `usePostgres()`: `fresh()` is a new schema on the run's server, opened as
  * a migrated store pool (`openPgDatabase`); every pool opened through `open()` or `fresh()` is
- * closed after the file's tests (before the server stops: hooks after run last-registered first).
+ * closed after the file's tests.
  */
-export function usePgPools(server: () => PrivatePostgres) {
+export function usePgPools(server: () => PostgresServer) {
   const pools: PgStorePool[] = []
   afterAll(async () => {
     await Promise.all(pools.map((p) => p.close()))

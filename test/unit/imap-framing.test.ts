@@ -211,6 +211,23 @@ describe('Framing: line length limit', () => {
 })
 
 describe('Framing: literal size limit', () => {
+  it('the literals of one command together (MULTIAPPEND) have their own limit; each one stays under the literal limit', () => {
+    const {events, push} = setup({maxLiteralSize: 10, maxAppendSize: 15})
+    push('A1 APPEND INBOX {10+}\r\n0123456789 {5+}\r\n01234\r\n')
+    expect(events).toEqual([cmd('A1 APPEND INBOX ', b('0123456789'), ' ', b('01234'), '')])
+    push('A2 APPEND INBOX {10}\r\n')
+    push('0123456789 {6}\r\n')
+    expect(events.slice(1)).toEqual([{type: 'continue', size: 10}, {type: 'refused', tag: 'A2', reason: 'command-too-big'}])
+    push('A3 APPEND INBOX ~{11+}\r\n')
+    expect(events.at(-1)).toEqual({type: 'refused', tag: 'A3', reason: 'literal-too-big', fatal: true})
+  })
+
+  it('a literal8 is framed as a literal, its "~" left at the end of the text before it', () => {
+    const {events, push} = setup()
+    push('A1 APPEND INBOX ~{3+}\r\na\0b\r\n')
+    expect(events).toEqual([cmd('A1 APPEND INBOX ~', b('a\0b'), '')])
+  })
+
   it('a literal of exactly the limit is accepted', () => {
     const {events, push} = setup({maxLiteralSize: 10})
     push('A1 APPEND INBOX {10+}\r\n0123456789\r\n')
@@ -271,7 +288,7 @@ describe('Framing: literal size limit', () => {
     for (let i = 0; i < 20; i++) data += ` {1+}\r\n${i % 10}`
     push(data + '\r\nA2 NOOP\r\n')
     expect(events.filter((e) => e.type === 'command')).toEqual([])
-    expect(events).toEqual([{type: 'refused', tag: 'A1', reason: 'literal-too-big', fatal: true}])
+    expect(events).toEqual([{type: 'refused', tag: 'A1', reason: 'command-too-big', fatal: true}])
   })
 
   it('the bytes of a refused 50 MB LITERAL+ literal are neither buffered nor read', () => {

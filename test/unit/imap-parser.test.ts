@@ -161,6 +161,18 @@ describe('parseCommand: literals (as Buffer parts from the framing layer)', () =
     })
   })
 
+  it('a literal8 (`~{n}`: the framing leaves the "~" before the bytes) is a binary string; a "~" elsewhere stays an atom', () => {
+    const bytes = Buffer.from([0x41, 0x00, 0x42])
+    expect(parseCommand(['A1 APPEND INBOX ~', bytes, '']).args).toEqual([
+      {type: 'atom', value: 'INBOX'},
+      {type: 'string', value: bytes.toString('utf8'), bytes, binary: true},
+    ])
+    expect(parseCommand(['A1 X ~a ~']).args).toEqual([
+      {type: 'atom', value: '~a'},
+      {type: 'atom', value: '~'},
+    ])
+  })
+
   it('an empty literal is an empty string', () => {
     const cmd = parseCommand(['A1 LOGIN ', Buffer.alloc(0), ' ', Buffer.alloc(0), ''])
     expect(cmd.args).toEqual([
@@ -334,8 +346,16 @@ describe('parseFetchItems', () => {
     ])
   })
 
-  it('refuses unknown items, BINARY, strings, bad sections and an empty list', () => {
-    for (const text of ['FOO', '(UID FOO)', 'BINARY[1]', 'BINARY.SIZE[1]', '"UID"', '()', 'BODY[0]', 'BODY[MIME]', 'BODY[HEADER.FIELDS]', 'BODY[TEXT.1]', '(UID (FLAGS))']) {
+  it('BINARY, BINARY.PEEK and BINARY.SIZE take part numbers only (RFC 3516 section-binary)', () => {
+    expect(items('(BINARY[1.2]<0.10> BINARY.PEEK[] BINARY.SIZE[3])')).toEqual([
+      {kind: 'section', name: 'BINARY', peek: false, section: {path: [1, 2], specifier: '', label: '1.2'}, binary: 'content', partial: [0, 10]},
+      {kind: 'section', name: 'BINARY', peek: true, section: {path: [], specifier: '', label: ''}, binary: 'content'},
+      {kind: 'section', name: 'BINARY.SIZE', peek: true, section: {path: [3], specifier: '', label: '3'}, binary: 'size'},
+    ])
+  })
+
+  it('refuses unknown items, bad BINARY sections, strings, bad sections and an empty list', () => {
+    for (const text of ['FOO', '(UID FOO)', 'BINARY[1.TEXT]', 'BINARY[0]', 'BINARY.SIZE[1]<0.2>', 'BINARY[1 2]', '"UID"', '()', 'BODY[0]', 'BODY[MIME]', 'BODY[HEADER.FIELDS]', 'BODY[TEXT.1]', '(UID (FLAGS))']) {
       expect(() => items(text), text).toThrow(ParseError)
     }
   })

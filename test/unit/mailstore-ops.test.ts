@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
 import {MailboxViews} from '../../src/mailstore/mailbox-view.js'
 import {normalizeFlags} from '../../src/mailstore/flags.js'
-import type {AppendRequest, FlagsRequest} from '../../src/store/backend.js'
+import type {AppendMessage, FlagsRequest} from '../../src/store/backend.js'
 import {mailboxMessagesRange} from '../../src/store/keys.js'
 import {createDefaultFolders, getFolder} from '../../src/store/lmdb-folders.js'
 import type {MailboxRecord, MessageRecord} from '../../src/store/records.js'
@@ -18,8 +18,9 @@ let userSeq = 0
 const setFlags = (_: Store, req: FlagsRequest) => mail.setFlags({...req, flags: normalizeFlags(req.flags)})
 
 /** as the mailstore actor calls `mail.append`: flags made canonical and the message analyzed before the commit */
-async function appendMessage(_: Store, req: Omit<AppendRequest, 'analysis'>) {
-  const change = await mail.append({...req, flags: normalizeFlags(req.flags), analysis: analyzeMessage(req.raw)})
+async function appendMessage(_: Store, req: {user: string; folder: string} & Omit<AppendMessage, 'analysis'>) {
+  const {user, folder, ...m} = req
+  const change = await mail.append({user, folder, messages: [{...m, flags: normalizeFlags(m.flags), analysis: analyzeMessage(m.raw)}]})
   return {uidValidity: change.folder.uidValidity, uid: change.appended![0]!.uid, change}
 }
 

@@ -60,14 +60,15 @@ describe.skipIf(skipWithoutPostgres)('a private PostgreSQL server', () => {
       } finally {
         await client.end()
       }
-      // a schema of its own per test, and a database where a schema will not do
+      // a schema of its own per test, and a database where a schema will not do; random names,
+      // as the files of a run share one server (test/helpers/postgres-setup.ts)
       for (const [url, current] of [
         [await server.createSchema(), 'current_schema()'],
         [await server.createDatabase(), 'current_database()'],
       ]) {
         const other = new pg.Client({connectionString: url})
         await other.connect()
-        expect((await other.query(`SELECT ${current} AS name`)).rows[0].name).toMatch(/^test_\d+$/)
+        expect((await other.query(`SELECT ${current} AS name`)).rows[0].name).toMatch(/^test_[0-9a-f]{12}$/)
         await other.end()
       }
     } finally {

@@ -1,17 +1,22 @@
-/** tag ENABLE capability… (RFC 5161): CONDSTORE and QRESYNC (RFC 7162) can be enabled */
-import type {CommandHandler} from '../session.js'
+/** tag ENABLE capability… (RFC 5161): CONDSTORE and QRESYNC (RFC 7162), and IMAP4rev2 (RFC 9051) */
+import type {CommandHandler, Session} from '../session.js'
+
+/** what each capability that can be enabled turns on, by its name in upper case; the value is its spelling in ENABLED */
+const ENABLERS: Record<string, [string, (session: Session) => void]> = {
+  CONDSTORE: ['CONDSTORE', (s) => s.enableCondstore()],
+  QRESYNC: ['QRESYNC', (s) => s.enableQresync()],
+  IMAP4REV2: ['IMAP4rev2', (s) => s.enableRev2()],
+}
 
 export const ENABLE: CommandHandler = {
   states: ['authenticated', 'selected'],
   async run(session, {args}) {
     const enabled: string[] = []
     do {
-      const name = args.atom('capability').toUpperCase()
-      if (enabled.includes(name)) continue
-      if (name === 'CONDSTORE') session.enableCondstore()
-      else if (name === 'QRESYNC') session.enableQresync()
-      else continue
-      enabled.push(name)
+      const enabler = ENABLERS[args.atom('capability').toUpperCase()]
+      if (!enabler || enabled.includes(enabler[0])) continue
+      enabler[1](session)
+      enabled.push(enabler[0])
     } while (args.remaining)
     session.write(`* ENABLED${enabled.map((e) => ' ' + e).join('')}\r\n`)
   },

@@ -1,5 +1,5 @@
 /** tag EXPUNGE (RFC 3501 §6.4.3) and tag UID EXPUNGE set (RFC 4315) */
-import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {targetUids} from '../targets.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
 
 export async function expungeDeleted(session: Session, uids?: number[]): Promise<void> {
@@ -10,12 +10,10 @@ export async function expungeDeleted(session: Session, uids?: number[]): Promise
 
 export const EXPUNGE: CommandHandler = {
   states: ['selected'],
-  async run(session, {args, uid}) {
+  async run(session, ctx) {
+    const {args, uid} = ctx
     let uids: number[] | undefined
-    if (uid) {
-      const selected = session.selected!
-      uids = resolveSet(parseSequenceSet(args.atom('UID set')), selected.uids, true).map((i) => selected.uids[i]!)
-    }
+    if (uid) uids = targetUids(session, ctx, 'UID set')
     args.end()
     // the EXPUNGE responses come from the catch-up that follows every command
     if (!uids || uids.length) await expungeDeleted(session, uids)

@@ -1,8 +1,10 @@
 /**
  * FETCH and UID FETCH (RFC 3501 §6.4.5). Flags, UIDs, dates and sizes come from the folder's
  * in-memory view; ENVELOPE and BODYSTRUCTURE from what delivery stored; body sections are slices
- * of the stored message written straight to the socket. A body fetch without .PEEK sets \Seen
- * (in one commit for the whole command) and the new flags go out with the data.
+ * of the stored message written straight to the socket. BINARY sections (RFC 3516) are decoded
+ * parts, sent as literal8 (`~{n}`) when they hold a NUL. A body fetch without .PEEK sets \Seen
+ * (in one commit for the whole command) and the new flags go out with the data. The set may be
+ * `$` (RFC 5182); the PARTIAL modifier (RFC 9394) pages through the messages named.
  */
 import {indexOfUid} from '../../mailstore/mailbox-view.js'
 import {parseMessage} from '../../mime/structure.js'
@@ -10,14 +12,15 @@ import type {BlobInfoRecord, MessageRecord} from '../../store/records.js'
 import {formatDateTime, numberOf} from '../args.js'
 import {bodyStructure, envelope, formatRanges} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
-import {parseSection, sectionBytes, type SectionSpec} from '../sections.js'
-import type {CommandHandler} from '../session.js'
-import {parseSequenceSet, resolveSet} from '../sequence.js'
+import {binarySectionBytes, parseBinarySection, parseSection, partialOf as byteRange, sectionBytes, UnknownCteError, type SectionSpec} from '../sections.js'
+import {ImapError, type CommandHandler} from '../session.js'
+import {parsePartial, partialOf, type PartialRange} from '../search/results.js'
+import {resolveCommandSet} from '../sequence.js'
 import {intersect, missingUids} from '../vanished.js'
 
 type Item =
   | {kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ'}
-  | {kind: 'section'; name: string; peek: boolean; section: SectionSpec; partial?: [number, number]}
+  | {kind: 'section'; name: string; peek: boolean; section: SectionSpec; partial?: [number, number]; binary?: 'content' | 'size'}
 
 const MACROS: Record<string, string[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
@@ -40,7 +43,13 @@ export function parseFetchItems(node: Node): Item[] {
   if (!nodes.length) throw new ParseError('FETCH needs at least one data item')
   return nodes.map((n): Item => {
     if (n.type === 'section') {
-      if (n.name !== 'BODY' && n.name !== 'BODY.PEEK') throw new ParseError(`${n.name} is not supported`)
+      if (n.name === 'BINARY.SIZE') {
+        if (n.partial) throw new ParseError('BINARY.SIZE takes no partial range')
+        return {kind: 'section', name: 'BINARY.SIZE', peek: true, section: parseBinarySection(n.section), binary: 'size'}
+      }
+      if (n.name === 'BINARY' || n.name === 'BINARY.PEEK') {
+        return {kind: 'section', name: 'BINARY', peek: n.name === 'BINARY.PEEK', section: parseBinarySection(n.section), binary: 'content', ...(n.partial ? {partial: n.partial} : {})}
+      }
       return {kind: 'section', name: 'BODY', peek: n.name === 'BODY.PEEK', section: parseSection(n.section), ...(n.partial ? {partial: n.partial} : {})}
     }
     if (n.type !== 'atom') throw new ParseError('Bad FETCH data item')
@@ -61,25 +70,27 @@ export const FETCH: CommandHandler = {
   async run(session, ctx) {
     const selected = session.selected!
     const user = session.user!
-    const ranges = parseSequenceSet(ctx.args.atom('sequence set'))
-    const indexes = resolveSet(ranges, selected.uids, ctx.uid)
+    const {ranges, indexes: named} = resolveCommandSet(ctx.args.atom('sequence set'), selected.uids, ctx.uid, selected.savedResult)
     const items = parseFetchItems(ctx.args.node('data items'))
     // CONDSTORE (RFC 7162 §3.1.4): (CHANGEDSINCE modseq) keeps only messages changed since then;
     // QRESYNC adds VANISHED to UID FETCH: which of the UIDs asked for are gone (§3.2.6)
     let changedSince: number | undefined
     let vanished = false
+    let partial: PartialRange | undefined
     if (ctx.args.remaining) {
       const modifiers = ctx.args.list('fetch modifiers')
+      if (!modifiers.length) throw new ParseError('FETCH: empty modifier list')
       for (let i = 0; i < modifiers.length; i++) {
         const m = modifiers[i]!
         const name = m.type === 'atom' ? m.value.toUpperCase() : ''
         if (name === 'CHANGEDSINCE') changedSince = numberOf(modifiers[++i], 'CHANGEDSINCE')
         else if (name === 'VANISHED') vanished = true
-        else throw new ParseError('FETCH: unknown modifier')
+        else if (name === 'PARTIAL' && !partial) partial = parsePartial(modifiers[++i])
+        else throw new ParseError('FETCH: unknown or repeated modifier')
       }
-      if (changedSince === undefined) throw new ParseError('FETCH: modifiers need CHANGEDSINCE')
+      if (vanished && changedSince === undefined) throw new ParseError('FETCH: VANISHED needs CHANGEDSINCE')
       if (vanished && (!ctx.uid || !session.qresync)) throw new ParseError('FETCH: VANISHED needs UID FETCH and ENABLE QRESYNC')
-      if (!items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
+      if (changedSince !== undefined && !items.some((i) => i.kind === 'MODSEQ')) items.push({kind: 'MODSEQ'})
     }
     ctx.args.end()
     if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore()
@@ -89,10 +100,13 @@ export const FETCH: CommandHandler = {
     const needsInfo = items.some(
       (i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && (i.section.path.length || i.section.specifier)),
     )
+    const binaries = items.filter((i) => i.kind === 'section' && i.binary)
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
     let view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
     let records = view.records
+    // PARTIAL (RFC 9394 §3.2) pages through the messages the command would return otherwise
+    const indexes = partial ? partialOf(fetchable(named, selected.uids, records, changedSince), partial) : named
     const flagsChanged = new Set<number>()
     if (marksSeen) {
       const unseen = indexes.map((i) => selected.uids[i]!).filter((uid) => {
@@ -136,6 +150,15 @@ export const FETCH: CommandHandler = {
       let info: BlobInfoRecord | undefined
       if (needsRaw) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
       if (needsInfo) info = await session.bus.call('mailstore.blobInfo', {blobId: record.blobId})
+      // decoded before the response starts: a part that cannot be decoded fails the command, and
+      // the responses already complete go out first
+      let decoded: Map<Item, Buffer> | undefined
+      try {
+        if (binaries.length) decoded = decodeBinaries(binaries, raw!, info)
+      } catch (err) {
+        if (text) session.write(text)
+        throw err
+      }
       let wroteFlags = false
       text += `* ${seq} FETCH (`
       let sep = ''
@@ -169,15 +192,25 @@ export const FETCH: CommandHandler = {
             add(`${item.kind} ${bodyStructure(info?.structure ?? (await structureOf(session, record)).root, item.kind === 'BODYSTRUCTURE')}`)
             break
           case 'section': {
-            const whole = !item.section.path.length && !item.section.specifier
-            let bytes = whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
-            let label = item.name === 'BODY' ? `BODY[${item.section.label}]` : item.name
-            if (item.partial) {
-              const [start, length] = item.partial
-              bytes = bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
-              label += `<${start}>`
+            if (item.binary === 'size') {
+              add(`BINARY.SIZE[${item.section.label}] ${decoded!.get(item)!.length}`)
+              break
             }
-            add(`${label} {${bytes.length}}\r\n`)
+            const whole = !item.section.path.length && !item.section.specifier
+            let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
+            let label = item.name === 'BODY' || item.name === 'BINARY' ? `${item.name}[${item.section.label}]` : item.name
+            if (item.partial) {
+              bytes = byteRange(bytes, item.partial)
+              label += `<${item.partial[0]}>`
+            }
+            // RFC 3516 §4.3: decoded data holding a NUL can only be sent as a literal8 (8-bit data
+            // without one goes as a plain literal, as the RFC asks; Dovecot sends any 8-bit data as
+            // a literal8). A plain literal may not hold a NUL at all (RFC 3501 §4.3), so a message
+            // APPENDed with NULs shows 0x80 in their place under BODY[], the size unchanged
+            // (Dovecot re-encodes such a part in base64 instead, which changes the size)
+            const nul = bytes.includes(0)
+            if (nul && !item.binary) bytes = withoutNul(bytes)
+            add(`${label} ${nul && item.binary ? '~' : ''}{${bytes.length}}\r\n`)
             // the literal goes out as its own write: a slice of the stored bytes, not a copy
             session.write(text)
             session.write(bytes)
@@ -202,6 +235,36 @@ export const FETCH: CommandHandler = {
     }
     if (text) session.write(text)
   },
+}
+
+/** the indexes whose messages FETCH would return: still in the view and, with CHANGEDSINCE, changed since */
+function fetchable(indexes: number[], uids: readonly number[], records: MessageRecord[], changedSince: number | undefined): number[] {
+  return indexes.filter((i) => {
+    const record = records[indexOfUid(records, uids[i]!)]
+    return record !== undefined && (changedSince === undefined || record.modseq > changedSince)
+  })
+}
+
+function withoutNul(bytes: Buffer): Buffer {
+  const copy = Buffer.from(bytes)
+  for (let i = copy.indexOf(0); i !== -1; i = copy.indexOf(0, i + 1)) copy[i] = 0x80
+  return copy
+}
+
+/** the decoded bytes of each BINARY item of one message; NO [UNKNOWN-CTE] for a part that cannot be decoded */
+function decodeBinaries(items: Item[], raw: Buffer, info: BlobInfoRecord | undefined): Map<Item, Buffer> {
+  let root = info?.structure
+  const out = new Map<Item, Buffer>()
+  for (const item of items) {
+    if (item.kind !== 'section') continue
+    try {
+      out.set(item, binarySectionBytes(raw, (root ??= parseMessage(raw).root), item.section.path))
+    } catch (err) {
+      if (err instanceof UnknownCteError) throw new ImapError('NO', err.message, 'UNKNOWN-CTE')
+      throw err
+    }
+  }
+  return out
 }
 
 async function structureOf(session: import('../session.js').Session, record: MessageRecord) {

@@ -3,7 +3,9 @@
  * RFC 7162 §3.1.8, §3.2.5); EXAMINE is the read-only form
  */
 import {summaryOf} from '../../mailstore/mailbox-view.js'
-import {formatRanges} from '../format.js'
+import {SEPARATOR} from '../../mailstore/folder-rules.js'
+import {astr, formatRanges} from '../format.js'
+import {encodeMailboxName} from '../mutf7.js'
 import {numberOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
 import {isSequenceSet, parseSequenceSet, type Range} from '../sequence.js'
@@ -53,7 +55,10 @@ export const select = (readOnly: boolean): CommandHandler => ({
     const selected = new SelectedMailbox(folder.id, folder.name, folder.uidValidity, readOnly, view, recent)
     const {firstUnseen} = summaryOf(view)
     for (const line of selected.flagsResponses()) session.write(line)
-    session.write(`* ${records.length} EXISTS\r\n* ${selected.recentCount} RECENT\r\n`)
+    session.write(`* ${records.length} EXISTS\r\n`)
+    // RFC 9051 §6.3.2: no RECENT, and the folder's name in a LIST response
+    if (session.rev2) session.write(`* LIST () "${SEPARATOR}" ${astr(encodeMailboxName(folder.name))}\r\n`)
+    else session.write(`* ${selected.recentCount} RECENT\r\n`)
     if (firstUnseen) session.write(`* OK [UNSEEN ${firstUnseen}] First unseen\r\n`)
     session.write(`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid\r\n* OK [UIDNEXT ${folder.uidNext}] Predicted next UID\r\n`)
     session.write(`* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest\r\n`)

@@ -1,12 +1,16 @@
-/** tag STATUS mailbox (items) (RFC 3501 §6.3.10, RFC 8438 STATUS=SIZE) */
+/** tag STATUS mailbox (items) (RFC 3501 §6.3.10, RFC 8438 STATUS=SIZE, RFC 9051 DELETED, RFC 9208 §4.2 DELETED-STORAGE) */
 import {normalizeFolderName} from '../../mailstore/folder-rules.js'
-import type {MailboxRecord} from '../../store/records.js'
+import type {MailboxView} from '../../mailstore/mailbox-view.js'
+import type {MailboxRecord, MessageRecord} from '../../store/records.js'
 import {atomsOf} from '../args.js'
 import {mailboxName} from '../format.js'
 import {ParseError, type Node} from '../parser.js'
 import {ImapError, type CommandHandler, type Session} from '../session.js'
+import {kibibytes} from './quota.js'
 
-const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ'])
+const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ', 'DELETED', 'DELETED-STORAGE'])
+
+const isDeleted = (r: MessageRecord) => r.flags.includes('\\Deleted')
 
 export function statusItems(nodes: Node[]): string[] {
   const items = atomsOf(nodes, 'STATUS items').map((s) => s.toUpperCase())
@@ -17,6 +21,9 @@ export function statusItems(nodes: Node[]): string[] {
 
 export async function statusLine(session: Session, folder: MailboxRecord, items: string[]): Promise<string> {
   const values: string[] = []
+  // the folder's messages, read once and only for the items that count them
+  let view: Promise<MailboxView> | undefined
+  const records = async () => (await (view ??= session.bus.call('mailstore.view', {user: session.user!, mailboxId: folder.id}))).records
   for (const item of items) {
     let value: number
     if (item === 'MESSAGES') value = folder.messages
@@ -28,9 +35,12 @@ export async function statusLine(session: Session, folder: MailboxRecord, items:
       session.enableCondstore()
       value = folder.highestModseq
     }
+    else if (item === 'DELETED') value = (await records()).filter(isDeleted).length
+    // what EXPUNGE would free, in the STORAGE resource's units (RFC 9208 §4.2.2)
+    else if (item === 'DELETED-STORAGE') value = kibibytes((await records()).reduce((n, r) => (isDeleted(r) ? n + r.size : n), 0))
     else {
       const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id})
-      value = firstRecent >= folder.uidNext ? 0 : (await session.bus.call('mailstore.view', {user: session.user!, mailboxId: folder.id})).records.filter((r) => r.uid >= firstRecent).length
+      value = firstRecent >= folder.uidNext ? 0 : (await records()).filter((r) => r.uid >= firstRecent).length
     }
     values.push(`${item} ${value}`)
   }

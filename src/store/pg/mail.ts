@@ -112,19 +112,21 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
         if (req.move) changes.push(await removeLocked(client, signals, dest.id === source.id ? copied.folder : source, {uids: records.map((m) => m.uid), onlyDeleted: false}))
         return {uidValidity: copied.folder.uidValidity, pairs, changes}
       }),
-    append: async (req) => {
-      const flags = normalizeFlags(req.flags)
-      return write(async (client, signals) => {
+    append: (req) =>
+      write(async (client, signals) => {
         const quota = await lockQuota(client, req.user)
         // the folder's refusals come first, as on LMDB
         const folder = await selectableFolder(client, req.user, req.folder)
-        await checkQuota(client, req.user, quota, req.raw.length)
-        const blobId = await storeBlob(client, req.raw, {analysis: req.analysis}, 1)
-        const change = await appendMessages(client, folder.id, [{blobId, flags, size: req.raw.length, internalDate: req.internalDate ?? Date.now()}])
+        await checkQuota(client, req.user, quota, req.messages.reduce((n, m) => n + m.raw.length, 0))
+        const messages = []
+        for (const m of req.messages) {
+          const blobId = await storeBlob(client, m.raw, {analysis: m.analysis}, 1)
+          messages.push({blobId, flags: normalizeFlags(m.flags), size: m.raw.length, internalDate: m.internalDate ?? Date.now()})
+        }
+        const change = await appendMessages(client, folder.id, messages)
         signals.folder(folder.id)
         return change
-      })
-    },
+      }),
     deliver: (input) => write((client, signals) => deliverIn(client, signals, directory, input)),
 
     blob: (id) => blobBytes(pool, id),

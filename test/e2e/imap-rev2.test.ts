@@ -1,0 +1,126 @@
+/**
+ * The IMAP4rev2 (RFC 9051) differences that belong to no other part (docs/imap4rev2.md), on the
+ * wire: ENABLE IMAP4rev2, SELECT/EXAMINE without RECENT and with the folder's LIST response
+ * (§6.3.2), no RECENT when new mail arrives, what rev2 keeps (NAMESPACE, STATUS DELETED, the
+ * RFC822 FETCH items), RFC 2231 continuations joined in BODYSTRUCTURE, DELETE of a \Noselect
+ * parent answered NO [HASCHILDREN]; and a rev1 session on the same server unchanged. IMAP4rev2
+ * is not advertised yet. imapflow and Python's imaplib do not speak IMAP4rev2 (neither sends
+ * ENABLE IMAP4rev2), so they are not used here.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+
+const alice = {address: 'alice@example.test', password: 'alice-pw'}
+
+let server: ImapServer
+const open: {close(): void}[] = []
+
+beforeAll(async () => {
+  server = await startImapServer({users: [alice]})
+}, 30_000)
+
+afterAll(async () => {
+  for (const c of open) c.close()
+  await server?.stop()
+})
+
+async function login(rev2: boolean): Promise<RawImap> {
+  const c = await RawImap.login(server.ports.imap, alice)
+  open.push(c)
+  if (rev2) expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
+  return c
+}
+
+describe('IMAP4rev2', () => {
+  it('ENABLE IMAP4rev2 answers ENABLED (once, in its own spelling); the capability is not advertised yet', async () => {
+    const c = await login(false)
+    expect((await c.command('CAPABILITY')).untagged[0]!.split(' ')).not.toContain('IMAP4rev2')
+    expect((await c.command('ENABLE CONDSTORE imap4REV2 IMAP4rev2 X-UNKNOWN')).untagged).toEqual(['* ENABLED CONDSTORE IMAP4rev2'])
+    expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
+  })
+
+  it('SELECT and EXAMINE send the LIST response and no RECENT (RFC 9051 §6.3.2); a rev1 session still gets RECENT', async () => {
+    const setup = await login(false)
+    expect((await setup.append('INBOX', simpleMessage({subject: 'one'}))).status).toBe('OK')
+    const rev2 = await login(true)
+    const sel = await rev2.command('SELECT INBOX')
+    expect(sel.tagged).toMatch(/^\S+ OK \[READ-WRITE\] /)
+    expect(sel.untagged).toContain('* LIST () "/" INBOX')
+    expect(sel.untagged.filter((l) => /RECENT/.test(l))).toEqual([])
+    expect(sel.untagged).toContain('* 1 EXISTS')
+    const ex = await rev2.command('EXAMINE INBOX')
+    expect(ex.untagged).toContain('* LIST () "/" INBOX')
+    expect(ex.untagged.filter((l) => /RECENT/.test(l))).toEqual([])
+    expect((await rev2.command('CREATE "Ab &- c"')).status).toBe('OK')
+    expect((await rev2.command('SELECT "Ab &- c"')).untagged).toContain('* LIST () "/" "Ab &- c"')
+
+    const rev1 = await login(false)
+    const old = await rev1.command('SELECT INBOX')
+    expect(old.untagged.some((l) => /^\* \d+ RECENT$/.test(l))).toBe(true)
+    expect(old.untagged.filter((l) => l.startsWith('* LIST'))).toEqual([])
+  })
+
+  it('new mail reaches a rev2 session as EXISTS without RECENT, also when it enables rev2 with the folder selected', async () => {
+    const rev2 = await login(true)
+    const late = await login(false)
+    const rev1 = await login(false)
+    for (const c of [rev2, late, rev1]) expect((await c.command('SELECT INBOX')).status).toBe('OK')
+    expect((await late.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
+    const writer = await login(false)
+    expect((await writer.append('INBOX', simpleMessage({subject: 'new'}))).status).toBe('OK')
+    for (const c of [rev2, late]) {
+      const noop = await c.command('NOOP')
+      expect(noop.untagged.some((l) => /^\* \d+ EXISTS$/.test(l))).toBe(true)
+      expect(noop.untagged.filter((l) => /RECENT/.test(l))).toEqual([])
+    }
+    const noop = await rev1.command('NOOP')
+    expect(noop.untagged.some((l) => /^\* \d+ RECENT$/.test(l))).toBe(true)
+  })
+
+  it('keeps NAMESPACE, STATUS DELETED and the RFC822 FETCH items', async () => {
+    const c = await login(true)
+    expect((await c.command('NAMESPACE')).untagged).toEqual(['* NAMESPACE (("" "/")) NIL NIL'])
+    expect((await c.command('SELECT INBOX')).status).toBe('OK')
+    expect((await c.command('STORE 1 +FLAGS.SILENT (\\Deleted)')).status).toBe('OK')
+    expect((await c.command('STATUS INBOX (MESSAGES DELETED)')).untagged).toEqual(['* STATUS "INBOX" (MESSAGES 2 DELETED 1)'])
+    const fetched = await c.command('FETCH 1 (RFC822.SIZE RFC822.HEADER)')
+    expect(fetched.status).toBe('OK')
+    expect(fetched.untagged[0]).toMatch(/^\* 1 FETCH \(.*RFC822\.SIZE \d+.*RFC822\.HEADER \{\d+\}/s)
+  })
+
+  it('BODYSTRUCTURE joins RFC 2231 parameter continuations (RFC 9051 §7.5.2), for every session', async () => {
+    const raw = [
+      'From: a@remote.test',
+      'Subject: continued',
+      'MIME-Version: 1.0',
+      'Content-Type: application/octet-stream;',
+      ' name*0="a long file";',
+      ' name*1=" name.txt"',
+      "Content-Disposition: attachment; filename*0*=utf-8''%E2%82%AC;",
+      ' filename*1*=%20rates.txt',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'AAAA',
+      '',
+    ].join('\r\n')
+    for (const rev2 of [true, false]) {
+      const c = await login(rev2)
+      expect((await c.command('CREATE Continued')).status).toMatch(/OK|NO/)
+      expect((await c.append('Continued', raw)).status).toBe('OK')
+      expect((await c.command('SELECT Continued')).status).toBe('OK')
+      const r = await c.command('FETCH 1 BODYSTRUCTURE')
+      expect(r.untagged[0]).toContain('("NAME" "a long file name.txt")')
+      expect(r.untagged[0]).toContain(`("ATTACHMENT" ("FILENAME*" "utf-8''%E2%82%AC%20rates.txt"))`)
+    }
+  })
+
+  it('DELETE of a \\Noselect folder with children is NO [HASCHILDREN]', async () => {
+    const c = await login(true)
+    expect((await c.command('CREATE Parent/Child')).status).toBe('OK')
+    expect((await c.command('DELETE Parent')).status).toBe('OK')
+    // Parent stays as a \Noselect placeholder for its child, and cannot go while the child is there
+    expect((await c.command('DELETE Parent')).tagged).toMatch(/^\S+ NO \[HASCHILDREN\] /)
+    expect((await c.command('DELETE INBOX')).tagged).toMatch(/^\S+ NO \[CANNOT\] /)
+    expect((await c.command('DELETE Parent/Child')).status).toBe('OK')
+  })
+})
