@@ -72,7 +72,8 @@ export interface ActionMap {
   /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */
   'mailstore.sortKeys': {req: {records: readonly MessageRecord[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
-  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
+  /** `modseqBefore`: the folder's HIGHESTMODSEQ before the commit (a session knows whether anything else changed first) */
+  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number; modseqBefore: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */

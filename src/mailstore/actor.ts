@@ -162,7 +162,7 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await mail.setFlags({...req, flags: normalizeFlags(req.flags)})
         this.changed(change)
-        return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq}
+        return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq, modseqBefore: change.modseqBefore}
       }),
       bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await mail.expunge(req)).expunged ?? []})),
       bus.handle('mailstore.copy', async (req) => {
