@@ -1,24 +1,28 @@
 /**
  * NOTIFY (RFC 5465): what a session asked to hear about, parsed from `NOTIFY SET`, and which of
- * a user's folders each event group covers. The session keeps the folders that changed since it
- * last reported (bounded: past the bound it says `[NOTIFICATIONOVERFLOW]` and stops notifying,
- * §5.8) and reports them as `* STATUS` lines (§5.2-5.4) with its other untagged responses.
+ * a user's folders each event group covers. The session keeps what changed since it last
+ * reported — the folders whose messages changed, and the folder events (`folder.changed`: create,
+ * delete, rename, (un)subscribe) in order — bounded: past the bound it says
+ * `[NOTIFICATIONOVERFLOW]` and stops notifying (§5.8). It reports them with its other untagged
+ * responses: `* LIST` for MailboxName and SubscriptionChange (§5.4, §5.5), then `* STATUS` for
+ * message changes in other folders (§5.2, §5.3).
  *
- * Not advertised yet: MailboxName and SubscriptionChange (`* LIST` on create, delete, rename,
- * (un)subscribe) need the mailstore actor to publish folder events, which it does not; they are
- * refused with `[BADEVENT]` like AnnotationChange and the metadata events.
+ * AnnotationChange and the metadata events are refused with `[BADEVENT]`: this server has
+ * neither annotations nor METADATA.
  */
-import {normalizeFolderName} from '../mailstore/folder-rules.js'
+import type {FolderEvent, FolderShape} from '../bus.js'
+import {isInferior, normalizeFolderName, SEPARATOR} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
 import {Args, decodeName, stringOf} from './args.js'
 import {statusLine} from './commands/status.js'
+import {mailboxName} from './format.js'
 import {ParseError, type Node} from './parser.js'
 import {ImapError, type Session} from './session.js'
 
 const MESSAGE_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'AnnotationChange'] as const
 const MAILBOX_EVENTS = ['MailboxName', 'SubscriptionChange', 'MailboxMetadataChange', 'ServerMetadataChange'] as const
 /** what this server reports; NOTIFY naming another known event gets NO [BADEVENT (these)] (§5) */
-export const SUPPORTED_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange']
+export const SUPPORTED_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange']
 
 const FILTERS = ['SELECTED', 'SELECTED-DELAYED', 'INBOXES', 'PERSONAL', 'SUBSCRIBED', 'SUBTREE', 'MAILBOXES'] as const
 type Filter = (typeof FILTERS)[number]
@@ -106,7 +110,7 @@ function eventGroup(items: Node[]): EventGroup {
 }
 
 /** the first event group (§6: the first one that matches counts) covering a folder other than the selected one */
-export function groupFor(spec: NotifySpec, folder: MailboxRecord): EventGroup | undefined {
+export function groupFor(spec: NotifySpec, folder: Pick<MailboxRecord, 'name' | 'subscribed'>): EventGroup | undefined {
   return spec.groups.find((g) => {
     switch (g.filter) {
       case 'SELECTED':
@@ -143,6 +147,8 @@ const statusItems = (group: EventGroup, condstore: boolean, initial: boolean): s
 /** One session's NOTIFY: the folders changed since the last report, bounded by `limit`. */
 export class Notifications {
   private readonly pending = new Set<number>()
+  /** folder events not reported yet, in order */
+  private readonly named: FolderEvent[] = []
   private overflowed = false
   /** the last STATUS sent per folder: a change that alters none of its items is not reported */
   private readonly last = new Map<number, string>()
@@ -156,14 +162,35 @@ export class Notifications {
   changed(mailboxId: number): void {
     if (this.overflowed) return
     this.pending.add(mailboxId)
-    if (this.pending.size > this.limit) {
-      this.overflowed = true
-      this.pending.clear()
-    }
+    this.bound()
+  }
+
+  /** a folder of the user was created, deleted, renamed or (un)subscribed (a bus event) */
+  folderEvent(event: FolderEvent): void {
+    if (this.overflowed || !this.wants(event)) return
+    this.named.push(event)
+    this.bound()
+  }
+
+  /**
+   * whether the first group covering the folder asks for this kind of event; a subscription
+   * change matches the SUBSCRIBED filter either way: the folder was or is subscribed
+   */
+  private wants(event: FolderEvent): boolean {
+    const subscription = event.kind === 'subscription'
+    const group = groupFor(this.spec, {name: event.name, subscribed: subscription || event.subscribed})
+    return group?.events.has(subscription ? 'SubscriptionChange' : 'MailboxName') ?? false
+  }
+
+  private bound(): void {
+    if (this.pending.size + this.named.length <= this.limit) return
+    this.overflowed = true
+    this.pending.clear()
+    this.named.length = 0
   }
 
   get due(): boolean {
-    return this.overflowed || this.pending.size > 0
+    return this.overflowed || this.pending.size > 0 || this.named.length > 0
   }
 
   /** every covered folder, now: NOTIFY SET STATUS (§3) */
@@ -179,11 +206,13 @@ export class Notifications {
    */
   async take(session: Session): Promise<{lines: string[]; overflow: boolean}> {
     if (this.overflowed) return {lines: ['* OK [NOTIFICATIONOVERFLOW] Too many changes to report; NOTIFY is off\r\n'], overflow: true}
-    if (!this.pending.size) return {lines: [], overflow: false}
+    if (!this.due) return {lines: [], overflow: false}
     const ids = new Set(this.pending)
     this.pending.clear()
+    const events = this.named.splice(0)
     const folders = await session.bus.call('mailstore.folders', {user: session.user!})
-    return {lines: await this.report(session, folders.filter((f) => ids.has(f.id))), overflow: false}
+    const lists = events.map((e) => listLine(e, folders))
+    return {lines: [...lists, ...(await this.report(session, folders.filter((f) => ids.has(f.id))))], overflow: false}
   }
 
   private async report(session: Session, folders: MailboxRecord[], initial = false): Promise<string[]> {
@@ -200,4 +229,23 @@ export class Notifications {
     }
     return lines
   }
+}
+
+/**
+ * A folder event as NOTIFY reports it: `* LIST` with the folder's attributes after the change —
+ * `\\NonExistent` when it is gone (§5.4), `OLDNAME` after a rename (§5.4) — or after SUBSCRIBE
+ * or UNSUBSCRIBE, its attributes now with `\\Subscribed` or without (§5.5).
+ */
+function listLine(event: FolderEvent, folders: MailboxRecord[]): string {
+  let folder: FolderShape | null | undefined
+  if (event.kind === 'name') folder = event.folder
+  else {
+    const now = folders.find((f) => f.name === event.name)
+    folder = now && {noselect: now.noselect === true, children: folders.some((f) => isInferior(f.name, now.name)), specialUse: now.specialUse}
+  }
+  const attrs = folder ? [...(folder.noselect ? ['\\Noselect'] : []), folder.children ? '\\HasChildren' : '\\HasNoChildren'] : ['\\NonExistent']
+  if (event.kind === 'subscription' && event.subscribed) attrs.push('\\Subscribed')
+  if (folder?.specialUse) attrs.push(folder.specialUse)
+  const oldName = event.kind === 'name' && event.oldName ? ` ("OLDNAME" (${mailboxName(event.oldName)}))` : ''
+  return `* LIST (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(event.name)}${oldName}\r\n`
 }

@@ -13,7 +13,7 @@
 import type {Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
 import {TLSSocket, type SecureContext} from 'node:tls'
-import type {Bus} from '../bus.js'
+import type {Bus, FolderEvent} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
@@ -446,6 +446,13 @@ export class Session {
   mailboxChanged(mailboxId: number): void {
     if (!this.notifications || mailboxId === this.selected?.mailboxId) return
     this.notifications.changed(mailboxId)
+    this.idleWaker?.()
+  }
+
+  /** a folder of the user was created, deleted, renamed or (un)subscribed (a bus event, for a session with NOTIFY set) */
+  folderEvent(event: FolderEvent): void {
+    if (!this.notifications) return
+    this.notifications.folderEvent(event)
     this.idleWaker?.()
   }
 

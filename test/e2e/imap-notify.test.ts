@@ -1,15 +1,15 @@
 /**
- * NOTIFY (RFC 5465), on the wire; not advertised yet (MailboxName and SubscriptionChange are
- * missing, see src/imap/notify.ts). The command's rules (§5, §6.1, §8: BAD; unsupported events:
+ * NOTIFY (RFC 5465), on the wire. The command's rules (§5, §6.1, §8: BAD; unsupported events:
  * NO [BADEVENT]), STATUS reports of other folders as they change (at the next command and at
- * once during IDLE), the filters, NOTIFY SET STATUS, NOTIFY NONE and [NOTIFICATIONOVERFLOW].
+ * once during IDLE), the filters, NOTIFY SET STATUS, NOTIFY NONE and [NOTIFICATIONOVERFLOW];
+ * MailboxName and SubscriptionChange as `* LIST` (§5.4, §5.5).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RawConnections, type ImapServer, simpleMessage, startImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 const bob = {address: 'bob@example.test', password: 'bob-pw'}
-const BADEVENT = 'NO [BADEVENT (MessageNew MessageExpunge FlagChange)]'
+const BADEVENT = 'NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]'
 
 let server: ImapServer
 const raw = new RawConnections()
@@ -46,13 +46,14 @@ describe('NOTIFY command rules', () => {
       'NOTIFY',
     ]
     for (const cmd of bad) expect((await c.command(cmd)).status, cmd).toBe('BAD')
-    for (const cmd of ['NOTIFY SET (PERSONAL (MessageNew MessageExpunge AnnotationChange))', 'NOTIFY SET (PERSONAL (MailboxMetadataChange))', 'NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))']) {
+    for (const cmd of ['NOTIFY SET (PERSONAL (MessageNew MessageExpunge AnnotationChange))', 'NOTIFY SET (PERSONAL (MailboxMetadataChange))', 'NOTIFY SET (PERSONAL (ServerMetadataChange))']) {
       const r = await c.command(cmd)
       expect(r.tagged, cmd).toMatch(new RegExp(`^${r.tag} ${BADEVENT.replace(/[[\]()]/g, '\\$&')} `))
     }
     for (const cmd of [
       'NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge)) (INBOXES (MessageNew MessageExpunge FlagChange)) (SUBTREE (Lists "Other") (MessageNew MessageExpunge)) (SUBSCRIBED NONE)',
       'NOTIFY SET STATUS (MAILBOXES Lists (MessageNew MessageExpunge))',
+      'NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))',
       'NOTIFY NONE',
     ]) {
       expect((await c.command(cmd)).tagged, cmd).toMatch(/ OK NOTIFY completed$/)
@@ -119,6 +120,51 @@ describe('NOTIFY reports', () => {
     expect(over.untagged).toEqual(['* OK [NOTIFICATIONOVERFLOW] Too many changes to report; NOTIFY is off'])
     expect((await b.append('Ov1', simpleMessage({subject: 'after'}))).status).toBe('OK')
     expect((await a.command('NOOP')).untagged).toEqual([])
+    await Promise.all([a.logout(), b.logout()])
+  })
+})
+
+describe('NOTIFY folder events', () => {
+  const ok = async (c: Awaited<ReturnType<typeof login>>, cmd: string) => expect((await c.command(cmd)).status, cmd).toBe('OK')
+
+  it('reports CREATE, RENAME, DELETE as * LIST as the folder is after it (§5.4), (UN)SUBSCRIBE with \\Subscribed or without (§5.5), for the groups that ask', async () => {
+    const a = await login()
+    const b = await login()
+    await ok(b, 'CREATE Proj')
+    await ok(a, 'NOTIFY SET (SUBTREE Proj (MailboxName SubscriptionChange)) (PERSONAL (MailboxName))')
+    const lists = async () => (await a.command('NOOP')).untagged.filter((l) => l.startsWith('* LIST'))
+    // the parent CREATE makes is reported too
+    await ok(b, 'CREATE Proj/A/B')
+    expect(await lists()).toEqual(['* LIST (\\HasChildren) "/" "Proj/A"', '* LIST (\\HasNoChildren) "/" "Proj/A/B"'])
+    // a rename takes its inferiors along: each with its OLDNAME
+    await ok(b, 'RENAME Proj/A Proj/C')
+    expect(await lists()).toEqual(['* LIST (\\HasChildren) "/" "Proj/C" ("OLDNAME" ("Proj/A"))', '* LIST (\\HasNoChildren) "/" "Proj/C/B" ("OLDNAME" ("Proj/A/B"))'])
+    await ok(b, 'SUBSCRIBE Proj/C/B')
+    await ok(b, 'UNSUBSCRIBE Proj/C/B')
+    expect(await lists()).toEqual(['* LIST (\\HasNoChildren \\Subscribed) "/" "Proj/C/B"', '* LIST (\\HasNoChildren) "/" "Proj/C/B"'])
+    // deleting a folder with children leaves a \Noselect placeholder
+    await ok(b, 'DELETE Proj/C')
+    expect(await lists()).toEqual(['* LIST (\\Noselect \\HasChildren) "/" "Proj/C"'])
+    // PERSONAL asked for MailboxName only: the SUBSCRIBE is not reported; a deleted folder is \NonExistent
+    await ok(b, 'CREATE "Other &AOk-t&AOk-"')
+    await ok(b, 'SUBSCRIBE "Other &AOk-t&AOk-"')
+    expect(await lists()).toEqual(['* LIST (\\HasNoChildren) "/" "Other &AOk-t&AOk-"'])
+    await ok(b, 'DELETE "Other &AOk-t&AOk-"')
+    expect(await lists()).toEqual(['* LIST (\\NonExistent) "/" "Other &AOk-t&AOk-"'])
+    // INBOX's rename leaves INBOX in place: only the new folder is new
+    await ok(b, 'RENAME INBOX Proj/Old')
+    expect(await lists()).toEqual(['* LIST (\\HasNoChildren) "/" "Proj/Old"'])
+    // during IDLE at once
+    a.writeLine('I2 IDLE')
+    expect((await a.next()).text).toBe('+ idling')
+    await ok(b, 'CREATE Proj/Live')
+    expect((await a.next(8000)).text).toBe('* LIST (\\HasNoChildren) "/" "Proj/Live"')
+    a.writeLine('DONE')
+    expect((await a.tagged('I2')).status).toBe('OK')
+    // a group without the folder events, and NOTIFY NONE: nothing
+    await ok(a, 'NOTIFY SET (PERSONAL (MessageNew MessageExpunge))')
+    await ok(b, 'CREATE Proj/Quiet')
+    expect(await lists()).toEqual([])
     await Promise.all([a.logout(), b.logout()])
   })
 })
