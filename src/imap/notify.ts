@@ -14,8 +14,9 @@ import type {FolderEvent, FolderShape} from '../bus.js'
 import {isInferior, normalizeFolderName, SEPARATOR} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
 import {Args, decodeName, stringOf} from './args.js'
+import {FETCH, parseFetchItems} from './commands/fetch.js'
 import {statusLine} from './commands/status.js'
-import {mailboxName} from './format.js'
+import {compactSet, mailboxName} from './format.js'
 import {ParseError, type Node} from './parser.js'
 import {ImapError, type Session} from './session.js'
 
@@ -95,6 +96,7 @@ function eventGroup(items: Node[]): EventGroup {
       fetch = (list[++i] as {items: Node[]}).items
       // §5.1: fetch attributes make sense only where a message has a sequence number
       if (filter !== 'SELECTED' && filter !== 'SELECTED-DELAYED') throw new ParseError('NOTIFY: MessageNew fetch attributes only with SELECTED or SELECTED-DELAYED')
+      parseFetchItems({type: 'list', items: fetch}) // BAD now, as FETCH would answer them
     }
   }
   g.end()
@@ -187,6 +189,34 @@ export class Notifications {
     this.overflowed = true
     this.pending.clear()
     this.named.length = 0
+  }
+
+  /** the SELECTED or SELECTED-DELAYED group (§6.1: one at most) */
+  private get selectedGroup(): EventGroup | undefined {
+    return this.spec.groups.find((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED')
+  }
+
+  /** the selected folder's changes are pushed as they happen: its group asks for message events */
+  get pushesSelected(): boolean {
+    return (this.selectedGroup?.events.size ?? 0) > 0
+  }
+
+  /** … expunges included: SELECTED with MessageExpunge (SELECTED-DELAYED holds them for a command, §6) */
+  get pushesExpunges(): boolean {
+    const group = this.selectedGroup
+    return group?.filter === 'SELECTED' && group.events.has('MessageExpunge')
+  }
+
+  /**
+   * MessageNew's fetch attributes (§5.1): after the EXISTS of new messages in the selected folder,
+   * a FETCH of them as `UID FETCH` would answer (UID included; a body part without .PEEK sets
+   * \Seen, as FETCH does).
+   */
+  async fetchArrivals(session: Session, uids: number[]): Promise<void> {
+    const items = this.selectedGroup?.fetch
+    if (!items) return
+    const args = new Args([{type: 'atom', value: compactSet(uids)}, {type: 'list', items}], 'FETCH')
+    await FETCH.run(session, {tag: '*', name: 'FETCH', args, uid: true})
   }
 
   get due(): boolean {

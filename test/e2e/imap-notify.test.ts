@@ -25,6 +25,8 @@ afterAll(async () => {
 
 const login = (user = alice) => raw.login(server.ports.imap, user)
 
+const ok = async (c: Awaited<ReturnType<typeof login>>, cmd: string) => expect((await c.command(cmd)).status, cmd).toBe('OK')
+
 const statusOf = (lines: string[]) => lines.filter((l) => l.startsWith('* STATUS'))
 
 describe('NOTIFY command rules', () => {
@@ -113,11 +115,21 @@ describe('NOTIFY reports', () => {
     expect((await a.command('NOTIFY SET (INBOXES (MessageNew MessageExpunge)) (SUBSCRIBED (MessageNew MessageExpunge))')).status).toBe('OK')
     for (const f of ['Sub1', 'Unsub1']) expect((await b.append(f, simpleMessage({subject: f}))).status).toBe('OK')
     expect(statusOf((await a.command('NOOP')).untagged)).toEqual(['* STATUS "Sub1" (UIDNEXT 2 MESSAGES 1)'])
-    expect((await a.command('NOTIFY SET (PERSONAL (MessageNew MessageExpunge))')).status).toBe('OK')
-    // three folders change before a command: over the bound of 2
+    // a client that stops reading while a big push is under way: the pushes wait for it to read,
+    // and three folders change meanwhile: over the bound of 2
+    await ok(b, 'CREATE Big')
+    expect((await a.command('SELECT Big')).status).toBe('OK')
+    expect((await a.command('NOTIFY SET (SELECTED (MessageNew (BODY.PEEK[]) MessageExpunge)) (PERSONAL (MessageNew MessageExpunge))')).status).toBe('OK')
+    a.pause()
+    // 12 MB: more than the socket buffers on both sides hold
+    const big = simpleMessage({subject: 'big', body: `${'y'.repeat(78)}\r\n`.repeat(160_000)})
+    expect((await b.append('Big', big)).status).toBe('OK')
     for (const f of ['Ov1', 'Ov2', 'Ov3']) expect((await b.append(f, simpleMessage({subject: f}))).status).toBe('OK')
-    const over = await a.command('NOOP')
-    expect(over.untagged).toEqual(['* OK [NOTIFICATIONOVERFLOW] Too many changes to report; NOTIFY is off'])
+    a.resume()
+    const over = await a.waitFor(/NOTIFICATIONOVERFLOW/, 15_000)
+    expect(over.filter((l) => l.startsWith('* STATUS'))).toEqual([])
+    expect(over.at(-1)).toBe('* OK [NOTIFICATIONOVERFLOW] Too many changes to report; NOTIFY is off')
+    await ok(a, 'UNSELECT')
     expect((await b.append('Ov1', simpleMessage({subject: 'after'}))).status).toBe('OK')
     expect((await a.command('NOOP')).untagged).toEqual([])
     await Promise.all([a.logout(), b.logout()])
@@ -125,8 +137,6 @@ describe('NOTIFY reports', () => {
 })
 
 describe('NOTIFY folder events', () => {
-  const ok = async (c: Awaited<ReturnType<typeof login>>, cmd: string) => expect((await c.command(cmd)).status, cmd).toBe('OK')
-
   it('reports CREATE, RENAME, DELETE as * LIST as the folder is after it (§5.4), (UN)SUBSCRIBE with \\Subscribed or without (§5.5), for the groups that ask', async () => {
     const a = await login()
     const b = await login()
@@ -165,6 +175,52 @@ describe('NOTIFY folder events', () => {
     await ok(a, 'NOTIFY SET (PERSONAL (MessageNew MessageExpunge))')
     await ok(b, 'CREATE Proj/Quiet')
     expect(await lists()).toEqual([])
+    await Promise.all([a.logout(), b.logout()])
+  })
+})
+
+describe('NOTIFY pushes, the selected folder', () => {
+  it('sends changes as they happen without a command (§1, §3): EXISTS, then the FETCH of MessageNew fetch attributes (§5.1); EXPUNGE at once with SELECTED; STATUS of other folders', async () => {
+    const a = await login(bob)
+    const b = await login(bob)
+    for (const f of ['Push', 'Side']) await ok(b, `CREATE ${f}`)
+    await ok(a, 'SELECT Push')
+    await ok(a, 'NOTIFY SET (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)]) MessageExpunge)) (MAILBOXES Side (MessageNew MessageExpunge))')
+    expect((await b.append('Push', simpleMessage({subject: 'p1'}))).status).toBe('OK')
+    const pushed = await a.waitFor((t) => t.startsWith('* 1 FETCH'), 8000)
+    expect(pushed.slice(0, 2)).toEqual(['* 1 EXISTS', '* 1 RECENT'])
+    expect(pushed[2]).toMatch(/^\* 1 FETCH \(UID 1 BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: p1\r\n\r\n\)$/)
+    await ok(b, 'SELECT Push')
+    await ok(b, 'STORE 1 +FLAGS.SILENT (\\Deleted)')
+    await ok(b, 'EXPUNGE')
+    expect((await a.waitFor(/EXPUNGE/, 8000)).at(-1)).toBe('* 1 EXPUNGE')
+    expect((await b.append('Side', simpleMessage({subject: 's1'}))).status).toBe('OK')
+    expect((await a.waitFor(/^\* STATUS/, 8000)).at(-1)).toBe('* STATUS "Side" (UIDNEXT 2 MESSAGES 1)')
+    // a FETCH of the flags the body fetch set: none, it was .PEEK
+    expect((await a.command('FETCH 1:* (FLAGS)')).untagged).toEqual([])
+    await Promise.all([a.logout(), b.logout()])
+  })
+
+  it('SELECTED-DELAYED pushes new messages but holds expunges for a command that allows them; (SELECTED NONE) pushes nothing of the selected folder, which a command still brings up to date', async () => {
+    const a = await login(bob)
+    const b = await login(bob)
+    await ok(b, 'CREATE Delayed')
+    await ok(a, 'SELECT Delayed')
+    await ok(a, 'NOTIFY SET (SELECTED-DELAYED (MessageNew MessageExpunge))')
+    expect((await b.append('Delayed', simpleMessage({subject: 'd1'}))).status).toBe('OK')
+    expect((await a.waitFor(/EXISTS/, 8000)).at(-1)).toBe('* 1 EXISTS')
+    await ok(b, 'SELECT Delayed')
+    await ok(b, 'STORE 1 +FLAGS.SILENT (\\Deleted)')
+    await ok(b, 'EXPUNGE')
+    const held = await a.collect(1000)
+    expect(held.filter((l) => /EXPUNGE/.test(l))).toEqual([])
+    // FETCH may not carry EXPUNGE (RFC 3501 §7.4.1); NOOP does
+    expect((await a.command('FETCH 1 (UID)')).untagged.filter((l) => /EXPUNGE/.test(l))).toEqual([])
+    expect((await a.command('NOOP')).untagged).toContain('* 1 EXPUNGE')
+    await ok(a, 'NOTIFY SET (SELECTED NONE) (PERSONAL (MessageNew MessageExpunge))')
+    expect((await b.append('Delayed', simpleMessage({subject: 'd2'}))).status).toBe('OK')
+    expect(await a.collect(1000)).toEqual([])
+    expect((await a.command('NOOP')).untagged).toContain('* 1 EXISTS')
     await Promise.all([a.logout(), b.logout()])
   })
 })
