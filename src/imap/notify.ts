@@ -10,7 +10,7 @@
  * AnnotationChange and the metadata events are refused with `[BADEVENT]`: this server has
  * neither annotations nor METADATA.
  */
-import type {FolderEvent, FolderShape} from '../bus.js'
+import type {FolderEvent, FolderShape, MessageChangeKind} from '../bus.js'
 import {isInferior, normalizeFolderName, SEPARATOR} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
 import {Args, decodeName, stringOf} from './args.js'
@@ -146,9 +146,12 @@ const statusItems = (group: EventGroup, condstore: boolean, initial: boolean): s
   ...(condstore && group.events.has('FlagChange') ? ['HIGHESTMODSEQ'] : []),
 ]
 
+const EVENT_OF_KIND: Record<MessageChangeKind, string> = {new: 'MessageNew', expunge: 'MessageExpunge', flags: 'FlagChange'}
+
 /** One session's NOTIFY: the folders changed since the last report, bounded by `limit`. */
 export class Notifications {
-  private readonly pending = new Set<number>()
+  /** changed folders and what changed in each (null: not known, a change made by another node) */
+  private readonly pending = new Map<number, Set<MessageChangeKind> | null>()
   /** folder events not reported yet, in order */
   private readonly named: FolderEvent[] = []
   private overflowed = false
@@ -160,10 +163,12 @@ export class Notifications {
     private readonly limit: number,
   ) {}
 
-  /** a folder of the user changed (a bus event) */
-  changed(mailboxId: number): void {
+  /** a folder of the user changed (a bus event); `kinds`: what changed, when known */
+  changed(mailboxId: number, kinds?: MessageChangeKind[]): void {
     if (this.overflowed) return
-    this.pending.add(mailboxId)
+    const known = this.pending.get(mailboxId)
+    if (!kinds || known === null) this.pending.set(mailboxId, null)
+    else this.pending.set(mailboxId, new Set([...(known ?? []), ...kinds]))
     this.bound()
   }
 
@@ -226,7 +231,7 @@ export class Notifications {
   /** every covered folder, now: NOTIFY SET STATUS (§3) */
   async all(session: Session): Promise<string[]> {
     const folders = await session.bus.call('mailstore.folders', {user: session.user!})
-    return this.report(session, folders, true)
+    return this.report(session, folders)
   }
 
   /**
@@ -237,20 +242,24 @@ export class Notifications {
   async take(session: Session): Promise<{lines: string[]; overflow: boolean}> {
     if (this.overflowed) return {lines: ['* OK [NOTIFICATIONOVERFLOW] Too many changes to report; NOTIFY is off\r\n'], overflow: true}
     if (!this.due) return {lines: [], overflow: false}
-    const ids = new Set(this.pending)
+    const changed = new Map(this.pending)
     this.pending.clear()
     const events = this.named.splice(0)
     const folders = await session.bus.call('mailstore.folders', {user: session.user!})
     const lists = events.map((e) => listLine(e, folders))
-    return {lines: [...lists, ...(await this.report(session, folders.filter((f) => ids.has(f.id))))], overflow: false}
+    return {lines: [...lists, ...(await this.report(session, folders.filter((f) => changed.has(f.id)), changed))], overflow: false}
   }
 
-  private async report(session: Session, folders: MailboxRecord[], initial = false): Promise<string[]> {
+  /** STATUS of these folders: every covered one (`changed` absent: NOTIFY SET STATUS), or those where an event kind their group asks for happened */
+  private async report(session: Session, folders: MailboxRecord[], changed?: Map<number, Set<MessageChangeKind> | null>): Promise<string[]> {
+    const initial = !changed
     const lines: string[] = []
     for (const folder of folders) {
       if (folder.noselect || folder.id === session.selected?.mailboxId) continue
       const group = groupFor(this.spec, folder)
       if (!group?.events.size) continue
+      const kinds = changed?.get(folder.id)
+      if (kinds && ![...kinds].some((k) => group.events.has(EVENT_OF_KIND[k]))) continue
       const items = statusItems(group, session.condstore, false)
       const line = await statusLine(session, folder, items)
       if (this.last.get(folder.id) === line && !initial) continue

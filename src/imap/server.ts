@@ -6,7 +6,7 @@
  */
 import {createServer, type Server, type Socket} from 'node:net'
 import {createSecureContext, createServer as createTlsServer, Server as TlsServer, type SecureContext} from 'node:tls'
-import type {Actor, Bus, FolderEvent} from '../bus.js'
+import type {Actor, Bus, EventMap, FolderEvent} from '../bus.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
@@ -61,9 +61,9 @@ export class ImapFrontEnd implements Actor {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe('mailbox.changed', ({body}) => {
-      const {mailboxId, user} = body as {mailboxId: number; user: string}
+      const {mailboxId, user, kinds} = body as EventMap['mailbox.changed']
       for (const session of this.watchers.get(mailboxId) ?? []) session.folderChanged()
-      for (const session of this.notifying.get(user) ?? []) session.mailboxChanged(mailboxId)
+      for (const session of this.notifying.get(user) ?? []) session.mailboxChanged(mailboxId, kinds)
     })
     this.unsubscribeFolders = this.bus.subscribe('folder.changed', ({body}) => {
       const event = body as FolderEvent

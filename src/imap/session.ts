@@ -13,7 +13,7 @@
 import type {Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
 import {TLSSocket, type SecureContext} from 'node:tls'
-import type {Bus, FolderEvent} from '../bus.js'
+import type {Bus, FolderEvent, MessageChangeKind} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
@@ -454,9 +454,9 @@ export class Session {
   }
 
   /** a folder of the user changed (a bus event, for a session with NOTIFY set); during IDLE it is reported at once */
-  mailboxChanged(mailboxId: number): void {
+  mailboxChanged(mailboxId: number, kinds?: MessageChangeKind[]): void {
     if (!this.notifications || mailboxId === this.selected?.mailboxId) return
-    this.notifications.changed(mailboxId)
+    this.notifications.changed(mailboxId, kinds)
     this.idleWaker?.()
     this.schedulePush()
   }

@@ -6,7 +6,7 @@
  * `queue.added` events, published after the commit for IMAP IDLE, the matcher and the dashboard.
  */
 import {hostname} from 'node:os'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, MessageChangeKind} from '../bus.js'
 import type {DkimConfig, Signer} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
 import type {DeliveryResult, FolderChange, MailboxStore, StoreChange} from '../store/backend.js'
@@ -202,7 +202,11 @@ export class MailstoreActor implements Actor {
   private changed(change: FolderChange): FolderChange {
     this.views.apply(change)
     if (change.folder.highestModseq !== change.modseqBefore) {
-      this.bus.publish('mailbox.changed', {user: change.folder.user, mailboxId: change.folder.id, highestModseq: change.folder.highestModseq})
+      const kinds: MessageChangeKind[] = []
+      if (change.appended?.length) kinds.push('new')
+      if (change.expunged?.length) kinds.push('expunge')
+      if (change.updated?.length) kinds.push('flags')
+      this.bus.publish('mailbox.changed', {user: change.folder.user, mailboxId: change.folder.id, highestModseq: change.folder.highestModseq, kinds})
     }
     return change
   }

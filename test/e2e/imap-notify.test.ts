@@ -136,6 +136,23 @@ describe('NOTIFY reports', () => {
   })
 })
 
+describe('NOTIFY event kinds', () => {
+  it('reports a folder only for the event kinds its group asks for: a flag change without FlagChange is no STATUS, with it one with UNSEEN', async () => {
+    const a = await login(bob)
+    const b = await login(bob)
+    await ok(b, 'CREATE Kinds')
+    expect((await b.append('Kinds', simpleMessage({subject: 'k1'}))).status).toBe('OK')
+    await ok(a, 'NOTIFY SET (MAILBOXES Kinds (MessageNew MessageExpunge))')
+    await ok(b, 'SELECT Kinds')
+    await ok(b, 'STORE 1 +FLAGS.SILENT (\\Seen)')
+    expect(statusOf((await a.command('NOOP')).untagged)).toEqual([])
+    await ok(a, 'NOTIFY SET (MAILBOXES Kinds (MessageNew MessageExpunge FlagChange))')
+    await ok(b, 'STORE 1 -FLAGS.SILENT (\\Seen)')
+    expect(statusOf((await a.command('NOOP')).untagged)).toEqual(['* STATUS "Kinds" (UIDNEXT 2 MESSAGES 1 UNSEEN 1)'])
+    await Promise.all([a.logout(), b.logout()])
+  })
+})
+
 describe('NOTIFY folder events', () => {
   it('reports CREATE, RENAME, DELETE as * LIST as the folder is after it (§5.4), (UN)SUBSCRIBE with \\Subscribed or without (§5.5), for the groups that ask', async () => {
     const a = await login()
