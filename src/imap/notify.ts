@@ -206,10 +206,13 @@ export class Notifications {
     return (this.selectedGroup?.events.size ?? 0) > 0
   }
 
-  /** … expunges included: SELECTED with MessageExpunge (SELECTED-DELAYED holds them for a command, §6) */
-  get pushesExpunges(): boolean {
+  /**
+   * … with these: MessageExpunge with SELECTED only (SELECTED-DELAYED holds expunges for a
+   * command that allows them, §6), FlagChange with either
+   */
+  pushes(event: 'MessageExpunge' | 'FlagChange'): boolean {
     const group = this.selectedGroup
-    return group?.filter === 'SELECTED' && group.events.has('MessageExpunge')
+    return (event === 'FlagChange' || group?.filter === 'SELECTED') && (group?.events.has(event) ?? false)
   }
 
   /**

@@ -115,8 +115,9 @@ export class SelectedMailbox {
   /**
    * Brings the client up to date with `view`. `allowExpunge` is false while answering FETCH,
    * STORE and SEARCH. `recent` is the UID range this session claimed as \Recent with this view.
+   * `flags` false holds flag changes back (a NOTIFY push without FlagChange) for the next command.
    */
-  catchUp(view: MailboxView, allowExpunge: boolean, recent?: [number, number]): string[] {
+  catchUp(view: MailboxView, allowExpunge: boolean, recent?: [number, number], flags = true): string[] {
     const lines: string[] = []
     const records = view.records
     let last = this.uids.length ? this.uids[this.uids.length - 1]! : 0
@@ -139,7 +140,8 @@ export class SelectedMailbox {
       if (recent) this.addRecent(recent)
       if (this.reportRecent) lines.push(`* ${this.recentCount} RECENT\r\n`)
     }
-    if (view.folder.highestModseq > this.knownModseq) {
+    const flagsHeld = !flags && view.folder.highestModseq > this.knownModseq
+    if (view.folder.highestModseq > this.knownModseq && flags) {
       for (const r of records) {
         if (r.modseq <= this.knownModseq || r.uid > last || this.ownModseqs.has(r.modseq)) continue
         const i = this.seqOf(r.uid)
@@ -149,7 +151,7 @@ export class SelectedMailbox {
       this.ownModseqs.clear()
     }
     // expunges held back now must go out with the next command that allows them, or in IDLE
-    this.dirty = expunges && !allowExpunge
+    this.dirty = (expunges && !allowExpunge) || flagsHeld
     return lines
   }
 

@@ -388,7 +388,7 @@ export class Session {
   }
 
   /** Sends the selected folder's pending changes (see SelectedMailbox.catchUp). */
-  catchUp(allowExpunge: boolean, force = false): Promise<void> {
+  catchUp(allowExpunge: boolean, force = false, flags = true): Promise<void> {
     const run = async () => {
       const selected = this.selected
       if (!selected || !this.user || this.closed) return
@@ -411,7 +411,7 @@ export class Session {
         const {firstRecent} = await this.bus.call('mailstore.claimRecent', {mailboxId: selected.mailboxId, uidNext: view.folder.uidNext})
         recent = [firstRecent, view.folder.uidNext]
       }
-      for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
+      for (const line of selected.catchUp(view, allowExpunge, recent, flags)) this.write(line)
       // NOTIFY's MessageNew fetch attributes: a FETCH of the new messages after their EXISTS (RFC 5465 §5.1)
       const arrived: number[] = []
       for (let i = selected.uids.length - 1; i >= 0 && selected.uids[i]! > last; i--) arrived.unshift(selected.uids[i]!)
@@ -484,7 +484,8 @@ export class Session {
   /**
    * A push: the selected folder's changes when NOTIFY's SELECTED group asks for message events —
    * expunges only with SELECTED and MessageExpunge (SELECTED-DELAYED holds them for a command that
-   * allows them, §6; RFC 3501 §7.4.1 has them wait for a command otherwise) — and the NOTIFY reports due.
+   * allows them, §6; RFC 3501 §7.4.1 has them wait for a command otherwise), flag changes only with
+   * FlagChange (else they wait for the next command) — and the NOTIFY reports due.
    */
   private async push(): Promise<void> {
     this.pushQueued = false
@@ -504,7 +505,7 @@ export class Session {
       return
     }
     try {
-      if (this.selected?.dirty && notifications.pushesSelected) await this.catchUp(notifications.pushesExpunges)
+      if (this.selected?.dirty && notifications.pushesSelected) await this.catchUp(notifications.pushes('MessageExpunge'), false, notifications.pushes('FlagChange'))
       if (notifications.due) await this.sendNotifications()
     } catch (err) {
       this.log.warn({err}, 'imap notify push failed')
