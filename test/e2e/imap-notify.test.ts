@@ -34,6 +34,7 @@ describe('NOTIFY command rules', () => {
     const pre = await raw.open(server.ports.imap)
     expect((await pre.command('NOTIFY NONE')).status).toBe('BAD')
     const c = await login()
+    expect((await c.command('CAPABILITY')).untagged[0]).toMatch(/^\* CAPABILITY .* NOTIFY( |$)/)
     const bad = [
       'NOTIFY SET (SELECTED (MessageNew))',
       'NOTIFY SET (PERSONAL (MessageExpunge))',
