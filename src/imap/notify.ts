@@ -13,7 +13,7 @@
 import type {FolderEvent, FolderShape, MessageChangeKind} from '../bus.js'
 import {isInferior, normalizeFolderName, SEPARATOR} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
-import {Args, decodeName, stringOf} from './args.js'
+import {Args} from './args.js'
 import {FETCH, parseFetchItems} from './commands/fetch.js'
 import {statusLine} from './commands/status.js'
 import {compactSet, mailboxName} from './format.js'
@@ -74,7 +74,7 @@ function eventGroup(items: Node[]): EventGroup {
   let names: string[] = []
   if (filter === 'SUBTREE' || filter === 'MAILBOXES') {
     const n = g.node('mailboxes')
-    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(decodeName(stringOf(m, 'mailbox name'))))
+    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY').mailbox()))
     if (!names.length) throw new ParseError('NOTIFY: an empty mailbox list')
   }
   const eventsNode = g.node('events')
