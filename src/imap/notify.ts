@@ -275,8 +275,8 @@ export class Notifications {
 
 /**
  * A folder event as NOTIFY reports it: `* LIST` with the folder's attributes after the change —
- * `\\NonExistent` when it is gone (§5.4), `OLDNAME` after a rename (§5.4) — or after SUBSCRIBE
- * or UNSUBSCRIBE, its attributes now with `\\Subscribed` or without (§5.5).
+ * `\NonExistent` when it is gone (§5.4), `OLDNAME` after a rename (§5.4) — or after SUBSCRIBE
+ * or UNSUBSCRIBE, its attributes now with `\Subscribed` or without (§5.5).
  */
 function listLine(event: FolderEvent, folders: MailboxRecord[]): string {
   let folder: FolderShape | null | undefined
