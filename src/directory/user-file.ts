@@ -3,9 +3,11 @@
  *
  * CSV has a header row naming its columns, in any order: `address` (required), `password`,
  * `password_hash` (an argon2id PHC string), `quota` (bytes or a size such as 2G; 0 = unlimited),
- * `max_messages` (how many messages the user's folders may hold together; 0 = unlimited), `aliases` (addresses that forward to the user, separated by spaces or `;`), `disabled`
+ * `max_messages` (how many messages the user's folders may hold together; 0 = unlimited),
+ * `aliases` (addresses that forward to the user, separated by spaces or `;`), `disabled`
  * (true/false). JSON Lines has one object a line with the keys `address`, `password`,
- * `passwordHash`, `quota` (number or size string), `maxMessages` (number), `aliases` (array), `disabled` (boolean).
+ * `passwordHash`, `quota` (number or size string), `maxMessages` (number), `aliases` (array),
+ * `disabled` (boolean).
  *
  * This module only reads and writes the shape; what the values mean is checked by
  * user-import.ts. Every problem carries the line and the field it is about, so that all of

@@ -4,7 +4,8 @@
  * All or nothing, in three steps:
  *  1. check every line against the file and the store (address, local domain, no duplicate in
  *     the file, not an existing user unless `update`, not an alias, password or argon2id hash,
- *     quota, message limit, aliases free) and collect every problem: any problem refuses the whole file;
+ *     quota, message limit, aliases free) and collect every problem: any problem refuses the
+ *     whole file;
  *  2. hash the given passwords, in parallel (see hashPasswords): the long part, outside any lock;
  *  3. one write transaction checks everything again (another process may have added a user
  *     meanwhile) and writes every user, their default folders and their aliases, or nothing:

@@ -22,8 +22,9 @@ export interface ResolveRequest {
 
 /**
  * Final recipients of an address, or a refusal: `not-found` (no such user), `disabled`,
- * `quota` (the user's storage quota or message limit would be passed by one more message). An alias that fans out skips disabled or full members and is refused only when no
- * member is left (quota is soft beyond that: a message accepted at RCPT is stored whole).
+ * `quota` (one more message would pass the user's storage quota or message limit). An alias that
+ * fans out skips disabled or full members and is refused only when no member is left (quota is
+ * soft beyond that: a message accepted at RCPT is stored whole).
  */
 export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
   const address = normalizeAddress(input)
