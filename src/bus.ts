@@ -14,6 +14,7 @@ import type {FailResult} from './queue/fail.js'
 import type {ServerStatus} from './status.js'
 import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
+import type {UserLimits} from './store/user-limits.js'
 
 export interface ActionMap {
   /** does this address name an enabled local user? (fmail `verify`) */
@@ -79,8 +80,8 @@ export interface ActionMap {
   /** the actor analyzes the message (the store takes the analysis) */
   /** one message, or several (MULTIAPPEND): all of them or none; `uids` in the order given */
   'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
-  /** a user's quota (bytes, 0: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
-  'mailstore.quota': {req: {user: string}; res: {limit: number; usage: Usage}}
+  /** a user's limits (quota in bytes, message limit; 0 / absent: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
+  'mailstore.quota': {req: {user: string}; res: {limits: UserLimits; usage: Usage}}
 }
 
 export interface EventMap {

@@ -4,7 +4,7 @@ import {exportUsers} from '../../src/directory/user-export.js'
 import {formatUserFile, USER_FILE_FORMATS, type UserFileFormat} from '../../src/directory/user-file.js'
 
 export default class UserExport extends MailboxCommand {
-  static override summary = 'Write every user (address, quota, aliases, disabled) as CSV or JSON Lines, in the form user import reads.'
+  static override summary = 'Write every user (address, quota, max_messages, aliases, disabled) as CSV or JSON Lines, in the form user import reads.'
   static override description = 'Password hashes only with --with-hashes (treat that output as a secret). Aliases that forward to one user are on that user\'s line; aliases with several targets are not exported (see alias list).'
   static override examples = [
     '<%= config.bin %> user export > users.csv',

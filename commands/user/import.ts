@@ -8,7 +8,7 @@ import {parseSize} from '../../src/size.js'
 
 export default class UserImport extends MailboxCommand {
   static override summary = 'Add many users (with their aliases) from a CSV or JSON Lines file, all or none.'
-  static override description = `CSV: a header row, then one user a line; columns address, password, password_hash (argon2id PHC), quota, aliases (separated by spaces or ;), disabled. JSON Lines: one object a line, keys address, password, passwordHash, quota, aliases (array), disabled. The format comes from --format, else the file extension, else the first character ({ is JSON Lines).
+  static override description = `CSV: a header row, then one user a line; columns address, password, password_hash (argon2id PHC), quota, max_messages (0 = unlimited), aliases (separated by spaces or ;), disabled. JSON Lines: one object a line, keys address, password, passwordHash, quota, maxMessages, aliases (array), disabled. The format comes from --format, else the file extension, else the first character ({ is JSON Lines).
 Every line is checked first and every bad one reported (line, field, why); one bad line and nothing is added (exit 1). Then the passwords are hashed in parallel and all users are added in one transaction. Works whether or not the server runs.`
   static override examples = [
     '<%= config.bin %> user import users.csv',

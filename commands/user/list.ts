@@ -17,6 +17,7 @@ export default class UserList extends MailboxCommand {
         {header: 'messages', get: (u) => u.messages},
         {header: 'used', get: (u) => formatSize(u.used)},
         {header: 'quota', get: (u) => (u.quota ? formatSize(u.quota) : 'unlimited')},
+        {header: 'max messages', get: (u) => u.maxMessages || 'unlimited'},
       ]),
     )
     return users

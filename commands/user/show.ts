@@ -17,6 +17,7 @@ export default class UserShow extends MailboxCommand {
         `address:  ${u.address}`,
         `state:    ${u.disabled ? 'disabled' : 'enabled'}`,
         `quota:    ${u.quota ? formatSize(u.quota) : 'unlimited'}`,
+        `messages: ${u.maxMessages ? `at most ${u.maxMessages}` : 'unlimited'}`,
         `used:     ${formatSize(u.used)} in ${u.messages} message(s), ${u.folders} folder(s)`,
         `created:  ${formatTime(u.createdAt)}`,
         `updated:  ${formatTime(u.updatedAt)}`,

@@ -26,6 +26,7 @@ export async function exportUsers(store: MailboxStore, options: {domain?: string
       // an empty hash is a user without a password (capture mode makes those): nothing to export
       ...(options.withHashes && user.passwordHash ? {passwordHash: user.passwordHash} : {}),
       quota: user.quota,
+      maxMessages: user.maxMessages ?? 0,
       aliases: aliasesOf.get(user.address) ?? [],
       disabled: user.disabled,
     })

@@ -3,9 +3,11 @@
  *
  * CSV has a header row naming its columns, in any order: `address` (required), `password`,
  * `password_hash` (an argon2id PHC string), `quota` (bytes or a size such as 2G; 0 = unlimited),
+ * `max_messages` (how many messages the user's folders may hold together; 0 = unlimited),
  * `aliases` (addresses that forward to the user, separated by spaces or `;`), `disabled`
  * (true/false). JSON Lines has one object a line with the keys `address`, `password`,
- * `passwordHash`, `quota` (number or size string), `aliases` (array), `disabled` (boolean).
+ * `passwordHash`, `quota` (number or size string), `maxMessages` (number), `aliases` (array),
+ * `disabled` (boolean).
  *
  * This module only reads and writes the shape; what the values mean is checked by
  * user-import.ts. Every problem carries the line and the field it is about, so that all of
@@ -24,11 +26,13 @@ export interface UserEntry {
   passwordHash?: string
   /** bytes, or a size string for parseSize */
   quota?: number | string
+  /** a count, as written */
+  maxMessages?: number | string
   aliases: string[]
   disabled?: boolean
 }
 
-export type UserField = 'address' | 'password' | 'passwordHash' | 'quota' | 'aliases' | 'disabled'
+export type UserField = 'address' | 'password' | 'passwordHash' | 'quota' | 'maxMessages' | 'aliases' | 'disabled'
 
 export interface LineProblem {
   line: number
@@ -48,6 +52,7 @@ const CSV_COLUMNS: Record<string, UserField> = {
   password: 'password',
   password_hash: 'passwordHash',
   quota: 'quota',
+  max_messages: 'maxMessages',
   aliases: 'aliases',
   disabled: 'disabled',
 }
@@ -145,6 +150,7 @@ const JSON_TYPES: Record<UserField, string> = {
   password: 'a string',
   passwordHash: 'a string',
   quota: 'a number of bytes or a size string',
+  maxMessages: 'a number',
   aliases: 'an array of strings',
   disabled: 'true or false',
 }
@@ -162,7 +168,9 @@ function jsonEntry(line: number, object: Record<string, unknown>): {entry?: User
     const typed =
       field === 'quota'
         ? typeof value === 'number' || typeof value === 'string'
-        : field === 'aliases'
+        : field === 'maxMessages'
+          ? typeof value === 'number'
+          : field === 'aliases'
           ? Array.isArray(value) && value.every((a) => typeof a === 'string')
           : typeof value === (field === 'disabled' ? 'boolean' : 'string')
     if (!typed) {
@@ -172,6 +180,7 @@ function jsonEntry(line: number, object: Record<string, unknown>): {entry?: User
     if (field === 'aliases') entry.aliases = (value as string[]).flatMap(splitAliases)
     else if (field === 'disabled') entry.disabled = value as boolean
     else if (field === 'quota') entry.quota = value as number | string
+    else if (field === 'maxMessages') entry.maxMessages = value as number
     else entry[field] = value as string
   }
   return {entry: problems.length ? undefined : entry, problems}
@@ -182,6 +191,7 @@ export interface ExportedUser {
   address: string
   passwordHash?: string
   quota: number
+  maxMessages: number
   aliases: string[]
   disabled: boolean
 }
@@ -189,9 +199,9 @@ export interface ExportedUser {
 /** The file text for `users`: a header row first in CSV; `passwordHash` only where it is set. */
 export function formatUserFile(users: ExportedUser[], format: UserFileFormat, withHashes: boolean): string {
   if (format === 'jsonl') {
-    return users.map((u) => JSON.stringify({address: u.address, ...(withHashes ? {passwordHash: u.passwordHash} : {}), quota: u.quota, aliases: u.aliases, disabled: u.disabled}) + '\n').join('')
+    return users.map((u) => JSON.stringify({address: u.address, ...(withHashes ? {passwordHash: u.passwordHash} : {}), quota: u.quota, maxMessages: u.maxMessages, aliases: u.aliases, disabled: u.disabled}) + '\n').join('')
   }
-  const header = ['address', ...(withHashes ? ['password_hash'] : []), 'quota', 'aliases', 'disabled']
-  const rows = users.map((u) => csvLine([u.address, ...(withHashes ? [u.passwordHash ?? ''] : []), String(u.quota), u.aliases.join(' '), String(u.disabled)]))
+  const header = ['address', ...(withHashes ? ['password_hash'] : []), 'quota', 'max_messages', 'aliases', 'disabled']
+  const rows = users.map((u) => csvLine([u.address, ...(withHashes ? [u.passwordHash ?? ''] : []), String(u.quota), String(u.maxMessages), u.aliases.join(' '), String(u.disabled)]))
   return csvLine(header) + rows.join('')
 }

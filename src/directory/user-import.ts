@@ -4,7 +4,8 @@
  * All or nothing, in three steps:
  *  1. check every line against the file and the store (address, local domain, no duplicate in
  *     the file, not an existing user unless `update`, not an alias, password or argon2id hash,
- *     quota, aliases free) and collect every problem: any problem refuses the whole file;
+ *     quota, message limit, aliases free) and collect every problem: any problem refuses the
+ *     whole file;
  *  2. hash the given passwords, in parallel (see hashPasswords): the long part, outside any lock;
  *  3. one write transaction checks everything again (another process may have added a user
  *     meanwhile) and writes every user, their default folders and their aliases, or nothing:
@@ -22,6 +23,7 @@ import {parseSize} from '../size.js'
 import type {DirectoryLookups, MailboxStore} from '../store/backend.js'
 import type {AliasRecord} from '../store/records.js'
 import {fieldName, type LineProblem, type ParsedUserFile, type UserEntry, type UserField} from './user-file.js'
+import {parseMessageLimit} from './users.js'
 
 export interface ImportOptions {
   /** change users that exist already instead of refusing the line */
@@ -54,6 +56,7 @@ interface PlannedUser {
   password?: string
   passwordHash?: string
   quota?: number
+  maxMessages?: number
   disabled?: boolean
   /** aliases to create (those already forwarding to this user alone are left out) */
   aliases: string[]
@@ -93,7 +96,7 @@ export async function importUsers(store: MailboxStore, file: ParsedUserFile, wha
     const again = plan(lookups, file, update)
     if (again.problems.length) throw new ImportRefused(sorted(again.problems), what)
     planned = again.users
-    return again.users.map(({line, address, exists, passwordHash, quota, disabled, aliases}) => ({address, exists, passwordHash: hashOf.get(line) ?? passwordHash, quota, disabled, aliases}))
+    return again.users.map(({line, address, exists, passwordHash, quota, maxMessages, disabled, aliases}) => ({address, exists, passwordHash: hashOf.get(line) ?? passwordHash, quota, maxMessages, disabled, aliases}))
   })
   return {
     format: file.format,
@@ -153,6 +156,7 @@ function plan(directory: DirectoryLookups, file: ParsedUserFile, update: boolean
     else if (entry.passwordHash !== undefined) attempt('passwordHash', () => checkArgon2idHash(entry.passwordHash!))
 
     const quota = entry.quota === undefined ? undefined : attempt('quota', () => quotaOf(entry.quota!))
+    const maxMessages = entry.maxMessages === undefined ? undefined : attempt('maxMessages', () => parseMessageLimit(entry.maxMessages!))
 
     const aliases: string[] = []
     for (const input of entry.aliases) {
@@ -168,7 +172,7 @@ function plan(directory: DirectoryLookups, file: ParsedUserFile, update: boolean
     }
 
     if (address && problems.length === problemsBefore) {
-      users.push({line: entry.line, address, exists, password: entry.password, passwordHash: entry.passwordHash, quota, disabled: entry.disabled, aliases})
+      users.push({line: entry.line, address, exists, password: entry.password, passwordHash: entry.passwordHash, quota, maxMessages, disabled: entry.disabled, aliases})
     }
   }
   return {users, problems}

@@ -1,5 +1,6 @@
 /**
- * Users: an address in a local domain, an argon2id password hash, a quota and an enabled flag.
+ * Users: an address in a local domain, an argon2id password hash, a quota (bytes), a message
+ * limit and an enabled flag.
  * A new user gets the default folders (INBOX, Sent, Drafts, Trash, Junk, Archive).
  * Passwords are hashed here, before the store is asked: the store takes hashes only.
  */
@@ -15,6 +16,8 @@ import {checkNewUser as checkNewUserIn} from './rules.js'
 export interface UserView {
   address: string
   quota: number
+  /** messages all the user's folders may hold together; 0: unlimited */
+  maxMessages: number
   used: number
   messages: number
   folders: number
@@ -29,6 +32,7 @@ async function view(store: MailboxStore, user: UserRecord, usage?: Usage): Promi
   return {
     address: user.address,
     quota: user.quota,
+    maxMessages: user.maxMessages ?? 0,
     used: usage.size,
     messages: usage.messages,
     folders: usage.folders,
@@ -54,11 +58,11 @@ export async function checkNewUser(store: MailboxStore, input: string): Promise<
   return address
 }
 
-export async function addUser(store: MailboxStore, input: {address: string; password: string; quota?: number}): Promise<UserView> {
+export async function addUser(store: MailboxStore, input: {address: string; password: string; quota?: number; maxMessages?: number}): Promise<UserView> {
   // Check cheaply before spending ~170 ms on the hash; the store checks again under its write lock.
   const address = await checkNewUser(store, input.address)
   const passwordHash = await hashPassword(input.password)
-  return view(store, await store.directory.addUser({address, passwordHash, quota: input.quota}))
+  return view(store, await store.directory.addUser({address, passwordHash, quota: input.quota, maxMessages: input.maxMessages}))
 }
 
 export async function showUser(store: MailboxStore, input: string): Promise<UserView> {
@@ -84,6 +88,13 @@ export async function setPassword(store: MailboxStore, input: string, password: 
 export const setPasswordHash = (store: MailboxStore, input: string, passwordHash: string) => update(store, input, {passwordHash})
 export const setDisabled = (store: MailboxStore, input: string, disabled: boolean) => update(store, input, {disabled})
 export const setQuota = (store: MailboxStore, input: string, quota: number) => update(store, input, {quota})
+
+/** A message limit as `user add --max-messages` and `user import` take it: a whole number, 0 (or unlimited) for none. */
+export function parseMessageLimit(value: number | string): number {
+  const count = typeof value === 'number' ? value : /^\s*(unlimited|none)\s*$/i.test(value) ? 0 : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN
+  if (!Number.isSafeInteger(count) || count < 0) throw new MailboxError('invalid', `invalid message limit: ${JSON.stringify(value)} (a whole number of messages, 0 for unlimited)`)
+  return count
+}
 
 export async function removeUser(store: MailboxStore, input: string, options: {force?: boolean} = {}): Promise<UserView> {
   const {record, usage} = await store.directory.removeUser(normalizeAddress(input), options)

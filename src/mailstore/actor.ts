@@ -182,7 +182,7 @@ export class MailstoreActor implements Actor {
       // the usage sums the folders' counters (no message scan), as the quota check on APPEND does
       bus.handle('mailstore.quota', async ({user}) => {
         const [record, usage] = await Promise.all([this.store.directory.user(user), mail.usage(user)])
-        return {limit: record?.quota ?? 0, usage}
+        return {limits: {quota: record?.quota ?? 0, maxMessages: record?.maxMessages}, usage}
       }),
     ]
   }

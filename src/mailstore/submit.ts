@@ -9,6 +9,7 @@ import {outboundSignatures, type DkimConfig, type Signer} from '../dkim/outbound
 import {newId} from '../ids.js'
 import type {DeliveryResult} from '../store/backend.js'
 import type {MailboxStore} from '../store/backend.js'
+import {hasLimits, limitPassed} from '../store/user-limits.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
 
 export interface ResolveRequest {
@@ -21,8 +22,9 @@ export interface ResolveRequest {
 
 /**
  * Final recipients of an address, or a refusal: `not-found` (no such user), `disabled`,
- * `quota`. An alias that fans out skips disabled or full members and is refused only when no
- * member is left (quota is soft beyond that: a message accepted at RCPT is stored whole).
+ * `quota` (one more message would pass the user's storage quota or message limit). An alias that
+ * fans out skips disabled or full members and is refused only when no member is left (quota is
+ * soft beyond that: a message accepted at RCPT is stored whole).
  */
 export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
   const address = normalizeAddress(input)
@@ -36,7 +38,7 @@ export async function resolveForDelivery(store: MailboxStore, {address: input, c
     const record = records[i]!
     if (record.disabled) {
       refusal = new MailboxError('disabled', `mailbox ${user} is disabled`)
-    } else if (record.quota && (await store.mail.usage(user)).size + size > record.quota) {
+    } else if (hasLimits(record) && limitPassed(record, await store.mail.usage(user), {messages: 1, size})) {
       refusal = new MailboxError('quota', `mailbox ${user} is full`)
     } else {
       local.push(user)

@@ -61,10 +61,12 @@ export interface NewUser {
   /** argon2id PHC string; '' for a user who cannot log in yet */
   passwordHash: string
   quota?: number
+  /** 0 or absent: unlimited */
+  maxMessages?: number
 }
 
 /** The fields a user update may change; a new hash makes the user's login sources strangers again. */
-export type UserChange = Partial<Pick<UserRecord, 'passwordHash' | 'quota' | 'disabled'>>
+export type UserChange = Partial<Pick<UserRecord, 'passwordHash' | 'quota' | 'maxMessages' | 'disabled'>>
 
 /** A user as removed: the record and what their folders held. */
 export interface RemovedUser {
@@ -80,6 +82,8 @@ export interface ImportedUser {
   /** absent: added without a password, or (updated) the password kept */
   passwordHash?: string
   quota?: number
+  /** 0: unlimited */
+  maxMessages?: number
   disabled?: boolean
   /** aliases to create, each forwarding to this user alone */
   aliases: string[]

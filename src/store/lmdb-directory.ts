@@ -21,6 +21,7 @@ import {forgetLoginsInTxn} from './lmdb-auth.js'
 import {createDefaultFolders, listFolders, removeAllFolders} from './lmdb-folders.js'
 import type {AliasRecord, DomainRecord, UserRecord} from './records.js'
 import type {Store} from './store.js'
+import {withLimits} from './user-limits.js'
 
 /** live reads: inside a write transaction they see its own writes and hold the lock */
 export function lmdbLookups(store: Store): DirectoryLookups {
@@ -55,7 +56,7 @@ export function lmdbDirectory(store: Store): DirectoryStore {
   const putNewUser = (user: NewUser): UserRecord => {
     checkNewUser(live, user.address)
     const now = Date.now()
-    const record: UserRecord = {address: user.address, passwordHash: user.passwordHash, quota: user.quota ?? 0, disabled: false, createdAt: now, updatedAt: now}
+    const record = withLimits<UserRecord>({address: user.address, passwordHash: user.passwordHash, quota: user.quota ?? 0, maxMessages: user.maxMessages, disabled: false, createdAt: now, updatedAt: now})
     store.users.putSync(record.address, record)
     createDefaultFolders(store, record.address)
     return record
@@ -69,7 +70,7 @@ export function lmdbDirectory(store: Store): DirectoryStore {
 
   const updateUser = (address: string, change: UserChange): UserRecord => {
     const old = requireUser(address)
-    const record = {...old, ...change, updatedAt: Date.now()}
+    const record = withLimits({...old, ...change, updatedAt: Date.now()})
     store.users.putSync(address, record)
     // whoever logged in with the old password gets no standing from it: its addresses are strangers again
     if (change.passwordHash !== undefined && change.passwordHash !== old.passwordHash) forgetLoginsInTxn(store, address)
@@ -168,13 +169,14 @@ function writeImport(store: Store, users: ImportedUser[]): ImportedUser[] {
       const change: UserChange = {
         ...(user.passwordHash !== undefined ? {passwordHash: user.passwordHash} : {}),
         ...(user.quota !== undefined ? {quota: user.quota} : {}),
+        ...(user.maxMessages !== undefined ? {maxMessages: user.maxMessages} : {}),
         ...(user.disabled !== undefined ? {disabled: user.disabled} : {}),
       }
-      store.users.putSync(user.address, {...old, ...change, updatedAt: now})
+      store.users.putSync(user.address, withLimits({...old, ...change, updatedAt: now}))
       // as `user passwd`: a new password takes away the standing the old one earned
       if (user.passwordHash !== undefined && user.passwordHash !== old.passwordHash) forgetLoginsInTxn(store, user.address)
     } else {
-      const record: UserRecord = {address: user.address, passwordHash: user.passwordHash ?? '', quota: user.quota ?? 0, disabled: user.disabled ?? false, createdAt: now, updatedAt: now}
+      const record = withLimits<UserRecord>({address: user.address, passwordHash: user.passwordHash ?? '', quota: user.quota ?? 0, maxMessages: user.maxMessages, disabled: user.disabled ?? false, createdAt: now, updatedAt: now})
       store.users.putSync(user.address, record)
       createDefaultFolders(store, user.address)
     }

@@ -15,10 +15,12 @@ import {folderById, getFolder, listFolders} from './lmdb-folders.js'
 import {usageOfFolders} from '../mailstore/folder-rules.js'
 import type {MailboxRecord, MessageRecord} from './records.js'
 import type {Store} from './store.js'
+import {checkLimits, hasLimits, type Amount} from './user-limits.js'
 
-function checkQuota(store: Store, user: string, adding: number): void {
-  const quota = userInTxn(store, user)?.quota ?? 0
-  if (quota && usageOfFolders(listFolders(store, user)).size + adding > quota) throw new MailboxError('quota', `mailbox ${user} is over its quota`)
+/** the user's limits (./user-limits.ts), read and checked inside the operation's write transaction */
+function checkQuota(store: Store, user: string, adding: Amount): void {
+  const limits = userInTxn(store, user)
+  if (limits && hasLimits(limits)) checkLimits(user, limits, usageOfFolders(listFolders(store, user)), adding)
 }
 
 export interface NewEntry {
@@ -104,7 +106,7 @@ export function copyIn(store: Store, req: CopyRequest): CopyResult {
     .sort((a, b) => a - b)
     .map((uid) => store.messages.get(messageKey(source.id, uid)))
     .filter((m): m is MessageRecord => !!m)
-  if (!req.move) checkQuota(store, req.user, records.reduce((n, m) => n + m.size, 0))
+  if (!req.move) checkQuota(store, req.user, {messages: records.length, size: records.reduce((n, m) => n + m.size, 0)})
   for (const m of records) addBlobRef(store, m.blobId)
   const copied = appendEntries(store, dest, records.map((m) => ({blobId: m.blobId, size: m.size, flags: m.flags, internalDate: m.internalDate})))
   const pairs = records.map((m, i): [number, number] => [m.uid, copied.appended![i]!.uid])
@@ -120,7 +122,7 @@ export function copyIn(store: Store, req: CopyRequest): CopyResult {
 export function appendIn(store: Store, req: AppendRequest): FolderChange {
   const folder = getFolder(store, req.user, req.folder)
   if (folder.noselect) throw new MailboxError('invalid', `${folder.name} cannot hold messages`)
-  checkQuota(store, req.user, req.messages.reduce((n, m) => n + m.raw.length, 0))
+  checkQuota(store, req.user, {messages: req.messages.length, size: req.messages.reduce((n, m) => n + m.raw.length, 0)})
   const entries = req.messages.map((m): NewEntry => {
     const blobId = putBlob(store, m.raw, {analysis: m.analysis}, 1)
     return {blobId, size: m.raw.length, flags: m.flags, ...(m.internalDate !== undefined ? {internalDate: m.internalDate} : {})}

@@ -32,6 +32,8 @@ export interface UserRecord {
   passwordHash: string
   /** bytes; 0 means unlimited */
   quota: number
+  /** messages in all the user's folders together (IMAP QUOTA's MESSAGE resource); absent means unlimited, never 0 */
+  maxMessages?: number
   disabled: boolean
   /** created by capture mode for an address that received mail; has no password */
   capture?: boolean

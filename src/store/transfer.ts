@@ -227,6 +227,7 @@ const shapeUser = (r: UserRecord): UserRecord => ({
   address: r.address,
   passwordHash: r.passwordHash,
   quota: r.quota,
+  ...(r.maxMessages ? {maxMessages: r.maxMessages} : {}),
   disabled: r.disabled,
   ...(r.capture ? {capture: true} : {}),
   createdAt: r.createdAt,

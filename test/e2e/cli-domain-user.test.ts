@@ -28,7 +28,7 @@ beforeAll(async () => {
   await addUser(template, 'alice@example.com')
 })
 
-const USER_KEYS = ['address', 'createdAt', 'disabled', 'folders', 'messages', 'quota', 'updatedAt', 'used']
+const USER_KEYS = ['address', 'createdAt', 'disabled', 'folders', 'maxMessages', 'messages', 'quota', 'updatedAt', 'used']
 const addresses = (users: {address: string}[]) => users.map((u) => u.address)
 
 describe('domain and user commands refuse bad input and write nothing', () => {
@@ -73,6 +73,28 @@ describe('domain and user commands refuse bad input and write nothing', () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin', '--quota', 'lots'], dataDir, /invalid size: "lots"/, {input: 'pw\n'})
     expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
+  })
+
+  it('a bad message limit is refused', async () => {
+    const dataDir = await cloneDataDir(template)
+    for (const bad of ['-1', 'many', '1.5']) {
+      await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin', '--max-messages', bad], dataDir, new RegExp(`invalid message limit: "${bad.replace('.', '\\.')}"`), {input: 'pw\n'})
+    }
+    expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
+  })
+
+  it('user add --max-messages: kept with the quota, shown by add, show and list', async () => {
+    const dataDir = await cloneDataDir(template)
+    const add = await runCli(['user', 'add', 'carl@example.com', '--password-stdin', '--quota', '1M', '--max-messages', '2500'], {dataDir, input: 'pw-carl\n'})
+    expect(add.code, add.stderr).toBe(0)
+    expect(add.stdout).toBe('added user carl@example.com (quota 1M, at most 2500 messages)\n')
+    expect(await runJson(['user', 'show', 'carl@example.com'], {dataDir})).toMatchObject({quota: 1024 ** 2, maxMessages: 2500})
+    expect((await runCli(['user', 'show', 'carl@example.com'], {dataDir})).stdout).toMatch(/^messages: at most 2500$/m)
+    expect((await runCli(['user', 'show', 'alice@example.com'], {dataDir})).stdout).toMatch(/^messages: unlimited$/m)
+    expect(await withTestStore(dataDir, async (s) => (await s.directory.user('carl@example.com'))?.maxMessages, {readOnly: true})).toBe(2500)
+    const human = (await runCli(['user', 'list'], {dataDir})).stdout
+    expect(human).toMatch(/carl@example\.com\s+enabled\s+0\s+0B\s+1M\s+2500/)
+    expect(human).toMatch(/MAX MESSAGES/i)
   })
 
   it('an empty password on stdin is refused', async () => {
@@ -202,6 +224,7 @@ describe('domain and user happy paths (--json)', () => {
     expect(user).toEqual({
       address: 'bob@example.com',
       quota: 2147483648,
+      maxMessages: 0,
       used: 0,
       messages: 0,
       folders: 6,
@@ -214,7 +237,7 @@ describe('domain and user happy paths (--json)', () => {
 
     const list = await runJson(['user', 'list'], {dataDir})
     expect(list).toHaveLength(2)
-    expect(list[0]).toEqual({address: 'alice@example.com', quota: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
+    expect(list[0]).toEqual({address: 'alice@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
     expect(list[1]).toEqual(user)
     for (const u of list) expect(Object.keys(u).sort()).toEqual(USER_KEYS)
     const human = await runCli(['user', 'list'], {dataDir})
@@ -255,7 +278,7 @@ describe('domain and user happy paths (--json)', () => {
   it('user remove without mail removes the user and their folders', async () => {
     const dataDir = await cloneDataDir(template)
     const removed = await runJson(['user', 'remove', 'alice@example.com'], {dataDir})
-    expect(removed).toEqual({address: 'alice@example.com', quota: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
+    expect(removed).toEqual({address: 'alice@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
     expect(await runJson(['user', 'list'], {dataDir})).toEqual([])
     expect(await withTestStore(dataDir, async ({mail}) => [...(await mail.usageByUser()).values()].reduce((n, u) => n + u.folders, 0), {readOnly: true})).toBe(0)
     // the address is free again

@@ -127,6 +127,7 @@ describe('user import refuses a bad file whole', () => {
       '{"address":"c@example.com","passwordHash":"$argon2id$v=19$m=4194304,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"}',
       '{"address":"d@example.com",',
       '{"address":"e@example.com","aliases":"e2@example.com"}',
+      '{"address":"f@example.com","maxMessages":-3}',
     ].join('\n')
     const before = await snapshot(dataDir)
     const r = await runCli(['user', 'import', '-'], {dataDir, input: jsonl})
@@ -140,7 +141,8 @@ describe('user import refuses a bad file whole', () => {
       'Error: line 5: aliases',
     ])
     expect(lines[2]).toMatch(/memory m=4194304 KiB outside 32\.\.262144/)
-    expect(lines[5]).toBe('Error: 5 bad line(s) in stdin: nothing was imported')
+    expect(lines[5]).toBe('Error: line 6: maxMessages: invalid message limit: -3 (a whole number of messages, 0 for unlimited)')
+    expect(lines[6]).toBe('Error: 6 bad line(s) in stdin: nothing was imported')
     expect(await snapshot(dataDir)).toEqual(before)
   })
 })
@@ -189,12 +191,12 @@ describe('user import bounds and interruptions', () => {
 })
 
 describe('export, then import into a fresh data dir', () => {
-  /** example.com and example.org; users with a password, a quota, an alias, one disabled, one alias of two users */
+  /** example.com and example.org; users with a password, a quota and a message limit, an alias, one disabled, one alias of two users */
   async function seeded(): Promise<string> {
     const dataDir = tempDataDir()
     await ok(['domain', 'add', 'example.com'], dataDir)
     await ok(['domain', 'add', 'example.org'], dataDir)
-    const csv = 'address,password,quota,aliases,disabled\nann@example.com,ann-pw,2G,a@example.com @example.com,\nben@example.org,ben-pw,,,yes\n'
+    const csv = 'address,password,quota,max_messages,aliases,disabled\nann@example.com,ann-pw,2G,5000,a@example.com @example.com,\nben@example.org,ben-pw,,,,yes\n'
     await ok(['user', 'import', '-'], dataDir, csv)
     await ok(['alias', 'add', 'team@example.com', 'ann@example.com', 'ben@example.org'], dataDir)
     return dataDir
@@ -214,8 +216,8 @@ describe('export, then import into a fresh data dir', () => {
   it('with --with-hashes (CSV): the same users, hashes, quotas, aliases and states', async () => {
     const source = await seeded()
     const text = await exported(source, ['--with-hashes'])
-    expect(text.split('\n')[0]).toBe('address,password_hash,quota,aliases,disabled')
-    expect(text).toContain(`ann@example.com,"${await passwordHashOf(source, 'ann@example.com')}",2147483648,@example.com a@example.com,false`)
+    expect(text.split('\n')[0]).toBe('address,password_hash,quota,max_messages,aliases,disabled')
+    expect(text).toContain(`ann@example.com,"${await passwordHashOf(source, 'ann@example.com')}",2147483648,5000,@example.com a@example.com,false`)
     expect(text).not.toContain('team@example.com') // an alias of two users belongs to neither
 
     const target = await freshWithDomains()
@@ -237,23 +239,24 @@ describe('export, then import into a fresh data dir', () => {
     expect(await passwordHashOf(target, 'ann@example.com')).toBe('')
 
     const org = await exported(source, ['--format', 'jsonl', '--domain', 'Example.ORG'])
-    expect(org).toBe('{"address":"ben@example.org","quota":0,"aliases":[],"disabled":true}\n')
+    expect(org).toBe('{"address":"ben@example.org","quota":0,"maxMessages":0,"aliases":[],"disabled":true}\n')
+    expect(text).toContain('{"address":"ann@example.com","quota":2147483648,"maxMessages":5000,')
   })
 
   it('--update changes the fields a line gives and keeps the others', async () => {
     const dataDir = await seeded()
     const oldHash = await passwordHashOf(dataDir, 'ben@example.org')
-    const summary = await runJson(['user', 'import', '-', '--update'], {dataDir, input: 'address,quota,aliases\nann@example.com,1G,a@example.com ann2@example.com\n'})
+    const summary = await runJson(['user', 'import', '-', '--update'], {dataDir, input: 'address,quota,max_messages,aliases\nann@example.com,1G,0,a@example.com ann2@example.com\n'})
     expect(summary).toMatchObject({added: 0, updated: 1, aliases: 1, hashed: 0})
-    await runJson(['user', 'import', '-', '--update'], {dataDir, input: '{"address":"ben@example.org","password":"new-pw","disabled":false}\n'})
+    await runJson(['user', 'import', '-', '--update'], {dataDir, input: '{"address":"ben@example.org","password":"new-pw","disabled":false,"maxMessages":12}\n'})
     const users = await runJson(['user', 'list'], {dataDir})
-    expect(users.map((u: {address: string; quota: number; disabled: boolean}) => [u.address, u.quota, u.disabled])).toEqual([
-      ['ann@example.com', 1024 ** 3, false],
-      ['ben@example.org', 0, false],
+    expect(users.map((u: {address: string; quota: number; maxMessages: number; disabled: boolean}) => [u.address, u.quota, u.maxMessages, u.disabled])).toEqual([
+      ['ann@example.com', 1024 ** 3, 0, false],
+      ['ben@example.org', 0, 12, false],
     ])
     const newHash = (await passwordHashOf(dataDir, 'ben@example.org'))!
     expect(newHash).not.toBe(oldHash)
     expect(await argon2.verify(newHash, 'new-pw')).toBe(true)
-    expect(await exported(dataDir, [])).toContain('ann@example.com,1073741824,@example.com a@example.com ann2@example.com,false')
+    expect(await exported(dataDir, [])).toContain('ann@example.com,1073741824,0,@example.com a@example.com ann2@example.com,false')
   })
 })

@@ -1,20 +1,28 @@
 /**
  * QUOTA (RFC 9208) on the wire: the user's quota from `user add --quota` as the root "" with
- * the STORAGE resource in KiB (rounded up, as Dovecot), no root for a user without a quota,
- * SETQUOTA refused, APPEND and COPY over the quota answered NO [OVERQUOTA] (a MOVE adds
- * nothing), STATUS DELETED and DELETED-STORAGE; then imapflow's getQuota() and Python
- * imaplib's getquotaroot() on the same server.
+ * the STORAGE resource in KiB (rounded up, as Dovecot), the message limit from `--max-messages`
+ * as the MESSAGE resource, no root for a user without either, SETQUOTA refused, APPEND
+ * (MULTIAPPEND) and COPY over a limit answered NO [OVERQUOTA] (a MOVE adds nothing), SMTP
+ * refusing a full mailbox at RCPT, STATUS DELETED and DELETED-STORAGE; then imapflow's
+ * getQuota() and Python imaplib's getquotaroot() on the same server.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, tempDataDir} from '../helpers/cli.js'
 import {addUsers, connectFlow, RawImap, startImapServer, type ImapServer} from './imap-helpers.js'
 import {PY_PRELUDE, python} from './imap-sync-helpers.js'
+import {codeOf, RawSmtp} from './smtp-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 /** no quota */
 const bob = {address: 'bob@other.test', password: 'bob-pw'}
 /** alice's quota: 10 KiB exactly */
 const QUOTA = 10 * 1024
+/** a message limit only */
+const carol = {address: 'carol@example.test', password: 'carol-pw'}
+const CAROL_MESSAGES = 3
+/** both limits: QUOTA bytes and DAVE_MESSAGES messages */
+const dave = {address: 'dave@example.test', password: 'dave-pw'}
+const DAVE_MESSAGES = 50
 
 let server: ImapServer
 const open: {close(): void}[] = []
@@ -29,6 +37,8 @@ beforeAll(async () => {
   await Promise.all([
     cli(['user', 'add', alice.address, '--password-stdin', '--quota', String(QUOTA)], `${alice.password}\n`),
     addUsers(dataDir, ['other.test'], [bob]),
+    cli(['user', 'add', carol.address, '--password-stdin', '--max-messages', String(CAROL_MESSAGES)], `${carol.password}\n`),
+    cli(['user', 'add', dave.address, '--password-stdin', '--quota', String(QUOTA), '--max-messages', String(DAVE_MESSAGES)], `${dave.password}\n`),
   ])
   // the users are in place: serve adds only a domain of its own
   server = await startImapServer({dataDir, users: [], domains: ['serve.test']})
@@ -58,13 +68,58 @@ function messageOf(size: number, subject = 'sized'): string {
 }
 
 describe('QUOTA on the wire', () => {
-  it('is advertised with RES-STORAGE, without QUOTASET', async () => {
+  it('is advertised with RES-STORAGE and RES-MESSAGE, without QUOTASET', async () => {
     const c = await login()
     const caps = (await c.command('CAPABILITY')).untagged[0]!.split(' ')
     expect(caps).toContain('QUOTA')
-    expect(caps).toContain('QUOTA=RES-STORAGE')
     expect(caps).not.toContain('QUOTASET')
-    expect(caps.filter((cap) => cap.startsWith('QUOTA='))).toEqual(['QUOTA=RES-STORAGE'])
+    expect(caps.filter((cap) => cap.startsWith('QUOTA='))).toEqual(['QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'])
+  })
+
+  it('a message limit alone is the MESSAGE resource; APPEND, MULTIAPPEND and COPY past it are NO [OVERQUOTA], a MOVE is not; SMTP refuses at RCPT', async () => {
+    const c = await login(carol)
+    const quota = async () => (await c.command('GETQUOTA ""')).untagged
+    let r = await c.command('GETQUOTAROOT INBOX')
+    expect(r.untagged).toEqual(['* QUOTAROOT INBOX ""', `* QUOTA "" (MESSAGE 0 ${CAROL_MESSAGES})`])
+    for (const subject of ['one', 'two']) expect((await c.append('INBOX', messageOf(500, subject))).status).toBe('OK')
+    expect(await quota()).toEqual([`* QUOTA "" (MESSAGE 2 ${CAROL_MESSAGES})`])
+
+    // MULTIAPPEND (RFC 3502) of two with room for one: neither is stored
+    const [m1, m2] = [Buffer.from(messageOf(400, 'm1')), Buffer.from(messageOf(400, 'm2'))]
+    c.write(Buffer.concat([Buffer.from(`M1 APPEND INBOX {${m1.length}+}\r\n`), m1, Buffer.from(` {${m2.length}+}\r\n`), m2, Buffer.from('\r\n')]))
+    expect((await c.tagged('M1')).tagged).toMatch(/^M1 NO \[OVERQUOTA\] /)
+    expect(await quota()).toEqual([`* QUOTA "" (MESSAGE 2 ${CAROL_MESSAGES})`])
+
+    expect((await c.append('INBOX', messageOf(500, 'three'))).status).toBe('OK') // exactly at the limit
+    r = await c.append('Drafts', messageOf(100, 'four'))
+    expect(r.tagged).toMatch(/^\S+ NO \[OVERQUOTA\] /)
+    expect((await c.command('CREATE Kept')).status).toBe('OK')
+    expect((await c.command('SELECT INBOX')).status).toBe('OK')
+    expect((await c.command('COPY 1 Kept')).tagged).toMatch(/^\S+ NO \[OVERQUOTA\] /)
+    expect((await c.command('MOVE 1 Kept')).status).toBe('OK')
+    expect(await quota()).toEqual([`* QUOTA "" (MESSAGE 3 ${CAROL_MESSAGES})`])
+    expect((await c.command('STATUS Kept (MESSAGES)')).untagged).toEqual(['* STATUS "Kept" (MESSAGES 1)'])
+
+    // SMTP: the same refusal as a full mailbox, at RCPT; another recipient is still taken
+    const smtp = await RawSmtp.open(server.ports.smtp)
+    try {
+      await smtp.ehlo()
+      expect((await smtp.cmd('MAIL FROM:<a@remote.test>')).code).toBe(250)
+      const refused = await smtp.cmd(`RCPT TO:<${carol.address}>`)
+      expect(codeOf(refused), refused.raw).toBe('552 5.2.2')
+      expect((await smtp.cmd(`RCPT TO:<${alice.address}>`)).code).toBe(250)
+    } finally {
+      smtp.close()
+    }
+  })
+
+  it('both limits: STORAGE, then MESSAGE, in one QUOTA response', async () => {
+    const c = await login(dave)
+    expect((await c.command('GETQUOTAROOT INBOX')).untagged).toEqual(['* QUOTAROOT INBOX ""', `* QUOTA "" (STORAGE 0 10 MESSAGE 0 ${DAVE_MESSAGES})`])
+    expect((await c.append('INBOX', messageOf(3000))).status).toBe('OK')
+    expect((await c.command('GETQUOTA ""')).untagged).toEqual([`* QUOTA "" (STORAGE 3 10 MESSAGE 1 ${DAVE_MESSAGES})`])
+    // the storage quota still refuses on its own
+    expect((await c.append('INBOX', messageOf(8000))).tagged).toMatch(/^\S+ NO \[OVERQUOTA\] /)
   })
 
   it('GETQUOTAROOT and GETQUOTA report the user root "" in KiB, rounded up; APPEND and COPY over it are NO [OVERQUOTA]', async () => {
@@ -140,6 +195,17 @@ describe('client libraries', () => {
     try {
       const quota = await client.getQuota('INBOX')
       expect(quota).toMatchObject({path: 'INBOX', storage: {usage: 7 * 1024, limit: QUOTA, status: '70%'}})
+      expect(quota).not.toHaveProperty('message')
+    } finally {
+      await client.logout()
+    }
+  })
+
+  it("imapflow's getQuota() reads the MESSAGE resource beside STORAGE", async () => {
+    const client = await connectFlow(server, dave)
+    try {
+      const quota = await client.getQuota('INBOX')
+      expect(quota).toMatchObject({path: 'INBOX', storage: {usage: 3 * 1024, limit: QUOTA, status: '30%'}, message: {usage: 1, limit: DAVE_MESSAGES, status: '2%'}})
     } finally {
       await client.logout()
     }
@@ -166,5 +232,20 @@ print(json.dumps({'root': root, 'quota': quota, 'setquota': setquota}))
     expect(out.root).toEqual(['OK', [['INBOX ""'], ['"" (STORAGE 7 10)']]])
     expect(out.quota).toEqual(['OK', ['"" (STORAGE 7 10)']])
     expect(out.setquota).toEqual(['NO', expect.stringMatching(/administrator/), true])
+  })
+
+  it("Python imaplib's getquota() with the MESSAGE resource", async () => {
+    const out = await python<{quota: unknown}>(
+      PY_PRELUDE +
+        String.raw`
+M = connect()
+typ, data = M.getquota('""')
+quota = [typ, [x.decode() for x in data]]
+M.logout()
+print(json.dumps({'quota': quota}))
+`,
+      [server.ports.imap, carol.address, carol.password],
+    )
+    expect(out.quota).toEqual(['OK', [`"" (MESSAGE 3 ${CAROL_MESSAGES})`]])
   })
 })

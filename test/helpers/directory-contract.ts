@@ -74,6 +74,22 @@ export function directoryContract(name: string, open: () => Promise<OpenedBacken
       expect(await d.counts()).toEqual({domains: 1, users: 1, aliases: 1})
     })
 
+    withStore('users: a message limit is kept, changed and cleared; unlimited is no field at all, on both backends', async (d) => {
+      const user = await d.addUser({address: 'amy@example.com', passwordHash: HASH, quota: 1000, maxMessages: 50})
+      expect(user).toMatchObject({quota: 1000, maxMessages: 50})
+      expect(await d.user('amy@example.com')).toEqual(user)
+      expect(await d.updateUser('amy@example.com', {disabled: true})).toMatchObject({maxMessages: 50, disabled: true})
+      expect(await d.updateUser('amy@example.com', {maxMessages: 3})).toMatchObject({maxMessages: 3, quota: 1000})
+      const cleared = await d.updateUser('amy@example.com', {maxMessages: 0})
+      expect(cleared).not.toHaveProperty('maxMessages')
+      expect(await d.user('amy@example.com')).toEqual(cleared)
+      expect(await d.addUser({address: 'bob@example.com', passwordHash: HASH, maxMessages: 0})).not.toHaveProperty('maxMessages')
+      expect((await d.users()).map((u) => [u.address, u.maxMessages])).toEqual([
+        ['amy@example.com', undefined],
+        ['bob@example.com', undefined],
+      ])
+    })
+
     withStore('aliases: a loop, a dangling target, a user’s address are refused and write nothing', async (d) => {
       await d.addUser({address: 'amy@example.com', passwordHash: HASH})
       await d.addAlias('a@example.com', ['b@example.org', 'amy@example.com'])
@@ -135,7 +151,7 @@ export function directoryContract(name: string, open: () => Promise<OpenedBacken
       await d.addUser({address: 'amy@example.com', passwordHash: HASH, quota: 5})
       const batch: ImportedUser[] = [
         {address: 'amy@example.com', exists: true, disabled: true, aliases: ['ames@example.com']},
-        {address: 'bob@example.com', exists: false, passwordHash: HASH, quota: 7, aliases: []},
+        {address: 'bob@example.com', exists: false, passwordHash: HASH, quota: 7, maxMessages: 9, aliases: []},
       ]
       await expect(
         d.importUsers((lookups) => {
@@ -148,7 +164,10 @@ export function directoryContract(name: string, open: () => Promise<OpenedBacken
       expect(await d.user('bob@example.com')).toBeUndefined()
       expect(await d.importUsers(() => batch)).toEqual(batch)
       expect(await d.user('amy@example.com')).toMatchObject({disabled: true, quota: 5, passwordHash: HASH})
-      expect(await d.user('bob@example.com')).toMatchObject({quota: 7, disabled: false})
+      expect(await d.user('bob@example.com')).toMatchObject({quota: 7, maxMessages: 9, disabled: false})
+      // an update that gives a message limit sets it and keeps the rest
+      await d.importUsers(() => [{address: 'amy@example.com', exists: true, maxMessages: 4, aliases: []}])
+      expect(await d.user('amy@example.com')).toMatchObject({disabled: true, quota: 5, maxMessages: 4, passwordHash: HASH})
       expect(await d.alias('ames@example.com')).toMatchObject({targets: ['amy@example.com']})
     })
 

@@ -38,7 +38,7 @@ export function mailOf({directory, mail}: MailBackend) {
     directory,
     mail,
     /** a new user with the default folders */
-    user: async (quota = 0) => (await directory.addUser({address: `u${++seq}@${DOMAIN}`, passwordHash: '', quota})).address,
+    user: async (quota = 0, maxMessages = 0) => (await directory.addUser({address: `u${++seq}@${DOMAIN}`, passwordHash: '', quota, maxMessages})).address,
     folder: async (user: string, name = 'INBOX'): Promise<MailboxRecord> => {
       const f = await mail.folder(user, name)
       if (!f) throw new Error(`no folder ${name}`)
@@ -353,6 +353,27 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(await codeOfAsync(t.append(user, 'Missing'))).toBe('not-found')
       expect(await t.blobCount()).toBe(2)
       expect(await t.mail.usage(user)).toEqual({messages: 2, size: raw.length * 2, folders: 8})
+    })
+
+    withStore('the message limit: APPEND (one or several together) and COPY past it are quota and store nothing; a MOVE is allowed', async (t) => {
+      const user = await t.user(0, 3)
+      await t.add(user, 'INBOX')
+      await t.add(user, 'Sent')
+      const blobs = await t.blobCount()
+      const many = (n: number) => t.mail.append({user, folder: 'INBOX', messages: Array.from({length: n}, (_, i) => ({raw: message(`m${i}`), flags: [], analysis: analyzeMessage(message(`m${i}`))}))})
+      expect(await codeOfAsync(many(2))).toBe('quota') // 2 + 2 > 3: all or none
+      expect(await t.blobCount()).toBe(blobs)
+      const third = await t.add(user, 'INBOX') // exactly at the limit
+      expect(await codeOfAsync(t.append(user, 'Drafts'))).toBe('quota')
+      const inbox = await t.folder(user)
+      expect(await codeOfAsync(t.mail.copy({user, mailboxId: inbox.id, uids: [third], to: 'Archive', move: false}))).toBe('quota')
+      expect((await t.folder(user, 'Archive')).messages).toBe(0)
+      await t.mail.copy({user, mailboxId: inbox.id, uids: [third], to: 'Archive', move: true})
+      expect(await t.mail.usage(user)).toMatchObject({messages: 3})
+      // the limit raised: room again, for exactly one more
+      await t.directory.updateUser(user, {maxMessages: 4})
+      await t.add(user, 'Drafts')
+      expect(await codeOfAsync(t.append(user, 'Drafts'))).toBe('quota')
     })
 
     withStore('APPEND of several messages (MULTIAPPEND): consecutive UIDs in one commit, or nothing when they are over the quota together', async (t) => {

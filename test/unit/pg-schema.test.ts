@@ -115,6 +115,16 @@ describe.skipIf(skipWithoutPostgres)('PostgreSQL schema', () => {
     expect((await pool.query("SELECT envelope FROM blob_info WHERE blob_id = 'b1'")).rows[0].envelope).toEqual({from: [{mailbox: 'root', host: ''}]})
   })
 
+  it('step 5 → 6 gives every user an unlimited message limit (0); a negative one is refused', async () => {
+    const url = await server().createSchema()
+    const {pool} = pools.open(url)
+    expect(await migrate(pool, 'test', MIGRATIONS.slice(0, 5))).toEqual({from: 0, to: 5})
+    await pool.query("INSERT INTO users (address, password_hash, quota, created_at, updated_at) VALUES ('a@x.test', '', 7, 0, 0)")
+    expect(await migrate(pool, 'test')).toEqual({from: 5, to: PG_SCHEMA_VERSION})
+    expect((await pool.query('SELECT quota::int AS quota, max_messages::int AS max_messages FROM users')).rows).toEqual([{quota: 7, max_messages: 0}])
+    await expect(pool.query('UPDATE users SET max_messages = -1')).rejects.toThrow(/check constraint/)
+  })
+
   it('an unreachable server is a clear "unavailable" error naming it (no password)', async () => {
     const port = await freePort() // nothing listens there
     const url = `postgres://mail:secret@127.0.0.1:${port}/mailbox`

@@ -58,7 +58,7 @@ async function filledStore(dir: string): Promise<void> {
     }
     await store.directory.addUser({address: ALICE, passwordHash: HASH, quota: 10_000_000})
     await store.directory.addUser({address: BOB, passwordHash: HASH})
-    await store.directory.addUser({address: CAFE, passwordHash: HASH})
+    await store.directory.addUser({address: CAFE, passwordHash: HASH, maxMessages: 42})
     await store.directory.updateUser(BOB, {disabled: true})
     await store.directory.addAlias('sales@example.com', [ALICE, BOB])
     await store.directory.addAlias('@café.example', [CAFE])
@@ -196,6 +196,8 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     const {directory} = pgDirectory(db.pool)
     expect((await directory.users()).map((u) => u.address)).toEqual([ALICE, BOB, CAFE].sort())
     expect((await directory.user(BOB))?.disabled).toBe(true)
+    expect((await directory.user(CAFE))?.maxMessages).toBe(42)
+    expect(await directory.user(ALICE)).not.toHaveProperty('maxMessages')
     expect(await directory.resolve('anyone@café.example')).toEqual({local: [CAFE], remote: []})
 
     // the message to three users and its COPY: one blob, four references

@@ -260,7 +260,7 @@ describe('queueRows', () => {
 })
 
 describe('userRows', () => {
-  const user = (over: Partial<UserView>): UserView => ({address: 'u@example.com', quota: 0, used: 0, messages: 0, folders: 4, disabled: false, createdAt: NOW, updatedAt: NOW, ...over})
+  const user = (over: Partial<UserView>): UserView => ({address: 'u@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 4, disabled: false, createdAt: NOW, updatedAt: NOW, ...over})
 
   it('address, state, messages, used, quota and the rounded percentage of the quota used', () => {
     expect(USER_HEADER).toEqual(['ADDRESS', 'STATE', 'MESSAGES', 'USED', 'QUOTA', 'USE%'])

@@ -51,7 +51,7 @@ describe('the user file', () => {
 
   it('refuses an unknown or repeated column, and a header without address', () => {
     expect(parseUserFile('\uFEFFaddress,pasword,quota,quota\n', 'csv').problems.map((p) => p.message)).toEqual([
-      'unknown column "pasword" (known: address, password, password_hash, quota, aliases, disabled)',
+      'unknown column "pasword" (known: address, password, password_hash, quota, max_messages, aliases, disabled)',
       'column quota appears twice',
     ])
     expect(parseUserFile('password\nx\n', 'csv').problems.map((p) => p.message)).toEqual(['no address column in the header row'])
@@ -59,14 +59,14 @@ describe('the user file', () => {
 
   it('formatUserFile output parses back to the same users, in both formats', () => {
     const users = [
-      {address: 'a@example.com', passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA', quota: 5, aliases: ['x@example.com', '@example.com'], disabled: true},
-      {address: 'b@example.com', quota: 0, aliases: [], disabled: false},
+      {address: 'a@example.com', passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA', quota: 5, maxMessages: 7, aliases: ['x@example.com', '@example.com'], disabled: true},
+      {address: 'b@example.com', quota: 0, maxMessages: 0, aliases: [], disabled: false},
     ]
     for (const format of ['csv', 'jsonl'] as const) {
       const parsed = parseUserFile(formatUserFile(users, format, true), format)
       expect(parsed.problems).toEqual([])
-      expect(parsed.entries.map((e) => ({...e, quota: Number(e.quota), line: undefined}))).toEqual(
-        users.map((u) => ({address: u.address, ...(u.passwordHash ? {passwordHash: u.passwordHash} : {}), quota: u.quota, aliases: u.aliases, disabled: u.disabled, line: undefined})),
+      expect(parsed.entries.map((e) => ({...e, quota: Number(e.quota), maxMessages: Number(e.maxMessages), line: undefined}))).toEqual(
+        users.map((u) => ({address: u.address, ...(u.passwordHash ? {passwordHash: u.passwordHash} : {}), quota: u.quota, maxMessages: u.maxMessages, aliases: u.aliases, disabled: u.disabled, line: undefined})),
       )
     }
   })

@@ -1,9 +1,11 @@
 /**
  * tag GETQUOTA root, tag GETQUOTAROOT mailbox, tag SETQUOTA root (limits) (RFC 9208).
  *
- * Each user has one quota root, "" (all their folders), when `user add --quota` or `user import`
- * gave them a quota; it has one resource, STORAGE. A user without a quota has no quota root at all:
- * GETQUOTAROOT lists none and GETQUOTA "" is NO. The limit is the administrator's (the CLI), so
+ * Each user has one quota root, "" (all their folders), when `user add --quota` / `--max-messages`
+ * or `user import` gave them a limit. Its resources are those the user has a limit on: STORAGE
+ * (the quota, in KiB) and MESSAGE (the message limit, RFC 9208 §5.2), in that order, as Dovecot
+ * lists them. A user without any limit has no quota root at all: GETQUOTAROOT lists none and
+ * GETQUOTA "" is NO. The limit is the administrator's (the CLI), so
  * SETQUOTA is refused and QUOTASET is not advertised (RFC 9208 §4.1.3 lets a server refuse).
  */
 import {normalizeFolderName} from '../../mailstore/folder-rules.js'
@@ -17,11 +19,15 @@ const ROOT = ''
 /** RFC 9208 §3.2 counts STORAGE in units of 1024 octets; rounded up, as Dovecot 2.3 does */
 export const kibibytes = (bytes: number): number => Math.ceil(bytes / 1024)
 
-/** the user's `* QUOTA "" (…)` response, or undefined when they have no quota */
+/** the user's `* QUOTA "" (…)` response, or undefined when they have no limit */
 async function quotaResponse(session: Session): Promise<string | undefined> {
-  const {limit, usage} = await session.bus.call('mailstore.quota', {user: session.user!})
-  if (!limit) return undefined
-  return `* QUOTA ${str(ROOT)} (STORAGE ${kibibytes(usage.size)} ${kibibytes(limit)})\r\n`
+  const {limits, usage} = await session.bus.call('mailstore.quota', {user: session.user!})
+  const resources = [
+    ...(limits.quota ? [`STORAGE ${kibibytes(usage.size)} ${kibibytes(limits.quota)}`] : []),
+    ...(limits.maxMessages ? [`MESSAGE ${usage.messages} ${limits.maxMessages}`] : []),
+  ]
+  if (!resources.length) return undefined
+  return `* QUOTA ${str(ROOT)} (${resources.join(' ')})\r\n`
 }
 
 export const GETQUOTA: CommandHandler = {
@@ -56,6 +62,6 @@ export const SETQUOTA: CommandHandler = {
     args.astring('quota root')
     args.list('resource limits')
     args.end()
-    throw new ImapError('NO', 'Quotas are set by the administrator (mailbox user add --quota, user import)', 'NOPERM')
+    throw new ImapError('NO', 'Quotas are set by the administrator (mailbox user add --quota / --max-messages, user import)', 'NOPERM')
   },
 }

@@ -38,6 +38,7 @@ interface UserRow {
   address: string
   password_hash: string
   quota: number
+  max_messages: number
   disabled: boolean
   capture: boolean
   created_at: number
@@ -49,6 +50,7 @@ export function userFromRow(row: UserRow): UserRecord {
     address: row.address,
     passwordHash: row.password_hash,
     quota: row.quota,
+    ...(row.max_messages ? {maxMessages: row.max_messages} : {}),
     disabled: row.disabled,
     ...(row.capture ? {capture: true} : {}),
     createdAt: row.created_at,
@@ -58,7 +60,7 @@ export function userFromRow(row: UserRow): UserRecord {
 
 export const aliasFromRow = (row: {alias: string; targets: string[]; created_at: number}): AliasRecord => ({alias: row.alias, targets: row.targets, createdAt: row.created_at})
 
-export const USER_COLUMNS = 'address, password_hash, quota, disabled, capture, created_at, updated_at'
+export const USER_COLUMNS = 'address, password_hash, quota, max_messages, disabled, capture, created_at, updated_at'
 
 /**
  * The cached records are shared by every caller of this node: frozen, so a caller that changed

@@ -24,6 +24,7 @@ import {checkNewAlias, checkNewUser, requireLocalDomain, resolveRecipient} from 
 import {MailboxError} from '../../errors.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from '../backend.js'
 import type {AliasRecord, DkimKeyRecord, DomainRecord, UserRecord} from '../records.js'
+import {withLimits} from '../user-limits.js'
 import {type ChangeSignals, signalledTransaction} from './changes.js'
 import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, inKeyOrder, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
 import {createDefaultFolders, removeUserFolders, usageOfUser} from './folders.js'
@@ -103,13 +104,14 @@ export class DirectoryWrite {
   }
 
   /** a user record as given (new or changed); new users get their default folders from the caller */
-  async putUser(record: UserRecord): Promise<UserRecord> {
+  async putUser(given: UserRecord): Promise<UserRecord> {
+    const record = withLimits(given)
     await this.client.query(
-      `INSERT INTO users (address, password_hash, quota, disabled, capture, created_at, updated_at, version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (address) DO UPDATE SET password_hash = EXCLUDED.password_hash, quota = EXCLUDED.quota,
+      `INSERT INTO users (address, password_hash, quota, max_messages, disabled, capture, created_at, updated_at, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (address) DO UPDATE SET password_hash = EXCLUDED.password_hash, quota = EXCLUDED.quota, max_messages = EXCLUDED.max_messages,
          disabled = EXCLUDED.disabled, capture = EXCLUDED.capture, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version`,
-      [record.address, record.passwordHash, record.quota, record.disabled, record.capture ?? false, record.createdAt, record.updatedAt, this.version],
+      [record.address, record.passwordHash, record.quota, record.maxMessages ?? 0, record.disabled, record.capture ?? false, record.createdAt, record.updatedAt, this.version],
     )
     this.users.set(record.address, record)
     return record
@@ -118,7 +120,7 @@ export class DirectoryWrite {
   async newUser(user: NewUser): Promise<UserRecord> {
     checkNewUser(this.lookups, user.address)
     const now = Date.now()
-    const record = await this.putUser({address: user.address, passwordHash: user.passwordHash, quota: user.quota ?? 0, disabled: false, createdAt: now, updatedAt: now})
+    const record = await this.putUser({address: user.address, passwordHash: user.passwordHash, quota: user.quota ?? 0, maxMessages: user.maxMessages, disabled: false, createdAt: now, updatedAt: now})
     await createDefaultFolders(this.client, record.address, now)
     return record
   }
@@ -214,11 +216,12 @@ export class DirectoryWrite {
         const change: UserChange = {
           ...(user.passwordHash !== undefined ? {passwordHash: user.passwordHash} : {}),
           ...(user.quota !== undefined ? {quota: user.quota} : {}),
+          ...(user.maxMessages !== undefined ? {maxMessages: user.maxMessages} : {}),
           ...(user.disabled !== undefined ? {disabled: user.disabled} : {}),
         }
         await this.updateUser(user.address, change)
       } else {
-        await this.putUser({address: user.address, passwordHash: user.passwordHash ?? '', quota: user.quota ?? 0, disabled: user.disabled ?? false, createdAt: now, updatedAt: now})
+        await this.putUser({address: user.address, passwordHash: user.passwordHash ?? '', quota: user.quota ?? 0, maxMessages: user.maxMessages, disabled: user.disabled ?? false, createdAt: now, updatedAt: now})
         await createDefaultFolders(this.client, user.address, now)
       }
       for (const alias of user.aliases) await this.putAlias({alias, targets: [user.address], createdAt: now})

@@ -16,6 +16,7 @@ import {normalizeFlags} from '../../mailstore/flags.js'
 import {normalizeFolderName} from '../../mailstore/folder-rules.js'
 import type {FolderCatchUp, MailStore} from '../backend.js'
 import type {MailboxRecord} from '../records.js'
+import {checkLimits, hasLimits, type Amount, type UserLimits} from '../user-limits.js'
 import {appendMessages} from './append.js'
 import {addBlobRefs, blobBytes, blobInfo, cachedText, cacheText, recentBlobs, refCounts} from './blobs.js'
 import {changesSince} from './catch-up.js'
@@ -26,20 +27,24 @@ import {createFolderIn, deleteFolderIn, renameFolderIn, subscribeIn} from './fol
 import {FOLDER_COLUMNS, folderFromRow, getFolder, listFolders, listSubscriptions, lockFolder, usageByUser, usageOfUser} from './folders.js'
 import {MESSAGE_COLUMNS, messageFromRow, removeLocked, removeMessages, setFlags} from './message-changes.js'
 
+const NO_LIMITS: UserLimits = {quota: 0}
+
 /**
- * A user's quota (0: none). With one, the user's row stays locked to COMMIT, so the APPENDs and
- * COPYs of one user from all nodes check it one after another. Taken before any folder lock.
+ * A user's limits (../user-limits.ts). With one, the user's row stays locked to COMMIT, so the
+ * APPENDs and COPYs of one user from all nodes check it one after another. Taken before any
+ * folder lock.
  */
-async function lockQuota(client: pg.ClientBase, user: string): Promise<number> {
-  const {rows} = await client.query('SELECT quota FROM users WHERE address = $1', [user])
-  if (!rows[0]?.quota) return 0
-  const locked = await client.query('SELECT quota FROM users WHERE address = $1 FOR UPDATE', [user])
-  return locked.rows[0]?.quota ?? 0
+async function lockQuota(client: pg.ClientBase, user: string): Promise<UserLimits> {
+  const limitsOf = (row?: {quota: number; max_messages: number}): UserLimits => (row ? {quota: row.quota, maxMessages: row.max_messages} : NO_LIMITS)
+  const {rows} = await client.query('SELECT quota, max_messages FROM users WHERE address = $1', [user])
+  if (!hasLimits(limitsOf(rows[0]))) return NO_LIMITS
+  const locked = await client.query('SELECT quota, max_messages FROM users WHERE address = $1 FOR UPDATE', [user])
+  return limitsOf(locked.rows[0])
 }
 
-/** refuses adding `adding` bytes to a user over their quota */
-async function checkQuota(client: pg.ClientBase, user: string, quota: number, adding: number): Promise<void> {
-  if (quota && (await usageOfUser(client, user)).size + adding > quota) throw new MailboxError('quota', `mailbox ${user} is over its quota`)
+/** refuses adding `adding` to a user over one of their limits */
+async function checkQuota(client: pg.ClientBase, user: string, limits: UserLimits, adding: Amount): Promise<void> {
+  if (hasLimits(limits)) checkLimits(user, limits, await usageOfUser(client, user), adding)
 }
 
 /** a user's folder by name, as given; `not-found`, or `invalid` for a placeholder */
@@ -94,12 +99,12 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
     copy: (req) =>
       write(async (client, signals) => {
         // lock order: the user's row (quota), then the folders, source first (a MOVE writes it)
-        const quota = req.move ? 0 : await lockQuota(client, req.user)
+        const limits = req.move ? NO_LIMITS : await lockQuota(client, req.user)
         const source = await lockFolder(client, req.user, req.mailboxId)
         const dest = await selectableFolder(client, req.user, req.to)
         const {rows} = await client.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND uid = ANY ($2::bigint[]) ORDER BY uid`, [source.id, req.uids])
         const records = rows.map(messageFromRow)
-        await checkQuota(client, req.user, quota, records.reduce((n, m) => n + m.size, 0))
+        await checkQuota(client, req.user, limits, {messages: records.length, size: records.reduce((n, m) => n + m.size, 0)})
         await addBlobRefs(client, refCounts(records.map((m) => m.blobId)))
         const copied = await appendMessages(
           client,
@@ -115,10 +120,10 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
       }),
     append: (req) =>
       write(async (client, signals) => {
-        const quota = await lockQuota(client, req.user)
+        const limits = await lockQuota(client, req.user)
         // the folder's refusals come first, as on LMDB
         const folder = await selectableFolder(client, req.user, req.folder)
-        await checkQuota(client, req.user, quota, req.messages.reduce((n, m) => n + m.raw.length, 0))
+        await checkQuota(client, req.user, limits, {messages: req.messages.length, size: req.messages.reduce((n, m) => n + m.raw.length, 0)})
         const messages = []
         for (const m of req.messages) {
           const blobId = await storeBlob(client, m.raw, {analysis: m.analysis}, 1)

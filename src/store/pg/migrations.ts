@@ -264,4 +264,9 @@ export const MIGRATIONS: readonly string[] = [
     structure = replace(structure::text, '"host":"MISSING_DOMAIN"', '"host":""')::json
   WHERE envelope::text LIKE '%MISSING_DOMAIN%' OR structure::text LIKE '%MISSING_DOMAIN%';
   `,
+  // 5 → 6: a user's message limit (IMAP QUOTA's MESSAGE resource, RFC 9208 §5.2) beside the
+  // storage quota; 0 is unlimited, as for quota
+  `
+  ALTER TABLE users ADD COLUMN max_messages bigint NOT NULL DEFAULT 0 CHECK (max_messages >= 0);
+  `,
 ]

@@ -237,8 +237,8 @@ async function insertKind<K extends Kind>(client: pg.ClientBase, kind: K, values
       return insertRows(
         client,
         'users',
-        ['address', 'password_hash', 'quota', 'disabled', 'capture', 'created_at', 'updated_at', 'version'],
-        v.map((u) => [u.address, u.passwordHash, u.quota, u.disabled, u.capture ?? false, u.createdAt, u.updatedAt, version]),
+        ['address', 'password_hash', 'quota', 'max_messages', 'disabled', 'capture', 'created_at', 'updated_at', 'version'],
+        v.map((u) => [u.address, u.passwordHash, u.quota, u.maxMessages ?? 0, u.disabled, u.capture ?? false, u.createdAt, u.updatedAt, version]),
       )
     case 'alias':
       return insertRows(client, 'aliases', ['alias', 'targets', 'created_at', 'version'], v.map((a) => [a.alias, a.targets, a.createdAt, version]))
