@@ -12,6 +12,7 @@ import {normalizeFolderName} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
 import {Args} from './args.js'
 import {statusLine} from './commands/status.js'
+import type {NameCodec} from './names.js'
 import {ParseError, type Node} from './parser.js'
 import {ImapError, type Session} from './session.js'
 
@@ -53,7 +54,7 @@ export function parseNotify(args: Args): NotifySpec | null {
   const status = first?.type === 'atom' && first.value.toUpperCase() === 'STATUS'
   if (status) args.node('status indicator')
   const groups: EventGroup[] = []
-  while (args.remaining) groups.push(eventGroup(args.list('event group')))
+  while (args.remaining) groups.push(eventGroup(args.list('event group'), args.names))
   if (!groups.length) throw new ParseError('NOTIFY SET needs at least one event group')
   // §6.1: one specifier for the selected mailbox at most
   if (groups.filter((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED').length > 1) throw new ParseError('NOTIFY: only one SELECTED or SELECTED-DELAYED event group')
@@ -62,14 +63,14 @@ export function parseNotify(args: Args): NotifySpec | null {
   return {status, groups}
 }
 
-function eventGroup(items: Node[]): EventGroup {
-  const g = new Args(items, 'NOTIFY')
+function eventGroup(items: Node[], codec: NameCodec): EventGroup {
+  const g = new Args(items, 'NOTIFY', codec)
   const filter = g.atom('filter').toUpperCase() as Filter
   if (!FILTERS.includes(filter)) throw new ParseError(`NOTIFY: unknown filter ${filter.slice(0, 30)}`)
   let names: string[] = []
   if (filter === 'SUBTREE' || filter === 'MAILBOXES') {
     const n = g.node('mailboxes')
-    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY').mailbox()))
+    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY', codec).mailbox()))
     if (!names.length) throw new ParseError('NOTIFY: an empty mailbox list')
   }
   const eventsNode = g.node('events')
