@@ -9,29 +9,24 @@
  * creates and selects UTF-8 names.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {RawConnections, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 import {python, PY_PRELUDE} from './imap-sync-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
-
+const raw = new RawConnections()
 let server: ImapServer
-const open: {close(): void}[] = []
 
 beforeAll(async () => {
   server = await startImapServer({users: [alice]})
 }, 30_000)
 
 afterAll(async () => {
-  for (const c of open) c.close()
+  raw.closeAll()
   await server?.stop()
 })
 
-async function login(utf8: boolean): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  if (utf8) expect((await c.command('ENABLE UTF8=ACCEPT')).untagged).toEqual(['* ENABLED UTF8=ACCEPT'])
-  return c
-}
+/** a session of alice's, with UTF8=ACCEPT enabled or not */
+const login = (utf8: boolean) => raw.login(server.ports.imap, alice, utf8 ? 'UTF8=ACCEPT' : undefined)
 
 /** the message of RFC 6532 kind: UTF-8 in the header fields themselves */
 const utf8Message = Buffer.from(
@@ -39,7 +34,7 @@ const utf8Message = Buffer.from(
 )
 
 /** `tag APPEND folder UTF8 (~{n+}…)`: the RFC 6855 §4 form, with a LITERAL+ literal8 */
-async function appendUtf8(c: RawImap, folder: string, message: Buffer) {
+async function appendUtf8(c: Awaited<ReturnType<typeof login>>, folder: string, message: Buffer) {
   const tag = 'U' + Math.random().toString(36).slice(2, 8)
   c.write(Buffer.concat([Buffer.from(`${tag} APPEND ${folder} UTF8 (~{${message.length}+}\r\n`), message, Buffer.from(')\r\n')]))
   return c.tagged(tag)
