@@ -5,7 +5,7 @@
  * (§3), SORT with a charset other than UTF-8 too (erratum 4029); APPEND's `UTF8 (literal8)` (§4)
  * stores a message with raw UTF-8 header fields, whose ENVELOPE a UTF-8 session gets as UTF-8
  * quoted strings and a rev1 session as literals. A rev1 session on the same folders keeps
- * modified UTF-7. Python's imaplib (ENABLE UTF8=ACCEPT switches it to UTF-8 commands) lists,
+ * modified UTF-7, and NOTIFY's folder events follow the session's spelling. Python's imaplib (ENABLE UTF8=ACCEPT switches it to UTF-8 commands) lists,
  * creates and selects UTF-8 names.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -83,6 +83,19 @@ describe('UTF8=ACCEPT', () => {
     expect((await c.command(Buffer.concat([Buffer.from('CREATE "bad'), Buffer.from([0xff, 0xfe]), Buffer.from('"')]))).tagged).toMatch(/ NO \[CANNOT\] /)
     // and the rev1 session still refuses what is not modified UTF-7
     expect((await rev1.command('CREATE "&Jjo"')).tagged).toMatch(/ NO \[CANNOT\] /)
+  })
+
+  it("NOTIFY: a UTF-8 session's SUBTREE takes a UTF-8 name, and folder events come back in UTF-8 (OLDNAME too)", async () => {
+    const c = await login(true)
+    const rev1 = await login(false)
+    expect((await rev1.command('CREATE "&BBwEOARA-"')).status).toBe('OK')
+    expect((await c.command('NOTIFY SET (SUBTREE "Мир" (MailboxName))')).status).toBe('OK')
+    const lists = async () => (await c.command('NOOP')).untagged.filter((l) => l.startsWith('* LIST'))
+    expect((await rev1.command('CREATE "&BBwEOARA-/&BDQEPgQ8-"')).status).toBe('OK')
+    expect(await lists()).toEqual(['* LIST (\\HasNoChildren) "/" "Мир/дом"'])
+    expect((await rev1.command('RENAME "&BBwEOARA-/&BDQEPgQ8-" "&BBwEOARA-/&BDQEPgQ8BDgEOg-"')).status).toBe('OK')
+    expect(await lists()).toEqual(['* LIST (\\HasNoChildren) "/" "Мир/домик" ("OLDNAME" ("Мир/дом"))'])
+    expect((await c.command('NOTIFY NONE')).status).toBe('OK')
   })
 
   it('SEARCH with CHARSET is BAD after ENABLE (RFC 6855 §3); SORT with a charset other than UTF-8 too', async () => {
