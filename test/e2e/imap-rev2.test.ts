@@ -3,9 +3,10 @@
  * wire: ENABLE IMAP4rev2, SELECT/EXAMINE without RECENT and with the folder's LIST response
  * (§6.3.2), no RECENT when new mail arrives, what rev2 keeps (NAMESPACE, STATUS DELETED, the
  * RFC822 FETCH items), RFC 2231 continuations joined in BODYSTRUCTURE, DELETE of a \Noselect
- * parent answered NO [HASCHILDREN]; and a rev1 session on the same server unchanged. IMAP4rev2
- * is not advertised yet. imapflow and Python's imaplib do not speak IMAP4rev2 (neither sends
- * ENABLE IMAP4rev2), so they are not used here.
+ * parent answered NO [HASCHILDREN]; a rev1 session on the same server unchanged; IMAP4rev2
+ * advertised beside IMAP4rev1; and a typical rev2 client flow with every response pinned.
+ * Python's imaplib does not send ENABLE IMAP4rev2; imapflow does (on its own, when advertised),
+ * so every imapflow test file runs rev2 sessions — this file pins the wire.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
