@@ -1,6 +1,6 @@
 /** Reading a command's arguments: each helper names the grammar element it expects and throws ParseError (BAD) otherwise. */
 import {MailboxError} from '../errors.js'
-import {decodeMailboxName} from './mutf7.js'
+import {MUTF7_NAMES, type NameCodec} from './names.js'
 import {ParseError, type Node} from './parser.js'
 
 export class Args {
@@ -9,6 +9,8 @@ export class Args {
   constructor(
     private readonly nodes: Node[],
     private readonly command: string,
+    /** how the session spells mailbox names (modified UTF-7, or UTF-8 after ENABLE) */
+    readonly names: NameCodec = MUTF7_NAMES,
   ) {}
 
   get remaining(): number {
@@ -38,10 +40,10 @@ export class Args {
     throw new ParseError(`${this.command}: ${what} must be a string`)
   }
 
-  /** a mailbox name (modified UTF-7 on the wire); a malformed one is `NO`, as Dovecot answers: the syntax was right */
+  /** a mailbox name in the session's spelling; a malformed one is `NO`, as Dovecot answers: the syntax was right */
   mailbox(what = 'mailbox name'): string {
-    const name = decodeName(this.astring(what))
-    if (name === undefined) throw new MailboxError('invalid', `${what} is not valid modified UTF-7`)
+    const name = this.names.decode(this.astring(what))
+    if (name === undefined) throw new MailboxError('invalid', `${what} is not ${this.names.utf8 ? 'a valid UTF-8 mailbox name' : 'valid modified UTF-7'}`)
     return name
   }
 
@@ -59,15 +61,6 @@ export class Args {
 
   end(): void {
     if (this.i < this.nodes.length) throw new ParseError(`${this.command}: too many arguments`)
-  }
-}
-
-/** a mailbox name or pattern from the wire (modified UTF-7); undefined when it is malformed */
-export function decodeName(raw: string): string | undefined {
-  try {
-    return decodeMailboxName(raw)
-  } catch {
-    return undefined
   }
 }
 

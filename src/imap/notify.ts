@@ -17,6 +17,7 @@ import {Args} from './args.js'
 import {FETCH, parseFetchItems} from './commands/fetch.js'
 import {statusLine} from './commands/status.js'
 import {compactSet, mailboxName} from './format.js'
+import type {NameCodec} from './names.js'
 import {ParseError, type Node} from './parser.js'
 import {ImapError, type Session} from './session.js'
 
@@ -58,7 +59,7 @@ export function parseNotify(args: Args): NotifySpec | null {
   const status = first?.type === 'atom' && first.value.toUpperCase() === 'STATUS'
   if (status) args.node('status indicator')
   const groups: EventGroup[] = []
-  while (args.remaining) groups.push(eventGroup(args.list('event group')))
+  while (args.remaining) groups.push(eventGroup(args.list('event group'), args.names))
   if (!groups.length) throw new ParseError('NOTIFY SET needs at least one event group')
   // §6.1: one specifier for the selected mailbox at most
   if (groups.filter((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED').length > 1) throw new ParseError('NOTIFY: only one SELECTED or SELECTED-DELAYED event group')
@@ -67,14 +68,14 @@ export function parseNotify(args: Args): NotifySpec | null {
   return {status, groups}
 }
 
-function eventGroup(items: Node[]): EventGroup {
-  const g = new Args(items, 'NOTIFY')
+function eventGroup(items: Node[], codec: NameCodec): EventGroup {
+  const g = new Args(items, 'NOTIFY', codec)
   const filter = g.atom('filter').toUpperCase() as Filter
   if (!FILTERS.includes(filter)) throw new ParseError(`NOTIFY: unknown filter ${filter.slice(0, 30)}`)
   let names: string[] = []
   if (filter === 'SUBTREE' || filter === 'MAILBOXES') {
     const n = g.node('mailboxes')
-    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY').mailbox()))
+    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY', codec).mailbox()))
     if (!names.length) throw new ParseError('NOTIFY: an empty mailbox list')
   }
   const eventsNode = g.node('events')
@@ -249,7 +250,7 @@ export class Notifications {
     this.pending.clear()
     const events = this.named.splice(0)
     const folders = await session.bus.call('mailstore.folders', {user: session.user!})
-    const lists = events.map((e) => listLine(e, folders))
+    const lists = events.map((e) => listLine(e, folders, session.names))
     return {lines: [...lists, ...(await this.report(session, folders.filter((f) => changed.has(f.id)), changed))], overflow: false}
   }
 
@@ -278,7 +279,7 @@ export class Notifications {
  * `\NonExistent` when it is gone (§5.4), `OLDNAME` after a rename (§5.4) — or after SUBSCRIBE
  * or UNSUBSCRIBE, its attributes now with `\Subscribed` or without (§5.5).
  */
-function listLine(event: FolderEvent, folders: MailboxRecord[]): string {
+function listLine(event: FolderEvent, folders: MailboxRecord[], names: NameCodec): string {
   let folder: FolderShape | null | undefined
   if (event.kind === 'name') folder = event.folder
   else {
@@ -288,6 +289,6 @@ function listLine(event: FolderEvent, folders: MailboxRecord[]): string {
   const attrs = folder ? [...(folder.noselect ? ['\\Noselect'] : []), folder.children ? '\\HasChildren' : '\\HasNoChildren'] : ['\\NonExistent']
   if (event.kind === 'subscription' && event.subscribed) attrs.push('\\Subscribed')
   if (folder?.specialUse) attrs.push(folder.specialUse)
-  const oldName = event.kind === 'name' && event.oldName ? ` ("OLDNAME" (${mailboxName(event.oldName)}))` : ''
-  return `* LIST (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(event.name)}${oldName}\r\n`
+  const oldName = event.kind === 'name' && event.oldName ? ` ("OLDNAME" (${mailboxName(event.oldName, names)}))` : ''
+  return `* LIST (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(event.name, names)}${oldName}\r\n`
 }

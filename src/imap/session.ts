@@ -22,6 +22,7 @@ import {COMMANDS} from './commands/index.js'
 import {Compression} from './compression.js'
 import {Framing, type RefusalReason} from './framing.js'
 import type {ImapLimits} from './limits.js'
+import {MUTF7_NAMES, UTF8_NAMES, type NameCodec} from './names.js'
 import type {Notifications} from './notify.js'
 import {parseCommand, ParseError, tagOf} from './parser.js'
 import type {SelectedMailbox} from './selected.js'
@@ -116,6 +117,8 @@ export class Session {
   qresync = false
   /** RFC 9051: ENABLE IMAP4rev2; the rev1 behaviours a rev2 client does not expect are left out (docs/imap4rev2.md) */
   rev2 = false
+  /** RFC 6855: ENABLE UTF8=ACCEPT; names and strings in UTF-8, SEARCH without CHARSET, APPEND's UTF8 data */
+  utf8Accept = false
   private readonly framing: Framing
   private readonly queue: QueueItem[] = []
   private busy = false
@@ -363,7 +366,7 @@ export class Session {
       const handler = COMMANDS.get(name)
       if (!handler) throw new ImapError('BAD', `Unknown command ${name.slice(0, 40)}`)
       if (!handler.states.includes(this.state)) throw new ImapError('BAD', `${name} is not valid ${STATE_PHRASE[this.state]}`)
-      const ctx: CommandContext = {tag, name, args: new Args(args, name), uid}
+      const ctx: CommandContext = {tag, name, args: new Args(args, name, this.names), uid}
       const done = await handler.run(this, ctx)
       if (done === null || this.closed || this.state === 'logout') return
       if (this.selected) await this.catchUp(uid || !handler.holdsExpunges)
@@ -429,6 +432,11 @@ export class Session {
     this.qresync = true
     this.enableCondstore()
     if (this.selected) this.selected.vanished = true
+  }
+
+  /** how mailbox names are spelled on the wire: UTF-8 after ENABLE UTF8=ACCEPT or IMAP4rev2 (RFC 9051 §5.1), else modified UTF-7 */
+  get names(): NameCodec {
+    return this.utf8Accept || this.rev2 ? UTF8_NAMES : MUTF7_NAMES
   }
 
   enableRev2(): void {

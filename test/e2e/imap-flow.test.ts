@@ -183,7 +183,8 @@ describe('imapflow: folders', () => {
 
   it('STATUS and SELECT agree on INBOX', async () => {
     const status = await stat('INBOX', {messages: true, uidNext: true, uidValidity: true, unseen: true, recent: true})
-    expect(status).toMatchObject({path: 'INBOX', messages: 4, uidNext: 5, unseen: 4, recent: 4})
+    // imapflow enables IMAP4rev2, which has no RECENT: it does not ask, and reports 0 itself
+    expect(status).toMatchObject({path: 'INBOX', messages: 4, uidNext: 5, unseen: 4, recent: 0})
     const box = await client.mailboxOpen('INBOX')
     expect(box.exists).toBe(4)
     expect(box.uidNext).toBe(5)

@@ -503,8 +503,14 @@ export class RawImap {
 export class RawConnections {
   private readonly connections: RawImap[] = []
 
-  async login(port: number, user: ImapUser): Promise<RawImap> {
-    return this.keep(await RawImap.login(port, user))
+  /** open + LOGIN, then `ENABLE <enable>` when given (fails loudly unless answered `* ENABLED <enable>`) */
+  async login(port: number, user: ImapUser, enable?: string): Promise<RawImap> {
+    const c = this.keep(await RawImap.login(port, user))
+    if (enable) {
+      const r = await c.command(`ENABLE ${enable}`)
+      if (r.untagged.join('\n') !== `* ENABLED ${enable}`) throw new Error(`ENABLE ${enable}: ${[...r.untagged, r.tagged].join(' | ')}`)
+    }
+    return c
   }
 
   async open(port: number): Promise<RawImap> {

@@ -3,9 +3,10 @@
  * wire: ENABLE IMAP4rev2, SELECT/EXAMINE without RECENT and with the folder's LIST response
  * (§6.3.2), no RECENT when new mail arrives, what rev2 keeps (NAMESPACE, STATUS DELETED, the
  * RFC822 FETCH items), RFC 2231 continuations joined in BODYSTRUCTURE, DELETE of a \Noselect
- * parent answered NO [HASCHILDREN]; and a rev1 session on the same server unchanged. IMAP4rev2
- * is not advertised yet. imapflow and Python's imaplib do not speak IMAP4rev2 (neither sends
- * ENABLE IMAP4rev2), so they are not used here.
+ * parent answered NO [HASCHILDREN]; a rev1 session on the same server unchanged; IMAP4rev2
+ * advertised beside IMAP4rev1; and a typical rev2 client flow with every response pinned.
+ * Python's imaplib does not send ENABLE IMAP4rev2; imapflow does (on its own, when advertised),
+ * so every imapflow test file runs rev2 sessions — this file pins the wire.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
@@ -32,9 +33,9 @@ async function login(rev2: boolean): Promise<RawImap> {
 }
 
 describe('IMAP4rev2', () => {
-  it('ENABLE IMAP4rev2 answers ENABLED (once, in its own spelling); the capability is not advertised yet', async () => {
+  it('IMAP4rev2 is advertised beside IMAP4rev1; ENABLE IMAP4rev2 answers ENABLED (once, in its own spelling)', async () => {
     const c = await login(false)
-    expect((await c.command('CAPABILITY')).untagged[0]!.split(' ')).not.toContain('IMAP4rev2')
+    expect((await c.command('CAPABILITY')).untagged[0]!.split(' ').slice(0, 4)).toEqual(['*', 'CAPABILITY', 'IMAP4rev1', 'IMAP4rev2'])
     expect((await c.command('ENABLE CONDSTORE imap4REV2 IMAP4rev2 X-UNKNOWN')).untagged).toEqual(['* ENABLED CONDSTORE IMAP4rev2'])
     expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
   })
@@ -112,6 +113,57 @@ describe('IMAP4rev2', () => {
       expect(r.untagged[0]).toContain('("NAME" "a long file name.txt")')
       expect(r.untagged[0]).toContain(`("ATTACHMENT" ("FILENAME*" "utf-8''%E2%82%AC%20rates.txt"))`)
     }
+  })
+
+  it('a typical rev2 client flow, every response pinned: LIST, SELECT, SEARCH → ESEARCH, FETCH BINARY, APPEND, STATUS, MOVE, UID EXPUNGE', async () => {
+    const c = await RawImap.login(server.ports.imap, alice)
+    open.push(c)
+    expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
+    // names are UTF-8 in a rev2 session (RFC 9051 §5.1)
+    expect((await c.command('CREATE "Flow/Ärger"')).tagged).toMatch(/ OK /)
+    expect((await c.command('LIST "" "Flow/*"')).untagged).toEqual(['* LIST (\\HasNoChildren) "/" "Flow/Ärger"'])
+    expect((await c.command('LIST (SUBSCRIBED) "" "Flow*" RETURN (CHILDREN STATUS (MESSAGES SIZE))')).untagged).toEqual([
+      '* LIST (\\Subscribed \\HasChildren) "/" "Flow"',
+      '* STATUS "Flow" (MESSAGES 0 SIZE 0)',
+      '* LIST (\\Subscribed \\HasNoChildren) "/" "Flow/Ärger"',
+      '* STATUS "Flow/Ärger" (MESSAGES 0 SIZE 0)',
+    ])
+    const message = 'Subject: flow\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZQ==\r\n'
+    const appended = await c.append('Flow', message, {args: '(\\Flagged) "01-Feb-2024 10:00:00 +0000"'})
+    expect(appended.untagged).toEqual([])
+    expect(appended.tagged).toMatch(/^\S+ OK \[APPENDUID (\d+) 1\] APPEND completed$/)
+    const validity = /APPENDUID (\d+)/.exec(appended.tagged)![1]
+    const second = 'Subject: second\r\n\r\nbody\r\n'
+    expect((await c.append('Flow', second)).tagged).toMatch(/ OK \[APPENDUID \d+ 2\] /)
+    const selected = await c.command('SELECT Flow')
+    expect(selected.untagged).toEqual([
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted',
+      '* 2 EXISTS',
+      '* LIST () "/" Flow',
+      '* OK [UNSEEN 1] First unseen',
+      `* OK [UIDVALIDITY ${validity}] UIDs valid`,
+      '* OK [UIDNEXT 3] Predicted next UID',
+      expect.stringMatching(/^\* OK \[HIGHESTMODSEQ \d+\] Highest$/),
+    ])
+    expect(selected.tagged).toMatch(/ OK \[READ-WRITE\] SELECT completed$/)
+    // SEARCH answers ESEARCH (§6.4.4), with UID for UID SEARCH
+    const search = await c.command('SEARCH FLAGGED')
+    expect(search.untagged).toEqual([`* ESEARCH (TAG "${search.tag}") ALL 1`])
+    const uidSearch = await c.command('UID SEARCH RETURN (MIN MAX COUNT) ALL')
+    expect(uidSearch.untagged).toEqual([`* ESEARCH (TAG "${uidSearch.tag}") UID MIN 1 MAX 2 COUNT 2`])
+    // FETCH BINARY decodes the transfer encoding (RFC 3516, folded into rev2)
+    expect((await c.command('FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])')).untagged).toEqual(['* 1 FETCH (BINARY.SIZE[1] 7 BINARY[1] {7}\r\nGrüße)'])
+    expect((await c.command('STORE 2 +FLAGS.SILENT (\\Deleted)')).untagged).toEqual([])
+    expect((await c.command('STATUS "Flow" (MESSAGES SIZE DELETED)')).untagged).toEqual([`* STATUS "Flow" (MESSAGES 2 SIZE ${message.length + second.length} DELETED 1)`])
+    const moved = await c.command('MOVE 1 "Flow/Ärger"')
+    expect(moved.untagged).toEqual([expect.stringMatching(/^\* OK \[COPYUID \d+ 1 1\] /), '* 1 EXPUNGE'])
+    expect(moved.tagged).toMatch(/ OK MOVE completed$/)
+    const expunged = await c.command('UID EXPUNGE 2')
+    expect(expunged.untagged).toEqual(['* 1 EXPUNGE'])
+    expect(expunged.tagged).toMatch(/ OK UID EXPUNGE completed$/)
+    expect((await c.command('STATUS "Flow/Ärger" (MESSAGES UIDNEXT DELETED)')).untagged).toEqual(['* STATUS "Flow/Ärger" (MESSAGES 1 UIDNEXT 2 DELETED 0)'])
+    expect((await c.command('UNSELECT')).tagged).toMatch(/ OK /)
   })
 
   it('DELETE of a \\Noselect folder with children is NO [HASCHILDREN]', async () => {

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {bodyStructure, compactSet, envelope, flagList, mailboxName, nstr, str} from '../../src/imap/format.js'
+import {MUTF7_NAMES, UTF8_NAMES} from '../../src/imap/names.js'
 import {parseCommand, type Node} from '../../src/imap/parser.js'
 import type {Envelope} from '../../src/mime/envelope.js'
 import {parseMessage} from '../../src/mime/structure.js'
@@ -72,8 +73,22 @@ describe('str: quoted string or literal', () => {
   })
 
   it('mailboxName: modified UTF-7 in a quoted string', () => {
-    expect(mailboxName('~peter/mail/台北/日本語')).toBe('"~peter/mail/&U,BTFw-/&ZeVnLIqe-"')
-    expect(mailboxName('Tom & "Jerry"')).toBe('"Tom &- \\"Jerry\\""')
+    expect(mailboxName('~peter/mail/台北/日本語', MUTF7_NAMES)).toBe('"~peter/mail/&U,BTFw-/&ZeVnLIqe-"')
+    expect(mailboxName('Tom & "Jerry"', MUTF7_NAMES)).toBe('"Tom &- \\"Jerry\\""')
+  })
+
+  it('mailboxName for a UTF-8 session (RFC 6855 §3): the name as it is, in a quoted string', () => {
+    expect(mailboxName('~peter/mail/台北/日本語', UTF8_NAMES)).toBe('"~peter/mail/台北/日本語"')
+    expect(mailboxName('Tom & "Jerry"', UTF8_NAMES)).toBe('"Tom & \\"Jerry\\""')
+    expect(UTF8_NAMES.decode('&AOQ-')).toBe('&AOQ-')
+    expect(MUTF7_NAMES.decode('&AOQ-')).toBe('ä')
+    for (const bad of ['a\u0001b', 'a\u0085', 'line\u2028sep', 'bad\ufffdutf8']) expect(UTF8_NAMES.decode(bad)).toBeUndefined()
+  })
+
+  it('str: 8-bit text quoted only for a UTF-8 session; CR/LF still a literal', () => {
+    expect(str('Grüße')).toBe('{7}\r\nGrüße')
+    expect(str('Grüße', true)).toBe('"Grüße"')
+    expect(str('a\r\nb', true)).toBe('{4}\r\na\r\nb')
   })
 
   it('flagList', () => {

@@ -1,10 +1,11 @@
 /**
  * tag APPEND mailbox 1*([(flags)] ["date-time"] message) (RFC 3501 §6.3.11, MULTIAPPEND RFC 3502)
  * with [APPENDUID uidvalidity uid-set] (RFC 4315). A message is a literal, a literal8 (BINARY,
- * RFC 3516) or `CATENATE (TEXT literal / URL url …)` (RFC 4469, ../catenate.ts). All the messages
- * of one command are stored in one transaction, or none: a bad date is BAD before anything is
- * stored, too many messages NO [LIMIT], a bad URL NO [BADURL], a message over the size limit (or
- * all of them over the command's) NO [TOOBIG], a quota exceeded by them together NO [OVERQUOTA].
+ * RFC 3516), `UTF8 (literal8)` (RFC 6855 §4) or `CATENATE (TEXT literal / URL url …)` (RFC 4469,
+ * ../catenate.ts). All the messages of one command are stored in one transaction, or none: a bad
+ * date is BAD before anything is stored, too many messages NO [LIMIT], a bad URL NO [BADURL], a
+ * message over the size limit (or all of them over the command's) NO [TOOBIG], a quota exceeded
+ * by them together NO [OVERQUOTA].
  */
 import {isMailboxError} from '../../errors.js'
 import {parseDateTime} from '../args.js'
@@ -25,7 +26,7 @@ interface NewMessage {
 type ReadMessage = Omit<NewMessage, 'raw'> & ({raw: Buffer} | {catenate: CatenatePart[]})
 
 /** one `[(flags)] ["date-time"] message` of the command */
-function readMessage(args: Args): ReadMessage {
+function readMessage(session: Session, args: Args): ReadMessage {
   const flags = args.peek()?.type === 'list' ? flagsFrom(args.list('flags')) : []
   let internalDate: number | undefined
   const maybeDate = args.peek()
@@ -33,8 +34,21 @@ function readMessage(args: Args): ReadMessage {
   const options = {flags, ...(internalDate !== undefined ? {internalDate} : {})}
   const message = args.node('message literal')
   if (message.type === 'atom' && message.value.toUpperCase() === 'CATENATE') return {...options, catenate: parseCatenate(args.list('CATENATE parts'))}
+  if (message.type === 'atom' && message.value.toUpperCase() === 'UTF8') return {...options, raw: utf8Data(session, args)}
   if (message.type !== 'string' || !message.bytes) throw new ParseError('APPEND: the message must be a literal')
   return {...options, raw: message.bytes}
+}
+
+/**
+ * RFC 6855 §4: `UTF8 (literal8)`, a message that may have UTF-8 header fields; only after ENABLE
+ * UTF8=ACCEPT, and only as a literal8 (the grammar's `"UTF8" SP "(" literal8 ")"`).
+ */
+function utf8Data(session: Session, args: Args): Buffer {
+  if (!session.utf8Accept) throw new ParseError('APPEND: UTF8 data needs ENABLE UTF8=ACCEPT first')
+  const items = args.list('UTF8 data')
+  const literal = items[0]
+  if (items.length !== 1 || literal?.type !== 'string' || !literal.binary) throw new ParseError('APPEND: UTF8 data is one literal8: UTF8 (~{n}...)')
+  return literal.bytes!
 }
 
 /** Each message's bytes (CATENATE ones assembled here), within the limits; nothing is stored yet. */
@@ -59,7 +73,7 @@ export const APPEND: CommandHandler = {
   async run(session, {args}) {
     const folder = args.mailbox()
     const read: ReadMessage[] = []
-    do read.push(readMessage(args))
+    do read.push(readMessage(session, args))
     while (args.remaining)
     const messages = await messagesOf(session, read)
     try {

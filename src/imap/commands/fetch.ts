@@ -185,11 +185,11 @@ export const FETCH: CommandHandler = {
             add(`MODSEQ (${record.modseq})`)
             break
           case 'ENVELOPE':
-            add(`ENVELOPE ${envelope(info?.envelope ?? (await structureOf(session, record)).envelope)}`)
+            add(`ENVELOPE ${envelope(info?.envelope ?? (await structureOf(session, record)).envelope, session.names.utf8)}`)
             break
           case 'BODYSTRUCTURE':
           case 'BODY':
-            add(`${item.kind} ${bodyStructure(info?.structure ?? (await structureOf(session, record)).root, item.kind === 'BODYSTRUCTURE')}`)
+            add(`${item.kind} ${bodyStructure(info?.structure ?? (await structureOf(session, record)).root, item.kind === 'BODYSTRUCTURE', session.names.utf8)}`)
             break
           case 'section': {
             if (item.binary === 'size') {

@@ -10,7 +10,7 @@
  */
 import {byFolderOrder, parentsOf, SEPARATOR} from '../../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../../store/records.js'
-import {atomsOf, decodeName, stringOf, type Args} from '../args.js'
+import {atomsOf, stringOf, type Args} from '../args.js'
 import {mailboxName} from '../format.js'
 import {ParseError} from '../parser.js'
 import {listPattern} from '../pattern.js'
@@ -24,7 +24,7 @@ interface ListRequest {
   selection: Set<string>
   returns: Set<string>
   reference: string | undefined
-  /** undefined: a pattern that is not valid modified UTF-7 (it matches nothing, as in Dovecot) */
+  /** undefined: a pattern that is not a valid name in the session's spelling (it matches nothing, as in Dovecot) */
   patterns: (string | undefined)[]
   status?: string[]
 }
@@ -41,11 +41,11 @@ function parseRequest(args: Args, lsub: boolean): ListRequest {
       throw new ParseError('LIST: RECURSIVEMATCH needs a selection option such as SUBSCRIBED')
     }
   }
-  const reference = decodeName(args.astring('reference'))
+  const reference = args.names.decode(args.astring('reference'))
   const patternNode = args.node('mailbox pattern')
   const nodes = patternNode.type === 'list' && !lsub ? patternNode.items : [patternNode]
   if (!nodes.length) throw new ParseError('LIST: empty pattern list')
-  const patterns = nodes.map((n) => decodeName(stringOf(n, 'mailbox pattern')))
+  const patterns = nodes.map((n) => args.names.decode(stringOf(n, 'mailbox pattern')))
   const returns = new Set<string>()
   let status: string[] | undefined
   if (!lsub && args.remaining) {
@@ -148,7 +148,7 @@ export async function list(session: Session, args: Args, lsub: boolean): Promise
       if (folder?.specialUse) attrs.push(folder.specialUse)
     }
     const extended = entry.childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : ''
-    session.write(`* ${cmd} (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(entry.name)}${extended}\r\n`)
+    session.write(`* ${cmd} (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(entry.name, session.names)}${extended}\r\n`)
     if (request.status && folder && !folder.noselect) session.write(await statusLine(session, folder, request.status))
   }
 }

@@ -10,7 +10,6 @@
  */
 import {normalizeFolderName} from '../../mailstore/folder-rules.js'
 import {astr, str} from '../format.js'
-import {encodeMailboxName} from '../mutf7.js'
 import {ImapError, noFolderError, type CommandHandler, type Session} from '../session.js'
 
 /** the one quota root of a user */
@@ -51,7 +50,7 @@ export const GETQUOTAROOT: CommandHandler = {
     if (!folders.some((f) => f.name === canonical)) throw noFolderError(name)
     const response = await quotaResponse(session)
     // the name as the client wrote it, as in RFC 9208's example and Dovecot's answer
-    session.write(`* QUOTAROOT ${astr(encodeMailboxName(name))}${response ? ` ${str(ROOT)}` : ''}\r\n`)
+    session.write(`* QUOTAROOT ${astr(session.names.encode(name), session.names.utf8)}${response ? ` ${str(ROOT)}` : ''}\r\n`)
     if (response) session.write(response)
   },
 }

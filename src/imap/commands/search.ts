@@ -36,7 +36,7 @@ export const SEARCH: CommandHandler = {
     const options = read.options ?? (session.rev2 ? parseReturnOptions({type: 'list', items: []}) : undefined)
     const selected = session.selected!
     try {
-      const key = parseCriteria(rest)
+      const key = parseCriteria(rest, false, session.utf8Accept)
       const update = options?.update && liveUpdate(session, tag)
       const found = await findMessages(session, key)
       if (!found) return

@@ -5,7 +5,6 @@
 import {summaryOf} from '../../mailstore/mailbox-view.js'
 import {SEPARATOR} from '../../mailstore/folder-rules.js'
 import {astr, formatRanges} from '../format.js'
-import {encodeMailboxName} from '../mutf7.js'
 import {numberOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
 import {isSequenceSet, parseSequenceSet, type Range} from '../sequence.js'
@@ -57,7 +56,7 @@ export const select = (readOnly: boolean): CommandHandler => ({
     for (const line of selected.flagsResponses()) session.write(line)
     session.write(`* ${records.length} EXISTS\r\n`)
     // RFC 9051 §6.3.2: no RECENT, and the folder's name in a LIST response
-    if (session.rev2) session.write(`* LIST () "${SEPARATOR}" ${astr(encodeMailboxName(folder.name))}\r\n`)
+    if (session.rev2) session.write(`* LIST () "${SEPARATOR}" ${astr(session.names.encode(folder.name), session.names.utf8)}\r\n`)
     else session.write(`* ${selected.recentCount} RECENT\r\n`)
     if (firstUnseen) session.write(`* OK [UNSEEN ${firstUnseen}] First unseen\r\n`)
     session.write(`* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid\r\n* OK [UIDNEXT ${folder.uidNext}] Predicted next UID\r\n`)

@@ -10,15 +10,15 @@ import type {Args} from '../args.js'
 import {findMessages, parseCriteria} from './search.js'
 
 /** the rest of the command after SORT's criteria or THREAD's algorithm: `charset search-key…` */
-export function readCriteria(args: Args) {
+export function readCriteria(args: Args, utf8Accept: boolean) {
   const nodes: Node[] = []
   while (args.remaining) nodes.push(args.node('search key'))
-  return parseCriteria(nodes, true)
+  return parseCriteria(nodes, true, utf8Accept)
 }
 
 /** the selected folder's messages matching the criteria, each with its sort keys; undefined when the session closed meanwhile */
 export async function sortables(session: Session, args: Args): Promise<Sortable[] | undefined> {
-  const found = await findMessages(session, readCriteria(args))
+  const found = await findMessages(session, readCriteria(args, session.utf8Accept))
   if (!found) return undefined
   // the keys of the whole folder view are cached with it: walk the found records along them
   const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: session.selected!.mailboxId})

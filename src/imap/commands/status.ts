@@ -44,7 +44,7 @@ export async function statusLine(session: Session, folder: MailboxRecord, items:
     }
     values.push(`${item} ${value}`)
   }
-  return `* STATUS ${mailboxName(folder.name)} (${values.join(' ')})\r\n`
+  return `* STATUS ${mailboxName(folder.name, session.names)} (${values.join(' ')})\r\n`
 }
 
 export const STATUS: CommandHandler = {

@@ -146,13 +146,18 @@ class KeyReader {
 /** A parsed search program: `[CHARSET name] key…` as one key. */
 export type SearchKey = Key
 
-/** Reads `[CHARSET charset] search-key…` (the rest of a SEARCH, or SORT's/THREAD's criteria after their charset). */
-export function parseCriteria(nodes: Node[], charsetFirst = false): SearchKey {
+/**
+ * Reads `[CHARSET charset] search-key…` (the rest of a SEARCH, or SORT's/THREAD's criteria after
+ * their charset). After ENABLE UTF8=ACCEPT (`utf8Accept`) the strings are UTF-8 by definition: a
+ * SEARCH CHARSET, or a SORT/THREAD charset other than UTF-8, is BAD (RFC 6855 §3 and its erratum 4029).
+ */
+export function parseCriteria(nodes: Node[], charsetFirst = false, utf8Accept = false): SearchKey {
   let start = 0
   const first = nodes[0]
   if (charsetFirst || (first?.type === 'atom' && first.value.toUpperCase() === 'CHARSET')) {
     const at = charsetFirst ? 0 : 1
     const charset = stringOf(nodes[at] ?? {type: 'atom', value: ''}, 'charset').toUpperCase()
+    if (utf8Accept && (!charsetFirst || charset !== 'UTF-8')) throw new ParseError('No charset but UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855 section 3)')
     if (charset !== 'UTF-8' && charset !== 'US-ASCII') throw new ImapError('NO', `Unsupported charset ${charset.slice(0, 30)}`, 'BADCHARSET (UTF-8 US-ASCII)')
     start = at + 1
   }
