@@ -28,6 +28,8 @@ export const BACKEND_MATRIX = [
 export const BACKEND_MATRIX_MORE = [
   'test/e2e/cli-domain-user.test.ts',
   'test/e2e/cli-folder.test.ts',
+  // subscriptions, LSUB and LIST-EXTENDED on both backends' subscription sets
+  'test/e2e/imap-names.test.ts',
   // pass on PostgreSQL too; out of the default run for the CI budget (the slowest per test)
   'test/e2e/smtp-refusals.test.ts',
   'test/e2e/capture-rules.test.ts',

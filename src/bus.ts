@@ -54,9 +54,12 @@ export interface ActionMap {
   /** the user's folders, INBOX first */
   'mailstore.folders': {req: {user: string}; res: MailboxRecord[]}
   'mailstore.createFolder': {req: {user: string; name: string; specialUse?: SpecialUse}; res: MailboxRecord}
-  'mailstore.deleteFolder': {req: {user: string; name: string}; res: Record<string, never>}
+  /** answers the deleted folder's id (a session that has it selected follows it by id, whatever its name now) */
+  'mailstore.deleteFolder': {req: {user: string; name: string}; res: {mailboxId: number}}
   'mailstore.renameFolder': {req: {user: string; from: string; to: string}; res: MailboxRecord}
   'mailstore.subscribe': {req: {user: string; name: string; subscribed: boolean}; res: Record<string, never>}
+  /** the user's subscribed names (folders or not) */
+  'mailstore.subscriptions': {req: {user: string}; res: string[]}
   /** every message entry of a folder, by name or (to follow a selected folder through renames) by id */
   'mailstore.view': {req: {user: string; name?: string; mailboxId?: number}; res: MailboxView}
   /** the first UID that is \Recent for the session that claims a folder's messages up to `uidNext`; without `uidNext` it only looks */
@@ -69,7 +72,8 @@ export interface ActionMap {
   /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */
   'mailstore.sortKeys': {req: {records: readonly MessageRecord[]}; res: SortKeys[]}
   /** flags as the client gave them: the actor makes them canonical */
-  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number}}
+  /** `modseqBefore`: the folder's HIGHESTMODSEQ before the commit (a session knows whether anything else changed first) */
+  'mailstore.setFlags': {req: FlagsRequest; res: {updated: MessageRecord[]; modified: number[]; highestModseq: number; modseqBefore: number}}
   'mailstore.expunge': {req: ExpungeRequest; res: {expunged: number[]}}
   'mailstore.copy': {req: CopyRequest; res: {uidValidity: number; pairs: [number, number][]}}
   /** the actor analyzes the message (the store takes the analysis) */

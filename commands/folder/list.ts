@@ -3,6 +3,7 @@ import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTable} from '../../src/cli/table.js'
 import {existingUser} from '../../src/cli/user-arg.js'
 import {formatSize} from '../../src/size.js'
+import type {MailboxRecord} from '../../src/store/records.js'
 
 export default class FolderList extends MailboxCommand {
   static override summary = "List a user's folders with message counts, sizes and UID state."
@@ -12,17 +13,23 @@ export default class FolderList extends MailboxCommand {
   async run() {
     const {args, flags} = await this.parse(FolderList)
     const store = await this.openStore(flags['data-dir'])
-    const folders = await store.mail.folders(await existingUser(store, args.user))
+    const user = await existingUser(store, args.user)
+    const folders = await store.mail.folders(user)
+    // subscriptions outlive their folders (IMAP LSUB still shows them): listed after the folders
+    const names = new Set(folders.map((f) => f.name))
+    const orphans = (await store.mail.subscriptions(user)).filter((name) => !names.has(name))
+    const rows = [...folders, ...orphans.map((name) => ({name, orphan: true as const}))]
+    const cell = <T>(get: (f: MailboxRecord) => T) => (r: (typeof rows)[number]) => ('orphan' in r ? '-' : get(r))
     this.say(
-      formatTable(folders, [
-        {header: 'name', get: (f) => f.name},
-        {header: 'use', get: (f) => f.specialUse ?? (f.noselect ? '\\Noselect' : '')},
-        {header: 'messages', get: (f) => f.messages},
-        {header: 'unseen', get: (f) => f.unseen},
-        {header: 'size', get: (f) => formatSize(f.size)},
-        {header: 'uidvalidity', get: (f) => f.uidValidity},
-        {header: 'uidnext', get: (f) => f.uidNext},
-        {header: 'subscribed', get: (f) => (f.subscribed ? 'yes' : 'no')},
+      formatTable(rows, [
+        {header: 'name', get: (r) => r.name},
+        {header: 'use', get: (r) => ('orphan' in r ? '\\NonExistent' : (r.specialUse ?? (r.noselect ? '\\Noselect' : '')))},
+        {header: 'messages', get: cell((f) => f.messages)},
+        {header: 'unseen', get: cell((f) => f.unseen)},
+        {header: 'size', get: cell((f) => formatSize(f.size))},
+        {header: 'uidvalidity', get: cell((f) => f.uidValidity)},
+        {header: 'uidnext', get: cell((f) => f.uidNext)},
+        {header: 'subscribed', get: (r) => ('orphan' in r || r.subscribed ? 'yes' : 'no')},
       ]),
     )
     return folders

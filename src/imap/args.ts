@@ -1,4 +1,5 @@
 /** Reading a command's arguments: each helper names the grammar element it expects and throws ParseError (BAD) otherwise. */
+import {MailboxError} from '../errors.js'
 import {decodeMailboxName} from './mutf7.js'
 import {ParseError, type Node} from './parser.js'
 
@@ -37,8 +38,11 @@ export class Args {
     throw new ParseError(`${this.command}: ${what} must be a string`)
   }
 
+  /** a mailbox name (modified UTF-7 on the wire); a malformed one is `NO`, as Dovecot answers: the syntax was right */
   mailbox(what = 'mailbox name'): string {
-    return decodeName(this.astring(what), what)
+    const name = decodeName(this.astring(what))
+    if (name === undefined) throw new MailboxError('invalid', `${what} is not valid modified UTF-7`)
+    return name
   }
 
   list(what: string): Node[] {
@@ -58,12 +62,12 @@ export class Args {
   }
 }
 
-/** a mailbox name or pattern from the wire (modified UTF-7) */
-export function decodeName(raw: string, what = 'mailbox name'): string {
+/** a mailbox name or pattern from the wire (modified UTF-7); undefined when it is malformed */
+export function decodeName(raw: string): string | undefined {
   try {
     return decodeMailboxName(raw)
   } catch {
-    throw new ParseError(`${what} is not valid modified UTF-7`)
+    return undefined
   }
 }
 

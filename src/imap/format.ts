@@ -26,10 +26,11 @@ export function flagList(flags: readonly string[]): string {
 
 function address(a: EnvelopeAddress): string {
   // (name adl mailbox host); a group start has no host, a group end neither mailbox nor host
-  return `(${nstr(a.name)} NIL ${nstr(a.mailbox)} ${nstr(a.host)})`
+  return `(${nstr(a.name)} ${nstr(a.adl)} ${nstr(a.mailbox)} ${nstr(a.host)})`
 }
 
-function addresses(list: EnvelopeAddress[]): string {
+/** an ENVELOPE address list: NIL when empty */
+export function addresses(list: EnvelopeAddress[]): string {
   return list.length ? '(' + list.map(address).join('') + ')' : 'NIL'
 }
 

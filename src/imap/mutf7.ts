@@ -39,6 +39,8 @@ export function decodeMailboxName(input: string): string {
     for (let k = 0; k < bytes.length; k += 2) s += String.fromCharCode(bytes.readUInt16BE(k))
     // only the one canonical spelling: no empty run, no encoded printable ASCII, no stray padding bits
     if (encodeMailboxName(s) !== match) throw new Error('non-canonical modified UTF-7 sequence')
+    // and real text: a lone UTF-16 surrogate has no UTF-8 form (the store would keep U+FFFD)
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)) throw new Error('modified UTF-7 sequence with an unpaired surrogate')
     return s
   })
 }

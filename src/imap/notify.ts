@@ -10,7 +10,7 @@
  */
 import {normalizeFolderName} from '../mailstore/folder-rules.js'
 import type {MailboxRecord} from '../store/records.js'
-import {Args, decodeName, stringOf} from './args.js'
+import {Args} from './args.js'
 import {statusLine} from './commands/status.js'
 import {ParseError, type Node} from './parser.js'
 import {ImapError, type Session} from './session.js'
@@ -69,7 +69,7 @@ function eventGroup(items: Node[]): EventGroup {
   let names: string[] = []
   if (filter === 'SUBTREE' || filter === 'MAILBOXES') {
     const n = g.node('mailboxes')
-    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(decodeName(stringOf(m, 'mailbox name'))))
+    names = (n.type === 'list' ? n.items : [n]).map((m) => normalizeFolderName(new Args([m], 'NOTIFY').mailbox()))
     if (!names.length) throw new ParseError('NOTIFY: an empty mailbox list')
   }
   const eventsNode = g.node('events')

@@ -401,10 +401,7 @@ export class Session {
       }
       let recent: [number, number] | undefined
       const last = selected.uids.length ? selected.uids[selected.uids.length - 1]! : 0
-      if (!selected.readOnly && view.folder.uidNext - 1 > last) {
-        const {firstRecent} = await this.bus.call('mailstore.claimRecent', {mailboxId: selected.mailboxId, uidNext: view.folder.uidNext})
-        recent = [firstRecent, view.folder.uidNext]
-      }
+      if (view.folder.uidNext - 1 > last) recent = await recentRange(this.bus, selected.mailboxId, view.folder.uidNext, selected.readOnly)
       for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
       for (const line of await selected.searchContexts.refresh(this, view)) this.write(line)
     }
@@ -575,6 +572,16 @@ const STATE_PHRASE: Record<State, string> = {
   authenticated: 'without a selected folder',
   selected: 'with a folder selected',
   logout: 'after LOGOUT',
+}
+
+/**
+ * The messages below `uidNext` that are \Recent for a session told about them now (RFC 3501
+ * §2.3.2): a read-write session claims the ones nobody claimed (no later session sees them as
+ * recent); a read-only one (EXAMINE) only looks (RFC 3501 §6.3.2: it must not take \Recent away).
+ */
+export async function recentRange(bus: Bus, mailboxId: number, uidNext: number, readOnly: boolean): Promise<[number, number]> {
+  const {firstRecent} = await bus.call('mailstore.claimRecent', {mailboxId, ...(readOnly ? {} : {uidNext})})
+  return [firstRecent, uidNext]
 }
 
 export function noFolderError(name: string): MailboxError {

@@ -138,13 +138,14 @@ export class MailstoreActor implements Actor {
         this.views.forget(folder.id)
         this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
-        return {}
+        return {mailboxId: folder.id}
       }),
       bus.handle('mailstore.renameFolder', ({user, from, to}) => mail.renameFolder(user, from, to)),
       bus.handle('mailstore.subscribe', async ({user, name, subscribed}) => {
         await mail.subscribe(user, name, subscribed)
         return {}
       }),
+      bus.handle('mailstore.subscriptions', ({user}) => mail.subscriptions(user)),
       bus.handle('mailstore.view', async ({user, name, mailboxId}) => {
         const folder = mailboxId !== undefined ? await mail.folderById(user, mailboxId) : name !== undefined ? await mail.folder(user, name) : undefined
         if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)}`)
@@ -161,7 +162,7 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.setFlags', async (req) => {
         const change = await mail.setFlags({...req, flags: normalizeFlags(req.flags)})
         this.changed(change)
-        return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq}
+        return {updated: change.updated ?? [], modified: change.modified, highestModseq: change.folder.highestModseq, modseqBefore: change.modseqBefore}
       }),
       bus.handle('mailstore.expunge', async (req) => ({expunged: this.changed(await mail.expunge(req)).expunged ?? []})),
       bus.handle('mailstore.copy', async (req) => {

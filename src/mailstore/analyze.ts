@@ -11,7 +11,7 @@
 import type Libmime from 'libmime'
 import {lazyRequire} from '../lazy-require.js'
 import {crlfInfo} from '../mime/crlf.js'
-import {MISSING_DOMAIN, type Envelope, type EnvelopeAddress} from '../mime/envelope.js'
+import {type Envelope, type EnvelopeAddress} from '../mime/envelope.js'
 import {parseMessage, type MimePart} from '../mime/structure.js'
 import type {MessageSummary} from '../store/records.js'
 
@@ -36,7 +36,7 @@ function decode(value: string | undefined): string {
   }
 }
 
-const address = (a: EnvelopeAddress) => (a.mailbox && a.host && a.host !== MISSING_DOMAIN ? `${a.mailbox}@${a.host}` : (a.mailbox ?? ''))
+const address = (a: EnvelopeAddress) => (a.mailbox && a.host ? `${a.mailbox}@${a.host}` : (a.mailbox ?? ''))
 
 /** a display name with RFC 5322 specials must be quoted to keep the address string valid */
 const phrase = (name: string) => (/[()<>[\]:;@\\,."]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name)

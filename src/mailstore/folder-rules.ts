@@ -41,7 +41,7 @@ export const parentsOf = (name: string): string[] => {
 export const isInferior = (name: string, of: string) => name.startsWith(of + SEPARATOR)
 
 /** INBOX first, then by name in byte order (the order mail clients show) */
-export const byFolderOrder = (a: MailboxRecord, b: MailboxRecord): number =>
+export const byFolderOrder = (a: {name: string}, b: {name: string}): number =>
   a.name === INBOX ? -1 : b.name === INBOX ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 
 export interface Usage {

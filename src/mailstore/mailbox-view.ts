@@ -8,6 +8,10 @@
  * command on the same data dir) makes it reload; changes made through the mailstore actor are
  * replayed into it after their commit (`apply`), so a live server never reloads a big folder
  * for one new message or one flag change.
+ *
+ * A view also keeps the folder's keywords (what IMAP's FLAGS response lists), grown as changes
+ * are replayed rather than found again by a scan of every message per STORE. Like Dovecot, a
+ * keyword stays listed after the last message carrying it lost it, until the view is reloaded.
  */
 import type {FolderChange, MailStore} from '../store/backend.js'
 import type {MailboxRecord, MessageRecord} from '../store/records.js'
@@ -17,6 +21,12 @@ export interface MailboxView {
   folder: MailboxRecord
   /** ascending by UID; callers must not modify it */
   records: MessageRecord[]
+  /**
+   * every keyword a message of the view carries (and ones messages carried since the view was
+   * loaded); a view's set is never changed: a view that adds one gets a new set, so comparing
+   * sets by identity tells whether anything may be new
+   */
+  keywords: ReadonlySet<string>
   /** computed on first use (see `summaryOf`); a view is replaced, never changed, so this stays right */
   summary?: ViewSummary
 }
@@ -27,23 +37,42 @@ export interface ViewSummary {
   uids: readonly number[]
   /** sequence number of the first message without \Seen, 0 if none */
   firstUnseen: number
-  /** keywords in use */
-  keywords: string[]
 }
 
 export function summaryOf(view: MailboxView): ViewSummary {
   if (view.summary) return view.summary
   const {records} = view
   const uids = new Array<number>(records.length)
-  const keywords = new Set<string>()
   let firstUnseen = 0
   for (let i = 0; i < records.length; i++) {
     const {uid, flags} = records[i]!
     uids[i] = uid
     if (!firstUnseen && !flags.includes('\\Seen')) firstUnseen = i + 1
-    for (const f of flags) if (f[0] !== '\\') keywords.add(f)
   }
-  return (view.summary = {uids, firstUnseen, keywords: [...keywords]})
+  return (view.summary = {uids, firstUnseen})
+}
+
+const NO_KEYWORDS: ReadonlySet<string> = new Set()
+
+/**
+ * `known` plus the keywords `records` carry: `known` itself when they bring none (the common
+ * case: a flag change or a delivery without keywords costs no copy), else a new set.
+ */
+export function withKeywords(known: ReadonlySet<string>, records: readonly MessageRecord[] | undefined): ReadonlySet<string> {
+  let grown: Set<string> | undefined
+  for (const {flags} of records ?? []) {
+    for (const f of flags) {
+      if (f[0] === '\\' || known.has(f) || grown?.has(f)) continue
+      grown ??= new Set(known)
+      grown.add(f)
+    }
+  }
+  return grown ?? known
+}
+
+/** a view of a folder as loaded from the store: its keywords are the ones its messages carry */
+export function viewOf(folder: MailboxRecord, records: MessageRecord[]): MailboxView {
+  return {folder, records, keywords: withKeywords(NO_KEYWORDS, records)}
 }
 
 /**
@@ -101,8 +130,7 @@ export class MailboxViews {
       const caught = cached.folder.uidValidity === folder.uidValidity && cached.folder.highestModseq < folder.highestModseq && (await this.catchUp(cached))
       if (caught) return this.keep(caught)
     }
-    const records = await this.mail.messages(folder.id)
-    return this.keep({folder, records})
+    return this.keep(viewOf(folder, await this.mail.messages(folder.id)))
   }
 
   /**
@@ -125,7 +153,7 @@ export class MailboxViews {
     // new messages have UIDs above every one the view held (UIDs only grow)
     const next = added.length ? records.concat(added.sort((a, b) => a.uid - b.uid)) : records
     if (next.length !== delta.folder.messages) return undefined
-    return {folder: delta.folder, records: next}
+    return {folder: delta.folder, records: next, keywords: withKeywords(view.keywords, delta.changed)}
   }
 
   /** the folders with a view in memory (as their views hold them): those sessions have selected, mostly */
@@ -159,9 +187,10 @@ export class MailboxViews {
       }
     }
     if (change.appended?.length) records = records.concat(change.appended)
+    const keywords = withKeywords(withKeywords(view.keywords, change.updated), change.appended)
     this.drop(change.folder.id)
     // a new array on every change: a session diffing against the previous view keeps a consistent one
-    this.keep({folder: change.folder, records})
+    this.keep({folder: change.folder, records, keywords})
   }
 
   forget(folderId: number): void {

@@ -7,7 +7,7 @@
  * fast path for property access.
  */
 import {casemap, baseSubject, decodeWords} from './base-subject.js'
-import {buildEnvelope, MISSING_DOMAIN, type EnvelopeAddress} from './envelope.js'
+import {buildEnvelope, type EnvelopeAddress} from './envelope.js'
 import {fieldValue, parseHeader} from './header.js'
 
 export interface SortKeys {
@@ -75,7 +75,7 @@ function firstAddress(list: EnvelopeAddress[]): EnvelopeAddress | undefined {
   return list.find((a) => a.mailbox !== undefined)
 }
 
-const addrSpec = (a: EnvelopeAddress) => (a.host && a.host !== MISSING_DOMAIN ? `${a.mailbox ?? ''}@${a.host}` : (a.mailbox ?? ''))
+const addrSpec = (a: EnvelopeAddress) => (a.host ? `${a.mailbox ?? ''}@${a.host}` : (a.mailbox ?? ''))
 
 /** RFC 5957 §3: the decoded display name, or the addr-spec when there is none */
 function displayOf(a: EnvelopeAddress | undefined): string {

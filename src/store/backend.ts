@@ -431,7 +431,10 @@ export interface MailStore {
   renameFolder(user: string, from: string, to: string): Promise<MailboxRecord>
   /** removes it and its messages, or leaves a \Noselect placeholder when it has children; returns it as it was */
   deleteFolder(user: string, name: string): Promise<MailboxRecord>
+  /** `not-found` subscribing a name that has no folder; unsubscribing works for any name */
   subscribe(user: string, name: string, subscribed: boolean): Promise<void>
+  /** the user's subscribed names in byte order, including those whose folder was deleted (RFC 3501 §6.3.6) */
+  subscriptions(user: string): Promise<string[]>
 
   /** a folder's message entries in UID order (a view's load) */
   messages(folderId: number, options?: {limit?: number}): Promise<MessageRecord[]>

@@ -16,6 +16,9 @@ export const domainDkimKeysRange = (domain: string) => ({start: [domain, ''], en
 
 export const userMailboxesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
 export const mailboxKey = (user: string, name: string): [string, string] => [user, name]
+/** a user's subscribed names (IMAP SUBSCRIBE): the same key shape as folders, in their own database */
+export const subscriptionKey = mailboxKey
+export const userSubscriptionsRange = userMailboxesRange
 
 export const messageKey = (mailboxId: number, uid: number): [number, number] => [mailboxId, uid]
 export const mailboxMessagesRange = (mailboxId: number) => ({start: [mailboxId, 0], end: [mailboxId + 1, 0]})

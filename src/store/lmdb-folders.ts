@@ -15,7 +15,7 @@
  */
 import {MailboxError} from '../errors.js'
 import {addUsage, byFolderOrder, DEFAULT_FOLDERS, INBOX, isInferior, JUNK, normalizeFolderName, parentsOf, SEPARATOR, type Usage} from '../mailstore/folder-rules.js'
-import {mailboxKey, mailboxMessagesRange, messageKey, userMailboxesRange} from './keys.js'
+import {mailboxKey, mailboxMessagesRange, messageKey, subscriptionKey, userMailboxesRange, userSubscriptionsRange} from './keys.js'
 import {releaseBlob} from './lmdb-blobs.js'
 import type {MailboxRecord, SpecialUse} from './records.js'
 import {nextCounter} from './schema.js'
@@ -58,8 +58,9 @@ export function putFolder(store: Store, folder: MailboxRecord): MailboxRecord {
   return folder
 }
 
-/** Adds a folder record with a fresh identity. */
+/** Adds a folder record with a fresh identity, subscribed (as IMAP CREATE makes it). */
 export function newFolder(store: Store, user: string, name: string, specialUse?: SpecialUse): MailboxRecord {
+  store.subscriptions.putSync(subscriptionKey(user, name), 1)
   return putFolder(store, {
     ...freshIdentity(store),
     user,
@@ -147,24 +148,48 @@ export function renameFolderIn(store: Store, user: string, from: string, to: str
     // INBOX starts over as a new, empty incarnation. INBOX's inferiors stay where they are.
     const {specialUse: _, ...inbox} = folder
     const moved = putFolder(store, {...inbox, name: to})
+    if (folder.subscribed) store.subscriptions.putSync(subscriptionKey(user, to), 1)
     putFolder(store, {...folder, ...freshIdentity(store), messages: 0, unseen: 0, size: 0, createdAt: Date.now()})
     return moved
   }
   const renamed = putFolder(store, {...folder, name: to})
   store.mailboxes.removeSync(mailboxKey(user, from))
+  moveSubscription(store, user, folder, to)
   const inferiors = [...store.mailboxes.getRange({start: mailboxKey(user, from + SEPARATOR), end: mailboxKey(user, from + '0')})]
   for (const {value} of inferiors) {
     store.mailboxes.removeSync(mailboxKey(user, value.name))
-    putFolder(store, {...value, name: to + value.name.slice(from.length)})
+    const name = to + value.name.slice(from.length)
+    putFolder(store, {...value, name})
+    moveSubscription(store, user, value, name)
   }
   return renamed
 }
 
-/** `name` is normalized */
+/**
+ * A renamed folder's subscription goes with it (the folder record's flag does), and replaces
+ * whatever a deleted folder of the new name left: the set keeps mirroring the flags.
+ */
+function moveSubscription(store: Store, user: string, folder: MailboxRecord, to: string): void {
+  if (!folder.subscribed) return void store.subscriptions.removeSync(subscriptionKey(user, to))
+  store.subscriptions.removeSync(subscriptionKey(user, folder.name))
+  store.subscriptions.putSync(subscriptionKey(user, to), 1)
+}
+
+/** the user's subscribed names, folders or not, in key (byte) order */
+export function listSubscriptions(store: Store, user: string): string[] {
+  return [...store.subscriptions.getKeys(userSubscriptionsRange(user))].map((key) => (key as [string, string])[1])
+}
+
+/**
+ * `name` is normalized. Only an existing folder can be subscribed (as in Dovecot); any name can
+ * be unsubscribed, a deleted folder's included. The folder record's flag mirrors the set.
+ */
 export function subscribeIn(store: Store, user: string, name: string, subscribed: boolean): void {
   const folder = store.mailboxes.get(mailboxKey(user, name))
-  if (!folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
-  putFolder(store, {...folder, subscribed})
+  if (subscribed && !folder) throw new MailboxError('not-found', `no folder ${JSON.stringify(name)} for ${user}`)
+  if (subscribed) store.subscriptions.putSync(subscriptionKey(user, name), 1)
+  else store.subscriptions.removeSync(subscriptionKey(user, name))
+  if (folder) putFolder(store, {...folder, subscribed})
 }
 
 /** Deletes all message entries of a folder and drops the blob references they held. */
@@ -186,6 +211,7 @@ export function removeAllFolders(store: Store, user: string): void {
     removeFolderMessages(store, folder)
     store.mailboxes.removeSync(mailboxKey(user, folder.name))
   }
+  for (const name of listSubscriptions(store, user)) store.subscriptions.removeSync(subscriptionKey(user, name))
 }
 
 /**

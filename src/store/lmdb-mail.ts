@@ -15,7 +15,7 @@ import type {MailStore} from './backend.js'
 import {mailboxMessagesRange, messageKey} from './keys.js'
 import {cacheText, recentBlobs} from './lmdb-blobs.js'
 import {deliverIn} from './lmdb-delivery.js'
-import {createFolderIn, deleteFolderIn, findFolder, folderById, listFolders, renameFolderIn, subscribeIn, usageByUser} from './lmdb-folders.js'
+import {createFolderIn, deleteFolderIn, findFolder, folderById, listFolders, listSubscriptions, renameFolderIn, subscribeIn, usageByUser} from './lmdb-folders.js'
 import {appendIn, copyIn, expungeIn, setFlagsIn} from './lmdb-messages.js'
 import type {Store} from './store.js'
 
@@ -51,6 +51,7 @@ export function lmdbMail(store: Store): MailStore {
       const name = normalizeFolderName(input)
       await inTxn(() => subscribeIn(store, user, name, subscribed))
     },
+    subscriptions: async (user) => listSubscriptions(store, user),
 
     messages: async (folderId, options = {}) => [
       ...store.messages.getRange({...mailboxMessagesRange(folderId), ...(options.limit ? {limit: options.limit} : {})}).map(({value}) => value),

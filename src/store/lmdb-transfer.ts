@@ -3,7 +3,7 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey} from './keys.js'
+import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, subscriptionKey} from './keys.js'
 import type {Store} from './store.js'
 import {
   commitBatches,
@@ -26,6 +26,7 @@ function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
     user: [store.users],
     alias: [store.aliases],
     folder: [store.mailboxes],
+    subscription: [store.subscriptions],
     blob: [store.blobInfo, store.blobs, store.blobText],
     message: [store.messages],
     queueEntry: [store.queueEntries, store.queueIndex],
@@ -70,6 +71,7 @@ export function lmdbSource(store: Store, where: string): TransferSource {
       for (const {value} of store.users.getRange(read())) yield {kind: 'user', value: shape.user(value)}
       for (const {value} of store.aliases.getRange(read())) yield {kind: 'alias', value: shape.alias(value)}
       for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value: shape.folder(value)}
+      for (const key of store.subscriptions.getKeys(read())) yield {kind: 'subscription', value: {user: key[0], name: key[1]}}
       for (const {key, value} of store.blobInfo.getRange(read())) {
         const bytes = store.blobs.get(key, read())
         if (!bytes) throw missingBytesError(where, key)
@@ -111,6 +113,8 @@ function put(store: Store, r: TransferRecord): void {
       return void store.aliases.putSync(r.value.alias, r.value)
     case 'folder':
       return void store.mailboxes.putSync(mailboxKey(r.value.user, r.value.name), r.value)
+    case 'subscription':
+      return void store.subscriptions.putSync(subscriptionKey(r.value.user, r.value.name), 1)
     case 'blob': {
       const {id, bytes, info, text} = r.value
       store.blobs.putSync(id, bytes)

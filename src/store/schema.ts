@@ -11,7 +11,7 @@ import {analyzeMessage} from '../mailstore/analyze.js'
 import {dkimKeysOf, putDkimKeysInTxn} from './dkim-keys.js'
 import type {Store} from './store.js'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 type Migration = (store: Store) => void
 
@@ -25,14 +25,7 @@ const migrations: Migration[] = [
   },
   // 1 → 2: version 1 stored the MIME offsets of delivered mail as they were before Return-Path
   // was prepended; analyze every blob again from the bytes actually stored
-  (store) => {
-    for (const {key, value} of store.blobInfo.getRange({})) {
-      const raw = store.blobs.get(key)
-      if (!raw) continue
-      const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
-      store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
-    }
-  },
+  (store) => reanalyzeBlobs(store),
   // 2 → 3: outgoing mail is DKIM-signed; domains made before that get their keys now
   (store) => {
     const at = Date.now()
@@ -40,7 +33,26 @@ const migrations: Migration[] = [
       if (dkimKeysOf(store, domain).length === 0) putDkimKeysInTxn(store, generateDkimKeys(domain, at))
     }
   },
+  // 3 → 4: subscriptions are names of their own (they outlive a deleted folder); the folders'
+  // `subscribed` flags seed them. And the stored ENVELOPEs are made again by the RFC 5322
+  // address parser (no made-up MISSING_DOMAIN, route addresses, quoted local parts).
+  (store) => {
+    for (const {value} of store.mailboxes.getRange({})) {
+      if (value.subscribed) store.subscriptions.putSync([value.user, value.name], 1)
+    }
+    reanalyzeBlobs(store)
+  },
 ]
+
+/** analyzes every stored message again (what delivery stores of it: envelope, structure, summary) */
+function reanalyzeBlobs(store: Store): void {
+  for (const {key, value} of store.blobInfo.getRange({})) {
+    const raw = store.blobs.get(key)
+    if (!raw) continue
+    const {envelope, structure, summary, crlfSize} = analyzeMessage(raw)
+    store.blobInfo.putSync(key, {...value, envelope, structure, summary, crlfSize})
+  }
+}
 
 export function migrate(store: Store): void {
   const current = (store.meta.get('schemaVersion') as number | undefined) ?? 0

@@ -51,6 +51,8 @@ export interface Store extends MailboxStore {
   readonly users: Database<UserRecord, string>
   readonly aliases: Database<AliasRecord, string>
   readonly mailboxes: Database<MailboxRecord, [string, string]>
+  /** subscribed folder names per user (a name outlives its folder): [user, name] → 1 */
+  readonly subscriptions: Database<1, [string, string]>
   readonly messages: Database<MessageRecord, [number, number]>
   readonly blobs: Database<Buffer, string>
   readonly blobInfo: Database<BlobInfoRecord, string>
@@ -150,6 +152,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     users: db('users'),
     aliases: db('aliases'),
     mailboxes: db('mailboxes'),
+    subscriptions: db('subscriptions'),
     messages: db('messages'),
     blobs: db('blobs', 'binary'),
     blobInfo: db('blobInfo'),

@@ -54,6 +54,12 @@ export interface MessageTransfer extends MessageRecord {
   folderId: number
 }
 
+/** a subscribed name (IMAP SUBSCRIBE), which need not be a folder */
+export interface Subscription {
+  user: string
+  name: string
+}
+
 export interface FamiliarAddress {
   user: string
   network: string
@@ -68,6 +74,7 @@ export interface TransferValues {
   user: UserRecord
   alias: AliasRecord
   folder: MailboxRecord
+  subscription: Subscription
   blob: BlobTransfer
   message: MessageTransfer
   queueEntry: QueueEntry
@@ -86,6 +93,7 @@ export const KINDS: readonly Kind[] = [
   'user',
   'alias',
   'folder',
+  'subscription',
   'blob',
   'message',
   'queueEntry',
@@ -102,6 +110,7 @@ export const KIND_NAMES: Record<Kind, string> = {
   user: 'users',
   alias: 'aliases',
   folder: 'folders',
+  subscription: 'subscriptions',
   blob: 'blobs',
   message: 'messages',
   queueEntry: 'queue entries',

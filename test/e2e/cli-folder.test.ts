@@ -162,6 +162,14 @@ describe('folder happy paths (--json)', () => {
     expect(byName(await folders(dataDir))['A']).toEqual(revived)
   })
 
+  it('the subscription of a deleted folder is still listed (as IMAP LSUB shows it), as \\NonExistent', async () => {
+    const dataDir = await cloneDataDir(template)
+    await ok(['folder', 'create', ALICE, 'Kept'], dataDir)
+    await ok(['folder', 'delete', ALICE, 'Kept'], dataDir)
+    const r = await runCli(['folder', 'list', ALICE], {dataDir})
+    expect(r.stdout.split('\n').find((line) => line.startsWith('Kept '))).toMatch(/^Kept\s+\\NonExistent\s+-\s+-\s+-\s+-\s+-\s+yes$/)
+  })
+
   it('UIDVALIDITY after delete and re-create is greater, and UIDs start over', async () => {
     const dataDir = await cloneDataDir(template)
     const first = await runJson(['folder', 'create', ALICE, 'Tmp'], {dataDir})

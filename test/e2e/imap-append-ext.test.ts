@@ -70,8 +70,9 @@ describe('MULTIAPPEND', () => {
 
     expect((await c.command('EXAMINE saved-messages')).untagged).toContain('* 2 EXISTS')
     const fetched = await c.command('FETCH 1:2 (FLAGS INTERNALDATE RFC822.SIZE)')
-    expect(fetched.untagged[0]).toMatch(new RegExp(`^\\* 1 FETCH \\(FLAGS \\(\\\\Seen\\) INTERNALDATE "[^"]+" RFC822.SIZE ${first.length}\\)$`))
-    expect(fetched.untagged[1]).toBe(`* 2 FETCH (FLAGS (\\Seen $Label1) INTERNALDATE "08-Feb-1994 06:43:04 +0000" RFC822.SIZE ${second.length})`)
+    // EXAMINE shows messages no session has claimed yet as \Recent (RFC 3501 §6.3.2, as Dovecot does)
+    expect(fetched.untagged[0]).toMatch(new RegExp(`^\\* 1 FETCH \\(FLAGS \\(\\\\Seen \\\\Recent\\) INTERNALDATE "[^"]+" RFC822.SIZE ${first.length}\\)$`))
+    expect(fetched.untagged[1]).toBe(`* 2 FETCH (FLAGS (\\Seen $Label1 \\Recent) INTERNALDATE "08-Feb-1994 06:43:04 +0000" RFC822.SIZE ${second.length})`)
     const bodies = await c.command('FETCH 1:2 BODY.PEEK[]')
     expect(bodies.responses.map((x) => x.literals[0])).toEqual([first, second])
   })

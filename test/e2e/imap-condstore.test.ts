@@ -99,7 +99,12 @@ describe('CONDSTORE', () => {
     await b.command('SELECT INBOX')
     await b.command('STORE 3 +FLAGS.SILENT ($Important)')
     const noop = await a.command('NOOP')
-    expect(noop.untagged).toEqual([expect.stringMatching(/^\* 3 FETCH \(UID \d+ FLAGS \(.*\$Important.*\) MODSEQ \(\d+\)\)$/)])
+    // $Important is new to the folder: announced first (RFC 3501 §7.2.6)
+    expect(noop.untagged).toEqual([
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] Flags permitted',
+      expect.stringMatching(/^\* 3 FETCH \(UID \d+ FLAGS \(.*\$Important.*\) MODSEQ \(\d+\)\)$/),
+    ])
     await a.logout()
     await b.logout()
   })

@@ -144,9 +144,11 @@ describe('two sessions on one folder', () => {
   })
 
   it('flag changes by B reach A as "* n FETCH (UID u FLAGS (...))"', async () => {
-    expect((await b.command('STORE 2 +FLAGS (\\Flagged $Label1)')).untagged).toEqual([`* 2 FETCH (FLAGS (\\Flagged $Label1 \\Recent))`])
+    // $Label1 is new to the folder: both sessions get FLAGS and PERMANENTFLAGS first (RFC 3501 §7.2.6)
+    const announced = ['* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)', '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 \\*)] Flags permitted']
+    expect((await b.command('STORE 2 +FLAGS (\\Flagged $Label1)')).untagged).toEqual([...announced, `* 2 FETCH (FLAGS (\\Flagged $Label1 \\Recent))`])
     const noop = await a.command('NOOP')
-    expect(noop.untagged).toEqual([`* 2 FETCH (UID ${modelA[1]} FLAGS (\\Flagged $Label1))`])
+    expect(noop.untagged).toEqual([...announced, `* 2 FETCH (UID ${modelA[1]} FLAGS (\\Flagged $Label1))`])
     // told once only
     expect((await a.command('NOOP')).untagged).toEqual([])
   })

@@ -255,16 +255,46 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(stored).toEqual([{user, folder: 'INBOX', uid: 1, uidValidity: (await t.folder(user)).uidValidity}])
     })
 
-    withStore('SUBSCRIBE toggles the flag; a missing folder is not-found; only INBOX is case-insensitive', async (t) => {
+    withStore('SUBSCRIBE toggles the flag; subscribing a missing folder is not-found; only INBOX is case-insensitive', async (t) => {
       const user = await t.user()
       await t.mail.subscribe(user, 'Junk', false)
       expect((await t.folder(user, 'Junk')).subscribed).toBe(false)
       await t.mail.subscribe(user, 'Junk', true)
       expect((await t.folder(user, 'Junk')).subscribed).toBe(true)
       expect(await codeOfAsync(t.mail.subscribe(user, 'Nope', true))).toBe('not-found')
-      expect(await codeOfAsync(t.mail.subscribe(user, 'junk', false))).toBe('not-found')
+      expect(await codeOfAsync(t.mail.subscribe(user, 'junk', true))).toBe('not-found')
       await t.mail.subscribe(user, 'inbox', false)
       expect((await t.folder(user)).subscribed).toBe(false)
+    })
+
+    withStore('subscriptions are names: they outlive DELETE, follow RENAME, and any name can be unsubscribed', async (t) => {
+      const user = await t.user()
+      expect(await t.mail.subscriptions(user)).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash'])
+      await t.mail.createFolder(user, 'Work/2026')
+      await t.mail.subscribe(user, 'Work', false)
+      await t.mail.deleteFolder(user, 'Work/2026')
+      expect(await t.mail.subscriptions(user)).toContain('Work/2026')
+      expect(await t.mail.subscriptions(user)).not.toContain('Work')
+      await t.mail.subscribe(user, 'Work/2026', false) // the folder is gone
+      expect(await t.mail.subscriptions(user)).not.toContain('Work/2026')
+      await t.mail.createFolder(user, 'Old/a')
+      await t.mail.renameFolder(user, 'Old', 'New')
+      const names = await t.mail.subscriptions(user)
+      expect(names).toEqual(expect.arrayContaining(['New', 'New/a']))
+      expect(names).not.toContain('Old')
+      expect(names).not.toContain('Old/a')
+      // a re-created folder is subscribed (CREATE subscribes) and listed once
+      await t.mail.deleteFolder(user, 'New/a')
+      await t.mail.createFolder(user, 'New/a')
+      expect((await t.mail.subscriptions(user)).filter((n) => n === 'New/a')).toEqual(['New/a'])
+      // an unsubscribed folder renamed onto a deleted folder's subscription: the folder's state wins
+      await t.mail.createFolder(user, 'Quiet')
+      await t.mail.subscribe(user, 'Quiet', false)
+      await t.mail.createFolder(user, 'Loud')
+      await t.mail.deleteFolder(user, 'Loud')
+      await t.mail.renameFolder(user, 'Quiet', 'Loud')
+      expect(await t.mail.subscriptions(user)).not.toContain('Loud')
+      expect((await t.folder(user, 'Loud')).subscribed).toBe(false)
     })
 
     withStore('folderById: a selectable folder of that user only', async (t) => {

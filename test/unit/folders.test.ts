@@ -469,7 +469,7 @@ describe('renameFolder', () => {
 })
 
 describe('subscriptions, usage and removal', () => {
-  it('setSubscribed toggles the flag; a missing folder is not-found', async () => {
+  it('setSubscribed toggles the flag; subscribing a missing folder is not-found', async () => {
     const user = newUser()
     await mail.subscribe(user, 'Junk', false)
     expect(getFolder(store, user, 'Junk').subscribed).toBe(false)
@@ -477,7 +477,7 @@ describe('subscriptions, usage and removal', () => {
     expect(getFolder(store, user, 'Junk').subscribed).toBe(true)
     expect(await codeOfAsync(() => mail.subscribe(user, 'Nope', true))).toBe('not-found')
     // only INBOX is case-insensitive
-    expect(await codeOfAsync(() => mail.subscribe(user, 'junk', false))).toBe('not-found')
+    expect(await codeOfAsync(() => mail.subscribe(user, 'junk', true))).toBe('not-found')
     await mail.subscribe(user, 'inbox', false)
     expect(getFolder(store, user, 'INBOX').subscribed).toBe(false)
   })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {SelectedMailbox} from '../../src/imap/selected.js'
-import type {MailboxView} from '../../src/mailstore/mailbox-view.js'
+import {viewOf, type MailboxView} from '../../src/mailstore/mailbox-view.js'
 import type {MailboxRecord, MessageRecord} from '../../src/store/records.js'
 
 const folderRecord = (highestModseq: number, messages: number): MailboxRecord => ({
@@ -21,7 +21,7 @@ const rec = (uid: number, modseq = 1, flags: string[] = []): MessageRecord => ({
 
 /** a view of the given records; HIGHESTMODSEQ is the largest record modseq unless given */
 function view(records: MessageRecord[], highestModseq = Math.max(1, ...records.map((r) => r.modseq))): MailboxView {
-  return {folder: folderRecord(highestModseq, records.length), records}
+  return viewOf(folderRecord(highestModseq, records.length), records)
 }
 
 const recs = (...uids: number[]) => uids.map((uid) => rec(uid))
@@ -133,7 +133,13 @@ describe('SelectedMailbox.catchUp: flag changes', () => {
   it('a message whose MODSEQ went up gets an untagged FETCH with its flags', () => {
     const s = open(view([rec(1, 2), rec(2, 3), rec(3, 4)]))
     const lines = s.catchUp(view([rec(1, 2), rec(2, 6, ['\\Seen']), rec(3, 5, ['\\Flagged', '$Work'])]), true)
-    expect(lines).toEqual(['* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n', '* 3 FETCH (UID 3 FLAGS (\\Flagged $Work))\r\n'])
+    // $Work is new to the client: FLAGS and PERMANENTFLAGS list it before the FETCH that shows it
+    expect(lines).toEqual([
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n',
+      '* 3 FETCH (UID 3 FLAGS (\\Flagged $Work))\r\n',
+    ])
     // told once
     expect(s.catchUp(view([rec(1, 2), rec(2, 6, ['\\Seen']), rec(3, 5, ['\\Flagged', '$Work'])]), true)).toEqual([])
   })
@@ -146,11 +152,21 @@ describe('SelectedMailbox.catchUp: flag changes', () => {
   it("the session's own changes are not echoed back; others' are", () => {
     const s = open(view([rec(1, 1), rec(2, 1), rec(3, 1)], 1))
     // this session stored \Seen on 1 (modseq 2); another session flagged 3 (modseq 3)
-    s.noteOwnChange([rec(1, 2, ['\\Seen'])])
+    s.noteOwnChange([rec(1, 2, ['\\Seen'])], {told: false, modseqBefore: 1})
     const after = view([rec(1, 2, ['\\Seen']), rec(2, 1), rec(3, 3, ['\\Flagged'])])
     expect(s.catchUp(after, true)).toEqual(['* 3 FETCH (UID 3 FLAGS (\\Flagged))\r\n'])
     // another session then changes message 1 again: that one is reported
     expect(s.catchUp(view([rec(1, 4, ['\\Seen', '\\Answered']), rec(2, 1), rec(3, 3, ['\\Flagged'])]), true)).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Seen \\Answered))\r\n'])
+  })
+
+  it('a .SILENT change made on top of one the client was not told about is reported with the flags', () => {
+    const s = open(view([rec(1, 1), rec(2, 1)], 1))
+    // another session flagged 1 (modseq 2); this one, not caught up, stored +\Seen .SILENT (modseq 3)
+    s.noteOwnChange([rec(1, 3, ['\\Flagged', '\\Seen'])], {told: false, modseqBefore: 2})
+    expect(s.catchUp(view([rec(1, 3, ['\\Flagged', '\\Seen']), rec(2, 1)]), true)).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))\r\n'])
+    // a reply that showed the flags needs no report, whatever came before
+    s.noteOwnChange([rec(2, 5, ['\\Draft'])], {told: true})
+    expect(s.catchUp(view([rec(1, 3, ['\\Flagged', '\\Seen']), rec(2, 5, ['\\Draft'])], 5), true)).toEqual([])
   })
 
   it('new messages are announced by EXISTS, not by FETCH', () => {
@@ -210,6 +226,53 @@ describe('SelectedMailbox: \\Recent', () => {
   it('flag changes of a recent message carry \\Recent', () => {
     const s = open(view([rec(1, 1)], 1), [1, 2])
     expect(s.catchUp(view([rec(1, 2, ['\\Seen'])]), true)).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))\r\n'])
+  })
+})
+
+describe('SelectedMailbox: keywords announced (RFC 3501 §7.2.6)', () => {
+  const flags = (kw: string) => `* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft${kw})\r\n`
+
+  it('SELECT lists the view keywords; a new one is announced once, before EXISTS and FETCH', () => {
+    const s = open(view([rec(1, 1, ['$A'])]))
+    expect(s.flagsResponses()).toEqual([flags(' $A'), '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $A \\*)] Flags permitted\r\n'])
+    const next = view([rec(1, 3, ['$A', '$B']), rec(2, 2, ['$C'])])
+    expect(s.catchUp(next, true)).toEqual([
+      flags(' $A $B $C'),
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $A $B $C \\*)] Flags permitted\r\n',
+      '* 2 EXISTS\r\n',
+      '* 0 RECENT\r\n',
+      '* 1 FETCH (UID 1 FLAGS ($A $B))\r\n',
+    ])
+    expect(s.announceKeywords(next)).toEqual([])
+    // a reloaded view without $B (nobody carries it now) has nothing new: the list does not shrink
+    expect(s.announceKeywords(view([rec(1, 4, ['$A']), rec(2, 2, ['$C'])]))).toEqual([])
+    expect(s.flagsResponses()[0]).toBe(flags(' $A $B $C'))
+  })
+
+  it('read-only: PERMANENTFLAGS ()', () => {
+    const s = new SelectedMailbox(7, 'INBOX', 1000, true, view([rec(1)]))
+    expect(s.announceKeywords(view([rec(1, 2, ['$X'])]))).toEqual([flags(' $X'), '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n'])
+  })
+})
+
+describe('SelectedMailbox: \\Recent ranges', () => {
+  it('a range reaching below what the client knew only marks the new messages (claims of a forgotten folder restart at 1)', () => {
+    const s = open(view(recs(1, 2, 3)), [3, 4])
+    expect(s.catchUp(view(recs(1, 2, 3, 4)), true, [1, 5])).toEqual(['* 4 EXISTS\r\n', '* 2 RECENT\r\n'])
+    expect([1, 2, 3, 4].map((u) => s.isRecent(u))).toEqual([false, false, true, true])
+  })
+
+  it('many separate ranges (others claimed in between) are looked up correctly', () => {
+    let records = recs(1)
+    const s = open(view(records), [1, 2])
+    for (let uid = 2; uid <= 200; uid++) {
+      records = [...records, rec(uid)]
+      // this session is told first about every third message only
+      s.catchUp(view(records), true, uid % 3 === 0 ? [uid, uid + 1] : [uid + 1, uid + 1])
+    }
+    const expected = records.filter((r) => r.uid === 1 || r.uid % 3 === 0).map((r) => r.uid)
+    expect(records.filter((r) => s.isRecent(r.uid)).map((r) => r.uid)).toEqual(expected)
+    expect(s.recentCount).toBe(expected.length)
   })
 })
 

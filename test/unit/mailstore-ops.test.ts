@@ -617,6 +617,26 @@ describe('MailboxViews', () => {
     expect(view.records[1]!.size).toBe(424242)
   })
 
+  it('keywords: found at load, grown by replayed changes (one set while nothing new), kept after their last message', async () => {
+    const user = newUser()
+    const a = await add(user, 'INBOX', ['$Old', '\\Seen'])
+    const views = new MailboxViews(mail)
+    const loaded = await views.get(folder(user))
+    expect([...loaded.keywords]).toEqual(['$Old'])
+    // a change without a new keyword keeps the very same set (sessions compare sets by identity)
+    views.apply(await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'add', flags: ['\\Flagged', '$Old']}))
+    const flagged = await views.get(folder(user))
+    expect(flagged.keywords).toBe(loaded.keywords)
+    views.apply((await appendMessage(store, {user, folder: 'INBOX', raw: message('kw'), flags: ['$New']})).change)
+    views.apply(await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'replace', flags: ['$Other']}))
+    const grown = await views.get(folder(user))
+    expect([...grown.keywords]).toEqual(['$Old', '$New', '$Other'])
+    expect([...loaded.keywords]).toEqual(['$Old'])
+    // a reload finds only the keywords messages carry
+    await setFlags(store, {user, mailboxId: folder(user).id, uids: [a], mode: 'replace', flags: []})
+    expect([...(await views.get(folder(user))).keywords]).toEqual(['$New'])
+  })
+
   it('apply for a folder without a cached view does nothing', async () => {
     const user = newUser()
     await add(user)

@@ -30,6 +30,7 @@ const TABLES = [
   'messages',
   'nodes',
   'queue',
+  'subscriptions',
   'users',
   'vanished',
 ]
@@ -97,6 +98,21 @@ describe.skipIf(skipWithoutPostgres)('PostgreSQL schema', () => {
     const tables = (await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'step_%' ORDER BY 1")).rows.map((r) => r.tablename)
     expect(tables).toEqual(['step_two'])
     expect((await pool.query("SELECT value FROM mailbox_meta WHERE key = 'schemaVersion'")).rows[0].value).toBe(2)
+  })
+
+  it("step 4 → 5 seeds the subscriptions from the folders' subscribed flags and drops MISSING_DOMAIN from stored envelopes", async () => {
+    const url = await server().createSchema()
+    const {pool} = pools.open(url)
+    expect(await migrate(pool, 'test', MIGRATIONS.slice(0, 4))).toEqual({from: 0, to: 4})
+    await pool.query(
+      `INSERT INTO folders (user_address, name, uid_validity, subscribed, created_at) VALUES ('a@x.test', 'INBOX', 1, true, 0), ('a@x.test', 'Quiet', 2, false, 0)`,
+    )
+    await pool.query("INSERT INTO blobs (id, bytes) VALUES ('b1', 'x')")
+    await pool.query(`INSERT INTO blob_info (blob_id, refs, size, created_at, envelope) VALUES ('b1', 1, 1, 0, '{"from":[{"mailbox":"root","host":"MISSING_DOMAIN"}]}')`)
+    expect(await migrate(pool, 'test')).toEqual({from: 4, to: PG_SCHEMA_VERSION})
+    expect((await pool.query('SELECT user_address, name FROM subscriptions')).rows).toEqual([{user_address: 'a@x.test', name: 'INBOX'}])
+    // the stored envelope loses Dovecot's made-up host
+    expect((await pool.query("SELECT envelope FROM blob_info WHERE blob_id = 'b1'")).rows[0].envelope).toEqual({from: [{mailbox: 'root', host: ''}]})
   })
 
   it('an unreachable server is a clear "unavailable" error naming it (no password)', async () => {

@@ -1,17 +1,15 @@
 import {describe, expect, it} from 'vitest'
 import {defaultConfig, mergeConfig} from '../../src/config.js'
-import type {MailboxView} from '../../src/mailstore/mailbox-view.js'
+import {viewOf, type MailboxView} from '../../src/mailstore/mailbox-view.js'
 import {DEFAULT_POP3_LIMITS} from '../../src/pop3/limits.js'
 import {Maildrop} from '../../src/pop3/maildrop.js'
 
-const view = (): MailboxView => ({
-  folder: {id: 7, user: 'a@x.test', name: 'INBOX', uidValidity: 1700000000, uidNext: 12, highestModseq: 9, subscribed: true, messages: 3, unseen: 2, size: 30, createdAt: 0},
-  records: [
+const view = (): MailboxView =>
+  viewOf({id: 7, user: 'a@x.test', name: 'INBOX', uidValidity: 1700000000, uidNext: 12, highestModseq: 9, subscribed: true, messages: 3, unseen: 2, size: 30, createdAt: 0}, [
     {uid: 3, blobId: 'b3', flags: ['\\Seen'], internalDate: 0, size: 10, modseq: 1},
     {uid: 5, blobId: 'b5', flags: [], internalDate: 0, size: 10, modseq: 2},
     {uid: 11, blobId: 'b11', flags: ['\\Flagged'], internalDate: 0, size: 10, modseq: 3},
-  ],
-})
+  ])
 
 describe('Maildrop', () => {
   it('numbers the snapshot from 1 in UID order; UIDL is UIDVALIDITY.UID', () => {

@@ -210,3 +210,23 @@ describe('migration 2 → 3', () => {
     })
   })
 })
+
+describe('migration 3 → 4', () => {
+  it("seeds the subscriptions from the folders' subscribed flags and makes the stored envelopes again", async () => {
+    const {analyzeMessage} = await import('../../src/mailstore/analyze.js')
+    const store = tempStore()
+    const folder = (name: string, subscribed: boolean) => ({id: 0, user: 'a@x.test', name, uidValidity: 1, uidNext: 1, highestModseq: 1, subscribed, messages: 0, unseen: 0, size: 0, createdAt: 0})
+    const raw = Buffer.from('From: root\r\nSubject: hi\r\n\r\nhello\r\n')
+    const stale = analyzeMessage(raw)
+    stale.envelope.from = [{mailbox: 'root', host: 'MISSING_DOMAIN'}] // what version 3 stored
+    await migrateFrom(3, store, () => {
+      store.mailboxes.putSync(['a@x.test', 'INBOX'], folder('INBOX', true))
+      store.mailboxes.putSync(['a@x.test', 'Quiet'], folder('Quiet', false))
+      store.blobs.putSync('b1', raw)
+      store.blobInfo.putSync('b1', {refs: 1, size: raw.length, createdAt: 0, ...stale})
+    }, (reopened) => {
+      expect([...reopened.subscriptions.getKeys({})]).toEqual([['a@x.test', 'INBOX']])
+      expect(reopened.blobInfo.get('b1')!.envelope!.from).toEqual([{mailbox: 'root', host: ''}])
+    })
+  })
+})

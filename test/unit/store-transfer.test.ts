@@ -78,6 +78,10 @@ async function filledStore(dir: string): Promise<void> {
     await store.mail.setFlags({user: ALICE, mailboxId: inbox.id, uids: [2], mode: 'add', flags: ['\\Flagged']})
     // COPY: the copies share the blobs
     await store.mail.copy({user: ALICE, mailboxId: inbox.id, uids: [1, 2], to: FUN, move: false})
+    // a subscription that outlived its folder, and an unsubscribed folder
+    await store.mail.createFolder(ALICE, 'Short-lived')
+    await store.mail.deleteFolder(ALICE, 'Short-lived')
+    await store.mail.subscribe(ALICE, 'Archive', false)
     // a folder made and deleted: the counters are past what the remaining folders show
     newFolder(store, CAFE, 'Gone')
     store.transact(() => store.mailboxes.removeSync([CAFE, 'Gone']))
@@ -127,6 +131,8 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     expect(there.copied.message.count).toBe(10)
     expect(there.copied.queueEntry.count).toBe(2)
     expect(there.copied.deliveryAttempt.count).toBe(1)
+    // the subscriptions, those without a folder included: 3 users × 6 defaults, FUN and its parent, Short-lived and Gone, less Archive
+    expect(there.copied.subscription.count).toBe(6 * 3 + 4 - 1)
 
     const back = dataDir()
     const again = await copyStore(pg(url), lmdb(back))

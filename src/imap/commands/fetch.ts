@@ -103,7 +103,7 @@ export const FETCH: CommandHandler = {
     const binaries = items.filter((i) => i.kind === 'section' && i.binary)
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
-    const view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+    let view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
     let records = view.records
     // PARTIAL (RFC 9394 §3.2) pages through the messages the command would return otherwise
     const indexes = partial ? partialOf(fetchable(named, selected.uids, records, changedSince), partial) : named
@@ -115,11 +115,15 @@ export const FETCH: CommandHandler = {
       })
       if (unseen.length) {
         const {updated} = await session.bus.call('mailstore.setFlags', {user, mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen']})
-        selected.noteOwnChange(updated)
+        // the FETCH replies below carry the new flags
+        selected.noteOwnChange(updated, {told: true})
         updated.forEach((r) => flagsChanged.add(r.uid))
-        records = (await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})).records
+        view = await session.bus.call('mailstore.view', {user, mailboxId: selected.mailboxId})
+        records = view.records
       }
     }
+    // a keyword new to the client is announced before a FETCH shows it (RFC 3501 §7.2.6)
+    for (const line of selected.announceKeywords(view)) session.write(line)
 
     if (vanished) {
       const {uidNext} = view.folder

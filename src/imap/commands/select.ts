@@ -4,16 +4,14 @@
  */
 import {summaryOf} from '../../mailstore/mailbox-view.js'
 import {SEPARATOR} from '../../mailstore/folder-rules.js'
-import {astr, flagList, formatRanges} from '../format.js'
+import {astr, formatRanges} from '../format.js'
 import {encodeMailboxName} from '../mutf7.js'
 import {numberOf} from '../args.js'
 import {ParseError, type Node} from '../parser.js'
 import {isSequenceSet, parseSequenceSet, type Range} from '../sequence.js'
 import {SelectedMailbox} from '../selected.js'
-import {type CommandHandler, type Session} from '../session.js'
+import {recentRange, type CommandHandler, type Session} from '../session.js'
 import {intersect, missingUids} from '../vanished.js'
-
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']
 
 interface Resync {
   uidValidity: number
@@ -53,16 +51,10 @@ export const select = (readOnly: boolean): CommandHandler => ({
     session.select(undefined)
     const view = await session.bus.call('mailstore.view', {user: session.user!, name: folderName})
     const {folder, records} = view
-    let recent: [number, number] | undefined
-    if (!readOnly) {
-      const {firstRecent} = await session.bus.call('mailstore.claimRecent', {mailboxId: folder.id, uidNext: folder.uidNext})
-      recent = [firstRecent, folder.uidNext]
-    }
+    const recent = await recentRange(session.bus, folder.id, folder.uidNext, readOnly)
     const selected = new SelectedMailbox(folder.id, folder.name, folder.uidValidity, readOnly, view, recent)
-    const {firstUnseen, keywords} = summaryOf(view)
-    const flags = [...SYSTEM_FLAGS, ...keywords]
-    session.write(`* FLAGS ${flagList(flags)}\r\n`)
-    session.write(`* OK [PERMANENTFLAGS ${flagList(readOnly ? [] : [...flags, '\\*'])}] Flags permitted\r\n`)
+    const {firstUnseen} = summaryOf(view)
+    for (const line of selected.flagsResponses()) session.write(line)
     session.write(`* ${records.length} EXISTS\r\n`)
     // RFC 9051 §6.3.2: no RECENT, and the folder's name in a LIST response
     if (session.rev2) session.write(`* LIST () "${SEPARATOR}" ${astr(encodeMailboxName(folder.name))}\r\n`)

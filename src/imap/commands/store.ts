@@ -35,7 +35,7 @@ export const STORE: CommandHandler = {
     readOnlyGuard(session)
     const mode: FlagMode = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'replace'
     if (!uids.length) return
-    const {updated, modified} = await session.bus.call('mailstore.setFlags', {
+    const {updated, modified, modseqBefore} = await session.bus.call('mailstore.setFlags', {
       user: session.user!,
       mailboxId: selected.mailboxId,
       uids,
@@ -43,14 +43,19 @@ export const STORE: CommandHandler = {
       flags,
       ...(unchangedSince !== undefined ? {unchangedSince} : {}),
     })
-    selected.noteOwnChange(updated)
     const silent = !!m[2]
+    // without .SILENT the reply below shows the new flags; with it the client works them out
+    selected.noteOwnChange(updated, silent ? {told: false, modseqBefore} : {told: true})
+    const view = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
+    // a keyword new to the folder is announced before the FETCH that shows it (RFC 3501 §7.2.6),
+    // and also for .SILENT, as Dovecot does: the client learns it with the STORE that made it
+    for (const line of selected.announceKeywords(view)) session.write(line)
     if (silent && selected.showModseq) {
       // with CONDSTORE, .SILENT still reports the new MODSEQ of what changed (RFC 7162 §3.1.3)
       for (const r of updated) session.write(`* ${selected.seqOf(r.uid)} FETCH (UID ${r.uid} MODSEQ (${r.modseq}))\r\n`)
     } else if (!silent) {
       const byUid = new Map<number, MessageRecord>(updated.map((r) => [r.uid, r]))
-      const {records} = await session.bus.call('mailstore.view', {user: session.user!, mailboxId: selected.mailboxId})
+      const {records} = view
       const skipped = new Set(modified)
       for (const uid of uids) {
         const record = byUid.get(uid) ?? records[indexOfUid(records, uid)]

@@ -17,7 +17,7 @@ import {INBOX, isInferior, JUNK, normalizeFolderName, parentsOf, SEPARATOR} from
 import type {MailboxRecord, SpecialUse} from '../records.js'
 import {refCounts, releaseBlobs} from './blobs.js'
 import type {ChangeSignals} from './changes.js'
-import {createFolder, FOLDER_COLUMNS, folderFromRow, getFolder, listFolders, nextUidValidity} from './folders.js'
+import {addSubscription, createFolder, FOLDER_COLUMNS, folderFromRow, getFolder, listFolders, nextUidValidity, removeSubscription} from './folders.js'
 
 /** first key of the per-user folder-tree lock (`hashtext(user)` the second): "fold" in ASCII */
 const TREE_LOCK = 0x666f6c64
@@ -114,6 +114,7 @@ export async function renameFolderIn(client: pg.ClientBase, user: string, fromIn
   if (from === INBOX) {
     // the renamed folder keeps INBOX's identity (and so its messages, keyed by id); INBOX starts over empty
     const {rows} = await client.query(`UPDATE folders SET name = $2, special_use = NULL WHERE id = $1 RETURNING ${FOLDER_COLUMNS}`, [folder.id, to])
+    if (folder.subscribed) await addSubscription(client, user, to)
     await createFolder(client, user, INBOX, {subscribed: folder.subscribed, ...(folder.specialUse ? {specialUse: folder.specialUse} : {})})
     return folderFromRow(rows[0])
   }
@@ -121,13 +122,25 @@ export async function renameFolderIn(client: pg.ClientBase, user: string, fromIn
     `UPDATE folders SET name = $3 || substr(name, length($2) + 1) WHERE user_address = $1 AND (name = $2 OR (${INFERIORS})) RETURNING ${FOLDER_COLUMNS}`,
     [user, from, to],
   )
+  // the subscriptions of the renamed folders go with them (their flags did), replacing what a
+  // deleted folder of the new name left: the set keeps mirroring the flags
+  for (const row of rows) {
+    if (!row.subscribed) {
+      await removeSubscription(client, user, row.name)
+      continue
+    }
+    await removeSubscription(client, user, from + row.name.slice(to.length))
+    await addSubscription(client, user, row.name)
+  }
   return folderFromRow(rows.find((r) => r.id === folder.id))
 }
 
+/** Only an existing folder can be subscribed (as in Dovecot); any name can be unsubscribed, a deleted folder's included. */
 export async function subscribeIn(client: pg.ClientBase, user: string, input: string, subscribed: boolean): Promise<void> {
   const name = normalizeFolderName(input)
   const {rowCount} = await client.query('UPDATE folders SET subscribed = $3 WHERE user_address = $1 AND name = $2', [user, name, subscribed])
-  if (rowCount !== 1) throw notFound(user, name)
+  if (subscribed && rowCount !== 1) throw notFound(user, name)
+  await (subscribed ? addSubscription : removeSubscription)(client, user, name)
 }
 
 /**

@@ -72,6 +72,7 @@ export async function createFolder(
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${FOLDER_COLUMNS}`,
     [user, name, uidValidity, options.subscribed ?? false, options.specialUse ?? null, options.now ?? Date.now()],
   )
+  if (options.subscribed) await addSubscription(client, user, name)
   return folderFromRow(rows[0])
 }
 
@@ -136,4 +137,19 @@ export async function removeUserFolders(client: pg.ClientBase, user: string): Pr
   )
   for (const {blob_id, n} of rows) await releaseBlob(client, blob_id, n)
   await client.query('DELETE FROM folders WHERE user_address = $1', [user])
+  await client.query('DELETE FROM subscriptions WHERE user_address = $1', [user])
+}
+
+/** subscriptions are names of their own (a deleted folder's stays); the folder's `subscribed` column mirrors them */
+export async function addSubscription(client: pg.ClientBase, user: string, name: string): Promise<void> {
+  await client.query('INSERT INTO subscriptions (user_address, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [user, name])
+}
+
+export async function removeSubscription(client: pg.ClientBase, user: string, name: string): Promise<void> {
+  await client.query('DELETE FROM subscriptions WHERE user_address = $1 AND name = $2', [user, name])
+}
+
+export async function listSubscriptions(db: pg.ClientBase | pg.Pool, user: string): Promise<string[]> {
+  const {rows} = await db.query<{name: string}>('SELECT name FROM subscriptions WHERE user_address = $1 ORDER BY name', [user])
+  return rows.map((r) => r.name)
 }

@@ -23,7 +23,7 @@ import {type ChangeSignals, signalledTransaction} from './changes.js'
 import {deliverIn, storeBlob} from './deliver.js'
 import type {PgDirectoryBackend} from './directory.js'
 import {createFolderIn, deleteFolderIn, renameFolderIn, subscribeIn} from './folder-tree.js'
-import {FOLDER_COLUMNS, folderFromRow, getFolder, listFolders, lockFolder, usageByUser, usageOfUser} from './folders.js'
+import {FOLDER_COLUMNS, folderFromRow, getFolder, listFolders, listSubscriptions, lockFolder, usageByUser, usageOfUser} from './folders.js'
 import {MESSAGE_COLUMNS, messageFromRow, removeLocked, removeMessages, setFlags} from './message-changes.js'
 
 /**
@@ -72,6 +72,7 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
     renameFolder: (user, from, to) => write((client) => renameFolderIn(client, user, from, to)),
     deleteFolder: (user, name) => write((client, signals) => deleteFolderIn(client, signals, user, name)),
     subscribe: (user, name, subscribed) => write((client) => subscribeIn(client, user, name, subscribed)),
+    subscriptions: (user) => listSubscriptions(pool, user),
 
     messages: async (folderId, options = {}) => {
       const limit = options.limit ? ' LIMIT $2' : ''

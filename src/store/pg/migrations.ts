@@ -248,4 +248,20 @@ export const MIGRATIONS: readonly string[] = [
     ALTER COLUMN structure TYPE json USING structure::json,
     ALTER COLUMN summary TYPE json USING summary::json;
   `,
+  // 4 → 5: subscriptions are names of their own, which outlive a deleted folder (RFC 3501
+  // §6.3.6); the folders' subscribed flags seed them and keep mirroring them
+  `
+  CREATE TABLE subscriptions (
+    user_address text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_address, name)
+  );
+  INSERT INTO subscriptions (user_address, name) SELECT user_address, name FROM folders WHERE subscribed;
+  -- an address without a domain has an empty host in an ENVELOPE, no more Dovecot's made-up one
+  -- (the json columns keep the text as written: JSON.stringify's, without spaces)
+  UPDATE blob_info SET
+    envelope = replace(envelope::text, '"host":"MISSING_DOMAIN"', '"host":""')::json,
+    structure = replace(structure::text, '"host":"MISSING_DOMAIN"', '"host":""')::json
+  WHERE envelope::text LIKE '%MISSING_DOMAIN%' OR structure::text LIKE '%MISSING_DOMAIN%';
+  `,
 ]

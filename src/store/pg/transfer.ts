@@ -47,6 +47,7 @@ const TABLES: PlacesOf<string> = {
   user: ['users'],
   alias: ['aliases'],
   folder: ['folders'],
+  subscription: ['subscriptions'],
   blob: ['blob_info', 'blobs', 'blob_text'],
   message: ['messages'],
   queueEntry: ['queue'],
@@ -157,6 +158,9 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
       for await (const row of pages(client, {columns: FOLDER_COLUMNS, from: 'folders', key: ['user_address', 'name']})) {
         yield {kind: 'folder', value: shape.folder(folderFromRow(row))}
       }
+      for await (const row of pages(client, {columns: 'user_address, name', from: 'subscriptions', key: ['user_address', 'name']})) {
+        yield {kind: 'subscription', value: {user: row.user_address, name: row.name}}
+      }
       for await (const row of pages(client, {columns: BLOB_INFO_COLUMNS, from: 'blob_info', key: ['blob_id']})) {
         const {rows} = await client.query('SELECT b.bytes, t.text FROM blobs b LEFT JOIN blob_text t ON t.blob_id = b.id WHERE b.id = $1', [row.blob_id])
         if (!rows[0]) throw missingBytesError(where, row.blob_id)
@@ -246,6 +250,8 @@ async function insertKind<K extends Kind>(client: pg.ClientBase, kind: K, values
         ['id', 'user_address', 'name', 'uid_validity', 'uid_next', 'highest_modseq', 'subscribed', 'special_use', 'noselect', 'messages', 'unseen', 'size', 'created_at', 'vanished_floor'],
         v.map((f) => [f.id, f.user, f.name, f.uidValidity, f.uidNext, f.highestModseq, f.subscribed, f.specialUse ?? null, f.noselect ?? false, f.messages, f.unseen, f.size, f.createdAt, f.highestModseq]),
       )
+    case 'subscription':
+      return insertRows(client, 'subscriptions', ['user_address', 'name'], v.map((s) => [s.user, s.name]))
     case 'blob': {
       await insertRows(client, 'blobs', ['id', 'bytes'], v.map((b) => [b.id, b.bytes]))
       await insertRows(
