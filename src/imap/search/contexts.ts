@@ -76,8 +76,9 @@ export class SearchContexts {
       const found = await c.find(session)
       if (!found || !this.live.has(tag)) continue
       const now = found.map((f) => f.record.uid)
-      const seqOf = new Map(found.map((f) => [f.record.uid, f.seq]))
-      const number = (u: number) => (c.uid ? u : (seqOf.get(u) ?? session.selected!.seqOf(u)))
+      // the session's own numbers (expunges held back still count), as the search's were
+      const selected = session.selected!
+      const number = (u: number) => (c.uid ? u : selected.seqOf(u))
       let items = ''
       if (c.ordered) items = formatOrderedUpdates(orderedUpdates(c.result, now), number)
       else {
