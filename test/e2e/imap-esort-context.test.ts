@@ -86,6 +86,12 @@ describe('ESORT (RFC 5267 §3.2), as Dovecot 2.3 answers', () => {
     expect(await ok(c, 'SEARCH $')).toEqual(['* SEARCH'])
   })
 
+  it('CONTEXT is a hint (RFC 5267 §4.2): taken and ignored; alone it means ALL, as in Dovecot', async () => {
+    expect(await ok(c, 'SEARCH RETURN (CONTEXT COUNT) ALL', 'X1')).toEqual(['* ESEARCH (TAG "X1") COUNT 6'])
+    expect(await ok(c, 'SORT RETURN (CONTEXT MIN) (DATE) UTF-8 ALL', 'X2')).toEqual(['* ESEARCH (TAG "X2") MIN 4'])
+    expect(await ok(c, 'SORT RETURN (CONTEXT) (DATE) UTF-8 ALL', 'X3')).toEqual(['* ESEARCH (TAG "X3") ALL 4,2,1,3,5:6'])
+  })
+
   it('a MODSEQ key adds the highest MODSEQ (RFC 7162 §3.1.5); unknown options are BAD; plain SORT is unchanged', async () => {
     expect((await ok(c, 'SORT RETURN (MIN) (DATE) UTF-8 MODSEQ 1', 'M1')).at(-1)).toMatch(/^\* ESEARCH \(TAG "M1"\) MIN 4 MODSEQ \d+$/)
     expect((await c.command('SORT RETURN (FOO) (DATE) UTF-8 ALL')).status).toBe('BAD')
