@@ -94,7 +94,13 @@ export interface EventMap {
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   /** a folder's messages or flags changed (after the commit); selected IMAP sessions catch up from the folder's view */
   /** `elsewhere`: made by another node sharing the store (reported by the store's change feed) */
-  'mailbox.changed': {user: string; mailboxId: number; highestModseq: number; elsewhere?: boolean}
+  /** `kinds`: what changed, when known (NOTIFY reports a folder only for the event kinds asked for) */
+  'mailbox.changed': {user: string; mailboxId: number; highestModseq: number; elsewhere?: boolean; kinds?: MessageChangeKind[]}
+  /**
+   * a folder was created, deleted (or left as a \Noselect placeholder) or renamed (`name`: the name now,
+   * `oldName`: before), or (un)subscribed (`subscribed`); after the commit, for NOTIFY (RFC 5465 §5.4, §5.5)
+   */
+  'folder.changed': FolderEvent
   'queue.added': {id: string; from: string; domain: string; recipients: string[]}
   'queue.sending': {id: string; domain: string; attempt: number}
   'queue.delivered': QueueOutcome
@@ -104,6 +110,20 @@ export interface EventMap {
   'delivery.attempt': {id: string; attempt: number; host: string; state: 'delivered' | 'deferred' | 'failed'}
   'matcher.matched': {matchId: string; messageId: string}
   'matcher.expired': {matchId: string}
+}
+
+/** messages arrived, were expunged, or had their flags changed */
+export type MessageChangeKind = 'new' | 'expunge' | 'flags'
+
+export type FolderEvent =
+  /** `folder`: what the folder is after the change (null: gone), as LIST shows it; `subscribed`: it is, or was */
+  | {user: string; kind: 'name'; name: string; oldName?: string; folder: FolderShape | null; subscribed: boolean}
+  | {user: string; kind: 'subscription'; name: string; subscribed: boolean}
+
+export interface FolderShape {
+  noselect: boolean
+  children: boolean
+  specialUse?: SpecialUse
 }
 
 /** a login attempt as a front-end saw it; the actor logs each outcome with all but the password */

@@ -20,7 +20,7 @@ export interface ImapLimits {
   lingerMs: number
   /** COMPRESS=DEFLATE level, 1 (fastest) … 9 (smallest); 6 is zlib's default and Dovecot's */
   compressionLevel: number
-  /** NOTIFY (RFC 5465): changed folders a session keeps to report; past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
+  /** NOTIFY (RFC 5465): changed folders and folder events a session keeps to report (while a command runs or the client does not read); past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
   maxNotifyPending: number
   /** live `SEARCH` / `SORT RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH, CONTEXT=SORT); each one is searched again when the folder changes */
   maxSearchContexts: number

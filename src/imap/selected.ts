@@ -176,9 +176,10 @@ export class SelectedMailbox {
   /**
    * Brings the client up to date with `view`. `allowExpunge` is false while answering FETCH,
    * STORE and SEARCH. `recent` is the UID range recent for this session with this view: the
-   * range it claimed (read-write) or found unclaimed (read-only).
+   * range it claimed (read-write) or found unclaimed (read-only). `flags` false holds flag
+   * changes back (a NOTIFY push without FlagChange) for the next command.
    */
-  catchUp(view: MailboxView, allowExpunge: boolean, recent?: [number, number]): string[] {
+  catchUp(view: MailboxView, allowExpunge: boolean, recent?: [number, number], flags = true): string[] {
     // FLAGS first: a new message (EXISTS) or a flag change (FETCH) may show the new keyword
     const lines: string[] = this.announceKeywords(view)
     const records = view.records
@@ -203,7 +204,8 @@ export class SelectedMailbox {
       if (recent) this.addRecent(recent, knownBelow)
       if (this.reportRecent) lines.push(`* ${this.recentCount} RECENT\r\n`)
     }
-    if (view.folder.highestModseq > this.knownModseq) {
+    const flagsHeld = !flags && view.folder.highestModseq > this.knownModseq
+    if (view.folder.highestModseq > this.knownModseq && flags) {
       for (const r of records) {
         if (r.modseq <= this.knownModseq || r.uid > last || this.ownModseqs.has(r.modseq)) continue
         const i = this.seqOf(r.uid)
@@ -213,7 +215,7 @@ export class SelectedMailbox {
       this.ownModseqs.clear()
     }
     // expunges held back now must go out with the next command that allows them, or in IDLE
-    this.dirty = expunges && !allowExpunge
+    this.dirty = (expunges && !allowExpunge) || flagsHeld
     return lines
   }
 

@@ -1,11 +1,12 @@
 /**
  * The IMAP front-end actor: listeners on the IMAP port (STARTTLS) and the IMAPS port (TLS from
  * the first byte), connection limits, and the routing of `mailbox.changed` events to the
- * sessions that have that folder selected (one bus subscription for all sessions).
+ * sessions that have that folder selected, and of `mailbox.changed` and `folder.changed` to the
+ * user's sessions with NOTIFY set (one bus subscription each for all sessions).
  */
 import {createServer, type Server, type Socket} from 'node:net'
 import {createSecureContext, createServer as createTlsServer, Server as TlsServer, type SecureContext} from 'node:tls'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, EventMap, FolderEvent} from '../bus.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
@@ -38,6 +39,7 @@ export class ImapFrontEnd implements Actor {
   /** what STARTTLS uses: replaced by a reload, taken by each session when it connects */
   private secureContext: SecureContext
   private unsubscribe?: () => void
+  private unsubscribeFolders?: () => void
 
   constructor(
     private readonly bus: Bus,
@@ -59,9 +61,13 @@ export class ImapFrontEnd implements Actor {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe('mailbox.changed', ({body}) => {
-      const {mailboxId, user} = body as {mailboxId: number; user: string}
+      const {mailboxId, user, kinds} = body as EventMap['mailbox.changed']
       for (const session of this.watchers.get(mailboxId) ?? []) session.folderChanged()
-      for (const session of this.notifying.get(user) ?? []) session.mailboxChanged(mailboxId)
+      for (const session of this.notifying.get(user) ?? []) session.mailboxChanged(mailboxId, kinds)
+    })
+    this.unsubscribeFolders = this.bus.subscribe('folder.changed', ({body}) => {
+      const event = body as FolderEvent
+      for (const session of this.notifying.get(event.user) ?? []) session.folderEvent(event)
     })
     const {ports} = this.options
     if (ports.imap) {
@@ -151,6 +157,7 @@ export class ImapFrontEnd implements Actor {
 
   async stop(): Promise<void> {
     this.unsubscribe?.()
+    this.unsubscribeFolders?.()
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
     for (const session of [...this.sessions]) session.bye('Server shutting down')
     await closed

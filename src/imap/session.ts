@@ -13,7 +13,7 @@
 import type {Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
 import {TLSSocket, type SecureContext} from 'node:tls'
-import type {Bus} from '../bus.js'
+import type {Bus, FolderEvent, MessageChangeKind} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
@@ -92,10 +92,11 @@ interface Refusal {
   fatal: boolean
 }
 
-/** a framed command waiting its turn, or a command the framing refused */
+/** a framed command waiting its turn, a command the framing refused, or a NOTIFY push (`push`) */
 interface QueueItem {
   parts: (string | Buffer)[]
   refused?: Refusal
+  push?: true
 }
 
 /** before login only a user name and a password can be sent as literals: nobody may make us buffer more */
@@ -124,6 +125,10 @@ export class Session {
   private catchingUp: Promise<void> = Promise.resolve()
   /** NOTIFY SET: what the session reports about folders other than the selected one */
   private notifications?: Notifications
+  /** a NOTIFY push waits in the queue (one at a time) */
+  private pushQueued = false
+  /** a NOTIFY push waits for the client to read what was written */
+  private pushAfterDrain = false
   /** the session has ended (BYE, LOGOUT, the client left): nothing more is read or written */
   private closed = false
   /** the socket has closed and the server was told */
@@ -309,7 +314,8 @@ export class Session {
         if (this.queue.length <= 8 && this.input.isPaused()) this.input.resume()
         this.cork()
         try {
-          if (item.refused) this.answerRefused(item.refused)
+          if (item.push) await this.push()
+          else if (item.refused) this.answerRefused(item.refused)
           else await this.runCommand(item.parts)
         } finally {
           this.flush()
@@ -382,7 +388,7 @@ export class Session {
   }
 
   /** Sends the selected folder's pending changes (see SelectedMailbox.catchUp). */
-  catchUp(allowExpunge: boolean, force = false): Promise<void> {
+  catchUp(allowExpunge: boolean, force = false, flags = true): Promise<void> {
     const run = async () => {
       const selected = this.selected
       if (!selected || !this.user || this.closed) return
@@ -402,7 +408,11 @@ export class Session {
       let recent: [number, number] | undefined
       const last = selected.uids.length ? selected.uids[selected.uids.length - 1]! : 0
       if (view.folder.uidNext - 1 > last) recent = await recentRange(this.bus, selected.mailboxId, view.folder.uidNext, selected.readOnly)
-      for (const line of selected.catchUp(view, allowExpunge, recent)) this.write(line)
+      for (const line of selected.catchUp(view, allowExpunge, recent, flags)) this.write(line)
+      // NOTIFY's MessageNew fetch attributes: a FETCH of the new messages after their EXISTS (RFC 5465 §5.1)
+      const arrived: number[] = []
+      for (let i = selected.uids.length - 1; i >= 0 && selected.uids[i]! > last; i--) arrived.unshift(selected.uids[i]!)
+      if (arrived.length && this.notifications) await this.notifications.fetchArrivals(this, arrived)
       for (const line of await selected.searchContexts.refresh(this, view)) this.write(line)
     }
     this.catchingUp = this.catchingUp.then(run, run)
@@ -431,6 +441,7 @@ export class Session {
     if (!this.selected) return
     this.selected.dirty = true
     this.idleWaker?.()
+    if (this.notifications?.pushesSelected) this.schedulePush()
   }
 
   /** NOTIFY SET (a spec) or NONE (undefined): from now on, changes of the user's other folders are reported, or not */
@@ -440,10 +451,62 @@ export class Session {
   }
 
   /** a folder of the user changed (a bus event, for a session with NOTIFY set); during IDLE it is reported at once */
-  mailboxChanged(mailboxId: number): void {
+  mailboxChanged(mailboxId: number, kinds?: MessageChangeKind[]): void {
     if (!this.notifications || mailboxId === this.selected?.mailboxId) return
-    this.notifications.changed(mailboxId)
+    this.notifications.changed(mailboxId, kinds)
     this.idleWaker?.()
+    this.schedulePush()
+  }
+
+  /** a folder of the user was created, deleted, renamed or (un)subscribed (a bus event, for a session with NOTIFY set) */
+  folderEvent(event: FolderEvent): void {
+    if (!this.notifications) return
+    this.notifications.folderEvent(event)
+    this.idleWaker?.()
+    this.schedulePush()
+  }
+
+  /**
+   * With NOTIFY set the server tells of changes as they happen, not only during IDLE or with a
+   * command's responses (RFC 5465 §1, §3): a push takes a turn in the command queue, so it never
+   * cuts into a command's responses (a running command's completion sends what is due anyway).
+   * During IDLE the IDLE loop sends it.
+   */
+  private schedulePush(): void {
+    if (this.pushQueued || this.closed || this.idleWaker || !this.notifications) return
+    this.pushQueued = true
+    this.enqueue({parts: [], push: true})
+  }
+
+  /**
+   * A push: the selected folder's changes when NOTIFY's SELECTED group asks for message events —
+   * expunges only with SELECTED and MessageExpunge (SELECTED-DELAYED holds them for a command that
+   * allows them, §6; RFC 3501 §7.4.1 has them wait for a command otherwise), flag changes only with
+   * FlagChange (else they wait for the next command) — and the NOTIFY reports due.
+   */
+  private async push(): Promise<void> {
+    this.pushQueued = false
+    const notifications = this.notifications
+    if (!notifications || this.state === 'logout') return
+    // a client that does not read: nothing more is written until it does; meanwhile the reports
+    // gather in `notifications`, bounded (imap.maxNotifyPending, then [NOTIFICATIONOVERFLOW])
+    const output = this.output
+    if (output.writableNeedDrain) {
+      if (!this.pushAfterDrain) {
+        this.pushAfterDrain = true
+        output.once('drain', () => {
+          this.pushAfterDrain = false
+          this.schedulePush()
+        })
+      }
+      return
+    }
+    try {
+      if (this.selected?.dirty && notifications.pushesSelected) await this.catchUp(notifications.pushes('MessageExpunge'), false, notifications.pushes('FlagChange'))
+      if (notifications.due) await this.sendNotifications()
+    } catch (err) {
+      this.log.warn({err}, 'imap notify push failed')
+    }
   }
 
   /** the NOTIFY reports due (RFC 5465 §5.2); after an overflow NOTIFY is off */

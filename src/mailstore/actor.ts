@@ -6,11 +6,13 @@
  * `queue.added` events, published after the commit for IMAP IDLE, the matcher and the dashboard.
  */
 import {hostname} from 'node:os'
-import type {Actor, Bus} from '../bus.js'
+import type {Actor, Bus, MessageChangeKind} from '../bus.js'
 import type {DkimConfig, Signer} from '../dkim/outbound.js'
 import type {Logger} from '../log.js'
 import type {DeliveryResult, FolderChange, MailboxStore, StoreChange} from '../store/backend.js'
 import {analyzeMessage, type Analysis} from './analyze.js'
+import {folderEvents} from './folder-events.js'
+import {normalizeFolderName} from './folder-rules.js'
 import {normalizeFlags} from './flags.js'
 import {MailboxViews} from './mailbox-view.js'
 import {RecentClaims} from './recent-claims.js'
@@ -131,18 +133,19 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.createFolder', async ({user, name, specialUse}) => {
         // a session of a user removed meanwhile must not leave folders behind
         if (!(await this.store.directory.user(user))) throw new MailboxError('not-found', `no user ${user}`)
-        return mail.createFolder(user, name, specialUse)
+        return this.withFolderEvents(user, () => mail.createFolder(user, name, specialUse))
       }),
       bus.handle('mailstore.deleteFolder', async ({user, name}) => {
-        const folder = await mail.deleteFolder(user, name)
+        const folder = await this.withFolderEvents(user, () => mail.deleteFolder(user, name))
         this.views.forget(folder.id)
         this.recent.forget(folder.id)
         bus.publish('mailbox.changed', {user, mailboxId: folder.id, highestModseq: folder.highestModseq})
         return {mailboxId: folder.id}
       }),
-      bus.handle('mailstore.renameFolder', ({user, from, to}) => mail.renameFolder(user, from, to)),
+      bus.handle('mailstore.renameFolder', ({user, from, to}) => this.withFolderEvents(user, () => mail.renameFolder(user, from, to))),
       bus.handle('mailstore.subscribe', async ({user, name, subscribed}) => {
         await mail.subscribe(user, name, subscribed)
+        bus.publish('folder.changed', {user, kind: 'subscription', name: normalizeFolderName(name), subscribed})
         return {}
       }),
       bus.handle('mailstore.subscriptions', ({user}) => mail.subscriptions(user)),
@@ -184,11 +187,27 @@ export class MailstoreActor implements Actor {
     ]
   }
 
+  /**
+   * A change of a user's folder names (create, delete, rename): the `folder.changed` events it
+   * made, found by comparing the folder list around it (two reads of the list: these commands
+   * are rare, and it finds every folder they touch: made parents, renamed inferiors).
+   */
+  private async withFolderEvents<T>(user: string, change: () => Promise<T>): Promise<T> {
+    const before = await this.store.mail.folders(user)
+    const result = await change()
+    for (const event of folderEvents(user, before, await this.store.mail.folders(user))) this.bus.publish('folder.changed', event)
+    return result
+  }
+
   /** after a commit: bring the cached view along and tell the sessions */
   private changed(change: FolderChange): FolderChange {
     this.views.apply(change)
     if (change.folder.highestModseq !== change.modseqBefore) {
-      this.bus.publish('mailbox.changed', {user: change.folder.user, mailboxId: change.folder.id, highestModseq: change.folder.highestModseq})
+      const kinds: MessageChangeKind[] = []
+      if (change.appended?.length) kinds.push('new')
+      if (change.expunged?.length) kinds.push('expunge')
+      if (change.updated?.length) kinds.push('flags')
+      this.bus.publish('mailbox.changed', {user: change.folder.user, mailboxId: change.folder.id, highestModseq: change.folder.highestModseq, kinds})
     }
     return change
   }

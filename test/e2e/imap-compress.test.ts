@@ -122,8 +122,9 @@ describe('COMPRESS DEFLATE, raw', () => {
     const r = await c.tagged('B1', 60_000)
     expect(r.tagged).toBe(`B1 BAD Command line too long (limit ${MAX_LINE} octets)`)
     expect(c.wireBytesSent - sentBefore).toBeLessThan(1024 * 1024)
-    // nothing of it was kept (the server does not hold the inflated bytes)
-    expect(rssKb() - rssBefore).toBeLessThan(48 * 1024)
+    // nothing of it was kept: holding the inflated bytes would cost at least 128 MiB (the bound
+    // leaves room for a garbage collector that lags on a loaded machine: 49 MiB was seen in CI)
+    expect(rssKb() - rssBefore).toBeLessThan(96 * 1024)
     expect((await c.command('NOOP')).status).toBe('OK')
     await c.logout()
   }, 90_000)
