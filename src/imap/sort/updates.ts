@@ -8,6 +8,7 @@
  * `a:b`: RFC 5267's preferred `ADDTO (1 2731:2733)`.
  */
 import {compactSet} from '../format.js'
+import {lowerBound} from '../sequence.js'
 
 export interface OrderedUpdates {
   /** `[position, UIDs in sort order]`, to apply in turn */
@@ -40,17 +41,7 @@ function runs(list: readonly number[], flagged: Uint8Array, positionOf: (index: 
 function missingFrom(list: readonly number[], other: readonly number[]): Uint8Array {
   const sorted = Uint32Array.from(other).sort()
   const out = new Uint8Array(list.length)
-  for (let i = 0; i < list.length; i++) {
-    const uid = list[i]!
-    let lo = 0
-    let hi = sorted.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (sorted[mid]! < uid) lo = mid + 1
-      else hi = mid
-    }
-    if (sorted[lo] !== uid) out[i] = 1
-  }
+  for (let i = 0; i < list.length; i++) if (sorted[lowerBound(sorted, list[i]!)] !== list[i]) out[i] = 1
   return out
 }
 
