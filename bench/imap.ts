@@ -29,6 +29,10 @@
  * 9. `consistency` (bench/imap-consistency.ts): the randomized multi-session consistency check
  *    for BENCH_IMAP_CONSISTENCY_SECONDS (120) s on mailbox, then on Dovecot; operations,
  *    responses checked, violations (must be 0).
+ * 10. `esort` (./imap-esort.ts): ESORT on the 100,000-message INBOX, `SORT RETURN (COUNT MIN MAX)
+ *    (DATE)` and `UID SORT RETURN (PARTIAL 1:50) (REVERSE DATE)`, and what keeping that list live
+ *    costs after another session's STORE: the NOOP bringing a CONTEXT=SORT update, against a
+ *    NOOP plus a new SORT on both servers (Dovecot has no CONTEXT=SORT); medians of 5.
  *
  * The Dovecot peer (../shared/peer) runs when postfix and dovecot are installed and we are root.
  */
@@ -53,6 +57,7 @@ import {openStore, type Store} from '../src/store/store.js'
 import {BENCH_QUOTA, benchQuota} from './imap-quota.js'
 import {benchCompress} from './imap-compress.js'
 import {benchEsearch} from './imap-search.js'
+import {benchEsort} from './imap-esort.js'
 import {benchAppend} from './imap-append.js'
 import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
@@ -67,7 +72,7 @@ const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
 export const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append,sort,consistency runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append,sort,consistency,esort runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 /** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
@@ -502,7 +507,7 @@ export async function benchImap(): Promise<void> {
   try {
     // ---- setup: mailbox store (before serve), peer Maildirs
     const dataDir = join(dir, 'data')
-    const big = want('folder') || want('quota') || want('esearch') || want('sort') ? BIG_FOLDER : 0
+    const big = want('folder') || want('quota') || want('esearch') || want('sort') || want('esort') ? BIG_FOLDER : 0
     const bodies = want('bodies') || want('compress') ? BODIES : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
@@ -559,6 +564,7 @@ export async function benchImap(): Promise<void> {
     if (want('quota')) await benchQuota(mbx, big)
     if (want('esearch')) await benchEsearch(mbx, dov, filledAt)
     if (want('consistency')) await benchConsistency([mbx, ...(dov ? [dov] : [])].map((t) => ({name: t.name, port: t.port, user: t.users.cycles, password: t.password})))
+    if (want('esort')) await benchEsort(mbx, dov, filledAt)
     const onBigFolder = want('memory') && want('folder') ? await idleOnBigFolder(mbx) : undefined
     await served.stop()
 

@@ -202,7 +202,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
     compressionLevel: int('COMPRESS=DEFLATE level: 1 fastest … 9 smallest', 1, 9),
     maxNotifyPending: count('NOTIFY: changed folders and folder events a session keeps to report (while a command runs or the client does not read); past it [NOTIFICATIONOVERFLOW] and NOTIFY is off'),
-    maxSearchContexts: count('live SEARCH RETURN (UPDATE) contexts per session (CONTEXT=SEARCH)'),
+    maxSearchContexts: count('live SEARCH or SORT RETURN (UPDATE) contexts per session (CONTEXT=SEARCH, CONTEXT=SORT)'),
     sortCacheEntries: int('messages whose SORT/THREAD keys are kept in memory (~450 bytes each); 0 = none', 0, 100_000_000),
   }),
   pop3: object('POP3 and POP3S limits', {

@@ -22,7 +22,7 @@ export interface ImapLimits {
   compressionLevel: number
   /** NOTIFY (RFC 5465): changed folders and folder events a session keeps to report (while a command runs or the client does not read); past it, [NOTIFICATIONOVERFLOW] and NOTIFY is off */
   maxNotifyPending: number
-  /** live `SEARCH RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH); each one is searched again when the folder changes */
+  /** live `SEARCH` / `SORT RETURN (UPDATE)` contexts per session (CONTEXT=SEARCH, CONTEXT=SORT); each one is searched again when the folder changes */
   maxSearchContexts: number
   /**
    * messages whose SORT/THREAD keys (sent date, base subject, first addresses, Message-IDs) are

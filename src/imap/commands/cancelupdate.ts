@@ -1,4 +1,4 @@
-/** tag CANCELUPDATE "tag" ... (RFC 5267 §4.3.5): ends live SEARCH RETURN (UPDATE) contexts */
+/** tag CANCELUPDATE "tag" ... (RFC 5267 §4.3.5): ends live SEARCH and SORT RETURN (UPDATE) contexts */
 import {ParseError} from '../parser.js'
 import {ImapError, type CommandHandler} from '../session.js'
 

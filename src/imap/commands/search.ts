@@ -13,10 +13,10 @@ export {parseCriteria, type SearchKey} from '../search/keys.js'
 export {findMessages, type Found} from '../search/matching.js'
 
 /**
- * May `RETURN (UPDATE)` make a live context? A tag already naming one is BAD (RFC 5267 §4.3);
+ * May `RETURN (UPDATE)` of a SEARCH or SORT make a live context? A tag already naming one is BAD (RFC 5267 §4.3);
  * past `maxSearchContexts` the client hears `NO [NOUPDATE "tag"]` and gets the other options.
  */
-function liveUpdate(session: Session, tag: string): boolean {
+export function liveUpdate(session: Session, tag: string): boolean {
   const contexts = session.selected!.searchContexts
   if (contexts.has(tag)) throw new ImapError('BAD', 'Tag reuse')
   if (contexts.size < session.options.limits.maxSearchContexts) return true
@@ -43,7 +43,7 @@ export const SEARCH: CommandHandler = {
       const modseq = usesModseq(key)
       if (options) {
         if (options.save) selected.savedResult = savedUids(found, options)
-        if (update) selected.searchContexts.add(tag, key, uid, savedUids(found, {...options, all: true}))
+        if (update) selected.searchContexts.add(tag, (s) => findMessages(s, key), uid, false, savedUids(found, {...options, all: true}))
         const line = esearchResponse(tag, uid, found, options, modseq)
         if (line) session.write(line)
         return

@@ -46,6 +46,7 @@ export function parseReturnOptions(list: Node): ReturnOptions {
   const options: ReturnOptions = {min: false, max: false, all: false, count: false, save: false, update: false}
   const items = list.items
   const seen = new Set<string>()
+  let hint = false
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!
     const name = item.type === 'atom' ? item.value.toUpperCase() : ''
@@ -55,13 +56,16 @@ export function parseReturnOptions(list: Node): ReturnOptions {
       options[name.toLowerCase() as 'min' | 'max' | 'all' | 'count' | 'save' | 'update'] = true
     } else if (name === 'PARTIAL') {
       options.partial = parsePartial(items[++i])
+    } else if (name === 'CONTEXT') {
+      // RFC 5267 §4.2: a hint that the search will be repeated or updated; servers may ignore it
+      hint = true
     } else {
       throw new ParseError(`unknown RETURN option ${name.slice(0, 30) || '(not an atom)'}`)
     }
   }
   // RFC 9394 §3.1: PARTIAL and ALL ask for different things at once
   if (options.partial && options.all) throw new ParseError('RETURN cannot have both PARTIAL and ALL')
-  if (!items.length) options.all = true
+  if (items.length === (hint ? 1 : 0)) options.all = true
   return options
 }
 
