@@ -8,7 +8,7 @@ import {writeFileSync} from 'node:fs'
 import {connect as netConnect, type Socket} from 'node:net'
 import {dirname, join} from 'node:path'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
-import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw} from 'node:zlib'
+import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw} from 'node:zlib'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
@@ -200,6 +200,7 @@ export class RawImap {
   private socket: Socket | TLSSocket
   /** after COMPRESS DEFLATE: what we send goes through this */
   private deflate?: DeflateRaw
+  private inflate?: InflateRaw
   /** bytes read from the socket as they came (compressed ones after COMPRESS) */
   wireBytes = 0
   /** resolves when the server closes the connection */
@@ -255,8 +256,21 @@ export class RawImap {
     socket.on('data', this.onData)
     socket.on('error', (err) => this.fail(err))
     socket.on('close', () => {
-      this.fail(new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer.toString('latin1'))}`))
-      this.resolveClosed()
+      let done = false
+      const closed = () => {
+        if (done) return
+        done = true
+        this.fail(new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer.toString('latin1'))}`))
+        this.resolveClosed()
+      }
+      // compressed: the inflater (zlib runs off the main thread) may still hold the last replies
+      // (LOGOUT's BYE and OK) when the socket's close is seen; they come first
+      const inflate = this.inflate
+      if (inflate && !inflate.destroyed && !inflate.readableEnded) {
+        inflate.once('end', closed)
+        inflate.once('close', closed)
+        inflate.resume()
+      } else closed()
     })
   }
 
@@ -471,7 +485,7 @@ export class RawImap {
   startDeflate(): void {
     const socket = this.socket
     socket.off('data', this.onData)
-    const inflate = createInflateRaw()
+    const inflate = (this.inflate = createInflateRaw())
     inflate.on('data', this.onData)
     inflate.on('error', (err) => this.fail(err))
     const early = this.buffer

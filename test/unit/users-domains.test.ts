@@ -69,6 +69,7 @@ describe('users', () => {
     expect(view).toEqual({
       address: 'alice@users.test',
       quota: 1024,
+      maxMessages: 0,
       used: 0,
       messages: 0,
       folders: 6,
