@@ -6,14 +6,14 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, tempDataDir} from '../helpers/cli.js'
-import {addUsers, connectFlow, DEFAULT_USERS, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {addUsers, connectFlow, DEFAULT_USERS, RawConnections, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const alice = DEFAULT_USERS[0]!
 const carol = {address: 'carol@example.test', password: 'carol-pw'}
 const LIMITS = {maxLiteralSize: 100_000, maxAppendSize: 150_000, maxAppendMessages: 3}
 
 let server: ImapServer
-const open: {close(): void}[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   const dataDir = tempDataDir()
@@ -23,16 +23,12 @@ beforeAll(async () => {
   server = await startImapServer({dataDir, domains: ['spare.test'], users: [], config: {imap: LIMITS}})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
-async function login(user = alice): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, user)
-  open.push(c)
-  return c
-}
+const login = (user = alice) => raw.login(server.ports.imap, user)
 
 /** UIDVALIDITY, UIDNEXT and MESSAGES of a folder */
 async function status(c: RawImap, folder: string): Promise<{uidValidity: number; uidNext: number; messages: number}> {

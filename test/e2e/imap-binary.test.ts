@@ -6,27 +6,23 @@
  * carries a NUL in a plain literal. imapflow's BINARY fetch and literal8 APPEND on top.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {connectFlow, RawImap, startImapServer, type ImapServer} from './imap-helpers.js'
+import {connectFlow, RawConnections, RawImap, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
 let server: ImapServer
-const open: {close(): void}[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer()
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
-async function login(): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  return c
-}
+const login = () => raw.login(server.ports.imap, alice)
 
 /** the binary attachment: NULs and high octets */
 const BLOB = Buffer.from([0x00, 0x01, 0xff, 0x41, 0x00])

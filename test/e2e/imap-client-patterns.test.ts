@@ -9,29 +9,25 @@
  *   reconnect, `UID FETCH 1:* (FLAGS) (CHANGEDSINCE m VANISHED)`, and NOOP polling.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {RawConnections, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const thunderbird = {address: 'tb@example.test', password: 'tb-pw'}
 const apple = {address: 'apple@example.test', password: 'apple-pw'}
 const SYSTEM = '\\Answered \\Flagged \\Deleted \\Seen \\Draft'
 
 let server: ImapServer
-const open: RawImap[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer({users: [thunderbird, apple]})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
-async function login(user: {address: string; password: string}): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, user)
-  open.push(c)
-  return c
-}
+const login = (user: {address: string; password: string}) => raw.login(server.ports.imap, user)
 
 async function ok(c: RawImap, command: string): Promise<string[]> {
   const r = await c.command(command)

@@ -6,19 +6,15 @@
  * the positions follow RFC 5267 §4.3.3's own example, whose preferred form is `ADDTO (1 2731:2733)`.)
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, startImapServer, type ImapServer} from './imap-helpers.js'
+import {RawConnections, RawImap, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 let server: ImapServer
-const open: RawImap[] = []
+const raw = new RawConnections()
 
 const message = (date: string, n: number) => `Date: ${date}\r\nFrom: a@example.org\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`
 
-async function login(): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  return c
-}
+const login = () => raw.login(server.ports.imap, alice)
 
 /** appends and returns the new message's UID */
 async function append(c: RawImap, folder: string, raw: string): Promise<number> {
@@ -39,9 +35,9 @@ beforeAll(async () => {
   server = await startImapServer({config: {imap: {maxSearchContexts: 2}}})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
 describe('ESORT (RFC 5267 §3.2), as Dovecot 2.3 answers', () => {

@@ -14,7 +14,7 @@
  *   yet reports the resulting flags (found by test/e2e/imap-consistency.test.ts).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {deliver, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {deliver, RawConnections, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 const SYSTEM = '\\Answered \\Flagged \\Deleted \\Seen \\Draft'
@@ -25,23 +25,19 @@ const flagsPair = (keywords: string, readOnly = false) => [
 ]
 
 let server: ImapServer
-const open: RawImap[] = []
+const raw = new RawConnections()
 let folders = 0
 
 beforeAll(async () => {
   server = await startImapServer({users: [alice]})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
-async function login(): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  return c
-}
+const login = () => raw.login(server.ports.imap, alice)
 
 /** a fresh folder with `n` messages appended by `c`; unless `unclaimed`, a SELECT has taken their \Recent */
 async function folderWith(c: RawImap, n: number, unclaimed = false): Promise<string> {

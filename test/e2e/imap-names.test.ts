@@ -4,27 +4,23 @@
  * subscriptions that outlive their folder, LIST-EXTENDED (RFC 5258) exactly.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, type ImapServer, startImapServer} from './imap-helpers.js'
+import {RawConnections, RawImap, type ImapServer, startImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
 let server: ImapServer
-const open: RawImap[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer({users: [alice]})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
-async function login(): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  return c
-}
+const login = () => raw.login(server.ports.imap, alice)
 
 const message = (...fields: string[]) => fields.join('\r\n') + '\r\n\r\nbody\r\n'
 

@@ -9,25 +9,24 @@
  * so every imapflow test file runs rev2 sessions — this file pins the wire.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {RawConnections, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
 let server: ImapServer
-const open: {close(): void}[] = []
+const raw = new RawConnections()
 
 beforeAll(async () => {
   server = await startImapServer({users: [alice]})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
 async function login(rev2: boolean): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
+  const c = await raw.login(server.ports.imap, alice)
   if (rev2) expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
   return c
 }
@@ -116,8 +115,7 @@ describe('IMAP4rev2', () => {
   })
 
   it('a typical rev2 client flow, every response pinned: LIST, SELECT, SEARCH → ESEARCH, FETCH BINARY, APPEND, STATUS, MOVE, UID EXPUNGE', async () => {
-    const c = await RawImap.login(server.ports.imap, alice)
-    open.push(c)
+    const c = await raw.login(server.ports.imap, alice)
     expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2'])
     // names are UTF-8 in a rev2 session (RFC 9051 §5.1)
     expect((await c.command('CREATE "Flow/Ärger"')).tagged).toMatch(/ OK /)

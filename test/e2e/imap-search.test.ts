@@ -6,11 +6,11 @@
  * day differ.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {RawImap, type ImapServer, startImapServer} from './imap-helpers.js'
+import {RawConnections, RawImap, type ImapServer, startImapServer} from './imap-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 let server: ImapServer
-const open: RawImap[] = []
+const raw = new RawConnections()
 
 const crlf = (...lines: string[]) => lines.join('\r\n') + '\r\n'
 
@@ -39,11 +39,7 @@ const m2 = crlf(
 )
 const m3 = crlf('Date: 05 Jan 99 10:00:00 GMT', 'From: old@example.org', 'Subject: obsolete year', '', 'plain')
 
-async function login(): Promise<RawImap> {
-  const c = await RawImap.login(server.ports.imap, alice)
-  open.push(c)
-  return c
-}
+const login = () => raw.login(server.ports.imap, alice)
 
 /** a folder holding `messages`, selected in a fresh session; returns the session and the UIDs */
 async function folderWith(name: string, messages: {raw: string; date?: string}[]): Promise<{c: RawImap; uids: number[]}> {
@@ -70,9 +66,9 @@ beforeAll(async () => {
   server = await startImapServer({env: {TZ: 'Pacific/Kiritimati'}, config: {imap: {maxSearchContexts: 2}}})
 }, 30_000)
 
-afterAll(async () => {
-  for (const c of open) c.close()
-  await server?.stop()
+afterAll(() => {
+  raw.closeAll()
+  return server?.stop()
 })
 
 describe('SEARCH semantics (RFC 3501 §6.4.4)', () => {
