@@ -10,7 +10,7 @@ import {indexOfUid} from '../mailstore/mailbox-view.js'
 import {parseMessage} from '../mime/structure.js'
 import {parseMessageUrl, urlResponseText} from './imap-url.js'
 import {ParseError, type Node} from './parser.js'
-import {hasPart, partialOf, sectionBytes} from './sections.js'
+import {hasPart, byteRange, sectionBytes} from './sections.js'
 import {ImapError, type Session} from './session.js'
 
 export type CatenatePart = {text: Buffer} | {url: string}
@@ -72,5 +72,5 @@ async function resolveUrl(session: Session, url: string): Promise<Buffer> {
     if (isMailboxError(err, 'not-found')) throw bad('No such message')
     throw err
   }
-  return ref.partial ? partialOf(bytes, ref.partial) : bytes
+  return ref.partial ? byteRange(bytes, ref.partial) : bytes
 }

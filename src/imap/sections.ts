@@ -77,7 +77,7 @@ function findPart(root: MimePart, path: number[]): MimePart | undefined | null {
 }
 
 /** `<start.length>` of a section (RFC 3501 §6.4.5): the bytes there, as many as there are */
-export const partialOf = (bytes: Buffer, [start, length]: [number, number]): Buffer => bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
+export const byteRange = (bytes: Buffer, [start, length]: [number, number]): Buffer => bytes.subarray(Math.min(start, bytes.length), Math.min(bytes.length, start + length))
 
 /** does the message have the part at `path` (an empty path: the message itself)? */
 export const hasPart = (root: MimePart, path: number[]): boolean => findPart(root, path) !== null
