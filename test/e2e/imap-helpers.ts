@@ -78,24 +78,34 @@ export async function startImapServer(options: ImapServerOptions = {}): Promise<
   const users = options.users ?? DEFAULT_USERS
   const domains = options.domains ?? [...new Set(users.map((u) => u.address.split('@')[1]!))]
   await addUsers(dataDir, domains.length ? domains : ['example.test'], users)
-  const [imap, imaps, smtp, pop3] = await distinctFreePorts(options.pop3 ? 4 : 3)
-  const args = ['--imap-port', String(imap), '--imaps-port', String(imaps), '--smtp-port', String(smtp)]
-  if (pop3) args.push('--pop3-port', String(pop3))
-  if (options.insecureAuth ?? true) args.push('--allow-insecure-auth')
-  if (options.config) {
-    const file = join(dirname(dataDir), `config-${imap}.json`)
-    writeFileSync(file, JSON.stringify(options.config))
-    args.push('--config', file)
-  }
-  args.push(...(options.args ?? []))
-  const served = await startServe(dataDir, args, undefined, options.env)
-  let stopped: Promise<void> | undefined
-  return {
-    dataDir,
-    ports: {imap: imap!, imaps: imaps!, smtp: smtp!, ...(pop3 ? {pop3} : {})},
-    users,
-    served,
-    stop: () => (stopped ??= served.stop().then(() => undefined)),
+  // a port probed free can be taken before serve binds it (an outgoing connection's ephemeral
+  // port, another worker's server): serve then refuses to start, and new ports are tried
+  for (let attempt = 1; ; attempt++) {
+    const [imap, imaps, smtp, pop3] = await distinctFreePorts(options.pop3 ? 4 : 3)
+    const args = ['--imap-port', String(imap), '--imaps-port', String(imaps), '--smtp-port', String(smtp)]
+    if (pop3) args.push('--pop3-port', String(pop3))
+    if (options.insecureAuth ?? true) args.push('--allow-insecure-auth')
+    if (options.config) {
+      const file = join(dirname(dataDir), `config-${imap}.json`)
+      writeFileSync(file, JSON.stringify(options.config))
+      args.push('--config', file)
+    }
+    args.push(...(options.args ?? []))
+    let served: Served
+    try {
+      served = await startServe(dataDir, args, undefined, options.env)
+    } catch (err) {
+      if (attempt < 3 && /address already in use/.test(String(err))) continue
+      throw err
+    }
+    let stopped: Promise<void> | undefined
+    return {
+      dataDir,
+      ports: {imap: imap!, imaps: imaps!, smtp: smtp!, ...(pop3 ? {pop3} : {})},
+      users,
+      served,
+      stop: () => (stopped ??= served.stop().then(() => undefined)),
+    }
   }
 }
 
