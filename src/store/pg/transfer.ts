@@ -59,7 +59,7 @@ const TABLES: PlacesOf<string> = {
 /** rows per page of an export query (blob bytes are fetched one blob at a time) */
 const PAGE_ROWS = 500
 
-interface Paged {
+export interface Paged {
   columns: string
   from: string
   /** the key columns: the order, and where the next page starts */
@@ -67,7 +67,7 @@ interface Paged {
 }
 
 /** Every row of a table in key order, a page at a time (keyset: each page starts after the last key of the one before). */
-async function* pages(client: pg.ClientBase, t: Paged): AsyncGenerator<any> {
+export async function* pages(client: pg.ClientBase, t: Paged): AsyncGenerator<any> {
   let after: unknown[] | undefined
   const order = t.key.join(', ')
   for (;;) {

@@ -1,0 +1,134 @@
+/**
+ * `mailbox verify` on PostgreSQL (see ../verify.ts): the snapshot's facts from one READ ONLY,
+ * REPEATABLE READ transaction (no locks: serving nodes go on), in keyset pages, never reading
+ * blob bytes; and the repairs, each one transaction that locks its row and checks the fact again.
+ *
+ * What the schema rules out is not looked for twice: foreign keys keep every message's folder
+ * and blob (bytes and info), every info record's bytes and every delivery log row's queue entry;
+ * the queue needs no index of its own. What can drift is what is counted: folder counters,
+ * UIDNEXT and HIGHESTMODSEQ, `subscribed`, blob references, bytes nobody uses, a live queue
+ * entry's blob (no foreign key: a finished entry keeps naming the blob it released).
+ */
+import type pg from 'pg'
+import type {MailboxRecord} from '../records.js'
+import type {Fact, FactSource} from '../verify.js'
+import {CHANGED, type FolderName, type RepairOutcome, type StoreRepairs} from '../verify-repair.js'
+import {signalledTransaction} from './changes.js'
+import {transaction} from './connect.js'
+import {FOLDER_COLUMNS, folderFromRow} from './folders.js'
+import {ENTRY_COLUMNS, entryFromRow} from './queue.js'
+import {pages} from './transfer.js'
+
+const TABLES = ['users', 'folders', 'subscriptions', 'blob_info', 'messages', 'queue', 'delivery_log']
+
+export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await client.query("SET LOCAL idle_in_transaction_session_timeout = '0'")
+  } catch (err) {
+    client.release(err as Error)
+    throw err
+  }
+  let closed = false
+  return {
+    total: async () => (await client.query(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`)).rows[0].n,
+    async *facts(): AsyncGenerator<Fact> {
+      for await (const row of pages(client, {columns: 'address', from: 'users', key: ['address']})) yield {kind: 'user', address: row.address}
+      for await (const row of pages(client, {columns: FOLDER_COLUMNS, from: 'folders', key: ['id']})) yield {kind: 'folder', value: folderFromRow(row)}
+      for await (const row of pages(client, {columns: 'user_address, name', from: 'subscriptions', key: ['user_address', 'name']})) {
+        yield {kind: 'subscription', user: row.user_address, name: row.name}
+      }
+      const blobColumns = 'blob_id, refs, EXISTS (SELECT 1 FROM blobs WHERE blobs.id = blob_info.blob_id) AS bytes'
+      for await (const row of pages(client, {columns: blobColumns, from: 'blob_info', key: ['blob_id']})) yield {kind: 'blob', id: row.blob_id, refs: row.refs, bytes: row.bytes}
+      const orphans = '(SELECT id FROM blobs WHERE NOT EXISTS (SELECT 1 FROM blob_info WHERE blob_info.blob_id = blobs.id)) AS orphans'
+      for await (const row of pages(client, {columns: 'id', from: orphans, key: ['id']})) yield {kind: 'bytes', id: row.id}
+      const messageColumns = 'folder_id, uid, blob_id, flags, internal_date, size, modseq'
+      for await (const row of pages(client, {columns: messageColumns, from: 'messages', key: ['folder_id', 'uid']})) {
+        yield {kind: 'message', value: {folderId: row.folder_id, uid: row.uid, blobId: row.blob_id, flags: row.flags, internalDate: row.internal_date, size: row.size, modseq: row.modseq}}
+      }
+      for await (const row of pages(client, {columns: ENTRY_COLUMNS, from: 'queue', key: ['id']})) yield {kind: 'queueEntry', value: entryFromRow(row)}
+      for await (const row of pages(client, {columns: 'queue_id, attempt', from: 'delivery_log', key: ['queue_id', 'attempt']})) {
+        yield {kind: 'deliveryAttempt', queueId: row.queue_id, attempt: row.attempt}
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      let broken: Error | undefined
+      try {
+        await client.query('COMMIT')
+      } catch (err) {
+        broken = err as Error
+      }
+      client.release(broken)
+    },
+  }
+}
+
+const NO_INDEX: RepairOutcome = {done: false, why: 'PostgreSQL keeps no queue index of its own'}
+
+/** a repair that a constraint refused (a message still uses the blob): reported, nothing written */
+async function refused(fn: () => Promise<RepairOutcome>): Promise<RepairOutcome> {
+  try {
+    return await fn()
+  } catch (err) {
+    if ((err as {code?: string}).code === '23503') return {done: false, why: `refused by the database: ${(err as Error).message}`}
+    throw err
+  }
+}
+
+export function pgRepairs(pool: pg.Pool): StoreRepairs {
+  return {
+    repairFolder: (f: FolderName) =>
+      signalledTransaction(pool, async (client, signals) => {
+        const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2 FOR UPDATE`, [f.user, f.folder])
+        if (!rows[0] || rows[0].id !== f.folderId) return CHANGED
+        const before = folderFromRow(rows[0])
+        const updated = await client.query(
+          `WITH m AS (
+             SELECT count(*) AS messages, count(*) FILTER (WHERE NOT ('\\Seen' = ANY (flags))) AS unseen, coalesce(sum(size), 0) AS size,
+                    coalesce(max(uid), 0) AS max_uid, coalesce(max(modseq), 0) AS max_modseq
+               FROM messages WHERE folder_id = $1)
+           UPDATE folders SET messages = m.messages, unseen = m.unseen, size = m.size,
+                  uid_next = greatest(uid_next, m.max_uid + 1), highest_modseq = greatest(highest_modseq, m.max_modseq),
+                  subscribed = EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_address = folders.user_address AND s.name = folders.name)
+             FROM m WHERE id = $1 RETURNING ${FOLDER_COLUMNS.replace(/(\w+)/g, 'folders.$1')}`,
+          [f.folderId],
+        )
+        signals.folder(f.folderId)
+        const after: MailboxRecord = folderFromRow(updated.rows[0])
+        return {done: true, before, after}
+      }),
+
+    repairBlobRefs: (blobId, seen) =>
+      refused(() =>
+        transaction(pool, async (client) => {
+          const {rows} = await client.query('SELECT refs FROM blob_info WHERE blob_id = $1 FOR UPDATE', [blobId])
+          if (!rows[0]) return CHANGED
+          // every operation since the snapshot moved refs and uses alike: the drift is what it was
+          const refs: number = rows[0].refs - (seen.refs - seen.uses)
+          if (refs > 0) {
+            await client.query('UPDATE blob_info SET refs = $2 WHERE blob_id = $1', [blobId, refs])
+            return {done: true, before: rows[0].refs, after: refs}
+          }
+          await client.query('WITH info AS (DELETE FROM blob_info WHERE blob_id = $1) DELETE FROM blobs WHERE id = $1', [blobId])
+          return {done: true, before: rows[0].refs, after: 0}
+        }),
+      ),
+
+    removeOrphanBytes: (blobId) =>
+      refused(async () => {
+        const {rowCount} = await pool.query('DELETE FROM blobs WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM blob_info WHERE blob_id = $1)', [blobId])
+        return rowCount ? {done: true} : CHANGED
+      }),
+
+    removeOrphanAttempt: async (queueId, attempt) => {
+      const {rowCount} = await pool.query('DELETE FROM delivery_log WHERE queue_id = $1 AND attempt = $2 AND NOT EXISTS (SELECT 1 FROM queue WHERE id = $1)', [queueId, attempt])
+      return rowCount ? {done: true} : CHANGED
+    },
+
+    removeIndexKey: async () => NO_INDEX,
+    addIndexKey: async () => NO_INDEX,
+  }
+}
