@@ -26,13 +26,14 @@ export interface VerifyReport {
   repairs?: Repair[]
 }
 
-interface Verifier {
+/** a backend's snapshot reader and repairs */
+export interface Verifier {
   facts(): Promise<FactSource>
   repairs: StoreRepairs
   keepsIndex: boolean
 }
 
-async function verifierOf(store: MailboxStore): Promise<Verifier> {
+export async function verifierOf(store: MailboxStore): Promise<Verifier> {
   if (isPgStore(store)) {
     // loaded only here: an LMDB verify does not load the PostgreSQL client
     const {pgFacts, pgRepairs} = await import('./pg/verify.js')

@@ -1,36 +1,18 @@
 /**
  * The contract of `mailbox verify` and its repairs (src/store/verify*.ts) as one test body for
  * any backend: a store written through its operations verifies clean; a store damaged on purpose
- * (by `Damage`, the backend's raw writes that no store operation would make) has each breach
+ * (./verify-damage.ts: the backend's raw writes that no store operation would make) has each breach
  * named with its keys, `repair` mends the derivable ones and a second verify finds only the rest;
  * a repair checks its fact again inside its transaction.
  */
 import {describe, expect, it} from 'vitest'
 import {analyzeMessage} from '../../src/mailstore/analyze.js'
 import type {MailboxStore} from '../../src/store/backend.js'
-import type {MailboxRecord} from '../../src/store/records.js'
 import type {Breach, BreachKind, QueueIndexKey} from '../../src/store/verify.js'
-import {verifyStore} from '../../src/store/verify-store.js'
+import {verifierOf, verifyStore} from '../../src/store/verify-store.js'
+import {repairBreaches} from '../../src/store/verify-repair.js'
 import {DOMAIN, mailOf, message} from './mail-contract.js'
-
-type FolderPatch = Partial<Pick<MailboxRecord, 'messages' | 'unseen' | 'size' | 'uidNext' | 'highestModseq' | 'subscribed'>>
-
-/** writes past the store's rules, as a bug or a bad disk would leave them */
-export interface Damage {
-  /** the blob's bytes go, its info record stays */
-  removeBytes(blobId: string): Promise<void>
-  /** the blob goes whole (info, bytes), its users stay */
-  removeBlob(blobId: string): Promise<void>
-  setRefs(blobId: string, refs: number): Promise<void>
-  setFolder(folder: MailboxRecord, patch: FolderPatch): Promise<void>
-  /** a blob with info and bytes that nothing uses */
-  putBlob(blobId: string, refs: number): Promise<void>
-  /** bytes without an info record */
-  putBytes(blobId: string): Promise<void>
-  putAttempt(queueId: string, attempt: number): Promise<void>
-  /** LMDB's queue index: a key removed, a key added */
-  queueIndex?: {remove(key: QueueIndexKey): Promise<void>; put(key: QueueIndexKey): Promise<void>}
-}
+import type {Damage} from './verify-damage.js'
 
 export interface OpenedVerify {
   store: MailboxStore
@@ -156,11 +138,7 @@ export function verifyContract(name: string, open: () => Promise<OpenedVerify>) 
         await store.mail.renameFolder(user, 'Old', 'New')
         await t.create(user, 'Old')
         await store.mail.copy({user, mailboxId: old.id, uids: [m!.uid], to: 'INBOX', move: false})
-        const {repairBreaches} = await import('../../src/store/verify-repair.js')
-        const {isPgStore} = await import('../../src/store/open.js')
-        const repairs = isPgStore(store)
-          ? (await import('../../src/store/pg/verify.js')).pgRepairs(store.pool)
-          : (await import('../../src/store/lmdb-verify.js')).lmdbRepairs(store as never)
+        const {repairs} = await verifierOf(store)
         const done = await repairBreaches(breaches, repairs)
         expect(done.map((r) => [r.breaches[0]!.kind, r.outcome.done])).toEqual([
           ['folder-counters', false],
