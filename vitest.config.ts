@@ -18,6 +18,8 @@ export const BACKEND_MATRIX = [
   'test/e2e/pop3-poplib.test.ts',
   'test/e2e/smtp-nodemailer.test.ts',
   'test/e2e/queue-admin-online.test.ts',
+  // mailbox verify and --repair on each store's layout (PostgreSQL: damaged by SQL)
+  'test/e2e/verify.test.ts',
 ]
 
 /**

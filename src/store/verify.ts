@@ -109,6 +109,8 @@ export const indexKeyOf = (e: QueueEntry): QueueIndexKey => queueIndexKey(e.stat
 
 const sameKey = (a: QueueIndexKey, b: QueueIndexKey) => a.every((x, i) => x === b[i])
 
+const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`
+
 /** Tallies facts as they pass (in FACT_ORDER); `breaches()` once they are all in. */
 export class Checker {
   private readonly users = new Set<string>()
@@ -249,14 +251,14 @@ export class Checker {
       if (b.refs === undefined) {
         // the entries that use it were named already; bytes nobody uses are an orphan
         if (b.bytes) {
-          const text = `blob ${blobId}: bytes without an info record, used by ${b.uses === 0 ? 'nothing' : `${b.uses} entries`}`
+          const text = `blob ${blobId}: bytes without an info record, used by ${b.uses === 0 ? 'nothing' : entries(b.uses)}`
           out.push({kind: 'bytes-without-info', derivable: b.uses === 0, text, blobId, expected: b.uses})
         }
         continue
       }
-      if (!b.bytes) out.push({kind: 'blob-bytes-missing', derivable: false, text: `blob ${blobId}: its info record has no bytes (used by ${b.uses} entries)`, blobId, expected: b.uses})
+      if (!b.bytes) out.push({kind: 'blob-bytes-missing', derivable: false, text: `blob ${blobId}: its info record has no bytes (used by ${entries(b.uses)})`, blobId, expected: b.uses})
       if (b.uses === 0) out.push({kind: 'orphan-blob', derivable: true, text: `blob ${blobId}: used by nothing (refs ${b.refs})`, blobId, found: b.refs, expected: 0})
-      else if (b.refs !== b.uses) out.push({kind: 'blob-refs', derivable: true, text: `blob ${blobId}: refs ${b.refs}, used by ${b.uses} entries`, blobId, found: b.refs, expected: b.uses})
+      else if (b.refs !== b.uses) out.push({kind: 'blob-refs', derivable: true, text: `blob ${blobId}: refs ${b.refs}, used by ${entries(b.uses)}`, blobId, found: b.refs, expected: b.uses})
     }
     return out
   }
