@@ -9,14 +9,10 @@ import type {Store} from './store.js'
 import {type Fact, type FactSource, indexKeyOf, type QueueIndexKey} from './verify.js'
 import {CHANGED, type FolderName, type RepairOutcome, type StoreRepairs} from './verify-repair.js'
 
-/** the key `id` alone, as a range (keys only: the value is never read) */
-const only = (id: string) => ({start: id, end: `${id}\u0000`, limit: 1})
-
 export function lmdbFacts(store: Store): FactSource {
   const txn = store.env.useReadTransaction()
   // a new options object per call: lmdb-js writes into the one it is given
-  const read = <T extends object>(more?: T) => ({...more, transaction: txn})
-  const has = (db: Store['blobs'] | Store['blobInfo'], id: string) => db.getKeysCount(read(only(id))) > 0
+  const read = () => ({transaction: txn})
   let closed = false
   return {
     total: async () =>
@@ -28,8 +24,16 @@ export function lmdbFacts(store: Store): FactSource {
       for (const address of store.users.getKeys(read())) yield {kind: 'user', address}
       for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value}
       for (const [user, name] of store.subscriptions.getKeys(read())) yield {kind: 'subscription', user, name}
-      for (const {key, value} of store.blobInfo.getRange(read())) yield {kind: 'blob', id: key, refs: value.refs, bytes: has(store.blobs, key)}
-      for (const id of store.blobs.getKeys(read())) if (!has(store.blobInfo, id)) yield {kind: 'bytes', id}
+      // one pass over both databases, in key order (ids are ASCII: JavaScript's order is the keys' byte order)
+      const bytes = store.blobs.getKeys(read())[Symbol.iterator]()
+      let next = bytes.next()
+      for (const {key, value} of store.blobInfo.getRange(read())) {
+        for (; !next.done && next.value < key; next = bytes.next()) yield {kind: 'bytes', id: next.value}
+        const has = !next.done && next.value === key
+        if (has) next = bytes.next()
+        yield {kind: 'blob', id: key, refs: value.refs, bytes: has}
+      }
+      for (; !next.done; next = bytes.next()) yield {kind: 'bytes', id: next.value}
       for (const {key, value} of store.messages.getRange(read())) yield {kind: 'message', value: {folderId: key[0], ...value}}
       for (const {value} of store.queueEntries.getRange(read())) yield {kind: 'queueEntry', value}
       for (const key of store.queueIndex.getKeys(read())) yield {kind: 'queueIndex', key: key as QueueIndexKey}

@@ -19,7 +19,8 @@ export type QueueIndexKey = [state: string, priority: number, dueAt: number, id:
 
 /**
  * What a backend's snapshot tells the checker, in FACT_ORDER (a message is checked as it passes,
- * against the folders and blobs before it, so nothing is kept per message).
+ * against the folders and blobs before it, so nothing is kept per message; blob and bytes facts
+ * may come interleaved).
  */
 export type Fact =
   | {kind: 'user'; address: string}
@@ -29,7 +30,7 @@ export type Fact =
   | {kind: 'blob'; id: string; refs: number; bytes: boolean}
   /** bytes that have no info record */
   | {kind: 'bytes'; id: string}
-  | {kind: 'message'; value: MessageTransfer}
+  | {kind: 'message'; value: MessageFact}
   | {kind: 'queueEntry'; value: QueueEntry}
   /** LMDB only: PostgreSQL's queue needs no index of its own */
   | {kind: 'queueIndex'; key: QueueIndexKey}
@@ -38,6 +39,9 @@ export type Fact =
 export type FactKind = Fact['kind']
 
 export const FACT_ORDER: readonly FactKind[] = ['user', 'folder', 'subscription', 'blob', 'bytes', 'message', 'queueEntry', 'queueIndex', 'deliveryAttempt']
+
+/** what the checker needs of a message entry */
+export type MessageFact = Pick<MessageTransfer, 'folderId' | 'uid' | 'blobId' | 'flags' | 'size' | 'modseq'>
 
 /** One consistent snapshot of a store, read as facts. */
 export interface FactSource {
@@ -194,7 +198,7 @@ export class Checker {
     }
   }
 
-  private addMessage(m: MessageTransfer): void {
+  private addMessage(m: MessageFact): void {
     const b = this.blob(m.blobId)
     b.uses++
     let t = this.tallies.get(m.folderId)

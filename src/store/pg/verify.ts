@@ -1,7 +1,7 @@
 /**
  * `mailbox verify` on PostgreSQL (see ../verify.ts): the snapshot's facts from one READ ONLY,
- * REPEATABLE READ transaction (no locks: serving nodes go on), in keyset pages, never reading
- * blob bytes; and the repairs, each one transaction that locks its row and checks the fact again.
+ * REPEATABLE READ transaction (no locks: serving nodes go on), each table through a cursor in any
+ * order (the checker needs none within a kind), never reading blob bytes; and the repairs, each one transaction that locks its row and checks the fact again.
  *
  * What the schema rules out is not looked for twice: foreign keys keep every message's folder
  * and blob (bytes and info), every info record's bytes and every delivery log row's queue entry;
@@ -17,9 +17,25 @@ import {signalledTransaction} from './changes.js'
 import {transaction} from './connect.js'
 import {FOLDER_COLUMNS, folderFromRow} from './folders.js'
 import {ENTRY_COLUMNS, entryFromRow} from './queue.js'
-import {pages} from './transfer.js'
 
 const TABLES = ['users', 'folders', 'subscriptions', 'blob_info', 'messages', 'queue', 'delivery_log']
+
+/** rows fetched per round trip */
+const FETCH_ROWS = 2000
+
+/** every row of `sql`, through a cursor of the snapshot's transaction: one plan for the whole table, a batch held at a time */
+async function* rows(client: pg.ClientBase, sql: string): AsyncGenerator<any> {
+  await client.query(`DECLARE verify_rows NO SCROLL CURSOR FOR ${sql}`)
+  try {
+    for (;;) {
+      const batch = await client.query(`FETCH ${FETCH_ROWS} FROM verify_rows`)
+      yield* batch.rows
+      if (batch.rows.length < FETCH_ROWS) return
+    }
+  } finally {
+    await client.query('CLOSE verify_rows')
+  }
+}
 
 export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
   const client = await pool.connect()
@@ -34,23 +50,18 @@ export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
   return {
     total: async () => (await client.query(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`)).rows[0].n,
     async *facts(): AsyncGenerator<Fact> {
-      for await (const row of pages(client, {columns: 'address', from: 'users', key: ['address']})) yield {kind: 'user', address: row.address}
-      for await (const row of pages(client, {columns: FOLDER_COLUMNS, from: 'folders', key: ['id']})) yield {kind: 'folder', value: folderFromRow(row)}
-      for await (const row of pages(client, {columns: 'user_address, name', from: 'subscriptions', key: ['user_address', 'name']})) {
-        yield {kind: 'subscription', user: row.user_address, name: row.name}
+      for await (const row of rows(client, 'SELECT address FROM users')) yield {kind: 'user', address: row.address}
+      for await (const row of rows(client, `SELECT ${FOLDER_COLUMNS} FROM folders`)) yield {kind: 'folder', value: folderFromRow(row)}
+      for await (const row of rows(client, 'SELECT user_address, name FROM subscriptions')) yield {kind: 'subscription', user: row.user_address, name: row.name}
+      for await (const row of rows(client, 'SELECT i.blob_id, i.refs, b.id IS NOT NULL AS bytes FROM blob_info i LEFT JOIN blobs b ON b.id = i.blob_id')) {
+        yield {kind: 'blob', id: row.blob_id, refs: row.refs, bytes: row.bytes}
       }
-      const blobColumns = 'blob_id, refs, EXISTS (SELECT 1 FROM blobs WHERE blobs.id = blob_info.blob_id) AS bytes'
-      for await (const row of pages(client, {columns: blobColumns, from: 'blob_info', key: ['blob_id']})) yield {kind: 'blob', id: row.blob_id, refs: row.refs, bytes: row.bytes}
-      const orphans = '(SELECT id FROM blobs WHERE NOT EXISTS (SELECT 1 FROM blob_info WHERE blob_info.blob_id = blobs.id)) AS orphans'
-      for await (const row of pages(client, {columns: 'id', from: orphans, key: ['id']})) yield {kind: 'bytes', id: row.id}
-      const messageColumns = 'folder_id, uid, blob_id, flags, internal_date, size, modseq'
-      for await (const row of pages(client, {columns: messageColumns, from: 'messages', key: ['folder_id', 'uid']})) {
-        yield {kind: 'message', value: {folderId: row.folder_id, uid: row.uid, blobId: row.blob_id, flags: row.flags, internalDate: row.internal_date, size: row.size, modseq: row.modseq}}
+      for await (const row of rows(client, 'SELECT id FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM blob_info i WHERE i.blob_id = b.id)')) yield {kind: 'bytes', id: row.id}
+      for await (const row of rows(client, 'SELECT folder_id, uid, blob_id, flags, size, modseq FROM messages')) {
+        yield {kind: 'message', value: {folderId: row.folder_id, uid: row.uid, blobId: row.blob_id, flags: row.flags, size: row.size, modseq: row.modseq}}
       }
-      for await (const row of pages(client, {columns: ENTRY_COLUMNS, from: 'queue', key: ['id']})) yield {kind: 'queueEntry', value: entryFromRow(row)}
-      for await (const row of pages(client, {columns: 'queue_id, attempt', from: 'delivery_log', key: ['queue_id', 'attempt']})) {
-        yield {kind: 'deliveryAttempt', queueId: row.queue_id, attempt: row.attempt}
-      }
+      for await (const row of rows(client, `SELECT ${ENTRY_COLUMNS} FROM queue`)) yield {kind: 'queueEntry', value: entryFromRow(row)}
+      for await (const row of rows(client, 'SELECT queue_id, attempt FROM delivery_log')) yield {kind: 'deliveryAttempt', queueId: row.queue_id, attempt: row.attempt}
     },
     async close() {
       if (closed) return
