@@ -31,6 +31,8 @@ export type Fact =
   /** bytes that have no info record */
   | {kind: 'bytes'; id: string}
   | {kind: 'message'; value: MessageFact}
+  /** PostgreSQL only: an expunged UID's tombstone, with the MODSEQ of its expunge (QRESYNC's VANISHED) */
+  | {kind: 'tombstone'; folderId: number; uid: number; modseq: number}
   | {kind: 'queueEntry'; value: QueueEntry}
   /** LMDB only: PostgreSQL's queue needs no index of its own */
   | {kind: 'queueIndex'; key: QueueIndexKey}
@@ -38,7 +40,7 @@ export type Fact =
 
 export type FactKind = Fact['kind']
 
-export const FACT_ORDER: readonly FactKind[] = ['user', 'folder', 'subscription', 'blob', 'bytes', 'message', 'queueEntry', 'queueIndex', 'deliveryAttempt']
+export const FACT_ORDER: readonly FactKind[] = ['user', 'folder', 'subscription', 'blob', 'bytes', 'message', 'tombstone', 'queueEntry', 'queueIndex', 'deliveryAttempt']
 
 /** what the checker needs of a message entry */
 export type MessageFact = Pick<MessageTransfer, 'folderId' | 'uid' | 'blobId' | 'flags' | 'size' | 'modseq'>
@@ -104,6 +106,7 @@ interface BlobTally {
 }
 
 interface FolderTally extends FolderCounters {
+  /** of its messages and (PostgreSQL) its expunge tombstones */
   maxUid: number
   maxModseq: number
 }
@@ -139,6 +142,12 @@ export class Checker {
     return b
   }
 
+  private tally(folderId: number): FolderTally {
+    let t = this.tallies.get(folderId)
+    if (!t) this.tallies.set(folderId, (t = {messages: 0, unseen: 0, size: 0, maxUid: 0, maxModseq: 0}))
+    return t
+  }
+
   private folderKeys(id: number) {
     const f = this.folders.get(id)
     return f ? {user: f.user, folder: f.name, folderId: id} : {folderId: id}
@@ -168,6 +177,12 @@ export class Checker {
         return void (this.blob(fact.id).bytes = true)
       case 'message':
         return this.addMessage(fact.value)
+      case 'tombstone': {
+        const t = this.tally(fact.folderId)
+        t.maxUid = Math.max(t.maxUid, fact.uid)
+        t.maxModseq = Math.max(t.maxModseq, fact.modseq)
+        return
+      }
       case 'queueEntry': {
         const e = fact.value
         this.queue.set(e.id, e)
@@ -201,8 +216,7 @@ export class Checker {
   private addMessage(m: MessageFact): void {
     const b = this.blob(m.blobId)
     b.uses++
-    let t = this.tallies.get(m.folderId)
-    if (!t) this.tallies.set(m.folderId, (t = {messages: 0, unseen: 0, size: 0, maxUid: 0, maxModseq: 0}))
+    const t = this.tally(m.folderId)
     t.messages++
     t.size += m.size
     if (!isSeen(m.flags)) t.unseen++

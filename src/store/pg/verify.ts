@@ -6,7 +6,7 @@
  * What the schema rules out is not looked for twice: foreign keys keep every message's folder
  * and blob (bytes and info), every info record's bytes and every delivery log row's queue entry;
  * the queue needs no index of its own. What can drift is what is counted: folder counters,
- * UIDNEXT and HIGHESTMODSEQ, `subscribed`, blob references, bytes nobody uses, a live queue
+ * UIDNEXT and HIGHESTMODSEQ (above the expunge tombstones' too), `subscribed`, blob references, bytes nobody uses, a live queue
  * entry's blob (no foreign key: a finished entry keeps naming the blob it released).
  */
 import type pg from 'pg'
@@ -18,7 +18,7 @@ import {transaction} from './connect.js'
 import {FOLDER_COLUMNS, folderFromRow} from './folders.js'
 import {ENTRY_COLUMNS, entryFromRow} from './queue.js'
 
-const TABLES = ['users', 'folders', 'subscriptions', 'blob_info', 'messages', 'queue', 'delivery_log']
+const TABLES = ['users', 'folders', 'subscriptions', 'blob_info', 'messages', 'vanished', 'queue', 'delivery_log']
 
 /** rows fetched per round trip */
 const FETCH_ROWS = 2000
@@ -60,6 +60,7 @@ export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
       for await (const row of rows(client, 'SELECT folder_id, uid, blob_id, flags, size, modseq FROM messages')) {
         yield {kind: 'message', value: {folderId: row.folder_id, uid: row.uid, blobId: row.blob_id, flags: row.flags, size: row.size, modseq: row.modseq}}
       }
+      for await (const row of rows(client, 'SELECT folder_id, uid, modseq FROM vanished')) yield {kind: 'tombstone', folderId: row.folder_id, uid: row.uid, modseq: row.modseq}
       for await (const row of rows(client, `SELECT ${ENTRY_COLUMNS} FROM queue`)) yield {kind: 'queueEntry', value: entryFromRow(row)}
       for await (const row of rows(client, 'SELECT queue_id, attempt FROM delivery_log')) yield {kind: 'deliveryAttempt', queueId: row.queue_id, attempt: row.attempt}
     },
@@ -100,11 +101,12 @@ export function pgRepairs(pool: pg.Pool): StoreRepairs {
           `WITH m AS (
              SELECT count(*) AS messages, count(*) FILTER (WHERE NOT ('\\Seen' = ANY (flags))) AS unseen, coalesce(sum(size), 0) AS size,
                     coalesce(max(uid), 0) AS max_uid, coalesce(max(modseq), 0) AS max_modseq
-               FROM messages WHERE folder_id = $1)
+               FROM messages WHERE folder_id = $1),
+           v AS (SELECT coalesce(max(uid), 0) AS max_uid, coalesce(max(modseq), 0) AS max_modseq FROM vanished WHERE folder_id = $1)
            UPDATE folders SET messages = m.messages, unseen = m.unseen, size = m.size,
-                  uid_next = greatest(uid_next, m.max_uid + 1), highest_modseq = greatest(highest_modseq, m.max_modseq),
+                  uid_next = greatest(uid_next, m.max_uid + 1, v.max_uid + 1), highest_modseq = greatest(highest_modseq, m.max_modseq, v.max_modseq),
                   subscribed = EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_address = folders.user_address AND s.name = folders.name)
-             FROM m WHERE id = $1 RETURNING ${FOLDER_COLUMNS.replace(/(\w+)/g, 'folders.$1')}`,
+             FROM m, v WHERE id = $1 RETURNING ${FOLDER_COLUMNS.replace(/(\w+)/g, 'folders.$1')}`,
           [f.folderId],
         )
         signals.folder(f.folderId)
