@@ -9,44 +9,21 @@
  * while `serve` runs on it and SMTP keeps acknowledging mail into the very folder being repaired.
  */
 import {spawn} from 'node:child_process'
-import {ImapFlow} from 'imapflow'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openStore} from '../../src/store/store.js'
 import type {Breach} from '../../src/store/verify.js'
 import {onPostgres, storeEnv} from '../helpers/backend.js'
-import {freePort, mailboxCommand, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {mailboxCommand, runCli, tempDataDir, type Served} from '../helpers/cli.js'
 import {seedMessages} from '../helpers/seed.js'
 import {withTestStore} from '../helpers/test-store.js'
 import {damageOf, lmdbDamage} from '../helpers/verify-damage.js'
-import {HOST, addUsers, deliver, simpleMessage} from './imap-helpers.js'
-import {Receiver, send, waitForEntry, writeQueueConfig} from './queue-helpers.js'
+import {addUsers, deliver, simpleMessage} from './imap-helpers.js'
+import {Receiver, send, waitForEntry} from './queue-helpers.js'
+import {imapLogin, type Ports, serveWithRelay} from './relay-serve.js'
 
 const ALICE = {address: 'alice@example.test', password: 'alice-pw'}
 const BOB = {address: 'bob@example.test', password: 'bob-pw'}
 
-interface Ports {
-  imap: number
-  smtp: number
-}
-
-async function serve(dataDir: string, relayPort: number): Promise<{served: Served; ports: Ports}> {
-  const ports = {imap: await freePort(), smtp: await freePort()}
-  const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}}, `queue-${ports.imap}.json`)
-  const served = await startServe(dataDir, [
-    '--imap-port', String(ports.imap),
-    '--smtp-port', String(ports.smtp),
-    '--allow-insecure-auth',
-    '--config', config,
-    '--route', `example.net=127.0.0.1:${relayPort}`,
-  ])
-  return {served, ports}
-}
-
-async function imap(ports: Ports, user: {address: string; password: string}): Promise<ImapFlow> {
-  const client = new ImapFlow({host: HOST, port: ports.imap, secure: false, doSTARTTLS: false, auth: {user: user.address, pass: user.password}, logger: false})
-  await client.connect()
-  return client
-}
 
 const verify = async (dataDir: string, ...more: string[]) => {
   const r = await runCli(['verify', '--json', ...more], {dataDir})
@@ -64,11 +41,11 @@ describe('mailbox verify', () => {
     receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
     dataDir = tempDataDir()
     await addUsers(dataDir, ['example.test'], [ALICE, BOB])
-    running = await serve(dataDir, receiver.port)
+    running = await serveWithRelay(dataDir, receiver.port)
     const {ports} = running
     await deliver(ports.smtp, [ALICE.address, BOB.address], simpleMessage({subject: 'to both', to: `${ALICE.address}, ${BOB.address}`}))
     for (const subject of ['second', 'third', 'fourth']) await deliver(ports.smtp, ALICE.address, simpleMessage({subject}))
-    const client = await imap(ports, ALICE)
+    const client = await imapLogin(ports, ALICE)
     try {
       await client.mailboxCreate('Archive/2026')
       const lock = await client.getMailboxLock('INBOX')
@@ -152,8 +129,8 @@ describe('mailbox verify', () => {
     expect(after.report.breaches).toMatchObject([{kind: 'blob-bytes-missing', blobId: blobs!.lost}])
 
     // the repaired store serves: the Archive's next message gets a UID past the copies
-    running = await serve(dataDir, receiver.port)
-    const client = await imap(running.ports, ALICE)
+    running = await serveWithRelay(dataDir, receiver.port)
+    const client = await imapLogin(running.ports, ALICE)
     try {
       const status = await client.status('Archive/2026', {uidNext: true, messages: true})
       expect(status).toMatchObject({messages: 2, uidNext: 3})
@@ -174,7 +151,7 @@ describe('mailbox verify', () => {
     } finally {
       await store.close()
     }
-    const {served, ports} = await serve(big, receiver.port)
+    const {served, ports} = await serveWithRelay(big, receiver.port)
     try {
       const mailbox = mailboxCommand()
       const child = spawn(mailbox.file, [...mailbox.args, 'verify', '--repair', '--json', '--data-dir', big], {env: {...process.env, ...mailbox.env, ...(await storeEnv(big))}, stdio: ['ignore', 'pipe', 'pipe']})
@@ -197,7 +174,7 @@ describe('mailbox verify', () => {
       // the repair counted the folder inside its transaction: the mail that came meanwhile is in
       const again = await verify(big)
       expect(again.code, again.stdout).toBe(0)
-      const client = await imap(ports, ALICE)
+      const client = await imapLogin(ports, ALICE)
       try {
         expect(await client.status('INBOX', {messages: true})).toMatchObject({messages: 200_000 + acknowledged})
       } finally {

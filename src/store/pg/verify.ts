@@ -17,6 +17,7 @@ import {signalledTransaction} from './changes.js'
 import {transaction} from './connect.js'
 import {FOLDER_COLUMNS, folderFromRow} from './folders.js'
 import {ENTRY_COLUMNS, entryFromRow} from './queue.js'
+import {openSnapshot} from './transfer.js'
 
 const TABLES = ['users', 'folders', 'subscriptions', 'blob_info', 'messages', 'vanished', 'queue', 'delivery_log']
 
@@ -38,15 +39,7 @@ async function* rows(client: pg.ClientBase, sql: string): AsyncGenerator<any> {
 }
 
 export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    await client.query("SET LOCAL idle_in_transaction_session_timeout = '0'")
-  } catch (err) {
-    client.release(err as Error)
-    throw err
-  }
-  let closed = false
+  const {client, close} = await openSnapshot(pool)
   return {
     total: async () => (await client.query(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`)).rows[0].n,
     async *facts(): AsyncGenerator<Fact> {
@@ -64,17 +57,7 @@ export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
       for await (const row of rows(client, `SELECT ${ENTRY_COLUMNS} FROM queue`)) yield {kind: 'queueEntry', value: entryFromRow(row)}
       for await (const row of rows(client, 'SELECT queue_id, attempt FROM delivery_log')) yield {kind: 'deliveryAttempt', queueId: row.queue_id, attempt: row.attempt}
     },
-    async close() {
-      if (closed) return
-      closed = true
-      let broken: Error | undefined
-      try {
-        await client.query('COMMIT')
-      } catch (err) {
-        broken = err as Error
-      }
-      client.release(broken)
-    },
+    close,
   }
 }
 
