@@ -27,6 +27,10 @@ export interface Damage {
   /** bytes without an info record */
   putBytes(blobId: string): Promise<void>
   putAttempt(queueId: string, attempt: number): Promise<void>
+  /** the folder record goes, its messages stay */
+  removeFolder(folder: Pick<MailboxRecord, 'id' | 'user' | 'name'>): Promise<void>
+  /** the user record goes, its folders stay */
+  removeUser(address: string): Promise<void>
   /** LMDB's queue index: a key removed, a key added */
   queueIndex?: {remove(key: QueueIndexKey): Promise<void>; put(key: QueueIndexKey): Promise<void>}
 }
@@ -50,6 +54,8 @@ export function lmdbDamage(store: Store): Damage {
     putBytes: (id) => write(() => void store.blobs.putSync(id, Buffer.from('bytes\r\n'))),
     putAttempt: (queueId, attempt) =>
       write(() => void store.deliveryLog.putSync([queueId, attempt], {queueId, attempt, startedAt: 0, endedAt: 0, host: 'mx.example.net', result: 'deferred', transcript: []})),
+    removeFolder: (f) => write(() => void store.mailboxes.removeSync(mailboxKey(f.user, f.name))),
+    removeUser: (address) => write(() => void store.users.removeSync(address)),
     queueIndex: {
       remove: (key) => write(() => void store.queueIndex.removeSync(key)),
       put: (key) => write(() => void store.queueIndex.putSync(key, null)),
@@ -84,6 +90,8 @@ export function pgDamage(pool: pg.Pool): Damage {
     putBytes: (id) => sql("INSERT INTO blobs (id, bytes) VALUES ($1, 'bytes')", [id]),
     putAttempt: (queueId, attempt) =>
       forced("INSERT INTO delivery_log (queue_id, attempt, started_at, ended_at, host, result, transcript) VALUES ($1, $2, 0, 0, 'mx.example.net', 'deferred', '[]')", [queueId, attempt]),
+    removeFolder: (f) => forced('DELETE FROM folders WHERE id = $1', [f.id]),
+    removeUser: (address) => forced('DELETE FROM users WHERE address = $1', [address]),
   }
 }
 
