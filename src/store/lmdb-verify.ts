@@ -9,6 +9,8 @@ import type {Store} from './store.js'
 import {type Fact, type FactSource, indexKeyOf, type QueueIndexKey} from './verify.js'
 import {CHANGED, type FolderName, type RepairOutcome, type StoreRepairs} from './verify-repair.js'
 
+const counter = (value: unknown): number => (typeof value === 'number' ? value : 0)
+
 export function lmdbFacts(store: Store): FactSource {
   const txn = store.env.useReadTransaction()
   // a new options object per call: lmdb-js writes into the one it is given
@@ -21,6 +23,7 @@ export function lmdbFacts(store: Store): FactSource {
         0,
       ),
     async *facts(): AsyncGenerator<Fact> {
+      yield {kind: 'counters', lastFolderId: counter(store.meta.get('lastMailboxId', read())), lastUidValidity: counter(store.meta.get('lastUidValidity', read()))}
       for (const address of store.users.getKeys(read())) yield {kind: 'user', address}
       for (const {value} of store.mailboxes.getRange(read())) yield {kind: 'folder', value}
       for (const [user, name] of store.subscriptions.getKeys(read())) yield {kind: 'subscription', user, name}
@@ -51,6 +54,17 @@ export function lmdbFacts(store: Store): FactSource {
 export function lmdbRepairs(store: Store): StoreRepairs {
   const write = (fn: () => RepairOutcome) => store.transactAsync(fn)
   return {
+    raiseCounters: () =>
+      write(() => {
+        let [id, uidValidity] = [0, 0]
+        for (const {value} of store.mailboxes.getRange()) [id, uidValidity] = [Math.max(id, value.id), Math.max(uidValidity, value.uidValidity)]
+        const before = {lastFolderId: counter(store.meta.get('lastMailboxId')), lastUidValidity: counter(store.meta.get('lastUidValidity'))}
+        const after = {lastFolderId: Math.max(before.lastFolderId, id), lastUidValidity: Math.max(before.lastUidValidity, uidValidity)}
+        store.meta.putSync('lastMailboxId', after.lastFolderId)
+        store.meta.putSync('lastUidValidity', after.lastUidValidity)
+        return {done: true, before, after}
+      }),
+
     repairFolder: (f: FolderName) =>
       write(() => {
         const folder = store.mailboxes.get(mailboxKey(f.user, f.folder))

@@ -20,6 +20,8 @@ export const CHANGED: RepairOutcome = {done: false, why: 'changed since the snap
 
 /** Repair operations: one transaction each, in both backends (./lmdb-verify.ts, ./pg/verify.ts). */
 export interface StoreRepairs {
+  /** the last folder id and UIDVALIDITY given out raised to at least every folder's (read inside) */
+  raiseCounters(): Promise<RepairOutcome>
   /** the folder's messages, unseen and size counted from its entries, UIDNEXT above and HIGHESTMODSEQ at least its entries', `subscribed` as the subscriptions say */
   repairFolder(folder: FolderName): Promise<RepairOutcome>
   /**
@@ -45,6 +47,7 @@ export interface Repair {
 }
 
 const FOLDER_KINDS = new Set<Breach['kind']>(['folder-counters', 'uidnext', 'highestmodseq', 'subscribed'])
+const COUNTER_KINDS = new Set<Breach['kind']>(['last-folder-id', 'last-uidvalidity'])
 
 function operation(b: Breach, repairs: StoreRepairs): (() => Promise<RepairOutcome>) | undefined {
   switch (b.kind) {
@@ -71,7 +74,9 @@ function describe(breaches: Breach[], outcome: RepairOutcome): string {
   const what =
     first.folderId !== undefined && FOLDER_KINDS.has(first.kind)
       ? `${first.user} ${JSON.stringify(first.folder)} (id ${first.folderId}): ${breaches.map((b) => b.kind).join(', ')}`
-      : first.text
+      : COUNTER_KINDS.has(first.kind)
+        ? `the store's counters: ${breaches.map((b) => b.kind).join(', ')}`
+        : first.text
   if (!outcome.done) return `not repaired: ${what}: ${outcome.why}`
   const change = outcome.after !== undefined && typeof outcome.after !== 'object' ? ` (${String(outcome.before)} → ${String(outcome.after)})` : ''
   const verb = {'orphan-blob': 'removed', 'bytes-without-info': 'removed', 'orphan-delivery-log': 'removed', 'queue-index-stale': 'removed', 'queue-index-missing': 'added'}[first.kind as string] ?? 'repaired'
@@ -82,8 +87,10 @@ function describe(breaches: Breach[], outcome: RepairOutcome): string {
 export async function repairBreaches(breaches: readonly Breach[], repairs: StoreRepairs, progress?: (done: number, total: number) => void): Promise<Repair[]> {
   const jobs: {breaches: Breach[]; run: () => Promise<RepairOutcome>}[] = []
   const byFolder = new Map<number, Breach[]>()
+  const counters = breaches.filter((b) => COUNTER_KINDS.has(b.kind))
+  if (counters.length) jobs.push({breaches: counters, run: () => repairs.raiseCounters()})
   for (const b of breaches) {
-    if (!b.derivable) continue
+    if (!b.derivable || COUNTER_KINDS.has(b.kind)) continue
     if (FOLDER_KINDS.has(b.kind)) {
       const group = byFolder.get(b.folderId!)
       if (group) group.push(b)

@@ -23,6 +23,8 @@ export type QueueIndexKey = [state: string, priority: number, dueAt: number, id:
  * may come interleaved).
  */
 export type Fact =
+  /** the store's counters: the last folder id and UIDVALIDITY given out (a new folder takes the next) */
+  | {kind: 'counters'; lastFolderId: number; lastUidValidity: number}
   | {kind: 'user'; address: string}
   | {kind: 'folder'; value: MailboxRecord}
   | {kind: 'subscription'; user: string; name: string}
@@ -40,7 +42,7 @@ export type Fact =
 
 export type FactKind = Fact['kind']
 
-export const FACT_ORDER: readonly FactKind[] = ['user', 'folder', 'subscription', 'blob', 'bytes', 'message', 'tombstone', 'queueEntry', 'queueIndex', 'deliveryAttempt']
+export const FACT_ORDER: readonly FactKind[] = ['counters', 'user', 'folder', 'subscription', 'blob', 'bytes', 'message', 'tombstone', 'queueEntry', 'queueIndex', 'deliveryAttempt']
 
 /** what the checker needs of a message entry */
 export type MessageFact = Pick<MessageTransfer, 'folderId' | 'uid' | 'blobId' | 'flags' | 'size' | 'modseq'>
@@ -54,6 +56,8 @@ export interface FactSource {
 }
 
 export type BreachKind =
+  | 'last-folder-id'
+  | 'last-uidvalidity'
   | 'message-blob-missing'
   | 'message-folder-missing'
   | 'blob-bytes-missing'
@@ -130,6 +134,7 @@ export class Checker {
   private readonly indexed = new Set<string>()
   /** what is checked as it passes */
   private readonly early: Breach[] = []
+  private counters?: {lastFolderId: number; lastUidValidity: number}
   /** facts seen, by kind */
   readonly counts: Partial<Record<FactKind, number>> = {}
 
@@ -161,6 +166,8 @@ export class Checker {
   add(fact: Fact): void {
     this.counts[fact.kind] = (this.counts[fact.kind] ?? 0) + 1
     switch (fact.kind) {
+      case 'counters':
+        return void (this.counters = {lastFolderId: fact.lastFolderId, lastUidValidity: fact.lastUidValidity})
       case 'user':
         return void this.users.add(fact.address)
       case 'folder':
@@ -234,7 +241,22 @@ export class Checker {
   /** every breach: messages, folders, blobs, then the queue */
   breaches(): Breach[] {
     const isQueue = (b: Breach) => b.queueId !== undefined
-    return [...this.early.filter((b) => !isQueue(b)), ...this.folderBreaches(), ...this.blobBreaches(), ...this.early.filter(isQueue), ...this.unindexed()]
+    return [...this.counterBreaches(), ...this.early.filter((b) => !isQueue(b)), ...this.folderBreaches(), ...this.blobBreaches(), ...this.early.filter(isQueue), ...this.unindexed()]
+  }
+
+  /** a counter below what a folder holds: the next folder would reuse an id (its messages would show in it) or a UIDVALIDITY */
+  private counterBreaches(): Breach[] {
+    if (!this.counters) return []
+    const folders = [...this.folders.values()]
+    const maxId = Math.max(0, ...folders.map((f) => f.id))
+    const maxUidValidity = Math.max(0, ...folders.map((f) => f.uidValidity))
+    const {lastFolderId, lastUidValidity} = this.counters
+    const out: Breach[] = []
+    if (lastFolderId < maxId) out.push({kind: 'last-folder-id', derivable: true, text: `the last folder id given out is ${lastFolderId}, below folder id ${maxId}`, found: lastFolderId, expected: maxId})
+    if (lastUidValidity < maxUidValidity) {
+      out.push({kind: 'last-uidvalidity', derivable: true, text: `the last UIDVALIDITY given out is ${lastUidValidity}, below a folder's ${maxUidValidity}`, found: lastUidValidity, expected: maxUidValidity})
+    }
+    return out
   }
 
   private folderBreaches(): Breach[] {

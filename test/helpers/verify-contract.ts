@@ -81,6 +81,7 @@ export function verifyContract(name: string, open: () => Promise<OpenedVerify>) 
         await damage.putBlob('0zzorphanblob', 2)
         await damage.putBytes('0zzorphanbytes')
         await damage.putAttempt('no-such-entry', 3)
+        await damage.setCounters(1, 1)
         const staleKey: QueueIndexKey = ['queued', 1, 0, 'no-such-entry']
         if (damage.queueIndex) {
           await damage.queueIndex.remove(['queued', 1, entry!.nextAttemptAt, entry!.id])
@@ -101,6 +102,9 @@ export function verifyContract(name: string, open: () => Promise<OpenedVerify>) 
         expect(of('orphan-blob')).toMatchObject([{blobId: '0zzorphanblob', found: 2}])
         expect(of('bytes-without-info')).toMatchObject([{blobId: '0zzorphanbytes', derivable: true}])
         expect(of('orphan-delivery-log')).toMatchObject([{queueId: 'no-such-entry', attempt: 3}])
+        const folders = [...(await store.mail.folders(alice)), ...(await store.mail.folders(bob))]
+        expect(of('last-folder-id')).toMatchObject([{found: 1, expected: Math.max(...folders.map((f) => f.id))}])
+        expect(of('last-uidvalidity')).toMatchObject([{found: 1, expected: Math.max(...folders.map((f) => f.uidValidity))}])
         if (damage.queueIndex) {
           expect(of('queue-index-missing')).toMatchObject([{queueId: entry!.id}])
           expect(of('queue-index-stale')).toMatchObject([{queueId: 'no-such-entry', indexKey: staleKey}])
@@ -109,14 +113,19 @@ export function verifyContract(name: string, open: () => Promise<OpenedVerify>) 
 
         const repaired = await verifyStore(store, {repair: true})
         expect(repaired.repairs!.every((r) => r.outcome.done), JSON.stringify(repaired.repairs)).toBe(true)
-        // one repair per folder: the Archive's UIDNEXT and HIGHESTMODSEQ together
-        expect(repaired.repairs!.length).toBe(found.filter((b) => b.derivable).length - 1)
+        // one repair per folder (the Archive's UIDNEXT and HIGHESTMODSEQ together), one for both counters
+        expect(repaired.repairs!.length).toBe(found.filter((b) => b.derivable).length - 2)
         const after = (await verifyStore(store)).breaches
         expect(kinds(after)).toEqual(['blob-bytes-missing', 'message-blob-missing'])
         // what the repairs wrote is what the store's own operations go on from
         expect(await t.folder(alice)).toMatchObject({messages: inbox.messages, unseen: inbox.unseen, size: inbox.size})
         const uid = await t.add(alice, 'Archive')
         expect(uid).toBe(archive.uidNext)
+        // a new folder takes a fresh id and UIDVALIDITY, and holds nothing
+        const fresh = await store.mail.createFolder(alice, 'Fresh')
+        expect(fresh.id).toBeGreaterThan(Math.max(...folders.map((f) => f.id)))
+        expect(fresh.uidValidity).toBeGreaterThan(Math.max(...folders.map((f) => f.uidValidity)))
+        expect(await store.mail.messages(fresh.id)).toEqual([])
         expect(await t.refs(single!.blobId)).toBe(1)
         expect(await t.refs('0zzorphanblob')).toBeUndefined()
       })

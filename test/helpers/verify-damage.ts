@@ -31,6 +31,8 @@ export interface Damage {
   removeFolder(folder: Pick<MailboxRecord, 'id' | 'user' | 'name'>): Promise<void>
   /** the user record goes, its folders stay */
   removeUser(address: string): Promise<void>
+  /** the last folder id and UIDVALIDITY given out */
+  setCounters(lastFolderId: number, lastUidValidity: number): Promise<void>
   /** LMDB's queue index: a key removed, a key added */
   queueIndex?: {remove(key: QueueIndexKey): Promise<void>; put(key: QueueIndexKey): Promise<void>}
 }
@@ -56,6 +58,11 @@ export function lmdbDamage(store: Store): Damage {
       write(() => void store.deliveryLog.putSync([queueId, attempt], {queueId, attempt, startedAt: 0, endedAt: 0, host: 'mx.example.net', result: 'deferred', transcript: []})),
     removeFolder: (f) => write(() => void store.mailboxes.removeSync(mailboxKey(f.user, f.name))),
     removeUser: (address) => write(() => void store.users.removeSync(address)),
+    setCounters: (lastFolderId, lastUidValidity) =>
+      write(() => {
+        store.meta.putSync('lastMailboxId', lastFolderId)
+        store.meta.putSync('lastUidValidity', lastUidValidity)
+      }),
     queueIndex: {
       remove: (key) => write(() => void store.queueIndex.removeSync(key)),
       put: (key) => write(() => void store.queueIndex.putSync(key, null)),
@@ -92,6 +99,10 @@ export function pgDamage(pool: pg.Pool): Damage {
       forced("INSERT INTO delivery_log (queue_id, attempt, started_at, ended_at, host, result, transcript) VALUES ($1, $2, 0, 0, 'mx.example.net', 'deferred', '[]')", [queueId, attempt]),
     removeFolder: (f) => forced('DELETE FROM folders WHERE id = $1', [f.id]),
     removeUser: (address) => forced('DELETE FROM users WHERE address = $1', [address]),
+    setCounters: async (lastFolderId, lastUidValidity) => {
+      await sql("UPDATE mailbox_meta SET value = $1 WHERE key = 'lastUidValidity'", [lastUidValidity])
+      await sql("SELECT setval(pg_get_serial_sequence('folders', 'id'), $1)", [lastFolderId])
+    },
   }
 }
 

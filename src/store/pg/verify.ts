@@ -43,6 +43,7 @@ export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
   return {
     total: async () => (await client.query(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`)).rows[0].n,
     async *facts(): AsyncGenerator<Fact> {
+      yield {kind: 'counters', ...(await countersOf(client))}
       for await (const row of rows(client, 'SELECT address FROM users')) yield {kind: 'user', address: row.address}
       for await (const row of rows(client, `SELECT ${FOLDER_COLUMNS} FROM folders`)) yield {kind: 'folder', value: folderFromRow(row)}
       for await (const row of rows(client, 'SELECT user_address, name FROM subscriptions')) yield {kind: 'subscription', user: row.user_address, name: row.name}
@@ -61,6 +62,15 @@ export async function pgFacts(pool: pg.Pool): Promise<FactSource> {
   }
 }
 
+/** the last UIDVALIDITY and folder id given out (the identity's sequence: its next value is the last one until first called) */
+async function countersOf(client: pg.ClientBase): Promise<{lastFolderId: number; lastUidValidity: number}> {
+  const sequence = (await client.query("SELECT pg_get_serial_sequence('folders', 'id') AS name")).rows[0].name
+  const {rows} = await client.query(
+    `SELECT (SELECT value FROM mailbox_meta WHERE key = 'lastUidValidity') AS uid_validity, s.last_value, s.is_called FROM ${sequence} s`,
+  )
+  return {lastUidValidity: rows[0].uid_validity ?? 0, lastFolderId: rows[0].is_called ? rows[0].last_value : rows[0].last_value - 1}
+}
+
 const NO_INDEX: RepairOutcome = {done: false, why: 'PostgreSQL keeps no queue index of its own'}
 
 /** a repair that a constraint refused (a message still uses the blob): reported, nothing written */
@@ -75,6 +85,19 @@ async function refused(fn: () => Promise<RepairOutcome>): Promise<RepairOutcome>
 
 export function pgRepairs(pool: pg.Pool): StoreRepairs {
   return {
+    raiseCounters: () =>
+      transaction(pool, async (client) => {
+        // the counter's row lock: folder creations wait (./folders.ts nextUidValidity)
+        await client.query("SELECT value FROM mailbox_meta WHERE key = 'lastUidValidity' FOR UPDATE")
+        const before = await countersOf(client)
+        await client.query("UPDATE mailbox_meta SET value = greatest(value, (SELECT max(uid_validity) FROM folders)) WHERE key = 'lastUidValidity'")
+        await client.query(
+          `SELECT setval(pg_get_serial_sequence('folders', 'id'), greatest($1::bigint, max(id)), true) FROM folders HAVING max(id) > $1`,
+          [before.lastFolderId],
+        )
+        return {done: true, before, after: await countersOf(client)}
+      }),
+
     repairFolder: (f: FolderName) =>
       signalledTransaction(pool, async (client, signals) => {
         const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2 FOR UPDATE`, [f.user, f.folder])
