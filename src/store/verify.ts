@@ -129,7 +129,8 @@ export class Checker {
   private readonly subscriptions = new Set<string>()
   private readonly blobs = new Map<string, BlobTally>()
   private readonly tallies = new Map<number, FolderTally>()
-  private readonly queue = new Map<string, QueueEntry>()
+  /** each queue entry's index key (its state first): all the later checks need of it */
+  private readonly queue = new Map<string, QueueIndexKey>()
   /** entries whose index key was found */
   private readonly indexed = new Set<string>()
   /** what is checked as it passes */
@@ -192,7 +193,7 @@ export class Checker {
       }
       case 'queueEntry': {
         const e = fact.value
-        this.queue.set(e.id, e)
+        this.queue.set(e.id, indexKeyOf(e))
         if (FINAL.includes(e.state)) return
         const b = this.blob(e.blobId)
         b.uses++
@@ -203,9 +204,9 @@ export class Checker {
       }
       case 'queueIndex': {
         const key = fact.key
-        const e = this.queue.get(key[3])
-        if (e && sameKey(key, indexKeyOf(e))) return void this.indexed.add(e.id)
-        const why = e ? `the entry is ${JSON.stringify(indexKeyOf(e))}` : 'no such entry'
+        const current = this.queue.get(key[3])
+        if (current && sameKey(key, current)) return void this.indexed.add(key[3])
+        const why = current ? `the entry is ${JSON.stringify(current)}` : 'no such entry'
         return void this.early.push({kind: 'queue-index-stale', derivable: true, text: `queue index ${JSON.stringify(key)}: ${why}`, queueId: key[3], indexKey: key})
       }
       case 'deliveryAttempt':
@@ -305,9 +306,9 @@ export class Checker {
 
   private unindexed(): Breach[] {
     if (!this.keepsIndex) return []
-    return [...this.queue.values()]
-      .filter((e) => !this.indexed.has(e.id))
-      .map((e): Breach => ({kind: 'queue-index-missing', derivable: true, text: `queue entry ${e.id} (${e.state}): not in the queue index`, queueId: e.id}))
+    return [...this.queue]
+      .filter(([id]) => !this.indexed.has(id))
+      .map(([id, [state]]): Breach => ({kind: 'queue-index-missing', derivable: true, text: `queue entry ${id} (${state}): not in the queue index`, queueId: id}))
   }
 }
 
