@@ -9,8 +9,9 @@
  * - Removal is `mailstore.expunge` by UID, as an IMAP EXPUNGE: blobs released (the matcher's
  *   `since_s` and `mailstore.blob` no longer find them), views updated, IMAP sessions told.
  * - Never stalls the protocols: at most `batch` messages per expunge (one commit), and a turn of
- *   the event loop between any two commits and between mailboxes. Runs never overlap; the next
- *   starts `intervalMs` after the previous ended (read at each run, so a reload applies).
+ *   the event loop between any two commits and between mailboxes. Runs never overlap; the first
+ *   starts `intervalMs` after start, the next `intervalMs` after the previous ended (read at each
+ *   run, so a reload applies).
  * - Several nodes on one PostgreSQL store each prune, unco-ordinated: an expunge names its UIDs
  *   and removes those still there, so two nodes removing the same oldest messages remove them
  *   once; what one node computed as over the count is never among the newest `maxMessages`
@@ -66,8 +67,9 @@ export class CaptureRetention implements Actor {
     private readonly config: CaptureRetentionConfig,
   ) {}
 
+  /** the first run an interval after start: a start is busy enough (and a test can connect before it) */
   async start(): Promise<void> {
-    this.schedule(0)
+    this.schedule(this.config.intervalMs)
   }
 
   async stop(): Promise<void> {
