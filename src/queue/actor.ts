@@ -195,10 +195,8 @@ export class QueueActor implements Actor {
       this.bus.handle('queue.fail', ({id}) => this.failByAdmin(id)),
     ]
     this.kick()
-    if (this.options.queue.retentionMs > 0) {
-      this.purge()
-      this.purgeTimer = setInterval(() => this.purge(), purgeEveryMs(this.options.queue.retentionMs)).unref()
-    }
+    this.purge()
+    this.schedulePurge()
     if (this.queue.leased) this.renewTimer = setInterval(() => this.renew(), (this.leaseMs / 3) | 0).unref()
   }
 
@@ -236,6 +234,16 @@ export class QueueActor implements Actor {
     return result
   }
 
+  /** the next purge, by the retention of the moment (a reload (SIGHUP) may have changed it; 0 looks again hourly) */
+  private schedulePurge(): void {
+    if (this.stopping) return
+    const ms = this.options.queue.retentionMs
+    this.purgeTimer = setTimeout(() => {
+      this.purge()
+      this.schedulePurge()
+    }, purgeEveryMs(ms > 0 ? ms : Infinity)).unref()
+  }
+
   /**
    * Removes finished entries past retention with their delivery logs, BULK_BATCH per commit (each
    * commit's I/O lets the sessions in, so a long backlog never holds the event loop long). Purges
@@ -261,7 +269,7 @@ export class QueueActor implements Actor {
   async stop(): Promise<void> {
     this.stopping = true
     clearTimeout(this.timer)
-    clearInterval(this.purgeTimer)
+    clearTimeout(this.purgeTimer)
     for (const off of this.unregister) off()
     await this.purging
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts);

@@ -2,8 +2,8 @@
  * Retention of captured mail on a real `serve --capture` with small limits (config
  * `captureRetention`): mail from nodemailer to a capture mailbox and to a user who reads it over
  * IMAP (imapflow) and POP3; the oldest beyond 5 per address are pruned and the newest kept, the
- * matcher no longer finds pruned mail, blobs are released (the store's bytes drop); then, on a
- * restart with an age limit of a few seconds, mail older than it goes while younger mail stays.
+ * matcher no longer finds pruned mail, blobs are released (the store's bytes drop); then, with an
+ * age limit of a few seconds given by a reload, mail older than it goes while younger mail stays.
  */
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -32,7 +32,6 @@ function configure(retention: Record<string, number>): string {
 
 async function serve(retention: Record<string, number>): Promise<void> {
   const ports = ['--smtp-port', smtp, '--imap-port', imap, '--pop3-port', pop3, '--matcher-port', matcher].map(String)
-  await served?.stop()
   // loopback only: POP3 USER/PASS in the clear
   served = await startServe(dataDir, ['--capture', '--allow-insecure-auth', '--config', configure(retention), ...ports])
 }
@@ -120,13 +119,13 @@ describe('capture retention', () => {
     expect(served!.output()).toMatch(/"msg":"captured mail past its retention removed"/)
     const logged = served!.output().split('\n').filter((l) => l.includes('captured mail past its retention removed') && l.includes('"byCount"'))
     expect(logged.reduce((n, l) => n + JSON.parse(l).byCount, 0)).toBe(8)
-    await served!.stop()
-    served = undefined
   })
 
-  it('with an age limit, mail older than it goes and younger mail stays; the store usage drops to nothing', async () => {
+  it('an age limit given by a reload (SIGHUP): mail older than it goes and younger mail stays; the store usage drops to nothing', async () => {
     const before = (await counts(dataDir)).messageBytes
-    await serve({maxMessages: 0, maxAgeMs: 4_000})
+    configure({maxMessages: 0, maxAgeMs: 4_000})
+    process.kill(served!.pid, 'SIGHUP')
+    await until(async () => served!.output().includes('"msg":"configuration reloaded"'))
     // sent once the five kept above are past the limit: it has 4 s before it is too
     await sleep(lastSent + 4_000 - Date.now())
     await sendMail(smtp, {from: 'app@svc.test', to: [READER], subject: 'fresh', text: 'new'})
