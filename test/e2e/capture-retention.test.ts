@@ -11,6 +11,7 @@ import {ImapFlow} from 'imapflow'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {withTestStore} from '../helpers/test-store.js'
+import {until} from '../helpers/until.js'
 import {LineClient, sendMail, sleep} from './matcher-helpers.js'
 import {RawPop3} from './pop3-helpers.js'
 import {counts, freePorts, listMessages, setupUsers} from './smtp-helpers.js'
@@ -34,14 +35,6 @@ async function serve(retention: Record<string, number>): Promise<void> {
   const ports = ['--smtp-port', smtp, '--imap-port', imap, '--pop3-port', pop3, '--matcher-port', matcher].map(String)
   // loopback only: POP3 USER/PASS in the clear
   served = await startServe(dataDir, ['--capture', '--allow-insecure-auth', '--config', configure(retention), ...ports])
-}
-
-async function until(what: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await what())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(100)
-  }
 }
 
 const subjects = async (user: string) => (await listMessages(dataDir, user)).map((m) => m.subject)

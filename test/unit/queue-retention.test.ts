@@ -19,16 +19,9 @@ import type {QueueEntry} from '../../src/store/records.js'
 import {queueEntry} from '../helpers/queue-contract.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {contractTempStore} from '../helpers/store.js'
+import {until} from '../helpers/until.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(what: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await what())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(50)
-  }
-}
 
 interface Opened {
   queue: QueueStore
