@@ -115,6 +115,12 @@ export class CaptureRetention implements Actor {
   /** The oldest messages of one folder past the limits, `batch` per expunge; returns how many went. */
   private async pruneFolder(folder: MailboxRecord, arrivedBefore: number, maxMessages: number, report: PruneReport): Promise<number> {
     let overCount = maxMessages > 0 ? folder.messages - maxMessages : 0
+    // within the count, the oldest message alone says whether any is past the age: a run over
+    // many mailboxes reads one entry of each, not a batch
+    if (overCount <= 0) {
+      const [first] = await this.store.mail.messages(folder.id, {limit: 1})
+      if (!first || first.internalDate >= arrivedBefore) return 0
+    }
     let removed = 0
     while (!this.stopping) {
       const batch = Math.max(1, this.config.batch)
