@@ -142,6 +142,11 @@ export type CopyProgress = (written: KindCounts, totals: KindCounts, current: Ki
 export interface CopyOptions {
   /** copy from or to a PostgreSQL database even though its node registry shows live nodes */
   force?: boolean
+  /**
+   * the source may be served meanwhile (`mailbox backup`): its snapshot is consistent by itself,
+   * so it is read without its lock and without refusing its live nodes
+   */
+  servedSource?: boolean
   /** compare the two stores afterwards (default true) */
   verify?: boolean
   /** called once with the totals before anything is written */
@@ -197,7 +202,7 @@ function refuseSame(from: StoreLocation, to: StoreLocation): void {
 export async function copyStore(from: StoreLocation, to: StoreLocation, options: CopyOptions = {}): Promise<CopySummary> {
   refuseSame(from, to)
   const started = Date.now()
-  const source = await openEndpoint(from, 'copy-from', options.force ?? false)
+  const source = await openEndpoint(from, options.servedSource ? 'read' : 'copy-from', options.force ?? false)
   try {
     const dest = await openEndpoint(to, 'copy-to', options.force ?? false)
     try {
