@@ -13,8 +13,8 @@
  *    ./copy.ts (the source may be served: `servedSource`), then compacted into the file as above.
  *
  * Both directions write under a temporary name and rename at the end, after an fsync of the file
- * (and of the directory after the rename): a failure removes the temporary file, a killed process
- * leaves only it (`DEST.incomplete-PID`, or a `restore-incomplete-PID` dir in the data dir), and
+ * (and of the directory after the rename): a failure or an interrupt (SIGINT, SIGTERM) removes the
+ * temporary file, a killed process (SIGKILL) leaves only it (`DEST.incomplete-PID`, or a `restore-incomplete-PID` dir in the data dir), and
  * never a file under the final name that is not whole.
  *
  * A file to restore is checked before anything is replaced: a whole LMDB file (./lmdb-file.ts;
@@ -26,6 +26,7 @@ import {chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmS
 import {copyFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
+import {cleanupOnInterrupt} from '../cli-interrupt.js'
 import {MailboxError} from '../errors.js'
 import {fsyncDir, fsyncFile} from '../fsync.js'
 import {acquirePidLock} from '../pidlock.js'
@@ -139,6 +140,11 @@ export async function backupStore(from: StoreLocation, dest: string, options: Ba
   mkdirSync(dirname(dest), {recursive: true, mode: 0o700})
   const temp = incompleteName(dest)
   const scratch = `${temp}.d`
+  const removeTemps = () => {
+    rmSync(temp, {force: true})
+    rmSync(scratch, {recursive: true, force: true})
+  }
+  const uninterrupt = cleanupOnInterrupt(removeTemps)
   let where: string
   try {
     if (from.type === 'lmdb') {
@@ -170,9 +176,10 @@ export async function backupStore(from: StoreLocation, dest: string, options: Ba
     fsyncDir(dirname(dest))
     return {from: where, file: dest, bytes, ...contents, seconds: (Date.now() - started) / 1000}
   } catch (err) {
-    rmSync(temp, {force: true})
-    rmSync(scratch, {recursive: true, force: true})
+    removeTemps()
     throw writeError(`the backup to ${dest}`, err)
+  } finally {
+    uninterrupt()
   }
 }
 
@@ -267,6 +274,10 @@ export async function restoreStore(src: string, to: StoreLocation, options: Rest
   ensureDataDir(dataDir)
   const unlock = lockDataDir(dataDir)
   const work = join(dataDir, `restore-incomplete-${process.pid}`)
+  const uninterrupt = cleanupOnInterrupt(() => {
+    rmSync(work, {recursive: true, force: true})
+    unlock()
+  })
   try {
     const existing = storeExists(dataDir)
     if (existing && !options.force) {
@@ -291,6 +302,7 @@ export async function restoreStore(src: string, to: StoreLocation, options: Rest
   } catch (err) {
     throw writeError(`the restore into ${dataDir}`, err)
   } finally {
+    uninterrupt()
     rmSync(work, {recursive: true, force: true})
     unlock()
   }
