@@ -21,6 +21,7 @@ import {dirname, join} from 'node:path'
 import {ImapFlow} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {SCHEMA_VERSION} from '../../src/store/schema.js'
 import {openStore, storePath} from '../../src/store/store.js'
 import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {freePort, mailboxCommand, runCli, runJson, startServe, tempDataDir, type CliResult, type Served} from '../helpers/cli.js'
@@ -372,6 +373,19 @@ describe('mailbox backup and restore', () => {
     const into = join(tempDataDir(), 'never')
     expectRefused(await runCli(['restore', storePath(newer), '--data-dir', into]), /has schema version 999, newer than this mailbox understands \(\d+\): restore it with a newer mailbox$/m)
     expect(existsSync(into)).toBe(false)
+  }, 60_000)
+
+  it('restores a backup of an older schema version, migrating it as serve would', async () => {
+    const old = tempDataDir()
+    expect((await runCli(['restore', smallBackup, '--data-dir', old])).code).toBe(0)
+    const store = openStore(old)
+    store.transact(() => store.meta.putSync('schemaVersion', SCHEMA_VERSION - 1))
+    await store.close()
+    const into = tempDataDir()
+    const r = await runJson(['restore', storePath(old), '--data-dir', into])
+    expect(r).toMatchObject({schemaVersion: SCHEMA_VERSION - 1, users: 2, messages: 20})
+    const again = await runJson(['backup', join(backups, 'migrated.lmdb'), '--data-dir', into])
+    expect(again).toMatchObject({schemaVersion: SCHEMA_VERSION, users: 2, messages: 20})
   }, 60_000)
 
   describe.skipIf(skipWithoutPostgres)('with PostgreSQL', () => {
