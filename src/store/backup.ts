@@ -29,7 +29,7 @@ import {dirname, join, resolve} from 'node:path'
 import {cleanupOnInterrupt} from '../cli-interrupt.js'
 import {MailboxError} from '../errors.js'
 import {fsyncDir, fsyncFile} from '../fsync.js'
-import {acquirePidLock} from '../pidlock.js'
+import {lockForOfflineWork} from '../pidlock.js'
 import type {CopyOptions, CopySummary, StoreLocation} from './copy.js'
 import {lmdbFileProblem} from './lmdb-file.js'
 import {SCHEMA_VERSION} from './schema.js'
@@ -272,7 +272,7 @@ export async function restoreStore(src: string, to: StoreLocation, options: Rest
   }
   const {dataDir} = to
   ensureDataDir(dataDir)
-  const unlock = lockDataDir(dataDir)
+  const unlock = lockForOfflineWork(dataDir, 'restoring')
   const work = join(dataDir, `restore-incomplete-${process.pid}`)
   const uninterrupt = cleanupOnInterrupt(() => {
     rmSync(work, {recursive: true, force: true})
@@ -305,14 +305,5 @@ export async function restoreStore(src: string, to: StoreLocation, options: Rest
     uninterrupt()
     rmSync(work, {recursive: true, force: true})
     unlock()
-  }
-}
-
-function lockDataDir(dataDir: string): () => void {
-  try {
-    return acquirePidLock(dataDir)
-  } catch (err) {
-    if (err instanceof MailboxError && err.code === 'locked') throw new MailboxError('locked', `${err.message}: stop it before restoring`)
-    throw err
   }
 }

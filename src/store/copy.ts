@@ -11,7 +11,7 @@
  */
 import {resolve} from 'node:path'
 import {MailboxError} from '../errors.js'
-import {acquirePidLock} from '../pidlock.js'
+import {lockForOfflineWork} from '../pidlock.js'
 import {lmdbSource, lmdbTarget} from './lmdb-transfer.js'
 import {describeStoreUrl, type PgStorePool} from './pg/connect.js'
 import {DEFAULT_NODE_TIMINGS} from './pg/nodes.js'
@@ -72,7 +72,7 @@ async function openEndpoint(location: StoreLocation, role: Role, force: boolean)
     const {dataDir} = location
     if (role !== 'copy-to' && !storeExists(dataDir)) throw noStoreError(dataDir)
     if (role === 'copy-to') ensureDataDir(dataDir)
-    const unlock = role === 'read' ? () => {} : lockDataDir(dataDir)
+    const unlock = role === 'read' ? () => {} : lockForOfflineWork(dataDir, 'copying (store copy needs the store to itself)')
     let store: Store
     try {
       store = openStore(dataDir, {readOnly: role === 'copy-from', create: role === 'copy-to'})
@@ -102,17 +102,6 @@ async function openEndpoint(location: StoreLocation, role: Role, force: boolean)
     snapshot: () => pgSource(db.pool, where),
     target: () => pgTarget(db.pool, where),
     close: () => db.close(),
-  }
-}
-
-function lockDataDir(dataDir: string): () => void {
-  try {
-    return acquirePidLock(dataDir)
-  } catch (err) {
-    if (err instanceof MailboxError && err.code === 'locked') {
-      throw new MailboxError('locked', `${err.message}: stop it before copying (store copy needs the store to itself)`)
-    }
-    throw err
   }
 }
 
