@@ -33,7 +33,7 @@ import {lockForOfflineWork} from '../pidlock.js'
 import type {CopyOptions, CopySummary, StoreLocation} from './copy.js'
 import {lmdbFileProblem} from './lmdb-file.js'
 import {SCHEMA_VERSION} from './schema.js'
-import {ensureDataDir, openStore, type Store, storeExists, storePath} from './store.js'
+import {ensureDataDir, noStoreError, openStore, type Store, storeExists, storePath} from './store.js'
 
 /** bytes done of bytes expected (the expected figure is an estimate until the end) */
 export type BytesProgress = (done: number, total: number) => void
@@ -136,6 +136,8 @@ export const incompleteName = (dest: string): string => `${dest}.incomplete-${pr
 export async function backupStore(from: StoreLocation, dest: string, options: BackupOptions = {}): Promise<BackupSummary> {
   const started = Date.now()
   dest = resolve(dest)
+  // a typo in --data-dir creates nothing, not even DEST's directory
+  if (from.type === 'lmdb' && !storeExists(from.dataDir)) throw noStoreError(from.dataDir)
   refuseExistingDest(dest, options.force ?? false)
   mkdirSync(dirname(dest), {recursive: true, mode: 0o700})
   const temp = incompleteName(dest)

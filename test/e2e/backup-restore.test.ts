@@ -271,8 +271,10 @@ describe('mailbox backup and restore', () => {
     expectRefused(r, /^Error: the backup to \S+ failed: File too large/m)
     expect(readdirSync(dir)).toEqual([])
 
+    const whole = join(backups, 'full-source.lmdb')
+    expect((await runCli(['backup', whole, '--data-dir', big])).code).toBe(0)
     const into = tempDataDir()
-    const restored = await startCli(['restore', join(backups, 'big.lmdb'), '--data-dir', into], ['--fsize=4194304']).done
+    const restored = await startCli(['restore', whole, '--data-dir', into], ['--fsize=4194304']).done
     expectRefused(restored, /^Error: the restore into \S+ failed: .*file too large/im)
     expect(readdirSync(into).filter((f) => !f.startsWith('serve.pid'))).toEqual([])
   }, 60_000)
@@ -306,6 +308,14 @@ describe('mailbox backup and restore', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^backed up \S+ to \S+killed\.lmdb in [\d.]+ s: [\d.]+M, 2 users, \d+ messages$/m)
   }, 60_000)
+
+  it('a data dir without a store is refused, and nothing is created (neither the data dir nor DEST\'s directory)', async () => {
+    const missing = tempDataDir()
+    const dest = join(dirname(missing), 'new-dir', 'b.lmdb')
+    expectRefused(await runCli(['backup', dest, '--data-dir', missing]), /^Error: no mailbox store in \S+ \(create one with/m)
+    expect(existsSync(missing)).toBe(false)
+    expect(existsSync(dirname(dest))).toBe(false)
+  })
 
   it('refuses an existing DEST unless --force, which replaces it', async () => {
     const dest = join(backups, 'force.lmdb')
