@@ -30,7 +30,7 @@ import {cleanupOnInterrupt} from '../cli-interrupt.js'
 import {MailboxError} from '../errors.js'
 import {fsyncDir, fsyncFile} from '../fsync.js'
 import {lockForOfflineWork} from '../pidlock.js'
-import type {CopyOptions, CopySummary, StoreLocation} from './copy.js'
+import {copyStore, type CopyOptions, type CopySummary, differenceError, type StoreLocation} from './copy.js'
 import {lmdbFileProblem} from './lmdb-file.js'
 import {SCHEMA_VERSION} from './schema.js'
 import {ensureDataDir, noStoreError, openStore, type Store, storeExists, storePath} from './store.js'
@@ -158,10 +158,8 @@ export async function backupStore(from: StoreLocation, dest: string, options: Ba
         await store.close()
       }
     } else {
-      // loaded only here: an LMDB backup does not pay for the PostgreSQL client
-      const {copyStore} = await import('./copy.js')
       const copied = await copyStore(from, {type: 'lmdb', dataDir: scratch}, {servedSource: true, ...copyProgress(options.progress)})
-      await refuseDifference(copied)
+      refuseDifference(copied)
       where = copied.from
       const store = openStore(scratch, {readOnly: true, create: false})
       try {
@@ -190,11 +188,8 @@ function copyProgress(progress: BytesProgress | undefined): Pick<CopyOptions, 'p
   return progress ? {progress: (written, totals) => progress(written.blob.bytes, Math.max(totals.blob.bytes, written.blob.bytes))} : {}
 }
 
-async function refuseDifference(copied: CopySummary): Promise<void> {
-  if (copied.verify && !copied.verify.equal) {
-    const {differenceError} = await import('./copy.js')
-    throw differenceError(copied.verify)
-  }
+function refuseDifference(copied: CopySummary): void {
+  if (copied.verify && !copied.verify.equal) throw differenceError(copied.verify)
 }
 
 /** `file` opened read-only as a data dir's store, through a symlink in a temp dir (LMDB's lock file goes there) */
@@ -267,9 +262,8 @@ export async function restoreStore(src: string, to: StoreLocation, options: Rest
     if (contents.schemaVersion !== SCHEMA_VERSION) {
       throw new MailboxError('schema', `${file} has schema version ${contents.schemaVersion}: restore it into a data dir first (which brings it to version ${SCHEMA_VERSION}), then mailbox store copy it to PostgreSQL`)
     }
-    const {copyStore} = await import('./copy.js')
     const copied = await withStoreFile(file, (dir) => copyStore({type: 'lmdb', dataDir: dir}, to, {force: options.force ?? false, ...copyProgress(options.progress)}))
-    await refuseDifference(copied)
+    refuseDifference(copied)
     return done(copied.to)
   }
   const {dataDir} = to
