@@ -90,7 +90,10 @@ async function watchingSize<T>(file: string, total: number, progress: BytesProgr
   }
 }
 
-/** what a compacted copy of the store writes: the pages in use of every database, and the two meta pages */
+/**
+ * What a compacted copy of the store writes: the pages in use of every database, and the two meta
+ * pages. Only the progress total: a database missing from this list makes it short, never the backup.
+ */
 function usedBytes(store: Store): number {
   const dbs = [store.env, store.meta, store.domains, store.users, store.aliases, store.mailboxes, store.subscriptions, store.messages, store.blobs, store.blobInfo, store.blobText, store.queueEntries, store.queueIndex, store.deliveryLog, store.captureRules, store.familiarAddresses, store.dkimKeys]
   let pages = 2
