@@ -3,6 +3,7 @@
  * what was measured, on what workload, and the ratio against a reference measured in the same
  * run — absolute figures drift on shared machines, ratios much less.
  */
+import {benchBackup} from './backup.js'
 import {benchCli} from './cli.js'
 import {benchCluster} from './cluster.js'
 import {benchFoundation} from './foundation.js'
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   cli: benchCli,
   cluster: benchCluster,
   retention: benchRetention,
+  backup: benchBackup,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
