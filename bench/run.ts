@@ -3,12 +3,14 @@
  * what was measured, on what workload, and the ratio against a reference measured in the same
  * run — absolute figures drift on shared machines, ratios much less.
  */
+import {benchBackup} from './backup.js'
 import {benchCli} from './cli.js'
 import {benchCluster} from './cluster.js'
 import {benchFoundation} from './foundation.js'
 import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
+import {benchRetention} from './retention.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
 
@@ -21,6 +23,8 @@ const benches: Record<string, () => Promise<void>> = {
   users: benchUsers,
   cli: benchCli,
   cluster: benchCluster,
+  retention: benchRetention,
+  backup: benchBackup,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

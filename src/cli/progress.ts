@@ -9,6 +9,8 @@ export interface ProgressOptions {
   everyMs?: number
   /** report the finished state even when the work ended before the first report */
   final?: boolean
+  /** how counts and the rate are written (default: as numbers), e.g. formatSize for bytes */
+  format?: (n: number) => string
 }
 
 /** `note` adds to the count, e.g. the bytes done */
@@ -18,6 +20,7 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
   const stream = options.stream ?? process.stderr
   const tty = stream.isTTY === true
   const everyMs = options.everyMs ?? (tty ? 200 : 5000)
+  const format = options.format ?? String
   const start = Date.now()
   let last = start
   let drawn = false
@@ -29,8 +32,8 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
     drawn = true
     const seconds = (now - start) / 1000
     // a rate over less than a second says nothing
-    const rate = seconds >= 1 ? ` (${(done / seconds).toFixed(1)}/s)` : ''
-    const text = `${label}: ${done}/${total}${note ? ` ${note}` : ''}${rate}`
+    const rate = seconds >= 1 ? ` (${options.format ? format(done / seconds) : (done / seconds).toFixed(1)}/s)` : ''
+    const text = `${label}: ${format(done)}/${format(total)}${note ? ` ${note}` : ''}${rate}`
     stream.write(tty ? `\r${text}${finished ? '\n' : ''}` : `${text}\n`)
   }
 }
