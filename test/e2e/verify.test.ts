@@ -2,7 +2,7 @@
  * `mailbox verify` end to end, on the run's backend (LMDB; PostgreSQL in the `postgres` project):
  * a real `serve` gets mail by SMTP (nodemailer), flags, a COPY, a MOVE and an expunge by IMAP
  * (imapflow) and a remote message it cannot deliver yet (deferred, with its log); `verify` finds
- * that store clean while it is served. Then, stopped, the store is damaged on purpose in several
+ * that store clean while it is served, and a backup of it (`mailbox backup`, `restore`) too. Then, stopped, the store is damaged on purpose in several
  * ways (test/helpers/verify-damage.ts): `verify` names each breach (exit 1), `--repair` mends the
  * derivable ones and says so, a second `verify` finds only what cannot be derived, and `serve`
  * serves the repaired folders. Last (LMDB), a store of 200,000 messages is verified and repaired
@@ -70,7 +70,7 @@ describe('mailbox verify', () => {
     await receiver?.close()
   })
 
-  it('finds the store of real traffic clean while serve runs on it', async () => {
+  it('finds the store of real traffic clean while serve runs on it, and its backup restored clean too', async () => {
     const r = await verify(dataDir)
     expect(r.code, r.stderr).toBe(0)
     expect(r.report.breaches).toEqual([])
@@ -78,6 +78,17 @@ describe('mailbox verify', () => {
     const human = await runCli(['verify'], {dataDir})
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout).toMatch(/: clean \(\d+ records checked\)$/m)
+
+    // a backup taken while serve runs (issue 18) restores into a store that verifies clean
+    const file = `${tempDataDir()}.backup`
+    const backup = await runCli(['backup', file], {dataDir})
+    expect(backup.code, backup.stderr).toBe(0)
+    const restoredDir = tempDataDir()
+    const restored = await runCli(['restore', file], {dataDir: restoredDir})
+    expect(restored.code, restored.stderr).toBe(0)
+    const fromBackup = await verify(restoredDir)
+    expect(fromBackup.code, fromBackup.stderr).toBe(0)
+    expect(fromBackup.report.checked).toMatchObject({message: 6, queueEntry: 1})
   })
 
   it('names each breach of a damaged store with its keys; --repair mends the derivable ones; the rest stays reported', async () => {
