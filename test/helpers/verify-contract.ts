@@ -48,6 +48,14 @@ export function verifyContract(name: string, open: () => Promise<OpenedVerify>) 
       await store.mail.copy({user: alice, mailboxId: inbox.id, uids: [first!, second!], to: 'Archive', move: false})
       await store.mail.copy({user: alice, mailboxId: inbox.id, uids: [second!], to: 'Trash', move: true})
       await store.mail.expunge({user: alice, mailboxId: inbox.id, uids: [fourth!], onlyDeleted: false})
+      // the folder tree: subscribed names that outlive or follow their folders, a \Noselect placeholder, INBOX renamed
+      await t.create(alice, 'Projects/Old', 'Projects/Old/Sub', 'Lists')
+      await store.mail.subscribe(alice, 'Projects/Old', true)
+      await store.mail.subscribe(alice, 'Lists', true)
+      await store.mail.renameFolder(alice, 'Projects/Old', 'Projects/New')
+      await store.mail.deleteFolder(alice, 'Lists')
+      await store.mail.deleteFolder(alice, 'Projects/New')
+      await store.mail.renameFolder(bob, 'INBOX', 'Old Mail')
       return {t, alice, bob}
     }
 
