@@ -4,11 +4,11 @@ import {progressReporter} from '../src/cli/progress.js'
 import {verifyStore, type VerifyReport} from '../src/store/verify-store.js'
 
 export default class Verify extends MailboxCommand {
-  static override summary = "Check a store's invariants: blobs and their references, folder counters, UIDNEXT, HIGHESTMODSEQ, the queue index, orphans."
+  static override summary = "Check a store's invariants: blobs and their references, folder counters, UIDNEXT, HIGHESTMODSEQ, the store's counters, the queue index, orphans."
   static override description = [
     'Reads one consistent snapshot of the store (LMDB: a read transaction; PostgreSQL: a repeatable-read one) without locking it, so a running server goes on serving,' +
       ' and names every breach with its keys: user, folder and id, UID, blob id, queue id.',
-    'Exit code 0 when the store is clean, 1 when it is not. --repair puts right what can be derived from the store (folder counters, UIDNEXT and HIGHESTMODSEQ raised, `subscribed`,' +
+    'Exit code 0 when the store is clean, 1 when it is not. --repair puts right what can be derived from the store (the last folder id and UIDVALIDITY given out, folder counters, UIDNEXT and HIGHESTMODSEQ raised, `subscribed`,' +
       ' blob reference counts, unused blobs and bytes, delivery log records of entries that are gone, the queue index), each in a small transaction that checks its fact again first,' +
       ' and says what it did; mail is never deleted: a message whose blob or folder is gone is reported and left (restore it from a backup).',
   ].join('\n\n')
