@@ -4,8 +4,8 @@
  * The main test backs up a store of ~60 MB while 8 SMTP connections (nodemailer) stream mail in
  * and two IMAP sessions (imapflow) flag and expunge. The backup process is stopped (SIGSTOP)
  * while it holds its snapshot, half written, and the server must keep acknowledging mail and
- * IMAP changes meanwhile. Then the backup restores into a new data dir (`restoredDir`), a new
- * `serve` runs on it, and IMAP shows every message acknowledged before the backup started, with
+ * IMAP changes meanwhile. Then the backup restores into a new data dir, a new
+ * `serve` runs on it (after `mailbox verify` finds it clean), and IMAP shows every message acknowledged before the backup started, with
  * the flags set before it, and none of those expunged before it.
  *
  * Then the failures: a full disk (prlimit --fsize; Node ignores SIGXFSZ, so writes fail with
@@ -32,9 +32,6 @@ import {HOST, addUsers, deliver, simpleMessage} from './imap-helpers.js'
 
 const ALICE = {address: 'alice@example.test', password: 'alice-pw'}
 const BOB = {address: 'bob@example.test', password: 'bob-pw'}
-
-/** the data dir the main test restores into: the integrator's `mailbox verify` check runs on it */
-export let restoredDir = ''
 
 interface Ports {
   imap: number
@@ -238,10 +235,14 @@ describe('mailbox backup and restore', () => {
       await Promise.all([...streamers, ...churners])
       expect(failures).toEqual([])
 
-      restoredDir = tempDataDir()
+      const restoredDir = tempDataDir()
       const restored = await runCli(['restore', dest, '--data-dir', restoredDir, '--json'])
       expect(restored.code, restored.stderr).toBe(0)
       expect(JSON.parse(restored.stdout)).toMatchObject({file: dest, to: restoredDir, messages: summary.messages, users: 2})
+      // the backup of a store under load holds no breach of the store's invariants
+      const verified = await runCli(['verify', '--json', '--data-dir', restoredDir])
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+      expect(JSON.parse(verified.stdout).breaches).toEqual([])
 
       const again = await serve(restoredDir)
       try {
