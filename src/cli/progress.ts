@@ -9,6 +9,10 @@ export interface ProgressOptions {
   everyMs?: number
   /** report the finished state even when the work ended before the first report */
   final?: boolean
+  /** how counts are shown (e.g. formatSize for bytes); default: as numbers */
+  unit?: (n: number) => string
+  /** add the estimated time left, from the rate so far */
+  eta?: boolean
 }
 
 /** `note` adds to the count, e.g. the bytes done */
@@ -28,9 +32,19 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
     last = now
     drawn = true
     const seconds = (now - start) / 1000
+    const unit = options.unit
     // a rate over less than a second says nothing
-    const rate = seconds >= 1 ? ` (${(done / seconds).toFixed(1)}/s)` : ''
-    const text = `${label}: ${done}/${total}${note ? ` ${note}` : ''}${rate}`
+    const perSecond = done / seconds
+    const rate = seconds >= 1 ? ` (${unit ? unit(Math.round(perSecond)) : perSecond.toFixed(1)}/s${options.eta && !finished && perSecond > 0 ? `, ETA ${formatEta((total - done) / perSecond)}` : ''})` : ''
+    const text = `${label}: ${unit ? `${unit(done)}/${unit(total)}` : `${done}/${total}`}${note ? ` ${note}` : ''}${rate}`
     stream.write(tty ? `\r${text}${finished ? '\n' : ''}` : `${text}\n`)
   }
+}
+
+/** 42s, 3m05s, 2h07m */
+export function formatEta(seconds: number): string {
+  const s = Math.ceil(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
