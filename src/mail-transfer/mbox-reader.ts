@@ -128,7 +128,10 @@ export async function* readMbox(
         if (pending) yield finish(pending, false)
         else if (sawAnything) throw notMbox(path)
         const line = buf.toString('latin1', lineStart, nl).replace(/\r$/, '')
-        if (!pending) options.onVariant?.((used ??= detectVariant(line)))
+        if (!pending) {
+          used ??= detectVariant(line)
+          options.onVariant?.(used)
+        }
         pending = {fromLine: line, offset: base + lineStart, parts: [], size: 0}
         segStart = nl + 1
       } else if (!pending && nl > lineStart) {
