@@ -1,12 +1,15 @@
 import {Args, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import {MailboxCommand} from '../src/cli/base-command.js'
 import {progressReporter} from '../src/cli/progress.js'
 import {existingUser} from '../src/cli/user-arg.js'
 import {effectiveConfig} from '../src/config.js'
+import {connectControl} from '../src/control/client.js'
 import {MailboxError} from '../src/errors.js'
 import {importMail} from '../src/mail-transfer/import.js'
 import {MBOX_VARIANTS, type MboxVariant} from '../src/mail-transfer/mbox-reader.js'
 import {IMPORT_FORMATS, openSource, type ImportFormat} from '../src/mail-transfer/source.js'
+import type {FolderChange, MailboxStore} from '../src/store/backend.js'
 import {formatSize, parseSize} from '../src/size.js'
 
 export default class Import extends MailboxCommand {
@@ -49,12 +52,14 @@ export default class Import extends MailboxCommand {
       onBytes: (n) => (read += n),
       onVariant: (file, v) => (variants[file] = v),
     })
+    const server = await liveServer(store, flags['data-dir'])
     const byBytes = source.unit === 'bytes'
     const report = progressReporter('importing', {eta: true, ...(byBytes ? {unit: formatSize} : {})})
     let items = 0
     const summary = await importMail(store, user, source.items, {
       progress: (c) => report(byBytes ? read : ++items > source.total ? source.total : items, source.total, `(${c.imported} imported, ${c.duplicates} skipped, ${c.refused} refused)`),
-    })
+      committed: server?.announce,
+    }).finally(() => server?.close())
     const result = {...summary, path: args.path, format: source.format, ...(source.format === 'mbox' ? {variants} : {})}
     if (!this.jsonEnabled()) {
       this.log(`imported ${summary.imported} message(s) into ${user} from ${args.path} (${source.format}) in ${summary.seconds.toFixed(1)} s: ${summary.duplicates} skipped as already there, ${summary.refused} refused`)
@@ -67,5 +72,27 @@ export default class Import extends MailboxCommand {
       throw new MailboxError('invalid', `${summary.refused} message(s) not imported (see above)`)
     }
     return result
+  }
+}
+
+/**
+ * A server on the same LMDB data dir does not hear another process's commits (PostgreSQL's change
+ * feed tells every node): it is told through its control socket, so IDLE sessions see the mail
+ * arrive. Best effort: a server that goes away meanwhile leaves the import going.
+ */
+async function liveServer(store: MailboxStore, dataDir: string): Promise<{announce: (change: FolderChange) => Promise<void>; close: () => void} | undefined> {
+  if (store.kind !== 'lmdb') return undefined
+  let client = await connectControl(resolve(dataDir)).catch(() => undefined)
+  if (!client) return undefined
+  return {
+    announce: async ({folder}) => {
+      try {
+        await client?.call('mailstore.changedElsewhere', {user: folder.user, mailboxId: folder.id, highestModseq: folder.highestModseq})
+      } catch {
+        client?.close()
+        client = undefined
+      }
+    },
+    close: () => client?.close(),
   }
 }

@@ -15,7 +15,7 @@ import {isMailboxError} from '../errors.js'
 import {analyzeMessage} from '../mailstore/analyze.js'
 import {normalizeFlags} from '../mailstore/flags.js'
 import {DEFAULT_FOLDERS, normalizeFolderName} from '../mailstore/folder-rules.js'
-import type {AppendMessage, MailboxStore} from '../store/backend.js'
+import type {AppendMessage, FolderChange, MailboxStore} from '../store/backend.js'
 import {FolderIndex} from './folder-index.js'
 import type {SourceItem, SourceMessage} from './items.js'
 
@@ -54,6 +54,8 @@ export interface ImportOptions {
   progress?: (counts: ImportCounts) => void
   /** refusals kept in the summary (all are counted) */
   maxRefusalsListed?: number
+  /** after each commit, with what it did to the folder */
+  committed?: (change: FolderChange) => void | Promise<void>
 }
 
 /** IMAP keywords are atoms (RFC 3501 §9): others from a file's header are dropped, not stored */
@@ -94,11 +96,9 @@ export async function importMail(store: MailboxStore, user: string, items: Async
 
   const commit = async (b: NonNullable<typeof batch>) => {
     const f = folders.get(b.folder)!
+    let change: FolderChange | undefined
     try {
-      await store.mail.append({user, folder: b.folder, messages: b.messages.map(({where: _, ...m}) => m)})
-      counts.imported += b.messages.length
-      f.summary.imported += b.messages.length
-      return
+      change = await store.mail.append({user, folder: b.folder, messages: b.messages.map(({where: _, ...m}) => m)})
     } catch (err) {
       if (!isMailboxError(err) || b.messages.length === 1) {
         if (!isMailboxError(err)) throw err
@@ -106,6 +106,13 @@ export async function importMail(store: MailboxStore, user: string, items: Async
         refuse(b.folder, b.messages[0]!.where, err.message)
         return
       }
+    }
+    if (change) {
+      counts.imported += b.messages.length
+      f.summary.imported += b.messages.length
+      // outside the try: a failure to tell others is no refusal of the messages (they are stored)
+      await options.committed?.(change)
+      return
     }
     // one refused the batch: which one (and what fits under the quota) is found one at a time
     for (const m of b.messages) {
