@@ -16,7 +16,7 @@ import {storeEnv} from '../helpers/backend.js'
 import {withTestStore} from '../helpers/test-store.js'
 import {addUser, cloneDataDir, ok} from './fixtures.js'
 import {connectFlow, deliver, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
-import {python, run, tempDir} from './imap-sync-helpers.js'
+import {mbsyncRemote, python, run, tempDir} from './imap-sync-helpers.js'
 
 const ALICE = 'alice@example.com'
 const BOB = 'bob@example.com'
@@ -299,16 +299,7 @@ describe.skipIf(missingOutsideCi(hasMbsync))('a Maildir written by mbsync', () =
       writeFileSync(
         join(home, '.mbsyncrc'),
         [
-          'IMAPAccount remote',
-          'Host 127.0.0.1',
-          `Port ${server.ports.imap}`,
-          `User ${alice.address}`,
-          `Pass ${alice.password}`,
-          `${(await run('mbsync', ['--version'])).stdout.match(/isync 1\.[0-4]\./) ? 'SSLType' : 'TLSType'} None`,
-          'AuthMechs LOGIN',
-          '',
-          'IMAPStore remote',
-          'Account remote',
+          ...(await mbsyncRemote(server.ports.imap, alice.address, alice.password)),
           '',
           'MaildirStore local',
           `Inbox ${maildir}`,
