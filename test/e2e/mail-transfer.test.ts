@@ -36,7 +36,9 @@ async function contents(dataDir: string, user: string): Promise<Record<string, {
       const out: Record<string, {raw: string; flags: string[]; date: number}[]> = {}
       for (const f of await mail.folders(user)) {
         if (!f.messages) continue
-        out[f.name] = await Promise.all((await mail.messages(f.id)).map(async (m) => ({raw: (await mail.blob(m.blobId))!.toString('latin1'), flags: [...m.flags].sort(), date: m.internalDate})))
+        // one read at a time: a PostgreSQL pool would time out tens of thousands of them at once
+        const list: {raw: string; flags: string[]; date: number}[] = (out[f.name] = [])
+        for (const m of await mail.messages(f.id)) list.push({raw: (await mail.blob(m.blobId))!.toString('latin1'), flags: [...m.flags].sort(), date: m.internalDate})
       }
       return out
     },
