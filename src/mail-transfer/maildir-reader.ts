@@ -23,8 +23,8 @@ export interface MaildirFolder {
   folder: string
   refused?: string
   dir: string
-  /** message files, relative to dir (`cur/…`, `new/…`), in delivery order */
-  files: string[]
+  /** message files, relative to dir (`cur/…`, `new/…`), in delivery order; bytes: a name need not be UTF-8 */
+  files: Buffer[]
 }
 
 const isDir = (path: string | Buffer) => {
@@ -38,22 +38,22 @@ const isDir = (path: string | Buffer) => {
 export const isMaildir = (dir: string): boolean => isDir(join(dir, 'cur')) || isDir(join(dir, 'new'))
 
 /** the leading number of a Maildir unique name is its delivery time: that order, then the name's */
-const byDelivery = (a: string, b: string) => {
-  const ta = parseInt(a.slice(4), 10)
-  const tb = parseInt(b.slice(4), 10)
-  return ta !== tb && Number.isFinite(ta) && Number.isFinite(tb) ? ta - tb : a < b ? -1 : a > b ? 1 : 0
+const byDelivery = (a: Buffer, b: Buffer) => {
+  const ta = parseInt(a.toString('latin1', 4, 24), 10)
+  const tb = parseInt(b.toString('latin1', 4, 24), 10)
+  return ta !== tb && Number.isFinite(ta) && Number.isFinite(tb) ? ta - tb : Buffer.compare(a, b)
 }
 
-function messageFiles(dir: string): string[] {
-  const files: string[] = []
+function messageFiles(dir: string): Buffer[] {
+  const files: Buffer[] = []
   for (const sub of ['new', 'cur']) {
-    let names: string[]
+    let names: Buffer[]
     try {
-      names = readdirSync(join(dir, sub))
+      names = readdirSync(join(dir, sub), {encoding: 'buffer'})
     } catch {
       continue
     }
-    for (const name of names) if (!name.startsWith('.')) files.push(`${sub}/${name}`)
+    for (const name of names) if (name[0] !== 0x2e) files.push(Buffer.concat([Buffer.from(`${sub}/`), name]))
   }
   return files.sort(byDelivery)
 }
@@ -92,11 +92,12 @@ export function* readMaildirTree(folders: MaildirFolder[], options: ReadOptions)
   }
 }
 
-function readMessageFile(f: MaildirFolder, file: string, keywords: Map<number, string>, options: ReadOptions): SourceItem {
-  const path = join(f.dir, file)
-  const where = path
+function readMessageFile(f: MaildirFolder, file: Buffer, keywords: Map<number, string>, options: ReadOptions): SourceItem {
+  const path = Buffer.concat([Buffer.from(`${f.dir}/`), file])
+  const where = path.toString()
   const refused = (reason: string): SourceItem => ({kind: 'refused', folder: f.folder, where, reason})
-  const name = file.slice(4)
+  // the flags and sizes in a name are ASCII; the rest of it may be any bytes
+  const name = file.toString('latin1', 4)
   const colon = name.indexOf(':2,')
   const info = colon === -1 ? '' : name.slice(colon + 3)
   const stated = /,S=(\d+)/.exec(colon === -1 ? name : name.slice(0, colon))

@@ -6,8 +6,9 @@
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
-import {formatEta} from '../../src/cli/progress.js'
+import {afterAll, describe, expect, it, vi} from 'vitest'
+import {formatEta, progressReporter} from '../../src/cli/progress.js'
+import {formatSize} from '../../src/size.js'
 import {flagsOfMaildirInfo, flagsOfMboxFields, maildirInfoOf, mboxFieldsOf} from '../../src/mail-transfer/flags.js'
 import type {SourceItem, SourceMessage} from '../../src/mail-transfer/items.js'
 import {toFileForm, toStoredForm} from '../../src/mail-transfer/line-ends.js'
@@ -145,6 +146,8 @@ describe('Maildir', () => {
     writeFileSync(join(root, 'cur', '1001.c.host,S=99:2,S'), 'Subject: cut\n\n')
     writeFileSync(join(root, 'cur', '1002.d.host:2,'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]))
     writeFileSync(join(root, 'tmp', '1003.e.host'), 'Subject: in progress\n\n')
+    // a file name that is no UTF-8 is still a message
+    writeFileSync(Buffer.concat([Buffer.from(join(root, 'cur', '1004.')), Buffer.from([0xff, 0xfe]), Buffer.from('.host:2,F')]), 'Subject: odd name\n\nz\n')
     writeFileSync(join(root, '.Lists.foo', 'cur', '5.f.host:2,Fb'), 'Subject: listed\r\n\r\nz\r\n')
     utimesSync(join(root, 'cur', '999.b.host,S=21:2,RS'), 1234567, 1234567)
     const folders = listMaildirTree(root, 'INBOX')
@@ -155,6 +158,7 @@ describe('Maildir', () => {
       ['INBOX', []],
       ['INBOX', 'truncated or changed: its name says 99 bytes, the file has 14'],
       ['INBOX', 'not a message (it does not start with a header field)'],
+      ['INBOX', ['\\Flagged']],
       ['Lists/foo', ['\\Flagged', 'todo']],
     ])
     expect((items[0] as SourceMessage).internalDate).toBe(1234567000)
@@ -200,7 +204,19 @@ describe('the rest', () => {
     expect(values.get('status')).toBe('R')
   })
 
-  it('shows an ETA', () => {
+  it('shows the rate and an ETA, in the unit given', () => {
     expect([formatEta(4.2), formatEta(185), formatEta(7700)]).toEqual(['5s', '3m05s', '2h08m'])
+    vi.useFakeTimers({now: 0})
+    try {
+      const out: string[] = []
+      const report = progressReporter('importing', {stream: {isTTY: false, write: (t: string) => out.push(t)} as unknown as NodeJS.WriteStream, everyMs: 0, eta: true, unit: formatSize})
+      vi.setSystemTime(10_000)
+      report(10 * 1024 * 1024, 40 * 1024 * 1024, '(5 imported)')
+      vi.setSystemTime(40_000)
+      report(40 * 1024 * 1024, 40 * 1024 * 1024)
+      expect(out).toEqual(['importing: 10M/40M (5 imported) (1M/s, ETA 30s)\n', 'importing: 40M/40M (1M/s)\n'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
