@@ -43,21 +43,21 @@ export default class Import extends MailboxCommand {
     const user = await existingUser(store, args.user)
     const maxSize = flags['max-size'] ? parseSize(flags['max-size']) : effectiveConfig({dataDir: flags['data-dir'], configFile: flags.config}).smtp.maxMessageSize
     const variants: Record<string, MboxVariant> = {}
-    let read = 0
+    let bytesRead = 0
     const source = openSource(args.path, {
       format: flags.format as ImportFormat,
       folder: flags.folder,
       variant: flags['mbox-variant'] as MboxVariant | 'auto',
       maxSize,
-      onBytes: (n) => (read += n),
+      onBytes: (n) => (bytesRead += n),
       onVariant: (file, v) => (variants[file] = v),
     })
     const server = await liveServer(store, flags['data-dir'])
     const byBytes = source.unit === 'bytes'
     const report = progressReporter('importing', {eta: true, ...(byBytes ? {unit: formatSize} : {})})
-    let items = 0
     const summary = await importMail(store, user, source.items, {
-      progress: (c) => report(byBytes ? read : ++items > source.total ? source.total : items, source.total, `(${c.imported} imported, ${c.duplicates} skipped, ${c.refused} refused)`),
+      // messages read, not imported: the last commit is still under way when all are read
+      progress: (c, messages) => report(byBytes ? bytesRead : Math.min(messages, source.total), source.total, `(${messages} message(s): ${c.duplicates} skipped, ${c.refused} refused)`),
       committed: server?.announce,
     }).finally(() => server?.close())
     const result = {...summary, path: args.path, format: source.format, ...(source.format === 'mbox' ? {variants} : {})}

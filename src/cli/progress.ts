@@ -25,10 +25,13 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
   const start = Date.now()
   let last = start
   let drawn = false
+  // the finished line is the last: calls after it (work still settling) add nothing
+  let ended = false
   return (done, total, note) => {
     const now = Date.now()
     const finished = done >= total
-    if (!(now - last >= everyMs || (finished && (drawn || options.final)))) return
+    if (ended || !(now - last >= everyMs || (finished && (drawn || options.final)))) return
+    ended = finished
     last = now
     drawn = true
     const seconds = (now - start) / 1000

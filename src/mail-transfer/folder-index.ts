@@ -11,10 +11,10 @@
 import {createHash} from 'node:crypto'
 import type {MailStore} from '../store/backend.js'
 
-interface Candidate {
-  blobId: string
-  hash?: string
-  used?: boolean
+/** the folder's messages of one size: blobs not hashed yet, and how many of each hash are left to match */
+interface SizeGroup {
+  unhashed: string[]
+  byHash: Map<string, number>
 }
 
 export const contentHash = (raw: Buffer): string => createHash('sha256').update(raw).digest('base64')
@@ -22,35 +22,37 @@ export const contentHash = (raw: Buffer): string => createHash('sha256').update(
 export class FolderIndex {
   private constructor(
     private readonly mail: MailStore,
-    private readonly bySize: Map<number, Candidate[]>,
+    private readonly bySize: Map<number, SizeGroup>,
   ) {}
 
   static async load(mail: MailStore, folderId: number): Promise<FolderIndex> {
-    const bySize = new Map<number, Candidate[]>()
+    const bySize = new Map<number, SizeGroup>()
     for (const m of await mail.messages(folderId)) {
-      const list = bySize.get(m.size)
-      if (list) list.push({blobId: m.blobId})
-      else bySize.set(m.size, [{blobId: m.blobId}])
+      const group = bySize.get(m.size)
+      if (group) group.unhashed.push(m.blobId)
+      else bySize.set(m.size, {unhashed: [m.blobId], byHash: new Map()})
     }
     return new FolderIndex(mail, bySize)
   }
 
-  /** whether the folder holds these bytes (in an entry not matched before); uses the match up */
+  /**
+   * whether the folder holds these bytes (in an entry not matched before); uses the match up.
+   * Each entry's bytes are read and hashed once at most, only when a message of its size comes.
+   */
   async holds(raw: Buffer): Promise<boolean> {
-    const candidates = this.bySize.get(raw.length)
-    if (!candidates) return false
-    let hash: string | undefined
-    for (const c of candidates) {
-      if (c.used) continue
-      if (c.hash === undefined) {
-        const bytes = await this.mail.blob(c.blobId)
-        c.hash = bytes ? contentHash(bytes) : ''
-      }
-      if (c.hash === (hash ??= contentHash(raw))) {
-        c.used = true
-        return true
+    const group = this.bySize.get(raw.length)
+    if (!group) return false
+    const hash = contentHash(raw)
+    while (!group.byHash.get(hash) && group.unhashed.length) {
+      const bytes = await this.mail.blob(group.unhashed.pop()!)
+      if (bytes) {
+        const h = contentHash(bytes)
+        group.byHash.set(h, (group.byHash.get(h) ?? 0) + 1)
       }
     }
-    return false
+    const left = group.byHash.get(hash)
+    if (!left) return false
+    group.byHash.set(hash, left - 1)
+    return true
   }
 }

@@ -50,8 +50,8 @@ export interface ImportOptions {
   batchMessages?: number
   /** bytes per commit, at most (one bigger message is a commit of its own) */
   batchBytes?: number
-  /** after each item */
-  progress?: (counts: ImportCounts) => void
+  /** after each item, with how many items were read (a commit may still be under way for the last ones) */
+  progress?: (counts: ImportCounts, read: number) => void
   /** refusals kept in the summary (all are counted) */
   maxRefusalsListed?: number
   /** after each commit, with what it did to the folder */
@@ -134,7 +134,9 @@ export async function importMail(store: MailboxStore, user: string, items: Async
     committing.catch(() => {})
   }
 
+  let read = 0
   for await (const item of items) {
+    read++
     if (item.kind === 'refused') refuse(item.folder, item.where, item.reason)
     else if (quotaError) refuse(item.folder, item.where, quotaError)
     else {
@@ -144,7 +146,7 @@ export async function importMail(store: MailboxStore, user: string, items: Async
       } catch (err) {
         if (!isMailboxError(err)) throw err
         refuse(item.folder, item.where, err.message)
-        options.progress?.(counts)
+        options.progress?.(counts, read)
         continue
       }
       if (await f.index.holds(item.raw)) {
@@ -161,11 +163,11 @@ export async function importMail(store: MailboxStore, user: string, items: Async
         }
       }
     }
-    options.progress?.(counts)
+    options.progress?.(counts, read)
   }
   await flush()
   await committing
-  options.progress?.(counts)
+  options.progress?.(counts, read)
   return {user, ...counts, refusals, folders: [...folders.values()].map((f) => f.summary), seconds: (Date.now() - started) / 1000}
 }
 

@@ -110,8 +110,13 @@ export async function* readMbox(
     }
   }
 
+  /** bytes reported to onBytes: those of the messages handed on (progress follows the import, not the read-ahead) */
+  let reported = 0
+  const consumed = (offset: number) => {
+    options.onBytes?.(offset - reported)
+    reported = offset
+  }
   for await (const chunk of createReadStream(path, {highWaterMark: 1024 * 1024})) {
-    options.onBytes?.((chunk as Buffer).length)
     const buf = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer)
     let lineStart = 0
     let segStart = 0
@@ -125,7 +130,10 @@ export async function* readMbox(
     for (let nl = buf.indexOf(0x0a, lineStart); nl !== -1; nl = buf.indexOf(0x0a, lineStart)) {
       if (prevBlank && buf[lineStart] === 0x46 && buf.compare(FROM, 0, 5, lineStart, lineStart + 5) === 0) {
         keep(lineStart)
-        if (pending) yield finish(pending, false)
+        if (pending) {
+          consumed(base + lineStart)
+          yield finish(pending, false)
+        }
         else if (sawAnything) throw notMbox(path)
         const line = buf.toString('latin1', lineStart, nl).replace(/\r$/, '')
         if (!pending) {
@@ -147,6 +155,7 @@ export async function* readMbox(
     base += lineStart
   }
   if (pending) {
+    consumed(base + carry.length)
     // bytes after the last newline: the file was cut inside a line
     yield finish(pending, carry.length > 0)
   } else if (carry.length) throw notMbox(path)
