@@ -3,6 +3,7 @@
  * what was measured, on what workload, and the ratio against a reference measured in the same
  * run — absolute figures drift on shared machines, ratios much less.
  */
+import {benchBackup} from './backup.js'
 import {benchCli} from './cli.js'
 import {benchCluster} from './cluster.js'
 import {benchFoundation} from './foundation.js'
@@ -10,6 +11,7 @@ import {benchImap} from './imap.js'
 import {benchImport} from './import.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
+import {benchRetention} from './retention.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
 
@@ -23,6 +25,8 @@ const benches: Record<string, () => Promise<void>> = {
   cli: benchCli,
   import: benchImport,
   cluster: benchCluster,
+  retention: benchRetention,
+  backup: benchBackup,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -54,7 +54,7 @@ export default class Import extends MailboxCommand {
     })
     const server = await liveServer(store, flags['data-dir'])
     const byBytes = source.unit === 'bytes'
-    const report = progressReporter('importing', {eta: true, ...(byBytes ? {unit: formatSize} : {})})
+    const report = progressReporter('importing', {eta: true, ...(byBytes ? {format: formatSize} : {})})
     const summary = await importMail(store, user, source.items, {
       // messages read, not imported: the last commit is still under way when all are read
       progress: (c, messages) => report(byBytes ? bytesRead : Math.min(messages, source.total), source.total, `(${messages} message(s): ${c.duplicates} skipped, ${c.refused} refused)`),

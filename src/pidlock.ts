@@ -53,3 +53,16 @@ export function acquirePidLock(dataDir: string): () => void {
     unlinkSync(temp)
   }
 }
+
+/**
+ * The lock for offline work on a data dir (`store copy`, `restore`): `serve` cannot start meanwhile,
+ * and a running one is refused with what to do (`doing`: "stop it before <doing>").
+ */
+export function lockForOfflineWork(dataDir: string, doing: string): () => void {
+  try {
+    return acquirePidLock(dataDir)
+  } catch (err) {
+    if (err instanceof MailboxError && err.code === 'locked') throw new MailboxError('locked', `${err.message}: stop it before ${doing}`)
+    throw err
+  }
+}

@@ -9,8 +9,8 @@ export interface ProgressOptions {
   everyMs?: number
   /** report the finished state even when the work ended before the first report */
   final?: boolean
-  /** how counts are shown (e.g. formatSize for bytes); default: as numbers */
-  unit?: (n: number) => string
+  /** how counts and the rate are written (default: as numbers), e.g. formatSize for bytes */
+  format?: (n: number) => string
   /** add the estimated time left, from the rate so far */
   eta?: boolean
 }
@@ -22,24 +22,26 @@ export function progressReporter(label: string, options: ProgressOptions = {}): 
   const stream = options.stream ?? process.stderr
   const tty = stream.isTTY === true
   const everyMs = options.everyMs ?? (tty ? 200 : 5000)
+  const format = options.format ?? String
   const start = Date.now()
   let last = start
   let drawn = false
-  // the finished line is the last: calls after it (work still settling) add nothing
-  let ended = false
+  /** the counts of the finished line written: the same counts again (work still settling) add no line */
+  let ended: string | undefined
   return (done, total, note) => {
     const now = Date.now()
     const finished = done >= total
-    if (ended || !(now - last >= everyMs || (finished && (drawn || options.final)))) return
-    ended = finished
+    if (finished && ended === `${done}/${total}`) return
+    if (!(now - last >= everyMs || (finished && (drawn || options.final)))) return
+    if (finished) ended = `${done}/${total}`
     last = now
     drawn = true
     const seconds = (now - start) / 1000
-    const unit = options.unit
-    // a rate over less than a second says nothing
     const perSecond = done / seconds
-    const rate = seconds >= 1 ? ` (${unit ? unit(Math.round(perSecond)) : perSecond.toFixed(1)}/s${options.eta && !finished && perSecond > 0 ? `, ETA ${formatEta((total - done) / perSecond)}` : ''})` : ''
-    const text = `${label}: ${unit ? `${unit(done)}/${unit(total)}` : `${done}/${total}`}${note ? ` ${note}` : ''}${rate}`
+    // a rate over less than a second says nothing
+    const eta = options.eta && !finished && perSecond > 0 ? `, ETA ${formatEta((total - done) / perSecond)}` : ''
+    const rate = seconds >= 1 ? ` (${options.format ? format(perSecond) : perSecond.toFixed(1)}/s${eta})` : ''
+    const text = `${label}: ${format(done)}/${format(total)}${note ? ` ${note}` : ''}${rate}`
     stream.write(tty ? `\r${text}${finished ? '\n' : ''}` : `${text}\n`)
   }
 }

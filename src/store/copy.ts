@@ -11,7 +11,7 @@
  */
 import {resolve} from 'node:path'
 import {MailboxError} from '../errors.js'
-import {acquirePidLock} from '../pidlock.js'
+import {lockForOfflineWork} from '../pidlock.js'
 import {lmdbSource, lmdbTarget} from './lmdb-transfer.js'
 import {describeStoreUrl, type PgStorePool} from './pg/connect.js'
 import {DEFAULT_NODE_TIMINGS} from './pg/nodes.js'
@@ -72,7 +72,7 @@ async function openEndpoint(location: StoreLocation, role: Role, force: boolean)
     const {dataDir} = location
     if (role !== 'copy-to' && !storeExists(dataDir)) throw noStoreError(dataDir)
     if (role === 'copy-to') ensureDataDir(dataDir)
-    const unlock = role === 'read' ? () => {} : lockDataDir(dataDir)
+    const unlock = role === 'read' ? () => {} : lockForOfflineWork(dataDir, 'copying (store copy needs the store to itself)')
     let store: Store
     try {
       store = openStore(dataDir, {readOnly: role === 'copy-from', create: role === 'copy-to'})
@@ -105,17 +105,6 @@ async function openEndpoint(location: StoreLocation, role: Role, force: boolean)
   }
 }
 
-function lockDataDir(dataDir: string): () => void {
-  try {
-    return acquirePidLock(dataDir)
-  } catch (err) {
-    if (err instanceof MailboxError && err.code === 'locked') {
-      throw new MailboxError('locked', `${err.message}: stop it before copying (store copy needs the store to itself)`)
-    }
-    throw err
-  }
-}
-
 /** nodes that heartbeat within the stale bound are serving this database */
 async function refuseLiveNodes(db: PgStorePool): Promise<void> {
   const {rows} = await db.pool.query('SELECT id FROM nodes WHERE heartbeat > now() - $1 * interval \'1 millisecond\' ORDER BY id', [DEFAULT_NODE_TIMINGS.staleAfterMs])
@@ -142,6 +131,11 @@ export type CopyProgress = (written: KindCounts, totals: KindCounts, current: Ki
 export interface CopyOptions {
   /** copy from or to a PostgreSQL database even though its node registry shows live nodes */
   force?: boolean
+  /**
+   * the source may be served meanwhile (`mailbox backup`): its snapshot is consistent by itself,
+   * so it is read without its lock and without refusing its live nodes
+   */
+  servedSource?: boolean
   /** compare the two stores afterwards (default true) */
   verify?: boolean
   /** called once with the totals before anything is written */
@@ -197,7 +191,7 @@ function refuseSame(from: StoreLocation, to: StoreLocation): void {
 export async function copyStore(from: StoreLocation, to: StoreLocation, options: CopyOptions = {}): Promise<CopySummary> {
   refuseSame(from, to)
   const started = Date.now()
-  const source = await openEndpoint(from, 'copy-from', options.force ?? false)
+  const source = await openEndpoint(from, options.servedSource ? 'read' : 'copy-from', options.force ?? false)
   try {
     const dest = await openEndpoint(to, 'copy-to', options.force ?? false)
     try {

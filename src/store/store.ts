@@ -85,6 +85,11 @@ export interface OpenStoreOptions {
    * `domain add`), or (false) refuse, so a typo in `--data-dir` is an error and not a new, empty store.
    */
   create?: boolean
+  /**
+   * Bring an older store to this code's schema version (the default). Off: opened as it is, for a
+   * caller that reads the version itself (`mailbox restore` checking a backup it must not change).
+   */
+  migrate?: boolean
 }
 
 export function storePath(dataDir: string): string {
@@ -175,7 +180,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     },
   } satisfies Store)
   try {
-    migrate(store)
+    if (options.migrate !== false) migrate(store)
   } catch (err) {
     void env.close()
     throw err

@@ -11,43 +11,19 @@
  */
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
-import {ImapFlow} from 'imapflow'
 import pg from 'pg'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {freePort, mailboxCommand, runCli, runJson, startServe, tempDataDir, type CliResult, type Served} from '../helpers/cli.js'
+import {freePort, mailboxCommand, runCli, runJson, tempDataDir, type CliResult} from '../helpers/cli.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {seedDistinctMessages} from '../helpers/seed.js'
-import {HOST, addUsers, deliver, simpleMessage} from './imap-helpers.js'
-import {Receiver, send, waitForEntry, writeQueueConfig} from './queue-helpers.js'
+import {addUsers, deliver, simpleMessage} from './imap-helpers.js'
+import {Receiver, send, waitForEntry} from './queue-helpers.js'
+import {imapLogin, type Ports, serveWithRelay} from './relay-serve.js'
 
 const ALICE = {address: 'alice@example.test', password: 'alice-pw'}
 const BOB = {address: 'bob@example.test', password: 'bob-pw'}
 const FOLDER = 'Archiv/Ünïcödé 😀'
 
-interface Ports {
-  imap: number
-  smtp: number
-}
-
-/** `serve` on `dataDir` with IMAP and SMTP on free ports, remote mail for example.net to `relayPort`, retries a minute apart */
-async function serve(dataDir: string, relayPort: number): Promise<{served: Served; ports: Ports}> {
-  const ports = {imap: await freePort(), smtp: await freePort()}
-  const config = writeQueueConfig(dataDir, {retry: {scheduleMs: [60_000], maxLifetimeMs: 432_000_000}}, `queue-${ports.imap}.json`)
-  const served = await startServe(dataDir, [
-    '--imap-port', String(ports.imap),
-    '--smtp-port', String(ports.smtp),
-    '--allow-insecure-auth',
-    '--config', config,
-    '--route', `example.net=127.0.0.1:${relayPort}`,
-  ])
-  return {served, ports}
-}
-
-async function imap(ports: Ports, user: {address: string; password: string}): Promise<ImapFlow> {
-  const client = new ImapFlow({host: HOST, port: ports.imap, secure: false, doSTARTTLS: false, auth: {user: user.address, pass: user.password}, logger: false})
-  await client.connect()
-  return client
-}
 
 interface FolderView {
   path: string
@@ -60,7 +36,7 @@ interface FolderView {
 
 /** what an IMAP client sees of every folder of a user: identity, counters, each message's UID, flags, MODSEQ, date and bytes */
 async function viewOf(ports: Ports, user: {address: string; password: string}): Promise<FolderView[]> {
-  const client = await imap(ports, user)
+  const client = await imapLogin(ports, user)
   try {
     const views: FolderView[] = []
     for (const folder of (await client.list()).sort((a, b) => (a.path < b.path ? -1 : 1))) {
@@ -106,7 +82,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox store copy', () => {
     receiver.rcpt = () => ({code: 451, message: '4.3.0 not now'})
     original = tempDataDir()
     await addUsers(original, ['example.test'], [ALICE, BOB])
-    const {served, ports} = await serve(original, receiver.port)
+    const {served, ports} = await serveWithRelay(original, receiver.port)
     try {
       await deliver(ports.smtp, [ALICE.address, BOB.address], simpleMessage({subject: 'to both', to: `${ALICE.address}, ${BOB.address}`}))
       await deliver(ports.smtp, ALICE.address, simpleMessage({subject: 'Grüße aus Köln', body: 'Schöne Grüße.'}))
@@ -114,7 +90,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox store copy', () => {
       // parameters in an order jsonb would not keep (it sorts keys shorter first)
       const flowed = simpleMessage({subject: 'flowed', body: 'Flowed text. '}).replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes')
       await deliver(ports.smtp, BOB.address, flowed)
-      const client = await imap(ports, ALICE)
+      const client = await imapLogin(ports, ALICE)
       try {
         await client.mailboxCreate(FOLDER)
         const lock = await client.getMailboxLock('INBOX')
@@ -170,7 +146,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox store copy', () => {
     expect(verified.code, verified.stderr).toBe(0)
     expect(verified.stdout).toContain('both stores hold the same records')
 
-    const {served, ports} = await serve(copied, receiver.port)
+    const {served, ports} = await serveWithRelay(copied, receiver.port)
     try {
       const alice = await viewOf(ports, ALICE)
       expect(alice).toEqual(before.alice)
@@ -211,7 +187,7 @@ describe.skipIf(skipWithoutPostgres)('mailbox store copy', () => {
   })
 
   it('refuses a data dir that is being served, and a database with a live node unless forced', async () => {
-    const {served} = await serve(original, receiver.port)
+    const {served} = await serveWithRelay(original, receiver.port)
     try {
       expectRefused(await copy(original, tempDataDir()), new RegExp(`^Error: another mailbox serve \\(pid ${served.pid}\\) is using .*: stop it before copying`, 'm'))
     } finally {

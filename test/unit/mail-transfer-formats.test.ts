@@ -204,16 +204,18 @@ describe('the rest', () => {
     expect(values.get('status')).toBe('R')
   })
 
-  it('shows the rate and an ETA, in the unit given', () => {
+  it('shows the rate and an ETA, in the format given, and a finished line once', () => {
     expect([formatEta(4.2), formatEta(185), formatEta(7700)]).toEqual(['5s', '3m05s', '2h08m'])
     vi.useFakeTimers({now: 0})
     try {
       const out: string[] = []
-      const report = progressReporter('importing', {stream: {isTTY: false, write: (t: string) => out.push(t)} as unknown as NodeJS.WriteStream, everyMs: 0, eta: true, unit: formatSize})
+      const report = progressReporter('importing', {stream: {isTTY: false, write: (t: string) => out.push(t)} as unknown as NodeJS.WriteStream, everyMs: 0, eta: true, format: formatSize})
       vi.setSystemTime(10_000)
       report(10 * 1024 * 1024, 40 * 1024 * 1024, '(5 imported)')
       vi.setSystemTime(40_000)
       report(40 * 1024 * 1024, 40 * 1024 * 1024)
+      // the last commit settling: the same finished counts again add no line
+      report(40 * 1024 * 1024, 40 * 1024 * 1024, '(done)')
       expect(out).toEqual(['importing: 10M/40M (5 imported) (1M/s, ETA 30s)\n', 'importing: 40M/40M (1M/s)\n'])
     } finally {
       vi.useRealTimers()

@@ -23,7 +23,7 @@ import {transaction} from './connect.js'
 const PRIORITY: Record<QueuePriority, number> = {high: 0, default: 1, bulk: 2}
 const PRIORITY_NAME: QueuePriority[] = ['high', 'default', 'bulk']
 
-const ENTRY_COLUMNS = 'id, from_address, domain, recipients, blob_id, priority, state, attempts, created_at, due_at, last_error'
+export const ENTRY_COLUMNS = 'id, from_address, domain, recipients, blob_id, priority, state, attempts, created_at, due_at, last_error'
 
 const DUE_STATES_SQL = `state IN ('queued', 'deferred')`
 const RETURNING = `RETURNING ${ENTRY_COLUMNS}`

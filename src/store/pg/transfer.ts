@@ -59,7 +59,7 @@ const TABLES: PlacesOf<string> = {
 /** rows per page of an export query (blob bytes are fetched one blob at a time) */
 const PAGE_ROWS = 500
 
-interface Paged {
+export interface Paged {
   columns: string
   from: string
   /** the key columns: the order, and where the next page starts */
@@ -67,7 +67,7 @@ interface Paged {
 }
 
 /** Every row of a table in key order, a page at a time (keyset: each page starts after the last key of the one before). */
-async function* pages(client: pg.ClientBase, t: Paged): AsyncGenerator<any> {
+export async function* pages(client: pg.ClientBase, t: Paged): AsyncGenerator<any> {
   let after: unknown[] | undefined
   const order = t.key.join(', ')
   for (;;) {
@@ -120,8 +120,12 @@ async function countersOf(client: pg.ClientBase): Promise<StoreCounters> {
   return {lastUidValidity: rows[0].uid_validity ?? 0, lastFolderId: rows[0].last_folder_id, createdAt: rows[0].created_at ?? 0}
 }
 
-/** A snapshot of the store for export, on a connection of its own until `close()`. */
-export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSource> {
+/**
+ * One READ ONLY, REPEATABLE READ transaction on a connection of its own (one snapshot, whatever
+ * other sessions commit meanwhile, holding no row locks), until `close()`; its idle timeout lifted,
+ * as its reader may wait between queries. `store copy`'s export and `verify` read through it.
+ */
+export async function openSnapshot(pool: pg.Pool): Promise<{client: pg.PoolClient; close(): Promise<void>}> {
   const client = await pool.connect()
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -131,7 +135,25 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
     throw err
   }
   let closed = false
+  return {
+    client,
+    async close() {
+      if (closed) return
+      closed = true
+      let broken: Error | undefined
+      try {
+        await client.query('COMMIT')
+      } catch (err) {
+        broken = err as Error
+      }
+      client.release(broken)
+    },
+  }
+}
 
+/** A snapshot of the store for export, on a connection of its own until `close()`. */
+export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSource> {
+  const {client, close} = await openSnapshot(pool)
   return {
     where,
     totals: () =>
@@ -188,17 +210,7 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
       }
     },
 
-    async close() {
-      if (closed) return
-      closed = true
-      let broken: Error | undefined
-      try {
-        await client.query('COMMIT')
-      } catch (err) {
-        broken = err as Error
-      }
-      client.release(broken)
-    },
+    close,
   }
 }
 
