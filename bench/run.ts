@@ -8,6 +8,7 @@ import {benchCli} from './cli.js'
 import {benchCluster} from './cluster.js'
 import {benchFoundation} from './foundation.js'
 import {benchImap} from './imap.js'
+import {benchImport} from './import.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
 import {benchRetention} from './retention.js'
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   imap: benchImap,
   users: benchUsers,
   cli: benchCli,
+  import: benchImport,
   cluster: benchCluster,
   retention: benchRetention,
   backup: benchBackup,

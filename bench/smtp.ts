@@ -116,21 +116,22 @@ async function rawPuts(dataDir: string): Promise<number> {
   return MESSAGES / (ms / 1000)
 }
 
-type Load = (port: number, count: number, to: string) => Promise<void>
+export type Load = (port: number, count: number, to: string) => Promise<void>
 
-async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = []): Promise<number> {
+/** msgs/s of `messages` (default BENCH_MESSAGES) through a fresh serve's SMTP, after a warm-up (bench/import.ts compares against it) */
+export async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = [], messages = MESSAGES): Promise<number> {
   const port = await freePort()
   const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']}, extra)
   try {
     const load = (n: number) => loadWith(port, n, 'alice@example.test')
-    await load(Math.min(1000, MESSAGES)) // warm-up: a long-running server has its code optimized
-    const {ms} = await timed(() => load(MESSAGES))
+    await load(Math.min(1000, messages)) // warm-up: a long-running server has its code optimized
+    const {ms} = await timed(() => load(messages))
     const store = openStore(dataDir, {readOnly: true})
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])
     await store.close()
-    const expected = MESSAGES + Math.min(1000, MESSAGES)
+    const expected = messages + Math.min(1000, messages)
     if (inbox?.messages !== expected) throw new Error(`mailbox holds ${inbox?.messages} messages, expected ${expected}`)
-    return MESSAGES / (ms / 1000)
+    return messages / (ms / 1000)
   } finally {
     await served.stop()
   }

@@ -49,6 +49,11 @@ export interface ActionMap {
   'queue.fail': {req: {id: string}; res: FailResult}
   /** `mailbox send` through the live server: a trusted local sender */
   'mailstore.inject': {req: InjectBody; res: DeliverReply}
+  /**
+   * another process (`mailbox import` on the same LMDB data dir) committed to a folder: its
+   * sessions catch up now, as after a change another node made (PostgreSQL's change feed)
+   */
+  'mailstore.changedElsewhere': {req: {user: string; mailboxId: number; highestModseq: number}; res: null}
 
   // A mail client's view of one user's folders (IMAP, POP3). Every call names the user, and
   // folders are reached only through that user's keys: no request can name another's mail.

@@ -28,6 +28,7 @@ export const MAX_REPLY_BYTES = 256 * 1024 * 1024
 export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
   'server.status': 1,
   'mailstore.inject': 1,
+  'mailstore.changedElsewhere': 1,
   'queue.retry': 1,
   'queue.hold': 1,
   'queue.release': 1,

@@ -95,6 +95,10 @@ export class MailstoreActor implements Actor {
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
       }),
+      this.bus.handle('mailstore.changedElsewhere', (change) => {
+        this.storeChanged({kind: 'mailbox', ...change})
+        return null
+      }),
       ...this.clientHandlers(),
       this.store.changes.on((change) => this.storeChanged(change)),
     ]

@@ -15,7 +15,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, wr
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
-import {PASSWORD, PY_PRELUDE, python, run, smtpDeliver, snapshot, startSyncServer, subjectOf, tempDir, USER, type SnapshotMessage, type SyncServer} from './imap-sync-helpers.js'
+import {mbsyncRemote, PASSWORD, PY_PRELUDE, python, run, smtpDeliver, snapshot, startSyncServer, subjectOf, tempDir, USER, type SnapshotMessage, type SyncServer} from './imap-sync-helpers.js'
 
 const MBSYNC = 'mbsync'
 const hasMbsync = onPath(MBSYNC)
@@ -24,29 +24,11 @@ let server: SyncServer
 let home: string
 let maildir: string
 
-/** isync 1.5 renamed SSLType to TLSType; Debian bookworm ships 1.4.4 */
-async function tlsKeyword(): Promise<string> {
-  const r = await run(MBSYNC, ['--version'])
-  const m = /isync (\d+)\.(\d+)/.exec(r.stdout + r.stderr)
-  if (!m) throw new Error(`unexpected mbsync --version: ${r.stdout} ${r.stderr}`)
-  return Number(m[1]) > 1 || Number(m[2]) >= 5 ? 'TLSType' : 'SSLType'
-}
-
 async function writeConfig(): Promise<void> {
   writeFileSync(
     join(home, '.mbsyncrc'),
     [
-      'IMAPAccount remote',
-      'Host 127.0.0.1',
-      `Port ${server.imap}`,
-      `User ${USER}`,
-      `Pass ${PASSWORD}`,
-      `${await tlsKeyword()} None`,
-      // the IMAP LOGIN command: needs no SASL plugin on the machine
-      'AuthMechs LOGIN',
-      '',
-      'IMAPStore remote',
-      'Account remote',
+      ...(await mbsyncRemote(server.imap, USER, PASSWORD)),
       '',
       'MaildirStore local',
       `Path ${maildir}/`,

@@ -174,3 +174,28 @@ export async function smtpDeliver(port: number, to: string, messages: string[], 
   }
   await smtp.quit()
 }
+
+/** isync 1.5 renamed SSLType to TLSType; Debian bookworm ships 1.4.4 */
+async function mbsyncTlsKeyword(): Promise<string> {
+  const r = await run('mbsync', ['--version'])
+  const m = /isync (\d+)\.(\d+)/.exec(r.stdout + r.stderr)
+  if (!m) throw new Error(`unexpected mbsync --version: ${r.stdout} ${r.stderr}`)
+  return Number(m[1]) > 1 || Number(m[2]) >= 5 ? 'TLSType' : 'SSLType'
+}
+
+/** the .mbsyncrc lines of an IMAP store `remote` on a loopback server without TLS */
+export async function mbsyncRemote(port: number, user: string, password: string): Promise<string[]> {
+  return [
+    'IMAPAccount remote',
+    'Host 127.0.0.1',
+    `Port ${port}`,
+    `User ${user}`,
+    `Pass ${password}`,
+    `${await mbsyncTlsKeyword()} None`,
+    // the IMAP LOGIN command: needs no SASL plugin on the machine
+    'AuthMechs LOGIN',
+    '',
+    'IMAPStore remote',
+    'Account remote',
+  ]
+}

@@ -1,0 +1,45 @@
+/**
+ * Writes one folder as an mboxrd file (see ./mbox-reader.ts): a From_ line with the internal
+ * date (and MBOXRD_SENDER, so our import knows the variant), the message with LF lines
+ * (./line-ends.ts), its flags as Status / X-Status / X-Keywords fields at the end of its header
+ * (an import takes them out again), `>` added to every `>*From ` line, and an empty line.
+ * Written to FILE.tmp and renamed at the end: a file named .mbox is complete.
+ */
+import {closeSync, openSync, renameSync, writeSync} from 'node:fs'
+import {mboxFieldsOf} from './flags.js'
+import {toFileForm} from './line-ends.js'
+import {fromLine, MBOXRD_SENDER} from './mbox-reader.js'
+
+export class MboxWriter {
+  private readonly fd: number
+  private readonly tmp: string
+
+  constructor(private readonly path: string) {
+    this.tmp = `${path}.tmp`
+    this.fd = openSync(this.tmp, 'wx')
+  }
+
+  write(stored: Buffer, flags: string[], internalDate: number): void {
+    let text = toFileForm(stored).toString('latin1')
+    if (/^>*From /m.test(text)) text = text.replace(/^(>*From )/gm, '>$1')
+    const fields = mboxFieldsOf(flags)
+    const crlf = !text.includes('\n') || /\r\n/.test(text) ? '\r\n' : '\n'
+    const end = headerEnd(text)
+    const fieldText = crlf === '\n' ? fields : fields.replace(/\n/g, '\r\n')
+    text = end === -1 ? text + (text.endsWith('\n') || !text ? '' : crlf) + fieldText : text.slice(0, end) + fieldText + text.slice(end)
+    if (!text.endsWith('\n')) text += '\n'
+    writeSync(this.fd, `${fromLine(MBOXRD_SENDER, internalDate)}\n${text}\n`, null, 'latin1')
+  }
+
+  close(): void {
+    closeSync(this.fd)
+    renameSync(this.tmp, this.path)
+  }
+}
+
+/** the offset of the empty line that ends the header, or -1 */
+function headerEnd(text: string): number {
+  if (text.startsWith('\n') || text.startsWith('\r\n')) return 0
+  const m = /\r?\n(\r?\n)/.exec(text)
+  return m ? m.index + m[0].length - m[1]!.length : -1
+}
