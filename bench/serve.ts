@@ -18,6 +18,8 @@ export function cli(args: string[], input?: string): void {
 
 /** node flags for the served process, e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" to see where its time goes */
 const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+/** more `serve` flags for every served process, e.g. BENCH_SERVE_ARGS="--metrics-port 9154" to measure with the metrics on (one serve at a time) */
+const SERVE_ARGS = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter(Boolean)
 
 export interface Served {
   child: ChildProcess
@@ -42,7 +44,7 @@ export async function startServe(dataDir: string, smtpPort: number, setup: Serve
   for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', ...where], 'pw\n')
   const ports = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'].filter((p) => !extra.includes(`--${p}-port`)).flatMap((p) => [`--${p}-port`, '0'])
   const bind = host === '127.0.0.1' ? [] : ['--bind', host]
-  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', ...where, ...bind, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
+  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', ...where, ...bind, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra, ...SERVE_ARGS], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''
