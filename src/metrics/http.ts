@@ -52,7 +52,7 @@ export class MetricsHttp {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, text: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers})
+      res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(text)), ...headers})
       res.end(req.method === 'HEAD' ? undefined : text)
     }
     try {

@@ -288,8 +288,17 @@ function sendRefusedRaw(port: number, raw: string): Promise<number | undefined> 
 }
 
 describe('who may read it', () => {
-  it('is off by default: serve opens no metrics port and lists no metrics listener', async () => {
-    const server = await startImapServer()
+  it('is off by default: serve opens no metrics port, lists no metrics listener, and loads no prom-client', async () => {
+    // a preload that says at exit how many prom-client files the process loaded
+    const probe = join(tempDataDir(), '..', 'probe.mjs')
+    writeFileSync(
+      probe,
+      `import {createRequire} from 'node:module'
+const cache = createRequire(import.meta.url).cache
+process.on('exit', () => process.stderr.write('PROM-CLIENT FILES ' + Object.keys(cache).filter((f) => /node_modules[\\\\/]prom-client[\\\\/]/.test(f)).length + '\\n'))
+`,
+    )
+    const server = await startImapServer({env: {NODE_OPTIONS: `--import=${probe}`}})
     try {
       const started = server.served
         .output()
@@ -307,6 +316,7 @@ describe('who may read it', () => {
     } finally {
       await server.stop()
     }
+    expect(server.served.errors()).toContain('PROM-CLIENT FILES 0\n')
   })
 
   it('beyond loopback without a token serve refuses to start, saying why', async () => {
