@@ -41,6 +41,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/imap-quota.test.ts',
   // SEARCH's body text cache (blobText) of each store, ESEARCH/SEARCHRES/CONTEXT over its views
   'test/e2e/imap-search.test.ts',
+  // /metrics of each store: the commit histogram, the store's size (free pages: LMDB only)
+  'test/e2e/metrics.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -9,7 +9,7 @@
 import {Counter, Gauge, type Registry} from 'prom-client'
 import type {ConnectionCounts} from '../connection-limits.js'
 import {AGE_LABELS, queueShape} from '../queue/summary.js'
-import type {MailboxStore} from '../store/backend.js'
+import type {MailboxStore, StoreStats} from '../store/backend.js'
 
 export interface ScrapeSources {
   store: MailboxStore
@@ -78,26 +78,20 @@ export function scrapeCollectors(registry: Registry, sources: ScrapeSources): vo
       this.set((await storeStats()).sizeBytes)
     },
   })
-  new Gauge({
-    name: 'mailbox_store_free_pages',
-    help: 'LMDB: pages of the data file no database uses, reused before the file grows (absent on PostgreSQL)',
-    registers,
-    async collect() {
-      const {freePages} = await storeStats()
-      if (freePages === undefined) this.reset()
-      else this.set(freePages)
-    },
-  })
-  new Gauge({
-    name: 'mailbox_store_page_size_bytes',
-    help: 'LMDB: the page size (absent on PostgreSQL)',
-    registers,
-    async collect() {
-      const {pageSize} = await storeStats()
-      if (pageSize === undefined) this.reset()
-      else this.set(pageSize)
-    },
-  })
+  // LMDB's alone: not registered on PostgreSQL (a 0 there would read as "no free pages")
+  if (sources.store.kind === 'lmdb') {
+    const lmdbGauge = (name: string, help: string, of: (stats: StoreStats) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(of(await storeStats()) ?? 0)
+        },
+      })
+    lmdbGauge('mailbox_store_free_pages', 'LMDB: pages of the data file no database uses, reused before the file grows', (s) => s.freePages)
+    lmdbGauge('mailbox_store_page_size_bytes', 'LMDB: the page size', (s) => s.pageSize)
+  }
 
   new Gauge({
     name: 'mailbox_auth_throttled_addresses',
