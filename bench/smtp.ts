@@ -35,8 +35,9 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair */
+/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =metrics only the metrics off/on pair */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
+const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
@@ -45,6 +46,15 @@ export async function benchSmtp(): Promise<void> {
     if (ONLY_AUTH) {
       const auth = await authIngest(dir, sender)
       return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, inbound authentication off and on`, authFigures(auth))
+    }
+    if (ONLY_METRICS) {
+      const {off, on} = await metricsIngest(dir, sender)
+      return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
+        'load generator': loadGenerator().generator,
+        'metrics off (mean of 2)': `${off.toFixed(0)} msgs/s`,
+        'metrics on, /metrics scraped every second (mean of 2)': `${on.toFixed(0)} msgs/s`,
+        'ratio metrics on / off (goal >= 0.95)': (on / off).toFixed(2),
+      })
     }
     const storage = await rawPuts(join(dir, 'raw'))
     const smtpSource = which('smtp-source')
@@ -145,19 +155,13 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
   const signed = Buffer.concat([Buffer.from(signatures), raw])
   const load: Load = (port, n, to) => nodeLoad(port, n, to, {message: signed})
-  const run = (name: string, mode: string) => {
+  const {off, on} = await offOnOnOff('auth', (name, enforce) => {
     const config = join(dir, `${name}.json`)
-    writeFileSync(config, JSON.stringify({inboundAuth: {mode}}))
+    writeFileSync(config, JSON.stringify({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
     return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags])
-  }
-  // off, on, on, off: the mean of each cancels a load that drifts during the runs (a shared machine)
-  const off1 = await run('auth-off-1', 'off')
-  const on1 = await run('auth-on', 'enforce')
-  const on2 = await run('auth-on-2', 'enforce')
-  const off2 = await run('auth-off-2', 'off')
-  const [off, on] = [(off1 + off2) / 2, (on1 + on2) / 2]
+  })
   // measured what it says: the stored messages carry all three passes
-  const store = openStore(join(dir, 'auth-on'), {readOnly: true})
+  const store = openStore(join(dir, 'auth-on-1'), {readOnly: true})
   try {
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
     const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
@@ -167,6 +171,38 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
     await store.close()
   }
   return {off, on}
+}
+
+/** off, on, on, off, each in a data dir `${prefix}-off-1` …: the mean of each cancels a load that drifts during the runs (a shared machine) */
+async function offOnOnOff(prefix: string, run: (name: string, on: boolean) => Promise<number>): Promise<{off: number; on: number}> {
+  const off1 = await run(`${prefix}-off-1`, false)
+  const on1 = await run(`${prefix}-on-1`, true)
+  const on2 = await run(`${prefix}-on-2`, true)
+  const off2 = await run(`${prefix}-off-2`, false)
+  return {off: (off1 + off2) / 2, on: (on1 + on2) / 2}
+}
+
+/** Ingest (as above) with serve's metrics off and on; on, /metrics is scraped every second (a harsh Prometheus) */
+async function metricsIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number}> {
+  const {load} = loadGenerator()
+  return offOnOnOff('metrics', async (name, on) => {
+    if (!on) return mailboxIngest(join(dir, name), load, sender.flags)
+    const port = await freePort()
+    let scrapes = 0
+    const scraper = setInterval(() => {
+      void fetch(`http://127.0.0.1:${port}/metrics`).then(
+        async (res) => void ((await res.text()).includes('mailbox_messages_received_total') && scrapes++),
+        () => {},
+      )
+    }, 1000)
+    try {
+      const rate = await mailboxIngest(join(dir, name), load, [...sender.flags, '--metrics-port', String(port)])
+      if (scrapes === 0) throw new Error('metrics bench: no scrape answered')
+      return rate
+    } finally {
+      clearInterval(scraper)
+    }
+  })
 }
 
 /** where and how hard a load generator sends */
