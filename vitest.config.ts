@@ -18,6 +18,8 @@ export const BACKEND_MATRIX = [
   'test/e2e/pop3-poplib.test.ts',
   'test/e2e/smtp-nodemailer.test.ts',
   'test/e2e/queue-admin-online.test.ts',
+  // capture retention: pruning through both stores' expunges, blobs released, several nodes' rule (idempotent by UID)
+  'test/e2e/capture-retention.test.ts',
 ]
 
 /**

@@ -159,7 +159,7 @@ async function inject(client: ControlClient, messages: string[], from: number, t
 }
 
 /** The NOOP timer on its worker thread (./noop-probe.ts): a series runs from start() until stop(). */
-async function imapNooper(port: number, user: string): Promise<{start(): void; stop(): Promise<number[]>; close(): Promise<void>}> {
+export async function imapNooper(port: number, user: string): Promise<{start(): void; stop(): Promise<number[]>; close(): Promise<void>}> {
   // a worker does not inherit the bench's TypeScript loader (tsx): see src/worker-from-source.ts
   const worker = workerFromSource(new URL('./noop-probe.ts', import.meta.url), {
     workerData: {port, user, password: 'pw', gapMs: NOOP_GAP_MS, replyTimeoutMs: REPLY_TIMEOUT_MS},
@@ -191,7 +191,7 @@ async function imapNooper(port: number, user: string): Promise<{start(): void; s
   }
 }
 
-function p99(samples: number[]): number {
+export function p99(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? NaN
 }

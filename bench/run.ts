@@ -9,6 +9,7 @@ import {benchFoundation} from './foundation.js'
 import {benchImap} from './imap.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
+import {benchRetention} from './retention.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
 
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<void>> = {
   users: benchUsers,
   cli: benchCli,
   cluster: benchCluster,
+  retention: benchRetention,
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

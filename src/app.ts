@@ -22,6 +22,7 @@ import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
 import {CaptureActor} from './capture/actor.js'
+import {CaptureRetention} from './capture/retention.js'
 import {MailAuthActor} from './mail-auth/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
@@ -126,6 +127,8 @@ export class App {
       }),
       new CaptureActor(bus, store),
     )
+    // after the mailstore, whose expunge it uses (and so stopped before it)
+    if (config.capture) this.actors.push(new CaptureRetention(bus, store, log.child({component: 'capture'}), config.captureRetention))
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)

@@ -99,6 +99,12 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   }),
   standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
   capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
+  captureRetention: object('capture mode: captured mail is pruned in the background, oldest first, from every INBOX', {
+    maxAgeMs: span('mail that arrived longer ago is removed; 0 = no age limit', 0),
+    maxMessages: int('each mailbox keeps its newest this many; 0 = no count limit', 0, 1_000_000_000),
+    intervalMs: timer('from the end of one pruning run to the start of the next', 100),
+    batch: count('messages one commit removes at most (the protocols are served between commits)', 1),
+  }),
   allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
   logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},
   store: {
@@ -263,7 +269,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       scheduleMs: {kind: 'list', item: timer('a wait', 1), description: 'waits after the 1st, 2nd, … failed attempt; the last repeats'},
       maxLifetimeMs: span('recipients still undelivered after this fail and bounce', 1),
     }),
-    retentionMs: span('delivered and failed entries stay listable this long', 0),
+    retentionMs: span('delivered and failed entries (with their delivery logs) stay listable this long; 0 = kept for ever', 0),
     leaseSeconds: int('PostgreSQL store: how long a node holds a claimed entry without renewing (it renews a third of the way); a dead node’s entries are taken over by the others this long after its last renewal', 3, 86_400),
   }),
   dkim: object('DKIM signing of outgoing mail (keys: mailbox dkim list|rotate|remove)', {

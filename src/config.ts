@@ -10,6 +10,7 @@ import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
+import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
@@ -60,6 +61,8 @@ export interface ServeConfig {
   /** `matcher` absent: on (DEFAULT_PORTS.matcher) in capture mode, off otherwise */
   ports: Record<Exclude<PortName, 'matcher'>, number> & {matcher?: number}
   capture: boolean
+  /** capture mode: how long captured mail is kept (src/capture/retention.ts) */
+  captureRetention: CaptureRetentionConfig
   allowInsecureAuth: boolean
   /** smarthost for all outbound mail, its credentials and trust (see src/delivery/relay.ts) */
   relay: RelayConfig
@@ -118,6 +121,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     publicAddresses: [],
     ports: withoutMatcher(DEFAULT_PORTS),
     capture: false,
+    captureRetention: {...DEFAULT_CAPTURE_RETENTION},
     allowInsecureAuth: false,
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults

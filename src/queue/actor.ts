@@ -53,7 +53,7 @@ export interface QueueConfig {
   connectTimeoutMs: number
   socketTimeoutMs: number
   retry: RetryPolicy
-  /** delivered and failed entries stay listable this long, then are removed */
+  /** delivered and failed entries stay listable this long, then are removed with their delivery logs; 0 keeps them for ever */
   retentionMs: number
   /**
    * PostgreSQL: how long a claim holds without renewal (a node renews a third of the way); a
@@ -101,7 +101,13 @@ export const DEFAULT_QUEUE: QueueConfig = {
   leaseSeconds: 60,
 }
 
-const PURGE_EVERY_MS = 3600_000
+/**
+ * how often finished entries past their retention are looked for: hourly, or at a quarter of a
+ * shorter retention (not below a second), so an entry outlives it by a quarter at most
+ */
+export function purgeEveryMs(retentionMs: number): number {
+  return Math.min(3600_000, Math.max(1000, Math.floor(retentionMs / 4)))
+}
 /** with due entries all blocked by the pool's limits, how often the foreman looks again unasked */
 const IDLE_RECHECK_MS = 1000
 
@@ -132,6 +138,8 @@ export class QueueActor implements Actor {
   private unregister: (() => void)[] = []
   private timer?: NodeJS.Timeout
   private purgeTimer?: NodeJS.Timeout
+  /** the purge running, if one is */
+  private purging?: Promise<void>
   private renewTimer?: NodeJS.Timeout
   private kickPending = false
   /** a pump is running (on PostgreSQL its scans are round trips): a kick meanwhile pumps again after it */
@@ -188,7 +196,7 @@ export class QueueActor implements Actor {
     ]
     this.kick()
     this.purge()
-    this.purgeTimer = setInterval(() => this.purge(), PURGE_EVERY_MS).unref()
+    this.schedulePurge()
     if (this.queue.leased) this.renewTimer = setInterval(() => this.renew(), (this.leaseMs / 3) | 0).unref()
   }
 
@@ -226,25 +234,44 @@ export class QueueActor implements Actor {
     return result
   }
 
-  /** Removes finished entries past retention, BULK_BATCH per commit (a long backlog never holds the event loop long). */
+  /** the next purge, by the retention of the moment (a reload (SIGHUP) may have changed it; 0 looks again hourly) */
+  private schedulePurge(): void {
+    if (this.stopping) return
+    const ms = this.options.queue.retentionMs
+    this.purgeTimer = setTimeout(() => {
+      this.purge()
+      this.schedulePurge()
+    }, purgeEveryMs(ms > 0 ? ms : Infinity)).unref()
+  }
+
+  /**
+   * Removes finished entries past retention with their delivery logs, BULK_BATCH per commit (each
+   * commit's I/O lets the sessions in, so a long backlog never holds the event loop long). Purges
+   * do not overlap. On PostgreSQL every node purges: a batch deletes what is still there, so
+   * nodes purging at once only share the work.
+   */
   private purge(): void {
+    if (this.purging || this.options.queue.retentionMs <= 0) return
     const before = Date.now() - this.options.queue.retentionMs
     const run = async () => {
       let removed = 0
       for (let step = BULK_BATCH; step === BULK_BATCH && !this.stopping; removed += step) step = await this.queue.purgeFinished(before, BULK_BATCH)
       return removed
     }
-    void run().then(
-      (removed) => removed && this.log.info({removed}, 'finished queue entries past their retention removed'),
-      (err: unknown) => this.log.error({err}, 'finished queue entries could not be purged'),
-    )
+    this.purging = run()
+      .then(
+        (removed) => void (removed && this.log.info({removed, finishedBefore: new Date(before).toISOString()}, 'finished queue entries past their retention removed, with their delivery logs')),
+        (err: unknown) => this.log.error({err}, 'finished queue entries could not be purged'),
+      )
+      .finally(() => (this.purging = undefined))
   }
 
   async stop(): Promise<void> {
     this.stopping = true
     clearTimeout(this.timer)
-    clearInterval(this.purgeTimer)
+    clearTimeout(this.purgeTimer)
     for (const off of this.unregister) off()
+    await this.purging
     // let attempts in flight finish and record their outcome (bounded by the socket timeouts);
     // a sender that ends hands its last outcome commit to `inflight`, hence the loop
     while (this.inflight.size) await Promise.allSettled([...this.inflight])

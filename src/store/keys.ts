@@ -32,6 +32,8 @@ export const queueIndexKey = (state: QueueState, priority: QueuePriority, dueAt:
   id,
 ]
 export const queueStateRange = (state: QueueState) => ({start: [state], end: [state + '\u0000']})
+/** the entries of one state and priority (0 high … 2 bulk) due (final: finished) before `before`, oldest first */
+export const queueDueBeforeRange = (state: QueueState, priority: number, before: number) => ({start: [state, priority], end: [state, priority, before]})
 
 export const deliveryLogKey = (queueId: string, attempt: number): [string, number] => [queueId, attempt]
 export const deliveryLogRange = (queueId: string) => ({start: [queueId, 0], end: [queueId, Number.MAX_SAFE_INTEGER]})

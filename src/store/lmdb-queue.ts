@@ -18,7 +18,7 @@
 import {MailboxError} from '../errors.js'
 import {releaseBlob} from './lmdb-blobs.js'
 import type {DuePosition, DueScan, QueueOutcome, QueueStore} from './backend.js'
-import {deliveryLogKey, deliveryLogRange, queueIndexKey, queueStateRange} from './keys.js'
+import {deliveryLogKey, deliveryLogRange, queueDueBeforeRange, queueIndexKey, queueStateRange} from './keys.js'
 import {BULK_BATCH, DUE, FINAL, LISTED_STATES, QUEUE_STATES, beingSent, deletedMeanwhile, idNeedle, notAllowed, unmatchedId} from './queue-rules.js'
 import type {DeliveryAttemptRecord, QueueEntry, QueueState} from './records.js'
 import type {Store} from './store.js'
@@ -153,17 +153,23 @@ function removeEntry(store: Store, entry: QueueEntry): void {
 /**
  * Removes delivered and failed entries (with their attempt logs) that finished before `before`:
  * they stay visible to `queue list/show` for the retention time, then go, so the queue's history
- * cannot grow without bound. Inside the caller's write transaction. Returns how many went.
+ * cannot grow without bound. Their blobs were released when they became final. Inside the
+ * caller's write transaction. Looks at no more index keys than it removes (a final entry's index
+ * due time is when it finished: each (state, priority) range is read up to `before` only), so a
+ * step costs its batch however many younger entries are kept. Returns how many went.
  */
 export function purgeFinishedInTxn(store: Store, before: number, limit = 10_000): number {
   let removed = 0
   for (const state of FINAL) {
-    for (const key of [...store.queueIndex.getKeys(queueStateRange(state))]) {
-      if (removed >= limit) return removed
-      const entry = store.queueEntries.get(String((key as unknown[])[3]))
-      if (!entry || entry.nextAttemptAt >= before) continue // a final entry's nextAttemptAt is when it finished
-      removeEntry(store, entry)
-      removed++
+    for (let priority = 0; priority <= 2 && removed < limit; priority++) {
+      // the keys first: the index is rewritten below, never under an open cursor
+      const keys = [...store.queueIndex.getKeys({...queueDueBeforeRange(state, priority, before), limit: limit - removed})] as IndexKey[]
+      for (const key of keys) {
+        const entry = store.queueEntries.get(key[3])
+        if (entry) removeEntry(store, entry)
+        else store.queueIndex.removeSync(key) // an index key without its entry: mended, not counted forever
+        removed++
+      }
     }
   }
   return removed

@@ -210,5 +210,31 @@ export function queueContract(name: string, open: () => Promise<OpenedQueue>): v
       expect((await q.entries()).map((e) => e.id)).toEqual(['a', 'new'])
       expect(await q.attempts('old-1')).toEqual([])
     })
+
+    withStore('retention: finished entries of every priority past the cut-off go in batches with their delivery logs; younger and unfinished ones stay with theirs', async (q, o) => {
+      const now = Date.now()
+      const priorities: QueuePriority[] = ['high', 'default', 'bulk']
+      const old = Array.from({length: 120}, (_, i) => queueEntry(`old-${i}`, {priority: priorities[i % 3]!}))
+      const young = Array.from({length: 5}, (_, i) => queueEntry(`young-${i}`, {priority: priorities[i % 3]!}))
+      await o.enqueue([...old, ...young, queueEntry('waiting', {state: 'deferred', nextAttemptAt: now - 30 * MINUTE})])
+      // each finished as the foreman finishes one: claimed, then its outcome with its attempt
+      const finishAt = async (e: QueueEntry, at: number, state: 'delivered' | 'failed') => {
+        const claimed = (await q.claim(e.id, now, LEASE))!
+        expect(await q.finish(e.id, {recipients: claimed.recipients, state, nextAttemptAt: at, attempt: attempt(claimed, state)})).toMatchObject({state})
+      }
+      for (const [i, e] of old.entries()) await finishAt(e, now - 10 * MINUTE - i, i % 2 ? 'delivered' : 'failed')
+      for (const e of young) await finishAt(e, now, 'delivered')
+      expect(await q.attempts('old-7')).toHaveLength(1)
+      expect(await o.blobRefs('mail')).toBe(1) // only the waiting entry holds the message now
+
+      const steps: number[] = []
+      for (let step = -1; step !== 0; ) steps.push((step = await q.purgeFinished(now - 5 * MINUTE, 50)))
+      expect(steps).toEqual([50, 50, 20, 0])
+      for (const e of old) expect(await q.entry(e.id)).toBeUndefined()
+      for (const e of old.slice(0, 10)) expect(await q.attempts(e.id)).toEqual([])
+      for (const e of young) expect(await q.attempts(e.id)).toHaveLength(1)
+      expect((await q.entries()).map((e) => e.id).sort()).toEqual([...young.map((e) => e.id), 'waiting'].sort())
+      expect(await o.blobRefs('mail')).toBe(1)
+    })
   })
 }

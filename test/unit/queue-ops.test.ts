@@ -48,6 +48,40 @@ describe('queue ops', () => {
     expect(listEntries(store, 'delivered').map((e) => e.id)).not.toContain(old.id)
   })
 
+  it('a purge step reads no more index keys than it removes, however many younger finished entries are kept', async () => {
+    const now = Date.now()
+    const finished = store.transact(() => {
+      const made: QueueEntry[] = []
+      for (let i = 0; i < 2_003; i++) {
+        const blobId = `kept-${i}`
+        store.blobs.putSync(blobId, Buffer.from('Subject: x\r\n\r\nx\r\n'))
+        store.blobInfo.putSync(blobId, {refs: 1, size: 16, createdAt: now})
+        const [entry] = enqueueInTxn(store, {from: 'a@example.com', recipients: [`r${i}@kept.test`], blobId, priority: (['high', 'default', 'bulk'] as const)[i % 3]})
+        // three finished long ago, the rest just now
+        made.push(updateEntry(store, entry!, {state: i % 2 ? 'delivered' : 'failed', nextAttemptAt: i < 3 ? now - 10 * 86400_000 : now}))
+      }
+      return made
+    })
+    const getKeys = store.queueIndex.getKeys.bind(store.queueIndex)
+    let looked = 0
+    const spy = vi.spyOn(store.queueIndex, 'getKeys').mockImplementation(((options?: Parameters<typeof getKeys>[0]) => {
+      const keys = [...getKeys(options)]
+      looked += keys.length
+      return keys
+    }) as unknown as typeof getKeys)
+    try {
+      expect(await store.queue.purgeFinished(now - 7 * 86400_000, BULK_BATCH)).toBe(3)
+      expect(looked).toBe(3)
+      looked = 0
+      expect(await store.queue.purgeFinished(now - 7 * 86400_000, BULK_BATCH)).toBe(0)
+      expect(looked).toBe(0)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(store.queueEntries.get(finished[0]!.id)).toBeUndefined()
+    expect(store.queueEntries.get(finished[3]!.id)).toBeDefined()
+  })
+
   it('flush and retry of a long queue: every entry changed, in commits of at most BULK_BATCH entries', async () => {
     const later = Date.now() + 3600_000
     const n = BULK_BATCH * 2 + 37

@@ -269,4 +269,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN max_messages bigint NOT NULL DEFAULT 0 CHECK (max_messages >= 0);
   `,
+  // 6 → 7: the retention purge takes finished entries oldest first, a batch per transaction
+  // (../../queue/actor.ts); without this each batch read and sorted every finished entry kept
+  `
+  CREATE INDEX queue_finished ON queue (due_at) WHERE state IN ('delivered', 'failed');
+  `,
 ]
