@@ -23,7 +23,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {storePath} from '../../src/store/store.js'
 import {onPostgres} from '../helpers/backend.js'
 import {missingOutsideCi, pythonWith, requireInCi} from '../helpers/ci.js'
-import {freePort, startServe, tempDataDir} from '../helpers/cli.js'
+import {freePort, runCli, runJson, startServe, tempDataDir} from '../helpers/cli.js'
 import {HOST, deliver, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 import {RawPop3} from './pop3-helpers.js'
 
@@ -213,6 +213,22 @@ describe('metrics and health over HTTP', () => {
     expect(Number(commits.count)).toBeGreaterThanOrEqual(3)
     expect(Number(commits.buckets!['+Inf'])).toBe(Number(commits.count))
     expect(Number(commits.sum)).toBeGreaterThan(0)
+  })
+
+  it('a queue entry failed by the admin counts as failed, and its bounce as bounced and delivered to the sender', async () => {
+    const before = await scrape(metricsPort)
+    const [entry] = (await runJson<{id: string; state: string}[]>(['queue', 'list', '--json'], {dataDir: server.dataDir})).filter((e) => e.state === 'deferred')
+    expect(entry).toBeDefined()
+    const failed = await runCli(['queue', 'fail', entry!.id], {dataDir: server.dataDir})
+    expect(failed.code, failed.stderr).toBe(0)
+    const after = await until('the failure and its bounce', () => scrape(metricsPort), (s) => s.value('mailbox_messages_bounced_total') >= 1)
+    const moved = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels)
+    expect(moved('mailbox_messages_failed_total')).toBe(1)
+    expect(moved('mailbox_messages_bounced_total')).toBe(1)
+    expect(moved('mailbox_messages_delivered_total', {destination: 'local'})).toBe(1) // the bounce, to alice
+    expect(after.value('mailbox_queue_messages', {state: 'deferred'})).toBe(0)
+    expect(after.value('mailbox_queue_messages', {state: 'failed'})).toBe(1)
+    expect(after.value('mailbox_queue_waiting_messages', {age: '0-5m'})).toBe(0)
   })
 
   it.skipIf(missingOutsideCi(PYTHON !== undefined))('IMAP command latency: a histogram per command (the reference parser)', async () => {
