@@ -87,15 +87,15 @@ export interface ActionMap {
 export interface EventMap {
   'auth.succeeded': {address: string; remoteAddress: string; protocol: string}
   'auth.failed': {username: string; remoteAddress: string; protocol: string; reason: 'bad-credentials' | 'throttled' | 'disabled'}
-  'server.started': {pid: number}
-  'server.stopping': {pid: number}
-  /** a message was accepted (once per message) */
-  'mail.received': {id: string; mailFrom: string; rcptTo: string[]; from: string; subject: string; size: number; remoteAddress: string}
   /**
    * SMTP refused a command of a mail transaction (MAIL, RCPT or the message); `reason`: which
    * reply (a key of src/smtp/codes.ts `reply`, `captureRule`, or `other`)
    */
-  'mail.rejected': {stage: 'mail' | 'rcpt' | 'data'; reason: string; remoteAddress: string}
+  'smtp.rejected': {stage: 'mail' | 'rcpt' | 'data'; reason: string; remoteAddress: string}
+  'server.started': {pid: number}
+  'server.stopping': {pid: number}
+  /** a message was accepted (once per message) */
+  'mail.received': {id: string; mailFrom: string; rcptTo: string[]; from: string; subject: string; size: number; remoteAddress: string}
   /** a copy was stored in a folder (once per local recipient) */
   'mail.stored': {id: string; user: string; folder: string; uid: number; uidValidity: number; from: string; subject: string; size: number}
   /** a folder's messages or flags changed (after the commit); selected IMAP sessions catch up from the folder's view */

@@ -9,7 +9,7 @@
  *  queue.deferred         → mailbox_messages_deferred_total (one per deferred attempt)
  *  queue.failed           → mailbox_messages_failed_total
  *  queue.bounced          → mailbox_messages_bounced_total (a delivery status notification went back)
- *  mail.rejected          → mailbox_messages_rejected_total{stage, reason}
+ *  smtp.rejected          → mailbox_messages_rejected_total{stage, reason}
  *  auth.succeeded/failed  → mailbox_auth_successes_total{protocol}, mailbox_auth_failures_total{protocol, reason}
  */
 import {Counter, type Registry} from 'prom-client'
@@ -50,8 +50,8 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
     bus.subscribe('queue.deferred', () => deferred.inc()),
     bus.subscribe('queue.failed', () => failed.inc()),
     bus.subscribe('queue.bounced', () => bounced.inc()),
-    bus.subscribe('mail.rejected', ({body}) => {
-      const {stage, reason} = body as EventMap['mail.rejected']
+    bus.subscribe('smtp.rejected', ({body}) => {
+      const {stage, reason} = body as EventMap['smtp.rejected']
       rejectedBy(stage, reason).inc()
     }),
     bus.subscribe('auth.succeeded', ({body}) => authOkBy((body as EventMap['auth.succeeded']).protocol).inc()),

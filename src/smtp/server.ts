@@ -209,10 +209,10 @@ export class SmtpFrontEnd implements Actor {
     })
   }
 
-  /** `cb`, which also publishes `mail.rejected` when it refuses (metrics count refusals by reason) */
-  private reporting<A extends unknown[]>(stage: EventMap['mail.rejected']['stage'], session: SMTPServerSession, cb: (err?: Error | null, ...rest: A) => void) {
+  /** `cb`, which also publishes `smtp.rejected` when it refuses (metrics count refusals by reason) */
+  private reporting<A extends unknown[]>(stage: EventMap['smtp.rejected']['stage'], session: SMTPServerSession, cb: (err?: Error | null, ...rest: A) => void) {
     return (err?: Error | null, ...rest: A): void => {
-      if (err) this.bus.publish('mail.rejected', {stage, reason: refusalReason(err), remoteAddress: session.remoteAddress})
+      if (err) this.bus.publish('smtp.rejected', {stage, reason: refusalReason(err), remoteAddress: session.remoteAddress})
       cb(err, ...rest)
     }
   }
