@@ -1,5 +1,6 @@
 /** Benchmark helpers: a real `mailbox serve` (from dist/) on a temp data dir, and tool lookup. */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 export {freePort} from '../test/helpers/ports.js'
 import {fileURLToPath} from 'node:url'
@@ -25,6 +26,16 @@ export interface Served {
   child: ChildProcess
   stop(): Promise<void>
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far: less swayed by a busy machine than a rate */
+export function cpuSeconds(pid: number): number {
+  // fields after the command's closing parenthesis: state is 3rd, utime 14th, stime 15th
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+/** _SC_CLK_TCK on Linux */
+const CLOCK_TICKS = 100
 
 export interface ServeSetup {
   /** added first, unless absent (another node of the same store added it) */
