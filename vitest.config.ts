@@ -47,6 +47,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/imap-search.test.ts',
   // mbox/Maildir import and export through each store (IDLE sees imported mail by the change feed there)
   'test/e2e/mail-transfer.test.ts',
+  // /metrics of each store: the commit histogram, the store's size (free pages: LMDB only)
+  'test/e2e/metrics.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

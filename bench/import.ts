@@ -53,7 +53,7 @@ export async function benchImport(): Promise<void> {
     const imported = MESSAGES / (ms / 1000)
 
     const {generator, load} = loadGenerator()
-    const smtp = await mailboxIngest(join(dir, 'smtp'), (port, n, to) => load(port, n, to), [], MESSAGES)
+    const {rate: smtp} = await mailboxIngest(join(dir, 'smtp'), (port, n, to) => load(port, n, to), [], MESSAGES)
     report(`import of ${MESSAGES} messages of ${SIZE} B from one mbox file vs SMTP ingest of as many`, {
       'mailbox import (CLI, start-up included)': `${imported.toFixed(0)} msgs/s`,
       'reference: SMTP ingest': `${smtp.toFixed(0)} msgs/s (${generator})`,

@@ -1,5 +1,6 @@
 /** Benchmark helpers: a real `mailbox serve` (from dist/) on a temp data dir, and tool lookup. */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 export {freePort} from '../test/helpers/ports.js'
 import {fileURLToPath} from 'node:url'
@@ -18,11 +19,23 @@ export function cli(args: string[], input?: string): void {
 
 /** node flags for the served process, e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" to see where its time goes */
 const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+/** more `serve` flags for every served process, e.g. BENCH_SERVE_ARGS="--metrics-port 9154" to measure with the metrics on (one serve at a time) */
+const SERVE_ARGS = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter(Boolean)
 
 export interface Served {
   child: ChildProcess
   stop(): Promise<void>
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far: less swayed by a busy machine than a rate */
+export function cpuSeconds(pid: number): number {
+  // fields after the command's closing parenthesis: state is 3rd, utime 14th, stime 15th
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+/** _SC_CLK_TCK on Linux */
+const CLOCK_TICKS = 100
 
 export interface ServeSetup {
   /** added first, unless absent (another node of the same store added it) */
@@ -42,7 +55,7 @@ export async function startServe(dataDir: string, smtpPort: number, setup: Serve
   for (const u of setup.users) cli(['user', 'add', u, '--password-stdin', ...where], 'pw\n')
   const ports = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'].filter((p) => !extra.includes(`--${p}-port`)).flatMap((p) => [`--${p}-port`, '0'])
   const bind = host === '127.0.0.1' ? [] : ['--bind', host]
-  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', ...where, ...bind, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra], {
+  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, BIN, 'serve', ...where, ...bind, '--smtp-port', String(smtpPort), '--log-level', 'warn', ...ports, ...extra, ...SERVE_ARGS], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''

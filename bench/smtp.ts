@@ -28,15 +28,16 @@ import {dkimSign} from 'mailauth'
 import {mailboxMessagesRange} from '../src/store/keys.js'
 import {openStore} from '../src/store/store.js'
 import {startDns, type DnsServer} from '../test/helpers/dns.js'
-import {freePort, startServe, which} from './serve.js'
+import {cpuSeconds, freePort, startServe, which} from './serve.js'
 import {report, tempDir, timed} from './util.js'
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair */
+/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =metrics only the metrics off/on pair */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
+const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
@@ -46,16 +47,27 @@ export async function benchSmtp(): Promise<void> {
       const auth = await authIngest(dir, sender)
       return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, inbound authentication off and on`, authFigures(auth))
     }
+    if (ONLY_METRICS) {
+      const m = await metricsIngest(dir, sender)
+      return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
+        'load generator': loadGenerator().generator,
+        'metrics off (mean of 2)': `${m.off.toFixed(0)} msgs/s, server CPU ${m.offCpuMs.toFixed(3)} ms/msg`,
+        'metrics on, /metrics scraped every second (mean of 2)': `${m.on.toFixed(0)} msgs/s, server CPU ${m.onCpuMs.toFixed(3)} ms/msg`,
+        'ratio metrics on / off, rate (goal >= 0.95)': (m.on / m.off).toFixed(2),
+        'ratio metrics on / off, server CPU per message (goal <= 1.05)': (m.onCpuMs / m.offCpuMs).toFixed(2),
+      })
+    }
     const storage = await rawPuts(join(dir, 'raw'))
     const smtpSource = which('smtp-source')
     const {generator, load} = loadGenerator()
-    const mailbox = await mailboxIngest(join(dir, 'data'), (port, n, to) => load(port, n, to), sender.flags)
+    const {rate: mailbox, cpuMs} = await mailboxIngest(join(dir, 'data'), (port, n, to) => load(port, n, to), sender.flags)
     const auth = await authIngest(dir, sender)
     const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
     const peer = smtpSource ? peerEndToEnd() : undefined
     const figures: Record<string, string> = {
       'load generator': generator,
       'mailbox durable ingest (in mailbox)': `${mailbox.toFixed(0)} msgs/s`,
+      'server CPU per message (all threads)': `${cpuMs.toFixed(3)} ms`,
       'reference: raw durable LMDB puts': `${storage.toFixed(0)} puts/s`,
       'ratio mailbox / raw puts': (mailbox / storage).toFixed(2),
     }
@@ -118,20 +130,25 @@ async function rawPuts(dataDir: string): Promise<number> {
 
 export type Load = (port: number, count: number, to: string) => Promise<void>
 
-/** msgs/s of `messages` (default BENCH_MESSAGES) through a fresh serve's SMTP, after a warm-up (bench/import.ts compares against it) */
-export async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = [], messages = MESSAGES): Promise<number> {
+/**
+ * msgs/s of `messages` (default BENCH_MESSAGES) through a fresh serve's SMTP, after a warm-up
+ * (bench/import.ts compares against it), and the server's CPU milliseconds per message (all its threads)
+ */
+export async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = [], messages = MESSAGES): Promise<{rate: number; cpuMs: number}> {
   const port = await freePort()
   const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']}, extra)
   try {
     const load = (n: number) => loadWith(port, n, 'alice@example.test')
     await load(Math.min(1000, messages)) // warm-up: a long-running server has its code optimized
+    const cpuBefore = cpuSeconds(served.child.pid!)
     const {ms} = await timed(() => load(messages))
+    const cpuMs = ((cpuSeconds(served.child.pid!) - cpuBefore) * 1000) / messages
     const store = openStore(dataDir, {readOnly: true})
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])
     await store.close()
     const expected = messages + Math.min(1000, messages)
     if (inbox?.messages !== expected) throw new Error(`mailbox holds ${inbox?.messages} messages, expected ${expected}`)
-    return messages / (ms / 1000)
+    return {rate: messages / (ms / 1000), cpuMs}
   } finally {
     await served.stop()
   }
@@ -146,19 +163,13 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
   const signed = Buffer.concat([Buffer.from(signatures), raw])
   const load: Load = (port, n, to) => nodeLoad(port, n, to, {message: signed})
-  const run = (name: string, mode: string) => {
+  const runs = await offOnOnOff('auth', (name, enforce) => {
     const config = join(dir, `${name}.json`)
-    writeFileSync(config, JSON.stringify({inboundAuth: {mode}}))
-    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags])
-  }
-  // off, on, on, off: the mean of each cancels a load that drifts during the runs (a shared machine)
-  const off1 = await run('auth-off-1', 'off')
-  const on1 = await run('auth-on', 'enforce')
-  const on2 = await run('auth-on-2', 'enforce')
-  const off2 = await run('auth-off-2', 'off')
-  const [off, on] = [(off1 + off2) / 2, (on1 + on2) / 2]
+    writeFileSync(config, JSON.stringify({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
+    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags]).then((m) => m.rate)
+  })
   // measured what it says: the stored messages carry all three passes
-  const store = openStore(join(dir, 'auth-on'), {readOnly: true})
+  const store = openStore(join(dir, 'auth-on-1'), {readOnly: true})
   try {
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
     const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
@@ -167,7 +178,45 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   } finally {
     await store.close()
   }
-  return {off, on}
+  return {off: mean(runs.off), on: mean(runs.on)}
+}
+
+/** off, on, on, off, each in a data dir `${prefix}-off-1` …: the mean of each cancels a load that drifts during the runs (a shared machine) */
+async function offOnOnOff<T>(prefix: string, run: (name: string, on: boolean) => Promise<T>): Promise<{off: T[]; on: T[]}> {
+  const off1 = await run(`${prefix}-off-1`, false)
+  const on1 = await run(`${prefix}-on-1`, true)
+  const on2 = await run(`${prefix}-on-2`, true)
+  const off2 = await run(`${prefix}-off-2`, false)
+  return {off: [off1, off2], on: [on1, on2]}
+}
+
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length
+
+/**
+ * Ingest (as above) with serve's metrics off and on; on, /metrics is scraped every second (a
+ * harsh Prometheus). The server's CPU per message is the steadier figure on a shared machine.
+ */
+async function metricsIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number; offCpuMs: number; onCpuMs: number}> {
+  const {load} = loadGenerator()
+  const {off, on} = await offOnOnOff('metrics', async (name, metricsOn) => {
+    if (!metricsOn) return mailboxIngest(join(dir, name), load, sender.flags)
+    const port = await freePort()
+    let scrapes = 0
+    const scraper = setInterval(() => {
+      void fetch(`http://127.0.0.1:${port}/metrics`).then(
+        async (res) => void ((await res.text()).includes('mailbox_messages_received_total') && scrapes++),
+        () => {},
+      )
+    }, 1000)
+    try {
+      const measured = await mailboxIngest(join(dir, name), load, [...sender.flags, '--metrics-port', String(port)])
+      if (scrapes === 0) throw new Error('metrics bench: no scrape answered')
+      return measured
+    } finally {
+      clearInterval(scraper)
+    }
+  })
+  return {off: mean(off.map((m) => m.rate)), on: mean(on.map((m) => m.rate)), offCpuMs: mean(off.map((m) => m.cpuMs)), onCpuMs: mean(on.map((m) => m.cpuMs))}
 }
 
 /** where and how hard a load generator sends */

@@ -50,6 +50,12 @@ export default class Serve extends MailboxCommand {
     'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
     'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
     'matcher-port': portFlag('matcher', 'Test matcher protocol', `default ${DEFAULT_PORTS.matcher} with --capture, otherwise off`),
+    'metrics-port': Flags.integer({
+      summary: 'Port of the monitoring listener: Prometheus /metrics and /healthz over HTTP (default off; binds metrics.host, 127.0.0.1 unless configured; beyond loopback it needs metrics.token or MAILBOX_METRICS_TOKEN).',
+      min: 0,
+      max: 65535,
+      helpGroup: 'PORTS',
+    }),
     'matcher-token': Flags.string({
       summary: 'Token matcher clients must send (at least 16 characters). Without one, a matcher bound beyond loopback generates DATA_DIR/matcher.token.',
       env: 'MAILBOX_MATCHER_TOKEN',
@@ -78,6 +84,7 @@ export default class Serve extends MailboxCommand {
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},
+      metrics: {port: flags['metrics-port']},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       standardPorts: flags['standard-ports'] || undefined,
       ports: Object.fromEntries(PORT_NAMES.map((name) => [name, flags[`${name}-port`]])),

@@ -13,6 +13,9 @@ import {AuthActor} from './auth/actor.js'
 import {hashCostWarning} from './auth/password.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
+import type {ConnectionCounts} from './connection-limits.js'
+import {checkMetricsAccess} from './metrics/config.js'
+import type {MetricsService} from './metrics/service.js'
 import {resolveRelay, type ResolvedRelay} from './delivery/relay.js'
 import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
@@ -54,6 +57,8 @@ export class App {
   private pop3?: Pop3FrontEnd
   private matcher?: MatcherServer
   private queue?: QueueActor
+  /** `metrics.port` set: counting from start-up, listening once the protocol listeners are */
+  private metrics?: MetricsService
   /** in the store's node registry (a PostgreSQL store) */
   private presence?: NodePresence
   private unwatchQueue: () => void = () => {}
@@ -74,6 +79,7 @@ export class App {
   }
 
   static async start(config: ServeConfig, log: Logger): Promise<App> {
+    checkMetricsAccess(config.metrics)
     ensureDataDir(config.dataDir)
     // the data dir (TLS files, control socket) is one server's on either backend; nodes share a
     // PostgreSQL store on purpose, each with a data dir of its own
@@ -143,6 +149,7 @@ export class App {
     }
     for (const actor of this.actors) if (actor !== this.queue) await actor.start()
     bus.handle('server.status', () => this.status())
+    await this.startMetrics()
 
     this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}), {
       maxMessageSize: config.smtp.maxMessageSize,
@@ -157,6 +164,7 @@ export class App {
     await this.smtp.start()
     this.listeners.push(...this.smtp.listeners)
     this.imap = new ImapFrontEnd(bus, {bind, hostname, ports, allowInsecureAuth, limits: config.imap}, tls, log.child({component: 'imap'}))
+    if (this.metrics) this.imap.commandDone = this.metrics.imapCommandDone
     this.actors.push(this.imap)
     await this.imap.start()
     this.listeners.push(...this.imap.listeners)
@@ -165,6 +173,7 @@ export class App {
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
     await this.startMatcher()
+    if (this.metrics) this.listeners.push(await this.metrics.listen())
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
     await this.queue?.start()
     // a PostgreSQL store: the other nodes' `status` sees this one, with what it listens on
@@ -172,6 +181,24 @@ export class App {
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, store: store.path, listeners: this.listeners}, 'mailbox started')
+  }
+
+  /** loaded only when asked for: prom-client stays out of every other start-up */
+  private async startMetrics(): Promise<void> {
+    if (!this.config.metrics.port) return
+    const {MetricsService} = await import('./metrics/service.js')
+    this.metrics = new MetricsService(
+      this.config.metrics,
+      {
+        bus: this.bus,
+        store: this.store,
+        connections: () => this.limiterCounts(),
+        throttle: () => this.auth!.status(),
+        listeners: () => this.listeners,
+        stopping: () => this.stopping !== undefined,
+      },
+      this.log.child({component: 'metrics'}),
+    )
   }
 
   /** only in capture mode or when its port is configured: it hands out stored mail */
@@ -241,7 +268,7 @@ export class App {
 
   /** the limiters' counters of the protocol front-ends, as they are (see ConnectionsStatus) */
   private connections(): ConnectionsStatus {
-    const limited = {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections, matcher: this.matcher?.connectionCounts}
+    const limited = this.limiterCounts()
     const byListener: Record<string, number> = {}
     const addresses: Record<string, number> = {}
     for (const [frontEnd, counts] of Object.entries(limited)) {
@@ -257,6 +284,11 @@ export class App {
       byListener,
       addresses,
     }
+  }
+
+  /** each protocol front-end's connection limiter, as it counts (undefined: not running) */
+  private limiterCounts(): Record<'smtp' | 'imap' | 'pop3' | 'matcher', ConnectionCounts | undefined> {
+    return {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections, matcher: this.matcher?.connectionCounts}
   }
 
   /** Idempotent: a second signal during shutdown waits for the first. */
@@ -277,6 +309,8 @@ export class App {
       }
     }
     await this.control?.stop()
+    // last of the listeners: a scrape during the drain still gets an answer (healthz: shutting down)
+    await this.metrics?.stop().catch((err: unknown) => this.log.warn({err}, 'metrics listener failed to stop'))
     await this.presence?.stop().catch((err: unknown) => this.log.warn({err}, 'could not leave the node registry (peers will list this node as stale)'))
     await this.store.close()
     this.unguardCommits()

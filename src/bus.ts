@@ -92,6 +92,11 @@ export interface ActionMap {
 export interface EventMap {
   'auth.succeeded': {address: string; remoteAddress: string; protocol: string}
   'auth.failed': {username: string; remoteAddress: string; protocol: string; reason: 'bad-credentials' | 'throttled' | 'disabled'}
+  /**
+   * SMTP refused a command of a mail transaction (MAIL, RCPT or the message); `reason`: which
+   * reply (a key of src/smtp/codes.ts `reply`, `captureRule`, or `other`)
+   */
+  'smtp.rejected': {stage: 'mail' | 'rcpt' | 'data'; reason: string; remoteAddress: string}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
   /** a message was accepted (once per message) */

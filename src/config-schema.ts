@@ -10,6 +10,7 @@ import {normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
+import {MIN_TOKEN_LENGTH} from './metrics/config.js'
 import {describeStoreUrl} from './store/pg/options.js'
 
 /** What the example file and `config show` say about a key, besides its value. */
@@ -240,6 +241,23 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       unset: 'none on loopback; beyond loopback one is generated into DATA_DIR/matcher.token',
       example: 'a-long-random-shared-secret',
     },
+  }),
+  metrics: object('monitoring over HTTP: Prometheus text format at /metrics, GET /healthz (off unless port is set; also --metrics-port)', {
+    port: port('HTTP port of /metrics and /healthz'),
+    host: {kind: 'string', check: checkHost, description: 'address it binds; beyond loopback it will not start without a token'},
+    token: {
+      kind: 'string',
+      check: (v) => {
+        if (v.trim().length < MIN_TOKEN_LENGTH) throw new MailboxError('invalid', `must be at least ${MIN_TOKEN_LENGTH} characters`)
+      },
+      secret: 'value',
+      description: 'bearer token scrapers must send (Authorization: Bearer …); required off loopback; also $MAILBOX_METRICS_TOKEN',
+      unset: 'none: only allowed on loopback',
+      example: 'a-long-random-scrape-token',
+    },
+    maxConnections: count('open HTTP connections at once'),
+    headersTimeoutMs: timer("a request's headers must arrive within this", 100),
+    requestTimeoutMs: timer('a whole request must arrive within this', 100),
   }),
   queue: object('the outbound queue', {
     senders: count('deliveries working at once', 1),

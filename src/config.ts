@@ -20,6 +20,7 @@ import {DEFAULT_INBOUND_AUTH, type InboundAuthConfig} from './mail-auth/policy.j
 import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
+import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
@@ -80,6 +81,8 @@ export interface ServeConfig {
   imap: ImapLimits
   pop3: Pop3Limits
   matcher: MatcherConfig
+  /** the monitoring listener (src/metrics/) */
+  metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
@@ -128,6 +131,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     imap: structuredClone(DEFAULT_IMAP_LIMITS),
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
+    metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
     storePool: {...DEFAULT_STORE_POOL},
@@ -172,7 +176,7 @@ export function readConfigFile(path: string): ConfigLayer {
 
 /** Settings from the environment (serve's flags read the same variables; `config show` reads them here). */
 export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
-  return {matcher: {token: env.MAILBOX_MATCHER_TOKEN || undefined}}
+  return {matcher: {token: env.MAILBOX_MATCHER_TOKEN || undefined}, metrics: {token: env.MAILBOX_METRICS_TOKEN || undefined}}
 }
 
 /**

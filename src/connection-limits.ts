@@ -31,12 +31,17 @@ export interface ConnectionCounts {
   byListener: Record<string, number>
   /** distinct remote addresses holding a slot */
   addresses: number
+  /** since the start: connections accepted, and of them refused for a limit (metrics) */
+  opened: number
+  refused: number
 }
 
 export class ConnectionLimits {
   private readonly perIp = new Map<string, number>()
   private readonly perListener = new Map<string, number>()
   private total = 0
+  private opened = 0
+  private refused = 0
 
   constructor(
     private readonly limits: ConnectionLimitConfig,
@@ -52,6 +57,8 @@ export class ConnectionLimits {
     this.perListener.set(listener, (this.perListener.get(listener) ?? 0) + 1)
     this.total++
     const accepted = this.total <= this.limits.maxConnections && fromIp <= this.limits.maxConnectionsPerIp
+    this.opened++
+    if (!accepted) this.refused++
     let held = true
     return {
       accepted,
@@ -78,7 +85,7 @@ export class ConnectionLimits {
   }
 
   counts(): ConnectionCounts {
-    return {open: this.total, byListener: Object.fromEntries(this.perListener), addresses: this.perIp.size}
+    return {open: this.total, byListener: Object.fromEntries(this.perListener), addresses: this.perIp.size, opened: this.opened, refused: this.refused}
   }
 }
 

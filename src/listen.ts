@@ -5,9 +5,20 @@
  * one line that names the listener, the address and the reason —
  * `cannot listen for smtp on 0.0.0.0:25: address already in use` — and App.start undoes
  * whatever was started before it.
+ *
+ * It also keeps each bound listener by name, so `/healthz` (src/metrics/) can tell whether every
+ * listener `serve` reported is still listening without each front-end exposing its sockets. One
+ * `serve` runs per process: a name bound again replaces the earlier server.
  */
 import type {Server} from 'node:net'
 import {MailboxError} from './errors.js'
+
+const bound = new Map<string, Server>()
+
+/** of `names`, those whose server is not (or no longer) listening */
+export function listenersDown(names: readonly string[]): string[] {
+  return names.filter((name) => !bound.get(name)?.listening)
+}
 
 export type ListenAddress = {host: string; port: number} | {path: string}
 
@@ -41,6 +52,7 @@ export function listenOn(server: Server, name: string, address: ListenAddress): 
     server.once('error', onError)
     const listening = () => {
       server.off('error', onError)
+      bound.set(name, server)
       resolve()
     }
     if ('path' in address) server.listen(address.path, listening)

@@ -55,6 +55,7 @@ export const RESTART_ONLY = [
   'allowInsecureAuth',
   'auth',
   'matcher',
+  'metrics',
   'smtp.maxBufferedBytes',
   'inboundAuth.verifierThreads',
   'inboundAuth.threadMemoryMb',

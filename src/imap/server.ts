@@ -40,6 +40,8 @@ export class ImapFrontEnd implements Actor {
   private secureContext: SecureContext
   private unsubscribe?: () => void
   private unsubscribeFolders?: () => void
+  /** set by serve's metrics before start: each session reports its commands' latency here */
+  commandDone?: (command: string, seconds: number) => void
 
   constructor(
     private readonly bus: Bus,
@@ -116,6 +118,7 @@ export class ImapFrontEnd implements Actor {
       },
       watch: (s, mailboxId) => this.watch(s, mailboxId),
       notify: (s, on) => this.notify(s, on),
+      ...(this.commandDone ? {commandDone: this.commandDone} : {}),
     }
     const session = new Session(
       socket,

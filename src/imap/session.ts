@@ -55,6 +55,11 @@ export interface SessionHooks {
   watch(session: Session, mailboxId: number | undefined): void
   /** NOTIFY (RFC 5465) set or cleared: the session wants `mailbox.changed` of all its user's folders */
   notify(session: Session, on: boolean): void
+  /**
+   * a known command was answered (`UID FETCH` for the UID form), `seconds` after it was read
+   * (metrics' latency histogram; absent: nothing is timed). IDLE is left out: it lasts as long as the client wants.
+   */
+  commandDone?(command: string, seconds: number): void
 }
 
 export interface CommandContext {
@@ -349,6 +354,8 @@ export class Session {
   private async runCommand(parts: (string | Buffer)[]): Promise<void> {
     // a command that does not parse still gets a tagged BAD when its tag can be read (RFC 3501 §7.1.3)
     let tag = typeof parts[0] === 'string' ? tagOf(parts[0]) : '*'
+    let timed: string | undefined
+    let started = 0
     try {
       const parsed = parseCommand(parts)
       tag = parsed.tag
@@ -367,6 +374,10 @@ export class Session {
       if (!handler) throw new ImapError('BAD', `Unknown command ${name.slice(0, 40)}`)
       if (!handler.states.includes(this.state)) throw new ImapError('BAD', `${name} is not valid ${STATE_PHRASE[this.state]}`)
       const ctx: CommandContext = {tag, name, args: new Args(args, name, this.names), uid}
+      if (this.hooks.commandDone && name !== 'IDLE') {
+        timed = uid ? `UID ${name}` : name
+        started = performance.now()
+      }
       const done = await handler.run(this, ctx)
       if (done === null || this.closed || this.state === 'logout') return
       if (this.selected) await this.catchUp(uid || !handler.holdsExpunges)
@@ -376,6 +387,8 @@ export class Session {
     } catch (err) {
       if (this.closed) return
       this.write(this.failure(tag, err))
+    } finally {
+      if (timed) this.hooks.commandDone!(timed, (performance.now() - started) / 1000)
     }
   }
 

@@ -4,6 +4,9 @@
  * error; the message starts with the RFC 3463 enhanced code (see ./enhanced-codes.ts).
  */
 export class SmtpError extends Error {
+  /** which reply this is (its key in `reply`): what metrics count refusals by */
+  reason = 'other'
+
   constructor(
     readonly responseCode: number,
     enhanced: string,
@@ -15,10 +18,16 @@ export class SmtpError extends Error {
 
 /** A reply configured by a capture rule: code and text as given (the text may carry its enhanced code). */
 export function ruleReply(code: number, text: string): Error & {responseCode: number} {
-  return Object.assign(new Error(text), {responseCode: code})
+  return Object.assign(new Error(text), {responseCode: code, captureRule: true})
 }
 
-export const reply = {
+/** each reply says which it is (SmtpError.reason): its key */
+function named<T extends Record<string, (...args: never[]) => SmtpError>>(replies: T): T {
+  for (const [key, make] of Object.entries(replies)) Object.assign(replies, {[key]: (...args: never[]) => Object.assign(make(...args), {reason: key})})
+  return replies
+}
+
+export const reply = named({
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),
   relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
   mailboxDisabled: () => new SmtpError(550, '5.2.1', 'Mailbox disabled'),
@@ -38,4 +47,10 @@ export const reply = {
   authRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused: ${why}`),
   /** a DNS failure left the message's authentication undecided */
   authDeferred: (why: string) => new SmtpError(451, '4.7.0', `Sender authentication could not be checked (${why}), try again later`),
+})
+
+/** why a hook refused: a reply's key, `captureRule` for a capture rule's reply, or `other` */
+export function refusalReason(err: Error): string {
+  if (err instanceof SmtpError) return err.reason
+  return (err as {captureRule?: boolean}).captureRule ? 'captureRule' : 'other'
 }

@@ -13,7 +13,7 @@
  */
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
-import type {Actor, Bus, LoginMechanism} from '../bus.js'
+import type {Actor, Bus, EventMap, LoginMechanism} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
@@ -21,7 +21,7 @@ import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import type {TlsMaterial} from '../tls.js'
-import {SmtpError, reply, ruleReply} from './codes.js'
+import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
 import {patchSmtpConnection} from './patches.js'
@@ -203,10 +203,18 @@ export class SmtpFrontEnd implements Actor {
       onConnect: (session, cb) => this.onConnect(role === 'mx' ? 'smtp' : role, session, cb),
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
-      onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, cb),
-      onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, cb),
-      onData: (stream, session, cb) => this.onData(role, stream, session as Session, cb),
+      onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, this.reporting('mail', session, cb)),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, this.reporting('rcpt', session, cb)),
+      onData: (stream, session, cb) => this.onData(role, stream, session as Session, this.reporting('data', session, cb)),
     })
+  }
+
+  /** `cb`, which also publishes `smtp.rejected` when it refuses (metrics count refusals by reason) */
+  private reporting<A extends unknown[]>(stage: EventMap['smtp.rejected']['stage'], session: SMTPServerSession, cb: (err?: Error | null, ...rest: A) => void) {
+    return (err?: Error | null, ...rest: A): void => {
+      if (err) this.bus.publish('smtp.rejected', {stage, reason: refusalReason(err), remoteAddress: session.remoteAddress})
+      cb(err, ...rest)
+    }
   }
 
   private onConnect(listener: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {

@@ -303,7 +303,31 @@ export interface MailboxStore {
   readonly mail: MailStore
   readonly queue: QueueStore
   readonly changes: ChangeFeed
+  /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
+  stats(): Promise<StoreStats>
+  /**
+   * Calls `observer` after each commit of the server's write paths (LMDB's group commits,
+   * PostgreSQL's transactions) with its latency; returns the removal. Without an observer the
+   * write paths measure nothing.
+   */
+  observeCommits(observer: CommitObserver): () => void
   close(): Promise<void>
+}
+
+/**
+ * `seconds`: from the write's start to its commit's end (LMDB: the wait for the batch included);
+ * `failed`: the commit itself failed (disk full, an I/O error, a lost connection at COMMIT). A
+ * write refused by its own callback or a rolled back transaction is no commit and is not reported.
+ */
+export type CommitObserver = (seconds: number, failed?: Error) => void
+
+export interface StoreStats {
+  /** bytes on disk: LMDB's data file; PostgreSQL: the whole database (pg_database_size), which may hold more than this store */
+  sizeBytes: number
+  /** LMDB: pages of the file that no database uses (free for reuse before the file grows); PostgreSQL: not known (undefined) */
+  freePages?: number
+  /** LMDB: the page size in bytes */
+  pageSize?: number
 }
 
 // ---------------------------------------------------------------------------------------------

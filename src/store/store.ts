@@ -14,6 +14,7 @@ import {MailboxError} from '../errors.js'
 import type {MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
+import {CommitTimer, lmdbStats} from './lmdb-stats.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
@@ -135,7 +136,13 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     // mail is private: the store files are the owner's alone, whatever the umask
     for (const file of [path, `${path}-lock`]) chmodSync(file, 0o600)
   }
-  const db = <V, K extends Key>(name: string, encoding?: 'binary') => env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
+  const databases: Database<unknown, never>[] = []
+  const db = <V, K extends Key>(name: string, encoding?: 'binary') => {
+    const opened = env.openDB<V, K>({name, ...(encoding ? {encoding} : {})})
+    databases.push(opened as unknown as Database<unknown, never>)
+    return opened
+  }
+  const commits = new CommitTimer()
   // the operations read the databases through `store` when called, so they can be made first
   const store = {} as Store
   const changeEmitter = new ChangeEmitter()
@@ -172,7 +179,9 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its
     // writes before the throw were committed with the batch: test/e2e/smtp-delivery-rollback.test.ts)
-    transactAsync: (fn) => env.childTransaction(fn).catch(settleCommitFailure),
+    transactAsync: (fn) => commits.timed(() => env.childTransaction(fn)).catch(settleCommitFailure),
+    stats: async () => lmdbStats(path, env, databases),
+    observeCommits: (observer) => commits.observe(observer),
     // pending async commits first: a stop never drops an acknowledged write
     close: async () => {
       await env.flushed

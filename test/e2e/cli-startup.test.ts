@@ -26,7 +26,7 @@ beforeAll(async () => {
 import {writeSync} from 'node:fs'
 const cache = createRequire(import.meta.url).cache
 process.on('exit', () => {
-  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|prom-client)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
   const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
   writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
 })
@@ -54,6 +54,11 @@ describe('start-up of the reading commands', () => {
   it('`user list` and `user show` load neither libmime, argon2 nor node:crypto', async () => {
     expect(await loadedBy(['user', 'list'])).toEqual([])
     expect(await loadedBy(['user', 'show', 'alice@example.com'])).toEqual([])
+  })
+
+  it('`queue list` and `config show` never load prom-client (only `serve --metrics-port` does)', async () => {
+    expect(await loadedBy(['queue', 'list'])).not.toContain('prom-client')
+    expect(await loadedBy(['config', 'show'])).not.toContain('prom-client')
   })
 
   it('`user add` loads argon2 when it hashes (the probe sees it)', async () => {

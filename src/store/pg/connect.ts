@@ -11,6 +11,7 @@
  */
 import pg from 'pg'
 import {MailboxError} from '../../errors.js'
+import type {CommitObserver} from '../backend.js'
 import {DEFAULT_POOL_OPTIONS, describeStoreUrl, type PgPoolOptions} from './options.js'
 
 /** a transaction aborted for one of these may simply run again */
@@ -63,6 +64,14 @@ export function openPool(url: string, options: PgPoolOptions = {}, onIdleError: 
   return {pool, where, close: () => pool.end()}
 }
 
+/** per pool: who hears of each transaction's commit (serve's metrics; see MailboxStore.observeCommits) */
+const commitObservers = new WeakMap<pg.Pool, CommitObserver>()
+
+export function observeCommits(pool: pg.Pool, observer: CommitObserver): () => void {
+  commitObservers.set(pool, observer)
+  return () => void (commitObservers.get(pool) === observer && commitObservers.delete(pool))
+}
+
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable'
 
 export interface TransactionOptions {
@@ -83,13 +92,23 @@ const isRetryable = (err: unknown): boolean => RETRYABLE.has((err as {code?: str
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const attempts = options.attempts ?? TRANSACTION_ATTEMPTS
   const begin = options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN'
+  const observer = commitObservers.get(pool)
+  const started = observer ? performance.now() : 0
+  const seconds = () => (performance.now() - started) / 1000
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect()
     let broken: Error | undefined
     try {
       await client.query(begin)
       const result = await fn(client)
-      await client.query('COMMIT')
+      try {
+        await client.query('COMMIT')
+      } catch (err) {
+        // a serialization failure at COMMIT is an abort that runs again, not a failed commit
+        if (!isRetryable(err)) observer?.(seconds(), err as Error)
+        throw err
+      }
+      observer?.(seconds())
       return result
     } catch (err) {
       try {

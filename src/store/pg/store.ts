@@ -17,11 +17,12 @@ import type {MailboxStore} from '../backend.js'
 import {pgAuth} from './auth.js'
 import {pgCapture} from './capture.js'
 import {PgChangeFeed} from './changes.js'
-import type {PgPoolOptions} from './connect.js'
+import {observeCommits, type PgPoolOptions} from './connect.js'
 import {pgDirectory} from './directory.js'
 import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
 import {openPgDatabase} from './open.js'
+import {pgStats} from './stats.js'
 
 export interface PgStore extends MailboxStore {
   readonly kind: 'postgres'
@@ -55,6 +56,8 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     mail: pgMail(opened.pool, directoryBackend),
     queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
     changes,
+    stats: () => pgStats(opened.pool),
+    observeCommits: (observer) => observeCommits(opened.pool, observer),
     async close() {
       await changes.close()
       await opened.close()

@@ -1,0 +1,64 @@
+/**
+ * Counters that follow the bus (src/bus.ts): the actors publish what happened, these count it.
+ * No protocol code knows about metrics. Each label value's child is looked up once and kept, so a
+ * counted event costs a map lookup and an increment (the bus has made its event object already).
+ *
+ *  mail.received          → mailbox_messages_received_total
+ *  mail.stored            → mailbox_messages_delivered_total{destination="local"} (one per local recipient)
+ *  queue.delivered        → mailbox_messages_delivered_total{destination="remote"} (one per queue entry)
+ *  queue.deferred         → mailbox_messages_deferred_total (one per deferred attempt)
+ *  queue.failed           → mailbox_messages_failed_total
+ *  queue.bounced          → mailbox_messages_bounced_total (a delivery status notification went back)
+ *  smtp.rejected          → mailbox_messages_rejected_total{stage, reason}
+ *  auth.succeeded/failed  → mailbox_auth_successes_total{protocol}, mailbox_auth_failures_total{protocol, reason}
+ */
+import {Counter, type Registry} from 'prom-client'
+import type {Bus, EventMap} from '../bus.js'
+
+/** `metric.labels(...values)`, made once per distinct values */
+export function childCache<C>(make: (...values: string[]) => C): (...values: string[]) => C {
+  const children = new Map<string, C>()
+  return (...values) => {
+    const key = values.length === 1 ? values[0]! : values.join('\0')
+    let child = children.get(key)
+    if (!child) children.set(key, (child = make(...values)))
+    return child
+  }
+}
+
+export function countEvents(bus: Bus, registry: Registry): () => void {
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({name, help, labelNames, registers: [registry]})
+  const received = counter('mailbox_messages_received_total', 'messages accepted by SMTP (or injected), once per message')
+  const delivered = counter('mailbox_messages_delivered_total', 'messages delivered: stored for a local recipient, or accepted by a remote next hop', ['destination'])
+  const deferred = counter('mailbox_messages_deferred_total', 'outbound delivery attempts that ended deferred (to be retried)')
+  const failed = counter('mailbox_messages_failed_total', 'outbound queue entries that failed for good')
+  const bounced = counter('mailbox_messages_bounced_total', 'delivery status notifications sent back to the sender of a failed message')
+  const rejected = counter('mailbox_messages_rejected_total', 'SMTP commands of a mail transaction refused, by stage (mail, rcpt, data) and reason', ['stage', 'reason'])
+  const authOk = counter('mailbox_auth_successes_total', 'successful logins by protocol', ['protocol'])
+  const authFailed = counter('mailbox_auth_failures_total', 'failed logins by protocol and reason (bad-credentials, throttled, disabled)', ['protocol', 'reason'])
+  // zero from the start: a rate() over a counter that appears late misses its first increments
+  for (const destination of ['local', 'remote']) delivered.labels(destination)
+  const local = delivered.labels('local')
+  const remote = delivered.labels('remote')
+  const rejectedBy = childCache((stage, reason) => rejected.labels(stage!, reason!))
+  const authOkBy = childCache((protocol) => authOk.labels(protocol!))
+  const authFailedBy = childCache((protocol, reason) => authFailed.labels(protocol!, reason!))
+  const unsubscribe = [
+    bus.subscribe('mail.received', () => received.inc()),
+    bus.subscribe('mail.stored', () => local.inc()),
+    bus.subscribe('queue.delivered', () => remote.inc()),
+    bus.subscribe('queue.deferred', () => deferred.inc()),
+    bus.subscribe('queue.failed', () => failed.inc()),
+    bus.subscribe('queue.bounced', () => bounced.inc()),
+    bus.subscribe('smtp.rejected', ({body}) => {
+      const {stage, reason} = body as EventMap['smtp.rejected']
+      rejectedBy(stage, reason).inc()
+    }),
+    bus.subscribe('auth.succeeded', ({body}) => authOkBy((body as EventMap['auth.succeeded']).protocol).inc()),
+    bus.subscribe('auth.failed', ({body}) => {
+      const {protocol, reason} = body as EventMap['auth.failed']
+      authFailedBy(protocol, reason).inc()
+    }),
+  ]
+  return () => unsubscribe.forEach((off) => off())
+}
