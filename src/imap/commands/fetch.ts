@@ -96,10 +96,9 @@ export const FETCH: CommandHandler = {
     if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore()
     if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
     const needsRaw = items.some((i) => i.kind === 'section')
-    // BODY[] and RFC822 are the stored bytes as they are; every other section needs the MIME offsets
-    const needsInfo = items.some(
-      (i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && (i.section.path.length || i.section.specifier)),
-    )
+    // BODY[], RFC822 and the whole message's HEADER/TEXT are found in the stored bytes; a part
+    // needs the MIME offsets stored at delivery
+    const needsInfo = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && i.section.path.length))
     const binaries = items.filter((i) => i.kind === 'section' && i.binary)
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
@@ -197,7 +196,7 @@ export const FETCH: CommandHandler = {
               break
             }
             const whole = !item.section.path.length && !item.section.specifier
-            let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
+            let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, item.section.path.length ? (info?.structure ?? parseMessage(raw!).root) : undefined, item.section)
             let label = item.name === 'BODY' || item.name === 'BINARY' ? `${item.name}[${item.section.label}]` : item.name
             if (item.partial) {
               bytes = byteRange(bytes, item.partial)
