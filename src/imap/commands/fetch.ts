@@ -61,8 +61,12 @@ export function parseFetchItems(node: Node): Item[] {
   })
 }
 
-/** write buffered text once it reaches this size, and let the socket drain */
-const BATCH = 64 * 1024
+/**
+ * Responses are gathered (the socket is corked) and go out in one write once this many bytes wait,
+ * then the socket may drain before more messages are read: fewer, larger writes and event-loop
+ * turns than one per message, and the memory a slow client can hold up stays bounded.
+ */
+const BATCH = 256 * 1024
 
 export const FETCH: CommandHandler = {
   states: ['selected'],
@@ -133,6 +137,8 @@ export const FETCH: CommandHandler = {
     let text = ''
     /** bytes written since the socket was last allowed to flush */
     let unflushed = 0
+    // the first response goes out at once: a client sees data as soon as the first message is read
+    let batch = 1
     // the positions and the view's records are both in UID order: walk them side by side
     let r = 0
     for (const i of indexes) {
@@ -225,10 +231,11 @@ export const FETCH: CommandHandler = {
         if (selected.showModseq && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${record.modseq})`)
       }
       text += ')\r\n'
-      if (unflushed + text.length >= BATCH) {
+      if (unflushed + text.length >= batch) {
         session.write(text)
         text = ''
         unflushed = 0
+        batch = BATCH
         await session.drain()
       }
     }
