@@ -11,9 +11,21 @@ import {connect, type Socket} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {HOST, startImapServer, type ImapServer} from './imap-helpers.js'
 
-const USER = {address: 'alice@example.test', password: 'alice-pw'}
-
 const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n')
+const USER = {address: 'alice@example.test', password: 'alice-pw'}
+/** holds messages around the size of FETCH's write batch (256 KiB), where a message is sent one way or another */
+const BIG_USER = {address: 'bob@example.test', password: 'bob-pw'}
+const BATCH = 256 * 1024
+const sized = (n: number, tag: string) => {
+  const head = Buffer.from(crlf(`From: f@example.net\nSubject: ${tag}\n\n`))
+  const line = Buffer.from('.a line of the body, starting with a dot\r\n')
+  const body = Buffer.alloc(n - head.length)
+  for (let at = 0; at < body.length; at += line.length) line.copy(body, at)
+  body[100] = 0 // a NUL: 0x80 in its place under BODY[]
+  return Buffer.concat([head, body])
+}
+const BIG = [sized(BATCH - 40, 'just under a batch with its head'), sized(BATCH + 5, 'bigger than a batch'), sized(3000, 'small after big'), sized(BATCH * 2 + 1, 'two batches')]
+
 const bytesOf = (i: number, n: number) => Buffer.from(Array.from({length: n}, (_, k) => (k * 7 + i * 13) & 0xff))
 
 const MESSAGES: Buffer[] = [
@@ -103,16 +115,21 @@ const sha = (b: Buffer) => `${b.length} ${createHash('sha256').update(b).digest(
 let server: ImapServer
 
 beforeAll(async () => {
-  server = await startImapServer({users: [USER], pop3: true})
-  const c = await Raw.open(server.ports.imap)
-  try {
-    expect((await c.imap(`LOGIN ${USER.address} ${USER.password}`)).toString()).toMatch(/ OK /)
-    for (const m of MESSAGES) {
-      const r = await c.imap(Buffer.concat([Buffer.from(`APPEND INBOX {${m.length}+}\r\n`), m]))
-      expect(r.toString('latin1')).toMatch(/ OK /)
+  server = await startImapServer({users: [USER, BIG_USER], pop3: true})
+  for (const [user, messages] of [
+    [USER, MESSAGES],
+    [BIG_USER, BIG],
+  ] as const) {
+    const c = await Raw.open(server.ports.imap)
+    try {
+      expect((await c.imap(`LOGIN ${user.address} ${user.password}`)).toString()).toMatch(/ OK /)
+      for (const m of messages) {
+        const r = await c.imap(Buffer.concat([Buffer.from(`APPEND INBOX {${m.length}+}\r\n`), m]))
+        expect(r.toString('latin1')).toMatch(/ OK /)
+      }
+    } finally {
+      c.close()
     }
-  } finally {
-    c.close()
   }
 })
 
@@ -136,6 +153,22 @@ describe('reply bytes', () => {
       ])
         got[command] = sha(await c.imap(command))
       expect(got).toEqual(FETCH_PINNED)
+    } finally {
+      c.close()
+    }
+  })
+
+  it('BODY[] of messages around the write batch size: each literal whole, NUL as 0x80, in order', async () => {
+    const c = await Raw.open(server.ports.imap)
+    try {
+      await c.imap(`LOGIN ${BIG_USER.address} ${BIG_USER.password}`)
+      await c.imap('SELECT INBOX')
+      const got = await c.imap('FETCH 1:* (UID BODY.PEEK[])')
+      const expected = Buffer.concat([
+        ...BIG.flatMap((m, i) => [Buffer.from(`* ${i + 1} FETCH (UID ${i + 1} BODY[] {${m.length}}\r\n`), Buffer.from(m).fill(0x80, 100 + m.indexOf('\r\n\r\n') + 4, 101 + m.indexOf('\r\n\r\n') + 4), Buffer.from(')\r\n')]),
+      ])
+      expect(got.subarray(0, expected.length).equals(expected)).toBe(true)
+      expect(got.subarray(expected.length).toString()).toMatch(/^Q\d+Z OK /)
     } finally {
       c.close()
     }
