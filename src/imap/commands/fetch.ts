@@ -235,7 +235,7 @@ export const FETCH: CommandHandler = {
         if (selected.showModseq && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${record.modseq})`)
       }
       batch.text(text + ')\r\n')
-      await batch.due()
+      if (batch.due) await batch.flush()
     }
     batch.write()
   },
