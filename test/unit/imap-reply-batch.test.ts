@@ -7,6 +7,7 @@ function fakeSession(blobs: Record<string, Buffer>) {
   const writes: Buffer[] = []
   let drains = 0
   const session = {
+    sentAll: true,
     write: (data: string | Buffer) => void writes.push(Buffer.from(data)),
     drain: async () => void drains++,
     bus: {
