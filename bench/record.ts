@@ -76,6 +76,24 @@ export function toLine(part: string, what: string, figures: Record<string, Figur
   return line
 }
 
+/**
+ * `npm run bench` arguments: names before `--compare` are run (all when there are none and no
+ * `--compare`), names after it only compared; `--compare` alone runs nothing.
+ */
+export function benchArgs(args: string[], env: NodeJS.ProcessEnv, known: string[]): {run: string[]; compare?: string[]; record: boolean; unknown: string[]} {
+  const at = args.indexOf('--compare')
+  const names = (xs: string[]) => xs.filter((a) => !a.startsWith('-'))
+  const before = names(at < 0 ? args : args.slice(0, at))
+  const after = at < 0 ? [] : names(args.slice(at + 1))
+  const run = before.length ? before : at < 0 ? known : []
+  return {
+    run,
+    ...(at < 0 ? {} : {compare: after.length ? after : run}),
+    record: !args.includes('--no-record') && !env.BENCH_NO_RECORD,
+    unknown: [...before, ...after].filter((n) => !known.includes(n)),
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // collecting during a run (bench/run.ts drives it; a bench run on its own only prints)
 

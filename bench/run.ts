@@ -15,7 +15,7 @@ import {benchImap} from './imap.js'
 import {benchImport} from './import.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
-import {appendRecords, compare, finishBench, formatComparison, newRunId, noteLoad, readRecords, RECORD_FILE, startBench} from './record.js'
+import {appendRecords, benchArgs, compare, finishBench, formatComparison, newRunId, noteLoad, readRecords, RECORD_FILE, startBench} from './record.js'
 import {benchRetention} from './retention.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
@@ -34,17 +34,10 @@ const benches: Record<string, () => Promise<void>> = {
   backup: benchBackup,
 }
 
-const args = process.argv.slice(2)
-const at = args.indexOf('--compare')
-const before = (at < 0 ? args : args.slice(0, at)).filter((a) => !a.startsWith('-'))
-const after = at < 0 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'))
-const record = !args.includes('--no-record') && !process.env.BENCH_NO_RECORD
-const toRun = at >= 0 && !before.length ? [] : before.length ? before : Object.keys(benches)
-for (const name of [...toRun, ...after]) {
-  if (!benches[name]) {
-    console.error(`unknown benchmark ${name}; known: ${Object.keys(benches).join(', ')}`)
-    process.exit(2)
-  }
+const {run: toRun, compare: toCompare, record, unknown} = benchArgs(process.argv.slice(2), process.env, Object.keys(benches))
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`)
+  process.exit(2)
 }
 
 const run = newRunId()
@@ -59,8 +52,8 @@ for (const name of toRun) {
 }
 if (toRun.length && record) console.log(`\nrecorded in ${RECORD_FILE}`)
 
-if (at >= 0) {
-  const rows = compare(readRecords(), after.length ? after : toRun)
+if (toCompare) {
+  const rows = compare(readRecords(), toCompare)
   process.stdout.write(formatComparison(rows))
   if (rows.some((c) => c.slipped)) process.exitCode = 1
 }

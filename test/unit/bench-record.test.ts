@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {appendRecords, BEGIN, compare, END, finishBench, formatComparison, readmeTable, readRecords, type RecordLine, rewriteBlock, startBench} from '../../bench/record.js'
+import {appendRecords, BEGIN, benchArgs, compare, END, finishBench, formatComparison, readmeTable, readRecords, type RecordLine, rewriteBlock, startBench} from '../../bench/record.js'
 import {fig, higher, lower, report} from '../../bench/util.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -136,6 +136,22 @@ describe('compare', () => {
     const held = runCompare('smtp')
     expect(held.stdout).toMatch(/e2e\s+4\.20\s+new/)
     expect(held.status).toBe(0)
+  })
+})
+
+describe('npm run bench arguments', () => {
+  const known = ['foundation', 'imap', 'smtp']
+  it('runs all, the named ones, or none with --compare alone; compares what ran or the names after --compare', () => {
+    expect(benchArgs([], {}, known)).toEqual({run: known, record: true, unknown: []})
+    expect(benchArgs(['imap', '--compare'], {}, known)).toEqual({run: ['imap'], compare: ['imap'], record: true, unknown: []})
+    expect(benchArgs(['--compare'], {}, known)).toEqual({run: [], compare: [], record: true, unknown: []})
+    expect(benchArgs(['--compare', 'smtp', 'imap'], {}, known)).toEqual({run: [], compare: ['smtp', 'imap'], record: true, unknown: []})
+    expect(benchArgs(['smtp', 'nope'], {}, known).unknown).toEqual(['nope'])
+  })
+
+  it('skips writing with --no-record or BENCH_NO_RECORD', () => {
+    expect(benchArgs(['imap', '--no-record'], {}, known).record).toBe(false)
+    expect(benchArgs(['imap'], {BENCH_NO_RECORD: '1'}, known).record).toBe(false)
   })
 })
 
