@@ -1,31 +1,30 @@
 /** The benchmark record (bench/record.ts): its line format, the comparison that flags a slip, the README block. */
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 import {appendRecords, BEGIN, benchArgs, compare, END, finishBench, formatComparison, readmeTable, readRecords, type RecordLine, rewriteBlock, startBench} from '../../bench/record.js'
-import {fig, higher, lower, report} from '../../bench/util.js'
+import {fig, higher, lower, report, tempDir} from '../../bench/util.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
-const dirs: string[] = []
+const cleanups: (() => void)[] = []
 const temp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mbx-bench-record-'))
-  dirs.push(dir)
-  return dir
+  const t = tempDir('mbx-bench-record-')
+  cleanups.push(t.cleanup)
+  return t.dir
 }
 afterEach(() => {
   vi.restoreAllMocks()
-  for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
+  for (const c of cleanups.splice(0)) c()
 })
 
 /** a record line with just what the comparison reads */
-function line(bench: string, run: string, date: string, ratios: Record<string, [number, 'higher' | 'lower', number?]>, part = 'main'): RecordLine {
+function line(bench: string, run: string, date: string, ratios: Record<string, [number, 'higher' | 'lower', number?]>, part = 'main', what = 'w'): RecordLine {
   return {
     bench,
     part,
-    what: 'w',
+    what,
     figures: [],
     ratios: Object.entries(ratios).map(([name, [value, better, goal]]) => ({name, value, better, ...(goal === undefined ? {} : {goal})})),
     machine: {cores: 2, cpu: 'cpu', loadavg: [3.5, 2, 1], node: 'v20.19.0'},
@@ -123,6 +122,14 @@ describe('compare', () => {
     expect(rows.find((r) => r.bench === 'smtp')).toMatchObject({name: 'e2e', slipped: false})
     expect(rows.find((r) => r.bench === 'smtp')!.previous).toBeUndefined()
     expect(formatComparison(rows)).toContain('no ratio slipped')
+  })
+
+  it('compares a ratio only with records of the same workload', () => {
+    const small = [...history, line('imap', 'r3', '2026-12-03T10:00:00Z', {speed: [0.1, 'higher']}, 'main', 'w, 10 messages')]
+    const [row] = compare(small, ['imap'])
+    expect(row).toMatchObject({name: 'speed', slipped: false, otherWorkload: true})
+    expect(row!.previous).toBeUndefined()
+    expect(formatComparison([row!])).toContain('new (earlier records: another workload)')
   })
 
   it('`npm run bench -- --compare` exits non-zero when a ratio slipped, zero otherwise', () => {
