@@ -55,18 +55,18 @@ export function formatFigure(v: FigureValue): string {
 }
 
 /**
- * Names as recorded: trimmed; a row indented under a header row (one whose value is '') is
- * named `header: row`, so the same label under two headers stays two figures.
+ * Names as recorded: trimmed; an indented row is named after the last unindented row above it
+ * (`header: row`), so the same label under two headers stays two figures. A row whose value is
+ * '' only heads the rows under it.
  */
 export function toLine(part: string, what: string, figures: Record<string, FigureValue>): Pick<RecordLine, 'part' | 'what' | 'figures' | 'ratios'> {
   const line: Pick<RecordLine, 'part' | 'what' | 'figures' | 'ratios'> = {part, what, figures: [], ratios: []}
   let header = ''
   for (const [key, v] of Object.entries(figures)) {
-    if (v === '') {
-      header = key.trim()
-      continue
-    }
-    const name = /^\s/.test(key) && header ? `${header}: ${key.trim()}` : key.trim()
+    const indented = /^\s/.test(key)
+    if (!indented) header = key.trim()
+    if (v === '') continue
+    const name = indented && header ? `${header}: ${key.trim()}` : key.trim()
     if (typeof v === 'object' && v.kind === 'ratio') {
       if (!Number.isFinite(v.value)) continue
       line.ratios.push({name, value: v.value, better: v.better, ...(v.goal === undefined ? {} : {goal: v.goal, met: goalMet(v)})})

@@ -30,7 +30,7 @@ export const lower = (value: number, opts?: {goal?: number; note?: string; digit
 /**
  * Prints one set of figures and, under `npm run bench`, records it (bench/record.ts). `part` is
  * a short stable name within the benchmark (the record's key with each ratio's label), `what`
- * the workload as words. A row whose value is '' is a header for the indented rows after it.
+ * the workload as words. An indented row is recorded under the unindented row above it.
  */
 export function report(part: string, what: string, figures: Record<string, FigureValue>): void {
   console.log(`  ${what}`)

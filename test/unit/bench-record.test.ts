@@ -45,7 +45,7 @@ describe('report and the record line', () => {
       'ratio LMDB / raw fdatasync': higher(0.8123, {goal: 0.5}),
       'ratio time / reference': lower(1.5, {goal: 1.2}),
       'ratio without a peer': 'n/a',
-      'with login': '',
+      'with login': 'plain LOGIN',
       '  ratio mailbox / Dovecot': higher(2),
       'persistent sessions': '',
       '  ratio mailbox / Dovecot ': higher(3),
@@ -60,6 +60,7 @@ describe('report and the record line', () => {
       {name: 'workload', text: 'one put per commit'},
       {name: 'LMDB await put', value: 1234.4, unit: 'puts/s', text: '1234 puts/s'},
       {name: 'ratio without a peer', text: 'n/a'},
+      {name: 'with login', text: 'plain LOGIN'},
     ])
     expect(rec!.ratios).toEqual([
       {name: 'ratio LMDB / raw fdatasync', value: 0.8123, better: 'higher', goal: 0.5, met: true},
