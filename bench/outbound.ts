@@ -308,7 +308,7 @@ export async function benchOutbound(): Promise<void> {
     const mailbox = await mailboxOutbound(join(dir, 'data'), sink, raws, true)
     report('delivery', `Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process socket sink that discards)`, {
       'queue pool (default)': `${DEFAULT_QUEUE.senders} senders, at most ${DEFAULT_QUEUE.perDomain} per domain`,
-      'mailbox inject (control socket), DKIM-signed': fig(mailbox.injected, 'msgs/s', `, ${BATCH} calls in flight (the queue deferring them meanwhile)`, 0),
+      'mailbox inject (control socket), DKIM-signed': fig(mailbox.injected, 'msgs/s', `(${BATCH} calls in flight, the queue deferring them meanwhile)`, 0),
       'mailbox inject, dkim.sign false': fig(unsigned.injected, 'msgs/s', '', 0),
       'ratio inject signed / unsigned': higher(mailbox.injected / unsigned.injected),
       'mailbox queue flush -> delivered, DKIM-signed': fig(mailbox.delivered, 'msgs/s', '', 0),

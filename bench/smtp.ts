@@ -51,8 +51,8 @@ export async function benchSmtp(): Promise<void> {
       const m = await metricsIngest(dir, sender)
       return report('metrics', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
         'load generator': loadGenerator().generator,
-        'metrics off (mean of 2)': fig(m.off, 'msgs/s', `, server CPU ${m.offCpuMs.toFixed(3)} ms/msg`, 0),
-        'metrics on, /metrics scraped every second (mean of 2)': fig(m.on, 'msgs/s', `, server CPU ${m.onCpuMs.toFixed(3)} ms/msg`, 0),
+        'metrics off (mean of 2)': fig(m.off, 'msgs/s', `(server CPU ${m.offCpuMs.toFixed(3)} ms/msg)`, 0),
+        'metrics on, /metrics scraped every second (mean of 2)': fig(m.on, 'msgs/s', `(server CPU ${m.onCpuMs.toFixed(3)} ms/msg)`, 0),
         'ratio metrics on / off, rate': higher(m.on / m.off, {goal: 0.95}),
         'ratio metrics on / off, server CPU per message': lower(m.onCpuMs / m.offCpuMs, {goal: 1.05}),
       })
