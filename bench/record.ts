@@ -189,9 +189,11 @@ const where = (l: RecordLine, value: number) => ({value, commit: l.git.commit, d
 
 /**
  * Every ratio of each benchmark's latest run beside the same ratio in the closest earlier run
- * that has it (records are in file order, oldest first).
+ * that has it. Ordered by date, not file order: a union merge of two branches' records
+ * (.gitattributes) puts one side's lines after the other's.
  */
-export function compare(records: RecordLine[], benches: string[] = [], slip = SLIP): Comparison[] {
+export function compare(unordered: RecordLine[], benches: string[] = [], slip = SLIP): Comparison[] {
+  const records = [...unordered].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
   const latestRun = new Map<string, string>()
   for (const l of records) latestRun.set(l.bench, l.run)
   const out: Comparison[] = []

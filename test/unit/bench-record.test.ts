@@ -125,6 +125,11 @@ describe('compare', () => {
     expect(formatComparison(rows)).toContain('no ratio slipped')
   })
 
+  it('goes by date, not by file order (a union merge appends one branch after the other)', () => {
+    const merged = [history[2]!, history[0]!, history[1]!]
+    expect(compare(merged, ['imap']).find((r) => r.name === 'speed')).toMatchObject({latest: {value: 0.79}, previous: {value: 1.0}, slipped: true})
+  })
+
   it('compares a ratio only with records of the same workload', () => {
     const small = [...history, line('imap', 'r3', '2026-12-03T10:00:00Z', {speed: [0.1, 'higher']}, 'main', 'w, 10 messages')]
     const [row] = compare(small, ['imap'])
