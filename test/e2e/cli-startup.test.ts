@@ -4,6 +4,7 @@
  * reach MIME analysis (libmime, its Japanese charset tables) and DKIM key generation
  * (node:crypto); the directory reaches password hashing (argon2 and its native add-on). Each is
  * loaded at its first use now (src/lazy-require.ts, dynamic import in src/auth/password.ts).
+ * semver (~50 files) is what @oclif/core's own Node engine check loads: bin/mailbox turns it off.
  * Probed in the real `bin/mailbox` with a preload that reports, at exit, which of them the
  * process loaded; `user add` is the control that the probe sees them.
  * (The single executable: test/e2e/sea-smoke.test.ts checks its add-on cache after `user list`.)
@@ -26,7 +27,7 @@ beforeAll(async () => {
 import {writeSync} from 'node:fs'
 const cache = createRequire(import.meta.url).cache
 process.on('exit', () => {
-  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
   const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
   writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
 })
@@ -51,7 +52,7 @@ async function loadedBy(args: string[], input?: string): Promise<string[]> {
 }
 
 describe('start-up of the reading commands', () => {
-  it('`user list` and `user show` load neither libmime, argon2 nor node:crypto', async () => {
+  it('`user list` and `user show` load neither libmime, argon2, semver nor node:crypto', async () => {
     expect(await loadedBy(['user', 'list'])).toEqual([])
     expect(await loadedBy(['user', 'show', 'alice@example.com'])).toEqual([])
   })
