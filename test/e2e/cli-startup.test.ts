@@ -13,7 +13,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, tempDataDir} from '../helpers/cli.js'
+import {runCli, startServe, tempDataDir} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-startup-'))
 const probe = join(dir, 'probe.mjs')
@@ -25,9 +25,10 @@ beforeAll(async () => {
     probe,
     `import {createRequire} from 'node:module'
 import {writeSync} from 'node:fs'
+import {isMainThread} from 'node:worker_threads'
 const cache = createRequire(import.meta.url).cache
-process.on('exit', () => {
-  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+if (isMainThread) process.on('exit', () => {
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver|mailauth|selfsigned)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
   const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
   writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
 })
@@ -42,13 +43,17 @@ process.on('exit', () => {
 
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
+const loadedIn = (stderr: string): string[] => {
+  const line = stderr.split('\n').find((l) => l.startsWith(MARK))
+  expect(line, stderr).toBeDefined()
+  return JSON.parse(line!.slice(MARK.length)) as string[]
+}
+
 /** what `mailbox ARGS` loaded of the heavy modules, and its result */
 async function loadedBy(args: string[], input?: string): Promise<string[]> {
   const r = await runCli(args, {dataDir, input, env: {NODE_OPTIONS: `--import=${probe}`}})
   expect(r.code, r.stderr).toBe(0)
-  const line = r.stderr.split('\n').find((l) => l.startsWith(MARK))
-  expect(line, r.stderr).toBeDefined()
-  return JSON.parse(line!.slice(MARK.length)) as string[]
+  return loadedIn(r.stderr)
 }
 
 describe('start-up of the reading commands', () => {
@@ -59,5 +64,23 @@ describe('start-up of the reading commands', () => {
 
   it('`user add` loads argon2 when it hashes (the probe sees it)', async () => {
     expect(await loadedBy(['user', 'add', 'bob@example.com', '--password-stdin'], 'bob-pw\n')).toContain('argon2')
+  })
+})
+
+/**
+ * `serve`'s own thread: the mail-auth threads verify inbound mail with mailauth (and its BIMI stack,
+ * ~400 files); the front-end only writes the header (src/mail-auth/results-header.ts). selfsigned
+ * (an X.509 stack) makes the certificate of a first start, and no start after.
+ */
+describe('start-up of serve', () => {
+  it('loads mailauth in no start, selfsigned in the first start alone', async () => {
+    const served = tempDataDir()
+    const first = await startServe(served, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
+    expect(await first.stop()).toBe(0)
+    expect(loadedIn(first.errors())).toEqual(expect.arrayContaining(['selfsigned']))
+    expect(loadedIn(first.errors())).not.toContain('mailauth')
+    const again = await startServe(served, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
+    expect(await again.stop()).toBe(0)
+    expect(loadedIn(again.errors()).filter((m) => m === 'mailauth' || m === 'selfsigned')).toEqual([])
   })
 })
