@@ -13,7 +13,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {storePath} from '../src/store/store.js'
 import {seedDistinctMessages} from '../test/helpers/seed.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, lower, report, tempDir, timed} from './util.js'
 
 const MESSAGES = Number(process.env.BENCH_BACKUP_MESSAGES ?? 5000)
 const SIZE = 20 * 1024
@@ -46,10 +46,10 @@ export async function benchBackup(): Promise<void> {
       copies.push(c.ms)
     }
     const [b, c] = [median(backups), median(copies)]
-    report(`backup of ${MESSAGES} distinct messages of ${SIZE / 1024} KiB (store file ${(storeBytes / 1024 / 1024).toFixed(0)} MiB, backup ${(backupBytes / 1024 / 1024).toFixed(0)} MiB), median of ${RUNS}`, {
-      'mailbox backup (whole CLI process)': `${b.toFixed(0)} ms, ${mbps(backupBytes, b)}`,
-      'reference: cp of the store file + sync': `${c.toFixed(0)} ms, ${mbps(storeBytes, c)}`,
-      'ratio backup time / cp time': (b / c).toFixed(2),
+    report('backup', `backup of ${MESSAGES} distinct messages of ${SIZE / 1024} KiB (store file ${(storeBytes / 1024 / 1024).toFixed(0)} MiB, backup ${(backupBytes / 1024 / 1024).toFixed(0)} MiB), median of ${RUNS}`, {
+      'mailbox backup (whole CLI process)': fig(b, 'ms', mbps(backupBytes, b), 0),
+      'reference: cp of the store file + sync': fig(c, 'ms', mbps(storeBytes, c), 0),
+      'ratio backup time / cp time': lower(b / c),
     })
   } finally {
     cleanup()

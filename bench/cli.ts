@@ -15,7 +15,7 @@ import {fileURLToPath} from 'node:url'
 import argon2 from 'argon2'
 import {runtimeNode, singleExecutable} from '../scripts/package/locate.js'
 import {HASH_OPTIONS} from '../src/auth/password.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, higher, lower, report, tempDir, timed} from './util.js'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(REPO, 'bin', 'mailbox')
@@ -96,16 +96,20 @@ export async function benchCli(): Promise<void> {
       env,
     )
     const userAdd = await userAddVsHash(sea, dataDir, env)
-    const row = (ms: number) => `${ms.toFixed(0)} ms  (${(ms / reference).toFixed(2)}x node -e 0)${ms < TARGET_MS ? '' : `  over the ${TARGET_MS} ms target`}`
-    report(`CLI start-up, wall time, median of ${RUNS}; ${USERS} users; single executable on Node 24 vs bin/mailbox on ${process.version}`, {
-      [`reference: node -e 0 (${process.version})`]: `${reference.toFixed(0)} ms`,
-      'Node 24 of the binary: node -e 0': `${node24.toFixed(0)} ms  (${(node24 / reference).toFixed(2)}x node -e 0)`,
+    const row = (ms: number) => fig(ms, 'ms', `(${(ms / reference).toFixed(2)}x node -e 0)${ms < TARGET_MS ? '' : `  over the ${TARGET_MS} ms target`}`, 0)
+    report('startup', `CLI start-up, wall time, median of ${RUNS}; ${USERS} users; single executable on Node 24 vs bin/mailbox on ${process.version}`, {
+      [`reference: node -e 0 (${process.version})`]: fig(reference, 'ms', '', 0),
+      'Node 24 of the binary: node -e 0': fig(node24, 'ms', `(${(node24 / reference).toFixed(2)}x node -e 0)`, 0),
       'binary: mailbox --version': row(figures.seaVersion),
       [`binary: mailbox user list (${USERS})`]: row(figures.seaList),
       'bin/mailbox --version': row(figures.nodeVersion),
       [`bin/mailbox user list (${USERS})`]: row(figures.nodeList),
-      [`argon2id hash, m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}`]: `${userAdd.hash.toFixed(0)} ms  (in this process)`,
-      'binary: mailbox user add': `${userAdd.add.toFixed(0)} ms  (the hash is ${((100 * userAdd.hash) / userAdd.add).toFixed(0)}% of it; the rest ${(userAdd.add - userAdd.hash).toFixed(0)} ms)`,
+      [`argon2id hash, m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}`]: fig(userAdd.hash, 'ms', '(in this process)', 0),
+      'binary: mailbox user add': fig(userAdd.add, 'ms', `(the hash is ${((100 * userAdd.hash) / userAdd.add).toFixed(0)}% of it; the rest ${(userAdd.add - userAdd.hash).toFixed(0)} ms)`, 0),
+      'ratio binary --version / node -e 0': lower(figures.seaVersion / reference),
+      'ratio binary user list / node -e 0': lower(figures.seaList / reference),
+      'ratio bin/mailbox user list / node -e 0': lower(figures.nodeList / reference),
+      'ratio argon2id hash / binary user add': higher(userAdd.hash / userAdd.add),
     })
   } finally {
     cleanup()

@@ -14,7 +14,7 @@ import {HASH_OPTIONS} from '../src/auth/password.js'
 import {addDomain} from '../src/directory/domains.js'
 import {addUser} from '../src/directory/users.js'
 import {openStore} from '../src/store/store.js'
-import {rate, report, tempDir, timed} from './util.js'
+import {fig, higher, lower, perSecond, report, tempDir, timed} from './util.js'
 
 const USERS = 10
 const PUTS = 2000
@@ -45,11 +45,11 @@ async function benchUserAdd(dir: string): Promise<void> {
   const cli = await timed(() =>
     spawnSync(process.execPath, [bin, 'user', 'add', 'cli@bench.test', '--password-stdin', '--data-dir', join(dir, 'users')], {input: 'pw\n'}),
   )
-  report(`user add, ${USERS} users, argon2id m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}`, {
-    'addUser (hash + store commit)': `${(add.ms / USERS).toFixed(1)} ms/user`,
-    'reference: argon2.hash alone': `${(raw.ms / USERS).toFixed(1)} ms/hash`,
-    'ratio addUser / bare hash': (add.ms / raw.ms).toFixed(2),
-    'whole CLI process (dist/, 1 user)': cli.result.status === 0 ? `${cli.ms.toFixed(0)} ms` : `failed: ${cli.result.stderr}`,
+  report('user-add', `user add, ${USERS} users, argon2id m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}`, {
+    'addUser (hash + store commit)': fig(add.ms / USERS, 'ms/user', '', 1),
+    'reference: argon2.hash alone': fig(raw.ms / USERS, 'ms/hash', '', 1),
+    'ratio addUser / bare hash': lower(add.ms / raw.ms),
+    'whole CLI process (dist/, 1 user)': cli.result.status === 0 ? fig(cli.ms, 'ms', '', 0) : `failed: ${cli.result.stderr}`,
   })
 }
 
@@ -72,11 +72,11 @@ async function benchPuts(dir: string): Promise<void> {
     }
   })
   closeSync(fd)
-  report(`durable puts, ${PUTS} x 10 KiB (fsync before each put resolves)`, {
-    'LMDB await put, one per commit': `${rate(PUTS, sequential.ms)} puts/s`,
-    'LMDB 100 concurrent puts per commit': `${rate(PUTS, batched.ms)} puts/s`,
-    'reference: write + fdatasync a file': `${rate(PUTS, raw.ms)} writes/s`,
-    'ratio LMDB single / raw fdatasync': (raw.ms / sequential.ms).toFixed(2),
-    'ratio LMDB batched / raw fdatasync': (raw.ms / batched.ms).toFixed(2),
+  report('puts', `durable puts, ${PUTS} x 10 KiB (fsync before each put resolves)`, {
+    'LMDB await put, one per commit': fig(perSecond(PUTS, sequential.ms), 'puts/s', '', 0),
+    'LMDB 100 concurrent puts per commit': fig(perSecond(PUTS, batched.ms), 'puts/s', '', 0),
+    'reference: write + fdatasync a file': fig(perSecond(PUTS, raw.ms), 'writes/s', '', 0),
+    'ratio LMDB single / raw fdatasync': higher(raw.ms / sequential.ms),
+    'ratio LMDB batched / raw fdatasync': higher(raw.ms / batched.ms),
   })
 }

@@ -6,7 +6,7 @@
  * messages made of a URL to the first one plus new text, one command each.
  */
 import {Imap, median, smallMessage, type Target} from './imap.js'
-import {report} from './util.js'
+import {fig, higher, report} from './util.js'
 
 const APPENDS = Number(process.env.BENCH_IMAP_APPENDS ?? 100)
 const RUNS = 5
@@ -66,9 +66,9 @@ export async function benchAppend(mbx: Target, dov: Target | undefined): Promise
   }
   const m = await run(mbx)
   const d = await run(dov)
-  const fmt = (f: AppendFigures | string, key: keyof AppendFigures) => (typeof f === 'string' ? f : `${f[key].toFixed(1)} ms  (${((APPENDS * 1000) / f[key]).toFixed(0)} msgs/s)`)
-  const ratio = (key: keyof AppendFigures) => (typeof m === 'string' || typeof d === 'string' ? 'n/a' : (d[key] / m[key]).toFixed(2))
-  report(`APPEND of ${APPENDS} messages of ~0.7 KB into a fresh folder, one client; median of ${RUNS}`, {
+  const fmt = (f: AppendFigures | string, key: keyof AppendFigures) => (typeof f === 'string' ? f : fig(f[key], 'ms', `(${((APPENDS * 1000) / f[key]).toFixed(0)} msgs/s)`, 1))
+  const ratio = (key: keyof AppendFigures) => (typeof m === 'string' || typeof d === 'string' ? 'n/a' : higher(d[key] / m[key]))
+  report('append', `APPEND of ${APPENDS} messages of ~0.7 KB into a fresh folder, one client; median of ${RUNS}`, {
     'one APPEND each (LITERAL+)': '',
     '  mailbox': fmt(m, 'single'),
     '  Dovecot': fmt(d, 'single'),

@@ -13,7 +13,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {Imap, type Target} from './imap.js'
-import {report} from './util.js'
+import {fig, higher, report} from './util.js'
 
 const RUNS = 5
 const LEVEL = 6
@@ -97,12 +97,12 @@ export async function benchCompress(mbx: Target, dov: Target | undefined, peerRo
     }
   }
   const fmt = (f: Figures) =>
-    `${f.mbps.toFixed(0)} MB/s of message bytes  (runs ${f.runs.map((x) => x.toFixed(0)).join(', ')}; ${(f.wire / 1e6).toFixed(1)} MB compressed on the wire for ${(f.bytes / 1e6).toFixed(1)} MB, ${((100 * f.wire) / f.bytes).toFixed(0)} %)`
+    fig(f.mbps, 'MB/s', `of message bytes  (runs ${f.runs.map((x) => x.toFixed(0)).join(', ')}; ${(f.wire / 1e6).toFixed(1)} MB compressed on the wire for ${(f.bytes / 1e6).toFixed(1)} MB, ${((100 * f.wire) / f.bytes).toFixed(0)} %)`, 0)
   const ratio = d ? m.mbps / d.mbps : undefined
-  report(`FETCH 1:* BODY.PEEK[] of ${count} messages with COMPRESS=DEFLATE active, one client; message bytes / time until the tagged OK, median of ${RUNS} after a warm-up`, {
+  report('compress', `FETCH 1:* BODY.PEEK[] of ${count} messages with COMPRESS=DEFLATE active, one client; message bytes / time until the tagged OK, median of ${RUNS} after a warm-up`, {
     'deflate level': `${LEVEL} on both (mailbox imap.compressionLevel, Dovecot imap_compress_deflate_level); the client inflates with node:zlib`,
     mailbox: fmt(m),
     Dovecot: d ? fmt(d) : why,
-    'ratio mailbox / Dovecot (throughput)': ratio === undefined ? 'n/a' : `${ratio.toFixed(2)}   (goal >= ${GOAL}: ${ratio >= GOAL ? 'met' : 'MISSED'})`,
+    'ratio mailbox / Dovecot (throughput)': ratio === undefined ? 'n/a' : higher(ratio, {goal: GOAL}),
   })
 }

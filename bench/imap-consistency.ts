@@ -22,7 +22,7 @@ export interface ConsistencyTarget {
 export async function benchConsistency(targets: ConsistencyTarget[]): Promise<void> {
   for (const t of targets) {
     const r = await runConsistency({port: t.port, user: t.user, password: t.password, seed: SEED, durationMs: SECONDS * 1000})
-    report(`consistency on ${t.name}: 5 sessions (1 read-only, 2 CONDSTORE) on 3 folders for ${SECONDS} s, seed ${SEED}`, {
+    report(`consistency-${t.name}`, `consistency on ${t.name}: 5 sessions (1 read-only, 2 CONDSTORE) on 3 folders for ${SECONDS} s, seed ${SEED}`, {
       operations: `${r.operations} (${rate(r.operations, SECONDS * 1000)}/s, with think times)`,
       'responses checked': r.responses,
       'keywords brought in': r.keywords,

@@ -10,7 +10,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {BIG_FOLDER, Imap, median, ms, RUNS, type Target, timeRatio} from './imap.js'
-import {report} from './util.js'
+import {type FigureValue, report} from './util.js'
 
 const SORTS = ['SORT RETURN (COUNT MIN MAX) (DATE) UTF-8 ALL', 'UID SORT RETURN (PARTIAL 1:50) (REVERSE DATE) UTF-8 ALL'] as const
 const LIVE = 'UNFLAGGED'
@@ -102,7 +102,7 @@ export async function benchEsort(mbx: Target, dov: Target | undefined, filledAt:
       why = `failed: ${(err as Error).message}`
     }
   }
-  const rows: [string, string][] = []
+  const rows: [string, FigureValue][] = []
   SORTS.forEach((command, i) => {
     rows.push([`${command}: mailbox`, ms(m.sorts[i]!)])
     rows.push([`${command}: Dovecot`, d ? ms(d.sorts[i]!) : why])
@@ -115,5 +115,5 @@ export async function benchEsort(mbx: Target, dov: Target | undefined, filledAt:
   rows.push(['live update against NOOP and SORT again on Dovecot: ratio', timeRatio(m.update, d?.again)])
   rows.push(['answer (mailbox / Dovecot)', `${m.counted} / ${d?.counted ?? 'n/a'}`])
   rows.push(['an update (mailbox)', m.updated])
-  report(`ESORT and CONTEXT=SORT on the ${BIG_FOLDER.toLocaleString('en')}-message INBOX; medians of ${RUNS} runs; time until the tagged OK`, Object.fromEntries(rows))
+  report('esort', `ESORT and CONTEXT=SORT on the ${BIG_FOLDER.toLocaleString('en')}-message INBOX; medians of ${RUNS} runs; time until the tagged OK`, Object.fromEntries(rows))
 }

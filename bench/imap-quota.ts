@@ -5,7 +5,7 @@
  * the Dovecot peer runs without its quota plugin.
  */
 import {Imap, median, type Target} from './imap.js'
-import {report} from './util.js'
+import {fig, report} from './util.js'
 
 /** the big user's quota in this benchmark: large enough never to refuse anything */
 export const BENCH_QUOTA = 100 * 1024 ** 3
@@ -31,10 +31,10 @@ export async function benchQuota(t: Target, count: number): Promise<void> {
     const deleted = await time('STATUS INBOX (DELETED DELETED-STORAGE)')
     const messages = await time('STATUS INBOX (MESSAGES)')
     await c.logout()
-    report(`QUOTA on a ${count.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs; time until the tagged OK`, {
-      'GETQUOTAROOT INBOX': `${root.ms.toFixed(2)} ms   (${quota})`,
-      'STATUS INBOX (DELETED DELETED-STORAGE)': `${deleted.ms.toFixed(2)} ms   (walks the folder's entries)`,
-      'STATUS INBOX (MESSAGES), for scale': `${messages.ms.toFixed(2)} ms`,
+    report('quota', `QUOTA on a ${count.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs; time until the tagged OK`, {
+      'GETQUOTAROOT INBOX': fig(root.ms, 'ms', ` (${quota})`, 2),
+      'STATUS INBOX (DELETED DELETED-STORAGE)': fig(deleted.ms, 'ms', " (walks the folder's entries)", 2),
+      'STATUS INBOX (MESSAGES), for scale': fig(messages.ms, 'ms', '', 2),
     })
   } finally {
     c.destroy()

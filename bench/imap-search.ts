@@ -6,7 +6,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {BIG_FOLDER, goal, Imap, median, ms, RUNS, type Target, timeRatio} from './imap.js'
-import {report} from './util.js'
+import {fig, type FigureValue, report} from './util.js'
 
 const COMMANDS = ['SEARCH RETURN (COUNT MIN MAX) UNSEEN', 'UID SEARCH RETURN (ALL) UNDELETED'] as const
 
@@ -56,13 +56,13 @@ export async function benchEsearch(mbx: Target, dov: Target | undefined, filledA
       why = `failed: ${(err as Error).message}`
     }
   }
-  const rows: [string, string][] = []
+  const rows: [string, FigureValue][] = []
   COMMANDS.forEach((command, i) => {
     const a = m.ms[i]!
-    rows.push([`${command}: mailbox`, `${ms(a)}${i === 0 ? `   (goal < 30 ms: ${goal(a, 30)})` : ''}`])
+    rows.push([`${command}: mailbox`, fig(a, 'ms', i === 0 ? ` (goal < 30 ms: ${goal(a, 30)})` : '', 1)])
     rows.push([`${command}: Dovecot`, d ? ms(d.ms[i]!) : why])
     rows.push([`${command}: ratio`, timeRatio(a, d?.ms[i])])
   })
   rows.push(['answer (mailbox / Dovecot)', `${m.counted} / ${d?.counted ?? 'n/a'}`])
-  report(`ESEARCH on the ${BIG_FOLDER.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs; time until the tagged OK`, Object.fromEntries(rows))
+  report('esearch', `ESEARCH on the ${BIG_FOLDER.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs; time until the tagged OK`, Object.fromEntries(rows))
 }

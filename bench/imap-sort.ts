@@ -8,7 +8,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {goal, Imap, median, ms, RUNS, timeRatio, type Target} from './imap.js'
-import {report} from './util.js'
+import {fig, type FigureValue, report} from './util.js'
 
 interface SortFigures {
   first: number
@@ -69,12 +69,12 @@ export async function benchSort(mbx: Target, dov: Target | undefined, count: num
       why = `failed: ${(err as Error).message}`
     }
   }
-  const row = (label: string, key: keyof SortFigures, limit?: number): [string, string][] => [
-    [`${label}: mailbox`, `${ms(m[key])}${limit ? `   (goal < ${limit} ms: ${goal(m[key], limit)})` : ''}`],
+  const row = (label: string, key: keyof SortFigures, limit?: number): [string, FigureValue][] => [
+    [`${label}: mailbox`, fig(m[key], 'ms', limit ? ` (goal < ${limit} ms: ${goal(m[key], limit)})` : '', 1)],
     [`${label}: Dovecot`, d ? ms(d[key]) : why],
     [`${label}: ratio`, timeRatio(m[key], d?.[key])],
   ]
-  report(`SORT and THREAD of the ${count.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs after the first SORT; time until the tagged OK`, {
+  report('sort', `SORT and THREAD of the ${count.toLocaleString('en')}-message INBOX, one client; medians of ${RUNS} runs after the first SORT; time until the tagged OK`, {
     workload: `SELECT INBOX, SORT (DATE) UTF-8 ALL (first), ${RUNS}x each of SORT (DATE), SORT (SUBJECT), THREAD REFERENCES, THREAD ORDEREDSUBJECT (all UTF-8 ALL)`,
     ...Object.fromEntries([
       ...row('first SORT (DATE) (cold)', 'first'),

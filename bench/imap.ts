@@ -62,7 +62,7 @@ import {benchAppend} from './imap-append.js'
 import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
 import {benchConsistency} from './imap-consistency.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './util.js'
 
 export const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
 const BODIES = Number(process.env.BENCH_IMAP_BODIES ?? 2000)
@@ -483,7 +483,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 export const ms = (x: number) => `${x.toFixed(1)} ms`
 export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
-export const timeRatio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}  (mailbox / Dovecot time; < 1: mailbox faster)` : 'n/a')
+export const timeRatio = (a: number, b: number | undefined): FigureValue => (b ? lower(a / b, {note: '(mailbox / Dovecot time; < 1: mailbox faster)'}) : 'n/a')
 
 /** a memory figure of /proc/PID/status in kB */
 const memKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -671,16 +671,17 @@ async function benchBigFolder(mbx: Target, dov: Target | undefined, filledAt: nu
       why = `failed: ${(err as Error).message}`
     }
   } else why = 'skipped (no peer)'
-  const row = (label: string, key: keyof BigFolderFigures, limit?: number): [string, string][] => {
+  const row = (label: string, key: keyof BigFolderFigures, limit?: number): [string, FigureValue][] => {
     const a = m[key]
     const b = d?.[key]
     return [
-      [`${label}: mailbox`, `${ms(a)}${limit ? `   (goal < ${limit} ms: ${goal(a, limit)})` : ''}`],
+      [`${label}: mailbox`, fig(a, 'ms', limit ? ` (goal < ${limit} ms: ${goal(a, limit)})` : '', 1)],
       [`${label}: Dovecot`, b === undefined ? why : ms(b)],
       [`${label}: ratio`, timeRatio(a, b)],
     ]
   }
   report(
+    'folder',
     `${BIG_FOLDER.toLocaleString('en')}-message INBOX (messages of ~${smallMessage(BIG_FOLDER >> 1).length} B), one client; medians of ${RUNS} runs except the first SELECT and the STORE; time until the tagged OK`,
     Object.fromEntries([
       [
@@ -799,15 +800,15 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
   } finally {
     sink.stop()
   }
-  const fmt = (r: BodyFigures) => `${r.mbps.toFixed(0)} MB/s  (runs ${r.runs.map((x) => x.toFixed(0)).join(', ')}; first byte after ${ms(r.firstByteMs)} of ${ms(r.ms)})`
-  report(`FETCH 1:* BODY.PEEK[] of ${BODIES} messages of ${BODY_SIZE} B, one client; bytes received until the tagged OK / time, median of ${RUNS} after a warm-up`, {
+  const fmt = (r: BodyFigures) => fig(r.mbps, 'MB/s', `(runs ${r.runs.map((x) => x.toFixed(0)).join(', ')}; first byte after ${ms(r.firstByteMs)} of ${ms(r.ms)})`, 0)
+  report('bodies', `FETCH 1:* BODY.PEEK[] of ${BODIES} messages of ${BODY_SIZE} B, one client; bytes received until the tagged OK / time, median of ${RUNS} after a warm-up`, {
     'reply size (mailbox)': `${(m.bytes / 1e6).toFixed(1)} MB`,
     'mailbox': fmt(m),
     'Dovecot': d ? fmt(d) : why,
     'ceiling: plain Node socket, same bytes': fmt(s),
-    'ratio mailbox / Dovecot (throughput)': d ? (m.mbps / d.mbps).toFixed(2) : 'n/a',
-    'ratio first byte (mailbox / Dovecot)': d ? (m.firstByteMs / d.firstByteMs).toFixed(2) : 'n/a',
-    'ratio mailbox / ceiling': (m.mbps / s.mbps).toFixed(2),
+    'ratio mailbox / Dovecot (throughput)': d ? higher(m.mbps / d.mbps, {goal: 1}) : 'n/a',
+    'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
+    'ratio mailbox / ceiling': higher(m.mbps / s.mbps),
     'mailbox serve memory': `VmRSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB after`,
   })
 }
@@ -824,13 +825,13 @@ async function benchHeaders(mbx: Target, dov: Target | undefined): Promise<void>
       why = `failed: ${(err as Error).message}`
     }
   }
-  const fmt = (r: BodyFigures) => `${ms(r.ms)}, ${r.mbps.toFixed(0)} MB/s  (runs ${r.runs.map((x) => x.toFixed(0)).join(', ')} MB/s; first byte after ${ms(r.firstByteMs)})`
-  report(`${command} of ${HEADERS.toLocaleString('en')} small messages, one client; median of ${RUNS} after a warm-up`, {
+  const fmt = (r: BodyFigures) => fig(r.ms, 'ms', `(${r.mbps.toFixed(0)} MB/s; runs ${r.runs.map((x) => x.toFixed(0)).join(', ')} MB/s; first byte after ${ms(r.firstByteMs)})`, 1)
+  report('headers', `${command} of ${HEADERS.toLocaleString('en')} small messages, one client; time until the tagged OK, median of ${RUNS} after a warm-up`, {
     'reply size (mailbox / Dovecot)': `${(m.bytes / 1e6).toFixed(2)} MB / ${d ? (d.bytes / 1e6).toFixed(2) + ' MB' : 'n/a'}`,
     'mailbox': fmt(m),
     'Dovecot': d ? fmt(d) : why,
-    'ratio mailbox / Dovecot (throughput)': d ? (m.mbps / d.mbps).toFixed(2) : 'n/a',
-    'ratio first byte (mailbox / Dovecot)': d ? (m.firstByteMs / d.firstByteMs).toFixed(2) : 'n/a',
+    'ratio mailbox / Dovecot (throughput)': d ? higher(m.mbps / d.mbps, {goal: 1}) : 'n/a',
+    'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
   })
 }
 
@@ -935,9 +936,9 @@ async function benchCycles(mbx: Target, dov: Target | undefined): Promise<void> 
   const fmt = (f: CycleFigures | string) =>
     typeof f === 'string'
       ? f
-      : `${f.perSecond.toFixed(1)} cycles/s  (${f.cycles} cycles; cycle median ${ms(f.cycleMs)}, p90 ${ms(f.cycleP90)}${f.loginMs !== undefined ? `, median LOGIN ${ms(f.loginMs)}` : ''}${f.errors ? `; ${f.errors} errors, first: ${f.firstError}` : ''})`
-  const ratio = (a: CycleFigures | string, b: CycleFigures | string) => (typeof a === 'string' || typeof b === 'string' ? 'n/a' : (a.perSecond / b.perSecond).toFixed(2))
-  report(`${CLIENTS} concurrent clients on one user's INBOX of ${SMALL_FOLDER} small messages, ${SECONDS} s each; cycles completed per second`, {
+      : fig(f.perSecond, 'cycles/s', `(${f.cycles} cycles; cycle median ${ms(f.cycleMs)}, p90 ${ms(f.cycleP90)}${f.loginMs !== undefined ? `, median LOGIN ${ms(f.loginMs)}` : ''}${f.errors ? `; ${f.errors} errors, first: ${f.firstError}` : ''})`, 1)
+  const ratio = (a: CycleFigures | string, b: CycleFigures | string) => (typeof a === 'string' || typeof b === 'string' ? 'n/a' : higher(a.perSecond / b.perSecond))
+  report('cycles', `${CLIENTS} concurrent clients on one user's INBOX of ${SMALL_FOLDER} small messages, ${SECONDS} s each; cycles completed per second`, {
     workload: 'SELECT INBOX, FETCH 3 random (FLAGS BODY.PEEK[HEADER]), STORE 1 random +/-FLAGS.SILENT (\\Flagged), APPEND ~0.5 KB (LITERAL+), UID STORE it \\Deleted, UID EXPUNGE it',
     'with login (connect, LOGIN … LOGOUT)': 'plain LOGIN over loopback (mailbox: --allow-insecure-auth; argon2id m=64MiB t=3 p=4)',
     '  mailbox': fmt(ml),
@@ -1191,12 +1192,12 @@ async function benchIdleMemory(dir: string, dov: Target | undefined, peerRoot: s
   const per = (kb: number) => `${((kb * 1024) / IDLE_CONNS / 1000).toFixed(1)} kB`
   const mp = perConnection(m)
   const rp = perConnection(r)
-  report(`memory per idle connection: ${IDLE_CONNS} connections logged in, INBOX (${SMALL_FOLDER} messages) selected, in IDLE; deltas / ${IDLE_CONNS} after a 3 s settle`, {
+  report('memory', `memory per idle connection: ${IDLE_CONNS} connections logged in, INBOX (${SMALL_FOLDER} messages) selected, in IDLE; deltas / ${IDLE_CONNS} after a 3 s settle`, {
     'mailbox serve': `${mp.text}   (goal <= 50 kB RSS: ${mp.rss <= 50 ? 'met' : 'MISSED'})`,
     'reference: plain Node net server, idle sockets': rp.text,
-    'ratio mailbox / plain Node (RSS)': (mp.rss / rp.rss).toFixed(2),
+    'ratio mailbox / plain Node (RSS)': lower(mp.rss / rp.rss),
     'Dovecot PSS delta / connection': typeof d === 'string' ? d : `${per(d.pss)}   (RSS ${per(d.rss)}; ${d.processes} more processes: one imap process per connection)`,
-    'ratio mailbox RSS / Dovecot PSS': typeof d === 'string' ? 'n/a' : ((mp.rss * IDLE_CONNS * 1000) / 1024 / d.pss).toFixed(2),
+    'ratio mailbox RSS / Dovecot PSS': typeof d === 'string' ? 'n/a' : lower((mp.rss * IDLE_CONNS * 1000) / 1024 / d.pss),
     ...(onBigFolder ? {[`mailbox, ${BIG_FOLDER / 1000}k-message INBOX selected`]: `${perConnection(onBigFolder).text}   (${BIG_IDLE_CONNS} connections in IDLE, the server of benchmarks 1-3)`} : {}),
   })
 }

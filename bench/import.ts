@@ -12,7 +12,7 @@ import {fileURLToPath} from 'node:url'
 import {openStore} from '../src/store/store.js'
 import {cli} from './serve.js'
 import {loadGenerator, mailboxIngest} from './smtp.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, higher, report, tempDir, timed} from './util.js'
 
 const MESSAGES = Number(process.env.BENCH_IMPORT_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
@@ -54,11 +54,11 @@ export async function benchImport(): Promise<void> {
 
     const {generator, load} = loadGenerator()
     const {rate: smtp} = await mailboxIngest(join(dir, 'smtp'), (port, n, to) => load(port, n, to), [], MESSAGES)
-    report(`import of ${MESSAGES} messages of ${SIZE} B from one mbox file vs SMTP ingest of as many`, {
-      'mailbox import (CLI, start-up included)': `${imported.toFixed(0)} msgs/s`,
-      'reference: SMTP ingest': `${smtp.toFixed(0)} msgs/s (${generator})`,
-      'ratio import / SMTP (goal >= 0.5)': (imported / smtp).toFixed(2),
-      'rerun of the import (all skipped)': `${(MESSAGES / (rerun.ms / 1000)).toFixed(0)} msgs/s`,
+    report('import', `import of ${MESSAGES} messages of ${SIZE} B from one mbox file vs SMTP ingest of as many`, {
+      'mailbox import (CLI, start-up included)': fig(imported, 'msgs/s', '', 0),
+      'reference: SMTP ingest': fig(smtp, 'msgs/s', `(${generator})`, 0),
+      'ratio import / SMTP': higher(imported / smtp, {goal: 0.5}),
+      'rerun of the import (all skipped)': fig(MESSAGES / (rerun.ms / 1000), 'msgs/s', '', 0),
     })
   } finally {
     cleanup()

@@ -38,7 +38,7 @@ import type {QueueState} from '../src/store/records.js'
 import {openStore} from '../src/store/store.js'
 import {workerFromSource} from '../src/worker-from-source.js'
 import {freePort, startServe} from './serve.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, higher, lower, report, tempDir, timed} from './util.js'
 
 const MESSAGES = Number(process.env.BENCH_OUTBOUND_MESSAGES ?? 2000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
@@ -306,22 +306,22 @@ export async function benchOutbound(): Promise<void> {
     const perMessage = await nodemailerPerMessage(sink, raws)
     const unsigned = await mailboxOutbound(join(dir, 'data-unsigned'), sink, raws, false)
     const mailbox = await mailboxOutbound(join(dir, 'data'), sink, raws, true)
-    report(`Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process socket sink that discards)`, {
+    report('delivery', `Outbound delivery, ${MESSAGES} messages of ${SIZE} B to one routed domain (in-process socket sink that discards)`, {
       'queue pool (default)': `${DEFAULT_QUEUE.senders} senders, at most ${DEFAULT_QUEUE.perDomain} per domain`,
-      'mailbox inject (control socket), DKIM-signed': `${mailbox.injected.toFixed(0)} msgs/s, ${BATCH} calls in flight (the queue deferring them meanwhile)`,
-      'mailbox inject, dkim.sign false': `${unsigned.injected.toFixed(0)} msgs/s`,
-      'ratio inject signed / unsigned': (mailbox.injected / unsigned.injected).toFixed(2),
-      'mailbox queue flush -> delivered, DKIM-signed': `${mailbox.delivered.toFixed(0)} msgs/s`,
-      'mailbox queue flush -> delivered, dkim.sign false': `${unsigned.delivered.toFixed(0)} msgs/s`,
-      'ratio delivered signed / unsigned': (mailbox.delivered / unsigned.delivered).toFixed(2),
-      [`reference: nodemailer pool, ${CONNECTIONS} conns`]: `${reference.toFixed(0)} msgs/s`,
-      'ratio mailbox / nodemailer pool': (mailbox.delivered / reference).toFixed(2),
-      'IMAP NOOP p99, idle server': `${p99(mailbox.idleNoops).toFixed(2)} ms (${mailbox.idleNoops.length} NOOPs)`,
-      'IMAP NOOP p99, during delivery': `${p99(mailbox.busyNoops).toFixed(2)} ms (${mailbox.busyNoops.length} NOOPs)`,
-      'ratio NOOP p99 delivering / idle': (p99(mailbox.busyNoops) / p99(mailbox.idleNoops)).toFixed(2),
+      'mailbox inject (control socket), DKIM-signed': fig(mailbox.injected, 'msgs/s', `(${BATCH} calls in flight, the queue deferring them meanwhile)`, 0),
+      'mailbox inject, dkim.sign false': fig(unsigned.injected, 'msgs/s', '', 0),
+      'ratio inject signed / unsigned': higher(mailbox.injected / unsigned.injected),
+      'mailbox queue flush -> delivered, DKIM-signed': fig(mailbox.delivered, 'msgs/s', '', 0),
+      'mailbox queue flush -> delivered, dkim.sign false': fig(unsigned.delivered, 'msgs/s', '', 0),
+      'ratio delivered signed / unsigned': higher(mailbox.delivered / unsigned.delivered),
+      [`reference: nodemailer pool, ${CONNECTIONS} conns`]: fig(reference, 'msgs/s', '', 0),
+      'ratio mailbox / nodemailer pool': higher(mailbox.delivered / reference),
+      'IMAP NOOP p99, idle server': fig(p99(mailbox.idleNoops), 'ms', `(${mailbox.idleNoops.length} NOOPs)`, 2),
+      'IMAP NOOP p99, during delivery': fig(p99(mailbox.busyNoops), 'ms', `(${mailbox.busyNoops.length} NOOPs)`, 2),
+      'ratio NOOP p99 delivering / idle': lower(p99(mailbox.busyNoops) / p99(mailbox.idleNoops)),
       'IMAP NOOP p99, server idle while nodemailer sends the same to the sink': `${p99(mailbox.machineBusyNoops).toFixed(2)} ms (${mailbox.machineBusyNoops.length} NOOPs): ${(p99(mailbox.machineBusyNoops) / p99(mailbox.idleNoops)).toFixed(2)}x idle, the machine's contention alone`,
-      'reference: 1 conn per message, 8 at once': `${perMessage.rate.toFixed(0)} msgs/s (${perMessage.n} messages)`,
-      'ratio mailbox / 1 conn per message': (mailbox.delivered / perMessage.rate).toFixed(2),
+      'reference: 1 conn per message, 8 at once': fig(perMessage.rate, 'msgs/s', `(${perMessage.n} messages)`, 0),
+      'ratio mailbox / 1 conn per message': higher(mailbox.delivered / perMessage.rate),
     })
   } finally {
     await sink.close()

@@ -71,14 +71,14 @@ try {
   pg.Client.prototype.query = query as typeof pg.Client.prototype.query
   const profile = Object.fromEntries([...spent].sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, `${(ms / 200).toFixed(2)} ms`]))
 
-  report(`one 4 KB message, ${N} times, pool of 10 (median ms per call)`, {
+  report('calls', `one 4 KB message, ${N} times, pool of 10 (median ms per call)`, {
     'SELECT 1 (a round trip)': fixed(median(roundTrips)),
     'BEGIN; INSERT; COMMIT (a durable commit)': fixed(median(commits)),
     'deliver to one user': fixed(median(delivers)),
     'append': fixed(median(appends)),
     'deliver, 8 at a time (msgs/s)': rate(N, parallel.ms),
   })
-  report(`where a deliver's ${(profiled / 200).toFixed(2)} ms go (per message, 200 delivers)`, profile)
+  report('deliver-profile', `where a deliver's ${(profiled / 200).toFixed(2)} ms go (per message, 200 delivers)`, profile)
 
   // a 100,000-message folder, filled in SQL (one blob shared by all: the read does not touch blobs)
   const w = (await mail.folder('w@bench.test', 'INBOX'))!
@@ -105,7 +105,7 @@ try {
   }
   const rawRead = await timed(() => pool.query('SELECT uid, blob_id, flags, internal_date, size, modseq FROM messages WHERE folder_id = $1 ORDER BY uid', [w.id]))
   const server_ = await pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) SELECT uid, blob_id, flags, internal_date, size, modseq FROM messages WHERE folder_id = $1 ORDER BY uid`, [w.id])
-  report(`messages(folderId) of a ${rows}-message folder (5 reads)`, {
+  report('folder-read', `messages(folderId) of a ${rows}-message folder (5 reads)`, {
     'median ms': fixed(median(reads)),
     'of which the server executes (ms)': fixed(server_.rows[0]['QUERY PLAN'][0]['Execution Time']),
     'pg query with its own row parsing (ms)': fixed(rawRead.ms),

@@ -20,7 +20,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import nodemailer from 'nodemailer'
 import {freePort, startServe, which} from './serve.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, type FigureValue, higher, report, tempDir, timed} from './util.js'
 
 const MESSAGES = Number(process.env.BENCH_POP3_MESSAGES ?? 500)
 const SIZE = Number(process.env.BENCH_POP3_SIZE ?? 100 * 1024)
@@ -69,26 +69,27 @@ export async function benchPop3(): Promise<void> {
     }
     const sink = await socketSink(messages.map(toWireForm))
     const m = best(ours)
-    const figures: Record<string, string> = {
-      'mailbox POP3 RETR': `${rate(m).toFixed(0)} MB/s (${m.retrMs.toFixed(0)} ms)`,
+    const figures: Record<string, FigureValue> = {
+      'mailbox POP3 RETR': fig(rate(m), 'MB/s', `(${m.retrMs.toFixed(0)} ms)`, 0),
       'mailbox STAT, first session': `${first.statMs.toFixed(1)} ms (sizes recorded at delivery)`,
       'mailbox STAT, later sessions': `${m.statMs.toFixed(1)} ms (sizes read from each message's bookkeeping)`,
       'mailbox USER/PASS': `${m.loginMs.toFixed(1)} ms (argon2id once, then the verified-credentials cache)`,
-      'reference: plain loopback socket': `${mbps(sink.bytes, sink.ms).toFixed(0)} MB/s`,
-      'ratio mailbox / socket': (rate(m) / mbps(sink.bytes, sink.ms)).toFixed(2),
+      'reference: plain loopback socket': fig(mbps(sink.bytes, sink.ms), 'MB/s', '', 0),
+      'ratio mailbox / socket': higher(rate(m) / mbps(sink.bytes, sink.ms)),
     }
     if (theirs.length) {
       const d = best(theirs)
       Object.assign(figures, {
-        'Dovecot POP3 RETR': `${rate(d).toFixed(0)} MB/s (${d.retrMs.toFixed(0)} ms)`,
+        'Dovecot POP3 RETR': fig(rate(d), 'MB/s', `(${d.retrMs.toFixed(0)} ms)`, 0),
         'Dovecot STAT': `${d.statMs.toFixed(1)} ms`,
         'Dovecot USER/PASS': `${d.loginMs.toFixed(1)} ms`,
-        'ratio mailbox / Dovecot RETR': (rate(m) / rate(d)).toFixed(2),
+        'ratio mailbox / Dovecot RETR': higher(rate(m) / rate(d), {goal: 1}),
       })
     } else {
       figures['Dovecot POP3'] = 'skipped' in peer ? peer.skipped : 'skipped'
     }
     report(
+      'retr',
       `POP3 RETR, one client, ${MESSAGES} messages of ${(SIZE / 1024).toFixed(0)} KiB (${((MESSAGES * SIZE) / 1e6).toFixed(0)} MB), plaintext over loopback, best of ${PASSES} passes`,
       figures,
     )

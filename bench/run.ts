@@ -1,7 +1,11 @@
 /**
- * `npm run bench [-- NAME…]`: runs the named benchmarks (all by default) and prints, for each,
- * what was measured, on what workload, and the ratio against a reference measured in the same
- * run — absolute figures drift on shared machines, ratios much less.
+ * `npm run bench [-- NAME…] [--compare [NAME…]] [--no-record]`: runs the named benchmarks (all
+ * by default) and prints, for each, what was measured, on what workload, and the ratio against a
+ * reference measured in the same run — absolute figures drift on shared machines, ratios much
+ * less. Each run's figures are appended to bench/results/records.jsonl (not with
+ * `--no-record` or BENCH_NO_RECORD=1); `--compare` then sets every ratio of the latest record
+ * beside the previous one and exits 1 when one slipped more than 20 %. Names before
+ * `--compare` are run; names after it only compared; `--compare` alone runs nothing.
  */
 import {benchBackup} from './backup.js'
 import {benchCli} from './cli.js'
@@ -11,6 +15,7 @@ import {benchImap} from './imap.js'
 import {benchImport} from './import.js'
 import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
+import {appendRecords, benchArgs, compare, finishBench, formatComparison, newRunId, noteLoad, readRecords, RECORD_FILE, startBench} from './record.js'
 import {benchRetention} from './retention.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
@@ -29,13 +34,26 @@ const benches: Record<string, () => Promise<void>> = {
   backup: benchBackup,
 }
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
-for (const name of wanted.length ? wanted : Object.keys(benches)) {
-  const bench = benches[name]
-  if (!bench) {
-    console.error(`unknown benchmark ${name}; known: ${Object.keys(benches).join(', ')}`)
-    process.exit(2)
-  }
+const {run: toRun, compare: toCompare, record, unknown} = benchArgs(process.argv.slice(2), process.env, Object.keys(benches))
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`)
+  process.exit(2)
+}
+
+const run = newRunId()
+for (const name of toRun) {
   console.log(`\n== ${name}`)
-  await bench()
+  noteLoad()
+  startBench(name)
+  await benches[name]!()
+  // written bench by bench: a later failure keeps what finished
+  const lines = finishBench(run)
+  if (record) appendRecords(lines)
+}
+if (toRun.length && record) console.log(`\nrecorded in ${RECORD_FILE}`)
+
+if (toCompare) {
+  const rows = compare(readRecords(), toCompare)
+  process.stdout.write(formatComparison(rows))
+  if (rows.some((c) => c.slipped)) process.exitCode = 1
 }

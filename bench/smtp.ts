@@ -29,7 +29,7 @@ import {mailboxMessagesRange} from '../src/store/keys.js'
 import {openStore} from '../src/store/store.js'
 import {startDns, type DnsServer} from '../test/helpers/dns.js'
 import {cpuSeconds, freePort, startServe, which} from './serve.js'
-import {report, tempDir, timed} from './util.js'
+import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './util.js'
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
@@ -45,16 +45,16 @@ export async function benchSmtp(): Promise<void> {
   try {
     if (ONLY_AUTH) {
       const auth = await authIngest(dir, sender)
-      return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, inbound authentication off and on`, authFigures(auth))
+      return report('auth', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, inbound authentication off and on`, authFigures(auth))
     }
     if (ONLY_METRICS) {
       const m = await metricsIngest(dir, sender)
-      return report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
+      return report('metrics', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
         'load generator': loadGenerator().generator,
-        'metrics off (mean of 2)': `${m.off.toFixed(0)} msgs/s, server CPU ${m.offCpuMs.toFixed(3)} ms/msg`,
-        'metrics on, /metrics scraped every second (mean of 2)': `${m.on.toFixed(0)} msgs/s, server CPU ${m.onCpuMs.toFixed(3)} ms/msg`,
-        'ratio metrics on / off, rate (goal >= 0.95)': (m.on / m.off).toFixed(2),
-        'ratio metrics on / off, server CPU per message (goal <= 1.05)': (m.onCpuMs / m.offCpuMs).toFixed(2),
+        'metrics off (mean of 2)': fig(m.off, 'msgs/s', `(server CPU ${m.offCpuMs.toFixed(3)} ms/msg)`, 0),
+        'metrics on, /metrics scraped every second (mean of 2)': fig(m.on, 'msgs/s', `(server CPU ${m.onCpuMs.toFixed(3)} ms/msg)`, 0),
+        'ratio metrics on / off, rate': higher(m.on / m.off, {goal: 0.95}),
+        'ratio metrics on / off, server CPU per message': lower(m.onCpuMs / m.offCpuMs, {goal: 1.05}),
       })
     }
     const storage = await rawPuts(join(dir, 'raw'))
@@ -64,36 +64,36 @@ export async function benchSmtp(): Promise<void> {
     const auth = await authIngest(dir, sender)
     const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
     const peer = smtpSource ? peerEndToEnd() : undefined
-    const figures: Record<string, string> = {
+    const figures: Record<string, FigureValue> = {
       'load generator': generator,
-      'mailbox durable ingest (in mailbox)': `${mailbox.toFixed(0)} msgs/s`,
-      'server CPU per message (all threads)': `${cpuMs.toFixed(3)} ms`,
-      'reference: raw durable LMDB puts': `${storage.toFixed(0)} puts/s`,
-      'ratio mailbox / raw puts': (mailbox / storage).toFixed(2),
+      'mailbox durable ingest (in mailbox)': fig(mailbox, 'msgs/s', '', 0),
+      'server CPU per message (all threads)': fig(cpuMs, 'ms', '', 3),
+      'reference: raw durable LMDB puts': fig(storage, 'puts/s', '', 0),
+      'ratio mailbox / raw puts': higher(mailbox / storage),
     }
-    if (sink) Object.assign(figures, {'reference: Postfix smtp-sink (discards)': `${sink.toFixed(0)} msgs/s`, 'ratio mailbox / smtp-sink': (mailbox / sink).toFixed(2)})
+    if (sink) Object.assign(figures, {'reference: Postfix smtp-sink (discards)': fig(sink, 'msgs/s', '', 0), 'ratio mailbox / smtp-sink': higher(mailbox / sink, {goal: 0.25})})
     if (peer?.endToEnd) {
       Object.assign(figures, {
-        'Postfix ingest (queued, not delivered)': `${peer.ingest.toFixed(0)} msgs/s`,
-        'Postfix -> Dovecot end-to-end': `${peer.endToEnd.toFixed(0)} msgs/s`,
-        'ratio mailbox / Postfix->Dovecot e2e': (mailbox / peer.endToEnd).toFixed(2),
+        'Postfix ingest (queued, not delivered)': fig(peer.ingest, 'msgs/s', '', 0),
+        'Postfix -> Dovecot end-to-end': fig(peer.endToEnd, 'msgs/s', '', 0),
+        'ratio mailbox / Postfix->Dovecot e2e': higher(mailbox / peer.endToEnd, {goal: 4}),
       })
     } else {
       figures['Postfix -> Dovecot'] = peer?.skipped ?? 'skipped: smtp-source not installed'
     }
     Object.assign(figures, authFigures(auth))
-    report(`SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, one message per connection`, figures)
+    report('ingest', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, one message per connection`, figures)
   } finally {
     await sender.dns.close()
     cleanup()
   }
 }
 
-function authFigures(auth: {off: number; on: number}): Record<string, string> {
+function authFigures(auth: {off: number; on: number}): Record<string, FigureValue> {
   return {
-    'inbound auth off (Node client, signed message; mean of 2)': `${auth.off.toFixed(0)} msgs/s`,
-    'inbound auth on (SPF+DKIM+DMARC, loopback DNS, cached; mean of 2)': `${auth.on.toFixed(0)} msgs/s`,
-    'ratio auth on / off (goal >= 0.7)': (auth.on / auth.off).toFixed(2),
+    'inbound auth off (Node client, signed message; mean of 2)': fig(auth.off, 'msgs/s', '', 0),
+    'inbound auth on (SPF+DKIM+DMARC, loopback DNS, cached; mean of 2)': fig(auth.on, 'msgs/s', '', 0),
+    'ratio auth on / off': higher(auth.on / auth.off, {goal: 0.7}),
   }
 }
 

@@ -17,7 +17,7 @@ import argon2 from 'argon2'
 import {HASH_OPTIONS} from '../src/auth/password.js'
 import {addDomain} from '../src/directory/domains.js'
 import {openStore} from '../src/store/store.js'
-import {report, tempDir, timed} from './util.js'
+import {higher, lower, report, tempDir, timed} from './util.js'
 
 /** even: the reference hashes half of them before the import and half after */
 const USERS = 2 * Math.round(Number(process.env.BENCH_USERS ?? 1000) / 2)
@@ -71,12 +71,12 @@ export async function benchUsers(): Promise<void> {
       }
     })
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-    report(`user import, ${USERS} users with passwords, argon2id m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}, ${availableParallelism()} cores, thread pool ${process.env.UV_THREADPOOL_SIZE ?? 4}`, {
+    report('import', `user import, ${USERS} users with passwords, argon2id m=${HASH_OPTIONS.memoryCost} t=${HASH_OPTIONS.timeCost} p=${HASH_OPTIONS.parallelism}, ${availableParallelism()} cores, thread pool ${process.env.UV_THREADPOOL_SIZE ?? 4}`, {
       'user import (whole CLI process)': `${s(cli.ms)} (${(cli.ms / USERS).toFixed(1)} ms/user)`,
       'reference: hashPasswords, own process': `${s(reference.ms)} (${(reference.ms / USERS).toFixed(1)} ms/hash)`,
-      'ratio import / reference': (cli.ms / reference.ms).toFixed(2),
+      'ratio import / reference': lower(cli.ms / reference.ms),
       [`hashes one by one (${SAMPLE}, scaled)`]: s((sequential.ms / SAMPLE) * USERS),
-      'parallel speed-up vs one by one': ((sequential.ms / SAMPLE) * USERS / reference.ms).toFixed(2),
+      'parallel speed-up vs one by one': higher(((sequential.ms / SAMPLE) * USERS) / reference.ms),
       [`user add per user (${CLI_SAMPLE}, scaled)`]: s((perProcess.ms / CLI_SAMPLE) * USERS),
       'load average (1 min) at start, end': load.map((l) => l.toFixed(1)).join(', '),
     })

@@ -7,7 +7,6 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createSecureContext} from 'node:tls'
-import selfsigned from 'selfsigned'
 import {MailboxError} from './errors.js'
 
 export interface TlsMaterial {
@@ -46,6 +45,9 @@ export async function loadTls(options: {dataDir: string; hostname: string; certF
     return {cert: readFileSync(certFile), key: readFileSync(keyFile), source: certFile}
   }
   mkdirSync(dir, {recursive: true, mode: 0o700})
+  // loaded only here, on a first start: selfsigned brings an X.509 stack (~300 CommonJS files)
+  // that a start with its certificate already in place, or with TLS files, never uses
+  const {default: selfsigned} = await import('selfsigned')
   const pems = await selfsigned.generate([{name: 'commonName', value: options.hostname}], {
     keySize: 2048,
     notAfterDate: new Date(Date.now() + 3650 * 86_400_000),

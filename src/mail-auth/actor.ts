@@ -17,7 +17,8 @@ import {withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
 import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
-import {resultsHeader, type Verdict} from './verify.js'
+import {resultsHeader} from './results-header.js'
+import type {Verdict} from './verify.js'
 
 export interface CheckRequest {
   /** the transaction's id (as in our Received field), for the log line */

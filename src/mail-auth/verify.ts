@@ -4,10 +4,10 @@
  * BIMI is not looked at. Returns the verdicts and the one Authentication-Results field (RFC 8601)
  * that records them under our authserv-id; what to do about them is ./policy.ts's business.
  */
-import libmime from 'libmime'
 import {authenticate} from 'mailauth'
 import type {ResolveFn} from './dns.js'
 import type {ArcVerdict} from './policy.js'
+import {resultsHeader} from './results-header.js'
 
 export interface VerifyInput {
   /** the message as the client sent it (our trace fields not yet added) */
@@ -93,11 +93,4 @@ function arcVerdict(arc: MailauthArc | false | undefined): ArcVerdict {
   const dmarc = arc.authenticationResults?.dmarc
   if (dmarc?.result) verdict.dmarc = {result: dmarc.result, ...(dmarc.header?.from ? {from: dmarc.header.from.toLowerCase()} : {})}
   return verdict
-}
-
-/** RFC 8601 §2.2: `Authentication-Results: authserv-id; method=result …; …`, folded, one CRLF at the end */
-export function resultsHeader(authservId: string, rows: string[]): string {
-  // a row quotes what the message said (header.from …): no line breaks may come through from it
-  const clean = rows.map((row) => row.replace(/[\r\n\t]+/g, ' ').replace(/[\x00-\x1f\x7f]/g, ''))
-  return `Authentication-Results: ${authservId};\r\n ` + clean.map((row) => libmime.foldLines(row, 160)).join(';\r\n ') + '\r\n'
 }

@@ -5,7 +5,7 @@
  * folder, one message's bytes at a time. DEST must be new or empty: a second export into the
  * same place would mix two states of the mailbox.
  */
-import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {MailboxError} from '../errors.js'
 import {normalizeFolderName} from '../mailstore/folder-rules.js'
@@ -38,7 +38,10 @@ export interface ExportOptions {
 
 export async function exportMail(store: MailboxStore, user: string, dest: string, options: ExportOptions): Promise<ExportSummary> {
   const started = Date.now()
-  if (existsSync(dest) && readdirSync(dest).length) throw new MailboxError('exists', `${dest} is not empty: export into a new or empty directory`)
+  if (existsSync(dest)) {
+    if (!statSync(dest).isDirectory()) throw new MailboxError('invalid', `${dest} is not a directory: export into a new or empty directory`)
+    if (readdirSync(dest).length) throw new MailboxError('exists', `${dest} is not empty: export into a new or empty directory`)
+  }
   let folders = (await store.mail.folders(user)).filter((f) => !f.noselect)
   if (options.folder !== undefined) {
     const name = normalizeFolderName(options.folder)

@@ -5,7 +5,7 @@
  * `TIME.M<uid>V<uidvalidity>.mailbox,S=<file size>,W=<CRLF size>:2,<flags>` with its internal
  * date as the file's mtime; keywords get letters in the folder's dovecot-keywords file.
  */
-import {closeSync, mkdirSync, openSync, renameSync, utimesSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, renameSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {crlfInfo} from '../mime/crlf.js'
 import {INBOX} from '../mailstore/folder-rules.js'
@@ -35,7 +35,8 @@ export class MaildirFolderWriter {
     const tmp = join(this.dir, 'tmp', name)
     const fd = openSync(tmp, 'wx')
     try {
-      writeSync(fd, file)
+      // writes on after a short write (a disk filling up): writeSync would leave a cut file to be renamed into cur/
+      writeFileSync(fd, file)
     } finally {
       closeSync(fd)
     }

@@ -1,6 +1,8 @@
 /**
  * Reads an mbox file as a stream, one message at a time (memory: the message being read, at most
- * the size limit; an oversized one is counted and skipped, never held).
+ * the size limit; an oversized one is counted and skipped, never held). A line is held whole only
+ * while it may still be a From_ line; past MAX_HELD_LINE bytes it is body text and goes to the
+ * message as it comes, so a file of one endless line costs neither memory nor quadratic copying.
  *
  * A message starts at a `From ` line at the start of the file or after an empty line (the
  * separator of every writer); Content-Length fields are not trusted (they are wrong as often as
@@ -27,6 +29,8 @@ export const MBOX_VARIANTS = ['auto', 'mboxrd', 'mboxo'] as const
 export const MBOXRD_SENDER = 'mboxrd@mailbox.invalid'
 
 const FROM = Buffer.from('From ')
+/** a partial line longer than this is no From_ line (those are short): it is not held to be looked at */
+export const MAX_HELD_LINE = 64 * 1024
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 
 /** the date of a From_ line (`From sender Www Mmm dd hh:mm:ss yyyy`, UTC unless a zone follows the time) */
@@ -85,6 +89,8 @@ export async function* readMbox(
   let base = 0
   let prevBlank = true
   let sawAnything = false
+  /** buf[0] continues a line too long to be held (see MAX_HELD_LINE): its start was looked at already */
+  let midLine = false
 
   const finish = (p: Pending, truncated: boolean): SourceItem => {
     let message = p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts)
@@ -128,6 +134,12 @@ export async function* readMbox(
       if (pending.size > options.maxSize) pending.parts = []
     }
     for (let nl = buf.indexOf(0x0a, lineStart); nl !== -1; nl = buf.indexOf(0x0a, lineStart)) {
+      if (midLine) {
+        midLine = false
+        prevBlank = false
+        lineStart = nl + 1
+        continue
+      }
       if (prevBlank && buf[lineStart] === 0x46 && buf.compare(FROM, 0, 5, lineStart, lineStart + 5) === 0) {
         keep(lineStart)
         if (pending) {
@@ -150,6 +162,12 @@ export async function* readMbox(
       prevBlank = nl === lineStart || (nl === lineStart + 1 && buf[lineStart] === 0x0d)
       lineStart = nl + 1
     }
+    if (buf.length - lineStart > MAX_HELD_LINE) {
+      // before the first From_ line such a line is text, not an mbox; in a message it is body text
+      if (!pending) throw notMbox(path)
+      lineStart = buf.length
+      midLine = true
+    }
     keep(lineStart)
     carry = Buffer.from(buf.subarray(lineStart))
     base += lineStart
@@ -157,7 +175,7 @@ export async function* readMbox(
   if (pending) {
     consumed(base + carry.length)
     // bytes after the last newline: the file was cut inside a line
-    yield finish(pending, carry.length > 0)
+    yield finish(pending, carry.length > 0 || midLine)
   } else if (carry.length) throw notMbox(path)
 }
 

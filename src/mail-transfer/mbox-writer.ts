@@ -3,9 +3,11 @@
  * date (and MBOXRD_SENDER, so our import knows the variant), the message with LF lines
  * (./line-ends.ts), its flags as Status / X-Status / X-Keywords fields at the end of its header
  * (an import takes them out again), `>` added to every `>*From ` line, and an empty line.
- * Written to FILE.tmp and renamed at the end: a file named .mbox is complete.
+ * Written to FILE.tmp, fsynced and renamed at the end: a file named .mbox is complete, a crash too.
  */
-import {closeSync, openSync, renameSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, openSync, renameSync, writeFileSync} from 'node:fs'
+import {dirname} from 'node:path'
+import {fsyncDir} from '../fsync.js'
 import {mboxFieldsOf} from './flags.js'
 import {toFileForm} from './line-ends.js'
 import {fromLine, MBOXRD_SENDER} from './mbox-reader.js'
@@ -28,12 +30,18 @@ export class MboxWriter {
     const fieldText = crlf === '\n' ? fields : fields.replace(/\n/g, '\r\n')
     text = end === -1 ? text + (text.endsWith('\n') || !text ? '' : crlf) + fieldText : text.slice(0, end) + fieldText + text.slice(end)
     if (!text.endsWith('\n')) text += '\n'
-    writeSync(this.fd, `${fromLine(MBOXRD_SENDER, internalDate)}\n${text}\n`, null, 'latin1')
+    // writeFileSync, not writeSync: it writes on after a short write (a disk filling up), where writeSync would leave the message cut
+    writeFileSync(this.fd, `${fromLine(MBOXRD_SENDER, internalDate)}\n${text}\n`, 'latin1')
   }
 
   close(): void {
-    closeSync(this.fd)
+    try {
+      fsyncSync(this.fd)
+    } finally {
+      closeSync(this.fd)
+    }
     renameSync(this.tmp, this.path)
+    fsyncDir(dirname(this.path))
   }
 }
 

@@ -5,13 +5,14 @@
  * cached by the store (`mail.cachedText` / `mail.cacheText`), so each message is decoded at most
  * once and ingest never pays for it.
  */
-import {simpleParser} from 'mailparser'
 import type {MailStore} from '../store/backend.js'
 
 /** longer bodies are searched by their first part only */
 export const MAX_SEARCH_TEXT = 1024 * 1024
 
 export async function extractText(raw: Buffer): Promise<string> {
+  // loaded at the first SEARCH BODY/TEXT: mailparser (~60 files, linkify-it's tables) is no part of serve's start
+  const {simpleParser} = await import('mailparser')
   const mail = await simpleParser(raw, {skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true})
   const text = mail.text ?? (typeof mail.html === 'string' ? mail.html.replace(/<[^>]*>/g, ' ') : '')
   return text.length > MAX_SEARCH_TEXT ? text.slice(0, MAX_SEARCH_TEXT) : text

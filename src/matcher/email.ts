@@ -3,7 +3,7 @@
  * by mailparser, plus its links and likely one-time codes. Keys are snake_case, as in the
  * protocol's own `match_id`.
  */
-import {simpleParser, type AddressObject} from 'mailparser'
+import type {AddressObject} from 'mailparser'
 import type {BlobInfoRecord} from '../store/records.js'
 import {extractCodes, extractLinks, htmlToText} from './extract.js'
 
@@ -32,6 +32,8 @@ const addresses = (a: AddressObject | AddressObject[] | undefined): string[] =>
   (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value.map((v) => v.address ?? '')).filter(Boolean)
 
 export async function buildEmail(id: string, raw: Buffer, info: BlobInfoRecord | undefined, withRaw: boolean): Promise<MatcherEmail> {
+  // loaded at the first message a matcher client asks for: mailparser is no part of serve's start
+  const {simpleParser} = await import('mailparser')
   const mail = await simpleParser(raw, {skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true})
   const html = typeof mail.html === 'string' ? mail.html : ''
   const text = mail.text ?? (html ? htmlToText(html) : '')

@@ -90,25 +90,9 @@ async function watchingSize<T>(file: string, total: number, progress: BytesProgr
   }
 }
 
-/**
- * What a compacted copy of the store writes: the pages in use of every database, and the two meta
- * pages. Only the progress total: a database missing from this list makes it short, never the backup.
- */
-function usedBytes(store: Store): number {
-  const dbs = [store.env, store.meta, store.domains, store.users, store.aliases, store.mailboxes, store.subscriptions, store.messages, store.blobs, store.blobInfo, store.blobText, store.queueEntries, store.queueIndex, store.deliveryLog, store.captureRules, store.familiarAddresses, store.dkimKeys]
-  let pages = 2
-  let pageSize = 4096
-  for (const db of dbs) {
-    const s = db.getStats() as {pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number}
-    pageSize = s.pageSize
-    pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages
-  }
-  return pages * pageSize
-}
-
 /** LMDB's compacted copy of one read snapshot into `file` (which must not exist), then fsynced */
 async function compactCopy(store: Store, file: string, progress: BytesProgress | undefined): Promise<void> {
-  const total = usedBytes(store)
+  const total = store.compactedBytes()
   await watchingSize(file, total, progress, store.env.backup(file, true))
   // LMDB creates it as 0666 less the umask: mail and password hashes are the owner's alone
   chmodSync(file, 0o600)

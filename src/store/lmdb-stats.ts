@@ -1,5 +1,6 @@
 /**
- * The LMDB store's size and free pages (`store.stats()`), and the timing of its group commits
+ * The LMDB store's size and free pages (`store.stats()`), the size of its compacted copy
+ * (`store.compactedBytes()`, a backup's progress total), and the timing of its group commits
  * (`store.observeCommits`).
  *
  * Free pages: LMDB keeps pages freed by earlier transactions in a free list it reuses before the
@@ -26,11 +27,25 @@ const pagesOf = (stat: PageStat): number => stat.treeBranchPageCount + stat.tree
 
 const META_PAGES = 2
 
-export function lmdbStats(path: string, env: RootDatabase, databases: readonly Database<unknown, never>[]): StoreStats {
-  const root = env.getStats() as PageStat & {lastPageNumber: number; root: PageStat; free: PageStat}
-  let used = META_PAGES + pagesOf(root.root) + pagesOf(root.free)
+type RootStat = PageStat & {lastPageNumber: number; root: PageStat; free: PageStat}
+
+/** the pages of the meta pages, the root and every named database: all but the free list and the free pages */
+function treePages(root: RootStat, databases: readonly Database<unknown, never>[]): number {
+  let used = META_PAGES + pagesOf(root.root)
   for (const db of databases) used += pagesOf(db.getStats() as PageStat)
+  return used
+}
+
+export function lmdbStats(path: string, env: RootDatabase, databases: readonly Database<unknown, never>[]): StoreStats {
+  const root = env.getStats() as RootStat
+  const used = treePages(root, databases) + pagesOf(root.free)
   return {sizeBytes: statSync(path).size, freePages: Math.max(0, root.lastPageNumber + 1 - used), pageSize: root.pageSize}
+}
+
+/** the bytes a compacted copy (`mailbox backup`: mdb_env_copy2 with MDB_CP_COMPACT) writes: the trees' pages, no free list */
+export function compactedBytes(env: RootDatabase, databases: readonly Database<unknown, never>[]): number {
+  const root = env.getStats() as RootStat
+  return treePages(root, databases) * root.pageSize
 }
 
 /**

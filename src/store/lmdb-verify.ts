@@ -6,7 +6,7 @@
 import {deliveryLogKey, mailboxKey, mailboxMessagesRange} from './keys.js'
 import {isSeen} from './flag-change.js'
 import type {Store} from './store.js'
-import {type Fact, type FactSource, indexKeyOf, type QueueIndexKey} from './verify.js'
+import {type Fact, type FactSource, indexKeyOf, type QueueIndexKey, sameKey} from './verify.js'
 import {CHANGED, type FolderName, type RepairOutcome, type StoreRepairs} from './verify-repair.js'
 
 const counter = (value: unknown): number => (typeof value === 'number' ? value : 0)
@@ -123,7 +123,7 @@ export function lmdbRepairs(store: Store): StoreRepairs {
       write(() => {
         const entry = store.queueEntries.get(key[3])
         const current = entry && indexKeyOf(entry)
-        if ((current && current.every((x, i) => x === key[i])) || !store.queueIndex.doesExist(key)) return CHANGED
+        if ((current && sameKey(current, key)) || !store.queueIndex.doesExist(key)) return CHANGED
         store.queueIndex.removeSync(key)
         return {done: true}
       }),

@@ -14,7 +14,7 @@ import {MailboxError} from '../errors.js'
 import type {MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
-import {CommitTimer, lmdbStats} from './lmdb-stats.js'
+import {CommitTimer, compactedBytes, lmdbStats} from './lmdb-stats.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
@@ -76,6 +76,8 @@ export interface Store extends MailboxStore {
    * that throws rejects and writes nothing (the others of the batch commit).
    */
   transactAsync<T>(fn: () => T): Promise<T>
+  /** what a compacted copy of the current snapshot writes, in bytes (./lmdb-stats.ts) */
+  compactedBytes(): number
   close(): Promise<void>
 }
 
@@ -181,6 +183,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     // writes before the throw were committed with the batch: test/e2e/smtp-delivery-rollback.test.ts)
     transactAsync: (fn) => commits.timed(() => env.childTransaction(fn)).catch(settleCommitFailure),
     stats: async () => lmdbStats(path, env, databases),
+    compactedBytes: () => compactedBytes(env, databases),
     observeCommits: (observer) => commits.observe(observer),
     // pending async commits first: a stop never drops an acknowledged write
     close: async () => {

@@ -118,7 +118,7 @@ interface FolderTally extends FolderCounters {
 /** the index key an entry must have */
 export const indexKeyOf = (e: QueueEntry): QueueIndexKey => queueIndexKey(e.state, e.priority, e.nextAttemptAt, e.id)
 
-const sameKey = (a: QueueIndexKey, b: QueueIndexKey) => a.every((x, i) => x === b[i])
+export const sameKey = (a: QueueIndexKey, b: QueueIndexKey) => a.every((x, i) => x === b[i])
 
 const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`
 

@@ -2,7 +2,7 @@
  * "Never stalls": a real `serve --capture` prunes 4,990 of 5,000 messages of an INBOX (keep 10,
  * 100 per commit) while an IMAP session on that INBOX keeps sending NOOP and SMTP takes new mail.
  * Asserted by structure, not by timing: the run's log counts its commits (so no commit removed
- * more than 100), NOOP replies arrive in the middle of the prune (each carrying a part of the
+ * more than 100), NOOP replies arrive in the middle of the prune (carrying a part of the
  * EXPUNGEs, not all at the end), and the mail SMTP accepted meanwhile is kept. LMDB only: the
  * store is seeded directly (test/helpers/seed.ts); the batch bound on PostgreSQL is
  * test/unit/capture-retention.test.ts's.
@@ -61,8 +61,10 @@ describe('capture retention under load', () => {
       }
       expect(expunged).toBe(SEEDED - KEEP)
       expect(await sent).toMatchObject({accepted: [READER]})
-      // the NOOPs were answered while the prune went on: several of them each brought a part
-      expect(seen.filter((n) => n < SEEDED - KEEP).length, `EXPUNGE counts seen after NOOPs: ${seen.join(', ')}`).toBeGreaterThanOrEqual(3)
+      // NOOPs were answered while the prune went on: at least one reply carried a part of the
+      // EXPUNGEs, not all of them (one commit of everything, or a stalled loop, gives none; how
+      // many parts a client sees depends on the machine's load: one CI run saw 100, 1900, 4990)
+      expect(seen.filter((n) => n < SEEDED - KEEP).length, `EXPUNGE counts seen after NOOPs: ${seen.join(', ')}`).toBeGreaterThanOrEqual(1)
     } finally {
       await flow.logout()
     }

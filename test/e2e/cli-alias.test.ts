@@ -1,6 +1,8 @@
 /**
  * `mailbox alias …` against the real binary: loops, dangling targets and unknown domains are
  * refused without writing anything; multi-target aliases and catch-alls round-trip through --json.
+ * expectRefused's snapshot proves a refusal wrote nothing: `alias list` follows one only where
+ * the test made aliases of its own first.
  */
 import {beforeAll, describe, expect, it} from 'vitest'
 import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
@@ -35,20 +37,17 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
   it('an alias to itself is a loop', async () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', 'self@example.com', 'SELF@example.com'], dataDir, /alias loop: self@example\.com -> self@example\.com/)
-    expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('a catch-all to an unknown address of its own domain is a loop', async () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', '@example.com', 'nobody@example.com'], dataDir, /alias loop: nobody@example\.com -> @example\.com -> nobody@example\.com/)
-    expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('a target that names no one here is refused, even next to valid targets', async () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['alias', 'add', 'sales@example.com', 'ghost@example.com'], dataDir, /alias target ghost@example\.com does not exist/)
     await expectRefused(['alias', 'add', 'sales@example.com', 'alice@example.com', 'ghost@example.org', 'x@remote.test'], dataDir, /alias target ghost@example\.org does not exist/)
-    expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('an alias in an unknown domain, or a malformed alias or target, is refused', async () => {
@@ -56,7 +55,6 @@ describe('alias add refuses what cannot resolve, and writes nothing', () => {
     await expectRefused(['alias', 'add', 'sales@nope.test', 'alice@example.com'], dataDir, /unknown domain nope\.test/)
     await expectRefused(['alias', 'add', 'not-an-address', 'alice@example.com'], dataDir, /invalid address: "not-an-address"/)
     await expectRefused(['alias', 'add', 'sales@example.com', 'alice@example.com', 'bad target'], dataDir, /invalid address: "bad target"/)
-    expect(await runJson(['alias', 'list'], {dataDir})).toEqual([])
   })
 
   it('a duplicate alias, an alias over a user, and removing an unknown alias are refused', async () => {

@@ -2,7 +2,9 @@
  * `mailbox domain …` and `mailbox user …` against the real binary: the error contract (one
  * `Error: …` line, exit 1, nothing written), the --json shapes, and address normalization.
  * Each test works on its own copy of a seeded data dir. The tests run one after another: every
- * CLI run is CPU-bound start-up, so running them side by side only adds contention.
+ * CLI run is CPU-bound start-up, so running them side by side only adds contention. A refusal is
+ * checked by expectRefused, whose snapshot compares every database byte for byte: no `user list`
+ * or `domain list` after it (the lists themselves are the happy paths' business).
  */
 import {beforeAll, describe, expect, it} from 'vitest'
 import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
@@ -36,7 +38,6 @@ describe('domain and user commands refuse bad input and write nothing', () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'not-an-address', '--password-stdin'], dataDir, /invalid address: "not-an-address"/, {input: 'pw\n'})
     await expectRefused(['domain', 'add', 'bad domain'], dataDir, /invalid domain: "bad domain"/)
-    expect((await runJson(['domain', 'list'], {dataDir})).map((d: {name: string}) => d.name)).toEqual(['example.com', 'example.org'])
   })
 
   it('a user in an unknown domain is refused, before any password is read', async () => {
@@ -52,27 +53,22 @@ describe('domain and user commands refuse bad input and write nothing', () => {
     const hash = await passwordHashOf(dataDir, 'alice@example.com')
     await expectRefused(['user', 'add', 'ALICE@Example.COM', '--password-stdin'], dataDir, /user alice@example\.com already exists/, {input: 'other\n'})
     expect(await passwordHashOf(dataDir, 'alice@example.com')).toBe(hash)
-    expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('a duplicate domain (in any letter case, with a trailing dot) is refused', async () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['domain', 'add', 'EXAMPLE.com.'], dataDir, /domain example\.com already exists/)
-    const domains = await runJson(['domain', 'list'], {dataDir})
-    expect(domains.map((d: {name: string}) => d.name)).toEqual(['example.com', 'example.org'])
   })
 
   it('a user cannot be added over an alias', async () => {
     const dataDir = await cloneDataDir(template)
     await ok(['alias', 'add', 'sales@example.com', 'alice@example.com'], dataDir)
     await expectRefused(['user', 'add', 'Sales@example.com', '--password-stdin'], dataDir, /sales@example\.com is an alias/, {input: 'pw\n'})
-    expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('a bad quota is refused', async () => {
     const dataDir = await cloneDataDir(template)
     await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin', '--quota', 'lots'], dataDir, /invalid size: "lots"/, {input: 'pw\n'})
-    expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('a bad message limit is refused', async () => {
@@ -80,7 +76,6 @@ describe('domain and user commands refuse bad input and write nothing', () => {
     for (const bad of ['-1', 'many', '1.5']) {
       await expectRefused(['user', 'add', 'bob@example.com', '--password-stdin', '--max-messages', bad], dataDir, new RegExp(`invalid message limit: "${bad.replace('.', '\\.')}"`), {input: 'pw\n'})
     }
-    expect(addresses(await runJson(['user', 'list'], {dataDir}))).toEqual(['alice@example.com'])
   })
 
   it('user add --max-messages: kept with the quota, shown by add, show and list', async () => {

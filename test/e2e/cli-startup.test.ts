@@ -4,6 +4,7 @@
  * reach MIME analysis (libmime, its Japanese charset tables) and DKIM key generation
  * (node:crypto); the directory reaches password hashing (argon2 and its native add-on). Each is
  * loaded at its first use now (src/lazy-require.ts, dynamic import in src/auth/password.ts).
+ * semver (~50 files) is what @oclif/core's own Node engine check loads: bin/mailbox turns it off.
  * Probed in the real `bin/mailbox` with a preload that reports, at exit, which of them the
  * process loaded; `user add` is the control that the probe sees them.
  * (The single executable: test/e2e/sea-smoke.test.ts checks its add-on cache after `user list`.)
@@ -12,7 +13,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, tempDataDir} from '../helpers/cli.js'
+import {runCli, startServe, tempDataDir} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-startup-'))
 const probe = join(dir, 'probe.mjs')
@@ -24,9 +25,10 @@ beforeAll(async () => {
     probe,
     `import {createRequire} from 'node:module'
 import {writeSync} from 'node:fs'
+import {isMainThread} from 'node:worker_threads'
 const cache = createRequire(import.meta.url).cache
-process.on('exit', () => {
-  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|prom-client)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+if (isMainThread) process.on('exit', () => {
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver|mailauth|selfsigned|mailparser|prom-client)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
   const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
   writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
 })
@@ -41,17 +43,21 @@ process.on('exit', () => {
 
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
+const loadedIn = (stderr: string): string[] => {
+  const line = stderr.split('\n').find((l) => l.startsWith(MARK))
+  expect(line, stderr).toBeDefined()
+  return JSON.parse(line!.slice(MARK.length)) as string[]
+}
+
 /** what `mailbox ARGS` loaded of the heavy modules, and its result */
 async function loadedBy(args: string[], input?: string): Promise<string[]> {
   const r = await runCli(args, {dataDir, input, env: {NODE_OPTIONS: `--import=${probe}`}})
   expect(r.code, r.stderr).toBe(0)
-  const line = r.stderr.split('\n').find((l) => l.startsWith(MARK))
-  expect(line, r.stderr).toBeDefined()
-  return JSON.parse(line!.slice(MARK.length)) as string[]
+  return loadedIn(r.stderr)
 }
 
 describe('start-up of the reading commands', () => {
-  it('`user list` and `user show` load neither libmime, argon2 nor node:crypto', async () => {
+  it('`user list` and `user show` load neither libmime, argon2, semver nor node:crypto', async () => {
     expect(await loadedBy(['user', 'list'])).toEqual([])
     expect(await loadedBy(['user', 'show', 'alice@example.com'])).toEqual([])
   })
@@ -63,5 +69,24 @@ describe('start-up of the reading commands', () => {
 
   it('`user add` loads argon2 when it hashes (the probe sees it)', async () => {
     expect(await loadedBy(['user', 'add', 'bob@example.com', '--password-stdin'], 'bob-pw\n')).toContain('argon2')
+  })
+})
+
+/**
+ * `serve`'s own thread: the mail-auth threads verify inbound mail with mailauth (and its BIMI stack,
+ * ~400 files); the front-end only writes the header (src/mail-auth/results-header.ts). selfsigned
+ * (an X.509 stack) makes the certificate of a first start, and no start after. mailparser (SEARCH
+ * BODY's text, the matcher) and libmime (header words, that header's folding) wait for their first
+ * use. Together they were 60% of a start's CPU.
+ */
+describe('start-up of serve', () => {
+  it('loads none of mailauth, mailparser, libmime or argon2; selfsigned in the first start alone', async () => {
+    const dataDir = tempDataDir()
+    const first = await startServe(dataDir, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
+    expect(await first.stop()).toBe(0)
+    expect(loadedIn(first.errors()).filter((m) => m !== 'node:crypto')).toEqual(['selfsigned'])
+    const again = await startServe(dataDir, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
+    expect(await again.stop()).toBe(0)
+    expect(loadedIn(again.errors()).filter((m) => m !== 'node:crypto')).toEqual([])
   })
 })

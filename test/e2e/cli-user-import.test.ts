@@ -9,11 +9,18 @@ import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import argon2 from 'argon2'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {HASH_COST_ENV} from '../../src/auth/password.js'
 import {BIN, runCli, runJson, tempDataDir} from '../helpers/cli.js'
-import {ok, passwordHashOf, snapshot} from './fixtures.js'
+import {cloneDataDir, ok, passwordHashOf, snapshot} from './fixtures.js'
 import {connectFlow, deliver, makeFlow, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+
+/** a data dir with the domain example.com alone, copied by the tests that start from one (fixtures.ts cloneDataDir) */
+let exampleCom: string
+beforeAll(async () => {
+  exampleCom = tempDataDir()
+  await ok(['domain', 'add', 'example.com'], exampleCom)
+})
 
 /** a file next to the data dir (removed with it) */
 function writeInput(dataDir: string, name: string, text: string): string {
@@ -80,8 +87,7 @@ describe('user import while the server runs', () => {
 
 describe('user import refuses a bad file whole', () => {
   it('reports every bad line with its field and adds nothing', async () => {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
+    const dataDir = await cloneDataDir(exampleCom)
     await ok(['user', 'import', '-'], dataDir, '{"address":"alice@example.com"}\n{"address":"zoe@example.com"}\n')
     const csv = [
       'address,password,password_hash,quota,aliases', // 1
@@ -119,8 +125,7 @@ describe('user import refuses a bad file whole', () => {
   })
 
   it('JSON Lines: a bad type, an unknown key, a hash too costly to verify, not JSON', async () => {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
+    const dataDir = await cloneDataDir(exampleCom)
     const jsonl = [
       '{"address":"a@example.com","password":"pw","quota":-1}',
       '{"address":"b@example.com","pasword":"pw"}',
@@ -149,8 +154,7 @@ describe('user import refuses a bad file whole', () => {
 
 describe('user import bounds and interruptions', () => {
   it('refuses input over --max-size before reading on, and a file that is not there', async () => {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
+    const dataDir = await cloneDataDir(exampleCom)
     const before = await snapshot(dataDir)
     const big = 'address,password\n' + 'someone@example.com,pw\n'.repeat(20)
     const r = await runCli(['user', 'import', '-', '--max-size', '200'], {dataDir, input: big})
@@ -162,8 +166,7 @@ describe('user import bounds and interruptions', () => {
   })
 
   it('killed while hashing (after its progress shows), it has written nothing, and the store takes the next import', async () => {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
+    const dataDir = await cloneDataDir(exampleCom)
     const before = await snapshot(dataDir)
     // enough users that hashing outlasts the first progress report (5 s) on any machine
     const csv = 'address,password\n' + Array.from({length: 400}, (_, i) => `u${i}@example.com,pw-${i}\n`).join('')
@@ -191,26 +194,27 @@ describe('user import bounds and interruptions', () => {
 })
 
 describe('export, then import into a fresh data dir', () => {
-  /** example.com and example.org; users with a password, a quota and a message limit, an alias, one disabled, one alias of two users */
-  async function seeded(): Promise<string> {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
-    await ok(['domain', 'add', 'example.org'], dataDir)
+  /**
+   * Templates, seeded once through the CLI and copied per test (fixtures.ts cloneDataDir): the
+   * source, example.com and example.org with users with a password, a quota and a message limit,
+   * an alias, one disabled, one alias of two users; the target, the two domains alone.
+   */
+  let sourceTemplate: string
+  let targetTemplate: string
+  beforeAll(async () => {
+    sourceTemplate = await cloneDataDir(exampleCom)
+    await ok(['domain', 'add', 'example.org'], sourceTemplate)
+    targetTemplate = await cloneDataDir(sourceTemplate)
     const csv = 'address,password,quota,max_messages,aliases,disabled\nann@example.com,ann-pw,2G,5000,a@example.com @example.com,\nben@example.org,ben-pw,,,,yes\n'
-    await ok(['user', 'import', '-'], dataDir, csv)
-    await ok(['alias', 'add', 'team@example.com', 'ann@example.com', 'ben@example.org'], dataDir)
-    return dataDir
-  }
+    await ok(['user', 'import', '-'], sourceTemplate, csv)
+    await ok(['alias', 'add', 'team@example.com', 'ann@example.com', 'ben@example.org'], sourceTemplate)
+  })
+  const seeded = () => cloneDataDir(sourceTemplate)
+  const freshWithDomains = () => cloneDataDir(targetTemplate)
   async function exported(dataDir: string, args: string[]): Promise<string> {
     const r = await runCli(['user', 'export', ...args], {dataDir})
     if (r.code !== 0) throw new Error(`user export exited ${r.code}: ${r.stderr}`)
     return r.stdout
-  }
-  async function freshWithDomains(): Promise<string> {
-    const dataDir = tempDataDir()
-    await ok(['domain', 'add', 'example.com'], dataDir)
-    await ok(['domain', 'add', 'example.org'], dataDir)
-    return dataDir
   }
 
   it('with --with-hashes (CSV): the same users, hashes, quotas, aliases and states', async () => {

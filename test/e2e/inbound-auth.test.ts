@@ -500,9 +500,9 @@ describe('a dead DNS server', () => {
     const took = Date.now() - started
     expect(r.code, r.response).toBe(451)
     expect(r.response).toMatch(/^451 4\.7\.0 /)
-    // 1.5 s budget; generous slack for a loaded 2-core machine, but far below smtp-server's timeouts
+    // 1.5 s budget; slack for a loaded 2-core machine (6 s was once exceeded), still far below smtp-server's timeouts (a hang)
     expect(took).toBeGreaterThanOrEqual(1400)
-    expect(took).toBeLessThan(6000)
+    expect(took).toBeLessThan(15_000)
     expect(other.served.output()).toContain('"spf":"temperror"')
   })
 })

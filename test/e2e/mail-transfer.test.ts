@@ -6,12 +6,12 @@
  * an import killed halfway is completed by a rerun without duplicates; an IDLE session of a
  * running server sees imported mail arrive.
  */
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mailboxCommand, runCli, runJson, tempDataDir} from '../helpers/cli.js'
-import {missingOutsideCi, onPath} from '../helpers/ci.js'
+import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {storeEnv} from '../helpers/backend.js'
 import {withTestStore} from '../helpers/test-store.js'
 import {addUser, cloneDataDir, ok} from './fixtures.js'
@@ -222,6 +222,30 @@ describe('export then import', () => {
       expect(await runJson(['import', BOB, dest], {dataDir})).toMatchObject({imported: 0, duplicates: 24})
     })
   }
+})
+
+const hasPrlimit = onPath('prlimit')
+
+describe('export on a full disk', () => {
+  it.skipIf(missingOutsideCi(hasPrlimit))('fails (exit 1) and leaves no file under a final name that holds part of a message', async () => {
+    requireInCi(hasPrlimit, 'prlimit (util-linux) is needed for this test')
+    const dataDir = await cloneDataDir(template)
+    const dir = tempDir()
+    const seed = join(dir, 'seed.mbox')
+    writeFileSync(seed, `From x@y Tue Feb  2 10:00:00 2021\nSubject: large\n\n${'z'.repeat(300_000)}\n`)
+    await runJson(['import', ALICE, seed], {dataDir})
+    const mailbox = mailboxCommand()
+    const env = {...process.env, NO_COLOR: '1', ...mailbox.env, ...(await storeEnv(dataDir))}
+    for (const format of ['mbox', 'maildir']) {
+      const dest = join(dir, `out-${format}`)
+      // a file size limit (EFBIG; Node ignores SIGXFSZ) cuts the message's one write short, as a disk filling up does
+      const r = spawnSync('prlimit', ['--fsize=100000:', mailbox.file, ...mailbox.args, 'export', ALICE, dest, '--format', format, '--data-dir', dataDir], {env, encoding: 'utf8'})
+      expect(r.status, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(/EFBIG|too large/i)
+      if (format === 'mbox') expect(readdirSync(dest).filter((f) => f.endsWith('.mbox'))).toEqual([])
+      else expect(readdirSync(join(dest, 'cur'))).toEqual([])
+    }
+  })
 })
 
 describe('an interrupted import', () => {

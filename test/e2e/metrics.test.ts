@@ -12,7 +12,7 @@
  * running server, as test/e2e/store-commit-failure.test.ts), and 200 again; off by default; a
  * listener beyond loopback without a token refuses to start; with a token, 401 without it.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {statSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {join} from 'node:path'
@@ -22,7 +22,7 @@ import parsePrometheusTextFormat, {type PromFamily} from 'parse-prometheus-text-
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {storePath} from '../../src/store/store.js'
 import {onPostgres} from '../helpers/backend.js'
-import {missingOutsideCi, pythonWith, requireInCi} from '../helpers/ci.js'
+import {missingOutsideCi, onPath, pythonWith, requireInCi} from '../helpers/ci.js'
 import {freePort, runCli, runJson, startServe, tempDataDir} from '../helpers/cli.js'
 import {HOST, deliver, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
 import {RawPop3} from './pop3-helpers.js'
@@ -264,7 +264,7 @@ describe('metrics and health over HTTP', () => {
 })
 
 describe('health when the store fails', () => {
-  const hasPrlimit = spawnSync('prlimit', ['--version'], {stdio: 'ignore'}).status === 0
+  const hasPrlimit = onPath('prlimit')
   it.skipIf(onPostgres || missingOutsideCi(hasPrlimit))('healthz is 503 naming the store while its commits fail, and 200 once they succeed again', async () => {
     requireInCi(hasPrlimit, 'prlimit (util-linux) is needed for this test')
     const metricsPort = await freePort()

@@ -4,7 +4,7 @@
  * reruns and interrupted runs without duplicates, the quota, and export then import into another
  * user giving every message back byte for byte with its flags and internal date, both formats.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -137,6 +137,9 @@ function importCases(open: () => Promise<MailboxStore>) {
       const exported = await exportMail(store, user, dest, {format})
       expect(exported.messages).toBe(raws.length)
       await expect(exportMail(store, user, dest, {format})).rejects.toThrow(/not empty/)
+      const aFile = join(tempDir(), 'a-file')
+      writeFileSync(aFile, '')
+      await expect(exportMail(store, user, aFile, {format})).rejects.toThrow(/is not a directory: export into a new or empty directory/)
 
       const other = await withUser()
       const source = openSource(dest, {format: 'auto', variant: 'auto', maxSize: 1 << 20})

@@ -92,6 +92,27 @@ describe('mbox reading', () => {
     expect(await mbox(file(''))).toEqual([])
   })
 
+  it('reads a line longer than MAX_HELD_LINE as body text, copying it once (not held whole while it grows)', async () => {
+    const line = 'x'.repeat(8 * 1024 * 1024)
+    const path = file(`From a@b Thu Jan  1 00:00:00 1970\nSubject: long\n\nFrom ${line}\n\nFrom a@b Thu Jan  1 00:00:00 1970\nSubject: next\n\nb\n`)
+    const concat = vi.spyOn(Buffer, 'concat')
+    try {
+      const items = await mbox(path, 'auto', 16 * 1024 * 1024)
+      expect(items.map((i) => i.kind)).toEqual(['message', 'message'])
+      expect((items[0] as SourceMessage).raw.equals(Buffer.from(`Subject: long\r\n\r\nFrom ${line}\r\n`))).toBe(true)
+      expect(texts(items)[1]).toBe('Subject: next\r\n\r\nb\r\n')
+      // a partial line carried from chunk to chunk would be copied again with every 1 MiB read
+      const copied = concat.mock.calls.reduce((n, [list]) => n + (list as Buffer[]).reduce((m, b) => m + b.length, 0), 0)
+      expect(copied).toBeLessThan(2 * line.length)
+    } finally {
+      concat.mockRestore()
+    }
+    // over the size limit it is only counted; cut inside it, the message is truncated; before any From_ line, no mbox
+    expect(texts(await mbox(path, 'auto', 1 << 20))).toEqual(['refused: over the size limit (8M > 1M)', 'Subject: next\r\n\r\nb\r\n'])
+    expect(texts(await mbox(file(`From a@b Thu Jan  1 00:00:00 1970\nSubject: cut\n\n${line}`), 'auto', 16 * 1024 * 1024))).toEqual(['refused: truncated: the file ends inside this message'])
+    await expect(mbox(file(line))).rejects.toThrow(/is not an mbox file/)
+  })
+
   it('keeps CRLF messages as they are and finds the split in them', async () => {
     const path = file('From a@b Thu Jan  1 00:00:00 1970\r\nSubject: a\r\n\r\nb\r\n\r\nFrom a@b Thu Jan  1 00:00:00 1970\r\nSubject: c\r\n\r\nd\r\n')
     expect(texts(await mbox(path))).toEqual(['Subject: a\r\n\r\nb\r\n', 'Subject: c\r\n\r\nd\r\n'])

@@ -6,7 +6,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MailboxError} from '../../src/errors.js'
-import {PermanentRouteError, Router, parseHostPort} from '../../src/delivery/route.js'
+import {PermanentRouteError, Router, parseHostPort, parseRouteSpecs} from '../../src/delivery/route.js'
 import {startDns, type DnsServer} from '../e2e/queue-helpers.js'
 
 let dns: DnsServer
@@ -145,5 +145,20 @@ describe('parseHostPort', () => {
         expect((err as Error).message).not.toContain('hunter2')
       }
     }
+  })
+})
+
+/** `serve --route`'s parsing, message by message (test/e2e/cli-config.test.ts runs one through the binary: exit 1, one line, nothing created) */
+describe('parseRouteSpecs', () => {
+  it.each([
+    ['example.net=127.0.0.1:99999', 'invalid --route "example.net=127.0.0.1:99999": invalid port in "127.0.0.1:99999"'],
+    ['example.net=127.0.0.1:0', 'invalid --route "example.net=127.0.0.1:0": invalid port in "127.0.0.1:0"'],
+    ['example.net=127.0.0.1:25x', 'invalid --route "example.net=127.0.0.1:25x": invalid host in "127.0.0.1:25x"'],
+    ['example.net=bad host:25', 'invalid --route "example.net=bad host:25": invalid host in "bad host:25"'],
+    ['not a domain=127.0.0.1:25', 'invalid --route "not a domain=127.0.0.1:25": invalid domain: "not a domain"'],
+    ['example.net', 'invalid --route "example.net": use DOMAIN=HOST:PORT'],
+    ['example.net=u:hunter2@127.0.0.1:70000', 'invalid --route "example.net=127.0.0.1:70000": invalid port in "127.0.0.1:70000"'],
+  ])('%s is refused, naming the route', (route, message) => {
+    expect(() => parseRouteSpecs([route])).toThrow(new MailboxError('invalid', message))
   })
 })

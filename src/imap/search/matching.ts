@@ -8,7 +8,7 @@
  * compare the day written in the Date header (its own zone, not converted to UTC), BEFORE/ON/SINCE
  * the internal date's day in the server's local time zone.
  */
-import libmime from 'libmime'
+import {decodeWords} from '../../mime/base-subject.js'
 import {parseHeader} from '../../mime/header.js'
 import type {MessageRecord} from '../../store/records.js'
 import {inRanges, lowerBound, mergeRanges} from '../sequence.js'
@@ -152,14 +152,6 @@ function matches(key: Key, c: Candidate, extent: Extent): boolean {
       return contains(c.text ?? '', key.value)
     case 'text':
       return contains(c.text ?? '', key.value) || (c.header ?? []).some((f) => contains(`${f.key}: ${f.value}`, key.value))
-  }
-}
-
-function decodeWords(value: string): string {
-  try {
-    return libmime.decodeWords(value)
-  } catch {
-    return value
   }
 }
 
