@@ -204,7 +204,7 @@ async function benchImapFolder(dir: string, server: PrivatePostgres): Promise<vo
   ] as const) {
     const served = await serveImap(dataDir, [], store)
     try {
-      const target: Target = {name, port: served.port, pid: served.pid, password: PW, users: {big: USER, bodies: USER, cycles: USER, idle: []}}
+      const target: Target = {name, port: served.port, pid: served.pid, password: PW, users: {big: USER, bodies: USER, headers: USER, cycles: USER, idle: []}}
       figures[name] = await bigFolder(target, FOLDER)
     } finally {
       await served.stop()

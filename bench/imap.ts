@@ -71,8 +71,10 @@ const CLIENTS = Number(process.env.BENCH_IMAP_CLIENTS ?? 10)
 const SECONDS = Number(process.env.BENCH_IMAP_SECONDS ?? 15)
 const IDLE_CONNS = Number(process.env.BENCH_IMAP_CONNS ?? 1000)
 const SMALL_FOLDER = 1000
+/** the folder whose headers `BODY.PEEK[HEADER]` fetches (part `headers`) */
+const HEADERS = Number(process.env.BENCH_IMAP_HEADERS ?? 10_000)
 export const RUNS = 5
-/** BENCH_IMAP_ONLY=folder,bodies,compress,cycles,memory,quota,esearch,append,sort,consistency,esort runs only those parts */
+/** BENCH_IMAP_ONLY=folder,bodies,headers,compress,cycles,memory,quota,esearch,append,sort,consistency,esort runs only those parts */
 const ONLY = (process.env.BENCH_IMAP_ONLY ?? '').split(',').filter(Boolean)
 const want = (part: string) => !ONLY.length || ONLY.includes(part)
 /** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
@@ -365,7 +367,7 @@ export interface Target {
   /** the server process, when it is one (mailbox) */
   pid?: number
   /** users for benchmarks 1..4 */
-  users: {big: string; bodies: string; cycles: string; idle: string[]}
+  users: {big: string; bodies: string; headers: string; cycles: string; idle: string[]}
   password: string
 }
 
@@ -509,17 +511,19 @@ export async function benchImap(): Promise<void> {
     const dataDir = join(dir, 'data')
     const big = want('folder') || want('quota') || want('esearch') || want('sort') || want('esort') ? BIG_FOLDER : 0
     const bodies = want('bodies') || want('compress') ? BODIES : 0
+    const headers = want('headers') ? HEADERS : 0
     const setup = await timed(async () => {
       const store = openStore(dataDir)
       try {
         await addDomain(store, DOMAIN)
-        for (const u of ['alice', 'bob', 'carol']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW, ...(u === 'alice' && want('quota') ? {quota: BENCH_QUOTA} : {})})
+        for (const u of ['alice', 'bob', 'carol', 'erin']) await addUser(store, {address: `${u}@${DOMAIN}`, password: PW, ...(u === 'alice' && want('quota') ? {quota: BENCH_QUOTA} : {})})
         // alice's logins are not what is measured (only carol's are, in benchmark 3); a cheap hash lets
         // benchmark 4 open many sessions on her 100k folder quickly
         await cheapPassword(store, `alice@${DOMAIN}`)
         fillStore(store, `alice@${DOMAIN}`, big, smallMessage)
         fillStore(store, `bob@${DOMAIN}`, bodies, (i) => bigMessage(i, BODY_SIZE))
         fillStore(store, `carol@${DOMAIN}`, SMALL_FOLDER, smallMessage)
+        fillStore(store, `erin@${DOMAIN}`, headers, smallMessage)
       } finally {
         await store.close()
       }
@@ -539,6 +543,7 @@ export async function benchImap(): Promise<void> {
         fillMaildir(root, 'test', big, smallMessage)
         fillMaildir(root, 'test1', bodies, (i) => bigMessage(i, BODY_SIZE))
         for (const u of ['test2', 'test3', 'test4']) fillMaildir(root, u, SMALL_FOLDER, smallMessage)
+        fillMaildir(root, 'test5', headers, smallMessage)
         const chown = spawnSync('chown', ['-R', 'mail:mail', join(root, 'dovecot-data', 'example.com')], {encoding: 'utf8'})
         if (chown.status !== 0) throw new Error(`chown: ${chown.stderr}`)
       })
@@ -547,17 +552,18 @@ export async function benchImap(): Promise<void> {
     }
 
     served = await serveImap(dataDir)
-    const mbx: Target = {name: 'mailbox', port: served.port, pid: served.pid, password: PW, users: {big: `alice@${DOMAIN}`, bodies: `bob@${DOMAIN}`, cycles: `carol@${DOMAIN}`, idle: [`dave@${DOMAIN}`]}}
+    const mbx: Target = {name: 'mailbox', port: served.port, pid: served.pid, password: PW, users: {big: `alice@${DOMAIN}`, bodies: `bob@${DOMAIN}`, headers: `erin@${DOMAIN}`, cycles: `carol@${DOMAIN}`, idle: [`dave@${DOMAIN}`]}}
     const dov: Target | undefined = peer && {
       name: 'Dovecot',
       port: 10143,
       password: PEER_PW,
-      users: {big: 'test@example.com', bodies: 'test1@example.com', cycles: 'test2@example.com', idle: ['test3@example.com', 'test4@example.com']},
+      users: {big: 'test@example.com', bodies: 'test1@example.com', headers: 'test5@example.com', cycles: 'test2@example.com', idle: ['test3@example.com', 'test4@example.com']},
     }
 
     if (want('folder')) await benchBigFolder(mbx, dov, filledAt)
     if (want('sort')) await benchSort(mbx, dov, BIG_FOLDER, filledAt)
     if (want('bodies')) await benchBodies(mbx, dov, dir)
+    if (want('headers')) await benchHeaders(mbx, dov)
     if (want('compress')) await benchCompress(mbx, dov, peer?.root, BODIES)
     if (want('cycles')) await benchCycles(mbx, dov)
     if (want('append')) await benchAppend(mbx, dov)
@@ -710,20 +716,25 @@ interface BodyFigures {
 }
 
 async function bodies(port: number, login?: {user: string; password: string}): Promise<BodyFigures> {
+  return fetchRuns(port, login, 'FETCH 1:* BODY.PEEK[]', BODIES)
+}
+
+/** a warm-up, then RUNS times the same `command`, which must return at least `expected` responses */
+async function fetchRuns(port: number, login: {user: string; password: string} | undefined, command: string, expected: number): Promise<BodyFigures> {
   const c = await Imap.connect(port)
   try {
     if (login) {
       await c.login(login.user, login.password)
       await c.run('SELECT INBOX')
     }
-    const warm = await c.run('FETCH 1:* BODY.PEEK[]')
-    if (warm.untagged < BODIES) throw new Error(`FETCH BODY.PEEK[] returned ${warm.untagged} responses, expected ${BODIES}`)
+    const warm = await c.run(command)
+    if (warm.untagged < expected) throw new Error(`${command} returned ${warm.untagged} responses, expected ${expected}`)
     const runs: number[] = []
     const firstBytes: number[] = []
     const times: number[] = []
     let bytes = 0
     for (let i = 0; i < RUNS; i++) {
-      const r = await c.run('FETCH 1:* BODY.PEEK[]')
+      const r = await c.run(command)
       bytes = r.bytes
       runs.push(r.bytes / 1e6 / (r.ms / 1000))
       firstBytes.push(r.firstByteMs)
@@ -799,6 +810,28 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
     'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
     'ratio mailbox / ceiling': higher(m.mbps / s.mbps),
     'mailbox serve memory': `VmRSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB after`,
+  })
+}
+
+async function benchHeaders(mbx: Target, dov: Target | undefined): Promise<void> {
+  const command = 'FETCH 1:* BODY.PEEK[HEADER]'
+  const m = await fetchRuns(mbx.port, {user: mbx.users.headers, password: mbx.password}, command, HEADERS)
+  let d: BodyFigures | undefined
+  let why = 'skipped (no peer)'
+  if (dov) {
+    try {
+      d = await fetchRuns(dov.port, {user: dov.users.headers, password: dov.password}, command, HEADERS)
+    } catch (err) {
+      why = `failed: ${(err as Error).message}`
+    }
+  }
+  const fmt = (r: BodyFigures) => fig(r.ms, 'ms', `(${r.mbps.toFixed(0)} MB/s; runs ${r.runs.map((x) => x.toFixed(0)).join(', ')} MB/s; first byte after ${ms(r.firstByteMs)})`, 1)
+  report('headers', `${command} of ${HEADERS.toLocaleString('en')} small messages, one client; time until the tagged OK, median of ${RUNS} after a warm-up`, {
+    'reply size (mailbox / Dovecot)': `${(m.bytes / 1e6).toFixed(2)} MB / ${d ? (d.bytes / 1e6).toFixed(2) + ' MB' : 'n/a'}`,
+    'mailbox': fmt(m),
+    'Dovecot': d ? fmt(d) : why,
+    'ratio mailbox / Dovecot (throughput)': d ? higher(m.mbps / d.mbps, {goal: 1}) : 'n/a',
+    'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
   })
 }
 

@@ -26,7 +26,8 @@ const MESSAGES = Number(process.env.BENCH_POP3_MESSAGES ?? 500)
 const SIZE = Number(process.env.BENCH_POP3_SIZE ?? 100 * 1024)
 /** measured passes per server, after one first pass; the best counts (shared machines are noisy) */
 const PASSES = Number(process.env.BENCH_POP3_PASSES ?? 3)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** BENCH_PEER_DIR: where the peer is when this checkout is not next to ../shared (a worktree) */
+const PEER = process.env.BENCH_PEER_DIR ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 
 interface Pass {
   /** USER + PASS (mailbox: an argon2id verify) */

@@ -73,6 +73,8 @@ export interface ActionMap {
   'mailstore.blobInfo': {req: {blobId: string}; res: BlobInfoRecord}
   /** a message's bytes only (FETCH BODY[], POP3 RETR), without decoding its bookkeeping */
   'mailstore.blobBytes': {req: {blobId: string}; res: Buffer}
+  /** a message's bytes copied into `target` at `offset` if they fit; `size`: how many there are (see store.mail.blobInto) */
+  'mailstore.blobInto': {req: {blobId: string; target: Buffer; offset: number}; res: {size: number}}
   /** the decoded text of a message, for SEARCH BODY/TEXT */
   'mailstore.searchText': {req: {blobId: string}; res: {text: string}}
   /** what SORT and THREAD compare of each message, in the order given (cached by blob id, and by array for a folder view's `records`) */

@@ -3,6 +3,7 @@
  * computed at delivery: no re-parsing, and no copy of the bytes except for HEADER.FIELDS.
  * BINARY[section] (RFC 3516) is a part's body with its Content-Transfer-Encoding removed.
  */
+import {headerEnd} from '../mime/header.js'
 import type {MimePart} from '../mime/structure.js'
 import {decodeTransferEncoding} from '../mime/transfer-encoding.js'
 import {str} from './format.js'
@@ -82,19 +83,30 @@ export const byteRange = (bytes: Buffer, [start, length]: [number, number]): Buf
 /** does the message have the part at `path` (an empty path: the message itself)? */
 export const hasPart = (root: MimePart, path: number[]): boolean => findPart(root, path) !== null
 
-/** The section's bytes, or an empty buffer when the message has no such part. */
-export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Buffer {
-  const part = findPart(root, spec.path)
+/**
+ * The section's bytes, or an empty buffer when the message has no such part. `root` (the stored
+ * structure) is needed only for a section with part numbers: where the whole message's header ends
+ * is found in its bytes, as parseMessage finds it (decoding the stored structure of every message
+ * was most of the time of a `FETCH 1:* BODY.PEEK[HEADER]`).
+ */
+export function sectionBytes(raw: Buffer, root: MimePart | undefined, spec: SectionSpec): Buffer {
+  if (spec.path.length && !root) throw new Error('sectionBytes: a section with part numbers needs the structure')
+  const part = spec.path.length ? findPart(root!, spec.path) : undefined
   if (part === null) return Buffer.alloc(0)
   if (spec.specifier === '') return part ? raw.subarray(part.bodyStart, part.bodyEnd) : raw
   if (spec.specifier === 'MIME') return raw.subarray(part!.headerStart, part!.bodyStart)
   // HEADER and TEXT apply to a message: the whole one, or an attached message/rfc822
-  const message = part ? part.message?.root : root
+  const message = part ? part.message?.root : (root ?? wholeMessage(raw))
   if (!message) return Buffer.alloc(0)
   if (spec.specifier === 'TEXT') return raw.subarray(message.bodyStart, message.bodyEnd)
   const header = raw.subarray(message.headerStart, message.bodyStart)
   if (spec.specifier === 'HEADER') return header
   return filterHeader(header, spec.fields!, spec.specifier === 'HEADER.FIELDS.NOT')
+}
+
+/** the whole message's header and body bounds, as parseMessage's root part has them */
+function wholeMessage(raw: Buffer): Pick<MimePart, 'headerStart' | 'bodyStart' | 'bodyEnd'> {
+  return {headerStart: 0, bodyStart: headerEnd(raw, 0, raw.length), bodyEnd: raw.length}
 }
 
 /** BINARY's section (RFC 3516 §4.2: `section-binary = "[" [section-part] "]"`): part numbers only */

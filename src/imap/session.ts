@@ -232,6 +232,11 @@ export class Session {
     this.compression?.flush()
   }
 
+  /** nothing written waits in the socket (or the deflater): every buffer written has been let go */
+  get sentAll(): boolean {
+    return this.output.writableLength === 0 && this.socket.writableLength === 0
+  }
+
   /** Lets written responses go out and waits while the client is slow to read (big FETCHes). */
   async drain(): Promise<void> {
     const socket = this.socket

@@ -162,6 +162,7 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.claimRecent', ({mailboxId, uidNext}) => ({firstRecent: this.recent.claim(mailboxId, uidNext)})),
       bus.handle('mailstore.blobInfo', async ({blobId}) => found(await mail.blobInfo(blobId), blobId)),
       bus.handle('mailstore.blobBytes', async ({blobId}) => found(await mail.blob(blobId), blobId)),
+      bus.handle('mailstore.blobInto', async ({blobId, target, offset}) => ({size: found(await mail.blobInto(blobId, target, offset), blobId)})),
       bus.handle('mailstore.searchText', async ({blobId}) => ({
         text: await searchText(mail, blobId, (err) => this.log.warn({err, blobId}, 'search text not cached')),
       })),

@@ -27,3 +27,15 @@ export function crlfInfo(raw: Buffer): CrlfInfo {
   }
   return {size: raw.length + bare + (tailOf(raw)?.length ?? 0), bareLf: bare > 0}
 }
+
+/**
+ * crlfInfo of `raw` when its CRLF size is known already (recorded at delivery, see POP3's
+ * STAT): what the size adds to the bytes is the bare LFs' CRs and the tail, so no scan of the
+ * bytes is needed (the per-line scan was a good part of a POP3 RETR). A size that cannot be
+ * right for these bytes is ignored.
+ */
+export function crlfInfoOfSize(raw: Buffer, size: number | undefined): CrlfInfo {
+  const base = raw.length + (tailOf(raw)?.length ?? 0)
+  if (size === undefined || size < base) return crlfInfo(raw)
+  return {size, bareLf: size > base}
+}

@@ -23,7 +23,7 @@ import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
 import {Maildrop, type DropEntry} from './maildrop.js'
-import {crlfInfo, type CrlfInfo} from '../mime/crlf.js'
+import {crlfInfo, crlfInfoOfSize, type CrlfInfo} from '../mime/crlf.js'
 
 export type State = 'authorization' | 'transaction' | 'update' | 'closed'
 
@@ -263,7 +263,7 @@ export class Pop3Session {
       this.err(`message ${entry.n} was removed by another session`)
       return undefined
     }
-    const info = crlfInfo(raw)
+    const info = crlfInfoOfSize(raw, entry.wireSize)
     entry.wireSize = info.size
     return {raw, info}
   }

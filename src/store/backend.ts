@@ -480,6 +480,12 @@ export interface MailStore {
   deliver(input: DeliveryInput): Promise<DeliveryResult>
 
   blob(id: string): Promise<Buffer | undefined>
+  /**
+   * Copies a blob's bytes into `target` at `offset` when they fit, and returns how many there are
+   * (more than the room left: nothing was copied; undefined: no such blob). A reply that gathers
+   * many messages (FETCH) saves a Buffer's allocation and a copy per message this way.
+   */
+  blobInto(id: string, target: Buffer, offset: number): Promise<number | undefined>
   blobInfo(id: string): Promise<BlobInfoRecord | undefined>
   /** blobs made since `sinceMs` (ids are time-ordered), at most `limit` */
   recentBlobs(sinceMs: number, limit: number): Promise<{id: string; info: BlobInfoRecord}[]>

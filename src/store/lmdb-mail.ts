@@ -70,6 +70,15 @@ export function lmdbMail(store: Store): MailStore {
     },
 
     blob: async (id) => store.blobs.get(id),
+    blobInto: async (id, target, offset) => {
+      // lmdb's shared read buffer: valid until the next read, so copied out at once
+      const bytes = store.blobs.getBinaryFast(id)
+      if (bytes === undefined) return undefined
+      // (its `length` is the value's; the buffer itself may be longer)
+      const size = bytes.length
+      if (size <= target.length - offset) target.set(bytes.subarray(0, size), offset)
+      return size
+    },
     blobInfo: async (id) => store.blobInfo.get(id),
     recentBlobs: async (sinceMs, limit) => recentBlobs(store, sinceMs, limit),
     cachedText: async (id) => store.blobText.get(id),

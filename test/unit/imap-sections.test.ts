@@ -305,3 +305,25 @@ describe('HEADER.FIELDS and HEADER.FIELDS.NOT', () => {
     expect(filterHeader(bytes, ['SUBJECT'], false)).toEqual(Buffer.concat([Buffer.from('Subject: '), Buffer.from('Grüße ☃', 'utf8'), Buffer.from('\r\n\r\n')]))
   })
 })
+
+describe('sections of the whole message without the stored structure', () => {
+  const messages = {
+    crlf: crlf('From: a@b', 'Subject: x', '', 'body', ''),
+    'bare LF': Buffer.from('From: a@b\nSubject: x\n\nbody\n.dot\n'),
+    'no blank line': crlf('From: a@b', 'Subject: x'),
+    'blank first line': crlf('', 'body only'),
+    'header only, blank line last': crlf('From: a@b', '', ''),
+    multipart: crlf('Content-Type: multipart/mixed; boundary=q', '', '--q', '', 'one', '--q--', ''),
+    empty: Buffer.alloc(0),
+  }
+  it.each(Object.entries(messages))('%s: HEADER, TEXT and HEADER.FIELDS as with the structure', (_, raw) => {
+    for (const spec of ['HEADER', 'TEXT', 'HEADER.FIELDS (SUBJECT)', 'HEADER.FIELDS.NOT (FROM)']) {
+      const s = parseSection(nodes(spec))
+      expect(sectionBytes(raw, undefined, s)).toEqual(sectionBytes(raw, parseMessage(raw).root, s))
+    }
+  })
+
+  it('a section with part numbers needs the structure', () => {
+    expect(() => sectionBytes(messages.multipart, undefined, parseSection(nodes('1')))).toThrow(/structure/)
+  })
+})

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {crlfInfo} from '../../src/mime/crlf.js'
+import {crlfInfo, crlfInfoOfSize} from '../../src/mime/crlf.js'
 import {topOf, toWire} from '../../src/pop3/wire.js'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
@@ -60,5 +60,25 @@ describe('topOf', () => {
     expect(topOf(b('S: x\n\na\nb\n'), 1).toString()).toBe('S: x\n\na\n')
     expect(topOf(b('S: x\r\n\r\na\r\nlast'), 5).toString()).toBe('S: x\r\n\r\na\r\nlast')
     expect(topOf(b('S: x\r\nT: y\r\n'), 3).toString()).toBe('S: x\r\nT: y\r\n')
+  })
+})
+
+describe('crlfInfoOfSize', () => {
+  it.each([
+    ['CRLF', 'a\r\nb\r\n'],
+    ['bare LFs', 'a\nb\r\nc\n'],
+    ['no final line break', 'a\r\nb'],
+    ['a final lone CR', 'a\r\nb\r'],
+    ['bare LF and no final line break', 'a\nb'],
+    ['empty', ''],
+  ])('%s: the recorded size gives what a scan of the bytes gives', (_, text) => {
+    const raw = Buffer.from(text)
+    expect(crlfInfoOfSize(raw, crlfInfo(raw).size)).toEqual(crlfInfo(raw))
+    expect(crlfInfoOfSize(raw, undefined)).toEqual(crlfInfo(raw))
+  })
+
+  it('a size too small for the bytes is not believed', () => {
+    const raw = Buffer.from('a\nb\n')
+    expect(crlfInfoOfSize(raw, 0)).toEqual(crlfInfo(raw))
   })
 })

@@ -15,6 +15,7 @@ import {ParseError, type Node} from '../parser.js'
 import {binarySectionBytes, parseBinarySection, parseSection, byteRange, sectionBytes, UnknownCteError, type SectionSpec} from '../sections.js'
 import {ImapError, type CommandHandler} from '../session.js'
 import {parsePartial, partialOf, type PartialRange} from '../search/results.js'
+import {ReplyBatch} from '../reply-batch.js'
 import {resolveCommandSet} from '../sequence.js'
 import {intersect, missingUids} from '../vanished.js'
 
@@ -61,8 +62,8 @@ export function parseFetchItems(node: Node): Item[] {
   })
 }
 
-/** write buffered text once it reaches this size, and let the socket drain */
-const BATCH = 64 * 1024
+/** the size of a reply batch (./reply-batch.ts): what a slow client can hold up per FETCH, besides one literal */
+const BATCH = 256 * 1024
 
 export const FETCH: CommandHandler = {
   states: ['selected'],
@@ -96,10 +97,9 @@ export const FETCH: CommandHandler = {
     if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore()
     if (ctx.uid && !items.some((i) => i.kind === 'UID')) items.unshift({kind: 'UID'})
     const needsRaw = items.some((i) => i.kind === 'section')
-    // BODY[] and RFC822 are the stored bytes as they are; every other section needs the MIME offsets
-    const needsInfo = items.some(
-      (i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && (i.section.path.length || i.section.specifier)),
-    )
+    // BODY[], RFC822 and the whole message's HEADER/TEXT are found in the stored bytes; a part
+    // needs the MIME offsets stored at delivery
+    const needsInfo = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODYSTRUCTURE' || i.kind === 'BODY' || (i.kind === 'section' && i.section.path.length))
     const binaries = items.filter((i) => i.kind === 'section' && i.binary)
     const marksSeen = !selected.readOnly && items.some((i) => i.kind === 'section' && !i.peek)
 
@@ -131,9 +131,11 @@ export const FETCH: CommandHandler = {
       if (gone.length) session.write(`* VANISHED (EARLIER) ${formatRanges(gone)}\r\n`)
     }
 
-    let text = ''
-    /** bytes written since the socket was last allowed to flush */
-    let unflushed = 0
+    const batch = new ReplyBatch(session, BATCH)
+    // the usual BODY[] / RFC822 alone: the message bytes are copied from the store into the batch
+    const sections = items.filter((i) => i.kind === 'section')
+    const only = sections.length === 1 ? sections[0]! : undefined
+    const direct = !needsInfo && only?.kind === 'section' && !only.binary && !only.partial && !only.section.path.length && !only.section.specifier
     // the positions and the view's records are both in UID order: walk them side by side
     let r = 0
     for (const i of indexes) {
@@ -148,7 +150,7 @@ export const FETCH: CommandHandler = {
       if (changedSince !== undefined && record.modseq <= changedSince) continue
       let raw: Buffer | undefined
       let info: BlobInfoRecord | undefined
-      if (needsRaw) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
+      if (needsRaw && !direct) raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
       if (needsInfo) info = await session.bus.call('mailstore.blobInfo', {blobId: record.blobId})
       // decoded before the response starts: a part that cannot be decoded fails the command, and
       // the responses already complete go out first
@@ -156,11 +158,11 @@ export const FETCH: CommandHandler = {
       try {
         if (binaries.length) decoded = decodeBinaries(binaries, raw!, info)
       } catch (err) {
-        if (text) session.write(text)
+        batch.write()
         throw err
       }
       let wroteFlags = false
-      text += `* ${seq} FETCH (`
+      let text = `* ${seq} FETCH (`
       let sep = ''
       const add = (item: string) => {
         text += sep + item
@@ -196,9 +198,18 @@ export const FETCH: CommandHandler = {
               add(`BINARY.SIZE[${item.section.label}] ${decoded!.get(item)!.length}`)
               break
             }
-            const whole = !item.section.path.length && !item.section.specifier
-            let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, info?.structure ?? parseMessage(raw!).root, item.section)
             let label = item.name === 'BODY' || item.name === 'BINARY' ? `${item.name}[${item.section.label}]` : item.name
+            if (direct) {
+              // the stored size is the literal's; a blob of another size goes the ordinary way
+              if (await batch.blob(`${text}${sep}${label} {${record.size}}\r\n`, record.blobId, record.size, nulTo0x80)) {
+                text = ''
+                sep = ' '
+                break
+              }
+              raw = await session.bus.call('mailstore.blobBytes', {blobId: record.blobId})
+            }
+            const whole = !item.section.path.length && !item.section.specifier
+            let bytes = item.binary ? decoded!.get(item)! : whole ? raw! : sectionBytes(raw!, item.section.path.length ? (info?.structure ?? parseMessage(raw!).root) : undefined, item.section)
             if (item.partial) {
               bytes = byteRange(bytes, item.partial)
               label += `<${item.partial[0]}>`
@@ -209,12 +220,10 @@ export const FETCH: CommandHandler = {
             // APPENDed with NULs shows 0x80 in their place under BODY[], the size unchanged
             // (Dovecot re-encodes such a part in base64 instead, which changes the size)
             const nul = bytes.includes(0)
-            if (nul && !item.binary) bytes = withoutNul(bytes)
+            if (nul && !item.binary) bytes = nulTo0x80(Buffer.from(bytes))
             add(`${label} ${nul && item.binary ? '~' : ''}{${bytes.length}}\r\n`)
-            // the literal goes out as its own write: a slice of the stored bytes, not a copy
-            session.write(text)
-            session.write(bytes)
-            unflushed += text.length + bytes.length
+            batch.text(text)
+            batch.bytes(bytes)
             text = ''
             break
           }
@@ -225,15 +234,10 @@ export const FETCH: CommandHandler = {
         if (selected.showModseq && !items.some((i) => i.kind === 'UID')) add(`UID ${record.uid}`)
         if (selected.showModseq && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${record.modseq})`)
       }
-      text += ')\r\n'
-      if (unflushed + text.length >= BATCH) {
-        session.write(text)
-        text = ''
-        unflushed = 0
-        await session.drain()
-      }
+      batch.text(text + ')\r\n')
+      if (batch.due) await batch.flush()
     }
-    if (text) session.write(text)
+    batch.write()
   },
 }
 
@@ -245,10 +249,10 @@ function fetchable(indexes: number[], uids: readonly number[], records: MessageR
   })
 }
 
-function withoutNul(bytes: Buffer): Buffer {
-  const copy = Buffer.from(bytes)
-  for (let i = copy.indexOf(0); i !== -1; i = copy.indexOf(0, i + 1)) copy[i] = 0x80
-  return copy
+/** NULs replaced by 0x80, in place */
+function nulTo0x80(bytes: Buffer): Buffer {
+  for (let i = bytes.indexOf(0); i !== -1; i = bytes.indexOf(0, i + 1)) bytes[i] = 0x80
+  return bytes
 }
 
 /** the decoded bytes of each BINARY item of one message; NO [UNKNOWN-CTE] for a part that cannot be decoded */

@@ -136,6 +136,12 @@ export function pgMail(pool: pg.Pool, directory: PgDirectoryBackend): MailStore 
     deliver: (input) => write((client, signals) => deliverIn(client, signals, directory, input)),
 
     blob: (id) => blobBytes(pool, id),
+    blobInto: async (id, target, offset) => {
+      const bytes = await blobBytes(pool, id)
+      if (bytes === undefined) return undefined
+      if (bytes.length <= target.length - offset) bytes.copy(target, offset)
+      return bytes.length
+    },
     blobInfo: (id) => blobInfo(pool, id),
     recentBlobs: (sinceMs, limit) => recentBlobs(pool, sinceMs, limit),
     cachedText: (id) => cachedText(pool, id),
