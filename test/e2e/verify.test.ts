@@ -151,6 +151,8 @@ describe('mailbox verify', () => {
     }
   })
 
+  // LMDB only, not a missing program: the 200,000 messages are seeded into the LMDB store directly
+  // (test/helpers/seed.ts); on PostgreSQL the repairs' re-checks are the contract's (test/helpers/verify-contract.ts)
   it.skipIf(onPostgres)('verifies and repairs a store of 200,000 messages while serve runs on it and SMTP keeps acknowledging into the folder being repaired', async () => {
     const big = tempDataDir()
     await addUsers(big, ['example.test'], [ALICE])
