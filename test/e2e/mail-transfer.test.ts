@@ -309,6 +309,7 @@ const hasMbsync = onPath('mbsync')
 
 describe.skipIf(missingOutsideCi(hasMbsync))('a Maildir written by mbsync', () => {
   it('from a mailbox server, imported into another user: the same messages, bytes and flags', async () => {
+    requireInCi(hasMbsync, 'mbsync (isync) is needed for this test')
     const server = await startImapServer()
     try {
       const [alice, bob] = server.users as [{address: string; password: string}, {address: string; password: string}]
