@@ -13,7 +13,7 @@ import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
 import type {MailboxStore} from '../store/backend.js'
 import type {SigningKey} from '../dkim/sign.js'
-import {withoutForgedResults} from './headers.js'
+import {unsignedHeaderLength, withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
 import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
@@ -136,10 +136,12 @@ export class MailAuthActor implements Actor {
 
   /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
+    const first = req.pieces[0] ?? Buffer.alloc(0)
+    const headerOnly = unsignedHeaderLength(first)
     try {
-      return await this.threads().verify({
+      const verified = await this.threads().verify({
         // one copy, moved to the thread and back: the pieces stay for when it fails
-        message: joinedMovable(req.pieces),
+        message: headerOnly ? joinedMovable([first.subarray(0, headerOnly)]) : joinedMovable(req.pieces),
         remoteAddress: req.remoteAddress,
         helo: req.helo,
         mailFrom: req.mailFrom,
@@ -147,6 +149,9 @@ export class MailAuthActor implements Actor {
         budgetMs: config.dnsBudgetMs,
         maxDkimSignatures: config.maxDkimSignatures,
       })
+      // the (cleaned) header back in front of the body that stayed here
+      if (headerOnly) verified.message = Buffer.concat([verified.message, first.subarray(headerOnly), ...req.pieces.slice(1)])
+      return verified
     } catch (err) {
       this.log.error({err, id: req.id}, 'mail authentication failed')
       return undefined

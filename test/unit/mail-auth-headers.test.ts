@@ -5,7 +5,7 @@
  * limit hidden from the verifier in a copy of the same length.
  */
 import {describe, expect, it} from 'vitest'
-import {authservIdOf, headerFields, withSignatureLimit, withoutForgedResults} from '../../src/mail-auth/headers.js'
+import {authservIdOf, headerFields, unsignedHeaderLength, withSignatureLimit, withoutForgedResults} from '../../src/mail-auth/headers.js'
 
 describe('authservIdOf', () => {
   it('takes the first token after comments and folding white space', () => {
@@ -56,5 +56,21 @@ describe('withSignatureLimit', () => {
     expect(message.length).toBe(raw.length)
     expect(headerFields(message).map((f) => f.name)).toEqual(['dkim-signature', 'dkim-signature', 'x-dkim-ignored', 'x-dkim-ignored', 'from'])
     expect(raw.toString()).toBe(sigs + 'From: a@b.test\r\n\r\nbody\r\n') // the original is untouched
+  })
+})
+
+describe('unsignedHeaderLength', () => {
+  const head = 'From: a@b.test\r\nSubject: s\r\n folded\r\n\r\n'
+  it('is the header block with its empty line when nothing signs the body', () => {
+    expect(unsignedHeaderLength(Buffer.from(head + 'body\r\n'))).toBe(head.length)
+    expect(unsignedHeaderLength(Buffer.from('From: a@b.test\n\nbody\n'))).toBe('From: a@b.test\n\n'.length)
+  })
+
+  it('is 0 when a DKIM signature or an ARC seal or message signature is there (any case), or the header does not end', () => {
+    for (const field of ['DKIM-Signature: v=1\r\n', 'arc-seal: i=1\r\n', 'ARC-Message-Signature: i=1\r\n']) {
+      expect(unsignedHeaderLength(Buffer.from(field + head + 'body\r\n'))).toBe(0)
+    }
+    expect(unsignedHeaderLength(Buffer.from('From: a@b.test\r\nSubject: cut in the mid'))).toBe(0)
+    expect(unsignedHeaderLength(Buffer.from('From: a@b.test\r\n'))).toBe(0)
   })
 })
