@@ -11,6 +11,7 @@ import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
+import type {RspamdCheckReply, RspamdCheckRequest} from './spam/rspamd-types.js'
 import type {ServerStatus} from './status.js'
 import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
@@ -89,6 +90,8 @@ export interface ActionMap {
   'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
   /** a user's limits (quota in bytes, message limit; 0 / absent: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
   'mailstore.quota': {req: {user: string}; res: {limits: UserLimits; usage: Usage}}
+  /** a message checked by rspamd (src/spam/rspamd-actor.ts); `failed` set: no verdict, fail open */
+  'rspamd.check': {req: RspamdCheckRequest; res: RspamdCheckReply}
 }
 
 export interface EventMap {
@@ -123,7 +126,18 @@ export interface EventMap {
   'delivery.attempt': {id: string; attempt: number; host: string; state: 'delivered' | 'deferred' | 'failed'}
   'matcher.matched': {matchId: string; messageId: string}
   'matcher.expired': {matchId: string}
+  /** messages were copied or moved between a user's folders (after the commit): the learning hook */
+  'mail.copied': {user: string; sourceMailboxId: number; target: MailboxRecord; blobIds: string[]; move: boolean}
+  /** rspamd answered a check (its action) or did not (`failed`: timeout, error) */
+  'rspamd.checked': {action: string; failed?: string; seconds: number}
+  /**
+   * what became of messages a user moved into or out of Junk (src/spam/learn-actor.ts): queued for
+   * rspamd, learned, dropped (gone, refused, out of attempts, queue full) or untrained (no rspamd)
+   */
+  'spam.learn': {kind: 'spam' | 'ham'; outcome: LearnOutcome; count: number}
 }
+
+export type LearnOutcome = 'queued' | 'learned' | 'failed' | 'gone' | 'overflow' | 'untrained'
 
 /** messages arrived, were expunged, or had their flags changed */
 export type MessageChangeKind = 'new' | 'expunge' | 'flags'

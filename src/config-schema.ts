@@ -70,6 +70,17 @@ function checkDnsServer(value: string): void {
   if (!m || !ip || !isIP(ip) || !(Number(m[3]) > 0 && Number(m[3]) < 65536)) throw new MailboxError('invalid', 'must be an IP address, optionally with :PORT ([IPv6]:PORT)')
 }
 
+/** an http:// or https:// URL (rspamd's workers) */
+function checkHttpUrl(value: string): void {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new MailboxError('invalid', 'must be a URL, http://HOST:PORT')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MailboxError('invalid', 'must be an http:// or https:// URL')
+}
+
 /** a next hop, `[user:pass@]host[:port]`: parseHostPort's own checks, its message never holding the password */
 const checkHop = (value: string): void => void parseHostPort(value)
 
@@ -173,6 +184,33 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       item: {kind: 'string', check: (d) => normalizeDomain(d), description: 'a domain'},
       description: 'forwarders (mailing lists) whose ARC seals are trusted: a DMARC fail they vouch for (their ARC-Authentication-Results say dmarc=pass for the same From domain) is accepted',
     },
+  }),
+  spam: object('spam filtering of mail from outside on the MX', {
+    rspamd: object("rspamd, when one runs: every inbound message is checked by its normal worker (its action honoured), and users' moves into and out of Junk train it through its controller", {
+      url: {
+        kind: 'string',
+        check: checkHttpUrl,
+        description: "rspamd's normal worker (also --rspamd URL)",
+        unset: 'no rspamd: the built-in checks decide alone',
+        example: 'http://127.0.0.1:11333',
+      },
+      timeoutMs: timer('a check taking longer fails open: the message is taken as if rspamd had not been asked (logged and counted)', 100),
+      maxConnections: count('connections to rspamd at most; checks beyond wait for one (within timeoutMs)'),
+      maxReplyBytes: bytes("a reply of rspamd's larger than this is a failed check", 1024),
+      controllerUrl: {
+        kind: 'string',
+        check: checkHttpUrl,
+        description: "rspamd's controller, where learning goes",
+        unset: 'no learning: moves into and out of Junk are only counted',
+        example: 'http://127.0.0.1:11334',
+      },
+      password: {kind: 'string', secret: 'value', description: "the controller's password", unset: 'none (or passwordFile)', example: 'a-controller-password'},
+      passwordFile: {kind: 'string', description: "file holding the controller's password (mode 0600)", unset: 'the password key, or none', example: '/etc/mailbox/rspamd.password'},
+      learn: {kind: 'boolean', description: 'train rspamd: a message moved (or copied) into Junk as spam, one moved out of Junk (not to Trash) as ham'},
+      learnMaxQueued: count('learning jobs waiting at most (durable queue); moves beyond are counted and not trained'),
+      learnMaxAttempts: count('attempts per learning job before it is given up (logged and counted)'),
+      learnRetryMs: timer('wait after a failed learning attempt; doubles with each further one, up to an hour', 100),
+    }),
   }),
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),
