@@ -8,7 +8,7 @@
  * shows in /stat). Start once per file (beforeAll): the start takes a second or two.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -27,19 +27,22 @@ export interface RspamdServer {
   password: string
   /** the controller's /stat */
   stat(): Promise<{learned: number; scanned: number; actions: Record<string, number>}>
+  /** rspamd's processes now: the main one and its workers (a benchmark sums their CPU) */
+  pids(): number[]
   /** rspamd stops (redis too); idempotent */
   stop(): Promise<void>
 }
 
 const STARTUP_MS = 60_000
 
-export async function startRspamd(): Promise<RspamdServer> {
+/** `workers`: normal workers (default 1; rspamd's own default is one per core) */
+export async function startRspamd(options: {workers?: number} = {}): Promise<RspamdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mbx-rspamd-'))
   for (const sub of ['local.d', 'override.d', 'db', 'run', 'log']) mkdirSync(join(dir, sub))
   const [normal, controller, proxy, redisPort, deadDns] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
   const password = 'rspamd-test-password'
   const files: Record<string, string> = {
-    'override.d/worker-normal.inc': `bind_socket = "127.0.0.1:${normal}";\nmime = true;\ncount = 1;\n`,
+    'override.d/worker-normal.inc': `bind_socket = "127.0.0.1:${normal}";\nmime = true;\ncount = ${options.workers ?? 1};\n`,
     // secure_ip elsewhere: loopback must send the password, as mailbox does
     'override.d/worker-controller.inc': `bind_socket = "127.0.0.1:${controller}";\ncount = 1;\npassword = "${password}";\nsecure_ip = "192.0.2.1";\nstatic_dir = "\${WWWDIR}";\n`,
     'override.d/worker-proxy.inc': `bind_socket = "127.0.0.1:${proxy}";\ncount = -1;\n`,
@@ -65,7 +68,8 @@ export async function startRspamd(): Promise<RspamdServer> {
     const vars = {LOCAL_CONFDIR: dir, DBDIR: join(dir, 'db'), RUNDIR: join(dir, 'run'), LOGDIR: join(dir, 'log')}
     // -f: stay in the foreground (our child); -i: workers may run as root (a CI container)
     const args = ['-f', '-i', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}=${v}`])]
-    children.push(spawn('rspamd', args, {stdio: 'ignore'}))
+    const main = spawn('rspamd', args, {stdio: 'ignore'})
+    children.push(main)
     const url = `http://127.0.0.1:${normal}`
     const controllerUrl = `http://127.0.0.1:${controller}`
     await waitFor(async () => (await ping(url)) && (await ping(controllerUrl)), 'rspamd', dir)
@@ -73,12 +77,22 @@ export async function startRspamd(): Promise<RspamdServer> {
       url,
       controllerUrl,
       password,
+      pids: () => [main.pid!, ...childPids(main.pid!)],
       stat: async () => (await fetch(`${controllerUrl}/stat`, {headers: {Password: password}})).json() as never,
       stop,
     }
   } catch (err) {
     await stop()
     throw err
+  }
+}
+
+/** a process's children, from /proc (Linux) */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+  } catch {
+    return []
   }
 }
 
