@@ -1,16 +1,15 @@
 /**
- * The bus call `rspamd.check` (src/bus.ts): what the end-of-DATA decision (src/spam/actor.ts)
- * asks of rspamd, and what it hears back (src/spam/rspamd-actor.ts answers).
+ * The `rspamd.check` bus action (src/bus.ts): asked by the spam actor (./actor.ts) instead of
+ * the built-in thresholds when `spam.rspamd.url` is set; answered by the rspamd client.
  */
 
 export interface RspamdCheckRequest {
-  /** the message as it will be stored, without our Received */
+  /** as it will be stored, without our Received */
   message: Buffer
   mailFrom: string
   rcptTo: string[]
   remoteAddress: string
   helo: string
-  /** the authenticated user, if any */
   user?: string
   queueId: string
 }
@@ -19,10 +18,9 @@ export interface RspamdCheckReply {
   action: 'reject' | 'soft reject' | 'rewrite subject' | 'add header' | 'greylist' | 'no action'
   score: number
   required: number
-  /** the symbols that matched, by score (highest first) */
   symbols: string[]
-  /** with `rewrite subject`: the subject rspamd wants */
+  /** the new Subject, for `rewrite subject` */
   subject?: string
-  /** rspamd did not answer in time or failed: the caller fails open */
+  /** set when rspamd did not answer in time (why): the message fails open, the built-in score decides */
   failed?: string
 }
