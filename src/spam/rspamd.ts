@@ -55,7 +55,8 @@ export class RspamdClient {
   async check(req: RspamdCheckRequest): Promise<RspamdCheckReply> {
     if (!this.options.url) throw new RspamdError('no rspamd url configured', true)
     const headers: http.OutgoingHttpHeaders = {
-      IP: req.remoteAddress,
+      // an IPv4 client on a dual-stack listener comes as ::ffff:a.b.c.d; rspamd's lists want a.b.c.d
+      IP: req.remoteAddress.replace(/^::ffff:(?=\d+\.)/i, ''),
       Helo: headerValue(req.helo),
       'Queue-Id': req.queueId,
       Rcpt: req.rcptTo.map(headerValue),
