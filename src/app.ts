@@ -11,6 +11,7 @@
  */
 import {AuthActor} from './auth/actor.js'
 import {hashCostWarning} from './auth/password.js'
+import {RSA_BITS, RSA_BITS_ENV, rsaBits} from './dkim/keys.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import type {ConnectionCounts} from './connection-limits.js'
@@ -108,6 +109,7 @@ export class App {
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
     if (weakHashes) log.warn({component: 'auth'}, weakHashes)
+    if (rsaBits() < RSA_BITS) log.warn({component: 'dkim'}, `${RSA_BITS_ENV} makes ${rsaBits()}-bit DKIM RSA keys at domain add (default ${RSA_BITS}): meant for test suites only`)
     this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     // the MX asks it about mail from outside, the mailstore for the signatures of mail that
     // leaves; capture mode takes every message unchecked and sends nothing out
