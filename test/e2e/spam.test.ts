@@ -11,7 +11,7 @@
  *    outside, a name that does not resolve;
  *  - too many unknown recipients: 421 and the connection closed;
  *  - a block list that never answers: delivered (fail open) within the DNS budget, logged;
- *  - authenticated submission is not scored; monitor mode records and delivers;
+ *  - authenticated submission is not scored; monitor mode records, delivers and closes nothing;
  *  - decisions counted in /metrics.
  */
 import {writeFileSync} from 'node:fs'
@@ -303,5 +303,16 @@ describe('built-in spam checks on the MX', () => {
     expect(s?.folder).toBe('INBOX')
     expect(status(s!.raw)).toBe('X-Spam-Status: Yes, score=11.0 required=5.0 tests=DNSBL_BL_XBL,DNSBL_STRICT')
     expect(lastDecision()).toMatchObject({action: 'deliver', would: 'reject', score: 11})
+    // nor is a connection closed for its unknown recipients
+    const c = await RawSmtp.open(mx, {localAddress: '127.0.0.6'})
+    try {
+      await c.ehlo('client.remote.test')
+      expect((await c.cmd('MAIL FROM:<sam@sender.test>')).code).toBe(250)
+      for (const n of [1, 2, 3, 4, 5]) expect((await c.cmd(`RCPT TO:<nobody${n}@example.com>`)).code).toBe(550)
+      expect((await c.cmd('NOOP')).code).toBe(250)
+    } finally {
+      c.close()
+    }
+    expect(served.output()).toMatch(/"unknownRecipients":5,"action":"monitor only: would close"/)
   })
 })
