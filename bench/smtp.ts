@@ -181,46 +181,42 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
   const signed = Buffer.concat([Buffer.from(signatures), raw])
   const load: Load = (port, n, to) => nodeLoad(port, n, to, {message: signed})
-  const runs = await offOnOnOff('auth', (name, enforce) => {
-    const config = join(dir, `${name}.json`)
-    writeFileSync(config, JSON.stringify({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
-    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags]).then((m) => m.rate)
-  })
+  const {off, on, header} = await configuredPairs(dir, 'auth', load, sender, (enforce) => ({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
   // measured what it says: the stored messages carry all three passes
-  const store = openStore(join(dir, 'auth-on-1'), {readOnly: true})
-  try {
-    const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
-    const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
-    const header = store.blobs.get(first.blobId)!.toString('latin1')
-    for (const pass of ['dkim=pass', 'spf=pass', 'dmarc=pass']) if (!header.includes(pass)) throw new Error(`inbound auth bench: no ${pass} in\n${header.slice(0, 1500)}`)
-  } finally {
-    await store.close()
-  }
-  return {off: mean(runs.off), on: mean(runs.on)}
+  for (const pass of ['dkim=pass', 'spf=pass', 'dmarc=pass']) if (!header.includes(pass)) throw new Error(`inbound auth bench: no ${pass} in\n${header.slice(0, 1500)}`)
+  return {off, on}
 }
 
 /** Ingest (as above, the ingest load generator) with the built-in spam checks off and on: msgs/s of each. */
 async function spamIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number}> {
   // 127.0.0.1 on the allow list; not on the block list (NXDOMAIN, cached as well)
   sender.dns.zone['1.0.0.127.wl.bench'] = {A: ['127.0.0.2']}
-  const on = {mode: 'enforce', dnsbl: [{zone: 'bl.bench', weight: 10}], dnswl: [{zone: 'wl.bench', weight: -1}]}
+  const checks = {mode: 'enforce', dnsbl: [{zone: 'bl.bench', weight: 10}], dnswl: [{zone: 'wl.bench', weight: -1}]}
   const {load} = loadGenerator()
-  const runs = await offOnOnOff('spam', (name, checks) => {
+  const {off, on, header} = await configuredPairs(dir, 'spam', load, sender, (checksOn) => ({spam: checksOn ? checks : {mode: 'off'}}))
+  // measured what it says: the stored messages were scored with the allow list's answer
+  if (!/^X-Spam-Status: No, .*DNSWL_WL/m.test(header)) throw new Error(`spam bench: no DNSWL_WL in\n${header.slice(0, 1500)}`)
+  return {off, on}
+}
+
+/**
+ * Ingest off/on/on/off, each serve with the config file `configOf(on)`: the mean msgs/s of each,
+ * and the header of the first message the first `on` run stored (to check it measured what it says)
+ */
+async function configuredPairs(dir: string, prefix: string, load: Load, sender: SenderDns, configOf: (on: boolean) => object): Promise<{off: number; on: number; header: string}> {
+  const runs = await offOnOnOff(prefix, (name, on) => {
     const config = join(dir, `${name}.json`)
-    writeFileSync(config, JSON.stringify({spam: checks ? on : {mode: 'off'}}))
+    writeFileSync(config, JSON.stringify(configOf(on)))
     return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags]).then((m) => m.rate)
   })
-  // measured what it says: the stored messages were scored with the allow list's answer
-  const store = openStore(join(dir, 'spam-on-1'), {readOnly: true})
+  const store = openStore(join(dir, `${prefix}-on-1`), {readOnly: true})
   try {
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
     const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
-    const header = store.blobs.get(first.blobId)!.toString('latin1')
-    if (!/^X-Spam-Status: No, .*DNSWL_WL/m.test(header)) throw new Error(`spam bench: no DNSWL_WL in\n${header.slice(0, 1500)}`)
+    return {off: mean(runs.off), on: mean(runs.on), header: store.blobs.get(first.blobId)!.toString('latin1')}
   } finally {
     await store.close()
   }
-  return {off: mean(runs.off), on: mean(runs.on)}
 }
 
 /** off, on, on, off, each in a data dir `${prefix}-off-1` …: the mean of each cancels a load that drifts during the runs (a shared machine) */

@@ -17,12 +17,11 @@
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
-import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
 import {until} from '../helpers/until.js'
-import {RawSmtp, freePorts, headerFields, setupUsers} from './smtp-helpers.js'
+import {RawSmtp, freePorts, headerFields, sendRaw, setupUsers, type Sent} from './smtp-helpers.js'
 
 const HOST = 'mx.spam.test'
 const BUDGET_MS = 1500
@@ -86,11 +85,6 @@ afterAll(async () => {
   await dns?.close()
 })
 
-interface Sent {
-  code: number
-  response: string
-}
-
 interface SendOptions {
   /** the client's loopback address */
   from?: string
@@ -99,26 +93,29 @@ interface SendOptions {
   port?: number
 }
 
-async function send(raw: string, options: SendOptions = {}): Promise<Sent> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: options.port ?? mx,
-    secure: false,
-    ignoreTLS: true,
-    name: options.helo ?? 'client.remote.test',
-    ...(options.from ? {localAddress: options.from} : {}),
-    ...(options.auth ? {auth: {user: 'bob@example.com', pass: 'bob-pw'}} : {}),
-  } as never)
-  try {
-    const info = await transport.sendMail({envelope: {from: options.auth ? 'bob@example.com' : 'sam@sender.test', to: ['bob@example.com']}, raw})
-    return {code: Number(info.response.slice(0, 3)), response: info.response}
-  } catch (err) {
-    const e = err as {responseCode?: number; response?: string}
-    if (!e.responseCode) throw err
-    return {code: e.responseCode, response: e.response ?? ''}
-  } finally {
-    transport.close()
-  }
+function send(raw: string, options: SendOptions = {}): Promise<Sent> {
+  const auth = options.auth ? {user: 'bob@example.com', pass: 'bob-pw'} : undefined
+  const envelope = {from: auth ? 'bob@example.com' : 'sam@sender.test', to: ['bob@example.com']}
+  return sendRaw(options.port ?? mx, envelope, raw, {...(options.helo ? {helo: options.helo} : {}), ...(auth ? {auth} : {}), ...(options.from ? {localAddress: options.from} : {})})
+}
+
+/** sends a new message (expecting 250) and reads it back */
+async function delivered(options: SendOptions = {}, extra = '', from?: string): Promise<{folder: string; raw: string; sent: string}> {
+  const m = message(extra, from)
+  const r = await send(m.raw, options)
+  expect(r.code, r.response).toBe(250)
+  const s = await stored(m.subject)
+  expect(s, m.subject).toBeDefined()
+  return {...s!, sent: m.raw}
+}
+
+/** a raw session from 127.0.0.6 that has tried `n` unknown recipients (each refused with 550) */
+async function tryUnknown(n: number): Promise<RawSmtp> {
+  const c = await RawSmtp.open(mx, {localAddress: '127.0.0.6'})
+  await c.ehlo('client.remote.test')
+  expect((await c.cmd('MAIL FROM:<sam@sender.test>')).code).toBe(250)
+  for (let i = 1; i <= n; i++) expect((await c.cmd(`RCPT TO:<nobody${i}@example.com>`)).code).toBe(550)
+  return c
 }
 
 let counter = 0
@@ -168,12 +165,9 @@ function status(raw: string): string | undefined {
 
 describe('built-in spam checks on the MX', () => {
   it('a client on one block list: delivered to Junk with X-Spam-Status Yes and the test named', async () => {
-    const m = message()
-    const r = await send(m.raw, {from: '127.0.0.2'})
-    expect(r.code, r.response).toBe(250)
-    const s = await stored(m.subject)
-    expect(s?.folder).toBe('Junk')
-    expect(status(s!.raw)).toBe('X-Spam-Status: Yes, score=6.0 required=5.0 tests=DNSBL_BL_SBL')
+    const s = await delivered({from: '127.0.0.2'})
+    expect(s.folder).toBe('Junk')
+    expect(status(s.raw)).toBe('X-Spam-Status: Yes, score=6.0 required=5.0 tests=DNSBL_BL_SBL')
     expect(lastDecision()).toMatchObject({score: 6, action: 'junk', tests: 'DNSBL_BL_SBL', source: 'builtin'})
   })
 
@@ -185,32 +179,26 @@ describe('built-in spam checks on the MX', () => {
   })
 
   it("an allow-listed client is delivered with a negative score; a zone's error answer is no listing", async () => {
-    const m = message()
-    expect((await send(m.raw, {from: '127.0.0.4'})).code).toBe(250)
-    const s = await stored(m.subject)
-    expect(s?.folder).toBe('INBOX')
-    expect(headerFields(s!.raw)).toContain('X-Spam-Score: -5.0')
-    expect(status(s!.raw)).toBe('X-Spam-Status: No, score=-5.0 required=5.0 tests=DNSWL_WL')
+    const s = await delivered({from: '127.0.0.4'})
+    expect(s.folder).toBe('INBOX')
+    expect(headerFields(s.raw)).toContain('X-Spam-Score: -5.0')
+    expect(status(s.raw)).toBe('X-Spam-Status: No, score=-5.0 required=5.0 tests=DNSWL_WL')
 
-    const e = message()
-    expect((await send(e.raw, {from: '127.0.0.5'})).code).toBe(250)
-    const clean = await stored(e.subject)
-    expect(clean?.folder).toBe('INBOX')
-    expect(status(clean!.raw)).toBe('X-Spam-Status: No, score=0.0 required=5.0 tests=none')
+    const clean = await delivered({from: '127.0.0.5'})
+    expect(clean.folder).toBe('INBOX')
+    expect(status(clean.raw)).toBe('X-Spam-Status: No, score=0.0 required=5.0 tests=none')
   })
 
   it('our fields go below Received and Authentication-Results; forged X-Spam-* fields are removed, the rest kept byte for byte', async () => {
-    const m = message('X-Spam-Status: No, score=-100.0 required=5.0 tests=FORGED\r\nX-Spam-Flag: NO\r\nX-Other: kept\r\n')
-    expect((await send(m.raw)).code).toBe(250)
-    const s = await stored(m.subject)
-    const fields = headerFields(s!.raw)
+    const s = await delivered({}, 'X-Spam-Status: No, score=-100.0 required=5.0 tests=FORGED\r\nX-Spam-Flag: NO\r\nX-Other: kept\r\n')
+    const fields = headerFields(s.raw)
     expect(fields[0]).toMatch(/^Return-Path: /)
     expect(fields[1]).toMatch(/^Received: from client\.remote\.test /)
     expect(fields[2]).toMatch(new RegExp(`^Authentication-Results: ${HOST.replace(/\./g, '\\.')};`))
     expect(fields[3]).toBe('X-Spam-Score: 0.0')
     expect(fields[4]).toBe('X-Spam-Status: No, score=0.0 required=5.0 tests=none')
     expect(fields.filter((f) => /^X-Spam-/i.test(f))).toHaveLength(2)
-    expect(s!.raw.endsWith(m.raw.replace('X-Spam-Status: No, score=-100.0 required=5.0 tests=FORGED\r\nX-Spam-Flag: NO\r\n', ''))).toBe(true)
+    expect(s.raw.endsWith(s.sent.replace('X-Spam-Status: No, score=-100.0 required=5.0 tests=FORGED\r\nX-Spam-Flag: NO\r\n', ''))).toBe(true)
     expect(lastDecision()).toMatchObject({forgedSpamHeadersRemoved: 2})
   })
 
@@ -224,25 +212,14 @@ describe('built-in spam checks on the MX', () => {
       ['nowhere.remote.test', 'HELO_NOT_RESOLVING'],
       ['client.remote.test', 'none'],
     ]
-    for (const [helo, test] of cases) {
-      const m = message()
-      const r = await send(m.raw, {from: '127.0.0.6', helo})
-      expect(r.code, `${helo}: ${r.response}`).toBe(250)
-      const s = await stored(m.subject)
-      expect(status(s!.raw), helo).toMatch(new RegExp(`tests=${test}$`))
-    }
+    for (const [helo, test] of cases) expect(status((await delivered({from: '127.0.0.6', helo})).raw), helo).toMatch(new RegExp(`tests=${test}$`))
     // from this host itself (127.0.0.1 to 127.0.0.1), localhost is only a name without a dot
-    const m = message()
-    expect((await send(m.raw, {helo: 'localhost'})).code).toBe(250)
-    expect(status((await stored(m.subject))!.raw)).toMatch(/tests=HELO_NO_DOT$/)
+    expect(status((await delivered({helo: 'localhost'})).raw)).toMatch(/tests=HELO_NO_DOT$/)
   })
 
   it('too many unknown recipients on one connection: 421 and closed; they count in the score before that', async () => {
-    const c = await RawSmtp.open(mx, {localAddress: '127.0.0.6'})
+    const c = await tryUnknown(3)
     try {
-      await c.ehlo('client.remote.test')
-      expect((await c.cmd('MAIL FROM:<sam@sender.test>')).code).toBe(250)
-      for (const n of [1, 2, 3]) expect((await c.cmd(`RCPT TO:<nobody${n}@example.com>`)).code).toBe(550)
       expect((await c.cmd('RCPT TO:<bob@example.com>')).code).toBe(250)
       const m = message()
       const [, done] = await c.data(m.raw)
@@ -260,24 +237,18 @@ describe('built-in spam checks on the MX', () => {
   })
 
   it('a block list that never answers: delivered (fail open) within the DNS budget, the failure logged', async () => {
-    const m = message()
     const started = Date.now()
-    const r = await send(m.raw, {from: '127.0.0.7'})
-    const took = Date.now() - started
-    expect(r.code, r.response).toBe(250)
-    expect(took).toBeLessThan(BUDGET_MS + 5000)
-    expect((await stored(m.subject))?.folder).toBe('INBOX')
+    const s = await delivered({from: '127.0.0.7'})
+    expect(Date.now() - started).toBeLessThan(BUDGET_MS + 5000)
+    expect(s.folder).toBe('INBOX')
     expect(served.output()).toMatch(/"zone":"strict\.test","remoteAddress":"127\.0\.0\.7","code":"ETIMEOUT","msg":"spam check: DNS lookup failed; counted as not listed"/)
   })
 
   it('authenticated submission is not scored: no X-Spam fields added, none removed', async () => {
     const before = served.output().split('"msg":"spam check"').length
-    const m = message('X-Spam-Flag: YES\r\n', 'bob@example.com')
-    const r = await send(m.raw, {port: submission, auth: true, helo: 'box'})
-    expect(r.code, r.response).toBe(250)
-    const s = await stored(m.subject)
-    expect(s?.folder).toBe('INBOX')
-    expect(headerFields(s!.raw).filter((f) => /^X-Spam-/i.test(f))).toEqual(['X-Spam-Flag: YES'])
+    const s = await delivered({port: submission, auth: true, helo: 'box'}, 'X-Spam-Flag: YES\r\n', 'bob@example.com')
+    expect(s.folder).toBe('INBOX')
+    expect(headerFields(s.raw).filter((f) => /^X-Spam-/i.test(f))).toEqual(['X-Spam-Flag: YES'])
     expect(served.output().split('"msg":"spam check"').length).toBe(before)
   })
 
@@ -296,19 +267,13 @@ describe('built-in spam checks on the MX', () => {
     writeFileSync(config, JSON.stringify({spam: {...SPAM, mode: 'monitor'}}))
     process.kill(served.pid, 'SIGHUP')
     await until(() => reloads() > before)
-    const m = message()
-    const r = await send(m.raw, {from: '127.0.0.3'})
-    expect(r.code, r.response).toBe(250)
-    const s = await stored(m.subject)
-    expect(s?.folder).toBe('INBOX')
-    expect(status(s!.raw)).toBe('X-Spam-Status: Yes, score=11.0 required=5.0 tests=DNSBL_BL_XBL,DNSBL_STRICT')
+    const s = await delivered({from: '127.0.0.3'})
+    expect(s.folder).toBe('INBOX')
+    expect(status(s.raw)).toBe('X-Spam-Status: Yes, score=11.0 required=5.0 tests=DNSBL_BL_XBL,DNSBL_STRICT')
     expect(lastDecision()).toMatchObject({action: 'deliver', would: 'reject', score: 11})
     // nor is a connection closed for its unknown recipients
-    const c = await RawSmtp.open(mx, {localAddress: '127.0.0.6'})
+    const c = await tryUnknown(5)
     try {
-      await c.ehlo('client.remote.test')
-      expect((await c.cmd('MAIL FROM:<sam@sender.test>')).code).toBe(250)
-      for (const n of [1, 2, 3, 4, 5]) expect((await c.cmd(`RCPT TO:<nobody${n}@example.com>`)).code).toBe(550)
       expect((await c.cmd('NOOP')).code).toBe(250)
     } finally {
       c.close()
