@@ -39,6 +39,8 @@ export interface CheckReply {
   message: Buffer
   /** our Authentication-Results field, to go on top (absent when checks are off) */
   header?: Buffer
+  /** the results it records, for the spam score (absent when checks are off) */
+  verdict?: {spf: string; dkim: string[]; dmarc: string}
 }
 
 export interface SignRequest {
@@ -137,7 +139,8 @@ export class MailAuthActor implements Actor {
       },
       'mail authentication',
     )
-    return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
+    const results = {spf: verdict.spf.result, dkim: verdict.dkim.map((d) => d.result), dmarc: verdict.dmarc.result}
+    return {...decision, message, header: Buffer.from(verdict.header, 'utf8'), verdict: results}
   }
 
   /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
