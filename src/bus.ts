@@ -11,7 +11,9 @@ import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
+import type {SpamCheckReply, SpamCheckRequest, SpamConnectRequest} from './spam/actor.js'
 import type {RspamdCheckReply, RspamdCheckRequest} from './spam/rspamd-types.js'
+import type {SpamAction} from './spam/score.js'
 import type {ServerStatus} from './status.js'
 import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
@@ -29,6 +31,19 @@ export interface ActionMap {
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** MX, end of DATA: SPF, DKIM, DMARC and ARC verdicts, our Authentication-Results, and what to do */
   'mailauth.check': {req: CheckRequest; res: CheckReply}
+  /** MX connections (src/spam/actor.ts): the block and allow list lookups start at connect, go at close */
+  'spam.connect': {req: SpamConnectRequest; res: null}
+  'spam.close': {req: {session: string}; res: null}
+  /** at MAIL FROM: the HELO name the connection gave (its lookup starts) */
+  'spam.helo': {req: {session: string; helo: string}; res: null}
+  /** a RCPT named nobody; `close`: over the connection's allowance, answer 421 and close */
+  'spam.unknownRecipient': {req: {session: string}; res: {close: boolean}}
+  /** whether a DNS allow list vouches for the connection's client (greylisting skips it) */
+  'spam.allowListed': {req: {session: string}; res: {allowListed: boolean}}
+  /** MX, end of DATA, after mailauth.check: the score, what to do, our X-Spam-* fields */
+  'spam.check': {req: SpamCheckRequest; res: SpamCheckReply}
+  /** asked by spam.check instead of the built-in thresholds when spam.rspamd.url is set */
+  'rspamd.check': {req: RspamdCheckRequest; res: RspamdCheckReply}
   /** the DKIM-Signature fields for a message that leaves, made off the event loop */
   'mailauth.sign': {req: SignRequest; res: Buffer}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
@@ -90,8 +105,6 @@ export interface ActionMap {
   'mailstore.append': {req: {user: string; folder: string; messages: Omit<AppendMessage, 'analysis'>[]}; res: {uidValidity: number; uids: number[]}}
   /** a user's limits (quota in bytes, message limit; 0 / absent: none) and what their folders hold together (IMAP QUOTA, RFC 9208) */
   'mailstore.quota': {req: {user: string}; res: {limits: UserLimits; usage: Usage}}
-  /** a message checked by rspamd (src/spam/rspamd-actor.ts); `failed` set: no verdict, fail open */
-  'rspamd.check': {req: RspamdCheckRequest; res: RspamdCheckReply}
 }
 
 export interface EventMap {
@@ -102,6 +115,8 @@ export interface EventMap {
    * reply (a key of src/smtp/codes.ts `reply`, `captureRule`, or `other`)
    */
   'smtp.rejected': {stage: 'mail' | 'rcpt' | 'data'; reason: string; remoteAddress: string}
+  /** the spam check decided about a message (once per message scored) */
+  'spam.decided': {action: SpamAction}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
   /** a message was accepted (once per message) */

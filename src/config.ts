@@ -25,6 +25,7 @@ import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
+import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -77,8 +78,8 @@ export interface ServeConfig {
   logLevel: Level
   /** SPF, DKIM, DMARC and ARC on the MX (src/mail-auth/) */
   inboundAuth: InboundAuthConfig
-  /** spam filtering (src/spam/): rspamd */
-  spam: {rspamd: RspamdConfig}
+  /** the spam checks on the MX (src/spam/), and rspamd (src/spam/rspamd-config.ts) */
+  spam: SpamConfig & {rspamd: RspamdConfig}
   auth: AuthConfig
   smtp: SmtpLimits
   imap: ImapLimits
@@ -129,7 +130,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults
     inboundAuth: structuredClone(DEFAULT_INBOUND_AUTH),
-    spam: {rspamd: structuredClone(DEFAULT_RSPAMD)},
+    spam: {...structuredClone(DEFAULT_SPAM), rspamd: structuredClone(DEFAULT_RSPAMD)},
     auth: structuredClone(DEFAULT_AUTH),
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),

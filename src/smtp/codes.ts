@@ -47,6 +47,12 @@ export const reply = named({
   authRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused: ${why}`),
   /** a DNS failure left the message's authentication undecided */
   authDeferred: (why: string) => new SmtpError(451, '4.7.0', `Sender authentication could not be checked (${why}), try again later`),
+  /** the spam score (or rspamd) refused the message; `why`: the tests, briefly */
+  spamRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused as spam (${why.slice(0, 200)})`),
+  /** rspamd asked for a later try (soft reject, greylist) */
+  spamDeferred: () => new SmtpError(451, '4.7.1', 'Message deferred by the spam filter, try again later'),
+  /** the connection named too many recipients that do not exist (a directory harvest): closed */
+  tooManyUnknownRecipients: () => new SmtpError(421, '4.7.0', 'Too many unknown recipients, closing connection'),
 })
 
 /** why a hook refused: a reply's key, `captureRule` for a capture rule's reply, or `other` */
