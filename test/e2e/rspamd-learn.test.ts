@@ -15,6 +15,7 @@ import {freePort} from '../helpers/ports.js'
 import {RSPAMD_AVAILABLE, startRspamd, type RspamdServer} from '../helpers/rspamd.js'
 import {until} from '../helpers/until.js'
 import {connectFlow, deliver, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
+import {logLines, metricSample} from './smtp-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 
@@ -25,19 +26,7 @@ const wordy = (subject: string) =>
     body: `${subject}: ${Math.random().toString(36)} the quarterly report shows growth in every region, and the team plans a review of the budget next week.`,
   })
 
-/** lines of serve's JSON log with this message */
-const logged = (server: ImapServer, msg: string) =>
-  server.served
-    .output()
-    .split('\n')
-    .filter((line) => line.includes(`"msg":"${msg}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-
-async function metric(port: number, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-  return line ? Number(line.split(' ').pop()) : 0
-}
+const logged = (server: ImapServer, msg: string) => logLines(server.served.output(), msg)
 
 describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('learning from IMAP moves through rspamd', () => {
   let rspamd: RspamdServer
@@ -90,9 +79,9 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('learning from IMAP moves th
 
       const lines = logged(server, 'rspamd learned a message')
       expect(lines.map((l) => l.kind)).toEqual(['spam', 'spam', 'ham'])
-      expect(await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'learned'})).toBe(2)
-      expect(await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'learned'})).toBe(1)
-      expect(await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'queued'})).toBe(2)
+      expect(await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'learned'})).toBe(2)
+      expect(await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'learned'})).toBe(1)
+      expect(await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'queued'})).toBe(2)
     } finally {
       await client.logout()
     }
@@ -132,9 +121,9 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('learning from IMAP moves th
     } finally {
       await client.logout()
     }
-    await until(async () => (await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'untrained'})) === 1)
-    expect(await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'untrained'})).toBe(1)
-    expect(await metric(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'untrained'})).toBe(1)
+    await until(async () => (await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'untrained'})) === 1)
+    expect(await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'spam', outcome: 'untrained'})).toBe(1)
+    expect(await metricSample(metricsPort, 'mailbox_spam_learn_total', {kind: 'ham', outcome: 'untrained'})).toBe(1)
     expect(logged(server, 'moved messages not trained: no rspamd controller (spam.rspamd.controllerUrl) or learning off')).toHaveLength(2)
   })
 })

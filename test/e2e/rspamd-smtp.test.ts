@@ -13,7 +13,7 @@ import {freePort} from '../helpers/ports.js'
 import {GTUBE, RSPAMD_AVAILABLE, startRspamd, type RspamdServer} from '../helpers/rspamd.js'
 import {until} from '../helpers/until.js'
 import {connectFlow, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
-import {headerFields, sendRaw} from './smtp-helpers.js'
+import {headerFields, logLines, metricSample, sendRaw, storedBySubject} from './smtp-helpers.js'
 
 const alice = {address: 'alice@example.test', password: 'alice-pw'}
 const envelope = {from: 'ann@sender.test', to: [alice.address]}
@@ -24,39 +24,8 @@ const mail = (body = 'Shall we have lunch tomorrow at noon?') => {
   return {subject, raw: simpleMessage({from: 'Ann <ann@sender.test>', to: alice.address, subject, body})}
 }
 
-/** alice's message with this Subject: its folder and bytes, read over IMAP */
-async function stored(server: ImapServer, subject: string): Promise<{folder: string; raw: string} | undefined> {
-  const client = await connectFlow(server, alice)
-  try {
-    for (const folder of ['INBOX', 'Junk']) {
-      const lock = await client.getMailboxLock(folder)
-      try {
-        const uids = (await client.search({header: {subject}}, {uid: true})) || []
-        if (!uids.length) continue
-        const m = await client.fetchOne(String(uids.at(-1)), {source: true}, {uid: true})
-        if (m && m.source) return {folder, raw: m.source.toString('utf8')}
-      } finally {
-        lock.release()
-      }
-    }
-    return undefined
-  } finally {
-    await client.logout()
-  }
-}
-
-const logLines = (server: ImapServer, msg: string) =>
-  server.served
-    .output()
-    .split('\n')
-    .filter((line) => line.includes(`"msg":"${msg}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-
-async function metric(port: number, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-  return line ? Number(line.split(' ').pop()) : 0
-}
+const stored = (server: ImapServer, subject: string) => storedBySubject(server.ports.imap, alice, subject)
+const logged = (server: ImapServer, msg: string) => logLines(server.served.output(), msg)
 
 describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('serve --rspamd: inbound mail checked by a real rspamd', () => {
   let rspamd: RspamdServer
@@ -86,7 +55,7 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('serve --rspamd: inbound mai
     expect(r.code, r.response).toBe(550)
     expect(r.response).toMatch(/5\.7\.1/)
     expect(await stored(server, m.subject)).toBeUndefined()
-    expect(await metric(metricsPort, 'mailbox_rspamd_checks_total', {action: 'reject'})).toBe(1)
+    expect(await metricSample(metricsPort, 'mailbox_rspamd_checks_total', {action: 'reject'})).toBe(1)
   })
 
   it("a plain message is delivered to the INBOX with rspamd's score and symbols in X-Spam-*", async () => {
@@ -101,7 +70,7 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('serve --rspamd: inbound mai
     // required is rspamd's reject threshold (15 in Debian's actions.conf); tests are its symbols
     expect(status).toMatch(/^X-Spam-Status: No, score=-?\d+\.\d required=15\.0 tests=[A-Z0-9_]+/)
     expect(status).toContain('MIME_GOOD')
-    expect(await metric(metricsPort, 'mailbox_rspamd_checks_total', {action: 'no action'})).toBeGreaterThanOrEqual(1)
+    expect(await metricSample(metricsPort, 'mailbox_rspamd_checks_total', {action: 'no action'})).toBeGreaterThanOrEqual(1)
   })
 
   it("an imapflow MOVE into Junk reaches rspamd's controller: its learned count goes up", async () => {
@@ -139,10 +108,10 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('serve --rspamd: inbound mai
       const r = await sendRaw(other.ports.smtp, envelope, m.raw)
       expect(r.code, r.response).toBe(250)
       expect((await stored(other, m.subject))?.folder).toBe('INBOX')
-      const failures = logLines(other, 'rspamd check failed: the message is taken without its verdict')
+      const failures = logged(other, 'rspamd check failed: the message is taken without its verdict')
       expect(failures).toHaveLength(1)
       expect(failures[0]!.err).toBe('no answer from rspamd within 1000 ms')
-      expect(await metric(port, 'mailbox_rspamd_checks_total', {action: 'failed'})).toBe(1)
+      expect(await metricSample(port, 'mailbox_rspamd_checks_total', {action: 'failed'})).toBe(1)
     } finally {
       for (const s of sockets) s.destroy()
       silent.close()
@@ -155,7 +124,7 @@ describe.skipIf(missingOutsideCi(RSPAMD_AVAILABLE))('serve --rspamd: inbound mai
     const r = await sendRaw(server.ports.smtp, envelope, m.raw)
     expect(r.code, r.response).toBe(250)
     expect((await stored(server, m.subject))?.folder).toBe('INBOX')
-    expect(logLines(server, 'rspamd check failed: the message is taken without its verdict').length).toBeGreaterThanOrEqual(1)
-    expect(await metric(metricsPort, 'mailbox_rspamd_checks_total', {action: 'failed'})).toBeGreaterThanOrEqual(1)
+    expect(logged(server, 'rspamd check failed: the message is taken without its verdict').length).toBeGreaterThanOrEqual(1)
+    expect(await metricSample(metricsPort, 'mailbox_rspamd_checks_total', {action: 'failed'})).toBeGreaterThanOrEqual(1)
   })
 })
