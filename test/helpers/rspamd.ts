@@ -37,6 +37,19 @@ const STARTUP_MS = 60_000
 
 /** `workers`: normal workers (default 1; rspamd's own default is one per core) */
 export async function startRspamd(options: {workers?: number} = {}): Promise<RspamdServer> {
+  // a port probed free can be taken before rspamd or redis binds it (another test's server):
+  // they then exit at once, and new ports are tried
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (err) {
+      if (attempt < 3 && (err as {portTaken?: boolean}).portTaken) continue
+      throw err
+    }
+  }
+}
+
+async function startOnce(options: {workers?: number}): Promise<RspamdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mbx-rspamd-'))
   for (const sub of ['local.d', 'override.d', 'db', 'run', 'log']) mkdirSync(join(dir, sub))
   const [normal, controller, proxy, redisPort, deadDns] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
@@ -63,8 +76,10 @@ export async function startRspamd(options: {workers?: number} = {}): Promise<Rsp
     rmSync(dir, {recursive: true, force: true})
   }
   try {
-    children.push(spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(dir, 'db')], {stdio: 'ignore'}))
-    await waitFor(() => accepts(redisPort), 'redis-server', dir)
+    const redisLog = join(dir, 'log', 'redis.log')
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(dir, 'db'), '--logfile', redisLog], {stdio: 'ignore'})
+    children.push(redis)
+    await waitFor(() => accepts(redisPort), 'redis-server', redis, redisLog)
     const vars = {LOCAL_CONFDIR: dir, DBDIR: join(dir, 'db'), RUNDIR: join(dir, 'run'), LOGDIR: join(dir, 'log')}
     // -f: stay in the foreground (our child); -i: workers may run as root (a CI container)
     const args = ['-f', '-i', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}=${v}`])]
@@ -72,7 +87,7 @@ export async function startRspamd(options: {workers?: number} = {}): Promise<Rsp
     children.push(main)
     const url = `http://127.0.0.1:${normal}`
     const controllerUrl = `http://127.0.0.1:${controller}`
-    await waitFor(async () => (await ping(url)) && (await ping(controllerUrl)), 'rspamd', dir)
+    await waitFor(async () => (await ping(url)) && (await ping(controllerUrl)), 'rspamd', main, join(dir, 'log', 'rspamd.log'))
     return {
       url,
       controllerUrl,
@@ -112,15 +127,21 @@ function accepts(port: number): Promise<boolean> {
   })
 }
 
-async function waitFor(ready: () => Promise<boolean>, what: string, dir: string): Promise<void> {
+/** until `ready`; an exit of `child` (a port taken: marked `portTaken`) or the deadline throws with the end of its log */
+async function waitFor(ready: () => Promise<boolean>, what: string, child: ChildProcess, logFile: string): Promise<void> {
   const deadline = Date.now() + STARTUP_MS
+  const logTail = () => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-2000)
+    } catch {
+      return ''
+    }
+  }
   while (!(await ready())) {
-    if (Date.now() > deadline) {
-      let log = ''
-      try {
-        log = readFileSync(join(dir, 'log', 'rspamd.log'), 'utf8').slice(-2000)
-      } catch {}
-      throw new Error(`${what} did not start within ${STARTUP_MS} ms\n${log}`)
+    const exited = child.exitCode !== null || child.signalCode !== null
+    if (exited || Date.now() > deadline) {
+      const log = logTail()
+      throw Object.assign(new Error(`${what} ${exited ? 'exited' : `did not start within ${STARTUP_MS} ms`}\n${log}`), {portTaken: /Address already in use/.test(log)})
     }
     await new Promise((r) => setTimeout(r, 50))
   }
