@@ -43,14 +43,13 @@ export function pgLearn(pool: pg.Pool): LearnStore {
         const {rows} = await client.query<{n: string}>('SELECT count(*) AS n FROM learn_jobs')
         const room = Math.max(0, maxQueued - Number(rows[0]!.n))
         const added = jobs.slice(0, room).map((job): LearnJob => ({...job, id: newId(), createdAt: now, attempts: 0, dueAt: now}))
-        for (const job of added) {
-          await client.query('INSERT INTO learn_jobs (id, user_address, blob_id, kind, created_at, attempts, due_at) VALUES ($1, $2, $3, $4, $5, 0, $5)', [
-            job.id,
-            job.user,
-            job.blobId,
-            job.kind,
-            now,
-          ])
+        // one statement for a whole move (thousands of messages at once are one IMAP command)
+        if (added.length) {
+          await client.query(
+            `INSERT INTO learn_jobs (id, user_address, blob_id, kind, created_at, attempts, due_at)
+             SELECT id, user_address, blob_id, kind, $5, 0, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS j(id, user_address, blob_id, kind)`,
+            [added.map((j) => j.id), added.map((j) => j.user), added.map((j) => j.blobId), added.map((j) => j.kind), now],
+          )
         }
         return added
       }),
