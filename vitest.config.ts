@@ -50,6 +50,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/mail-transfer.test.ts',
   // /metrics of each store: the commit histogram, the store's size (free pages: LMDB only)
   'test/e2e/metrics.test.ts',
+  // rspamd learning from IMAP moves: each store's learning queue, through a restart
+  'test/e2e/rspamd-learn.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -43,6 +43,8 @@ const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
 const ONLY_SPAM = process.env.BENCH_SMTP_ONLY === 'spam'
 const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
+/** =rspamd: ingest with every message checked by rspamd on this machine, against without (bench/smtp-rspamd.ts) */
+const ONLY_RSPAMD = process.env.BENCH_SMTP_ONLY === 'rspamd'
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
@@ -51,6 +53,19 @@ export async function benchSmtp(): Promise<void> {
     if (ONLY_AUTH) {
       const auth = await authIngest(dir, sender)
       return report('auth', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, inbound authentication off and on`, authFigures(auth))
+    }
+    if (ONLY_RSPAMD) {
+      const {rspamdIngest} = await import('./smtp-rspamd.js')
+      const r = await rspamdIngest(dir, sender.flags, MESSAGES)
+      return report('rspamd', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, rspamd off and on`, {
+        'load generator': loadGenerator().generator,
+        'rspamd off (mean of 2)': fig(r.off, 'msgs/s', `(server CPU ${r.offCpuMs.toFixed(3)} ms/msg)`, 0),
+        [`rspamd on, ${r.workers} normal workers (mean of 2)`]: fig(r.on, 'msgs/s', `(server CPU ${r.onCpuMs.toFixed(3)} ms/msg)`, 0),
+        'ratio rspamd on / off': higher(r.on / r.off),
+        'rspamd CPU per message (all its processes)': fig(r.rspamdCpuMs, 'ms', '', 3),
+        "rspamd's scan time per message (its last scans)": fig(r.scanMs, 'ms', '', 3),
+        'rspamd verdicts': JSON.stringify(r.verdicts),
+      })
     }
     if (ONLY_SPAM) {
       const spam = await spamIngest(dir, sender)
@@ -220,7 +235,7 @@ async function configuredPairs(dir: string, prefix: string, load: Load, sender: 
 }
 
 /** off, on, on, off, each in a data dir `${prefix}-off-1` …: the mean of each cancels a load that drifts during the runs (a shared machine) */
-async function offOnOnOff<T>(prefix: string, run: (name: string, on: boolean) => Promise<T>): Promise<{off: T[]; on: T[]}> {
+export async function offOnOnOff<T>(prefix: string, run: (name: string, on: boolean) => Promise<T>): Promise<{off: T[]; on: T[]}> {
   const off1 = await run(`${prefix}-off-1`, false)
   const on1 = await run(`${prefix}-on-1`, true)
   const on2 = await run(`${prefix}-on-2`, true)
@@ -228,7 +243,7 @@ async function offOnOnOff<T>(prefix: string, run: (name: string, on: boolean) =>
   return {off: [off1, off2], on: [on1, on2]}
 }
 
-const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length
+export const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length
 
 /**
  * Ingest (as above) with serve's metrics off and on; on, /metrics is scraped every second (a

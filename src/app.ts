@@ -17,7 +17,7 @@ import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import type {ConnectionCounts} from './connection-limits.js'
 import {checkMetricsAccess} from './metrics/config.js'
 import type {MetricsService} from './metrics/service.js'
-import {resolveRelay, type ResolvedRelay} from './delivery/relay.js'
+import {readPasswordFile, resolveRelay, type ResolvedRelay} from './delivery/relay.js'
 import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
@@ -32,6 +32,9 @@ import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {QueueActor} from './queue/actor.js'
+import {LearnActor} from './spam/learn-actor.js'
+import {RspamdClient} from './spam/rspamd.js'
+import {RspamdActor} from './spam/rspamd-actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
 import {SpamActor} from './spam/actor.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
@@ -132,6 +135,7 @@ export class App {
       }),
       new CaptureActor(bus, store),
     )
+    this.startSpamActors()
     // after the mailstore, whose expunge it uses (and so stopped before it)
     if (config.capture) this.actors.push(new CaptureRetention(bus, store, log.child({component: 'capture'}), config.captureRetention))
     // capture mode never relays: no queue runner, so nothing can leave
@@ -186,6 +190,29 @@ export class App {
 
     bus.publish('server.started', {pid: process.pid})
     log.info({pid: process.pid, version: VERSION, dataDir: config.dataDir, store: store.path, listeners: this.listeners}, 'mailbox started')
+  }
+
+  /**
+   * rspamd (spam.rspamd): the check the end-of-DATA decision asks (MX only: capture mode takes
+   * every message unchecked), and the learning from users' moves, which runs without rspamd too
+   * (the moves are then only counted)
+   */
+  private startSpamActors(): void {
+    const {config, bus, store, log} = this
+    const rspamd = config.spam.rspamd
+    const warnings: string[] = []
+    const password = rspamd.password ?? (rspamd.passwordFile ? readPasswordFile(rspamd.passwordFile, warnings, 'rspamd password file') : undefined)
+    for (const warning of warnings) log.warn({component: 'rspamd'}, warning)
+    const client =
+      rspamd.url || rspamd.controllerUrl
+        ? new RspamdClient({url: rspamd.url, controllerUrl: rspamd.controllerUrl, password, timeoutMs: rspamd.timeoutMs, maxConnections: rspamd.maxConnections, maxReplyBytes: rspamd.maxReplyBytes})
+        : undefined
+    if (client && rspamd.url && !config.capture) {
+      this.actors.push(new RspamdActor(bus, client, log.child({component: 'rspamd'})))
+      log.info({component: 'rspamd', url: rspamd.url, timeoutMs: rspamd.timeoutMs}, 'inbound mail is checked by rspamd')
+    }
+    const learning = rspamd.learn && rspamd.controllerUrl ? client : undefined
+    this.actors.push(new LearnActor(bus, store, log.child({component: 'learn'}), rspamd, learning))
   }
 
   /** loaded only when asked for: prom-client stays out of every other start-up */

@@ -141,7 +141,18 @@ export interface EventMap {
   'delivery.attempt': {id: string; attempt: number; host: string; state: 'delivered' | 'deferred' | 'failed'}
   'matcher.matched': {matchId: string; messageId: string}
   'matcher.expired': {matchId: string}
+  /** messages were copied or moved between a user's folders (after the commit): the learning hook */
+  'mail.copied': {user: string; sourceMailboxId: number; target: MailboxRecord; blobIds: string[]; move: boolean}
+  /** rspamd answered a check (its action) or did not (`failed`: timeout, error) */
+  'rspamd.checked': {action: string; failed?: string; seconds: number}
+  /**
+   * what became of messages a user moved into or out of Junk (src/spam/learn-actor.ts): queued for
+   * rspamd, learned, dropped (gone, refused, out of attempts, queue full) or untrained (no rspamd)
+   */
+  'spam.learn': {kind: 'spam' | 'ham'; outcome: LearnOutcome; count: number}
 }
+
+export type LearnOutcome = 'queued' | 'learned' | 'failed' | 'gone' | 'overflow' | 'untrained'
 
 /** messages arrived, were expunged, or had their flags changed */
 export type MessageChangeKind = 'new' | 'expunge' | 'flags'

@@ -109,6 +109,17 @@ function checkDnsServer(value: string): void {
   if (!m || !ip || !isIP(ip) || !(Number(m[3]) > 0 && Number(m[3]) < 65536)) throw new MailboxError('invalid', 'must be an IP address, optionally with :PORT ([IPv6]:PORT)')
 }
 
+/** an http:// or https:// URL (rspamd's workers) */
+function checkHttpUrl(value: string): void {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new MailboxError('invalid', 'must be a URL, http://HOST:PORT')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MailboxError('invalid', 'must be an http:// or https:// URL')
+}
+
 /** a next hop, `[user:pass@]host[:port]`: parseHostPort's own checks, its message never holding the password */
 const checkHop = (value: string): void => void parseHostPort(value)
 
@@ -246,6 +257,31 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     dnsBudgetMs: timer("all DNS list lookups of a connection (and its HELO name's) end within this; later: not listed", 100),
     dnsCacheEntries: count('DNS list answers cached; 0: no cache', 0),
     dnsCacheTtlMs: span('how long a DNS list answer is cached'),
+    rspamd: object("rspamd, when one runs: every inbound message is checked by its normal worker (its action honoured), and users' moves into and out of Junk train it through its controller", {
+      url: {
+        kind: 'string',
+        check: checkHttpUrl,
+        description: "rspamd's normal worker (also --rspamd URL)",
+        unset: 'no rspamd: the built-in checks decide alone',
+        example: 'http://127.0.0.1:11333',
+      },
+      timeoutMs: timer('a check taking longer fails open: the message is taken as if rspamd had not been asked (logged and counted)', 100),
+      maxConnections: count('connections to rspamd at most; checks beyond wait for one (within timeoutMs)'),
+      maxReplyBytes: bytes("a reply of rspamd's larger than this is a failed check", 1024),
+      controllerUrl: {
+        kind: 'string',
+        check: checkHttpUrl,
+        description: "rspamd's controller, where learning goes",
+        unset: 'no learning: moves into and out of Junk are only counted',
+        example: 'http://127.0.0.1:11334',
+      },
+      password: {kind: 'string', secret: 'value', description: "the controller's password", unset: 'none (or passwordFile)', example: 'a-controller-password'},
+      passwordFile: {kind: 'string', description: "file holding the controller's password (mode 0600)", unset: 'the password key, or none', example: '/etc/mailbox/rspamd.password'},
+      learn: {kind: 'boolean', description: 'train rspamd: a message moved (or copied) into Junk as spam, one moved out of Junk (not to Trash) as ham'},
+      learnMaxQueued: count('learning jobs waiting at most (durable queue); moves beyond are counted and not trained'),
+      learnMaxAttempts: count('attempts per learning job before it is given up (logged and counted)'),
+      learnRetryMs: timer('wait after a failed learning attempt; doubles with each further one, up to an hour', 100),
+    }),
   }),
   // -- end of spam
   auth: object('login throttling and the familiar-network cache', {

@@ -24,6 +24,7 @@ import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
+import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
@@ -77,8 +78,8 @@ export interface ServeConfig {
   logLevel: Level
   /** SPF, DKIM, DMARC and ARC on the MX (src/mail-auth/) */
   inboundAuth: InboundAuthConfig
-  /** the spam checks on the MX (src/spam/) */
-  spam: SpamConfig
+  /** the spam checks on the MX (src/spam/), and rspamd (src/spam/rspamd-config.ts) */
+  spam: SpamConfig & {rspamd: RspamdConfig}
   auth: AuthConfig
   smtp: SmtpLimits
   imap: ImapLimits
@@ -129,7 +130,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults
     inboundAuth: structuredClone(DEFAULT_INBOUND_AUTH),
-    spam: structuredClone(DEFAULT_SPAM),
+    spam: {...structuredClone(DEFAULT_SPAM), rspamd: structuredClone(DEFAULT_RSPAMD)},
     auth: structuredClone(DEFAULT_AUTH),
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),

@@ -56,6 +56,8 @@ export const RESTART_ONLY = [
   'auth',
   'matcher',
   'metrics',
+  // the rspamd client and the learning worker are made at start
+  'spam.rspamd',
   'smtp.maxBufferedBytes',
   'inboundAuth.verifierThreads',
   'inboundAuth.threadMemoryMb',

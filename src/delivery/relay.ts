@@ -86,16 +86,17 @@ export function resolveRelay(config: RelayConfig, env: NodeJS.ProcessEnv = proce
   }
 }
 
-function readPasswordFile(path: string, warnings: string[]): string {
+/** a password file's one line (a trailing newline dropped); `what` names it in errors and warnings */
+export function readPasswordFile(path: string, warnings: string[], what = 'relay password file'): string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
-    if (statSync(path).mode & 0o077) warnings.push(`relay password file ${path} can be read by other users: chmod 600 it`)
+    if (statSync(path).mode & 0o077) warnings.push(`${what} ${path} can be read by other users: chmod 600 it`)
   } catch (err) {
-    throw new MailboxError('invalid', `cannot read relay password file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new MailboxError('invalid', `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   const pass = text.replace(/\r?\n$/, '')
-  if (!pass) throw new MailboxError('invalid', `relay password file ${path} is empty`)
+  if (!pass) throw new MailboxError('invalid', `${what} ${path} is empty`)
   return pass
 }
 

@@ -176,6 +176,11 @@ export class MailstoreActor implements Actor {
       bus.handle('mailstore.copy', async (req) => {
         const {uidValidity, pairs, changes} = await mail.copy(req)
         changes.forEach((c) => this.changed(c))
+        // after the commit, for the learning hook (src/spam/learn-actor.ts): the reply never waits for it
+        const target = changes[0]
+        if (target?.appended?.length) {
+          bus.publish('mail.copied', {user: req.user, sourceMailboxId: req.mailboxId, target: target.folder, blobIds: target.appended.map((m) => m.blobId), move: req.move})
+        }
         return {uidValidity, pairs}
       }),
       bus.handle('mailstore.append', async ({user, folder, messages}) => {

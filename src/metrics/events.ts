@@ -12,6 +12,8 @@
  *  smtp.rejected          → mailbox_messages_rejected_total{stage, reason}
  *  spam.decided           → mailbox_spam_decisions_total{action} (deliver, junk, reject, defer)
  *  auth.succeeded/failed  → mailbox_auth_successes_total{protocol}, mailbox_auth_failures_total{protocol, reason}
+ *  rspamd.checked         → mailbox_rspamd_checks_total{action} (action `failed`: no verdict, failed open)
+ *  spam.learn             → mailbox_spam_learn_total{kind, outcome} (messages moved into or out of Junk)
  */
 import {Counter, type Registry} from 'prom-client'
 import type {Bus, EventMap} from '../bus.js'
@@ -42,6 +44,10 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
   for (const destination of ['local', 'remote']) delivered.labels(destination)
   const local = delivered.labels('local')
   const remote = delivered.labels('remote')
+  const rspamdChecks = counter('mailbox_rspamd_checks_total', "inbound messages checked by rspamd, by its action (failed: no answer in time or an error; the message was taken without a verdict)", ['action'])
+  const learned = counter('mailbox_spam_learn_total', 'messages users moved into Junk (spam) or out of it (ham), by what became of them: queued, learned, failed, gone, overflow (queue full), untrained (no rspamd)', ['kind', 'outcome'])
+  const rspamdBy = childCache((action) => rspamdChecks.labels(action!))
+  const learnedBy = childCache((kind, outcome) => learned.labels(kind!, outcome!))
   for (const action of ['deliver', 'junk', 'reject', 'defer']) spamDecided.labels(action)
   const spamBy = childCache((action) => spamDecided.labels(action!))
   const rejectedBy = childCache((stage, reason) => rejected.labels(stage!, reason!))
@@ -57,6 +63,11 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
     bus.subscribe('smtp.rejected', ({body}) => {
       const {stage, reason} = body as EventMap['smtp.rejected']
       rejectedBy(stage, reason).inc()
+    }),
+    bus.subscribe('rspamd.checked', ({body}) => rspamdBy((body as EventMap['rspamd.checked']).action).inc()),
+    bus.subscribe('spam.learn', ({body}) => {
+      const {kind, outcome, count} = body as EventMap['spam.learn']
+      learnedBy(kind, outcome).inc(count)
     }),
     bus.subscribe('spam.decided', ({body}) => spamBy((body as EventMap['spam.decided']).action).inc()),
     bus.subscribe('auth.succeeded', ({body}) => authOkBy((body as EventMap['auth.succeeded']).protocol).inc()),

@@ -302,6 +302,7 @@ export interface MailboxStore {
   readonly capture: CaptureStore
   readonly mail: MailStore
   readonly queue: QueueStore
+  readonly learn: LearnStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>
@@ -583,4 +584,48 @@ export interface QueueStore {
   failEnd(id: string, rewrite: (entry: QueueEntry) => Partial<QueueEntry>): Promise<QueueEntry>
   /** removes up to `limit` delivered and failed entries that finished before `before`; returns how many */
   purgeFinished(before: number, limit: number): Promise<number>
+}
+
+// ---- Learning jobs (rspamd training from users' moves, ../spam/learn-actor.ts) ----
+
+/** A message to train rspamd's classifier with, as the user's move said: Junk in (spam) or out (ham). */
+export interface LearnJob {
+  /** time-ordered (../ids.ts) */
+  id: string
+  user: string
+  blobId: string
+  kind: 'spam' | 'ham'
+  createdAt: number
+  /** attempts made so far */
+  attempts: number
+  /** when a worker may take it (next); while one works on it, when its claim runs out */
+  dueAt: number
+  lastError?: string
+}
+
+export type NewLearnJob = Pick<LearnJob, 'user' | 'blobId' | 'kind'>
+
+/**
+ * The durable queue of learning jobs. Training is advice to a filter, not mail: a job whose
+ * message is gone is dropped by the worker, and the queue is bounded (`maxQueued`), past which
+ * new jobs are refused rather than stored.
+ */
+export interface LearnStore {
+  /** adds as many of `jobs` as fit under `maxQueued` jobs in all, due at `now`; returns those added */
+  enqueue(jobs: NewLearnJob[], now: number, maxQueued: number): Promise<LearnJob[]>
+  /**
+   * Takes up to `limit` jobs due by `now`, oldest due first, and makes them due again only at
+   * `now + leaseMs` (a worker that dies leaves them to be taken again then; on PostgreSQL two
+   * nodes never take the same job at once)
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<LearnJob[]>
+  /** after a failed attempt: attempts + 1, due at `dueAt`; false when the job is gone */
+  retry(id: string, dueAt: number, lastError: string): Promise<boolean>
+  /** done, or given up; false when it was gone already */
+  remove(id: string): Promise<boolean>
+  /** every job, in due order (tests, and what a status page may show) */
+  jobs(): Promise<LearnJob[]>
+  count(): Promise<number>
+  /** the earliest due time of any job */
+  nextDue(): Promise<number | undefined>
 }

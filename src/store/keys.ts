@@ -41,3 +41,7 @@ export const deliveryLogRange = (queueId: string) => ({start: [queueId, 0], end:
 /** familiar login sources: [user, network] (see familiar-addresses.ts, lmdb-auth.ts) */
 export const familiarAddressKey = (user: string, network: string): [string, string] => [user, network]
 export const userFamiliarAddressesRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
+
+/** learning jobs in due order: [dueAt, id] (an index beside `learnJobs`, keyed by id) */
+export const learnDueKey = (dueAt: number, id: string): [number, string] => [dueAt, id]
+export const learnDueBeforeRange = (before: number) => ({start: [0, ''], end: [before + 1, '']})

@@ -11,13 +11,14 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {MailboxStore} from './backend.js'
+import type {LearnJob, MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {CommitTimer, compactedBytes, lmdbStats} from './lmdb-stats.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
+import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
@@ -68,6 +69,9 @@ export interface Store extends MailboxStore {
   readonly familiarAddresses: Database<number, [string, string]>
   /** DKIM keys by [domain, selector]: see ./dkim-keys.ts */
   readonly dkimKeys: Database<DkimKeyRecord, [string, string]>
+  /** learning jobs by id, and their due order [dueAt, id]: see ./lmdb-learn.ts */
+  readonly learnJobs: Database<LearnJob, string>
+  readonly learnDue: Database<null, [number, string]>
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -157,6 +161,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     auth: lmdbAuth(store),
     capture: lmdbCapture(store),
     queue: lmdbQueue(store),
+    learn: lmdbLearn(store),
     mail: lmdbMail(store),
     path,
     readOnly,
@@ -177,6 +182,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     captureRules: db('captureRules'),
     familiarAddresses: db('familiarAddresses'),
     dkimKeys: db('dkimKeys'),
+    learnJobs: db('learnJobs'),
+    learnDue: db('learnDue'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -6,6 +6,7 @@
 import {spawn} from 'node:child_process'
 import {connect as netConnect, type Socket} from 'node:net'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
+import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {expect} from 'vitest'
 import {runCli, runJson, freePort} from '../helpers/cli.js'
@@ -291,4 +292,40 @@ export async function sendRaw(
   } finally {
     transport.close()
   }
+}
+
+/** the last message with this Subject in the user's INBOX or Junk (in that order): its folder and bytes, read over IMAP */
+export async function storedBySubject(imapPort: number, user: {address: string; password: string}, subject: string): Promise<{folder: string; raw: string} | undefined> {
+  const client = new ImapFlow({host: '127.0.0.1', port: imapPort, secure: false, doSTARTTLS: false, auth: {user: user.address, pass: user.password}, logger: false} as ImapFlowOptions)
+  await client.connect()
+  try {
+    for (const folder of ['INBOX', 'Junk']) {
+      const lock = await client.getMailboxLock(folder)
+      try {
+        const uids = (await client.search({header: {subject}}, {uid: true})) || []
+        if (!uids.length) continue
+        const m = await client.fetchOne(String(uids.at(-1)), {source: true}, {uid: true})
+        if (m && m.source) return {folder, raw: m.source.toString('utf8')}
+      } finally {
+        lock.release()
+      }
+    }
+    return undefined
+  } finally {
+    await client.logout()
+  }
+}
+
+/** serve's JSON log lines (its stdout) with this message */
+export const logLines = (output: string, msg: string): Record<string, unknown>[] =>
+  output
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+
+/** one sample of a /metrics family, by some of its labels (0 when absent) */
+export async function metricSample(port: number, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+  return line ? Number(line.split(' ').pop()) : 0
 }

@@ -16,12 +16,11 @@
  */
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
 import {until} from '../helpers/until.js'
-import {RawSmtp, freePorts, headerFields, sendRaw, setupUsers, type Sent} from './smtp-helpers.js'
+import {RawSmtp, freePorts, headerFields, sendRaw, setupUsers, storedBySubject, type Sent} from './smtp-helpers.js'
 
 const HOST = 'mx.spam.test'
 const BUDGET_MS = 1500
@@ -125,26 +124,7 @@ function message(extra = '', from = 'sam@sender.test'): {raw: string; subject: s
 }
 
 /** where bob's message with this Subject is, and its bytes: read over IMAP */
-async function stored(subject: string): Promise<{folder: string; raw: string} | undefined> {
-  const client = new ImapFlow({host: '127.0.0.1', port: imap, secure: false, doSTARTTLS: false, auth: {user: 'bob@example.com', pass: 'bob-pw'}, logger: false} as ImapFlowOptions)
-  await client.connect()
-  try {
-    for (const folder of ['INBOX', 'Junk']) {
-      const lock = await client.getMailboxLock(folder)
-      try {
-        const uids = (await client.search({header: {subject}}, {uid: true})) || []
-        if (!uids.length) continue
-        const m = await client.fetchOne(String(uids.at(-1)), {source: true}, {uid: true})
-        if (m && m.source) return {folder, raw: m.source.toString('utf8')}
-      } finally {
-        lock.release()
-      }
-    }
-    return undefined
-  } finally {
-    await client.logout()
-  }
-}
+const stored = (subject: string) => storedBySubject(imap, {address: 'bob@example.com', password: 'bob-pw'}, subject)
 
 /** the last `spam check` log line */
 function lastDecision(): Record<string, unknown> {

@@ -26,6 +26,7 @@ const TABLES = [
   'domains',
   'familiar_addresses',
   'folders',
+  'learn_jobs',
   'mailbox_meta',
   'messages',
   'nodes',

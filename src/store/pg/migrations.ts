@@ -274,4 +274,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX queue_finished ON queue (due_at) WHERE state IN ('delivered', 'failed');
   `,
+  // 7 → 8: rspamd training from users' moves into and out of Junk (../../spam/learn-actor.ts):
+  // a bounded durable queue of jobs, taken in due order (a claim moves due_at on by a lease)
+  `
+  CREATE TABLE learn_jobs (
+    id text COLLATE "C" PRIMARY KEY,
+    user_address text COLLATE "C" NOT NULL,
+    blob_id text COLLATE "C" NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('spam', 'ham')),
+    created_at bigint NOT NULL,
+    attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    due_at bigint NOT NULL,
+    last_error text
+  );
+  CREATE INDEX learn_jobs_due ON learn_jobs (due_at, id);
+  `,
 ]
