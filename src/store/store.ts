@@ -18,9 +18,11 @@ import {CommitTimer, compactedBytes, lmdbStats} from './lmdb-stats.js'
 import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
+import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
+import type {GreylistEntry} from './greylist-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -68,6 +70,13 @@ export interface Store extends MailboxStore {
   readonly familiarAddresses: Database<number, [string, string]>
   /** DKIM keys by [domain, selector]: see ./dkim-keys.ts */
   readonly dkimKeys: Database<DkimKeyRecord, [string, string]>
+  /**
+   * greylisting's triplets, [network, sender, recipient] → entry, and the networks that passed,
+   * network → last pass (./lmdb-greylist.ts). Absent in a store opened read-only that was
+   * written before they existed.
+   */
+  readonly greylistEntries: Database<GreylistEntry, [string, string, string]> | undefined
+  readonly greylistNetworks: Database<number, string> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -144,6 +153,12 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     databases.push(opened as unknown as Database<unknown, never>)
     return opened
   }
+  /** a database newer than some stores: opened read-only where it was never created, lmdb-js gives undefined */
+  const newerDb = <V, K extends Key>(name: string): Database<V, K> | undefined => {
+    const opened = env.openDB<V, K>({name}) as Database<V, K> | undefined
+    if (opened) databases.push(opened as unknown as Database<unknown, never>)
+    return opened
+  }
   const commits = new CommitTimer()
   // the operations read the databases through `store` when called, so they can be made first
   const store = {} as Store
@@ -158,6 +173,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     capture: lmdbCapture(store),
     queue: lmdbQueue(store),
     mail: lmdbMail(store),
+    greylist: lmdbGreylist(store),
     path,
     readOnly,
     env,
@@ -177,6 +193,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     captureRules: db('captureRules'),
     familiarAddresses: db('familiarAddresses'),
     dkimKeys: db('dkimKeys'),
+    greylistEntries: newerDb('greylist'),
+    greylistNetworks: newerDb('greylistNetworks'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -19,6 +19,7 @@ import {pgCapture} from './capture.js'
 import {PgChangeFeed} from './changes.js'
 import {observeCommits, type PgPoolOptions} from './connect.js'
 import {pgDirectory} from './directory.js'
+import {pgGreylist} from './greylist.js'
 import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
 import {openPgDatabase} from './open.js'
@@ -55,6 +56,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     capture: pgCapture(opened.pool),
     mail: pgMail(opened.pool, directoryBackend),
     queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
+    greylist: pgGreylist(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),
