@@ -1,0 +1,167 @@
+/**
+ * Greylisting against a real `serve` (config spam.greylist, delayMs 1 s), on the run's backend:
+ * python3 smtplib gets 450 4.7.1 at RCPT on a first try, a real retry after the delay is
+ * accepted and stored, another sender is greylisted anew; unknown users and relay attempts keep
+ * their own replies; authenticated submission and an allowNetworks client are not greylisted; a
+ * pass survives `kill -9`. Then the sending side: one `serve` relaying to another that
+ * greylists gets its message through on the queue's retry.
+ */
+import {writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {freePorts, listMessages, runPython, setupUsers} from './smtp-helpers.js'
+import {message, queueShow, send, sleep, waitFor, waitForEntry} from './queue-helpers.js'
+
+const DELAY_MS = 1000
+
+/**
+ * argv: port sender rcpt subject [user password] [sourceAddress]
+ * one transaction; prints {mail, rcpt: [code, text], data?: [code, text]}: DATA only when RCPT took it
+ */
+const SCRIPT = String.raw`
+import json, smtplib, sys
+port, sender, rcpt, subject = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+user, password, source = (sys.argv[5:8] + ['', '', ''])[:3]
+s = smtplib.SMTP('127.0.0.1', port, timeout=10, source_address=(source, 0) if source else None)
+s.ehlo('py.greylist.test')
+if user:
+    s.login(user, password)
+out = {}
+out['mail'] = s.mail(sender)[0]
+code, text = s.rcpt(rcpt)
+out['rcpt'] = [code, text.decode()]
+if code == 250:
+    body = ('From: <' + (sender or 'mailer-daemon@py.test') + '>\r\nTo: <' + rcpt + '>\r\nSubject: ' + subject + '\r\n\r\nhello\r\n').encode()
+    code, text = s.data(body)
+    out['data'] = [code, text.decode()]
+s.quit()
+print(json.dumps(out))
+`
+
+interface Tried {
+  mail: number
+  rcpt: [number, string]
+  data?: [number, string]
+}
+
+const attempt = (port: number, sender: string, rcpt: string, subject: string, extra: string[] = []): Promise<Tried> => runPython<Tried>(SCRIPT, [port, sender, rcpt, subject, ...extra])
+
+function writeConfig(dataDir: string, greylist: object, name = 'greylist.json'): string {
+  const file = join(dirname(dataDir), name)
+  writeFileSync(file, JSON.stringify({spam: {greylist}}))
+  return file
+}
+
+describe('greylisting on a real serve', () => {
+  let dataDir: string
+  let served: Served
+  let mx: number, submission: number
+  let config: string
+  const start = async () => (served = await startServe(dataDir, ['--smtp-port', String(mx), '--submission-port', String(submission), '--allow-insecure-auth', '--config', config]))
+
+  beforeAll(async () => {
+    dataDir = tempDataDir()
+    ;[mx, submission] = await freePorts(2)
+    await setupUsers(dataDir, ['example.com'], [
+      {address: 'alice@example.com', password: 'alice-pw'},
+      {address: 'bob@example.com', password: 'bob-pw'},
+    ])
+    config = writeConfig(dataDir, {enabled: true, delayMs: DELAY_MS, allowNetworks: ['127.0.0.2']})
+    await start()
+  })
+
+  afterAll(async () => {
+    await served?.stop()
+  })
+
+  it('first try 450 4.7.1; a retry after the delay is stored; another sender is greylisted anew; unknown users and relaying keep their replies', async () => {
+    const first = await attempt(mx, 'amy@sender.test', 'alice@example.com', 'greylisted once')
+    expect(first.rcpt[0]).toBe(450)
+    expect(first.rcpt[1]).toBe(`4.7.1 Greylisted, please try again in ${DELAY_MS / 1000} seconds`)
+    expect(first.data).toBeUndefined()
+    // too early: still waiting (a second at most is left)
+    expect((await attempt(mx, 'amy@sender.test', 'alice@example.com', 'too early')).rcpt[0]).toBe(450)
+    expect(await listMessages(dataDir, 'alice@example.com')).toEqual([])
+
+    await sleep(DELAY_MS + 200)
+    const retry = await attempt(mx, 'amy@sender.test', 'alice@example.com', 'greylisted once')
+    expect(retry.rcpt[0]).toBe(250)
+    expect(retry.data?.[0]).toBe(250)
+    expect((await listMessages(dataDir, 'alice@example.com')).map((m) => m.subject)).toEqual(['greylisted once'])
+    // passed: no wait for the next message of this triplet
+    expect((await attempt(mx, 'Amy@Sender.test', 'alice@example.com', 'second message')).data?.[0]).toBe(250)
+
+    expect((await attempt(mx, 'eve@other.test', 'alice@example.com', 'another sender')).rcpt[0]).toBe(450)
+    expect((await attempt(mx, 'amy@sender.test', 'bob@example.com', 'another recipient')).rcpt[0]).toBe(450)
+    const unknown = await attempt(mx, 'zed@spam.test', 'nobody@example.com', 'x')
+    expect(unknown.rcpt).toEqual([550, '5.1.1 No such user here'])
+    const relay = await attempt(mx, 'zed@spam.test', 'someone@elsewhere.test', 'x')
+    expect(relay.rcpt).toEqual([550, '5.7.1 Relaying denied'])
+
+    const lines = served.output().split('\n').filter((l) => l.includes('"component":"greylist"')).map((l) => JSON.parse(l))
+    expect(lines.filter((l) => l.msg === 'greylisted').map((l) => [l.reason, l.from, l.to, l.network])).toEqual([
+      ['first', 'amy@sender.test', 'alice@example.com', '127.0.0.0/24'],
+      ['early', 'amy@sender.test', 'alice@example.com', '127.0.0.0/24'],
+      ['first', 'eve@other.test', 'alice@example.com', '127.0.0.0/24'],
+      ['first', 'amy@sender.test', 'bob@example.com', '127.0.0.0/24'],
+    ])
+    expect(lines.filter((l) => l.msg === 'greylist passed').map((l) => l.reason)).toEqual(['retried'])
+  })
+
+  it('authenticated submission and an allowNetworks client are not greylisted', async () => {
+    const submitted = await attempt(submission, 'bob@example.com', 'alice@example.com', 'submitted', ['bob@example.com', 'bob-pw'])
+    expect(submitted.rcpt[0]).toBe(250)
+    expect(submitted.data?.[0]).toBe(250)
+    const allowed = await attempt(mx, 'partner@allowed.test', 'alice@example.com', 'from an allowed network', ['', '', '127.0.0.2'])
+    expect(allowed.rcpt[0]).toBe(250)
+    expect(allowed.data?.[0]).toBe(250)
+    const subjects = (await listMessages(dataDir, 'alice@example.com')).map((m) => m.subject)
+    expect(subjects).toEqual(expect.arrayContaining(['submitted', 'from an allowed network']))
+  })
+
+  it('the null sender from a network that passed is not greylisted', async () => {
+    const bounce = await attempt(mx, '', 'bob@example.com', 'a bounce')
+    expect(bounce.rcpt[0]).toBe(250)
+    expect(bounce.data?.[0]).toBe(250)
+  })
+
+  it('a pass survives kill -9 of the server', async () => {
+    await served.stop('SIGKILL')
+    await start()
+    const again = await attempt(mx, 'amy@sender.test', 'alice@example.com', 'after the crash')
+    expect(again.rcpt[0]).toBe(250)
+    expect(again.data?.[0]).toBe(250)
+    // and the waiting ones are still waiting, counted from their first try (long past: they pass now)
+    expect((await attempt(mx, 'eve@other.test', 'alice@example.com', 'eve retried')).rcpt[0]).toBe(250)
+  })
+})
+
+describe('our queue sending to a greylisting server', () => {
+  const started: Served[] = []
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.stop()))
+  })
+
+  it('takes the 450 as a deferral and delivers on the retry', async () => {
+    const receiverDir = tempDataDir()
+    const senderDir = tempDataDir()
+    const [receiverMx] = await freePorts(1)
+    await setupUsers(receiverDir, ['example.net'], [{address: 'bob@example.net', password: 'bob-pw'}])
+    await setupUsers(senderDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-pw'}])
+    started.push(await startServe(receiverDir, ['--smtp-port', String(receiverMx), '--config', writeConfig(receiverDir, {enabled: true, delayMs: DELAY_MS}, 'receiver.json')]))
+    const senderConfig = join(dirname(senderDir), 'sender.json')
+    writeFileSync(senderConfig, JSON.stringify({queue: {retry: {scheduleMs: [DELAY_MS + 500], maxLifetimeMs: 3_600_000}}}))
+    started.push(await startServe(senderDir, ['--config', senderConfig, '--route', `example.net=127.0.0.1:${receiverMx}`]))
+
+    const sent = await send(senderDir, 'alice@example.com', ['bob@example.net'], message('through greylisting'))
+    const id = sent.queued[0]!
+    const delivered = await waitForEntry(senderDir, id, ['delivered'], 20_000)
+    expect(delivered.state).toBe('delivered')
+    const shown = await queueShow(senderDir, id)
+    expect(shown.attemptLog.map((a) => a.result)).toEqual(['deferred', 'delivered'])
+    expect(JSON.stringify(shown.attemptLog[0]!.transcript)).toContain('450 4.7.1 Greylisted')
+    await waitFor('the message in bob@example.net INBOX', async () => (await listMessages(receiverDir, 'bob@example.net')).length === 1)
+    expect((await listMessages(receiverDir, 'bob@example.net')).map((m) => m.subject)).toEqual(['through greylisting'])
+  })
+})
