@@ -47,7 +47,7 @@ export function parseCidr(value: string): [string, number, 'ipv4' | 'ipv6'] {
   const version = isIP(address)
   const bits = version === 4 ? 32 : 128
   const length = prefix === undefined ? bits : Number(prefix)
-  if (!version || rest.length || !/^\d*$/.test(prefix ?? '') || !Number.isInteger(length) || length < 0 || length > bits) {
+  if (!version || rest.length || (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) || !Number.isInteger(length) || length < 0 || length > bits) {
     throw new MailboxError('invalid', 'must be an IPv4 or IPv6 address, optionally with /PREFIX')
   }
   return [address, length, version === 4 ? 'ipv4' : 'ipv6']
