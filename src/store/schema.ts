@@ -11,7 +11,7 @@ import {analyzeMessage} from '../mailstore/analyze.js'
 import {dkimKeysOf, putDkimKeysInTxn} from './dkim-keys.js'
 import type {Store} from './store.js'
 
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 4
 
 type Migration = (store: Store) => void
 
@@ -42,9 +42,6 @@ const migrations: Migration[] = [
     }
     reanalyzeBlobs(store)
   },
-  // 4 → 5: greylisting's databases (`greylist`, `greylistNetworks`), made empty by openDB; the
-  // version says a read-only open will find them
-  () => {},
 ]
 
 /** analyzes every stored message again (what delivery stores of it: envelope, structure, summary) */
