@@ -22,7 +22,7 @@ export interface GreylistEntry {
   lastSeen: number
   /** when it first passed; absent: still waiting */
   passedAt?: number
-  /** sightings of this round */
+  /** sightings of this round that were written (passes within `refreshMs` of the last written one are not) */
   count: number
 }
 
@@ -66,6 +66,17 @@ export interface GreylistStats {
 export function greylistExpired(entry: GreylistEntry, now: number, policy: GreylistPolicy): boolean {
   return entry.passedAt !== undefined ? now - entry.lastSeen > policy.passTtlMs : now - entry.firstSeen > policy.retryWindowMs
 }
+
+/** a pass this soon after the recorded sighting is not written again (at most an hour, a hundredth of the TTL) */
+export const refreshMs = (policy: GreylistPolicy): number => Math.min(3600_000, policy.passTtlMs / 100)
+
+/**
+ * Whether a sighting of a triplet that passed can be answered without a write: the recorded
+ * sighting is recent enough to stand for this one (the pass TTL then counts from it, at most
+ * `refreshMs` early). Mail from a known correspondent then costs a read, not a commit per RCPT.
+ */
+export const passStandsWithoutWrite = (entry: GreylistEntry | undefined, now: number, policy: GreylistPolicy): boolean =>
+  entry?.passedAt !== undefined && !greylistExpired(entry, now, policy) && now - entry.lastSeen < refreshMs(policy)
 
 /** whether a network's last pass (`passedAt`) still vouches for its null sender at `now` */
 export const networkPassLive = (passedAt: number | undefined, now: number, policy: GreylistPolicy): boolean => passedAt !== undefined && now - passedAt <= policy.passTtlMs

@@ -3,7 +3,8 @@
  * recipient] → GreylistEntry`), the networks that passed in `greylistNetworks` (`network → last
  * pass`). The rules are ./greylist-rules.ts.
  *
- * A check reads and writes inside one async write transaction (its commit shared with the other
+ * A known triplet's pass recorded within `refreshMs` is answered from a read alone. Any other
+ * check reads and writes inside one async write transaction (its commit shared with the other
  * writes of the event turn, fsynced off the event loop), so a retry racing another sighting of
  * the same triplet sees it. The cap counts entries with LMDB's own statistics (a page header
  * read, not a scan). A purge scans, and removes at most `limit` entries per commit, checking each
@@ -14,7 +15,7 @@
  */
 import type {Database, Key} from 'lmdb'
 import type {GreylistStore} from './backend.js'
-import {boundedTriplet, greylistExpired, greylistSighting, networkPassLive, type GreylistEntry} from './greylist-rules.js'
+import {boundedTriplet, greylistExpired, greylistSighting, networkPassLive, passStandsWithoutWrite, type GreylistEntry} from './greylist-rules.js'
 import type {Store} from './store.js'
 
 /** entries in a database, from LMDB's statistics (no scan) */
@@ -33,8 +34,9 @@ export function lmdbGreylist(store: Store): GreylistStore {
       const passes = networks()
       if (!db || !passes) return {action: 'pass', reason: 'full'}
       if (t.sender === '' && networkPassLive(passes.get(t.network), now, policy)) return {action: 'pass', reason: 'network'}
+      const key = tripletKey(t)
+      if (passStandsWithoutWrite(db.get(key), now, policy)) return {action: 'pass', reason: 'passed'}
       return store.transactAsync(() => {
-        const key = tripletKey(t)
         const stored = db.get(key)
         if (!stored && countOf(db as never) >= policy.maxEntries) return {action: 'pass', reason: 'full'} as const
         const {verdict, entry} = greylistSighting(stored, now, policy)
@@ -53,12 +55,17 @@ export function lmdbGreylist(store: Store): GreylistStore {
         [db, (value: unknown) => greylistExpired(value as GreylistEntry, now, policy)],
         [passes, (value: unknown) => !networkPassLive(value as number, now, policy)],
       ] as [Database<unknown, Key>, (value: unknown) => boolean][]) {
+        // each scan goes on after the last key the previous one read: live entries are read once
+        let after: Key | undefined
         for (;;) {
           const keys: Key[] = []
-          for (const {key, value} of source.getRange({})) {
+          let last: Key | undefined
+          for (const {key, value} of source.getRange(after === undefined ? {} : {start: after, exclusiveStart: true})) {
+            last = key
             if (expired(value)) keys.push(key)
             if (keys.length >= limit) break
           }
+          after = last
           if (!keys.length) break
           removed += await store.transactAsync(() => {
             let n = 0

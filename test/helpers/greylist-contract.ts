@@ -76,6 +76,15 @@ export function greylistContract(name: string, open: () => Promise<OpenedGreylis
       expect(await g.check(bob, T0 + 5 * MIN + 3 * ttl + 1, POLICY)).toEqual({action: 'wait', retryInMs: 5 * MIN, first: true})
     })
 
+    withStore('a pass within refreshMs of the recorded sighting is not written: the TTL counts from the recorded one', async (g) => {
+      await g.check(bob, T0, POLICY)
+      await g.check(bob, T0 + 5 * MIN, POLICY)
+      // 30 minutes later: passes from the read alone (refreshMs is an hour here)
+      expect(await g.check(bob, T0 + 35 * MIN, POLICY)).toEqual({action: 'pass', reason: 'passed'})
+      // so the pass expires passTtlMs after the pass at T0 + 5 min, not after T0 + 35 min
+      expect(await g.check(bob, T0 + 5 * MIN + POLICY.passTtlMs + MIN, POLICY)).toMatchObject({action: 'wait', first: true})
+    })
+
     withStore('the null sender passes from a network that passed a triplet, and is greylisted from any other', async (g) => {
       const bounce = {...bob, sender: ''}
       expect(await g.check(bounce, T0, POLICY)).toMatchObject({action: 'wait', first: true})

@@ -3,7 +3,8 @@
  * `greylist_networks` (the networks that passed one) and `greylist_size` (one row: how many
  * triplets there are), shared by every node, with the rules of ../greylist-rules.ts.
  *
- * A check is one transaction: the triplet's row is read `FOR UPDATE`, so two nodes seeing the
+ * A known triplet's pass recorded within `refreshMs` is answered from one read. Any other check
+ * is one transaction: the triplet's row is read `FOR UPDATE`, so two nodes seeing the
  * same triplet at once take turns and the second sees the first's write. A new triplet takes
  * the size row's lock to count itself in, and only while under `maxEntries`; two nodes inserting
  * the same new triplet at once both counted themselves, the one whose INSERT found the row takes
@@ -16,7 +17,7 @@
  */
 import type pg from 'pg'
 import type {GreylistStore} from '../backend.js'
-import {boundedTriplet, greylistSighting, networkPassLive, type GreylistEntry, type GreylistTriplet} from '../greylist-rules.js'
+import {boundedTriplet, greylistSighting, networkPassLive, passStandsWithoutWrite, type GreylistEntry, type GreylistTriplet} from '../greylist-rules.js'
 import {transaction} from './connect.js'
 
 interface GreylistRow {
@@ -44,6 +45,9 @@ export function pgGreylist(pool: pg.Pool): GreylistStore {
         const {rows} = await pool.query<{passed_at: string}>('SELECT passed_at FROM greylist_networks WHERE network = $1', [t.network])
         if (networkPassLive(rows[0] ? Number(rows[0].passed_at) : undefined, now, policy)) return {action: 'pass', reason: 'network'}
       }
+      // a known correspondent's pass, recorded recently enough: one primary-key read, no transaction
+      const seen = await pool.query<GreylistRow>(`SELECT first_seen, last_seen, passed_at, count FROM greylist WHERE ${KEY}`, keyOf(t))
+      if (passStandsWithoutWrite(seen.rows[0] && entryOf(seen.rows[0]), now, policy)) return {action: 'pass', reason: 'passed'}
       return transaction(pool, async (client) => {
         for (;;) {
           const {rows} = await client.query<GreylistRow>(`SELECT first_seen, last_seen, passed_at, count FROM greylist WHERE ${KEY} FOR UPDATE`, keyOf(t))
