@@ -15,6 +15,10 @@
  * records for the sender's domain (example.net), so the figure above is with the checks on (the
  * default). Then the same ingest by the Node client of one DKIM-signed message with the checks
  * off (`inboundAuth.mode: "off"`) and on, twice each, and the ratio of the means.
+ *
+ * Spam checks: the same ingest with the built-in spam checks off (`spam.mode: "off"`) and on with
+ * one DNS block list and one allow list on the loopback DNS (the client allow-listed, so both
+ * answers are used; cached after the first connection), off/on/on/off, and the ratio.
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, rmSync} from 'node:fs'
@@ -35,8 +39,9 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair */
+/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
+const ONLY_SPAM = process.env.BENCH_SMTP_ONLY === 'spam'
 const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
 const ONLY_GREYLIST = process.env.BENCH_SMTP_ONLY === 'greylist'
 
@@ -58,6 +63,10 @@ export async function benchSmtp(): Promise<void> {
         'ratio greylisting on / off, server CPU per message': lower(g.onCpuMs / g.offCpuMs, {goal: 1.1}),
       })
     }
+    if (ONLY_SPAM) {
+      const spam = await spamIngest(dir, sender)
+      return report('spam', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, built-in spam checks off and on`, spamFigures(spam))
+    }
     if (ONLY_METRICS) {
       const m = await metricsIngest(dir, sender)
       return report('metrics', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, serve's metrics off and on`, {
@@ -73,6 +82,7 @@ export async function benchSmtp(): Promise<void> {
     const {generator, load} = loadGenerator()
     const {rate: mailbox, cpuMs} = await mailboxIngest(join(dir, 'data'), (port, n, to) => load(port, n, to), sender.flags)
     const auth = await authIngest(dir, sender)
+    const spam = await spamIngest(dir, sender)
     const sink = smtpSource && which('smtp-sink') && existsSync(PEER) ? sinkIngest() : undefined
     const peer = smtpSource ? peerEndToEnd() : undefined
     const figures: Record<string, FigureValue> = {
@@ -92,7 +102,7 @@ export async function benchSmtp(): Promise<void> {
     } else {
       figures['Postfix -> Dovecot'] = peer?.skipped ?? 'skipped: smtp-source not installed'
     }
-    Object.assign(figures, authFigures(auth))
+    Object.assign(figures, authFigures(auth), spamFigures(spam))
     report('ingest', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, one message per connection`, figures)
   } finally {
     await sender.dns.close()
@@ -105,6 +115,14 @@ function authFigures(auth: {off: number; on: number}): Record<string, FigureValu
     'inbound auth off (Node client, signed message; mean of 2)': fig(auth.off, 'msgs/s', '', 0),
     'inbound auth on (SPF+DKIM+DMARC, loopback DNS, cached; mean of 2)': fig(auth.on, 'msgs/s', '', 0),
     'ratio auth on / off': higher(auth.on / auth.off, {goal: 0.7}),
+  }
+}
+
+function spamFigures(spam: {off: number; on: number}): Record<string, FigureValue> {
+  return {
+    'spam checks off (mean of 2)': fig(spam.off, 'msgs/s', '', 0),
+    'spam checks on (one DNSBL + one DNSWL, loopback DNS, cached; mean of 2)': fig(spam.on, 'msgs/s', '', 0),
+    'ratio spam checks on / off': higher(spam.on / spam.off, {goal: 0.8}),
   }
 }
 
@@ -182,22 +200,42 @@ async function authIngest(dir: string, sender: SenderDns): Promise<{off: number;
   const {signatures} = await dkimSign(raw, {signatureData: [{signingDomain: 'example.net', selector: 'bench', privateKey: sender.privateKey}]} as never)
   const signed = Buffer.concat([Buffer.from(signatures), raw])
   const load: Load = (port, n, to) => nodeLoad(port, n, to, {message: signed})
-  const runs = await offOnOnOff('auth', (name, enforce) => {
+  const {off, on, header} = await configuredPairs(dir, 'auth', load, sender, (enforce) => ({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
+  // measured what it says: the stored messages carry all three passes
+  for (const pass of ['dkim=pass', 'spf=pass', 'dmarc=pass']) if (!header.includes(pass)) throw new Error(`inbound auth bench: no ${pass} in\n${header.slice(0, 1500)}`)
+  return {off, on}
+}
+
+/** Ingest (as above, the ingest load generator) with the built-in spam checks off and on: msgs/s of each. */
+async function spamIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number}> {
+  // 127.0.0.1 on the allow list; not on the block list (NXDOMAIN, cached as well)
+  sender.dns.zone['1.0.0.127.wl.bench'] = {A: ['127.0.0.2']}
+  const checks = {mode: 'enforce', dnsbl: [{zone: 'bl.bench', weight: 10}], dnswl: [{zone: 'wl.bench', weight: -1}]}
+  const {load} = loadGenerator()
+  const {off, on, header} = await configuredPairs(dir, 'spam', load, sender, (checksOn) => ({spam: checksOn ? checks : {mode: 'off'}}))
+  // measured what it says: the stored messages were scored with the allow list's answer
+  if (!/^X-Spam-Status: No, .*DNSWL_WL/m.test(header)) throw new Error(`spam bench: no DNSWL_WL in\n${header.slice(0, 1500)}`)
+  return {off, on}
+}
+
+/**
+ * Ingest off/on/on/off, each serve with the config file `configOf(on)`: the mean msgs/s of each,
+ * and the header of the first message the first `on` run stored (to check it measured what it says)
+ */
+async function configuredPairs(dir: string, prefix: string, load: Load, sender: SenderDns, configOf: (on: boolean) => object): Promise<{off: number; on: number; header: string}> {
+  const runs = await offOnOnOff(prefix, (name, on) => {
     const config = join(dir, `${name}.json`)
-    writeFileSync(config, JSON.stringify({inboundAuth: {mode: enforce ? 'enforce' : 'off'}}))
+    writeFileSync(config, JSON.stringify(configOf(on)))
     return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags]).then((m) => m.rate)
   })
-  // measured what it says: the stored messages carry all three passes
-  const store = openStore(join(dir, 'auth-on-1'), {readOnly: true})
+  const store = openStore(join(dir, `${prefix}-on-1`), {readOnly: true})
   try {
     const inbox = store.mailboxes.get(['alice@example.test', 'INBOX'])!
     const first = [...store.messages.getRange({...mailboxMessagesRange(inbox.id), limit: 1})][0]!.value
-    const header = store.blobs.get(first.blobId)!.toString('latin1')
-    for (const pass of ['dkim=pass', 'spf=pass', 'dmarc=pass']) if (!header.includes(pass)) throw new Error(`inbound auth bench: no ${pass} in\n${header.slice(0, 1500)}`)
+    return {off: mean(runs.off), on: mean(runs.on), header: store.blobs.get(first.blobId)!.toString('latin1')}
   } finally {
     await store.close()
   }
-  return {off: mean(runs.off), on: mean(runs.on)}
 }
 
 /** off, on, on, off, each in a data dir `${prefix}-off-1` …: the mean of each cancels a load that drifts during the runs (a shared machine) */

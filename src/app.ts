@@ -11,6 +11,7 @@
  */
 import {AuthActor} from './auth/actor.js'
 import {hashCostWarning} from './auth/password.js'
+import {RSA_BITS, RSA_BITS_ENV, rsaBits} from './dkim/keys.js'
 import {Bus, type Actor} from './bus.js'
 import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import type {ConnectionCounts} from './connection-limits.js'
@@ -33,6 +34,7 @@ import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {QueueActor} from './queue/actor.js'
 import {SmtpFrontEnd} from './smtp/server.js'
+import {SpamActor} from './spam/actor.js'
 import {storeCounts, type ConnectionsStatus, type ListenerInfo, type ServerStatus} from './status.js'
 import {guardCommitFailures} from './store/commit-failure.js'
 import {clusterStatus} from './cluster-status.js'
@@ -53,6 +55,7 @@ export class App {
   private control?: ControlServer
   private auth?: AuthActor
   private mailAuth?: MailAuthActor
+  private spam?: SpamActor
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
@@ -109,12 +112,14 @@ export class App {
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
     if (weakHashes) log.warn({component: 'auth'}, weakHashes)
+    if (rsaBits() < RSA_BITS) log.warn({component: 'dkim'}, `${RSA_BITS_ENV} makes ${rsaBits()}-bit DKIM RSA keys at domain add (default ${RSA_BITS}): meant for test suites only`)
     this.auth = new AuthActor(bus, store, log.child({component: 'auth'}), config.auth)
     // the MX asks it about mail from outside, the mailstore for the signatures of mail that
     // leaves; capture mode takes every message unchecked and sends nothing out
     if (!config.capture) {
       this.mailAuth = new MailAuthActor(bus, store, log.child({component: 'mailauth'}), {hostname: config.hostname, config: config.inboundAuth, dnsServers: config.dnsServers})
-      this.actors.push(this.mailAuth)
+      this.spam = new SpamActor(bus, log.child({component: 'spam'}), {hostname: config.hostname, config: config.spam, dnsServers: config.dnsServers})
+      this.actors.push(this.mailAuth, this.spam)
     }
     this.actors.push(
       this.auth,
@@ -229,7 +234,7 @@ export class App {
    * SIGHUP: applies `next` (the config file read again) as far as it can change without a
    * restart — the TLS certificate and key (read again even from the same paths: certbot replaces
    * the files), the log level, routes, relay and DNS servers, inbound authentication
-   * (inboundAuth), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
+   * (inboundAuth), the spam checks (spam), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
    * attempts take them; open ones keep what they have. What can fail (reading the TLS files and the relay's password file) is done before
    * anything changes, so a refused reload throws and leaves the server as it was.
    * Returns the settings that differ in `next` but wait for a restart (RESTART_ONLY).
@@ -243,6 +248,7 @@ export class App {
     for (const section of LIVE_SECTIONS) assignLive(section, this.config[section], next[section])
     Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
     this.mailAuth?.reconfigure(next.dnsServers)
+    this.spam?.reconfigure(next.dnsServers)
     this.smtp?.reload(tls)
     this.imap?.reload(tls)
     this.pop3?.reload(tls)

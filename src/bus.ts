@@ -11,6 +11,9 @@ import type {Usage} from './mailstore/folder-rules.js'
 import type {MailboxView} from './mailstore/mailbox-view.js'
 import type {SortKeys} from './mime/sort-keys.js'
 import type {FailResult} from './queue/fail.js'
+import type {SpamCheckReply, SpamCheckRequest, SpamConnectRequest} from './spam/actor.js'
+import type {RspamdCheckReply, RspamdCheckRequest} from './spam/rspamd-types.js'
+import type {SpamAction} from './spam/score.js'
 import type {ServerStatus} from './status.js'
 import type {AppendMessage, CopyRequest, ExpungeRequest, FlagsRequest} from './store/backend.js'
 import type {BlobInfoRecord, MailboxRecord, MessageRecord, QueueEntry, SpecialUse} from './store/records.js'
@@ -28,6 +31,19 @@ export interface ActionMap {
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** MX, end of DATA: SPF, DKIM, DMARC and ARC verdicts, our Authentication-Results, and what to do */
   'mailauth.check': {req: CheckRequest; res: CheckReply}
+  /** MX connections (src/spam/actor.ts): the block and allow list lookups start at connect, go at close */
+  'spam.connect': {req: SpamConnectRequest; res: null}
+  'spam.close': {req: {session: string}; res: null}
+  /** at MAIL FROM: the HELO name the connection gave (its lookup starts) */
+  'spam.helo': {req: {session: string; helo: string}; res: null}
+  /** a RCPT named nobody; `close`: over the connection's allowance, answer 421 and close */
+  'spam.unknownRecipient': {req: {session: string}; res: {close: boolean}}
+  /** whether a DNS allow list vouches for the connection's client (greylisting skips it) */
+  'spam.allowListed': {req: {session: string}; res: {allowListed: boolean}}
+  /** MX, end of DATA, after mailauth.check: the score, what to do, our X-Spam-* fields */
+  'spam.check': {req: SpamCheckRequest; res: SpamCheckReply}
+  /** asked by spam.check instead of the built-in thresholds when spam.rspamd.url is set */
+  'rspamd.check': {req: RspamdCheckRequest; res: RspamdCheckReply}
   /** the DKIM-Signature fields for a message that leaves, made off the event loop */
   'mailauth.sign': {req: SignRequest; res: Buffer}
   /** store a message for local users and queue it for remote ones, durably, in one commit */
@@ -110,6 +126,8 @@ export interface EventMap {
    * `allow-listed` or `allow-network`
    */
   'greylist.checked': {result: 'wait' | 'pass' | 'skip'; reason: string; request: GreylistRequest}
+  /** the spam check decided about a message (once per message scored) */
+  'spam.decided': {action: SpamAction}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
   /** a message was accepted (once per message) */
@@ -158,8 +176,10 @@ export interface GreylistRequest {
   /** normalized */
   rcpt: string
   authenticated: boolean
-  /** allow-listed by a DNSWL (the connection-time checks), when the caller knows */
+  /** allow-listed by a DNSWL, when the caller knows already (else the actor asks `spam.allowListed` for `session`) */
   allowListed?: boolean
+  /** smtp-server's session id: what `spam.allowListed` knows the connection by */
+  session?: string
 }
 
 /** a login attempt as a front-end saw it; the actor logs each outcome with all but the password */

@@ -32,8 +32,11 @@ interface About {
 }
 
 export type SchemaNode =
-  | (About & {kind: 'object'; keys: Record<string, SchemaNode>})
+  /** `required`: keys an object in a list must have (a block-list zone's name) */
+  | (About & {kind: 'object'; keys: Record<string, SchemaNode>; required?: readonly string[]})
   | (About & {kind: 'integer'; min: number; max: number; unit?: 'ms' | 'bytes'})
+  /** any finite number in the range, fractions allowed (a spam test's weight) */
+  | (About & {kind: 'number'; min: number; max: number})
   | (About & {kind: 'boolean'})
   | (About & {kind: 'enum'; values: readonly string[]})
   /** `check` throws a MailboxError whose message says what is wrong; it may return a normalized form */
@@ -54,6 +57,42 @@ const bytes = (description: string, min: number): SchemaNode => int(description,
 const count = (description: string, min = 1): SchemaNode => int(description, min, 1_000_000)
 const port = (description: string): SchemaNode => int(`${description}; 0 = off`, 0, 65535)
 const object = (description: string, keys: Record<string, SchemaNode>): SchemaNode => ({kind: 'object', description, keys})
+const weight = (description: string): SchemaNode => ({kind: 'number', min: -100, max: 100, description})
+
+/** `{zone, weight, codes?}`: a DNS list (codes: block lists only) */
+function dnsList(description: string, codes: boolean): SchemaNode {
+  return {
+    kind: 'object',
+    description,
+    required: ['zone', 'weight'],
+    keys: {
+      zone: {kind: 'string', check: checkZone, description: 'the DNS zone'},
+      weight: weight('added to the score when the client is listed'),
+      ...(codes
+        ? {
+            codes: {
+              kind: 'map',
+              key: checkListCode,
+              value: {kind: 'string', description: 'the reason, in the test name'},
+              description: 'return codes (127.0.0.x) to reasons; other codes count without one',
+            } as SchemaNode,
+          }
+        : {}),
+    },
+  }
+}
+
+function checkZone(value: string): string {
+  const zone = value.toLowerCase().replace(/\.$/, '')
+  if (!isHostName(zone) || isIP(zone) || !zone.includes('.')) throw new MailboxError('invalid', 'must be a DNS zone (zen.spamhaus.org)')
+  return zone
+}
+
+/** a block list's return code: an address in 127.0.0.0/8 */
+function checkListCode(value: string): string {
+  if (isIP(value) !== 4 || !value.startsWith('127.')) throw new MailboxError('invalid', 'must be an address in 127.0.0.0/8 (127.0.0.2)')
+  return value
+}
 
 function checkHost(value: string): void {
   if (!isHostName(value)) throw new MailboxError('invalid', 'must be an IP address or a host name')
@@ -175,7 +214,39 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       description: 'forwarders (mailing lists) whose ARC seals are trusted: a DMARC fail they vouch for (their ARC-Authentication-Results say dmarc=pass for the same From domain) is accepted',
     },
   }),
-  spam: object('filtering of mail from outside on the MX (not submission, not capture mode)', {
+  // -- spam: the built-in checks (src/spam/); greylist and rspamd sub-objects go at the end of this block
+  spam: object('spam checks of mail from outside on the MX (not submission, not capture mode): a score from DNS lists, HELO, unknown recipients and SPF/DKIM/DMARC', {
+    mode: {kind: 'enum', values: ['enforce', 'monitor', 'off'], description: 'enforce: refuse and junk by the score; monitor: score, log and add headers, deliver everything; off: no checks'},
+    dnsbl: {
+      kind: 'list',
+      item: dnsList('a DNS block list: {"zone": "zen.spamhaus.org", "weight": 10, "codes": {"127.0.0.2": "SBL", "127.0.0.4": "XBL"}}', true),
+      description: 'DNS block lists the client address is looked up in; a listing adds the zone\'s weight (each code named in the tests: DNSBL_ZEN_SBL)',
+    },
+    dnswl: {
+      kind: 'list',
+      item: dnsList('a DNS allow list: {"zone": "list.dnswl.org", "weight": -5}', false),
+      description: 'DNS allow lists; a listing adds the (negative) weight, and a listed client skips greylisting',
+    },
+    heloChecks: object('weights of the HELO/EHLO name checks (0 = off)', {
+      noDot: weight('the name has no dot'),
+      ipMismatch: weight("the name is an IP address other than the client's"),
+      ours: weight('localhost or our own host name, from a client that is not this host'),
+      notResolving: weight('the name has no A or AAAA record (a DNS lookup per new name)'),
+    }),
+    authChecks: object('weights of the SPF/DKIM/DMARC results of inbound authentication (0 = off)', {
+      spfFail: weight('SPF fail'),
+      spfSoftfail: weight('SPF softfail'),
+      dkimFail: weight('a DKIM signature that fails'),
+      dmarcFail: weight('DMARC fail the domain policy let through (p=none, pct)'),
+    }),
+    unknownRecipientWeight: weight('added per unknown recipient the connection tried'),
+    maxUnknownRecipients: count('unknown recipients tolerated per connection; the next one gets 421 and the connection is closed'),
+    junkScore: {kind: 'number', min: -1000, max: 1000, description: 'from this score on, mail goes to Junk (X-Spam-Status: Yes)'},
+    rejectScore: {kind: 'number', min: -1000, max: 1000, description: 'from this score on, mail is refused at the end of DATA with 550 5.7.1'},
+    addHeaders: {kind: 'boolean', description: 'X-Spam-Score and X-Spam-Status on every scored message (forged ones are always removed)'},
+    dnsBudgetMs: timer("all DNS list lookups of a connection (and its HELO name's) end within this; later: not listed", 100),
+    dnsCacheEntries: count('DNS list answers cached; 0: no cache', 0),
+    dnsCacheTtlMs: span('how long a DNS list answer is cached'),
     greylist: object('greylisting (RFC 6647): an unknown (client network, sender, recipient) triplet gets 450 4.7.1 at RCPT until the client retries after delayMs', {
       enabled: {kind: 'boolean', description: 'greylist mail from outside; authenticated sessions, allowNetworks and the null sender from a network that passed before are never greylisted'},
       delayMs: span('a retry sooner than this after the first try is refused again', 0),
@@ -189,6 +260,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       },
     }),
   }),
+  // -- end of spam
   auth: object('login throttling and the familiar-network cache', {
     windowMs: span('how long a failed login counts against its source', 1),
     maxFailuresPerAddress: count('failures from one address (network) before it is refused'),

@@ -55,11 +55,17 @@ function walk(node: SchemaNode, value: unknown, path: string, report: Report): u
         if (!childNode) report(childPath, `unknown key${suggestion(key, path, node)}`)
         else if (child !== undefined) out[key] = walk(childNode, child, childPath, report)
       }
+      for (const key of node.required ?? []) if (value[key] === undefined) report(keyPath(path, key), 'required')
       return out
     }
     case 'integer': {
       const ok = typeof value === 'number' && Number.isInteger(value) && value >= node.min && value <= node.max
       if (!ok) report(path, `must be an integer${node.unit ? ` (${node.unit})` : ''} ${range(node.min, node.max)}${got()}`)
+      return value
+    }
+    case 'number': {
+      const ok = typeof value === 'number' && Number.isFinite(value) && value >= node.min && value <= node.max
+      if (!ok) report(path, `must be a number ${range(node.min, node.max)}${got()}`)
       return value
     }
     case 'boolean':

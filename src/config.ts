@@ -24,7 +24,7 @@ import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
 import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
-import {DEFAULT_GREYLIST, type GreylistConfig} from './spam/greylist.js'
+import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -77,7 +77,7 @@ export interface ServeConfig {
   logLevel: Level
   /** SPF, DKIM, DMARC and ARC on the MX (src/mail-auth/) */
   inboundAuth: InboundAuthConfig
-  /** filtering of mail from outside (src/spam/) */
+  /** the spam checks on the MX (src/spam/) */
   spam: SpamConfig
   auth: AuthConfig
   smtp: SmtpLimits
@@ -94,10 +94,6 @@ export interface ServeConfig {
   storePool: StorePoolConfig
   /** this node's id in a PostgreSQL store's registry; absent: nodeIdOf(hostname, dataDir) */
   nodeId?: string
-}
-
-export interface SpamConfig {
-  greylist: GreylistConfig
 }
 
 export interface StorePoolConfig {
@@ -133,7 +129,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults
     inboundAuth: structuredClone(DEFAULT_INBOUND_AUTH),
-    spam: {greylist: structuredClone(DEFAULT_GREYLIST)},
+    spam: structuredClone(DEFAULT_SPAM),
     auth: structuredClone(DEFAULT_AUTH),
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),

@@ -5,10 +5,25 @@
  * (`mbx20261203e`, `mbx20261203r`); a second rotation on one day adds a counter.
  */
 import type * as Crypto from 'node:crypto'
+import {MailboxError} from '../errors.js'
 import {lazyRequire} from '../lazy-require.js'
 import type {DkimKeyRecord} from '../store/records.js'
 
 export const RSA_BITS = 2048
+
+/**
+ * $MAILBOX_DKIM_RSA_BITS: a test suite's smaller RSA keys (1024 bits: still what every verifier
+ * must accept, RFC 8301), as $MAILBOX_PASSWORD_HASH_COST is its cheaper hashes. A 2048-bit key
+ * takes ~200 ms of CPU to make, once per `domain add`: hundreds of times in a suite. Unset: 2048.
+ */
+export const RSA_BITS_ENV = 'MAILBOX_DKIM_RSA_BITS'
+
+export function rsaBits(): number {
+  const value = process.env[RSA_BITS_ENV]
+  if (!value) return RSA_BITS
+  if (!['1024', '2048', '3072', '4096'].includes(value)) throw new MailboxError('invalid', `${RSA_BITS_ENV} must be 1024, 2048, 3072 or 4096, not ${JSON.stringify(value)}`)
+  return Number(value)
+}
 
 const day = (at: number) => new Date(at).toISOString().slice(0, 10).replaceAll('-', '')
 
@@ -24,7 +39,7 @@ export function generateDkimKeys(domain: string, at: number, taken: ReadonlySet<
   // node:crypto at first use: the schema migrations import this module (lazy-require.ts)
   const {generateKeyPairSync} = lazyRequire<typeof Crypto>('node:crypto')
   const ed = generateKeyPairSync('ed25519')
-  const rsa = generateKeyPairSync('rsa', {modulusLength: RSA_BITS})
+  const rsa = generateKeyPairSync('rsa', {modulusLength: rsaBits()})
   const pem = (k: typeof ed.privateKey) => k.export({format: 'pem', type: 'pkcs8'}).toString()
   // RFC 8463: the Ed25519 p= is the raw 32-byte key, the last bytes of its SubjectPublicKeyInfo
   const edRaw = ed.publicKey.export({format: 'der', type: 'spki'}).subarray(-32)

@@ -17,6 +17,7 @@ import {unsignedHeaderLength, withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
 import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
+import {VerdictCache} from './verdict-cache.js'
 import {resultsHeader} from './results-header.js'
 import type {Verdict} from './verify.js'
 
@@ -38,6 +39,8 @@ export interface CheckReply {
   message: Buffer
   /** our Authentication-Results field, to go on top (absent when checks are off) */
   header?: Buffer
+  /** the results it records, for the spam score (absent when checks are off) */
+  verdict?: {spf: string; dkim: string[]; dmarc: string}
 }
 
 export interface SignRequest {
@@ -51,6 +54,7 @@ export class MailAuthActor implements Actor {
   readonly name = 'mailauth'
   private unregister: (() => void)[] = []
   private pool?: MailAuthPool
+  private readonly verdicts: VerdictCache
 
   /** `config` is the live config section: a reload assigns into it */
   constructor(
@@ -58,7 +62,18 @@ export class MailAuthActor implements Actor {
     private readonly store: MailboxStore,
     private readonly log: Logger,
     private readonly options: {hostname: string; config: InboundAuthConfig; dnsServers: string[]},
-  ) {}
+  ) {
+    const {config} = options
+    // read at each use: a reload assigns into `config`
+    this.verdicts = new VerdictCache({
+      get dnsCacheEntries() {
+        return config.dnsCacheEntries
+      },
+      get dnsCacheTtlMs() {
+        return config.dnsCacheTtlMs
+      },
+    })
+  }
 
   async start(): Promise<void> {
     // started now so the first message does not wait for the threads; with checks off, once a
@@ -78,6 +93,7 @@ export class MailAuthActor implements Actor {
   /** a reload: `config` was assigned in place; the threads get its DNS settings and `servers` */
   reconfigure(servers: string[]): void {
     this.options.dnsServers = servers
+    this.verdicts.clear()
     this.pool?.setDns(this.dnsSetup())
   }
 
@@ -123,7 +139,8 @@ export class MailAuthActor implements Actor {
       },
       'mail authentication',
     )
-    return {...decision, message, header: Buffer.from(verdict.header, 'utf8')}
+    const results = {spf: verdict.spf.result, dkim: verdict.dkim.map((d) => d.result), dmarc: verdict.dmarc.result}
+    return {...decision, message, header: Buffer.from(verdict.header, 'utf8'), verdict: results}
   }
 
   /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
@@ -138,17 +155,23 @@ export class MailAuthActor implements Actor {
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
     const first = req.pieces[0] ?? Buffer.alloc(0)
     const headerOnly = unsignedHeaderLength(first)
+    const header = first.subarray(0, headerOnly)
+    const key = headerOnly ? VerdictCache.keyOf(header, req) : undefined
     try {
-      const verified = await this.threads().verify({
-        // one copy, moved to the thread and back: the pieces stay for when it fails
-        message: headerOnly ? joinedMovable([first.subarray(0, headerOnly)]) : joinedMovable(req.pieces),
-        remoteAddress: req.remoteAddress,
-        helo: req.helo,
-        mailFrom: req.mailFrom,
-        hostname,
-        budgetMs: config.dnsBudgetMs,
-        maxDkimSignatures: config.maxDkimSignatures,
-      })
+      const kept = key === undefined ? undefined : this.verdicts.get(key)
+      const verified = kept
+        ? {verdict: kept, ...withoutForgedResults(header, hostname)}
+        : await this.threads().verify({
+            // one copy, moved to the thread and back: the pieces stay for when it fails
+            message: headerOnly ? joinedMovable([header]) : joinedMovable(req.pieces),
+            remoteAddress: req.remoteAddress,
+            helo: req.helo,
+            mailFrom: req.mailFrom,
+            hostname,
+            budgetMs: config.dnsBudgetMs,
+            maxDkimSignatures: config.maxDkimSignatures,
+          })
+      if (key !== undefined && !kept) this.verdicts.add(key, verified.verdict)
       // the (cleaned) header back in front of the body that stayed here
       if (headerOnly) verified.message = Buffer.concat([verified.message, first.subarray(headerOnly), ...req.pieces.slice(1)])
       return verified

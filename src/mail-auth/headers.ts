@@ -8,7 +8,7 @@
  *    it hash the body thousands of times.
  */
 
-interface Field {
+export interface Field {
   /** lower case */
   name: string
   start: number
@@ -97,15 +97,20 @@ export function withoutForgedResults(message: Buffer, authservId: string): {mess
     const value = message.toString('latin1', message.indexOf(0x3a, f.start) + 1, f.end)
     return authservIdOf(value) === ours
   })
-  if (!forged.length) return {message, removed: 0}
+  return {message: withoutFields(message, forged), removed: forged.length}
+}
+
+/** `message` without `fields` (from headerFields, in order); the same Buffer when there are none */
+export function withoutFields(message: Buffer, fields: readonly Field[]): Buffer {
+  if (!fields.length) return message
   const kept: Buffer[] = []
   let at = 0
-  for (const f of forged) {
+  for (const f of fields) {
     kept.push(message.subarray(at, f.start))
     at = f.end
   }
   kept.push(message.subarray(at))
-  return {message: Buffer.concat(kept), removed: forged.length}
+  return Buffer.concat(kept)
 }
 
 /** same length as "DKIM-Signature", so the header keeps its shape */

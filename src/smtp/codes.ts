@@ -49,6 +49,12 @@ export const reply = named({
   authDeferred: (why: string) => new SmtpError(451, '4.7.0', `Sender authentication could not be checked (${why}), try again later`),
   /** RFC 6647 §2.1: a temporary refusal at RCPT that a real MTA retries */
   greylisted: (seconds: number) => new SmtpError(450, '4.7.1', `Greylisted, please try again in ${seconds} seconds`),
+  /** the spam score (or rspamd) refused the message; `why`: the tests, briefly */
+  spamRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused as spam (${why.slice(0, 200)})`),
+  /** rspamd asked for a later try (soft reject, greylist) */
+  spamDeferred: () => new SmtpError(451, '4.7.1', 'Message deferred by the spam filter, try again later'),
+  /** the connection named too many recipients that do not exist (a directory harvest): closed */
+  tooManyUnknownRecipients: () => new SmtpError(421, '4.7.0', 'Too many unknown recipients, closing connection'),
 })
 
 /** why a hook refused: a reply's key, `captureRule` for a capture rule's reply, or `other` */

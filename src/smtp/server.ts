@@ -8,12 +8,14 @@
  * In capture mode every recipient of every domain is accepted and stored, and nothing is relayed.
  *
  * The hooks only translate: recipients are resolved by `mailstore.resolve`, passwords checked by
- * `auth.login`, messages stored by `mailstore.deliver`. `250` is sent only after that commit
+ * `auth.login`, mail from outside checked by `mailauth.check` and the spam actor (`spam.*`, which
+ * keeps each MX connection's state from `spam.connect` to `spam.close`), messages stored by
+ * `mailstore.deliver`. `250` is sent only after that commit
  * is durable.
  */
 import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
-import type {Actor, Bus, EventMap, LoginMechanism} from '../bus.js'
+import type {Actor, Bus, EventMap, LoginMechanism, Request} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {isMailboxError} from '../errors.js'
 import {newId} from '../ids.js'
@@ -200,11 +202,11 @@ export class SmtpFrontEnd implements Actor {
       hideREQUIRETLS: true,
       disableReverseLookup: true,
       logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
-      onConnect: (session, cb) => this.onConnect(role === 'mx' ? 'smtp' : role, session, cb),
-      onClose: (session) => this.onClose(session),
+      onConnect: (session, cb) => this.onConnect(role, session, cb),
+      onClose: (session) => this.onClose(role, session),
       onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
-      onMailFrom: (address, session, cb) => void this.onMailFrom(address, session as Session, this.reporting('mail', session, cb)),
-      onRcptTo: (address, session, cb) => void this.onRcptTo(address, session as Session, this.reporting('rcpt', session, cb)),
+      onMailFrom: (address, session, cb) => void this.onMailFrom(role, address, session as Session, this.reporting('mail', session, cb)),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(role, address, session as Session, this.reporting('rcpt', session, cb)),
       onData: (stream, session, cb) => this.onData(role, stream, session as Session, this.reporting('data', session, cb)),
     })
   }
@@ -217,16 +219,28 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private onConnect(listener: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    const slot = this.connectionLimits.open(session.remoteAddress, listener)
+  /** mail from outside is checked for spam: on the MX, not in capture mode (nor authenticated: the MX has no AUTH) */
+  private spamChecked(role: Role): boolean {
+    return role === 'mx' && !this.options.capture && this.bus.has('spam.check')
+  }
+
+  private onConnect(role: Role, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const slot = this.connectionLimits.open(session.remoteAddress, role === 'mx' ? 'smtp' : role)
     this.slots.set(session, slot)
+    if (slot.accepted && this.spamChecked(role)) this.tellSpam('spam.connect', {session: session.id, remoteAddress: session.remoteAddress, localAddress: session.localAddress})
     cb(slot.accepted ? undefined : reply.tooManyConnections())
   }
 
   /** also called for connections that closed before onConnect (they hold no slot) */
-  private onClose(session: SMTPServerSession): void {
+  private onClose(role: Role, session: SMTPServerSession): void {
     this.slots.get(session)?.release()
     this.slots.delete(session)
+    if (this.spamChecked(role)) this.tellSpam('spam.close', {session: session.id})
+  }
+
+  /** a spam action whose reply nobody waits for (its handler runs now, in order with the others) */
+  private tellSpam<A extends 'spam.connect' | 'spam.close' | 'spam.helo'>(action: A, body: Request<A>): void {
+    this.bus.call(action, body).catch((err: unknown) => this.log.error({err, action}, 'spam check failed'))
   }
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {
@@ -245,8 +259,10 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private async onMailFrom(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
+  private async onMailFrom(role: Role, address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
     session.mbx = {local: new Set(), remote: new Set()}
+    // the HELO name is known by now: its checks run while the client sends recipients and data
+    if (this.spamChecked(role)) this.tellSpam('spam.helo', {session: session.id, helo: session.hostNameAppearsAs || ''})
     if (!address.address) return cb(session.user ? reply.badSender() : undefined) // <> is for bounces, not submissions
     let sender: string
     try {
@@ -264,7 +280,7 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private async onRcptTo(address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
+  private async onRcptTo(role: Role, address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
     let rcpt: string
     try {
       rcpt = normalizeAddress(address.address)
@@ -281,7 +297,7 @@ export class SmtpFrontEnd implements Actor {
       if (relaying && !session.user) return cb(reply.relayDenied())
       // only now: a relay refusal or an unknown user gets its own reply, never a 450 to retry
       if (local.length > 0 && !this.options.capture && this.bus.has('greylist.check')) {
-        const wait = await this.bus.call('greylist.check', {remoteAddress: session.remoteAddress, mailFrom: envelopeSender(session), rcpt, authenticated: Boolean(session.user)})
+        const wait = await this.bus.call('greylist.check', {session: session.id, remoteAddress: session.remoteAddress, mailFrom: envelopeSender(session), rcpt, authenticated: Boolean(session.user)})
         if (wait) return cb(reply.greylisted(wait.retryInSeconds))
       }
       const tx = (session.mbx ??= {local: new Set(), remote: new Set()})
@@ -297,6 +313,7 @@ export class SmtpFrontEnd implements Actor {
       if (err.code === 'quota') return cb(reply.mailboxFull())
       if (err.code === 'invalid') return cb(reply.badRecipient())
       if (err.code === 'conflict') return cb(reply.loop())
+      if (this.spamChecked(role) && (await this.bus.call('spam.unknownRecipient', {session: session.id})).close) return cb(reply.tooManyUnknownRecipients())
       cb(reply.unknownUser())
     }
   }
@@ -377,8 +394,8 @@ export class SmtpFrontEnd implements Actor {
     if (session.user) await this.checkFromHeader(String(session.user), pieces)
     const id = newId()
     const size = pieces.reduce((n, piece) => n + piece.length, 0)
-    // mail from outside: SPF, DKIM, DMARC and ARC (submission is authenticated; capture takes everything)
-    const junk = role === 'mx' && !session.user && !this.options.capture ? await this.authenticate(id, session, mailFrom, pieces) : false
+    // mail from outside: SPF, DKIM, DMARC and ARC, then spam (submission is authenticated; capture takes everything)
+    const junk = role === 'mx' && !session.user && !this.options.capture ? await this.screen(id, session, mailFrom, rcptTo, pieces) : false
     const received = receivedHeader(session, this.options.hostname, id, rcptTo.length === 1 ? rcptTo[0] : undefined)
     pieces.unshift(received)
     const result = await this.bus.call('mailstore.deliver', {
@@ -421,17 +438,33 @@ export class SmtpFrontEnd implements Actor {
   }
 
   /**
-   * Asks `mailauth.check` about the message and replaces `pieces` with what is to be stored (our
-   * Authentication-Results on top, forged ones removed). Throws the refusal or deferral; returns
-   * whether the message goes to Junk.
+   * Asks `mailauth.check`, then `spam.check`, about the message and replaces `pieces` with what
+   * is to be stored (our Authentication-Results and X-Spam-* fields on top, forged ones removed).
+   * Throws the refusal or deferral; returns whether the message goes to Junk.
    */
-  private async authenticate(id: string, session: Session, mailFrom: string, pieces: Buffer[]): Promise<boolean> {
-    const check = await this.bus.call('mailauth.check', {id, pieces, remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs || '', mailFrom})
+  private async screen(id: string, session: Session, mailFrom: string, rcptTo: string[], pieces: Buffer[]): Promise<boolean> {
+    const helo = session.hostNameAppearsAs || ''
+    const check = await this.bus.call('mailauth.check', {id, pieces, remoteAddress: session.remoteAddress, helo, mailFrom})
     if (check.action === 'reject') throw reply.authRefused(check.reason)
     if (check.action === 'defer') throw reply.authDeferred(check.reason)
+    const spam = this.bus.has('spam.check')
+      ? await this.bus.call('spam.check', {
+          session: session.id,
+          id,
+          message: check.message,
+          ...(check.header ? {authHeader: check.header} : {}),
+          ...(check.verdict ? {auth: check.verdict} : {}),
+          mailFrom,
+          rcptTo,
+          remoteAddress: session.remoteAddress,
+          helo,
+        })
+      : undefined
+    if (spam?.action === 'reject') throw reply.spamRefused(spam.reason)
+    if (spam?.action === 'defer') throw reply.spamDeferred()
     pieces.length = 0
-    pieces.push(...(check.header ? [check.header] : []), check.message)
-    return check.action === 'junk'
+    pieces.push(...(check.header ? [check.header] : []), ...(spam?.headers ? [spam.headers] : []), spam?.message ?? check.message)
+    return check.action === 'junk' || spam?.action === 'junk'
   }
 }
 

@@ -59,10 +59,30 @@ export class GreylistActor implements Actor {
     return this.allowed.check(remoteAddress)
   }
 
+  /**
+   * whether the spam checks' DNS allow lists (`spam.dnswl`) list the client: their lookups began
+   * when it connected and end within the spam checks' DNS budget. No answer: not listed.
+   */
+  private async dnsAllowListed(req: GreylistRequest): Promise<boolean> {
+    if (req.session === undefined || !this.bus.has('spam.allowListed')) return false
+    try {
+      return (await this.bus.call('spam.allowListed', {session: req.session})).allowListed
+    } catch (err) {
+      this.log.warn({err, remoteAddress: req.remoteAddress}, 'greylist: the DNS allow list question failed; not allow-listed')
+      return false
+    }
+  }
+
   private async check(req: GreylistRequest): Promise<{retryInSeconds: number} | null> {
     const config = this.config()
     if (!config.enabled) return null
-    const skip = req.authenticated ? 'authenticated' : req.allowListed ? 'allow-listed' : this.isAllowed(req.remoteAddress) ? 'allow-network' : undefined
+    const skip = req.authenticated
+      ? 'authenticated'
+      : this.isAllowed(req.remoteAddress)
+        ? 'allow-network'
+        : req.allowListed || (await this.dnsAllowListed(req))
+          ? 'allow-listed'
+          : undefined
     if (skip) return this.decided(req, {result: 'skip', reason: skip}, null)
     const triplet = {network: greylistNetwork(req.remoteAddress), sender: req.mailFrom, recipient: req.rcpt}
     let verdict

@@ -6,7 +6,7 @@
  * (../store/greylist-rules.ts); ./greylist-actor.ts answers the SMTP front-end.
  *
  * Not greylisted: authenticated sessions (submission), capture mode (the actor does not run),
- * clients in `allowNetworks` (or allow-listed by a DNSWL, when the caller says so), the null
+ * clients in `allowNetworks` or on the spam checks' DNS allow lists (`spam.dnswl`), the null
  * sender from a network that passed before. The network is the IPv4 /24 or IPv6 /64 of the
  * client: a large sender retries from another address of its pool (RFC 6647 §4.1 recommends
  * keying on the network for that reason), and a /64 is one host or subscriber.

@@ -2,7 +2,8 @@
  * Greylisting against a real `serve` (config spam.greylist, delayMs 1 s), on the run's backend:
  * python3 smtplib gets 450 4.7.1 at RCPT on a first try, a real retry after the delay is
  * accepted and stored, another sender is greylisted anew; unknown users and relay attempts keep
- * their own replies; authenticated submission and an allowNetworks client are not greylisted; a
+ * their own replies; authenticated submission, an allowNetworks client and a client on the spam
+ * checks' DNS allow list (a loopback DNS) are not greylisted; a
  * pass survives `kill -9`; the metrics count each decision; a reload turns it off. Then the sending side: one `serve` relaying to another that
  * greylists gets its message through on the queue's retry.
  */
@@ -10,6 +11,7 @@ import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {startDns, type DnsServer} from '../helpers/dns.js'
 import {freePorts, listMessages, runPython, setupUsers} from './smtp-helpers.js'
 import {message, queueShow, send, sleep, waitFor, waitForEntry} from './queue-helpers.js'
 
@@ -60,9 +62,9 @@ interface Tried {
 
 const attempt = (port: number, sender: string, rcpt: string, subject: string, extra: string[] = []): Promise<Tried> => runPython<Tried>(SCRIPT, [port, sender, rcpt, subject, ...extra])
 
-function writeConfig(dataDir: string, greylist: object, name = 'greylist.json'): string {
+function writeConfig(dataDir: string, greylist: object, name = 'greylist.json', spam: object = {}): string {
   const file = join(dirname(dataDir), name)
-  writeFileSync(file, JSON.stringify({spam: {greylist}}))
+  writeFileSync(file, JSON.stringify({spam: {...spam, greylist}}))
   return file
 }
 
@@ -71,10 +73,19 @@ describe('greylisting on a real serve', () => {
   let served: Served
   let mx: number, submission: number, metrics: number
   let config: string
+  /** lists 127.0.0.3 on the DNS allow list wl.test */
+  let dns: DnsServer
   /** when eve@other.test was first greylisted (after the test's reply: her retry is due DELAY_MS later at the latest) */
   let eveFirstTry = 0
   const start = async () =>
-    (served = await startServe(dataDir, ['--smtp-port', String(mx), '--submission-port', String(submission), '--metrics-port', String(metrics), '--allow-insecure-auth', '--config', config]))
+    (served = await startServe(dataDir, [
+      '--smtp-port', String(mx),
+      '--submission-port', String(submission),
+      '--metrics-port', String(metrics),
+      '--dns-server', `127.0.0.1:${dns.port}`,
+      '--allow-insecure-auth',
+      '--config', config,
+    ]))
 
   beforeAll(async () => {
     dataDir = tempDataDir()
@@ -83,12 +94,14 @@ describe('greylisting on a real serve', () => {
       {address: 'alice@example.com', password: 'alice-pw'},
       {address: 'bob@example.com', password: 'bob-pw'},
     ])
-    config = writeConfig(dataDir, {enabled: true, delayMs: DELAY_MS, allowNetworks: ['127.0.0.2']})
+    config = writeConfig(dataDir, {enabled: true, delayMs: DELAY_MS, allowNetworks: ['127.0.0.2']}, 'greylist.json', {dnswl: [{zone: 'wl.test', weight: -5}]})
+    dns = await startDns({'3.0.0.127.wl.test': {A: ['127.0.0.2']}})
     await start()
   })
 
   afterAll(async () => {
     await served?.stop()
+    await dns?.close()
   })
 
   it('first try 450 4.7.1; a retry after the delay is stored; another sender is greylisted anew; unknown users and relaying keep their replies', async () => {
@@ -127,15 +140,18 @@ describe('greylisting on a real serve', () => {
     expect(lines.filter((l) => l.msg === 'greylist passed').map((l) => l.reason)).toEqual(['retried'])
   })
 
-  it('authenticated submission and an allowNetworks client are not greylisted', async () => {
+  it('authenticated submission, an allowNetworks client and a DNS allow-listed client are not greylisted', async () => {
     const submitted = await attempt(submission, 'bob@example.com', 'alice@example.com', 'submitted', ['bob@example.com', 'bob-pw'])
     expect(submitted.rcpt[0]).toBe(250)
     expect(submitted.data?.[0]).toBe(250)
     const allowed = await attempt(mx, 'partner@allowed.test', 'alice@example.com', 'from an allowed network', ['', '', '127.0.0.2'])
     expect(allowed.rcpt[0]).toBe(250)
     expect(allowed.data?.[0]).toBe(250)
+    const listed = await attempt(mx, 'friend@listed.test', 'alice@example.com', 'from an allow-listed client', ['', '', '127.0.0.3'])
+    expect(listed.rcpt[0]).toBe(250)
+    expect(listed.data?.[0]).toBe(250)
     const subjects = (await listMessages(dataDir, 'alice@example.com')).map((m) => m.subject)
-    expect(subjects).toEqual(expect.arrayContaining(['submitted', 'from an allowed network']))
+    expect(subjects).toEqual(expect.arrayContaining(['submitted', 'from an allowed network', 'from an allow-listed client']))
   })
 
   it('the null sender from a network that passed is not greylisted', async () => {
@@ -153,6 +169,7 @@ describe('greylisting on a real serve', () => {
     expect(value('mailbox_greylist_decisions_total{result="pass",reason="passed"}')).toBe(1)
     expect(value('mailbox_greylist_decisions_total{result="pass",reason="network"}')).toBe(1)
     expect(value('mailbox_greylist_decisions_total{result="skip",reason="allow-network"}')).toBe(1)
+    expect(value('mailbox_greylist_decisions_total{result="skip",reason="allow-listed"}')).toBe(1)
     expect(value('mailbox_messages_rejected_total{stage="rcpt",reason="greylisted"}')).toBe(4)
   })
 

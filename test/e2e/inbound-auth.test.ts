@@ -20,13 +20,12 @@ import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {Resolver} from 'node:dns/promises'
 import {authenticate, dkimSign, sealMessage} from 'mailauth'
-import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {startDns, type DnsServer, type ZoneRecords} from '../helpers/dns.js'
 import {mailboxKey, mailboxMessagesRange} from '../../src/store/keys.js'
 import {waitFor} from './queue-helpers.js'
-import {cli, freePorts, headerFields, setupUsers, withStore} from './smtp-helpers.js'
+import {cli, freePorts, headerFields, sendRaw, setupUsers, withStore, type Sent} from './smtp-helpers.js'
 
 const HOST = 'mx.inbound.test'
 
@@ -104,31 +103,9 @@ afterAll(async () => {
   await dns?.close()
 })
 
-interface Sent {
-  code: number
-  response: string
-}
-
 /** sends `raw` to the MX with this envelope; resolves with the final reply (accepted or not) */
-async function send(port: number, from: string, to: string, raw: string | Buffer, options: {helo?: string; auth?: {user: string; pass: string}} = {}): Promise<Sent> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: options.helo ?? 'client.remote.test',
-    ...(options.auth ? {auth: options.auth} : {}),
-  })
-  try {
-    const info = await transport.sendMail({envelope: {from, to: [to]}, raw})
-    return {code: Number(info.response.slice(0, 3)), response: info.response}
-  } catch (err) {
-    const e = err as {responseCode?: number; response?: string; message: string}
-    if (!e.responseCode) throw err
-    return {code: e.responseCode, response: e.response ?? e.message}
-  } finally {
-    transport.close()
-  }
+function send(port: number, from: string, to: string, raw: string | Buffer, options: {helo?: string; auth?: {user: string; pass: string}} = {}): Promise<Sent> {
+  return sendRaw(port, {from, to: [to]}, raw, options)
 }
 
 let counter = 0

@@ -1,11 +1,12 @@
 /**
  * Shared helpers for the SMTP end-to-end suites: a tiny raw SMTP client (exact replies, STARTTLS,
- * implicit TLS), user/domain setup through the real CLI, a Python runner for smtplib scripts, and
+ * implicit TLS), a nodemailer send that resolves with the final reply, user/domain setup through the real CLI, a Python runner for smtplib scripts, and
  * read-only looks into the store of a data dir.
  */
 import {spawn} from 'node:child_process'
 import {connect as netConnect, type Socket} from 'node:net'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
+import nodemailer from 'nodemailer'
 import {expect} from 'vitest'
 import {runCli, runJson, freePort} from '../helpers/cli.js'
 import {storeCounts, type StoreCounts} from '../../src/status.js'
@@ -252,4 +253,42 @@ export function headerFields(raw: string): string[] {
   const end = raw.search(/\r?\n\r?\n/)
   const block = end === -1 ? raw : raw.slice(0, end)
   return block.split(/\r?\n(?![ \t])/)
+}
+
+/** the final reply to a message: accepted or refused */
+export interface Sent {
+  code: number
+  response: string
+}
+
+/**
+ * Sends `raw` with nodemailer to 127.0.0.1:`port` (no TLS) with this envelope; resolves with the
+ * final reply, whether the message was accepted or refused. `localAddress` picks the client's
+ * loopback address (127.0.0.2 …).
+ */
+export async function sendRaw(
+  port: number,
+  envelope: {from: string; to: string[]},
+  raw: string | Buffer,
+  options: {helo?: string; auth?: {user: string; pass: string}; localAddress?: string} = {},
+): Promise<Sent> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    name: options.helo ?? 'client.remote.test',
+    ...(options.auth ? {auth: options.auth} : {}),
+    ...(options.localAddress ? {localAddress: options.localAddress} : {}),
+  } as Parameters<typeof nodemailer.createTransport>[0])
+  try {
+    const info = await transport.sendMail({envelope, raw})
+    return {code: Number(info.response.slice(0, 3)), response: info.response}
+  } catch (err) {
+    const e = err as {responseCode?: number; response?: string; message: string}
+    if (!e.responseCode) throw err
+    return {code: e.responseCode, response: e.response ?? e.message}
+  } finally {
+    transport.close()
+  }
 }

@@ -193,6 +193,21 @@ describe('readConfigFile: validation against the schema', () => {
     expect(problems({frobnicate: true})).toEqual(['frobnicate: unknown key'])
   })
 
+  it('spam: weights may be fractions; a DNS list needs its zone and weight, codes are 127.0.0.0/8 addresses', () => {
+    expect(
+      problems({spam: {junkScore: 'high', heloChecks: {noDot: 1000}, dnsbl: [{weight: 2.5}, {zone: '1.2.3.4', weight: 1, codes: {'10.0.0.2': 'X'}}], dnswl: [{zone: 'wl.test'}]}}),
+    ).toEqual([
+      'spam.junkScore: must be a number from -1000 to 1000 (got "high")',
+      'spam.heloChecks.noDot: must be a number from -100 to 100 (got 1000)',
+      'spam.dnsbl[0].zone: required',
+      'spam.dnsbl[1].zone: must be a DNS zone (zen.spamhaus.org) (got "1.2.3.4")',
+      'spam.dnsbl[1].codes["10.0.0.2"]: must be an address in 127.0.0.0/8 (127.0.0.2)',
+      'spam.dnswl[0].weight: required',
+    ])
+    const ok = readConfigFile(file('spam.json', JSON.stringify({spam: {junkScore: 4.5, dnsbl: [{zone: 'ZEN.spamhaus.org.', weight: 7.5, codes: {'127.0.0.2': 'SBL'}}]}})))
+    expect(ok.spam).toEqual({junkScore: 4.5, dnsbl: [{zone: 'zen.spamhaus.org', weight: 7.5, codes: {'127.0.0.2': 'SBL'}}]})
+  })
+
   it('wrong types name the expected type and what was given', () => {
     expect(problems({bind: 7, capture: 'yes', ports: {smtp: '25'}, auth: [], dnsServers: '127.0.0.1', routes: [], logLevel: 'verbose'})).toEqual([
       'bind: must be a non-empty string (got 7)',
