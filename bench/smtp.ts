@@ -292,10 +292,21 @@ async function greylistIngest(dir: string, sender: SenderDns): Promise<{off: num
 }
 
 /** RCPT twice in one session: greylisted (450), then passed (250) */
-function passTriplet(port: number): Promise<void> {
+async function passTriplet(port: number): Promise<void> {
+  const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'RSET\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'QUIT\r\n']
+  const replies = await smtpSession(port, '127.0.0.1', steps)
+  // greeting, EHLO, MAIL, RCPT, RSET, MAIL, RCPT, QUIT
+  if (!replies[3]?.startsWith('450 4.7.1') || !replies[6]?.startsWith('250')) throw new Error(`greylist bench: the triplet did not pass: ${replies.join(' | ')}`)
+}
+
+/**
+ * One SMTP session on a socket: after each reply (a multi-line one's last line) the next step
+ * is written; after the last step's reply the socket is ended. Resolves with the replies once it
+ * closed; a reply `refused` says is an error.
+ */
+function smtpSession(port: number, host: string, steps: (string | Buffer)[], refused: (line: string) => boolean = () => false): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'RSET\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'QUIT\r\n']
+    const socket = connect(port, host)
     const replies: string[] = []
     let buffered = ''
     socket.on('data', (d) => {
@@ -305,17 +316,15 @@ function passTriplet(port: number): Promise<void> {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 2)
         if (line[3] === '-') continue
+        if (refused(line)) return reject(new Error(`bench client got: ${line}`))
         replies.push(line)
         const step = steps.shift()
-        if (step) socket.write(step)
+        if (step === undefined) return socket.end()
+        socket.write(step)
       }
     })
+    socket.on('close', () => resolve(replies))
     socket.on('error', reject)
-    socket.on('close', () => {
-      // greeting, EHLO, MAIL, RCPT, RSET, MAIL, RCPT, QUIT
-      if (replies[3]?.startsWith('450 4.7.1') && replies[6]?.startsWith('250')) resolve()
-      else reject(new Error(`greylist bench: the triplet did not pass: ${replies.join(' | ')}`))
-    })
   })
 }
 
@@ -353,27 +362,7 @@ async function nodeLoad(port: number, count: number, to: string, options: LoadTa
   const {message = plainMessage(to), host = '127.0.0.1', sessions = SESSIONS} = options
   const body = Buffer.concat([message, Buffer.from('.\r\n')])
   let left = count
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const socket = connect(port, host)
-      const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n']
-      let buffered = ''
-      socket.on('data', (d) => {
-        buffered += d.toString()
-        let nl
-        while ((nl = buffered.indexOf('\r\n')) >= 0) {
-          const line = buffered.slice(0, nl)
-          buffered = buffered.slice(nl + 2)
-          if (line[3] === '-') continue
-          if (!/^[23]/.test(line)) return reject(new Error(`bench client got: ${line}`))
-          const step = steps.shift()
-          if (step === undefined) return socket.end()
-          socket.write(step)
-        }
-      })
-      socket.on('close', () => resolve())
-      socket.on('error', reject)
-    })
+  const one = () => smtpSession(port, host, ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n'], (line) => !/^[23]/.test(line)).then(() => {})
   await Promise.all(
     Array.from({length: sessions}, async () => {
       while (left-- > 0) await one()
