@@ -23,6 +23,8 @@ export const BACKEND_MATRIX = [
   'test/e2e/capture-retention.test.ts',
   // mailbox verify and --repair on each store's layout (PostgreSQL: damaged by SQL)
   'test/e2e/verify.test.ts',
+  // greylisting: the triplets in each store, a pass kept across kill -9
+  'test/e2e/greylist.test.ts',
 ]
 
 /**

@@ -39,12 +39,13 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair */
+/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
 const ONLY_SPAM = process.env.BENCH_SMTP_ONLY === 'spam'
 const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
 /** =rspamd: ingest with every message checked by rspamd on this machine, against without (bench/smtp-rspamd.ts) */
 const ONLY_RSPAMD = process.env.BENCH_SMTP_ONLY === 'rspamd'
+const ONLY_GREYLIST = process.env.BENCH_SMTP_ONLY === 'greylist'
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
@@ -65,6 +66,16 @@ export async function benchSmtp(): Promise<void> {
         'rspamd CPU per message (all its processes)': fig(r.rspamdCpuMs, 'ms', '', 3),
         "rspamd's scan time per message (its last scans)": fig(r.scanMs, 'ms', '', 3),
         'rspamd verdicts': JSON.stringify(r.verdicts),
+      })
+    }
+    if (ONLY_GREYLIST) {
+      const g = await greylistIngest(dir, sender)
+      return report('greylist', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, greylisting off and on (the sender's triplet passed)`, {
+        'load generator': loadGenerator().generator,
+        'greylisting off (mean of 2)': fig(g.off, 'msgs/s', `(server CPU ${g.offCpuMs.toFixed(3)} ms/msg)`, 0),
+        'greylisting on, triplet passed (mean of 2)': fig(g.on, 'msgs/s', `(server CPU ${g.onCpuMs.toFixed(3)} ms/msg)`, 0),
+        'ratio greylisting on / off, rate': higher(g.on / g.off, {goal: 0.9}),
+        'ratio greylisting on / off, server CPU per message': lower(g.onCpuMs / g.offCpuMs, {goal: 1.1}),
       })
     }
     if (ONLY_SPAM) {
@@ -167,10 +178,18 @@ export type Load = (port: number, count: number, to: string) => Promise<void>
  * msgs/s of `messages` (default BENCH_MESSAGES) through a fresh serve's SMTP, after a warm-up
  * (bench/import.ts compares against it), and the server's CPU milliseconds per message (all its threads)
  */
-export async function mailboxIngest(dataDir: string, loadWith: Load, extra: string[] = [], messages = MESSAGES): Promise<{rate: number; cpuMs: number}> {
+export async function mailboxIngest(
+  dataDir: string,
+  loadWith: Load,
+  extra: string[] = [],
+  messages = MESSAGES,
+  /** run on the started server before the warm-up */
+  prepare?: (port: number) => Promise<void>,
+): Promise<{rate: number; cpuMs: number}> {
   const port = await freePort()
   const served = await startServe(dataDir, port, {domain: 'example.test', users: ['alice@example.test']}, extra)
   try {
+    await prepare?.(port)
     const load = (n: number) => loadWith(port, n, 'alice@example.test')
     await load(Math.min(1000, messages)) // warm-up: a long-running server has its code optimized
     const cpuBefore = cpuSeconds(served.child.pid!)
@@ -272,6 +291,58 @@ async function metricsIngest(dir: string, sender: SenderDns): Promise<{off: numb
   return {off: mean(off.map((m) => m.rate)), on: mean(on.map((m) => m.rate)), offCpuMs: mean(off.map((m) => m.cpuMs)), onCpuMs: mean(on.map((m) => m.cpuMs))}
 }
 
+/**
+ * Ingest (as above) with greylisting off and on. On, the load's one triplet (a@example.net to
+ * alice@example.test from 127.0.0.1) is passed first (a 450, then a retry after delayMs 0), so
+ * the figure is the steady state of mail from a known correspondent: one greylist read per RCPT.
+ */
+async function greylistIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number; offCpuMs: number; onCpuMs: number}> {
+  const {load} = loadGenerator()
+  const {off, on} = await offOnOnOff('greylist', (name, greylisting) => {
+    const config = join(dir, `${name}.json`)
+    writeFileSync(config, JSON.stringify({spam: {greylist: {enabled: greylisting, delayMs: 0}}}))
+    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags], MESSAGES, greylisting ? passTriplet : undefined)
+  })
+  return {off: mean(off.map((m) => m.rate)), on: mean(on.map((m) => m.rate)), offCpuMs: mean(off.map((m) => m.cpuMs)), onCpuMs: mean(on.map((m) => m.cpuMs))}
+}
+
+/** RCPT twice in one session: greylisted (450), then passed (250) */
+async function passTriplet(port: number): Promise<void> {
+  const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'RSET\r\n', 'MAIL FROM:<a@example.net>\r\n', 'RCPT TO:<alice@example.test>\r\n', 'QUIT\r\n']
+  const replies = await smtpSession(port, '127.0.0.1', steps)
+  // greeting, EHLO, MAIL, RCPT, RSET, MAIL, RCPT, QUIT
+  if (!replies[3]?.startsWith('450 4.7.1') || !replies[6]?.startsWith('250')) throw new Error(`greylist bench: the triplet did not pass: ${replies.join(' | ')}`)
+}
+
+/**
+ * One SMTP session on a socket: after each reply (a multi-line one's last line) the next step
+ * is written; after the last step's reply the socket is ended. Resolves with the replies once it
+ * closed; a reply `refused` says is an error.
+ */
+function smtpSession(port: number, host: string, steps: (string | Buffer)[], refused: (line: string) => boolean = () => false): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host)
+    const replies: string[] = []
+    let buffered = ''
+    socket.on('data', (d) => {
+      buffered += d.toString()
+      let nl
+      while ((nl = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 2)
+        if (line[3] === '-') continue
+        if (refused(line)) return reject(new Error(`bench client got: ${line}`))
+        replies.push(line)
+        const step = steps.shift()
+        if (step === undefined) return socket.end()
+        socket.write(step)
+      }
+    })
+    socket.on('close', () => resolve(replies))
+    socket.on('error', reject)
+  })
+}
+
 /** where and how hard a load generator sends */
 export interface LoadTarget {
   /** the server's address (default 127.0.0.1) */
@@ -306,27 +377,7 @@ async function nodeLoad(port: number, count: number, to: string, options: LoadTa
   const {message = plainMessage(to), host = '127.0.0.1', sessions = SESSIONS} = options
   const body = Buffer.concat([message, Buffer.from('.\r\n')])
   let left = count
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const socket = connect(port, host)
-      const steps = ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n']
-      let buffered = ''
-      socket.on('data', (d) => {
-        buffered += d.toString()
-        let nl
-        while ((nl = buffered.indexOf('\r\n')) >= 0) {
-          const line = buffered.slice(0, nl)
-          buffered = buffered.slice(nl + 2)
-          if (line[3] === '-') continue
-          if (!/^[23]/.test(line)) return reject(new Error(`bench client got: ${line}`))
-          const step = steps.shift()
-          if (step === undefined) return socket.end()
-          socket.write(step)
-        }
-      })
-      socket.on('close', () => resolve())
-      socket.on('error', reject)
-    })
+  const one = () => smtpSession(port, host, ['EHLO bench\r\n', 'MAIL FROM:<a@example.net>\r\n', `RCPT TO:<${to}>\r\n`, 'DATA\r\n', body, 'QUIT\r\n'], (line) => !/^[23]/.test(line)).then(() => {})
   await Promise.all(
     Array.from({length: sessions}, async () => {
       while (left-- > 0) await one()

@@ -24,6 +24,7 @@ import {ControlServer} from './control/server.js'
 import type {Logger} from './log.js'
 import {CaptureActor} from './capture/actor.js'
 import {CaptureRetention} from './capture/retention.js'
+import {GreylistActor} from './spam/greylist-actor.js'
 import {MailAuthActor} from './mail-auth/actor.js'
 import {MailstoreActor} from './mailstore/actor.js'
 import {MatcherServer} from './matcher/server.js'
@@ -138,6 +139,8 @@ export class App {
     this.startSpamActors()
     // after the mailstore, whose expunge it uses (and so stopped before it)
     if (config.capture) this.actors.push(new CaptureRetention(bus, store, log.child({component: 'capture'}), config.captureRetention))
+    // capture mode takes every message: no greylisting (the config is read at each RCPT: a reload applies)
+    if (!config.capture) this.actors.push(new GreylistActor(bus, store, log.child({component: 'greylist'}), () => config.spam.greylist))
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)

@@ -53,6 +53,11 @@ export interface ActionMap {
   /** messages stored since a moment (epoch ms), oldest first */
   'mailstore.recent': {req: {since: number}; res: {id: string; info: BlobInfoRecord}[]}
   /** capture mode: the fault a rule injects for these recipients at this stage, if any */
+  /**
+   * RCPT on the MX, for a recipient resolved as local: greylist it? null: go on; else refuse for
+   * now with 450 4.7.1 and this many seconds (src/spam/greylist-actor.ts)
+   */
+  'greylist.check': {req: GreylistRequest; res: {retryInSeconds: number} | null}
   'capture.fault': {req: {stage: 'rcpt' | 'data'; recipients: string[]}; res: {code: number; text: string} | null}
   /** `mailbox queue …` through the live server (serialized with the sending); each returns the changed entries */
   'queue.retry': {req: {id?: string}; res: QueueEntry[]}
@@ -115,6 +120,12 @@ export interface EventMap {
    * reply (a key of src/smtp/codes.ts `reply`, `captureRule`, or `other`)
    */
   'smtp.rejected': {stage: 'mail' | 'rcpt' | 'data'; reason: string; remoteAddress: string}
+  /**
+   * a greylisting decision (src/spam/greylist-actor.ts); `reason`: for `wait`, `first` or `early`;
+   * for `pass`, `retried`, `passed`, `network`, `full` or `error`; for `skip`, `authenticated`,
+   * `allow-listed` or `allow-network`
+   */
+  'greylist.checked': {result: 'wait' | 'pass' | 'skip'; reason: string; request: GreylistRequest}
   /** the spam check decided about a message (once per message scored) */
   'spam.decided': {action: SpamAction}
   'server.started': {pid: number}
@@ -166,6 +177,20 @@ export interface FolderShape {
   noselect: boolean
   children: boolean
   specialUse?: SpecialUse
+}
+
+/** one recipient of an SMTP transaction, as greylisting sees it */
+export interface GreylistRequest {
+  remoteAddress: string
+  /** normalized; '' for the null sender */
+  mailFrom: string
+  /** normalized */
+  rcpt: string
+  authenticated: boolean
+  /** allow-listed by a DNSWL, when the caller knows already (else the actor asks `spam.allowListed` for `session`) */
+  allowListed?: boolean
+  /** smtp-server's session id: what `spam.allowListed` knows the connection by */
+  session?: string
 }
 
 /** a login attempt as a front-end saw it; the actor logs each outcome with all but the password */

@@ -11,6 +11,7 @@ import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
 import {MIN_TOKEN_LENGTH} from './metrics/config.js'
+import {parseCidr} from './spam/greylist.js'
 import {describeStoreUrl} from './store/pg/options.js'
 
 /** What the example file and `config show` say about a key, besides its value. */
@@ -281,6 +282,18 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       learnMaxQueued: count('learning jobs waiting at most (durable queue); moves beyond are counted and not trained'),
       learnMaxAttempts: count('attempts per learning job before it is given up (logged and counted)'),
       learnRetryMs: timer('wait after a failed learning attempt; doubles with each further one, up to an hour', 100),
+    }),
+    greylist: object('greylisting (RFC 6647): an unknown (client network, sender, recipient) triplet gets 450 4.7.1 at RCPT until the client retries after delayMs', {
+      enabled: {kind: 'boolean', description: 'greylist mail from outside; authenticated sessions, allowNetworks and the null sender from a network that passed before are never greylisted'},
+      delayMs: span('a retry sooner than this after the first try is refused again', 0),
+      retryWindowMs: span('a retry later than this after the first try counts as a new first try', 1),
+      passTtlMs: span('a triplet that passed keeps passing while seen at least this often (each pass refreshes it)', 1),
+      maxEntries: int('triplets kept at most; beyond it new ones pass without being recorded (fail open, logged once a minute)', 1, 1_000_000_000),
+      allowNetworks: {
+        kind: 'list',
+        item: {kind: 'string', check: (v) => void parseCidr(v), description: 'an IPv4 or IPv6 address or CIDR block'},
+        description: 'client networks never greylisted (backup MX, partners), e.g. ["192.0.2.0/24", "2001:db8::/32"]',
+      },
     }),
   }),
   // -- end of spam

@@ -10,6 +10,7 @@
  *  queue.failed           → mailbox_messages_failed_total
  *  queue.bounced          → mailbox_messages_bounced_total (a delivery status notification went back)
  *  smtp.rejected          → mailbox_messages_rejected_total{stage, reason}
+ *  greylist.checked       → mailbox_greylist_decisions_total{result, reason}
  *  spam.decided           → mailbox_spam_decisions_total{action} (deliver, junk, reject, defer)
  *  auth.succeeded/failed  → mailbox_auth_successes_total{protocol}, mailbox_auth_failures_total{protocol, reason}
  *  rspamd.checked         → mailbox_rspamd_checks_total{action} (action `failed`: no verdict, failed open)
@@ -37,6 +38,7 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
   const failed = counter('mailbox_messages_failed_total', 'outbound queue entries that failed for good')
   const bounced = counter('mailbox_messages_bounced_total', 'delivery status notifications sent back to the sender of a failed message')
   const rejected = counter('mailbox_messages_rejected_total', 'SMTP commands of a mail transaction refused, by stage (mail, rcpt, data) and reason', ['stage', 'reason'])
+  const greylist = counter('mailbox_greylist_decisions_total', 'greylisting decisions at RCPT: result wait (first, early), pass (retried, passed, network, full, error) or skip (authenticated, allow-listed, allow-network)', ['result', 'reason'])
   const spamDecided = counter('mailbox_spam_decisions_total', 'messages from outside scored by the spam check, by what it did (deliver, junk, reject, defer)', ['action'])
   const authOk = counter('mailbox_auth_successes_total', 'successful logins by protocol', ['protocol'])
   const authFailed = counter('mailbox_auth_failures_total', 'failed logins by protocol and reason (bad-credentials, throttled, disabled)', ['protocol', 'reason'])
@@ -51,6 +53,7 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
   for (const action of ['deliver', 'junk', 'reject', 'defer']) spamDecided.labels(action)
   const spamBy = childCache((action) => spamDecided.labels(action!))
   const rejectedBy = childCache((stage, reason) => rejected.labels(stage!, reason!))
+  const greylistBy = childCache((result, reason) => greylist.labels(result!, reason!))
   const authOkBy = childCache((protocol) => authOk.labels(protocol!))
   const authFailedBy = childCache((protocol, reason) => authFailed.labels(protocol!, reason!))
   const unsubscribe = [
@@ -68,6 +71,10 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
     bus.subscribe('spam.learn', ({body}) => {
       const {kind, outcome, count} = body as EventMap['spam.learn']
       learnedBy(kind, outcome).inc(count)
+    }),
+    bus.subscribe('greylist.checked', ({body}) => {
+      const {result, reason} = body as EventMap['greylist.checked']
+      greylistBy(result, reason).inc()
     }),
     bus.subscribe('spam.decided', ({body}) => spamBy((body as EventMap['spam.decided']).action).inc()),
     bus.subscribe('auth.succeeded', ({body}) => authOkBy((body as EventMap['auth.succeeded']).protocol).inc()),

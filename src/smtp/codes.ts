@@ -47,6 +47,8 @@ export const reply = named({
   authRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused: ${why}`),
   /** a DNS failure left the message's authentication undecided */
   authDeferred: (why: string) => new SmtpError(451, '4.7.0', `Sender authentication could not be checked (${why}), try again later`),
+  /** RFC 6647 §2.1: a temporary refusal at RCPT that a real MTA retries */
+  greylisted: (seconds: number) => new SmtpError(450, '4.7.1', `Greylisted, please try again in ${seconds} seconds`),
   /** the spam score (or rspamd) refused the message; `why`: the tests, briefly */
   spamRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused as spam (${why.slice(0, 200)})`),
   /** rspamd asked for a later try (soft reject, greylist) */

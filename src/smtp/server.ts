@@ -295,6 +295,11 @@ export class SmtpFrontEnd implements Actor {
       const {local, remote} = await this.bus.call('mailstore.resolve', {address: rcpt, capture: this.options.capture, size: declaredSize(session)})
       const relaying = remote.length > 0 && local.length === 0 && remote[0] === rcpt
       if (relaying && !session.user) return cb(reply.relayDenied())
+      // only now: a relay refusal or an unknown user gets its own reply, never a 450 to retry
+      if (local.length > 0 && !this.options.capture && this.bus.has('greylist.check')) {
+        const wait = await this.bus.call('greylist.check', {session: session.id, remoteAddress: session.remoteAddress, mailFrom: envelopeSender(session), rcpt, authenticated: Boolean(session.user)})
+        if (wait) return cb(reply.greylisted(wait.retryInSeconds))
+      }
       const tx = (session.mbx ??= {local: new Set(), remote: new Set()})
       for (const u of local) tx.local.add(u)
       for (const r of remote) tx.remote.add(r)
@@ -472,6 +477,17 @@ function sessionTls(session: SMTPServerSession): {tls: string; cipher?: string} 
 
 /** a header value in a log line: a client could make it as long as the header block */
 const clip = (value: string, max = 256): string => (value.length > max ? value.slice(0, max) + '…' : value)
+
+/** MAIL FROM as greylisting keys it: normalized, '' for the null sender, as given (lower case) when it does not parse */
+function envelopeSender(session: SMTPServerSession): string {
+  const address = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
+  if (!address) return ''
+  try {
+    return normalizeAddress(address)
+  } catch {
+    return address.toLowerCase()
+  }
+}
 
 /** the SIZE=n the client declared on MAIL FROM (RFC 1870), or 0 */
 function declaredSize(session: SMTPServerSession): number {

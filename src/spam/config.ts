@@ -9,6 +9,7 @@
  * of them together weigh less than 5. A block list is what makes mail junk or refused, and the
  * admin adds it (zones are third-party services with their own terms of use).
  */
+import {DEFAULT_GREYLIST, type GreylistConfig} from './greylist.js'
 
 export interface DnsListZone {
   /** the zone the reversed address is looked up in: `zen.spamhaus.org` */
@@ -60,7 +61,9 @@ export interface SpamConfig {
   dnsBudgetMs: number
   dnsCacheEntries: number
   dnsCacheTtlMs: number
-  // h20-greylist adds `greylist`, h20-rspamd `rspamd` (with `url`: asked instead of the thresholds)
+  /** greylisting at RCPT (./greylist.ts) */
+  greylist: GreylistConfig
+  // h20-rspamd adds `rspamd` (with `url`: asked instead of the thresholds)
   rspamd?: {url?: string}
 }
 
@@ -78,4 +81,5 @@ export const DEFAULT_SPAM: SpamConfig = {
   dnsBudgetMs: 2000,
   dnsCacheEntries: 10_000,
   dnsCacheTtlMs: 5 * 60_000,
+  greylist: DEFAULT_GREYLIST,
 }

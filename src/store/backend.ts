@@ -13,6 +13,7 @@ import type {Analysis} from '../mailstore/analyze.js'
 import type {FlagMode} from '../mailstore/flags.js'
 import type {Usage} from '../mailstore/folder-rules.js'
 import type {FamiliarPolicy} from './familiar-addresses.js'
+import type {GreylistPolicy, GreylistStats, GreylistTriplet, GreylistVerdict} from './greylist-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -267,6 +268,23 @@ export interface CaptureStore {
 }
 
 /**
+ * Greylisting's triplets (./greylist-rules.ts has the records and the rules). Times are the
+ * caller's clock, epoch ms; the policy is passed in, so a reload applies at the next call.
+ */
+export interface GreylistStore {
+  /**
+   * One sighting, atomically (read, decide, write in one transaction, so two nodes seeing the
+   * same triplet at once count once each and cannot both start it over): records a first
+   * sighting or a retry and answers pass or wait. A null sender (`sender` '') from a network
+   * that passed within `passTtlMs` passes unrecorded; a new triplet past `maxEntries` too.
+   */
+  check(triplet: GreylistTriplet, now: number, policy: GreylistPolicy): Promise<GreylistVerdict>
+  /** removes expired entries and network passes, at most `limit` per commit; how many went */
+  purge(now: number, policy: GreylistPolicy, limit?: number): Promise<number>
+  stats(): Promise<GreylistStats>
+}
+
+/**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
  * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
@@ -303,6 +321,7 @@ export interface MailboxStore {
   readonly mail: MailStore
   readonly queue: QueueStore
   readonly learn: LearnStore
+  readonly greylist: GreylistStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>

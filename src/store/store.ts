@@ -19,9 +19,11 @@ import {lmdbAuth} from './lmdb-auth.js'
 import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
+import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
+import type {GreylistEntry} from './greylist-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -72,6 +74,13 @@ export interface Store extends MailboxStore {
   /** learning jobs by id, and their due order [dueAt, id]: see ./lmdb-learn.ts */
   readonly learnJobs: Database<LearnJob, string>
   readonly learnDue: Database<null, [number, string]>
+  /**
+   * greylisting's triplets, [network, sender, recipient] → entry, and the networks that passed,
+   * network → last pass (./lmdb-greylist.ts). Absent in a store opened read-only that was
+   * written before they existed.
+   */
+  readonly greylistEntries: Database<GreylistEntry, [string, string, string]> | undefined
+  readonly greylistNetworks: Database<number, string> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -148,6 +157,12 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     databases.push(opened as unknown as Database<unknown, never>)
     return opened
   }
+  /** a database newer than some stores: opened read-only where it was never created, lmdb-js gives undefined */
+  const newerDb = <V, K extends Key>(name: string): Database<V, K> | undefined => {
+    const opened = env.openDB<V, K>({name}) as Database<V, K> | undefined
+    if (opened) databases.push(opened as unknown as Database<unknown, never>)
+    return opened
+  }
   const commits = new CommitTimer()
   // the operations read the databases through `store` when called, so they can be made first
   const store = {} as Store
@@ -163,6 +178,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     queue: lmdbQueue(store),
     learn: lmdbLearn(store),
     mail: lmdbMail(store),
+    greylist: lmdbGreylist(store),
     path,
     readOnly,
     env,
@@ -184,6 +200,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     dkimKeys: db('dkimKeys'),
     learnJobs: db('learnJobs'),
     learnDue: db('learnDue'),
+    greylistEntries: newerDb('greylist'),
+    greylistNetworks: newerDb('greylistNetworks'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -15,7 +15,7 @@
  * leave it (the copy is made while no node runs, so nobody is sending it).
  *
  * Not copied: the login throttle's failure counts and the cluster's node registry (both about
- * running nodes), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
+ * running nodes), greylisting's triplets (senders of the moment: each is greylisted once more), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
  * floor is its HIGHESTMODSEQ, so a client that knew an older state resyncs it whole).
  */
 import {createHash, type Hash} from 'node:crypto'

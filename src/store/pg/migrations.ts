@@ -289,4 +289,27 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX learn_jobs_due ON learn_jobs (due_at, id);
   `,
+  // 8 → 9: greylisting (../greylist-rules.ts): the triplets, the networks that passed one, and
+  // the number of triplets kept in one row, so the cap is checked without counting the table
+  `
+  CREATE TABLE greylist (
+    network text COLLATE "C" NOT NULL,
+    sender text COLLATE "C" NOT NULL,
+    recipient text COLLATE "C" NOT NULL,
+    first_seen bigint NOT NULL,
+    last_seen bigint NOT NULL,
+    passed_at bigint,
+    count bigint NOT NULL,
+    PRIMARY KEY (network, sender, recipient)
+  );
+  CREATE TABLE greylist_networks (
+    network text COLLATE "C" PRIMARY KEY,
+    passed_at bigint NOT NULL
+  );
+  CREATE TABLE greylist_size (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    entries bigint NOT NULL CHECK (entries >= 0)
+  );
+  INSERT INTO greylist_size (one, entries) VALUES (true, 0);
+  `,
 ]

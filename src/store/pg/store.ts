@@ -20,6 +20,7 @@ import {PgChangeFeed} from './changes.js'
 import {observeCommits, type PgPoolOptions} from './connect.js'
 import {pgDirectory} from './directory.js'
 import {pgLearn} from './learn.js'
+import {pgGreylist} from './greylist.js'
 import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
 import {openPgDatabase} from './open.js'
@@ -57,6 +58,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     mail: pgMail(opened.pool, directoryBackend),
     queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
     learn: pgLearn(opened.pool),
+    greylist: pgGreylist(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),
