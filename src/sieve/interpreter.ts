@@ -369,7 +369,7 @@ class Run {
     const subjectTag = this.tagStr(c, 'subject')
     const from = this.tagStr(c, 'from')
     const mime = c.tags.has('mime')
-    const addresses = [this.input.envelope.to, ...this.list(c.tags.get('addresses'))].filter(Boolean)
+    const addresses = [this.input.envelope.to, ...this.list(c.tags.get('addresses'))].filter((a, i, all) => a && all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i)
     const handle = this.tagStr(c, 'handle') ?? sha256(['vacation', reason, subjectTag ?? '', from ?? '', mime ? 'mime' : ''].join('\0'))
     const days = c.tags.get('days')
     const seconds = c.tags.get('seconds')
