@@ -24,6 +24,8 @@ export interface SieveInput {
   /** the account the script belongs to */
   user: string
   now: Date
+  /** for the mailboxexists test (RFC 5490 §3.1); without it no mailbox exists */
+  mailboxExists?: (name: string) => boolean
 }
 
 export type SieveAction =
@@ -308,6 +310,8 @@ class Run {
       case 'date':
       case 'currentdate':
         return this.dateTest(t)
+      case 'mailboxexists':
+        return this.list(t.args[0]).every((name) => this.input.mailboxExists?.(name) ?? false)
       default:
         return false
     }

@@ -2,6 +2,8 @@
  * Bounds on everything a script controls (its author is a mail user, its input a stranger's
  * message): the defaults are generous for real filters; callers may override any of them.
  */
+import type {RE2JS} from 're2js'
+
 export interface SieveLimits {
   /** bytes of script text */
   maxScriptBytes: number
@@ -54,6 +56,8 @@ export class SieveRuntimeError extends Error {}
 export class Budget {
   steps = 0
   work = 0
+  /** the run's compiled regular expressions (./match.ts) */
+  readonly regexes = new Map<string, RE2JS | undefined>()
   constructor(readonly limits: SieveLimits) {}
   step(n = 1): void {
     this.steps += n

@@ -71,6 +71,19 @@ export function compileRegex(pattern: string, comparator: string, limits: Pick<S
   }
 }
 
+/**
+ * Compiled once per run and dropped with it: an RE2 program keeps a lazily built DFA (up to
+ * 8 MiB each in re2js) for as long as it lives, so nothing outlives the run.
+ */
+function cachedRegex(pattern: string, comparator: string, budget: Budget, limits: SieveLimits): RE2JS | undefined {
+  const key = comparator + '\0' + pattern
+  if (budget.regexes.has(key)) return budget.regexes.get(key)
+  const {regex} = compileRegex(pattern, comparator, limits)
+  budget.charge(pattern.length * 64) // compiling costs more than matching a character
+  budget.regexes.set(key, regex)
+  return regex
+}
+
 /** one value against one key (:is, :contains, :matches, :regex, :value; :count is counted by the caller) */
 export function matchOne(value: string, key: string, type: MatchType, comparator: string, budget: Budget, limits: SieveLimits): MatchResult {
   budget.step()
@@ -84,8 +97,9 @@ export function matchOne(value: string, key: string, type: MatchType, comparator
     case 'matches':
       return glob(value, key, comparator, budget)
     case 'regex': {
-      budget.charge(value.length * 4 + 1)
-      const {regex} = compileRegex(key, comparator, limits)
+      budget.charge(value.length * 16 + 1)
+      const regex = cachedRegex(key, comparator, budget, limits)
+      // a key built from variables at run time may not compile: it matches nothing
       if (!regex) return {matched: false}
       const m = regex.matcher(value)
       if (!m.find()) return {matched: false}

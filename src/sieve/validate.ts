@@ -134,6 +134,7 @@ const TESTS: Record<string, Spec> = {
   hasflag: {ext: 'imap4flags', args: ['list', 'list'], optionalLeading: 1, matching: true},
   string: {ext: 'variables', args: ['list', 'list'], matching: true},
   date: {ext: 'date', args: ['string', 'string', 'list'], matching: true, tags: {zone: {arg: 'string', group: 'zone'}, originalzone: {group: 'zone'}}},
+  mailboxexists: {ext: 'mailbox', args: ['list']},
   currentdate: {ext: 'date', args: ['string', 'list'], matching: true, tags: {zone: {arg: 'string', group: 'zone'}}},
 }
 

@@ -3,7 +3,8 @@
  * run on real messages, the outcome checked.
  */
 import {describe, expect, it} from 'vitest'
-import {message, run, summary} from './sieve-helpers.js'
+import {runSieve} from '../../src/sieve/index.js'
+import {compile, message, run, summary} from './sieve-helpers.js'
 
 describe('RFC 5228 §9: the example filter', () => {
   const script = `#
@@ -414,5 +415,14 @@ describe('regex (draft-ietf-sieve-regex) on RE2', () => {
   it('matches and fills match variables from groups', () => {
     const s = 'require ["regex", "variables", "fileinto"]; if header :regex "subject" "^\\\\[([a-z-]+)\\\\] (.*)$" { fileinto "${1}/${2}"; }'
     expect(summary(run(s, message({Subject: '[Acme-Users] news'})))).toEqual(['fileinto:Acme-Users/news'])
+  })
+})
+
+describe('RFC 5490: mailbox', () => {
+  it('mailboxexists asks the caller; fileinto :create is passed on', () => {
+    const script = 'require ["mailbox", "fileinto"]; if mailboxexists ["Lists", "Lists/Dev"] { fileinto "Lists/Dev"; } else { fileinto :create "Lists/New"; }'
+    const input = (names: string[]) => ({envelope: {from: 'a@example.net', to: 'me@example.com'}, message: message({Subject: 'x'}), user: 'me', now: new Date(), mailboxExists: (n: string) => names.includes(n)})
+    expect(summary(runSieve(compile(script), input(['Lists', 'Lists/Dev'])))).toEqual(['fileinto:Lists/Dev'])
+    expect(summary(runSieve(compile(script), input(['Lists'])))).toEqual(['fileinto:Lists/New create'])
   })
 })
