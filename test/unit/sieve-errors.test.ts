@@ -106,3 +106,34 @@ describe('validation errors', () => {
     expect(ok.ok).toBe(true)
   })
 })
+
+describe('robustness', () => {
+  it('random token soup never throws: it is rejected with errors, or runs to an outcome', async () => {
+    const {runSieve} = await import('../../src/sieve/index.js')
+    const pool = ['require', '"fileinto"', '["variables", "imap4flags", "body", "date", "relational", "regex", "vacation", "envelope", "subaddress"]', 'if', 'elsif', 'else', '{', '}', '(', ')', '[', ']', ',', ';', 'header', 'address', 'envelope', 'body', 'string', 'hasflag', 'date', 'currentdate', 'allof', 'anyof', 'not', 'true', 'false', 'exists', 'size', ':over', ':under', '10K', ':is', ':contains', ':matches', ':regex', ':count', ':value', '"gt"', ':comparator', '"i;octet"', ':localpart', ':domain', ':detail', ':text', ':raw', ':content', '"text"', 'set', ':lower', ':length', 'addflag', 'setflag', 'fileinto', 'keep', 'discard', 'stop', 'redirect', 'vacation', ':days', '3', '"subject"', '"*a*"', '"${1}"', '"a@b.example"', '"x(y"', '"date"', '"hour"', '"from"', '"to"', '"v"', 'text:\n.\n']
+    let seed = 42
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const msg = Buffer.from('From: a@b.example\r\nTo: me@example.com\r\nSubject: aaa\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nbody\r\n')
+    let ran = 0
+    const head = 'require ["fileinto", "variables", "imap4flags", "body", "date", "relational", "regex", "vacation", "envelope", "subaddress", "copy", "comparator-i;ascii-numeric"];\n'
+    const tests = ['header :matches "subject" "*a*"', 'address :detail "to" "x"', 'envelope :domain "from" "b.example"', 'body :text :contains "od"', 'string :is "${1}" "a"', 'hasflag :count "gt" :comparator "i;ascii-numeric" "0"', 'date :value "ge" :originalzone "date" "hour" "09"', 'currentdate :is "year" "2026"', 'header :regex "subject" "^(a+)$"', 'size :over 10', 'exists "date"', 'not true']
+    const actions = ['fileinto "${1}"', 'keep', 'discard', 'addflag "\\\\Seen"', 'set :upper "x" "${1}"', 'redirect :copy "a@b.example"', 'vacation "away"', 'stop']
+    for (let i = 0; i < 3000; i++) {
+      const valid = head + Array.from({length: 1 + rand(5)}, () => `if anyof(${tests[rand(tests.length)]}, ${tests[rand(tests.length)]}) { ${actions[rand(actions.length)]}; } else { ${actions[rand(actions.length)]}; }`).join('\n')
+      const text = i % 2 ? valid : Array.from({length: 1 + rand(25)}, () => pool[rand(pool.length)]).join(' ')
+      const parsed = parseSieve(text)
+      if (!parsed.ok) {
+        expect(parsed.errors.length).toBeGreaterThan(0)
+        for (const e of parsed.errors) expect(e.line).toBeGreaterThan(0)
+        continue
+      }
+      ran++
+      const out = runSieve(parsed.script, {envelope: {from: 'a@b.example', to: 'me@example.com'}, message: msg, user: 'me', now: new Date()})
+      expect(out.actions.length).toBeGreaterThan(0)
+    }
+    expect(ran).toBeGreaterThan(1000)
+  })
+})
