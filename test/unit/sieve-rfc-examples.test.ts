@@ -426,3 +426,23 @@ describe('RFC 5490: mailbox', () => {
     expect(summary(runSieve(compile(script), input(['Lists'])))).toEqual(['fileinto:Lists/New create'])
   })
 })
+
+describe('details the README promises', () => {
+  it('address tests parse groups, comments and quoted local parts', () => {
+    const msg = message({To: 'Team: "j doe"@example.org (John), Ann <ann@example.org>;, bob@example.net'})
+    const s = 'require "fileinto"; if address :is :localpart "to" "j doe" { fileinto "quoted"; } if address :count "eq" :comparator "i;ascii-numeric" "to" "3" { fileinto "three"; }'
+    expect(summary(run(s.replace('require "fileinto";', 'require ["fileinto", "relational", "comparator-i;ascii-numeric"];'), msg))).toEqual(['fileinto:quoted', 'fileinto:three'])
+  })
+  it('body :content "" looks at every leaf part', () => {
+    const msg = Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/octet-stream\r\n\r\nsecret blob\r\n--x--\r\n')
+    expect(summary(run('require "body"; if body :content "" :contains "secret blob" { discard; }', msg))).toEqual(['discard'])
+    expect(summary(run('require "body"; if body :text :contains "secret blob" { discard; }', msg))).toEqual(['implicit-keep'])
+  })
+  it('vacation :days is at least one day', () => {
+    const out = run('require "vacation"; vacation :days 0 "x";', message({From: 'a@example.net', To: 'me@example.com'}), {from: 'a@example.net'})
+    expect(out.actions[0]).toMatchObject({type: 'vacation', periodSeconds: 86400})
+  })
+  it('the envelope null sender is "" in every address part', () => {
+    expect(summary(run('require "envelope"; if envelope :domain "from" "" { discard; }', message({Subject: 'x'}), {from: ''}))).toEqual(['discard'])
+  })
+})
