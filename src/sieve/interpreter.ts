@@ -217,8 +217,9 @@ class Run {
 
   private add(action: SieveAction): void {
     if (action.type === 'fileinto' || action.type === 'keep') {
-      const mailbox = action.type === 'keep' ? undefined : action.mailbox
-      const same = this.actions.find((a) => (a.type === 'keep' && mailbox === undefined) || (a.type === 'fileinto' && a.mailbox === mailbox))
+      // keep is filing into INBOX (whose name is case-insensitive, RFC 3501 §5.1)
+      const target = (a: SieveAction) => (a.type === 'keep' ? 'INBOX' : a.type === 'fileinto' ? (a.mailbox.toUpperCase() === 'INBOX' ? 'INBOX' : a.mailbox) : undefined)
+      const same = this.actions.find((a) => target(a) === target(action))
       // RFC 5228 §4.1: filing into one mailbox twice stores the message once (with the flags of both)
       if (same && (same.type === 'keep' || same.type === 'fileinto')) {
         same.flags = unionFlags(same.flags, action.flags)

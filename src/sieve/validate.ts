@@ -157,6 +157,7 @@ export interface Script {
 }
 
 const VARIABLE_NAME = /^[a-z_][a-z0-9_]*$/i
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/
 
 export function validate(tree: CommandNode[], limits: SieveLimits): {script: Script; errors: SieveError[]} {
   const errors: SieveError[] = []
@@ -258,6 +259,11 @@ export function validate(tree: CommandNode[], limits: SieveLimits): {script: Scr
       for (const part of node.args[0] ? stringsOf(node.args[0]) : []) {
         if (!['from', 'to'].includes(part.toLowerCase())) error(node.args[0]!, `unknown envelope part "${part}" (from or to)`)
       }
+    }
+    const headerArg = ['header', 'address', 'exists', 'date'].includes(test.name) ? node.args[0] : undefined
+    for (const name of headerArg ? stringsOf(headerArg) : []) {
+      // RFC 5322 §3.6.8 field-name: printable ASCII but the colon (a variable may supply it at run time)
+      if (!FIELD_NAME.test(name) && !(requires.has('variables') && name.includes('${'))) error(headerArg!, `invalid header field name "${name}"`)
     }
     if (test.name === 'size' && !node.tags.has('over') && !node.tags.has('under')) error(test, 'the test "size" needs :over or :under')
     if (test.name === 'date' || test.name === 'currentdate') {

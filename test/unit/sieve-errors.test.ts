@@ -74,6 +74,8 @@ describe('validation errors', () => {
     ['two case modifiers', 'require "variables";\nset :lower :upper "a" "x";', 2, /cannot be used together/],
     [':days and :seconds together', 'require ["vacation", "vacation-seconds"];\nvacation :days 1 :seconds 60 "x";', 2, /cannot be used together/],
     ['an unknown vacation tag', 'require "vacation";\nvacation :weeks 1 "x";', 2, /unknown tag ":weeks" for command "vacation"/],
+    ['an invalid header name', 'if header :is "Sub ject" "x" { keep; }', 1, /invalid header field name "Sub ject"/],
+    ['an empty header name', 'if exists "" { keep; }', 1, /invalid header field name ""/],
     [':flags without imap4flags', 'keep :flags "\\\\Seen";', 1, /":flags" needs the "imap4flags" extension/],
   ])('%s', (_name, text, line, message) => {
     const errors = errorsOf(text)

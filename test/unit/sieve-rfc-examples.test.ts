@@ -76,6 +76,7 @@ describe('RFC 5228: base actions and implicit keep', () => {
   })
   it('filing into one mailbox twice stores once; keep twice keeps once', () => {
     expect(summary(run('require "fileinto"; fileinto "a"; fileinto "a"; keep; keep;', message({Subject: 'x'})))).toEqual(['fileinto:a', 'keep'])
+    expect(summary(run('require "fileinto"; keep; fileinto "inbox";', message({Subject: 'x'})))).toEqual(['keep'])
   })
   it('exists, size and header tests', () => {
     const msg = message({From: 'a@b.example', 'X-Spam-Flag': 'YES', Subject: 'x'}, 'x'.repeat(2000))
