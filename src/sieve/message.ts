@@ -7,6 +7,7 @@
 import type Libmime from 'libmime'
 import {lazyRequire} from '../lazy-require.js'
 import {parseAddressList} from '../mime/address-list.js'
+import {crlfInfo} from '../mime/crlf.js'
 import {headerEnd, parseHeader, type HeaderField} from '../mime/header.js'
 import {parseMessage, type MimePart} from '../mime/structure.js'
 import {decodeTransferEncoding} from '../mime/transfer-encoding.js'
@@ -70,8 +71,11 @@ export class SieveMessage {
     private readonly limits: SieveLimits,
   ) {}
 
+  private crlfSize?: number
+
+  /** the size in its CRLF form, as the message is on the SMTP wire (RFC 5228 §5.9) */
   get size(): number {
-    return this.raw.length
+    return (this.crlfSize ??= crlfInfo(this.raw).size)
   }
 
   private header(): HeaderField[] {

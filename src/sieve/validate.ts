@@ -26,6 +26,7 @@ export const SIEVE_CAPABILITIES = [
   'copy',
   'mailbox',
   'regex',
+  'encoded-character',
   'comparator-i;ascii-numeric',
   'comparator-i;octet',
   'comparator-i;ascii-casemap',
@@ -175,6 +176,7 @@ export function validate(tree: CommandNode[], limits: SieveLimits): {script: Scr
     const positional: Argument[] = []
     const allTags: Record<string, TagSpec> = {...(spec.matching ? MATCH_TAGS : {}), ...spec.tags}
     const args = node.args
+    if (requires.has('encoded-character')) for (const a of args) decodeEncodedCharacters(a, error)
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!
       if (a.kind !== 'tag') {
@@ -340,3 +342,38 @@ export function stringsOf(arg: Argument): string[] {
 const fits = (a: Argument, type: ArgType) => (type === 'number' ? a.kind === 'number' : type === 'string' ? a.kind === 'string' : a.kind === 'string' || a.kind === 'list')
 
 const describe = (type: ArgType) => (type === 'list' ? 'string list' : type)
+
+const ENCODED = /\$\{(hex|unicode):([^}]*)\}/gi
+
+/**
+ * RFC 5228 §2.4.2.4 (encoded-character): `${hex: 41 42}` and `${unicode: 1F600}` in strings,
+ * replaced once at parse time. A malformed sequence is left as written; bytes that are not
+ * UTF-8, or a code point that is no character, are errors.
+ */
+function decodeEncodedCharacters(arg: Argument, error: (at: Position, message: string) => void): void {
+  const decode = (s: string) =>
+    s.includes('${')
+      ? s.replace(ENCODED, (whole, kind: string, body: string) => {
+          const items = body.trim() === '' ? [] : body.trim().split(/[ \t]+/)
+          if (kind.toLowerCase() === 'hex') {
+            if (!items.every((h) => /^[0-9a-f]{1,2}$/i.test(h))) return whole
+            try {
+              return new TextDecoder('utf-8', {fatal: true}).decode(Buffer.from(items.map((h) => parseInt(h, 16))))
+            } catch {
+              error(arg, `"${whole}" is not UTF-8`)
+              return whole
+            }
+          }
+          if (!items.every((h) => /^[0-9a-f]+$/i.test(h))) return whole
+          const points = items.map((h) => (h.replace(/^0+(?=.)/, '').length > 6 ? Infinity : parseInt(h, 16)))
+          const bad = points.find((p) => p > 0x10ffff || (p >= 0xd800 && p <= 0xdfff))
+          if (bad !== undefined) {
+            error(arg, `"${whole}" holds a code point that is no character`)
+            return whole
+          }
+          return String.fromCodePoint(...points)
+        })
+      : s
+  if (arg.kind === 'string') arg.value = decode(arg.value)
+  else if (arg.kind === 'list') arg.values = arg.values.map(decode)
+}

@@ -76,6 +76,8 @@ describe('validation errors', () => {
     ['an unknown vacation tag', 'require "vacation";\nvacation :weeks 1 "x";', 2, /unknown tag ":weeks" for command "vacation"/],
     ['an invalid header name', 'if header :is "Sub ject" "x" { keep; }', 1, /invalid header field name "Sub ject"/],
     ['an empty header name', 'if exists "" { keep; }', 1, /invalid header field name ""/],
+    ['encoded bytes that are not UTF-8', 'require ["encoded-character", "fileinto"];\nfileinto "${hex:ff}";', 2, /is not UTF-8/],
+    ['an encoded surrogate', 'require ["encoded-character", "fileinto"];\nfileinto "${unicode:D800}";', 2, /no character/],
     [':flags without imap4flags', 'keep :flags "\\\\Seen";', 1, /":flags" needs the "imap4flags" extension/],
   ])('%s', (_name, text, line, message) => {
     const errors = errorsOf(text)

@@ -439,11 +439,26 @@ describe('details the README promises', () => {
     expect(summary(run('require "body"; if body :content "" :contains "secret blob" { discard; }', msg))).toEqual(['discard'])
     expect(summary(run('require "body"; if body :text :contains "secret blob" { discard; }', msg))).toEqual(['implicit-keep'])
   })
+  it('size counts the message with CRLF line endings, as on the wire', () => {
+    const lf = Buffer.from('Subject: x\n\nabc\n') // 16 bytes, 19 with CRLF
+    expect(summary(run('if size :over 18 { discard; }', lf))).toEqual(['discard'])
+    expect(summary(run('if size :over 19 { discard; }', lf))).toEqual(['implicit-keep'])
+  })
   it('vacation :days is at least one day', () => {
     const out = run('require "vacation"; vacation :days 0 "x";', message({From: 'a@example.net', To: 'me@example.com'}), {from: 'a@example.net'})
     expect(out.actions[0]).toMatchObject({type: 'vacation', periodSeconds: 86400})
   })
   it('the envelope null sender is "" in every address part', () => {
     expect(summary(run('require "envelope"; if envelope :domain "from" "" { discard; }', message({Subject: 'x'}), {from: ''}))).toEqual(['discard'])
+  })
+})
+
+describe('RFC 5228 §2.4.2.4: encoded-character', () => {
+  it('decodes ${hex:…} and ${unicode:…}; a malformed one stays as written', () => {
+    const s = 'require ["encoded-character", "fileinto"]; if header :contains "subject" "${hex: 52 c3 a9}union" { fileinto "${unicode:1F600} ${hex:zz}"; }'
+    expect(summary(run(s, message({Subject: 'Réunion'})))).toEqual(['fileinto:\u{1F600} ${hex:zz}'])
+  })
+  it('is literal text without the require', () => {
+    expect(summary(run('require "fileinto"; fileinto "${hex:41}";', message({Subject: 'x'})))).toEqual(['fileinto:${hex:41}'])
   })
 })
