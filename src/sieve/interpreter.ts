@@ -45,7 +45,7 @@ export interface VacationAction {
   subject: string
   /** :from, when given (the caller must check it is one of the user's addresses) */
   from?: string
-  /** the user's addresses: the recipient and :addresses */
+  /** the user's addresses: the recipient, the account (when it is an address) and :addresses */
   addresses: string[]
   /** the reason is a MIME entity (headers and body), not plain text */
   mime: boolean
@@ -374,7 +374,9 @@ class Run {
     const subjectTag = this.tagStr(c, 'subject')
     const from = this.tagStr(c, 'from')
     const mime = c.tags.has('mime')
-    const addresses = [this.input.envelope.to, ...this.list(c.tags.get('addresses'))].filter((a, i, all) => a && all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i)
+    // the account's own address counts too: mail may arrive through an alias (RFC 5230 §4.5)
+    const own = this.input.user.includes('@') ? [this.input.user] : []
+    const addresses = [this.input.envelope.to, ...own, ...this.list(c.tags.get('addresses'))].filter((a, i, all) => a && all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i)
     const handle = this.tagStr(c, 'handle') ?? sha256(['vacation', reason, subjectTag ?? '', from ?? '', mime ? 'mime' : ''].join('\0'))
     const days = c.tags.get('days')
     const seconds = c.tags.get('seconds')

@@ -207,7 +207,7 @@ if header :matches "subject" "*" {
     const out = run(script, message({From: 'x@example.net', To: 'ts4z@landru.example.edu', Subject: 'Lunch'}), {from: 'x@example.net', to: 'tjs@example.edu'})
     const v = out.actions[0]!
     if (v.type !== 'vacation') throw new Error('no vacation')
-    expect(v).toMatchObject({periodSeconds: 23 * 86400, subject: 'Automatic response to: Lunch', from: 'tjs@example.edu', handle: 'away', addresses: ['tjs@example.edu', 'ts4z@landru.example.edu']})
+    expect(v).toMatchObject({periodSeconds: 23 * 86400, subject: 'Automatic response to: Lunch', from: 'tjs@example.edu', handle: 'away', addresses: ['tjs@example.edu', 'me@example.com', 'ts4z@landru.example.edu']})
     expect(v.suppressed).toBeUndefined()
   })
   it('one tracking hash per handle and sender', () => {
