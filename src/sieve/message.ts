@@ -8,7 +8,7 @@ import type Libmime from 'libmime'
 import {lazyRequire} from '../lazy-require.js'
 import {parseAddressList} from '../mime/address-list.js'
 import {crlfInfo} from '../mime/crlf.js'
-import {headerEnd, parseHeader, type HeaderField} from '../mime/header.js'
+import {headerEnd, parseHeader} from '../mime/header.js'
 import {parseMessage, type MimePart} from '../mime/structure.js'
 import {decodeTransferEncoding} from '../mime/transfer-encoding.js'
 import type {SieveLimits} from './limits.js'
@@ -62,7 +62,9 @@ export function splitAddress(address: string): AddressParts {
 }
 
 export class SieveMessage {
-  private fields?: HeaderField[]
+  private fields?: Map<string, string[]>
+  private decoded = new Map<string, string[]>()
+  private parsedAddresses = new Map<string, AddressParts[]>()
   private structure?: MimePart
   private bodies = new Map<string, string[]>()
 
@@ -78,27 +80,40 @@ export class SieveMessage {
     return (this.crlfSize ??= crlfInfo(this.raw).size)
   }
 
-  private header(): HeaderField[] {
+  /** field values by lowercase name, in order: built once, so each test costs its own fields only */
+  private header(): Map<string, string[]> {
     if (!this.fields) {
       const end = Math.min(headerEnd(this.raw, 0, this.raw.length), this.limits.maxHeaderBytes)
-      this.fields = parseHeader(this.raw.toString('utf8', 0, end))
+      this.fields = new Map()
+      for (const f of parseHeader(this.raw.toString('utf8', 0, end))) {
+        const list = this.fields.get(f.key)
+        if (list) list.push(f.value)
+        else this.fields.set(f.key, [f.value])
+      }
     }
     return this.fields
   }
 
   /** raw (undecoded, unfolded) values of a field, in order */
   rawValues(name: string): string[] {
-    const key = name.toLowerCase()
-    return this.header()
-      .filter((f) => f.key === key)
-      .map((f) => f.value)
+    return this.header().get(name.toLowerCase()) ?? []
   }
 
   values(name: string): string[] {
-    return this.rawValues(name).map(decodeHeaderWords)
+    const key = name.toLowerCase()
+    let decoded = this.decoded.get(key)
+    if (!decoded) this.decoded.set(key, (decoded = this.rawValues(key).map(decodeHeaderWords)))
+    return decoded
   }
 
   addresses(name: string): AddressParts[] {
+    const key = name.toLowerCase()
+    let parsed = this.parsedAddresses.get(key)
+    if (!parsed) this.parsedAddresses.set(key, (parsed = this.parseAddresses(key)))
+    return parsed
+  }
+
+  private parseAddresses(name: string): AddressParts[] {
     const out: AddressParts[] = []
     for (const value of this.rawValues(name)) {
       for (const a of parseAddressList(value)) {
