@@ -3,6 +3,7 @@
  * message): the defaults are generous for real filters; callers may override any of them.
  */
 import type {RE2JS} from 're2js'
+import type {GlobItem} from './match.js'
 
 export interface SieveLimits {
   /** bytes of script text */
@@ -58,6 +59,8 @@ export class Budget {
   work = 0
   /** the run's compiled regular expressions (./match.ts) */
   readonly regexes = new Map<string, RE2JS | undefined>()
+  /** the run's parsed :matches patterns, by comparator and pattern */
+  readonly globs = new Map<string, GlobItem[][]>()
   constructor(readonly limits: SieveLimits) {}
   step(n = 1): void {
     this.steps += n

@@ -21,7 +21,30 @@ export interface MatchResult {
   captures?: string[]
 }
 
-const foldAscii = (s: string) => s.replace(/[a-z]+/g, (m) => m.toUpperCase())
+const LOWER_ASCII = /[a-z]/
+const NON_ASCII = /[^\x00-\x7f]/
+
+/** the last long string folded: a body is compared with key after key, and folding 1 MiB costs */
+let lastFolded: {from: string; to: string} | undefined
+
+function foldAscii(s: string): string {
+  if (!LOWER_ASCII.test(s)) return s
+  if (s.length < 256) return s.replace(/[a-z]+/g, (m) => m.toUpperCase())
+  if (lastFolded?.from === s) return lastFolded.to
+  let to: string
+  if (!NON_ASCII.test(s)) to = s.toUpperCase()
+  else {
+    // String#toUpperCase would fold non-ASCII letters too (é → É), which i;ascii-casemap must not
+    const units = new Uint16Array(s.length)
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      units[i] = c >= 0x61 && c <= 0x7a ? c - 0x20 : c
+    }
+    to = Buffer.from(units.buffer).toString('utf16le')
+  }
+  lastFolded = {from: s, to}
+  return to
+}
 
 /** what the comparator compares: casemap folds ASCII letters only */
 const fold = (s: string, comparator: string) => (comparator === 'i;ascii-casemap' ? foldAscii(s) : s)
@@ -90,7 +113,7 @@ export function matchOne(value: string, key: string, type: MatchType, comparator
   switch (type.kind) {
     case 'is':
       budget.charge(Math.min(value.length, key.length) + 1)
-      return {matched: compareValues(value, key, comparator) === 0}
+      return {matched: comparator === 'i;ascii-numeric' ? compareValues(value, key, comparator) === 0 : fold(value, comparator) === fold(key, comparator)}
     case 'contains':
       // native search is close to linear (V8 falls back to Boyer-Moore when a quick search does badly)
       budget.charge((value.length >> 2) + key.length + 1)
@@ -116,10 +139,15 @@ export function matchOne(value: string, key: string, type: MatchType, comparator
   }
 }
 
-type Item = {kind: 'char'; c: string} | {kind: 'any'}
+export type GlobItem = {kind: 'char'; c: string} | {kind: 'any'}
+type Item = GlobItem
+
+/** without surrogate pairs a string's units are its characters, and no array is needed */
+const SURROGATE = /[\uD800-\uDFFF]/
+const slice = (t: ArrayLike<string>, from: number, to: number) => (typeof t === 'string' ? t.slice(from, to) : Array.prototype.slice.call(t, from, to).join(''))
 
 /** "*" splits the pattern into segments of literal characters and "?"; "\" quotes the next character */
-function segmentsOf(pattern: string[]): Item[][] {
+function segmentsOf(pattern: ArrayLike<string>): Item[][] {
   const segments: Item[][] = [[]]
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!
@@ -135,9 +163,12 @@ function segmentsOf(pattern: string[]): Item[][] {
 
 function glob(value: string, pattern: string, comparator: string, budget: Budget): MatchResult {
   // characters, not UTF-16 units: "?" matches one character (RFC 5228 §2.7.1)
-  const text = Array.from(value)
-  const folded = Array.from(fold(value, comparator))
-  const segments = segmentsOf(Array.from(fold(pattern, comparator)))
+  const chars = (t: string): ArrayLike<string> => (SURROGATE.test(t) ? Array.from(t) : t)
+  const text = chars(value)
+  const folded = chars(fold(value, comparator))
+  const cacheKey = comparator + '\0' + pattern
+  let segments = budget.globs.get(cacheKey)
+  if (!segments) budget.globs.set(cacheKey, (segments = segmentsOf(chars(fold(pattern, comparator)))))
   const n = text.length
   const captures: string[] = [value]
   const segmentAt = (seg: Item[], at: number): boolean => {
@@ -170,12 +201,12 @@ function glob(value: string, pattern: string, comparator: string, budget: Budget
     let at = pos
     while (at + seg.length <= lastStart && !segmentAt(seg, at)) at++
     if (at + seg.length > lastStart) return {matched: false}
-    captures.push(text.slice(pos, at).join(''))
+    captures.push(slice(text, pos, at))
     questionCaptures(seg, at)
     pos = at + seg.length
   }
   if (!segmentAt(last, lastStart)) return {matched: false}
-  captures.push(text.slice(pos, lastStart).join(''))
+  captures.push(slice(text, pos, lastStart))
   questionCaptures(last, lastStart)
   return {matched: true, captures}
 }

@@ -168,6 +168,14 @@ export class SieveMessage {
 }
 
 function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+  // unlabelled 8-bit text (the us-ascii default) is nearly always UTF-8 nowadays
+  if (!charset || /^(us-)?ascii$/i.test(charset)) {
+    try {
+      return new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+    } catch {
+      return bytes.toString('latin1')
+    }
+  }
   try {
     return new TextDecoder(charset || 'us-ascii').decode(bytes)
   } catch {

@@ -434,6 +434,12 @@ describe('details the README promises', () => {
     const s = 'require "fileinto"; if address :is :localpart "to" "j doe" { fileinto "quoted"; } if address :count "eq" :comparator "i;ascii-numeric" "to" "3" { fileinto "three"; }'
     expect(summary(run(s.replace('require "fileinto";', 'require ["fileinto", "relational", "comparator-i;ascii-numeric"];'), msg))).toEqual(['fileinto:quoted', 'fileinto:three'])
   })
+  it('i;ascii-casemap folds ASCII letters only, in long texts too', () => {
+    const msg = message({Subject: 'x'}, 'filler '.repeat(100) + 'Café crème\r\n')
+    expect(summary(run('require "body"; if body :contains "CAFÉ CRÈME" { discard; }', msg))).toEqual(['implicit-keep'])
+    expect(summary(run('require "body"; if body :contains "CAFé CRèME" { discard; }', msg))).toEqual(['discard'])
+    expect(summary(run('if header :is "subject" "É" { discard; }', message({Subject: 'é'})))).toEqual(['implicit-keep'])
+  })
   it('body :content "" looks at every leaf part', () => {
     const msg = Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/octet-stream\r\n\r\nsecret blob\r\n--x--\r\n')
     expect(summary(run('require "body"; if body :content "" :contains "secret blob" { discard; }', msg))).toEqual(['discard'])
