@@ -84,18 +84,16 @@ export function runScript(script: Script, input: SieveInput, overrides?: Partial
   const limits = sieveLimits(overrides)
   const run = new Run(script, input, limits)
   try {
-    run.block(script.commands)
-  } catch (err) {
-    if (!(err instanceof Stop)) {
-      if (!(err instanceof SieveRuntimeError)) throw err
-      return {actions: [{type: 'keep', flags: [], implicit: true}], errors: [err.message], steps: run.budget.steps}
+    try {
+      run.block(script.commands)
+    } catch (err) {
+      if (!(err instanceof Stop)) throw err
     }
-  }
-  try {
     return {actions: run.finish(), errors: [], steps: run.budget.steps}
   } catch (err) {
-    if (!(err instanceof SieveRuntimeError)) throw err
-    return {actions: [{type: 'keep', flags: [], implicit: true}], errors: [err.message], steps: run.budget.steps}
+    // whatever went wrong, the message is kept (RFC 5228 §2.10.6); a bug of ours says so in the log
+    const message = err instanceof SieveRuntimeError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`
+    return {actions: [{type: 'keep', flags: [], implicit: true}], errors: [message], steps: run.budget.steps}
   }
 }
 
