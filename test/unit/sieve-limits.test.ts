@@ -97,4 +97,14 @@ describe('execution limits', () => {
     expect(summary(runSieve(script, input))).toEqual(['fileinto:y [x]'])
     expect(summary(runSieve(script, input))).toEqual(['fileinto:y [x]'])
   })
+
+  it('an exception from the caller or a bug still ends in the implicit keep', () => {
+    const script = compile('require ["mailbox", "fileinto"]; fileinto "a"; if mailboxexists "x" { discard; }')
+    const input = {envelope: {from: 'a@example.net', to: 'me@example.com'}, message: message({Subject: 'x'}), user: 'me', now: new Date(), mailboxExists: (): boolean => {
+      throw new Error('store down')
+    }}
+    const out = runSieve(script, input)
+    expect(summary(out)).toEqual(['implicit-keep'])
+    expect(out.errors).toEqual(['internal error: store down'])
+  })
 })
