@@ -9,8 +9,9 @@ import LongestFirstSequencer from './test/helpers/sequencer.js'
  * a second time with every data dir's store on PostgreSQL (test/helpers/backend.ts), chosen for
  * coverage per second: IMAP (imapflow sync, CONDSTORE, python imaplib), POP3 (poplib), SMTP
  * (nodemailer, refusals), the queue (delivery to a receiver, admin offline and online), capture
- * rules and the matcher; the CLI through their set-up (domain add, user add), `message list|show`
- * and the queue commands, and in full in test/e2e/cli-pg-store.test.ts.
+ * rules and the matcher; the CLI through the queue commands, and in full in
+ * test/e2e/cli-pg-store.test.ts (their set-up, `domain add`, `user add`, and `message list|show`
+ * run the commands' functions in-process: test/helpers/test-store.ts, test/e2e/smtp-helpers.ts).
  */
 export const BACKEND_MATRIX = [
   'test/e2e/imap-flow-sync.test.ts',

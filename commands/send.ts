@@ -2,10 +2,9 @@ import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MailboxCommand} from '../src/cli/base-command.js'
-import {offlineConfigFlag, offlineMailSettings} from '../src/cli/offline-mail.js'
-import {connectControl} from '../src/control/client.js'
+import {offlineConfigFlag} from '../src/cli/offline-mail.js'
+import {sendMessage} from '../src/cli/send-message.js'
 import {MailboxError} from '../src/errors.js'
-import {injectMessage} from '../src/mailstore/submit.js'
 
 export default class Send extends MailboxCommand {
   static override summary = 'Inject a message, like sendmail: local recipients get it at once, remote ones are queued.'
@@ -27,21 +26,8 @@ export default class Send extends MailboxCommand {
     const {args, flags} = await this.parse(Send)
     const raw = args.file === '-' ? await readStdin() : readMessageFile(args.file)
     if (raw.length === 0) throw new MailboxError('invalid', 'the message is empty')
-    const message = toCrlf(raw)
     const dataDir = resolve(flags['data-dir'])
-    const client = await connectControl(dataDir)
-    let reply: {id: string; stored: {user: string; folder: string; uid: number}[]; queued: string[]}
-    if (client) {
-      try {
-        reply = await client.call('mailstore.inject', {from: flags.from, to: flags.to, raw: message.toString('base64')})
-      } finally {
-        client.close()
-      }
-    } else {
-      const {hostname, dkim} = offlineMailSettings(dataDir, flags.config)
-      const {result} = await injectMessage(await this.openStore(dataDir), {from: flags.from, to: flags.to, raw: message, hostname, dkim})
-      reply = {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
-    }
+    const reply = await sendMessage(dataDir, {from: flags.from, to: flags.to, raw, config: flags.config}, () => this.openStore(dataDir))
     this.say(
       [
         `accepted ${reply.id}`,
@@ -65,9 +51,4 @@ async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
-}
-
-/** Files on Unix end lines with LF; stored mail uses CRLF (RFC 5322 §2.1). */
-function toCrlf(raw: Buffer): Buffer {
-  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')
 }

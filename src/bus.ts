@@ -29,6 +29,8 @@ export interface ActionMap {
   'server.status': {req: Record<string, never>; res: ServerStatus}
   /** final recipients of an address; rejects not-found / disabled / quota */
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
+  /** an SMTP connection came: the mail-auth threads start now if they have not (src/mail-auth/actor.ts) */
+  'mailauth.warm': {req: Record<string, never>; res: null}
   /** MX, end of DATA: SPF, DKIM, DMARC and ARC verdicts, our Authentication-Results, and what to do */
   'mailauth.check': {req: CheckRequest; res: CheckReply}
   /** MX connections (src/spam/actor.ts): the block and allow list lookups start at connect, go at close */

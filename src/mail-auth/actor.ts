@@ -76,10 +76,15 @@ export class MailAuthActor implements Actor {
   }
 
   async start(): Promise<void> {
-    // started now so the first message does not wait for the threads; with checks off, once a
-    // reload turns them on
-    if (this.options.config.mode !== 'off') this.threads()
+    // the threads start at the first SMTP connection, not here: loading mailauth is half of a
+    // start's CPU, which a node that takes no mail (IMAP only, MX off) never needs; a client's
+    // greeting, EHLO, MAIL, RCPT and DATA give the thread time to come up before its first
+    // message. With checks off, signing starts them at its first use.
     this.unregister = [
+      this.bus.handle('mailauth.warm', async () => {
+        if (this.options.config.mode !== 'off') this.threads()
+        return null
+      }),
       this.bus.handle('mailauth.check', (req) => this.check(req)),
       this.bus.handle('mailauth.sign', ({message, domain, keys}) => this.threads().sign({message, domain, keys, now: Date.now()})),
     ]

@@ -228,6 +228,8 @@ export class SmtpFrontEnd implements Actor {
     const slot = this.connectionLimits.open(session.remoteAddress, role === 'mx' ? 'smtp' : role)
     this.slots.set(session, slot)
     if (slot.accepted && this.spamChecked(role)) this.tellSpam('spam.connect', {session: session.id, remoteAddress: session.remoteAddress, localAddress: session.localAddress})
+    // the MX verifies its mail there and submission signs there: they come up while the client talks
+    if (slot.accepted && this.bus.has('mailauth.warm')) this.bus.call('mailauth.warm', {}).catch((err: unknown) => this.log.error({err}, 'mail-auth threads failed to start'))
     cb(slot.accepted ? undefined : reply.tooManyConnections())
   }
 

@@ -1,10 +1,13 @@
 /**
  * Capture-mode fault injection (`capture rule add|list|remove|clear`, src/capture/rules.ts)
  * against a running `serve --capture`: the rules are added with the real CLI while the server
- * runs, and mail is sent with nodemailer and a raw SMTP client.
+ * runs, and mail is sent with nodemailer and a raw SMTP client. Between tests the rules are
+ * cleared, and mostly read back, through the store in this process (the CLI's list and clear
+ * have their own tests below: a command spawn costs ~0.3 s of CPU).
  */
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {withTestStore} from '../helpers/test-store.js'
 import {sendMail} from './matcher-helpers.js'
 import {RawSmtp, listMessages} from './smtp-helpers.js'
 
@@ -23,11 +26,12 @@ afterAll(async () => {
 })
 
 beforeEach(async () => {
-  await runJson(['capture', 'rule', 'clear'], {dataDir})
+  await withTestStore(dataDir, (s) => s.capture.clearRules())
 })
 
 const addRule = (...args: string[]) => runJson(['capture', 'rule', 'add', ...args], {dataDir})
-const listRules = () => runJson<any[]>(['capture', 'rule', 'list'], {dataDir})
+/** what `capture rule list --json` prints */
+const listRules = () => withTestStore(dataDir, async (s) => JSON.parse(JSON.stringify(await s.capture.rules())) as any[], {readOnly: true})
 
 /** sends; resolves to the nodemailer error (responseCode, response, code) or null when accepted */
 async function attempt(to: string, subject: string): Promise<any> {
@@ -46,6 +50,7 @@ describe('capture rules', () => {
   it('--times 2: the first two deliveries get the reply, the third is stored, then the rule is gone', async () => {
     const rule = await addRule('--to', 'bob@x.test', '--reply', '451 4.3.0 try again later', '--times', '2')
     expect(rule).toMatchObject({to: 'bob@x.test', reply: '451 4.3.0 try again later', stage: 'rcpt', remaining: 2})
+    expect(await runJson(['capture', 'rule', 'list'], {dataDir})).toEqual([rule])
     expect(await listRules()).toEqual([rule])
 
     const first = await attempt('bob@x.test', 'try 1')

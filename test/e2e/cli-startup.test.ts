@@ -13,11 +13,14 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, startServe, tempDataDir} from '../helpers/cli.js'
+import {connect} from 'node:net'
+import {freePort, runCli, startServe, tempDataDir} from '../helpers/cli.js'
+import {until} from '../helpers/until.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-startup-'))
 const probe = join(dir, 'probe.mjs')
 const MARK = 'LOADED '
+const THREAD_MARK = 'MAIL-AUTH THREAD'
 let dataDir: string
 
 beforeAll(async () => {
@@ -25,7 +28,9 @@ beforeAll(async () => {
     probe,
     `import {createRequire} from 'node:module'
 import {writeSync} from 'node:fs'
-import {isMainThread} from 'node:worker_threads'
+import {isMainThread, workerData} from 'node:worker_threads'
+// a mail-auth thread (its workerData is the DNS set-up, src/mail-auth/verifier-pool.ts) says so as it starts
+if (!isMainThread && workerData && typeof workerData === 'object' && 'budgetMs' in workerData) writeSync(2, ${JSON.stringify(THREAD_MARK)} + '\\n')
 const cache = createRequire(import.meta.url).cache
 if (isMainThread) process.on('exit', () => {
   const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver|mailauth|selfsigned|mailparser|prom-client)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
@@ -88,5 +93,24 @@ describe('start-up of serve', () => {
     const again = await startServe(dataDir, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
     expect(await again.stop()).toBe(0)
     expect(loadedIn(again.errors()).filter((m) => m !== 'node:crypto')).toEqual([])
+  })
+
+  it('starts its mail-auth thread at the first SMTP connection, not at start', async () => {
+    const port = await freePort()
+    const served = await startServe(dataDir, ['--smtp-port', String(port)], 30_000, {NODE_OPTIONS: `--import=${probe}`})
+    const threads = () => served.errors().split('\n').filter((l) => l === THREAD_MARK).length
+    try {
+      // a whole CLI round trip to the running server: far longer than a thread takes to come up
+      const status = await runCli(['status', '--json'], {dataDir})
+      expect(status.code, status.stderr).toBe(0)
+      expect(threads()).toBe(0)
+      const client = connect(port, '127.0.0.1')
+      await new Promise((resolve) => client.once('data', resolve))
+      await until(() => threads() === 1, 10_000)
+      client.destroy()
+    } finally {
+      expect(await served.stop()).toBe(0)
+    }
+    expect(threads()).toBe(1)
   })
 })

@@ -10,7 +10,9 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {SMTPServer} from 'smtp-server'
 import {afterAll, beforeAll, expect} from 'vitest'
-import {mailboxCommand, runCli, runJson} from '../helpers/cli.js'
+import {mailboxCommand, runJson} from '../helpers/cli.js'
+import {addDomainsAndUsers} from '../helpers/test-store.js'
+import {send as sendMessage} from './queue-helpers.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -286,10 +288,7 @@ export interface ListedEntry {
 
 /** A domain, alice@example.com, and a config whose first retry is 10 minutes out; returns the config path. */
 export async function setupStore(dataDir: string): Promise<string> {
-  for (const args of [['domain', 'add', 'example.com'], ['user', 'add', 'alice@example.com', '--password-stdin']]) {
-    const r = await runCli(args, {dataDir, input: 'alice-Passw0rd\n'})
-    if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
-  }
+  await addDomainsAndUsers(dataDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-Passw0rd'}])
   // first retry 10 minutes out: a deferred entry stays deferred until the test retries it
   const config = join(dirname(dataDir), 'config.json')
   writeFileSync(config, JSON.stringify({queue: {retry: {scheduleMs: [600_000], maxLifetimeMs: 432_000_000}}}))
@@ -297,7 +296,7 @@ export async function setupStore(dataDir: string): Promise<string> {
 }
 
 export async function send(dataDir: string, subject: string, to: string): Promise<string> {
-  const reply = await runJson<{queued: string[]}>(['send', '--from', 'alice@example.com', '--to', to], {dataDir, input: message(subject, to)})
+  const reply = await sendMessage(dataDir, 'alice@example.com', [to], message(subject, to))
   expect(reply.queued).toHaveLength(1)
   return reply.queued[0]!
 }

@@ -11,7 +11,8 @@ import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {constants as zlib, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw} from 'node:zlib'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
-import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {freePort, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {addDomainsAndUsers} from '../helpers/test-store.js'
 import {upgradeToTls} from '../helpers/tls.js'
 
 export const HOST = '127.0.0.1'
@@ -54,17 +55,8 @@ export const DEFAULT_USERS: ImapUser[] = [
   {address: 'bob@example.test', password: 'bob-pw'},
 ]
 
-async function cli(args: string[], dataDir: string, input?: string): Promise<string> {
-  const r = await runCli(args, {dataDir, input})
-  if (r.code !== 0) throw new Error(`mailbox ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-  return r.stdout
-}
-
-/** `domain add` for each domain, then `user add` for each user (in parallel). */
-export async function addUsers(dataDir: string, domains: string[], users: ImapUser[]): Promise<void> {
-  for (const d of domains) await cli(['domain', 'add', d], dataDir)
-  await Promise.all(users.map((u) => cli(['user', 'add', u.address, '--password-stdin'], dataDir, `${u.password}\n`)))
-}
+/** `domain add` for each domain, then `user add` for each user (in this process: ../helpers/test-store.ts) */
+export const addUsers = (dataDir: string, domains: string[], users: ImapUser[]): Promise<void> => addDomainsAndUsers(dataDir, domains, users)
 
 async function distinctFreePorts(n: number): Promise<number[]> {
   const ports = new Set<number>()

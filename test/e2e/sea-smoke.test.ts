@@ -14,12 +14,11 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {ImapFlow} from 'imapflow'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {Tmux} from './dashboard-helpers.js'
 import {LineClient, sendMail} from './matcher-helpers.js'
 import {RawPop3, message, smtpDeliver} from './pop3-helpers.js'
-import {Receiver, send} from './queue-helpers.js'
-import {setupUsers} from './smtp-helpers.js'
+import {Receiver, type SendReply} from './queue-helpers.js'
 import {BUILD_TIMEOUT_MS, pathWithoutNode, singleExecutable} from './sea-helpers.js'
 
 const tmux = new Tmux()
@@ -40,7 +39,11 @@ beforeAll(async () => {
   process.env.MAILBOX_BIN = binary
   process.env.MAILBOX_BIN_ENV = JSON.stringify({PATH: nodeless, HOME: home, XDG_CACHE_HOME: cacheDir})
   dataDir = tempDataDir()
-  await setupUsers(dataDir, ['example.com'], [{address: 'alice@example.com', password: 'alice-pw'}])
+  // through the binary (its DKIM key generation, its argon2 add-on), not the in-process set-up of setupUsers
+  for (const [args, input] of [[['domain', 'add', 'example.com']], [['user', 'add', 'alice@example.com', '--password-stdin'], 'alice-pw\n']] as const) {
+    const r = await runCli([...args], {dataDir, input})
+    expect(r.code, r.stderr).toBe(0)
+  }
   receiver = await Receiver.start()
   ports.smtp = await freePort()
   ports.imap = await freePort()
@@ -124,7 +127,7 @@ describe('the single executable', () => {
   })
 
   it('delivers through the outbound queue to a loopback receiver', async () => {
-    const sent = await send(dataDir, 'alice@example.com', ['bob@example.net'], 'Subject: queued from the binary\n\nhello\n')
+    const sent = await runJson<SendReply>(['send', '--from', 'alice@example.com', '--to', 'bob@example.net'], {dataDir, input: 'Subject: queued from the binary\n\nhello\n'})
     expect(sent.queued).toHaveLength(1)
     const [got] = await receiver.waitForMessages(1, 20_000)
     expect(got!.to).toEqual(['bob@example.net'])

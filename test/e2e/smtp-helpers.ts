@@ -9,10 +9,12 @@ import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {ImapFlow, type ImapFlowOptions} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {expect} from 'vitest'
-import {runCli, runJson, freePort} from '../helpers/cli.js'
+import {runCli, freePort} from '../helpers/cli.js'
+import {getMessage, listMessages as listMessageViews} from '../../src/cli/message-views.js'
+import {existingUser} from '../../src/cli/user-arg.js'
 import {storeCounts, type StoreCounts} from '../../src/status.js'
 import {openStore, type Store} from '../../src/store/store.js'
-import {withTestStore} from '../helpers/test-store.js'
+import {addDomainsAndUsers, withTestStore} from '../helpers/test-store.js'
 import {upgradeToTls} from '../helpers/tls.js'
 
 export interface Reply {
@@ -178,13 +180,8 @@ export interface UserSpec {
   quota?: string
 }
 
-/** `domain add` for each domain, then `user add` for each user (in parallel: argon2 is the slow part). */
-export async function setupUsers(dataDir: string, domains: string[], users: UserSpec[]): Promise<void> {
-  for (const d of domains) await cli(['domain', 'add', d], dataDir)
-  await Promise.all(
-    users.map((u) => cli(['user', 'add', u.address, '--password-stdin', ...(u.quota ? ['--quota', u.quota] : [])], dataDir, `${u.password ?? 'pw'}\n`)),
-  )
-}
+/** `domain add` for each domain, then `user add` for each user (in this process: ../helpers/test-store.ts) */
+export const setupUsers = (dataDir: string, domains: string[], users: UserSpec[]): Promise<void> => addDomainsAndUsers(dataDir, domains, users)
 
 /** Opens the data dir's LMDB store read-only, runs `fn`, closes it (LMDB-only files; the matrix's use ../helpers/test-store.ts). */
 export async function withStore<T>(dataDir: string, fn: (store: Store) => T | Promise<T>): Promise<T> {
@@ -209,13 +206,16 @@ export interface ListedMessage {
   flags: string[]
 }
 
-export const listMessages = (dataDir: string, user: string, folder?: string): Promise<ListedMessage[]> =>
-  runJson<ListedMessage[]>(['message', 'list', user, ...(folder ? ['--folder', folder] : [])], {dataDir})
+/**
+ * What `message list USER [--folder F] --json` prints, through the function that command runs, in
+ * this process (the command itself: test/e2e/cli-listing.test.ts, cli-pg-store.test.ts).
+ */
+export const listMessages = (dataDir: string, user: string, folder = 'INBOX'): Promise<ListedMessage[]> =>
+  withTestStore(dataDir, async (s) => JSON.parse(JSON.stringify(await listMessageViews(s.mail, await existingUser(s, user), folder))) as ListedMessage[], {readOnly: true})
 
-/** `message show USER UID --raw`, as bytes decoded UTF-8 */
-export async function showRaw(dataDir: string, user: string, uid: number): Promise<string> {
-  return cli(['message', 'show', user, String(uid), '--raw'], dataDir)
-}
+/** What `message show USER UID --raw` prints, decoded UTF-8 (in this process, as listMessages) */
+export const showRaw = (dataDir: string, user: string, uid: number): Promise<string> =>
+  withTestStore(dataDir, async (s) => (await getMessage(s.mail, await existingUser(s, user), 'INBOX', uid)).raw.toString('utf8'), {readOnly: true})
 
 /**
  * Runs a Python 3 script with arguments (and `input` on its stdin); the script prints one JSON

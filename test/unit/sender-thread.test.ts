@@ -90,7 +90,9 @@ describe('sender thread', () => {
     const errors: Error[] = []
     const sender = newThread(errors)
     try {
-      // the thread keeps its 30 s socket timeout; the main side's deadline shrinks to 4×50 + 8×50 ms
+      // the thread starts with the first attempt, and keeps its 30 s socket timeout; the main
+      // side's deadline then shrinks to 4×50 + 8×50 ms
+      await sender.attempt(job(80))
       // (only a bug in the thread can outlast its own timeouts, so this is how a test gets one)
       const {client} = (sender as unknown as {setup: {client: {connectTimeoutMs: number; socketTimeoutMs: number}}}).setup
       client.connectTimeoutMs = 50
@@ -107,12 +109,14 @@ describe('sender thread', () => {
     }
   })
 
-  it('runs at the configured nice value, alone: the event loop keeps its priority', async () => {
+  it('starts with the first attempt, at the configured nice value, alone: the event loop keeps its priority', async () => {
     // field 19 of /proc/PID/task/TID/stat is the nice value (after the command name in parentheses)
     const nices = () => readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]))
     const before = nices().filter((n) => n === 10).length
     const sender = newThread([])
     try {
+      // no thread until there is something to deliver
+      expect((sender as unknown as {thread?: unknown}).thread).toBeUndefined()
       await sender.attempt(job(9)) // the thread has started and answered
       expect(nices().filter((n) => n === 10).length).toBe(before + 1)
       expect(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(0)
