@@ -14,8 +14,10 @@
  *   run, so a reload applies).
  * - Several nodes on one PostgreSQL store each prune, unco-ordinated: an expunge names its UIDs
  *   and removes those still there, so two nodes removing the same oldest messages remove them
- *   once; what one node computed as over the count is never among the newest `maxMessages`
- *   (UIDs only grow), so pruning at once never removes more than one pruner would.
+ *   once. Each batch reads the oldest messages first and the folder's count after them: an
+ *   expunge of another node's that the count does not show yet cannot show in the oldest read
+ *   before it either (reads see commits in order), so what a batch takes as over the count is
+ *   over it still (UIDs only grow), and pruning at once never removes more than one pruner would.
  */
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus} from '../bus.js'
@@ -114,7 +116,7 @@ export class CaptureRetention implements Actor {
 
   /** The oldest messages of one folder past the limits, `batch` per expunge; returns how many went. */
   private async pruneFolder(folder: MailboxRecord, arrivedBefore: number, maxMessages: number, report: PruneReport): Promise<number> {
-    let overCount = maxMessages > 0 ? folder.messages - maxMessages : 0
+    const overCount = maxMessages > 0 ? folder.messages - maxMessages : 0
     // within the count, the oldest message alone says whether any is past the age: a run over
     // many mailboxes reads one entry of each, not a batch
     if (overCount <= 0) {
@@ -125,10 +127,12 @@ export class CaptureRetention implements Actor {
     while (!this.stopping) {
       const batch = Math.max(1, this.config.batch)
       const oldest = await this.store.mail.messages(folder.id, {limit: batch})
+      // the count now, read after the oldest (see the top of the file), not the one the run began with
+      let over = maxMessages > 0 ? (await this.store.mail.folderById(folder.user, folder.id)).messages - maxMessages : 0
       const uids: number[] = []
       for (const m of oldest) {
-        if (overCount > 0) {
-          overCount--
+        if (over > 0) {
+          over--
           report.byCount++
         } else if (m.internalDate < arrivedBefore) report.byAge++
         else break
