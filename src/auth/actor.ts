@@ -23,6 +23,9 @@ import {burnVerify, verifyPassword} from './password.js'
 import {DEFAULT_THROTTLE, LoginThrottle, type Attempt, type ThrottleConfig, type ThrottleLimit, type ThrottleStats} from './throttle.js'
 import {VerifiedCache} from './verified-cache.js'
 
+
+/** reads of the shared failure counts for one admission at most (see `settled` in login) */
+const MAX_COUNT_READS = 4
 export interface AuthConfig extends ThrottleConfig {
   /** how long after a user's last successful login from a network it stays familiar; 0: nothing is familiar */
   familiarAddressMs: number
@@ -198,8 +201,16 @@ export class AuthActor implements Actor {
     const {familiarAddressMs} = this.config
     const familiar = user !== undefined && familiarAddressMs > 0 && (await this.store.auth.lastLoginFrom(user.address, network, Date.now(), familiarAddressMs)) !== undefined
     const key = user?.address ?? username
-    // shared counts: what every node decided so far, read just before each admission (one query)
-    const settled = async (): Promise<FailureCounts | undefined> => this.failures?.counts(network, key, this.config.windowMs)
+    // shared counts: what every node decided so far, read just before each admission (one query);
+    // read again when a failure from here settled meanwhile (it may be in neither the read nor
+    // the in-flight attempts: see LoginThrottle.settledFailures), a few times at most
+    const settled = async (): Promise<FailureCounts | undefined> => {
+      for (let read = 1; ; read++) {
+        const before = this.throttle.failuresSettled(remoteAddress)
+        const counts = await this.failures?.counts(network, key, this.config.windowMs)
+        if (read === MAX_COUNT_READS || this.throttle.failuresSettled(remoteAddress) === before) return counts
+      }
+    }
     let counts = await settled()
     let admission = this.throttle.admit(remoteAddress, key, familiar, counts)
     // over a limit only because attempts from here are still being checked: wait for them (each

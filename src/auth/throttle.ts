@@ -107,6 +107,12 @@ export class LoginThrottle {
   private readonly byUser: SlidingLog
   /** admitted attempts whose password check is not over (as many as logins in progress) */
   private readonly pending = new Set<Attempt>()
+  /**
+   * shared counting: failures this node has settled, per source, counted up. A failure leaves
+   * the in-flight logs once the store holds it; a read of the store's counts that began before
+   * that commit missed it in both places, so the caller reads again when this moved meanwhile.
+   */
+  private readonly settledFailures = new Map<string, number>()
   private settleWaiters: (() => void)[] = []
 
   constructor(
@@ -137,6 +143,11 @@ export class LoginThrottle {
   waitsForPending(remoteAddress: string, user: string, familiar: boolean, settled?: FailureCounts): boolean {
     if (this.pending.size === 0 || !this.refusal(remoteAddress, user, familiar, settled)) return false
     return !this.refusalCounting(remoteAddress, user, familiar, (a) => !this.pending.has(a), settled)
+  }
+
+  /** shared counting: how many failures from `remoteAddress`'s network this node has settled (see settledFailures) */
+  failuresSettled(remoteAddress: string): number {
+    return this.settledFailures.get(networkOf(remoteAddress)) ?? 0
   }
 
   /** resolves when the next attempt in flight is decided (failed or succeeded) */
@@ -185,6 +196,12 @@ export class LoginThrottle {
 
   /** The attempt failed: it stays counted. Returns its source's failures and the delay before answering. */
   failed(attempt: Attempt): {failures: number; delayMs: number} {
+    if (this.shared && this.pending.has(attempt)) {
+      const n = (this.settledFailures.get(attempt.source) ?? 0) + 1
+      this.settledFailures.delete(attempt.source) // re-inserted last: the least recently failed source goes first
+      this.settledFailures.set(attempt.source, n)
+      if (this.settledFailures.size > MAX_KEYS) this.settledFailures.delete(this.settledFailures.keys().next().value!)
+    }
     this.settle(attempt)
     // shared: the store's count at admission and this one (the store records it)
     const failures = this.shared ? (attempt.settledAddress ?? 0) + 1 : Math.max(1, this.bySource.count(attempt.source))

@@ -49,4 +49,26 @@ describe('LoginThrottle with shared counts', () => {
     expect(throttle.refusal('10.0.2.1', 'z@x.test', false, counts(3))).toBeUndefined()
     expect(throttle.stats()).toMatchObject({failures: 0, addresses: 0})
   })
+
+  it('counts the failures it settles per source, so a counts read that began before one is read again', () => {
+    const throttle = new LoginThrottle(config, Date.now, true)
+    const a = throttle.admit('10.0.3.1', 'a@x.test', false, counts(0))
+    const b = throttle.admit('10.0.3.1', 'b@x.test', false, counts(0))
+    const c = throttle.admit('10.0.4.1', 'c@x.test', false, counts(0))
+    if (!a.admitted || !b.admitted || !c.admitted) throw new Error('admitted')
+    const before = throttle.failuresSettled('10.0.3.1')
+    throttle.failed(a.attempt)
+    throttle.succeeded(b.attempt) // a success is forgiven in the store: nothing to read again for
+    throttle.failed(c.attempt)
+    throttle.failed(a.attempt) // settled already: counted once
+    expect(throttle.failuresSettled('10.0.3.1') - before).toBe(1)
+    expect(throttle.failuresSettled('10.0.4.1')).toBe(1)
+    expect(throttle.failuresSettled('10.0.4.2')).toBe(0)
+    // unshared, the node's own logs hold every failure: nothing is ever read again
+    const local = new LoginThrottle(config, Date.now, false)
+    const d = local.admit('10.0.5.1', 'd@x.test', false)
+    if (!d.admitted) throw new Error('admitted')
+    local.failed(d.attempt)
+    expect(local.failuresSettled('10.0.5.1')).toBe(0)
+  })
 })
