@@ -32,6 +32,7 @@ import {dkimSign} from 'mailauth'
 import {mailboxMessagesRange} from '../src/store/keys.js'
 import {openStore} from '../src/store/store.js'
 import {startDns, type DnsServer} from '../test/helpers/dns.js'
+import {onReplies} from '../test/helpers/smtp-replies.js'
 import {cpuSeconds, freePort, startServe, which} from './serve.js'
 import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './util.js'
 
@@ -323,20 +324,19 @@ function smtpSession(port: number, host: string, steps: (string | Buffer)[], ref
   return new Promise((resolve, reject) => {
     const socket = connect(port, host)
     const replies: string[] = []
-    let buffered = ''
-    socket.on('data', (d) => {
-      buffered += d.toString()
-      let nl
-      while ((nl = buffered.indexOf('\r\n')) >= 0) {
-        const line = buffered.slice(0, nl)
-        buffered = buffered.slice(nl + 2)
-        if (line[3] === '-') continue
-        if (refused(line)) return reject(new Error(`bench client got: ${line}`))
-        replies.push(line)
-        const step = steps.shift()
-        if (step === undefined) return socket.end()
-        socket.write(step)
+    onReplies(socket, (line) => {
+      if (refused(line)) {
+        reject(new Error(`bench client got: ${line}`))
+        return true
       }
+      replies.push(line)
+      const step = steps.shift()
+      if (step === undefined) {
+        socket.end()
+        return true
+      }
+      socket.write(step)
+      return false
     })
     socket.on('close', () => resolve(replies))
     socket.on('error', reject)

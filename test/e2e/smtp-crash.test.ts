@@ -9,6 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {openStore} from '../../src/store/store.js'
 import {mailboxMessagesRange} from '../../src/store/keys.js'
 import {freePort, runCli, startServe, tempDataDir} from '../helpers/cli.js'
+import {onReplies} from '../helpers/smtp-replies.js'
 
 /** Sends messages one after another on one connection until it breaks; returns the acknowledged subjects. */
 function streamMessages(port: number, tag: string, acked: string[]): Promise<void> {
@@ -21,28 +22,20 @@ function streamMessages(port: number, tag: string, acked: string[]): Promise<voi
       subject = `${tag}-${n++}`
       queue = ['MAIL FROM:<load@example.net>\r\n', 'RCPT TO:<alice@example.com>\r\n', 'DATA\r\n', `Subject: ${subject}\r\n\r\n${'x'.repeat(2000)}\r\n.\r\n`]
     }
-    let buffered = ''
     let greeted = false
-    socket.on('data', (d) => {
-      buffered += d.toString()
-      let nl
-      while ((nl = buffered.indexOf('\r\n')) >= 0) {
-        const line = buffered.slice(0, nl)
-        buffered = buffered.slice(nl + 2)
-        if (line[3] === '-') continue
-        if (!greeted) {
-          greeted = true
-          socket.write('EHLO crash\r\n')
-          next()
-          continue
-        }
-        if (line.startsWith('250') && line.includes('queued as')) {
-          acked.push(subject) // acknowledged: from here on it must survive
-          next()
-        }
-        const step = queue.shift()
-        if (step) socket.write(step)
+    onReplies(socket, (line) => {
+      if (!greeted) {
+        greeted = true
+        socket.write('EHLO crash\r\n')
+        next()
+        return
       }
+      if (line.startsWith('250') && line.includes('queued as')) {
+        acked.push(subject) // acknowledged: from here on it must survive
+        next()
+      }
+      const step = queue.shift()
+      if (step) socket.write(step)
     })
     socket.on('error', () => {})
     socket.on('close', () => resolve())
