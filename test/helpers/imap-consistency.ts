@@ -7,7 +7,8 @@
  * told before:
  *
  * - a keyword appears in a FETCH only after a FLAGS response listed it (RFC 3501 §7.2.6), FLAGS
- *   never drops a keyword a known message still carries, PERMANENTFLAGS is `()` when read-only;
+ *   never drops a keyword the session was told a message carries, PERMANENTFLAGS is `()` when
+ *   read-only;
  * - sequence numbers are valid: EXPUNGE and FETCH name a message the session knows (n ≤ exists),
  *   EXISTS never shrinks and is never `* 0 EXISTS` outside SELECT, UIDs learned stay ascending
  *   and agree with what was learned before (so EXISTS and EXPUNGE came in a consistent order);
@@ -502,13 +503,19 @@ class ModelSession {
     await this.command(`FETCH ${first + 1}:${this.exists} (UID FLAGS${this.condstore ? ' MODSEQ' : ''})`, {hold: true})
   }
 
-  /** what a STORE will do to the flags the client knows (the server's answer, if any, then overrides it) */
-  applyStore(uids: number[], mode: StoreMode, flags: string[], silent: boolean): void {
+  /**
+   * What a .SILENT STORE does to the flags the client knows: it works them out itself (the
+   * server's answer, if any, then overrides them). Without .SILENT a client knows only the flags
+   * the reply's FETCH tells: a message another session expunged, that this one was not told about
+   * yet, may get none (RFC 2180 §4.2: the STORE succeeds and changes nothing), and a guess would
+   * have it carry keywords no message in the folder has, which FLAGS rightly does not list.
+   */
+  guessSilentStore(uids: number[], mode: StoreMode, flags: string[]): void {
     const change = lower(flags)
     for (const uid of uids) {
       const known = this.flags.get(uid)
       if (!known) continue
-      if (silent) this.guessed.set(uid, undefined)
+      this.guessed.set(uid, undefined)
       if (mode === '') this.flags.set(uid, new Set(change))
       else for (const f of change) mode === '+' ? known.add(f) : known.delete(f)
     }
@@ -561,7 +568,7 @@ type StoreMode = '+' | '-' | ''
 
 /** STORE (by sequence number, or by UID when `byUid`) of `flags` on `t`, the model brought along */
 async function store(s: ModelSession, t: Targets, byUid: boolean, mode: StoreMode, flags: string[], silent: boolean): Promise<string> {
-  s.applyStore(t.uids, mode, flags, silent)
+  if (silent) s.guessSilentStore(t.uids, mode, flags)
   await s.command(`${byUid ? `UID STORE ${t.uidSet}` : `STORE ${t.seqs}`} ${mode}FLAGS${silent ? '.SILENT' : ''} (${flags.join(' ')})`, {hold: !byUid})
   return byUid ? 'uid store' : silent ? 'store silent' : 'store'
 }
