@@ -19,6 +19,7 @@ import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import {DEFAULT_INBOUND_AUTH, type InboundAuthConfig} from './mail-auth/policy.js'
 import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
+import {DEFAULT_MANAGESIEVE, type ManageSieveConfig} from './managesieve/limits.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
@@ -84,6 +85,8 @@ export interface ServeConfig {
   smtp: SmtpLimits
   imap: ImapLimits
   pop3: Pop3Limits
+  /** the ManageSieve listener (src/managesieve/): off unless its port is set */
+  managesieve: ManageSieveConfig
   matcher: MatcherConfig
   /** the monitoring listener (src/metrics/) */
   metrics: MetricsConfig
@@ -135,6 +138,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
+    managesieve: structuredClone(DEFAULT_MANAGESIEVE),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
