@@ -13,13 +13,14 @@
  * counters of bad commands and of commands before login, and logging in through the auth actor
  * (argon2, throttling by source and user, disabled accounts: the same as IMAP and POP3).
  */
-import {once} from 'node:events'
 import type {Socket} from 'node:net'
-import {TLSSocket, type SecureContext} from 'node:tls'
+import type {SecureContext} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
+import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
 import {Framing, type RefusalReason} from '../imap/framing.js'
 import type {Logger} from '../log.js'
+import {settledWithin, startServerTls} from '../session-socket.js'
 import {closeWithin} from '../socket-close.js'
 import {tlsLabel} from '../tls-label.js'
 import {capabilities, COMMANDS} from './commands.js'
@@ -45,9 +46,6 @@ export interface SessionContext {
   secureContext: SecureContext
 }
 
-/** replies waiting for a slow reader beyond this pause the next command */
-const MAX_BACKLOG = 1024 * 1024
-
 type Input = {kind: 'command'; parts: (string | Buffer)[]} | {kind: 'refused'; reason: RefusalReason; fatal: boolean}
 
 export class ManageSieveSession {
@@ -63,8 +61,15 @@ export class ManageSieveSession {
 
   private socket: Socket
   private readonly framing: Framing
-  private readonly pending: Input[] = []
-  private running?: Promise<void>
+  private readonly commands = new CommandRunner<Input>({
+    socket: () => this.socket,
+    live: () => this.state !== 'closed' && !this.stopping,
+    handle: async (input) => (input.kind === 'refused' ? this.refused(input.reason, input.fatal) : this.handle(input.parts)),
+    failed: (err) => {
+      this.log.error({err}, 'managesieve command failed')
+      this.no('internal error, try again later', 'TRYLATER')
+    },
+  })
   private stopping = false
   private badCommands = 0
   private commandsBeforeAuth = 0
@@ -81,10 +86,10 @@ export class ManageSieveSession {
     this.framing = new Framing(
       {maxLineLength, maxLiteralSize: maxLineLength},
       {
-        command: (parts) => this.pending.push({kind: 'command', parts}),
+        command: (parts) => this.commands.queue.push({kind: 'command', parts}),
         line: () => {},
         continueLiteral: () => {},
-        refused: (_tag, reason, fatal) => this.pending.push({kind: 'refused', reason, fatal}),
+        refused: (_tag, reason, fatal) => this.commands.queue.push({kind: 'refused', reason, fatal}),
       },
       {literalsFollow: true},
     )
@@ -107,7 +112,7 @@ export class ManageSieveSession {
     socket.setTimeout(this.ctx.limits.idleTimeoutMs)
     socket.on('timeout', () => {
       // not idle while we are still working on its command (a password check under load)
-      if (this.running) return
+      if (this.commands.running) return
       this.log.debug('idle timeout')
       this.bye('idle for too long')
     })
@@ -119,26 +124,7 @@ export class ManageSieveSession {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed' || this.stopping) return
     this.framing.push(chunk)
-    if (this.pending.length === 0 || this.running) return
-    this.socket.pause()
-    this.running = this.run().finally(() => {
-      this.running = undefined
-      if (this.state !== 'closed' && !this.stopping) this.socket.resume()
-    })
-  }
-
-  private async run(): Promise<void> {
-    let input: Input | undefined
-    while ((input = this.pending.shift()) && this.state !== 'closed' && !this.stopping) {
-      try {
-        if (input.kind === 'refused') this.refused(input.reason, input.fatal)
-        else await this.handle(input.parts)
-      } catch (err) {
-        this.log.error({err}, 'managesieve command failed')
-        this.no('internal error, try again later', 'TRYLATER')
-      }
-      if (this.socket.writableLength > MAX_BACKLOG) await this.writable()
-    }
+    this.commands.kick()
   }
 
   private refused(reason: RefusalReason, fatal: boolean): void {
@@ -216,7 +202,7 @@ export class ManageSieveSession {
   /** closes after what was written has been sent (within `lingerMs`) */
   end(): void {
     this.state = 'closed'
-    this.pending.length = 0
+    this.commands.queue.length = 0
     this.continuation = undefined
     closeWithin(this.socket, this.ctx.limits.lingerMs)
   }
@@ -224,15 +210,6 @@ export class ManageSieveSession {
   /** the capability lines and an OK (RFC 5804 §1.7: the greeting, CAPABILITY, after STARTTLS) */
   sendCapabilities(text?: string): void {
     this.write(capabilityLines(capabilities(this)) + response('OK', text))
-  }
-
-  private writable(): Promise<void> {
-    if (this.socket.destroyed) return Promise.resolve()
-    const ac = new AbortController()
-    return Promise.race([once(this.socket, 'drain', {signal: ac.signal}), once(this.socket, 'close', {signal: ac.signal})]).then(
-      () => ac.abort(),
-      () => {},
-    )
   }
 
   /**
@@ -243,26 +220,17 @@ export class ManageSieveSession {
   async startTls(): Promise<void> {
     const plain = this.socket
     await new Promise<void>((resolve) => plain.write(response('OK', 'begin TLS negotiation'), () => resolve()))
-    this.pending.length = 0
+    this.commands.queue.length = 0
     this.framing.reset()
-    plain.removeAllListeners('data')
-    plain.removeAllListeners('timeout')
-    plain.setTimeout(0)
-    const secure = new TLSSocket(plain, {isServer: true, secureContext: this.ctx.secureContext})
-    this.socket = secure
-    this.attach(secure)
-    // a handshake that never finishes is cut sooner than an idle session
-    secure.setTimeout(this.ctx.limits.handshakeTimeoutMs)
-    await new Promise<void>((resolve) => {
-      secure.once('secure', () => {
-        secure.setTimeout(this.ctx.limits.idleTimeoutMs)
-        this.secure = true
-        this.log.debug({protocol: secure.getProtocol()}, 'tls started')
-        this.sendCapabilities('TLS negotiation successful')
-        resolve()
-      })
-      secure.once('close', () => resolve())
+    const {secureContext, limits} = this.ctx
+    const secure = await startServerTls(plain, {secureContext, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
+      this.socket = tls
+      this.attach(tls)
     })
+    if (!secure) return
+    this.secure = true
+    this.log.debug({protocol: secure.getProtocol()}, 'tls started')
+    this.sendCapabilities('TLS negotiation successful')
   }
 
   /** `auth.login`; the reply says how it went (RFC 5804 §2.1) */
@@ -311,23 +279,17 @@ export class ManageSieveSession {
   /** server stop: let a running command finish, then BYE */
   async shutdown(timeoutMs: number): Promise<void> {
     this.stopping = true
-    this.pending.length = 0
-    if (this.running) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
-      clearTimeout(timer)
-    }
+    this.commands.queue.length = 0
+    if (this.commands.running) await settledWithin(this.commands.running, timeoutMs)
     this.bye('server shutting down', 'TRYLATER')
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.closed, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))])
-    clearTimeout(timer)
+    await settledWithin(this.closed, 1000)
     this.socket.destroy()
   }
 
   private onClose(): void {
     if (this.state !== 'closed') this.log.debug({state: this.state}, 'connection dropped')
     this.state = 'closed'
-    this.pending.length = 0
+    this.commands.queue.length = 0
     this.continuation = undefined
     this.markClosed()
   }
