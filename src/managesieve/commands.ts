@@ -27,8 +27,8 @@ const ANY = ['non-authenticated', 'authenticated'] as const
 export function capabilities(s: ManageSieveSession): [string, string?][] {
   return [
     ['IMPLEMENTATION', `mailbox ${VERSION}`],
-    // no plaintext mechanism in the clear: an empty list until STARTTLS
-    ['SASL', s.authAllowed && !s.user ? 'PLAIN' : ''],
+    // no plaintext mechanism in the clear: empty until STARTTLS (§1.7 allows that only beside STARTTLS)
+    ['SASL', s.authAllowed ? 'PLAIN' : ''],
     ['SIEVE', SIEVE_CAPABILITIES.join(' ')],
     ...(s.canStartTls ? [['STARTTLS'] as [string]] : []),
     ['MAXREDIRECTS', String(s.ctx.maxRedirects)],
