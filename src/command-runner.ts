@@ -5,6 +5,7 @@
  * and about one reply out. The session frames what it reads into `queue` and calls `kick()`.
  */
 import type {Socket} from 'node:net'
+import type {Logger} from './log.js'
 import {drained} from './session-socket.js'
 
 /** replies waiting for a slow reader beyond this pause the next command */
@@ -26,6 +27,23 @@ export class CommandRunner<T> {
   running?: Promise<void>
 
   constructor(private readonly host: RunnerHost<T>) {}
+
+  /**
+   * Listens to the session's socket (again after STARTTLS): what it reads, its close, and
+   * inactivity — which is never while a command of its runs (a password check under load): our
+   * reply restarts the timer.
+   */
+  listen(socket: Socket, idleTimeoutMs: number, on: {data(chunk: Buffer): void; idle(): void; close(): void}, log: Logger): void {
+    socket.setTimeout(idleTimeoutMs)
+    socket.on('timeout', () => {
+      if (this.running) return
+      log.debug('idle timeout')
+      on.idle()
+    })
+    socket.on('data', on.data)
+    socket.on('error', (err) => log.debug({err: err.message}, 'connection error'))
+    socket.on('close', on.close)
+  }
 
   /** runs what is queued, unless a run is under way (it takes the new commands too) */
   kick(): void {

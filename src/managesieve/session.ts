@@ -109,16 +109,12 @@ export class ManageSieveSession {
   }
 
   private attach(socket: Socket): void {
-    socket.setTimeout(this.ctx.limits.idleTimeoutMs)
-    socket.on('timeout', () => {
-      // not idle while we are still working on its command (a password check under load)
-      if (this.commands.running) return
-      this.log.debug('idle timeout')
-      this.bye('idle for too long')
-    })
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.log.debug({err: err.message}, 'connection error'))
-    socket.on('close', () => this.onClose())
+    this.commands.listen(
+      socket,
+      this.ctx.limits.idleTimeoutMs,
+      {data: (chunk) => this.onData(chunk), idle: () => this.bye('idle for too long'), close: () => this.onClose()},
+      this.log,
+    )
   }
 
   private onData(chunk: Buffer): void {

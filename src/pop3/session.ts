@@ -94,18 +94,17 @@ export class Pop3Session {
   }
 
   private attach(socket: Socket): void {
-    socket.setTimeout(this.ctx.limits.idleTimeoutMs)
-    socket.on('timeout', () => {
-      // the client is not idle while we are still working on its command (a password check
-      // under load): our reply restarts the timer
-      if (this.commands.running) return
-      // RFC 1939 §3: close without a response and without removing anything
-      this.log.debug('idle timeout')
-      socket.destroy()
-    })
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.log.debug({err: err.message}, 'connection error'))
-    socket.on('close', () => this.onClose())
+    this.commands.listen(
+      socket,
+      this.ctx.limits.idleTimeoutMs,
+      {
+        data: (chunk) => this.onData(chunk),
+        // RFC 1939 §3: close without a response and without removing anything
+        idle: () => socket.destroy(),
+        close: () => this.onClose(),
+      },
+      this.log,
+    )
   }
 
   private onData(chunk: Buffer): void {
