@@ -60,15 +60,15 @@ function refusal(s: ManageSieveSession, err: unknown): void {
   throw err
 }
 
-/** runs a store operation, mapping its refusals; true when it went through */
-async function change(s: ManageSieveSession, op: () => Promise<unknown>): Promise<boolean> {
+/** runs a store operation, mapping its refusals; once it is committed, logs it (what changed a user's filtering) and answers OK */
+async function change(s: ManageSieveSession, what: Record<string, unknown>, op: () => Promise<unknown>): Promise<void> {
   try {
     await op()
-    return true
   } catch (err) {
-    refusal(s, err)
-    return false
+    return refusal(s, err)
   }
+  s.log.info({user: s.user, ...what}, 'sieve scripts changed')
+  s.ok()
 }
 
 /** a script's text: valid UTF-8 within the size limit, and Sieve that parses; else NO sent and undefined */
@@ -174,7 +174,8 @@ export const COMMANDS = new Map<string, Command>([
       run: async (s, [name, script]) => {
         const text = checkedScript(s, script!)
         if (text === undefined) return
-        if (await change(s, () => s.ctx.sieve.put(s.user!, stringArg(name!), text, s.ctx.quota()))) s.ok()
+        const target = stringArg(name!)
+        await change(s, {put: target}, () => s.ctx.sieve.put(s.user!, target, text, s.ctx.quota()))
       },
     },
   ],
@@ -209,7 +210,7 @@ export const COMMANDS = new Map<string, Command>([
       args: ['string'],
       run: async (s, [name]) => {
         const target = stringArg(name!)
-        if (await change(s, () => s.ctx.sieve.activate(s.user!, target === '' ? null : target))) s.ok()
+        await change(s, {activate: target}, () => s.ctx.sieve.activate(s.user!, target === '' ? null : target))
       },
     },
   ],
@@ -233,7 +234,8 @@ export const COMMANDS = new Map<string, Command>([
       states: AUTHENTICATED,
       args: ['string'],
       run: async (s, [name]) => {
-        if (await change(s, () => s.ctx.sieve.remove(s.user!, stringArg(name!)))) s.ok()
+        const script = stringArg(name!)
+        await change(s, {remove: script}, () => s.ctx.sieve.remove(s.user!, script))
       },
     },
   ],
@@ -244,7 +246,8 @@ export const COMMANDS = new Map<string, Command>([
       states: AUTHENTICATED,
       args: ['string', 'string'],
       run: async (s, [from, to]) => {
-        if (await change(s, () => s.ctx.sieve.rename(s.user!, stringArg(from!), stringArg(to!)))) s.ok()
+        const [old, renamed] = [stringArg(from!), stringArg(to!)]
+        await change(s, {rename: old, to: renamed}, () => s.ctx.sieve.rename(s.user!, old, renamed))
       },
     },
   ],
