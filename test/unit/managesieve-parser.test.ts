@@ -5,6 +5,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {Framing} from '../../src/imap/framing.js'
+import {seeded} from '../helpers/random.js'
 import {CommandSyntaxError, MAX_QUOTED_BYTES, parseArgs, parseCommand, stringArg} from '../../src/managesieve/parser.js'
 import {capabilityLines, response, sieveLiteral, sieveString} from '../../src/managesieve/wire.js'
 
@@ -95,6 +96,30 @@ describe('ManageSieve command parser', () => {
     expect(parseArgs(['', Buffer.from('AGFsaWNlAHB3'), ''], false).map(stringArg)).toEqual(['AGFsaWNlAHB3'])
     expect(parseArgs(['"*"'], false).map(stringArg)).toEqual(['*'])
     expect(() => parseArgs(['AGFs'], false)).toThrow(CommandSyntaxError)
+  })
+})
+
+describe('ManageSieve parser on random input', () => {
+  it('framed random bytes either parse or throw CommandSyntaxError, never anything else', () => {
+    const random = seeded(5804)
+    const alphabet = ['"', '\\', '{', '}', '+', ' ', '0', '7', '12', 'a', 'PUTSCRIPT', 'NOOP', '\r\n', '\n', '\xff', 'é', '(', '*']
+    let parsed = 0
+    let refused = 0
+    for (let round = 0; round < 500; round++) {
+      const input = Array.from({length: 1 + Math.floor(random() * 30)}, () => alphabet[Math.floor(random() * alphabet.length)]).join('') + '\r\n'
+      for (const framed of frame(Buffer.from(input, 'latin1'))) {
+        if (!('parts' in framed)) continue
+        try {
+          for (const arg of parseCommand(framed.parts).args) if (arg.kind === 'string') stringArg(arg)
+          parsed++
+        } catch (err) {
+          expect(err, input).toBeInstanceOf(CommandSyntaxError)
+          refused++
+        }
+      }
+    }
+    expect(parsed).toBeGreaterThan(0)
+    expect(refused).toBeGreaterThan(0)
   })
 })
 
