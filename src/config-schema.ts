@@ -416,6 +416,10 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
     },
   }),
+  sieve: object("users' Sieve filters (mailbox sieve …, mailbox user vacation)", {
+    maxScripts: count('Sieve scripts one user may store', 1),
+    maxScriptBytes: bytes('the largest Sieve script, in bytes (UTF-8)', 1),
+  }),
 })
 
 /** `a.b`, or `routes["example.net"]` for keys that are not plain names */
