@@ -49,6 +49,7 @@ import type {NodePresence} from './store/pg/nodes.js'
 import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {DEFAULT_SIEVE_LIMITS} from './sieve/index.js'
+import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
 
@@ -253,7 +254,7 @@ export class App {
         config: managesieve,
         sieve: this.store.sieve,
         // read per command: a reload applies
-        quota: () => ({maxScripts: this.config.sieve.maxScripts, maxScriptBytes: this.config.sieve.maxScriptBytes}),
+        quota: () => sieveQuotaOf(this.config),
         maxRedirects: DEFAULT_SIEVE_LIMITS.maxRedirects,
       },
       tls,
