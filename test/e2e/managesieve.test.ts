@@ -16,6 +16,7 @@ import {connectControl} from '../../src/control/client.js'
 import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {withTestStore} from '../helpers/test-store.js'
+import {until} from '../helpers/until.js'
 import {b64, capabilitiesOf, plain, RawSieve} from './managesieve-helpers.js'
 import {freePorts, logLines, setupUsers} from './smtp-helpers.js'
 
@@ -34,6 +35,7 @@ let dataDir: string
 let work: string
 let served: Served
 let port: number
+let configFile: string
 
 /** a script as Roundcube's managesieve plugin writes one */
 const ROUNDCUBE = `require ["fileinto","imap4flags"];
@@ -60,17 +62,21 @@ beforeAll(async () => {
     {address: 'dave@example.com', password: 'dave pw'},
     {address: 'erin@example.com', password: 'erin-pw'},
   ])
-  const config = join(dirname(dataDir), 'config.json')
+  configFile = join(dirname(dataDir), 'config.json')
+  writeConfig(MAX_SCRIPT_BYTES)
+  served = await startServe(dataDir, ['--config', configFile, '--managesieve-port', String(port)])
+})
+
+function writeConfig(maxScriptBytes: number): void {
   writeFileSync(
-    config,
+    configFile,
     JSON.stringify({
       managesieve: {maxLineLength: MAX_LINE, maxBadCommands: MAX_BAD, maxCommandsBeforeAuth: MAX_BEFORE_AUTH, maxConnectionsPerIp: MAX_PER_IP, idleTimeoutMs: IDLE_MS},
-      sieve: {maxScripts: MAX_SCRIPTS, maxScriptBytes: MAX_SCRIPT_BYTES},
+      sieve: {maxScripts: MAX_SCRIPTS, maxScriptBytes},
       auth: {failureDelayMs: 0, maxFailuresPerUser: 2},
     }),
   )
-  served = await startServe(dataDir, ['--config', config, '--managesieve-port', String(port)])
-})
+}
 
 afterAll(async () => {
   await served?.stop()
@@ -298,6 +304,18 @@ describe('ManageSieve on the wire', () => {
     await Promise.all(open.map((c) => c.logout()))
     const text = await runCli(['status'], {dataDir})
     expect(text.stdout).toMatch(new RegExp(`listen: +managesieve +127\\.0\\.0\\.1:${port}`))
+  })
+
+  it('a reload (SIGHUP) applies a new sieve.maxScriptBytes to the next command of an open session', async () => {
+    const c = await loggedIn()
+    expect((await c.cmd(`HAVESPACE "big" ${MAX_SCRIPT_BYTES + 1}`)).status).toMatch(/^NO \(QUOTA\/MAXSIZE\) /)
+    writeConfig(MAX_SCRIPT_BYTES * 2)
+    const reloads = () => logLines(served.output(), 'configuration reloaded').length
+    const before = reloads()
+    served.child.kill('SIGHUP')
+    await until(() => reloads() > before, 15_000)
+    expect((await c.cmd(`HAVESPACE "big" ${MAX_SCRIPT_BYTES + 1}`)).status).toBe('OK')
+    await c.logout()
   })
 
   it('failed logins: throttled gets NO (TRYLATER), a disabled account NO', async () => {
