@@ -200,14 +200,14 @@ export interface LoginRequest {
   username: string
   password: string
   remoteAddress: string
-  protocol: 'smtp' | 'imap' | 'pop3'
+  protocol: 'smtp' | 'imap' | 'pop3' | 'managesieve'
   mechanism: LoginMechanism
   /** how the connection is protected: `none`, or the TLS version (see src/tls-label.ts) */
   tls: string
 }
 
 /**
- * SASL `PLAIN` or `LOGIN` (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH), or `password`: the
+ * SASL `PLAIN` or `LOGIN` (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH, ManageSieve AUTHENTICATE), or `password`: the
  * protocol's own clear-text command (IMAP LOGIN, POP3 USER/PASS)
  */
 export type LoginMechanism = 'PLAIN' | 'LOGIN' | 'password'
