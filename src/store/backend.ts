@@ -429,6 +429,17 @@ export interface StoredCopy {
   uidValidity: number
 }
 
+/**
+ * Where one local copy goes (a Sieve `keep` or `fileinto`): a folder by name as the script gave
+ * it, with canonical flags. A folder that is missing (or a \Noselect placeholder, or not a valid
+ * name) is made with its parents when `create`, else the copy goes to INBOX.
+ */
+export interface Placement {
+  folder: string
+  flags: string[]
+  create?: boolean
+}
+
 /** One accepted message: local copies and queue entries, all in one commit. */
 export interface DeliveryInput {
   /** bytes for local copies (Return-Path and Received already prepended) */
@@ -449,10 +460,20 @@ export interface DeliveryInput {
   createUsers?: boolean
   /** local copies go to each user's Junk folder instead of INBOX (see junkFolder) */
   junk?: boolean
+  /**
+   * per local user, where the copies go (their Sieve script's outcome): a user not named here
+   * gets the one copy in INBOX (or Junk); an empty list stores nothing for the user (discard)
+   */
+  placements?: Record<string, Placement[]>
+  /**
+   * further messages in the same commit, each with bytes, envelope sender and recipients of
+   * its own: Sieve redirects (a copy with Delivered-To, sent with an SRS sender)
+   */
+  also?: DeliveryInput[]
 }
 
 export interface DeliveryResult {
-  /** the local blob's id, else the remote one's */
+  /** the local blob's id, else the remote one's, else (nothing was stored: discarded) a new id */
   id: string
   stored: StoredCopy[]
   queued: QueueEntry[]
