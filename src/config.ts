@@ -13,6 +13,7 @@ import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
+import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from './sieve-delivery/config.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
@@ -89,6 +90,8 @@ export interface ServeConfig {
   metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
+  /** users' Sieve scripts at delivery (src/sieve-delivery/) */
+  sieve: SieveDeliveryConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -139,6 +142,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
+    sieve: {...DEFAULT_SIEVE_DELIVERY},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

@@ -20,6 +20,9 @@ import {searchText} from './search-text.js'
 import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
+import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
+import {SieveDelivery, type SieveReport} from '../sieve-delivery/index.js'
+import {sieveStoreOf, srsSecretOf} from '../sieve-delivery/store-access.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -59,23 +62,42 @@ export class MailstoreActor implements Actor {
   private readonly views: MailboxViews
   private readonly recent = new RecentClaims()
   private readonly sortKeys: SortKeysCache
+  private readonly sieve?: SieveDelivery
 
   constructor(
     private readonly bus: Bus,
     private readonly store: MailboxStore,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer; sortCacheEntries?: number} = {},
+    private readonly options: {
+      hostname?: string
+      capture?: boolean
+      maxMessageSize?: number
+      dkim?: DkimConfig
+      signer?: Signer
+      sortCacheEntries?: number
+      /** config `sieve` (read at each message): users' scripts run at delivery */
+      sieve?: SieveDeliveryConfig
+    } = {},
   ) {
     this.views = new MailboxViews(store.mail)
     this.sortKeys = new SortKeysCache(store.mail, options.sortCacheEntries)
+    if (options.sieve && !options.capture) {
+      this.sieve = new SieveDelivery({
+        config: options.sieve,
+        hostname: options.hostname ?? hostname(),
+        log: log.child({component: 'sieve'}),
+        scripts: sieveStoreOf,
+        srsSecret: srsSecretOf,
+      })
+    }
   }
 
   async start(): Promise<void> {
     this.unregister = [
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
-        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
+        const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true})
+        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '', sieve)
       }),
       this.bus.handle('mailstore.blob', async ({id}) => {
         const [raw, info] = await Promise.all([this.store.mail.blob(id), this.store.mail.blobInfo(id)])
@@ -84,16 +106,17 @@ export class MailstoreActor implements Actor {
       this.bus.handle('mailstore.recent', ({since}) => this.store.mail.recentBlobs(since, MAX_RECENT)),
       this.bus.handle('mailstore.inject', async (req) => {
         const raw = Buffer.from(req.raw, 'base64')
-        const {result, analysis, rcptTo} = await injectMessage(this.store, {
+        const {result, analysis, rcptTo, sieve} = await injectMessage(this.store, {
           from: req.from,
           to: req.to,
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
           ...this.signing(),
+          sieve: this.sieve,
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
-        return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
+        return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local', sieve)
       }),
       this.bus.handle('mailstore.changedElsewhere', (change) => {
         this.storeChanged({kind: 'mailbox', ...change})
@@ -227,8 +250,9 @@ export class MailstoreActor implements Actor {
     this.unregister = []
   }
 
-  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string): DeliverReply {
+  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string, sieve: SieveReport[] = []): DeliverReply {
     const {from, subject} = analysis.summary
+    for (const report of sieve) this.bus.publish('sieve.ran', {id: result.id, ...report})
     this.bus.publish('mail.received', {id: result.id, mailFrom, rcptTo, from, subject, size, remoteAddress})
     for (const copy of result.stored) this.bus.publish('mail.stored', {id: result.id, ...copy, from, subject, size})
     for (const change of result.changes) this.changed(change)

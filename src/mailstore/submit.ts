@@ -11,6 +11,8 @@ import type {DeliveryResult} from '../store/backend.js'
 import type {MailboxStore} from '../store/backend.js'
 import {hasLimits, limitPassed} from '../store/user-limits.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
+import type {SieveDelivery, SieveReport} from '../sieve-delivery/index.js'
+import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface ResolveRequest {
   address: string
@@ -72,6 +74,13 @@ export interface StoreRequest {
   signer?: Signer
   /** config `dkim`: which domains sign (absent: all) */
   dkim?: DkimConfig
+  /** runs the local recipients' Sieve scripts (absent: every copy to INBOX, or Junk) */
+  sieve?: SieveDelivery
+  /**
+   * SMTP: a message with one recipient that its script rejects is refused (SieveRejected, before
+   * anything is stored); otherwise (several recipients, `mailbox send`) the sender gets a notice
+   */
+  rejectAtSmtp?: boolean
 }
 
 /**
@@ -80,11 +89,18 @@ export interface StoreRequest {
  * queue's copy is signed once here, after every header we add, and stored signed: each delivery
  * attempt sends the same signed bytes.
  */
-export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
+export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number; sieve?: SieveReport[]}> {
   const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
   const localRaw = Buffer.concat(returnPath ? [returnPath, ...req.pieces] : req.pieces)
   req.pieces.length = 0
   const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
+  // quarantined mail (Junk) is not filtered, forwarded or answered: the junk verdict wins (docs/sieve.md)
+  const sieve = req.sieve?.enabled && !req.junk && !req.capture && req.local.length ? req.sieve : undefined
+  const plan = sieve ? await sieve.plan(store, {raw, mailFrom: req.mailFrom, rcptTo: req.rcptTo, local: req.local}) : undefined
+  if (plan && req.rejectAtSmtp && req.rcptTo.length === 1 && req.remote.length === 0) {
+    const refused = plan.rejected.filter((r) => r.hop === 0)
+    if (refused.length && refused.length === new Set(req.local).size) throw new SieveRejected(refused[0]!.reason)
+  }
   // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
   const analysis = analyzeMessage(localRaw)
   const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope, {signer: req.signer, config: req.dkim}) : undefined
@@ -100,8 +116,13 @@ export async function storeMessage(store: MailboxStore, req: StoreRequest): Prom
     remote: req.remote,
     createUsers: req.capture,
     junk: req.junk,
+    ...(plan ? {placements: plan.placements, also: plan.also} : {}),
   })
-  return {result, analysis, size: raw.length}
+  if (!plan) return {result, analysis, size: raw.length}
+  await sieve!.afterCommit(store, plan, raw, (from, to, reply) =>
+    injectMessage(store, {from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve}),
+  )
+  return {result, analysis, size: raw.length, sieve: plan.reports}
 }
 
 export interface InjectRequest {
@@ -116,13 +137,15 @@ export interface InjectRequest {
   sign?: boolean
   signer?: Signer
   dkim?: DkimConfig
+  /** runs the local recipients' Sieve scripts */
+  sieve?: SieveDelivery
 }
 
 /**
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
+export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number; sieve?: SieveReport[]}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   if (req.maxSize !== undefined && req.raw.length > req.maxSize) {
@@ -138,7 +161,7 @@ export async function injectMessage(store: MailboxStore, req: InjectRequest): Pr
   }
   const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim, sieve: req.sieve})
   return {...stored, rcptTo}
 }
 

@@ -53,6 +53,8 @@ export const reply = named({
   spamRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused as spam (${why.slice(0, 200)})`),
   /** rspamd asked for a later try (soft reject, greylist) */
   spamDeferred: () => new SmtpError(451, '4.7.1', 'Message deferred by the spam filter, try again later'),
+  /** the only recipient's Sieve script refused the message (RFC 5429 §2.1.1): its reason, on one line */
+  sieveRejected: (reason: string) => new SmtpError(550, '5.7.1', reason.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 400) || 'Message rejected'),
   /** the connection named too many recipients that do not exist (a directory harvest): closed */
   tooManyUnknownRecipients: () => new SmtpError(421, '4.7.0', 'Too many unknown recipients, closing connection'),
 })

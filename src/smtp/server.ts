@@ -27,6 +27,7 @@ import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
 import {patchSmtpConnection} from './patches.js'
+import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface SmtpLimits {
   /** advertised with SIZE and enforced: bigger messages get 552 5.3.4 */
@@ -351,6 +352,7 @@ export class SmtpFrontEnd implements Actor {
         },
         (err: unknown) => {
           hold.release()
+          if (err instanceof SieveRejected) return cb(reply.sieveRejected(err.reason))
           if (err instanceof SmtpError || typeof (err as {responseCode?: unknown}).responseCode === 'number') return cb(err as Error)
           this.log.error({err}, 'delivery failed')
           cb(reply.localError())
