@@ -34,8 +34,10 @@ const TABLES = [
   'messages',
   'nodes',
   'queue',
+  'sieve_scripts',
   'subscriptions',
   'users',
+  'vacation_replies',
   'vanished',
 ]
 
