@@ -45,3 +45,6 @@ export const userFamiliarAddressesRange = (user: string) => ({start: [user, ''],
 /** learning jobs in due order: [dueAt, id] (an index beside `learnJobs`, keyed by id) */
 export const learnDueKey = (dueAt: number, id: string): [number, string] => [dueAt, id]
 export const learnDueBeforeRange = (before: number) => ({start: [0, ''], end: [before + 1, '']})
+
+/** `settings`: a named secret (see lmdb-settings.ts) */
+export const secretKey = (name: string): [string, string] => ['secret', name]

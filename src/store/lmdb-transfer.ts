@@ -3,7 +3,7 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, subscriptionKey} from './keys.js'
+import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, secretKey, subscriptionKey} from './keys.js'
 import type {Store} from './store.js'
 import {
   commitBatches,
@@ -33,6 +33,8 @@ function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
     deliveryAttempt: [store.deliveryLog],
     captureRule: [store.captureRules],
     familiarAddress: [store.familiarAddresses],
+    // a store written before the database has none: nothing to count or to find taken
+    secret: store.settingsDb ? [store.settingsDb] : [],
   }
 }
 
@@ -88,6 +90,9 @@ export function lmdbSource(store: Store, where: string): TransferSource {
       for (const {key, value} of store.familiarAddresses.getRange(read())) {
         yield {kind: 'familiarAddress', value: {user: key[0], network: key[1], lastLogin: value}}
       }
+      for (const {key, value} of store.settingsDb?.getRange(read()) ?? []) {
+        if (key[0] === 'secret') yield {kind: 'secret', value: {name: key[1], value: Buffer.from(value).toString('base64')}}
+      }
     },
 
     async close() {
@@ -138,6 +143,8 @@ function put(store: Store, r: TransferRecord): void {
       return void store.captureRules.putSync(r.value.id, r.value)
     case 'familiarAddress':
       return void store.familiarAddresses.putSync(familiarAddressKey(r.value.user, r.value.network), r.value.lastLogin)
+    case 'secret':
+      return void store.settingsDb?.putSync(secretKey(r.value.name), Buffer.from(r.value.value, 'base64'))
   }
 }
 

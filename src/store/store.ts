@@ -20,6 +20,7 @@ import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
+import {lmdbSettings} from './lmdb-settings.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
@@ -81,6 +82,8 @@ export interface Store extends MailboxStore {
    */
   readonly greylistEntries: Database<GreylistEntry, [string, string, string]> | undefined
   readonly greylistNetworks: Database<number, string> | undefined
+  /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
+  readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -179,6 +182,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     learn: lmdbLearn(store),
     mail: lmdbMail(store),
     greylist: lmdbGreylist(store),
+    settings: lmdbSettings(store),
     path,
     readOnly,
     env,
@@ -202,6 +206,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     learnDue: db('learnDue'),
     greylistEntries: newerDb('greylist'),
     greylistNetworks: newerDb('greylistNetworks'),
+    settingsDb: newerDb('settings'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

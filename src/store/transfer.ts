@@ -66,6 +66,13 @@ export interface FamiliarAddress {
   lastLogin: number
 }
 
+/** a secret of `store.settings` (the SRS key): SRS addresses made before a copy still reverse after it */
+export interface SecretTransfer {
+  name: string
+  /** base64 */
+  value: string
+}
+
 /** what each kind of record carries */
 export interface TransferValues {
   meta: StoreCounters
@@ -81,6 +88,7 @@ export interface TransferValues {
   deliveryAttempt: DeliveryAttemptRecord
   captureRule: CaptureRuleRecord
   familiarAddress: FamiliarAddress
+  secret: SecretTransfer
 }
 
 export type Kind = keyof TransferValues
@@ -100,6 +108,7 @@ export const KINDS: readonly Kind[] = [
   'deliveryAttempt',
   'captureRule',
   'familiarAddress',
+  'secret',
 ]
 
 /** how progress and summaries name each kind */
@@ -117,6 +126,7 @@ export const KIND_NAMES: Record<Kind, string> = {
   deliveryAttempt: 'delivery log',
   captureRule: 'capture rules',
   familiarAddress: 'familiar addresses',
+  secret: 'secrets',
 }
 
 export type TransferRecord = {[K in Kind]: {kind: K; value: TransferValues[K]}}[Kind]
@@ -138,7 +148,7 @@ export type PlacesOf<T> = Record<Exclude<Kind, 'meta'>, T[]>
 export async function totalsOf<T>(places: PlacesOf<T>, count: (place: T) => number | Promise<number>, blobBytes: () => number | Promise<number>): Promise<KindCounts> {
   const totals = emptyCounts()
   totals.meta.count = 1
-  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = await count(first!)
+  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = first === undefined ? 0 : await count(first)
   totals.blob.bytes = await blobBytes()
   return totals
 }

@@ -34,6 +34,7 @@ const TABLES = [
   'messages',
   'nodes',
   'queue',
+  'settings',
   'subscriptions',
   'users',
   'vanished',

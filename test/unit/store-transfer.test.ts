@@ -64,6 +64,8 @@ async function filledStore(dir: string): Promise<void> {
     await store.directory.addAlias('@café.example', [CAFE])
     await store.capture.addRule({to: 'fail@', reply: '451 4.3.0 not now', stage: 'rcpt', remaining: 3})
     await store.auth.rememberLogin(ALICE, '127.0.0.2', at, {maxAgeMs: 86_400_000, maxPerUser: 5})
+    // the SRS secret: addresses made before a copy must still reverse after it
+    await store.settings.secret('srs')
 
     // one delivery to three local users (one blob, three references) and one remote recipient (queued)
     const raw = message('to everyone')
@@ -131,6 +133,7 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     expect(there.copied.message.count).toBe(10)
     expect(there.copied.queueEntry.count).toBe(2)
     expect(there.copied.deliveryAttempt.count).toBe(1)
+    expect(there.copied.secret.count).toBe(1)
     // the subscriptions, those without a folder included: 3 users × 6 defaults, FUN and its parent, Short-lived and Gone, less Archive
     expect(there.copied.subscription.count).toBe(6 * 3 + 4 - 1)
 
@@ -177,6 +180,7 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
       expect(listEntries(after, 'queued').map((e) => e.id)).toEqual([sending[0]!.id])
       expect(listEntries(after, 'deferred').map((e) => e.id)).toEqual(listEntries(before, 'deferred').map((e) => e.id))
       expect(after.deliveryLog.getCount()).toBe(1)
+      expect((await after.settings.secret('srs')).equals(await before.settings.secret('srs'))).toBe(true)
       // counters: a folder made now gets an id and a UIDVALIDITY past every one the source gave out
       const made = newFolder(after, ALICE, 'New')
       expect(made.id).toBe((before.meta.get('lastMailboxId') as number) + 1)

@@ -312,4 +312,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO greylist_size (one, entries) VALUES (true, 0);
   `,
+  // 9 → 10: values the whole installation shares (../pg/settings.ts): the SRS secret, made once
+  // by whichever node needs it first
+  `
+  CREATE TABLE settings (
+    name text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL,
+    created_at bigint NOT NULL
+  );
+  `,
 ]
