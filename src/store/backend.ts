@@ -339,6 +339,20 @@ export interface SieveStore {
 }
 
 /**
+ * Values the whole installation shares, kept in the store so every process and node agrees
+ * (LMDB: the `settings` database; PostgreSQL: the `settings` table). Copied by `store copy` and
+ * kept by backups: an SRS address made before a move still reverses after it.
+ */
+export interface SettingsStore {
+  /**
+   * The secret named `name` (32 random bytes), made at its first use in one transaction: two
+   * processes or nodes asking at once for a name not yet there get the same bytes. `srs` signs SRS
+   * addresses (../srs/). A store opened read-only that lacks it: `unavailable`.
+   */
+  secret(name: string): Promise<Buffer>
+}
+
+/**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
  * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
@@ -379,6 +393,7 @@ export interface MailboxStore {
   readonly learn: LearnStore
   readonly greylist: GreylistStore
   readonly sieve: SieveStore
+  readonly settings: SettingsStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>
