@@ -9,12 +9,13 @@ import {Flags} from '@oclif/core'
 import {effectiveConfig} from '../config.js'
 import type {DkimConfig} from '../dkim/outbound.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
+import type {SrsConfig} from '../srs/route.js'
 
 export const offlineConfigFlag = Flags.string({
   summary: "The server's config file: its hostname and dkim settings apply to what is written while no server runs.",
 })
 
-export function offlineMailSettings(dataDir: string, configFile: string | undefined): {hostname: string; dkim: DkimConfig; sieve: SieveDeliveryConfig} {
+export function offlineMailSettings(dataDir: string, configFile: string | undefined): {hostname: string; dkim: DkimConfig; sieve: SieveDeliveryConfig; srs: SrsConfig} {
   const config = effectiveConfig({dataDir, configFile})
-  return {hostname: config.hostname, dkim: config.dkim, sieve: config.sieve}
+  return {hostname: config.hostname, dkim: config.dkim, sieve: config.sieve, srs: config.srs}
 }

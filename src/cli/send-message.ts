@@ -10,7 +10,6 @@ import type {MailboxStore} from '../store/backend.js'
 import {offlineMailSettings} from './offline-mail.js'
 import {createLogger} from '../log.js'
 import {SieveDelivery} from '../sieve-delivery/index.js'
-import {sieveStoreOf, srsSecretOf} from '../sieve-delivery/store-access.js'
 
 export interface SendReply {
   id: string
@@ -33,10 +32,10 @@ export async function sendMessage(
       client.close()
     }
   }
-  const {hostname, dkim, sieve: config} = offlineMailSettings(dataDir, input.config)
+  const {hostname, dkim, sieve: config, srs} = offlineMailSettings(dataDir, input.config)
   // the scripts' log lines (a failed script, a refused redirect) go to stderr, as a command's warnings do
   const log = createLogger({level: 'warn', pretty: false, write: (line) => void process.stderr.write(line)}, {component: 'sieve'})
-  const sieve = new SieveDelivery({config, hostname, log, scripts: sieveStoreOf, srsSecret: srsSecretOf})
+  const sieve = new SieveDelivery({config, hostname, log, srs})
   const {result} = await injectMessage(await openStore(), {from: input.from, to: input.to, raw: message, hostname, dkim, sieve})
   return {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
 }

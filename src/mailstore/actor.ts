@@ -22,7 +22,6 @@ import {MailboxError} from '../errors.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
 import {SieveDelivery, type SieveReport} from '../sieve-delivery/index.js'
-import {sieveStoreOf, srsSecretOf} from '../sieve-delivery/store-access.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -86,8 +85,7 @@ export class MailstoreActor implements Actor {
         config: options.sieve,
         hostname: options.hostname ?? hostname(),
         log: log.child({component: 'sieve'}),
-        scripts: sieveStoreOf,
-        srsSecret: srsSecretOf,
+        ...(options.srs ? {srs: options.srs} : {}),
       })
     }
   }

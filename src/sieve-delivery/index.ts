@@ -23,13 +23,10 @@ import {placementName} from '../store/placements.js'
 import {runLimits, type SieveDeliveryConfig} from './config.js'
 import {actionsOf} from './outcome.js'
 import {rejectionNotice, vacationReply} from './replies.js'
-import {ScriptCache, type SieveScriptSource} from './scripts.js'
-import {srsForward} from './srs-standin.js'
-
-/** what delivery needs of `store.sieve` (../store/backend.ts SieveStore) */
-export interface SieveDeliveryStore extends SieveScriptSource {
-  claimVacationReply(user: string, hash: string, now: number, periodMs: number): Promise<boolean>
-}
+import {ScriptCache} from './scripts.js'
+import {srsForward} from '../srs/index.js'
+import {srsSecret} from '../srs/secret.js'
+import type {SrsConfig} from '../srs/route.js'
 
 /**
  * A redirected copy that reaches a local user runs that user's script too (as it would through
@@ -43,10 +40,8 @@ export interface SieveDeliveryOptions {
   /** our host name: Message-IDs and MAILER-DAEMON of the messages sent back */
   hostname: string
   log: Logger
-  /** the store's `sieve` area (scripts and vacation records) */
-  scripts: (store: MailboxStore) => SieveDeliveryStore
-  /** the SRS secret (store.settings.secret('srs')), asked at the first forward and kept */
-  srsSecret: (store: MailboxStore) => Promise<Buffer>
+  /** config `srs` (read at each forward): off, forwards keep the original sender */
+  srs?: SrsConfig
 }
 
 /** one script run, for the log and the `sieve.ran` event */
@@ -83,7 +78,6 @@ export type Inject = (from: string, to: string, raw: Buffer) => Promise<unknown>
 
 export class SieveDelivery {
   private readonly cache = new ScriptCache()
-  private secret?: Promise<Buffer>
 
   constructor(private readonly options: SieveDeliveryOptions) {}
 
@@ -102,9 +96,8 @@ export class SieveDelivery {
 
   async plan(store: MailboxStore, message: SieveMessage, hop = 0): Promise<SievePlan> {
     const plan: SievePlan = {placements: {}, also: [], rejected: [], vacations: [], reports: []}
-    const scripts = this.options.scripts(store)
     for (const user of new Set(message.local)) {
-      const active = await this.cache.active(scripts, user)
+      const active = await this.cache.active(store.sieve, user)
       if (!active) continue
       const log = this.options.log.child({user, script: active.name})
       if (!active.parsed.ok) {
@@ -188,11 +181,13 @@ export class SieveDelivery {
     return true
   }
 
-  /** the envelope sender of a forward to a remote address: SRS0 in the forwarding user's domain, unless the sender is local or null */
+  /**
+   * the envelope sender of a forward to a remote address: SRS0 (or SRS1) in the forwarding
+   * user's domain, unless the sender is null or local, or `srs.enabled` is off
+   */
   private async forwardSender(store: MailboxStore, sender: string, user: string): Promise<string> {
-    if (sender === '' || (await store.directory.isLocalDomain(domainOf(sender)))) return sender
-    this.secret ??= this.options.srsSecret(store)
-    return srsForward(sender, domainOf(user), await this.secret)
+    if (sender === '' || this.options.srs?.enabled === false || (await store.directory.isLocalDomain(domainOf(sender)))) return sender
+    return srsForward(sender, domainOf(user), await srsSecret(store))
   }
 
   /**
@@ -214,7 +209,7 @@ export class SieveDelivery {
         continue
       }
       try {
-        if (!(await this.options.scripts(store).claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
+        if (!(await store.sieve.claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
           log.info({to: action.to}, 'sieve vacation: replied within the period already')
           continue
         }

@@ -5,11 +5,7 @@
  * parsed again anyway). Bounded: the least recently used entries go first.
  */
 import {parseSieve, type ParseResult} from '../sieve/index.js'
-
-/** what delivery needs of `store.sieve` (../store/backend.ts SieveStore) */
-export interface SieveScriptSource {
-  active(user: string): Promise<{name: string; content: string} | undefined>
-}
+import type {SieveStore} from '../store/backend.js'
 
 export interface ActiveScript {
   name: string
@@ -22,7 +18,7 @@ export class ScriptCache {
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  async active(source: SieveScriptSource, user: string): Promise<ActiveScript | undefined> {
+  async active(source: Pick<SieveStore, 'active'>, user: string): Promise<ActiveScript | undefined> {
     const script = await source.active(user)
     if (!script) {
       this.byUser.delete(user)
