@@ -132,6 +132,7 @@ export class App {
         maxMessageSize: config.smtp.maxMessageSize,
         sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
+        srs: config.srs,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),
       new CaptureActor(bus, store),

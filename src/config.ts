@@ -26,6 +26,7 @@ import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
+import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -89,6 +90,8 @@ export interface ServeConfig {
   metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
+  /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
+  srs: SrsConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -139,6 +142,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
+    srs: {...DEFAULT_SRS},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

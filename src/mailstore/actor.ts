@@ -19,6 +19,7 @@ import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
 import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
+import type {SrsConfig} from '../srs/route.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 
 export type {ResolveRequest} from './submit.js'
@@ -64,7 +65,7 @@ export class MailstoreActor implements Actor {
     private readonly bus: Bus,
     private readonly store: MailboxStore,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer; sortCacheEntries?: number} = {},
+    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer; sortCacheEntries?: number; srs?: SrsConfig} = {},
   ) {
     this.views = new MailboxViews(store.mail)
     this.sortKeys = new SortKeysCache(store.mail, options.sortCacheEntries)
@@ -72,7 +73,8 @@ export class MailstoreActor implements Actor {
 
   async start(): Promise<void> {
     this.unregister = [
-      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
+      // config `srs` is read at each RCPT: a reload (SIGHUP) assigns into it
+      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
       this.bus.handle('mailstore.deliver', async (req) => {
         const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
@@ -90,6 +92,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
+          srs: this.options.srs,
           ...this.signing(),
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
