@@ -133,6 +133,7 @@ export class App {
         sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
         sieve: config.sieve,
+        srs: config.srs,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),
       new CaptureActor(bus, store),

@@ -410,6 +410,10 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
     },
   }),
+  srs: object('SRS (sender rewriting) of mail forwarded to other domains, so SPF passes there; bounces to SRS addresses of local domains go back to the original sender', {
+    enabled: {kind: 'boolean', description: 'rewrite the envelope sender of forwarded mail, and accept and route bounces to valid SRS addresses (off: SRS addresses are unknown users)'},
+    maxAgeDays: int('a bounce to an SRS address made longer ago than this many days is refused (550 5.1.1)', 1, 1000),
+  }),
 })
 
 /** `a.b`, or `routes["example.net"]` for keys that are not plain names */

@@ -27,6 +27,7 @@ import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
+import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -92,6 +93,8 @@ export interface ServeConfig {
   dkim: DkimConfig
   /** users' Sieve scripts at delivery (src/sieve-delivery/) */
   sieve: SieveDeliveryConfig
+  /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
+  srs: SrsConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -143,6 +146,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
     sieve: {...DEFAULT_SIEVE_DELIVERY},
+    srs: {...DEFAULT_SRS},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

@@ -19,6 +19,7 @@ import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
 import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
+import type {SrsConfig} from '../srs/route.js'
 import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
 import {SieveDelivery, type SieveReport} from '../sieve-delivery/index.js'
@@ -76,6 +77,7 @@ export class MailstoreActor implements Actor {
       sortCacheEntries?: number
       /** config `sieve` (read at each message): users' scripts run at delivery */
       sieve?: SieveDeliveryConfig
+      srs?: SrsConfig
     } = {},
   ) {
     this.views = new MailboxViews(store.mail)
@@ -92,7 +94,8 @@ export class MailstoreActor implements Actor {
 
   async start(): Promise<void> {
     this.unregister = [
-      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
+      // config `srs` is read at each RCPT: a reload (SIGHUP) assigns into it
+      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
       this.bus.handle('mailstore.deliver', async (req) => {
         const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '', sieve)
@@ -110,6 +113,7 @@ export class MailstoreActor implements Actor {
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
+          srs: this.options.srs,
           ...this.signing(),
           sieve: this.sieve,
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),

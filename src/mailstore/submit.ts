@@ -10,6 +10,7 @@ import {newId} from '../ids.js'
 import type {DeliveryResult} from '../store/backend.js'
 import type {MailboxStore} from '../store/backend.js'
 import {hasLimits, limitPassed} from '../store/user-limits.js'
+import {srsRecipient, type SrsConfig} from '../srs/route.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
 import type {SieveDelivery, SieveReport} from '../sieve-delivery/index.js'
 import {SieveRejected} from '../sieve-delivery/rejected.js'
@@ -20,6 +21,8 @@ export interface ResolveRequest {
   capture?: boolean
   /** the size the client declared (MAIL FROM … SIZE=n), for the quota check */
   size?: number
+  /** config `srs`: an SRS address of a local domain is routed to the address it stands for (absent: not) */
+  srs?: SrsConfig
 }
 
 /**
@@ -28,9 +31,9 @@ export interface ResolveRequest {
  * fans out skips disabled or full members and is refused only when no member is left (quota is
  * soft beyond that: a message accepted at RCPT is stored whole).
  */
-export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
-  const address = normalizeAddress(input)
-  if (capture) return {local: [address], remote: []}
+export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0, srs}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
+  if (capture) return {local: [normalizeAddress(input)], remote: []}
+  const address = await srsRecipient(store, normalizeAddress(input), srs)
   const resolution = await store.directory.resolve(address)
   if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
   const records = await Promise.all(resolution.local.map((user) => store.directory.user(user)))
@@ -120,7 +123,7 @@ export async function storeMessage(store: MailboxStore, req: StoreRequest): Prom
   })
   if (!plan) return {result, analysis, size: raw.length}
   await sieve!.afterCommit(store, plan, raw, (from, to, reply) =>
-    injectMessage(store, {from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve}),
+    injectMessage(store, {from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve, srs: sieve!.srs}),
   )
   return {result, analysis, size: raw.length, sieve: plan.reports}
 }
@@ -133,6 +136,8 @@ export interface InjectRequest {
   capture?: boolean
   /** refuse a larger message (the server's smtp.maxMessageSize); absent: no limit */
   maxSize?: number
+  /** config `srs`: bounces injected to SRS addresses go where they stand for */
+  srs?: SrsConfig
   /** DKIM-sign what leaves (a local injection is trusted); default true. `dkim`: which domains sign */
   sign?: boolean
   signer?: Signer
@@ -155,7 +160,7 @@ export async function injectMessage(store: MailboxStore, req: InjectRequest): Pr
   const local = new Set<string>()
   const remote = new Set<string>()
   for (const to of rcptTo) {
-    const r = await resolveForDelivery(store, {address: to, capture: req.capture})
+    const r = await resolveForDelivery(store, {address: to, capture: req.capture, srs: req.srs})
     r.local.forEach((u) => local.add(u))
     r.remote.forEach((u) => remote.add(u))
   }

@@ -89,6 +89,10 @@ export class SieveDelivery {
     return this.options.hostname
   }
 
+  get srs(): SrsConfig | undefined {
+    return this.options.srs
+  }
+
   /** a user's script changed: its parse is dropped */
   forget(user: string): void {
     this.cache.forget(user)

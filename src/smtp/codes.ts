@@ -29,6 +29,8 @@ function named<T extends Record<string, (...args: never[]) => SmtpError>>(replie
 
 export const reply = named({
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),
+  /** an SRS address of ours whose hash or age fails (src/srs/route.ts): `why` says which */
+  srsRefused: (why: string) => new SmtpError(550, '5.1.1', `Invalid bounce address (${why})`),
   relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
   mailboxDisabled: () => new SmtpError(550, '5.2.1', 'Mailbox disabled'),
   mailboxFull: () => new SmtpError(552, '5.2.2', 'Mailbox full'),

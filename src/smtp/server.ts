@@ -22,6 +22,7 @@ import {newId} from '../ids.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
+import {SrsRefused} from '../srs/route.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
@@ -317,7 +318,7 @@ export class SmtpFrontEnd implements Actor {
       if (err.code === 'invalid') return cb(reply.badRecipient())
       if (err.code === 'conflict') return cb(reply.loop())
       if (this.spamChecked(role) && (await this.bus.call('spam.unknownRecipient', {session: session.id})).close) return cb(reply.tooManyUnknownRecipients())
-      cb(reply.unknownUser())
+      cb(err instanceof SrsRefused ? reply.srsRefused(err.why) : reply.unknownUser())
     }
   }
 
