@@ -20,7 +20,7 @@ import {searchText} from './search-text.js'
 import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
 import type {SrsConfig} from '../srs/route.js'
-import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
+import {injectMessage, resolveForDelivery, storeMessage, type InjectRequest, type StoreRequest} from './submit.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
 import {SieveDelivery, type SieveReport} from '../sieve-delivery/index.js'
 
@@ -97,7 +97,7 @@ export class MailstoreActor implements Actor {
       // config `srs` is read at each RCPT: a reload (SIGHUP) assigns into it
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true})
+        const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true, inject: this.injectReply})
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '', sieve)
       }),
       this.bus.handle('mailstore.blob', async ({id}) => {
@@ -116,6 +116,7 @@ export class MailstoreActor implements Actor {
           srs: this.options.srs,
           ...this.signing(),
           sieve: this.sieve,
+          inject: this.injectReply,
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local', sieve)
@@ -129,6 +130,12 @@ export class MailstoreActor implements Actor {
     ]
   }
 
+  /** a message a Sieve script sends back (vacation reply, refusal notice): stored, then announced like any injected one */
+  private readonly injectReply = async (req: InjectRequest): Promise<void> => {
+    const {result, analysis, rcptTo, size, sieve} = await injectMessage(this.store, {...req, inject: this.injectReply})
+    this.announce(result, analysis, req.from, rcptTo, size, 'local', sieve)
+  }
+
   /**
    * A change the store reports (on PostgreSQL: committed by any node, this one included). What
    * this node changed itself its views already hold (`changed`); a folder changed elsewhere is
@@ -140,6 +147,8 @@ export class MailstoreActor implements Actor {
       const held = this.views.cachedModseq(change.mailboxId)
       if (held !== undefined && held >= change.highestModseq) return
       this.bus.publish('mailbox.changed', {user: change.user, mailboxId: change.mailboxId, highestModseq: change.highestModseq, elsewhere: true})
+    } else if (change.kind === 'sieve') {
+      this.sieve?.forget(change.user)
     } else if (change.kind === 'resync') {
       for (const f of this.views.cachedFolders()) this.bus.publish('mailbox.changed', {user: f.user, mailboxId: f.id, highestModseq: f.highestModseq, elsewhere: true})
     }

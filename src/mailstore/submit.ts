@@ -84,6 +84,11 @@ export interface StoreRequest {
    * anything is stored); otherwise (several recipients, `mailbox send`) the sender gets a notice
    */
   rejectAtSmtp?: boolean
+  /**
+   * how the messages a script sends back (vacation replies, refusal notices) are injected; the
+   * server's announces them (the queue hears of them at once). Absent: injectMessage
+   */
+  inject?: (req: InjectRequest) => Promise<unknown>
 }
 
 /**
@@ -122,8 +127,9 @@ export async function storeMessage(store: MailboxStore, req: StoreRequest): Prom
     ...(plan ? {placements: plan.placements, also: plan.also} : {}),
   })
   if (!plan) return {result, analysis, size: raw.length}
+  const inject = req.inject ?? ((r: InjectRequest) => injectMessage(store, r))
   await sieve!.afterCommit(store, plan, raw, (from, to, reply) =>
-    injectMessage(store, {from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve, srs: sieve!.srs}),
+    inject({from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve, srs: sieve!.srs}),
   )
   return {result, analysis, size: raw.length, sieve: plan.reports}
 }
@@ -144,6 +150,8 @@ export interface InjectRequest {
   dkim?: DkimConfig
   /** runs the local recipients' Sieve scripts */
   sieve?: SieveDelivery
+  /** see StoreRequest.inject */
+  inject?: StoreRequest['inject']
 }
 
 /**
@@ -166,7 +174,7 @@ export async function injectMessage(store: MailboxStore, req: InjectRequest): Pr
   }
   const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim, sieve: req.sieve})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim, sieve: req.sieve, inject: req.inject})
   return {...stored, rcptTo}
 }
 
