@@ -14,7 +14,7 @@ import {withTestStore} from '../helpers/test-store.js'
 import {until} from '../helpers/until.js'
 import {simpleMessage} from './imap-helpers.js'
 import {Receiver, type ReceivedMessage} from './queue-helpers.js'
-import {freePorts, logLines, sendRaw, setupUsers} from './smtp-helpers.js'
+import {freePorts, logLines, metricSample, sendRaw, setupUsers} from './smtp-helpers.js'
 
 const DOMAIN = 'example.com'
 const PASSWORD = 'sieve-pw'
@@ -26,6 +26,7 @@ let served: Served
 let receiver: Receiver
 let smtpPort: number
 let imapPort: number
+let metricsPort: number
 
 async function putScript(user: string, content: string, name = 'main'): Promise<void> {
   await withTestStore(dataDir, async (store) => {
@@ -86,12 +87,12 @@ beforeAll(async () => {
   dataDir = tempDataDir()
   await setupUsers(dataDir, [DOMAIN], USERS.map((address) => ({address, password: PASSWORD})))
   receiver = await Receiver.start()
-  ;[smtpPort, imapPort] = await freePorts(2)
+  ;[smtpPort, imapPort, metricsPort] = await freePorts(3)
   // a small step limit for the user whose script is too long for it (the default is 10,000)
   const config = join(dataDir, '..', 'sieve-config.json')
   writeFileSync(config, JSON.stringify({sieve: {maxSteps: 200}}))
   await putScript('steps@example.com', `require "fileinto";\n${Array.from({length: 300}, (_, i) => `if header :is "subject" "never-${i}" { fileinto "Nope"; }`).join('\n')}\nfileinto "Archive";\n`)
-  served = await startServe(dataDir, ['--smtp-port', String(smtpPort), '--imap-port', String(imapPort), '--route', `remote.test=127.0.0.1:${receiver.port}`, '--config', config, '--allow-insecure-auth'])
+  served = await startServe(dataDir, ['--smtp-port', String(smtpPort), '--imap-port', String(imapPort), '--route', `remote.test=127.0.0.1:${receiver.port}`, '--config', config, '--allow-insecure-auth', '--metrics-port', String(metricsPort)])
 })
 
 afterAll(async () => {
@@ -117,6 +118,10 @@ describe('Sieve scripts at delivery', () => {
     expect((await find('files@example.com', 'plain one')).map((m) => m.folder)).toEqual(['INBOX'])
     const ran = logLines(served.output(), 'sieve').filter((l) => l.user === 'files@example.com')
     expect(ran.map((l) => l.actions)).toEqual([['fileinto:Archive'], ['fileinto:Junk'], ['implicit-keep']])
+    // counted by kind (no folder names in labels)
+    expect(await metricSample(metricsPort, 'mailbox_sieve_actions_total', {action: 'fileinto'})).toBe(2)
+    expect(await metricSample(metricsPort, 'mailbox_sieve_actions_total', {action: 'implicit-keep'})).toBe(1)
+    expect(await metricSample(metricsPort, 'mailbox_sieve_runs_total', {result: 'ok'})).toBe(3)
   })
 
   it('fileinto :create makes the folder with its parents; a missing folder without :create is INBOX (logged)', async () => {
@@ -226,6 +231,7 @@ describe('Sieve scripts at delivery', () => {
     const failed = logLines(served.output(), 'sieve script failed: kept in INBOX')
     expect(failed.find((l) => l.user === 'broken@example.com')).toMatchObject({script: 'main', errors: [expect.stringMatching(/redirect/)]})
     expect(failed.find((l) => l.user === 'steps@example.com')).toMatchObject({errors: [expect.stringMatching(/more than 200 steps/)]})
+    expect(await metricSample(metricsPort, 'mailbox_sieve_runs_total', {result: 'failed'})).toBe(2)
     await new Promise((r) => setTimeout(r, 300))
     expect(receiver.messages.filter((m) => m.raw.includes('limits hit'))).toEqual([])
   })
