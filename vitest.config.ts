@@ -57,6 +57,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/metrics.test.ts',
   // rspamd learning from IMAP moves: each store's learning queue, through a restart
   'test/e2e/rspamd-learn.test.ts',
+  // mailbox sieve and user vacation over each store's Sieve scripts (the store contract runs on both anyway)
+  'test/e2e/sieve-cli.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

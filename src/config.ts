@@ -14,6 +14,7 @@ import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from './sieve-delivery/config.js'
+import {DEFAULT_SIEVE_CONFIG, type SieveConfig} from './sieve-scripts/config.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
@@ -91,8 +92,8 @@ export interface ServeConfig {
   metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
-  /** users' Sieve scripts at delivery (src/sieve-delivery/) */
-  sieve: SieveDeliveryConfig
+  /** users' Sieve scripts: what one may store (src/sieve-scripts/config.ts), and running them at delivery (src/sieve-delivery/) */
+  sieve: SieveConfig & SieveDeliveryConfig
   /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
   srs: SrsConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
@@ -145,7 +146,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
-    sieve: {...DEFAULT_SIEVE_DELIVERY},
+    sieve: {...DEFAULT_SIEVE_CONFIG, ...DEFAULT_SIEVE_DELIVERY},
     srs: {...DEFAULT_SRS},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),

@@ -8,6 +8,7 @@
  */
 import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
+import {sieveSummaries, type SieveSummary} from '../src/sieve-scripts/summary.js'
 import {isMailboxError} from '../src/errors.js'
 import {parseSize} from '../src/size.js'
 import type {MailboxRecord, QueueEntry} from '../src/store/records.js'
@@ -68,6 +69,8 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   let entries: QueueEntry[] = []
   let users: UserView[] = []
+  /** each user's active Sieve script and vacation, read while the users screen shows */
+  let sieve = new Map<string, SieveSummary>()
   let filterIndex = 0
   let sortIndex = 0
   let current: Screen = 'queue'
@@ -123,6 +126,7 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
     try {
       entries = await store.queue.entries()
       users = (await listUsers(store)).filter((u) => u.address)
+      if (current === 'users') sieve = await sieveSummaries(store, users.map((u) => u.address))
     } catch (err) {
       say(`store: ${errorText(err)}`)
     }
@@ -180,7 +184,7 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
     } else if (current === 'users') {
       const addresses = users.map((u) => u.address)
       const keep = reselect(selectedUser(), userAddresses, addresses)
-      userTable.setData([USER_HEADER, ...(users.length ? userRows(users) : [['(no users)', '', '', '', '', '']])])
+      userTable.setData([USER_HEADER, ...(users.length ? userRows(users, sieve) : [['(no users)', '', '', '', '', '', '', '']])])
       userAddresses = addresses
       userTable.select(keep === undefined ? 1 : addresses.indexOf(keep) + 1)
     } else if (folderUser) {
@@ -215,6 +219,7 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   const show = (name: Screen) => {
     current = name
+    if (name === 'users') void readStore() // the Sieve columns are read only for this screen
     for (const [k, pane] of Object.entries(panes)) (k === name ? pane.show() : pane.hide())
     ;(name === 'queue' ? table : name === 'users' ? userTable : folderTable).focus()
     render()
