@@ -103,19 +103,23 @@ afterAll(async () => {
 
 describe('Sieve scripts at delivery', () => {
   it('Roundcube/Thunderbird shapes: fileinto with imap4flags and stop; other mail to INBOX', async () => {
-    await putScript(
-      'files@example.com',
-      // as Roundcube's managesieve plugin writes it
-      'require ["fileinto","imap4flags"];\n# rule:[lists]\nif header :contains "subject" "[list]"\n{\n\taddflag "\\\\Flagged";\n\tfileinto "Archive";\n\tstop;\n}\n' +
+    // through `mailbox sieve put` while the server runs (the other scripts here go through the store API, as ManageSieve does)
+    const put = await runCli(['sieve', 'put', 'files@example.com', 'roundcube', '--activate'], {
+      dataDir,
+      input:
+        // as Roundcube's managesieve plugin writes it
+        'require ["fileinto","imap4flags"];\n# rule:[lists]\nif header :contains "subject" "[list]"\n{\n\taddflag "\\\\Flagged";\n\tfileinto "Archive";\n\tstop;\n}\n' +
         // as Thunderbird's filter editor (sieve add-on) writes it
         'if anyof (header :contains "subject" "x-filter") { fileinto :flags ["$Label1", "\\\\Seen"] "Junk"; stop; }\n',
-    )
+    })
+    expect(put.code, put.stderr).toBe(0)
     expect((await send(['files@example.com'], 'news [list] today')).code).toBe(250)
     expect((await send(['files@example.com'], 'x-filter please')).code).toBe(250)
     expect((await send(['files@example.com'], 'plain one')).code).toBe(250)
     expect((await find('files@example.com', 'news [list] today')).map((m) => [m.folder, m.flags])).toEqual([['Archive', ['\\Flagged']]])
     expect((await find('files@example.com', 'x-filter please')).map((m) => [m.folder, m.flags])).toEqual([['Junk', ['$Label1', '\\Seen']]])
     expect((await find('files@example.com', 'plain one')).map((m) => m.folder)).toEqual(['INBOX'])
+    expect(logLines(served.output(), 'sieve').find((l) => l.user === 'files@example.com')?.script).toBe('roundcube')
     const ran = logLines(served.output(), 'sieve').filter((l) => l.user === 'files@example.com')
     expect(ran.map((l) => l.actions)).toEqual([['fileinto:Archive'], ['fileinto:Junk'], ['implicit-keep']])
     // counted by kind (no folder names in labels)
