@@ -86,6 +86,10 @@ describe('bounces to SRS addresses over SMTP', () => {
     const expired = await bounceTo(srsForward('someone@remote.example', DOMAIN, secret, Date.now() - 30 * DAY))
     expect(expired.rcpt.code).toBe(550)
     expect(expired.rcpt.raw).toMatch(/^550 5\.1\.1 Invalid bounce address \(SRS address expired\)/)
+    // a quoted SRS address (made for a sender with a space in its local part): refused at RCPT
+    const quoted = srsForward('"john doe"@remote.example', DOMAIN, secret)
+    expect(quoted.startsWith('"SRS0=')).toBe(true)
+    expect((await bounceTo(quoted)).rcpt.code).toBeGreaterThanOrEqual(500) // 501 from smtp-server's address parser
     // an address past its own fields, not ours: no such user, as before
     const plain = await bounceTo('nobody@fwd.example')
     expect(plain.rcpt.raw).toMatch(/^550 5\.1\.1 No such user here/)
