@@ -29,8 +29,8 @@ export async function sendMessage(
       client.close()
     }
   }
-  const {hostname, dkim} = offlineMailSettings(dataDir, input.config)
-  const {result} = await injectMessage(await openStore(), {from: input.from, to: input.to, raw: message, hostname, dkim})
+  const {hostname, dkim, srs} = offlineMailSettings(dataDir, input.config)
+  const {result} = await injectMessage(await openStore(), {from: input.from, to: input.to, raw: message, hostname, dkim, srs})
   return {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
 }
 

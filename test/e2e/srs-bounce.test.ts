@@ -4,7 +4,8 @@
  * for someone@remote.example (with the store's own secret) is accepted and relayed to the
  * receiver with RCPT TO someone@remote.example and MAIL FROM <>; a forged and an expired SRS
  * address get 550 5.1.1 saying why, and nothing leaves. `mailbox srs` makes and reads addresses
- * with the same secret. A reload (SIGHUP) applies `srs.maxAgeDays` and `srs.enabled`.
+ * with the same secret. A reload (SIGHUP) applies `srs.maxAgeDays` and `srs.enabled`. `mailbox
+ * send` with no server running routes an SRS address of ours the same way.
  */
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -13,7 +14,7 @@ import {srsForward} from '../../src/srs/index.js'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {withTestStore} from '../helpers/test-store.js'
 import {RawSmtp, setupUsers} from './smtp-helpers.js'
-import {Receiver, sleep} from './queue-helpers.js'
+import {Receiver, queueShow, send, sleep} from './queue-helpers.js'
 
 const DOMAIN = 'fwd.example'
 const DAY = 86_400_000
@@ -118,6 +119,21 @@ describe('bounces to SRS addresses over SMTP', () => {
     await reload(2)
     expect((await bounceTo(srsForward('someone@remote.example', DOMAIN, secret))).rcpt.raw).toMatch(/^550 5\.1\.1 No such user here/)
     expect(receiver.messages).toHaveLength(2)
+  })
+})
+
+describe('mailbox send with the server stopped', () => {
+  it('queues mail to a valid SRS address of ours for the original sender, and refuses a forged one', async () => {
+    const offline = tempDataDir()
+    await setupUsers(offline, [DOMAIN], [{address: 'fred@fwd.example'}])
+    const key = await withTestStore(offline, (s) => s.settings.secret('srs'))
+    const sent = await send(offline, '', [srsForward('someone@remote.example', DOMAIN, key)], BOUNCE)
+    expect(sent.stored).toEqual([])
+    expect(sent.queued).toHaveLength(1)
+    const entry = await queueShow(offline, sent.queued[0]!)
+    expect(entry.from).toBe('')
+    expect(entry.recipients.map((r) => r.address)).toEqual(['someone@remote.example'])
+    await expect(send(offline, '', [srsForward('someone@remote.example', DOMAIN, Buffer.from('forged'))], BOUNCE)).rejects.toThrow(/SRS address hash does not match/)
   })
 })
 
