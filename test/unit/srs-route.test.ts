@@ -84,6 +84,9 @@ describe('bounces to SRS addresses of our domains', () => {
     const srs1 = srsForward(ours, 'fwd.example', secret)
     expect(srs1.startsWith('SRS1=')).toBe(true)
     expect(await srsRecipient(store, srs1, SRS)).toBe('alice@orig.example')
+    // the first forwarder's domain as another server may write it: any case
+    const shouted = srsForward(ours.replace('@other.example', '@OTHER.Example'), 'fwd.example', secret)
+    expect(await srsRecipient(store, shouted, SRS)).toBe('alice@orig.example')
     // its inner SRS0 forged: refused
     const forgedInner = srsForward(srsForward('alice@orig.example', 'other.example', Buffer.from('not ours')), 'fwd.example', secret)
     expect(await refusal(forgedInner)).toBe('SRS address hash does not match')
