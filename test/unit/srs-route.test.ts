@@ -55,6 +55,12 @@ describe('bounces to SRS addresses of our domains', () => {
     expect(await resolveForDelivery(store, {address: srs, srs: SRS})).toEqual({local: ['dora@other.example'], remote: []})
   })
 
+  it('a non-ASCII capital in the original local part does not survive the lowercasing of RCPT: refused (README, Limits)', async () => {
+    const srs = srsForward('Émile@remote.example', 'fwd.example', secret)
+    expect(await srsRecipient(store, srs, SRS)).toBe('émile@remote.example')
+    await expect(resolveForDelivery(store, {address: srs, srs: SRS})).rejects.toBeInstanceOf(SrsRefused)
+  })
+
   it('a local part past 64 octets is accepted for SRS addresses (a long original domain)', async () => {
     const srs = srsForward('someone.with.a.long.name@mail.a-rather-long-subdomain.remote.example', 'fwd.example', secret)
     expect(srs.indexOf('@')).toBeGreaterThan(64)
