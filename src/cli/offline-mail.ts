@@ -2,8 +2,10 @@
  * What a command that writes mail without the server (`send`, `queue fail` with no server
  * running) takes from the configuration the server runs with, so that mail is the same either
  * way: the host name (our Received field, a Message-ID or the MAILER-DAEMON@ address it adds),
- * which domains DKIM-sign (`dkim.sign`, `dkim.domains`) and the users' Sieve scripts (`sieve`). Without --config: the defaults (the
- * machine's host name; every local domain signs), as `serve` without --config.
+ * which domains DKIM-sign (`dkim.sign`, `dkim.domains`) and the users' Sieve scripts (`sieve`).
+ * Without --config: the defaults (the machine's host name; every local domain signs), as `serve`
+ * without --config. `srs` routes mail to an SRS address of ours where it stands for, as the
+ * server's RCPT does (and rewrites the sender of a script's forward).
  */
 import {Flags} from '@oclif/core'
 import {effectiveConfig} from '../config.js'

@@ -36,7 +36,7 @@ export async function sendMessage(
   // the scripts' log lines (a failed script, a refused redirect) go to stderr, as a command's warnings do
   const log = createLogger({level: 'warn', pretty: false, write: (line) => void process.stderr.write(line)}, {component: 'sieve'})
   const sieve = new SieveDelivery({config, hostname, log, srs})
-  const {result} = await injectMessage(await openStore(), {from: input.from, to: input.to, raw: message, hostname, dkim, sieve})
+  const {result} = await injectMessage(await openStore(), {from: input.from, to: input.to, raw: message, hostname, dkim, srs, sieve})
   return {id: result.id, stored: result.stored, queued: result.queued.map((q) => q.id)}
 }
 

@@ -9,8 +9,8 @@
  * (one of our domains) it is reversed once more, never further: a chain of our own addresses
  * longer than that is refused, not followed.
  */
-import {domainOf, normalizeAddress} from '../address.js'
-import {MailboxError} from '../errors.js'
+import {domainOf, normalizeAddress, normalizeDomain} from '../address.js'
+import {isMailboxError, MailboxError} from '../errors.js'
 import type {DirectoryStore, SettingsStore} from '../store/backend.js'
 import {DEFAULT_SRS_MAX_AGE_DAYS, isSrsAddress, srsRefusal, srsReverse} from './index.js'
 import {srsSecret} from './secret.js'
@@ -39,7 +39,16 @@ export class SrsRefused extends MailboxError {
  * a local domain; then the original address it stands for (normalized), or SrsRefused.
  */
 export async function srsRecipient(store: {directory: DirectoryStore; settings: SettingsStore}, address: string, config: SrsConfig | undefined, now = Date.now()): Promise<string> {
-  const ours = async (a: string) => isSrsAddress(a) && (await store.directory.isLocalDomain(domainOf(a)))
+  // a reversed address carries its domain as the forwarder wrote it (any case, perhaps a U-label)
+  const ours = async (a: string) => {
+    if (!isSrsAddress(a)) return false
+    try {
+      return await store.directory.isLocalDomain(normalizeDomain(domainOf(a)))
+    } catch (err) {
+      if (isMailboxError(err, 'invalid')) return false
+      throw err
+    }
+  }
   if (!config?.enabled || !(await ours(address))) return address
   const secret = await srsSecret(store)
   const reverse = (a: string) => {

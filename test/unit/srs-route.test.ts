@@ -4,12 +4,13 @@
  * where it stands for; a forged, expired or looping one is refused; SRS off or another domain's
  * address is left to the usual rules.
  */
+import {createHmac} from 'node:crypto'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {addDomain} from '../../src/directory/domains.js'
 import {addAlias} from '../../src/directory/aliases.js'
 import {addUser} from '../../src/directory/users.js'
 import {resolveForDelivery} from '../../src/mailstore/submit.js'
-import {srsForward} from '../../src/srs/index.js'
+import {srsForward, srsTimestamp} from '../../src/srs/index.js'
 import {DEFAULT_SRS, SrsRefused, srsRecipient} from '../../src/srs/route.js'
 import {srsSecret} from '../../src/srs/secret.js'
 import {tempStore} from '../helpers/store.js'
@@ -54,6 +55,12 @@ describe('bounces to SRS addresses of our domains', () => {
     expect(await resolveForDelivery(store, {address: srs, srs: SRS})).toEqual({local: ['dora@other.example'], remote: []})
   })
 
+  it('a non-ASCII capital in the original local part does not survive the lowercasing of RCPT: refused (README, Limits)', async () => {
+    const srs = srsForward('Émile@remote.example', 'fwd.example', secret)
+    expect(await srsRecipient(store, srs, SRS)).toBe('émile@remote.example')
+    await expect(resolveForDelivery(store, {address: srs, srs: SRS})).rejects.toBeInstanceOf(SrsRefused)
+  })
+
   it('a local part past 64 octets is accepted for SRS addresses (a long original domain)', async () => {
     const srs = srsForward('someone.with.a.long.name@mail.a-rather-long-subdomain.remote.example', 'fwd.example', secret)
     expect(srs.indexOf('@')).toBeGreaterThan(64)
@@ -83,9 +90,26 @@ describe('bounces to SRS addresses of our domains', () => {
     const srs1 = srsForward(ours, 'fwd.example', secret)
     expect(srs1.startsWith('SRS1=')).toBe(true)
     expect(await srsRecipient(store, srs1, SRS)).toBe('alice@orig.example')
+    // the first forwarder's domain as another server may write it: any case
+    const shouted = srsForward(ours.replace('@other.example', '@OTHER.Example'), 'fwd.example', secret)
+    expect(await srsRecipient(store, shouted, SRS)).toBe('alice@orig.example')
     // its inner SRS0 forged: refused
     const forgedInner = srsForward(srsForward('alice@orig.example', 'other.example', Buffer.from('not ours')), 'fwd.example', secret)
     expect(await refusal(forgedInner)).toBe('SRS address hash does not match')
+  })
+
+  it('a chain of our own SRS addresses is followed one step past the first, no further', async () => {
+    // SRS0 addresses whose original is itself an SRS address: srsForward never makes one, so by hand
+    const raw0 = (original: string, domain: string) => {
+      const at = original.lastIndexOf('@')
+      const [user, host, stamp] = [original.slice(0, at), original.slice(at + 1), srsTimestamp(Date.now())]
+      const hash = createHmac('sha1', secret).update(stamp.toLowerCase()).update(host.toLowerCase()).update(user.toLowerCase()).digest('base64').slice(0, 4)
+      return `SRS0=${hash}=${stamp}=${host}=${user}@${domain}`
+    }
+    const first = srsForward('alice@orig.example', 'other.example', secret)
+    const second = raw0(first, 'fwd.example')
+    expect(await srsRecipient(store, second, SRS)).toBe('alice@orig.example')
+    expect(await refusal(raw0(second, 'fwd.example'))).toBe('SRS address reverses to another of ours')
   })
 
   it('SRS off, or an SRS address of a domain not ours: the usual rules (the catch-all, or a remote address)', async () => {
