@@ -22,7 +22,7 @@ import {MailboxError} from '../errors.js'
 import type {SrsConfig} from '../srs/route.js'
 import {injectMessage, resolveForDelivery, storeMessage, type InjectRequest, type StoreRequest} from './submit.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
-import {SieveDelivery, type SieveReport} from '../sieve-delivery/index.js'
+import {SieveDelivery, type SieveRun} from '../sieve-delivery/index.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -98,6 +98,7 @@ export class MailstoreActor implements Actor {
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
       this.bus.handle('mailstore.deliver', async (req) => {
         const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true, inject: this.injectReply})
+        await this.foldersMade(sieve)
         return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '', sieve)
       }),
       this.bus.handle('mailstore.blob', async ({id}) => {
@@ -119,6 +120,7 @@ export class MailstoreActor implements Actor {
           inject: this.injectReply,
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
+        await this.foldersMade(sieve)
         return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local', sieve)
       }),
       this.bus.handle('mailstore.changedElsewhere', (change) => {
@@ -133,6 +135,7 @@ export class MailstoreActor implements Actor {
   /** a message a Sieve script sends back (vacation reply, refusal notice): stored, then announced like any injected one */
   private readonly injectReply = async (req: InjectRequest): Promise<void> => {
     const {result, analysis, rcptTo, size, sieve} = await injectMessage(this.store, {...req, inject: this.injectReply})
+    await this.foldersMade(sieve)
     this.announce(result, analysis, req.from, rcptTo, size, 'local', sieve)
   }
 
@@ -261,9 +264,16 @@ export class MailstoreActor implements Actor {
     this.unregister = []
   }
 
-  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string, sieve: SieveReport[] = []): DeliverReply {
+  /** the folders Sieve scripts made at a delivery (`fileinto :create`): announced as IMAP's CREATE would be */
+  private async foldersMade(sieve: SieveRun | undefined): Promise<void> {
+    for (const {user, folders} of sieve?.foldersBefore ?? []) {
+      for (const event of folderEvents(user, folders, await this.store.mail.folders(user))) this.bus.publish('folder.changed', event)
+    }
+  }
+
+  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string, sieve?: SieveRun): DeliverReply {
     const {from, subject} = analysis.summary
-    for (const report of sieve) this.bus.publish('sieve.ran', {id: result.id, ...report})
+    for (const report of sieve?.reports ?? []) this.bus.publish('sieve.ran', {id: result.id, ...report})
     this.bus.publish('mail.received', {id: result.id, mailFrom, rcptTo, from, subject, size, remoteAddress})
     for (const copy of result.stored) this.bus.publish('mail.stored', {id: result.id, ...copy, from, subject, size})
     for (const change of result.changes) this.changed(change)

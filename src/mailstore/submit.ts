@@ -12,7 +12,7 @@ import type {MailboxStore} from '../store/backend.js'
 import {hasLimits, limitPassed} from '../store/user-limits.js'
 import {srsRecipient, type SrsConfig} from '../srs/route.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
-import type {SieveDelivery, SieveReport} from '../sieve-delivery/index.js'
+import type {SieveDelivery, SieveRun} from '../sieve-delivery/index.js'
 import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface ResolveRequest {
@@ -97,12 +97,12 @@ export interface StoreRequest {
  * queue's copy is signed once here, after every header we add, and stored signed: each delivery
  * attempt sends the same signed bytes.
  */
-export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number; sieve?: SieveReport[]}> {
+export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number; sieve?: SieveRun}> {
   const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
   const localRaw = Buffer.concat(returnPath ? [returnPath, ...req.pieces] : req.pieces)
   req.pieces.length = 0
   const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
-  // quarantined mail (Junk) is not filtered, forwarded or answered: the junk verdict wins (docs/sieve.md)
+  // quarantined mail (Junk) is not filtered, forwarded or answered: the junk verdict wins (docs/sieve-delivery.md)
   const sieve = req.sieve?.enabled && !req.junk && !req.capture && req.local.length ? req.sieve : undefined
   const plan = sieve ? await sieve.plan(store, {raw, mailFrom: req.mailFrom, rcptTo: req.rcptTo, local: req.local}) : undefined
   if (plan && req.rejectAtSmtp && req.rcptTo.length === 1 && req.remote.length === 0) {
@@ -131,7 +131,7 @@ export async function storeMessage(store: MailboxStore, req: StoreRequest): Prom
   await sieve!.afterCommit(store, plan, raw, (from, to, reply) =>
     inject({from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve, srs: sieve!.srs}),
   )
-  return {result, analysis, size: raw.length, sieve: plan.reports}
+  return {result, analysis, size: raw.length, sieve: {reports: plan.reports, foldersBefore: plan.foldersBefore}}
 }
 
 export interface InjectRequest {
@@ -158,7 +158,7 @@ export interface InjectRequest {
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number; sieve?: SieveReport[]}> {
+export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number; sieve?: SieveRun}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   if (req.maxSize !== undefined && req.raw.length > req.maxSize) {

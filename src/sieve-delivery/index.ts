@@ -19,6 +19,7 @@ import {headerEnd, parseHeader} from '../mime/header.js'
 import {parseAddressList} from '../mime/address-list.js'
 import {runSieve, type VacationAction} from '../sieve/index.js'
 import type {DeliveryInput, MailboxStore, Placement} from '../store/backend.js'
+import type {MailboxRecord} from '../store/records.js'
 import {placementName} from '../store/placements.js'
 import {runLimits, type SieveDeliveryConfig} from './config.js'
 import {actionsOf} from './outcome.js'
@@ -63,7 +64,12 @@ export interface SievePlan {
   rejected: {user: string; reason: string; sender: string; hop: number}[]
   vacations: {user: string; action: VacationAction}[]
   reports: SieveReport[]
+  /** users whose script makes a folder (`fileinto :create`), with their folders before: the `folder.changed` events after the commit */
+  foldersBefore: {user: string; folders: MailboxRecord[]}[]
 }
+
+/** what a delivery's scripts did, for the events published after the commit */
+export type SieveRun = Pick<SievePlan, 'reports' | 'foldersBefore'>
 
 export interface SieveMessage {
   /** the message as received (our Received on top, no Return-Path) */
@@ -99,7 +105,7 @@ export class SieveDelivery {
   }
 
   async plan(store: MailboxStore, message: SieveMessage, hop = 0): Promise<SievePlan> {
-    const plan: SievePlan = {placements: {}, also: [], rejected: [], vacations: [], reports: []}
+    const plan: SievePlan = {placements: {}, also: [], rejected: [], vacations: [], reports: [], foldersBefore: []}
     for (const user of new Set(message.local)) {
       const active = await this.cache.active(store.sieve, user)
       if (!active) continue
@@ -110,7 +116,8 @@ export class SieveDelivery {
         plan.reports.push({user, script: active.name, actions: ['implicit-keep'], errors: ['parse'], steps: 0, ms: 0})
         continue
       }
-      const folders = new Set((await store.mail.folders(user)).filter((f) => !f.noselect).map((f) => f.name))
+      const list = await store.mail.folders(user)
+      const folders = new Set(list.filter((f) => !f.noselect).map((f) => f.name))
       const started = performance.now()
       const outcome = runSieve(
         active.parsed.script,
@@ -130,6 +137,7 @@ export class SieveDelivery {
         const name = placementName(p.folder)
         if (!p.create && (name === undefined || !folders.has(name))) log.info({folder: p.folder.slice(0, 200)}, 'sieve fileinto: no such folder, kept in INBOX')
       }
+      if (actions.placements.some((p) => p.create && !folders.has(placementName(p.folder) ?? ''))) plan.foldersBefore.push({user, folders: list})
       for (const address of actions.redirects) {
         if (!(await this.redirect(store, user, address, message, hop, plan, log))) keepToo(actions.placements)
       }
@@ -180,6 +188,7 @@ export class SieveDelivery {
       plan.rejected.push(...nested.rejected)
       plan.vacations.push(...nested.vacations)
       plan.reports.push(...nested.reports)
+      plan.foldersBefore.push(...nested.foldersBefore)
     }
     log.info({to: target, local: resolved.local.length, remote: resolved.remote.length}, 'sieve redirect')
     return true

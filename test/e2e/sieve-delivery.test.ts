@@ -181,6 +181,12 @@ describe('Sieve scripts at delivery', () => {
     expect(headerOf(plain!.raw, 'Delivered-To')).toEqual(['fwd@example.com'])
     expect(plain!.raw.split(/\r?\n/)[0]).toBe('Delivered-To: fwd@example.com')
     expect(await find('fwd@example.com', 'forward me')).toEqual([])
+    // the destination's bounce to the SRS address comes back to our MX and goes on to the original sender, with <>
+    const bounce = await sendRaw(smtpPort, {from: '', to: [plain!.from]}, simpleMessage({subject: 'bounce of forward me', from: 'MAILER-DAEMON@remote.test', to: plain!.from}))
+    expect(bounce.code).toBe(250)
+    const [back] = await arrived((m) => m.raw.includes('bounce of forward me'))
+    expect(back!.to).toEqual(['sender@remote.test'])
+    expect(back!.from).toBe('')
     const [copy] = await arrived((m) => m.raw.includes('forward a copy'))
     expect(copy!.from).toMatch(/^SRS0=.*@example\.com$/)
     expect(headerOf(copy!.raw, 'Delivered-To')).toEqual(['fwdcopy@example.com'])

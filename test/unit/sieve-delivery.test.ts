@@ -6,6 +6,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {silentLogger} from '../../src/log.js'
+import {folderEvents} from '../../src/mailstore/folder-events.js'
 import {storeMessage, type InjectRequest} from '../../src/mailstore/submit.js'
 import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from '../../src/sieve-delivery/config.js'
 import {deliveredTo, SieveDelivery} from '../../src/sieve-delivery/index.js'
@@ -50,8 +51,20 @@ describe('Sieve at delivery (storeMessage)', () => {
     const clean = await deliver('clean')
     expect(clean.result.stored.map((s) => s.folder)).toEqual(['Archive'])
     expect(clean.result.queued.map((q) => q.recipients.map((r) => r.address))).toEqual([['far@remote.test']])
-    expect(clean.sieve?.[0]).toMatchObject({user: `u@${DOMAIN}`, script: 'main', actions: ['redirect', 'fileinto:Archive']})
+    expect(clean.sieve?.reports[0]).toMatchObject({user: `u@${DOMAIN}`, script: 'main', actions: ['redirect', 'fileinto:Archive']})
     expect(await store.queue.entries()).toHaveLength(1)
+  })
+
+  it('fileinto :create: the folder and its parent are made, and the folder list before is kept for the folder.changed events', async () => {
+    const {store, user, deliver, script} = await setup()
+    await script('require ["fileinto", "mailbox"];\nfileinto :create "New/Sub";\n')
+    const r = await deliver('create')
+    expect(r.result.stored.map((s) => s.folder)).toEqual(['New/Sub'])
+    expect(r.sieve?.foldersBefore.map((b) => b.user)).toEqual([user])
+    const events = folderEvents(user, r.sieve!.foldersBefore[0]!.folders, await store.mail.folders(user))
+    expect(events.map((e) => e.name)).toEqual(['New', 'New/Sub'])
+    // once it exists, nothing more to announce
+    expect((await deliver('again')).sieve?.foldersBefore).toEqual([])
   })
 
   it('sieve.enabled false: the message goes to INBOX as without a script', async () => {
