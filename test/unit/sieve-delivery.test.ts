@@ -11,6 +11,7 @@ import {storeMessage, type InjectRequest} from '../../src/mailstore/submit.js'
 import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from '../../src/sieve-delivery/config.js'
 import {deliveredTo, SieveDelivery} from '../../src/sieve-delivery/index.js'
 import {storableFlags} from '../../src/sieve-delivery/outcome.js'
+import {vacationReply} from '../../src/sieve-delivery/replies.js'
 import {tempStore} from '../helpers/store.js'
 
 const DOMAIN = 'example.com'
@@ -67,6 +68,14 @@ describe('Sieve at delivery (storeMessage)', () => {
     expect((await deliver('again')).sieve?.foldersBefore).toEqual([])
   })
 
+  it('a forward of a bounce keeps the null sender; a local sender is not rewritten', async () => {
+    const {store, deliver, script} = await setup()
+    await script('redirect "far@remote.test";\n')
+    await deliver('null', {from: ''})
+    await deliver('local', {from: `u@${DOMAIN}`})
+    expect((await store.queue.entries()).map((q) => q.from).sort()).toEqual(['', `u@${DOMAIN}`])
+  })
+
   it('sieve.enabled false: the message goes to INBOX as without a script', async () => {
     const {deliver, script} = await setup({enabled: false})
     await script('discard;\n')
@@ -103,6 +112,18 @@ describe('Sieve at delivery (storeMessage)', () => {
 })
 
 describe('Sieve at delivery: pure parts', () => {
+  const action = {type: 'vacation' as const, to: 'a@remote.test', subject: 'Weg', addresses: [] as string[], handle: 'h', periodSeconds: 86400, hash: 'x'}
+
+  it('a :mime vacation reason is the reply\'s MIME entity as it is; plain text is UTF-8, base64 when not ASCII', () => {
+    const mime = vacationReply({action: {...action, mime: true, reason: 'Content-Type: text/html; charset=utf-8\n\n<p>away</p>\n'}, from: 'u@example.com', hostname: 'mx'}).toString()
+    expect(mime).toMatch(/\r\nMIME-Version: 1\.0\r\nContent-Type: text\/html; charset=utf-8\r\n\r\n<p>away<\/p>\r\n$/)
+    expect(mime.match(/^Content-Type:/gm)).toHaveLength(1)
+    const text = vacationReply({action: {...action, mime: false, reason: 'Bin weg, zurück am Montag.', subject: 'Abwesend – Urlaub'}, from: 'u@example.com', hostname: 'mx'}).toString()
+    expect(text).toContain('Content-Transfer-Encoding: base64')
+    expect(text).toContain(`Subject: =?UTF-8?B?${Buffer.from('Abwesend – Urlaub').toString('base64')}?=`)
+    expect(text).toContain(Buffer.from('Bin weg, zurück am Montag.').toString('base64'))
+  })
+
   it('keeps only the flags IMAP can store', () => {
     expect(storableFlags(['\\seen', 'has space', '\\Foo', '$Label1', '\\Recent', 'Junk', 'a(b'])).toEqual(['\\Seen', '$Label1', 'Junk'])
   })

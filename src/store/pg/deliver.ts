@@ -8,7 +8,10 @@
  * Capture mode's users are directory writes (./directory.ts `writeIn`: the version lock, the row's
  * version, the directory signal), taken only when a recipient has no user yet and before any
  * folder lock. The folders are appended to in id order, so two deliveries to the same users from
- * two nodes lock them in the same order and do not deadlock.
+ * two nodes lock them in the same order and do not deadlock. A Sieve script's further messages
+ * (`also`: redirects to local users) append after the first part's folders; two such deliveries
+ * that lock the same folders the other way round deadlock, and the transaction is run again
+ * (./connect.ts retries a deadlock: nothing was written).
  */
 import type pg from 'pg'
 import {domainOf} from '../../address.js'
