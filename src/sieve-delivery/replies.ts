@@ -42,7 +42,6 @@ export function vacationReply({action, from, hostname, now = Date.now()}: Vacati
     ...(action.inReplyTo ? [`In-Reply-To: ${oneLine(action.inReplyTo)}`] : []),
     ...(action.references ? [`References: ${oneLine(action.references)}`] : []),
     'Auto-Submitted: auto-replied (vacation)',
-    'Precedence: bulk',
     'MIME-Version: 1.0',
   ]
   const reason = action.reason.replace(/\r?\n/g, '\r\n')

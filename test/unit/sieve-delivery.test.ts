@@ -12,16 +12,17 @@ import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from '../../src/sieve-
 import {deliveredTo, SieveDelivery} from '../../src/sieve-delivery/index.js'
 import {storableFlags} from '../../src/sieve-delivery/outcome.js'
 import {vacationReply} from '../../src/sieve-delivery/replies.js'
+import {DEFAULT_SRS, type SrsConfig} from '../../src/srs/route.js'
 import {tempStore} from '../helpers/store.js'
 
 const DOMAIN = 'example.com'
 const QUOTA = {maxScripts: 5, maxScriptBytes: 65536}
 
-async function setup(config: Partial<SieveDeliveryConfig> = {}) {
+async function setup(config: Partial<SieveDeliveryConfig> = {}, srs?: SrsConfig) {
   const store = tempStore()
   await store.directory.addDomain({record: {name: DOMAIN, createdAt: Date.now()}, keys: []})
   const user = (await store.directory.addUser({address: `u@${DOMAIN}`, passwordHash: ''})).address
-  const sieve = new SieveDelivery({config: {...DEFAULT_SIEVE_DELIVERY, ...config}, hostname: 'mx.example.com', log: silentLogger})
+  const sieve = new SieveDelivery({config: {...DEFAULT_SIEVE_DELIVERY, ...config}, hostname: 'mx.example.com', log: silentLogger, ...(srs ? {srs} : {})})
   const injected: InjectRequest[] = []
   const deliver = (subject: string, options: {junk?: boolean; from?: string} = {}) =>
     storeMessage(store, {
@@ -74,6 +75,16 @@ describe('Sieve at delivery (storeMessage)', () => {
     await deliver('null', {from: ''})
     await deliver('local', {from: `u@${DOMAIN}`})
     expect((await store.queue.entries()).map((q) => q.from).sort()).toEqual(['', `u@${DOMAIN}`])
+  })
+
+  it('a forward\'s sender is rewritten with SRS unless srs.enabled is off', async () => {
+    for (const enabled of [true, false]) {
+      const {store, deliver, script} = await setup({}, {...DEFAULT_SRS, enabled})
+      await script('redirect "far@remote.test";\n')
+      await deliver('srs')
+      const [entry] = await store.queue.entries()
+      expect(entry!.from).toMatch(enabled ? /^SRS0=.*=remote\.test=sender@example\.com$/ : /^sender@remote\.test$/)
+    }
   })
 
   it('sieve.enabled false: the message goes to INBOX as without a script', async () => {
