@@ -17,7 +17,7 @@ import {INBOX} from '../mailstore/folder-rules.js'
 import {resolveForDelivery} from '../mailstore/submit.js'
 import {headerEnd, parseHeader} from '../mime/header.js'
 import {parseAddressList} from '../mime/address-list.js'
-import {runSieve, type VacationAction} from '../sieve/index.js'
+import {runSieve, type Script, type SieveOutcome, type VacationAction} from '../sieve/index.js'
 import type {DeliveryInput, MailboxStore, Placement} from '../store/backend.js'
 import type {MailboxRecord} from '../store/records.js'
 import {placementName} from '../store/placements.js'
@@ -118,19 +118,7 @@ export class SieveDelivery {
       }
       const list = await store.mail.folders(user)
       const folders = new Set(list.filter((f) => !f.noselect).map((f) => f.name))
-      const started = performance.now()
-      const outcome = runSieve(
-        active.parsed.script,
-        {
-          envelope: {from: message.mailFrom, to: recipientOf(user, message.rcptTo)},
-          message: message.raw,
-          user,
-          now: new Date(),
-          mailboxExists: (name) => folders.has(placementName(name) ?? ''),
-        },
-        runLimits(this.options.config),
-      )
-      const ms = performance.now() - started
+      const {outcome, ms} = this.run(active.parsed.script, user, message, folders)
       if (outcome.errors.length) log.warn({errors: outcome.errors, steps: outcome.steps}, 'sieve script failed: kept in INBOX')
       const actions = actionsOf(outcome)
       for (const p of actions.placements) {
@@ -144,11 +132,28 @@ export class SieveDelivery {
       if (actions.reject) plan.rejected.push({user, reason: actions.reject.reason, sender: message.mailFrom, hop})
       if (actions.vacation) plan.vacations.push({user, action: actions.vacation})
       plan.placements[user] = actions.placements
-      const report = {user, script: active.name, actions: actions.summary, steps: outcome.steps, ms: Math.round(ms * 1000) / 1000, ...(outcome.errors.length ? {errors: outcome.errors} : {})}
+      const report = {user, script: active.name, actions: actions.summary, steps: outcome.steps, ms, ...(outcome.errors.length ? {errors: outcome.errors} : {})}
       plan.reports.push(report)
-      log.info({actions: report.actions, steps: report.steps, ms: report.ms}, 'sieve')
+      log.info({actions: report.actions, steps: report.steps, ms}, 'sieve')
     }
     return plan
+  }
+
+  /** one run of `user`'s script on the message (synchronous: bounded by the config's limits), and its milliseconds */
+  private run(script: Script, user: string, message: SieveMessage, folders: Set<string>): {outcome: SieveOutcome; ms: number} {
+    const started = performance.now()
+    const outcome = runSieve(
+      script,
+      {
+        envelope: {from: message.mailFrom, to: recipientOf(user, message.rcptTo)},
+        message: message.raw,
+        user,
+        now: new Date(),
+        mailboxExists: (name) => folders.has(placementName(name) ?? ''),
+      },
+      runLimits(this.options.config),
+    )
+    return {outcome, ms: Math.round((performance.now() - started) * 1000) / 1000}
   }
 
   /**
@@ -170,7 +175,7 @@ export class SieveDelivery {
     let resolved: {local: string[]; remote: string[]}
     try {
       target = normalizeAddress(address)
-      resolved = await resolveForDelivery(store, {address: target})
+      resolved = await resolveForDelivery(store, {address: target, srs: this.options.srs})
     } catch (err) {
       if (!isMailboxError(err)) throw err
       log.warn({to: address, reason: err.message}, 'sieve redirect refused: kept instead')
