@@ -133,6 +133,10 @@ describe('Sieve scripts at delivery', () => {
     await putScript('missing@example.com', 'require "fileinto";\nfileinto "Does/Not/Exist";\n')
     expect((await send(['create@example.com', 'missing@example.com'], 'made folder')).code).toBe(250)
     expect((await find('create@example.com', 'made folder')).map((m) => m.folder)).toEqual(['Projects/Sieve'])
+    // `mailbox send` through the running server's control socket: the same scripts
+    const sent = await runCli(['send', '--from', 'root@example.com', '--to', 'create@example.com'], {dataDir, input: 'Subject: sent via socket\n\nhello\n'})
+    expect(sent.code, sent.stderr).toBe(0)
+    expect(sent.stdout).toContain('stored for create@example.com in Projects/Sieve')
     expect((await find('missing@example.com', 'made folder')).map((m) => m.folder)).toEqual(['INBOX'])
     expect(logLines(served.output(), 'sieve fileinto: no such folder, kept in INBOX').some((l) => l.user === 'missing@example.com')).toBe(true)
   })
