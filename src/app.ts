@@ -48,7 +48,6 @@ import {openStoreBackend} from './store/open.js'
 import type {NodePresence} from './store/pg/nodes.js'
 import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
-import {DEFAULT_SIEVE_LIMITS} from './sieve/index.js'
 import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
@@ -136,6 +135,8 @@ export class App {
         maxMessageSize: config.smtp.maxMessageSize,
         sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
+        sieve: config.sieve,
+        srs: config.srs,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),
       new CaptureActor(bus, store),
@@ -255,7 +256,7 @@ export class App {
         sieve: this.store.sieve,
         // read per command: a reload applies
         quota: () => sieveQuotaOf(this.config),
-        maxRedirects: DEFAULT_SIEVE_LIMITS.maxRedirects,
+        maxRedirects: this.config.sieve.maxRedirects,
       },
       tls,
       this.log.child({component: 'managesieve'}),

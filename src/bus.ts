@@ -130,6 +130,8 @@ export interface EventMap {
   'greylist.checked': {result: 'wait' | 'pass' | 'skip'; reason: string; request: GreylistRequest}
   /** the spam check decided about a message (once per message scored) */
   'spam.decided': {action: SpamAction}
+  /** a user's Sieve script ran at the delivery of message `id` (src/sieve-delivery/): what it did */
+  'sieve.ran': {id: string; user: string; script: string; actions: string[]; errors?: string[]; steps: number; ms: number}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
   /** a message was accepted (once per message) */

@@ -416,9 +416,17 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
     },
   }),
-  sieve: object("users' Sieve filters (mailbox sieve …, mailbox user vacation)", {
+  srs: object('SRS (sender rewriting) of mail forwarded to other domains, so SPF passes there; bounces to SRS addresses of local domains go back to the original sender', {
+    enabled: {kind: 'boolean', description: 'rewrite the envelope sender of forwarded mail, and accept and route bounces to valid SRS addresses (off: SRS addresses are unknown users)'},
+    maxAgeDays: int('a bounce to an SRS address made longer ago than this many days is refused (550 5.1.1)', 1, 1000),
+  }),
+  sieve: object("users' Sieve filters (mailbox sieve …, mailbox user vacation), run at final delivery: folders, flags, redirects, rejects, vacation replies", {
     maxScripts: count('Sieve scripts one user may store', 1),
     maxScriptBytes: bytes('the largest Sieve script, in bytes (UTF-8)', 1),
+    enabled: {kind: 'boolean', description: 'run each local recipient’s active script at delivery; false: every message goes to INBOX (or Junk) as without scripts'},
+    maxSteps: count('commands, tests and comparisons one run may take; past it the message is kept in INBOX and the error logged'),
+    maxMatchWork: count('character comparisons of :contains, :matches and :regex in one run (their time bound); past it: kept in INBOX', 1000),
+    maxRedirects: int('distinct redirect addresses one script may send one message to', 0, 100),
   }),
 })
 

@@ -13,6 +13,7 @@ import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
+import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from './sieve-delivery/config.js'
 import {DEFAULT_SIEVE_CONFIG, type SieveConfig} from './sieve-scripts/config.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
@@ -28,6 +29,7 @@ import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
+import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -93,8 +95,10 @@ export interface ServeConfig {
   metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
-  /** users' Sieve scripts: what one may store (src/sieve-scripts/config.ts) */
-  sieve: SieveConfig
+  /** users' Sieve scripts: what one may store (src/sieve-scripts/config.ts), and running them at delivery (src/sieve-delivery/) */
+  sieve: SieveConfig & SieveDeliveryConfig
+  /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
+  srs: SrsConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -146,7 +150,8 @@ export function defaultConfig(dataDir: string): ServeConfig {
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
-    sieve: {...DEFAULT_SIEVE_CONFIG},
+    sieve: {...DEFAULT_SIEVE_CONFIG, ...DEFAULT_SIEVE_DELIVERY},
+    srs: {...DEFAULT_SRS},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

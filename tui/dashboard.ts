@@ -36,6 +36,8 @@ import {
 
 const RENDER_MS = 300
 const STORE_POLL_MS = 1000
+/** how often the users screen reads each user's active Sieve script again */
+const SIEVE_POLL_MS = 3000
 const MAX_EVENT_LINES = 200
 
 type Screen = 'queue' | 'users' | 'folders'
@@ -69,8 +71,9 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   let entries: QueueEntry[] = []
   let users: UserView[] = []
-  /** each user's active Sieve script and vacation, read while the users screen shows */
+  /** each user's active Sieve script and vacation, read while the users screen shows, and when they are due again */
   let sieve = new Map<string, SieveSummary>()
+  let sieveDueAt = 0
   let filterIndex = 0
   let sortIndex = 0
   let current: Screen = 'queue'
@@ -126,7 +129,11 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
     try {
       entries = await store.queue.entries()
       users = (await listUsers(store)).filter((u) => u.address)
-      if (current === 'users') sieve = await sieveSummaries(store, users.map((u) => u.address))
+      // one read per user (a query each on PostgreSQL): only for the users screen, and not at every poll
+      if (current === 'users' && Date.now() >= sieveDueAt) {
+        sieveDueAt = Date.now() + SIEVE_POLL_MS
+        sieve = await sieveSummaries(store, users.map((u) => u.address))
+      }
     } catch (err) {
       say(`store: ${errorText(err)}`)
     }
@@ -219,7 +226,10 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   const show = (name: Screen) => {
     current = name
-    if (name === 'users') void readStore() // the Sieve columns are read only for this screen
+    if (name === 'users') {
+      sieveDueAt = 0 // the Sieve columns are read only for this screen: now, and every SIEVE_POLL_MS while it shows
+      void readStore()
+    }
     for (const [k, pane] of Object.entries(panes)) (k === name ? pane.show() : pane.hide())
     ;(name === 'queue' ? table : name === 'users' ? userTable : folderTable).focus()
     render()

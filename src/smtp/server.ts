@@ -22,11 +22,13 @@ import {newId} from '../ids.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
+import {SrsRefused} from '../srs/route.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
 import {patchSmtpConnection} from './patches.js'
+import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface SmtpLimits {
   /** advertised with SIZE and enforced: bigger messages get 552 5.3.4 */
@@ -316,7 +318,7 @@ export class SmtpFrontEnd implements Actor {
       if (err.code === 'invalid') return cb(reply.badRecipient())
       if (err.code === 'conflict') return cb(reply.loop())
       if (this.spamChecked(role) && (await this.bus.call('spam.unknownRecipient', {session: session.id})).close) return cb(reply.tooManyUnknownRecipients())
-      cb(reply.unknownUser())
+      cb(err instanceof SrsRefused ? reply.srsRefused(err.why) : reply.unknownUser())
     }
   }
 
@@ -351,6 +353,7 @@ export class SmtpFrontEnd implements Actor {
         },
         (err: unknown) => {
           hold.release()
+          if (err instanceof SieveRejected) return cb(reply.sieveRejected(err.reason))
           if (err instanceof SmtpError || typeof (err as {responseCode?: unknown}).responseCode === 'number') return cb(err as Error)
           this.log.error({err}, 'delivery failed')
           cb(reply.localError())

@@ -339,6 +339,20 @@ export interface SieveStore {
 }
 
 /**
+ * Values the whole installation shares, kept in the store so every process and node agrees
+ * (LMDB: the `settings` database; PostgreSQL: the `settings` table). Copied by `store copy` and
+ * kept by backups: an SRS address made before a move still reverses after it.
+ */
+export interface SettingsStore {
+  /**
+   * The secret named `name` (32 random bytes), made at its first use in one transaction: two
+   * processes or nodes asking at once for a name not yet there get the same bytes. `srs` signs SRS
+   * addresses (../srs/). A store opened read-only that lacks it: `unavailable`.
+   */
+  secret(name: string): Promise<Buffer>
+}
+
+/**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
  * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
@@ -379,6 +393,7 @@ export interface MailboxStore {
   readonly learn: LearnStore
   readonly greylist: GreylistStore
   readonly sieve: SieveStore
+  readonly settings: SettingsStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>
@@ -486,6 +501,17 @@ export interface StoredCopy {
   uidValidity: number
 }
 
+/**
+ * Where one local copy goes (a Sieve `keep` or `fileinto`): a folder by name as the script gave
+ * it, with canonical flags. A folder that is missing (or a \Noselect placeholder, or not a valid
+ * name) is made with its parents when `create`, else the copy goes to INBOX.
+ */
+export interface Placement {
+  folder: string
+  flags: string[]
+  create?: boolean
+}
+
 /** One accepted message: local copies and queue entries, all in one commit. */
 export interface DeliveryInput {
   /** bytes for local copies (Return-Path and Received already prepended) */
@@ -506,10 +532,20 @@ export interface DeliveryInput {
   createUsers?: boolean
   /** local copies go to each user's Junk folder instead of INBOX (see junkFolder) */
   junk?: boolean
+  /**
+   * per local user, where the copies go (their Sieve script's outcome): a user not named here
+   * gets the one copy in INBOX (or Junk); an empty list stores nothing for the user (discard)
+   */
+  placements?: Record<string, Placement[]>
+  /**
+   * further messages in the same commit, each with bytes, envelope sender and recipients of
+   * its own: Sieve redirects (a copy with Delivered-To, sent with an SRS sender)
+   */
+  also?: DeliveryInput[]
 }
 
 export interface DeliveryResult {
-  /** the local blob's id, else the remote one's */
+  /** the local blob's id, else the remote one's, else (nothing was stored: discarded) a new id */
   id: string
   stored: StoredCopy[]
   queued: QueueEntry[]

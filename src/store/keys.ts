@@ -52,3 +52,5 @@ export const userSieveScriptsRange = (user: string) => ({start: [user, ''], end:
 /** vacation replies sent: [user, hash of the sender and the reply's parameters] → until (see lmdb-sieve.ts) */
 export const vacationReplyKey = (user: string, hash: string): [string, string] => [user, hash]
 export const userVacationRepliesRange = userSieveScriptsRange
+/** `settings`: a named secret (see lmdb-settings.ts) */
+export const secretKey = (name: string): [string, string] => ['secret', name]

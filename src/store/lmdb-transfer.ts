@@ -3,7 +3,7 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, sieveScriptKey, subscriptionKey} from './keys.js'
+import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, secretKey, sieveScriptKey, subscriptionKey} from './keys.js'
 import type {Store} from './store.js'
 import {
   commitBatches,
@@ -35,6 +35,8 @@ function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
     familiarAddress: [store.familiarAddresses],
     // a read-only store written before Sieve has no such database: none to count
     sieveScript: [store.sieveScripts ?? {getCount: () => 0}],
+    // a store written before the database has none: nothing to count or to find taken
+    secret: store.settingsDb ? [store.settingsDb] : [],
   }
 }
 
@@ -100,6 +102,9 @@ export function lmdbSource(store: Store, where: string): TransferSource {
           yield {kind: 'sieveScript', value: shape.sieveScript({user: owner, name, content: value.content, active: name === active, updatedAt: value.updatedAt})}
         }
       }
+      for (const {key, value} of store.settingsDb?.getRange(read()) ?? []) {
+        if (key[0] === 'secret') yield {kind: 'secret', value: {name: key[1], value: Buffer.from(value).toString('base64')}}
+      }
     },
 
     async close() {
@@ -156,6 +161,8 @@ function put(store: Store, r: TransferRecord): void {
       if (active) store.sieveActive!.putSync(user, name)
       return
     }
+    case 'secret':
+      return void store.settingsDb?.putSync(secretKey(r.value.name), Buffer.from(r.value.value, 'base64'))
   }
 }
 

@@ -76,6 +76,13 @@ export interface SieveScriptTransfer {
   updatedAt: number
 }
 
+/** a secret of `store.settings` (the SRS key): SRS addresses made before a copy still reverse after it */
+export interface SecretTransfer {
+  name: string
+  /** base64 */
+  value: string
+}
+
 /** what each kind of record carries */
 export interface TransferValues {
   meta: StoreCounters
@@ -92,6 +99,7 @@ export interface TransferValues {
   captureRule: CaptureRuleRecord
   familiarAddress: FamiliarAddress
   sieveScript: SieveScriptTransfer
+  secret: SecretTransfer
 }
 
 export type Kind = keyof TransferValues
@@ -112,6 +120,7 @@ export const KINDS: readonly Kind[] = [
   'captureRule',
   'familiarAddress',
   'sieveScript',
+  'secret',
 ]
 
 /** how progress and summaries name each kind */
@@ -130,6 +139,7 @@ export const KIND_NAMES: Record<Kind, string> = {
   captureRule: 'capture rules',
   familiarAddress: 'familiar addresses',
   sieveScript: 'Sieve scripts',
+  secret: 'secrets',
 }
 
 export type TransferRecord = {[K in Kind]: {kind: K; value: TransferValues[K]}}[Kind]
@@ -151,7 +161,7 @@ export type PlacesOf<T> = Record<Exclude<Kind, 'meta'>, T[]>
 export async function totalsOf<T>(places: PlacesOf<T>, count: (place: T) => number | Promise<number>, blobBytes: () => number | Promise<number>): Promise<KindCounts> {
   const totals = emptyCounts()
   totals.meta.count = 1
-  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = await count(first!)
+  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = first === undefined ? 0 : await count(first)
   totals.blob.bytes = await blobBytes()
   return totals
 }

@@ -34,6 +34,7 @@ const TABLES = [
   'messages',
   'nodes',
   'queue',
+  'settings',
   'sieve_scripts',
   'subscriptions',
   'users',

@@ -71,6 +71,8 @@ async function filledStore(dir: string): Promise<void> {
     await store.sieve.activate(ALICE, 'Filtres ünïcödé')
     await store.sieve.put(CAFE, 'spare', 'discard;\n', sieveQuota)
     await store.sieve.claimVacationReply(ALICE, 'not copied', at, 86_400_000)
+    // the SRS secret: addresses made before a copy must still reverse after it
+    await store.settings.secret('srs')
 
     // one delivery to three local users (one blob, three references) and one remote recipient (queued)
     const raw = message('to everyone')
@@ -138,6 +140,7 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     expect(there.copied.message.count).toBe(10)
     expect(there.copied.queueEntry.count).toBe(2)
     expect(there.copied.deliveryAttempt.count).toBe(1)
+    expect(there.copied.secret.count).toBe(1)
     // the subscriptions, those without a folder included: 3 users × 6 defaults, FUN and its parent, Short-lived and Gone, less Archive
     expect(there.copied.subscription.count).toBe(6 * 3 + 4 - 1)
     expect(there.copied.sieveScript.count).toBe(3)
@@ -190,6 +193,7 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
       expect(await after.sieve.active(ALICE)).toEqual(await before.sieve.active(ALICE))
       expect((await after.sieve.active(ALICE))?.name).toBe('Filtres ünïcödé')
       expect(await after.sieve.active(CAFE)).toBeUndefined()
+      expect((await after.settings.secret('srs')).equals(await before.settings.secret('srs'))).toBe(true)
       // counters: a folder made now gets an id and a UIDVALIDITY past every one the source gave out
       const made = newFolder(after, ALICE, 'New')
       expect(made.id).toBe((before.meta.get('lastMailboxId') as number) + 1)

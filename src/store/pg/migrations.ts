@@ -333,4 +333,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX vacation_replies_until ON vacation_replies (until);
   `,
+  // 10 → 11 (h21-srs's 9 → 10, renumbered at the merge): values the whole installation shares
+  // (../pg/settings.ts): the SRS secret, made once by whichever node needs it first
+  `
+  CREATE TABLE settings (
+    name text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL,
+    created_at bigint NOT NULL
+  );
+  `,
 ]

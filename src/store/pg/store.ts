@@ -25,6 +25,7 @@ import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
 import {pgSieve} from './sieve.js'
 import {openPgDatabase} from './open.js'
+import {pgSettings} from './settings.js'
 import {pgStats} from './stats.js'
 
 export interface PgStore extends MailboxStore {
@@ -61,6 +62,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     learn: pgLearn(opened.pool),
     greylist: pgGreylist(opened.pool),
     sieve: pgSieve(opened.pool),
+    settings: pgSettings(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),

@@ -55,6 +55,7 @@ const TABLES: PlacesOf<string> = {
   captureRule: ['capture_rules'],
   familiarAddress: ['familiar_addresses'],
   sieveScript: ['sieve_scripts'],
+  secret: ['settings'],
 }
 
 /** rows per page of an export query (blob bytes are fetched one blob at a time) */
@@ -213,6 +214,9 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
         const value = {user: row.user_address, name: row.name, content: row.content, active: row.active, updatedAt: Number(row.updated_at)}
         yield {kind: 'sieveScript', value: shape.sieveScript(value)}
       }
+      for await (const row of pages(client, {columns: 'name, value', from: 'settings', key: ['name']})) {
+        if (row.name.startsWith('secret/')) yield {kind: 'secret', value: {name: row.name.slice('secret/'.length), value: row.value.toString('base64')}}
+      }
     },
 
     close,
@@ -313,6 +317,8 @@ async function insertKind<K extends Kind>(client: pg.ClientBase, kind: K, values
       return insertRows(client, 'familiar_addresses', ['user_address', 'network', 'last_login'], v.map((f) => [f.user, f.network, f.lastLogin]))
     case 'sieveScript':
       return insertRows(client, 'sieve_scripts', ['user_address', 'name', 'content', 'active', 'updated_at'], v.map((s) => [s.user, s.name, s.content, s.active, s.updatedAt]))
+    case 'secret':
+      return insertRows(client, 'settings', ['name', 'value', 'created_at'], v.map((x) => [`secret/${x.name}`, Buffer.from(x.value, 'base64'), Date.now()]))
   }
 }
 
