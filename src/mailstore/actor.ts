@@ -23,6 +23,7 @@ import type {SrsConfig} from '../srs/route.js'
 import {injectMessage, resolveForDelivery, storeMessage, type InjectRequest, type StoreRequest} from './submit.js'
 import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
 import {SieveDelivery, type SieveRun} from '../sieve-delivery/index.js'
+import {VacationPurge} from '../sieve-delivery/vacation-purge.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -63,6 +64,8 @@ export class MailstoreActor implements Actor {
   private readonly recent = new RecentClaims()
   private readonly sortKeys: SortKeysCache
   private readonly sieve?: SieveDelivery
+  /** expired vacation-reply records go on a timer, where scripts run */
+  private readonly vacationPurge?: VacationPurge
 
   constructor(
     private readonly bus: Bus,
@@ -78,6 +81,8 @@ export class MailstoreActor implements Actor {
       /** config `sieve` (read at each message): users' scripts run at delivery */
       sieve?: SieveDeliveryConfig
       srs?: SrsConfig
+      /** how often expired vacation-reply records are removed (tests shorten it) */
+      vacationPurgeIntervalMs?: number
     } = {},
   ) {
     this.views = new MailboxViews(store.mail)
@@ -89,10 +94,12 @@ export class MailstoreActor implements Actor {
         log: log.child({component: 'sieve'}),
         ...(options.srs ? {srs: options.srs} : {}),
       })
+      this.vacationPurge = new VacationPurge(store, log.child({component: 'sieve'}), options.vacationPurgeIntervalMs)
     }
   }
 
   async start(): Promise<void> {
+    this.vacationPurge?.start()
     this.unregister = [
       // config `srs` is read at each RCPT: a reload (SIGHUP) assigns into it
       this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
@@ -262,6 +269,7 @@ export class MailstoreActor implements Actor {
   async stop(): Promise<void> {
     for (const off of this.unregister) off()
     this.unregister = []
+    await this.vacationPurge?.stop()
   }
 
   /** the folders Sieve scripts made at a delivery (`fileinto :create`): announced as IMAP's CREATE would be */

@@ -14,6 +14,7 @@ import {storableFlags} from '../../src/sieve-delivery/outcome.js'
 import {vacationReply} from '../../src/sieve-delivery/replies.js'
 import {DEFAULT_SRS, type SrsConfig} from '../../src/srs/route.js'
 import {tempStore} from '../helpers/store.js'
+import {until} from '../helpers/until.js'
 
 const DOMAIN = 'example.com'
 const QUOTA = {maxScripts: 5, maxScriptBytes: 65536}
@@ -142,5 +143,34 @@ describe('Sieve at delivery: pure parts', () => {
   it('reads Delivered-To fields of the header only', () => {
     const raw = Buffer.from('Delivered-To: A@Example.com\r\nDelivered-To: <b@example.com>\r\nSubject: x\r\n\r\nDelivered-To: c@example.com\r\n')
     expect([...deliveredTo(raw)]).toEqual(['a@example.com', 'b@example.com'])
+  })
+})
+
+describe('expired vacation-reply records (MailstoreActor with Sieve on)', () => {
+  it('are removed on the purge timer; live ones stay', async () => {
+    const {Bus} = await import('../../src/bus.js')
+    const {MailstoreActor} = await import('../../src/mailstore/actor.js')
+    const {store, user} = await setup()
+    const now = Date.now()
+    expect(await store.sieve.claimVacationReply(user, 'expired', now - 10_000, 1_000)).toBe(true)
+    expect(await store.sieve.claimVacationReply(user, 'live', now, 3_600_000)).toBe(true)
+    // the same store, its purges counted
+    let purged = 0
+    const sieve = {...store.sieve, purgeVacationReplies: async (at: number, limit?: number) => {
+      const removed = await store.sieve.purgeVacationReplies(at, limit)
+      purged += removed
+      return removed
+    }}
+    const counted = Object.create(store, {sieve: {value: sieve}}) as typeof store
+    const actor = new MailstoreActor(new Bus(), counted, silentLogger, {hostname: 'mx.example.com', sieve: {...DEFAULT_SIEVE_DELIVERY}, vacationPurgeIntervalMs: 10})
+    await actor.start()
+    try {
+      await until(() => purged === 1)
+    } finally {
+      await actor.stop()
+    }
+    // the expired record went; the live one still holds its sender's period
+    expect(await store.sieve.purgeVacationReplies(Date.now())).toBe(0)
+    expect(await store.sieve.claimVacationReply(user, 'live', Date.now(), 3_600_000)).toBe(false)
   })
 })
