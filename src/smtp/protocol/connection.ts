@@ -651,7 +651,10 @@ export class SmtpConnection {
 
   /** a hook's refusal as the reply that ends the current command */
   private answerWith(err: Error & {responseCode?: number}, fallbackCode: number): void {
-    this.send(errorReply(err, fallbackCode))
+    const wire = errorReply(err, fallbackCode)
+    this.send(wire)
+    // RFC 5321 §3.8: 421 closes the channel
+    if (wire.startsWith('421')) return this.close()
     this.done()
   }
 
