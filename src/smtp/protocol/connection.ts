@@ -25,7 +25,7 @@ import {IncomingMessage} from './incoming-message.js'
 import {LineReader, TOO_LONG} from './line-reader.js'
 import {errorReply, formatReply} from './replies.js'
 import {decodeLoginPassword, decodeLoginUsername, decodePlain, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, type SmtpAuth} from './sasl.js'
-import type {ListenerLimits, ListenerOptions, SmtpHooks, SmtpSession, TransmissionType} from './types.js'
+import type {HookCallback, ListenerLimits, ListenerOptions, SmtpHooks, SmtpSession, TransmissionType} from './types.js'
 
 /** smtp-server's maxCommandLength: RFC 5321 §4.5.3.1.4 asks for 512, AUTH PLAIN lines need more */
 export const MAX_LINE = 4096
@@ -386,16 +386,10 @@ export class SmtpConnection {
     const refused = this.mailParamsRefused(parsed)
     if (refused) return this.answer(...refused)
     const address: SmtpAddress = {address: parsed.address, args: parsed.args}
-    this.host.hooks.onMailFrom(
-      address,
-      this.session,
-      once((err) => {
-        if (this.closing) return
-        if (err) return this.answerWith(err, 550)
-        this.session.envelope.mailFrom = address
-        this.answer(250, '2.1.0', 'Accepted')
-      }),
-    )
+    this.afterHook((cb) => this.host.hooks.onMailFrom(address, this.session, cb), () => {
+      this.session.envelope.mailFrom = address
+      this.answer(250, '2.1.0', 'Accepted')
+    })
   }
 
   private mailParamsRefused({args}: SmtpAddress): [number, string, string] | undefined {
@@ -428,18 +422,23 @@ export class SmtpConnection {
     const max = this.limits.maxRecipients
     if (max > 0 && envelope.rcptTo.length >= max && !this.rcptIndex.has(key)) return this.answer(452, '4.5.3', 'Error: too many recipients')
     const address: SmtpAddress = {address: parsed.address, args: parsed.args}
-    this.host.hooks.onRcptTo(
-      address,
-      this.session,
+    this.afterHook((cb) => this.host.hooks.onRcptTo(address, this.session, cb), () => {
+      const index = this.rcptIndex.get(key)
+      if (index === undefined) {
+        this.rcptIndex.set(key, envelope.rcptTo.length)
+        envelope.rcptTo.push(address)
+      } else envelope.rcptTo[index] = address
+      this.answer(250, '2.1.5', 'Accepted')
+    })
+  }
+
+  /** runs a MAIL or RCPT hook: its refusal is the reply (550 when it names no code), else `accepted` replies */
+  private afterHook(call: (cb: HookCallback) => void, accepted: () => void): void {
+    call(
       once((err) => {
         if (this.closing) return
         if (err) return this.answerWith(err, 550)
-        const index = this.rcptIndex.get(key)
-        if (index === undefined) {
-          this.rcptIndex.set(key, envelope.rcptTo.length)
-          envelope.rcptTo.push(address)
-        } else envelope.rcptTo[index] = address
-        this.answer(250, '2.1.5', 'Accepted')
+        accepted()
       }),
     )
   }
