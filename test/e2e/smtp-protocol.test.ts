@@ -12,6 +12,7 @@ import nodemailer from 'nodemailer'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {SmtpListener} from '../../src/smtp/protocol/listener.js'
 import type {ListenerLimits, SmtpHooks, SmtpSession} from '../../src/smtp/protocol/types.js'
+import {createLogger, type Logger} from '../../src/log.js'
 import {loadTls, type TlsMaterial} from '../../src/tls.js'
 import {missingOutsideCi, onPath, pythonWith, requireInCi} from '../helpers/ci.js'
 import {upgradeToTls} from '../helpers/tls.js'
@@ -41,7 +42,7 @@ afterEach(async () => {
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 /** a listener whose hooks accept everything (user "u", password "p") and record each message */
-async function start(options: {auth?: boolean; implicitTls?: boolean; allowInsecureAuth?: boolean; limits?: Partial<ListenerLimits>} = {}) {
+async function start(options: {auth?: boolean; implicitTls?: boolean; allowInsecureAuth?: boolean; limits?: Partial<ListenerLimits>; log?: Logger} = {}) {
   const received: Received[] = []
   const closed: string[] = []
   let writes = 0
@@ -63,7 +64,14 @@ async function start(options: {auth?: boolean; implicitTls?: boolean; allowInsec
     },
   }
   const listener = new SmtpListener(
-    {hostname: 'mx.test', implicitTls: options.implicitTls ?? false, auth: options.auth ?? false, allowInsecureAuth: options.allowInsecureAuth ?? false, limits: () => ({...LIMITS, ...options.limits})},
+    {
+      hostname: 'mx.test',
+      implicitTls: options.implicitTls ?? false,
+      auth: options.auth ?? false,
+      allowInsecureAuth: options.allowInsecureAuth ?? false,
+      limits: () => ({...LIMITS, ...options.limits}),
+      ...(options.log ? {log: options.log} : {}),
+    },
     hooks,
     tls,
   )
@@ -308,6 +316,33 @@ describe('SMTP protocol layer', () => {
     s.write('MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nhi\r\n.\r\n')
     expect((await s.lines(4))[3]).toBe('250 2.6.0 Ok: queued as m1')
     expect(received[0]!.session).toMatchObject({user: 'u', secure: true, transmissionType: 'ESMTPSA', tls: {version: expect.stringMatching(/^TLSv1\.[23]$/)}})
+  })
+
+  it('trace: the transcript as C:/S: lines, credentials and message bytes never in it', async () => {
+    const lines: string[] = []
+    const {port} = await start({auth: true, allowInsecureAuth: true, log: createLogger({level: 'trace', pretty: false, write: (l) => void lines.push(l)})})
+    const c = await raw(port)
+    const plain = Buffer.from('\0u\0wrong').toString('base64')
+    const login = Buffer.from('u').toString('base64')
+    const password = Buffer.from('p').toString('base64')
+    c.write(`EHLO c\r\nAUTH PLAIN ${plain}\r\nAUTH LOGIN\r\n`)
+    expect((await c.lines(10)).slice(8)).toEqual(['535 5.7.8 Authentication credentials invalid', '334 VXNlcm5hbWU6'])
+    c.write(`${login}\r\n`)
+    await c.lines(1)
+    c.write(`${password}\r\n`)
+    expect(await c.lines(1)).toEqual(['235 2.7.0 Authentication successful'])
+    c.write('MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nsecret body\r\n.\r\nQUIT\r\n')
+    await c.lines(5)
+    const log = lines.map((l) => JSON.parse(l) as {msg: string; cid?: string}).map((l) => l.msg)
+    expect(log).toContain('C: EHLO c')
+    expect(log).toContain('S: 235 2.7.0 Authentication successful')
+    expect(log).toContain('C: AUTH PLAIN /* secured */')
+    expect(log).toContain('C: /* secured */')
+    expect(log).toContain('C: <13 bytes of DATA>')
+    expect(log.join('\n')).not.toContain(plain)
+    expect(log.join('\n')).not.toContain(login)
+    expect(log.join('\n')).not.toMatch(new RegExp(`C: ${password}`))
+    expect(log.join('\n')).not.toContain('secret body')
   })
 
   it('submission: 10 commands without AUTH close the connection', async () => {
