@@ -298,7 +298,7 @@ export class SmtpConnection {
         return this.answer(250, '2.0.0', 'OK')
       case 'QUIT':
         this.reply(221, '2.0.0', 'Bye')
-        return this.close()
+        return this.close(true)
       case 'VRFY':
         // RFC 5321 §3.5.3: 252, never a confirmation (no address harvesting)
         if (!line.trim().split(/\s+/)[1]) return this.answer(501, '5.5.4', 'Error: Syntax: VRFY address')
@@ -674,13 +674,23 @@ export class SmtpConnection {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(out)
   }
 
-  /** ends the session after the replies so far; the client gets HALF_CLOSE_MS to close its side */
-  private close(): void {
+  /**
+   * Ends the session after the replies so far. The client gets HALF_CLOSE_MS to close its side
+   * (it may still be sending, and closing on unread input would reset the connection and could
+   * cost it our last reply); after QUIT it has nothing more to say (RFC 5321 §4.1.1.10), so the
+   * socket is closed once the 221 is handed to the kernel, without waiting for the client.
+   */
+  private close(quit = false): void {
     if (this.closing) return
     this.flush()
     this.closing = true
     this.continuation = undefined
-    if (!this.socket.destroyed) this.socket.end()
+    if (this.socket.destroyed) return
+    if (quit) {
+      this.socket.end(() => this.socket.destroy())
+      return
+    }
+    this.socket.end()
     this.halfCloseTimer = setTimeout(() => this.socket.destroy(), Math.min(this.limits.socketTimeoutMs, HALF_CLOSE_MS)).unref()
   }
 
