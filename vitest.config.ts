@@ -34,6 +34,10 @@ export const BACKEND_MATRIX = [
  * migrated schema, ~2 min of a loaded 2-core machine together): MAILBOX_TEST_MATRIX=all adds them.
  */
 export const BACKEND_MATRIX_MORE = [
+  // Sieve at delivery: placements, redirects and vacation records through both backends (their store parts have contract tests)
+  'test/e2e/sieve-delivery.test.ts',
+  // SRS bounces: the secret from PostgreSQL's settings table, read by serve and the CLI alike
+  'test/e2e/srs-bounce.test.ts',
   'test/e2e/cli-domain-user.test.ts',
   'test/e2e/cli-folder.test.ts',
   // subscriptions, LSUB and LIST-EXTENDED on both backends' subscription sets
@@ -55,6 +59,10 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/metrics.test.ts',
   // rspamd learning from IMAP moves: each store's learning queue, through a restart
   'test/e2e/rspamd-learn.test.ts',
+  // mailbox sieve and user vacation over each store's Sieve scripts (the store contract runs on both anyway)
+  'test/e2e/sieve-cli.test.ts',
+  // ManageSieve: each store's Sieve scripts through sieve-connect and a raw session
+  'test/e2e/managesieve.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -17,6 +17,7 @@ import {benchOutbound} from './outbound.js'
 import {benchPop3} from './pop3.js'
 import {appendRecords, benchArgs, compare, finishBench, formatComparison, newRunId, noteLoad, readRecords, RECORD_FILE, startBench} from './record.js'
 import {benchRetention} from './retention.js'
+import {benchSieve} from './sieve.js'
 import {benchSmtp} from './smtp.js'
 import {benchUsers} from './users.js'
 
@@ -32,6 +33,7 @@ const benches: Record<string, () => Promise<void>> = {
   cluster: benchCluster,
   retention: benchRetention,
   backup: benchBackup,
+  sieve: benchSieve,
 }
 
 const {run: toRun, compare: toCompare, record, unknown} = benchArgs(process.argv.slice(2), process.env, Object.keys(benches))

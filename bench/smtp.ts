@@ -41,13 +41,15 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
 /** ../shared/peer beside the checkout; BENCH_PEER names it for a checkout elsewhere (a git worktree) */
 const PEER = process.env.BENCH_PEER ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
-/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair */
+/** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair, =sieve only Sieve at delivery off/on */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
 const ONLY_SPAM = process.env.BENCH_SMTP_ONLY === 'spam'
 const ONLY_METRICS = process.env.BENCH_SMTP_ONLY === 'metrics'
 /** =rspamd: ingest with every message checked by rspamd on this machine, against without (bench/smtp-rspamd.ts) */
 const ONLY_RSPAMD = process.env.BENCH_SMTP_ONLY === 'rspamd'
 const ONLY_GREYLIST = process.env.BENCH_SMTP_ONLY === 'greylist'
+/** =sieve: ingest with Sieve at delivery off (sieve.enabled false: the path before Sieve) and on, the recipient without a script */
+const ONLY_SIEVE = process.env.BENCH_SMTP_ONLY === 'sieve'
 
 export async function benchSmtp(): Promise<void> {
   const {dir, cleanup} = tempDir()
@@ -78,6 +80,16 @@ export async function benchSmtp(): Promise<void> {
         'greylisting on, triplet passed (mean of 2)': fig(g.on, 'msgs/s', `(server CPU ${g.onCpuMs.toFixed(3)} ms/msg)`, 0),
         'ratio greylisting on / off, rate': higher(g.on / g.off, {goal: 0.9}),
         'ratio greylisting on / off, server CPU per message': lower(g.onCpuMs / g.offCpuMs, {goal: 1.1}),
+      })
+    }
+    if (ONLY_SIEVE) {
+      const v = await sieveIngest(dir, sender)
+      return report('sieve', `SMTP ingest, ${SESSIONS} sessions, ${MESSAGES} messages of ${SIZE} B, Sieve at delivery off and on (the recipient has no script)`, {
+        'load generator': loadGenerator().generator,
+        'sieve off (mean of 2)': fig(v.off, 'msgs/s', `(server CPU ${v.offCpuMs.toFixed(3)} ms/msg)`, 0),
+        'sieve on, no script: one active() read (mean of 2)': fig(v.on, 'msgs/s', `(server CPU ${v.onCpuMs.toFixed(3)} ms/msg)`, 0),
+        'ratio sieve on / off, rate': higher(v.on / v.off, {goal: 0.95}),
+        'ratio sieve on / off, server CPU per message': lower(v.onCpuMs / v.offCpuMs, {goal: 1.05}),
       })
     }
     if (ONLY_SPAM) {
@@ -304,6 +316,20 @@ async function greylistIngest(dir: string, sender: SenderDns): Promise<{off: num
     const config = join(dir, `${name}.json`)
     writeFileSync(config, JSON.stringify({spam: {greylist: {enabled: greylisting, delayMs: 0}}}))
     return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags], MESSAGES, greylisting ? passTriplet : undefined)
+  })
+  return {off: mean(off.map((m) => m.rate)), on: mean(on.map((m) => m.rate)), offCpuMs: mean(off.map((m) => m.cpuMs)), onCpuMs: mean(on.map((m) => m.cpuMs))}
+}
+
+/**
+ * Ingest (as above) with Sieve at delivery off and on; the recipient has no script, so `on` is
+ * what every user without one pays: one `store.sieve.active()` read per local recipient.
+ */
+async function sieveIngest(dir: string, sender: SenderDns): Promise<{off: number; on: number; offCpuMs: number; onCpuMs: number}> {
+  const {load} = loadGenerator()
+  const {off, on} = await offOnOnOff('sieve', (name, sieveOn) => {
+    const config = join(dir, `${name}.json`)
+    writeFileSync(config, JSON.stringify({sieve: {enabled: sieveOn}}))
+    return mailboxIngest(join(dir, name), load, ['--config', config, ...sender.flags])
   })
   return {off: mean(off.map((m) => m.rate)), on: mean(on.map((m) => m.rate)), offCpuMs: mean(off.map((m) => m.cpuMs)), onCpuMs: mean(on.map((m) => m.cpuMs))}
 }

@@ -11,7 +11,7 @@ const portFlag = (name: PortName, what: string, defaults = `default ${DEFAULT_PO
   Flags.integer({summary: `${what} port (${defaults}; 0 = off).`, min: 0, max: 65535, helpGroup: 'PORTS'})
 
 export default class Serve extends MailboxCommand {
-  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, queue, control socket (and the test matcher in capture mode) in one process.'
+  static override summary = 'Run the mail server: SMTP, submission, IMAP, POP3, ManageSieve, queue, control socket (and the test matcher in capture mode) in one process.'
   static override description =
     'Listens on 127.0.0.1 and unprivileged ports unless told otherwise. Settings come from built-in defaults, then --config FILE (JSON with comments, validated at start and on reload), then the environment, then flags. Stops gracefully on SIGINT/SIGTERM; SIGHUP reloads the TLS certificate and key and the reloadable settings of the config file.'
   static override enableJsonFlag = false
@@ -51,6 +51,12 @@ export default class Serve extends MailboxCommand {
     'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
     'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
     'matcher-port': portFlag('matcher', 'Test matcher protocol', `default ${DEFAULT_PORTS.matcher} with --capture, otherwise off`),
+    'managesieve-port': Flags.integer({
+      summary: 'ManageSieve (RFC 5804, STARTTLS) port, where users manage their Sieve filters from their mail client (default off; 4190 is the standard port).',
+      min: 0,
+      max: 65535,
+      helpGroup: 'PORTS',
+    }),
     'metrics-port': Flags.integer({
       summary: 'Port of the monitoring listener: Prometheus /metrics and /healthz over HTTP (default off; binds metrics.host, 127.0.0.1 unless configured; beyond loopback it needs metrics.token or MAILBOX_METRICS_TOKEN).',
       min: 0,
@@ -86,6 +92,7 @@ export default class Serve extends MailboxCommand {
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},
       metrics: {port: flags['metrics-port']},
+      managesieve: {port: flags['managesieve-port']},
       spam: {rspamd: {url: flags.rspamd}},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},
       standardPorts: flags['standard-ports'] || undefined,

@@ -28,11 +28,17 @@ export function normalizeDomain(input: string): string {
   return ascii
 }
 
+/**
+ * An SRS local part (src/srs/) holds a whole address besides its own fields, so it often passes 64
+ * octets, as RFC 5321 §4.5.3.1 allows a server to accept: these are bounded by the path alone.
+ */
+const SRS_LOCAL = /^srs[01][=+-]/
+
 export function normalizeLocalPart(input: string): string {
   const local = input.normalize('NFC').toLowerCase()
   const ok =
     local.length > 0 &&
-    Buffer.byteLength(local) <= MAX_LOCAL &&
+    Buffer.byteLength(local) <= (SRS_LOCAL.test(local) ? MAX_ADDRESS : MAX_LOCAL) &&
     !local.startsWith('.') &&
     !local.endsWith('.') &&
     !local.includes('..') &&

@@ -32,6 +32,7 @@ import {requiredToken} from './matcher/token.js'
 import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
+import {ManageSieveFrontEnd} from './managesieve/server.js'
 import {QueueActor} from './queue/actor.js'
 import {LearnActor} from './spam/learn-actor.js'
 import {RspamdClient} from './spam/rspamd.js'
@@ -47,6 +48,7 @@ import {openStoreBackend} from './store/open.js'
 import type {NodePresence} from './store/pg/nodes.js'
 import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
+import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {VERSION} from './version.js'
 
@@ -62,6 +64,7 @@ export class App {
   private smtp?: SmtpFrontEnd
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
+  private managesieve?: ManageSieveFrontEnd
   private matcher?: MatcherServer
   private queue?: QueueActor
   /** `metrics.port` set: counting from start-up, listening once the protocol listeners are */
@@ -132,6 +135,8 @@ export class App {
         maxMessageSize: config.smtp.maxMessageSize,
         sortCacheEntries: config.imap.sortCacheEntries,
         dkim: config.dkim,
+        sieve: config.sieve,
+        srs: config.srs,
         ...(this.mailAuth ? {signer: (message, domain, keys) => bus.call('mailauth.sign', {message, domain, keys})} : {}),
       }),
       new CaptureActor(bus, store),
@@ -184,6 +189,7 @@ export class App {
     this.actors.push(this.pop3)
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
+    await this.startManageSieve(tls)
     await this.startMatcher()
     if (this.metrics) this.listeners.push(await this.metrics.listen())
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
@@ -236,6 +242,30 @@ export class App {
     )
   }
 
+  /** only when its port is configured (managesieve.port, serve --managesieve-port) */
+  private async startManageSieve(tls: TlsMaterial): Promise<void> {
+    const {bind, hostname, allowInsecureAuth, managesieve} = this.config
+    if (!managesieve.port) return
+    this.managesieve = new ManageSieveFrontEnd(
+      this.bus,
+      {
+        bind,
+        hostname,
+        allowInsecureAuth,
+        config: managesieve,
+        sieve: this.store.sieve,
+        // read per command: a reload applies
+        quota: () => sieveQuotaOf(this.config),
+        maxRedirects: this.config.sieve.maxRedirects,
+      },
+      tls,
+      this.log.child({component: 'managesieve'}),
+    )
+    this.actors.push(this.managesieve)
+    await this.managesieve.start()
+    this.listeners.push(...this.managesieve.listeners)
+  }
+
   /** only in capture mode or when its port is configured: it hands out stored mail */
   private async startMatcher(): Promise<void> {
     const {bind, dataDir} = this.config
@@ -279,6 +309,7 @@ export class App {
     this.smtp?.reload(tls)
     this.imap?.reload(tls)
     this.pop3?.reload(tls)
+    this.managesieve?.reload(tls)
     if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
@@ -316,6 +347,7 @@ export class App {
       smtp: limited.smtp?.open ?? 0,
       imap: limited.imap?.open ?? 0,
       pop3: limited.pop3?.open ?? 0,
+      managesieve: limited.managesieve?.open ?? 0,
       matcher: limited.matcher?.open ?? 0,
       byListener,
       addresses,
@@ -323,8 +355,8 @@ export class App {
   }
 
   /** each protocol front-end's connection limiter, as it counts (undefined: not running) */
-  private limiterCounts(): Record<'smtp' | 'imap' | 'pop3' | 'matcher', ConnectionCounts | undefined> {
-    return {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections, matcher: this.matcher?.connectionCounts}
+  private limiterCounts(): Record<'smtp' | 'imap' | 'pop3' | 'managesieve' | 'matcher', ConnectionCounts | undefined> {
+    return {smtp: this.smtp?.connections, imap: this.imap?.connections, pop3: this.pop3?.connections, managesieve: this.managesieve?.connections, matcher: this.matcher?.connectionCounts}
   }
 
   /** Idempotent: a second signal during shutdown waits for the first. */

@@ -130,6 +130,8 @@ export interface EventMap {
   'greylist.checked': {result: 'wait' | 'pass' | 'skip'; reason: string; request: GreylistRequest}
   /** the spam check decided about a message (once per message scored) */
   'spam.decided': {action: SpamAction}
+  /** a user's Sieve script ran at the delivery of message `id` (src/sieve-delivery/): what it did */
+  'sieve.ran': {id: string; user: string; script: string; actions: string[]; errors?: string[]; steps: number; ms: number}
   'server.started': {pid: number}
   'server.stopping': {pid: number}
   /** a message was accepted (once per message) */
@@ -200,14 +202,14 @@ export interface LoginRequest {
   username: string
   password: string
   remoteAddress: string
-  protocol: 'smtp' | 'imap' | 'pop3'
+  protocol: 'smtp' | 'imap' | 'pop3' | 'managesieve'
   mechanism: LoginMechanism
   /** how the connection is protected: `none`, or the TLS version (see src/tls-label.ts) */
   tls: string
 }
 
 /**
- * SASL `PLAIN` or `LOGIN` (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH), or `password`: the
+ * SASL `PLAIN` or `LOGIN` (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH, ManageSieve AUTHENTICATE), or `password`: the
  * protocol's own clear-text command (IMAP LOGIN, POP3 USER/PASS)
  */
 export type LoginMechanism = 'PLAIN' | 'LOGIN' | 'password'

@@ -345,6 +345,18 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
   }),
+  managesieve: object('ManageSieve (RFC 5804): users manage their Sieve scripts from their mail client (off unless port is set; also --managesieve-port)', {
+    port: port('ManageSieve with STARTTLS (4190 is the standard port)'),
+    maxLineLength: bytes('longest command line, literals (scripts) and CRLF excluded', 512),
+    maxConnections: count('connections at once'),
+    maxConnectionsPerIp: count('connections from one IP'),
+    idleTimeoutMs: timer('inactivity before the server says BYE', 1000),
+    maxBadCommands: count('bad commands tolerated before the connection is closed'),
+    maxCommandsBeforeAuth: count('commands a connection may send before it logs in'),
+    closeTimeoutMs: timer('on stop, how long a running command may take'),
+    handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
+    lingerMs: timer('after the server closes, how long the client may read the last reply'),
+  }),
   matcher: object('the test matcher protocol (capture mode)', {
     maxLineBytes: bytes('longest protocol line', 1024),
     maxMatchesPerConnection: count('pending matches per connection'),
@@ -403,6 +415,18 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
       value: {kind: 'boolean', description: 'sign this local domain’s mail, whatever `sign` says'},
       description: 'per local domain, instead of `sign`: {"example.org": false} sends its mail unsigned',
     },
+  }),
+  srs: object('SRS (sender rewriting) of mail forwarded to other domains, so SPF passes there; bounces to SRS addresses of local domains go back to the original sender', {
+    enabled: {kind: 'boolean', description: 'rewrite the envelope sender of forwarded mail, and accept and route bounces to valid SRS addresses (off: SRS addresses are unknown users)'},
+    maxAgeDays: int('a bounce to an SRS address made longer ago than this many days is refused (550 5.1.1)', 1, 1000),
+  }),
+  sieve: object("users' Sieve filters (mailbox sieve …, mailbox user vacation), run at final delivery: folders, flags, redirects, rejects, vacation replies", {
+    maxScripts: count('Sieve scripts one user may store', 1),
+    maxScriptBytes: bytes('the largest Sieve script, in bytes (UTF-8)', 1),
+    enabled: {kind: 'boolean', description: 'run each local recipient’s active script at delivery; false: every message goes to INBOX (or Junk) as without scripts'},
+    maxSteps: count('commands, tests and comparisons one run may take; past it the message is kept in INBOX and the error logged'),
+    maxMatchWork: count('character comparisons of :contains, :matches and :regex in one run (their time bound); past it: kept in INBOX', 1000),
+    maxRedirects: int('distinct redirect addresses one script may send one message to', 0, 100),
   }),
 })
 

@@ -13,12 +13,15 @@ import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
+import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from './sieve-delivery/config.js'
+import {DEFAULT_SIEVE_CONFIG, type SieveConfig} from './sieve-scripts/config.js'
 import {ConfigError, isPlainObject, validateConfig} from './config-validate.js'
 import {MailboxError} from './errors.js'
 import {DEFAULT_IMAP_LIMITS, type ImapLimits} from './imap/limits.js'
 import {DEFAULT_INBOUND_AUTH, type InboundAuthConfig} from './mail-auth/policy.js'
 import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
+import {DEFAULT_MANAGESIEVE, type ManageSieveConfig} from './managesieve/limits.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
@@ -26,6 +29,7 @@ import {DEFAULT_QUEUE, type QueueConfig} from './queue/actor.js'
 import {DEFAULT_SMTP_LIMITS, type SmtpLimits} from './smtp/server.js'
 import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
+import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
@@ -84,11 +88,17 @@ export interface ServeConfig {
   smtp: SmtpLimits
   imap: ImapLimits
   pop3: Pop3Limits
+  /** the ManageSieve listener (src/managesieve/): off unless its port is set */
+  managesieve: ManageSieveConfig
   matcher: MatcherConfig
   /** the monitoring listener (src/metrics/) */
   metrics: MetricsConfig
   queue: QueueConfig
   dkim: DkimConfig
+  /** users' Sieve scripts: what one may store (src/sieve-scripts/config.ts), and running them at delivery (src/sieve-delivery/) */
+  sieve: SieveConfig & SieveDeliveryConfig
+  /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
+  srs: SrsConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -135,10 +145,13 @@ export function defaultConfig(dataDir: string): ServeConfig {
     smtp: structuredClone(DEFAULT_SMTP_LIMITS),
     imap: structuredClone(DEFAULT_IMAP_LIMITS),
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
+    managesieve: structuredClone(DEFAULT_MANAGESIEVE),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     metrics: structuredClone(DEFAULT_METRICS),
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
+    sieve: {...DEFAULT_SIEVE_CONFIG, ...DEFAULT_SIEVE_DELIVERY},
+    srs: {...DEFAULT_SRS},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

@@ -37,7 +37,7 @@ export function reloader(app: App, load: () => ServeConfig, log: Logger): () => 
 }
 
 /** the config sections whose values the running parts read as they go: a reload assigns into them */
-export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'queue', 'dkim', 'inboundAuth', 'spam', 'captureRetention'] as const
+export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'managesieve', 'sieve', 'queue', 'dkim', 'srs', 'inboundAuth', 'spam', 'captureRetention'] as const
 
 /**
  * Settings read once at start (listening sockets, the store, objects built from them): a reload
@@ -63,6 +63,7 @@ export const RESTART_ONLY = [
   'inboundAuth.threadMemoryMb',
   'imap.handshakeTimeoutMs',
   'pop3.handshakeTimeoutMs',
+  'managesieve.port',
 ] as const
 
 export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {

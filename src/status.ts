@@ -40,15 +40,15 @@ export interface ServerStatus {
 }
 
 /**
- * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `matcher`: numbers). For
- * smtp, imap, pop3 and the matcher these are the connection limiters' own counters (a connection counts from
+ * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `managesieve`, `matcher`: numbers). For
+ * smtp, imap, pop3, managesieve and the matcher these are the connection limiters' own counters (a connection counts from
  * accept to the close of its socket, refused ones included), with their detail beside them.
  */
 export interface ConnectionsStatus {
   [frontEnd: string]: number | Record<string, number> | undefined
-  /** per listener: smtp (MX), submission, smtps, imap, imaps, pop3, pop3s, matcher (those that listen) */
+  /** per listener: smtp (MX), submission, smtps, imap, imaps, pop3, pop3s, managesieve, matcher (those that listen) */
   byListener?: Record<string, number>
-  /** distinct remote addresses holding connections, per front-end (smtp, imap, pop3, matcher) */
+  /** distinct remote addresses holding connections, per front-end (smtp, imap, pop3, managesieve, matcher) */
   addresses?: Record<string, number>
 }
 

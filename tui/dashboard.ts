@@ -8,6 +8,7 @@
  */
 import blessed from 'blessed'
 import {addUser, listUsers, removeUser, setDisabled, setPassword, type UserView} from '../src/directory/users.js'
+import {sieveSummaries, type SieveSummary} from '../src/sieve-scripts/summary.js'
 import {isMailboxError} from '../src/errors.js'
 import {parseSize} from '../src/size.js'
 import type {MailboxRecord, QueueEntry} from '../src/store/records.js'
@@ -35,6 +36,8 @@ import {
 
 const RENDER_MS = 300
 const STORE_POLL_MS = 1000
+/** how often the users screen reads each user's active Sieve script again */
+const SIEVE_POLL_MS = 3000
 const MAX_EVENT_LINES = 200
 
 type Screen = 'queue' | 'users' | 'folders'
@@ -68,6 +71,9 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   let entries: QueueEntry[] = []
   let users: UserView[] = []
+  /** each user's active Sieve script and vacation, read while the users screen shows, and when they are due again */
+  let sieve = new Map<string, SieveSummary>()
+  let sieveDueAt = 0
   let filterIndex = 0
   let sortIndex = 0
   let current: Screen = 'queue'
@@ -123,6 +129,11 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
     try {
       entries = await store.queue.entries()
       users = (await listUsers(store)).filter((u) => u.address)
+      // one read per user (a query each on PostgreSQL): only for the users screen, and not at every poll
+      if (current === 'users' && Date.now() >= sieveDueAt) {
+        sieveDueAt = Date.now() + SIEVE_POLL_MS
+        sieve = await sieveSummaries(store, users.map((u) => u.address))
+      }
     } catch (err) {
       say(`store: ${errorText(err)}`)
     }
@@ -180,7 +191,7 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
     } else if (current === 'users') {
       const addresses = users.map((u) => u.address)
       const keep = reselect(selectedUser(), userAddresses, addresses)
-      userTable.setData([USER_HEADER, ...(users.length ? userRows(users) : [['(no users)', '', '', '', '', '']])])
+      userTable.setData([USER_HEADER, ...(users.length ? userRows(users, sieve) : [['(no users)', '', '', '', '', '', '', '']])])
       userAddresses = addresses
       userTable.select(keep === undefined ? 1 : addresses.indexOf(keep) + 1)
     } else if (folderUser) {
@@ -215,6 +226,10 @@ export async function runDashboard(store: MailboxStore, dataDir: string): Promis
 
   const show = (name: Screen) => {
     current = name
+    if (name === 'users') {
+      sieveDueAt = 0 // the Sieve columns are read only for this screen: now, and every SIEVE_POLL_MS while it shows
+      void readStore()
+    }
     for (const [k, pane] of Object.entries(panes)) (k === name ? pane.show() : pane.hide())
     ;(name === 'queue' ? table : name === 'users' ? userTable : folderTable).focus()
     render()

@@ -4,6 +4,7 @@
  */
 import type {ControlEvent} from '../src/control/protocol.js'
 import type {UserView} from '../src/directory/users.js'
+import type {SieveSummary} from '../src/sieve-scripts/summary.js'
 import {attemptText} from '../src/queue/attempt-text.js'
 import {formatSize} from '../src/size.js'
 import {QUEUE_STATES} from '../src/status.js'
@@ -272,16 +273,22 @@ export function entryDetail(e: QueueEntry, attempts: readonly DeliveryAttemptRec
   ]
 }
 
-export const USER_HEADER = ['ADDRESS', 'STATE', 'MESSAGES', 'USED', 'QUOTA', 'USE%']
-export function userRows(users: UserView[]): string[][] {
-  return users.map((u) => [
-    u.address,
-    u.disabled ? 'disabled' : 'enabled',
-    String(u.messages),
-    formatSize(u.used),
-    u.quota ? formatSize(u.quota) : 'unlimited',
-    u.quota ? `${Math.round((u.used / u.quota) * 100)}%` : '',
-  ])
+export const USER_HEADER = ['ADDRESS', 'STATE', 'MESSAGES', 'USED', 'QUOTA', 'USE%', 'SIEVE', 'VACATION']
+/** `sieve`: each user's active script and vacation (absent: not read, the columns stay empty) */
+export function userRows(users: UserView[], sieve?: Map<string, SieveSummary>): string[][] {
+  return users.map((u) => {
+    const s = sieve?.get(u.address)
+    return [
+      u.address,
+      u.disabled ? 'disabled' : 'enabled',
+      String(u.messages),
+      formatSize(u.used),
+      u.quota ? formatSize(u.quota) : 'unlimited',
+      u.quota ? `${Math.round((u.used / u.quota) * 100)}%` : '',
+      s?.script ?? '',
+      s ? (s.vacation ? 'on' : 'off') : '',
+    ]
+  })
 }
 
 export const FOLDER_HEADER = ['FOLDER', 'USE', 'MESSAGES', 'UNSEEN', 'SIZE']

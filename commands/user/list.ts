@@ -1,6 +1,7 @@
 import {MailboxCommand} from '../../src/cli/base-command.js'
 import {formatTable} from '../../src/cli/table.js'
 import {listUsers} from '../../src/directory/users.js'
+import {sieveCell, sieveSummaries} from '../../src/sieve-scripts/summary.js'
 import {formatSize} from '../../src/size.js'
 
 export default class UserList extends MailboxCommand {
@@ -9,7 +10,10 @@ export default class UserList extends MailboxCommand {
 
   async run() {
     const {flags} = await this.parse(UserList)
-    const users = await listUsers(await this.openStore(flags['data-dir']))
+    const store = await this.openStore(flags['data-dir'])
+    const listed = await listUsers(store)
+    const sieve = await sieveSummaries(store, listed.map((u) => u.address))
+    const users = listed.map((u) => ({...u, sieve: sieve.get(u.address)!}))
     this.say(
       formatTable(users, [
         {header: 'address', get: (u) => u.address},
@@ -18,6 +22,7 @@ export default class UserList extends MailboxCommand {
         {header: 'used', get: (u) => formatSize(u.used)},
         {header: 'quota', get: (u) => (u.quota ? formatSize(u.quota) : 'unlimited')},
         {header: 'max messages', get: (u) => u.maxMessages || 'unlimited'},
+        {header: 'sieve', get: (u) => sieveCell(u.sieve)},
       ]),
     )
     return users

@@ -7,8 +7,9 @@ import {open} from 'node:fs/promises'
 import {MailboxError} from '../errors.js'
 import {formatSize} from '../size.js'
 
-export async function readInput(path: string, maxBytes: number): Promise<string> {
-  const tooLarge = () => new MailboxError('too-large', `${path === '-' ? 'stdin' : path} is larger than ${formatSize(maxBytes)} (raise --max-size)`)
+/** `limit`: what raises `maxBytes`, for the refusal's message */
+export async function readInput(path: string, maxBytes: number, limit = '--max-size'): Promise<string> {
+  const tooLarge = () => new MailboxError('too-large', `${path === '-' ? 'stdin' : path} is larger than ${formatSize(maxBytes)} (raise ${limit})`)
   const chunks: Buffer[] = []
   let size = 0
   const take = (chunk: Buffer) => {

@@ -71,9 +71,14 @@ export class Framing {
   /** after a fatal refusal: the rest of the input is not read */
   private ended = false
 
+  /**
+   * `literalsFollow`: every literal's bytes follow its line without a "+" (ManageSieve: RFC 5804 §4
+   * has clients send `{n+}` only, and a client that sends `{n}` sends the bytes all the same)
+   */
   constructor(
     private readonly limits: FramingLimits,
     private readonly events: FramingEvents,
+    private readonly options: {literalsFollow?: boolean} = {},
   ) {
     this.literalLimit = limits.maxLiteralSize
     this.commandLiteralLimit = limits.maxAppendSize ?? limits.maxLiteralSize
@@ -152,7 +157,7 @@ export class Framing {
     if (this.dropping) {
       // the rest of a dropped command: follow its LITERAL+ literals so their bytes are not read as
       // commands; at a synchronizing one the client waits for "+", so the command ends here
-      if (literal?.[2] === '+') this.skipLiteral(Number(literal[1]))
+      if (literal && this.nonSync(literal)) this.skipLiteral(Number(literal[1]))
       else this.endOfDroppedLine()
       return
     }
@@ -167,7 +172,7 @@ export class Framing {
       return
     }
     const size = Number(literal[1])
-    const nonSync = literal[2] === '+'
+    const nonSync = this.nonSync(literal)
     this.parts.push(text.slice(0, literal.index))
     this.commandLiterals += size
     if (size > this.literalLimit || this.commandLiterals > this.commandLiteralLimit || this.commandLength > this.limits.maxLineLength * 4) {
@@ -193,8 +198,13 @@ export class Framing {
     // a raw line (a SASL response, IDLE's DONE) announces no literal
     const literal = this.rawLines ? null : LITERAL_AT_END.exec(dropping.tail.replace(/\r$/, ''))
     dropping.tail = ''
-    if (literal?.[2] === '+') this.skipLiteral(Number(literal[1]))
+    if (literal && this.nonSync(literal)) this.skipLiteral(Number(literal[1]))
     else this.endOfDroppedLine()
+  }
+
+  /** the literal's bytes come without waiting for "+" */
+  private nonSync(literal: RegExpExecArray): boolean {
+    return literal[2] === '+' || this.options.literalsFollow === true
   }
 
   /** a LITERAL+ literal of a dropped command: skipped within the literal limit, the end of the input beyond it */

@@ -33,6 +33,7 @@ export function initConfigText(s: InitConfigSettings): string {
     entry('hostname', s.hostname),
     entry('bind', bindAddress(s.publicAddresses), `${describe('bind')}: every address`),
     entry('standardPorts', true, `the standard ports: ${standard}`),
+    entry('managesieve', {port: 4190}, 'ManageSieve (RFC 5804): users manage their Sieve filters from their mail client, STARTTLS on the standard port 4190'),
     entry('publicAddresses', s.publicAddresses),
     entry(
       'tlsCert',

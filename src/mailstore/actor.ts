@@ -19,7 +19,10 @@ import {RecentClaims} from './recent-claims.js'
 import {searchText} from './search-text.js'
 import {SortKeysCache} from './sort-keys-cache.js'
 import {MailboxError} from '../errors.js'
-import {injectMessage, resolveForDelivery, storeMessage, type StoreRequest} from './submit.js'
+import type {SrsConfig} from '../srs/route.js'
+import {injectMessage, resolveForDelivery, storeMessage, type InjectRequest, type StoreRequest} from './submit.js'
+import type {SieveDeliveryConfig} from '../sieve-delivery/config.js'
+import {SieveDelivery, type SieveRun} from '../sieve-delivery/index.js'
 
 export type {ResolveRequest} from './submit.js'
 
@@ -59,23 +62,44 @@ export class MailstoreActor implements Actor {
   private readonly views: MailboxViews
   private readonly recent = new RecentClaims()
   private readonly sortKeys: SortKeysCache
+  private readonly sieve?: SieveDelivery
 
   constructor(
     private readonly bus: Bus,
     private readonly store: MailboxStore,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; capture?: boolean; maxMessageSize?: number; dkim?: DkimConfig; signer?: Signer; sortCacheEntries?: number} = {},
+    private readonly options: {
+      hostname?: string
+      capture?: boolean
+      maxMessageSize?: number
+      dkim?: DkimConfig
+      signer?: Signer
+      sortCacheEntries?: number
+      /** config `sieve` (read at each message): users' scripts run at delivery */
+      sieve?: SieveDeliveryConfig
+      srs?: SrsConfig
+    } = {},
   ) {
     this.views = new MailboxViews(store.mail)
     this.sortKeys = new SortKeysCache(store.mail, options.sortCacheEntries)
+    if (options.sieve && !options.capture) {
+      this.sieve = new SieveDelivery({
+        config: options.sieve,
+        hostname: options.hostname ?? hostname(),
+        log: log.child({component: 'sieve'}),
+        ...(options.srs ? {srs: options.srs} : {}),
+      })
+    }
   }
 
   async start(): Promise<void> {
     this.unregister = [
-      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, req)),
+      // config `srs` is read at each RCPT: a reload (SIGHUP) assigns into it
+      this.bus.handle('mailstore.resolve', (req) => resolveForDelivery(this.store, {...req, srs: this.options.srs})),
       this.bus.handle('mailstore.deliver', async (req) => {
-        const {result, analysis, size} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing()})
-        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '')
+        const {result, analysis, size, sieve} = await storeMessage(this.store, {...req, sign: req.authenticated === true, ...this.signing(), sieve: this.sieve, rejectAtSmtp: true, inject: this.injectReply})
+        await this.foldersMade(sieve)
+        return this.announce(result, analysis, req.mailFrom, req.rcptTo, size, req.remoteAddress ?? '', sieve)
       }),
       this.bus.handle('mailstore.blob', async ({id}) => {
         const [raw, info] = await Promise.all([this.store.mail.blob(id), this.store.mail.blobInfo(id)])
@@ -84,16 +108,20 @@ export class MailstoreActor implements Actor {
       this.bus.handle('mailstore.recent', ({since}) => this.store.mail.recentBlobs(since, MAX_RECENT)),
       this.bus.handle('mailstore.inject', async (req) => {
         const raw = Buffer.from(req.raw, 'base64')
-        const {result, analysis, rcptTo} = await injectMessage(this.store, {
+        const {result, analysis, rcptTo, sieve} = await injectMessage(this.store, {
           from: req.from,
           to: req.to,
           raw,
           hostname: this.options.hostname ?? hostname(),
           capture: this.options.capture,
+          srs: this.options.srs,
           ...this.signing(),
+          sieve: this.sieve,
+          inject: this.injectReply,
           ...(this.options.maxMessageSize ? {maxSize: this.options.maxMessageSize} : {}),
         })
-        return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local')
+        await this.foldersMade(sieve)
+        return this.announce(result, analysis, req.from, rcptTo, raw.length, 'local', sieve)
       }),
       this.bus.handle('mailstore.changedElsewhere', (change) => {
         this.storeChanged({kind: 'mailbox', ...change})
@@ -102,6 +130,13 @@ export class MailstoreActor implements Actor {
       ...this.clientHandlers(),
       this.store.changes.on((change) => this.storeChanged(change)),
     ]
+  }
+
+  /** a message a Sieve script sends back (vacation reply, refusal notice): stored, then announced like any injected one */
+  private readonly injectReply = async (req: InjectRequest): Promise<void> => {
+    const {result, analysis, rcptTo, size, sieve} = await injectMessage(this.store, {...req, inject: this.injectReply})
+    await this.foldersMade(sieve)
+    this.announce(result, analysis, req.from, rcptTo, size, 'local', sieve)
   }
 
   /**
@@ -115,6 +150,8 @@ export class MailstoreActor implements Actor {
       const held = this.views.cachedModseq(change.mailboxId)
       if (held !== undefined && held >= change.highestModseq) return
       this.bus.publish('mailbox.changed', {user: change.user, mailboxId: change.mailboxId, highestModseq: change.highestModseq, elsewhere: true})
+    } else if (change.kind === 'sieve') {
+      this.sieve?.forget(change.user)
     } else if (change.kind === 'resync') {
       for (const f of this.views.cachedFolders()) this.bus.publish('mailbox.changed', {user: f.user, mailboxId: f.id, highestModseq: f.highestModseq, elsewhere: true})
     }
@@ -227,8 +264,16 @@ export class MailstoreActor implements Actor {
     this.unregister = []
   }
 
-  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string): DeliverReply {
+  /** the folders Sieve scripts made at a delivery (`fileinto :create`): announced as IMAP's CREATE would be */
+  private async foldersMade(sieve: SieveRun | undefined): Promise<void> {
+    for (const {user, folders} of sieve?.foldersBefore ?? []) {
+      for (const event of folderEvents(user, folders, await this.store.mail.folders(user))) this.bus.publish('folder.changed', event)
+    }
+  }
+
+  private announce(result: DeliveryResult, analysis: Analysis, mailFrom: string, rcptTo: string[], size: number, remoteAddress: string, sieve?: SieveRun): DeliverReply {
     const {from, subject} = analysis.summary
+    for (const report of sieve?.reports ?? []) this.bus.publish('sieve.ran', {id: result.id, ...report})
     this.bus.publish('mail.received', {id: result.id, mailFrom, rcptTo, from, subject, size, remoteAddress})
     for (const copy of result.stored) this.bus.publish('mail.stored', {id: result.id, ...copy, from, subject, size})
     for (const change of result.changes) this.changed(change)

@@ -10,7 +10,10 @@ import {newId} from '../ids.js'
 import type {DeliveryResult} from '../store/backend.js'
 import type {MailboxStore} from '../store/backend.js'
 import {hasLimits, limitPassed} from '../store/user-limits.js'
+import {srsRecipient, type SrsConfig} from '../srs/route.js'
 import {analyzeMessage, withTopChanged, type Analysis} from './analyze.js'
+import type {SieveDelivery, SieveRun} from '../sieve-delivery/index.js'
+import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface ResolveRequest {
   address: string
@@ -18,6 +21,8 @@ export interface ResolveRequest {
   capture?: boolean
   /** the size the client declared (MAIL FROM … SIZE=n), for the quota check */
   size?: number
+  /** config `srs`: an SRS address of a local domain is routed to the address it stands for (absent: not) */
+  srs?: SrsConfig
 }
 
 /**
@@ -26,9 +31,9 @@ export interface ResolveRequest {
  * fans out skips disabled or full members and is refused only when no member is left (quota is
  * soft beyond that: a message accepted at RCPT is stored whole).
  */
-export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
-  const address = normalizeAddress(input)
-  if (capture) return {local: [address], remote: []}
+export async function resolveForDelivery(store: MailboxStore, {address: input, capture, size = 0, srs}: ResolveRequest): Promise<{local: string[]; remote: string[]}> {
+  if (capture) return {local: [normalizeAddress(input)], remote: []}
+  const address = await srsRecipient(store, normalizeAddress(input), srs)
   const resolution = await store.directory.resolve(address)
   if (!resolution) throw new MailboxError('not-found', `no such user ${address}`)
   const records = await Promise.all(resolution.local.map((user) => store.directory.user(user)))
@@ -72,6 +77,18 @@ export interface StoreRequest {
   signer?: Signer
   /** config `dkim`: which domains sign (absent: all) */
   dkim?: DkimConfig
+  /** runs the local recipients' Sieve scripts (absent: every copy to INBOX, or Junk) */
+  sieve?: SieveDelivery
+  /**
+   * SMTP: a message with one recipient that its script rejects is refused (SieveRejected, before
+   * anything is stored); otherwise (several recipients, `mailbox send`) the sender gets a notice
+   */
+  rejectAtSmtp?: boolean
+  /**
+   * how the messages a script sends back (vacation replies, refusal notices) are injected; the
+   * server's announces them (the queue hears of them at once). Absent: injectMessage
+   */
+  inject?: (req: InjectRequest) => Promise<unknown>
 }
 
 /**
@@ -80,11 +97,18 @@ export interface StoreRequest {
  * queue's copy is signed once here, after every header we add, and stored signed: each delivery
  * attempt sends the same signed bytes.
  */
-export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number}> {
+export async function storeMessage(store: MailboxStore, req: StoreRequest): Promise<{result: DeliveryResult; analysis: Analysis; size: number; sieve?: SieveRun}> {
   const returnPath = req.local.length ? Buffer.from(`Return-Path: <${req.mailFrom}>\r\n`) : undefined
   const localRaw = Buffer.concat(returnPath ? [returnPath, ...req.pieces] : req.pieces)
   req.pieces.length = 0
   const raw = returnPath ? localRaw.subarray(returnPath.length) : localRaw
+  // quarantined mail (Junk) is not filtered, forwarded or answered: the junk verdict wins (docs/sieve-delivery.md)
+  const sieve = req.sieve?.enabled && !req.junk && !req.capture && req.local.length ? req.sieve : undefined
+  const plan = sieve ? await sieve.plan(store, {raw, mailFrom: req.mailFrom, rcptTo: req.rcptTo, local: req.local}) : undefined
+  if (plan && req.rejectAtSmtp && req.rcptTo.length === 1 && req.remote.length === 0) {
+    const refused = plan.rejected.filter((r) => r.hop === 0)
+    if (refused.length && refused.length === new Set(req.local).size) throw new SieveRejected(refused[0]!.reason)
+  }
   // the MIME offsets must be those of the bytes stored: the queue's copy has no Return-Path
   const analysis = analyzeMessage(localRaw)
   const signatures = req.sign && req.remote.length ? await outboundSignatures(store, raw, analysis.envelope, {signer: req.signer, config: req.dkim}) : undefined
@@ -100,8 +124,14 @@ export async function storeMessage(store: MailboxStore, req: StoreRequest): Prom
     remote: req.remote,
     createUsers: req.capture,
     junk: req.junk,
+    ...(plan ? {placements: plan.placements, also: plan.also} : {}),
   })
-  return {result, analysis, size: raw.length}
+  if (!plan) return {result, analysis, size: raw.length}
+  const inject = req.inject ?? ((r: InjectRequest) => injectMessage(store, r))
+  await sieve!.afterCommit(store, plan, raw, (from, to, reply) =>
+    inject({from, to: [to], raw: reply, hostname: sieve!.hostname, sign: true, signer: req.signer, dkim: req.dkim, sieve, srs: sieve!.srs}),
+  )
+  return {result, analysis, size: raw.length, sieve: {reports: plan.reports, foldersBefore: plan.foldersBefore}}
 }
 
 export interface InjectRequest {
@@ -112,17 +142,23 @@ export interface InjectRequest {
   capture?: boolean
   /** refuse a larger message (the server's smtp.maxMessageSize); absent: no limit */
   maxSize?: number
+  /** config `srs`: bounces injected to SRS addresses go where they stand for */
+  srs?: SrsConfig
   /** DKIM-sign what leaves (a local injection is trusted); default true. `dkim`: which domains sign */
   sign?: boolean
   signer?: Signer
   dkim?: DkimConfig
+  /** runs the local recipients' Sieve scripts */
+  sieve?: SieveDelivery
+  /** see StoreRequest.inject */
+  inject?: StoreRequest['inject']
 }
 
 /**
  * `sendmail`-style injection from the local machine: a trusted sender, every recipient resolved
  * first (one unknown local recipient refuses the whole message, so nothing is half-sent).
  */
-export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number}> {
+export async function injectMessage(store: MailboxStore, req: InjectRequest): Promise<{result: DeliveryResult; analysis: Analysis; rcptTo: string[]; size: number; sieve?: SieveRun}> {
   const from = req.from === '' ? '' : normalizeAddress(req.from)
   if (req.to.length === 0) throw new MailboxError('invalid', 'no recipients')
   if (req.maxSize !== undefined && req.raw.length > req.maxSize) {
@@ -132,13 +168,13 @@ export async function injectMessage(store: MailboxStore, req: InjectRequest): Pr
   const local = new Set<string>()
   const remote = new Set<string>()
   for (const to of rcptTo) {
-    const r = await resolveForDelivery(store, {address: to, capture: req.capture})
+    const r = await resolveForDelivery(store, {address: to, capture: req.capture, srs: req.srs})
     r.local.forEach((u) => local.add(u))
     r.remote.forEach((u) => remote.add(u))
   }
   const date = rfc5322Date(Date.now())
   const received = Buffer.from(`Received: by ${req.hostname} (mailbox) with local id ${process.pid}.${Date.now()};\r\n\t${date}\r\n`)
-  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim})
+  const stored = await storeMessage(store, {mailFrom: from, rcptTo, local: [...local], remote: [...remote], pieces: [received, ...completeHeader(req.raw, {from, hostname: req.hostname})], capture: req.capture, sign: req.sign ?? true, signer: req.signer, dkim: req.dkim, sieve: req.sieve, inject: req.inject})
   return {...stored, rcptTo}
 }
 

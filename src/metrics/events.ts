@@ -15,6 +15,7 @@
  *  auth.succeeded/failed  → mailbox_auth_successes_total{protocol}, mailbox_auth_failures_total{protocol, reason}
  *  rspamd.checked         → mailbox_rspamd_checks_total{action} (action `failed`: no verdict, failed open)
  *  spam.learn             → mailbox_spam_learn_total{kind, outcome} (messages moved into or out of Junk)
+ *  sieve.ran              → mailbox_sieve_runs_total{result} (ok, failed: kept in INBOX), mailbox_sieve_actions_total{action}
  */
 import {Counter, type Registry} from 'prom-client'
 import type {Bus, EventMap} from '../bus.js'
@@ -56,6 +57,11 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
   const greylistBy = childCache((result, reason) => greylist.labels(result!, reason!))
   const authOkBy = childCache((protocol) => authOk.labels(protocol!))
   const authFailedBy = childCache((protocol, reason) => authFailed.labels(protocol!, reason!))
+  const sieveRuns = counter('mailbox_sieve_runs_total', "users' Sieve scripts run at delivery, by result: ok, or failed (a runtime error or limit: the message was kept in INBOX)", ['result'])
+  const sieveActions = counter('mailbox_sieve_actions_total', 'what Sieve scripts did at delivery: keep, implicit-keep, fileinto, redirect, reject, ereject, discard, vacation, vacation-suppressed', ['action'])
+  for (const result of ['ok', 'failed']) sieveRuns.labels(result)
+  const sieveRunsBy = childCache((result) => sieveRuns.labels(result!))
+  const sieveActionsBy = childCache((action) => sieveActions.labels(action!))
   const unsubscribe = [
     bus.subscribe('mail.received', () => received.inc()),
     bus.subscribe('mail.stored', () => local.inc()),
@@ -75,6 +81,12 @@ export function countEvents(bus: Bus, registry: Registry): () => void {
     bus.subscribe('greylist.checked', ({body}) => {
       const {result, reason} = body as EventMap['greylist.checked']
       greylistBy(result, reason).inc()
+    }),
+    bus.subscribe('sieve.ran', ({body}) => {
+      const {actions, errors} = body as EventMap['sieve.ran']
+      sieveRunsBy(errors?.length ? 'failed' : 'ok').inc()
+      // the kind only: folder names and addresses would make a label per user
+      for (const action of actions) sieveActionsBy(action.split(':')[0]!).inc()
     }),
     bus.subscribe('spam.decided', ({body}) => spamBy((body as EventMap['spam.decided']).action).inc()),
     bus.subscribe('auth.succeeded', ({body}) => authOkBy((body as EventMap['auth.succeeded']).protocol).inc()),

@@ -3,6 +3,7 @@
  * RSET, NOOP, QUIT), RFC 2449 (CAPA), RFC 2595 (STLS) and RFC 5034 (AUTH PLAIN). Each names the
  * states it is valid in; the session answers `-ERR` for the others before calling it.
  */
+import {decodeSaslPlain} from '../auth/sasl-plain.js'
 import type {Pop3Session, State} from './session.js'
 import {topOf, toWire} from './wire.js'
 
@@ -28,16 +29,12 @@ function capabilities(s: Pop3Session): string[] {
   return caps
 }
 
-/** RFC 4616 PLAIN: authzid NUL authcid NUL passwd, base64; acting for someone else is not supported */
+/** RFC 4616 PLAIN (src/auth/sasl-plain.ts); `=` is an empty response (RFC 5034 §4) */
 async function saslPlain(s: Pop3Session, response: string): Promise<void> {
   if (response === '*') return s.err('[AUTH] authentication cancelled')
-  const b64 = response === '=' ? '' : response.trim()
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return s.err('[AUTH] invalid base64')
-  const parts = Buffer.from(b64, 'base64').toString('utf8').split('\0')
-  if (parts.length !== 3 || !parts[1]) return s.err('[AUTH] malformed PLAIN response')
-  const [authzid, authcid, password] = parts as [string, string, string]
-  if (authzid && authzid.trim().toLowerCase() !== authcid.trim().toLowerCase()) return s.err('[AUTH] authorization identity must be empty or the user name')
-  await s.login(authcid, password, 'PLAIN')
+  const plain = decodeSaslPlain(response === '=' ? '' : response.trim())
+  if (!plain.ok) return s.err(`[AUTH] ${plain.reason}`)
+  await s.login(plain.authcid, plain.password, 'PLAIN')
 }
 
 /** the message a STAT/LIST/RETR/TOP/DELE argument names, or undefined with `-ERR` sent */

@@ -11,13 +11,14 @@
  * Deletions only ever happen in QUIT's UPDATE step: a timeout, a dropped connection or a server
  * stop just closes the socket.
  */
-import {once} from 'node:events'
 import type {Socket} from 'node:net'
-import {TLSSocket, type SecureContext} from 'node:tls'
+import type {SecureContext} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
+import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {closeWithin} from '../socket-close.js'
+import {settledWithin, startServerTls} from '../session-socket.js'
 import {tlsLabel} from '../tls-label.js'
 import {COMMANDS} from './commands.js'
 import {LineSplitter, type Line} from './lines.js'
@@ -36,9 +37,6 @@ export interface SessionContext {
   secureContext: SecureContext
 }
 
-/** replies waiting for a slow reader beyond this pause the next command */
-const MAX_BACKLOG = 1024 * 1024
-
 export class Pop3Session {
   state: State = 'authorization'
   /** TLS from the start (POP3S) or after STLS */
@@ -55,8 +53,15 @@ export class Pop3Session {
 
   private socket: Socket
   private readonly splitter: LineSplitter
-  private readonly pending: Line[] = []
-  private running?: Promise<void>
+  private readonly commands = new CommandRunner<Line>({
+    socket: () => this.socket,
+    live: () => this.state !== 'closed' && !this.stopping,
+    handle: (line) => this.handle(line),
+    failed: (err) => {
+      this.log.error({err}, 'pop3 command failed')
+      this.err('[SYS/TEMP] internal error')
+    },
+  })
   private stopping = false
   private badCommands = 0
   private readonly seenQueue = new Set<number>()
@@ -89,42 +94,23 @@ export class Pop3Session {
   }
 
   private attach(socket: Socket): void {
-    socket.setTimeout(this.ctx.limits.idleTimeoutMs)
-    socket.on('timeout', () => {
-      // the client is not idle while we are still working on its command (a password check
-      // under load): our reply restarts the timer
-      if (this.running) return
-      // RFC 1939 §3: close without a response and without removing anything
-      this.log.debug('idle timeout')
-      socket.destroy()
-    })
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.log.debug({err: err.message}, 'connection error'))
-    socket.on('close', () => this.onClose())
+    this.commands.listen(
+      socket,
+      this.ctx.limits.idleTimeoutMs,
+      {
+        data: (chunk) => this.onData(chunk),
+        // RFC 1939 §3: close without a response and without removing anything
+        idle: () => socket.destroy(),
+        close: () => this.onClose(),
+      },
+      this.log,
+    )
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed' || this.stopping) return
-    this.pending.push(...this.splitter.push(chunk))
-    if (this.pending.length === 0 || this.running) return
-    this.socket.pause()
-    this.running = this.run().finally(() => {
-      this.running = undefined
-      if (this.state !== 'closed' && !this.stopping) this.socket.resume()
-    })
-  }
-
-  private async run(): Promise<void> {
-    let line: Line | undefined
-    while ((line = this.pending.shift()) && this.state !== 'closed' && !this.stopping) {
-      try {
-        await this.handle(line)
-      } catch (err) {
-        this.log.error({err}, 'pop3 command failed')
-        this.err('[SYS/TEMP] internal error')
-      }
-      if (this.socket.writableLength > MAX_BACKLOG) await this.writable()
-    }
+    this.commands.queue.push(...this.splitter.push(chunk))
+    this.commands.kick()
   }
 
   private async handle(line: Line): Promise<void> {
@@ -183,17 +169,8 @@ export class Pop3Session {
   /** closes after what was written has been sent (within `lingerMs`); input from now on is ignored */
   end(): void {
     this.state = 'closed'
-    this.pending.length = 0
+    this.commands.queue.length = 0
     closeWithin(this.socket, this.ctx.limits.lingerMs)
-  }
-
-  private writable(): Promise<void> {
-    if (this.socket.destroyed) return Promise.resolve()
-    const ac = new AbortController()
-    return Promise.race([once(this.socket, 'drain', {signal: ac.signal}), once(this.socket, 'close', {signal: ac.signal})]).then(
-      () => ac.abort(),
-      () => {},
-    )
   }
 
   /**
@@ -203,27 +180,18 @@ export class Pop3Session {
   async startTls(): Promise<void> {
     const plain = this.socket
     await new Promise<void>((resolve) => plain.write('+OK Begin TLS negotiation\r\n', () => resolve()))
-    this.pending.length = 0
+    this.commands.queue.length = 0
     this.splitter.reset()
-    plain.removeAllListeners('data')
-    plain.removeAllListeners('timeout')
-    plain.setTimeout(0)
-    const secure = new TLSSocket(plain, {isServer: true, secureContext: this.ctx.secureContext})
-    this.socket = secure
-    this.attach(secure)
-    // a handshake that never finishes is cut sooner than an idle session
-    secure.setTimeout(this.ctx.limits.handshakeTimeoutMs)
-    await new Promise<void>((resolve) => {
-      secure.once('secure', () => {
-        secure.setTimeout(this.ctx.limits.idleTimeoutMs)
-        this.secure = true
-        // RFC 2595 §4: the client starts over (CAPA again, then login)
-        this.pendingUser = undefined
-        this.log.debug({protocol: secure.getProtocol()}, 'tls started')
-        resolve()
-      })
-      secure.once('close', () => resolve())
+    const {secureContext, limits} = this.ctx
+    const secure = await startServerTls(plain, {secureContext, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
+      this.socket = tls
+      this.attach(tls)
     })
+    if (!secure) return
+    this.secure = true
+    // RFC 2595 §4: the client starts over (CAPA again, then login)
+    this.pendingUser = undefined
+    this.log.debug({protocol: secure.getProtocol()}, 'tls started')
   }
 
   /** `auth.login`, then the INBOX snapshot; the reply says how it went */
@@ -313,27 +281,21 @@ export class Pop3Session {
   /** server stop: let a running command (a QUIT committing its deletions) finish, then close */
   async shutdown(timeoutMs: number): Promise<void> {
     this.stopping = true
-    this.pending.length = 0
-    if (this.running) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
-      clearTimeout(timer)
-    }
+    this.commands.queue.length = 0
+    if (this.commands.running) await settledWithin(this.commands.running, timeoutMs)
     await this.seenDone()
     if (this.state !== 'closed') {
       this.err('[SYS/TEMP] server shutting down, nothing was deleted')
       this.end()
     }
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.closed, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))])
-    clearTimeout(timer)
+    await settledWithin(this.closed, 1000)
     this.socket.destroy()
   }
 
   private onClose(): void {
     if (this.state !== 'closed') this.log.debug({state: this.state}, 'connection dropped')
     this.state = 'closed'
-    this.pending.length = 0
+    this.commands.queue.length = 0
     this.continuation = undefined
     // RETRs that went out before the drop still get their \Seen
     void this.seenDone().finally(() => this.markClosed())

@@ -30,6 +30,8 @@ function named<T extends Record<string, (...args: never[]) => SmtpError>>(replie
 
 export const reply = named({
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),
+  /** an SRS address of ours whose hash or age fails (src/srs/route.ts): `why` says which */
+  srsRefused: (why: string) => new SmtpError(550, '5.1.1', `Invalid bounce address (${why})`),
   relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
   mailboxDisabled: () => new SmtpError(550, '5.2.1', 'Mailbox disabled'),
   mailboxFull: () => new SmtpError(552, '5.2.2', 'Mailbox full'),
@@ -54,6 +56,8 @@ export const reply = named({
   spamRefused: (why: string) => new SmtpError(550, '5.7.1', `Message refused as spam (${why.slice(0, 200)})`),
   /** rspamd asked for a later try (soft reject, greylist) */
   spamDeferred: () => new SmtpError(451, '4.7.1', 'Message deferred by the spam filter, try again later'),
+  /** the only recipient's Sieve script refused the message (RFC 5429 §2.1.1): its reason, on one line */
+  sieveRejected: (reason: string) => new SmtpError(550, '5.7.1', reason.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 400) || 'Message rejected'),
   /** the connection named too many recipients that do not exist (a directory harvest): closed */
   tooManyUnknownRecipients: () => new SmtpError(421, '4.7.0', 'Too many unknown recipients, closing connection'),
 })

@@ -21,6 +21,7 @@ import {newId} from '../ids.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
+import {SrsRefused} from '../srs/route.js'
 import type {TlsMaterial} from '../tls.js'
 import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
@@ -28,6 +29,7 @@ import {MessageBudget} from './message-budget.js'
 import type {IncomingMessage} from './protocol/incoming-message.js'
 import {SmtpListener} from './protocol/listener.js'
 import type {SmtpAddress, SmtpAuth, SmtpSession} from './protocol/types.js'
+import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface SmtpLimits {
   /** advertised with SIZE and enforced: bigger messages get 552 5.3.4 */
@@ -294,7 +296,7 @@ export class SmtpFrontEnd implements Actor {
       if (err.code === 'invalid') return cb(reply.badRecipient())
       if (err.code === 'conflict') return cb(reply.loop())
       if (this.spamChecked(role) && (await this.bus.call('spam.unknownRecipient', {session: session.id})).close) return cb(reply.tooManyUnknownRecipients())
-      cb(reply.unknownUser())
+      cb(err instanceof SrsRefused ? reply.srsRefused(err.why) : reply.unknownUser())
     }
   }
 
@@ -321,6 +323,7 @@ export class SmtpFrontEnd implements Actor {
         },
         (err: unknown) => {
           hold.release()
+          if (err instanceof SieveRejected) return cb(reply.sieveRejected(err.reason))
           if (err instanceof SmtpError || typeof (err as {responseCode?: unknown}).responseCode === 'number') return cb(err as Error)
           this.log.error({err}, 'delivery failed')
           cb(reply.localError())

@@ -284,6 +284,74 @@ export interface GreylistStore {
   stats(): Promise<GreylistStats>
 }
 
+/** a user's Sieve script as listed (RFC 5804 LISTSCRIPTS): `size` in UTF-8 bytes, `updatedAt` epoch ms */
+export interface SieveScriptInfo {
+  name: string
+  active: boolean
+  size: number
+  updatedAt: number
+}
+
+export interface SieveScript {
+  name: string
+  content: string
+  active: boolean
+}
+
+/** the limits a `put` checks (config `sieve.maxScripts`, `sieve.maxScriptBytes`) */
+export interface SieveQuota {
+  maxScripts: number
+  maxScriptBytes: number
+}
+
+/**
+ * Users' Sieve scripts (RFC 5228; managed as RFC 5804 describes), at most one active per user,
+ * and the vacation replies sent (RFC 5230 §4.2: one per sender per period). Names are compared
+ * exactly (byte order); ./sieve-rules.ts has the name and quota rules both backends apply.
+ * Errors are MailboxError: `invalid` (a bad name), `quota`, `not-found`, `exists`, `conflict`.
+ */
+export interface SieveStore {
+  /** a user's scripts, by name (byte order) */
+  list(user: string): Promise<SieveScriptInfo[]>
+  get(user: string, name: string): Promise<SieveScript | undefined>
+  /** the one active script, or undefined: the delivery path reads this for every local recipient (cheap) */
+  active(user: string): Promise<SieveScript | undefined>
+  /**
+   * Creates or replaces the text, keeping its active state. `invalid`: bad name (empty, > 128
+   * chars, control chars, '/'); `quota`: one more script than maxScripts, or content over
+   * maxScriptBytes; `not-found`: no such user. The caller has validated the text with parseSieve.
+   */
+  put(user: string, name: string, content: string, quota: SieveQuota): Promise<SieveScriptInfo>
+  /** makes `name` the only active script; `null` deactivates all. `not-found` when no such script */
+  activate(user: string, name: string | null): Promise<void>
+  /** `not-found`; `conflict` when it is the active one (RFC 5804 DELETESCRIPT answers NO (ACTIVE)) */
+  remove(user: string, name: string): Promise<void>
+  /** keeps the active state; `not-found` (from), `exists` (to is taken) */
+  rename(user: string, from: string, to: string): Promise<void>
+  /**
+   * RFC 5230 "one reply per sender per period", durably and atomically (two nodes or two
+   * deliveries at once: exactly one gets true): true when no reply for (user, hash) is recorded
+   * that is still within its period; then records one until now + periodMs.
+   */
+  claimVacationReply(user: string, hash: string, now: number, periodMs: number): Promise<boolean>
+  /** removes vacation records past their period, at most `limit` per commit; how many went */
+  purgeVacationReplies(now: number, limit?: number): Promise<number>
+}
+
+/**
+ * Values the whole installation shares, kept in the store so every process and node agrees
+ * (LMDB: the `settings` database; PostgreSQL: the `settings` table). Copied by `store copy` and
+ * kept by backups: an SRS address made before a move still reverses after it.
+ */
+export interface SettingsStore {
+  /**
+   * The secret named `name` (32 random bytes), made at its first use in one transaction: two
+   * processes or nodes asking at once for a name not yet there get the same bytes. `srs` signs SRS
+   * addresses (../srs/). A store opened read-only that lacks it: `unavailable`.
+   */
+  secret(name: string): Promise<Buffer>
+}
+
 /**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
@@ -296,6 +364,8 @@ export type StoreChange =
   | {kind: 'directory'; version?: number}
   /** capture rules changed */
   | {kind: 'capture'}
+  /** a user's Sieve scripts changed (put, activate, remove, rename) */
+  | {kind: 'sieve'; user: string}
   /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
   | {kind: 'queue'; dueAt: number}
   | {kind: 'resync'}
@@ -322,6 +392,8 @@ export interface MailboxStore {
   readonly queue: QueueStore
   readonly learn: LearnStore
   readonly greylist: GreylistStore
+  readonly sieve: SieveStore
+  readonly settings: SettingsStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>
@@ -429,6 +501,17 @@ export interface StoredCopy {
   uidValidity: number
 }
 
+/**
+ * Where one local copy goes (a Sieve `keep` or `fileinto`): a folder by name as the script gave
+ * it, with canonical flags. A folder that is missing (or a \Noselect placeholder, or not a valid
+ * name) is made with its parents when `create`, else the copy goes to INBOX.
+ */
+export interface Placement {
+  folder: string
+  flags: string[]
+  create?: boolean
+}
+
 /** One accepted message: local copies and queue entries, all in one commit. */
 export interface DeliveryInput {
   /** bytes for local copies (Return-Path and Received already prepended) */
@@ -449,10 +532,20 @@ export interface DeliveryInput {
   createUsers?: boolean
   /** local copies go to each user's Junk folder instead of INBOX (see junkFolder) */
   junk?: boolean
+  /**
+   * per local user, where the copies go (their Sieve script's outcome): a user not named here
+   * gets the one copy in INBOX (or Junk); an empty list stores nothing for the user (discard)
+   */
+  placements?: Record<string, Placement[]>
+  /**
+   * further messages in the same commit, each with bytes, envelope sender and recipients of
+   * its own: Sieve redirects (a copy with Delivered-To, sent with an SRS sender)
+   */
+  also?: DeliveryInput[]
 }
 
 export interface DeliveryResult {
-  /** the local blob's id, else the remote one's */
+  /** the local blob's id, else the remote one's, else (nothing was stored: discarded) a new id */
   id: string
   stored: StoredCopy[]
   queued: QueueEntry[]

@@ -45,3 +45,12 @@ export const userFamiliarAddressesRange = (user: string) => ({start: [user, ''],
 /** learning jobs in due order: [dueAt, id] (an index beside `learnJobs`, keyed by id) */
 export const learnDueKey = (dueAt: number, id: string): [number, string] => [dueAt, id]
 export const learnDueBeforeRange = (before: number) => ({start: [0, ''], end: [before + 1, '']})
+
+/** a user's Sieve scripts: [user, name] (see lmdb-sieve.ts) */
+export const sieveScriptKey = (user: string, name: string): [string, string] => [user, name]
+export const userSieveScriptsRange = (user: string) => ({start: [user, ''], end: [user, MAX_STRING]})
+/** vacation replies sent: [user, hash of the sender and the reply's parameters] → until (see lmdb-sieve.ts) */
+export const vacationReplyKey = (user: string, hash: string): [string, string] => [user, hash]
+export const userVacationRepliesRange = userSieveScriptsRange
+/** `settings`: a named secret (see lmdb-settings.ts) */
+export const secretKey = (name: string): [string, string] => ['secret', name]

@@ -18,6 +18,7 @@ import {usageOfFolders} from '../mailstore/folder-rules.js'
 import type {DirectoryLookups, DirectoryStore, DkimStore, ImportedUser, NewDomain, NewUser, UserChange} from './backend.js'
 import {activeDkimKeys, dkimKeysOf, putDkimKeysInTxn, removeDkimKeyInTxn, removeDomainDkimKeysInTxn, retireDkimKeysInTxn} from './dkim-keys.js'
 import {forgetLoginsInTxn} from './lmdb-auth.js'
+import {removeUserSieveInTxn} from './lmdb-sieve.js'
 import {createDefaultFolders, listFolders, removeAllFolders} from './lmdb-folders.js'
 import type {AliasRecord, DomainRecord, UserRecord} from './records.js'
 import type {Store} from './store.js'
@@ -77,11 +78,12 @@ export function lmdbDirectory(store: Store): DirectoryStore {
     return record
   }
 
-  /** a user, their folders and mail, their familiar addresses and their place in alias targets */
+  /** a user, their folders and mail, their familiar addresses, Sieve scripts and vacation replies, and their place in alias targets */
   const deleteUser = (address: string): void => {
     removeAllFolders(store, address)
     store.users.removeSync(address)
     forgetLoginsInTxn(store, address)
+    removeUserSieveInTxn(store, address)
     dropAliasTarget(store, address)
   }
 

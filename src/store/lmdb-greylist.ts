@@ -16,6 +16,7 @@
 import type {Database, Key} from 'lmdb'
 import type {GreylistStore} from './backend.js'
 import {boundedTriplet, greylistExpired, greylistSighting, networkPassLive, passStandsWithoutWrite, type GreylistEntry} from './greylist-rules.js'
+import {purgeExpired} from './lmdb-purge.js'
 import type {Store} from './store.js'
 
 /** entries in a database, from LMDB's statistics (no scan) */
@@ -50,35 +51,10 @@ export function lmdbGreylist(store: Store): GreylistStore {
       const db = entries()
       const passes = networks()
       if (!db || !passes) return 0
-      let removed = 0
-      for (const [source, expired] of [
-        [db, (value: unknown) => greylistExpired(value as GreylistEntry, now, policy)],
-        [passes, (value: unknown) => !networkPassLive(value as number, now, policy)],
-      ] as [Database<unknown, Key>, (value: unknown) => boolean][]) {
-        // each scan goes on after the last key the previous one read: live entries are read once
-        let after: Key | undefined
-        for (;;) {
-          const keys: Key[] = []
-          let last: Key | undefined
-          for (const {key, value} of source.getRange(after === undefined ? {} : {start: after, exclusiveStart: true})) {
-            last = key
-            if (expired(value)) keys.push(key)
-            if (keys.length >= limit) break
-          }
-          after = last
-          if (!keys.length) break
-          removed += await store.transactAsync(() => {
-            let n = 0
-            for (const key of keys) {
-              const value = source.get(key)
-              if (value !== undefined && expired(value)) n += source.removeSync(key) ? 1 : 0
-            }
-            return n
-          })
-          if (keys.length < limit) break
-        }
-      }
-      return removed
+      return (
+        (await purgeExpired(store, db as Database<GreylistEntry, Key>, (entry) => greylistExpired(entry, now, policy), limit)) +
+        (await purgeExpired(store, passes as Database<number, Key>, (pass) => !networkPassLive(pass, now, policy), limit))
+      )
     },
 
     async stats() {

@@ -3,7 +3,7 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, subscriptionKey} from './keys.js'
+import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, secretKey, sieveScriptKey, subscriptionKey} from './keys.js'
 import type {Store} from './store.js'
 import {
   commitBatches,
@@ -33,6 +33,10 @@ function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
     deliveryAttempt: [store.deliveryLog],
     captureRule: [store.captureRules],
     familiarAddress: [store.familiarAddresses],
+    // a read-only store written before Sieve has no such database: none to count
+    sieveScript: [store.sieveScripts ?? {getCount: () => 0}],
+    // a store written before the database has none: nothing to count or to find taken
+    secret: store.settingsDb ? [store.settingsDb] : [],
   }
 }
 
@@ -88,6 +92,19 @@ export function lmdbSource(store: Store, where: string): TransferSource {
       for (const {key, value} of store.familiarAddresses.getRange(read())) {
         yield {kind: 'familiarAddress', value: {user: key[0], network: key[1], lastLogin: value}}
       }
+      if (store.sieveScripts) {
+        // each user's active name, read once at their first script
+        let user: string | undefined
+        let active: string | undefined
+        for (const {key, value} of store.sieveScripts.getRange(read())) {
+          const [owner, name] = key
+          if (owner !== user) active = store.sieveActive?.get((user = owner), read())
+          yield {kind: 'sieveScript', value: shape.sieveScript({user: owner, name, content: value.content, active: name === active, updatedAt: value.updatedAt})}
+        }
+      }
+      for (const {key, value} of store.settingsDb?.getRange(read()) ?? []) {
+        if (key[0] === 'secret') yield {kind: 'secret', value: {name: key[1], value: Buffer.from(value).toString('base64')}}
+      }
     },
 
     async close() {
@@ -138,6 +155,14 @@ function put(store: Store, r: TransferRecord): void {
       return void store.captureRules.putSync(r.value.id, r.value)
     case 'familiarAddress':
       return void store.familiarAddresses.putSync(familiarAddressKey(r.value.user, r.value.network), r.value.lastLogin)
+    case 'sieveScript': {
+      const {user, name, content, active, updatedAt} = r.value
+      store.sieveScripts!.putSync(sieveScriptKey(user, name), {content, updatedAt})
+      if (active) store.sieveActive!.putSync(user, name)
+      return
+    }
+    case 'secret':
+      return void store.settingsDb?.putSync(secretKey(r.value.name), Buffer.from(r.value.value, 'base64'))
   }
 }
 

@@ -20,7 +20,9 @@ import {lmdbCapture} from './lmdb-capture.js'
 import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
+import {lmdbSettings} from './lmdb-settings.js'
 import {lmdbQueue} from './lmdb-queue.js'
+import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {GreylistEntry} from './greylist-rules.js'
@@ -81,6 +83,12 @@ export interface Store extends MailboxStore {
    */
   readonly greylistEntries: Database<GreylistEntry, [string, string, string]> | undefined
   readonly greylistNetworks: Database<number, string> | undefined
+  /** Sieve scripts, each user's active one, the vacation replies sent (./lmdb-sieve.ts); absent as greylisting's are */
+  readonly sieveScripts: Database<SieveScriptRecord, [string, string]> | undefined
+  readonly sieveActive: Database<string, string> | undefined
+  readonly vacationReplies: Database<number, [string, string]> | undefined
+  /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
+  readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -179,6 +187,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     learn: lmdbLearn(store),
     mail: lmdbMail(store),
     greylist: lmdbGreylist(store),
+    sieve: lmdbSieve(store),
+    settings: lmdbSettings(store),
     path,
     readOnly,
     env,
@@ -202,6 +212,10 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     learnDue: db('learnDue'),
     greylistEntries: newerDb('greylist'),
     greylistNetworks: newerDb('greylistNetworks'),
+    sieveScripts: newerDb('sieveScripts'),
+    sieveActive: newerDb('sieveActive'),
+    vacationReplies: newerDb('vacationReplies'),
+    settingsDb: newerDb('settings'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -15,7 +15,8 @@
  * leave it (the copy is made while no node runs, so nobody is sending it).
  *
  * Not copied: the login throttle's failure counts and the cluster's node registry (both about
- * running nodes), greylisting's triplets (senders of the moment: each is greylisted once more), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
+ * running nodes), greylisting's triplets (senders of the moment: each is greylisted once more),
+ * the vacation replies sent (a correspondent may get one more auto-reply after a copy), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
  * floor is its HIGHESTMODSEQ, so a client that knew an older state resyncs it whole).
  */
 import {createHash, type Hash} from 'node:crypto'
@@ -66,6 +67,22 @@ export interface FamiliarAddress {
   lastLogin: number
 }
 
+/** a user's Sieve script, with whether it is the active one */
+export interface SieveScriptTransfer {
+  user: string
+  name: string
+  content: string
+  active: boolean
+  updatedAt: number
+}
+
+/** a secret of `store.settings` (the SRS key): SRS addresses made before a copy still reverse after it */
+export interface SecretTransfer {
+  name: string
+  /** base64 */
+  value: string
+}
+
 /** what each kind of record carries */
 export interface TransferValues {
   meta: StoreCounters
@@ -81,6 +98,8 @@ export interface TransferValues {
   deliveryAttempt: DeliveryAttemptRecord
   captureRule: CaptureRuleRecord
   familiarAddress: FamiliarAddress
+  sieveScript: SieveScriptTransfer
+  secret: SecretTransfer
 }
 
 export type Kind = keyof TransferValues
@@ -100,6 +119,8 @@ export const KINDS: readonly Kind[] = [
   'deliveryAttempt',
   'captureRule',
   'familiarAddress',
+  'sieveScript',
+  'secret',
 ]
 
 /** how progress and summaries name each kind */
@@ -117,6 +138,8 @@ export const KIND_NAMES: Record<Kind, string> = {
   deliveryAttempt: 'delivery log',
   captureRule: 'capture rules',
   familiarAddress: 'familiar addresses',
+  sieveScript: 'Sieve scripts',
+  secret: 'secrets',
 }
 
 export type TransferRecord = {[K in Kind]: {kind: K; value: TransferValues[K]}}[Kind]
@@ -138,7 +161,7 @@ export type PlacesOf<T> = Record<Exclude<Kind, 'meta'>, T[]>
 export async function totalsOf<T>(places: PlacesOf<T>, count: (place: T) => number | Promise<number>, blobBytes: () => number | Promise<number>): Promise<KindCounts> {
   const totals = emptyCounts()
   totals.meta.count = 1
-  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = await count(first!)
+  for (const [kind, [first]] of Object.entries(places) as [Exclude<Kind, 'meta'>, T[]][]) totals[kind].count = first === undefined ? 0 : await count(first)
   totals.blob.bytes = await blobBytes()
   return totals
 }
@@ -315,6 +338,8 @@ const shapeCaptureRule = (r: CaptureRuleRecord): CaptureRuleRecord => ({
   createdAt: r.createdAt,
 })
 
+const shapeSieveScript = (r: SieveScriptTransfer): SieveScriptTransfer => ({user: r.user, name: r.name, content: r.content, active: r.active, updatedAt: r.updatedAt})
+
 /** the records' shapes by kind, for the exporters */
 export const shape = {
   domain: shapeDomain,
@@ -327,6 +352,7 @@ export const shape = {
   queueEntry: shapeQueueEntry,
   deliveryAttempt: shapeDeliveryAttempt,
   captureRule: shapeCaptureRule,
+  sieveScript: shapeSieveScript,
 }
 
 /** the refusal of a destination that holds records of `kind` */

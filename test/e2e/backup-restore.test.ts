@@ -13,7 +13,8 @@
  * restore refuses a data dir being served, and files that are no backup (garbage, empty, cut off,
  * a newer schema) before touching anything. Last, the round trip through PostgreSQL both ways
  * (the PostgreSQL backup taken while a node serves the database), compared with `store verify`
- * (the digests of src/store/transfer.ts).
+ * (the digests of src/store/transfer.ts). Users' Sieve scripts, the active one marked, come through
+ * each way.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
@@ -118,6 +119,10 @@ async function expectSameStores(from: string, to: string): Promise<void> {
 }
 
 const hasPrlimit = onPath('prlimit')
+const SIEVE_FILTERS = 'require "fileinto";\nif header :contains "subject" "report" { fileinto "Archive"; }\n'
+/** a data dir's (or with `store`, a PostgreSQL store's) Sieve scripts of alice, as `sieve list` shows them */
+const aliceSieve = async (dataDir: string, store?: string) =>
+  (await runJson<{name: string; active: boolean}[]>(['sieve', 'list', ALICE.address, ...(store ? ['--store', store] : [])], {dataDir})).map((s) => [s.name, s.active])
 
 describe('mailbox backup and restore', () => {
   /** ~60 MB: alice and bob, and 3,000 distinct messages of 20 KB for bob */
@@ -134,6 +139,16 @@ describe('mailbox backup and restore', () => {
     small = tempDataDir()
     await addUsers(small, ['example.test', 'other.test'], [ALICE, {address: 'carol@other.test', password: 'carol-pw'}])
     await seedDistinctMessages(small, ALICE.address, 'INBOX', 20, 2_000)
+    // Sieve scripts, one active: restores and copies keep them (store verify's digests include them)
+    const store = openStore(small, {create: false})
+    try {
+      const quota = {maxScripts: 20, maxScriptBytes: 65_536}
+      await store.sieve.put(ALICE.address, 'Filters', SIEVE_FILTERS, quota)
+      await store.sieve.activate(ALICE.address, 'Filters')
+      await store.sieve.put(ALICE.address, 'spare', 'keep;\n', quota)
+    } finally {
+      await store.close()
+    }
     mkdirSync(backups, {recursive: true})
     smallBackup = join(backups, 'small.lmdb')
     const r = await runCli(['backup', smallBackup, '--data-dir', small])
@@ -347,6 +362,11 @@ describe('mailbox backup and restore', () => {
     const previous = /^the store that was there is kept as (\S+)$/m.exec(r.stdout)?.[1]
     expect(previous).toMatch(/mailbox\.lmdb\.before-restore-\d{4}-\d\d-\d\dT\d{6}Z$/)
     expect(await users(target)).toEqual([ALICE.address, 'carol@other.test'])
+    expect(await aliceSieve(target)).toEqual([
+      ['Filters', true],
+      ['spare', false],
+    ])
+    expect((await runJson<{content: string}>(['sieve', 'show', ALICE.address, 'Filters'], {dataDir: target})).content).toBe(SIEVE_FILTERS)
     expect(readdirSync(target).filter((f) => f.startsWith('restore-incomplete'))).toEqual([])
     // the old store is whole: as a data dir's store it shows what it held
     const old = tempDataDir()
@@ -409,6 +429,10 @@ describe('mailbox backup and restore', () => {
       expect(r.code, r.stderr).toBe(0)
       expect(JSON.parse(r.stdout)).toMatchObject({users: 2, messages: 20})
       await expectSameStores(small, url)
+      expect(await aliceSieve(tempDataDir(), url)).toEqual([
+        ['Filters', true],
+        ['spare', false],
+      ])
       expectRefused(await runCli(['restore', smallBackup, '--store', url]), /is not empty \(it holds/)
 
       // backed up while a node serves the database (it is in the node registry: no --force needed)
@@ -428,6 +452,10 @@ describe('mailbox backup and restore', () => {
       const restored = await runCli(['restore', fromPg, '--data-dir', back])
       expect(restored.code, restored.stderr).toBe(0)
       await expectSameStores(small, back)
+      expect(await aliceSieve(back)).toEqual([
+        ['Filters', true],
+        ['spare', false],
+      ])
       // the mail delivered after the backup is not in it (its folder's counters are the first difference)
       expect((await runCli(['store', 'verify', '--from', url, '--to', back])).stderr).toMatch(/^Error: the stores differ in folders: /m)
     }, 90_000)

@@ -228,13 +228,15 @@ describe('domain and user happy paths (--json)', () => {
       updatedAt: user.createdAt,
     })
     expect(user.createdAt).toBeGreaterThanOrEqual(t0 - 1000)
-    expect(await runJson(['user', 'show', 'bob@example.com'], {dataDir})).toEqual(user)
+    // show and list say too which Sieve script is active and whether vacation is on (test/e2e/sieve-cli.test.ts)
+    const noSieve = {script: null, vacation: false}
+    expect(await runJson(['user', 'show', 'bob@example.com'], {dataDir})).toEqual({...user, sieve: noSieve})
 
     const list = await runJson(['user', 'list'], {dataDir})
     expect(list).toHaveLength(2)
-    expect(list[0]).toEqual({address: 'alice@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number)})
-    expect(list[1]).toEqual(user)
-    for (const u of list) expect(Object.keys(u).sort()).toEqual(USER_KEYS)
+    expect(list[0]).toEqual({address: 'alice@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 6, disabled: false, createdAt: expect.any(Number), updatedAt: expect.any(Number), sieve: noSieve})
+    expect(list[1]).toEqual({...user, sieve: noSieve})
+    for (const u of list) expect(Object.keys(u).sort()).toEqual([...USER_KEYS, 'sieve'].sort())
     const human = await runCli(['user', 'list'], {dataDir})
     expect(human.stdout).toMatch(/bob@example\.com\s+enabled\s+0\s+0B\s+2G/)
     expect(human.stdout).toMatch(/alice@example\.com\s+enabled\s+0\s+0B\s+unlimited/)
@@ -255,7 +257,7 @@ describe('domain and user happy paths (--json)', () => {
     expect(await argon2.verify(after!, 'n3w secret')).toBe(true)
     expect(await argon2.verify(after!, 'pw')).toBe(false)
     const shown = JSON.parse(r.stdout)
-    expect(shown).toEqual({...shownBefore, updatedAt: expect.any(Number)})
+    expect(shown).toEqual({...shownBefore, sieve: undefined, updatedAt: expect.any(Number)})
     expect(shown.updatedAt).toBeGreaterThanOrEqual(shownBefore.updatedAt)
   })
 

@@ -67,6 +67,11 @@ describe('start-up of the reading commands', () => {
     expect(await loadedBy(['user', 'show', 'alice@example.com'])).toEqual([])
   })
 
+  it('`sieve list` and `user vacation` (showing the state) load none of them either', async () => {
+    expect(await loadedBy(['sieve', 'list', 'alice@example.com'])).toEqual([])
+    expect(await loadedBy(['user', 'vacation', 'alice@example.com'])).toEqual([])
+  })
+
   it('`queue list` and `config show` never load prom-client (only `serve --metrics-port` does)', async () => {
     expect(await loadedBy(['queue', 'list'])).not.toContain('prom-client')
     expect(await loadedBy(['config', 'show'])).not.toContain('prom-client')

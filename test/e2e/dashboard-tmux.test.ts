@@ -280,6 +280,14 @@ describe('dashboard without a running server', () => {
     config = await setupStore(dataDir)
     const r = await runCli(['user', 'add', 'dave@example.com', '--password-stdin', '--quota', '1M'], {dataDir, input: 'dave-Passw0rd\n'})
     expect(r.code, r.stderr).toBe(0)
+    // Sieve: alice filters, dave is away (the users screen's SIEVE and VACATION columns)
+    for (const [args, input] of [
+      [['sieve', 'put', 'alice@example.com', 'Filters', '--activate'], 'require "fileinto";\nif header :contains "list-id" "x" { fileinto "Lists"; }\n'],
+      [['user', 'vacation', 'dave@example.com', '--subject', 'Away', '--message-file', '-'], 'Back soon.'],
+    ] as const) {
+      const done = await runCli([...args], {dataDir, input})
+      expect(done.code, done.stderr).toBe(0)
+    }
     closedPort = await freePort()
   })
 
@@ -297,11 +305,15 @@ describe('dashboard without a running server', () => {
     expect(queueCountsOnScreen(s)).toMatchObject({queued: 1, total: 1})
 
     await d.keys('2')
-    s = await d.waitFor((x) => x.includes('─ users') && x.includes('dave@example.com'), {what: 'the stored users'})
+    s = await d.waitFor((x) => x.includes('─ users') && x.includes('dave@example.com') && x.includes('Filters'), {what: 'the stored users, with their Sieve scripts'})
     const users = boxLines(s, 'users')
-    expect(users[0]).toMatch(/^ADDRESS\s+STATE\s+MESSAGES\s+USED\s+QUOTA\s+USE%/)
-    expect(users.some((l) => /^alice@example\.com\s+enabled\s+0\s+0B\s+unlimited/.test(l))).toBe(true)
-    expect(users.some((l) => /^dave@example\.com\s+enabled\s+0\s+0B\s+1M\s+0%/.test(l))).toBe(true)
+    expect(users[0]).toMatch(/^ADDRESS\s+STATE\s+MESSAGES\s+USED\s+QUOTA\s+USE%\s+SIEVE\s+VACATION/)
+    expect(users.some((l) => /^alice@example\.com\s+enabled\s+0\s+0B\s+unlimited\s+Filters\s+off\s*$/.test(l))).toBe(true)
+    expect(users.some((l) => /^dave@example\.com\s+enabled\s+0\s+0B\s+1M\s+0%\s+vacation\s+on\s*$/.test(l))).toBe(true)
+    // vacation off from the CLI: the next read of the store shows it
+    const off = await runCli(['user', 'vacation', 'dave@example.com', '--off'], {dataDir})
+    expect(off.code, off.stderr).toBe(0)
+    s = await d.waitFor((x) => boxLines(x, 'users').some((l) => /^dave@example\.com\s+enabled\s+0\s+0B\s+1M\s+0%\s+off\s*$/.test(l)), {what: "dave's vacation off"})
     await d.keys('1')
     s = await d.waitFor((x) => rowOf(x, id) !== undefined)
     expect(isLive(s)).toBe(false)

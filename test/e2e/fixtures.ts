@@ -60,7 +60,7 @@ export async function messageCount(dataDir: string): Promise<number> {
   return withTestStore(dataDir, async ({mail}) => [...(await mail.usageByUser()).values()].reduce((n, u) => n + u.messages, 0), {readOnly: true})
 }
 
-const DATABASES = ['meta', 'domains', 'users', 'aliases', 'mailboxes', 'messages', 'blobs', 'blobInfo', 'queueEntries', 'queueIndex', 'deliveryLog'] as const
+const DATABASES = ['meta', 'domains', 'users', 'aliases', 'mailboxes', 'messages', 'blobs', 'blobInfo', 'queueEntries', 'queueIndex', 'deliveryLog', 'sieveScripts', 'sieveActive'] as const
 
 /**
  * Every key and value of every named LMDB database, or on PostgreSQL the digest of every record

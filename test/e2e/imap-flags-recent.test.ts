@@ -12,6 +12,8 @@
  *   messages nobody claimed yet as recent and does not take them from the next SELECT.
  * - A .SILENT STORE on top of another session's change the storing session was not told about
  *   yet reports the resulting flags (found by test/e2e/imap-consistency.test.ts).
+ * - A STORE on a message another session expunged, which the storing session was not told
+ *   about yet, succeeds without effect and without a FETCH (RFC 2180 §4.2; Dovecot differs).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deliver, RawConnections, RawImap, simpleMessage, startImapServer, type ImapServer} from './imap-helpers.js'
@@ -154,6 +156,23 @@ describe('a .SILENT STORE over a change the session was not told about yet (foun
     // caught up: a .SILENT STORE is silent again
     expect(await untaggedOf(a, 'STORE 2 +FLAGS.SILENT (\\Seen)')).toEqual([])
     expect(await untaggedOf(a, 'NOOP')).toEqual([])
+  })
+})
+
+describe('a STORE on a message another session expunged, which this one was not told about yet', () => {
+  it('succeeds without effect (RFC 2180 §4.2): no FETCH, and its keyword never enters the folder', async () => {
+    const [a, b] = [await login(), await login()]
+    const box = await folderWith(a, 3)
+    await untaggedOf(a, `SELECT ${box}`)
+    await untaggedOf(b, `SELECT ${box}`)
+    await untaggedOf(b, `MOVE 2 ${box}`)
+    // Dovecot 2.3 stores into its stale view of the message and answers FLAGS with $Ghost and a
+    // FETCH with it; here the message is gone from the folder, so nothing carries $Ghost
+    // (the moved copy is new to a; b, told first, has it as \\Recent)
+    expect(await untaggedOf(a, 'STORE 2 +FLAGS ($Ghost)')).toEqual(['* 4 EXISTS', '* 0 RECENT'])
+    expect(await untaggedOf(a, 'NOOP')).toEqual(['* 2 EXPUNGE'])
+    expect(await untaggedOf(a, 'FETCH 1:* (UID FLAGS)')).toEqual(['* 1 FETCH (UID 1 FLAGS ())', '* 2 FETCH (UID 3 FLAGS ())', '* 3 FETCH (UID 4 FLAGS ())'])
+    expect((await untaggedOf(a, `SELECT ${box}`)).slice(1, 3)).toEqual(flagsPair(''))
   })
 })
 

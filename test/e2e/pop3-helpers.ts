@@ -8,21 +8,11 @@ import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {expect} from 'vitest'
 import {connectControl} from '../../src/control/client.js'
 import {RawSmtp} from './smtp-helpers.js'
-import {upgradeToTls} from '../helpers/tls.js'
+import {RawSocket} from '../helpers/raw-socket.js'
 
-export class RawPop3 {
-  private buffer = Buffer.alloc(0)
-  private waiter?: () => void
-  private socket: Socket | TLSSocket
-  /** resolves when the server closes the connection */
-  closed: Promise<void>
-  private markClosed!: () => void
-  private isClosed = false
-
+export class RawPop3 extends RawSocket {
   private constructor(socket: Socket | TLSSocket) {
-    this.socket = socket
-    this.closed = new Promise((resolve) => (this.markClosed = resolve))
-    this.attach(socket)
+    super(socket, 'POP3')
   }
 
   /** `localAddress` (plain connections) picks the client's loopback address (127.0.0.2 …) */
@@ -38,42 +28,6 @@ export class RawPop3 {
     const client = new RawPop3(socket)
     if (options.greeting !== false) expect(await client.line()).toMatch(/^\+OK .*POP3 server ready$/)
     return client
-  }
-
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', this.onData)
-    socket.on('error', () => {})
-    socket.on('close', this.onClose)
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.buffer = Buffer.concat([this.buffer, chunk])
-    this.waiter?.()
-  }
-
-  private readonly onClose = (): void => {
-    this.isClosed = true
-    this.markClosed()
-    this.waiter?.()
-  }
-
-  private async until<T>(take: () => T | undefined, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const got = take()
-      if (got !== undefined) return got
-      if (this.isClosed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`)
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`no POP3 response within ${timeoutMs} ms; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left)
-        this.waiter = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      this.waiter = undefined
-    }
   }
 
   /** one response line, CRLF removed (checks it was CRLF) */
@@ -121,18 +75,9 @@ export class RawPop3 {
     return body.toString('utf8').split('\r\n').slice(0, -1)
   }
 
-  write(data: string | Buffer): void {
-    this.socket.write(data)
-  }
-
   async stls(): Promise<void> {
     expect(await this.cmd('STLS')).toBe('+OK Begin TLS negotiation')
-    const plain = this.socket
-    plain.off('data', this.onData)
-    plain.off('close', this.onClose)
-    const secure = await upgradeToTls(plain)
-    this.socket = secure
-    this.attach(secure)
+    await this.upgrade()
   }
 
   async login(user: string, password: string): Promise<string> {
@@ -146,11 +91,6 @@ export class RawPop3 {
     return r
   }
 
-  /** drops the connection without QUIT */
-  async drop(): Promise<void> {
-    this.socket.destroy()
-    await this.closed
-  }
 }
 
 /** Stores a message through the live server (control socket, `mailstore.inject`), bytes as given. */

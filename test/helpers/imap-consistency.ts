@@ -7,7 +7,8 @@
  * told before:
  *
  * - a keyword appears in a FETCH only after a FLAGS response listed it (RFC 3501 §7.2.6), FLAGS
- *   never drops a keyword a known message still carries, PERMANENTFLAGS is `()` when read-only;
+ *   never drops a keyword the session was told a message carries, PERMANENTFLAGS is `()` when
+ *   read-only;
  * - sequence numbers are valid: EXPUNGE and FETCH name a message the session knows (n ≤ exists),
  *   EXISTS never shrinks and is never `* 0 EXISTS` outside SELECT, UIDs learned stay ascending
  *   and agree with what was learned before (so EXISTS and EXPUNGE came in a consistent order);
@@ -502,13 +503,19 @@ class ModelSession {
     await this.command(`FETCH ${first + 1}:${this.exists} (UID FLAGS${this.condstore ? ' MODSEQ' : ''})`, {hold: true})
   }
 
-  /** what a STORE will do to the flags the client knows (the server's answer, if any, then overrides it) */
-  applyStore(uids: number[], mode: '+' | '-' | '', flags: string[], silent: boolean): void {
+  /**
+   * What a .SILENT STORE does to the flags the client knows: it works them out itself (the
+   * server's answer, if any, then overrides them). Without .SILENT a client knows only the flags
+   * the reply's FETCH tells: a message another session expunged, that this one was not told about
+   * yet, may get none (RFC 2180 §4.2: the STORE succeeds and changes nothing), and a guess would
+   * have it carry keywords no message in the folder has, which FLAGS rightly does not list.
+   */
+  guessSilentStore(uids: number[], mode: StoreMode, flags: string[]): void {
     const change = lower(flags)
     for (const uid of uids) {
       const known = this.flags.get(uid)
       if (!known) continue
-      if (silent) this.guessed.set(uid, undefined)
+      this.guessed.set(uid, undefined)
       if (mode === '') this.flags.set(uid, new Set(change))
       else for (const f of change) mode === '+' ? known.add(f) : known.delete(f)
     }
@@ -537,14 +544,33 @@ function someFlags(run: Run, rand: () => number): string[] {
   return [...out]
 }
 
-/** 1–3 messages the session knows: as a sequence set and as their UIDs */
-function targets(s: ModelSession, rand: () => number): {seqs: string; uids: number[]; uidSet: string} {
+interface Targets {
+  seqs: string
+  uids: number[]
+  uidSet: string
+}
+
+/** messages a..b the session knows: as a sequence set and as their UIDs */
+function messagesOf(s: ModelSession, a: number, b: number): Targets {
+  const uids = s.uids.slice(a - 1, b).filter((u): u is number => u !== undefined)
+  return {seqs: a === b ? `${a}` : `${a}:${b}`, uids, uidSet: uids.join(',')}
+}
+
+/** 1–3 messages the session knows */
+function targets(s: ModelSession, rand: () => number): Targets {
   const n = s.exists
   // half the time one of the first few messages: sessions working on the same messages at once
   const a = between(rand, 1, rand() < 0.5 ? Math.min(n, 4) : n)
-  const b = Math.min(n, a + between(rand, 0, 2))
-  const uids = s.uids.slice(a - 1, b).filter((u): u is number => u !== undefined)
-  return {seqs: a === b ? `${a}` : `${a}:${b}`, uids, uidSet: uids.join(',')}
+  return messagesOf(s, a, Math.min(n, a + between(rand, 0, 2)))
+}
+
+type StoreMode = '+' | '-' | ''
+
+/** STORE (by sequence number, or by UID when `byUid`) of `flags` on `t`, the model brought along */
+async function store(s: ModelSession, t: Targets, byUid: boolean, mode: StoreMode, flags: string[], silent: boolean): Promise<string> {
+  if (silent) s.guessSilentStore(t.uids, mode, flags)
+  await s.command(`${byUid ? `UID STORE ${t.uidSet}` : `STORE ${t.seqs}`} ${mode}FLAGS${silent ? '.SILENT' : ''} (${flags.join(' ')})`, {hold: !byUid})
+  return byUid ? 'uid store' : silent ? 'store silent' : 'store'
 }
 
 type Op = (s: ModelSession, run: Run, rand: () => number) => Promise<string | undefined>
@@ -565,14 +591,11 @@ const OPS: {name: string; weight: number; writes?: boolean; run: Op}[] = [
     writes: true,
     run: async (s, run, rand) => {
       if (!s.exists) return undefined
-      const {seqs, uids, uidSet} = targets(s, rand)
-      const byUid = rand() < 0.4 && uids.length > 0
+      const t = targets(s, rand)
+      const byUid = rand() < 0.4 && t.uids.length > 0
       const mode = pick(rand, ['+', '+', '-', '-', ''] as const)
-      const silent = rand() < 0.35 ? '.SILENT' : ''
-      const flags = someFlags(run, rand)
-      s.applyStore(uids, mode, flags, silent !== '')
-      await s.command(`${byUid ? `UID STORE ${uidSet}` : `STORE ${seqs}`} ${mode}FLAGS${silent} (${flags.join(' ')})`, {hold: !byUid})
-      return byUid ? 'uid store' : silent ? 'store silent' : 'store'
+      const silent = rand() < 0.35
+      return store(s, t, byUid, mode, someFlags(run, rand), silent)
     },
   },
   {
@@ -711,24 +734,58 @@ async function truth(wire: Wire, folder: string): Promise<{uids: number[]; flags
   return {uids, flags}
 }
 
+type Server = Pick<ConsistencyOptions, 'port' | 'host' | 'user' | 'password'>
+
+/** a logged-in connection, added to `wires` (closed by the caller) */
+async function login(server: Server, wires: Wire[]): Promise<Wire> {
+  const wire = await Wire.open(server.host ?? '127.0.0.1', server.port)
+  wires.push(wire)
+  const t = await wire.command(`LOGIN "${server.user}" "${server.password}"`)
+  if (t.status !== 'OK') throw new Error(`LOGIN: ${t.text}`)
+  return wire
+}
+
+/**
+ * Quiet now: every session catches up (NOOP, and the UIDs of new messages), then its model (what
+ * it was told, not what it could ask for now) must be the folder as a fresh session sees it.
+ */
+async function settle(sessions: ModelSession[], folders: string[], checker: Wire): Promise<void> {
+  for (const s of sessions) {
+    if (!s.folder) continue
+    await s.command('NOOP')
+    await s.learnUids()
+  }
+  for (const folder of folders) {
+    const t = await truth(checker, folder)
+    for (const s of sessions) {
+      if (s.folder !== folder) continue
+      s.current = 'the final comparison'
+      if (s.uids.join(',') !== t.uids.join(',')) {
+        s.violation(`UIDs ${s.uids.join(',')} where a fresh EXAMINE has ${t.uids.join(',')}`)
+        continue
+      }
+      for (const uid of t.uids) {
+        const mine = s.flags.get(uid)
+        const real = t.flags.get(uid)!
+        if (!mine || !sameSet(mine, real)) s.violation(`UID ${uid} has flags ${mine ? showFlags(mine) : '(unknown)'} for the client, ${showFlags(real)} in the folder`)
+      }
+    }
+  }
+  for (const s of sessions) s.loggingOut = true
+}
+
+const newRun = (rand: () => number, folders: string[], trace?: ConsistencyOptions['trace']): Run => ({violations: [], violationCount: 0, responses: 0, recentOwner: new Map(), newKeywords: 0, rand, folders, trace})
+
 /** Runs the check; throws only when the set-up fails (violations are in the result). */
 export async function runConsistency(options: ConsistencyOptions): Promise<ConsistencyResult> {
-  const host = options.host ?? '127.0.0.1'
   const rand = seeded(options.seed)
   const prefix = `cons${options.seed % 100000}x${Date.now() % 100000}`
   const folders = Array.from({length: options.folders ?? 3}, (_, i) => `${prefix}${String.fromCharCode(97 + i)}`)
-  const run: Run = {violations: [], violationCount: 0, responses: 0, recentOwner: new Map(), newKeywords: 0, rand, folders, trace: options.trace}
+  const run = newRun(rand, folders, options.trace)
   const byKind: Record<string, number> = {}
   const wires: Wire[] = []
-  const login = async () => {
-    const wire = await Wire.open(host, options.port)
-    wires.push(wire)
-    const t = await wire.command(`LOGIN "${options.user}" "${options.password}"`)
-    if (t.status !== 'OK') throw new Error(`LOGIN: ${t.text}`)
-    return wire
-  }
   try {
-    const setup = await login()
+    const setup = await login(options, wires)
     for (const folder of folders) {
       const created = await setup.command(`CREATE ${folder}`)
       if (created.status !== 'OK') throw new Error(`CREATE ${folder}: ${created.text}`)
@@ -741,37 +798,12 @@ export async function runConsistency(options: ConsistencyOptions): Promise<Consi
     const sessions: ModelSession[] = []
     for (let i = 0; i < count; i++) {
       // the last session is read-only; the second and fourth use CONDSTORE
-      sessions.push(new ModelSession(i + 1, i === count - 1, i % 2 === 1, await login(), run))
+      sessions.push(new ModelSession(i + 1, i === count - 1, i % 2 === 1, await login(options, wires), run))
     }
     for (const s of sessions) await s.select(pick(rand, folders))
     const until = Date.now() + options.durationMs
     const done = await Promise.all(sessions.map((s, i) => loop(s, run, seeded(options.seed * 31 + i + 1), until, byKind)))
-
-    // quiet now: every session catches up (NOOP, and the UIDs of new messages), then its model
-    // (what it was told, not what it could ask for now) must be the folder as a fresh session sees it
-    for (const s of sessions) {
-      if (!s.folder) continue
-      await s.command('NOOP')
-      await s.learnUids()
-    }
-    const checker = await login()
-    for (const folder of folders) {
-      const t = await truth(checker, folder)
-      for (const s of sessions) {
-        if (s.folder !== folder) continue
-        s.current = 'the final comparison'
-        if (s.uids.join(',') !== t.uids.join(',')) {
-          s.violation(`UIDs ${s.uids.join(',')} where a fresh EXAMINE has ${t.uids.join(',')}`)
-          continue
-        }
-        for (const uid of t.uids) {
-          const mine = s.flags.get(uid)
-          const real = t.flags.get(uid)!
-          if (!mine || !sameSet(mine, real)) s.violation(`UID ${uid} has flags ${mine ? showFlags(mine) : '(unknown)'} for the client, ${showFlags(real)} in the folder`)
-        }
-      }
-    }
-    for (const s of sessions) s.loggingOut = true
+    await settle(sessions, folders, await login(options, wires))
     return {
       seed: options.seed,
       operations: done.reduce((a, b) => a + b, 0),
@@ -783,5 +815,61 @@ export async function runConsistency(options: ConsistencyOptions): Promise<Consi
     }
   } finally {
     for (const wire of wires) wire.close()
+  }
+}
+
+/** a session of a scripted history: the random run's model, driven step by step */
+export interface ScriptedSession {
+  select(folder: string): Promise<void>
+  /** an IMAP command; a tagged reply other than OK is a violation */
+  command(command: string): Promise<void>
+  /** the random run's STORE of messages a..b (sequence numbers, or their UIDs when `byUid`), the model brought along */
+  store(a: number, b: number, mode: StoreMode, flags: string[], options?: {silent?: boolean; byUid?: boolean}): Promise<void>
+}
+
+export interface Scripted {
+  sessions: ScriptedSession[]
+  /** the random run's end (every session catches up, its model compared with a fresh EXAMINE of `folders`); all violations, the connections closed */
+  finish(folders: string[]): Promise<string[]>
+}
+
+/**
+ * `count` read-write sessions checked by the model of the random run, for a regression test
+ * that replays one interleaving the random run found: the run's interleaving is up to the
+ * machine, a script's is fixed.
+ */
+export async function scripted(server: Server, count: number): Promise<Scripted> {
+  const run = newRun(seeded(0), [])
+  const wires: Wire[] = []
+  const models: ModelSession[] = []
+  try {
+    for (let i = 0; i < count; i++) models.push(new ModelSession(i + 1, false, false, await login(server, wires), run))
+  } catch (err) {
+    for (const wire of wires) wire.close()
+    throw err
+  }
+  const sessions = models.map(
+    (s): ScriptedSession => ({
+      select: (folder) => s.select(folder),
+      command: async (command) => {
+        await s.command(command)
+        await s.learnUids()
+      },
+      store: async (a, b, mode, flags, options = {}) => {
+        await store(s, messagesOf(s, a, b), options.byUid ?? false, mode, flags, options.silent ?? false)
+        await s.learnUids()
+      },
+    }),
+  )
+  return {
+    sessions,
+    finish: async (folders) => {
+      try {
+        await settle(models, folders, await login(server, wires))
+        return run.violations
+      } finally {
+        for (const wire of wires) wire.close()
+      }
+    },
   }
 }

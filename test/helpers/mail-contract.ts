@@ -692,6 +692,83 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(await t.refs(onlyRemote.id)).toBe(1)
     })
 
+    withStore('deliver with placements (Sieve): folders and flags per user, :create with parents, a missing folder is INBOX, discard stores nothing', async (t) => {
+      const one = await t.user()
+      const two = await t.user()
+      const three = await t.user()
+      await t.create(one, 'Lists')
+      const raw = message('placed')
+      const result = await t.deliver({
+        localRaw: raw,
+        local: [one, two, three],
+        remote: [],
+        placements: {
+          [one]: [
+            {folder: 'Lists', flags: ['\\Flagged']},
+            {folder: 'inbox', flags: ['$Work']},
+            {folder: 'Missing', flags: ['\\Seen']},
+            {folder: 'Made/Deep', flags: [], create: true},
+            {folder: 'a//b', flags: [], create: true},
+          ],
+          [two]: [],
+        },
+      })
+      // one copy per folder: INBOX got the keep, the missing folder and the invalid name, with their flags together
+      expect(result.stored.map((s) => [s.user, s.folder])).toEqual([
+        [one, 'Lists'],
+        [one, 'INBOX'],
+        [one, 'Made/Deep'],
+        [three, 'INBOX'],
+      ])
+      expect(await t.refs(result.id)).toBe(4)
+      const inbox = await t.folder(one)
+      expect((await t.record(inbox, 1)).flags.sort()).toEqual(['$Work', '\\Seen'])
+      expect((await t.record(await t.folder(one, 'Lists'), 1)).flags).toEqual(['\\Flagged'])
+      expect(await t.names(one)).toEqual(expect.arrayContaining(['Made', 'Made/Deep']))
+      expect((await t.folder(one, 'Made')).messages).toBe(0)
+      expect((await t.folder(two)).messages).toBe(0)
+      for (const f of [inbox, await t.folder(one, 'Lists'), await t.folder(one, 'Made/Deep')]) await t.expectCounters(f)
+      // nobody keeps it: no blob, a fresh id all the same
+      const before = await t.blobCount()
+      const discarded = await t.deliver({local: [two], remote: [], placements: {[two]: []}})
+      expect(discarded.stored).toEqual([])
+      expect(discarded.id).toMatch(/\S/)
+      expect(await t.blobCount()).toBe(before)
+      // junk wins over placements
+      const junk = await t.deliver({local: [two], remote: [], junk: true, placements: {[two]: [{folder: 'Archive', flags: []}]}})
+      expect(junk.stored[0]!.folder).toBe('Junk')
+    })
+
+    withStore('deliver with `also`: further messages (a forward with its own sender and bytes) in the same commit', async (t) => {
+      const one = await t.user()
+      const two = await t.user()
+      const raw = message('original')
+      const forwarded = Buffer.from(`Delivered-To: ${one}\r\n${raw}`)
+      const result = await t.deliver({
+        localRaw: raw,
+        local: [one],
+        remote: [],
+        also: [{localRaw: forwarded, analysis: analyzeMessage(forwarded), mailFrom: 'SRS0=x=yy=example.net=sender@example.com', rcptTo: ['far@away.test', two], local: [two], remote: ['far@away.test']}],
+      })
+      expect(result.stored.map((s) => [s.user, s.folder])).toEqual([
+        [one, 'INBOX'],
+        [two, 'INBOX'],
+      ])
+      expect(result.queued).toHaveLength(1)
+      expect(result.queued[0]).toMatchObject({from: 'SRS0=x=yy=example.net=sender@example.com', domain: 'away.test'})
+      expect(await t.mail.blob(result.queued[0]!.blobId)).toEqual(forwarded)
+      const twoCopy = await t.record(await t.folder(two), 1)
+      expect(await t.mail.blob(twoCopy.blobId)).toEqual(forwarded)
+      expect(await t.refs(twoCopy.blobId)).toBe(1)
+      expect(await t.mail.blob(result.id)).toEqual(raw)
+      // one commit: a failing part stores nothing of the others
+      const blobs = await t.blobCount()
+      const failing = t.deliver({local: [one], remote: [], also: [{localRaw: raw, analysis: analyzeMessage(raw), mailFrom: '', rcptTo: [], local: [`nobody@${DOMAIN}`], remote: []}]})
+      expect(await codeOfAsync(failing)).toBe('not-found')
+      expect(await t.blobCount()).toBe(blobs)
+      expect((await t.folder(one)).messages).toBe(1)
+    })
+
     withStore('blobs: unknown ids read as nothing; recentBlobs by time and limit; the search text cache', async (t) => {
       const user = await t.user()
       expect(await t.mail.blob('nope')).toBeUndefined()

@@ -2,6 +2,7 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {open} from 'lmdb'
 import {afterAll} from 'vitest'
 import {openStore, type Store} from '../../src/store/store.js'
 
@@ -35,5 +36,30 @@ export function contractTempStore() {
       await store.close()
       rmSync(dir, {recursive: true, force: true})
     },
+  }
+}
+
+/**
+ * A store as a version before some databases existed wrote it: made, then `names` dropped; opened
+ * read-only (lmdb-js gives undefined for them), handed to `fn`, then closed and removed.
+ */
+export async function withStoreWithout(names: string[], fn: (readOnly: Store) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-older-'))
+  try {
+    const dataDir = join(dir, 'data')
+    await openStore(dataDir).close()
+    const env = open({path: join(dataDir, 'mailbox.lmdb'), maxDbs: 32})
+    await env.transaction(() => {
+      for (const name of names) env.openDB({name}).drop()
+    })
+    await env.close()
+    const readOnly = openStore(dataDir, {readOnly: true, migrate: false})
+    try {
+      await fn(readOnly)
+    } finally {
+      await readOnly.close()
+    }
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
   }
 }

@@ -218,6 +218,9 @@ describe.skipIf(skipWithoutPostgres)('change signals on PostgreSQL', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({level: 'warn', payload: 'not json', ignored: 1})
     expect(parseChange('{"k":"q","d":1.5}')).toBeUndefined()
     expect(parseChange('{"k":"m","f":1,"m":2,"u":"a@b"}')).toEqual({kind: 'mailbox', mailboxId: 1, highestModseq: 2, user: 'a@b'})
+    expect(parseChange('{"k":"s","u":"a@b"}')).toEqual({kind: 'sieve', user: 'a@b'})
+    expect(parseChange('{"k":"s"}')).toBeUndefined()
+    expect(parseChange(JSON.stringify({k: 's', u: 'x'.repeat(321)}))).toBeUndefined()
   })
 
   it('stores in two schemas of one database do not hear each other', async () => {

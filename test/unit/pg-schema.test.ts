@@ -34,8 +34,11 @@ const TABLES = [
   'messages',
   'nodes',
   'queue',
+  'settings',
+  'sieve_scripts',
   'subscriptions',
   'users',
+  'vacation_replies',
   'vanished',
 ]
 

@@ -2,7 +2,7 @@
  * `store copy` between real stores (src/store/copy.ts, src/store/transfer.ts and its LMDB and
  * PostgreSQL halves): an LMDB store filled through the store's own code paths (directory, DKIM,
  * delivery, flags, folders with non-ASCII names, COPY sharing a blob, the queue with its log,
- * capture rules, familiar logins, cached search text) goes to PostgreSQL and back into a fresh
+ * capture rules, familiar logins, cached search text, Sieve scripts) goes to PostgreSQL and back into a fresh
  * LMDB store; all three give the same digest per kind, and the copies behave as the original:
  * the PostgreSQL directory loads on a node, counters continue past the source's, one blob keeps
  * its references. A destination that holds anything is refused before anything is written.
@@ -64,6 +64,15 @@ async function filledStore(dir: string): Promise<void> {
     await store.directory.addAlias('@café.example', [CAFE])
     await store.capture.addRule({to: 'fail@', reply: '451 4.3.0 not now', stage: 'rcpt', remaining: 3})
     await store.auth.rememberLogin(ALICE, '127.0.0.2', at, {maxAgeMs: 86_400_000, maxPerUser: 5})
+    // Sieve scripts: two of alice's (one active, a non-ASCII name and text), one of zoë's, none active
+    const sieveQuota = {maxScripts: 5, maxScriptBytes: 1000}
+    await store.sieve.put(ALICE, 'Filtres ünïcödé', 'require "fileinto";\nif header :contains "subject" "ça" { fileinto "Reçus"; }\n', sieveQuota)
+    await store.sieve.put(ALICE, 'vacation', 'keep;\n', sieveQuota)
+    await store.sieve.activate(ALICE, 'Filtres ünïcödé')
+    await store.sieve.put(CAFE, 'spare', 'discard;\n', sieveQuota)
+    await store.sieve.claimVacationReply(ALICE, 'not copied', at, 86_400_000)
+    // the SRS secret: addresses made before a copy must still reverse after it
+    await store.settings.secret('srs')
 
     // one delivery to three local users (one blob, three references) and one remote recipient (queued)
     const raw = message('to everyone')
@@ -131,8 +140,10 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     expect(there.copied.message.count).toBe(10)
     expect(there.copied.queueEntry.count).toBe(2)
     expect(there.copied.deliveryAttempt.count).toBe(1)
+    expect(there.copied.secret.count).toBe(1)
     // the subscriptions, those without a folder included: 3 users × 6 defaults, FUN and its parent, Short-lived and Gone, less Archive
     expect(there.copied.subscription.count).toBe(6 * 3 + 4 - 1)
+    expect(there.copied.sieveScript.count).toBe(3)
 
     const back = dataDir()
     const again = await copyStore(pg(url), lmdb(back))
@@ -177,6 +188,12 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
       expect(listEntries(after, 'queued').map((e) => e.id)).toEqual([sending[0]!.id])
       expect(listEntries(after, 'deferred').map((e) => e.id)).toEqual(listEntries(before, 'deferred').map((e) => e.id))
       expect(after.deliveryLog.getCount()).toBe(1)
+      // the Sieve scripts, the active one still active
+      for (const user of [ALICE, CAFE]) expect(await after.sieve.list(user)).toEqual(await before.sieve.list(user))
+      expect(await after.sieve.active(ALICE)).toEqual(await before.sieve.active(ALICE))
+      expect((await after.sieve.active(ALICE))?.name).toBe('Filtres ünïcödé')
+      expect(await after.sieve.active(CAFE)).toBeUndefined()
+      expect((await after.settings.secret('srs')).equals(await before.settings.secret('srs'))).toBe(true)
       // counters: a folder made now gets an id and a UIDVALIDITY past every one the source gave out
       const made = newFolder(after, ALICE, 'New')
       expect(made.id).toBe((before.meta.get('lastMailboxId') as number) + 1)

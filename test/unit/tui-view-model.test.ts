@@ -263,16 +263,29 @@ describe('userRows', () => {
   const user = (over: Partial<UserView>): UserView => ({address: 'u@example.com', quota: 0, maxMessages: 0, used: 0, messages: 0, folders: 4, disabled: false, createdAt: NOW, updatedAt: NOW, ...over})
 
   it('address, state, messages, used, quota and the rounded percentage of the quota used', () => {
-    expect(USER_HEADER).toEqual(['ADDRESS', 'STATE', 'MESSAGES', 'USED', 'QUOTA', 'USE%'])
+    expect(USER_HEADER).toEqual(['ADDRESS', 'STATE', 'MESSAGES', 'USED', 'QUOTA', 'USE%', 'SIEVE', 'VACATION'])
     expect(userRows([user({address: 'alice@example.com', quota: 1024 * 1024, used: 512 * 1024, messages: 12})])).toEqual([
-      ['alice@example.com', 'enabled', '12', '512K', '1M', '50%'],
+      ['alice@example.com', 'enabled', '12', '512K', '1M', '50%', '', ''],
     ])
     expect(userRows([user({quota: 3000, used: 1000})])[0]![5]).toBe('33%')
     expect(userRows([user({quota: 1000, used: 1500})])[0]![5]).toBe('150%')
   })
 
   it('no quota: unlimited and no percentage; disabled users say so', () => {
-    expect(userRows([user({address: 'bob@example.com', disabled: true, used: 2048, messages: 1})])).toEqual([['bob@example.com', 'disabled', '1', '2K', 'unlimited', '']])
+    expect(userRows([user({address: 'bob@example.com', disabled: true, used: 2048, messages: 1})])).toEqual([['bob@example.com', 'disabled', '1', '2K', 'unlimited', '', '', '']])
+  })
+
+  it("the active Sieve script's name and whether vacation is on, once read; a user without a script: none, off", () => {
+    const sieve = new Map([
+      ['a@x', {script: 'Filters', vacation: false}],
+      ['b@x', {script: 'vacation', vacation: true}],
+      ['c@x', {script: null, vacation: false}],
+    ])
+    expect(userRows([user({address: 'a@x'}), user({address: 'b@x'}), user({address: 'c@x'})], sieve).map((r) => r.slice(6))).toEqual([
+      ['Filters', 'off'],
+      ['vacation', 'on'],
+      ['', 'off'],
+    ])
   })
 
   it('one row per user, in the given order', () => {

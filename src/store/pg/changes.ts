@@ -47,6 +47,7 @@ export class ChangeSignals {
   private directoryVersion: number | undefined
   private directoryChanged = false
   private captureChanged = false
+  private readonly sieveUsers = new Set<string>()
 
   /** a folder's messages, flags or counts changed (its HIGHESTMODSEQ is read at send) */
   folder(id: number): void {
@@ -73,6 +74,11 @@ export class ChangeSignals {
     this.captureChanged = true
   }
 
+  /** a user's Sieve scripts changed */
+  sieve(user: string): void {
+    this.sieveUsers.add(user)
+  }
+
   /** Sends the signals on `client`, inside its open transaction: delivered at COMMIT, dropped at ROLLBACK. */
   async send(client: pg.ClientBase): Promise<void> {
     const payloads: string[] = []
@@ -90,6 +96,7 @@ export class ChangeSignals {
     if (this.dueAt !== undefined) payloads.push(JSON.stringify({k: 'q', d: this.dueAt}))
     if (this.directoryChanged) payloads.push(JSON.stringify(this.directoryVersion === undefined ? {k: 'd'} : {k: 'd', v: this.directoryVersion}))
     if (this.captureChanged) payloads.push(JSON.stringify({k: 'c'}))
+    for (const u of this.sieveUsers) payloads.push(JSON.stringify({k: 's', u}))
     if (payloads.length) await client.query(`SELECT pg_notify(${CHANNEL_SQL}, p) FROM unnest($1::text[]) AS p`, [payloads])
   }
 }
@@ -135,6 +142,8 @@ export function parseChange(payload: string | undefined): StoreChange | undefine
       return isCount(o.v) ? {kind: 'directory', version: o.v} : undefined
     case 'c':
       return {kind: 'capture'}
+    case 's':
+      return typeof o.u === 'string' && o.u.length <= 320 ? {kind: 'sieve', user: o.u} : undefined
     case 'r':
       return {kind: 'resync'}
     default:

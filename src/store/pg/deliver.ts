@@ -8,7 +8,10 @@
  * Capture mode's users are directory writes (./directory.ts `writeIn`: the version lock, the row's
  * version, the directory signal), taken only when a recipient has no user yet and before any
  * folder lock. The folders are appended to in id order, so two deliveries to the same users from
- * two nodes lock them in the same order and do not deadlock.
+ * two nodes lock them in the same order and do not deadlock. A Sieve script's further messages
+ * (`also`: redirects to local users) append after the first part's folders; two such deliveries
+ * that lock the same folders the other way round deadlock, and the transaction is run again
+ * (./connect.ts retries a deadlock: nothing was written).
  */
 import type pg from 'pg'
 import {domainOf} from '../../address.js'
@@ -16,14 +19,15 @@ import {MailboxError} from '../../errors.js'
 import {newId} from '../../ids.js'
 import type {Analysis} from '../../mailstore/analyze.js'
 import {INBOX} from '../../mailstore/folder-rules.js'
-import type {DeliveryInput, DeliveryResult, FolderChange} from '../backend.js'
+import type {DeliveryInput, DeliveryResult, FolderChange, Placement} from '../backend.js'
+import {mergeFlags, placementName} from '../placements.js'
 import type {MailboxRecord} from '../records.js'
 import {appendMessages} from './append.js'
 import {putBlob} from './blobs.js'
 import type {ChangeSignals} from './changes.js'
 import type {PgDirectoryBackend} from './directory.js'
 import {enqueueEntries} from './enqueue.js'
-import {junkFolder} from './folder-tree.js'
+import {createFolderIn, junkFolder, lockTree} from './folder-tree.js'
 import {createFolder, FOLDER_COLUMNS, folderFromRow} from './folders.js'
 
 /** Stores new message bytes with their analysis and `refs` references; returns the new blob's id. */
@@ -54,12 +58,44 @@ async function ensureCaptureUsers(client: pg.ClientBase, signals: ChangeSignals,
   })
 }
 
-/** the folder a user's copy goes to */
-async function targetOf(client: pg.ClientBase, user: string, junk: boolean): Promise<MailboxRecord> {
-  if (junk) return junkFolder(client, user)
-  const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2 AND NOT noselect`, [user, INBOX])
-  if (!rows[0]) throw new MailboxError('not-found', `no INBOX for ${user}`)
-  return folderFromRow(rows[0])
+/**
+ * The folders of one user's copies with their flags: the placements (a Sieve script's outcome),
+ * else INBOX (or Junk), as on LMDB (../lmdb-delivery.ts). Two placements that end in one folder
+ * make one copy with both flag sets.
+ */
+async function targetsOf(client: pg.ClientBase, input: DeliveryInput, user: string): Promise<{folder: MailboxRecord; flags: string[]}[]> {
+  const placements = input.junk ? undefined : input.placements?.[user]
+  if (!placements) return [{folder: input.junk ? await junkFolder(client, user) : await inboxOf(client, user), flags: []}]
+  const byId = new Map<number, {folder: MailboxRecord; flags: string[]}>()
+  for (const p of placements) {
+    const folder = await placedFolder(client, user, p)
+    const seen = byId.get(folder.id)
+    byId.set(folder.id, {folder, flags: seen ? mergeFlags(seen.flags, p.flags) : p.flags})
+  }
+  return [...byId.values()]
+}
+
+async function inboxOf(client: pg.ClientBase, user: string): Promise<MailboxRecord> {
+  const folder = await selectable(client, user, INBOX)
+  if (!folder) throw new MailboxError('not-found', `no INBOX for ${user}`)
+  return folder
+}
+
+async function selectable(client: pg.ClientBase, user: string, name: string): Promise<MailboxRecord | undefined> {
+  const {rows} = await client.query(`SELECT ${FOLDER_COLUMNS} FROM folders WHERE user_address = $1 AND name = $2 AND NOT noselect`, [user, name])
+  return rows[0] ? folderFromRow(rows[0]) : undefined
+}
+
+/** the folder a placement names, made (under the tree lock) when it says `create`, else INBOX when there is no such folder */
+async function placedFolder(client: pg.ClientBase, user: string, p: Placement): Promise<MailboxRecord> {
+  const name = placementName(p.folder)
+  if (name === undefined) return inboxOf(client, user)
+  const found = await selectable(client, user, name)
+  if (found) return found
+  if (!p.create) return inboxOf(client, user)
+  await lockTree(client, user)
+  // made meanwhile by another transaction (the lock waited for it)
+  return (await selectable(client, user, name)) ?? createFolderIn(client, user, name)
 }
 
 export async function deliverIn(client: pg.ClientBase, signals: ChangeSignals, directory: PgDirectoryBackend, input: DeliveryInput): Promise<DeliveryResult> {
@@ -68,15 +104,17 @@ export async function deliverIn(client: pg.ClientBase, signals: ChangeSignals, d
   let id = ''
   if (local.length) {
     if (input.createUsers) await ensureCaptureUsers(client, signals, directory, local)
-    const targets: MailboxRecord[] = []
-    for (const user of local) targets.push(await targetOf(client, user, input.junk === true))
-    id = await storeBlob(client, input.localRaw, input, local.length)
-    const byId = new Map<number, FolderChange>()
-    for (const folder of [...targets].sort((a, b) => a.id - b.id)) {
-      byId.set(folder.id, await appendMessages(client, folder.id, [{blobId: id, flags: [], internalDate: Date.now(), size: input.localRaw.length}]))
-      signals.folder(folder.id)
+    const targets: {folder: MailboxRecord; flags: string[]}[] = []
+    for (const user of local) targets.push(...(await targetsOf(client, input, user)))
+    if (targets.length) {
+      id = await storeBlob(client, input.localRaw, input, targets.length)
+      const byId = new Map<number, FolderChange>()
+      for (const {folder, flags} of [...targets].sort((a, b) => a.folder.id - b.folder.id)) {
+        byId.set(folder.id, await appendMessages(client, folder.id, [{blobId: id, flags, internalDate: Date.now(), size: input.localRaw.length}]))
+        signals.folder(folder.id)
+      }
+      for (const {folder} of targets) changes.push(byId.get(folder.id)!)
     }
-    for (const folder of targets) changes.push(byId.get(folder.id)!)
   }
   let queued: DeliveryResult['queued'] = []
   if (input.remote.length) {
@@ -87,5 +125,12 @@ export async function deliverIn(client: pg.ClientBase, signals: ChangeSignals, d
     queued = await enqueueEntries(client, {from: input.mailFrom, recipients: input.remote, blobId}, signals)
   }
   const stored = changes.map((c) => ({user: c.folder.user, folder: c.folder.name, uid: c.appended![0]!.uid, uidValidity: c.folder.uidValidity}))
-  return {id, stored, queued, changes}
+  const result: DeliveryResult = {id: id || newId(), stored, queued, changes}
+  for (const more of input.also ?? []) {
+    const other = await deliverIn(client, signals, directory, more)
+    result.stored.push(...other.stored)
+    result.queued.push(...other.queued)
+    result.changes.push(...other.changes)
+  }
+  return result
 }

@@ -28,6 +28,7 @@ import {withLimits} from '../user-limits.js'
 import {type ChangeSignals, signalledTransaction} from './changes.js'
 import {DIRECTORY_VERSION_KEY, type DirectorySnapshot, inKeyOrder, SnapshotCache, snapshotLookups} from './directory-snapshot.js'
 import {createDefaultFolders, removeUserFolders, usageOfUser} from './folders.js'
+import {removeUserSieve} from './sieve.js'
 
 export interface PgDirectoryBackend {
   directory: DirectoryStore
@@ -145,7 +146,7 @@ export class DirectoryWrite {
     return this.client.query('DELETE FROM familiar_addresses WHERE user_address = $1', [address])
   }
 
-  /** a user, their folders and mail, their familiar addresses and their place in alias targets */
+  /** a user, their folders and mail, their familiar addresses, Sieve scripts and vacation replies, and their place in alias targets */
   async deleteUser(address: string): Promise<void> {
     // the row first: a folder CREATE on another node (which holds it FOR KEY SHARE) finishes before, or finds no user after
     await this.client.query('SELECT 1 FROM users WHERE address = $1 FOR UPDATE', [address])
@@ -154,6 +155,7 @@ export class DirectoryWrite {
     await this.deleted('user', address)
     this.users.set(address, null)
     await this.forgetLogins(address)
+    await removeUserSieve(this.client, address)
     await this.dropAliasTarget(address)
   }
 

@@ -312,4 +312,34 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO greylist_size (one, entries) VALUES (true, 0);
   `,
+  // 9 → 10: users' Sieve scripts (./sieve.ts), at most one active per user (the partial index is
+  // also what the delivery path's read of the active script uses), and the vacation replies sent
+  // (RFC 5230: one per sender per period), purged by their end
+  `
+  CREATE TABLE sieve_scripts (
+    user_address text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    content text NOT NULL,
+    active boolean NOT NULL DEFAULT false,
+    updated_at bigint NOT NULL,
+    PRIMARY KEY (user_address, name)
+  );
+  CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts (user_address) WHERE active;
+  CREATE TABLE vacation_replies (
+    user_address text COLLATE "C" NOT NULL,
+    hash text COLLATE "C" NOT NULL,
+    until bigint NOT NULL,
+    PRIMARY KEY (user_address, hash)
+  );
+  CREATE INDEX vacation_replies_until ON vacation_replies (until);
+  `,
+  // 10 → 11 (h21-srs's 9 → 10, renumbered at the merge): values the whole installation shares
+  // (../pg/settings.ts): the SRS secret, made once by whichever node needs it first
+  `
+  CREATE TABLE settings (
+    name text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL,
+    created_at bigint NOT NULL
+  );
+  `,
 ]

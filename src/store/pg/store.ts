@@ -23,7 +23,9 @@ import {pgLearn} from './learn.js'
 import {pgGreylist} from './greylist.js'
 import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
+import {pgSieve} from './sieve.js'
 import {openPgDatabase} from './open.js'
+import {pgSettings} from './settings.js'
 import {pgStats} from './stats.js'
 
 export interface PgStore extends MailboxStore {
@@ -59,6 +61,8 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
     learn: pgLearn(opened.pool),
     greylist: pgGreylist(opened.pool),
+    sieve: pgSieve(opened.pool),
+    settings: pgSettings(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),

@@ -54,6 +54,8 @@ const TABLES: PlacesOf<string> = {
   deliveryAttempt: ['delivery_log'],
   captureRule: ['capture_rules'],
   familiarAddress: ['familiar_addresses'],
+  sieveScript: ['sieve_scripts'],
+  secret: ['settings'],
 }
 
 /** rows per page of an export query (blob bytes are fetched one blob at a time) */
@@ -208,6 +210,13 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
       for await (const row of pages(client, {columns: 'user_address, network, last_login', from: 'familiar_addresses', key: ['user_address', 'network']})) {
         yield {kind: 'familiarAddress', value: {user: row.user_address, network: row.network, lastLogin: row.last_login}}
       }
+      for await (const row of pages(client, {columns: 'user_address, name, content, active, updated_at', from: 'sieve_scripts', key: ['user_address', 'name']})) {
+        const value = {user: row.user_address, name: row.name, content: row.content, active: row.active, updatedAt: Number(row.updated_at)}
+        yield {kind: 'sieveScript', value: shape.sieveScript(value)}
+      }
+      for await (const row of pages(client, {columns: 'name, value', from: 'settings', key: ['name']})) {
+        if (row.name.startsWith('secret/')) yield {kind: 'secret', value: {name: row.name.slice('secret/'.length), value: row.value.toString('base64')}}
+      }
     },
 
     close,
@@ -306,6 +315,10 @@ async function insertKind<K extends Kind>(client: pg.ClientBase, kind: K, values
       )
     case 'familiarAddress':
       return insertRows(client, 'familiar_addresses', ['user_address', 'network', 'last_login'], v.map((f) => [f.user, f.network, f.lastLogin]))
+    case 'sieveScript':
+      return insertRows(client, 'sieve_scripts', ['user_address', 'name', 'content', 'active', 'updated_at'], v.map((s) => [s.user, s.name, s.content, s.active, s.updatedAt]))
+    case 'secret':
+      return insertRows(client, 'settings', ['name', 'value', 'created_at'], v.map((x) => [`secret/${x.name}`, Buffer.from(x.value, 'base64'), Date.now()]))
   }
 }
 
