@@ -313,7 +313,8 @@ describe('SMTP protocol layer', () => {
     expect(await s.lines(1)).toEqual(['235 2.7.0 Authentication successful'])
     s.write('AUTH PLAIN AHUAcA==\r\n')
     expect(await s.lines(1)).toEqual(['503 5.5.1 Error: No identity changes permitted'])
-    s.write('MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nhi\r\n.\r\n')
+    // RFC 4954 §5: a relaying client names the submitter with AUTH= on MAIL
+    s.write('MAIL FROM:<a@x.test> AUTH=<>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nhi\r\n.\r\n')
     expect((await s.lines(4))[3]).toBe('250 2.6.0 Ok: queued as m1')
     expect(received[0]!.session).toMatchObject({user: 'u', secure: true, transmissionType: 'ESMTPSA', tls: {version: expect.stringMatching(/^TLSv1\.[23]$/)}})
   })

@@ -402,6 +402,10 @@ export class SmtpConnection {
         if (typeof value !== 'string' || !/^(7BIT|8BITMIME)$/i.test(value)) return [501, '5.5.4', 'Invalid BODY parameter value. Must be 7BIT or 8BITMIME']
       } else if (key === 'SMTPUTF8') {
         if (value !== true) return [501, '5.5.4', 'Invalid SMTPUTF8 parameter. This flag does not accept a value']
+      } else if (key === 'AUTH' && this.host.options.auth) {
+        // RFC 4954 §5: the identity the message was submitted by, from a client that relays; the
+        // session's own login is what counts here, so the value is only read for its syntax
+        if (value === true) return [501, '5.5.4', 'Error: AUTH parameter requires a value']
       } else {
         // RFC 5321 §4.1.1.11: a parameter of an extension we did not offer
         return [555, '5.5.4', `Error: unsupported parameter ${key.slice(0, 40)}`]
