@@ -39,7 +39,8 @@ import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './ut
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const SIZE = Number(process.env.BENCH_SIZE ?? 10240)
-const PEER = fileURLToPath(new URL('../../shared/peer/', import.meta.url))
+/** ../shared/peer beside the checkout; BENCH_PEER names it for a checkout elsewhere (a git worktree) */
+const PEER = process.env.BENCH_PEER ?? fileURLToPath(new URL('../../shared/peer/', import.meta.url))
 /** BENCH_SMTP_ONLY=auth runs only the inbound authentication off/on pair, =spam only the spam checks', =metrics only the metrics off/on pair, =greylist only the greylisting off/on pair, =sieve only Sieve at delivery off/on */
 const ONLY_AUTH = process.env.BENCH_SMTP_ONLY === 'auth'
 const ONLY_SPAM = process.env.BENCH_SMTP_ONLY === 'spam'

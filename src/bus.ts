@@ -193,7 +193,7 @@ export interface GreylistRequest {
   authenticated: boolean
   /** allow-listed by a DNSWL, when the caller knows already (else the actor asks `spam.allowListed` for `session`) */
   allowListed?: boolean
-  /** smtp-server's session id: what `spam.allowListed` knows the connection by */
+  /** the SMTP session's id: what `spam.allowListed` knows the connection by */
   session?: string
 }
 

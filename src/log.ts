@@ -1,7 +1,7 @@
 /**
  * Structured logging: one JSON object per line (for journald and log shippers), or a compact
  * human line when stdout is a terminal. `child()` adds fields such as `component` and `cid`.
- * The call shape `logger.info(fields, message)` is the bunyan one smtp-server expects.
+ * The call shape is the bunyan one, `logger.info(fields, message)`.
  *
  * Events an admin greps for are one line each, with the same field names in both forms:
  * `message accepted` (smtp), `delivery attempt` (queue), `login succeeded` / `login failed`

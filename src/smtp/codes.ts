@@ -1,7 +1,8 @@
 /**
  * SMTP replies used by the front-end, as named constants (mox style): a handler never writes a
- * bare number. `SmtpError` carries `responseCode`, which is what smtp-server reads from a hook
- * error; the message starts with the RFC 3463 enhanced code (see ./enhanced-codes.ts).
+ * bare number. `SmtpError` carries `responseCode`, which is what the SMTP layer (./protocol/)
+ * reads from a hook error; the message starts with the RFC 3463 enhanced code, which the layer
+ * then sends as it is (./protocol/replies.ts).
  */
 export class SmtpError extends Error {
   /** which reply this is (its key in `reply`): what metrics count refusals by */

@@ -1,5 +1,5 @@
 /**
- * The SMTP front-end: three smtp-server listeners from one `serve`.
+ * The SMTP front-end: three listeners of our own SMTP layer (./protocol/) from one `serve`.
  *  - MX (default 2525): mail for local recipients only, no AUTH; STARTTLS offered.
  *  - submission (2587): AUTH required (PLAIN/LOGIN, only after STARTTLS unless
  *    allowInsecureAuth); the sender must be the user's own address or an alias of theirs;
@@ -13,7 +13,6 @@
  * `mailstore.deliver`. `250` is sent only after that commit
  * is durable.
  */
-import {SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 import {normalizeAddress} from '../address.js'
 import type {Actor, Bus, EventMap, LoginMechanism, Request} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
@@ -27,7 +26,9 @@ import type {TlsMaterial} from '../tls.js'
 import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
-import {patchSmtpConnection} from './patches.js'
+import type {IncomingMessage} from './protocol/incoming-message.js'
+import {SmtpListener} from './protocol/listener.js'
+import type {SmtpAddress, SmtpAuth, SmtpSession} from './protocol/types.js'
 import {SieveRejected} from '../sieve-delivery/rejected.js'
 
 export interface SmtpLimits {
@@ -77,21 +78,21 @@ export interface SmtpOptions {
 
 type Role = 'mx' | 'submission' | 'smtps'
 
-/** per-transaction state, on the smtp-server session */
+/** per-transaction state, on the session */
 interface Transaction {
   local: Set<string>
   remote: Set<string>
 }
-type Session = SMTPServerSession & {mbx?: Transaction}
+type Session = SmtpSession & {mbx?: Transaction}
 
 export class SmtpFrontEnd implements Actor {
   readonly name = 'smtp'
-  private readonly servers: {role: Role; server: SMTPServer; address: string}[] = []
+  private readonly servers: {role: Role; server: SmtpListener; address: string}[] = []
   private readonly connectionLimits: ConnectionLimits
   /** one budget of message bytes for every listener */
   private readonly budget: MessageBudget
-  /** each connection's slot, from onConnect to onClose (smtp-server keeps one session object per connection) */
-  private readonly slots = new WeakMap<SMTPServerSession, ConnectionSlot>()
+  /** each connection's slot, from onConnect to onClose (one session object per connection) */
+  private readonly slots = new WeakMap<SmtpSession, ConnectionSlot>()
 
   constructor(
     private readonly bus: Bus,
@@ -99,8 +100,7 @@ export class SmtpFrontEnd implements Actor {
     private tls: TlsMaterial,
     private readonly log: Logger,
   ) {
-    patchSmtpConnection()
-    // smtp-server enforces maxConnections (its maxClients) per listener itself; the per-address
+    // each listener enforces maxConnections itself; the per-address
     // limit is read from `limits` at each connection, so a reload changes it
     const {ports, limits} = options
     const perAddress = {
@@ -122,8 +122,8 @@ export class SmtpFrontEnd implements Actor {
   }
 
   /**
-   * the per-address limiter's counts: every connection from smtp-server's onConnect to its
-   * onClose (which it calls once per connection, after the socket, TLS or not, has closed)
+   * the per-address limiter's counts: every connection from its onConnect to its onClose (called
+   * once per connection, after the socket, TLS or not, has closed)
    */
   get connections(): ConnectionCounts {
     return this.connectionLimits.counts()
@@ -139,82 +139,60 @@ export class SmtpFrontEnd implements Actor {
     for (const [role, port] of roles) {
       if (!port) continue
       const server = this.createServer(role)
-      // replies are small and often several back to back (PIPELINING): don't let Nagle hold them
-      server.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true))
-      // smtp-server re-emits its net server's errors on itself, where an 'error' event without a
-      // listener throws: a failed bind would crash the process instead of failing start-up
-      const ignore = () => {}
-      server.on('error', ignore)
-      try {
-        await listenOn(server.server, role === 'mx' ? 'smtp' : role, {host: bind, port})
-      } finally {
-        server.off('error', ignore)
-      }
-      server.on('error', (err) => this.log.warn({err, role}, 'smtp listener error'))
+      await listenOn(server.server, role === 'mx' ? 'smtp' : role, {host: bind, port})
+      server.server.on('error', (err) => this.log.warn({err, role}, 'smtp listener error'))
       this.servers.push({role, server, address: `${bind}:${port}`})
     }
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.servers.map(({server}) => new Promise<void>((resolve) => server.close(() => resolve()))))
+    await Promise.all(this.servers.map(({server}) => server.close()))
     this.servers.length = 0
   }
 
   /**
    * A reload (SIGHUP): new connections get `tls` and the limits as they are now in
-   * `options.limits`; open connections keep their TLS session. smtp-server's own
-   * updateSecureContext merges the options and rebuilds the contexts its STARTTLS and implicit
-   * TLS take for each new connection.
+   * `options.limits` (each listener reads them at every new connection); open connections keep
+   * their TLS session.
    */
   reload(tls: TlsMaterial): void {
     this.tls = tls
-    for (const {role, server} of this.servers) server.updateSecureContext({key: tls.key, cert: tls.cert, ...this.limitOptions(role)})
+    for (const {server} of this.servers) server.setSecureContext(tls)
   }
 
-  /** the smtp-server options that carry our limits: read by smtp-server per connection or command */
-  private limitOptions(role: Role) {
-    const {limits} = this.options
-    return {
-      size: limits.maxMessageSize,
-      maxRecipients: limits.maxRecipients,
-      maxClients: limits.maxConnections,
-      socketTimeout: limits.socketTimeoutMs,
-      closeTimeout: limits.closeTimeoutMs,
-      ...({greetingDelayMs: role === 'mx' ? limits.greetingDelayMs : 0} as object),
-    }
-  }
-
-  private createServer(role: Role): SMTPServer {
-    const {hostname, allowInsecureAuth} = this.options
+  private createServer(role: Role): SmtpListener {
+    const {hostname, allowInsecureAuth, limits} = this.options
     const submission = role !== 'mx'
-    return new SMTPServer({
-      name: hostname,
-      banner: 'mailbox ready',
-      secure: role === 'smtps',
-      key: this.tls.key,
-      cert: this.tls.cert,
-      ...this.limitOptions(role),
-      rejectOversized: true,
-      authMethods: ['PLAIN', 'LOGIN'],
-      authOptional: !submission,
-      disabledCommands: submission ? [] : ['AUTH'],
-      allowInsecureAuth,
-      hideENHANCEDSTATUSCODES: false,
-      hideDSN: true,
-      hideREQUIRETLS: true,
-      disableReverseLookup: true,
-      logger: this.log.level === 'trace' ? (this.log.child({role}) as never) : false,
-      onConnect: (session, cb) => this.onConnect(role, session, cb),
-      onClose: (session) => this.onClose(role, session),
-      onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
-      onMailFrom: (address, session, cb) => void this.onMailFrom(role, address, session as Session, this.reporting('mail', session, cb)),
-      onRcptTo: (address, session, cb) => void this.onRcptTo(role, address, session as Session, this.reporting('rcpt', session, cb)),
-      onData: (stream, session, cb) => this.onData(role, stream, session as Session, this.reporting('data', session, cb)),
-    })
+    return new SmtpListener(
+      {
+        hostname,
+        implicitTls: role === 'smtps',
+        auth: submission,
+        allowInsecureAuth,
+        limits: () => ({
+          maxMessageSize: limits.maxMessageSize,
+          maxRecipients: limits.maxRecipients,
+          maxConnections: limits.maxConnections,
+          socketTimeoutMs: limits.socketTimeoutMs,
+          closeTimeoutMs: limits.closeTimeoutMs,
+          greetingDelayMs: role === 'mx' ? limits.greetingDelayMs : 0,
+        }),
+        ...(this.log.level === 'trace' ? {log: this.log.child({role})} : {}),
+      },
+      {
+        onConnect: (session, cb) => this.onConnect(role, session, cb),
+        onClose: (session) => this.onClose(role, session),
+        onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
+        onMailFrom: (address, session, cb) => void this.onMailFrom(role, address, session as Session, this.reporting('mail', session, cb)),
+        onRcptTo: (address, session, cb) => void this.onRcptTo(role, address, session as Session, this.reporting('rcpt', session, cb)),
+        onData: (message, session, cb) => this.onData(role, message, session as Session, this.reporting('data', session, cb)),
+      },
+      this.tls,
+    )
   }
 
   /** `cb`, which also publishes `smtp.rejected` when it refuses (metrics count refusals by reason) */
-  private reporting<A extends unknown[]>(stage: EventMap['smtp.rejected']['stage'], session: SMTPServerSession, cb: (err?: Error | null, ...rest: A) => void) {
+  private reporting<A extends unknown[]>(stage: EventMap['smtp.rejected']['stage'], session: SmtpSession, cb: (err?: Error | null, ...rest: A) => void) {
     return (err?: Error | null, ...rest: A): void => {
       if (err) this.bus.publish('smtp.rejected', {stage, reason: refusalReason(err), remoteAddress: session.remoteAddress})
       cb(err, ...rest)
@@ -226,7 +204,7 @@ export class SmtpFrontEnd implements Actor {
     return role === 'mx' && !this.options.capture && this.bus.has('spam.check')
   }
 
-  private onConnect(role: Role, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private onConnect(role: Role, session: SmtpSession, cb: (err?: Error | null) => void): void {
     const slot = this.connectionLimits.open(session.remoteAddress, role === 'mx' ? 'smtp' : role)
     this.slots.set(session, slot)
     if (slot.accepted && this.spamChecked(role)) this.tellSpam('spam.connect', {session: session.id, remoteAddress: session.remoteAddress, localAddress: session.localAddress})
@@ -236,7 +214,7 @@ export class SmtpFrontEnd implements Actor {
   }
 
   /** also called for connections that closed before onConnect (they hold no slot) */
-  private onClose(role: Role, session: SMTPServerSession): void {
+  private onClose(role: Role, session: SmtpSession): void {
     this.slots.get(session)?.release()
     this.slots.delete(session)
     if (this.spamChecked(role)) this.tellSpam('spam.close', {session: session.id})
@@ -247,7 +225,7 @@ export class SmtpFrontEnd implements Actor {
     this.bus.call(action, body).catch((err: unknown) => this.log.error({err, action}, 'spam check failed'))
   }
 
-  private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {
+  private async onAuth(auth: SmtpAuth, session: SmtpSession, cb: (err: Error | null | undefined, res?: {user: string}) => void) {
     try {
       const {address} = await this.bus.call('auth.login', {
         username: auth.username ?? '',
@@ -263,7 +241,7 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private async onMailFrom(role: Role, address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
+  private async onMailFrom(role: Role, address: SmtpAddress, session: Session, cb: (err?: Error | null) => void) {
     session.mbx = {local: new Set(), remote: new Set()}
     // the HELO name is known by now: its checks run while the client sends recipients and data
     if (this.spamChecked(role)) this.tellSpam('spam.helo', {session: session.id, helo: session.hostNameAppearsAs || ''})
@@ -284,7 +262,7 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private async onRcptTo(role: Role, address: SMTPServerAddress, session: Session, cb: (err?: Error | null) => void) {
+  private async onRcptTo(role: Role, address: SmtpAddress, session: Session, cb: (err?: Error | null) => void) {
     let rcpt: string
     try {
       rcpt = normalizeAddress(address.address)
@@ -322,30 +300,22 @@ export class SmtpFrontEnd implements Actor {
     }
   }
 
-  private onData(role: Role, stream: SMTPServerDataStream, session: Session, cb: (err?: Error | null, message?: string) => void): void {
+  private onData(role: Role, message: IncomingMessage, session: Session, cb: (err?: Error | null, text?: string) => void): void {
     // the message as it arrives, in pieces: joined by the mailstore, behind our headers (on the
     // MX, copied once before that for the verifier thread, which hands the copy back to be stored:
     // see authenticate)
     const pieces: Buffer[] = []
-    const hold = this.budget.hold({pause: () => this.pauseData(stream, session, true), resume: () => this.pauseData(stream, session, false)})
-    stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) {
-        // refused at its end: keep nothing of it
-        pieces.length = 0
-        return hold.release()
-      }
+    const hold = this.budget.hold({pause: () => this.pauseData(message, session, true), resume: () => this.pauseData(message, session, false)})
+    message.ondata = (chunk) => {
       pieces.push(chunk)
       hold.take(chunk.length)
-    })
-    stream.once('error', (err) => {
+    }
+    // too big (the layer refuses it with 552 5.3.4 at its end) or the client went away: keep nothing
+    message.onabort = () => {
+      pieces.length = 0
       hold.release()
-      cb(err)
-    })
-    stream.once('end', () => {
-      if (stream.sizeExceeded) {
-        hold.release()
-        return cb(reply.tooBig())
-      }
+    }
+    message.onend = () => {
       void this.accept(role, session, pieces).then(
         (id) => {
           hold.release()
@@ -359,31 +329,14 @@ export class SmtpFrontEnd implements Actor {
           cb(reply.localError())
         },
       )
-    })
-  }
-
-  /**
-   * Stops (or restarts) reading a session's message for the budget. smtp-server's idle timeout
-   * would close a session we paused ourselves (it counts while the client owes us DATA), so it
-   * is off while paused. The socket is looked up only here: pausing is rare, messages are not.
-   */
-  private pauseData(stream: SMTPServerDataStream, session: Session, pause: boolean): void {
-    if (pause) stream.pause()
-    else stream.resume()
-    const socket = this.socketOf(session)
-    if (socket && !socket.destroyed) socket.setTimeout(pause ? 0 : this.options.limits.socketTimeoutMs)
-    this.log.debug({session: session.id, pause, buffered: this.budget.bytes}, pause ? 'message paused for the memory budget' : 'message resumed')
-  }
-
-  /** smtp-server keeps no public way from a session to its socket (its internals, pinned 3.21.6;
-   * test/e2e/smtp-memory.test.ts fails if they change: a paused session would time out) */
-  private socketOf(session: Session): import('node:net').Socket | undefined {
-    for (const {server} of this.servers) {
-      for (const c of (server as unknown as {connections: Set<{session: unknown; _socket?: import('node:net').Socket}>}).connections) {
-        if (c.session === session) return c._socket
-      }
     }
-    return undefined
+  }
+
+  /** Stops (or restarts) reading a session's message for the budget (the layer suspends its idle timeout meanwhile). */
+  private pauseData(message: IncomingMessage, session: Session, pause: boolean): void {
+    if (pause) message.pause()
+    else message.resume()
+    this.log.debug({session: session.id, pause, buffered: this.budget.bytes}, pause ? 'message paused for the memory budget' : 'message resumed')
   }
 
   private async accept(role: Role, session: Session, pieces: Buffer[]): Promise<string> {
@@ -474,17 +427,16 @@ export class SmtpFrontEnd implements Actor {
 }
 
 /** `tls`: `none` or the TLS version (as src/tls-label.ts), and the cipher when there is one */
-function sessionTls(session: SMTPServerSession): {tls: string; cipher?: string} {
+function sessionTls(session: SmtpSession): {tls: string; cipher?: string} {
   if (!session.secure) return {tls: 'none'}
-  const cipher = session.tlsOptions || undefined
-  return cipher ? {tls: cipher.version || 'TLS', cipher: cipher.name} : {tls: 'TLS'}
+  return session.tls ? {tls: session.tls.version || 'TLS', cipher: session.tls.cipher} : {tls: 'TLS'}
 }
 
 /** a header value in a log line: a client could make it as long as the header block */
 const clip = (value: string, max = 256): string => (value.length > max ? value.slice(0, max) + '…' : value)
 
 /** MAIL FROM as greylisting keys it: normalized, '' for the null sender, as given (lower case) when it does not parse */
-function envelopeSender(session: SMTPServerSession): string {
+function envelopeSender(session: SmtpSession): string {
   const address = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
   if (!address) return ''
   try {
@@ -495,16 +447,15 @@ function envelopeSender(session: SMTPServerSession): string {
 }
 
 /** the SIZE=n the client declared on MAIL FROM (RFC 1870), or 0 */
-function declaredSize(session: SMTPServerSession): number {
-  const from = session.envelope.mailFrom
-  const args = from ? (from.args as Record<string, string> | false) : false
-  return args && args.SIZE ? Number(args.SIZE) || 0 : 0
+function declaredSize(session: SmtpSession): number {
+  const size = session.envelope.mailFrom?.args.SIZE
+  return typeof size === 'string' ? Number(size) || 0 : 0
 }
 
 /** RFC 5321 §4.4 trace header; `with` per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA). */
-function receivedHeader(session: SMTPServerSession, hostname: string, id: string, forRcpt?: string): Buffer {
+function receivedHeader(session: SmtpSession, hostname: string, id: string, forRcpt?: string): Buffer {
   const helo = (session.hostNameAppearsAs || 'unknown').replace(/[^\x21-\x7e]/g, '')
-  const proto = session.transmissionType || 'SMTP' // smtp-server computes it: ESMTP, ESMTPS, ESMTPSA …
+  const proto = session.transmissionType // ESMTP, ESMTPS, ESMTPSA … (RFC 3848)
   const date = new Date().toUTCString().replace('GMT', '+0000')
   return Buffer.from(
     `Received: from ${helo} ([${session.remoteAddress}])\r\n\tby ${hostname} (mailbox) with ${proto} id ${id}` +

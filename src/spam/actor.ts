@@ -24,7 +24,7 @@ import type {RspamdCheckReply} from './rspamd-types.js'
 import {briefReasons, decide, monitored, scoreOf, type AuthResults, type Decision, type SpamAction} from './score.js'
 
 export interface SpamConnectRequest {
-  /** smtp-server's session id */
+  /** the SMTP session's id (src/smtp/protocol/) */
   session: string
   remoteAddress: string
   /** the address the client reached us on */

@@ -2,7 +2,7 @@
  * What the spam check keeps per MX connection, from connect to close: the block and allow list
  * lookups of the client's address (started at connect, so they run while the client talks), the
  * HELO findings (the name's lookup started at the first MAIL FROM that names it), and how many
- * unknown recipients it has tried. Keyed by smtp-server's session id; bounded by the listener's
+ * unknown recipients it has tried. Keyed by the SMTP session's id; bounded by the listener's
  * connection limit, since every entry goes at close.
  */
 import type {ResolveFn} from '../mail-auth/dns.js'

@@ -1,0 +1,69 @@
+/**
+ * An SMTP listener (smtp-server's SMTPServer in shape): the TCP server, the secure context that
+ * STARTTLS and implicit TLS use (swapped by a reload for new handshakes), the set of live
+ * connections, and a graceful stop that waits `closeTimeoutMs` for sessions to end and then sends
+ * `421` to each one still open.
+ *
+ * SMTPS accepts plain TCP and wraps each socket in TLS itself (as smtp-server does), so the
+ * connection's idle timeout and the connection limit cover the handshake too.
+ */
+import {createServer, type Server, type Socket} from 'node:net'
+import {createSecureContext, type SecureContext} from 'node:tls'
+import {SmtpConnection, type ConnectionHost} from './connection.js'
+import type {ListenerOptions, SmtpHooks} from './types.js'
+
+export class SmtpListener implements ConnectionHost {
+  readonly server: Server
+  private readonly connections = new Set<SmtpConnection>()
+  private context: SecureContext | undefined
+  private stopTimer: NodeJS.Timeout | undefined
+  stopping = false
+
+  constructor(
+    readonly options: ListenerOptions,
+    readonly hooks: SmtpHooks,
+    tls: {key: string | Buffer; cert: string | Buffer} | undefined,
+  ) {
+    this.context = tls ? createSecureContext({key: tls.key, cert: tls.cert}) : undefined
+    if (options.implicitTls && !this.context) throw new Error('an implicit TLS listener needs a key and certificate')
+    this.server = createServer({noDelay: true}, (socket) => this.accept(socket))
+  }
+
+  get secureContext(): SecureContext | undefined {
+    return this.context
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  /** new handshakes use this key and certificate; sessions already secure keep theirs */
+  setSecureContext(tls: {key: string | Buffer; cert: string | Buffer}): void {
+    this.context = createSecureContext({key: tls.key, cert: tls.cert})
+  }
+
+  /**
+   * Stops accepting, lets open sessions finish for `closeTimeoutMs` (each new command gets 421),
+   * then sends 421 to those still open. Resolves once every socket is closed.
+   */
+  close(): Promise<void> {
+    this.stopping = true
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.stopTimer = setTimeout(() => {
+      for (const connection of this.connections) connection.shutdown()
+    }, this.options.limits().closeTimeoutMs).unref()
+    return closed.finally(() => clearTimeout(this.stopTimer))
+  }
+
+  /** @internal from a connection whose socket closed */
+  released(connection: SmtpConnection): void {
+    this.connections.delete(connection)
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => {}) // reported by the connection once it listens; never an unhandled 'error'
+    const connection = new SmtpConnection(this, socket)
+    this.connections.add(connection)
+    connection.start()
+  }
+}
