@@ -173,17 +173,19 @@ export class SieveDelivery {
     }
     let target: string
     let resolved: {local: string[]; remote: string[]}
+    let sender: string | undefined
     try {
       target = normalizeAddress(address)
       resolved = await resolveForDelivery(store, {address: target, srs: this.options.srs})
+      // a sender SRS cannot rewrite (not an address) would otherwise fail the whole delivery
+      if (resolved.remote.length) sender = await this.forwardSender(store, message.mailFrom, user)
     } catch (err) {
       if (!isMailboxError(err)) throw err
       log.warn({to: address, reason: err.message}, 'sieve redirect refused: kept instead')
       return false
     }
     const raw = Buffer.concat([Buffer.from(`Delivered-To: ${user}\r\n`), message.raw])
-    if (resolved.remote.length) {
-      const sender = await this.forwardSender(store, message.mailFrom, user)
+    if (sender !== undefined) {
       plan.also.push({localRaw: raw, analysis: analyzeMessage(raw), mailFrom: sender, rcptTo: [target], local: [], remote: resolved.remote})
     }
     if (resolved.local.length) {

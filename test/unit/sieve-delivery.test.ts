@@ -88,6 +88,17 @@ describe('Sieve at delivery (storeMessage)', () => {
     }
   })
 
+  it('a forward whose sender SRS cannot rewrite is kept in INBOX; one that only looks like SRS1 is forwarded with SRS0', async () => {
+    const {store, deliver, script} = await setup({}, DEFAULT_SRS)
+    await script('redirect "far@remote.test";\n')
+    const kept = await deliver('no domain', {from: 'postmaster'})
+    expect(kept.result.stored.map((s) => s.folder)).toEqual(['INBOX'])
+    expect(kept.result.queued).toEqual([])
+    const forwarded = await deliver('srs1 look-alike', {from: 'SRS1=broken@remote.test'})
+    expect(forwarded.result.stored).toEqual([])
+    expect((await store.queue.entries()).map((q) => q.from)).toEqual([expect.stringMatching(/^SRS0=.*=remote\.test=srs1=broken@example\.com$/i)])
+  })
+
   it('sieve.enabled false: the message goes to INBOX as without a script', async () => {
     const {deliver, script} = await setup({enabled: false})
     await script('discard;\n')
