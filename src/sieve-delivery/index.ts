@@ -223,23 +223,23 @@ export class SieveDelivery {
       await this.send(inject, '', r.sender, notice, {user: r.user, kind: 'reject notice'})
     }
     for (const {user, action} of plan.vacations) {
-      const log = this.options.log.child({user})
-      if (action.suppressed) {
-        log.info({to: action.to, reason: action.suppressed}, 'sieve vacation: no reply')
-        continue
-      }
+      // the message is committed: a failure here must not become an SMTP error (the client would send it again)
       try {
-        if (!(await store.sieve.claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
-          log.info({to: action.to}, 'sieve vacation: replied within the period already')
-          continue
-        }
+        await this.vacation(store, user, action, now, inject)
       } catch (err) {
-        log.warn({err}, 'sieve vacation: the reply record could not be written, no reply')
-        continue
+        this.options.log.warn({user, to: action.to, err}, 'sieve vacation: no reply, it failed')
       }
-      const from = await this.vacationFrom(store, user, action)
-      await this.send(inject, '', action.to, vacationReply({action, from, hostname: this.options.hostname, now}), {user, kind: 'vacation reply'})
     }
+  }
+
+  private async vacation(store: MailboxStore, user: string, action: VacationAction, now: number, inject: Inject): Promise<void> {
+    const log = this.options.log.child({user})
+    if (action.suppressed) return log.info({to: action.to, reason: action.suppressed}, 'sieve vacation: no reply')
+    if (!(await store.sieve.claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
+      return log.info({to: action.to}, 'sieve vacation: replied within the period already')
+    }
+    const from = await this.vacationFrom(store, user, action)
+    await this.send(inject, '', action.to, vacationReply({action, from, hostname: this.options.hostname, now}), {user, kind: 'vacation reply'})
   }
 
   private async send(inject: Inject, from: string, to: string, raw: Buffer, what: {user: string; kind: string}): Promise<void> {

@@ -132,6 +132,28 @@ describe('Sieve at delivery (storeMessage)', () => {
     expect(injected[0]!.raw.toString()).toMatch(/^In-Reply-To: <one@remote.test>$/m)
     expect(injected[0]!.raw.toString()).toMatch(/^Auto-Submitted: auto-replied/m)
   })
+
+  it('a vacation reply that fails after the commit (a store error) does not fail the delivery: the client is not told to send it again', async () => {
+    const {store, user, script, injected} = await setup()
+    await script(`require "vacation";\nvacation :days 1 :from "boss@${DOMAIN}" "away";\n`)
+    const broken = new Error('connection lost')
+    const directory = new Proxy(store.directory, {
+      get: (target, prop) => (prop === 'resolve' ? () => Promise.reject(broken) : (Reflect.get(target, prop) as (...a: unknown[]) => unknown)?.bind?.(target) ?? Reflect.get(target, prop)),
+    })
+    const flaky = new Proxy(store, {get: (target, prop) => (prop === 'directory' ? directory : Reflect.get(target, prop))})
+    const sieve = new SieveDelivery({config: DEFAULT_SIEVE_DELIVERY, hostname: 'mx.example.com', log: silentLogger})
+    const r = await storeMessage(flaky, {
+      mailFrom: 'a@remote.test',
+      rcptTo: [user],
+      local: [user],
+      remote: [],
+      pieces: [Buffer.from(`From: a@remote.test\r\nTo: ${user}\r\nSubject: hi\r\n\r\nhello\r\n`)],
+      sieve,
+      inject: async (req) => void injected.push(req),
+    })
+    expect(r.result.stored.map((s) => s.folder)).toEqual(['INBOX'])
+    expect(injected).toEqual([])
+  })
 })
 
 describe('Sieve at delivery: pure parts', () => {
