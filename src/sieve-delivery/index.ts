@@ -293,7 +293,8 @@ function recipientOf(user: string, rcptTo: string[]): string {
 
 /** the addresses in the message's Delivered-To fields (lower case) */
 export function deliveredTo(raw: Buffer): Set<string> {
-  const head = raw.subarray(0, headerEnd(raw, 0, Math.min(raw.length, 256 * 1024))).toString('latin1')
+  // UTF-8: the field we write names the user as stored (an SMTPUTF8 address stays UTF-8)
+  const head = raw.subarray(0, headerEnd(raw, 0, Math.min(raw.length, 256 * 1024))).toString('utf8')
   const out = new Set<string>()
   for (const field of parseHeader(head)) if (field.key === 'delivered-to') out.add(field.value.trim().replace(/^<|>$/g, '').toLowerCase())
   return out

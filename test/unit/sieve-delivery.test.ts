@@ -177,6 +177,10 @@ describe('Sieve at delivery: pure parts', () => {
     const raw = Buffer.from('Delivered-To: A@Example.com\r\nDelivered-To: <b@example.com>\r\nSubject: x\r\n\r\nDelivered-To: c@example.com\r\n')
     expect([...deliveredTo(raw)]).toEqual(['a@example.com', 'b@example.com'])
   })
+
+  it('reads a Delivered-To of a UTF-8 address (SMTPUTF8) as the user it names, so its loop is seen', () => {
+    expect([...deliveredTo(Buffer.from('Delivered-To: jürgen@example.com\r\n\r\nbody\r\n'))]).toEqual(['jürgen@example.com'])
+  })
 })
 
 describe('expired vacation-reply records (MailstoreActor with Sieve on)', () => {
