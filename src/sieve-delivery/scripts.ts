@@ -15,6 +15,12 @@ export interface ActiveScript {
   parsed: ParseResult
 }
 
+/**
+ * the size was checked when the script was stored (config sieve.maxScriptBytes, which may be above
+ * the language's default): a script stored under that limit runs
+ */
+const STORED = {maxScriptBytes: Number.MAX_SAFE_INTEGER}
+
 /** scripts' text held parsed at most, in characters (~128 MB of parse trees) */
 const MAX_CACHED_BYTES = 4 * 1024 * 1024
 
@@ -37,7 +43,7 @@ export class ScriptCache {
     let entry = this.byUser.get(user)
     // most recently used last: the Map's order is the eviction order
     this.forget(user)
-    if (!entry || entry.content !== script.content) entry = {name: script.name, content: script.content, parsed: parseSieve(script.content)}
+    if (!entry || entry.content !== script.content) entry = {name: script.name, content: script.content, parsed: parseSieve(script.content, STORED)}
     entry = {...entry, name: script.name}
     this.byUser.set(user, entry)
     this.length += entry.content.length

@@ -38,6 +38,13 @@ describe('ScriptCache', () => {
     expect(cache.size).toBe(1)
   })
 
+  it('runs a script larger than the language\'s default limit (64 KiB): sieve.maxScriptBytes let it be stored', async () => {
+    const text = `keep;\n${'# a comment line\n'.repeat(5000)}`
+    expect(text.length).toBeGreaterThan(65536)
+    const entry = await new ScriptCache().active(source(new Map([['a@x', text]])), 'a@x')
+    expect(entry!.parsed.ok).toBe(true)
+  })
+
   it('holds at most maxEntries scripts', async () => {
     const scripts = new Map(Array.from({length: 10}, (_, i) => [`u${i}@x`, 'keep;'] as [string, string]))
     const cache = new ScriptCache(4)
