@@ -159,10 +159,19 @@ describe('Sieve at delivery (storeMessage)', () => {
 describe('Sieve at delivery: pure parts', () => {
   const action = {type: 'vacation' as const, to: 'a@remote.test', subject: 'Weg', addresses: [] as string[], handle: 'h', periodSeconds: 86400, hash: 'x'}
 
-  it('a :mime vacation reason is the reply\'s MIME entity as it is; plain text is UTF-8, base64 when not ASCII', () => {
+  it('a :mime vacation reason is the reply\'s MIME entity, its Content-* fields only; plain text is UTF-8, base64 when not ASCII', () => {
     const mime = vacationReply({action: {...action, mime: true, reason: 'Content-Type: text/html; charset=utf-8\n\n<p>away</p>\n'}, from: 'u@example.com', hostname: 'mx'}).toString()
     expect(mime).toMatch(/\r\nMIME-Version: 1\.0\r\nContent-Type: text\/html; charset=utf-8\r\n\r\n<p>away<\/p>\r\n$/)
     expect(mime.match(/^Content-Type:/gm)).toHaveLength(1)
+    // a field that is not Content-* would be one of the reply's own: a second From, a Bcc
+    const forged = vacationReply({
+      action: {...action, mime: true, reason: 'From: ceo@example.com\nBcc: many@remote.test\nContent-Type: text/plain;\n charset=utf-8\n\naway\n'},
+      from: 'u@example.com',
+      hostname: 'mx',
+    }).toString()
+    expect(forged.match(/^From:.*$/gm)).toEqual(['From: u@example.com'])
+    expect(forged).not.toMatch(/^Bcc:/m)
+    expect(forged).toMatch(/\r\nMIME-Version: 1\.0\r\nContent-Type: text\/plain;\r\n charset=utf-8\r\n\r\naway\r\n$/)
     const text = vacationReply({action: {...action, mime: false, reason: 'Bin weg, zurück am Montag.', subject: 'Abwesend – Urlaub'}, from: 'u@example.com', hostname: 'mx'}).toString()
     expect(text).toContain('Content-Transfer-Encoding: base64')
     expect(text).toContain(`Subject: =?UTF-8?B?${Buffer.from('Abwesend – Urlaub').toString('base64')}?=`)
