@@ -256,7 +256,7 @@ export class App {
         sieve: this.store.sieve,
         // read per command: a reload applies
         quota: () => sieveQuotaOf(this.config),
-        maxRedirects: this.config.sieve.maxRedirects,
+        maxRedirects: () => this.config.sieve.maxRedirects,
       },
       tls,
       this.log.child({component: 'managesieve'}),

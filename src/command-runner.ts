@@ -31,12 +31,12 @@ export class CommandRunner<T> {
   /**
    * Listens to the session's socket (again after STARTTLS): what it reads, its close, and
    * inactivity — which is never while a command of its runs (a password check under load): our
-   * reply restarts the timer.
+   * reply restarts the timer. Waiting for a client that does not read its replies is inactivity.
    */
   listen(socket: Socket, idleTimeoutMs: number, on: {data(chunk: Buffer): void; idle(): void; close(): void}, log: Logger): void {
     socket.setTimeout(idleTimeoutMs)
     socket.on('timeout', () => {
-      if (this.running) return
+      if (this.running && socket.writableLength <= MAX_BACKLOG) return
       log.debug('idle timeout')
       on.idle()
     })

@@ -275,7 +275,12 @@ export class MailstoreActor implements Actor {
   /** the folders Sieve scripts made at a delivery (`fileinto :create`): announced as IMAP's CREATE would be */
   private async foldersMade(sieve: SieveRun | undefined): Promise<void> {
     for (const {user, folders} of sieve?.foldersBefore ?? []) {
-      for (const event of folderEvents(user, folders, await this.store.mail.folders(user))) this.bus.publish('folder.changed', event)
+      // after the commit: a failed read must not turn a stored message into an SMTP error (the client would send it again)
+      try {
+        for (const event of folderEvents(user, folders, await this.store.mail.folders(user))) this.bus.publish('folder.changed', event)
+      } catch (err) {
+        this.log.warn({err, user}, 'the folders a Sieve script made could not be announced')
+      }
     }
   }
 

@@ -31,7 +31,7 @@ export function capabilities(s: ManageSieveSession): [string, string?][] {
     ['SASL', s.authAllowed ? 'PLAIN' : ''],
     ['SIEVE', SIEVE_CAPABILITIES.join(' ')],
     ...(s.canStartTls ? [['STARTTLS'] as [string]] : []),
-    ['MAXREDIRECTS', String(s.ctx.maxRedirects)],
+    ['MAXREDIRECTS', String(s.ctx.maxRedirects())],
     ...(s.user ? [['OWNER', s.user] as [string, string]] : []),
     ['UNAUTHENTICATE'],
     ['VERSION', '1.0'],

@@ -28,7 +28,7 @@ export interface ManageSieveOptions {
   config: ManageSieveConfig
   sieve: SieveScripts
   quota(): SieveQuota
-  maxRedirects: number
+  maxRedirects(): number
 }
 
 const LISTENER = 'managesieve'

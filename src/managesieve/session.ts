@@ -41,8 +41,8 @@ export interface SessionContext {
   sieve: SieveScripts
   /** the configured script quota, at the time of asking */
   quota(): SieveQuota
-  /** the MAXREDIRECTS capability */
-  maxRedirects: number
+  /** the MAXREDIRECTS capability: config sieve.maxRedirects at the time of asking (a reload applies) */
+  maxRedirects(): number
   secureContext: SecureContext
 }
 

@@ -35,6 +35,13 @@ import type {SrsConfig} from '../srs/route.js'
  */
 const MAX_HOPS = 4
 
+/**
+ * Redirects made by the scripts of redirected copies (hop 1 and on), per message: users who
+ * forward to each other would otherwise multiply it (five made 165 copies, each the whole message
+ * in memory and on disk); past this many a redirect is kept instead.
+ */
+export const MAX_NESTED_REDIRECTS = 16
+
 export interface SieveDeliveryOptions {
   /** config `sieve`, read at each message (a reload assigns into it) */
   config: SieveDeliveryConfig
@@ -104,7 +111,7 @@ export class SieveDelivery {
     this.cache.forget(user)
   }
 
-  async plan(store: MailboxStore, message: SieveMessage, hop = 0): Promise<SievePlan> {
+  async plan(store: MailboxStore, message: SieveMessage, hop = 0, nested = {left: MAX_NESTED_REDIRECTS}): Promise<SievePlan> {
     const plan: SievePlan = {placements: {}, also: [], rejected: [], vacations: [], reports: [], foldersBefore: []}
     for (const user of new Set(message.local)) {
       const active = await this.cache.active(store.sieve, user)
@@ -127,7 +134,7 @@ export class SieveDelivery {
       }
       if (actions.placements.some((p) => p.create && !folders.has(placementName(p.folder) ?? ''))) plan.foldersBefore.push({user, folders: list})
       for (const address of actions.redirects) {
-        if (!(await this.redirect(store, user, address, message, hop, plan, log))) keepToo(actions.placements)
+        if (!(await this.redirect(store, user, address, message, {hop, nested}, plan, log))) keepToo(actions.placements)
       }
       if (actions.reject) plan.rejected.push({user, reason: actions.reject.reason, sender: message.mailFrom, hop})
       if (actions.vacation) plan.vacations.push({user, action: actions.vacation})
@@ -162,7 +169,7 @@ export class SieveDelivery {
    * user's redirect before (a loop). Remote targets get it with the sender rewritten by SRS (in
    * the user's domain) unless the sender is local or null; local ones through their own scripts.
    */
-  private async redirect(store: MailboxStore, user: string, address: string, message: SieveMessage, hop: number, plan: SievePlan, log: Logger): Promise<boolean> {
+  private async redirect(store: MailboxStore, user: string, address: string, message: SieveMessage, {hop, nested}: {hop: number; nested: {left: number}}, plan: SievePlan, log: Logger): Promise<boolean> {
     if (deliveredTo(message.raw).has(user)) {
       log.info({to: address}, 'sieve redirect: the message was delivered to this user before (a loop), kept instead')
       return false
@@ -171,29 +178,36 @@ export class SieveDelivery {
       log.info({to: address, hop}, 'sieve redirect: too many hops, kept instead')
       return false
     }
+    if (hop > 0 && nested.left <= 0) {
+      log.info({to: address, hop}, 'sieve redirect: the message was redirected too often already, kept instead')
+      return false
+    }
     let target: string
     let resolved: {local: string[]; remote: string[]}
+    let sender: string | undefined
     try {
       target = normalizeAddress(address)
       resolved = await resolveForDelivery(store, {address: target, srs: this.options.srs})
+      // a sender SRS cannot rewrite (not an address) would otherwise fail the whole delivery
+      if (resolved.remote.length) sender = await this.forwardSender(store, message.mailFrom, user)
     } catch (err) {
       if (!isMailboxError(err)) throw err
       log.warn({to: address, reason: err.message}, 'sieve redirect refused: kept instead')
       return false
     }
+    if (hop > 0) nested.left--
     const raw = Buffer.concat([Buffer.from(`Delivered-To: ${user}\r\n`), message.raw])
-    if (resolved.remote.length) {
-      const sender = await this.forwardSender(store, message.mailFrom, user)
+    if (sender !== undefined) {
       plan.also.push({localRaw: raw, analysis: analyzeMessage(raw), mailFrom: sender, rcptTo: [target], local: [], remote: resolved.remote})
     }
     if (resolved.local.length) {
-      const nested = await this.plan(store, {raw, mailFrom: message.mailFrom, rcptTo: [target], local: resolved.local}, hop + 1)
+      const inner = await this.plan(store, {raw, mailFrom: message.mailFrom, rcptTo: [target], local: resolved.local}, hop + 1, nested)
       const localRaw = Buffer.concat([Buffer.from(`Return-Path: <${message.mailFrom}>\r\n`), raw])
-      plan.also.push({localRaw, analysis: analyzeMessage(localRaw), mailFrom: message.mailFrom, rcptTo: [target], local: resolved.local, remote: [], placements: nested.placements}, ...nested.also)
-      plan.rejected.push(...nested.rejected)
-      plan.vacations.push(...nested.vacations)
-      plan.reports.push(...nested.reports)
-      plan.foldersBefore.push(...nested.foldersBefore)
+      plan.also.push({localRaw, analysis: analyzeMessage(localRaw), mailFrom: message.mailFrom, rcptTo: [target], local: resolved.local, remote: [], placements: inner.placements}, ...inner.also)
+      plan.rejected.push(...inner.rejected)
+      plan.vacations.push(...inner.vacations)
+      plan.reports.push(...inner.reports)
+      plan.foldersBefore.push(...inner.foldersBefore)
     }
     log.info({to: target, local: resolved.local.length, remote: resolved.remote.length}, 'sieve redirect')
     return true
@@ -221,23 +235,23 @@ export class SieveDelivery {
       await this.send(inject, '', r.sender, notice, {user: r.user, kind: 'reject notice'})
     }
     for (const {user, action} of plan.vacations) {
-      const log = this.options.log.child({user})
-      if (action.suppressed) {
-        log.info({to: action.to, reason: action.suppressed}, 'sieve vacation: no reply')
-        continue
-      }
+      // the message is committed: a failure here must not become an SMTP error (the client would send it again)
       try {
-        if (!(await store.sieve.claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
-          log.info({to: action.to}, 'sieve vacation: replied within the period already')
-          continue
-        }
+        await this.vacation(store, user, action, now, inject)
       } catch (err) {
-        log.warn({err}, 'sieve vacation: the reply record could not be written, no reply')
-        continue
+        this.options.log.warn({user, to: action.to, err}, 'sieve vacation: no reply, it failed')
       }
-      const from = await this.vacationFrom(store, user, action)
-      await this.send(inject, '', action.to, vacationReply({action, from, hostname: this.options.hostname, now}), {user, kind: 'vacation reply'})
     }
+  }
+
+  private async vacation(store: MailboxStore, user: string, action: VacationAction, now: number, inject: Inject): Promise<void> {
+    const log = this.options.log.child({user})
+    if (action.suppressed) return log.info({to: action.to, reason: action.suppressed}, 'sieve vacation: no reply')
+    if (!(await store.sieve.claimVacationReply(user, action.hash, now, action.periodSeconds * 1000))) {
+      return log.info({to: action.to}, 'sieve vacation: replied within the period already')
+    }
+    const from = await this.vacationFrom(store, user, action)
+    await this.send(inject, '', action.to, vacationReply({action, from, hostname: this.options.hostname, now}), {user, kind: 'vacation reply'})
   }
 
   private async send(inject: Inject, from: string, to: string, raw: Buffer, what: {user: string; kind: string}): Promise<void> {
@@ -279,7 +293,8 @@ function recipientOf(user: string, rcptTo: string[]): string {
 
 /** the addresses in the message's Delivered-To fields (lower case) */
 export function deliveredTo(raw: Buffer): Set<string> {
-  const head = raw.subarray(0, headerEnd(raw, 0, Math.min(raw.length, 256 * 1024))).toString('latin1')
+  // UTF-8: the field we write names the user as stored (an SMTPUTF8 address stays UTF-8)
+  const head = raw.subarray(0, headerEnd(raw, 0, Math.min(raw.length, 256 * 1024))).toString('utf8')
   const out = new Set<string>()
   for (const field of parseHeader(head)) if (field.key === 'delivered-to') out.add(field.value.trim().replace(/^<|>$/g, '').toLowerCase())
   return out

@@ -45,11 +45,27 @@ export function vacationReply({action, from, hostname, now = Date.now()}: Vacati
     'MIME-Version: 1.0',
   ]
   const reason = action.reason.replace(/\r?\n/g, '\r\n')
-  if (action.mime) return Buffer.from(`${header.join('\r\n')}\r\n${reason}${reason.endsWith('\r\n') ? '' : '\r\n'}`)
+  if (action.mime) {
+    const entity = mimeEntity(reason)
+    return Buffer.from(`${header.join('\r\n')}\r\n${entity}${entity.endsWith('\r\n') ? '' : '\r\n'}`)
+  }
   const ascii = /^[\x00-\x7f]*$/.test(reason)
   const body = ascii ? reason : (Buffer.from(reason).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
   header.push('Content-Type: text/plain; charset=utf-8', `Content-Transfer-Encoding: ${ascii ? '7bit' : 'base64'}`)
   return Buffer.from(`${header.join('\r\n')}\r\n\r\n${body}\r\n`)
+}
+
+/**
+ * A `:mime` reason (RFC 5230: a MIME entity) keeps only the Content-* fields of its header: any
+ * other would land in the reply's own header, a second From (past the submission check of From,
+ * then DKIM-signed by us), a To, a Bcc.
+ */
+function mimeEntity(reason: string): string {
+  const end = reason.startsWith('\r\n') ? 0 : reason.indexOf('\r\n\r\n')
+  const head = end === -1 ? reason : reason.slice(0, end)
+  const body = end === -1 ? '\r\n' : reason.slice(end === 0 ? 0 : end + 2)
+  const fields = head.split(/\r\n(?![ \t])/).filter((f) => /^content-[!-9;-~]*[ \t]*:/i.test(f))
+  return fields.map((f) => `${f}\r\n`).join('') + body
 }
 
 /** the notice to the sender that `user`'s script refused the message (with its header) */

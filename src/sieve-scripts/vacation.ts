@@ -75,6 +75,10 @@ function offsetOf(text: string, line: number, column: number): number {
 /** a script's capabilities and its text after the `require`s (`what` names it in errors) */
 function rulesOf(content: string, what: string): {requires: string[]; rest: string} {
   const script = checkedSieve(content, {maxScriptBytes: Number.MAX_SAFE_INTEGER}, what)
+  // a second vacation in one run is a runtime error: every message would be kept in INBOX, its rules and both replies off
+  if (findVacation(script.commands)) {
+    throw new MailboxError('conflict', `${what} has a vacation rule of its own (a mail client's away reply): turn that off, or deactivate the script, before using mailbox user vacation`)
+  }
   const first = script.commands[0]
   return {requires: [...script.requires], rest: first ? content.slice(offsetOf(content, first.line, first.column)).trimEnd() : ''}
 }

@@ -33,6 +33,12 @@ const isIdent = (c: string) => /[A-Za-z0-9_]/.test(c)
 const isDigit = (c: string) => c >= '0' && c <= '9'
 
 export function tokenize(text: string): Token[] {
+  // RFC 5228 §8.1 allows NUL nowhere (strings, comments); PostgreSQL's text could not store it either
+  const nul = text.indexOf('\0')
+  if (nul !== -1) {
+    const before = text.slice(0, nul).split('\n')
+    throw new SieveSyntaxError('a NUL character is not allowed in a script', before.length, before[before.length - 1]!.length + 1)
+  }
   const tokens: Token[] = []
   let i = 0
   let line = 1

@@ -129,10 +129,10 @@ export function srsForward(sender: string, domain: string, secret: Buffer, now: 
   if (!from) throw new MailboxError('invalid', `cannot rewrite the sender ${JSON.stringify(sender)}: not an address`)
   if (from.domain.toLowerCase() === domain.toLowerCase()) return sender
   const tag = SRS_LOCAL.exec(from.local)?.[1]
-  if (tag === '1') {
+  // a local part that only looks like SRS1 (any sender may write one) is wrapped as a plain one below
+  const [, host, opaque] = (tag === '1' && fields(from.local.slice(5), 3)) || []
+  if (host && opaque) {
     // SRS1=hash=host=opaque: a new hash over the same host and opaque part
-    const [, host, opaque] = fields(from.local.slice(5), 3) ?? []
-    if (!host || !opaque) throw new MailboxError('invalid', `cannot rewrite the sender ${JSON.stringify(sender)}: a malformed SRS1 address`)
     return join(`SRS1=${hash(secret, [host, opaque])}=${host}=${opaque}`, domain)
   }
   if (tag === '0') {

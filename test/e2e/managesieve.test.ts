@@ -67,12 +67,12 @@ beforeAll(async () => {
   served = await startServe(dataDir, ['--config', configFile, '--managesieve-port', String(port)])
 })
 
-function writeConfig(maxScriptBytes: number): void {
+function writeConfig(maxScriptBytes: number, maxRedirects = 4): void {
   writeFileSync(
     configFile,
     JSON.stringify({
       managesieve: {maxLineLength: MAX_LINE, maxBadCommands: MAX_BAD, maxCommandsBeforeAuth: MAX_BEFORE_AUTH, maxConnectionsPerIp: MAX_PER_IP, idleTimeoutMs: IDLE_MS},
-      sieve: {maxScripts: MAX_SCRIPTS, maxScriptBytes},
+      sieve: {maxScripts: MAX_SCRIPTS, maxScriptBytes, maxRedirects},
       auth: {failureDelayMs: 0, maxFailuresPerUser: 2},
     }),
   )
@@ -306,15 +306,18 @@ describe('ManageSieve on the wire', () => {
     expect(text.stdout).toMatch(new RegExp(`listen: +managesieve +127\\.0\\.0\\.1:${port}`))
   })
 
-  it('a reload (SIGHUP) applies a new sieve.maxScriptBytes to the next command of an open session', async () => {
+  it('a reload (SIGHUP) applies a new sieve.maxScriptBytes to the next command of an open session, and a new sieve.maxRedirects to MAXREDIRECTS', async () => {
     const c = await loggedIn()
     expect((await c.cmd(`HAVESPACE "big" ${MAX_SCRIPT_BYTES + 1}`)).status).toMatch(/^NO \(QUOTA\/MAXSIZE\) /)
-    writeConfig(MAX_SCRIPT_BYTES * 2)
+    expect(capabilitiesOf(await c.cmd('CAPABILITY')).get('MAXREDIRECTS')).toBe('4')
+    writeConfig(MAX_SCRIPT_BYTES * 2, 2)
     const reloads = () => logLines(served.output(), 'configuration reloaded').length
     const before = reloads()
     served.child.kill('SIGHUP')
     await until(() => reloads() > before, 15_000)
     expect((await c.cmd(`HAVESPACE "big" ${MAX_SCRIPT_BYTES + 1}`)).status).toBe('OK')
+    // what delivery enforces from now on (a client sizes its forwards by it)
+    expect(capabilitiesOf(await c.cmd('CAPABILITY')).get('MAXREDIRECTS')).toBe('2')
     await c.logout()
   })
 

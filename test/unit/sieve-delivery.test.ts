@@ -88,6 +88,17 @@ describe('Sieve at delivery (storeMessage)', () => {
     }
   })
 
+  it('a forward whose sender SRS cannot rewrite is kept in INBOX; one that only looks like SRS1 is forwarded with SRS0', async () => {
+    const {store, deliver, script} = await setup({}, DEFAULT_SRS)
+    await script('redirect "far@remote.test";\n')
+    const kept = await deliver('no domain', {from: 'postmaster'})
+    expect(kept.result.stored.map((s) => s.folder)).toEqual(['INBOX'])
+    expect(kept.result.queued).toEqual([])
+    const forwarded = await deliver('srs1 look-alike', {from: 'SRS1=broken@remote.test'})
+    expect(forwarded.result.stored).toEqual([])
+    expect((await store.queue.entries()).map((q) => q.from)).toEqual([expect.stringMatching(/^SRS0=.*=remote\.test=srs1=broken@example\.com$/i)])
+  })
+
   it('sieve.enabled false: the message goes to INBOX as without a script', async () => {
     const {deliver, script} = await setup({enabled: false})
     await script('discard;\n')
@@ -121,15 +132,46 @@ describe('Sieve at delivery (storeMessage)', () => {
     expect(injected[0]!.raw.toString()).toMatch(/^In-Reply-To: <one@remote.test>$/m)
     expect(injected[0]!.raw.toString()).toMatch(/^Auto-Submitted: auto-replied/m)
   })
+
+  it('a vacation reply that fails after the commit (a store error) does not fail the delivery: the client is not told to send it again', async () => {
+    const {store, user, script, injected} = await setup()
+    await script(`require "vacation";\nvacation :days 1 :from "boss@${DOMAIN}" "away";\n`)
+    const broken = new Error('connection lost')
+    const directory = new Proxy(store.directory, {
+      get: (target, prop) => (prop === 'resolve' ? () => Promise.reject(broken) : (Reflect.get(target, prop) as (...a: unknown[]) => unknown)?.bind?.(target) ?? Reflect.get(target, prop)),
+    })
+    const flaky = new Proxy(store, {get: (target, prop) => (prop === 'directory' ? directory : Reflect.get(target, prop))})
+    const sieve = new SieveDelivery({config: DEFAULT_SIEVE_DELIVERY, hostname: 'mx.example.com', log: silentLogger})
+    const r = await storeMessage(flaky, {
+      mailFrom: 'a@remote.test',
+      rcptTo: [user],
+      local: [user],
+      remote: [],
+      pieces: [Buffer.from(`From: a@remote.test\r\nTo: ${user}\r\nSubject: hi\r\n\r\nhello\r\n`)],
+      sieve,
+      inject: async (req) => void injected.push(req),
+    })
+    expect(r.result.stored.map((s) => s.folder)).toEqual(['INBOX'])
+    expect(injected).toEqual([])
+  })
 })
 
 describe('Sieve at delivery: pure parts', () => {
   const action = {type: 'vacation' as const, to: 'a@remote.test', subject: 'Weg', addresses: [] as string[], handle: 'h', periodSeconds: 86400, hash: 'x'}
 
-  it('a :mime vacation reason is the reply\'s MIME entity as it is; plain text is UTF-8, base64 when not ASCII', () => {
+  it('a :mime vacation reason is the reply\'s MIME entity, its Content-* fields only; plain text is UTF-8, base64 when not ASCII', () => {
     const mime = vacationReply({action: {...action, mime: true, reason: 'Content-Type: text/html; charset=utf-8\n\n<p>away</p>\n'}, from: 'u@example.com', hostname: 'mx'}).toString()
     expect(mime).toMatch(/\r\nMIME-Version: 1\.0\r\nContent-Type: text\/html; charset=utf-8\r\n\r\n<p>away<\/p>\r\n$/)
     expect(mime.match(/^Content-Type:/gm)).toHaveLength(1)
+    // a field that is not Content-* would be one of the reply's own: a second From, a Bcc
+    const forged = vacationReply({
+      action: {...action, mime: true, reason: 'From: ceo@example.com\nBcc: many@remote.test\nContent-Type: text/plain;\n charset=utf-8\n\naway\n'},
+      from: 'u@example.com',
+      hostname: 'mx',
+    }).toString()
+    expect(forged.match(/^From:.*$/gm)).toEqual(['From: u@example.com'])
+    expect(forged).not.toMatch(/^Bcc:/m)
+    expect(forged).toMatch(/\r\nMIME-Version: 1\.0\r\nContent-Type: text\/plain;\r\n charset=utf-8\r\n\r\naway\r\n$/)
     const text = vacationReply({action: {...action, mime: false, reason: 'Bin weg, zurück am Montag.', subject: 'Abwesend – Urlaub'}, from: 'u@example.com', hostname: 'mx'}).toString()
     expect(text).toContain('Content-Transfer-Encoding: base64')
     expect(text).toContain(`Subject: =?UTF-8?B?${Buffer.from('Abwesend – Urlaub').toString('base64')}?=`)
@@ -143,6 +185,10 @@ describe('Sieve at delivery: pure parts', () => {
   it('reads Delivered-To fields of the header only', () => {
     const raw = Buffer.from('Delivered-To: A@Example.com\r\nDelivered-To: <b@example.com>\r\nSubject: x\r\n\r\nDelivered-To: c@example.com\r\n')
     expect([...deliveredTo(raw)]).toEqual(['a@example.com', 'b@example.com'])
+  })
+
+  it('reads a Delivered-To of a UTF-8 address (SMTPUTF8) as the user it names, so its loop is seen', () => {
+    expect([...deliveredTo(Buffer.from('Delivered-To: jürgen@example.com\r\n\r\nbody\r\n'))]).toEqual(['jürgen@example.com'])
   })
 })
 

@@ -25,6 +25,8 @@ describe('syntax errors', () => {
     ['an empty test list', 'if anyof () { keep; }', 1, /expected a test/],
     ['a bad number', 'if size :over 10X { keep; }', 1, /invalid number/],
     ['a lone colon', 'keep :;', 1, /a tag must be/],
+    ['a NUL in a comment (PostgreSQL could not store it)', 'keep;\n# a\0b\n', 2, /NUL/],
+    ['a NUL in a string', 'require "fileinto";\nfileinto "a\0b";', 2, /NUL/],
   ])('%s', (_name, text, line, message) => {
     const [e] = errorsOf(text)
     expect(e!.message).toMatch(message)

@@ -41,6 +41,11 @@ describe('the generated vacation script', () => {
     expect(settingsOf(text)).toEqual({subject: 'Away', message: 'm', until: '2030-06-01'})
   })
 
+  it('refuses to carry a script with a vacation rule of its own (two replies in one run fail it: filters and replies off)', () => {
+    const previous = 'require ["vacation", "fileinto"];\nif header :contains "list-id" "x" { fileinto "Lists"; }\nif true { vacation :days 1 "Away (Roundcube)"; }\n'
+    expect(codeOf(() => vacationScript({subject: 'S', message: 'm'}, {name: 'roundcube', content: previous}))).toBe('conflict')
+  })
+
   it('a previous script of requires and comments only carries nothing but its requires', () => {
     const text = vacationScript({subject: 'S', message: 'm'}, {name: 'empty', content: 'require "body"; # nothing else\n'})
     expect(text.match(/^require .*$/m)![0]).toBe('require ["vacation", "body"];')

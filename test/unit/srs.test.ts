@@ -48,6 +48,14 @@ describe('srsForward: the vectors', () => {
     expect(srsForward(srs1, 'fwd.example', SECRET, NOW)).toBe('SRS1=0++H=first.example==XYZW=AB=orig.example=alice@fwd.example')
   })
 
+  it('a sender that only looks like SRS1 (a forged or broken one) is wrapped in SRS0 as any address, and reverses to itself', () => {
+    for (const sender of ['SRS1=broken@remote.example', 'srs1=a=b@remote.example', 'SRS1=x==y@remote.example']) {
+      const srs = srsForward(sender, 'fwd.example', SECRET, NOW)
+      expect(srs).toMatch(/^SRS0=/)
+      expect(srsReverse(srs, SECRET, NOW)).toBe(sender)
+    }
+  })
+
   it('refuses what is not an address', () => {
     for (const bad of ['', 'alice', '@remote.example', 'alice@']) expect(() => srsForward(bad, 'fwd.example', SECRET, NOW)).toThrow(/not an address/)
   })
