@@ -4,7 +4,7 @@
  * and the errors' wording.
  */
 import {MailboxError} from '../errors.js'
-import type {SieveQuota} from './backend.js'
+import type {SieveQuota, SieveStore} from './backend.js'
 
 /** the longest script name, in characters (code points) */
 export const MAX_SIEVE_NAME_CHARS = 128
@@ -36,3 +36,20 @@ export const noSieveScript = (user: string, name: string): MailboxError => new M
 export const sieveScriptExists = (user: string, name: string): MailboxError => new MailboxError('exists', `${user} has a Sieve script ${JSON.stringify(name)} already`)
 export const activeSieveScript = (user: string, name: string): MailboxError =>
   new MailboxError('conflict', `the Sieve script ${JSON.stringify(name)} of ${user} is active: deactivate it first (or activate another)`)
+
+/**
+ * RFC 5804 §1.6: script names are Net-Unicode (NFC, RFC 5198). A client that sends a name in NFD
+ * (macOS file names do) means the same script as one that sends it in NFC: names are stored and
+ * looked up in NFC, whichever backend stores them.
+ */
+export function withNfcNames(sieve: SieveStore): SieveStore {
+  const nfc = (name: string) => name.normalize('NFC')
+  return {
+    ...sieve,
+    get: (user, name) => sieve.get(user, nfc(name)),
+    put: (user, name, content, quota) => sieve.put(user, nfc(name), content, quota),
+    activate: (user, name) => sieve.activate(user, name === null ? null : nfc(name)),
+    remove: (user, name) => sieve.remove(user, nfc(name)),
+    rename: (user, from, to) => sieve.rename(user, nfc(from), nfc(to)),
+  }
+}

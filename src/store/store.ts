@@ -23,6 +23,7 @@ import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
+import {withNfcNames} from './sieve-rules.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {GreylistEntry} from './greylist-rules.js'
@@ -187,7 +188,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     learn: lmdbLearn(store),
     mail: lmdbMail(store),
     greylist: lmdbGreylist(store),
-    sieve: lmdbSieve(store),
+    sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
     path,
     readOnly,

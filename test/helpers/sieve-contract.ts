@@ -72,6 +72,21 @@ export function sieveContract(name: string, open: () => Promise<OpenedSieve>): v
       expect(await s.active(AMY)).toBeUndefined()
     })
 
+    withStore('names are NFC (RFC 5804 §1.6): a name sent in NFD is the same script as in NFC', async (s) => {
+      const nfd = 'cafe\u0301'
+      const nfc = 'caf\u00e9'
+      expect((await s.put(AMY, nfd, 'keep;', QUOTA)).name).toBe(nfc)
+      await s.put(AMY, nfc, 'discard;', QUOTA)
+      expect((await s.list(AMY)).map((i) => i.name)).toEqual([nfc])
+      await s.activate(AMY, nfd)
+      expect(await s.get(AMY, nfd)).toEqual({name: nfc, content: 'discard;', active: true})
+      await s.rename(AMY, nfd, 'r\u00e9sum\u00e9'.normalize('NFD'))
+      expect((await s.list(AMY)).map((i) => i.name)).toEqual(['r\u00e9sum\u00e9'])
+      await s.activate(AMY, null)
+      await s.remove(AMY, 'r\u00e9sum\u00e9'.normalize('NFD'))
+      expect(await s.list(AMY)).toEqual([])
+    })
+
     withStore('names: empty, over 128 characters, control characters and / are invalid; an unknown user is not-found', async (s) => {
       for (const bad of ['', 'x'.repeat(129), 'a\nb', 'tab\there', 'del\u007f', 'c1\u0085', 'a/b', 'ls\u2028']) {
         expect(await codeOf(s.put(AMY, bad, 'keep;', QUOTA)), JSON.stringify(bad)).toBe('invalid')

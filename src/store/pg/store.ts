@@ -24,6 +24,7 @@ import {pgGreylist} from './greylist.js'
 import {pgMail} from './mail.js'
 import {pgQueue} from './queue.js'
 import {pgSieve} from './sieve.js'
+import {withNfcNames} from '../sieve-rules.js'
 import {openPgDatabase} from './open.js'
 import {pgSettings} from './settings.js'
 import {pgStats} from './stats.js'
@@ -61,7 +62,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     queue: pgQueue(opened.pool, options.node ?? `${hostname()}/${process.pid}`),
     learn: pgLearn(opened.pool),
     greylist: pgGreylist(opened.pool),
-    sieve: pgSieve(opened.pool),
+    sieve: withNfcNames(pgSieve(opened.pool)),
     settings: pgSettings(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
