@@ -23,6 +23,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Actor, Bus} from '../bus.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {RepeatingTask} from '../repeating-task.js'
 import type {MailboxStore} from '../store/backend.js'
 import type {MailboxRecord} from '../store/records.js'
 
@@ -57,9 +58,7 @@ export interface PruneReport {
 
 export class CaptureRetention implements Actor {
   readonly name = 'capture-retention'
-  private timer?: NodeJS.Timeout
-  private running?: Promise<unknown>
-  private stopping = false
+  private readonly runs: RepeatingTask
 
   constructor(
     private readonly bus: Bus,
@@ -67,26 +66,25 @@ export class CaptureRetention implements Actor {
     private readonly log: Logger,
     /** read at each run: a reload assigns into it */
     private readonly config: CaptureRetentionConfig,
-  ) {}
+  ) {
+    this.runs = new RepeatingTask(
+      () => this.pruneOnce(),
+      () => this.config.intervalMs,
+      (err) => this.log.error({err}, 'captured mail could not be pruned'),
+    )
+  }
 
   /** the first run an interval after start: a start is busy enough (and a test can connect before it) */
   async start(): Promise<void> {
-    this.schedule(this.config.intervalMs)
+    this.runs.start()
   }
 
   async stop(): Promise<void> {
-    this.stopping = true
-    clearTimeout(this.timer)
-    await this.running
+    await this.runs.stop()
   }
 
-  private schedule(delay: number): void {
-    if (this.stopping) return
-    this.timer = setTimeout(() => {
-      this.running = this.pruneOnce()
-        .catch((err: unknown) => this.log.error({err}, 'captured mail could not be pruned'))
-        .finally(() => this.schedule(this.config.intervalMs))
-    }, delay).unref()
+  private get stopping(): boolean {
+    return this.runs.stopping
   }
 
   /** One run over every mailbox; what it removed is logged and returned. */

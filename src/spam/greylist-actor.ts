@@ -11,6 +11,7 @@
  */
 import type {Actor, Bus, EventMap, GreylistRequest} from '../bus.js'
 import type {Logger} from '../log.js'
+import {RepeatingTask} from '../repeating-task.js'
 import type {MailboxStore} from '../store/backend.js'
 import {allowList, greylistNetwork, retrySeconds, type GreylistConfig} from './greylist.js'
 
@@ -23,9 +24,7 @@ type Checked = EventMap['greylist.checked']
 export class GreylistActor implements Actor {
   readonly name = 'greylist'
   private unregister?: () => void
-  private timer?: NodeJS.Timeout
-  private purging?: Promise<unknown>
-  private stopping = false
+  private readonly purges: RepeatingTask
   /** the allow list, made again when the config's list changes (a reload) */
   private allowed: {cidrs: readonly string[]; check: (address: string) => boolean} = {cidrs: [], check: () => false}
   /** passes forced by the cap since the last log line about them */
@@ -38,19 +37,23 @@ export class GreylistActor implements Actor {
     private readonly log: Logger,
     /** read at each call: a reload replaces what it returns */
     private readonly config: () => GreylistConfig,
-    private readonly purgeIntervalMs = PURGE_INTERVAL_MS,
-  ) {}
+    purgeIntervalMs = PURGE_INTERVAL_MS,
+  ) {
+    this.purges = new RepeatingTask(
+      () => this.purgeOnce(),
+      () => purgeIntervalMs,
+      (err) => this.log.error({err}, 'greylist purge failed'),
+    )
+  }
 
   async start(): Promise<void> {
     this.unregister = this.bus.handle('greylist.check', (req) => this.check(req))
-    this.schedulePurge()
+    this.purges.start()
   }
 
   async stop(): Promise<void> {
-    this.stopping = true
     this.unregister?.()
-    clearTimeout(this.timer)
-    await this.purging
+    await this.purges.stop()
   }
 
   private isAllowed(remoteAddress: string): boolean {
@@ -125,14 +128,6 @@ export class GreylistActor implements Actor {
     this.unrecorded = 0
   }
 
-  private schedulePurge(): void {
-    if (this.stopping) return
-    this.timer = setTimeout(() => {
-      this.purging = this.purgeOnce()
-        .catch((err: unknown) => this.log.error({err}, 'greylist purge failed'))
-        .finally(() => this.schedulePurge())
-    }, this.purgeIntervalMs).unref()
-  }
 
   /** removes expired entries; what went and what is left is logged when anything went */
   async purgeOnce(now = Date.now()): Promise<number> {

@@ -121,7 +121,6 @@ export class SmtpConnection {
 
   /** starts the session: TLS first on an SMTPS listener, then the limits, onConnect and the greeting */
   start(): void {
-    this.socket.setNoDelay(true)
     if (!this.host.options.implicitTls) return this.begin()
     this.busy = true
     this.upgrade(() => {

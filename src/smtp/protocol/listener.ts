@@ -26,6 +26,7 @@ export class SmtpListener implements ConnectionHost {
   ) {
     this.context = tls ? createSecureContext({key: tls.key, cert: tls.cert}) : undefined
     if (options.implicitTls && !this.context) throw new Error('an implicit TLS listener needs a key and certificate')
+    // replies are small and often several back to back: Nagle must not hold them (set once, at accept)
     this.server = createServer({noDelay: true}, (socket) => this.accept(socket))
   }
 
