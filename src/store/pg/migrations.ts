@@ -342,4 +342,16 @@ export const MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // 11 → 12 (h22-sts): remote domains' MTA-STS policies as fetched (../pg/mta-sts.ts), a cache
+  // every node shares; expired rows are purged by their end
+  `
+  CREATE TABLE mta_sts_policies (
+    domain text COLLATE "C" PRIMARY KEY,
+    id text NOT NULL,
+    policy text NOT NULL,
+    fetched_at bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX mta_sts_policies_expires ON mta_sts_policies (expires_at);
+  `,
 ]
