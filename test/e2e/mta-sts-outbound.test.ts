@@ -15,7 +15,7 @@
  */
 import {writeFileSync} from 'node:fs'
 import {createServer as createHttps, type Server} from 'node:https'
-import {createServer, type AddressInfo} from 'node:net'
+import type {AddressInfo} from 'node:net'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {loadTls} from '../../src/tls.js'
@@ -23,20 +23,13 @@ import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {makeTestCa, type TestCa} from '../helpers/test-ca.js'
 import {setupUsers} from './smtp-helpers.js'
-import {Receiver, message, peek, queueShow, send, startDns, waitForEntry, type DnsServer} from './queue-helpers.js'
+import {Receiver, canListen, message, peek, queueShow, send, startDns, waitForEntry, type DnsServer} from './queue-helpers.js'
 
 const PLAIN_MX = '127.0.0.21'
 const SELF_SIGNED_MX = '127.0.0.22'
 const TRUSTED_MX = '127.0.0.23'
 
-/** whether port 25 of `host` can be listened on (root) */
-const canListenOn = (host: string) =>
-  new Promise<boolean>((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(25, host, () => srv.close(() => resolve(true)))
-  })
-const port25 = (await Promise.all([PLAIN_MX, SELF_SIGNED_MX, TRUSTED_MX].map(canListenOn))).every(Boolean)
+const port25 = (await Promise.all([PLAIN_MX, SELF_SIGNED_MX, TRUSTED_MX].map((host) => canListen(25, host)))).every(Boolean)
 
 const policy = (mode: string, mx: string) => `version: STSv1\r\nmode: ${mode}\r\nmx: ${mx}\r\nmax_age: 86400\r\n`
 /** each policy domain's text, served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt */

@@ -6,7 +6,6 @@
  * could not be fetched. A kept connection reused for the next message reports nothing again.
  * MX sinks listen on port 25 of their own loopback addresses (root; skipped otherwise).
  */
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -17,18 +16,12 @@ import {loadTls} from '../../src/tls.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {startDns, type DnsServer} from '../helpers/dns.js'
 import {makeTestCa, type TestCa} from '../helpers/test-ca.js'
-import {Receiver} from '../e2e/queue-helpers.js'
+import {Receiver, canListen} from '../e2e/queue-helpers.js'
 
 const PLAIN = '127.0.0.31'
 const SELF_SIGNED = '127.0.0.32'
 const TRUSTED = '127.0.0.33'
-const canListenOn = (host: string) =>
-  new Promise<boolean>((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(25, host, () => srv.close(() => resolve(true)))
-  })
-const port25 = (await Promise.all([PLAIN, SELF_SIGNED, TRUSTED].map(canListenOn))).every(Boolean)
+const port25 = (await Promise.all([PLAIN, SELF_SIGNED, TRUSTED].map((host) => canListen(25, host)))).every(Boolean)
 
 let ca: TestCa
 let dns: DnsServer

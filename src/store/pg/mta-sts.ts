@@ -5,6 +5,7 @@
  */
 import type pg from 'pg'
 import type {CachedStsPolicy, MtaStsStore} from '../backend.js'
+import {purgeBatches} from './purge.js'
 
 interface PolicyRow {
   domain: string
@@ -28,13 +29,6 @@ export function pgMtaSts(pool: pg.Pool): MtaStsStore {
         [p.domain, p.id, p.text, p.fetchedAt, p.expiresAt],
       )
     },
-    async purge(now, limit = 1000) {
-      let removed = 0
-      for (;;) {
-        const {rowCount} = await pool.query('DELETE FROM mta_sts_policies WHERE ctid IN (SELECT ctid FROM mta_sts_policies WHERE expires_at <= $1 LIMIT $2)', [now, limit])
-        removed += rowCount ?? 0
-        if ((rowCount ?? 0) < limit) return removed
-      }
-    },
+    purge: (now, limit = 1000) => purgeBatches(pool, 'mta_sts_policies', 'expires_at', now, limit),
   }
 }
