@@ -22,6 +22,8 @@ import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
 import {lmdbMtaSts} from './lmdb-mta-sts.js'
+import {lmdbCerts} from './lmdb-certs.js'
+import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {withNfcNames} from './sieve-rules.js'
@@ -93,6 +95,8 @@ export interface Store extends MailboxStore {
   readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
   /** remote domains' MTA-STS policies, domain → CachedStsPolicy (./lmdb-mta-sts.ts); absent as the greylist's are */
   readonly mtaStsPolicies: Database<CachedStsPolicy, string> | undefined
+  /** certificates and ACME accounts, `['certificate', name]` / `['account', directory]` (./lmdb-certs.ts); absent as the greylist's are */
+  readonly certsDb: Database<StoredCertificate | AcmeAccount, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -194,6 +198,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
     mtaSts: lmdbMtaSts(store),
+    certs: lmdbCerts(store),
     path,
     readOnly,
     env,
@@ -222,6 +227,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     vacationReplies: newerDb('vacationReplies'),
     settingsDb: newerDb('settings'),
     mtaStsPolicies: newerDb('mtaStsPolicies'),
+    certsDb: newerDb('certs'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

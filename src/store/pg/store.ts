@@ -28,6 +28,7 @@ import {withNfcNames} from '../sieve-rules.js'
 import {openPgDatabase} from './open.js'
 import {pgSettings} from './settings.js'
 import {pgMtaSts} from './mta-sts.js'
+import {pgCerts} from './certs.js'
 import {pgStats} from './stats.js'
 
 export interface PgStore extends MailboxStore {
@@ -66,6 +67,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     sieve: withNfcNames(pgSieve(opened.pool)),
     settings: pgSettings(opened.pool),
     mtaSts: pgMtaSts(opened.pool),
+    certs: pgCerts(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),
