@@ -82,8 +82,8 @@ export function unverifiedRefusal(hop: NextHop, tls: TlsInfo): TlsRefusal {
   return new TlsRefusal(`${who}: certificate not verified: ${code}; ${then}`, '451 4.7.5', {type: certificateFailure(code), detail: code})
 }
 
-// OpenSSL's verification error codes and Node's name-check code
-const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH/
+/** OpenSSL's verification error codes and Node's name-check code */
+export const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH/
 
 type Failure = Error & {code?: string; originalCode?: string; command?: string; response?: string}
 

@@ -8,6 +8,7 @@
  */
 import {request} from 'node:https'
 import type {SecureContext} from 'node:tls'
+import {CERTIFICATE_ERROR} from '../delivery/outbound-tls.js'
 import type {TlsFailureType} from '../tls-rpt/outcome.js'
 import {POLICY_HOST_PREFIX, POLICY_PATH} from './route.js'
 
@@ -29,9 +30,6 @@ export class PolicyFetchError extends Error {
     super(message)
   }
 }
-
-// OpenSSL's verification error codes and Node's name-check code
-const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH/
 
 /** the policy body as text; rejects with a PolicyFetchError */
 export function fetchPolicy(domain: string, options: FetchOptions): Promise<string> {
