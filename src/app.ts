@@ -330,7 +330,7 @@ export class App {
    * SIGHUP: applies `next` (the config file read again) as far as it can change without a
    * restart — the TLS certificate and key (read again even from the same paths: certbot replaces
    * the files), the log level, routes, relay and DNS servers, inbound authentication
-   * (inboundAuth), the spam checks (spam), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
+   * (inboundAuth), the spam checks (spam), MTA-STS (mtaSts, its CA file read again), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
    * attempts take them; open ones keep what they have. What can fail (reading the TLS files and the relay's password file) is done before
    * anything changes, so a refused reload throws and leaves the server as it was.
    * Returns the settings that differ in `next` but wait for a restart (RESTART_ONLY).
