@@ -2,8 +2,8 @@
  * The MTA-STS policy served by a real `mailbox serve` on its HTTPS port (RFC 8461 §3.3): fetched
  * by the same client outbound delivery uses (src/mta-sts/fetch.ts: certificate verified for
  * mta-sts.DOMAIN, here issued by the test's CA and given as --tls-cert), parsed strictly, and
- * equal to the config's mode, mx and max_age; its hash is the `_mta-sts` id `domain dns` prints.
- * Plain HTTP, and a domain that is not local, get 404.
+ * equal to the config's mode, mx and max_age; its hash is the `_mta-sts` id `domain dns` prints;
+ * a reload serves a changed policy. Plain HTTP, and a domain that is not local, get 404.
  */
 import {writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
@@ -16,6 +16,7 @@ import {fetchPolicy} from '../../src/mta-sts/fetch.js'
 import {parseStsPolicy} from '../../src/mta-sts/policy.js'
 import {freePort, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {makeTestCa, type TestCa} from '../helpers/test-ca.js'
+import {waitFor} from './queue-helpers.js'
 import {setupUsers} from './smtp-helpers.js'
 
 let ca: TestCa
@@ -65,6 +66,13 @@ describe('the MTA-STS policy served by mailbox serve', () => {
     const records = await runJson<{kind: string; value: string}[]>(['domain', 'dns', 'example.com', '--config', config, '--hostname', 'mbx.example.com', '--json'], {dataDir})
     expect(records.find((r) => r.kind === 'mta-sts')!.value).toBe(`v=STSv1; id=${mtaStsId(text)}`)
     expect((await get(https, true, 'mta-sts.example.com')).type).toMatch(/^text\/plain/)
+  })
+
+  it('a reload (SIGHUP) with a changed mtaSts serves the new policy from the next request', async () => {
+    writeFileSync(config, JSON.stringify({mtaSts: {mode: 'testing', mx: ['mbx.example.com'], maxAge: 3600}}))
+    process.kill(served.pid, 'SIGHUP')
+    await waitFor('the new policy', async () => (await get(https, true, 'mta-sts.example.com')).body.includes('mode: testing'))
+    expect((await get(https, true, 'mta-sts.example.com')).body).toBe('version: STSv1\r\nmode: testing\r\nmx: mbx.example.com\r\nmax_age: 3600\r\n')
   })
 
   it('404 over plain HTTP, and for a domain that is not local', async () => {
