@@ -26,22 +26,27 @@ export class PolicyFetchError extends Error {
   constructor(
     message: string,
     readonly failure: Extract<TlsFailureType, 'sts-policy-fetch-error' | 'sts-webpki-invalid'>,
+    /** no connection could be made to this address (another address of the host may answer) */
+    readonly unreachable = false,
   ) {
     super(message)
   }
 }
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL'])
 
 /** the policy body as text; rejects with a PolicyFetchError */
 export function fetchPolicy(domain: string, options: FetchOptions): Promise<string> {
   const host = `${POLICY_HOST_PREFIX}${domain}`
   return new Promise((resolve, reject) => {
     let settled = false
-    const fail = (message: string, failure: PolicyFetchError['failure'] = 'sts-policy-fetch-error') => {
+    let answered = false
+    const fail = (message: string, failure: PolicyFetchError['failure'] = 'sts-policy-fetch-error', unreachable = false) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       req.destroy()
-      reject(new PolicyFetchError(`${host}: ${message}`, failure))
+      reject(new PolicyFetchError(`${host}: ${message}`, failure, unreachable))
     }
     const req = request({
       host: options.address,
@@ -59,9 +64,11 @@ export function fetchPolicy(domain: string, options: FetchOptions): Promise<stri
     const timer = setTimeout(() => fail(`no whole answer within ${options.timeoutMs} ms`), options.timeoutMs)
     req.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? ''
-      fail(CERTIFICATE_ERROR.test(code) ? `certificate not valid: ${err.message}` : err.message, CERTIFICATE_ERROR.test(code) ? 'sts-webpki-invalid' : 'sts-policy-fetch-error')
+      if (CERTIFICATE_ERROR.test(code)) return fail(`certificate not valid: ${err.message}`, 'sts-webpki-invalid')
+      fail(err.message, 'sts-policy-fetch-error', !answered && UNREACHABLE.has(code))
     })
     req.on('response', (res) => {
+      answered = true
       // §3.3: redirects are not followed; anything but 200 is no policy
       if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (a redirect: not followed)' : ''}`)
       const type = String(res.headers['content-type'] ?? '')

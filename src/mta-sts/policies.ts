@@ -102,12 +102,7 @@ export class StsPolicies implements Actor {
     if (id === undefined || (fromCache && live.id === id)) return fromCache
     const config = this.options.config()
     try {
-      const resolver = this.dns()
-      const [address] = await hostAddresses(resolver, `mta-sts.${domain}`).catch((err: Error) => {
-        throw new PolicyFetchError(`mta-sts.${domain}: ${err.message}`, 'sts-policy-fetch-error')
-      })
-      const trust = this.options.trust()
-      const text = await fetchPolicy(domain, {address: address!, port: config.policyPort, timeoutMs: config.fetchTimeoutMs, maxBytes: config.maxPolicyBytes, ...(trust ? {trust} : {})})
+      const text = await this.fetch(domain, config)
       const policy = parseStsPolicy(text)
       await this.store.put({domain, id, text, fetchedAt: now, expiresAt: now + policy.maxAge * 1000}).catch((err: unknown) => this.log.warn({err, domain}, 'MTA-STS policy could not be cached'))
       this.log.info({domain, id, mode: policy.mode, mx: policy.mx, maxAge: policy.maxAge}, 'MTA-STS policy fetched')
@@ -119,6 +114,27 @@ export class StsPolicies implements Actor {
       // §5: a live cached policy stays in force when the new one cannot be had
       return fromCache ?? {domain, failure}
     }
+  }
+
+  /**
+   * The policy host's text, from its first address that takes a connection; every address
+   * together within fetchTimeoutMs (an unreachable one does not hold the next back for long).
+   */
+  private async fetch(domain: string, config: ReturnType<StsPoliciesOptions['config']>): Promise<string> {
+    const addresses = await hostAddresses(this.dns(), `mta-sts.${domain}`).catch((err: Error) => {
+      throw new PolicyFetchError(`mta-sts.${domain}: ${err.message}`, 'sts-policy-fetch-error')
+    })
+    const trust = this.options.trust()
+    const deadline = Date.now() + config.fetchTimeoutMs
+    for (const [i, address] of addresses.entries()) {
+      const timeoutMs = Math.max(1, deadline - Date.now())
+      try {
+        return await fetchPolicy(domain, {address, port: config.policyPort, timeoutMs, maxBytes: config.maxPolicyBytes, ...(trust ? {trust} : {})})
+      } catch (err) {
+        if (!(err instanceof PolicyFetchError && err.unreachable) || i === addresses.length - 1 || Date.now() >= deadline) throw err
+      }
+    }
+    throw new PolicyFetchError(`mta-sts.${domain}: no address`, 'sts-policy-fetch-error')
   }
 
   /** a kept text that no longer parses (written by a newer or older version) is as none */

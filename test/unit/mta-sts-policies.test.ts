@@ -4,7 +4,8 @@
  * certificate comes from a test CA, with a real LMDB store as the cache: fetched and cached once
  * per id, fetched again when the id changes, a cached policy kept when a refetch fails (RFC 8461
  * §5), and every refusal of §3.3 said with its RFC 8460 failure type: an untrusted certificate,
- * a redirect, a wrong Content-Type, a body over the limit, a host that never answers, a bad policy.
+ * a redirect, a wrong Content-Type, a body over the limit, a host that never answers, a bad policy;
+ * an address of the policy host that refuses connections is passed over for the next.
  */
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -29,7 +30,7 @@ let hits = 0
 
 beforeAll(async () => {
   ca = makeTestCa()
-  const leaf = ca.issue(['mta-sts.sts.test'])
+  const leaf = ca.issue(['mta-sts.sts.test', 'mta-sts.two.test'])
   https = createServer({cert: leaf.cert, key: leaf.key}, (req, res) => {
     hits++
     if (answer.hang) return
@@ -42,6 +43,9 @@ beforeAll(async () => {
     '_mta-sts.sts.test': {TXT: ['v=STSv1; id=one']},
     'mta-sts.sts.test': {A: ['127.0.0.1']},
     'plain.test': {MX: [{priority: 10, exchange: 'mx.plain.test'}]},
+    // the first address takes no connection: the second serves
+    '_mta-sts.two.test': {TXT: ['v=STSv1; id=2']},
+    'mta-sts.two.test': {A: ['127.0.0.9', '127.0.0.1']},
   })
 })
 
@@ -130,6 +134,11 @@ describe('remote MTA-STS policies', () => {
     answer = {status: 200, body: ENFORCE, hang: true}
     expect(await failureOf({fetchTimeoutMs: 300})).toEqual({type: 'sts-policy-fetch-error', detail: 'mta-sts.sts.test: no whole answer within 300 ms'})
     expect(await opened.backend.mtaSts.get('sts.test')).toBeUndefined()
+  })
+
+  it('a policy host address that takes no connection: the next one is asked', async () => {
+    expect(await policies().decide('two.test')).toMatchObject({policy: {mode: 'enforce'}})
+    expect(hits).toBe(1)
   })
 
   it('concurrent attempts for one domain share one lookup and one fetch', async () => {
