@@ -231,7 +231,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     },
     maxAge: int('the served policy\'s max_age: how long senders keep it, in seconds (RFC 8461: weeks)', 0, MAX_MAX_AGE),
     outbound: {kind: 'boolean', description: 'apply recipient domains\' policies to mail delivered by MX (not through a route or the smarthost): enforce delivers only to listed MX hosts over verified TLS, else defers'},
-    caFile: {kind: 'string', description: "PEM CA certificates trusted for policy hosts and for MX hosts under a policy, besides Node's", unset: "Node's trust store only", example: '/etc/mailbox/sts-ca.pem'},
+    caFile: {kind: 'string', description: "PEM CA certificates trusted for MTA-STS policy hosts and MX hosts, besides Node's", unset: "Node's trust store only", example: '/etc/mailbox/sts-ca.pem'},
     policyPort: int('the port remote policies are fetched from: 443 (another only for tests, which cannot listen on 443)', 1, 65535),
     fetchTimeoutMs: timer('a remote policy fetch (connect, TLS and body) ends within this', 100),
     maxPolicyBytes: bytes('a remote policy body larger than this is refused', 1024),

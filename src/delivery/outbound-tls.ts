@@ -26,14 +26,15 @@ import type {NextHop} from './route.js'
 /** kept with each attempt in the delivery log */
 export type TlsInfo = AttemptTls
 
-/** SMTPConnection options for the hop's TLS level; `stsContext`: the trust for hops under an MTA-STS policy. */
+/** SMTPConnection options for the hop's TLS level; `stsContext`: the trust for MX hosts (Node's CAs plus mtaSts.caFile). */
 export function tlsOptionsFor(hop: NextHop, verifyContext?: SecureContext, stsContext?: SecureContext): {requireTLS?: boolean; opportunisticTLS?: boolean; servername?: string; tls: ConnectionOptions} {
   // SNI and the name check use the host name; an address literal is checked against the
   // certificate's IP entries (an IP in SNI is not allowed, RFC 6066 §3)
   const servername = isIP(hop.host) ? {} : {servername: hop.host}
   if (hop.tls === 'verify') return {requireTLS: true, ...servername, tls: {rejectUnauthorized: true, ...(verifyContext ? {secureContext: verifyContext} : {})}}
-  // not rejected in the handshake: the session checks `verified` itself and says why it is not
-  const trust = hop.sts && stsContext ? {secureContext: stsContext} : {}
+  // not rejected in the handshake: the session checks `verified` itself and says why it is not;
+  // every MX host is checked against the same trust (the TLS report counts what verified)
+  const trust = hop.mx && stsContext ? {secureContext: stsContext} : {}
   if (hop.sts?.mode === 'enforce') return {requireTLS: true, ...servername, tls: {rejectUnauthorized: false, ...trust}}
   return {opportunisticTLS: true, ...servername, tls: {rejectUnauthorized: false, ...trust}}
 }

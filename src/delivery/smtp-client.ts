@@ -47,7 +47,7 @@ export interface ClientOptions {
   socketTimeoutMs: number
   /** trust for `verify` hops; absent: Node's default trust store */
   verifyContext?: SecureContext
-  /** trust for MX hosts under an MTA-STS policy (Node's plus mtaSts.caFile); absent: Node's */
+  /** trust for MX hosts (Node's plus mtaSts.caFile): required under an enforce policy, recorded otherwise; absent: Node's */
   stsContext?: SecureContext
 }
 

@@ -14,7 +14,7 @@ export interface MtaStsConfig {
   maxAge: number
   /** apply remote domains' policies to outbound mail delivered by MX */
   outbound: boolean
-  /** PEM CA certificates trusted for policy hosts and MX hosts under a policy, besides Node's */
+  /** PEM CA certificates trusted for policy hosts and MX hosts, besides Node's */
   caFile?: string
   /** the port policies are fetched from: 443; another only for tests (a test cannot bind 443) */
   policyPort: number
