@@ -144,7 +144,7 @@ export class Deliverer {
           continue
         }
         if (hop.mx) {
-          const failure = unlisted ?? tlsFailureOf(session.tls)
+          const failure = unlisted ?? tlsFailureOf(session.tls, decision)
           outcomes.push(tlsOutcome(domain, decision, hop.host, address, failure))
           if (failure && policy) transcript.push(`-- MTA-STS policy of ${decision!.domain} (testing): ${failure.type} (${failure.detail}), delivered all the same`)
         }

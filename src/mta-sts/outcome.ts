@@ -38,30 +38,29 @@ export function policyApplied(decision: StsDecision | undefined): TlsPolicyAppli
   return decision?.failure ? {type: 'sts'} : {type: 'no-policy-found'}
 }
 
-/** RFC 8460 §4.3 for an OpenSSL / Node verification error code (as h22-rpt's src/tls-rpt/classify.ts reads them) */
+/** RFC 8460 §4.3 for an OpenSSL / Node verification error code */
 export function certificateFailure(code: string): TlsFailureType {
-  if (/ALTNAME|HOSTNAME_MISMATCH|IP_ADDRESS_MISMATCH/.test(code)) return 'certificate-host-mismatch'
-  if (/^CERT_HAS_EXPIRED$/.test(code)) return 'certificate-expired'
-  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF|CERT_UNTRUSTED|CERT_REJECTED|INVALID_CA|CERT_CHAIN_TOO_LONG/.test(code)) return 'certificate-not-trusted'
-  return 'validation-failure'
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(code)) return 'certificate-expired'
+  if (/ALTNAME_INVALID|HOSTNAME_MISMATCH/.test(code)) return 'certificate-host-mismatch'
+  return 'certificate-not-trusted'
 }
 
 /**
- * What a session's TLS lacked: none at all (`starttls-not-supported`), or a certificate that did
- * not verify for the MX name. Counted so under a policy or not (the report says which applied);
- * only an enforce policy refuses the session for it.
+ * What a session's TLS lacked, by the policy: without one only a missing STARTTLS counts (any
+ * certificate does for opportunistic TLS); under testing or enforce the certificate must verify
+ * for the MX name too.
  */
-export function tlsFailureOf(tls: AttemptTls): TlsFailure | undefined {
+export function tlsFailureOf(tls: AttemptTls, decision: StsDecision | undefined): TlsFailure | undefined {
   if (tls.state === 'none') return {type: 'starttls-not-supported', detail: 'no TLS'}
-  if (tls.state === 'verified') return undefined
+  if (!activePolicy(decision) || tls.state === 'verified') return undefined
   const code = tls.unverified ?? 'not verified'
   return {type: certificateFailure(code), detail: code}
 }
 
 /** one session's outcome (or one MX host refused by the policy before any session) */
 export function tlsOutcome(domain: string, decision: StsDecision | undefined, host: string, address: string | undefined, failure: TlsFailure | undefined): TlsOutcome {
-  // a policy named but not had is the failure of every session under it
-  const why = activePolicy(decision) ? failure : (decision?.failure ?? failure)
+  // a policy that could not be had is the failure of every session under it
+  const why = failure ?? (activePolicy(decision) ? undefined : decision?.failure)
   return {
     policyDomain: decision?.domain ?? domain,
     policy: policyApplied(decision),

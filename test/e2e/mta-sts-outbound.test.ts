@@ -11,6 +11,7 @@
  * - enforce, MX not listed in the policy: deferred, "… is not in the policy", never dialled;
  * - enforce, MX with a certificate from the CA in the trust: delivered, TLS verified;
  * - testing, MX without STARTTLS: delivered, the failure said in the transcript;
+ * - no policy: delivered as before, the MX certificate checked against `mtaSts.caFile` too;
  * - the policy cached in the store; a route for the same domain bypasses the policy.
  */
 import {writeFileSync} from 'node:fs'
@@ -70,6 +71,9 @@ beforeAll(async () => {
     'mx2.evil.test': {A: [TRUSTED_MX]},
     'mx1.trusted.test': {A: [TRUSTED_MX]},
     'mx.testing.test': {A: [PLAIN_MX]},
+    // no _mta-sts record: opportunistic TLS, its certificate checked against the same trust
+    'nopolicy.test': {MX: [{priority: 10, exchange: 'mx.nopolicy.test'}]},
+    'mx.nopolicy.test': {A: [TRUSTED_MX]},
   }
   for (const d of domains) {
     zone[`_mta-sts.${d}`] = {TXT: ['v=STSv1; id=20261205']}
@@ -88,7 +92,7 @@ beforeAll(async () => {
   if (port25) {
     plain = await Receiver.start({port: 25, host: PLAIN_MX})
     selfSigned = await Receiver.start({port: 25, host: SELF_SIGNED_MX, tls: await loadTls({dataDir: join(dataDir, '..', 'self-signed'), hostname: 'mx.selfsigned.test'})})
-    trusted = await Receiver.start({port: 25, host: TRUSTED_MX, tls: ca.issue(['mx1.trusted.test'])})
+    trusted = await Receiver.start({port: 25, host: TRUSTED_MX, tls: ca.issue(['mx1.trusted.test', 'mx.nopolicy.test'])})
     sinks.push(plain, selfSigned, trusted)
   }
   const config = join(dirname(dataDir), 'mta-sts.json')
@@ -167,6 +171,15 @@ describe.skipIf(missingOutsideCi(port25))('MTA-STS on outbound mail', () => {
     expect(entry.state).toBe('delivered')
     expect(attempt.transcript).toContain('-- MTA-STS policy of testing.test (testing): starttls-not-supported (no TLS), delivered all the same')
     await plain.waitForMessages(before + 1)
+  })
+
+  it('no policy: delivered as before, the MX certificate checked against mtaSts.caFile\'s trust too (recorded verified)', async () => {
+    const before = trusted.messages.length
+    const {entry, attempt} = await attemptFor('bob@nopolicy.test', ['delivered', 'deferred', 'failed'])
+    expect(entry.state).toBe('delivered')
+    expect(attempt.tls).toMatchObject({state: 'verified'})
+    expect(attempt.transcript.some((l) => l.includes('MTA-STS'))).toBe(false)
+    await trusted.waitForMessages(before + 1)
   })
 
   it('a route for the domain is the operator\'s choice: no policy asked, delivered in plaintext', async () => {
