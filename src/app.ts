@@ -9,6 +9,7 @@
  * a start has sent nothing. Reload (SIGHUP) re-reads the TLS files and applies the settings
  * that can change without a restart (see reload()).
  */
+import type {SecureContext} from 'node:tls'
 import {AuthActor} from './auth/actor.js'
 import {hashCostWarning} from './auth/password.js'
 import {RSA_BITS, RSA_BITS_ENV, rsaBits} from './dkim/keys.js'
@@ -17,7 +18,7 @@ import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import type {ConnectionCounts} from './connection-limits.js'
 import {checkMetricsAccess} from './metrics/config.js'
 import type {MetricsService} from './metrics/service.js'
-import {readPasswordFile, resolveRelay, type ResolvedRelay} from './delivery/relay.js'
+import {readCaFile, readPasswordFile, resolveRelay, trustWith, type ResolvedRelay} from './delivery/relay.js'
 import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
@@ -33,6 +34,7 @@ import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {ManageSieveFrontEnd} from './managesieve/server.js'
+import {StsPolicies} from './mta-sts/policies.js'
 import {QueueActor} from './queue/actor.js'
 import {LearnActor} from './spam/learn-actor.js'
 import {RspamdClient} from './spam/rspamd.js'
@@ -50,6 +52,10 @@ import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
+import {ServedCertificates} from './certs/tls-certificates.js'
+import {serveStoredCertificates} from './certs/from-store.js'
+import {HttpFrontEnd} from './http/server.js'
+import {routesOf} from './http/routes-of.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -65,8 +71,18 @@ export class App {
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
   private managesieve?: ManageSieveFrontEnd
+  private http?: HttpFrontEnd
+  /**
+   * The certificates every TLS listener asks at each handshake: the default pair (tlsCert/tlsKey
+   * or the self-signed one; a reload replaces it) and those kept in store.certs (installed at
+   * start and on each change, ACME's included). Other parts (ACME) install into it.
+   */
+  certificates?: ServedCertificates
+  private unwatchCertificates: () => void = () => {}
   private matcher?: MatcherServer
   private queue?: QueueActor
+  /** Node's CAs plus mtaSts.caFile, for remote MTA-STS policy hosts (undefined: Node's alone) */
+  private stsTrust?: SecureContext
   /** `metrics.port` set: counting from start-up, listening once the protocol listeners are */
   private metrics?: MetricsService
   /** in the store's node registry (a PostgreSQL store) */
@@ -113,8 +129,10 @@ export class App {
 
   private async startParts(): Promise<void> {
     const {bus, store, log, config} = this
-    const tls = await loadTlsOf(config)
-    log.info({source: tls.source}, 'tls certificate')
+    const material = await loadTlsOf(config)
+    log.info({source: material.source}, 'tls certificate')
+    const tls = (this.certificates = new ServedCertificates(material))
+    this.unwatchCertificates = await serveStoredCertificates(tls, store, log.child({component: 'certs'}))
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
     if (weakHashes) log.warn({component: 'auth'}, weakHashes)
@@ -149,11 +167,17 @@ export class App {
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
+      const stsTrustedCa = stsTrustOf(config)
+      this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
+      const sts = new StsPolicies(store.mtaSts, log.child({component: 'mta-sts'}), {config: () => config.mtaSts, dnsServers: () => config.dnsServers, trust: () => this.stsTrust})
+      this.actors.push(sts)
       this.queue = new QueueActor(bus, store.queue, log.child({component: 'queue'}), {
         hostname: config.hostname,
         queue: config.queue,
         route: routeOf(config, relay),
         ...(relay.trustedCa ? {trustedCa: relay.trustedCa} : {}),
+        sts,
+        ...(stsTrustedCa ? {stsTrustedCa} : {}),
       })
       // stopped after the front-ends (which may still hand it mail), started after them (below)
       this.actors.push(this.queue)
@@ -190,6 +214,7 @@ export class App {
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
     await this.startManageSieve(tls)
+    await this.startHttp(tls)
     await this.startMatcher()
     if (this.metrics) this.listeners.push(await this.metrics.listen())
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
@@ -243,7 +268,7 @@ export class App {
   }
 
   /** only when its port is configured (managesieve.port, serve --managesieve-port) */
-  private async startManageSieve(tls: TlsMaterial): Promise<void> {
+  private async startManageSieve(tls: ServedCertificates): Promise<void> {
     const {bind, hostname, allowInsecureAuth, managesieve} = this.config
     if (!managesieve.port) return
     this.managesieve = new ManageSieveFrontEnd(
@@ -264,6 +289,20 @@ export class App {
     this.actors.push(this.managesieve)
     await this.managesieve.start()
     this.listeners.push(...this.managesieve.listeners)
+  }
+
+  /** the HTTP side (ports.http, ports.https): only when a port is set */
+  private async startHttp(tls: ServedCertificates): Promise<void> {
+    const {bind, ports} = this.config
+    if (!ports.http && !ports.https) return
+    const log = this.log.child({component: 'http'})
+    this.http = new HttpFrontEnd(
+      {bind, ports: {http: ports.http, https: ports.https}, limits: this.config.http, routes: routesOf({config: this.config, store: this.store, log}), certificates: tls},
+      log,
+    )
+    this.actors.push(this.http)
+    await this.http.start()
+    this.listeners.push(...this.http.listeners)
   }
 
   /** only in capture mode or when its port is configured: it hands out stored mail */
@@ -291,7 +330,7 @@ export class App {
    * SIGHUP: applies `next` (the config file read again) as far as it can change without a
    * restart — the TLS certificate and key (read again even from the same paths: certbot replaces
    * the files), the log level, routes, relay and DNS servers, inbound authentication
-   * (inboundAuth), the spam checks (spam), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
+   * (inboundAuth), the spam checks (spam), MTA-STS (mtaSts, its CA file read again), and the limits of smtp, imap, pop3 and the queue. New connections and delivery
    * attempts take them; open ones keep what they have. What can fail (reading the TLS files and the relay's password file) is done before
    * anything changes, so a refused reload throws and leaves the server as it was.
    * Returns the settings that differ in `next` but wait for a restart (RESTART_ONLY).
@@ -299,6 +338,7 @@ export class App {
   async reload(next: ServeConfig): Promise<string[]> {
     const tls = await loadTlsOf(next)
     const relay = this.queue ? this.resolveRelay(next) : undefined
+    const stsTrustedCa = stsTrustOf(next)
     const waiting = restartOnlyChanges(this.config, next)
     this.log.setLevel(next.logLevel)
     // in place: the front-ends and the queue hold these objects and read them as they go
@@ -306,11 +346,10 @@ export class App {
     Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
     this.mailAuth?.reconfigure(next.dnsServers)
     this.spam?.reconfigure(next.dnsServers)
-    this.smtp?.reload(tls)
-    this.imap?.reload(tls)
-    this.pop3?.reload(tls)
-    this.managesieve?.reload(tls)
-    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa)
+    // every TLS listener asks it at each handshake: new connections get the new pair
+    this.certificates?.setDefault(tls)
+    this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
+    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa, stsTrustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
     return waiting
@@ -368,6 +407,7 @@ export class App {
   private async shutdown(): Promise<void> {
     this.bus.publish('server.stopping', {pid: process.pid})
     this.unwatchQueue()
+    this.unwatchCertificates()
     // front-ends first (they are last in `actors`): stop accepting, let open transactions finish
     for (const actor of [...this.actors].reverse()) {
       try {
@@ -389,6 +429,11 @@ export class App {
 
 function loadTlsOf(config: ServeConfig): Promise<TlsMaterial> {
   return loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
+}
+
+/** mtaSts.caFile's PEM, read and checked (at start, at a reload) */
+function stsTrustOf(config: ServeConfig): string | undefined {
+  return config.mtaSts.caFile ? readCaFile(config.mtaSts.caFile, 'MTA-STS CA file') : undefined
 }
 
 function routeOf(config: ServeConfig, relay: ResolvedRelay): RouteConfig {

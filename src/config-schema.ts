@@ -11,6 +11,7 @@ import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
 import {MIN_TOKEN_LENGTH} from './metrics/config.js'
+import {isMxPattern, MAX_MAX_AGE} from './mta-sts/policy.js'
 import {parseCidr} from './spam/greylist.js'
 import {describeStoreUrl} from './store/pg/options.js'
 
@@ -94,6 +95,13 @@ function checkListCode(value: string): string {
   return value
 }
 
+/** an MTA-STS mx line: a host name or *.DOMAIN (RFC 8461 §3.2), kept lower-case */
+function checkMxPattern(value: string): string {
+  const pattern = value.trim().toLowerCase().replace(/\.$/, '')
+  if (!isMxPattern(pattern) || isIP(pattern)) throw new MailboxError('invalid', 'must be a host name or *.DOMAIN (mail.example.com, *.mx.example.com)')
+  return pattern
+}
+
 function checkHost(value: string): void {
   if (!isHostName(value)) throw new MailboxError('invalid', 'must be an IP address or a host name')
 }
@@ -146,9 +154,11 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     imaps: port('IMAP over implicit TLS'),
     pop3: port('POP3 with STLS'),
     pop3s: port('POP3 over implicit TLS'),
+    http: {...port('HTTP: ACME HTTP-01 challenges, MTA-STS and autoconfig answers (80 is the standard port, with standardPorts)'), example: 80},
+    https: {...port('HTTPS, certificates by SNI; ACME TLS-ALPN-01 (443 is the standard port, with standardPorts)'), example: 443},
     matcher: {...port('test matcher protocol'), unset: 'on (60510) in capture mode, off otherwise', example: 60510},
   }),
-  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
+  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995, 80, 443 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
   capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
   captureRetention: object('capture mode: captured mail is pruned in the background, oldest first, from every INBOX', {
     maxAgeMs: span('mail that arrived longer ago is removed; 0 = no age limit', 0),
@@ -210,6 +220,22 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     description: 'per-domain next hops overriding DNS, {"example.net": "127.0.0.1:2626"}',
   },
   dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups, inbound SPF/DKIM/DMARC and `mailbox domain check`, IP or IP:PORT; empty: the system resolver'},
+  mtaSts: object('MTA-STS (RFC 8461): the policy served for each local domain at https://mta-sts.DOMAIN/.well-known/mta-sts.txt, and remote domains\' policies applied to outbound mail', {
+    mode: {kind: 'enum', values: ['testing', 'enforce', 'none'], description: 'the served policy\'s mode: testing (senders report, deliver anyway), enforce (needs a CA-signed certificate on the MX host), none (withdraws a policy)'},
+    mx: {
+      kind: 'list',
+      item: {kind: 'string', check: checkMxPattern, description: 'a host name, or *.DOMAIN for one label'},
+      description: 'the served policy\'s mx lines',
+      unset: 'the hostname',
+      example: ['mail.example.com', '*.mx.example.com'],
+    },
+    maxAge: int('the served policy\'s max_age: how long senders keep it, in seconds (RFC 8461: weeks)', 0, MAX_MAX_AGE),
+    outbound: {kind: 'boolean', description: 'apply recipient domains\' policies to mail delivered by MX (not through a route or the smarthost): enforce delivers only to listed MX hosts over verified TLS, else defers'},
+    caFile: {kind: 'string', description: "PEM CA certificates trusted for MTA-STS policy hosts and MX hosts, besides Node's", unset: "Node's trust store only", example: '/etc/mailbox/sts-ca.pem'},
+    policyPort: int('the port remote policies are fetched from: 443 (another only for tests, which cannot listen on 443)', 1, 65535),
+    fetchTimeoutMs: timer('a remote policy fetch (connect, TLS and body) ends within this', 100),
+    maxPolicyBytes: bytes('a remote policy body larger than this is refused', 1024),
+  }),
   inboundAuth: object('SPF, DKIM, DMARC and ARC checks of mail from outside on the MX (not submission, not capture mode)', {
     mode: {kind: 'enum', values: ['enforce', 'monitor', 'off'], description: 'enforce: refuse DMARC reject and forged local senders, junk DMARC quarantine; monitor: only record; off: no checks'},
     onTempError: {kind: 'enum', values: ['defer', 'accept'], description: 'a DNS failure: defer (451 4.7.0) or accept with temperror recorded'},
@@ -356,6 +382,15 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     closeTimeoutMs: timer('on stop, how long a running command may take'),
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
+  }),
+  http: object('the HTTP side (ports.http, ports.https): bounds on what a client sends', {
+    maxRequestBytes: bytes('largest request body (POST); more is answered 413', 0),
+    maxHeaderBytes: bytes('request line and headers together; more is answered 431', 1024),
+    requestTimeoutMs: timer('a request not whole (headers and body) by then is answered 408', 1000),
+    keepAliveTimeoutMs: timer('an idle kept-alive connection is closed after this', 100),
+    maxConnections: count('connections per listener (HTTP, HTTPS)'),
+    handshakeTimeoutMs: timer('HTTPS: the ClientHello and TLS handshake must finish within this', 100),
+    closeTimeoutMs: timer('on stop, how long a request being answered may take'),
   }),
   matcher: object('the test matcher protocol (capture mode)', {
     maxLineBytes: bytes('longest protocol line', 1024),

@@ -9,6 +9,7 @@
  * slow work (argon2id, RSA keys), which the store never does. Reads may be answered from memory:
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
+import type {CertificateStore} from '../certs/types.js'
 import type {Analysis} from '../mailstore/analyze.js'
 import type {FlagMode} from '../mailstore/flags.js'
 import type {Usage} from '../mailstore/folder-rules.js'
@@ -353,6 +354,34 @@ export interface SettingsStore {
 }
 
 /**
+ * A remote domain's MTA-STS policy as fetched (RFC 8461 §5): kept until `expiresAt` (fetched +
+ * max_age), used while the domain's `_mta-sts` id stays the same, and still used when a new
+ * fetch fails. The text is kept as served (it is what TLS reports quote); ../mta-sts/ parses it.
+ */
+export interface CachedStsPolicy {
+  /** the policy domain, lower-case A-label */
+  domain: string
+  /** the `_mta-sts` TXT record's id it was fetched under */
+  id: string
+  text: string
+  /** epoch ms */
+  fetchedAt: number
+  expiresAt: number
+}
+
+/**
+ * `store.mtaSts`: the MTA-STS policies of the domains mail went to, shared by every process and
+ * node (one fetch serves them all). A cache: not copied by `store copy`, not in backups.
+ */
+export interface MtaStsStore {
+  get(domain: string): Promise<CachedStsPolicy | undefined>
+  /** keeps (or replaces) the domain's policy, durably */
+  put(policy: CachedStsPolicy): Promise<void>
+  /** removes policies expired at `now`, at most `limit` per commit; how many went */
+  purge(now: number, limit?: number): Promise<number>
+}
+
+/**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
  * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
@@ -366,6 +395,8 @@ export type StoreChange =
   | {kind: 'capture'}
   /** a user's Sieve scripts changed (put, activate, remove, rename) */
   | {kind: 'sieve'; user: string}
+  /** the certificate kept under `name` was put or removed (`store.certs`): TLS listeners reload it */
+  | {kind: 'certificate'; name: string}
   /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
   | {kind: 'queue'; dueAt: number}
   | {kind: 'resync'}
@@ -394,6 +425,10 @@ export interface MailboxStore {
   readonly greylist: GreylistStore
   readonly sieve: SieveStore
   readonly settings: SettingsStore
+  /** remote domains' MTA-STS policies (a cache) */
+  readonly mtaSts: MtaStsStore
+  /** certificates and ACME accounts (../certs/types.ts; LMDB ./lmdb-certs.ts, PostgreSQL ./pg/certs.ts) */
+  readonly certs: CertificateStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>

@@ -11,7 +11,7 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {LearnJob, MailboxStore} from './backend.js'
+import type {CachedStsPolicy, LearnJob, MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {CommitTimer, compactedBytes, lmdbStats} from './lmdb-stats.js'
@@ -21,6 +21,9 @@ import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
+import {lmdbMtaSts} from './lmdb-mta-sts.js'
+import {lmdbCerts} from './lmdb-certs.js'
+import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {withNfcNames} from './sieve-rules.js'
@@ -90,6 +93,10 @@ export interface Store extends MailboxStore {
   readonly vacationReplies: Database<number, [string, string]> | undefined
   /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
   readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
+  /** remote domains' MTA-STS policies, domain → CachedStsPolicy (./lmdb-mta-sts.ts); absent as the greylist's are */
+  readonly mtaStsPolicies: Database<CachedStsPolicy, string> | undefined
+  /** certificates and ACME accounts, `['certificate', name]` / `['account', directory]` (./lmdb-certs.ts); absent as the greylist's are */
+  readonly certsDb: Database<StoredCertificate | AcmeAccount, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -190,6 +197,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     greylist: lmdbGreylist(store),
     sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
+    mtaSts: lmdbMtaSts(store),
+    certs: lmdbCerts(store),
     path,
     readOnly,
     env,
@@ -217,6 +226,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     sieveActive: newerDb('sieveActive'),
     vacationReplies: newerDb('vacationReplies'),
     settingsDb: newerDb('settings'),
+    mtaStsPolicies: newerDb('mtaStsPolicies'),
+    certsDb: newerDb('certs'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -342,4 +342,38 @@ export const MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // 11 → 12 (issue 22): certificates with their keys, and ACME accounts (./certs.ts); secrets,
+  // readable by whoever the URL's role lets read the schema
+  `
+  CREATE TABLE certificates (
+    name text COLLATE "C" PRIMARY KEY,
+    names text[] NOT NULL,
+    cert_pem text NOT NULL,
+    key_pem text NOT NULL,
+    not_before bigint NOT NULL,
+    not_after bigint NOT NULL,
+    issuer text NOT NULL,
+    source text COLLATE "C" NOT NULL,
+    directory text,
+    updated_at bigint NOT NULL
+  );
+  CREATE TABLE acme_accounts (
+    directory text COLLATE "C" PRIMARY KEY,
+    key_pem text NOT NULL,
+    url text,
+    email text
+  );
+`,
+  // 12 → 13 (h22-sts; after h22-http's 11 → 12): remote domains' MTA-STS policies as fetched (../pg/mta-sts.ts), a cache
+  // every node shares; expired rows are purged by their end
+  `
+  CREATE TABLE mta_sts_policies (
+    domain text COLLATE "C" PRIMARY KEY,
+    id text NOT NULL,
+    policy text NOT NULL,
+    fetched_at bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX mta_sts_policies_expires ON mta_sts_policies (expires_at);
+  `,
 ]
