@@ -21,12 +21,14 @@ import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
+import {lmdbTlsReports} from './lmdb-tls-reports.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {withNfcNames} from './sieve-rules.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {GreylistEntry} from './greylist-rules.js'
+import type {TlsReportDay} from './tls-report-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -90,6 +92,8 @@ export interface Store extends MailboxStore {
   readonly vacationReplies: Database<number, [string, string]> | undefined
   /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
   readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
+  /** the TLS reports' counts, [day, policyDomain] → record (./lmdb-tls-reports.ts); absent as the greylist's are */
+  readonly tlsReportDays: Database<TlsReportDay, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -190,6 +194,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     greylist: lmdbGreylist(store),
     sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
+    tlsReports: lmdbTlsReports(store),
     path,
     readOnly,
     env,
@@ -217,6 +222,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     sieveActive: newerDb('sieveActive'),
     vacationReplies: newerDb('vacationReplies'),
     settingsDb: newerDb('settings'),
+    tlsReportDays: newerDb('tlsReportDays'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

@@ -342,4 +342,16 @@ export const MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // 11 → 12: the counts behind the TLS reports of RFC 8460 (./tls-reports.ts): one row per
+  // (UTC day, policy domain), its counts as jsonb, open until its report went out
+  `
+  CREATE TABLE tls_report_days (
+    day text COLLATE "C" NOT NULL,
+    policy_domain text COLLATE "C" NOT NULL,
+    state text NOT NULL CHECK (state IN ('open', 'done')),
+    lease_until timestamptz,
+    data jsonb NOT NULL,
+    PRIMARY KEY (day, policy_domain)
+  );
+  `,
 ]

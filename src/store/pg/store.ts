@@ -28,6 +28,7 @@ import {withNfcNames} from '../sieve-rules.js'
 import {openPgDatabase} from './open.js'
 import {pgSettings} from './settings.js'
 import {pgStats} from './stats.js'
+import {pgTlsReports} from './tls-reports.js'
 
 export interface PgStore extends MailboxStore {
   readonly kind: 'postgres'
@@ -64,6 +65,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     greylist: pgGreylist(opened.pool),
     sieve: withNfcNames(pgSieve(opened.pool)),
     settings: pgSettings(opened.pool),
+    tlsReports: pgTlsReports(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),
