@@ -4,6 +4,8 @@
  * smarthost or MX hosts) and each of its addresses until one answers. The connections are held
  * here, by number, so the queue's foreman (on the main thread) names a kept one without touching it.
  */
+import {sessionOutcome} from '../tls-rpt/classify.js'
+import type {TlsOutcome} from '../tls-rpt/outcome.js'
 import {TlsRefusal} from './outbound-tls.js'
 import {PermanentRouteError, Router, type RouteConfig} from './route.js'
 import {SmtpSession, outcomeOf, peerAddress, type AttemptResult, type ClientOptions} from './smtp-client.js'
@@ -88,6 +90,10 @@ export class Deliverer {
       return {result: err instanceof PermanentRouteError ? all('failed', `550 5.1.2 ${(err as Error).message}`) : all('deferred', `451 4.4.3 ${(err as Error).message}`)}
     }
     let last = all('deferred', '451 4.4.1 no host could be reached')
+    // each session to an MX host, for the TLS reports (a route or smarthost is not reported)
+    const outcomes: TlsOutcome[] = []
+    const counted = (outcome: TlsOutcome | undefined) => void (outcome && outcomes.push(outcome))
+    const withOutcomes = (result: AttemptResult): AttemptResult => (outcomes.length ? {...result, tlsOutcomes: outcomes} : result)
     for (const hop of hops) {
       let addresses: string[]
       try {
@@ -102,8 +108,9 @@ export class Deliverer {
         try {
           session = await SmtpSession.open(hop, address, client)
         } catch (err) {
-          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]}
+          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]; tlsError?: string}
           transcript.push(...(failure.transcript ?? []))
+          if (hop.mx) counted(sessionOutcome(domain, hop.host, address, {opened: false, ...(failure.tlsError ? {tlsError: failure.tlsError} : {})}))
           // no verified TLS for a hop with credentials: deferred, whatever the server answered
           if (failure instanceof TlsRefusal) {
             last = {...all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
@@ -111,13 +118,14 @@ export class Deliverer {
           }
           last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
           // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
-          if (failure.responseCode) return {result: last}
+          if (failure.responseCode) return {result: withOutcomes(last)}
           continue
         }
+        if (hop.mx) counted(sessionOutcome(domain, hop.host, address, {opened: true, tls: session.tls, offeredStartTls: session.offeredStartTls}))
         const result = await session.send(from, recipients, message)
-        return {result: {...result, transcript: [...transcript, ...result.transcript]}, session}
+        return {result: withOutcomes({...result, transcript: [...transcript, ...result.transcript]}), session}
       }
     }
-    return {result: last}
+    return {result: withOutcomes(last)}
   }
 }

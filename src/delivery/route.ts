@@ -26,6 +26,8 @@ export type TlsLevel = 'may' | 'verify'
 
 export interface NextHop extends Hop {
   tls: TlsLevel
+  /** an MX host of the domain (or the domain itself, with no MX): TLS reports count its sessions (RFC 8460); not a route or smarthost */
+  mx?: true
 }
 
 export interface RouteConfig {
@@ -119,8 +121,8 @@ export class Router {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
       throw new PermanentRouteError('not-found', `domain ${domain} accepts no mail (null MX)`)
     }
-    if (mx.length === 0) return [{host: domain, port: 25, tls: 'may'}] // implicit MX: the domain's own address
-    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({host: r.exchange, port: 25, tls: 'may'}))
+    if (mx.length === 0) return [{host: domain, port: 25, tls: 'may', mx: true}] // implicit MX: the domain's own address
+    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({host: r.exchange, port: 25, tls: 'may', mx: true}))
   }
 
   private withTls(hop: Hop): NextHop {

@@ -38,6 +38,7 @@ import type {Logger} from '../log.js'
 import type {DuePosition, DueScan, QueueStore} from '../store/backend.js'
 import {BULK_BATCH} from '../store/queue-rules.js'
 import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
+import type {TlsOutcome} from '../tls-rpt/outcome.js'
 import {attemptLogFields} from './attempt-log.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
@@ -60,6 +61,15 @@ export interface QueueConfig {
    * dead node's entries are taken over by the others this long after its last renewal
    */
   leaseSeconds: number
+}
+
+export interface QueueActorOptions {
+  hostname?: string
+  queue: QueueConfig
+  route: RouteConfig
+  trustedCa?: string
+  /** hears each attempt's TLS session outcomes (RFC 8460 reports), on the main thread; must not throw */
+  tlsOutcomes?: (entry: QueueEntry, outcomes: TlsOutcome[]) => void
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
@@ -151,7 +161,7 @@ export class QueueActor implements Actor {
     private readonly bus: Bus,
     private readonly queue: QueueStore,
     private readonly log: Logger,
-    private readonly options: {hostname?: string; queue: QueueConfig; route: RouteConfig; trustedCa?: string},
+    private readonly options: QueueActorOptions,
   ) {}
 
   /** A reload (SIGHUP): attempts that begin from now on take these routes, relay and trust; attempts in flight finish on theirs. */
@@ -442,6 +452,7 @@ export class QueueActor implements Actor {
           const startedAt = Date.now()
           const attempt = await this.attempt(current, session)
           sent++
+          if (attempt.result.tlsOutcomes) this.options.tlsOutcomes?.(current, attempt.result.tlsOutcomes)
           session = attempt.session
           this.settle(current, attempt.result, startedAt)
           current = undefined
