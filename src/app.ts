@@ -33,7 +33,7 @@ import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {ManageSieveFrontEnd} from './managesieve/server.js'
-import {QueueActor} from './queue/actor.js'
+import {QueueActor, type QueueActorOptions} from './queue/actor.js'
 import {LearnActor} from './spam/learn-actor.js'
 import {RspamdClient} from './spam/rspamd.js'
 import {RspamdActor} from './spam/rspamd-actor.js'
@@ -50,6 +50,9 @@ import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
+import {MAX_PENDING_DAYS, boundsOf} from './tls-rpt/config.js'
+import {TlsReportRecorder} from './tls-rpt/recorder.js'
+import {TlsReporter} from './tls-rpt/reporter.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -149,11 +152,13 @@ export class App {
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
+      const tlsOutcomes = this.startTlsReports()
       this.queue = new QueueActor(bus, store.queue, log.child({component: 'queue'}), {
         hostname: config.hostname,
         queue: config.queue,
         route: routeOf(config, relay),
         ...(relay.trustedCa ? {trustedCa: relay.trustedCa} : {}),
+        ...(tlsOutcomes ? {tlsOutcomes} : {}),
       })
       // stopped after the front-ends (which may still hand it mail), started after them (below)
       this.actors.push(this.queue)
@@ -222,6 +227,34 @@ export class App {
     }
     const learning = rspamd.learn && rspamd.controllerUrl ? client : undefined
     this.actors.push(new LearnActor(bus, store, log.child({component: 'learn'}), rspamd, learning))
+  }
+
+  /**
+   * TLS reporting (tlsRpt.enabled): the recorder the queue tells each MX session's TLS outcome,
+   * and the daily reports. Both stop after the queue (they are before it in `actors`), so the
+   * last attempts' outcomes are flushed. Returns what the queue calls with outcomes.
+   */
+  private startTlsReports(): QueueActorOptions['tlsOutcomes'] {
+    const {config, bus, store} = this
+    if (!config.tlsRpt.enabled) return undefined
+    const log = this.log.child({component: 'tls-rpt'})
+    const live = config.tlsRpt
+    const recorder = new TlsReportRecorder(store.tlsReports, log, {
+      get flushMs() {
+        return live.flushMs
+      },
+      get bounds() {
+        return boundsOf(live)
+      },
+      maxPendingDays: MAX_PENDING_DAYS,
+    })
+    const reporter = new TlsReporter(bus, store, log, {config})
+    this.actors.push(recorder, reporter)
+    // report mail's own sessions are not counted: no reports about reports (RFC 8460 §5.3)
+    return (entry, outcomes) => {
+      if (reporter.isReportSender(entry.from)) return
+      for (const outcome of outcomes) recorder.record(outcome)
+    }
   }
 
   /** loaded only when asked for: prom-client stays out of every other start-up */
