@@ -20,7 +20,8 @@ import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {Receiver, canListen, message, parseReport, peek, send, sleep, startDns, waitFor, waitForEntry, type DnsServer} from './queue-helpers.js'
 import {setupUsers} from './smtp-helpers.js'
 
-const port25 = await canListen(25)
+// addresses of their own: other suites' MX hosts take 127.0.0.1:25 and 127.0.0.2:25 while they run
+const port25 = (await Promise.all(['127.0.0.31', '127.0.0.32', '127.0.0.33', '127.0.0.34'].map((host) => canListen(25, host)))).every(Boolean)
 
 let dataDir: string
 let dns: DnsServer
