@@ -63,6 +63,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/sieve-cli.test.ts',
   // ManageSieve: each store's Sieve scripts through sieve-connect and a raw session
   'test/e2e/managesieve.test.ts',
+  // MTA-STS on outbound mail: remote policies cached in each store (the store part has a contract test)
+  'test/e2e/mta-sts-outbound.test.ts',
   // TLS reports: the counts in each store over a restart, a day claimed and settled once
   'test/e2e/tls-rpt.test.ts',
 ]

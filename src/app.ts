@@ -9,6 +9,7 @@
  * a start has sent nothing. Reload (SIGHUP) re-reads the TLS files and applies the settings
  * that can change without a restart (see reload()).
  */
+import type {SecureContext} from 'node:tls'
 import {AuthActor} from './auth/actor.js'
 import {hashCostWarning} from './auth/password.js'
 import {RSA_BITS, RSA_BITS_ENV, rsaBits} from './dkim/keys.js'
@@ -17,7 +18,7 @@ import {matcherPort, poolOptionsOf, type ServeConfig} from './config.js'
 import type {ConnectionCounts} from './connection-limits.js'
 import {checkMetricsAccess} from './metrics/config.js'
 import type {MetricsService} from './metrics/service.js'
-import {readPasswordFile, resolveRelay, type ResolvedRelay} from './delivery/relay.js'
+import {readCaFile, readPasswordFile, resolveRelay, trustWith, type ResolvedRelay} from './delivery/relay.js'
 import type {RouteConfig} from './delivery/route.js'
 import {controlSocketPath} from './control/protocol.js'
 import {ControlServer} from './control/server.js'
@@ -33,6 +34,7 @@ import {acquirePidLock} from './pidlock.js'
 import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {ManageSieveFrontEnd} from './managesieve/server.js'
+import {StsPolicies} from './mta-sts/policies.js'
 import {QueueActor, type QueueActorOptions} from './queue/actor.js'
 import {LearnActor} from './spam/learn-actor.js'
 import {RspamdClient} from './spam/rspamd.js'
@@ -70,6 +72,8 @@ export class App {
   private managesieve?: ManageSieveFrontEnd
   private matcher?: MatcherServer
   private queue?: QueueActor
+  /** Node's CAs plus mtaSts.caFile, for remote MTA-STS policy hosts (undefined: Node's alone) */
+  private stsTrust?: SecureContext
   /** `metrics.port` set: counting from start-up, listening once the protocol listeners are */
   private metrics?: MetricsService
   /** in the store's node registry (a PostgreSQL store) */
@@ -152,13 +156,19 @@ export class App {
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
-      const tlsOutcomes = this.startTlsReports()
+      const tlsReports = this.startTlsReports()
+      const stsTrustedCa = stsTrustOf(config)
+      this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
+      const sts = new StsPolicies(store.mtaSts, log.child({component: 'mta-sts'}), {config: () => config.mtaSts, dnsServers: () => config.dnsServers, trust: () => this.stsTrust})
+      this.actors.push(sts)
       this.queue = new QueueActor(bus, store.queue, log.child({component: 'queue'}), {
         hostname: config.hostname,
         queue: config.queue,
         route: routeOf(config, relay),
         ...(relay.trustedCa ? {trustedCa: relay.trustedCa} : {}),
-        ...(tlsOutcomes ? {tlsOutcomes} : {}),
+        ...tlsReports,
+        sts,
+        ...(stsTrustedCa ? {stsTrustedCa} : {}),
       })
       // stopped after the front-ends (which may still hand it mail), started after them (below)
       this.actors.push(this.queue)
@@ -232,11 +242,11 @@ export class App {
   /**
    * TLS reporting (tlsRpt.enabled): the recorder the queue tells each MX session's TLS outcome,
    * and the daily reports. Both stop after the queue (they are before it in `actors`), so the
-   * last attempts' outcomes are flushed. Returns what the queue calls with outcomes.
+   * last attempts' outcomes are flushed. Returns what the queue asks and tells.
    */
-  private startTlsReports(): QueueActorOptions['tlsOutcomes'] {
+  private startTlsReports(): Pick<QueueActorOptions, 'tlsOutcomes' | 'isTlsReport'> {
     const {config, bus, store} = this
-    if (!config.tlsRpt.enabled) return undefined
+    if (!config.tlsRpt.enabled) return {}
     const log = this.log.child({component: 'tls-rpt'})
     const live = config.tlsRpt
     const recorder = new TlsReportRecorder(store.tlsReports, log, {
@@ -250,10 +260,12 @@ export class App {
     })
     const reporter = new TlsReporter(bus, store, log, {config})
     this.actors.push(recorder, reporter)
-    // report mail's own sessions are not counted: no reports about reports (RFC 8460 §5.3)
-    return (entry, outcomes) => {
-      if (reporter.isReportSender(entry.from)) return
-      for (const outcome of outcomes) recorder.record(outcome)
+    return {
+      tlsOutcomes: (_entry, outcomes) => {
+        for (const outcome of outcomes) recorder.record(outcome)
+      },
+      // report mail goes whatever the TLS, and its sessions are not counted (RFC 8460 §5.3)
+      isTlsReport: (entry, message) => reporter.isReport(entry.from, message),
     }
   }
 
@@ -332,6 +344,7 @@ export class App {
   async reload(next: ServeConfig): Promise<string[]> {
     const tls = await loadTlsOf(next)
     const relay = this.queue ? this.resolveRelay(next) : undefined
+    const stsTrustedCa = stsTrustOf(next)
     const waiting = restartOnlyChanges(this.config, next)
     this.log.setLevel(next.logLevel)
     // in place: the front-ends and the queue hold these objects and read them as they go
@@ -343,7 +356,8 @@ export class App {
     this.imap?.reload(tls)
     this.pop3?.reload(tls)
     this.managesieve?.reload(tls)
-    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa)
+    this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
+    if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa, stsTrustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
     return waiting
@@ -422,6 +436,11 @@ export class App {
 
 function loadTlsOf(config: ServeConfig): Promise<TlsMaterial> {
   return loadTls({dataDir: config.dataDir, hostname: config.hostname, certFile: config.tlsCert, keyFile: config.tlsKey})
+}
+
+/** mtaSts.caFile's PEM, read and checked (at start, at a reload) */
+function stsTrustOf(config: ServeConfig): string | undefined {
+  return config.mtaSts.caFile ? readCaFile(config.mtaSts.caFile, 'MTA-STS CA file') : undefined
 }
 
 function routeOf(config: ServeConfig, relay: ResolvedRelay): RouteConfig {

@@ -11,6 +11,7 @@ import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
 import {MIN_TOKEN_LENGTH} from './metrics/config.js'
+import {isMxPattern, MAX_MAX_AGE} from './mta-sts/policy.js'
 import {parseCidr} from './spam/greylist.js'
 import {describeStoreUrl} from './store/pg/options.js'
 
@@ -92,6 +93,13 @@ function checkZone(value: string): string {
 function checkListCode(value: string): string {
   if (isIP(value) !== 4 || !value.startsWith('127.')) throw new MailboxError('invalid', 'must be an address in 127.0.0.0/8 (127.0.0.2)')
   return value
+}
+
+/** an MTA-STS mx line: a host name or *.DOMAIN (RFC 8461 §3.2), kept lower-case */
+function checkMxPattern(value: string): string {
+  const pattern = value.trim().toLowerCase().replace(/\.$/, '')
+  if (!isMxPattern(pattern) || isIP(pattern)) throw new MailboxError('invalid', 'must be a host name or *.DOMAIN (mail.example.com, *.mx.example.com)')
+  return pattern
 }
 
 function checkHost(value: string): void {
@@ -210,6 +218,22 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     description: 'per-domain next hops overriding DNS, {"example.net": "127.0.0.1:2626"}',
   },
   dnsServers: {kind: 'list', item: {kind: 'string', check: checkDnsServer, description: 'IP or IP:PORT'}, description: 'DNS servers for MX lookups, inbound SPF/DKIM/DMARC and `mailbox domain check`, IP or IP:PORT; empty: the system resolver'},
+  mtaSts: object('MTA-STS (RFC 8461): the policy served for each local domain at https://mta-sts.DOMAIN/.well-known/mta-sts.txt, and remote domains\' policies applied to outbound mail', {
+    mode: {kind: 'enum', values: ['testing', 'enforce', 'none'], description: 'the served policy\'s mode: testing (senders report, deliver anyway), enforce (needs a CA-signed certificate on the MX host), none (withdraws a policy)'},
+    mx: {
+      kind: 'list',
+      item: {kind: 'string', check: checkMxPattern, description: 'a host name, or *.DOMAIN for one label'},
+      description: 'the served policy\'s mx lines',
+      unset: 'the hostname',
+      example: ['mail.example.com', '*.mx.example.com'],
+    },
+    maxAge: int('the served policy\'s max_age: how long senders keep it, in seconds (RFC 8461: weeks)', 0, MAX_MAX_AGE),
+    outbound: {kind: 'boolean', description: 'apply recipient domains\' policies to mail delivered by MX (not through a route or the smarthost): enforce delivers only to listed MX hosts over verified TLS, else defers'},
+    caFile: {kind: 'string', description: "PEM CA certificates trusted for policy hosts and for MX hosts under a policy, besides Node's", unset: "Node's trust store only", example: '/etc/mailbox/sts-ca.pem'},
+    policyPort: int('the port remote policies are fetched from: 443 (another only for tests, which cannot listen on 443)', 1, 65535),
+    fetchTimeoutMs: timer('a remote policy fetch (connect, TLS and body) ends within this', 100),
+    maxPolicyBytes: bytes('a remote policy body larger than this is refused', 1024),
+  }),
   inboundAuth: object('SPF, DKIM, DMARC and ARC checks of mail from outside on the MX (not submission, not capture mode)', {
     mode: {kind: 'enum', values: ['enforce', 'monitor', 'off'], description: 'enforce: refuse DMARC reject and forged local senders, junk DMARC quarantine; monitor: only record; off: no checks'},
     onTempError: {kind: 'enum', values: ['defer', 'accept'], description: 'a DNS failure: defer (451 4.7.0) or accept with temperror recorded'},

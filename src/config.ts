@@ -12,6 +12,7 @@ import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
+import {DEFAULT_MTA_STS, type MtaStsConfig} from './mta-sts/config.js'
 import {DEFAULT_DKIM, type DkimConfig} from './dkim/outbound.js'
 import {DEFAULT_SIEVE_DELIVERY, type SieveDeliveryConfig} from './sieve-delivery/config.js'
 import {DEFAULT_SIEVE_CONFIG, type SieveConfig} from './sieve-scripts/config.js'
@@ -77,6 +78,8 @@ export interface ServeConfig {
   routes: Record<string, string>
   /** DNS servers for MX lookups and inbound authentication (ip or ip:port); empty: the system's */
   dnsServers: string[]
+  /** the MTA-STS policy served, and remote policies applied to outbound mail (src/mta-sts/) */
+  mtaSts: MtaStsConfig
   /** PEM files; when absent a self-signed pair is generated into <dataDir>/tls/ */
   tlsCert?: string
   tlsKey?: string
@@ -160,6 +163,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},
     dnsServers: [],
+    mtaSts: structuredClone(DEFAULT_MTA_STS),
   }
 }
 

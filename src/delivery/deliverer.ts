@@ -3,8 +3,14 @@
  * the sender's previous message when it still works, else through each next hop (route,
  * smarthost or MX hosts) and each of its addresses until one answers. The connections are held
  * here, by number, so the queue's foreman (on the main thread) names a kept one without touching it.
+ *
+ * MX hosts go by the domain's MTA-STS decision (the job's `sts`, made on the main thread: see
+ * ../mta-sts/policies.ts): under `enforce` a host the policy does not list is skipped and a
+ * session without a certificate verified for the MX name sends nothing, both deferring with the
+ * reason in the transcript; under `testing` the same failures are only said. Every session opened
+ * to an MX host is classified for the TLS report (the result's `tlsOutcomes`).
  */
-import {sessionOutcome} from '../tls-rpt/classify.js'
+import {activePolicy, mxAllowed, tlsFailureOf, tlsOutcome, type StsDecision, type TlsFailure} from '../mta-sts/outcome.js'
 import type {TlsOutcome} from '../tls-rpt/outcome.js'
 import {TlsRefusal} from './outbound-tls.js'
 import {PermanentRouteError, Router, type RouteConfig} from './route.js'
@@ -16,6 +22,8 @@ export interface AttemptJob {
   /** the recipients still open */
   recipients: string[]
   message: Buffer
+  /** the domain's MTA-STS policy, for MX delivery; absent: none */
+  sts?: StsDecision
 }
 
 export interface AttemptOutcome {
@@ -77,9 +85,11 @@ export class Deliverer {
   }
 
   /** Tries each hop and each of its addresses until one answers; returns the open session. */
-  private async deliver({domain, from, recipients, message}: AttemptJob): Promise<{result: AttemptResult; session?: SmtpSession}> {
+  private async deliver({domain, from, recipients, message, sts}: AttemptJob): Promise<{result: AttemptResult; session?: SmtpSession}> {
     const transcript: string[] = []
+    const outcomes: TlsOutcome[] = []
     const all = (outcome: 'failed' | 'deferred', reply: string, host = ''): AttemptResult => ({host, transcript, recipients: recipients.map((address) => ({address, outcome, reply}))})
+    const reported = (result: AttemptResult): AttemptResult => (outcomes.length ? {...result, tlsOutcomes: outcomes} : result)
     const router = this.router
     const client = this.client
     let hops
@@ -90,11 +100,23 @@ export class Deliverer {
       return {result: err instanceof PermanentRouteError ? all('failed', `550 5.1.2 ${(err as Error).message}`) : all('deferred', `451 4.4.3 ${(err as Error).message}`)}
     }
     let last = all('deferred', '451 4.4.1 no host could be reached')
-    // each session to an MX host, for the TLS reports (a route or smarthost is not reported)
-    const outcomes: TlsOutcome[] = []
-    const counted = (outcome: TlsOutcome | undefined) => void (outcome && outcomes.push(outcome))
-    const withOutcomes = (result: AttemptResult): AttemptResult => (outcomes.length ? {...result, tlsOutcomes: outcomes} : result)
-    for (const hop of hops) {
+    for (const next of hops) {
+      // MTA-STS is about the domain's MX hosts; a route or the smarthost is the operator's choice
+      const decision = next.mx ? sts : undefined
+      const policy = activePolicy(decision)
+      const hop = policy ? {...next, sts: {domain: decision!.domain, mode: policy.mode as 'enforce' | 'testing'}} : next
+      let unlisted: TlsFailure | undefined
+      if (!mxAllowed(decision, hop.host)) {
+        const why = `MTA-STS policy of ${decision!.domain} (${policy!.mode}): ${hop.host} is not in the policy`
+        unlisted = {type: 'validation-failure', detail: `${hop.host} is not in the policy`}
+        if (policy!.mode === 'enforce') {
+          transcript.push(`!: ${why}`)
+          outcomes.push(tlsOutcome(domain, decision, hop.host, undefined, unlisted))
+          last = all('deferred', `451 4.7.5 ${why}`, `${hop.host}:${hop.port}`)
+          continue
+        }
+        transcript.push(`-- ${why} (testing: delivered all the same)`)
+      }
       let addresses: string[]
       try {
         addresses = await router.addresses(hop.host)
@@ -110,22 +132,28 @@ export class Deliverer {
         } catch (err) {
           const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]; tlsError?: string}
           transcript.push(...(failure.transcript ?? []))
-          if (hop.mx) counted(sessionOutcome(domain, hop.host, address, {opened: false, ...(failure.tlsError ? {tlsError: failure.tlsError} : {})}))
-          // no verified TLS for a hop with credentials: deferred, whatever the server answered
+          // no verified TLS for a hop with credentials, or under an enforce policy: deferred, whatever the server answered
           if (failure instanceof TlsRefusal) {
+            if (hop.mx) outcomes.push(tlsOutcome(domain, decision, hop.host, address, failure.failure))
             last = {...all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
             continue
           }
+          // a TLS handshake after STARTTLS that broke (opportunistic TLS): the session ended there
+          if (hop.mx && failure.tlsError) outcomes.push(tlsOutcome(domain, decision, hop.host, address, {type: 'validation-failure', detail: failure.tlsError}))
           last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
           // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
-          if (failure.responseCode) return {result: withOutcomes(last)}
+          if (failure.responseCode) return {result: reported(last)}
           continue
         }
-        if (hop.mx) counted(sessionOutcome(domain, hop.host, address, {opened: true, tls: session.tls, offeredStartTls: session.offeredStartTls}))
+        if (hop.mx) {
+          const failure = unlisted ?? tlsFailureOf(session.tls, session.offeredStartTls)
+          outcomes.push(tlsOutcome(domain, decision, hop.host, address, failure))
+          if (failure && policy) transcript.push(`-- MTA-STS policy of ${decision!.domain} (testing): ${failure.type} (${failure.detail}), delivered all the same`)
+        }
         const result = await session.send(from, recipients, message)
-        return {result: withOutcomes({...result, transcript: [...transcript, ...result.transcript]}), session}
+        return {result: reported({...result, transcript: [...transcript, ...result.transcript]}), session}
       }
     }
-    return {result: withOutcomes(last)}
+    return {result: reported(last)}
   }
 }

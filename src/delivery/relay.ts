@@ -100,19 +100,22 @@ export function readPasswordFile(path: string, warnings: string[], what = 'relay
   return pass
 }
 
-/** The file's PEM, checked here (at start or reload) so a bad file is an error then, not at a delivery. */
-function readCaFile(caFile: string): string {
+/**
+ * The file's PEM, checked here (at start or reload) so a bad file is an error then, not at a
+ * delivery; `what` names it in errors (the relay's, MTA-STS's).
+ */
+export function readCaFile(caFile: string, what = 'relay CA file'): string {
   let pem: string
   try {
     pem = readFileSync(caFile, 'utf8')
   } catch (err) {
-    throw new MailboxError('invalid', `cannot read relay CA file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new MailboxError('invalid', `cannot read ${what} ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new MailboxError('invalid', `relay CA file ${caFile} holds no PEM certificate`)
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new MailboxError('invalid', `${what} ${caFile} holds no PEM certificate`)
   try {
     trustWith(pem)
   } catch (err) {
-    throw new MailboxError('invalid', `relay CA file ${caFile} is not usable: ${(err as Error).message}`)
+    throw new MailboxError('invalid', `${what} ${caFile} is not usable: ${(err as Error).message}`)
   }
   return pem
 }

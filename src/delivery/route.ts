@@ -26,8 +26,10 @@ export type TlsLevel = 'may' | 'verify'
 
 export interface NextHop extends Hop {
   tls: TlsLevel
-  /** an MX host of the domain (or the domain itself, with no MX): TLS reports count its sessions (RFC 8460); not a route or smarthost */
-  mx?: true
+  /** an MX host of the domain (or the domain itself, as implicit MX): where MTA-STS applies, not to a route or the smarthost */
+  mx?: boolean
+  /** the domain's MTA-STS policy applies to this hop (see ../mta-sts/outcome.ts) */
+  sts?: {domain: string; mode: 'enforce' | 'testing'}
 }
 
 export interface RouteConfig {
@@ -130,17 +132,22 @@ export class Router {
   }
 
   /** Resolves a host name to addresses with the same resolver, so tests can point it at a loopback DNS. */
-  async addresses(host: string): Promise<string[]> {
-    if (/^[\d.]+$/.test(host) || host.includes(':')) return [host]
-    const found: string[] = []
-    for (const lookup of [() => this.resolver.resolve4(host), () => this.resolver.resolve6(host)]) {
-      try {
-        found.push(...(await lookup()))
-      } catch {
-        // no record of that family
-      }
-    }
-    if (!found.length) throw new MailboxError('unavailable', `no address for ${host}`)
-    return found
+  addresses(host: string): Promise<string[]> {
+    return hostAddresses(this.resolver, host)
   }
+}
+
+/** A host's IPv4 then IPv6 addresses by `resolver` (an address literal is its own); none: `unavailable`. */
+export async function hostAddresses(resolver: Resolver, host: string): Promise<string[]> {
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return [host]
+  const found: string[] = []
+  for (const lookup of [() => resolver.resolve4(host), () => resolver.resolve6(host)]) {
+    try {
+      found.push(...(await lookup()))
+    } catch {
+      // no record of that family
+    }
+  }
+  if (!found.length) throw new MailboxError('unavailable', `no address for ${host}`)
+  return found
 }

@@ -25,6 +25,8 @@ export interface SenderSetup {
   client: {hostname: string; connectTimeoutMs: number; socketTimeoutMs: number}
   /** PEM CA certificates for hops with credentials, besides Node's trust store */
   trustedCa?: string
+  /** PEM CA certificates for MX hosts under an MTA-STS policy (mtaSts.caFile), besides Node's */
+  stsTrustedCa?: string
   /** the thread's nice value (Linux: per thread); taken when the thread starts */
   nice: number
 }

@@ -11,9 +11,9 @@
 import {isIP} from 'node:net'
 import type {SecureContext} from 'node:tls'
 import SMTPConnection from 'nodemailer/lib/smtp-connection'
-import {TlsRefusal, describeTls, refusalOf, tlsInfoOf, tlsOptionsFor, type TlsInfo} from './outbound-tls.js'
-import type {NextHop} from './route.js'
 import type {TlsOutcome} from '../tls-rpt/outcome.js'
+import {TlsRefusal, describeTls, refusalOf, tlsInfoOf, tlsOptionsFor, unverifiedRefusal, type TlsInfo} from './outbound-tls.js'
+import type {NextHop} from './route.js'
 
 export type RecipientOutcome = 'delivered' | 'deferred' | 'failed'
 
@@ -34,8 +34,9 @@ export interface AttemptResult {
   /** the TLS of the connection that carried the attempt (absent: no session was set up) */
   tls?: TlsInfo
   /**
-   * the TLS result of each session this attempt opened (or failed to open) to an MX host, for
-   * the TLS reports (RFC 8460); a kept connection reused has none (its session was counted)
+   * for TLS reports (RFC 8460): one per SMTP session this attempt opened to an MX host (a kept
+   * connection counts once, when opened), and per MX host the domain's MTA-STS policy ruled out;
+   * absent when it opened none (a kept connection, a route, the smarthost)
    */
   tlsOutcomes?: TlsOutcome[]
 }
@@ -46,6 +47,8 @@ export interface ClientOptions {
   socketTimeoutMs: number
   /** trust for `verify` hops; absent: Node's default trust store */
   verifyContext?: SecureContext
+  /** trust for MX hosts under an MTA-STS policy (Node's plus mtaSts.caFile); absent: Node's */
+  stsContext?: SecureContext
 }
 
 const MAX_TRANSCRIPT_LINES = 200
@@ -96,7 +99,7 @@ export class SmtpSession {
       host: address,
       port: hop.port,
       name: options.hostname,
-      ...tlsOptionsFor(hop, options.verifyContext),
+      ...tlsOptionsFor(hop, options.verifyContext, options.stsContext),
       connectionTimeout: options.connectTimeoutMs,
       greetingTimeout: options.connectTimeoutMs,
       socketTimeout: options.socketTimeoutMs,
@@ -110,7 +113,7 @@ export class SmtpSession {
         session.broken = true
         session.note(`!: ${err.message}`)
         // a `verify` hop that failed for want of verified TLS says so, in words an operator can act on
-        const refusal = err instanceof TlsRefusal || hop.tls !== 'verify' ? undefined : refusalOf(err, hop, session.offeredStartTls)
+        const refusal = err instanceof TlsRefusal || (hop.tls !== 'verify' && hop.sts?.mode !== 'enforce') ? undefined : refusalOf(err, hop, session.offeredStartTls)
         if (refusal) session.note(`!: ${refusal.message}`)
         const tlsError = session.upgrading && !connection.secure ? {tlsError: String((err as {originalCode?: string}).originalCode ?? (err as {code?: string}).code ?? 'handshake failed')} : {}
         reject(Object.assign(refusal ?? err, {transcript: session.takeTranscript(), ...tlsError}))
@@ -128,6 +131,8 @@ export class SmtpSession {
           connection.on('error', () => (session.broken = true))
           resolve(session)
         }
+        // RFC 8461 §4.2: under an enforce policy, no mail without a certificate verified for the MX name
+        if (hop.sts?.mode === 'enforce' && session.tls.state !== 'verified') return fail(unverifiedRefusal(hop, session.tls))
         if (!hop.auth) return ready()
         // nodemailer's requireTLS and rejectUnauthorized already stop an unverified session;
         // this is the rule itself, checked where the credentials would leave

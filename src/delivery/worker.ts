@@ -14,7 +14,11 @@ import {trustWith} from './relay.js'
 import type {SenderSetup, ToSender, FromSender} from './sender-thread.js'
 import type {ClientOptions} from './smtp-client.js'
 
-const clientOf = ({client, trustedCa}: SenderSetup): ClientOptions => ({...client, ...(trustedCa ? {verifyContext: trustWith(trustedCa)} : {})})
+const clientOf = ({client, trustedCa, stsTrustedCa}: SenderSetup): ClientOptions => ({
+  ...client,
+  ...(trustedCa ? {verifyContext: trustWith(trustedCa)} : {}),
+  ...(stsTrustedCa ? {stsContext: trustWith(stsTrustedCa)} : {}),
+})
 
 const setup = workerData as SenderSetup
 lowerPriority(setup.nice)

@@ -9,8 +9,9 @@
  *   they are listed too, so receivers need no further lookups. The host name gets its own SPF
  *   (`v=spf1 a -all`) for the HELO identity, which receivers check on bounces (null sender).
  * - DMARC `p=reject` with aggregate reports to dmarc-reports@DOMAIN, TLS-RPT to tls-reports@DOMAIN.
- * - MTA-STS in `testing` mode: `enforce` needs a CA-signed certificate on the host, which the
- *   self-signed default is not. Its id is derived from the policy, so it changes with it.
+ * - MTA-STS: the policy `serve` answers at https://mta-sts.DOMAIN/ (config `mtaSts`, `testing`
+ *   by default: `enforce` needs a CA-signed certificate on the host, which the self-signed default
+ *   is not). Its id is derived from that same text, so it changes with it.
  * - RFC 6186/8314 SRV: submission over implicit TLS (465) first, STARTTLS submission (587) next,
  *   IMAPS (993) before POP3S (995); `_imap._tcp` and `_pop3._tcp` say "." (not offered), so
  *   autoconfiguring clients pick implicit TLS. Every client that knows `_imap` knows `_imaps` (both
@@ -21,6 +22,7 @@
 import {createHash} from 'node:crypto'
 import {isIP, isIPv4} from 'node:net'
 import {dkimDnsRecord} from '../dkim/keys.js'
+import {servedPolicy, type MtaStsConfig} from '../mta-sts/config.js'
 import type {DkimKeyRecord} from '../store/records.js'
 
 export type RecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'SRV' | 'CNAME'
@@ -59,15 +61,14 @@ export interface RecordSetup {
   unknownReportAddresses: string[]
   /** which client listeners are on (a port of 0 is off) */
   offers: {submissions: boolean; submission: boolean; imaps: boolean; pop3s: boolean}
+  /** the MTA-STS policy `serve` answers (its mode, mx and max_age) */
+  mtaSts: Pick<MtaStsConfig, 'mode' | 'mx' | 'maxAge'>
 }
 
 /** an address an A/AAAA record can hold: IPv4 or IPv6, without a zone id (`fe80::1%eth0` means something only on this host) */
 export const isPublishableAddress = (ip: string): boolean => isIP(ip) !== 0 && !ip.includes('%')
 
 export const DEFAULT_TTL = 3600
-/** how long senders cache the MTA-STS policy (a week: RFC 8461 suggests weeks) */
-export const MTA_STS_MAX_AGE = 604800
-
 export const dmarcReportAddress = (domain: string) => `dmarc-reports@${domain}`
 export const tlsReportAddress = (domain: string) => `tls-reports@${domain}`
 
@@ -78,11 +79,6 @@ export function spfValue(self: 'mx' | 'a', addresses: string[]): string {
 
 export const dmarcValue = (domain: string) => `v=DMARC1; p=reject; rua=mailto:${dmarcReportAddress(domain)}`
 export const tlsRptValue = (domain: string) => `v=TLSRPTv1; rua=mailto:${tlsReportAddress(domain)}`
-
-/** the MTA-STS policy file to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 §3.2) */
-export function mtaStsPolicy(hostname: string): string {
-  return `version: STSv1\r\nmode: testing\r\nmx: ${hostname}\r\nmax_age: ${MTA_STS_MAX_AGE}\r\n`
-}
 
 /** the `id=` of the `_mta-sts` record: 1-32 letters and digits, changing whenever the policy does */
 export const mtaStsId = (policy: string) => createHash('sha256').update(policy).digest('hex').slice(0, 20)
@@ -101,7 +97,7 @@ export function domainRecords(setup: RecordSetup): DnsRecord[] {
     required: true,
     ...more,
   })
-  const policy = mtaStsPolicy(hostname)
+  const policy = servedPolicy(setup.mtaSts, hostname)
   // RFC 6186 §4: target "." says the service is decidedly not available
   const notOffered = (service: string, purpose: string) => record(`_${service}._tcp.${domain}`, 'SRV', '0 0 0 .', 'srv', purpose, {required: false})
   const srv = (service: string, port: number, priority: number, offered: boolean, purpose: string) =>
@@ -130,9 +126,9 @@ export function domainRecords(setup: RecordSetup): DnsRecord[] {
     record(`_mta-sts.${domain}`, 'TXT', `v=STSv1; id=${mtaStsId(policy)}`, 'mta-sts', 'MTA-STS: senders must use TLS to the MX', {
       required: false,
       note: [
-        `serve this policy at https://mta-sts.${domain}/.well-known/mta-sts.txt (mailbox serves no HTTPS):`,
+        `mailbox serve answers this policy at https://mta-sts.${domain}/.well-known/mta-sts.txt (its HTTPS port; config mtaSts):`,
         ...policy.trimEnd().split('\r\n').map((line) => `  ${line}`),
-        'mode "enforce" needs a CA-signed certificate on the host; a changed policy needs a new id',
+        'mode "enforce" needs a CA-signed certificate for mta-sts.' + domain + ' and the MX host; the id follows the policy',
       ].join('\n'),
     }),
     record(`mta-sts.${domain}`, 'CNAME', host, 'mta-sts-host', 'MTA-STS: the web host serving the policy', {

@@ -7,7 +7,7 @@ import {MailboxError} from '../errors.js'
 import type {MailboxStore} from '../store/backend.js'
 import {dmarcReportAddress, tlsReportAddress, type RecordSetup} from './records.js'
 
-export async function recordSetup(store: MailboxStore, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports'>, input: string): Promise<RecordSetup> {
+export async function recordSetup(store: MailboxStore, config: Pick<ServeConfig, 'hostname' | 'publicAddresses' | 'ports' | 'mtaSts'>, input: string): Promise<RecordSetup> {
   const domain = normalizeDomain(input)
   await requireDomain(store, domain)
   const reportAddresses = [dmarcReportAddress(domain), tlsReportAddress(domain)]
@@ -19,6 +19,7 @@ export async function recordSetup(store: MailboxStore, config: Pick<ServeConfig,
     dkimKeys: await store.dkim.keys(domain),
     unknownReportAddresses: reportAddresses.filter((_, i) => !named[i]),
     offers: {submissions: config.ports.smtps !== 0, submission: config.ports.submission !== 0, imaps: config.ports.imaps !== 0, pop3s: config.ports.pop3s !== 0},
+    mtaSts: config.mtaSts,
   }
 }
 

@@ -35,6 +35,8 @@ import {SenderThread, type KeptSession, type SenderSetup} from '../delivery/send
 import type {AttemptResult, RecipientResult} from '../delivery/smtp-client.js'
 import {isMailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
+import type {StsDecision} from '../mta-sts/outcome.js'
+import type {StsPolicies} from '../mta-sts/policies.js'
 import type {DuePosition, DueScan, QueueStore} from '../store/backend.js'
 import {BULK_BATCH} from '../store/queue-rules.js'
 import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
@@ -68,8 +70,16 @@ export interface QueueActorOptions {
   queue: QueueConfig
   route: RouteConfig
   trustedCa?: string
+  /** remote domains' MTA-STS policies for MX delivery (absent: not applied), and the CAs their MX hosts are checked against */
+  sts?: StsPolicies
+  stsTrustedCa?: string
   /** hears each attempt's TLS session outcomes (RFC 8460 reports), on the main thread; must not throw */
   tlsOutcomes?: (entry: QueueEntry, outcomes: TlsOutcome[]) => void
+  /**
+   * whether an entry (with its message) is a TLS report (RFC 8460 §5.3): delivered despite TLS
+   * failures (no MTA-STS policy applies to it), and its sessions are not counted (no reports about reports)
+   */
+  isTlsReport?: (entry: QueueEntry, message: Buffer) => boolean
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
@@ -165,18 +175,26 @@ export class QueueActor implements Actor {
   ) {}
 
   /** A reload (SIGHUP): attempts that begin from now on take these routes, relay and trust; attempts in flight finish on theirs. */
-  reroute(route: RouteConfig, trustedCa: string | undefined): void {
+  reroute(route: RouteConfig, trustedCa: string | undefined, stsTrustedCa?: string): void {
     this.options.route = route
     if (trustedCa) this.options.trustedCa = trustedCa
     else delete this.options.trustedCa
+    if (stsTrustedCa) this.options.stsTrustedCa = stsTrustedCa
+    else delete this.options.stsTrustedCa
     this.sender?.configure(this.senderSetup())
   }
 
   /** what the sender thread delivers with: sent at start and again at each reload (the queue section is updated in place first) */
   private senderSetup(): SenderSetup {
     const {connectTimeoutMs, socketTimeoutMs, senderNice} = this.options.queue
-    const {route, trustedCa} = this.options
-    return {route, client: {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs}, nice: senderNice, ...(trustedCa ? {trustedCa} : {})}
+    const {route, trustedCa, stsTrustedCa} = this.options
+    return {
+      route,
+      client: {hostname: this.options.hostname ?? hostname(), connectTimeoutMs, socketTimeoutMs},
+      nice: senderNice,
+      ...(trustedCa ? {trustedCa} : {}),
+      ...(stsTrustedCa ? {stsTrustedCa} : {}),
+    }
   }
 
   async start(): Promise<void> {
@@ -508,7 +526,26 @@ export class QueueActor implements Actor {
       return {...(session ? {session} : {}), result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}}
     }
     if (!this.sender) throw new Error('the queue is not started')
-    return this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw}, session)
+    const report = this.options.isTlsReport?.(entry, raw) === true
+    const sts = report ? undefined : await this.stsOf(entry.domain)
+    const done = await this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw, ...(sts ? {sts} : {})}, session)
+    if (report) delete done.result.tlsOutcomes
+    return done
+  }
+
+  /**
+   * The domain's MTA-STS decision when its mail goes by MX (a route or the smarthost is the
+   * operator's choice, no policy applies); trouble deciding (the store) is logged and mail goes as without one.
+   */
+  private async stsOf(domain: string): Promise<StsDecision | undefined> {
+    const {sts, route} = this.options
+    if (!sts || route.routes[domain] || route.relay) return undefined
+    try {
+      return await sts.decide(domain)
+    } catch (err) {
+      this.log.warn({err, domain}, 'the MTA-STS policy could not be decided; delivering as without one')
+      return undefined
+    }
   }
 
   /** Records an attempt's outcome; resolves with the entry's new state (undefined: it was deleted meanwhile or taken over). */

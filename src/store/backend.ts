@@ -378,6 +378,34 @@ export interface SettingsStore {
 }
 
 /**
+ * A remote domain's MTA-STS policy as fetched (RFC 8461 §5): kept until `expiresAt` (fetched +
+ * max_age), used while the domain's `_mta-sts` id stays the same, and still used when a new
+ * fetch fails. The text is kept as served (it is what TLS reports quote); ../mta-sts/ parses it.
+ */
+export interface CachedStsPolicy {
+  /** the policy domain, lower-case A-label */
+  domain: string
+  /** the `_mta-sts` TXT record's id it was fetched under */
+  id: string
+  text: string
+  /** epoch ms */
+  fetchedAt: number
+  expiresAt: number
+}
+
+/**
+ * `store.mtaSts`: the MTA-STS policies of the domains mail went to, shared by every process and
+ * node (one fetch serves them all). A cache: not copied by `store copy`, not in backups.
+ */
+export interface MtaStsStore {
+  get(domain: string): Promise<CachedStsPolicy | undefined>
+  /** keeps (or replaces) the domain's policy, durably */
+  put(policy: CachedStsPolicy): Promise<void>
+  /** removes policies expired at `now`, at most `limit` per commit; how many went */
+  purge(now: number, limit?: number): Promise<number>
+}
+
+/**
  * What changed in the store, reported after the commit by whichever node or backend made it (see
  * docs/store-interface.md, "Change notification for several nodes"). A listener that caches store
  * data drops or refreshes it; `resync` means changes may have been missed (PostgreSQL: the listen
@@ -419,6 +447,8 @@ export interface MailboxStore {
   readonly greylist: GreylistStore
   readonly sieve: SieveStore
   readonly settings: SettingsStore
+  /** remote domains' MTA-STS policies (a cache) */
+  readonly mtaSts: MtaStsStore
   readonly tlsReports: TlsReportStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */

@@ -11,7 +11,7 @@ import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {open, type Database, type Key, type RootDatabase} from 'lmdb'
 import {MailboxError} from '../errors.js'
-import type {LearnJob, MailboxStore} from './backend.js'
+import type {CachedStsPolicy, LearnJob, MailboxStore} from './backend.js'
 import {ChangeEmitter} from './change-feed.js'
 import {settleCommitFailure} from './commit-failure.js'
 import {CommitTimer, compactedBytes, lmdbStats} from './lmdb-stats.js'
@@ -21,6 +21,7 @@ import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
+import {lmdbMtaSts} from './lmdb-mta-sts.js'
 import {lmdbTlsReports} from './lmdb-tls-reports.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
@@ -92,6 +93,8 @@ export interface Store extends MailboxStore {
   readonly vacationReplies: Database<number, [string, string]> | undefined
   /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
   readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
+  /** remote domains' MTA-STS policies, domain → CachedStsPolicy (./lmdb-mta-sts.ts); absent as the greylist's are */
+  readonly mtaStsPolicies: Database<CachedStsPolicy, string> | undefined
   /** the TLS reports' counts, [day, policyDomain] → record (./lmdb-tls-reports.ts); absent as the greylist's are */
   readonly tlsReportDays: Database<TlsReportDay, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
@@ -194,6 +197,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     greylist: lmdbGreylist(store),
     sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
+    mtaSts: lmdbMtaSts(store),
     tlsReports: lmdbTlsReports(store),
     path,
     readOnly,
@@ -222,6 +226,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     sieveActive: newerDb('sieveActive'),
     vacationReplies: newerDb('vacationReplies'),
     settingsDb: newerDb('settings'),
+    mtaStsPolicies: newerDb('mtaStsPolicies'),
     tlsReportDays: newerDb('tlsReportDays'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's

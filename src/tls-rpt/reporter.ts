@@ -15,8 +15,9 @@
  * A day is sent at most once per destination, except after a crash between queueing a report
  * and recording that (milliseconds): the next run sends it again, with the same Report-ID.
  *
- * No report loops: the sessions that carry report mail are not counted (`isReportSender`: the
- * queue leaves out outcomes of mail from the report sender), as RFC 8460 §5.3 asks, and local
+ * No report loops: the sessions that carry report mail are not counted (`isReport`: the
+ * queue leaves out the outcomes of our report mail, and applies no MTA-STS policy to it: it must
+ * go whatever the TLS), as RFC 8460 §5.3 asks, and local
  * domains are never reported on. Counts older than `retentionMs` are purged at each run.
  */
 import {promisify} from 'node:util'
@@ -35,6 +36,15 @@ const LEASE_MS = 15 * 60_000
 const DUE_BATCH = 100
 const DNS_ATTEMPT_MS = 5000
 const DNS_DEADLINE_MS = 15_000
+/** what of a message's start is searched for the report's header field: ours puts it near the top */
+const HEADER_BYTES = 8192
+const REPORT_FIELD = /^TLS-Report-Submission:/im
+
+const headerOf = (message: Buffer): string => {
+  const head = message.subarray(0, HEADER_BYTES).toString('latin1')
+  const end = head.search(/\r?\n\r?\n/)
+  return end < 0 ? head : head.slice(0, end)
+}
 
 export interface ReporterOptions {
   /** live objects: a reload assigns into them */
@@ -81,9 +91,12 @@ export class TlsReporter implements Actor {
     await this.runs.stop()
   }
 
-  /** whether mail from `address` is a TLS report (its sessions are left out of the counts) */
-  isReportSender(address: string): boolean {
-    return this.senders.has(address.toLowerCase())
+  /**
+   * Whether a queued message is one of our TLS reports: from the report sender, with the
+   * TLS-Report-Submission field (a user's other mail from that address is not).
+   */
+  isReport(from: string, message: Buffer): boolean {
+    return this.senders.has(from.toLowerCase()) && REPORT_FIELD.test(headerOf(message))
   }
 
   async runOnce(): Promise<ReportRun> {

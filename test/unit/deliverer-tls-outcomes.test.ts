@@ -1,6 +1,6 @@
 /**
  * The TLS outcomes a delivery attempt carries for the reports (src/delivery/deliverer.ts,
- * src/tls-rpt/classify.ts), against scripted raw SMTP servers on 127.0.0.35-37:25 named by a
+ * src/mta-sts/outcome.ts) when no MTA-STS policy applies, against scripted raw SMTP servers on 127.0.0.55-57:25 named by a
  * loopback DNS server's MX records (MX delivery is port 25: root, else skipped outside CI): a
  * server that refuses STARTTLS (the session goes on in plaintext), one whose TLS handshake breaks
  * (the session ends there), one that refuses at the greeting (no TLS result); a route to the same
@@ -13,7 +13,7 @@ import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {startDns, type DnsServer} from '../helpers/dns.js'
 import {canListen} from '../e2e/queue-helpers.js'
 
-const HOSTS = ['127.0.0.35', '127.0.0.36', '127.0.0.37']
+const HOSTS = ['127.0.0.55', '127.0.0.56', '127.0.0.57']
 const port25 = (await Promise.all(HOSTS.map((h) => canListen(25, h)))).every(Boolean)
 
 /** sockets whose client was told to start TLS (and will get none) */
@@ -61,20 +61,20 @@ let routePort: number
 beforeAll(async () => {
   dns = await startDns({
     'refuses.test': {MX: [{priority: 10, exchange: 'mx.refuses.test'}]},
-    'mx.refuses.test': {A: ['127.0.0.35']},
+    'mx.refuses.test': {A: ['127.0.0.55']},
     'breaks.test': {MX: [{priority: 10, exchange: 'mx.breaks.test'}]},
-    'mx.breaks.test': {A: ['127.0.0.36']},
+    'mx.breaks.test': {A: ['127.0.0.56']},
     'closed.test': {MX: [{priority: 10, exchange: 'mx.closed.test'}]},
-    'mx.closed.test': {A: ['127.0.0.37']},
+    'mx.closed.test': {A: ['127.0.0.57']},
   })
   const route = await scripted('127.0.0.1', 0, '220 route', smtp('refuse'))
   routePort = (route.address() as {port: number}).port
   servers.push(route)
   if (!port25) return
   servers.push(
-    await scripted('127.0.0.35', 25, '220 refuses STARTTLS', smtp('refuse')),
-    await scripted('127.0.0.36', 25, '220 breaks TLS', smtp('break')),
-    await scripted('127.0.0.37', 25, '554 5.3.2 no service', () => {}),
+    await scripted('127.0.0.55', 25, '220 refuses STARTTLS', smtp('refuse')),
+    await scripted('127.0.0.56', 25, '220 breaks TLS', smtp('break')),
+    await scripted('127.0.0.57', 25, '554 5.3.2 no service', () => {}),
   )
 })
 
@@ -86,7 +86,7 @@ afterAll(async () => {
 const job = (domain: string) => ({domain, from: 'alice@example.com', recipients: [`bob@${domain}`], message: Buffer.from('Subject: hi\r\n\r\nhello\r\n')})
 
 it.skipIf(missingOutsideCi(port25))('each MX session carries its TLS outcome; a route carries none', async () => {
-  requireInCi(port25, 'port 25 on 127.0.0.35-37 must be free to listen on (root)')
+  requireInCi(port25, 'port 25 on 127.0.0.55-57 must be free to listen on (root)')
   const deliverer = new Deliverer({routes: {'routed.test': `127.0.0.1:${routePort}`}, dnsServers: [`127.0.0.1:${dns.port}`]}, {hostname: 'mbx.example.com', connectTimeoutMs: 2000, socketTimeoutMs: 2000})
   try {
     const refused = await deliverer.attempt(job('refuses.test'))
@@ -97,7 +97,7 @@ it.skipIf(missingOutsideCi(port25))('each MX session carries its TLS outcome; a 
         policy: {type: 'no-policy-found'},
         at: expect.any(Number),
         receivingMxHostname: 'mx.refuses.test',
-        receivingIp: '127.0.0.35',
+        receivingIp: '127.0.0.55',
         failure: {type: 'starttls-not-supported', detail: 'STARTTLS refused'},
       },
     ])

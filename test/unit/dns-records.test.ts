@@ -6,7 +6,8 @@
 import {describe, expect, it} from 'vitest'
 import {compareAddresses, compareDkim, compareDmarc, compareMx, compareSpf, compareSrv} from '../../src/dns-records/compare.js'
 import {validateConfig} from '../../src/config-validate.js'
-import {domainRecords, isPublishableAddress, mtaStsId, mtaStsPolicy, type RecordSetup} from '../../src/dns-records/records.js'
+import {domainRecords, isPublishableAddress, mtaStsId, type RecordSetup} from '../../src/dns-records/records.js'
+import {DEFAULT_MTA_STS, servedPolicy} from '../../src/mta-sts/config.js'
 import {publicHostname} from '../../src/dns-records/setup.js'
 import {quoteTxt} from '../../src/dns-records/zone.js'
 
@@ -113,6 +114,7 @@ describe('the record list', () => {
     dkimKeys: [],
     unknownReportAddresses: [],
     offers: {submissions: true, submission: false, imaps: true, pop3s: false},
+    mtaSts: DEFAULT_MTA_STS,
   }
   it('a host name equal to the domain gets no second SPF record; a listener that is off is published as "." and not required', () => {
     const records = domainRecords(setup)
@@ -122,8 +124,20 @@ describe('the record list', () => {
     expect(records.find((r) => r.name === '_submissions._tcp.example.com')).toMatchObject({value: '0 1 465 example.com.', required: true})
   })
   it('the MTA-STS id changes with the policy', () => {
-    expect(mtaStsId(mtaStsPolicy('a.example.com'))).not.toBe(mtaStsId(mtaStsPolicy('b.example.com')))
-    expect(mtaStsId(mtaStsPolicy('a.example.com'))).toMatch(/^[a-z0-9]{1,32}$/)
+    const id = (hostname: string, config = DEFAULT_MTA_STS) => mtaStsId(servedPolicy(config, hostname))
+    expect(id('a.example.com')).not.toBe(id('b.example.com'))
+    expect(id('a.example.com')).not.toBe(id('a.example.com', {...DEFAULT_MTA_STS, mode: 'enforce'}))
+    expect(id('a.example.com')).not.toBe(id('a.example.com', {...DEFAULT_MTA_STS, maxAge: 86_400}))
+    expect(id('a.example.com')).toMatch(/^[a-z0-9]{1,32}$/)
+  })
+
+  it('the _mta-sts id is the hash of the policy the route serves, mode, mx and max_age from mtaSts', () => {
+    const mtaSts = {...DEFAULT_MTA_STS, mode: 'enforce' as const, mx: ['mx1.example.com', '*.mx.example.com'], maxAge: 86_400}
+    const records = domainRecords({...setup, mtaSts})
+    const policy = 'version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.mx.example.com\r\nmax_age: 86400\r\n'
+    expect(servedPolicy(mtaSts, 'example.com')).toBe(policy)
+    expect(records.find((r) => r.kind === 'mta-sts')).toMatchObject({value: `v=STSv1; id=${mtaStsId(policy)}`})
+    expect(records.find((r) => r.kind === 'mta-sts')!.note).toContain('  mode: enforce\n  mx: mx1.example.com\n  mx: *.mx.example.com\n  max_age: 86400')
   })
   it('public addresses: IPv4 or IPv6 without a zone id, in flags and in the config file', () => {
     expect(['192.0.2.1', '2001:DB8::1'].map(isPublishableAddress)).toEqual([true, true])

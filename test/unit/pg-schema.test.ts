@@ -32,6 +32,7 @@ const TABLES = [
   'learn_jobs',
   'mailbox_meta',
   'messages',
+  'mta_sts_policies',
   'nodes',
   'queue',
   'settings',

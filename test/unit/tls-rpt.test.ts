@@ -9,7 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {Bus} from '../../src/bus.js'
 import {silentLogger} from '../../src/log.js'
 import type {TlsReportDay} from '../../src/store/tls-report-rules.js'
-import {certificateFailure, failureOf, sessionOutcome} from '../../src/tls-rpt/classify.js'
+import {certificateFailure, tlsFailureOf, tlsOutcome} from '../../src/mta-sts/outcome.js'
 import {DEFAULT_TLS_RPT} from '../../src/tls-rpt/config.js'
 import {TlsReportRecorder} from '../../src/tls-rpt/recorder.js'
 import {buildReport, mailtoAddress, parseTlsRptRecord, reportFilename, reportMessage} from '../../src/tls-rpt/report.js'
@@ -117,33 +117,28 @@ describe('the report (RFC 8460 §4, §5)', () => {
   })
 })
 
-describe("a session's TLS as a report counts it (no policy)", () => {
-  it('verified is a success; an unverified certificate fails by why; no STARTTLS is starttls-not-supported', () => {
-    expect(failureOf({opened: true, tls: {state: 'verified', protocol: 'TLSv1.3'}, offeredStartTls: true})).toBeNull()
-    expect(failureOf({opened: true, tls: {state: 'encrypted', unverified: 'DEPTH_ZERO_SELF_SIGNED_CERT'}, offeredStartTls: true})).toEqual({type: 'certificate-not-trusted', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
-    expect(failureOf({opened: true, tls: {state: 'none'}, offeredStartTls: false})).toEqual({type: 'starttls-not-supported'})
-    expect(failureOf({opened: true, tls: {state: 'none'}, offeredStartTls: true})).toEqual({type: 'starttls-not-supported', detail: 'STARTTLS refused'})
-    expect(failureOf({opened: false, tlsError: 'ERR_SSL_WRONG_VERSION_NUMBER'})).toEqual({type: 'validation-failure', detail: 'ERR_SSL_WRONG_VERSION_NUMBER'})
-    // refused connections, a 554 greeting: no TLS result
-    expect(failureOf({opened: false})).toBeUndefined()
+describe("a session's TLS as a report counts it", () => {
+  it('verified is a success; an unverified certificate fails by why, with or without a policy; no TLS is starttls-not-supported', () => {
+    expect(tlsFailureOf({state: 'verified', protocol: 'TLSv1.3'}, true)).toBeUndefined()
+    expect(tlsFailureOf({state: 'encrypted', unverified: 'DEPTH_ZERO_SELF_SIGNED_CERT'}, true)).toEqual({type: 'certificate-not-trusted', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
+    expect(tlsFailureOf({state: 'none'}, false)).toEqual({type: 'starttls-not-supported', detail: 'no TLS'})
+    expect(tlsFailureOf({state: 'none'}, true)).toEqual({type: 'starttls-not-supported', detail: 'STARTTLS refused'})
   })
 
   it("Node's verification codes map to the RFC's certificate result types", () => {
     expect(certificateFailure('ERR_TLS_CERT_ALTNAME_INVALID')).toBe('certificate-host-mismatch')
     expect(certificateFailure('CERT_HAS_EXPIRED')).toBe('certificate-expired')
     for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']) expect(certificateFailure(code)).toBe('certificate-not-trusted')
-    expect(certificateFailure('CERT_NOT_YET_VALID')).toBe('validation-failure')
   })
 
-  it('an outcome names the MX as a lower-case host name without the root dot', () => {
-    expect(sessionOutcome('example.net', 'MX1.Example.NET.', '192.0.2.7', {opened: true, tls: {state: 'verified'}, offeredStartTls: true}, 5)).toEqual({
+  it('an outcome without a policy is no-policy-found, for the recipient domain, the MX without its root dot', () => {
+    expect(tlsOutcome('example.net', undefined, 'mx1.example.net.', '192.0.2.7', undefined)).toEqual({
       policyDomain: 'example.net',
       policy: {type: 'no-policy-found'},
-      at: 5,
+      at: expect.any(Number),
       receivingMxHostname: 'mx1.example.net',
       receivingIp: '192.0.2.7',
     })
-    expect(sessionOutcome('example.net', 'mx', '192.0.2.7', {opened: false})).toBeUndefined()
   })
 })
 
@@ -213,7 +208,10 @@ describe('the report task', () => {
     expect(await t.reporter.runOnce()).toEqual({days: 2, sent: 2})
     expect(t.mailed).toHaveLength(1)
     expect(t.mailed[0]).toMatchObject({from: 'postmaster@ours.example', to: ['tls@a.example']})
-    expect(t.reporter.isReportSender('Postmaster@ours.example')).toBe(true)
+    // what the queue asks: our report mail (sender and field) is; other mail from the address is not
+    expect(t.reporter.isReport('Postmaster@ours.example', t.mailed[0]!.raw)).toBe(true)
+    expect(t.reporter.isReport('postmaster@ours.example', Buffer.from('Subject: hi\r\n\r\nTLS-Report-Submission: x\r\n'))).toBe(false)
+    expect(t.reporter.isReport('alice@ours.example', t.mailed[0]!.raw)).toBe(false)
     expect(t.posted.map((p) => p.url)).toEqual(['https://r.a.example/tlsrpt'])
     const json = JSON.parse(gunzipSync(t.posted[0]!.body).toString())
     expect(json).toMatchObject({'organization-name': 'ours.example', 'contact-info': 'postmaster@ours.example', 'date-range': {'start-datetime': '2026-12-01T00:00:00Z'}})

@@ -342,7 +342,19 @@ export const MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
-  // 11 → 12: the counts behind the TLS reports of RFC 8460 (./tls-reports.ts): one row per
+  // 11 → 12 (h22-sts): remote domains' MTA-STS policies as fetched (../pg/mta-sts.ts), a cache
+  // every node shares; expired rows are purged by their end
+  `
+  CREATE TABLE mta_sts_policies (
+    domain text COLLATE "C" PRIMARY KEY,
+    id text NOT NULL,
+    policy text NOT NULL,
+    fetched_at bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX mta_sts_policies_expires ON mta_sts_policies (expires_at);
+  `,
+  // 12 → 13: the counts behind the TLS reports of RFC 8460 (./tls-reports.ts): one row per
   // (UTC day, policy domain), its counts as jsonb, open until its report went out
   `
   CREATE TABLE tls_report_days (

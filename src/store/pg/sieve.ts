@@ -16,6 +16,7 @@ import type pg from 'pg'
 import type {SieveScriptInfo, SieveStore} from '../backend.js'
 import {activeSieveScript, checkSieveName, checkSieveQuota, noSieveScript, noSieveUser, sieveScriptExists, sieveSize} from '../sieve-rules.js'
 import {signalledTransaction, type ChangeSignals} from './changes.js'
+import {purgeBatches} from './purge.js'
 
 interface ScriptRow {
   name: string
@@ -108,14 +109,7 @@ export function pgSieve(pool: pg.Pool): SieveStore {
       return rowCount === 1
     },
 
-    async purgeVacationReplies(now, limit = 1000) {
-      let removed = 0
-      for (;;) {
-        const {rowCount} = await pool.query('DELETE FROM vacation_replies WHERE ctid IN (SELECT ctid FROM vacation_replies WHERE until <= $1 LIMIT $2)', [now, limit])
-        removed += rowCount ?? 0
-        if ((rowCount ?? 0) < limit) return removed
-      }
-    },
+    purgeVacationReplies: (now, limit = 1000) => purgeBatches(pool, 'vacation_replies', 'until', now, limit),
   }
 }
 

@@ -27,6 +27,7 @@ import {pgSieve} from './sieve.js'
 import {withNfcNames} from '../sieve-rules.js'
 import {openPgDatabase} from './open.js'
 import {pgSettings} from './settings.js'
+import {pgMtaSts} from './mta-sts.js'
 import {pgStats} from './stats.js'
 import {pgTlsReports} from './tls-reports.js'
 
@@ -65,6 +66,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     greylist: pgGreylist(opened.pool),
     sieve: withNfcNames(pgSieve(opened.pool)),
     settings: pgSettings(opened.pool),
+    mtaSts: pgMtaSts(opened.pool),
     tlsReports: pgTlsReports(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
