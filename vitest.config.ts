@@ -65,6 +65,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/managesieve.test.ts',
   // MTA-STS on outbound mail: remote policies cached in each store (the store part has a contract test)
   'test/e2e/mta-sts-outbound.test.ts',
+  // TLS reports: the counts in each store over a restart, a day claimed and settled once
+  'test/e2e/tls-rpt.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

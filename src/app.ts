@@ -35,7 +35,7 @@ import {ImapFrontEnd} from './imap/server.js'
 import {Pop3FrontEnd} from './pop3/server.js'
 import {ManageSieveFrontEnd} from './managesieve/server.js'
 import {StsPolicies} from './mta-sts/policies.js'
-import {QueueActor} from './queue/actor.js'
+import {QueueActor, type QueueActorOptions} from './queue/actor.js'
 import {LearnActor} from './spam/learn-actor.js'
 import {RspamdClient} from './spam/rspamd.js'
 import {RspamdActor} from './spam/rspamd-actor.js'
@@ -56,6 +56,9 @@ import {ServedCertificates} from './certs/tls-certificates.js'
 import {serveStoredCertificates} from './certs/from-store.js'
 import {HttpFrontEnd} from './http/server.js'
 import {routesOf} from './http/routes-of.js'
+import {MAX_PENDING_DAYS, boundsOf} from './tls-rpt/config.js'
+import {TlsReportRecorder} from './tls-rpt/recorder.js'
+import {TlsReporter} from './tls-rpt/reporter.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -167,6 +170,7 @@ export class App {
     // capture mode never relays: no queue runner, so nothing can leave
     if (!config.capture) {
       const relay = this.resolveRelay(config)
+      const tlsReports = this.startTlsReports()
       const stsTrustedCa = stsTrustOf(config)
       this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
       const sts = new StsPolicies(store.mtaSts, log.child({component: 'mta-sts'}), {config: () => config.mtaSts, dnsServers: () => config.dnsServers, trust: () => this.stsTrust})
@@ -176,6 +180,7 @@ export class App {
         queue: config.queue,
         route: routeOf(config, relay),
         ...(relay.trustedCa ? {trustedCa: relay.trustedCa} : {}),
+        ...tlsReports,
         sts,
         ...(stsTrustedCa ? {stsTrustedCa} : {}),
       })
@@ -247,6 +252,36 @@ export class App {
     }
     const learning = rspamd.learn && rspamd.controllerUrl ? client : undefined
     this.actors.push(new LearnActor(bus, store, log.child({component: 'learn'}), rspamd, learning))
+  }
+
+  /**
+   * TLS reporting (tlsRpt.enabled): the recorder the queue tells each MX session's TLS outcome,
+   * and the daily reports. Both stop after the queue (they are before it in `actors`), so the
+   * last attempts' outcomes are flushed. Returns what the queue asks and tells.
+   */
+  private startTlsReports(): Pick<QueueActorOptions, 'tlsOutcomes' | 'isTlsReport'> {
+    const {config, bus, store} = this
+    if (!config.tlsRpt.enabled) return {}
+    const log = this.log.child({component: 'tls-rpt'})
+    const live = config.tlsRpt
+    const recorder = new TlsReportRecorder(store.tlsReports, log, {
+      get flushMs() {
+        return live.flushMs
+      },
+      get bounds() {
+        return boundsOf(live)
+      },
+      maxPendingDays: MAX_PENDING_DAYS,
+    })
+    const reporter = new TlsReporter(bus, store, log, {config})
+    this.actors.push(recorder, reporter)
+    return {
+      tlsOutcomes: (_entry, outcomes) => {
+        for (const outcome of outcomes) recorder.record(outcome)
+      },
+      // report mail goes whatever the TLS, and its sessions are not counted (RFC 8460 §5.3)
+      isTlsReport: (entry, message) => reporter.isReport(entry.from, message),
+    }
   }
 
   /** loaded only when asked for: prom-client stays out of every other start-up */

@@ -6,7 +6,7 @@
  * defaultConfig() in config.ts; a unit test checks that the two trees have the same keys.
  */
 import {isIP} from 'node:net'
-import {normalizeDomain} from './address.js'
+import {normalizeAddress, normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
@@ -454,6 +454,19 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
   srs: object('SRS (sender rewriting) of mail forwarded to other domains, so SPF passes there; bounces to SRS addresses of local domains go back to the original sender', {
     enabled: {kind: 'boolean', description: 'rewrite the envelope sender of forwarded mail, and accept and route bounces to valid SRS addresses (off: SRS addresses are unknown users)'},
     maxAgeDays: int('a bounce to an SRS address made longer ago than this many days is refused (550 5.1.1)', 1, 1000),
+  }),
+  tlsRpt: object('daily TLS reports (RFC 8460) to the domains mail is delivered to by MX, for those that publish a _smtp._tls record', {
+    enabled: {kind: 'boolean', description: 'count the TLS of outbound sessions to MX hosts and send the reports'},
+    from: {kind: 'string', check: normalizeAddress, description: 'From (and envelope sender) of report mail; DKIM-signed when its domain is local', unset: "postmaster@ the hostname's local domain", example: 'postmaster@example.com'},
+    organizationName: {kind: 'string', description: "the report's organization-name", unset: "the hostname's domain", example: 'Example Ltd'},
+    contact: {kind: 'string', description: "the report's contact-info", unset: 'the From address', example: 'tls-reports@example.com'},
+    intervalMs: timer('how often finished days are looked for', 100),
+    sendAfterMs: int('how long after a UTC day ends its reports go out; negative down to -86400000 sends a day before it ends (tests)', -86_400_000, MAX_TIMER_MS, 'ms'),
+    retentionMs: span('counts older than this are removed, sent or not', 86_400_000),
+    flushMs: timer('counts gathered in memory go to the store this often; a crash loses at most this window of them', 100),
+    maxDetails: count('failure-details rows per policy domain and day; further failures count in the summary only'),
+    maxAttempts: count('runs that try a day (a DNS or https destination failing) before it is given up'),
+    httpTimeoutMs: timer('an https report destination must answer within this', 100),
   }),
   sieve: object("users' Sieve filters (mailbox sieve …, mailbox user vacation), run at final delivery: folders, flags, redirects, rejects, vacation replies", {
     maxScripts: count('Sieve scripts one user may store', 1),

@@ -33,6 +33,7 @@ import {DEFAULT_RSPAMD, type RspamdConfig} from './spam/rspamd-config.js'
 import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
 import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
+import {DEFAULT_TLS_RPT, type TlsRptConfig} from './tls-rpt/config.js'
 
 export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https', 'matcher'] as const
 export type PortName = (typeof PORT_NAMES)[number]
@@ -110,6 +111,8 @@ export interface ServeConfig {
   sieve: SieveConfig & SieveDeliveryConfig
   /** SRS for forwarded mail and bounces to SRS addresses (src/srs/) */
   srs: SrsConfig
+  /** the daily TLS reports to the domains mail goes to (RFC 8460, src/tls-rpt/) */
+  tlsRpt: TlsRptConfig
   /** a postgres:// URL; absent: the LMDB store in dataDir */
   store?: string
   /** the pool of a PostgreSQL store (see src/store/pg/options.ts) */
@@ -164,6 +167,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     dkim: structuredClone(DEFAULT_DKIM),
     sieve: {...DEFAULT_SIEVE_CONFIG, ...DEFAULT_SIEVE_DELIVERY},
     srs: {...DEFAULT_SRS},
+    tlsRpt: {...DEFAULT_TLS_RPT},
     storePool: {...DEFAULT_STORE_POOL},
     relay: structuredClone(DEFAULT_RELAY),
     routes: {},

@@ -37,7 +37,7 @@ export function reloader(app: App, load: () => ServeConfig, log: Logger): () => 
 }
 
 /** the config sections whose values the running parts read as they go: a reload assigns into them */
-export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'managesieve', 'sieve', 'queue', 'dkim', 'srs', 'inboundAuth', 'spam', 'captureRetention', 'mtaSts'] as const
+export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'managesieve', 'sieve', 'queue', 'dkim', 'srs', 'inboundAuth', 'spam', 'captureRetention', 'mtaSts', 'tlsRpt'] as const
 
 /**
  * Settings read once at start (listening sockets, the store, objects built from them): a reload
@@ -58,6 +58,9 @@ export const RESTART_ONLY = [
   'metrics',
   // the rspamd client and the learning worker are made at start
   'spam.rspamd',
+  // the TLS report recorder and task are made at start (their other settings are read as they go)
+  'tlsRpt.enabled',
+  'tlsRpt.flushMs',
   'smtp.maxBufferedBytes',
   'inboundAuth.verifierThreads',
   'inboundAuth.threadMemoryMb',

@@ -130,7 +130,7 @@ export class Deliverer {
         try {
           session = await SmtpSession.open(hop, address, client)
         } catch (err) {
-          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]}
+          const failure = err as Error & {responseCode?: number; response?: string; transcript?: string[]; tlsError?: string}
           transcript.push(...(failure.transcript ?? []))
           // no verified TLS for a hop with credentials, or under an enforce policy: deferred, whatever the server answered
           if (failure instanceof TlsRefusal) {
@@ -138,13 +138,15 @@ export class Deliverer {
             last = {...all('deferred', `${failure.reply} ${failure.message}`, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
             continue
           }
+          // a TLS handshake after STARTTLS that broke (opportunistic TLS): the session ended there
+          if (hop.mx && failure.tlsError) outcomes.push(tlsOutcome(domain, decision, hop.host, address, {type: 'validation-failure', detail: failure.tlsError}))
           last = {...all(outcomeOfConnect(failure), failure.response ?? failure.message, `${hop.host}:${hop.port}`), address: peerAddress(address, hop.port)}
           // a host that answered with an SMTP refusal (e.g. AUTH failed) has spoken: stop there
           if (failure.responseCode) return {result: reported(last)}
           continue
         }
         if (hop.mx) {
-          const failure = unlisted ?? tlsFailureOf(session.tls, decision)
+          const failure = unlisted ?? tlsFailureOf(session.tls, session.offeredStartTls)
           outcomes.push(tlsOutcome(domain, decision, hop.host, address, failure))
           if (failure && policy) transcript.push(`-- MTA-STS policy of ${decision!.domain} (testing): ${failure.type} (${failure.detail}), delivered all the same`)
         }

@@ -68,8 +68,11 @@ export class SmtpSession {
   private broken = false
   /** a MAIL transaction may still be open on the server (a refused RCPT, an error): RSET before the next */
   private dirty = false
-  /** whether an EHLO reply listed STARTTLS (to say why a `verify` session failed) */
-  private offeredStartTls = false
+  /** whether an EHLO reply listed STARTTLS (to say why a `verify` session failed, and for the TLS report) */
+  offeredStartTls = false
+  /** the server said 2xx to STARTTLS: a failure from here until TLS is up is the handshake's */
+  private upgrading = false
+  private sentStartTls = false
   readonly host: string
   readonly address: string
   tls: TlsInfo = {state: 'none'}
@@ -112,7 +115,8 @@ export class SmtpSession {
         // a `verify` hop that failed for want of verified TLS says so, in words an operator can act on
         const refusal = err instanceof TlsRefusal || (hop.tls !== 'verify' && hop.sts?.mode !== 'enforce') ? undefined : refusalOf(err, hop, session.offeredStartTls)
         if (refusal) session.note(`!: ${refusal.message}`)
-        reject(Object.assign(refusal ?? err, {transcript: session.takeTranscript()}))
+        const tlsError = session.upgrading && !connection.secure ? {tlsError: String((err as {originalCode?: string}).originalCode ?? (err as {code?: string}).code ?? 'handshake failed')} : {}
+        reject(Object.assign(refusal ?? err, {transcript: session.takeTranscript(), ...tlsError}))
         // idempotent; a refused login or our own refusal would leave it open; late errors are moot
         connection.removeListener('error', fail)
         connection.on('error', () => {})
@@ -242,7 +246,9 @@ export class SmtpSession {
       // never keep credentials: AUTH arguments and the LOGIN exchange's base64 lines
       const secret = side === 'C' && (/^AUTH /i.test(part) || this.awaitingCredentials)
       this.note(`${side}: ${secret ? (/^AUTH /i.test(part) ? part.replace(/^(AUTH \S+).*/i, '$1') + ' ***' : '***') : part}`)
+      if (side === 'C') this.sentStartTls = /^STARTTLS$/i.test(part)
       if (side === 'S') {
+        if (this.sentStartTls && /^2\d\d /.test(part)) this.upgrading = true
         this.awaitingCredentials = /^334 /.test(part)
         if (/^250[ -]STARTTLS\b/i.test(part)) this.offeredStartTls = true
       }

@@ -46,13 +46,14 @@ export function certificateFailure(code: string): TlsFailureType {
 }
 
 /**
- * What a session's TLS lacked, by the policy: without one only a missing STARTTLS counts (any
- * certificate does for opportunistic TLS); under testing or enforce the certificate must verify
- * for the MX name too.
+ * What a session's TLS lacked (RFC 8460 §4.3): no TLS is `starttls-not-supported` (STARTTLS not
+ * offered, or refused and the session went on in plaintext); a certificate that did not verify
+ * for the MX name fails by why. Without a policy too: delivery took any certificate
+ * (opportunistic TLS), but the report tells the domain what a policy would meet.
  */
-export function tlsFailureOf(tls: AttemptTls, decision: StsDecision | undefined): TlsFailure | undefined {
-  if (tls.state === 'none') return {type: 'starttls-not-supported', detail: 'no TLS'}
-  if (!activePolicy(decision) || tls.state === 'verified') return undefined
+export function tlsFailureOf(tls: AttemptTls, offeredStartTls = false): TlsFailure | undefined {
+  if (tls.state === 'none') return {type: 'starttls-not-supported', detail: offeredStartTls ? 'STARTTLS refused' : 'no TLS'}
+  if (tls.state === 'verified') return undefined
   const code = tls.unverified ?? 'not verified'
   return {type: certificateFailure(code), detail: code}
 }
@@ -60,7 +61,7 @@ export function tlsFailureOf(tls: AttemptTls, decision: StsDecision | undefined)
 /** one session's outcome (or one MX host refused by the policy before any session) */
 export function tlsOutcome(domain: string, decision: StsDecision | undefined, host: string, address: string | undefined, failure: TlsFailure | undefined): TlsOutcome {
   // a policy that could not be had is the failure of every session under it
-  const why = failure ?? (activePolicy(decision) ? undefined : decision?.failure)
+  const why = (!activePolicy(decision) && decision?.failure) || failure
   return {
     policyDomain: decision?.domain ?? domain,
     policy: policyApplied(decision),

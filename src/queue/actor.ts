@@ -40,6 +40,7 @@ import type {StsPolicies} from '../mta-sts/policies.js'
 import type {DuePosition, DueScan, QueueStore} from '../store/backend.js'
 import {BULK_BATCH} from '../store/queue-rules.js'
 import type {QueueEntry, QueueRecipient, QueueState} from '../store/records.js'
+import type {TlsOutcome} from '../tls-rpt/outcome.js'
 import {attemptLogFields} from './attempt-log.js'
 import {DEFAULT_RETRY, nextAttemptAt, type RetryPolicy} from './backoff.js'
 import {buildDsn, type FailedRecipient} from './dsn.js'
@@ -62,6 +63,23 @@ export interface QueueConfig {
    * dead node's entries are taken over by the others this long after its last renewal
    */
   leaseSeconds: number
+}
+
+export interface QueueActorOptions {
+  hostname?: string
+  queue: QueueConfig
+  route: RouteConfig
+  trustedCa?: string
+  /** remote domains' MTA-STS policies for MX delivery (absent: not applied), and the CAs their MX hosts are checked against */
+  sts?: StsPolicies
+  stsTrustedCa?: string
+  /** hears each attempt's TLS session outcomes (RFC 8460 reports), on the main thread; must not throw */
+  tlsOutcomes?: (entry: QueueEntry, outcomes: TlsOutcome[]) => void
+  /**
+   * whether an entry (with its message) is a TLS report (RFC 8460 §5.3): delivered despite TLS
+   * failures (no MTA-STS policy applies to it), and its sessions are not counted (no reports about reports)
+   */
+  isTlsReport?: (entry: QueueEntry, message: Buffer) => boolean
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
@@ -153,15 +171,7 @@ export class QueueActor implements Actor {
     private readonly bus: Bus,
     private readonly queue: QueueStore,
     private readonly log: Logger,
-    private readonly options: {
-      hostname?: string
-      queue: QueueConfig
-      route: RouteConfig
-      trustedCa?: string
-      /** remote domains' MTA-STS policies for MX delivery (absent: not applied), and the CAs their MX hosts are checked against */
-      sts?: StsPolicies
-      stsTrustedCa?: string
-    },
+    private readonly options: QueueActorOptions,
   ) {}
 
   /** A reload (SIGHUP): attempts that begin from now on take these routes, relay and trust; attempts in flight finish on theirs. */
@@ -460,6 +470,7 @@ export class QueueActor implements Actor {
           const startedAt = Date.now()
           const attempt = await this.attempt(current, session)
           sent++
+          if (attempt.result.tlsOutcomes) this.options.tlsOutcomes?.(current, attempt.result.tlsOutcomes)
           session = attempt.session
           this.settle(current, attempt.result, startedAt)
           current = undefined
@@ -515,8 +526,11 @@ export class QueueActor implements Actor {
       return {...(session ? {session} : {}), result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}}
     }
     if (!this.sender) throw new Error('the queue is not started')
-    const sts = await this.stsOf(entry.domain)
-    return this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw, ...(sts ? {sts} : {})}, session)
+    const report = this.options.isTlsReport?.(entry, raw) === true
+    const sts = report ? undefined : await this.stsOf(entry.domain)
+    const done = await this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw, ...(sts ? {sts} : {})}, session)
+    if (report) delete done.result.tlsOutcomes
+    return done
   }
 
   /**

@@ -15,6 +15,7 @@ import type {FlagMode} from '../mailstore/flags.js'
 import type {Usage} from '../mailstore/folder-rules.js'
 import type {FamiliarPolicy} from './familiar-addresses.js'
 import type {GreylistPolicy, GreylistStats, GreylistTriplet, GreylistVerdict} from './greylist-rules.js'
+import type {TlsDayCounts, TlsReportBounds, TlsReportDay, UtcDay} from './tls-report-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -285,6 +286,30 @@ export interface GreylistStore {
   stats(): Promise<GreylistStats>
 }
 
+/**
+ * The counts behind the TLS reports of RFC 8460 (./tls-report-rules.ts has the records and the
+ * rule that adds to them; ../tls-rpt/ records and reports). Not copied by `store copy`: like the
+ * greylist, it is about the last days' sessions.
+ */
+export interface TlsReportStore {
+  /** adds each day's counts in one commit (a done day's are ignored) */
+  add(counts: TlsDayCounts[], bounds: TlsReportBounds): Promise<void>
+  /** up to `limit` open days before `beforeDay` that nobody holds a lease on, oldest first */
+  due(beforeDay: UtcDay, now: number, limit: number): Promise<{day: UtcDay; policyDomain: string}[]>
+  /**
+   * Takes a due day for sending for `leaseMs` (attempts + 1), atomically: of several nodes
+   * claiming at once one gets it. Undefined: not due (done, another's lease, gone).
+   * PostgreSQL times the lease by the database's clock, LMDB by `now`.
+   */
+  claim(day: UtcDay, policyDomain: string, now: number, leaseMs: number): Promise<TlsReportDay | undefined>
+  /** after a sending run: the destinations that have it, and whether the day is done (no retry) */
+  settle(day: UtcDay, policyDomain: string, outcome: {sentTo: string[]; done: boolean}): Promise<void>
+  /** one day's record (status, tests) */
+  get(day: UtcDay, policyDomain: string): Promise<TlsReportDay | undefined>
+  /** removes days before `beforeDay`, done or not, at most `limit` per commit; how many went */
+  purge(beforeDay: UtcDay, limit?: number): Promise<number>
+}
+
 /** a user's Sieve script as listed (RFC 5804 LISTSCRIPTS): `size` in UTF-8 bytes, `updatedAt` epoch ms */
 export interface SieveScriptInfo {
   name: string
@@ -429,6 +454,7 @@ export interface MailboxStore {
   readonly mtaSts: MtaStsStore
   /** certificates and ACME accounts (../certs/types.ts; LMDB ./lmdb-certs.ts, PostgreSQL ./pg/certs.ts) */
   readonly certs: CertificateStore
+  readonly tlsReports: TlsReportStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>

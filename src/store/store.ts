@@ -24,12 +24,14 @@ import {lmdbSettings} from './lmdb-settings.js'
 import {lmdbMtaSts} from './lmdb-mta-sts.js'
 import {lmdbCerts} from './lmdb-certs.js'
 import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
+import {lmdbTlsReports} from './lmdb-tls-reports.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {withNfcNames} from './sieve-rules.js'
 import {lmdbMail} from './lmdb-mail.js'
 import {migrate} from './schema.js'
 import type {GreylistEntry} from './greylist-rules.js'
+import type {TlsReportDay} from './tls-report-rules.js'
 import type {
   AliasRecord,
   BlobInfoRecord,
@@ -97,6 +99,8 @@ export interface Store extends MailboxStore {
   readonly mtaStsPolicies: Database<CachedStsPolicy, string> | undefined
   /** certificates and ACME accounts, `['certificate', name]` / `['account', directory]` (./lmdb-certs.ts); absent as the greylist's are */
   readonly certsDb: Database<StoredCertificate | AcmeAccount, [string, string]> | undefined
+  /** the TLS reports' counts, [day, policyDomain] → record (./lmdb-tls-reports.ts); absent as the greylist's are */
+  readonly tlsReportDays: Database<TlsReportDay, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -199,6 +203,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     settings: lmdbSettings(store),
     mtaSts: lmdbMtaSts(store),
     certs: lmdbCerts(store),
+    tlsReports: lmdbTlsReports(store),
     path,
     readOnly,
     env,
@@ -228,6 +233,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     settingsDb: newerDb('settings'),
     mtaStsPolicies: newerDb('mtaStsPolicies'),
     certsDb: newerDb('certs'),
+    tlsReportDays: newerDb('tlsReportDays'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

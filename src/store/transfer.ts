@@ -16,7 +16,8 @@
  *
  * Not copied: the login throttle's failure counts and the cluster's node registry (both about
  * running nodes), greylisting's triplets (senders of the moment: each is greylisted once more),
- * the vacation replies sent (a correspondent may get one more auto-reply after a copy), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
+ * the vacation replies sent (a correspondent may get one more auto-reply after a copy), the TLS
+ * report counts (the last days' sessions: a day not reported yet is not reported), PostgreSQL's expunge tombstones (LMDB keeps none; a copied folder's tombstone
  * floor is its HIGHESTMODSEQ, so a client that knew an older state resyncs it whole).
  */
 import {createHash, type Hash} from 'node:crypto'

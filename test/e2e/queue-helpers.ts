@@ -165,7 +165,7 @@ export class Receiver {
   }
 }
 
-/** whether 127.0.0.1:PORT can be listened on right now (a privileged port needs root) */
+/** whether HOST:PORT (127.0.0.1 unless given) can be listened on right now (a privileged port needs root) */
 export function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer()

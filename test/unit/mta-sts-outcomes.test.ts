@@ -110,12 +110,20 @@ describe.skipIf(missingOutsideCi(port25))('TLS outcomes of MX sessions', () => {
     if (session) sender.close(session)
   })
 
-  it('no policy: a missing STARTTLS is the only failure; a policy that could not be fetched is reported under sts', async () => {
+  it('no policy: delivered whatever the TLS, and reported as it was (a missing STARTTLS, an untrusted certificate); a policy that could not be fetched is reported under sts', async () => {
     const plain = await attempt('plain.test')
     expect(plain.outcome).toMatchObject({policyDomain: 'plain.test', policy: {type: 'no-policy-found'}, failure: {type: 'starttls-not-supported'}})
     if (plain.session) sender.close(plain.session)
     const selfSigned = await attempt('selfsigned.test')
-    expect(selfSigned.outcome).toEqual({policyDomain: 'selfsigned.test', policy: {type: 'no-policy-found'}, at: expect.any(Number), receivingMxHostname: 'mx.selfsigned.test', receivingIp: SELF_SIGNED})
+    expect(selfSigned.result.recipients[0]!.outcome).toBe('delivered')
+    expect(selfSigned.outcome).toEqual({
+      policyDomain: 'selfsigned.test',
+      policy: {type: 'no-policy-found'},
+      at: expect.any(Number),
+      receivingMxHostname: 'mx.selfsigned.test',
+      receivingIp: SELF_SIGNED,
+      failure: {type: 'certificate-not-trusted', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT'},
+    })
     if (selfSigned.session) sender.close(selfSigned.session)
     const failure = {type: 'sts-policy-fetch-error' as const, detail: 'mta-sts.selfsigned.test: HTTP 404'}
     const unfetched = await attempt('selfsigned.test', {domain: 'selfsigned.test', failure})

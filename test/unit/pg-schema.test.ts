@@ -40,6 +40,7 @@ const TABLES = [
   'settings',
   'sieve_scripts',
   'subscriptions',
+  'tls_report_days',
   'users',
   'vacation_replies',
   'vanished',

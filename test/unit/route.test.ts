@@ -49,7 +49,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 
 describe('Router with a loopback DNS server', () => {
   it('hops() returns the MX host on port 25, and addresses() its A record', async () => {
-    expect(await router.hops('mail.test')).toEqual([{host: 'mx.mail.test', port: 25, tls: 'may'}])
+    expect(await router.hops('mail.test')).toEqual([{host: 'mx.mail.test', port: 25, tls: 'may', mx: true}])
     expect(await router.addresses('mx.mail.test')).toEqual(['127.0.0.1'])
     // the questions really went to our server
     expect(dns.questions).toContain('MX mail.test')
@@ -61,7 +61,7 @@ describe('Router with a loopback DNS server', () => {
   })
 
   it('a domain without MX falls back to its own name (implicit MX)', async () => {
-    expect(await router.hops('nomx.test')).toEqual([{host: 'nomx.test', port: 25, tls: 'may'}])
+    expect(await router.hops('nomx.test')).toEqual([{host: 'nomx.test', port: 25, tls: 'may', mx: true}])
     expect(await router.addresses('nomx.test')).toEqual(['127.0.0.1'])
   })
 

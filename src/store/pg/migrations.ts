@@ -364,7 +364,7 @@ export const MIGRATIONS: readonly string[] = [
     email text
   );
 `,
-  // 12 → 13 (h22-sts; after h22-http's 11 → 12): remote domains' MTA-STS policies as fetched (../pg/mta-sts.ts), a cache
+  // 12 → 13: remote domains' MTA-STS policies as fetched (../pg/mta-sts.ts), a cache
   // every node shares; expired rows are purged by their end
   `
   CREATE TABLE mta_sts_policies (
@@ -375,5 +375,18 @@ export const MIGRATIONS: readonly string[] = [
     expires_at bigint NOT NULL
   );
   CREATE INDEX mta_sts_policies_expires ON mta_sts_policies (expires_at);
+  `,
+  // 13 → 14 (h22-rpt's 12 → 13, renumbered at the merge): the counts behind the TLS reports of
+  // RFC 8460 (./tls-reports.ts): one row per (UTC day, policy domain), its counts as jsonb, open
+  // until its report went out
+  `
+  CREATE TABLE tls_report_days (
+    day text COLLATE "C" NOT NULL,
+    policy_domain text COLLATE "C" NOT NULL,
+    state text NOT NULL CHECK (state IN ('open', 'done')),
+    lease_until timestamptz,
+    data jsonb NOT NULL,
+    PRIMARY KEY (day, policy_domain)
+  );
   `,
 ]

@@ -30,6 +30,7 @@ import {pgSettings} from './settings.js'
 import {pgMtaSts} from './mta-sts.js'
 import {pgCerts} from './certs.js'
 import {pgStats} from './stats.js'
+import {pgTlsReports} from './tls-reports.js'
 
 export interface PgStore extends MailboxStore {
   readonly kind: 'postgres'
@@ -68,6 +69,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     settings: pgSettings(opened.pool),
     mtaSts: pgMtaSts(opened.pool),
     certs: pgCerts(opened.pool),
+    tlsReports: pgTlsReports(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),
