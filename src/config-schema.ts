@@ -157,6 +157,17 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     batch: count('messages one commit removes at most (the protocols are served between commits)', 1),
   }),
   allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
+  clientSettings: object("what mail clients are told to connect to (Thunderbird autoconfig, Autodiscover, mailbox user profile) where it is not this host's name and listening ports: NAT or a proxy", {
+    hostname: {kind: 'string', check: checkHost, description: 'the host name clients connect to', unset: 'hostname', example: 'mail.example.com'},
+    ports: object('per listener, the port clients connect to; 0: not advertised', {
+      imaps: {...port('IMAP over implicit TLS'), unset: 'ports.imaps', example: 993},
+      imap: {...port('IMAP with STARTTLS'), unset: 'ports.imap', example: 143},
+      pop3s: {...port('POP3 over implicit TLS'), unset: 'ports.pop3s', example: 995},
+      pop3: {...port('POP3 with STLS'), unset: 'ports.pop3', example: 110},
+      smtps: {...port('submission over implicit TLS'), unset: 'ports.smtps', example: 465},
+      submission: {...port('submission with STARTTLS'), unset: 'ports.submission', example: 587},
+    }),
+  }),
   logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},
   store: {
     kind: 'string',
