@@ -15,7 +15,9 @@ import {defaultConfig, mergeConfig, STANDARD_PORTS} from '../../src/config.js'
 import {addDomain, removeDomain} from '../../src/directory/domains.js'
 import {LocalDomainCache} from '../../src/directory/local-domain-cache.js'
 import type {HttpRequest} from '../../src/http/route.js'
+import {openStoreBackend} from '../../src/store/open.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
+import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {tempStore} from '../helpers/store.js'
 import {until} from '../helpers/until.js'
 import {childrenNamed, childText, HAS_PYTHON, parsePlist, parseXml} from '../helpers/xml.js'
@@ -266,6 +268,27 @@ describe('the local domain cache', () => {
       await until(async () => !(await cache.has('new.example')), 10_000, 10)
     } finally {
       cache.close()
+    }
+  })
+})
+
+describe.skipIf(skipWithoutPostgres)('the local domain cache on PostgreSQL', () => {
+  const server = usePostgres()
+
+  it("follows another node's directory: a domain it adds or removes is seen here after its change arrives", async () => {
+    const url = await server().createSchema()
+    const open = () => openStoreBackend({dataDir: '/nonexistent', store: url, pool: {poolSize: 2}})
+    const [here, there] = [await open(), await open()]
+    const cache = new LocalDomainCache(here)
+    try {
+      expect(await cache.has('new.example')).toBe(false)
+      await addDomain(there, 'new.example')
+      await until(() => cache.has('new.example'), 10_000, 10)
+      await removeDomain(there, 'new.example')
+      await until(async () => !(await cache.has('new.example')), 10_000, 10)
+    } finally {
+      cache.close()
+      await Promise.all([here.close(), there.close()])
     }
   })
 })
