@@ -15,6 +15,7 @@ import {defaultConfig, mergeConfig, STANDARD_PORTS} from '../../src/config.js'
 import {addDomain, removeDomain} from '../../src/directory/domains.js'
 import {LocalDomainCache} from '../../src/directory/local-domain-cache.js'
 import type {HttpRequest} from '../../src/http/route.js'
+import type {MailboxStore} from '../../src/store/backend.js'
 import {openStoreBackend} from '../../src/store/open.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
@@ -256,19 +257,24 @@ describe('the routes', () => {
   })
 })
 
+/** a cache on `reader` sees a domain `writer` adds, then its removal */
+async function cacheFollows(reader: MailboxStore, writer: MailboxStore): Promise<void> {
+  const cache = new LocalDomainCache(reader)
+  try {
+    expect(await cache.has('new.example')).toBe(false)
+    await addDomain(writer, 'new.example')
+    await until(() => cache.has('new.example'), 10_000, 10)
+    await removeDomain(writer, 'new.example')
+    await until(async () => !(await cache.has('new.example')), 10_000, 10)
+  } finally {
+    cache.close()
+  }
+}
+
 describe('the local domain cache', () => {
   it('answers from memory and follows the directory: a domain added or removed is seen after the change', async () => {
     const store = tempStore()
-    const cache = new LocalDomainCache(store)
-    try {
-      expect(await cache.has('new.example')).toBe(false)
-      await addDomain(store, 'new.example')
-      await until(() => cache.has('new.example'), 10_000, 10)
-      await removeDomain(store, 'new.example')
-      await until(async () => !(await cache.has('new.example')), 10_000, 10)
-    } finally {
-      cache.close()
-    }
+    await cacheFollows(store, store)
   })
 })
 
@@ -279,15 +285,9 @@ describe.skipIf(skipWithoutPostgres)('the local domain cache on PostgreSQL', () 
     const url = await server().createSchema()
     const open = () => openStoreBackend({dataDir: '/nonexistent', store: url, pool: {poolSize: 2}})
     const [here, there] = [await open(), await open()]
-    const cache = new LocalDomainCache(here)
     try {
-      expect(await cache.has('new.example')).toBe(false)
-      await addDomain(there, 'new.example')
-      await until(() => cache.has('new.example'), 10_000, 10)
-      await removeDomain(there, 'new.example')
-      await until(async () => !(await cache.has('new.example')), 10_000, 10)
+      await cacheFollows(here, there)
     } finally {
-      cache.close()
       await Promise.all([here.close(), there.close()])
     }
   })
