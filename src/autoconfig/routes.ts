@@ -14,9 +14,12 @@
  * which users exist.
  */
 import {domainOf, normalizeAddress, normalizeDomain} from '../address.js'
+import type {ServeConfig} from '../config.js'
+import {LocalDomainCache} from '../directory/local-domain-cache.js'
 import type {HttpReply, HttpRequest, HttpRoute} from '../http/route.js'
+import type {MailboxStore} from '../store/backend.js'
 import {autodiscoverAddress, autodiscoverResponse} from './autodiscover.js'
-import type {ClientSettings} from './settings.js'
+import {clientSettingsOf, type ClientSettings} from './settings.js'
 import {thunderbirdConfig} from './thunderbird.js'
 
 export const WELL_KNOWN_AUTOCONFIG = '/.well-known/autoconfig/mail/config-v1.1.xml'
@@ -73,4 +76,15 @@ export function autoconfigRoute(options: AutoconfigRouteOptions): HttpRoute {
     if (request.path.toLowerCase() === AUTODISCOVER_PATH) return autodiscover(request)
     return undefined
   }
+}
+
+/**
+ * The route as serve runs it: what the config advertises (worked out once: hostname, ports and
+ * clientSettings change only with a restart), and local domains from a cache the directory's
+ * change feed keeps current. `close` stops the cache listening.
+ */
+export function serveAutoconfig(store: Pick<MailboxStore, 'directory' | 'changes'>, config: Pick<ServeConfig, 'hostname' | 'ports' | 'clientSettings'>): {route: HttpRoute; close(): void} {
+  const settings = clientSettingsOf(config)
+  const domains = new LocalDomainCache(store)
+  return {route: autoconfigRoute({settings: () => settings, isLocalDomain: (domain) => domains.has(domain)}), close: () => domains.close()}
 }
