@@ -83,7 +83,7 @@ export function autoconfigRoute(options: AutoconfigRouteOptions): HttpRoute {
  * clientSettings change only with a restart), and local domains from a cache the directory's
  * change feed keeps current. `close` stops the cache listening.
  */
-export function serveAutoconfig(store: Pick<MailboxStore, 'directory' | 'changes'>, config: Pick<ServeConfig, 'hostname' | 'ports' | 'clientSettings'>): {route: HttpRoute; close(): void} {
+export function serveAutoconfig(store: Pick<MailboxStore, 'kind' | 'directory' | 'changes'>, config: Pick<ServeConfig, 'hostname' | 'ports' | 'clientSettings'>): {route: HttpRoute; close(): void} {
   const settings = clientSettingsOf(config)
   const domains = new LocalDomainCache(store)
   return {route: autoconfigRoute({settings: () => settings, isLocalDomain: (domain) => domains.has(domain)}), close: () => domains.close()}

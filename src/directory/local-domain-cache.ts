@@ -1,9 +1,13 @@
 /**
- * The set of local domains, held in memory for what asks on every request from anyone (the
- * HTTP side's autoconfig and MTA-STS routes): loaded at the first question and dropped at each
- * directory change the store reports (any node's, see ../store/backend.ts StoreChange), so a
- * burst of requests costs no store reads. A load that was under way when a change arrived still
- * answers the questions asked before it, but is not kept.
+ * Whether a domain is local, for what asks on every request from anyone (the HTTP side's
+ * autoconfig and MTA-STS routes), without a store round trip per request.
+ *
+ * PostgreSQL: the set of local domains, held in memory: loaded at the first question and dropped
+ * at each directory change the store reports (any node's, see ../store/backend.ts StoreChange).
+ * A load that was under way when a change arrived still answers the questions asked before it,
+ * but is not kept. LMDB: a live read each time, as cheap as a lookup in memory (the file is
+ * mapped) and the only way to see a domain that `mailbox domain add`, another process, wrote:
+ * the LMDB change feed reports this process's writes only.
  */
 import type {MailboxStore} from '../store/backend.js'
 
@@ -11,7 +15,7 @@ export class LocalDomainCache {
   private held: Promise<Set<string>> | undefined
   private readonly unwatch: () => void
 
-  constructor(private readonly store: Pick<MailboxStore, 'directory' | 'changes'>) {
+  constructor(private readonly store: Pick<MailboxStore, 'kind' | 'directory' | 'changes'>) {
     this.unwatch = store.changes.on((change) => {
       if (change.kind === 'directory' || change.kind === 'resync') this.held = undefined
     })
@@ -19,6 +23,7 @@ export class LocalDomainCache {
 
   /** `domain` is an A-label, lower case */
   async has(domain: string): Promise<boolean> {
+    if (this.store.kind === 'lmdb') return this.store.directory.isLocalDomain(domain)
     return (await this.domains()).has(domain)
   }
 

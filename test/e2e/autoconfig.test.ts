@@ -127,3 +127,100 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('mailbox user profile', () => {
     expect(bare.stderr).toMatch(/host name "devbox" is not one clients can reach/)
   })
 })
+
+/** a request to serve's HTTP port with the Host header a client would send */
+function http(port: number, method: string, path: string, host: string, body?: string): Promise<{status: number; type: string; body: string}> {
+  return new Promise((resolve, reject) => {
+    const req = request({host: '127.0.0.1', port, method, path, headers: {Host: host, ...(body === undefined ? {} : {'Content-Type': 'text/xml'})}}, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (text += d))
+      res.on('end', () => resolve({status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text}))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const autodiscoverRequest = (address: string) =>
+  `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>${address}</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>`
+
+describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on its HTTP port', () => {
+  let httpPort: number
+  beforeAll(async () => {
+    httpPort = await freePort()
+    await serve?.stop()
+    await startServer(['--http-port', String(httpPort)])
+  })
+
+  it('Thunderbird autoconfig: the listening ports, implicit TLS first, POP3 (off) left out; every endpoint logs in or sends', async () => {
+    const wellKnown = await http(httpPort, 'GET', `/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(USER)}`, DOMAIN)
+    expect(wellKnown.status).toBe(200)
+    expect(wellKnown.type).toMatch(/^application\/xml/)
+    // the same document on autoconfig.DOMAIN
+    const onHost = await http(httpPort, 'GET', '/mail/config-v1.1.xml', `autoconfig.${DOMAIN}`)
+    expect(onHost.status).toBe(200)
+    expect(onHost.body).toBe(wellKnown.body)
+    const provider = childrenNamed(parseXml(wellKnown.body), 'emailProvider')[0]!
+    const endpoints = (name: string) =>
+      childrenNamed(provider, name).map((s) => ({type: s.attrib.type, host: childText(s, 'hostname'), port: Number(childText(s, 'port')), security: childText(s, 'socketType') as Security, user: childText(s, 'username')}))
+    const incoming = endpoints('incomingServer')
+    const outgoing = endpoints('outgoingServer')
+    const user = '%EMAILADDRESS%'
+    expect(incoming).toEqual([
+      {type: 'imap', host: CLIENT_HOST, port: ports.imaps, security: 'SSL', user},
+      {type: 'imap', host: CLIENT_HOST, port: ports.imap, security: 'STARTTLS', user},
+    ])
+    expect(outgoing).toEqual([
+      {type: 'smtp', host: CLIENT_HOST, port: ports.smtps, security: 'SSL', user},
+      {type: 'smtp', host: CLIENT_HOST, port: ports.submission, security: 'STARTTLS', user},
+    ])
+    await useEndpoints(incoming, outgoing)
+  })
+
+  it('Autodiscover: a POST answered with a Protocol per endpoint; every one logs in or sends', async () => {
+    const reply = await http(httpPort, 'POST', '/Autodiscover/Autodiscover.xml', `autodiscover.${DOMAIN}`, autodiscoverRequest(USER))
+    expect(reply.status).toBe(200)
+    const account = childrenNamed(parseXml(reply.body).children[0]!, 'Account')[0]!
+    const protocols = childrenNamed(account, 'Protocol').map((p) => ({
+      type: childText(p, 'Type'),
+      host: childText(p, 'Server'),
+      port: Number(childText(p, 'Port')),
+      security: (childText(p, 'Encryption') === 'SSL' ? 'SSL' : 'STARTTLS') as Security,
+      login: childText(p, 'LoginName'),
+      ssl: childText(p, 'SSL'),
+    }))
+    expect(protocols.map((p) => `${p.type} ${p.host}:${p.port} ${p.security} ${p.login} ssl=${p.ssl}`)).toEqual([
+      `IMAP ${CLIENT_HOST}:${ports.imaps} SSL ${USER} ssl=on`,
+      `IMAP ${CLIENT_HOST}:${ports.imap} STARTTLS ${USER} ssl=on`,
+      `SMTP ${CLIENT_HOST}:${ports.smtps} SSL ${USER} ssl=on`,
+      `SMTP ${CLIENT_HOST}:${ports.submission} STARTTLS ${USER} ssl=on`,
+    ])
+    await useEndpoints(
+      protocols.filter((p) => p.type === 'IMAP'),
+      protocols.filter((p) => p.type === 'SMTP'),
+    )
+  })
+
+  it('a domain that is not local: 404 for GET and POST; an unknown user of a local domain is answered', async () => {
+    expect((await http(httpPort, 'GET', '/mail/config-v1.1.xml', 'autoconfig.other.org')).status).toBe(404)
+    expect((await http(httpPort, 'GET', '/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=a%40other.org', DOMAIN)).status).toBe(404)
+    expect((await http(httpPort, 'POST', '/autodiscover/autodiscover.xml', 'autodiscover.other.org', autodiscoverRequest('a@other.org'))).status).toBe(404)
+    const unknown = await http(httpPort, 'POST', '/autodiscover/autodiscover.xml', DOMAIN, autodiscoverRequest('nobody@example.com'))
+    expect(unknown.status).toBe(200)
+    expect(unknown.body).toContain('<LoginName>nobody@example.com</LoginName>')
+  })
+
+  it('a domain added while serve runs is answered at once (the directory change reaches the cache)', async () => {
+    expect((await http(httpPort, 'GET', '/mail/config-v1.1.xml', 'autoconfig.late.example')).status).toBe(404)
+    const r = await runCli(['domain', 'add', 'late.example'], {dataDir})
+    expect(r.code, r.stderr).toBe(0)
+    await until(async () => (await http(httpPort, 'GET', '/mail/config-v1.1.xml', 'autoconfig.late.example')).status === 200, 10_000, 50)
+  })
+})

@@ -272,7 +272,7 @@ async function cacheFollows(reader: MailboxStore, writer: MailboxStore): Promise
 }
 
 describe('the local domain cache', () => {
-  it('answers from memory and follows the directory: a domain added or removed is seen after the change', async () => {
+  it('LMDB: a live read, so a domain added or removed is seen at once', async () => {
     const store = tempStore()
     await cacheFollows(store, store)
   })
