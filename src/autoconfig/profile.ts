@@ -24,5 +24,4 @@ export async function userProfile(store: MailboxStore, config: Pick<ServeConfig,
   return {address, settings, ...appleProfile(address, settings)}
 }
 
-/** a file name for it, as Safari and Finder show it: `alice-at-example-com.mobileconfig` */
-export const profileFileName = (address: string): string => `${address.replace(/@/g, '-at-').replace(/[^\w-]+/g, '-')}.mobileconfig`
+export {profileFileName} from './profile-name.js'

@@ -14,11 +14,13 @@
  * which users exist.
  */
 import {domainOf, normalizeAddress, normalizeDomain} from '../address.js'
+import type {Bus} from '../bus.js'
 import type {ServeConfig} from '../config.js'
 import {LocalDomainCache} from '../directory/local-domain-cache.js'
 import type {HttpReply, HttpRequest, HttpRoute} from '../http/route.js'
 import type {MailboxStore} from '../store/backend.js'
 import {autodiscoverAddress, autodiscoverResponse} from './autodiscover.js'
+import {profileRoute} from './profile-route.js'
 import {clientSettingsOf, type ClientSettings} from './settings.js'
 import {thunderbirdConfig} from './thunderbird.js'
 
@@ -79,12 +81,31 @@ export function autoconfigRoute(options: AutoconfigRouteOptions): HttpRoute {
 }
 
 /**
- * The route as serve runs it: what the config advertises (worked out once: hostname, ports and
- * clientSettings change only with a restart), and local domains from a cache the directory's
+ * The routes as serve runs them, as one: the documents, and the profile download whose logins go
+ * to the auth actor on `bus`. What the config advertises is worked out once (hostname, ports and
+ * clientSettings change only with a restart); local domains come from a cache the directory's
  * change feed keeps current. `close` stops the cache listening.
  */
-export function serveAutoconfig(store: Pick<MailboxStore, 'kind' | 'directory' | 'changes'>, config: Pick<ServeConfig, 'hostname' | 'ports' | 'clientSettings'>): {route: HttpRoute; close(): void} {
+export function serveAutoconfig(
+  store: Pick<MailboxStore, 'kind' | 'directory' | 'changes'>,
+  config: Pick<ServeConfig, 'hostname' | 'ports' | 'clientSettings'>,
+  bus: Pick<Bus, 'call'>,
+): {route: HttpRoute; close(): void} {
   const settings = clientSettingsOf(config)
   const domains = new LocalDomainCache(store)
-  return {route: autoconfigRoute({settings: () => settings, isLocalDomain: (domain) => domains.has(domain)}), close: () => domains.close()}
+  const routes = [
+    autoconfigRoute({settings: () => settings, isLocalDomain: (domain) => domains.has(domain)}),
+    profileRoute({
+      settings: () => settings,
+      login: async (username, password, remoteAddress) => (await bus.call('auth.login', {username, password, remoteAddress, protocol: 'http', mechanism: 'PLAIN', tls: 'https'})).address,
+    }),
+  ]
+  const route: HttpRoute = async (request) => {
+    for (const each of routes) {
+      const reply = await each(request)
+      if (reply) return reply
+    }
+    return undefined
+  }
+  return {route, close: () => domains.close()}
 }

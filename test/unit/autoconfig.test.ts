@@ -7,12 +7,14 @@
 import {describe, expect, it} from 'vitest'
 import {autodiscoverAddress, autodiscoverResponse, MAX_AUTODISCOVER_REQUEST} from '../../src/autoconfig/autodiscover.js'
 import {appleProfile, nameUuid} from '../../src/autoconfig/mobileconfig.js'
+import {basicCredentials, profileRoute} from '../../src/autoconfig/profile-route.js'
 import {autoconfigRoute} from '../../src/autoconfig/routes.js'
 import {clientSettingsOf, type ClientSettings} from '../../src/autoconfig/settings.js'
 import {thunderbirdConfig} from '../../src/autoconfig/thunderbird.js'
 import {xmlDecode, xmlText} from '../../src/autoconfig/xml.js'
 import {defaultConfig, mergeConfig, STANDARD_PORTS} from '../../src/config.js'
 import {addDomain, removeDomain} from '../../src/directory/domains.js'
+import {MailboxError} from '../../src/errors.js'
 import {LocalDomainCache} from '../../src/directory/local-domain-cache.js'
 import type {HttpRequest} from '../../src/http/route.js'
 import type {MailboxStore} from '../../src/store/backend.js'
@@ -254,6 +256,53 @@ describe('the routes', () => {
     expect((await ask(request('POST', 'example.com', '/autodiscover/autodiscover.xml', '<html/>')))?.status).toBe(400)
     expect((await ask(request('POST', 'example.com', '/autodiscover/autodiscover.xml', autodiscoverRequest('not an address'))))?.status).toBe(400)
     expect(await ask(request('GET', 'example.com', '/autodiscover/autodiscover.xml'))).toMatchObject({status: 405, allow: 'POST'})
+  })
+})
+
+describe('the profile download', () => {
+  const logins: string[] = []
+  const route = profileRoute({
+    settings: () => settings,
+    login: async (username, password) => {
+      logins.push(username)
+      if (username === 'slow@example.com') throw new MailboxError('throttled', 'too many')
+      if (username === 'off@example.com') throw new MailboxError('disabled', 'account disabled')
+      if (password !== 'right') throw new MailboxError('auth-failed', 'invalid credentials')
+      return username.toLowerCase()
+    },
+  })
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  const get = async (authorization?: string, secure = true) => {
+    const r = request('GET', 'mail.example.com', '/mail/profile.mobileconfig')
+    return (await route({...r, secure, headers: authorization ? {authorization} : {}}))!
+  }
+
+  it('reads HTTP Basic credentials, a colon in the password included', () => {
+    expect(basicCredentials(basic('alice@example.com', 'a:b'))).toEqual({username: 'alice@example.com', password: 'a:b'})
+    for (const bad of [undefined, '', 'Bearer x', 'Basic !!!', `Basic ${Buffer.from('nocolon').toString('base64')}`]) expect(basicCredentials(bad), bad).toBeUndefined()
+  })
+
+  it('over HTTP: refused before any password is asked for', async () => {
+    logins.length = 0
+    expect((await get(basic('alice@example.com', 'right'), false)).status).toBe(403)
+    expect(logins).toEqual([])
+  })
+
+  it('asks for a login (401 with a Basic challenge) until the password is right; throttled 429, disabled 403', async () => {
+    const none = await get()
+    expect(none.status).toBe(401)
+    expect(none.headers?.['WWW-Authenticate']).toMatch(/^Basic realm=/)
+    expect((await get(basic('alice@example.com', 'wrong'))).status).toBe(401)
+    expect((await get(basic('slow@example.com', 'right'))).status).toBe(429)
+    expect((await get(basic('off@example.com', 'right'))).status).toBe(403)
+  })
+
+  it("the logged-in user's own profile, as an attachment Apple devices install", async () => {
+    const reply = await get(basic('Alice@example.com', 'right'))
+    expect(reply.status).toBe(200)
+    expect(reply.headers).toMatchObject({'Content-Type': 'application/x-apple-aspen-config', 'Content-Disposition': 'attachment; filename="alice-at-example-com.mobileconfig"'})
+    expect(reply.body).toBe(appleProfile('alice@example.com', settings).text)
+    expect(await route(request('GET', 'mail.example.com', '/other'))).toBeUndefined()
   })
 })
 
