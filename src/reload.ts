@@ -66,6 +66,8 @@ export const RESTART_ONLY = [
   'imap.handshakeTimeoutMs',
   'pop3.handshakeTimeoutMs',
   'managesieve.port',
+  // the HTTP servers are made with their bounds at start
+  'http',
 ] as const
 
 export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {
