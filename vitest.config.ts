@@ -63,6 +63,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/sieve-cli.test.ts',
   // ManageSieve: each store's Sieve scripts through sieve-connect and a raw session
   'test/e2e/managesieve.test.ts',
+  // client autoconfiguration: a domain the CLI adds reaches serve's local-domain cache by PostgreSQL's change feed (LMDB: live reads)
+  'test/e2e/autoconfig.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -4,6 +4,8 @@
  * the MTA-STS policy, the client autoconfiguration documents. What a route needs from the
  * running server it takes from `RoutesContext` (add a field there rather than a global).
  */
+import {serveAutoconfig} from '../autoconfig/routes.js'
+import type {Bus} from '../bus.js'
 import type {ServeConfig} from '../config.js'
 import type {Logger} from '../log.js'
 import type {MailboxStore} from '../store/backend.js'
@@ -14,9 +16,13 @@ export interface RoutesContext {
   config: ServeConfig
   store: MailboxStore
   log: Logger
+  /** the actors' bus (logins go to the auth actor) */
+  bus: Bus
 }
 
 export function routesOf(context: RoutesContext): HttpRoute[] {
-  void context
-  return []
+  return [
+    // its local-domain cache listens to the store's changes for as long as the store is open
+    serveAutoconfig(context.store, context.config, context.bus).route,
+  ]
 }

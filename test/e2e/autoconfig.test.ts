@@ -7,6 +7,7 @@
  * STARTTLS endpoint that did not upgrade would fail the login.
  */
 import {request} from 'node:http'
+import {request as httpsRequest} from 'node:https'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {ImapFlow} from 'imapflow'
@@ -128,14 +129,16 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('mailbox user profile', () => {
   })
 })
 
-/** a request to serve's HTTP port with the Host header a client would send */
-function http(port: number, method: string, path: string, host: string, body?: string): Promise<{status: number; type: string; body: string}> {
+/** a request to serve's HTTP (or HTTPS, its self-signed certificate unchecked) port with the Host header a client would send */
+function http(port: number, method: string, path: string, host: string, body?: string, options: {secure?: boolean; authorization?: string} = {}): Promise<{status: number; type: string; body: string; headers: Record<string, unknown>}> {
+  const headers = {Host: host, ...(body === undefined ? {} : {'Content-Type': 'text/xml'}), ...(options.authorization ? {Authorization: options.authorization} : {})}
   return new Promise((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port, method, path, headers: {Host: host, ...(body === undefined ? {} : {'Content-Type': 'text/xml'})}}, (res) => {
+    const send = options.secure ? httpsRequest : request
+    const req = send({host: '127.0.0.1', port, method, path, headers, ...(options.secure ? {rejectUnauthorized: false, servername: host} : {})}, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (d) => (text += d))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text}))
+      res.on('end', () => resolve({status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text, headers: res.headers}))
     })
     req.on('error', reject)
     req.end(body)
@@ -153,10 +156,12 @@ const autodiscoverRequest = (address: string) =>
 
 describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on its HTTP port', () => {
   let httpPort: number
+  let httpsPort: number
   beforeAll(async () => {
     httpPort = await freePort()
+    httpsPort = await freePort()
     await serve?.stop()
-    await startServer(['--http-port', String(httpPort)])
+    await startServer(['--http-port', String(httpPort), '--https-port', String(httpsPort)])
   })
 
   it('Thunderbird autoconfig: the listening ports, implicit TLS first, POP3 (off) left out; every endpoint logs in or sends', async () => {
@@ -215,6 +220,25 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on it
     const unknown = await http(httpPort, 'POST', '/autodiscover/autodiscover.xml', DOMAIN, autodiscoverRequest('nobody@example.com'))
     expect(unknown.status).toBe(200)
     expect(unknown.body).toContain('<LoginName>nobody@example.com</LoginName>')
+  })
+
+  it("a user downloads their own profile over HTTPS with their password; refused over HTTP; it logs in and sends", async () => {
+    const path = '/mail/profile.mobileconfig'
+    const basic = (password: string) => `Basic ${Buffer.from(`${USER}:${password}`).toString('base64')}`
+    expect((await http(httpPort, 'GET', path, 'mail.example.com', undefined, {authorization: basic(PASSWORD)})).status).toBe(403)
+    const challenged = await http(httpsPort, 'GET', path, 'mail.example.com', undefined, {secure: true})
+    expect(challenged.status).toBe(401)
+    expect(String(challenged.headers['www-authenticate'])).toMatch(/^Basic /)
+    expect((await http(httpsPort, 'GET', path, 'mail.example.com', undefined, {secure: true, authorization: basic('wrong')})).status).toBe(401)
+    const got = await http(httpsPort, 'GET', path, 'mail.example.com', undefined, {secure: true, authorization: basic(PASSWORD)})
+    expect(got.status).toBe(200)
+    expect(got.type).toBe('application/x-apple-aspen-config')
+    const mail = parsePlist(got.body).PayloadContent[0]
+    expect(mail).toMatchObject({EmailAddress: USER, IncomingMailServerHostName: CLIENT_HOST, IncomingMailServerPortNumber: ports.imaps, OutgoingMailServerPortNumber: ports.smtps})
+    await useEndpoints(
+      [{host: mail.IncomingMailServerHostName, port: mail.IncomingMailServerPortNumber, security: 'SSL'}],
+      [{host: mail.OutgoingMailServerHostName, port: mail.OutgoingMailServerPortNumber, security: 'SSL'}],
+    )
   })
 
   it('a domain added while serve runs is answered at once (the directory change reaches the cache)', async () => {
