@@ -14,6 +14,7 @@ import {ImapFlow} from 'imapflow'
 import nodemailer from 'nodemailer'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {freePort, runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {autodiscoverRequest} from '../helpers/autodiscover.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {addDomainsAndUsers} from '../helpers/test-store.js'
 import {until} from '../helpers/until.js'
@@ -144,15 +145,6 @@ function http(port: number, method: string, path: string, host: string, body?: s
     req.end(body)
   })
 }
-
-const autodiscoverRequest = (address: string) =>
-  `<?xml version="1.0" encoding="utf-8"?>
-<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
-  <Request>
-    <EMailAddress>${address}</EMailAddress>
-    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
-  </Request>
-</Autodiscover>`
 
 describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on its HTTP port', () => {
   let httpPort: number

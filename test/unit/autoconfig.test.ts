@@ -19,6 +19,7 @@ import {LocalDomainCache} from '../../src/directory/local-domain-cache.js'
 import type {HttpRequest} from '../../src/http/route.js'
 import type {MailboxStore} from '../../src/store/backend.js'
 import {openStoreBackend} from '../../src/store/open.js'
+import {autodiscoverRequest} from '../helpers/autodiscover.js'
 import {missingOutsideCi, requireInCi} from '../helpers/ci.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {tempStore} from '../helpers/store.js'
@@ -177,15 +178,6 @@ const request = (method: string, host: string, url: string, body = ''): HttpRequ
   const parsed = new URL(url, 'http://x')
   return {method, host, path: parsed.pathname, query: parsed.searchParams, headers: {}, body: Buffer.from(body), secure: false, remoteAddress: '127.0.0.1'}
 }
-
-const autodiscoverRequest = (address: string) =>
-  `<?xml version="1.0" encoding="utf-8"?>
-<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
-  <Request>
-    <EMailAddress>${address}</EMailAddress>
-    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
-  </Request>
-</Autodiscover>`
 
 describe('the Autodiscover request reader', () => {
   it('reads the address of a request, prefixed elements and character references included', () => {
