@@ -1,11 +1,12 @@
 /**
  * Client autoconfiguration end to end: a real `mailbox serve` on loopback, the documents it
- * advertises read by Python's XML and plist readers, and then a real IMAP login (imapflow) and
- * SMTP submission (nodemailer) with exactly the advertised host, port and security for every
+ * advertises read by Python's XML and plist readers, and then a real IMAP (imapflow) or POP3
+ * (Python's poplib) login and SMTP submission (nodemailer) with exactly the advertised host, port and security for every
  * endpoint, so the documents are shown usable, not just well-formed. TLS is real (the self-signed
  * default, not verified by the clients: trust is ACME's part); no --allow-insecure-auth, so a
  * STARTTLS endpoint that did not upgrade would fail the login.
  */
+import {spawnSync} from 'node:child_process'
 import {request} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -27,7 +28,7 @@ const PASSWORD = 'alice-secret'
 const CLIENT_HOST = '127.0.0.1'
 
 type Security = 'SSL' | 'STARTTLS'
-const LISTENERS = ['imaps', 'imap', 'smtps', 'submission'] as const
+const LISTENERS = ['imaps', 'imap', 'pop3s', 'smtps', 'submission'] as const
 
 let dataDir: string
 let configFile: string
@@ -38,10 +39,10 @@ beforeAll(async () => {
   requireInCi(HAS_PYTHON, 'python3')
   dataDir = tempDataDir()
   await addDomainsAndUsers(dataDir, [DOMAIN], [{address: USER, password: PASSWORD}])
-  ports = {imaps: await freePort(), imap: await freePort(), smtps: await freePort(), submission: await freePort()}
+  ports = {imaps: await freePort(), imap: await freePort(), pop3s: await freePort(), smtps: await freePort(), submission: await freePort()}
   configFile = join(dataDir, '..', 'mailbox.jsonc')
-  // POP3 off: what is off must not be advertised
-  writeFileSync(configFile, JSON.stringify({hostname: 'mail.example.com', clientSettings: {hostname: CLIENT_HOST}, ports: {...ports, pop3: 0, pop3s: 0}}))
+  // POP3 with STLS off: what is off must not be advertised
+  writeFileSync(configFile, JSON.stringify({hostname: 'mail.example.com', clientSettings: {hostname: CLIENT_HOST}, ports: {...ports, pop3: 0}}))
 })
 
 afterAll(async () => {
@@ -75,14 +76,37 @@ async function submit(host: string, port: number, security: Security, subject: s
   }
 }
 
-/** logs in to every incoming endpoint and submits through every outgoing one; each message must arrive */
-async function useEndpoints(incoming: {host: string; port: number; security: Security}[], outgoing: {host: string; port: number; security: Security}[]): Promise<void> {
+/** the INBOX's message count by POP3 (Python's poplib: POP3_SSL, or STLS before login) */
+function pop3Count(host: string, port: number, security: Security): number {
+  const script = `
+import poplib, ssl, sys
+host, port, security, user, password = sys.argv[1:]
+context = ssl._create_unverified_context()
+if security == 'SSL':
+    pop = poplib.POP3_SSL(host, int(port), context=context, timeout=10)
+else:
+    pop = poplib.POP3(host, int(port), timeout=10)
+    pop.stls(context=context)
+pop.user(user)
+pop.pass_(password)
+print(pop.stat()[0])
+pop.quit()
+`
+  const r = spawnSync('python3', ['-c', script, host, String(port), security, USER, PASSWORD], {encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`POP3 ${host}:${port} ${security}: ${r.stderr}`)
+  return Number(r.stdout.trim())
+}
+
+type Endpoint = {type?: string; host: string; port: number; security: Security}
+const messagesAt = async (e: Endpoint): Promise<number> => (e.type?.toLowerCase() === 'pop3' ? pop3Count(e.host, e.port, e.security) : inboxCount(e.host, e.port, e.security))
+
+/** logs in to every incoming endpoint (IMAP or POP3) and submits through every outgoing one; each message must arrive */
+async function useEndpoints(incoming: Endpoint[], outgoing: Endpoint[]): Promise<void> {
   expect(incoming.length).toBeGreaterThan(0)
   expect(outgoing.length).toBeGreaterThan(0)
-  const first = incoming[0]!
-  const before = await inboxCount(first.host, first.port, first.security)
+  const before = await messagesAt(incoming[0]!)
   for (const [i, out] of outgoing.entries()) await submit(out.host, out.port, out.security, `via ${out.port} #${i}`)
-  for (const inc of incoming) await until(async () => (await inboxCount(inc.host, inc.port, inc.security)) >= before + outgoing.length, 15_000, 100)
+  for (const inc of incoming) await until(async () => (await messagesAt(inc)) >= before + outgoing.length, 15_000, 100)
 }
 
 describe.skipIf(missingOutsideCi(HAS_PYTHON))('mailbox user profile', () => {
@@ -156,7 +180,7 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on it
     await startServer(['--http-port', String(httpPort), '--https-port', String(httpsPort)])
   })
 
-  it('Thunderbird autoconfig: the listening ports, implicit TLS first, POP3 (off) left out; every endpoint logs in or sends', async () => {
+  it('Thunderbird autoconfig: the listening ports, implicit TLS first, POP3 with STLS (off) left out; every endpoint logs in or sends', async () => {
     const wellKnown = await http(httpPort, 'GET', `/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(USER)}`, DOMAIN)
     expect(wellKnown.status).toBe(200)
     expect(wellKnown.type).toMatch(/^application\/xml/)
@@ -173,6 +197,7 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on it
     expect(incoming).toEqual([
       {type: 'imap', host: CLIENT_HOST, port: ports.imaps, security: 'SSL', user},
       {type: 'imap', host: CLIENT_HOST, port: ports.imap, security: 'STARTTLS', user},
+      {type: 'pop3', host: CLIENT_HOST, port: ports.pop3s, security: 'SSL', user},
     ])
     expect(outgoing).toEqual([
       {type: 'smtp', host: CLIENT_HOST, port: ports.smtps, security: 'SSL', user},
@@ -196,11 +221,12 @@ describe.skipIf(missingOutsideCi(HAS_PYTHON))('the documents serve answers on it
     expect(protocols.map((p) => `${p.type} ${p.host}:${p.port} ${p.security} ${p.login} ssl=${p.ssl}`)).toEqual([
       `IMAP ${CLIENT_HOST}:${ports.imaps} SSL ${USER} ssl=on`,
       `IMAP ${CLIENT_HOST}:${ports.imap} STARTTLS ${USER} ssl=on`,
+      `POP3 ${CLIENT_HOST}:${ports.pop3s} SSL ${USER} ssl=on`,
       `SMTP ${CLIENT_HOST}:${ports.smtps} SSL ${USER} ssl=on`,
       `SMTP ${CLIENT_HOST}:${ports.submission} STARTTLS ${USER} ssl=on`,
     ])
     await useEndpoints(
-      protocols.filter((p) => p.type === 'IMAP'),
+      protocols.filter((p) => p.type !== 'SMTP'),
       protocols.filter((p) => p.type === 'SMTP'),
     )
   })
