@@ -67,6 +67,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/mta-sts-outbound.test.ts',
   // TLS reports: the counts in each store over a restart, a day claimed and settled once
   'test/e2e/tls-rpt.test.ts',
+  // client autoconfiguration: a domain the CLI adds reaches serve's local-domain cache by PostgreSQL's change feed (LMDB: live reads)
+  'test/e2e/autoconfig.test.ts',
 ]
 
 /** as the other PostgreSQL suites: without the programs the matrix is left out on a developer's machine, never in CI (it fails there) */

@@ -332,7 +332,7 @@ export class App {
     if (!ports.http && !ports.https) return
     const log = this.log.child({component: 'http'})
     this.http = new HttpFrontEnd(
-      {bind, ports: {http: ports.http, https: ports.https}, limits: this.config.http, routes: routesOf({config: this.config, store: this.store, log}), certificates: tls},
+      {bind, ports: {http: ports.http, https: ports.https}, limits: this.config.http, routes: routesOf({config: this.config, store: this.store, log, bus: this.bus}), certificates: tls},
       log,
     )
     this.actors.push(this.http)

@@ -202,7 +202,8 @@ export interface LoginRequest {
   username: string
   password: string
   remoteAddress: string
-  protocol: 'smtp' | 'imap' | 'pop3' | 'managesieve'
+  /** `http`: HTTP Basic on the HTTPS port (a user's profile download, src/autoconfig/profile-route.ts) */
+  protocol: 'smtp' | 'imap' | 'pop3' | 'managesieve' | 'http'
   mechanism: LoginMechanism
   /** how the connection is protected: `none`, or the TLS version (see src/tls-label.ts) */
   tls: string

@@ -57,6 +57,8 @@ const span = (description: string, min = 0): SchemaNode => int(description, min,
 const bytes = (description: string, min: number): SchemaNode => int(description, min, Number.MAX_SAFE_INTEGER, 'bytes')
 const count = (description: string, min = 1): SchemaNode => int(description, min, 1_000_000)
 const port = (description: string): SchemaNode => int(`${description}; 0 = off`, 0, 65535)
+/** a port told to mail clients (clientSettings) */
+const advertised = (description: string): SchemaNode => int(`${description}; 0 = not advertised`, 0, 65535)
 const object = (description: string, keys: Record<string, SchemaNode>): SchemaNode => ({kind: 'object', description, keys})
 const weight = (description: string): SchemaNode => ({kind: 'number', min: -100, max: 100, description})
 
@@ -167,6 +169,17 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     batch: count('messages one commit removes at most (the protocols are served between commits)', 1),
   }),
   allowInsecureAuth: {kind: 'boolean', description: 'allow plaintext passwords without TLS (loopback development only)'},
+  clientSettings: object("what mail clients are told to connect to (Thunderbird autoconfig, Autodiscover, mailbox user profile) where it is not this host's name and listening ports: NAT or a proxy", {
+    hostname: {kind: 'string', check: checkHost, description: 'the host name clients connect to', unset: 'hostname', example: 'mail.example.com'},
+    ports: object('per listener, the port clients connect to (a listener that is off is never advertised)', {
+      imaps: {...advertised('IMAP over implicit TLS'), unset: 'ports.imaps', example: 993},
+      imap: {...advertised('IMAP with STARTTLS'), unset: 'ports.imap', example: 143},
+      pop3s: {...advertised('POP3 over implicit TLS'), unset: 'ports.pop3s', example: 995},
+      pop3: {...advertised('POP3 with STLS'), unset: 'ports.pop3', example: 110},
+      smtps: {...advertised('submission over implicit TLS'), unset: 'ports.smtps', example: 465},
+      submission: {...advertised('submission with STARTTLS'), unset: 'ports.submission', example: 587},
+    }),
+  }),
   logLevel: {kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], description: 'log level'},
   store: {
     kind: 'string',

@@ -10,6 +10,7 @@ import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {createSecureContext} from 'node:tls'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
+import {DEFAULT_CLIENT_SETTINGS, type ClientSettingsConfig} from './autoconfig/settings.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
 import {DEFAULT_RELAY, resolveRelay, type RelayConfig} from './delivery/relay.js'
 import {DEFAULT_MTA_STS, type MtaStsConfig} from './mta-sts/config.js'
@@ -78,6 +79,8 @@ export interface ServeConfig {
   /** capture mode: how long captured mail is kept (src/capture/retention.ts) */
   captureRetention: CaptureRetentionConfig
   allowInsecureAuth: boolean
+  /** what client autoconfiguration advertises when it is not the host name and listening ports (src/autoconfig/settings.ts) */
+  clientSettings: ClientSettingsConfig
   /** smarthost for all outbound mail, its credentials and trust (see src/delivery/relay.ts) */
   relay: RelayConfig
   /** per-domain next hops, overriding DNS: {"example.net": "127.0.0.1:2626"} */
@@ -151,6 +154,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     capture: false,
     captureRetention: {...DEFAULT_CAPTURE_RETENTION},
     allowInsecureAuth: false,
+    clientSettings: structuredClone(DEFAULT_CLIENT_SETTINGS),
     logLevel: 'info',
     // copies, nested objects (queue.retry) included: a config never shares state with the defaults
     inboundAuth: structuredClone(DEFAULT_INBOUND_AUTH),

@@ -51,6 +51,8 @@ export const RESTART_ONLY = [
   'bind',
   'ports',
   'hostname',
+  // what autoconfiguration advertises is worked out once, at start, from hostname and ports
+  'clientSettings',
   'capture',
   'allowInsecureAuth',
   'auth',

@@ -8,7 +8,7 @@ import {zoneText} from '../../src/dns-records/zone.js'
 export default class DomainDns extends MailboxCommand {
   static override summary = 'Print the DNS records to publish for a local domain, as zone-file lines.'
   static override description =
-    'MX, the host name\'s A/AAAA (with --ip), SPF for the domain and the host name, every DKIM selector (retired ones marked), DMARC, MTA-STS, TLS-RPT and the RFC 6186 SRV records for mail clients. Check what DNS serves with `mailbox domain check`. --json: a list of {name, type, ttl, value, kind, purpose, required, note}.'
+    'MX, the host name\'s A/AAAA (with --ip), SPF for the domain and the host name, every DKIM selector (retired ones marked), DMARC, MTA-STS, TLS-RPT, the RFC 6186 SRV records for mail clients and the autoconfiguration ones (autoconfig CNAME, _autodiscover SRV). Check what DNS serves with `mailbox domain check`. --json: a list of {name, type, ttl, value, kind, purpose, required, note}.'
   static override examples = [
     '<%= config.bin %> domain dns example.com --hostname mail.example.com --ip 192.0.2.25 --ip 2001:db8::25',
     '<%= config.bin %> domain dns example.com --config /etc/mailbox/mailbox.jsonc --json',

@@ -105,12 +105,14 @@ async function judge(e: Expectation, setup: RecordSetup, dns: DnsLookup): Promis
       return textual((found) => compareMtaSts(found, expected))
     case 'tls-rpt':
       return textual((found) => withReportAddresses(compareTlsRpt(found, expected), found, setup.unknownReportAddresses))
-    case 'mta-sts-host': {
+    case 'mta-sts-host':
+    case 'autoconfig-host': {
       const cnames = await dns.cname(e.name)
       if (!cnames.ok) return cnames
       const addresses = cnames.values.length ? {ok: true as const, values: []} : await addressesOf(dns, e.name)
       if (!addresses.ok) return addresses
-      return {verdict: compareMtaStsHost(cnames.values, addresses.values, setup.hostname), found: [...cnames.values.map((c) => `${c}.`), ...addresses.values]}
+      const what = e.kind === 'mta-sts-host' ? 'the policy' : "Thunderbird's autoconfig document"
+      return {verdict: compareMtaStsHost(cnames.values, addresses.values, setup.hostname, what), found: [...cnames.values.map((c) => `${c}.`), ...addresses.values]}
     }
     case 'srv': {
       const found = await dns.srv(e.name)

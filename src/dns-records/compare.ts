@@ -157,11 +157,11 @@ export function compareSrv(found: {priority: number; weight: number; port: numbe
   return different(`points clients at ${offered.map((s) => `${bare(s.name)}:${s.port}`).join(', ')}, not ${bare(target!)}:${port}`)
 }
 
-/** mta-sts.DOMAIN: a CNAME to the host as printed, or any web host the admin chose */
-export function compareMtaStsHost(cnames: string[], addresses: string[], hostname: string): Verdict {
+/** mta-sts.DOMAIN, autoconfig.DOMAIN: a CNAME to the host as printed, or any web host the admin chose to serve `what` */
+export function compareMtaStsHost(cnames: string[], addresses: string[], hostname: string, what = 'the policy'): Verdict {
   if (cnames.some((name) => bare(name) === hostname)) return ok()
-  if (cnames.length) return ok(`points at ${cnames.map(bare).join(', ')}: make sure it serves the policy`)
-  if (addresses.length) return ok(`has its own address (${addresses.join(', ')}): make sure it serves the policy`)
+  if (cnames.length) return ok(`points at ${cnames.map(bare).join(', ')}: make sure it serves ${what}`)
+  if (addresses.length) return ok(`has its own address (${addresses.join(', ')}): make sure it serves ${what}`)
   return missing()
 }
 

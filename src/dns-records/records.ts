@@ -18,6 +18,11 @@
  *   RFC 6186), while `_submissions` is only RFC 8314: so 587 stays published for older clients.
  *   The ports are the standard ones (a public host listens there or forwards them); a listener
  *   that is off (port 0) is published as ".".
+ * - Client autoconfiguration (src/autoconfig/): `autoconfig.DOMAIN` a CNAME to the host, where
+ *   Thunderbird fetches its document (over HTTP, or HTTPS with the certificate ACME gets for that
+ *   name); Autodiscover by the SRV record `_autodiscover._tcp` pointing at the host on 443 rather
+ *   than an `autodiscover.DOMAIN` CNAME: clients then ask https://HOST/, whose certificate is the
+ *   host's own, where `autodiscover.DOMAIN` would need a certificate for that name too.
  */
 import {createHash} from 'node:crypto'
 import {isIP, isIPv4} from 'node:net'
@@ -28,7 +33,7 @@ import type {DkimKeyRecord} from '../store/records.js'
 export type RecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'SRV' | 'CNAME'
 
 /** what a record is for; check.ts compares each kind in its own way */
-export type RecordKind = 'mx' | 'address' | 'spf' | 'dkim' | 'dmarc' | 'mta-sts' | 'mta-sts-host' | 'tls-rpt' | 'srv'
+export type RecordKind = 'mx' | 'address' | 'spf' | 'dkim' | 'dmarc' | 'mta-sts' | 'mta-sts-host' | 'tls-rpt' | 'srv' | 'autoconfig-host'
 
 export interface DnsRecord {
   /** owner name, lower case, without the trailing dot */
@@ -142,5 +147,9 @@ export function domainRecords(setup: RecordSetup): DnsRecord[] {
     notOffered('imap', 'client autoconfiguration (RFC 6186): IMAP with STARTTLS not advertised, clients take IMAPS'),
     srv('pop3s', 995, 10, setup.offers.pop3s, 'client autoconfiguration (RFC 6186): POP3 over TLS, after IMAP'),
     notOffered('pop3', 'client autoconfiguration (RFC 6186): POP3 with STLS not advertised, clients take POP3S'),
+    record(`autoconfig.${domain}`, 'CNAME', host, 'autoconfig-host', "client autoconfiguration: Thunderbird's settings document, served by mailbox", {required: false}),
+    record(`_autodiscover._tcp.${domain}`, 'SRV', `0 1 443 ${host}`, 'srv', `client autoconfiguration: Outlook and Thunderbird ask https://${hostname}/autodiscover/autodiscover.xml (HTTPS on 443)`, {
+      required: false,
+    }),
   ]
 }

@@ -4,6 +4,9 @@
  * the MTA-STS policy, the client autoconfiguration documents. What a route needs from the
  * running server it takes from `RoutesContext` (add a field there rather than a global).
  */
+import {serveAutoconfig} from '../autoconfig/routes.js'
+import {LocalDomainCache} from '../directory/local-domain-cache.js'
+import type {Bus} from '../bus.js'
 import type {ServeConfig} from '../config.js'
 import type {Logger} from '../log.js'
 import type {MailboxStore} from '../store/backend.js'
@@ -15,11 +18,17 @@ export interface RoutesContext {
   config: ServeConfig
   store: MailboxStore
   log: Logger
+  /** the actors' bus (logins go to the auth actor) */
+  bus: Bus
 }
 
 export function routesOf(context: RoutesContext): HttpRoute[] {
-  const {config, store} = context
+  const {config, store, bus} = context
+  // the local domains, asked on every request from anyone: one cache for every route, which
+  // listens to the store's changes for as long as the store is open
+  const domains = new LocalDomainCache(store)
   return [
-    mtaStsRoute({config: () => config.mtaSts, hostname: () => config.hostname, isLocalDomain: (domain) => store.directory.isLocalDomain(domain)}),
+    mtaStsRoute({config: () => config.mtaSts, hostname: () => config.hostname, isLocalDomain: (domain) => domains.has(domain)}),
+    serveAutoconfig(store, config, bus, domains).route,
   ]
 }

@@ -149,7 +149,9 @@ describe('domain dns', {timeout: 60_000}, () => {
       `_imap._tcp.${DOMAIN} 0 0 0 .`,
       `_pop3s._tcp.${DOMAIN} 10 1 995 ${HOST}.`,
       `_pop3._tcp.${DOMAIN} 0 0 0 .`,
+      `_autodiscover._tcp.${DOMAIN} 0 1 443 ${HOST}.`,
     ])
+    expect(byKind('autoconfig-host').map((r) => `${r.name} ${r.type} ${r.value}`)).toEqual([`autoconfig.${DOMAIN} CNAME ${HOST}.`])
   })
 
   it('publishes both active DKIM selectors and the retired ones, marked', async () => {
