@@ -2,6 +2,7 @@
 import type {AuthStats} from './auth/actor.js'
 import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
+import type {CertificateInfo} from './certs/inventory.js'
 import type {MailboxStore} from './store/backend.js'
 
 export {QUEUE_STATES} from './store/queue-rules.js'
@@ -37,6 +38,8 @@ export interface ServerStatus {
   counts: StoreCounts
   /** a PostgreSQL store: the nodes sharing it (this one included) */
   cluster?: ClusterStatus
+  /** the certificates served: the default pair first, then those kept in the store (src/certs/inventory.ts) */
+  certificates?: CertificateInfo[]
 }
 
 /**
