@@ -140,7 +140,13 @@ export class HttpFrontEnd implements Actor {
         // node checks its timers this often: a tenth of the shortest bound, at least 100 ms
         connectionsCheckingInterval: Math.max(100, Math.min(limits.requestTimeoutMs, limits.keepAliveTimeoutMs) / 10),
       },
-      (req, res) => void this.answer(req, res, secure),
+      (req, res) =>
+        void this.answer(req, res, secure).catch((err: unknown) => {
+          // a reply that cannot be written (a route's bad status or header): 500 if nothing went out yet
+          this.log.error({err, method: req.method, path: targetOf(req.url).path}, 'an http reply failed')
+          if (!res.headersSent) this.send(res, req.method ?? 'GET', plainReply(500, 'internal server error'))
+          else res.destroy()
+        }),
     )
     return server
   }
