@@ -396,6 +396,7 @@ export class App {
       pop3: limited.pop3?.open ?? 0,
       managesieve: limited.managesieve?.open ?? 0,
       matcher: limited.matcher?.open ?? 0,
+      http: this.http?.connectionCount ?? 0,
       byListener,
       addresses,
     }

@@ -43,7 +43,7 @@ export interface ServerStatus {
 }
 
 /**
- * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `managesieve`, `matcher`: numbers). For
+ * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `managesieve`, `matcher`, `http`: numbers). For
  * smtp, imap, pop3, managesieve and the matcher these are the connection limiters' own counters (a connection counts from
  * accept to the close of its socket, refused ones included), with their detail beside them.
  */
