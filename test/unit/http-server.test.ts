@@ -131,6 +131,10 @@ describe('HttpFrontEnd', () => {
     }
   })
 
+  it('headers over maxHeaderBytes are 431', async () => {
+    expect((await fetchHttp(ports.http, {path: '/first', headers: {'X-Big': 'a'.repeat(DEFAULT_HTTP_LIMITS.maxHeaderBytes)}})).status).toBe(431)
+  })
+
   it('a route that throws is 500, with the error logged; each request is logged at debug', async () => {
     expect((await fetchHttp(ports.http, {path: '/throws'})).status).toBe(500)
     const lines = logged.map((l) => JSON.parse(l))
