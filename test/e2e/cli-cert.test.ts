@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import type {CertificateInfo} from '../../src/certs/inventory.js'
 import {loadTls} from '../../src/tls.js'
-import {makeCertificate, type TestCertificate} from '../helpers/certificates.js'
+import {makeCertificate, storedOf, type TestCertificate} from '../helpers/certificates.js'
 import {runCli, runJson, tempDataDir} from '../helpers/cli.js'
 import {addDomainsAndUsers, withTestStore} from '../helpers/test-store.js'
 
@@ -23,20 +23,7 @@ describe('mailbox cert', () => {
     const tls = await loadTls({dataDir, hostname: 'mx.test'})
     defaultSerial = new X509Certificate(tls.cert).serialNumber.toUpperCase()
     mail = await makeCertificate(['mail.example.com', 'mta-sts.example.com'], 60)
-    const x = new X509Certificate(mail.certPem)
-    await withTestStore(dataDir, (store) =>
-      store.certs.put({
-        names: mail.names,
-        certPem: mail.certPem,
-        keyPem: mail.keyPem,
-        notBefore: Date.parse(x.validFrom),
-        notAfter: Date.parse(x.validTo),
-        issuer: x.issuer,
-        source: 'acme',
-        directory: 'https://acme.test/dir',
-        updatedAt: Date.now(),
-      }),
-    )
+    await withTestStore(dataDir, (store) => store.certs.put(storedOf(mail, {directory: 'https://acme.test/dir'})))
   }, 60_000)
 
   it('list --json: the default pair first, marked, then the stored ones, with what the certificates say', async () => {

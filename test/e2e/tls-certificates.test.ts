@@ -10,17 +10,11 @@ import {X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {StoredCertificate} from '../../src/certs/types.js'
 import {openPgStore, type PgStore} from '../../src/store/pg/store.js'
-import {makeCertificate, servedSerial, upgradedSerial, type TestCertificate} from '../helpers/certificates.js'
+import {makeCertificate, servedSerial, storedOf, upgradedSerial} from '../helpers/certificates.js'
 import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {until} from '../helpers/until.js'
-
-const stored = (c: TestCertificate): StoredCertificate => {
-  const x = new X509Certificate(c.certPem)
-  return {names: c.names, certPem: c.certPem, keyPem: c.keyPem, notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo), issuer: x.issuer, source: 'acme', updatedAt: Date.now()}
-}
 
 type Listener = 'imaps' | 'smtps' | 'pop3s' | 'https' | 'submission' | 'imap' | 'pop3' | 'managesieve'
 
@@ -90,8 +84,8 @@ describe.skipIf(skipWithoutPostgres)('certificates by SNI on every TLS listener'
     expect(await serials('mail.example.com')).toEqual(all(defaultSerial))
     const mail = await makeCertificate(['mail.example.com', 'mta-sts.example.com'])
     const wildcard = await makeCertificate(['*.example.net'])
-    await store.certs.put(stored(mail))
-    await store.certs.put(stored(wildcard))
+    await store.certs.put(storedOf(mail))
+    await store.certs.put(storedOf(wildcard))
     // the changes are read in order: the second served means the first is too
     await until(async () => (await servedSerial(ports.imaps, 'autoconfig.example.net')) === wildcard.serial)
     expect(await serials('mail.example.com')).toEqual(all(mail.serial))
@@ -101,7 +95,7 @@ describe.skipIf(skipWithoutPostgres)('certificates by SNI on every TLS listener'
     expect(await serials('unknown.example.org')).toEqual(all(defaultSerial))
 
     const renewed = await makeCertificate(['mail.example.com', 'mta-sts.example.com'])
-    await store.certs.put(stored(renewed))
+    await store.certs.put(storedOf(renewed))
     await until(async () => (await servedSerial(ports.https, 'mail.example.com')) === renewed.serial)
     expect(await serials('mail.example.com')).toEqual(all(renewed.serial))
     expect(served.output()).toContain('"msg":"serving certificate"')
