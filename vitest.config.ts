@@ -38,6 +38,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/sieve-delivery.test.ts',
   // SRS bounces: the secret from PostgreSQL's settings table, read by serve and the CLI alike
   'test/e2e/srs-bounce.test.ts',
+  // cert list|show reading certificates from PostgreSQL's certificates table
+  'test/e2e/cli-cert.test.ts',
   'test/e2e/cli-domain-user.test.ts',
   'test/e2e/cli-folder.test.ts',
   // subscriptions, LSUB and LIST-EXTENDED on both backends' subscription sets

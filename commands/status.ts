@@ -60,6 +60,7 @@ function render(s: Status): string {
         `hostname:  ${s.hostname}`,
         ...s.listeners.map((l) => `listen:    ${l.name.padEnd(10)} ${l.address}`),
         ...authLines(s.auth),
+        ...(s.certificates ?? []).map((c) => `cert:      ${c.name.padEnd(24)} ${c.notAfter.slice(0, 10)}, ${plural(c.daysLeft, 'day')} left (${c.source})${c.default ? '' : ` ${c.names.join(',')}`}`),
         ...(s.cluster ? renderCluster(s.cluster) : []),
       ]
     : 'cluster' in s && s.cluster

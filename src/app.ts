@@ -54,6 +54,7 @@ import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
 import {ServedCertificates} from './certs/tls-certificates.js'
 import {serveStoredCertificates} from './certs/from-store.js'
+import {describeDefaultPem, describeStored, type CertificateInfo} from './certs/inventory.js'
 import {HttpFrontEnd} from './http/server.js'
 import {routesOf} from './http/routes-of.js'
 import {MAX_PENDING_DAYS, boundsOf} from './tls-rpt/config.js'
@@ -82,6 +83,8 @@ export class App {
    */
   certificates?: ServedCertificates
   private unwatchCertificates: () => void = () => {}
+  /** the default pair's certificate as served now (status shows it) */
+  private defaultCertPem?: Buffer
   private matcher?: MatcherServer
   private queue?: QueueActor
   /** Node's CAs plus mtaSts.caFile, for remote MTA-STS policy hosts (undefined: Node's alone) */
@@ -135,6 +138,7 @@ export class App {
     const material = await loadTlsOf(config)
     log.info({source: material.source}, 'tls certificate')
     const tls = (this.certificates = new ServedCertificates(material))
+    this.defaultCertPem = material.cert
     this.unwatchCertificates = await serveStoredCertificates(tls, store, log.child({component: 'certs'}))
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
@@ -383,6 +387,7 @@ export class App {
     this.spam?.reconfigure(next.dnsServers)
     // every TLS listener asks it at each handshake: new connections get the new pair
     this.certificates?.setDefault(tls)
+    this.defaultCertPem = tls.cert
     this.stsTrust = stsTrustedCa === undefined ? undefined : trustWith(stsTrustedCa)
     if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa, stsTrustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
@@ -404,7 +409,22 @@ export class App {
       auth: await this.auth!.status(),
       counts: await storeCounts(this.store),
       ...(this.presence ? {cluster: await clusterStatus(this.store, this.presence.timings)} : {}),
+      certificates: await this.certificateStatus(),
     }
+  }
+
+  /** the default pair as served, then the stored certificates (a damaged one is left out, not a failed status) */
+  private async certificateStatus(): Promise<CertificateInfo[]> {
+    const pair = {dataDir: this.config.dataDir, ...(this.config.tlsCert ? {tlsCert: this.config.tlsCert} : {})}
+    const out = this.defaultCertPem ? [await describeDefaultPem(this.defaultCertPem, pair)] : []
+    for (const stored of await this.store.certs.list()) {
+      try {
+        out.push(await describeStored(stored))
+      } catch (err) {
+        this.log.warn({name: stored.names[0], reason: (err as Error).message}, 'a stored certificate cannot be read')
+      }
+    }
+    return out
   }
 
   /** the limiters' counters of the protocol front-ends, as they are (see ConnectionsStatus) */
@@ -423,6 +443,7 @@ export class App {
       pop3: limited.pop3?.open ?? 0,
       managesieve: limited.managesieve?.open ?? 0,
       matcher: limited.matcher?.open ?? 0,
+      http: this.http?.connectionCount ?? 0,
       byListener,
       addresses,
     }

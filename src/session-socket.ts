@@ -5,7 +5,8 @@
  */
 import {once} from 'node:events'
 import type {Socket} from 'node:net'
-import {TLSSocket, type TLSSocketOptions} from 'node:tls'
+import {TLSSocket} from 'node:tls'
+import type {SocketCertificates} from './certs/tls-certificates.js'
 
 /** resolves once `socket` has drained what it buffered, or has closed */
 export function drained(socket: Socket): Promise<void> {
@@ -19,7 +20,7 @@ export function drained(socket: Socket): Promise<void> {
 
 export interface ServerTlsOptions {
   /** the certificates current at the handshake (../certs/tls-certificates.ts `socketOptions`) */
-  tls: {socketOptions(): TLSSocketOptions}
+  tls: SocketCertificates
   /** a handshake that has not finished by then is cut (sooner than an idle session) */
   handshakeTimeoutMs: number
   /** the socket's inactivity timeout once the handshake is done */

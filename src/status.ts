@@ -2,6 +2,7 @@
 import type {AuthStats} from './auth/actor.js'
 import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
+import type {CertificateInfo} from './certs/inventory.js'
 import type {MailboxStore} from './store/backend.js'
 
 export {QUEUE_STATES} from './store/queue-rules.js'
@@ -37,10 +38,12 @@ export interface ServerStatus {
   counts: StoreCounts
   /** a PostgreSQL store: the nodes sharing it (this one included) */
   cluster?: ClusterStatus
+  /** the certificates served: the default pair first, then those kept in the store (src/certs/inventory.ts) */
+  certificates?: CertificateInfo[]
 }
 
 /**
- * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `managesieve`, `matcher`: numbers). For
+ * Open connections per front-end (`control`, `smtp`, `imap`, `pop3`, `managesieve`, `matcher`, `http`: numbers). For
  * smtp, imap, pop3, managesieve and the matcher these are the connection limiters' own counters (a connection counts from
  * accept to the close of its socket, refused ones included), with their detail beside them.
  */

@@ -30,9 +30,13 @@ export async function serveStoredCertificates(served: ServedCertificates, store:
     else served.uninstall(name)
   }
   const failed = (err: unknown) => log.error({err}, 'cannot read the stored certificates')
+  // one read at a time, in the order the changes came: two reads of one name racing on the pool
+  // could otherwise install the older certificate last
+  let reading = Promise.resolve()
+  const next = (read: () => Promise<void>) => void (reading = reading.then(read).catch(failed))
   const off = store.changes.on((change) => {
-    if (change.kind === 'certificate') reloadOne(change.name).catch(failed)
-    else if (change.kind === 'resync') reloadAll().catch(failed)
+    if (change.kind === 'certificate') next(() => reloadOne(change.name))
+    else if (change.kind === 'resync') next(reloadAll)
   })
   await reloadAll()
   return off

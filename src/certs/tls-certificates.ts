@@ -37,7 +37,12 @@ function contextOf(material: Material, what: string): SecureContext {
   }
 }
 
-export class ServedCertificates implements TlsCertificates {
+/** what a listener that wraps accepted sockets itself (STARTTLS, SMTPS) needs of ServedCertificates */
+export interface SocketCertificates {
+  socketOptions(): TLSSocketOptions
+}
+
+export class ServedCertificates implements TlsCertificates, SocketCertificates {
   private fallback: SecureContext
   private material: Material
   /** by the name each is kept under */

@@ -74,6 +74,7 @@ export class HttpFrontEnd implements Actor {
   private readonly servers: {http: HttpServer; accept?: NetServer}[] = []
   /** raw sockets of the HTTPS listener still being peeked at or shaking hands */
   private readonly pending = new Set<Socket>()
+  private open = 0
 
   constructor(
     private readonly options: HttpServerOptions,
@@ -97,13 +98,9 @@ export class HttpFrontEnd implements Actor {
     }
   }
 
-  /** the number of open HTTP and HTTPS connections */
-  async connectionCount(): Promise<number> {
-    let total = 0
-    for (const {http, accept} of this.servers) {
-      total += await new Promise<number>((resolve) => (accept ?? http).getConnections((_err, n) => resolve(n ?? 0)))
-    }
-    return total
+  /** open connections (HTTP and HTTPS, from accept to close), for `status` */
+  get connectionCount(): number {
+    return this.open
   }
 
   /** stops accepting, lets requests being answered finish (closeTimeoutMs), then closes every connection */
@@ -124,6 +121,10 @@ export class HttpFrontEnd implements Actor {
   }
 
   private async listen(server: NetServer, name: string, port: number): Promise<void> {
+    server.on('connection', (socket: Socket) => {
+      this.open++
+      socket.once('close', () => this.open--)
+    })
     await listenOn(server, name, {host: this.options.bind, port})
     server.on('error', (err) => this.log.warn({err, listener: name}, 'http listener error'))
     this.listeners.push({name, address: `${this.options.bind}:${port}`})
@@ -140,7 +141,13 @@ export class HttpFrontEnd implements Actor {
         // node checks its timers this often: a tenth of the shortest bound, at least 100 ms
         connectionsCheckingInterval: Math.max(100, Math.min(limits.requestTimeoutMs, limits.keepAliveTimeoutMs) / 10),
       },
-      (req, res) => void this.answer(req, res, secure),
+      (req, res) =>
+        void this.answer(req, res, secure).catch((err: unknown) => {
+          // a reply that cannot be written (a route's bad status or header): 500 if nothing went out yet
+          this.log.error({err, method: req.method, path: targetOf(req.url).path}, 'an http reply failed')
+          if (!res.headersSent) this.send(res, req.method ?? 'GET', plainReply(500, 'internal server error'))
+          else res.destroy()
+        }),
     )
     return server
   }

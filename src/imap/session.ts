@@ -12,7 +12,7 @@
  */
 import type {Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
-import {TLSSocket, type TLSSocketOptions} from 'node:tls'
+import {TLSSocket} from 'node:tls'
 import type {Bus, FolderEvent, MessageChangeKind} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -26,6 +26,7 @@ import {MUTF7_NAMES, UTF8_NAMES, type NameCodec} from './names.js'
 import type {Notifications} from './notify.js'
 import {parseCommand, ParseError, tagOf} from './parser.js'
 import type {SelectedMailbox} from './selected.js'
+import type {SocketCertificates} from '../certs/tls-certificates.js'
 
 export type State = 'not-authenticated' | 'authenticated' | 'selected' | 'logout'
 
@@ -44,7 +45,7 @@ export interface SessionOptions {
   allowInsecureAuth: boolean
   limits: ImapLimits
   /** what STARTTLS wraps the socket with (the certificates current at the handshake, by SNI); absent: not offered */
-  tls?: {socketOptions(): TLSSocketOptions}
+  tls?: SocketCertificates
 }
 
 /** how a session tells the server what it is doing */

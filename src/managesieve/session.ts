@@ -14,7 +14,6 @@
  * (argon2, throttling by source and user, disabled accounts: the same as IMAP and POP3).
  */
 import type {Socket} from 'node:net'
-import type {TLSSocketOptions} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
 import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
@@ -28,6 +27,7 @@ import type {ManageSieveConfig} from './limits.js'
 import {CommandSyntaxError, parseArgs, parseCommand, type Arg} from './parser.js'
 import type {SieveQuota, SieveScripts} from './scripts.js'
 import {capabilityLines, response, type ResponseCode} from './wire.js'
+import type {SocketCertificates} from '../certs/tls-certificates.js'
 
 export type State = 'non-authenticated' | 'authenticated' | 'closed'
 
@@ -44,7 +44,7 @@ export interface SessionContext {
   /** the MAXREDIRECTS capability: config sieve.maxRedirects at the time of asking (a reload applies) */
   maxRedirects(): number
   /** what STLS/STARTTLS wraps the socket with: the certificates current at the handshake */
-  tls: {socketOptions(): TLSSocketOptions}
+  tls: SocketCertificates
 }
 
 type Input = {kind: 'command'; parts: (string | Buffer)[]} | {kind: 'refused'; reason: RefusalReason; fatal: boolean}

@@ -12,7 +12,6 @@
  * stop just closes the socket.
  */
 import type {Socket} from 'node:net'
-import type {TLSSocketOptions} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
 import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
@@ -25,6 +24,7 @@ import {LineSplitter, type Line} from './lines.js'
 import type {Pop3Limits} from './limits.js'
 import {Maildrop, type DropEntry} from './maildrop.js'
 import {crlfInfo, crlfInfoOfSize, type CrlfInfo} from '../mime/crlf.js'
+import type {SocketCertificates} from '../certs/tls-certificates.js'
 
 export type State = 'authorization' | 'transaction' | 'update' | 'closed'
 
@@ -35,7 +35,7 @@ export interface SessionContext {
   allowInsecureAuth: boolean
   limits: Pop3Limits
   /** what STLS/STARTTLS wraps the socket with: the certificates current at the handshake */
-  tls: {socketOptions(): TLSSocketOptions}
+  tls: SocketCertificates
 }
 
 export class Pop3Session {

@@ -30,6 +30,7 @@ describe('serve --http-port --https-port', () => {
       expect(status.listeners).toEqual(expect.arrayContaining([{name: 'http', address: `127.0.0.1:${http}`}, {name: 'https', address: `127.0.0.1:${https}`}]))
       expect(await get(http, false)).toBe(404)
       expect(await get(https, true)).toBe(404)
+      expect((await runJson<{connections: {http: number}}>(['status'], {dataDir})).connections.http).toBeTypeOf('number')
     } finally {
       expect(await served.stop()).toBe(0)
     }

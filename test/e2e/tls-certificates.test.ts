@@ -10,17 +10,11 @@ import {X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {StoredCertificate} from '../../src/certs/types.js'
 import {openPgStore, type PgStore} from '../../src/store/pg/store.js'
-import {makeCertificate, servedSerial, upgradedSerial, type TestCertificate} from '../helpers/certificates.js'
-import {freePort, startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {makeCertificate, servedSerial, storedOf, upgradedSerial} from '../helpers/certificates.js'
+import {freePort, runCli, runJson, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {skipWithoutPostgres, usePostgres} from '../helpers/postgres.js'
 import {until} from '../helpers/until.js'
-
-const stored = (c: TestCertificate): StoredCertificate => {
-  const x = new X509Certificate(c.certPem)
-  return {names: c.names, certPem: c.certPem, keyPem: c.keyPem, notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo), issuer: x.issuer, source: 'acme', updatedAt: Date.now()}
-}
 
 type Listener = 'imaps' | 'smtps' | 'pop3s' | 'https' | 'submission' | 'imap' | 'pop3' | 'managesieve'
 
@@ -29,12 +23,13 @@ describe.skipIf(skipWithoutPostgres)('certificates by SNI on every TLS listener'
   let served: Served
   let store: PgStore
   let defaultSerial: string
+  let dataDir: string
   const ports = {} as Record<Listener, number>
 
   beforeAll(async () => {
     for (const name of ['imaps', 'smtps', 'pop3s', 'https', 'submission', 'imap', 'pop3', 'managesieve'] as Listener[]) ports[name] = await freePort()
     const url = await server().createSchema()
-    const dataDir = tempDataDir()
+    dataDir = tempDataDir()
     served = await startServe(
       dataDir,
       ['--store', url, '--hostname', 'mx.test', ...Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)])],
@@ -89,8 +84,9 @@ describe.skipIf(skipWithoutPostgres)('certificates by SNI on every TLS listener'
     expect(await serials('mail.example.com')).toEqual(all(defaultSerial))
     const mail = await makeCertificate(['mail.example.com', 'mta-sts.example.com'])
     const wildcard = await makeCertificate(['*.example.net'])
-    await store.certs.put(stored(mail))
-    await store.certs.put(stored(wildcard))
+    await store.certs.put(storedOf(mail))
+    await store.certs.put(storedOf(wildcard))
+    // the changes are read in order: the second served means the first is too
     await until(async () => (await servedSerial(ports.imaps, 'autoconfig.example.net')) === wildcard.serial)
     expect(await serials('mail.example.com')).toEqual(all(mail.serial))
     expect(await serials('mta-sts.example.com')).toEqual(all(mail.serial))
@@ -99,9 +95,20 @@ describe.skipIf(skipWithoutPostgres)('certificates by SNI on every TLS listener'
     expect(await serials('unknown.example.org')).toEqual(all(defaultSerial))
 
     const renewed = await makeCertificate(['mail.example.com', 'mta-sts.example.com'])
-    await store.certs.put(stored(renewed))
+    await store.certs.put(storedOf(renewed))
     await until(async () => (await servedSerial(ports.https, 'mail.example.com')) === renewed.serial)
     expect(await serials('mail.example.com')).toEqual(all(renewed.serial))
     expect(served.output()).toContain('"msg":"serving certificate"')
+
+    // status: the default pair and the stored ones, with their expiry and days left
+    const status = await runJson<{certificates: {name: string; default: boolean; serial: string; daysLeft: number; source: string}[]}>(['status'], {dataDir})
+    expect(status.certificates.map((c) => [c.name, c.default, c.serial, c.source])).toEqual([
+      ['default', true, defaultSerial, 'self-signed'],
+      ['*.example.net', false, wildcard.serial, 'acme'],
+      ['mail.example.com', false, renewed.serial, 'acme'],
+    ])
+    expect(status.certificates[2]!.daysLeft).toBeGreaterThanOrEqual(88)
+    const human = await runCli(['status'], {dataDir})
+    expect(human.stdout).toMatch(/^cert: +mail\.example\.com +\d{4}-\d\d-\d\d, (88|89|90) days left \(acme\) mail\.example\.com,mta-sts\.example\.com$/m)
   }, 60_000)
 })

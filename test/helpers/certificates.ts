@@ -6,6 +6,7 @@ import {X509Certificate} from 'node:crypto'
 import {connect as netConnect} from 'node:net'
 import {connect as tlsConnect, type PeerCertificate, type TLSSocket} from 'node:tls'
 import selfsigned from 'selfsigned'
+import type {StoredCertificate} from '../../src/certs/types.js'
 
 export interface TestCertificate {
   names: string[]
@@ -24,6 +25,12 @@ export async function makeCertificate(names: string[], days = 90): Promise<TestC
     extensions: [{name: 'subjectAltName', altNames: names.map((value) => ({type: 2, value}))}],
   })
   return {names, certPem: pems.cert, keyPem: pems.private, serial: new X509Certificate(pems.cert).serialNumber.toUpperCase()}
+}
+
+/** a test certificate as `store.certs` keeps it (validity and issuer read from it) */
+export function storedOf(c: TestCertificate, over: Partial<StoredCertificate> = {}): StoredCertificate {
+  const x = new X509Certificate(c.certPem)
+  return {names: c.names, certPem: c.certPem, keyPem: c.keyPem, notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo), issuer: x.issuer, source: 'acme', updatedAt: Date.now(), ...over}
 }
 
 /** the serial of the certificate a TLS socket's peer presented */

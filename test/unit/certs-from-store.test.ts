@@ -6,13 +6,10 @@
 import {afterEach, expect, it} from 'vitest'
 import {serveStoredCertificates} from '../../src/certs/from-store.js'
 import {ServedCertificates} from '../../src/certs/tls-certificates.js'
-import type {StoredCertificate} from '../../src/certs/types.js'
 import {createLogger} from '../../src/log.js'
-import {makeCertificate, type TestCertificate} from '../helpers/certificates.js'
+import {makeCertificate, storedOf} from '../helpers/certificates.js'
 import {contractTempStore} from '../helpers/store.js'
 import {until} from '../helpers/until.js'
-
-const stored = (c: TestCertificate): StoredCertificate => ({names: c.names, certPem: c.certPem, keyPem: c.keyPem, notBefore: 0, notAfter: 1, issuer: 'CN=test', source: 'acme', updatedAt: 0})
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -24,8 +21,8 @@ it('serves the stored certificates at start and follows puts and removes; an unu
   cleanups.push(opened.close)
   const store = opened.backend
   const [fallback, mail, later] = await Promise.all([makeCertificate(['localhost']), makeCertificate(['mail.example.com']), makeCertificate(['mta-sts.example.com'])])
-  await store.certs.put(stored(mail))
-  await store.certs.put({...stored(later), names: ['broken.example.com'], keyPem: mail.keyPem})
+  await store.certs.put(storedOf(mail))
+  await store.certs.put({...storedOf(later), names: ['broken.example.com'], keyPem: mail.keyPem})
   const lines: string[] = []
   const served = new ServedCertificates({key: fallback.keyPem, cert: fallback.certPem})
   const off = await serveStoredCertificates(served, store, createLogger({level: 'info', pretty: false, write: (l) => void lines.push(l)}))
@@ -34,7 +31,7 @@ it('serves the stored certificates at start and follows puts and removes; an unu
   expect(served.servedName('mail.example.com')).toBe('mail.example.com')
   expect(lines.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({level: 'error', name: 'broken.example.com'}))
 
-  await store.certs.put(stored(later))
+  await store.certs.put(storedOf(later))
   await until(() => served.servedName('mta-sts.example.com') === 'mta-sts.example.com')
   await store.certs.remove('mail.example.com')
   await until(() => served.servedName('mail.example.com') === undefined)

@@ -69,6 +69,7 @@ describe('HttpFrontEnd', () => {
       if (r.path === '/throws') throw new Error('route broke')
       return undefined
     },
+    (r) => (r.path === '/bad-header' ? {status: 200, headers: {'X-Bad': 'line\r\nbreak'}, body: 'x'} : undefined),
   ]
 
   beforeAll(async () => {
@@ -130,11 +131,20 @@ describe('HttpFrontEnd', () => {
     }
   })
 
+  it('headers over maxHeaderBytes are 431', async () => {
+    expect((await fetchHttp(ports.http, {path: '/first', headers: {'X-Big': 'a'.repeat(DEFAULT_HTTP_LIMITS.maxHeaderBytes)}})).status).toBe(431)
+  })
+
   it('a route that throws is 500, with the error logged; each request is logged at debug', async () => {
     expect((await fetchHttp(ports.http, {path: '/throws'})).status).toBe(500)
     const lines = logged.map((l) => JSON.parse(l))
     expect(lines.find((l) => l.msg === 'an http route failed')).toMatchObject({level: 'error', path: '/throws', err: {message: 'route broke'}})
     expect(lines.find((l) => l.msg === 'http request' && l.path === '/throws')).toMatchObject({level: 'debug', method: 'GET', status: 500})
+  })
+
+  it('a reply that cannot be written (a header with a line break) is 500, logged', async () => {
+    expect((await fetchHttp(ports.http, {path: '/bad-header'})).status).toBe(500)
+    expect(logged.map((l) => JSON.parse(l)).find((l) => l.msg === 'an http reply failed')).toMatchObject({level: 'error', path: '/bad-header'})
   })
 
   it('HTTPS: the certificate by SNI (the default without), the request marked secure', async () => {
@@ -186,5 +196,45 @@ describe('the request as routes see it', () => {
     expect(targetOf('/.well-known/mta-sts.txt')).toMatchObject({path: '/.well-known/mta-sts.txt'})
     expect(targetOf('/mail/config-v1.1.xml?emailaddress=a%40b.test').query.get('emailaddress')).toBe('a@b.test')
     expect(targetOf('http://autoconfig.example.com/a%20b?x=1').path).toBe('/a%20b')
+  })
+})
+
+describe('HttpFrontEnd bounds', () => {
+  it('connections past maxConnections are closed at accept; a request not whole within requestTimeoutMs is 408', async () => {
+    const [fallback] = [await makeCertificate(['localhost'])]
+    const port = await freePort()
+    const front = new HttpFrontEnd(
+      {
+        bind: '127.0.0.1',
+        ports: {http: port, https: 0},
+        limits: {...DEFAULT_HTTP_LIMITS, maxConnections: 2, requestTimeoutMs: 300, keepAliveTimeoutMs: 300},
+        routes: [],
+        certificates: new ServedCertificates({key: fallback!.keyPem, cert: fallback!.certPem}),
+      },
+      createLogger({level: 'silent'}),
+    )
+    await front.start()
+    const open = (): Promise<{socket: ReturnType<typeof netConnect>; closed: Promise<string>}> =>
+      new Promise((resolve) => {
+        const socket = netConnect({host: '127.0.0.1', port})
+        let got = ''
+        socket.on('data', (d) => (got += d))
+        socket.on('error', () => {})
+        const closed = new Promise<string>((r) => socket.once('close', () => r(got)))
+        socket.once('connect', () => resolve({socket, closed}))
+      })
+    try {
+      const a = await open()
+      const b = await open()
+      const c = await open()
+      // the third is over the bound: closed without an answer
+      expect(await c.closed).toBe('')
+      // a slow request (headers never finished) is answered 408 and closed
+      a.socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      expect(await a.closed).toMatch(/^HTTP\/1\.1 408 /)
+      b.socket.destroy()
+    } finally {
+      await front.stop()
+    }
   })
 })

@@ -16,7 +16,7 @@
  *    pipelined behind STARTTLS is refused with the connection (CVE-2011-0411 class).
  */
 import type {Socket} from 'node:net'
-import {TLSSocket, type TLSSocketOptions} from 'node:tls'
+import {TLSSocket} from 'node:tls'
 import {newId} from '../../ids.js'
 import type {Logger} from '../../log.js'
 import {parsePath, type SmtpAddress} from './address.js'
@@ -26,6 +26,7 @@ import {LineReader, TOO_LONG} from './line-reader.js'
 import {errorReply, formatReply} from './replies.js'
 import {decodeLoginPassword, decodeLoginUsername, decodePlain, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, type SmtpAuth} from './sasl.js'
 import type {HookCallback, ListenerLimits, ListenerOptions, SmtpHooks, SmtpSession, TransmissionType} from './types.js'
+import type {SocketCertificates} from '../../certs/tls-certificates.js'
 
 /** smtp-server's maxCommandLength: RFC 5321 §4.5.3.1.4 asks for 512, AUTH PLAIN lines need more */
 export const MAX_LINE = 4096
@@ -50,7 +51,7 @@ export interface ConnectionHost {
   readonly options: ListenerOptions
   readonly hooks: SmtpHooks
   /** what STARTTLS and implicit TLS wrap the socket with: the certificates current at the handshake; undefined: no TLS */
-  readonly tls: {socketOptions(): TLSSocketOptions} | undefined
+  readonly tls: SocketCertificates | undefined
   /** a graceful stop has begun: every command gets 421 */
   readonly stopping: boolean
   /** open connections of this listener, this one included */

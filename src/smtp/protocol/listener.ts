@@ -8,9 +8,9 @@
  * connection's idle timeout and the connection limit cover the handshake too.
  */
 import {createServer, type Server, type Socket} from 'node:net'
-import type {TLSSocketOptions} from 'node:tls'
 import {SmtpConnection, type ConnectionHost} from './connection.js'
 import type {ListenerOptions, SmtpHooks} from './types.js'
+import type {SocketCertificates} from '../../certs/tls-certificates.js'
 
 export class SmtpListener implements ConnectionHost {
   readonly server: Server
@@ -22,7 +22,7 @@ export class SmtpListener implements ConnectionHost {
     readonly options: ListenerOptions,
     readonly hooks: SmtpHooks,
     /** every handshake's certificate (by SNI); undefined: no TLS */
-    readonly tls: {socketOptions(): TLSSocketOptions} | undefined,
+    readonly tls: SocketCertificates | undefined,
   ) {
     if (options.implicitTls && !tls) throw new Error('an implicit TLS listener needs a key and certificate')
     // replies are small and often several back to back: Nagle must not hold them (set once, at accept)
