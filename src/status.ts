@@ -1,4 +1,5 @@
 /** What `mailbox status` reports: store counts always, and live server facts when it runs. */
+import type {AcmeStatus} from './acme/manager.js'
 import type {AuthStats} from './auth/actor.js'
 import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
@@ -37,6 +38,8 @@ export interface ServerStatus {
   counts: StoreCounts
   /** a PostgreSQL store: the nodes sharing it (this one included) */
   cluster?: ClusterStatus
+  /** ACME on (acme.directory): each name's certificate, its state, last error and next attempt */
+  acme?: AcmeStatus
 }
 
 /**
