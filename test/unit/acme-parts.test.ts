@@ -7,6 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {ChallengeResponses, MAX_PENDING} from '../../src/acme/challenges.js'
 import {DEFAULT_ACME, retryDelay} from '../../src/acme/config.js'
 import {certificateNames} from '../../src/acme/names.js'
+import {chooseChallenge} from '../../src/acme/start.js'
 import type {HttpRequest} from '../../src/http/route.js'
 import {loadTls} from '../../src/tls.js'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -77,5 +78,17 @@ describe('retry backoff', () => {
     const config = {retryMinMs: 60_000, retryMaxMs: 3600_000}
     expect([1, 2, 3, 4, 5, 6, 7, 100].map((n) => retryDelay(config, n))).toEqual([60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3600_000, 3600_000])
     expect(retryDelay(DEFAULT_ACME, 1)).toBe(DEFAULT_ACME.retryMinMs)
+  })
+})
+
+describe('the challenge', () => {
+  it('auto: TLS-ALPN-01 when the HTTPS port listens, else HTTP-01; a choice whose port is off is refused, naming the keys', () => {
+    expect(chooseChallenge('auto', {http: 80, https: 443})).toBe('tls-alpn-01')
+    expect(chooseChallenge('auto', {http: 80, https: 0})).toBe('http-01')
+    expect(chooseChallenge('http-01', {http: 80, https: 443})).toBe('http-01')
+    expect(chooseChallenge('tls-alpn-01', {http: 80, https: 443})).toBe('tls-alpn-01')
+    expect(() => chooseChallenge('auto', {http: 0, https: 0})).toThrow(/needs the HTTPS port \(TLS-ALPN-01\) or the HTTP port \(HTTP-01\): set ports.https \/ ports.http/)
+    expect(() => chooseChallenge('tls-alpn-01', {http: 80, https: 0})).toThrow(/needs the HTTPS port/)
+    expect(() => chooseChallenge('http-01', {http: 0, https: 443})).toThrow(/needs the HTTP port/)
   })
 })
