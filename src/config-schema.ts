@@ -111,27 +111,24 @@ function checkDnsServer(value: string): void {
   if (!m || !ip || !isIP(ip) || !(Number(m[3]) > 0 && Number(m[3]) < 65536)) throw new MailboxError('invalid', 'must be an IP address, optionally with :PORT ([IPv6]:PORT)')
 }
 
-/** an http:// or https:// URL (rspamd's workers) */
-function checkHttpUrl(value: string): void {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new MailboxError('invalid', 'must be a URL, http://HOST:PORT')
+/** a URL of one of `protocols` ('http:', 'https:'); `form` shows the shape in the error */
+function urlCheck(protocols: string[], form: string, why = ''): (value: string) => void {
+  return (value) => {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      throw new MailboxError('invalid', `must be a URL, ${form}`)
+    }
+    if (!protocols.includes(url.protocol)) throw new MailboxError('invalid', `must be an ${protocols.map((p) => `${p}//`).join(' or ')} URL${why}`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MailboxError('invalid', 'must be an http:// or https:// URL')
 }
 
+/** an http:// or https:// URL (rspamd's workers) */
+const checkHttpUrl = urlCheck(['http:', 'https:'], 'http://HOST:PORT')
+
 /** RFC 8555 §6.1: ACME is spoken over HTTPS only */
-function checkAcmeDirectory(value: string): void {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new MailboxError('invalid', 'must be a URL, https://HOST/PATH')
-  }
-  if (url.protocol !== 'https:') throw new MailboxError('invalid', 'must be an https:// URL (RFC 8555 §6.1)')
-}
+const checkAcmeDirectory = urlCheck(['https:'], 'https://HOST/PATH', ' (RFC 8555 §6.1)')
 
 function checkEmail(value: string): void {
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new MailboxError('invalid', 'must be an email address')
