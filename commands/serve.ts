@@ -50,6 +50,8 @@ export default class Serve extends MailboxCommand {
     'imaps-port': portFlag('imaps', 'IMAP over implicit TLS'),
     'pop3-port': portFlag('pop3', 'POP3 (STLS)'),
     'pop3s-port': portFlag('pop3s', 'POP3 over implicit TLS'),
+    'http-port': portFlag('http', 'HTTP (ACME HTTP-01, MTA-STS, autoconfig)', 'default off; 80 with --standard-ports'),
+    'https-port': portFlag('https', 'HTTPS (certificates by SNI, ACME TLS-ALPN-01)', 'default off; 443 with --standard-ports'),
     'matcher-port': portFlag('matcher', 'Test matcher protocol', `default ${DEFAULT_PORTS.matcher} with --capture, otherwise off`),
     'managesieve-port': Flags.integer({
       summary: 'ManageSieve (RFC 5804, STARTTLS) port, where users manage their Sieve filters from their mail client (default off; 4190 is the standard port).',

@@ -50,6 +50,10 @@ import {ensureDataDir, type Store} from './store/store.js'
 import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from './reload.js'
 import {sieveQuotaOf} from './sieve-scripts/config.js'
 import {loadTls, type TlsMaterial} from './tls.js'
+import {ServedCertificates} from './certs/tls-certificates.js'
+import {serveStoredCertificates} from './certs/from-store.js'
+import {HttpFrontEnd} from './http/server.js'
+import {routesOf} from './http/routes-of.js'
 import {VERSION} from './version.js'
 
 export class App {
@@ -65,6 +69,14 @@ export class App {
   private imap?: ImapFrontEnd
   private pop3?: Pop3FrontEnd
   private managesieve?: ManageSieveFrontEnd
+  private http?: HttpFrontEnd
+  /**
+   * The certificates every TLS listener asks at each handshake: the default pair (tlsCert/tlsKey
+   * or the self-signed one; a reload replaces it) and those kept in store.certs (installed at
+   * start and on each change, ACME's included). Other parts (ACME) install into it.
+   */
+  certificates?: ServedCertificates
+  private unwatchCertificates: () => void = () => {}
   private matcher?: MatcherServer
   private queue?: QueueActor
   /** `metrics.port` set: counting from start-up, listening once the protocol listeners are */
@@ -113,8 +125,10 @@ export class App {
 
   private async startParts(): Promise<void> {
     const {bus, store, log, config} = this
-    const tls = await loadTlsOf(config)
-    log.info({source: tls.source}, 'tls certificate')
+    const material = await loadTlsOf(config)
+    log.info({source: material.source}, 'tls certificate')
+    const tls = (this.certificates = new ServedCertificates(material))
+    this.unwatchCertificates = await serveStoredCertificates(tls, store, log.child({component: 'certs'}))
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
     if (weakHashes) log.warn({component: 'auth'}, weakHashes)
@@ -190,6 +204,7 @@ export class App {
     await this.pop3.start()
     this.listeners.push(...this.pop3.listeners)
     await this.startManageSieve(tls)
+    await this.startHttp(tls)
     await this.startMatcher()
     if (this.metrics) this.listeners.push(await this.metrics.listen())
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
@@ -243,7 +258,7 @@ export class App {
   }
 
   /** only when its port is configured (managesieve.port, serve --managesieve-port) */
-  private async startManageSieve(tls: TlsMaterial): Promise<void> {
+  private async startManageSieve(tls: ServedCertificates): Promise<void> {
     const {bind, hostname, allowInsecureAuth, managesieve} = this.config
     if (!managesieve.port) return
     this.managesieve = new ManageSieveFrontEnd(
@@ -264,6 +279,20 @@ export class App {
     this.actors.push(this.managesieve)
     await this.managesieve.start()
     this.listeners.push(...this.managesieve.listeners)
+  }
+
+  /** the HTTP side (ports.http, ports.https): only when a port is set */
+  private async startHttp(tls: ServedCertificates): Promise<void> {
+    const {bind, ports} = this.config
+    if (!ports.http && !ports.https) return
+    const log = this.log.child({component: 'http'})
+    this.http = new HttpFrontEnd(
+      {bind, ports: {http: ports.http, https: ports.https}, limits: this.config.http, routes: routesOf({config: this.config, store: this.store, log}), certificates: tls},
+      log,
+    )
+    this.actors.push(this.http)
+    await this.http.start()
+    this.listeners.push(...this.http.listeners)
   }
 
   /** only in capture mode or when its port is configured: it hands out stored mail */
@@ -306,10 +335,8 @@ export class App {
     Object.assign(this.config, {logLevel: next.logLevel, routes: next.routes, relay: next.relay, dnsServers: next.dnsServers, tlsCert: next.tlsCert, tlsKey: next.tlsKey})
     this.mailAuth?.reconfigure(next.dnsServers)
     this.spam?.reconfigure(next.dnsServers)
-    this.smtp?.reload(tls)
-    this.imap?.reload(tls)
-    this.pop3?.reload(tls)
-    this.managesieve?.reload(tls)
+    // every TLS listener asks it at each handshake: new connections get the new pair
+    this.certificates?.setDefault(tls)
     if (this.queue && relay) this.queue.reroute(routeOf(next, relay), relay.trustedCa)
     this.log.info({tls: tls.source, logLevel: next.logLevel}, 'configuration reloaded')
     if (waiting.length) this.log.warn({settings: waiting}, 'changed settings that take effect only after a restart')
@@ -368,6 +395,7 @@ export class App {
   private async shutdown(): Promise<void> {
     this.bus.publish('server.stopping', {pid: process.pid})
     this.unwatchQueue()
+    this.unwatchCertificates()
     // front-ends first (they are last in `actors`): stop accepting, let open transactions finish
     for (const actor of [...this.actors].reverse()) {
       try {

@@ -159,9 +159,11 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     imaps: port('IMAP over implicit TLS'),
     pop3: port('POP3 with STLS'),
     pop3s: port('POP3 over implicit TLS'),
+    http: {...port('HTTP: ACME HTTP-01 challenges, MTA-STS and autoconfig answers (80 is the standard port, with standardPorts)'), example: 80},
+    https: {...port('HTTPS, certificates by SNI; ACME TLS-ALPN-01 (443 is the standard port, with standardPorts)'), example: 443},
     matcher: {...port('test matcher protocol'), unset: 'on (60510) in capture mode, off otherwise', example: 60510},
   }),
-  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
+  standardPorts: {kind: 'boolean', description: 'listen on 25, 587, 465, 143, 993, 110, 995, 80, 443 (ports.* still set single ones)', unset: 'false: the unprivileged ports above', example: true},
   capture: {kind: 'boolean', description: 'capture mode: accept mail for every address of every domain and never relay'},
   captureRetention: object('capture mode: captured mail is pruned in the background, oldest first, from every INBOX', {
     maxAgeMs: span('mail that arrived longer ago is removed; 0 = no age limit', 0),
@@ -369,6 +371,15 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     closeTimeoutMs: timer('on stop, how long a running command may take'),
     handshakeTimeoutMs: timer('an unfinished TLS handshake is dropped after this', 1000),
     lingerMs: timer('after the server closes, how long the client may read the last reply'),
+  }),
+  http: object('the HTTP side (ports.http, ports.https): bounds on what a client sends', {
+    maxRequestBytes: bytes('largest request body (POST); more is answered 413', 0),
+    maxHeaderBytes: bytes('request line and headers together; more is answered 431', 1024),
+    requestTimeoutMs: timer('a request not whole (headers and body) by then is answered 408', 1000),
+    keepAliveTimeoutMs: timer('an idle kept-alive connection is closed after this', 100),
+    maxConnections: count('connections per listener (HTTP, HTTPS)'),
+    handshakeTimeoutMs: timer('HTTPS: the ClientHello and TLS handshake must finish within this', 100),
+    closeTimeoutMs: timer('on stop, how long a request being answered may take'),
   }),
   matcher: object('the test matcher protocol (capture mode)', {
     maxLineBytes: bytes('longest protocol line', 1024),

@@ -23,6 +23,7 @@ import {DEFAULT_INBOUND_AUTH, type InboundAuthConfig} from './mail-auth/policy.j
 import {parseJsonc} from './jsonc.js'
 import type {Level} from './log.js'
 import {DEFAULT_MANAGESIEVE, type ManageSieveConfig} from './managesieve/limits.js'
+import {DEFAULT_HTTP_LIMITS, type HttpLimits} from './http/limits.js'
 import {DEFAULT_MATCHER_CONFIG, type MatcherConfig} from './matcher/server.js'
 import {DEFAULT_METRICS, type MetricsConfig} from './metrics/config.js'
 import {DEFAULT_POP3_LIMITS, type Pop3Limits} from './pop3/limits.js'
@@ -33,7 +34,7 @@ import {DEFAULT_SPAM, type SpamConfig} from './spam/config.js'
 import {DEFAULT_SRS, type SrsConfig} from './srs/route.js'
 import {DEFAULT_POOL_OPTIONS, type PgPoolOptions} from './store/pg/options.js'
 
-export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'matcher'] as const
+export const PORT_NAMES = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https', 'matcher'] as const
 export type PortName = (typeof PORT_NAMES)[number]
 
 /** the port each listener uses when on; the matcher's only in capture mode unless set (matcherPort) */
@@ -45,6 +46,9 @@ export const DEFAULT_PORTS: Record<PortName, number> = {
   imaps: 2993,
   pop3: 2110,
   pop3s: 2995,
+  // the HTTP side (ACME challenges, MTA-STS, autoconfig) is off unless a port is set or standardPorts
+  http: 0,
+  https: 0,
   matcher: 60510,
 }
 
@@ -57,6 +61,8 @@ export const STANDARD_PORTS: Record<Exclude<PortName, 'matcher'>, number> = {
   imaps: 993,
   pop3: 110,
   pop3s: 995,
+  http: 80,
+  https: 443,
 }
 
 export interface ServeConfig {
@@ -91,6 +97,8 @@ export interface ServeConfig {
   pop3: Pop3Limits
   /** the ManageSieve listener (src/managesieve/): off unless its port is set */
   managesieve: ManageSieveConfig
+  /** the HTTP side's bounds (src/http/limits.ts) */
+  http: HttpLimits
   matcher: MatcherConfig
   /** the monitoring listener (src/metrics/) */
   metrics: MetricsConfig
@@ -149,6 +157,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     imap: structuredClone(DEFAULT_IMAP_LIMITS),
     pop3: structuredClone(DEFAULT_POP3_LIMITS),
     managesieve: structuredClone(DEFAULT_MANAGESIEVE),
+    http: structuredClone(DEFAULT_HTTP_LIMITS),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     metrics: structuredClone(DEFAULT_METRICS),
     acme: {...DEFAULT_ACME},

@@ -67,6 +67,8 @@ export const RESTART_ONLY = [
   // the ACME manager is made at start for one directory, its challenge chosen by the ports that listen
   'acme.directory',
   'acme.challenge',
+  // the HTTP servers are made with their bounds at start
+  'http',
 ] as const
 
 export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): string[] {

@@ -5,7 +5,7 @@
  */
 import {once} from 'node:events'
 import type {Socket} from 'node:net'
-import {TLSSocket, type SecureContext} from 'node:tls'
+import {TLSSocket, type TLSSocketOptions} from 'node:tls'
 
 /** resolves once `socket` has drained what it buffered, or has closed */
 export function drained(socket: Socket): Promise<void> {
@@ -18,7 +18,8 @@ export function drained(socket: Socket): Promise<void> {
 }
 
 export interface ServerTlsOptions {
-  secureContext: SecureContext
+  /** the certificates current at the handshake (../certs/tls-certificates.ts `socketOptions`) */
+  tls: {socketOptions(): TLSSocketOptions}
   /** a handshake that has not finished by then is cut (sooner than an idle session) */
   handshakeTimeoutMs: number
   /** the socket's inactivity timeout once the handshake is done */
@@ -35,7 +36,7 @@ export function startServerTls(plain: Socket, options: ServerTlsOptions, attach:
   plain.removeAllListeners('data')
   plain.removeAllListeners('timeout')
   plain.setTimeout(0)
-  const secure = new TLSSocket(plain, {isServer: true, secureContext: options.secureContext})
+  const secure = new TLSSocket(plain, options.tls.socketOptions())
   attach(secure)
   secure.setTimeout(options.handshakeTimeoutMs)
   return new Promise((resolve) => {

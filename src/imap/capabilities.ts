@@ -10,7 +10,7 @@ export function capabilities(session: Session): string {
   let caps = `${ALWAYS} APPENDLIMIT=${session.options.limits.maxLiteralSize}`
   // COMPRESS is a command of the authenticated state (RFC 4978 §3), as in Dovecot
   if (session.state !== 'not-authenticated') return `${caps} COMPRESS=DEFLATE`
-  if (!session.secure && session.options.secureContext) caps += ' STARTTLS'
+  if (!session.secure && session.options.tls) caps += ' STARTTLS'
   caps += mayAuthenticate(session) ? ' AUTH=PLAIN AUTH=LOGIN' : ' LOGINDISABLED'
   return caps
 }

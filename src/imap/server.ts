@@ -5,12 +5,11 @@
  * user's sessions with NOTIFY set (one bus subscription each for all sessions).
  */
 import {createServer, type Server, type Socket} from 'node:net'
-import {createSecureContext, createServer as createTlsServer, Server as TlsServer, type SecureContext} from 'node:tls'
 import type {Actor, Bus, EventMap, FolderEvent} from '../bus.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
-import type {TlsMaterial} from '../tls.js'
+import type {ServedCertificates} from '../certs/tls-certificates.js'
 import {ConnectionLimits, slotsForTls, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {refuseConnection} from '../socket-close.js'
 import {capabilities} from './capabilities.js'
@@ -36,8 +35,6 @@ export class ImapFrontEnd implements Actor {
   private readonly watching = new Map<Session, number>()
   /** user → sessions with NOTIFY set: they hear of every folder of theirs */
   private readonly notifying = new Map<string, Set<Session>>()
-  /** what STARTTLS uses: replaced by a reload, taken by each session when it connects */
-  private secureContext: SecureContext
   private unsubscribe?: () => void
   private unsubscribeFolders?: () => void
   /** set by serve's metrics before start: each session reports its commands' latency here */
@@ -46,10 +43,10 @@ export class ImapFrontEnd implements Actor {
   constructor(
     private readonly bus: Bus,
     private readonly options: ImapOptions,
-    private readonly tls: TlsMaterial,
+    /** IMAPS and STARTTLS ask it at each handshake */
+    private readonly tls: ServedCertificates,
     private readonly log: Logger,
   ) {
-    this.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
     this.connectionLimits = new ConnectionLimits(options.limits, [
       ...(options.ports.imap ? ['imap'] : []),
       ...(options.ports.imaps ? ['imaps'] : []),
@@ -77,7 +74,7 @@ export class ImapFrontEnd implements Actor {
       await this.listen(server, ports.imap, 'imap')
     }
     if (ports.imaps) {
-      const server = createTlsServer({key: this.tls.key, cert: this.tls.cert, handshakeTimeout: this.options.limits.handshakeTimeoutMs}, (socket) =>
+      const server = this.tls.tlsServer({handshakeTimeout: this.options.limits.handshakeTimeoutMs}, (socket) =>
         this.accept(socket, slotOf(socket), true),
       )
       const slotOf = slotsForTls(server, this.connectionLimits, 'imaps', (err) => this.log.debug({err}, 'imaps handshake failed'))
@@ -90,16 +87,6 @@ export class ImapFrontEnd implements Actor {
     server.on('error', (err) => this.log.warn({err, listener: name}, 'imap listener error'))
     this.servers.push(server)
     this.listeners.push({name, address: `${this.options.bind}:${port}`})
-  }
-
-  /**
-   * A reload (SIGHUP): new IMAPS connections, and STARTTLS in sessions that connect from now on,
-   * get `tls`; open TLS sessions keep theirs. (The limits need nothing: they are read from
-   * `options.limits` as they are used.)
-   */
-  reload(tls: TlsMaterial): void {
-    this.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
-    for (const server of this.servers) if (server instanceof TlsServer) server.setSecureContext({key: tls.key, cert: tls.cert})
   }
 
   private accept(socket: Socket, slot: ConnectionSlot, secure: boolean): void {
@@ -123,7 +110,7 @@ export class ImapFrontEnd implements Actor {
     const session = new Session(
       socket,
       this.bus,
-      {hostname: this.options.hostname, allowInsecureAuth: this.options.allowInsecureAuth, limits, secureContext: this.secureContext},
+      {hostname: this.options.hostname, allowInsecureAuth: this.options.allowInsecureAuth, limits, tls: this.tls},
       this.log,
       secure,
       hooks,

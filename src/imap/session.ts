@@ -12,7 +12,7 @@
  */
 import type {Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
-import {TLSSocket, type SecureContext} from 'node:tls'
+import {TLSSocket, type TLSSocketOptions} from 'node:tls'
 import type {Bus, FolderEvent, MessageChangeKind} from '../bus.js'
 import {isMailboxError, MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -43,8 +43,8 @@ export interface SessionOptions {
   hostname: string
   allowInsecureAuth: boolean
   limits: ImapLimits
-  /** for STARTTLS; absent: not offered */
-  secureContext?: SecureContext
+  /** what STARTTLS wraps the socket with (the certificates current at the handshake, by SNI); absent: not offered */
+  tls?: {socketOptions(): TLSSocketOptions}
 }
 
 /** how a session tells the server what it is doing */
@@ -605,7 +605,7 @@ export class Session {
     // anything the client sent after STARTTLS in the clear must not be obeyed (CVE-2011-0411 class)
     this.framing.reset()
     this.queue.length = 0
-    const secure = new TLSSocket(plain, {isServer: true, secureContext: this.options.secureContext!})
+    const secure = new TLSSocket(plain, this.options.tls!.socketOptions())
     this.socket = secure
     this.secure = true
     this.handshaking = true

@@ -6,7 +6,6 @@
  * the bus, scripts through the store's `sieve` operations.
  */
 import {createServer, type Server, type Socket} from 'node:net'
-import {createSecureContext} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
 import {ConnectionLimits, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {newId} from '../ids.js'
@@ -14,7 +13,7 @@ import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import {refuseConnection} from '../socket-close.js'
 import type {ListenerInfo} from '../status.js'
-import type {TlsMaterial} from '../tls.js'
+import type {ServedCertificates} from '../certs/tls-certificates.js'
 import type {ManageSieveConfig} from './limits.js'
 import type {SieveQuota, SieveScripts} from './scripts.js'
 import {ManageSieveSession, type SessionContext} from './session.js'
@@ -43,11 +42,12 @@ export class ManageSieveFrontEnd implements Actor {
   constructor(
     bus: Bus,
     private readonly options: ManageSieveOptions,
-    tls: TlsMaterial,
+    /** STARTTLS asks it at each handshake */
+    tls: ServedCertificates,
     private readonly log: Logger,
   ) {
     const {hostname, allowInsecureAuth, config, sieve, quota, maxRedirects} = options
-    this.ctx = {bus, hostname, allowInsecureAuth, limits: config, sieve, quota, maxRedirects, secureContext: createSecureContext({key: tls.key, cert: tls.cert})}
+    this.ctx = {bus, hostname, allowInsecureAuth, limits: config, sieve, quota, maxRedirects, tls}
     this.connectionLimits = new ConnectionLimits(config, [LISTENER])
   }
 
@@ -76,11 +76,6 @@ export class ManageSieveFrontEnd implements Actor {
     await Promise.all([...this.sessions].map((s) => s.shutdown(this.options.config.closeTimeoutMs)))
     await closing
     this.server = undefined
-  }
-
-  /** a reload (SIGHUP): every STARTTLS from now on gets `tls`; open TLS sessions keep theirs */
-  reload(tls: TlsMaterial): void {
-    this.ctx.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
   }
 
   private accept(socket: Socket, slot: ConnectionSlot): void {

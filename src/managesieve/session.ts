@@ -14,7 +14,7 @@
  * (argon2, throttling by source and user, disabled accounts: the same as IMAP and POP3).
  */
 import type {Socket} from 'node:net'
-import type {SecureContext} from 'node:tls'
+import type {TLSSocketOptions} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
 import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
@@ -43,7 +43,8 @@ export interface SessionContext {
   quota(): SieveQuota
   /** the MAXREDIRECTS capability: config sieve.maxRedirects at the time of asking (a reload applies) */
   maxRedirects(): number
-  secureContext: SecureContext
+  /** what STLS/STARTTLS wraps the socket with: the certificates current at the handshake */
+  tls: {socketOptions(): TLSSocketOptions}
 }
 
 type Input = {kind: 'command'; parts: (string | Buffer)[]} | {kind: 'refused'; reason: RefusalReason; fatal: boolean}
@@ -218,8 +219,8 @@ export class ManageSieveSession {
     await new Promise<void>((resolve) => plain.write(response('OK', 'begin TLS negotiation'), () => resolve()))
     this.commands.queue.length = 0
     this.framing.reset()
-    const {secureContext, limits} = this.ctx
-    const secure = await startServerTls(plain, {secureContext, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
+    const {tls: certificates, limits} = this.ctx
+    const secure = await startServerTls(plain, {tls: certificates, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
       this.socket = tls
       this.attach(tls)
     })

@@ -5,7 +5,6 @@
  * `Pop3Session` per connection, which reaches the store only through the bus.
  */
 import {createServer as createPlainServer, type Server, type Socket} from 'node:net'
-import {createSecureContext, createServer as createTlsServer, Server as TlsServer} from 'node:tls'
 import type {Actor, Bus} from '../bus.js'
 import {ConnectionLimits, slotsForTls, type ConnectionCounts, type ConnectionSlot} from '../connection-limits.js'
 import {newId} from '../ids.js'
@@ -13,7 +12,7 @@ import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import {refuseConnection} from '../socket-close.js'
-import type {TlsMaterial} from '../tls.js'
+import type {ServedCertificates} from '../certs/tls-certificates.js'
 import type {Pop3Limits} from './limits.js'
 import {Pop3Session, type SessionContext} from './session.js'
 
@@ -37,7 +36,8 @@ export class Pop3FrontEnd implements Actor {
   constructor(
     bus: Bus,
     private readonly options: Pop3Options,
-    private readonly tls: TlsMaterial,
+    /** POP3S and STLS ask it at each handshake */
+    private readonly tls: ServedCertificates,
     private readonly log: Logger,
   ) {
     this.ctx = {
@@ -45,7 +45,7 @@ export class Pop3FrontEnd implements Actor {
       hostname: options.hostname,
       allowInsecureAuth: options.allowInsecureAuth,
       limits: options.limits,
-      secureContext: createSecureContext({key: tls.key, cert: tls.cert}),
+      tls,
     }
     this.connectionLimits = new ConnectionLimits(options.limits, [
       ...(options.ports.pop3 ? ['pop3'] : []),
@@ -71,7 +71,7 @@ export class Pop3FrontEnd implements Actor {
         server = createPlainServer((socket) => this.accept(socket, this.connectionLimits.admit(socket, role), false))
       } else {
         // a client that never finishes the handshake does not hold a slot for the idle timeout
-        const tlsServer = createTlsServer({key: this.tls.key, cert: this.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs}, (socket) =>
+        const tlsServer = this.tls.tlsServer({handshakeTimeout: limits.handshakeTimeoutMs}, (socket) =>
           this.accept(socket, slotOf(socket), true),
         )
         const slotOf = slotsForTls(tlsServer, this.connectionLimits, role, (err) => this.log.debug({err: err.message}, 'pop3s handshake failed'))
@@ -89,15 +89,6 @@ export class Pop3FrontEnd implements Actor {
     await Promise.all([...this.sessions].map((s) => s.shutdown(this.options.limits.closeTimeoutMs)))
     await Promise.all(closing)
     this.servers.length = 0
-  }
-
-  /**
-   * A reload (SIGHUP): new POP3S connections and every STLS from now on get `tls`; open TLS
-   * sessions keep theirs. (The limits need nothing: sessions read them from `options.limits`.)
-   */
-  reload(tls: TlsMaterial): void {
-    this.ctx.secureContext = createSecureContext({key: tls.key, cert: tls.cert})
-    for (const {server} of this.servers) if (server instanceof TlsServer) server.setSecureContext({key: tls.key, cert: tls.cert})
   }
 
   private accept(socket: Socket, slot: ConnectionSlot, implicitTls: boolean): void {

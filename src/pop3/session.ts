@@ -12,7 +12,7 @@
  * stop just closes the socket.
  */
 import type {Socket} from 'node:net'
-import type {SecureContext} from 'node:tls'
+import type {TLSSocketOptions} from 'node:tls'
 import type {Bus, LoginMechanism} from '../bus.js'
 import {CommandRunner} from '../command-runner.js'
 import {isMailboxError} from '../errors.js'
@@ -34,7 +34,8 @@ export interface SessionContext {
   hostname: string
   allowInsecureAuth: boolean
   limits: Pop3Limits
-  secureContext: SecureContext
+  /** what STLS/STARTTLS wraps the socket with: the certificates current at the handshake */
+  tls: {socketOptions(): TLSSocketOptions}
 }
 
 export class Pop3Session {
@@ -182,8 +183,8 @@ export class Pop3Session {
     await new Promise<void>((resolve) => plain.write('+OK Begin TLS negotiation\r\n', () => resolve()))
     this.commands.queue.length = 0
     this.splitter.reset()
-    const {secureContext, limits} = this.ctx
-    const secure = await startServerTls(plain, {secureContext, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
+    const {tls: certificates, limits} = this.ctx
+    const secure = await startServerTls(plain, {tls: certificates, handshakeTimeoutMs: limits.handshakeTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs}, (tls) => {
       this.socket = tls
       this.attach(tls)
     })

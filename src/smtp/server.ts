@@ -22,7 +22,7 @@ import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
 import {SrsRefused} from '../srs/route.js'
-import type {TlsMaterial} from '../tls.js'
+import type {ServedCertificates} from '../certs/tls-certificates.js'
 import {SmtpError, refusalReason, reply, ruleReply} from './codes.js'
 import {fromHeaderAddresses} from './from-header.js'
 import {MessageBudget} from './message-budget.js'
@@ -97,7 +97,7 @@ export class SmtpFrontEnd implements Actor {
   constructor(
     private readonly bus: Bus,
     private readonly options: SmtpOptions,
-    private tls: TlsMaterial,
+    private readonly tls: ServedCertificates,
     private readonly log: Logger,
   ) {
     // each listener enforces maxConnections itself; the per-address
@@ -148,16 +148,6 @@ export class SmtpFrontEnd implements Actor {
   async stop(): Promise<void> {
     await Promise.all(this.servers.map(({server}) => server.close()))
     this.servers.length = 0
-  }
-
-  /**
-   * A reload (SIGHUP): new connections get `tls` and the limits as they are now in
-   * `options.limits` (each listener reads them at every new connection); open connections keep
-   * their TLS session.
-   */
-  reload(tls: TlsMaterial): void {
-    this.tls = tls
-    for (const {server} of this.servers) server.setSecureContext(tls)
   }
 
   private createServer(role: Role): SmtpListener {

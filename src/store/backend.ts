@@ -9,6 +9,7 @@
  * slow work (argon2id, RSA keys), which the store never does. Reads may be answered from memory:
  * the LMDB backend reads synchronously and returns a resolved promise.
  */
+import type {CertificateStore} from '../certs/types.js'
 import type {Analysis} from '../mailstore/analyze.js'
 import type {FlagMode} from '../mailstore/flags.js'
 import type {Usage} from '../mailstore/folder-rules.js'
@@ -366,6 +367,8 @@ export type StoreChange =
   | {kind: 'capture'}
   /** a user's Sieve scripts changed (put, activate, remove, rename) */
   | {kind: 'sieve'; user: string}
+  /** the certificate kept under `name` was put or removed (`store.certs`): TLS listeners reload it */
+  | {kind: 'certificate'; name: string}
   /** a queue entry is due at `dueAt` (epoch ms): wake the foreman */
   | {kind: 'queue'; dueAt: number}
   | {kind: 'resync'}
@@ -394,6 +397,8 @@ export interface MailboxStore {
   readonly greylist: GreylistStore
   readonly sieve: SieveStore
   readonly settings: SettingsStore
+  /** certificates and ACME accounts (../certs/types.ts; LMDB ./lmdb-certs.ts, PostgreSQL ./pg/certs.ts) */
+  readonly certs: CertificateStore
   readonly changes: ChangeFeed
   /** what the store takes up, for monitoring (`serve`'s metrics): cheap enough for every scrape */
   stats(): Promise<StoreStats>

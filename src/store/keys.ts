@@ -54,3 +54,8 @@ export const vacationReplyKey = (user: string, hash: string): [string, string] =
 export const userVacationRepliesRange = userSieveScriptsRange
 /** `settings`: a named secret (see lmdb-settings.ts) */
 export const secretKey = (name: string): [string, string] => ['secret', name]
+/** `certs`: a certificate by its first name, an ACME account by its directory URL (see lmdb-certs.ts) */
+export const certificateKey = (name: string): [string, string] => ['certificate', name]
+export const acmeAccountKey = (directory: string): [string, string] => ['account', directory]
+export const certificatesRange = {start: ['certificate', ''], end: ['certificate', MAX_STRING]}
+export const acmeAccountsRange = {start: ['account', ''], end: ['account', MAX_STRING]}

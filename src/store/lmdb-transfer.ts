@@ -3,8 +3,9 @@
  * transaction (one snapshot, however long the copy takes; writers meanwhile do not disturb it),
  * the import writes batches in async commits (the fsync off the main thread), the counters last.
  */
-import {deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, secretKey, sieveScriptKey, subscriptionKey} from './keys.js'
+import {acmeAccountKey, acmeAccountsRange, certificateKey, certificatesRange, deliveryLogKey, dkimKeyKey, familiarAddressKey, mailboxKey, messageKey, queueIndexKey, secretKey, sieveScriptKey, subscriptionKey} from './keys.js'
 import type {Store} from './store.js'
+import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
 import {
   commitBatches,
   type Kind,
@@ -37,6 +38,8 @@ function databasesOf(store: Store): PlacesOf<{getCount(o?: object): number}> {
     sieveScript: [store.sieveScripts ?? {getCount: () => 0}],
     // a store written before the database has none: nothing to count or to find taken
     secret: store.settingsDb ? [store.settingsDb] : [],
+    certificate: store.certsDb ? [{getCount: (o?: object) => store.certsDb!.getCount({...o, ...certificatesRange})}] : [],
+    acmeAccount: store.certsDb ? [{getCount: (o?: object) => store.certsDb!.getCount({...o, ...acmeAccountsRange})}] : [],
   }
 }
 
@@ -105,6 +108,8 @@ export function lmdbSource(store: Store, where: string): TransferSource {
       for (const {key, value} of store.settingsDb?.getRange(read()) ?? []) {
         if (key[0] === 'secret') yield {kind: 'secret', value: {name: key[1], value: Buffer.from(value).toString('base64')}}
       }
+      for (const {value} of store.certsDb?.getRange({...read(), ...certificatesRange}) ?? []) yield {kind: 'certificate', value: shape.certificate(value as StoredCertificate)}
+      for (const {value} of store.certsDb?.getRange({...read(), ...acmeAccountsRange}) ?? []) yield {kind: 'acmeAccount', value: shape.acmeAccount(value as AcmeAccount)}
     },
 
     async close() {
@@ -163,6 +168,10 @@ function put(store: Store, r: TransferRecord): void {
     }
     case 'secret':
       return void store.settingsDb?.putSync(secretKey(r.value.name), Buffer.from(r.value.value, 'base64'))
+    case 'certificate':
+      return void store.certsDb?.putSync(certificateKey(r.value.names[0]!), r.value)
+    case 'acmeAccount':
+      return void store.certsDb?.putSync(acmeAccountKey(r.value.directory), r.value)
   }
 }
 

@@ -21,6 +21,8 @@ import {lmdbDirectory, lmdbDkim} from './lmdb-directory.js'
 import {lmdbLearn} from './lmdb-learn.js'
 import {lmdbGreylist} from './lmdb-greylist.js'
 import {lmdbSettings} from './lmdb-settings.js'
+import {lmdbCerts} from './lmdb-certs.js'
+import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
 import {lmdbQueue} from './lmdb-queue.js'
 import {lmdbSieve, type SieveScriptRecord} from './lmdb-sieve.js'
 import {withNfcNames} from './sieve-rules.js'
@@ -90,6 +92,8 @@ export interface Store extends MailboxStore {
   readonly vacationReplies: Database<number, [string, string]> | undefined
   /** installation-wide values, `['secret', name]` → bytes (./lmdb-settings.ts); absent as the greylist's are */
   readonly settingsDb: Database<Uint8Array, [string, string]> | undefined
+  /** certificates and ACME accounts, `['certificate', name]` / `['account', directory]` (./lmdb-certs.ts); absent as the greylist's are */
+  readonly certsDb: Database<StoredCertificate | AcmeAccount, [string, string]> | undefined
   /** read-modify-write in one synchronous, durable write transaction */
   transact<T>(fn: () => T): T
   /**
@@ -190,6 +194,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     greylist: lmdbGreylist(store),
     sieve: withNfcNames(lmdbSieve(store)),
     settings: lmdbSettings(store),
+    certs: lmdbCerts(store),
     path,
     readOnly,
     env,
@@ -217,6 +222,7 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     sieveActive: newerDb('sieveActive'),
     vacationReplies: newerDb('vacationReplies'),
     settingsDb: newerDb('settings'),
+    certsDb: newerDb('certs'),
     transact: (fn) => env.transactionSync(fn),
     // childTransaction, not transaction: the callback runs in an abortable child of the batch's
     // write transaction, so a callback that throws leaves nothing behind (with transaction() its

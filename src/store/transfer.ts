@@ -20,6 +20,7 @@
  * floor is its HIGHESTMODSEQ, so a client that knew an older state resyncs it whole).
  */
 import {createHash, type Hash} from 'node:crypto'
+import type {AcmeAccount, StoredCertificate} from '../certs/types.js'
 import {MailboxError} from '../errors.js'
 import type {
   AliasRecord,
@@ -100,6 +101,8 @@ export interface TransferValues {
   familiarAddress: FamiliarAddress
   sieveScript: SieveScriptTransfer
   secret: SecretTransfer
+  certificate: StoredCertificate
+  acmeAccount: AcmeAccount
 }
 
 export type Kind = keyof TransferValues
@@ -121,6 +124,8 @@ export const KINDS: readonly Kind[] = [
   'familiarAddress',
   'sieveScript',
   'secret',
+  'certificate',
+  'acmeAccount',
 ]
 
 /** how progress and summaries name each kind */
@@ -140,6 +145,8 @@ export const KIND_NAMES: Record<Kind, string> = {
   familiarAddress: 'familiar addresses',
   sieveScript: 'Sieve scripts',
   secret: 'secrets',
+  certificate: 'certificates',
+  acmeAccount: 'ACME accounts',
 }
 
 export type TransferRecord = {[K in Kind]: {kind: K; value: TransferValues[K]}}[Kind]
@@ -340,6 +347,20 @@ const shapeCaptureRule = (r: CaptureRuleRecord): CaptureRuleRecord => ({
 
 const shapeSieveScript = (r: SieveScriptTransfer): SieveScriptTransfer => ({user: r.user, name: r.name, content: r.content, active: r.active, updatedAt: r.updatedAt})
 
+const shapeCertificate = (r: StoredCertificate): StoredCertificate => ({
+  names: [...r.names],
+  certPem: r.certPem,
+  keyPem: r.keyPem,
+  notBefore: r.notBefore,
+  notAfter: r.notAfter,
+  issuer: r.issuer,
+  source: r.source,
+  ...opt('directory', r.directory),
+  updatedAt: r.updatedAt,
+})
+
+const shapeAcmeAccount = (r: AcmeAccount): AcmeAccount => ({directory: r.directory, keyPem: r.keyPem, ...opt('url', r.url), ...opt('email', r.email)})
+
 /** the records' shapes by kind, for the exporters */
 export const shape = {
   domain: shapeDomain,
@@ -353,6 +374,8 @@ export const shape = {
   deliveryAttempt: shapeDeliveryAttempt,
   captureRule: shapeCaptureRule,
   sieveScript: shapeSieveScript,
+  certificate: shapeCertificate,
+  acmeAccount: shapeAcmeAccount,
 }
 
 /** the refusal of a destination that holds records of `kind` */

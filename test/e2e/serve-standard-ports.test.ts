@@ -1,5 +1,5 @@
 /**
- * `serve --standard-ports` listens on 25, 587, 465, 143, 993, 110 and 995, and a single port flag
+ * `serve --standard-ports` listens on 25, 587, 465, 143, 993, 110, 995, 80 and 443, and a single port flag
  * still overrides one of them. Binding ports below 1024 needs root (or CAP_NET_BIND_SERVICE):
  * as root, or on CI (which runs as root), the test binds them; elsewhere it is skipped, and the
  * resolved configuration is covered by test/unit/serve-config.test.ts.
@@ -13,7 +13,7 @@ import {describe, expect, it} from 'vitest'
 import {runJson, startServe, tempDataDir} from '../helpers/cli.js'
 
 const HOST = '127.0.0.2'
-const STANDARD = {smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995}
+const STANDARD = {smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, http: 80, https: 443}
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,8 +27,8 @@ const privileged = process.getuid?.() === 0
 const free = privileged && (await Promise.all(Object.values(STANDARD).map(canListen))).every(Boolean)
 
 describe('serve --standard-ports', () => {
-  it.skipIf(missingOutsideCi(free))('listens on the seven standard ports; --pop3-port 0 still turns POP3 off', async () => {
-    requireInCi(free, `root and the seven standard ports free on ${HOST} are needed`)
+  it.skipIf(missingOutsideCi(free))('listens on the nine standard ports; --pop3-port 0 still turns POP3 off', async () => {
+    requireInCi(free, `root and the nine standard ports free on ${HOST} are needed`)
     const dataDir = tempDataDir()
     const served = await startServe(dataDir, ['--standard-ports', '--bind', HOST, '--pop3-port', '0'], 60_000, {}, {defaultPorts: Object.keys(STANDARD)})
     try {

@@ -14,6 +14,7 @@ import {SmtpListener} from '../../src/smtp/protocol/listener.js'
 import type {ListenerLimits, SmtpHooks, SmtpSession} from '../../src/smtp/protocol/types.js'
 import {createLogger, type Logger} from '../../src/log.js'
 import {loadTls, type TlsMaterial} from '../../src/tls.js'
+import {ServedCertificates} from '../../src/certs/tls-certificates.js'
 import {missingOutsideCi, onPath, pythonWith, requireInCi} from '../helpers/ci.js'
 import {upgradeToTls} from '../helpers/tls.js'
 
@@ -73,7 +74,7 @@ async function start(options: {auth?: boolean; implicitTls?: boolean; allowInsec
       ...(options.log ? {log: options.log} : {}),
     },
     hooks,
-    tls,
+    new ServedCertificates(tls),
   )
   // counts the server's socket writes: replies produced together must leave together
   listener.server.on('connection', (socket: Socket) => {

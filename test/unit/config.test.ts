@@ -29,7 +29,7 @@ function errorOf(fn: () => unknown): MailboxError {
 
 describe('defaults', () => {
   it('ports are the unprivileged ones of DESIGN.md', () => {
-    expect(DEFAULT_PORTS).toEqual({smtp: 2525, submission: 2587, smtps: 2465, imap: 2143, imaps: 2993, pop3: 2110, pop3s: 2995, matcher: 60510})
+    expect(DEFAULT_PORTS).toEqual({smtp: 2525, submission: 2587, smtps: 2465, imap: 2143, imaps: 2993, pop3: 2110, pop3s: 2995, http: 0, https: 0, matcher: 60510})
     expect([...PORT_NAMES].sort()).toEqual(Object.keys(DEFAULT_PORTS).sort())
   })
 

@@ -31,7 +31,7 @@ describe('the config file init writes', () => {
     writeFileSync(path, initConfigText({...settings, publicAddresses}))
     const config = mergeConfig(defaultConfig('/var/lib/mailbox'), readConfigFile(path))
     expect(config).toMatchObject({bind, hostname: 'mail.example.com', publicAddresses, tlsCert: settings.tlsCert, tlsKey: settings.tlsKey})
-    expect(config.ports).toEqual({smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995})
+    expect(config.ports).toEqual({smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, http: 80, https: 443})
   })
 
   it("ACME: with an address (init --acme-email) Let's Encrypt's production directory is on; without, the same section is there commented out and ACME off", () => {

@@ -221,6 +221,8 @@ describe.skipIf(skipWithoutPostgres)('change signals on PostgreSQL', () => {
     expect(parseChange('{"k":"s","u":"a@b"}')).toEqual({kind: 'sieve', user: 'a@b'})
     expect(parseChange('{"k":"s"}')).toBeUndefined()
     expect(parseChange(JSON.stringify({k: 's', u: 'x'.repeat(321)}))).toBeUndefined()
+    expect(parseChange('{"k":"t","n":"mail.example.com"}')).toEqual({kind: 'certificate', name: 'mail.example.com'})
+    expect(parseChange('{"k":"t","n":7}')).toBeUndefined()
   })
 
   it('stores in two schemas of one database do not hear each other', async () => {

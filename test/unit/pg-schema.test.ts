@@ -14,12 +14,14 @@ import {freePort} from '../helpers/ports.js'
 import {skipWithoutPostgres, usePgPools, usePostgres} from '../helpers/postgres.js'
 
 const TABLES = [
+  'acme_accounts',
   'aliases',
   'auth_failures',
   'blob_info',
   'blob_text',
   'blobs',
   'capture_rules',
+  'certificates',
   'delivery_log',
   'directory_deletions',
   'dkim_keys',

@@ -13,6 +13,7 @@ import {MailstoreActor} from '../../src/mailstore/actor.js'
 import {DEFAULT_POP3_LIMITS} from '../../src/pop3/limits.js'
 import {Pop3FrontEnd} from '../../src/pop3/server.js'
 import {loadTls} from '../../src/tls.js'
+import {ServedCertificates} from '../../src/certs/tls-certificates.js'
 import {freePort} from '../helpers/ports.js'
 import {tempStore} from '../helpers/store.js'
 import {RawPop3} from '../e2e/pop3-helpers.js'
@@ -40,7 +41,7 @@ beforeAll(async () => {
   await mailstore.start()
   port = await freePort()
   const tls = await loadTls({dataDir: dirname(store.path), hostname: 'test.example'})
-  pop3 = new Pop3FrontEnd(bus, {bind: '127.0.0.1', hostname: 'test.example', ports: {pop3: port, pop3s: 0}, allowInsecureAuth: true, limits: DEFAULT_POP3_LIMITS}, tls, silentLogger)
+  pop3 = new Pop3FrontEnd(bus, {bind: '127.0.0.1', hostname: 'test.example', ports: {pop3: port, pop3s: 0}, allowInsecureAuth: true, limits: DEFAULT_POP3_LIMITS}, new ServedCertificates(tls), silentLogger)
   await pop3.start()
   for (const s of ['one', 'two', 'three']) await deliver(s)
 })

@@ -22,7 +22,7 @@ const {matcher: _, ...unprivileged} = DEFAULT_PORTS
 
 describe('standard ports', () => {
   it('are the IANA ports of SMTP, submission, SMTPS, IMAP(S), POP3(S)', () => {
-    expect(STANDARD_PORTS).toEqual({smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995})
+    expect(STANDARD_PORTS).toEqual({smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, http: 80, https: 443})
   })
 
   it('--standard-ports sets them all; a single port flag still wins; the matcher is left alone', () => {

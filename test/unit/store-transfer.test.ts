@@ -7,6 +7,7 @@
  * the PostgreSQL directory loads on a node, counters continue past the source's, one blob keeps
  * its references. A destination that holds anything is refused before anything is written.
  */
+import {storedCertificate} from '../helpers/certs-contract.js'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -73,6 +74,10 @@ async function filledStore(dir: string): Promise<void> {
     await store.sieve.claimVacationReply(ALICE, 'not copied', at, 86_400_000)
     // the SRS secret: addresses made before a copy must still reverse after it
     await store.settings.secret('srs')
+    // certificates with their keys, and an ACME account: a copy serves the same certificates
+    await store.certs.put(storedCertificate(['mail.example.com', 'mta-sts.example.com']))
+    await store.certs.put(storedCertificate(['autoconfig.example.com'], {notAfter: 1_800_000_000_000}))
+    await store.certs.putAccount({directory: 'https://acme.test/dir', keyPem: 'KEY', url: 'https://acme.test/acct/1', email: 'admin@example.com'})
 
     // one delivery to three local users (one blob, three references) and one remote recipient (queued)
     const raw = message('to everyone')
@@ -141,6 +146,8 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
     expect(there.copied.queueEntry.count).toBe(2)
     expect(there.copied.deliveryAttempt.count).toBe(1)
     expect(there.copied.secret.count).toBe(1)
+    expect(there.copied.certificate.count).toBe(2)
+    expect(there.copied.acmeAccount.count).toBe(1)
     // the subscriptions, those without a folder included: 3 users × 6 defaults, FUN and its parent, Short-lived and Gone, less Archive
     expect(there.copied.subscription.count).toBe(6 * 3 + 4 - 1)
     expect(there.copied.sieveScript.count).toBe(3)
@@ -194,6 +201,8 @@ describe.skipIf(skipWithoutPostgres)('store copy between LMDB and PostgreSQL', (
       expect((await after.sieve.active(ALICE))?.name).toBe('Filtres ünïcödé')
       expect(await after.sieve.active(CAFE)).toBeUndefined()
       expect((await after.settings.secret('srs')).equals(await before.settings.secret('srs'))).toBe(true)
+      expect(await after.certs.list()).toEqual(await before.certs.list())
+      expect(await after.certs.account('https://acme.test/dir')).toEqual(await before.certs.account('https://acme.test/dir'))
       // counters: a folder made now gets an id and a UIDVALIDITY past every one the source gave out
       const made = newFolder(after, ALICE, 'New')
       expect(made.id).toBe((before.meta.get('lastMailboxId') as number) + 1)

@@ -5,7 +5,7 @@ export const STARTTLS: CommandHandler = {
   states: ['not-authenticated'],
   async run(session, {tag, args}) {
     args.end()
-    if (session.secure || !session.options.secureContext) throw new ImapError('BAD', 'TLS is already active')
+    if (session.secure || !session.options.tls) throw new ImapError('BAD', 'TLS is already active')
     session.write(`${tag} OK Begin TLS negotiation now\r\n`)
     await session.startTls()
     return null

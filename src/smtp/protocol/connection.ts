@@ -16,7 +16,7 @@
  *    pipelined behind STARTTLS is refused with the connection (CVE-2011-0411 class).
  */
 import type {Socket} from 'node:net'
-import {TLSSocket, type SecureContext} from 'node:tls'
+import {TLSSocket, type TLSSocketOptions} from 'node:tls'
 import {newId} from '../../ids.js'
 import type {Logger} from '../../log.js'
 import {parsePath, type SmtpAddress} from './address.js'
@@ -49,8 +49,8 @@ const HTTP_REQUEST = /^(OPTIONS|GET|HEAD|POST|PUT|DELETE|TRACE|CONNECT) \/.* HTT
 export interface ConnectionHost {
   readonly options: ListenerOptions
   readonly hooks: SmtpHooks
-  /** the context STARTTLS and implicit TLS use now (a reload swaps it); undefined: no TLS */
-  readonly secureContext: SecureContext | undefined
+  /** what STARTTLS and implicit TLS wrap the socket with: the certificates current at the handshake; undefined: no TLS */
+  readonly tls: {socketOptions(): TLSSocketOptions} | undefined
   /** a graceful stop has begun: every command gets 421 */
   readonly stopping: boolean
   /** open connections of this listener, this one included */
@@ -326,7 +326,7 @@ export class SmtpConnection {
       case 'HELP':
         return true
       case 'STARTTLS':
-        return this.host.secureContext !== undefined
+        return this.host.tls !== undefined
       case 'AUTH':
         return this.host.options.auth
       default:
@@ -371,7 +371,7 @@ export class SmtpConnection {
     const features = [greeting, 'PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES']
     // RFC 8314 §3 / RFC 4954 §4: no password offers in the clear
     if (this.host.options.auth && !this.session.user && (this.session.secure || this.host.options.allowInsecureAuth)) features.push('AUTH PLAIN LOGIN')
-    if (!this.session.secure && this.host.secureContext) features.push('STARTTLS')
+    if (!this.session.secure && this.host.tls) features.push('STARTTLS')
     if (maxMessageSize > 0) features.push(`SIZE ${maxMessageSize}`)
     this.answer(250, undefined, features)
   }
@@ -556,7 +556,7 @@ export class SmtpConnection {
     plain.setTimeout(0)
     plain.removeAllListeners('timeout')
     plain.on('error', this.onError)
-    const secure = new TLSSocket(plain, {isServer: true, secureContext: this.host.secureContext!})
+    const secure = new TLSSocket(plain, this.host.tls!.socketOptions())
     this.socket = secure
     secure.on('error', this.onError)
     secure.once('close', this.onClose)

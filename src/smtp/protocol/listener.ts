@@ -1,6 +1,6 @@
 /**
- * An SMTP listener (smtp-server's SMTPServer in shape): the TCP server, the secure context that
- * STARTTLS and implicit TLS use (swapped by a reload for new handshakes), the set of live
+ * An SMTP listener (smtp-server's SMTPServer in shape): the TCP server, the served certificates
+ * that STARTTLS and implicit TLS ask at each handshake (../../certs/tls-certificates.ts), the set of live
  * connections, and a graceful stop that waits `closeTimeoutMs` for sessions to end and then sends
  * `421` to each one still open.
  *
@@ -8,39 +8,29 @@
  * connection's idle timeout and the connection limit cover the handshake too.
  */
 import {createServer, type Server, type Socket} from 'node:net'
-import {createSecureContext, type SecureContext} from 'node:tls'
+import type {TLSSocketOptions} from 'node:tls'
 import {SmtpConnection, type ConnectionHost} from './connection.js'
 import type {ListenerOptions, SmtpHooks} from './types.js'
 
 export class SmtpListener implements ConnectionHost {
   readonly server: Server
   private readonly connections = new Set<SmtpConnection>()
-  private context: SecureContext | undefined
   private stopTimer: NodeJS.Timeout | undefined
   stopping = false
 
   constructor(
     readonly options: ListenerOptions,
     readonly hooks: SmtpHooks,
-    tls: {key: string | Buffer; cert: string | Buffer} | undefined,
+    /** every handshake's certificate (by SNI); undefined: no TLS */
+    readonly tls: {socketOptions(): TLSSocketOptions} | undefined,
   ) {
-    this.context = tls ? createSecureContext({key: tls.key, cert: tls.cert}) : undefined
-    if (options.implicitTls && !this.context) throw new Error('an implicit TLS listener needs a key and certificate')
+    if (options.implicitTls && !tls) throw new Error('an implicit TLS listener needs a key and certificate')
     // replies are small and often several back to back: Nagle must not hold them (set once, at accept)
     this.server = createServer({noDelay: true}, (socket) => this.accept(socket))
   }
 
-  get secureContext(): SecureContext | undefined {
-    return this.context
-  }
-
   get connectionCount(): number {
     return this.connections.size
-  }
-
-  /** new handshakes use this key and certificate; sessions already secure keep theirs */
-  setSecureContext(tls: {key: string | Buffer; cert: string | Buffer}): void {
-    this.context = createSecureContext({key: tls.key, cert: tls.cert})
   }
 
   /**

@@ -48,6 +48,7 @@ export class ChangeSignals {
   private directoryChanged = false
   private captureChanged = false
   private readonly sieveUsers = new Set<string>()
+  private readonly certificates = new Set<string>()
 
   /** a folder's messages, flags or counts changed (its HIGHESTMODSEQ is read at send) */
   folder(id: number): void {
@@ -79,6 +80,11 @@ export class ChangeSignals {
     this.sieveUsers.add(user)
   }
 
+  /** the certificate kept under `name` was put or removed */
+  certificate(name: string): void {
+    this.certificates.add(name)
+  }
+
   /** Sends the signals on `client`, inside its open transaction: delivered at COMMIT, dropped at ROLLBACK. */
   async send(client: pg.ClientBase): Promise<void> {
     const payloads: string[] = []
@@ -97,6 +103,7 @@ export class ChangeSignals {
     if (this.directoryChanged) payloads.push(JSON.stringify(this.directoryVersion === undefined ? {k: 'd'} : {k: 'd', v: this.directoryVersion}))
     if (this.captureChanged) payloads.push(JSON.stringify({k: 'c'}))
     for (const u of this.sieveUsers) payloads.push(JSON.stringify({k: 's', u}))
+    for (const n of this.certificates) payloads.push(JSON.stringify({k: 't', n}))
     if (payloads.length) await client.query(`SELECT pg_notify(${CHANNEL_SQL}, p) FROM unnest($1::text[]) AS p`, [payloads])
   }
 }
@@ -144,6 +151,8 @@ export function parseChange(payload: string | undefined): StoreChange | undefine
       return {kind: 'capture'}
     case 's':
       return typeof o.u === 'string' && o.u.length <= 320 ? {kind: 'sieve', user: o.u} : undefined
+    case 't':
+      return typeof o.n === 'string' && o.n.length <= 253 ? {kind: 'certificate', name: o.n} : undefined
     case 'r':
       return {kind: 'resync'}
     default:

@@ -342,4 +342,26 @@ export const MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // 11 → 12 (issue 22): certificates with their keys, and ACME accounts (./certs.ts); secrets,
+  // readable by whoever the URL's role lets read the schema
+  `
+  CREATE TABLE certificates (
+    name text COLLATE "C" PRIMARY KEY,
+    names text[] NOT NULL,
+    cert_pem text NOT NULL,
+    key_pem text NOT NULL,
+    not_before bigint NOT NULL,
+    not_after bigint NOT NULL,
+    issuer text NOT NULL,
+    source text COLLATE "C" NOT NULL,
+    directory text,
+    updated_at bigint NOT NULL
+  );
+  CREATE TABLE acme_accounts (
+    directory text COLLATE "C" PRIMARY KEY,
+    key_pem text NOT NULL,
+    url text,
+    email text
+  );
+`,
 ]

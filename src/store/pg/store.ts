@@ -27,6 +27,7 @@ import {pgSieve} from './sieve.js'
 import {withNfcNames} from '../sieve-rules.js'
 import {openPgDatabase} from './open.js'
 import {pgSettings} from './settings.js'
+import {pgCerts} from './certs.js'
 import {pgStats} from './stats.js'
 
 export interface PgStore extends MailboxStore {
@@ -64,6 +65,7 @@ export async function openPgStore(url: string, options: OpenPgStoreOptions = {})
     greylist: pgGreylist(opened.pool),
     sieve: withNfcNames(pgSieve(opened.pool)),
     settings: pgSettings(opened.pool),
+    certs: pgCerts(opened.pool),
     changes,
     stats: () => pgStats(opened.pool),
     observeCommits: (observer) => observeCommits(opened.pool, observer),

@@ -33,6 +33,7 @@ import {
   type TransferValues,
 } from '../transfer.js'
 import {ruleFromRow} from './capture.js'
+import {accountFromRow, CERTIFICATE_COLUMNS, certificateFromRow} from './certs.js'
 import {signalledTransaction} from './changes.js'
 import {transaction} from './connect.js'
 import {keyFromRow} from './directory.js'
@@ -56,6 +57,8 @@ const TABLES: PlacesOf<string> = {
   familiarAddress: ['familiar_addresses'],
   sieveScript: ['sieve_scripts'],
   secret: ['settings'],
+  certificate: ['certificates'],
+  acmeAccount: ['acme_accounts'],
 }
 
 /** rows per page of an export query (blob bytes are fetched one blob at a time) */
@@ -217,6 +220,12 @@ export async function pgSource(pool: pg.Pool, where: string): Promise<TransferSo
       for await (const row of pages(client, {columns: 'name, value', from: 'settings', key: ['name']})) {
         if (row.name.startsWith('secret/')) yield {kind: 'secret', value: {name: row.name.slice('secret/'.length), value: row.value.toString('base64')}}
       }
+      for await (const row of pages(client, {columns: `name, ${CERTIFICATE_COLUMNS}`, from: 'certificates', key: ['name']})) {
+        yield {kind: 'certificate', value: shape.certificate(certificateFromRow(row))}
+      }
+      for await (const row of pages(client, {columns: 'directory, key_pem, url, email', from: 'acme_accounts', key: ['directory']})) {
+        yield {kind: 'acmeAccount', value: shape.acmeAccount(accountFromRow(row))}
+      }
     },
 
     close,
@@ -319,6 +328,15 @@ async function insertKind<K extends Kind>(client: pg.ClientBase, kind: K, values
       return insertRows(client, 'sieve_scripts', ['user_address', 'name', 'content', 'active', 'updated_at'], v.map((s) => [s.user, s.name, s.content, s.active, s.updatedAt]))
     case 'secret':
       return insertRows(client, 'settings', ['name', 'value', 'created_at'], v.map((x) => [`secret/${x.name}`, Buffer.from(x.value, 'base64'), Date.now()]))
+    case 'certificate':
+      return insertRows(
+        client,
+        'certificates',
+        ['name', ...CERTIFICATE_COLUMNS.split(', ')],
+        v.map((c) => [c.names[0], c.names, c.certPem, c.keyPem, c.notBefore, c.notAfter, c.issuer, c.source, c.directory ?? null, c.updatedAt]),
+      )
+    case 'acmeAccount':
+      return insertRows(client, 'acme_accounts', ['directory', 'key_pem', 'url', 'email'], v.map((a) => [a.directory, a.keyPem, a.url ?? null, a.email ?? null]))
   }
 }
 
