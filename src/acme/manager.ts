@@ -108,12 +108,14 @@ export class AcmeManager {
     )
   }
 
-  /** installs the kept certificates, then checks in the background (the listeners do not wait for the CA) */
+  /**
+   * Checks in the background from now on (the listeners do not wait for the CA). The kept
+   * certificates are served already: App installs store.certs at start and on each change
+   * (../certs/from-store.ts), another node's renewals included.
+   */
   async start(): Promise<void> {
-    for (const certificate of await this.store.certs.list()) this.install(certificate)
     this.unwatch = this.store.changes.on((change) => {
       if (change.kind === 'directory') this.settle()
-      else if ((change as {kind: string}).kind === 'certificate') void this.installKept((change as unknown as {name: string}).name)
     })
     this.nextCheckAt = Date.now()
     this.task.start()
@@ -169,7 +171,6 @@ export class AcmeManager {
         // another node (a shared store) may have renewed it while this one waited its turn
         const now = await this.store.certs.get(name)
         if (now && !this.due(now)) {
-          this.install(now)
           this.markValid(state, now)
           return
         }
@@ -250,16 +251,6 @@ export class AcmeManager {
       this.tls.install(certificate)
     } catch (err) {
       this.log.error({name: certificate.names[0], error: errorText(err)}, 'a kept certificate does not load (`mailbox cert renew NAME` orders a new one)')
-    }
-  }
-
-  /** a certificate another node (or this one) put: served from the next handshake */
-  private async installKept(name: string): Promise<void> {
-    try {
-      const kept = await this.store.certs.get(name)
-      if (kept) this.install(kept)
-    } catch (err) {
-      this.log.warn({name, error: errorText(err)}, 'could not read a changed certificate')
     }
   }
 

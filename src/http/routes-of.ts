@@ -14,9 +14,10 @@ export interface RoutesContext {
   config: ServeConfig
   store: MailboxStore
   log: Logger
+  /** ACME on: the HTTP-01 challenge answers (../acme/challenges.ts) */
+  acmeChallenge?: HttpRoute
 }
 
 export function routesOf(context: RoutesContext): HttpRoute[] {
-  void context
-  return []
+  return [...(context.acmeChallenge ? [context.acmeChallenge] : [])]
 }
