@@ -20,6 +20,7 @@
  */
 import {X509Certificate} from 'node:crypto'
 import type {CertificateStore, StoredCertificate, TlsCertificates} from '../certs/types.js'
+import {MailboxError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {RepeatingTask} from '../repeating-task.js'
 import type {ChangeFeed, DirectoryStore} from '../store/backend.js'
@@ -29,6 +30,8 @@ import type {ChallengeType, OrderRequest} from './order.js'
 
 /** after the local domains change, the check waits this long (a burst of `domain add` is one check) */
 const DIRECTORY_SETTLE_MS = 5_000
+/** at stop, how long an order under way may take to finish */
+const STOP_GRACE_MS = 10_000
 /** a check is never sooner than this after the previous one */
 const MIN_CHECK_GAP_MS = 1_000
 
@@ -121,12 +124,15 @@ export class AcmeManager {
     this.task.start()
   }
 
+  /** no new orders; one under way may finish (and be kept) within STOP_GRACE_MS, else it is left to fail on the closed store */
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.settleTimer)
     this.unwatch()
-    // an order under way is not awaited (it may wait minutes for the CA): its put fails on the closed store, and the next start orders again
-    await this.task.stop()
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS).unref()))
+    await Promise.race([Promise.all([this.task.stop(), this.ordering]), grace])
+    clearTimeout(timer)
   }
 
   status(): AcmeStatus {
@@ -136,10 +142,11 @@ export class AcmeManager {
   /** `mailbox cert renew [NAME]`: orders now, due or not; every name when none is given */
   async renew(name?: string): Promise<AcmeRenewResult[]> {
     const wanted = await this.names()
-    const names = name === undefined ? wanted : [name.toLowerCase().replace(/\.$/, '')]
+    const one = name?.toLowerCase().replace(/\.$/, '')
+    if (one !== undefined && !wanted.includes(one)) throw new MailboxError('not-found', `${name} is not a name this server orders certificates for (${wanted.join(', ') || 'none'}): the host name, and mta-sts. and autoconfig. of each local domain`)
+    const names = one === undefined ? wanted : [one]
     const results: AcmeRenewResult[] = []
     for (const n of names) results.push(await this.serialized(() => this.order(n)))
-    this.nextCheckAt = Date.now() + this.options.config().checkIntervalMs
     return results
   }
 

@@ -135,6 +135,6 @@ export function storedCertificate(request: Pick<OrderRequest, 'name' | 'director
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms).unref()))
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

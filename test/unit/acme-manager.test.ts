@@ -123,6 +123,9 @@ describe('the ACME manager', () => {
     orderer.failing = 'rate limited'
     expect(await manager.renew(HOST.toUpperCase())).toEqual([{name: HOST, ok: false, error: 'rate limited'}])
     expect(orderer.orders).toHaveLength(3)
+    // only the names this server certifies
+    await expect(manager.renew('www.example.net')).rejects.toThrow(/^www.example.net is not a name this server orders certificates for \(mail.example.com\)/)
+    expect(orderer.orders).toHaveLength(3)
   })
 
   it('orders one at a time: a check waiting behind an order re-reads the store and takes what was put meanwhile (by that order or another node) instead of ordering again', async () => {
