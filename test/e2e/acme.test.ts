@@ -67,6 +67,9 @@ describe.skipIf(missingOutsideCi(available))('ACME against pebble', () => {
     const second = servedCertificate(imaps, HOST)
     expect(second).toEqual({issuer: intermediate, serial: renewed[0].serial.replace(/^0+/, '')})
     expect(pebble.orders()).toBe(2)
+    // the account registered at the first order (its key kept in the store) ordered the second
+    expect(pebble.log()).toContain('There are now 1 accounts in memory')
+    expect(pebble.log()).not.toContain('There are now 2 accounts')
     expect((await acmeStatus(dataDir)).names).toEqual([expect.objectContaining({name: HOST, state: 'valid', failures: 0})])
 
     // a restart: the kept certificate serves, and the check finds it valid without ordering
@@ -76,6 +79,8 @@ describe.skipIf(missingOutsideCi(available))('ACME against pebble', () => {
     expect(servedCertificate(imaps, HOST)).toEqual(second)
     expect(pebble.orders()).toBe(2)
     expect(obtained(served)).toBe(0)
+    expect((await runJson(['cert', 'renew', HOST], {dataDir}))[0]).toMatchObject({ok: true})
+    expect(pebble.log()).not.toContain('There are now 2 accounts')
   }, 120_000)
 
   it("HTTP-01 on the HTTP port: the host name and each local domain's mta-sts. and autoconfig. names, each its own certificate", async () => {
