@@ -1,9 +1,9 @@
 /**
  * Certificates obtained and renewed by themselves (ACME, RFC 8555), one per name (./names.ts).
  *
- * At start the kept certificates are installed into the listeners' TlsCertificates, and a check
- * runs in the background: the listeners are already up, serving the default (self-signed or
- * configured) certificate for a name until its own arrives. A check orders each name that has no
+ * The kept certificates are served already (App installs store.certs at start and on each change:
+ * ../certs/from-store.ts). From start a check runs in the background: the listeners are up,
+ * serving the default (self-signed or configured) certificate for a name until its own arrives. A check orders each name that has no
  * certificate, or one expiring within `renewBeforeMs`; checks come every `checkIntervalMs`, sooner
  * when a renewal or a retry falls due, and a few seconds after the local domains change. A failed
  * order is logged and retried after `retryMinMs`, doubling with each failure up to `retryMaxMs`;
@@ -13,7 +13,7 @@
  * Invariants: one order at a time in this process (they queue on `ordering`), so an account is
  * registered once and a name is never ordered twice at once from one node. After an order the
  * certificate is put in the store (durably) before it is installed. With a PostgreSQL store the
- * nodes share certificates: each node installs what another put (the change feed), and re-reads a
+ * nodes share certificates: each node serves what another put (the change feed), and re-reads a
  * name's certificate just before ordering it, so a node that finds it renewed by another takes
  * that one. Two nodes whose checks fall at the same moment may both order a name; the CA then
  * issues two certificates, both valid, and the last put is the one every node serves.
