@@ -76,7 +76,8 @@ export class AcmeOrderer {
       backoffMax: 10_000,
     })
     const key = await acme.crypto.createPrivateEcdsaKey('P-256')
-    const [, csr] = await acme.crypto.createCsr({commonName: request.name, altNames: [request.name]}, key)
+    // RFC 5280's ub-common-name is 64: a longer name goes in the SAN alone (CAs refuse such a CN)
+    const [, csr] = await acme.crypto.createCsr({...(request.name.length <= 64 ? {commonName: request.name} : {}), altNames: [request.name]}, key)
     const certPem = await withTimeout(
       client.auto({
         csr,
