@@ -50,6 +50,8 @@ export const BACKEND_MATRIX_MORE = [
   'test/e2e/queue-admin-offline.test.ts',
   // on PostgreSQL also covered by test/e2e/cluster.test.ts (a MATCH across nodes, a delivery taken over)
   'test/e2e/matcher-protocol.test.ts',
+  // ACME against pebble: the account and certificates in store.certs, kept across a restart
+  'test/e2e/acme.test.ts',
   'test/e2e/queue-delivery.test.ts',
   // IMAP QUOTA: the usage sum and the quota check of each store
   'test/e2e/imap-quota.test.ts',

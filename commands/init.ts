@@ -30,6 +30,9 @@ Refuses, before writing anything, when the config or unit file exists or the sto
       multipleNonGreedy: true,
     }),
     force: Flags.boolean({summary: 'Replace an existing config and unit file, and set the domain up in a store that already holds domains.'}),
+    'acme-email': Flags.string({
+      summary: "Turn ACME on with Let's Encrypt (its production directory): certificates for the host name and mta-sts./autoconfig. of each domain, obtained and renewed by the server; this address is the account's contact. Without it the config shows the acme section commented out.",
+    }),
   }
 
   async run(): Promise<InitResult> {
@@ -41,6 +44,7 @@ Refuses, before writing anything, when the config or unit file exists or the sto
       dataDir: flags['data-dir'],
       configFile: flags.config,
       publicAddresses: flags.ip ?? [],
+      ...(flags['acme-email'] === undefined ? {} : {acmeEmail: flags['acme-email']}),
       force: flags.force,
       asRoot: process.getuid?.() === 0,
       userName: userInfo().username,
@@ -56,7 +60,9 @@ function report(r: InitResult): string {
   return [
     `wrote the config file ${r.configFile}`,
     `wrote the systemd unit ${r.unitFile} (runs as ${r.unitUser}; not installed)`,
-    `TLS: a self-signed certificate for ${r.hostname} in ${r.tlsCert} and ${r.tlsKey}: replace them with a CA-signed pair`,
+    r.acme
+      ? `TLS: certificates from ${r.acme.directory} (ACME), ordered at the first start once DNS points here; until then the self-signed one in ${r.tlsCert} serves`
+      : `TLS: a self-signed certificate for ${r.hostname} in ${r.tlsCert} and ${r.tlsKey}: replace them with a CA-signed pair, or turn ACME on (the acme section of the config, or init --acme-email)`,
     `data dir ${r.dataDir}: ${made(r.domainCreated, `domain ${r.domain} with its DKIM keys`)}`,
     `${r.postmasterCreated ? 'created the user' : 'new password for the user'} ${r.postmaster}, password (shown only this once, not stored):`,
     '',

@@ -65,6 +65,12 @@ export default class Serve extends MailboxCommand {
       max: 65535,
       helpGroup: 'PORTS',
     }),
+    'acme-directory': Flags.string({
+      summary: "ACME directory URL of a CA (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory): certificates for the host name and mta-sts./autoconfig. of each local domain, obtained and renewed by themselves (needs the HTTPS or HTTP port, and DNS pointing here).",
+      helpGroup: 'ACME',
+    }),
+    'acme-email': Flags.string({summary: 'Contact address of the ACME account (the CA writes about expiry and problems).', helpGroup: 'ACME'}),
+    'acme-ca-file': Flags.string({summary: "PEM CA certificates trusted for the ACME directory's HTTPS, besides Node's (a private or test CA).", helpGroup: 'ACME'}),
     'matcher-token': Flags.string({
       summary: 'Token matcher clients must send (at least 16 characters). Without one, a matcher bound beyond loopback generates DATA_DIR/matcher.token.',
       env: 'MAILBOX_MATCHER_TOKEN',
@@ -94,6 +100,7 @@ export default class Serve extends MailboxCommand {
       tlsKey: flags['tls-key'],
       matcher: {token: flags['matcher-token']},
       metrics: {port: flags['metrics-port']},
+      acme: {directory: flags['acme-directory'], email: flags['acme-email'], caFile: flags['acme-ca-file']},
       managesieve: {port: flags['managesieve-port']},
       spam: {rspamd: {url: flags.rspamd}},
       smtp: {maxMessageSize: flags['max-message-size'] === undefined ? undefined : parseSize(flags['max-message-size'])},

@@ -2,6 +2,7 @@ import {MailboxCommand} from '../src/cli/base-command.js'
 import {formatTime} from '../src/cli/table.js'
 import {connectControl} from '../src/control/client.js'
 import {formatSize} from '../src/size.js'
+import type {AcmeNameStatus, AcmeStatus} from '../src/acme/manager.js'
 import type {AuthStats} from '../src/auth/actor.js'
 import {QUEUE_STATES, storeCounts, type ServerStatus, type StoreCounts} from '../src/status.js'
 import {storeExists} from '../src/store/store.js'
@@ -61,6 +62,7 @@ function render(s: Status): string {
         ...s.listeners.map((l) => `listen:    ${l.name.padEnd(10)} ${l.address}`),
         ...authLines(s.auth),
         ...(s.certificates ?? []).map((c) => `cert:      ${c.name.padEnd(24)} ${c.notAfter.slice(0, 10)}, ${plural(c.daysLeft, 'day')} left (${c.source})${c.default ? '' : ` ${c.names.join(',')}`}`),
+        ...(s.acme ? acmeLines(s.acme) : []),
         ...(s.cluster ? renderCluster(s.cluster) : []),
       ]
     : 'cluster' in s && s.cluster
@@ -85,6 +87,16 @@ function authLines(a: AuthStats): string[] {
     `           since start: ${t.succeeded} logged in, ${t.failed} failed, ${t.throttled} throttled, ${t.disabled} disabled`,
     ...a.top.map((s) => `           ${s.address.padEnd(24)} ${s.failures} failures, ${s.blocked ? 'blocked' : `next answer after ${s.delayMs} ms`}`),
   ]
+}
+
+/** one line per name: its certificate's state, and for a failed order the error and the next attempt */
+function acmeLines(a: AcmeStatus): string[] {
+  const line = (n: AcmeNameStatus) => {
+    const until = n.notAfter ? `, valid until ${formatTime(n.notAfter)}` : ''
+    if (n.state === 'failed') return `${n.state} ${n.failures}x${until}: ${n.lastError}; next attempt ${formatTime(n.nextAttemptAt!)}`
+    return `${n.state}${until}${n.renewAt ? `, renewed from ${formatTime(n.renewAt)}` : ''}`
+  }
+  return [`acme:      ${a.directory} (${a.challenge})`, ...a.names.map((n) => `           ${n.name.padEnd(32)} ${line(n)}`)]
 }
 
 const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`

@@ -56,6 +56,9 @@ import {ServedCertificates} from './certs/tls-certificates.js'
 import {serveStoredCertificates} from './certs/from-store.js'
 import {describeDefaultPem, describeStored, type CertificateInfo} from './certs/inventory.js'
 import {HttpFrontEnd} from './http/server.js'
+import {ChallengeResponses} from './acme/challenges.js'
+import type {AcmeManager} from './acme/manager.js'
+import {MailboxError} from './errors.js'
 import {routesOf} from './http/routes-of.js'
 import {MAX_PENDING_DAYS, boundsOf} from './tls-rpt/config.js'
 import {TlsReportRecorder} from './tls-rpt/recorder.js'
@@ -85,6 +88,9 @@ export class App {
   private unwatchCertificates: () => void = () => {}
   /** the default pair's certificate as served now (status shows it) */
   private defaultCertPem?: Buffer
+  /** acme.directory set: the challenge answers (made before the HTTP side), and the manager (started once it listens) */
+  private acmeResponses?: ChallengeResponses
+  private acme?: AcmeManager
   private matcher?: MatcherServer
   private queue?: QueueActor
   /** Node's CAs plus mtaSts.caFile, for remote MTA-STS policy hosts (undefined: Node's alone) */
@@ -140,6 +146,12 @@ export class App {
     const tls = (this.certificates = new ServedCertificates(material))
     this.defaultCertPem = material.cert
     this.unwatchCertificates = await serveStoredCertificates(tls, store, log.child({component: 'certs'}))
+    // loaded only with ACME on; a challenge whose port is off is refused before anything listens
+    const acme = config.acme.directory ? await import('./acme/start.js') : undefined
+    if (acme) {
+      acme.chooseChallenge(config.acme.challenge, {http: config.ports.http, https: config.ports.https})
+      this.acmeResponses = new ChallengeResponses()
+    }
     // $MAILBOX_PASSWORD_HASH_COST (test suites): said at every start, and a bad value stops it here
     const weakHashes = hashCostWarning()
     if (weakHashes) log.warn({component: 'auth'}, weakHashes)
@@ -199,6 +211,10 @@ export class App {
     }
     for (const actor of this.actors) if (actor !== this.queue) await actor.start()
     bus.handle('server.status', () => this.status())
+    bus.handle('acme.renew', ({name}) => {
+      if (!this.acme) throw new MailboxError('invalid', 'ACME is off on this server: set acme.directory (serve --acme-directory) to order certificates')
+      return this.acme.renew(name)
+    })
     await this.startMetrics()
 
     this.control = new ControlServer(bus, controlSocketPath(config.dataDir), log.child({component: 'control'}), {
@@ -226,6 +242,11 @@ export class App {
     await this.startHttp(tls)
     await this.startMatcher()
     if (this.metrics) this.listeners.push(await this.metrics.listen())
+    // the challenge ports listen: orders may start (in the background; the self-signed pair serves meanwhile)
+    if (acme) {
+      const {hostname, ports} = config
+      this.acme = await acme.startAcme({config: () => this.config.acme, hostname, ports: {http: ports.http, https: ports.https}, store, tls, responses: this.acmeResponses!, log: log.child({component: 'acme'})})
+    }
     // every listener is bound: only now may mail leave (a failed start has delivered nothing)
     await this.queue?.start()
     // a PostgreSQL store: the other nodes' `status` sees this one, with what it listens on
@@ -336,7 +357,14 @@ export class App {
     if (!ports.http && !ports.https) return
     const log = this.log.child({component: 'http'})
     this.http = new HttpFrontEnd(
-      {bind, ports: {http: ports.http, https: ports.https}, limits: this.config.http, routes: routesOf({config: this.config, store: this.store, log, bus: this.bus}), certificates: tls},
+      {
+        bind,
+        ports: {http: ports.http, https: ports.https},
+        limits: this.config.http,
+        routes: routesOf({config: this.config, store: this.store, log, bus: this.bus, ...(this.acmeResponses ? {acmeChallenge: this.acmeResponses.route} : {})}),
+        certificates: tls,
+        ...(this.acmeResponses ? {acmeTlsAlpn: this.acmeResponses.alpnContext.bind(this.acmeResponses)} : {}),
+      },
       log,
     )
     this.actors.push(this.http)
@@ -408,6 +436,7 @@ export class App {
       connections: this.connections(),
       auth: await this.auth!.status(),
       counts: await storeCounts(this.store),
+      ...(this.acme ? {acme: this.acme.status()} : {}),
       ...(this.presence ? {cluster: await clusterStatus(this.store, this.presence.timings)} : {}),
       certificates: await this.certificateStatus(),
     }
@@ -464,6 +493,8 @@ export class App {
     this.bus.publish('server.stopping', {pid: process.pid})
     this.unwatchQueue()
     this.unwatchCertificates()
+    // no new orders; one under way is left to fail on the closed store (./acme/manager.ts)
+    await this.acme?.stop().catch((err: unknown) => this.log.warn({err}, 'acme failed to stop'))
     // front-ends first (they are last in `actors`): stop accepting, let open transactions finish
     for (const actor of [...this.actors].reverse()) {
       try {

@@ -5,6 +5,7 @@
  *
  * `ActionMap` and `EventMap` are the one list of names; a typo does not compile.
  */
+import type {AcmeRenewResult} from './acme/manager.js'
 import type {CheckReply, CheckRequest, SignRequest} from './mail-auth/actor.js'
 import type {DeliverReply, DeliverRequest, InjectBody, ResolveRequest} from './mailstore/actor.js'
 import type {Usage} from './mailstore/folder-rules.js'
@@ -27,6 +28,8 @@ export interface ActionMap {
   /** may this logged-in user send as this address? (their own, or an alias delivering to them) */
   'auth.sender': {req: {user: string; sender: string}; res: {allowed: boolean}}
   'server.status': {req: Record<string, never>; res: ServerStatus}
+  /** `mailbox cert renew [NAME]`: order now (due or not) the certificate of one name, or of every name */
+  'acme.renew': {req: {name?: string}; res: AcmeRenewResult[]}
   /** final recipients of an address; rejects not-found / disabled / quota */
   'mailstore.resolve': {req: ResolveRequest; res: {local: string[]; remote: string[]}}
   /** an SMTP connection came: the mail-auth threads start now if they have not (src/mail-auth/actor.ts) */

@@ -10,6 +10,7 @@ import {normalizeAddress, normalizeDomain} from './address.js'
 import {isHostName, parseHostPort} from './delivery/route.js'
 import {isPublishableAddress} from './dns-records/records.js'
 import {MailboxError} from './errors.js'
+import {ACME_CHALLENGES, LETS_ENCRYPT_DIRECTORY} from './acme/config.js'
 import {MIN_TOKEN_LENGTH} from './metrics/config.js'
 import {isMxPattern, MAX_MAX_AGE} from './mta-sts/policy.js'
 import {parseCidr} from './spam/greylist.js'
@@ -120,15 +121,27 @@ function checkDnsServer(value: string): void {
   if (!m || !ip || !isIP(ip) || !(Number(m[3]) > 0 && Number(m[3]) < 65536)) throw new MailboxError('invalid', 'must be an IP address, optionally with :PORT ([IPv6]:PORT)')
 }
 
-/** an http:// or https:// URL (rspamd's workers) */
-function checkHttpUrl(value: string): void {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new MailboxError('invalid', 'must be a URL, http://HOST:PORT')
+/** a URL of one of `protocols` ('http:', 'https:'); `form` shows the shape in the error */
+function urlCheck(protocols: string[], form: string, why = ''): (value: string) => void {
+  return (value) => {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      throw new MailboxError('invalid', `must be a URL, ${form}`)
+    }
+    if (!protocols.includes(url.protocol)) throw new MailboxError('invalid', `must be an ${protocols.map((p) => `${p}//`).join(' or ')} URL${why}`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MailboxError('invalid', 'must be an http:// or https:// URL')
+}
+
+/** an http:// or https:// URL (rspamd's workers) */
+const checkHttpUrl = urlCheck(['http:', 'https:'], 'http://HOST:PORT')
+
+/** RFC 8555 §6.1: ACME is spoken over HTTPS only */
+const checkAcmeDirectory = urlCheck(['https:'], 'https://HOST/PATH', ' (RFC 8555 §6.1)')
+
+function checkEmail(value: string): void {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new MailboxError('invalid', 'must be an email address')
 }
 
 /** a next hop, `[user:pass@]host[:port]`: parseHostPort's own checks, its message never holding the password */
@@ -441,6 +454,23 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     maxConnections: count('open HTTP connections at once'),
     headersTimeoutMs: timer("a request's headers must arrive within this", 100),
     requestTimeoutMs: timer('a whole request must arrive within this', 100),
+  }),
+  acme: object('certificates obtained and renewed by ACME (RFC 8555) for the host name and mta-sts./autoconfig. of each local domain (off unless directory is set; also --acme-directory)', {
+    directory: {
+      kind: 'string',
+      check: checkAcmeDirectory,
+      description: "the CA's ACME directory URL",
+      unset: 'no certificates are ordered: the configured or self-signed one serves',
+      example: LETS_ENCRYPT_DIRECTORY,
+    },
+    email: {kind: 'string', check: checkEmail, description: 'contact address of the ACME account: the CA writes about expiry and problems', unset: 'an account without contact', example: 'postmaster@example.com'},
+    caFile: {kind: 'string', description: "PEM CA certificates trusted for the directory's HTTPS, besides Node's (a private CA)", unset: "Node's trust store only", example: '/etc/mailbox/acme-ca.pem'},
+    renewBeforeMs: span('a certificate is renewed this long before it expires', 60_000),
+    checkIntervalMs: timer('how often certificates are checked for renewal (sooner when one falls due)', 1000),
+    retryMinMs: timer('wait after a failed order; it doubles with each failure in a row', 1000),
+    retryMaxMs: timer('the longest wait between failed orders', 1000),
+    challenge: {kind: 'enum', values: ACME_CHALLENGES, description: 'auto: TLS-ALPN-01 when the HTTPS port listens, else HTTP-01 (on the HTTP port)'},
+    orderTimeoutMs: timer('one order, from its creation to the certificate, is given up after this', 10_000),
   }),
   queue: object('the outbound queue', {
     senders: count('deliveries working at once', 1),

@@ -9,6 +9,7 @@ import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {resolve} from 'node:path'
 import {createSecureContext} from 'node:tls'
+import {DEFAULT_ACME, type AcmeConfig} from './acme/config.js'
 import {DEFAULT_AUTH, type AuthConfig} from './auth/actor.js'
 import {DEFAULT_CLIENT_SETTINGS, type ClientSettingsConfig} from './autoconfig/settings.js'
 import {DEFAULT_CAPTURE_RETENTION, type CaptureRetentionConfig} from './capture/retention.js'
@@ -108,6 +109,8 @@ export interface ServeConfig {
   matcher: MatcherConfig
   /** the monitoring listener (src/metrics/) */
   metrics: MetricsConfig
+  /** certificates by ACME (src/acme/): off unless acme.directory is set */
+  acme: AcmeConfig
   queue: QueueConfig
   dkim: DkimConfig
   /** users' Sieve scripts: what one may store (src/sieve-scripts/config.ts), and running them at delivery (src/sieve-delivery/) */
@@ -167,6 +170,7 @@ export function defaultConfig(dataDir: string): ServeConfig {
     http: structuredClone(DEFAULT_HTTP_LIMITS),
     matcher: structuredClone(DEFAULT_MATCHER_CONFIG),
     metrics: structuredClone(DEFAULT_METRICS),
+    acme: {...DEFAULT_ACME},
     queue: structuredClone(DEFAULT_QUEUE),
     dkim: structuredClone(DEFAULT_DKIM),
     sieve: {...DEFAULT_SIEVE_CONFIG, ...DEFAULT_SIEVE_DELIVERY},
@@ -291,6 +295,13 @@ export function checkConfig(sources: ConfigSources): ServeConfig {
       createSecureContext({cert, key})
     } catch (err) {
       throw new MailboxError('invalid', `TLS certificate ${config.tlsCert} and key ${config.tlsKey} are not a usable pair: ${(err as Error).message}`)
+    }
+  }
+  if (config.acme.caFile) {
+    try {
+      readFileSync(config.acme.caFile)
+    } catch (err) {
+      throw new MailboxError('invalid', `cannot read acme.caFile ${config.acme.caFile}: ${(err as NodeJS.ErrnoException).code}`)
     }
   }
   return config

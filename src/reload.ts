@@ -37,7 +37,7 @@ export function reloader(app: App, load: () => ServeConfig, log: Logger): () => 
 }
 
 /** the config sections whose values the running parts read as they go: a reload assigns into them */
-export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'managesieve', 'sieve', 'queue', 'dkim', 'srs', 'inboundAuth', 'spam', 'captureRetention', 'mtaSts', 'tlsRpt'] as const
+export const LIVE_SECTIONS = ['smtp', 'imap', 'pop3', 'managesieve', 'sieve', 'queue', 'dkim', 'srs', 'inboundAuth', 'spam', 'captureRetention', 'mtaSts', 'tlsRpt', 'acme'] as const
 
 /**
  * Settings read once at start (listening sockets, the store, objects built from them): a reload
@@ -69,6 +69,9 @@ export const RESTART_ONLY = [
   'imap.handshakeTimeoutMs',
   'pop3.handshakeTimeoutMs',
   'managesieve.port',
+  // the ACME manager is made at start for one directory, its challenge chosen by the ports that listen
+  'acme.directory',
+  'acme.challenge',
   // the HTTP servers are made with their bounds at start
   'http',
 ] as const

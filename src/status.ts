@@ -1,4 +1,5 @@
 /** What `mailbox status` reports: store counts always, and live server facts when it runs. */
+import type {AcmeStatus} from './acme/manager.js'
 import type {AuthStats} from './auth/actor.js'
 import type {ClusterStatus} from './cluster-status.js'
 import type {QueueState} from './store/records.js'
@@ -40,6 +41,8 @@ export interface ServerStatus {
   cluster?: ClusterStatus
   /** the certificates served: the default pair first, then those kept in the store (src/certs/inventory.ts) */
   certificates?: CertificateInfo[]
+  /** ACME on (acme.directory): each name's certificate, its state, last error and next attempt */
+  acme?: AcmeStatus
 }
 
 /**

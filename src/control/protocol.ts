@@ -27,6 +27,7 @@ export const MAX_REPLY_BYTES = 256 * 1024 * 1024
 /** bus actions exposed on the socket, with the version each speaks */
 export const CONTROL_ACTIONS: Partial<Record<Action, number>> = {
   'server.status': 1,
+  'acme.renew': 1,
   'mailstore.inject': 1,
   'mailstore.changedElsewhere': 1,
   'queue.retry': 1,

@@ -20,6 +20,8 @@ export interface RoutesContext {
   log: Logger
   /** the actors' bus (logins go to the auth actor) */
   bus: Bus
+  /** ACME on: the HTTP-01 challenge answers (../acme/challenges.ts) */
+  acmeChallenge?: HttpRoute
 }
 
 export function routesOf(context: RoutesContext): HttpRoute[] {
@@ -28,6 +30,7 @@ export function routesOf(context: RoutesContext): HttpRoute[] {
   // listens to the store's changes for as long as the store is open
   const domains = new LocalDomainCache(store)
   return [
+    ...(context.acmeChallenge ? [context.acmeChallenge] : []),
     mtaStsRoute({config: () => config.mtaSts, hostname: () => config.hostname, isLocalDomain: (domain) => domains.has(domain)}),
     serveAutoconfig(store, config, bus, domains).route,
   ]

@@ -6,6 +6,7 @@
  */
 import {isIPv6} from 'node:net'
 import {CONFIG_SCHEMA, type SchemaNode} from '../config-schema.js'
+import {LETS_ENCRYPT_DIRECTORY} from '../acme/config.js'
 import {STANDARD_PORTS} from '../config.js'
 
 export interface InitConfigSettings {
@@ -16,6 +17,8 @@ export interface InitConfigSettings {
   /** shown in the header: the data dir is not a config key */
   dataDir: string
   configFile: string
+  /** ACME on (init --acme-email); absent: the section is written commented out, with Let's Encrypt's directory */
+  acme?: {directory: string; email: string}
 }
 
 /**
@@ -23,6 +26,11 @@ export interface InitConfigSettings {
  * which also works on hosts with IPv6 turned off.
  */
 export const bindAddress = (publicAddresses: string[]): string => (publicAddresses.some((ip) => isIPv6(ip)) ? '::' : '0.0.0.0')
+
+const ACME_COMMENT = "certificates from Let's Encrypt (ACME) for the host name and mta-sts./autoconfig. of each local domain, renewed by themselves; needs ports 80/443 (standardPorts) reachable and DNS pointing here"
+
+/** the parent domain of a host name (mail.example.com → example.com), for the example contact */
+const domainOf = (hostname: string) => hostname.split('.').slice(1).join('.') || hostname
 
 const describe = (key: string) => (CONFIG_SCHEMA as SchemaNode & {kind: 'object'}).keys[key]!.description
 
@@ -34,6 +42,7 @@ export function initConfigText(s: InitConfigSettings): string {
     entry('bind', bindAddress(s.publicAddresses), `${describe('bind')}: every address`),
     entry('standardPorts', true, `the standard ports: ${standard}`),
     entry('managesieve', {port: 4190}, 'ManageSieve (RFC 5804): users manage their Sieve filters from their mail client, STARTTLS on the standard port 4190'),
+    s.acme ? entry('acme', s.acme, ACME_COMMENT) : [`  // ${ACME_COMMENT}: remove the // of the next line and give your address`, `  // ${JSON.stringify('acme')}: ${JSON.stringify({directory: LETS_ENCRYPT_DIRECTORY, email: `postmaster@${domainOf(s.hostname)}`})}`],
     entry('publicAddresses', s.publicAddresses),
     entry(
       'tlsCert',

@@ -16,6 +16,7 @@ import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {isIP} from 'node:net'
 import {dirname, join, resolve} from 'node:path'
+import {LETS_ENCRYPT_DIRECTORY} from '../acme/config.js'
 import {normalizeDomain} from '../address.js'
 import {checkConfig, type ServeConfig} from '../config.js'
 import {domainRecords, isPublishableAddress, type DnsRecord} from '../dns-records/records.js'
@@ -36,6 +37,8 @@ export interface InitRequest {
   /** default: defaultConfigPath() */
   configFile?: string
   publicAddresses: string[]
+  /** ACME on with Let's Encrypt, this the account's contact */
+  acmeEmail?: string
   force: boolean
   /** whether root runs init: the config then goes to /etc/mailbox and the unit runs as `mailbox` */
   asRoot: boolean
@@ -55,6 +58,8 @@ export interface InitResult extends DirectorySetup {
   /** postmaster's password, shown once: only its hash is stored */
   password: string
   unitUser: string
+  /** ACME on: the directory the config names */
+  acme?: {directory: string; email: string}
   records: DnsRecord[]
   /** the next three commands to run */
   next: string[]
@@ -173,7 +178,8 @@ export async function runInit(request: InitRequest): Promise<InitResult> {
   const staged: StagedFile[] = []
   let store: Store | undefined
   try {
-    staged.push(await stageFile(configFile, initConfigText({hostname, publicAddresses: request.publicAddresses, tlsCert, tlsKey, dataDir, configFile})))
+    const acme = request.acmeEmail === undefined ? undefined : {directory: LETS_ENCRYPT_DIRECTORY, email: request.acmeEmail}
+    staged.push(await stageFile(configFile, initConfigText({hostname, publicAddresses: request.publicAddresses, tlsCert, tlsKey, dataDir, configFile, ...(acme ? {acme} : {})})))
     // the real validator, on the very bytes that will be put in place
     const config: ServeConfig = checkConfig({dataDir, configFile: staged[0]!.tempPath})
     staged.push(await stageFile(unitFile, systemdUnit({command: request.command, configFile, dataDir, user: unitUser})))
@@ -181,7 +187,7 @@ export async function runInit(request: InitRequest): Promise<InitResult> {
     const setup = await setUpDirectory(store, domain, password)
     for (const file of staged) await file.commit()
     const records = domainRecords(await recordSetup(store, config, domain))
-    const result = {...setup, hostname, dataDir, configFile, unitFile, tlsCert, tlsKey, password, unitUser, records}
+    const result = {...setup, hostname, dataDir, configFile, unitFile, tlsCert, tlsKey, password, unitUser, ...(acme ? {acme} : {}), records}
     return {...result, next: nextCommands(result, request.asRoot, packaged(request, configFile, dataDir))}
   } catch (err) {
     await Promise.all(staged.map((file) => file.discard()))

@@ -127,6 +127,19 @@ describe('mailbox init', () => {
     expect(r.stdout).toMatch(/\nnext:\n {2}1\. .+\n {2}2\. .+\n {2}3\. .+\n$/)
   }, 60_000)
 
+  it("--acme-email turns ACME on with Let's Encrypt's production directory (config check accepts it); without it the section is there commented out", async () => {
+    const on = fresh()
+    const r = await init(on, ['--acme-email', `postmaster@${DOMAIN}`])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('TLS: certificates from https://acme-v02.api.letsencrypt.org/directory (ACME)')
+    const shown = await runJson(['config', 'show', '--config', on.configFile], {dataDir: on.dataDir})
+    expect(shown.acme).toMatchObject({directory: 'https://acme-v02.api.letsencrypt.org/directory', email: `postmaster@${DOMAIN}`})
+    expect((await runCli(['config', 'check', '--config', on.configFile], {dataDir: on.dataDir})).code).toBe(0)
+    const off = fresh()
+    expect((await init(off)).code).toBe(0)
+    expect(readFileSync(off.configFile, 'utf8')).toMatch(/^ {2}\/\/ "acme": \{"directory":"https:\/\/acme-v02\.api\.letsencrypt\.org\/directory"/m)
+  }, 60_000)
+
   it('a second init refuses, naming every reason and changing nothing; --force sets up again with a new password', async () => {
     const at = fresh()
     const first = await initJson(at)

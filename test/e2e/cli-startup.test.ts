@@ -33,7 +33,7 @@ import {isMainThread, workerData} from 'node:worker_threads'
 if (!isMainThread && workerData && typeof workerData === 'object' && 'budgetMs' in workerData) writeSync(2, ${JSON.stringify(THREAD_MARK)} + '\\n')
 const cache = createRequire(import.meta.url).cache
 if (isMainThread) process.on('exit', () => {
-  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver|mailauth|selfsigned|mailparser|prom-client)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
+  const cjs = Object.keys(cache).filter((f) => /[\\\\/]node_modules[\\\\/](libmime|encoding-japanese|argon2|semver|mailauth|selfsigned|mailparser|prom-client|acme-client|axios)[\\\\/]/.test(f)).map((f) => f.match(/node_modules[\\\\/]([^\\\\/]+)/)[1])
   const builtins = process.moduleLoadList.filter((m) => m === 'NativeModule crypto').map(() => 'node:crypto')
   writeSync(2, ${JSON.stringify(MARK)} + JSON.stringify([...new Set([...cjs, ...builtins])].sort()) + '\\n')
 })
@@ -72,9 +72,10 @@ describe('start-up of the reading commands', () => {
     expect(await loadedBy(['user', 'vacation', 'alice@example.com'])).toEqual([])
   })
 
-  it('`queue list` and `config show` never load prom-client (only `serve --metrics-port` does)', async () => {
+  it('`queue list` and `config show` never load prom-client (only `serve --metrics-port` does) nor acme-client (only an order does)', async () => {
     expect(await loadedBy(['queue', 'list'])).not.toContain('prom-client')
     expect(await loadedBy(['config', 'show'])).not.toContain('prom-client')
+    expect(await loadedBy(['config', 'show'])).not.toContain('acme-client')
   })
 
   it('`user add` loads argon2 when it hashes (the probe sees it)', async () => {
@@ -90,7 +91,7 @@ describe('start-up of the reading commands', () => {
  * use. Together they were 60% of a start's CPU.
  */
 describe('start-up of serve', () => {
-  it('loads none of mailauth, mailparser, libmime or argon2; selfsigned in the first start alone', async () => {
+  it('loads none of mailauth, mailparser, libmime, argon2 or acme-client (ACME off); selfsigned in the first start alone', async () => {
     const dataDir = tempDataDir()
     const first = await startServe(dataDir, [], 30_000, {NODE_OPTIONS: `--import=${probe}`})
     expect(await first.stop()).toBe(0)

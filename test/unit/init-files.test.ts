@@ -8,6 +8,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {LETS_ENCRYPT_DIRECTORY} from '../../src/acme/config.js'
 import {defaultConfig, mergeConfig, readConfigFile} from '../../src/config.js'
 import {initConfigText} from '../../src/init/config-file.js'
 import {defaultConfigPath, unitPathFor} from '../../src/init/init.js'
@@ -31,6 +32,21 @@ describe('the config file init writes', () => {
     const config = mergeConfig(defaultConfig('/var/lib/mailbox'), readConfigFile(path))
     expect(config).toMatchObject({bind, hostname: 'mail.example.com', publicAddresses, tlsCert: settings.tlsCert, tlsKey: settings.tlsKey})
     expect(config.ports).toEqual({smtp: 25, submission: 587, smtps: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, http: 80, https: 443})
+  })
+
+  it("ACME: with an address (init --acme-email) Let's Encrypt's production directory is on; without, the same section is there commented out and ACME off", () => {
+    const on = join(dir, 'acme-on.jsonc')
+    writeFileSync(on, initConfigText({...settings, publicAddresses: [], acme: {directory: LETS_ENCRYPT_DIRECTORY, email: 'postmaster@example.com'}}))
+    expect(mergeConfig(defaultConfig('/var/lib/mailbox'), readConfigFile(on)).acme).toMatchObject({directory: 'https://acme-v02.api.letsencrypt.org/directory', email: 'postmaster@example.com'})
+    const off = join(dir, 'acme-off.jsonc')
+    const text = initConfigText({...settings, publicAddresses: []})
+    writeFileSync(off, text)
+    expect(mergeConfig(defaultConfig('/var/lib/mailbox'), readConfigFile(off)).acme.directory).toBeUndefined()
+    // removing the // of the commented line gives a valid config with ACME on
+    const commented = text.split('\n').find((line) => line.includes('"acme"'))!
+    expect(commented).toMatch(/^ {2}\/\/ "acme": /)
+    writeFileSync(off, text.replace(commented, commented.replace('// ', '')))
+    expect(mergeConfig(defaultConfig('/var/lib/mailbox'), readConfigFile(off)).acme).toMatchObject({directory: LETS_ENCRYPT_DIRECTORY, email: 'postmaster@example.com'})
   })
 })
 
