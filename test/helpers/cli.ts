@@ -109,7 +109,7 @@ export async function startServe(
   env: Record<string, string> = {},
   options: {defaultPorts?: string[]} = {},
 ): Promise<Served> {
-  const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'managesieve', 'matcher']
+  const portsOff = ['smtp', 'submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s', 'managesieve', 'matcher', 'http', 'https']
     .filter((p) => !args.includes(`--${p}-port`) && !options.defaultPorts?.includes(p))
     .flatMap((p) => [`--${p}-port`, '0'])
   const dns = args.includes('--dns-server') ? [] : ['--dns-server', `127.0.0.1:${(await (emptyDns ??= startDns({}))).port}`]
