@@ -18,6 +18,7 @@ import {createServer as createNetServer, type Server as NetServer, type Socket} 
 import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Actor} from '../bus.js'
 import type {TlsCertificates} from '../certs/types.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
@@ -75,11 +76,15 @@ export class HttpFrontEnd implements Actor {
   /** raw sockets of the HTTPS listener still being peeked at or shaking hands */
   private readonly pending = new Set<Socket>()
   private open = 0
+  /** per remote address, both listeners together (each listener's own total is its maxConnections) */
+  private readonly perIp: ConnectionLimits
 
   constructor(
     private readonly options: HttpServerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.perIp = new ConnectionLimits({maxConnections: Number.MAX_SAFE_INTEGER, maxConnectionsPerIp: options.limits.maxConnectionsPerIp})
+  }
 
   async start(): Promise<void> {
     const {ports} = this.options
@@ -130,6 +135,10 @@ export class HttpFrontEnd implements Actor {
     server.on('connection', (socket: Socket) => {
       this.open++
       socket.once('close', () => this.open--)
+      if (!this.perIp.admit(socket, name).accepted) {
+        this.log.debug({remote: socket.remoteAddress, listener: name}, 'http connection refused: maxConnectionsPerIp')
+        socket.destroy()
+      }
     })
     await listenOn(server, name, {host: this.options.bind, port})
     server.on('error', (err) => this.log.warn({err, listener: name}, 'http listener error'))

@@ -16,6 +16,7 @@ import {hostOf, HttpFrontEnd, targetOf} from '../../src/http/server.js'
 import {createLogger} from '../../src/log.js'
 import {makeCertificate, peerSerial, servedSerial, type TestCertificate} from '../helpers/certificates.js'
 import {freePort} from '../helpers/ports.js'
+import {until} from '../helpers/until.js'
 
 interface Answer {
   status: number
@@ -297,6 +298,41 @@ describe('HttpFrontEnd bounds over HTTPS', () => {
       } finally {
         clearInterval(drip)
       }
+    } finally {
+      await front.stop()
+    }
+  })
+
+  it('connections from one address past maxConnectionsPerIp are closed at accept, HTTP and HTTPS counted together', async () => {
+    const [fallback] = [await makeCertificate(['localhost'])]
+    const ports = {http: await freePort(), https: await freePort()}
+    const front = new HttpFrontEnd(
+      {bind: '127.0.0.1', ports, limits: {...DEFAULT_HTTP_LIMITS, maxConnectionsPerIp: 2}, routes: [], certificates: new ServedCertificates({key: fallback!.keyPem, cert: fallback!.certPem})},
+      createLogger({level: 'silent'}),
+    )
+    await front.start()
+    const open = (port: number) =>
+      new Promise<{socket: ReturnType<typeof netConnect>; closed: Promise<void>}>((resolve) => {
+        const socket = netConnect({host: '127.0.0.1', port})
+        socket.on('error', () => {})
+        const closed = new Promise<void>((r) => socket.once('close', () => r()))
+        socket.once('connect', () => resolve({socket, closed}))
+      })
+    try {
+      const a = await open(ports.http)
+      const b = await open(ports.https)
+      const c = await open(ports.https)
+      await c.closed
+      // a slot given back is free again
+      a.socket.destroy()
+      await a.closed
+      await until(() => front.connectionCount === 1)
+      const d = await open(ports.http)
+      d.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      const answer = await new Promise<string>((r) => d.socket.once('data', (chunk) => r(String(chunk))))
+      expect(answer).toMatch(/^HTTP\/1\.1 404 /)
+      b.socket.destroy()
+      d.socket.destroy()
     } finally {
       await front.stop()
     }
