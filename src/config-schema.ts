@@ -415,6 +415,7 @@ export const CONFIG_SCHEMA = object('mailbox serve --config FILE', {
     requestTimeoutMs: timer('a request not whole (headers and body) by then is answered 408', 1000),
     keepAliveTimeoutMs: timer('an idle kept-alive connection is closed after this', 100),
     maxConnections: count('connections per listener (HTTP, HTTPS)'),
+    maxConnectionsPerIp: count('connections from one IP, HTTP and HTTPS together (one client cannot take every slot and hold off the CA\'s validations)'),
     handshakeTimeoutMs: timer('HTTPS: the ClientHello and TLS handshake must finish within this', 100),
     closeTimeoutMs: timer('on stop, how long a request being answered may take'),
   }),

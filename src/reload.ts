@@ -81,8 +81,14 @@ export function restartOnlyChanges(running: ServeConfig, next: ServeConfig): str
   return RESTART_ONLY.filter((path) => JSON.stringify(valueOf(running, path)) !== JSON.stringify(valueOf(next, path)))
 }
 
-/** `next`'s values into `running`, but for those of `section` that wait for a restart */
+/**
+ * `next`'s values into `running`, but for those of `section` that wait for a restart; an optional
+ * key `next` no longer has (taken out of the file: mtaSts.mx, acme.email, tlsRpt.from…) is
+ * removed, so it is unset as it would be after a restart, not left at its old value
+ */
 export function assignLive(section: string, running: object, next: object): void {
   const kept = new Set(RESTART_ONLY.filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1)))
-  for (const [key, value] of Object.entries(next)) if (!kept.has(key)) (running as Record<string, unknown>)[key] = value
+  const live = running as Record<string, unknown>
+  for (const key of Object.keys(live)) if (!kept.has(key) && !(key in next)) delete live[key]
+  for (const [key, value] of Object.entries(next)) if (!kept.has(key)) live[key] = value
 }

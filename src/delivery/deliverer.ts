@@ -10,7 +10,7 @@
  * reason in the transcript; under `testing` the same failures are only said. Every session opened
  * to an MX host is classified for the TLS report (the result's `tlsOutcomes`).
  */
-import {activePolicy, mxAllowed, tlsFailureOf, tlsOutcome, type StsDecision, type TlsFailure} from '../mta-sts/outcome.js'
+import {activePolicy, enforced, mxAllowed, tlsFailureOf, tlsOutcome, type StsDecision, type TlsFailure} from '../mta-sts/outcome.js'
 import type {TlsOutcome} from '../tls-rpt/outcome.js'
 import {TlsRefusal} from './outbound-tls.js'
 import {PermanentRouteError, Router, type RouteConfig} from './route.js'
@@ -56,7 +56,10 @@ export class Deliverer {
   async attempt(job: AttemptJob, kept?: number): Promise<AttemptOutcome> {
     const session = kept === undefined ? undefined : this.sessions.get(kept)
     if (kept !== undefined) this.sessions.delete(kept)
-    if (session?.usable) {
+    // a connection kept from an earlier message may predate the domain's enforce policy (opened
+    // under none, or before the policy was fetched): it carries this one only if it meets it
+    if (session?.usable && enforced(job.sts) && !(session.tls.state === 'verified' && mxAllowed(job.sts, session.hostName))) session.close()
+    else if (session?.usable) {
       const result = await session.send(job.from, job.recipients, job.message)
       if (session.usable || result.recipients.some((r) => r.outcome !== 'deferred')) return this.keep(result, session)
       session.close() // the kept connection broke: try afresh below

@@ -75,6 +75,8 @@ export class SmtpSession {
   private sentStartTls = false
   readonly host: string
   readonly address: string
+  /** the hop's host name, without the port (an MX host: what an MTA-STS policy's mx lines match) */
+  readonly hostName: string
   tls: TlsInfo = {state: 'none'}
 
   private constructor(
@@ -83,6 +85,7 @@ export class SmtpSession {
     address: string,
   ) {
     this.host = `${hop.host}:${hop.port}`
+    this.hostName = hop.host
     this.address = peerAddress(address, hop.port)
   }
 

@@ -13,6 +13,8 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number
   /** connections per listener (HTTP, HTTPS); more are refused at accept */
   maxConnections: number
+  /** connections from one address, HTTP and HTTPS together; more are refused at accept */
+  maxConnectionsPerIp: number
   /** the ClientHello peek and TLS handshake of an HTTPS connection must finish within this */
   handshakeTimeoutMs: number
   /** on stop, how long a request being answered may take */
@@ -25,6 +27,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 200,
+  maxConnectionsPerIp: 20,
   handshakeTimeoutMs: 10_000,
   closeTimeoutMs: 5_000,
 }

@@ -18,6 +18,7 @@ import {createServer as createNetServer, type Server as NetServer, type Socket} 
 import {TLSSocket, type SecureContext} from 'node:tls'
 import type {Actor} from '../bus.js'
 import type {TlsCertificates} from '../certs/types.js'
+import {ConnectionLimits} from '../connection-limits.js'
 import {listenOn} from '../listen.js'
 import type {Logger} from '../log.js'
 import type {ListenerInfo} from '../status.js'
@@ -75,11 +76,15 @@ export class HttpFrontEnd implements Actor {
   /** raw sockets of the HTTPS listener still being peeked at or shaking hands */
   private readonly pending = new Set<Socket>()
   private open = 0
+  /** per remote address, both listeners together (each listener's own total is its maxConnections) */
+  private readonly perIp: ConnectionLimits
 
   constructor(
     private readonly options: HttpServerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.perIp = new ConnectionLimits({maxConnections: Number.MAX_SAFE_INTEGER, maxConnectionsPerIp: options.limits.maxConnectionsPerIp})
+  }
 
   async start(): Promise<void> {
     const {ports} = this.options
@@ -91,6 +96,12 @@ export class HttpFrontEnd implements Actor {
     }
     if (ports.https) {
       const http = this.httpServer(true)
+      // this server never listens itself (it is handed connections once their handshake is
+      // done), and node:http starts tracking connections, the one thing that enforces
+      // requestTimeout and headersTimeout and lets closeAllConnections() reach them, only at
+      // 'listening': without it a client that completes the handshake could send its headers
+      // a byte at a time for ever, and stop() would wait on that connection for ever
+      http.emit('listening')
       const accept = createNetServer({noDelay: true}, (socket) => this.acceptTls(socket, http))
       accept.maxConnections = this.options.limits.maxConnections
       await this.listen(accept, 'https', ports.https)
@@ -124,6 +135,10 @@ export class HttpFrontEnd implements Actor {
     server.on('connection', (socket: Socket) => {
       this.open++
       socket.once('close', () => this.open--)
+      if (!this.perIp.admit(socket, name).accepted) {
+        this.log.debug({remote: socket.remoteAddress, listener: name}, 'http connection refused: maxConnectionsPerIp')
+        socket.destroy()
+      }
     })
     await listenOn(server, name, {host: this.options.bind, port})
     server.on('error', (err) => this.log.warn({err, listener: name}, 'http listener error'))
@@ -158,7 +173,10 @@ export class HttpFrontEnd implements Actor {
     this.pending.add(socket)
     socket.on('close', () => this.pending.delete(socket))
     socket.on('error', () => socket.destroy())
-    socket.setTimeout(limits.handshakeTimeoutMs, () => socket.destroy())
+    // from accept, not from the last byte (socket.setTimeout is an idle timeout: a byte now and
+    // then would hold the connection, and one of the maxConnections, for ever)
+    const deadline = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs).unref()
+    socket.once('close', () => clearTimeout(deadline))
     let seen = Buffer.alloc(0)
     const onData = (chunk: Buffer) => {
       seen = Buffer.concat([seen, chunk])
@@ -174,7 +192,7 @@ export class HttpFrontEnd implements Actor {
       }
       const {servername, alpn} = read.hello
       if (alpn.includes(ACME_TLS_ALPN)) this.answerTlsAlpn(socket, servername)
-      else this.handshake(socket, http)
+      else this.handshake(socket, http, deadline)
     }
     socket.on('data', onData)
   }
@@ -191,7 +209,7 @@ export class HttpFrontEnd implements Actor {
     tls.once('secure', () => tls.end())
   }
 
-  private handshake(socket: Socket, http: HttpServer): void {
+  private handshake(socket: Socket, http: HttpServer, deadline: NodeJS.Timeout): void {
     const {certificates} = this.options
     const tls = new TLSSocket(socket, {isServer: true, secureContext: certificates.defaultContext(), SNICallback: certificates.sniCallback, ALPNProtocols: ['http/1.1']})
     const failed = (err: Error) => {
@@ -201,7 +219,7 @@ export class HttpFrontEnd implements Actor {
     tls.on('error', failed)
     tls.once('secure', () => {
       tls.off('error', failed)
-      socket.setTimeout(0)
+      clearTimeout(deadline)
       this.pending.delete(socket)
       http.emit('connection', tls)
     })

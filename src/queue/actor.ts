@@ -528,6 +528,10 @@ export class QueueActor implements Actor {
     if (!this.sender) throw new Error('the queue is not started')
     const report = this.options.isTlsReport?.(entry, raw) === true
     const sts = report ? undefined : await this.stsOf(entry.domain)
+    if (sts === 'undecided') {
+      const reply = `451 4.7.5 the MTA-STS policy of ${entry.domain} could not be decided (the policy cache could not be read); not delivering without it`
+      return {...(session ? {session} : {}), result: {host: '', transcript: [`!: ${reply.slice(10)}`], recipients: pending.map((address) => ({address, outcome: 'deferred', reply}))}}
+    }
     const done = await this.sender.attempt({domain: entry.domain, from: entry.from, recipients: pending, message: raw, ...(sts ? {sts} : {})}, session)
     if (report) delete done.result.tlsOutcomes
     return done
@@ -535,16 +539,18 @@ export class QueueActor implements Actor {
 
   /**
    * The domain's MTA-STS decision when its mail goes by MX (a route or the smarthost is the
-   * operator's choice, no policy applies); trouble deciding (the store) is logged and mail goes as without one.
+   * operator's choice, no policy applies). Trouble deciding (the store) is `undecided`: the
+   * attempt is deferred, never made as without a policy (RFC 8461 §5: a cached enforce policy
+   * must not be lifted by a failure, and whether one is cached is what could not be read).
    */
-  private async stsOf(domain: string): Promise<StsDecision | undefined> {
+  private async stsOf(domain: string): Promise<StsDecision | undefined | 'undecided'> {
     const {sts, route} = this.options
     if (!sts || route.routes[domain] || route.relay) return undefined
     try {
       return await sts.decide(domain)
     } catch (err) {
-      this.log.warn({err, domain}, 'the MTA-STS policy could not be decided; delivering as without one')
-      return undefined
+      this.log.warn({err, domain}, 'the MTA-STS policy could not be decided; the attempt is deferred')
+      return 'undecided'
     }
   }
 

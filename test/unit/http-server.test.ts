@@ -16,6 +16,7 @@ import {hostOf, HttpFrontEnd, targetOf} from '../../src/http/server.js'
 import {createLogger} from '../../src/log.js'
 import {makeCertificate, peerSerial, servedSerial, type TestCertificate} from '../helpers/certificates.js'
 import {freePort} from '../helpers/ports.js'
+import {until} from '../helpers/until.js'
 
 interface Answer {
   status: number
@@ -236,5 +237,116 @@ describe('HttpFrontEnd bounds', () => {
     } finally {
       await front.stop()
     }
+  })
+})
+
+describe('HttpFrontEnd bounds over HTTPS', () => {
+  async function started(limits: Partial<typeof DEFAULT_HTTP_LIMITS>): Promise<{front: HttpFrontEnd; port: number}> {
+    const [fallback] = [await makeCertificate(['localhost'])]
+    const port = await freePort()
+    const front = new HttpFrontEnd(
+      {
+        bind: '127.0.0.1',
+        ports: {http: 0, https: port},
+        limits: {...DEFAULT_HTTP_LIMITS, ...limits},
+        routes: [],
+        certificates: new ServedCertificates({key: fallback!.keyPem, cert: fallback!.certPem}),
+      },
+      createLogger({level: 'silent'}),
+    )
+    await front.start()
+    return {front, port}
+  }
+
+  it('a request not whole within requestTimeoutMs is 408 over HTTPS too (its HTTP server takes connections handed over, not from a listen)', async () => {
+    const {front, port} = await started({requestTimeoutMs: 300, keepAliveTimeoutMs: 300})
+    try {
+      const socket = tlsConnect({host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false})
+      let got = ''
+      socket.on('data', (d) => (got += d))
+      socket.on('error', () => {})
+      const closed = new Promise<string>((r) => socket.once('close', () => r(got)))
+      await new Promise((r) => socket.once('secureConnect', r))
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      // a header line now and then: the connection is never idle, the request never whole
+      const drip = setInterval(() => socket.writable && socket.write('X-Slow: y\r\n'), 100)
+      try {
+        expect(await closed).toMatch(/^HTTP\/1\.1 408 /)
+      } finally {
+        clearInterval(drip)
+      }
+    } finally {
+      await front.stop()
+    }
+  })
+
+  it('a ClientHello sent a byte at a time, each within the timeout, is closed once handshakeTimeoutMs has passed since accept', async () => {
+    const {front, port} = await started({handshakeTimeoutMs: 400})
+    try {
+      const socket = netConnect({host: '127.0.0.1', port})
+      socket.on('error', () => {})
+      await new Promise((r) => socket.once('connect', r))
+      const closed = new Promise<void>((r) => socket.once('close', () => r()))
+      // a handshake record header that announces 200 bytes, then one byte every 100 ms (20 s in all)
+      socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]))
+      const drip = setInterval(() => socket.writable && socket.write(Buffer.from([0])), 100)
+      const sentAt = Date.now()
+      try {
+        await closed
+        // closed well before the ClientHello could be whole (200 bytes at 10 a second)
+        expect(Date.now() - sentAt).toBeLessThan(10_000)
+      } finally {
+        clearInterval(drip)
+      }
+    } finally {
+      await front.stop()
+    }
+  })
+
+  it('connections from one address past maxConnectionsPerIp are closed at accept, HTTP and HTTPS counted together', async () => {
+    const [fallback] = [await makeCertificate(['localhost'])]
+    const ports = {http: await freePort(), https: await freePort()}
+    const front = new HttpFrontEnd(
+      {bind: '127.0.0.1', ports, limits: {...DEFAULT_HTTP_LIMITS, maxConnectionsPerIp: 2}, routes: [], certificates: new ServedCertificates({key: fallback!.keyPem, cert: fallback!.certPem})},
+      createLogger({level: 'silent'}),
+    )
+    await front.start()
+    const open = (port: number) =>
+      new Promise<{socket: ReturnType<typeof netConnect>; closed: Promise<void>}>((resolve) => {
+        const socket = netConnect({host: '127.0.0.1', port})
+        socket.on('error', () => {})
+        const closed = new Promise<void>((r) => socket.once('close', () => r()))
+        socket.once('connect', () => resolve({socket, closed}))
+      })
+    try {
+      const a = await open(ports.http)
+      const b = await open(ports.https)
+      const c = await open(ports.https)
+      await c.closed
+      // a slot given back is free again
+      a.socket.destroy()
+      await a.closed
+      await until(() => front.connectionCount === 1)
+      const d = await open(ports.http)
+      d.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      const answer = await new Promise<string>((r) => d.socket.once('data', (chunk) => r(String(chunk))))
+      expect(answer).toMatch(/^HTTP\/1\.1 404 /)
+      b.socket.destroy()
+      d.socket.destroy()
+    } finally {
+      await front.stop()
+    }
+  })
+
+  it('stop closes an HTTPS connection whose request is still coming, after closeTimeoutMs', async () => {
+    const {front, port} = await started({closeTimeoutMs: 200, requestTimeoutMs: 60_000})
+    const socket = tlsConnect({host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false})
+    socket.on('error', () => {})
+    const closed = new Promise<void>((r) => socket.once('close', () => r()))
+    await new Promise((r) => socket.once('secureConnect', r))
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+    await new Promise((r) => setTimeout(r, 50))
+    await front.stop()
+    await closed
   })
 })

@@ -103,6 +103,17 @@ describe.skipIf(missingOutsideCi(port25))('TLS outcomes of MX sessions', () => {
     })
   })
 
+  it('a kept connection that does not meet an enforce policy (opened under none, in plaintext) is not reused: the message goes by a new session, which the policy defers', async () => {
+    const before = await attempt('plain.test')
+    expect(before.result.recipients[0]!.outcome).toBe('delivered')
+    expect(before.session).toBeDefined()
+    const sts = decision('plain.test', 'enforce', 'mx.plain.test')
+    const after = await sender.attempt({domain: 'plain.test', from: 'a@example.com', recipients: ['carol@plain.test'], message: Buffer.from('Subject: y\r\n\r\nbody\r\n'), sts}, before.session)
+    expect(after.result.recipients[0]!.outcome).toBe('deferred')
+    expect(after.result.tlsOutcomes?.[0]).toMatchObject({policy: {type: 'sts'}, failure: {type: 'starttls-not-supported'}})
+    if (after.session) sender.close(after.session)
+  })
+
   it('testing: an untrusted certificate is reported and the message delivered', async () => {
     const {result, outcome, session} = await attempt('selfsigned.test', decision('selfsigned.test', 'testing', 'mx.selfsigned.test'))
     expect(result.recipients[0]!.outcome).toBe('delivered')

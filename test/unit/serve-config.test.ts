@@ -7,7 +7,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {restartOnlyChanges} from '../../src/reload.js'
+import {LIVE_SECTIONS, assignLive, restartOnlyChanges} from '../../src/reload.js'
 import {DEFAULT_PORTS, STANDARD_PORTS, effectiveConfig} from '../../src/config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-serve-config-'))
@@ -55,5 +55,19 @@ describe('reload', () => {
       flags: {bind: '0.0.0.0', standardPorts: true, logLevel: 'debug', routes: {'example.net': '127.0.0.1:2626'}, smtp: {maxMessageSize: 4096, maxBufferedBytes: 1 << 20}, imap: {idleTimeoutMs: 1000}},
     })
     expect(restartOnlyChanges(running, next)).toEqual(['bind', 'ports', 'smtp.maxBufferedBytes'])
+  })
+
+  it('a live section takes the file as it is now: a key taken out goes back to unset (mtaSts.mx, acme.email, tlsRpt.from)', () => {
+    const running = effectiveConfig({dataDir, configFile: file('before.json', {mtaSts: {mx: ['mx1.example.com'], mode: 'enforce'}, acme: {email: 'old@example.com'}, tlsRpt: {from: 'reports@example.com'}})})
+    const next = effectiveConfig({dataDir, configFile: file('after.json', {mtaSts: {mode: 'enforce'}})})
+    for (const section of LIVE_SECTIONS) assignLive(section, running[section], next[section])
+    expect(running.mtaSts.mx).toBeUndefined()
+    expect(running.acme.email).toBeUndefined()
+    expect(running.tlsRpt.from).toBeUndefined()
+    expect(running.mtaSts.mode).toBe('enforce')
+    // a setting that waits for a restart keeps its running value
+    const started = effectiveConfig({dataDir, configFile: file('acme.json', {acme: {directory: 'https://ca.example/dir'}})})
+    assignLive('acme', started.acme, next.acme)
+    expect(started.acme.directory).toBe('https://ca.example/dir')
   })
 })
