@@ -32,19 +32,26 @@ const MX_PATTERN = /^(?:\*\.)?(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9
  * and `max_age` required (the first of each counts), `mx` repeatable and required unless the
  * mode is `none`; unknown fields must be well formed and are ignored. Throws StsPolicyError
  * saying what is wrong.
+ *
+ * Two leniencies, because an unreadable policy counts as no policy, which for an `enforce`
+ * policy is a downgrade to plaintext: the grammar's names and keywords (`version`, `STSv1`,
+ * `mode`, `enforce`, …) are ABNF literals, case-insensitive by RFC 5234 §2.3, so `mode: Enforce`
+ * is read as written; and blank lines, which the grammar lacks but hand-written files have, are
+ * skipped.
  */
 export function parseStsPolicy(text: string): StsPolicy {
   // sts-policy-term-delim ends each field; the last may lack one
   const lines = text.split(/\r?\n/)
-  if (lines.at(-1) === '') lines.pop()
-  if (!lines.length) throw new StsPolicyError('the policy is empty')
+  if (!lines.some((line) => line !== '')) throw new StsPolicyError('the policy is empty')
   const first = new Map<string, string>()
   const mx: string[] = []
   for (const [i, line] of lines.entries()) {
+    if (line === '') continue
     const m = /^([^:]*):[ \t]*(.*?)[ \t]*$/.exec(line)
     if (!m) throw new StsPolicyError(`line ${i + 1} is not "name: value"`)
-    const [, name, value] = m as unknown as [string, string, string]
-    if (!EXT_NAME.test(name)) throw new StsPolicyError(`line ${i + 1}: invalid field name ${JSON.stringify(name)}`)
+    const [, written, value] = m as unknown as [string, string, string]
+    if (!EXT_NAME.test(written)) throw new StsPolicyError(`line ${i + 1}: invalid field name ${JSON.stringify(written)}`)
+    const name = written.toLowerCase()
     if (!EXT_VALUE.test(value)) throw new StsPolicyError(`line ${i + 1}: invalid value for ${name}`)
     if (name === 'mx') {
       if (!MX_PATTERN.test(value)) throw new StsPolicyError(`invalid mx ${JSON.stringify(value)}`)
@@ -52,8 +59,8 @@ export function parseStsPolicy(text: string): StsPolicy {
     } else if (!first.has(name)) first.set(name, value)
   }
   const version = first.get('version')
-  if (version !== 'STSv1') throw new StsPolicyError(version === undefined ? 'no version field' : `unknown version ${JSON.stringify(version)}`)
-  const mode = first.get('mode')
+  if (version?.toLowerCase() !== 'stsv1') throw new StsPolicyError(version === undefined ? 'no version field' : `unknown version ${JSON.stringify(version)}`)
+  const mode = first.get('mode')?.toLowerCase()
   if (mode !== 'enforce' && mode !== 'testing' && mode !== 'none') throw new StsPolicyError(mode === undefined ? 'no mode field' : `unknown mode ${JSON.stringify(mode)}`)
   const age = first.get('max_age')
   if (age === undefined) throw new StsPolicyError('no max_age field')
