@@ -86,6 +86,8 @@ export class App {
    */
   certificates?: ServedCertificates
   private unwatchCertificates: () => void = () => {}
+  /** ends the HTTP routes' change listener (their local-domain cache) */
+  private closeRoutes: () => void = () => {}
   /** the default pair's certificate as served now (status shows it) */
   private defaultCertPem?: Buffer
   /** acme.directory set: the challenge answers (made before the HTTP side), and the manager (started once it listens) */
@@ -356,12 +358,14 @@ export class App {
     const {bind, ports} = this.config
     if (!ports.http && !ports.https) return
     const log = this.log.child({component: 'http'})
+    const {routes, close} = routesOf({config: this.config, store: this.store, log, bus: this.bus, ...(this.acmeResponses ? {acmeChallenge: this.acmeResponses.route} : {})})
+    this.closeRoutes = close
     this.http = new HttpFrontEnd(
       {
         bind,
         ports: {http: ports.http, https: ports.https},
         limits: this.config.http,
-        routes: routesOf({config: this.config, store: this.store, log, bus: this.bus, ...(this.acmeResponses ? {acmeChallenge: this.acmeResponses.route} : {})}),
+        routes,
         certificates: tls,
         ...(this.acmeResponses ? {acmeTlsAlpn: this.acmeResponses.alpnContext.bind(this.acmeResponses)} : {}),
       },
@@ -493,6 +497,7 @@ export class App {
     this.bus.publish('server.stopping', {pid: process.pid})
     this.unwatchQueue()
     this.unwatchCertificates()
+    this.closeRoutes()
     // no new orders; one under way is left to fail on the closed store (./acme/manager.ts)
     await this.acme?.stop().catch((err: unknown) => this.log.warn({err}, 'acme failed to stop'))
     // front-ends first (they are last in `actors`): stop accepting, let open transactions finish

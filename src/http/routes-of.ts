@@ -24,14 +24,15 @@ export interface RoutesContext {
   acmeChallenge?: HttpRoute
 }
 
-export function routesOf(context: RoutesContext): HttpRoute[] {
+/** the routes, and `close` that ends what they listen to (the local-domain cache's change listener) */
+export function routesOf(context: RoutesContext): {routes: HttpRoute[]; close(): void} {
   const {config, store, bus} = context
-  // the local domains, asked on every request from anyone: one cache for every route, which
-  // listens to the store's changes for as long as the store is open
+  // the local domains, asked on every request from anyone: one cache for every route
   const domains = new LocalDomainCache(store)
-  return [
+  const routes = [
     ...(context.acmeChallenge ? [context.acmeChallenge] : []),
     mtaStsRoute({config: () => config.mtaSts, hostname: () => config.hostname, isLocalDomain: (domain) => domains.has(domain)}),
     serveAutoconfig(store, config, bus, domains).route,
   ]
+  return {routes, close: () => domains.close()}
 }
