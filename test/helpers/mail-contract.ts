@@ -305,6 +305,21 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(await codeOfAsync(t.mail.folderById(other, inbox.id))).toBe('not-found')
       expect(await codeOfAsync(t.mail.folderById(user, 999_999))).toBe('not-found')
     })
+
+    withStore('folderById follows renames and deletes, and never answers with another folder under the old name', async (t) => {
+      const user = await t.user()
+      const first = await t.mail.createFolder(user, 'Work')
+      // asked once, so a backend that remembers where it found the id (LMDB) has a hint to go stale
+      expect((await t.mail.folderById(user, first.id)).name).toBe('Work')
+      await t.mail.renameFolder(user, 'Work', 'Office')
+      expect(await t.mail.folderById(user, first.id)).toMatchObject({id: first.id, name: 'Office'})
+      const second = await t.mail.createFolder(user, 'Work')
+      expect((await t.mail.folderById(user, first.id)).name).toBe('Office')
+      expect((await t.mail.folderById(user, second.id)).name).toBe('Work')
+      await t.mail.deleteFolder(user, 'Office')
+      expect(await codeOfAsync(t.mail.folderById(user, first.id))).toBe('not-found')
+      expect((await t.mail.folderById(user, second.id)).name).toBe('Work')
+    })
   })
 
   describe(`store.mail messages on ${name}`, () => {
