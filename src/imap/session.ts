@@ -206,9 +206,15 @@ export class Session {
     this.socket.write(`* OK [CAPABILITY ${capabilities}] ${this.options.hostname} mailbox IMAP ready\r\n`)
   }
 
-  write(data: string | Buffer): void {
+  /**
+   * `released`: called once the socket has handed `data` to the kernel (or TLS has encrypted it),
+   * when the buffer may be filled again (./reply-batch.ts). Never called when the write failed, or
+   * under COMPRESS, whose deflater is not asked when it lets go of its input.
+   */
+  write(data: string | Buffer, released?: () => void): void {
     if (this.closed) return
     if (this.compression) this.compression.write(data)
+    else if (released) this.socket.write(data, (err) => err || released())
     else this.socket.write(data)
   }
 
@@ -231,11 +237,6 @@ export class Session {
   flush(): void {
     while (this.socket.writableCorked) this.socket.uncork()
     this.compression?.flush()
-  }
-
-  /** nothing written waits in the socket (or the deflater): every buffer written has been let go */
-  get sentAll(): boolean {
-    return this.output.writableLength === 0 && this.socket.writableLength === 0
   }
 
   /** Lets written responses go out and waits while the client is slow to read (big FETCHes). */

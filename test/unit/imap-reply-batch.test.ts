@@ -7,7 +7,6 @@ function fakeSession(blobs: Record<string, Buffer>) {
   const writes: Buffer[] = []
   let drains = 0
   const session = {
-    sentAll: true,
     write: (data: string | Buffer) => void writes.push(Buffer.from(data)),
     drain: async () => void drains++,
     bus: {
@@ -72,6 +71,26 @@ describe('ReplyBatch', () => {
     expect(drains()).toBe(2)
     batch.write()
     expect(Buffer.concat(writes).toString()).toBe('0123456789'.repeat(8))
+  })
+
+  it('a batch buffer is filled again only once the socket has let go of it, then from the pool', () => {
+    const held: {data: Buffer; release: () => void}[] = []
+    const session = {write: (data: Buffer, release: () => void) => void held.push({data, release}), drain: async () => {}} as unknown as Session
+    // a size of its own (the pool is by size and shared by every session), above Node's 4 KiB pool slabs
+    const size = 8191
+    const send = (c: string) => {
+      const batch = new ReplyBatch(session, size)
+      batch.bytes(fill(50, c))
+      batch.write()
+      return held[held.length - 1]!
+    }
+    const first = send('a')
+    const second = send('b')
+    // still the socket's: a second batch got a buffer of its own, and the first's bytes are intact
+    expect(second.data.buffer).not.toBe(first.data.buffer)
+    expect(first.data).toEqual(fill(50, 'a'))
+    first.release()
+    expect(send('c').data.buffer).toBe(first.data.buffer)
   })
 
   it('NULs can be fixed in the copied bytes', async () => {
