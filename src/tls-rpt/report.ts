@@ -90,13 +90,15 @@ export interface ReportMail {
   submitter: string
   day: TlsReportDay
   gzipped: Buffer
+  /** the Message-ID, without brackets (the reporter's signed one: ./report-mark.ts); else inject adds one */
+  messageId?: string
 }
 
 /**
  * §5.3: a multipart/report (report-type "tlsrpt") with a line for people and the gzipped report
  * as an application/tlsrpt+gzip attachment; Subject and the TLS-Report-Domain and
- * TLS-Report-Submission fields name the policy domain and us. Date and Message-ID are added
- * where it is queued (mailstore.inject), the DKIM signature too.
+ * TLS-Report-Submission fields name the policy domain and us. Date (and a Message-ID when none
+ * is given) are added where it is queued (mailstore.inject), the DKIM signature too.
  */
 export function reportMessage(mail: ReportMail): Buffer {
   const {day, submitter} = mail
@@ -114,6 +116,7 @@ export function reportMessage(mail: ReportMail): Buffer {
       `Subject: Report Domain: ${day.policyDomain} Submitter: ${submitter} Report-ID: <${reportId(day, submitter)}>`,
       `TLS-Report-Domain: ${day.policyDomain}`,
       `TLS-Report-Submission: ${submitter}`,
+      ...(mail.messageId ? [`Message-ID: <${mail.messageId}>`] : []),
       'Auto-Submitted: auto-generated',
       'MIME-Version: 1.0',
       `Content-Type: multipart/report; report-type="tlsrpt"; boundary="${boundary}"`,

@@ -15,9 +15,9 @@
  * A day is sent at most once per destination, except after a crash between queueing a report
  * and recording that (milliseconds): the next run sends it again, with the same Report-ID.
  *
- * No report loops: the sessions that carry report mail are not counted (`isReport`: the
- * queue leaves out the outcomes of our report mail, and applies no MTA-STS policy to it: it must
- * go whatever the TLS), as RFC 8460 §5.3 asks, and local
+ * No report loops: the sessions that carry report mail are not counted (`isReport`, known by a
+ * signed Message-ID, ./report-mark.ts: the queue leaves out the outcomes of our report mail, and
+ * applies no MTA-STS policy to it: it must go whatever the TLS), as RFC 8460 §5.3 asks, and local
  * domains are never reported on. Counts older than `retentionMs` are purged at each run.
  */
 import {promisify} from 'node:util'
@@ -30,6 +30,7 @@ import type {MailboxStore} from '../store/backend.js'
 import {utcDayOf, type TlsReportDay} from '../store/tls-report-rules.js'
 import type {TlsRptConfig} from './config.js'
 import {buildReport, mailtoAddress, parseTlsRptRecord, reportMessage, type ReportMeta} from './report.js'
+import {isMarked, markedMessageId} from './report-mark.js'
 
 /** how long a claim holds a day: far more than a run's DNS and POSTs for it take */
 const LEASE_MS = 15 * 60_000
@@ -67,6 +68,8 @@ export class TlsReporter implements Actor {
   private readonly runs: RepeatingTask
   /** the From addresses report mail went out with (this process, and the configured one) */
   private readonly senders = new Set<string>()
+  /** signs our report mail's Message-ID (./report-mark.ts); read at start */
+  private secret?: Buffer
 
   constructor(
     private readonly bus: Bus,
@@ -84,6 +87,7 @@ export class TlsReporter implements Actor {
   async start(): Promise<void> {
     // known before the queue starts: report mail queued before a restart is not counted either
     this.senders.add(await this.sender())
+    this.secret = await this.store.settings.secret('tls-rpt')
     this.runs.start()
   }
 
@@ -93,10 +97,13 @@ export class TlsReporter implements Actor {
 
   /**
    * Whether a queued message is one of our TLS reports: from the report sender, with the
-   * TLS-Report-Submission field (a user's other mail from that address is not).
+   * TLS-Report-Submission field and our signed Message-ID (a user's mail from that address, even
+   * with the field added, is not).
    */
   isReport(from: string, message: Buffer): boolean {
-    return this.senders.has(from.toLowerCase()) && REPORT_FIELD.test(headerOf(message))
+    if (!this.secret || !this.senders.has(from.toLowerCase())) return false
+    const header = headerOf(message)
+    return REPORT_FIELD.test(header) && isMarked(this.secret, header)
   }
 
   async runOnce(): Promise<ReportRun> {
@@ -172,7 +179,7 @@ export class TlsReporter implements Actor {
   private async mail(uri: string, day: TlsReportDay, meta: ReportMeta & {from: string}, gzipped: Buffer): Promise<void> {
     const to = mailtoAddress(uri)
     if (!to) throw new Error(`${uri} names no address`)
-    const raw = reportMessage({from: meta.from, to, submitter: meta.submitter, day, gzipped})
+    const raw = reportMessage({from: meta.from, to, submitter: meta.submitter, day, gzipped, messageId: markedMessageId(this.secret!, this.options.config.hostname)})
     await this.bus.call('mailstore.inject', {from: meta.from, to: [to], raw: raw.toString('base64')})
   }
 

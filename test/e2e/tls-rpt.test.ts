@@ -125,10 +125,13 @@ describe('TLS reports for MX delivery', () => {
     // rua.test's policy holds other mail back
     const held = (await send(dataDir, 'alice@example.com', ['carol@rua.test'], message('held by policy'))).queued[0]!
     expect((await waitForEntry(dataDir, held, ['deferred'])).lastError).toMatch(/MTA-STS policy of rua\.test \(enforce\)/)
-    // mail that is a TLS report (from the report sender, with the field) is delivered and not counted
+    // the report sender's own mail with the report field added is ordinary mail: counted, and
+    // under the recipient's policy (only the report task's signed Message-ID makes a report)
     const lookalike = (await send(dataDir, 'postmaster@example.com', ['bob@plain.test'], `TLS-Report-Submission: mbx.example.com\n${message('a report')}`)).queued[0]!
     await waitForEntry(dataDir, lookalike, ['delivered'])
     expect(plain.messages).toHaveLength(3)
+    const forged = (await send(dataDir, 'postmaster@example.com', ['carol@rua.test'], `TLS-Report-Submission: mbx.example.com\n${message('a forged report')}`)).queued[0]!
+    expect((await waitForEntry(dataDir, forged, ['deferred'])).lastError).toMatch(/MTA-STS policy of rua\.test \(enforce\)/)
     // today is not over (sendAfterMs is 15 min): nothing reported; stop flushes the last counts
     expect(await served.stop()).toBe(0)
     served = undefined
@@ -141,8 +144,8 @@ describe('TLS reports for MX delivery', () => {
     }))
     // carol's mail under rua.test's policy: a failure of the sts policy
     expect(counts.rua!.policies).toMatchObject([{policy: {type: 'sts', mxHost: ['mx.rua.test']}, successes: 0, failures: expect.any(Number)}])
-    expect(counts.plain).toMatchObject({state: 'open', policies: [{policy: {type: 'no-policy-found'}, successes: 0, failures: 2}]})
-    expect(counts.plain!.policies[0]!.details).toEqual([{type: 'starttls-not-supported', receivingMxHostname: 'mx.plain.test', receivingIp: '127.0.0.51', detail: 'no TLS', count: 2}])
+    expect(counts.plain).toMatchObject({state: 'open', policies: [{policy: {type: 'no-policy-found'}, successes: 0, failures: 3}]})
+    expect(counts.plain!.policies[0]!.details).toEqual([{type: 'starttls-not-supported', receivingMxHostname: 'mx.plain.test', receivingIp: '127.0.0.51', detail: 'no TLS', count: 3}])
     expect(counts.selfsigned!.policies[0]!.details).toEqual([
       {type: 'certificate-not-trusted', receivingMxHostname: 'mx.selfsigned.test', receivingIp: '127.0.0.52', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT', count: 1},
     ])
@@ -175,9 +178,9 @@ describe('TLS reports for MX delivery', () => {
     expect(json.policies).toEqual([
       {
         policy: {'policy-type': 'no-policy-found', 'policy-domain': 'plain.test'},
-        summary: {'total-successful-session-count': 0, 'total-failure-session-count': 2},
+        summary: {'total-successful-session-count': 0, 'total-failure-session-count': 3},
         'failure-details': [
-          {'result-type': 'starttls-not-supported', 'receiving-mx-hostname': 'mx.plain.test', 'receiving-ip': '127.0.0.51', 'failed-session-count': 2, 'failure-reason-code': 'no TLS'},
+          {'result-type': 'starttls-not-supported', 'receiving-mx-hostname': 'mx.plain.test', 'receiving-ip': '127.0.0.51', 'failed-session-count': 3, 'failure-reason-code': 'no TLS'},
         ],
       },
     ])
