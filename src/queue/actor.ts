@@ -79,7 +79,7 @@ export interface QueueActorOptions {
    * whether an entry (with its message) is a TLS report (RFC 8460 §5.3): delivered despite TLS
    * failures (no MTA-STS policy applies to it), and its sessions are not counted (no reports about reports)
    */
-  isTlsReport?: (entry: QueueEntry, message: Buffer) => boolean
+  isTlsReport?: (entry: QueueEntry, message: Buffer) => Promise<boolean>
 }
 
 /** a connection is closed after this many messages, so one busy destination cannot hold a sender forever */
@@ -526,7 +526,7 @@ export class QueueActor implements Actor {
       return {...(session ? {session} : {}), result: {host: '', transcript: ['!: the message data is missing'], recipients: pending.map((address) => ({address, outcome: 'failed', reply: '554 5.3.0 message data missing'}))}}
     }
     if (!this.sender) throw new Error('the queue is not started')
-    const report = this.options.isTlsReport?.(entry, raw) === true
+    const report = (await this.options.isTlsReport?.(entry, raw)) === true
     const sts = report ? undefined : await this.stsOf(entry.domain)
     if (sts === 'undecided') {
       const reply = `451 4.7.5 the MTA-STS policy of ${entry.domain} could not be decided (the policy cache could not be read); not delivering without it`

@@ -68,8 +68,11 @@ export class TlsReporter implements Actor {
   private readonly runs: RepeatingTask
   /** the From addresses report mail went out with (this process, and the configured one) */
   private readonly senders = new Set<string>()
-  /** signs our report mail's Message-ID (./report-mark.ts); read at start */
-  private secret?: Buffer
+  /**
+   * signs our report mail's Message-ID (./report-mark.ts); made at the first report, and read only
+   * when a message looks like one, so a store that never sent a report never gets the secret
+   */
+  private secret?: Promise<Buffer>
 
   constructor(
     private readonly bus: Bus,
@@ -87,7 +90,6 @@ export class TlsReporter implements Actor {
   async start(): Promise<void> {
     // known before the queue starts: report mail queued before a restart is not counted either
     this.senders.add(await this.sender())
-    this.secret = await this.store.settings.secret('tls-rpt')
     this.runs.start()
   }
 
@@ -100,10 +102,22 @@ export class TlsReporter implements Actor {
    * TLS-Report-Submission field and our signed Message-ID (a user's mail from that address, even
    * with the field added, is not).
    */
-  isReport(from: string, message: Buffer): boolean {
-    if (!this.secret || !this.senders.has(from.toLowerCase())) return false
+  async isReport(from: string, message: Buffer): Promise<boolean> {
+    if (!this.senders.has(from.toLowerCase())) return false
     const header = headerOf(message)
-    return REPORT_FIELD.test(header) && isMarked(this.secret, header)
+    if (!REPORT_FIELD.test(header)) return false
+    // the secret unreadable (a store error): ordinary mail, under the recipient's policy
+    const secret = await this.markSecret().catch(() => undefined)
+    return secret !== undefined && isMarked(secret, header)
+  }
+
+  private markSecret(): Promise<Buffer> {
+    const made = (this.secret ??= this.store.settings.secret('tls-rpt'))
+    // a failed read is not kept: the next report asks again
+    made.catch(() => {
+      if (this.secret === made) this.secret = undefined
+    })
+    return made
   }
 
   async runOnce(): Promise<ReportRun> {
@@ -179,7 +193,7 @@ export class TlsReporter implements Actor {
   private async mail(uri: string, day: TlsReportDay, meta: ReportMeta & {from: string}, gzipped: Buffer): Promise<void> {
     const to = mailtoAddress(uri)
     if (!to) throw new Error(`${uri} names no address`)
-    const raw = reportMessage({from: meta.from, to, submitter: meta.submitter, day, gzipped, messageId: markedMessageId(this.secret!, this.options.config.hostname)})
+    const raw = reportMessage({from: meta.from, to, submitter: meta.submitter, day, gzipped, messageId: markedMessageId(await this.markSecret(), this.options.config.hostname)})
     await this.bus.call('mailstore.inject', {from: meta.from, to: [to], raw: raw.toString('base64')})
   }
 

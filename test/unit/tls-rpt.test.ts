@@ -209,14 +209,14 @@ describe('the report task', () => {
     expect(t.mailed).toHaveLength(1)
     expect(t.mailed[0]).toMatchObject({from: 'postmaster@ours.example', to: ['tls@a.example']})
     // what the queue asks: our report mail (sender and field) is; other mail from the address is not
-    expect(t.reporter.isReport('Postmaster@ours.example', t.mailed[0]!.raw)).toBe(true)
-    expect(t.reporter.isReport('postmaster@ours.example', Buffer.from('Subject: hi\r\n\r\nTLS-Report-Submission: x\r\n'))).toBe(false)
-    expect(t.reporter.isReport('alice@ours.example', t.mailed[0]!.raw)).toBe(false)
+    expect(await t.reporter.isReport('Postmaster@ours.example', t.mailed[0]!.raw)).toBe(true)
+    expect(await t.reporter.isReport('postmaster@ours.example', Buffer.from('Subject: hi\r\n\r\nTLS-Report-Submission: x\r\n'))).toBe(false)
+    expect(await t.reporter.isReport('alice@ours.example', t.mailed[0]!.raw)).toBe(false)
     // the field alone, or a Message-ID of the right shape without our MAC, makes no report
     const head = (id: string) => Buffer.from(`From: <postmaster@ours.example>\r\nTLS-Report-Submission: x\r\nMessage-ID: <${id}>\r\n\r\nbody\r\n`)
-    expect(t.reporter.isReport('postmaster@ours.example', head(`tlsrpt.${'a'.repeat(32)}.${'b'.repeat(32)}@ours.example`))).toBe(false)
+    expect(await t.reporter.isReport('postmaster@ours.example', head(`tlsrpt.${'a'.repeat(32)}.${'b'.repeat(32)}@ours.example`))).toBe(false)
     const ours = /^Message-ID: <([^>]+)>/m.exec(t.mailed[0]!.raw.toString('latin1'))![1]!
-    expect(t.reporter.isReport('postmaster@ours.example', head(ours))).toBe(true)
+    expect(await t.reporter.isReport('postmaster@ours.example', head(ours))).toBe(true)
     expect(t.posted.map((p) => p.url)).toEqual(['https://r.a.example/tlsrpt'])
     const json = JSON.parse(gunzipSync(t.posted[0]!.body).toString())
     expect(json).toMatchObject({'organization-name': 'ours.example', 'contact-info': 'postmaster@ours.example', 'date-range': {'start-datetime': '2026-12-01T00:00:00Z'}})
