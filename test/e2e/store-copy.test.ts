@@ -238,8 +238,11 @@ describe.skipIf(skipWithoutPostgres)('mailbox store copy', () => {
           `peak private memory ${mib(run.peakPrivate)} (${mib(baseline.peakPrivate)} for a store without mail)`,
       )
       // the store is not held: one batch (8 MiB) and a page of records at a time; what grows beyond
-      // that is garbage V8 has not collected yet (it waits for tens of MiB of dead buffers), not 250 MiB
-      expect(run.peakPrivate - baseline.peakPrivate).toBeLessThan(storeBytes / 2)
+      // that is garbage V8 has not collected yet (it waits for tens of MiB of dead buffers), not the
+      // 250 MiB of the store. How much garbage waits depends on when V8 collects: 97-130 MiB over
+      // seven clean-clone CI runs, and once 130 (over a bound of half the store, which failed a
+      // submission); three quarters keeps the test failing for a copy that holds the store.
+      expect(run.peakPrivate - baseline.peakPrivate).toBeLessThan(storeBytes * 0.75)
     }
   }, 420_000)
 })
