@@ -13,7 +13,7 @@ import type {Actor, Bus} from '../bus.js'
 import type {Logger} from '../log.js'
 import type {MailboxStore} from '../store/backend.js'
 import type {SigningKey} from '../dkim/sign.js'
-import {unsignedHeaderLength, withoutForgedResults} from './headers.js'
+import {scanHeader, unsignedHeaderLength, withoutForgedResults} from './headers.js'
 import {joinedMovable} from '../movable.js'
 import {claimedDomains, decide, type Action, type InboundAuthConfig, type PolicyInput} from './policy.js'
 import {MailAuthPool, type DnsSetup, type VerifyResult} from './verifier-pool.js'
@@ -126,8 +126,9 @@ export class MailAuthActor implements Actor {
     const {message, removed} = verified ?? cleaned()
     // a message the verifier could not finish is asked again later, even with onTempError
     // "accept": its From addresses are unknown, so a forged local sender could not be refused
+    const claims = {mailFrom: req.mailFrom, headerFrom: verdict.headerFrom}
     const decision = verified
-      ? decide({...verdict, mailFrom: req.mailFrom}, await this.localDomainsOf({...verdict, mailFrom: req.mailFrom}), config)
+      ? decide({...verdict, mailFrom: req.mailFrom}, await this.localDomainsOf(claims), config)
       : config.mode === 'enforce'
         ? {action: 'defer' as const, reason: 'verification failed'}
         : {action: 'accept' as const, reason: 'monitor only: verification failed'}
@@ -145,7 +146,7 @@ export class MailAuthActor implements Actor {
       'mail authentication',
     )
     const results = {spf: verdict.spf.result, dkim: verdict.dkim.map((d) => d.result), dmarc: verdict.dmarc.result}
-    return {...decision, message, header: Buffer.from(verdict.header, 'utf8'), verdict: results}
+    return {...decision, message, header: headerBytes(verdict), verdict: results}
   }
 
   /** which of the domains the message claims are local, asked of the store before the (synchronous) policy */
@@ -159,13 +160,15 @@ export class MailAuthActor implements Actor {
   /** the verdicts and the cleaned message; undefined when the verifier failed (logged) */
   private async verify(req: CheckRequest, hostname: string, config: InboundAuthConfig): Promise<VerifyResult | undefined> {
     const first = req.pieces[0] ?? Buffer.alloc(0)
-    const headerOnly = unsignedHeaderLength(first)
+    // scanned once for all three questions: every field lies inside `header`, at the same offsets
+    const scanned = scanHeader(first)
+    const headerOnly = unsignedHeaderLength(first, scanned)
     const header = first.subarray(0, headerOnly)
-    const key = headerOnly ? VerdictCache.keyOf(header, req) : undefined
+    const key = headerOnly ? VerdictCache.keyOf(header, req, scanned.fields) : undefined
     try {
       const kept = key === undefined ? undefined : this.verdicts.get(key)
       const verified = kept
-        ? {verdict: kept, ...withoutForgedResults(header, hostname)}
+        ? {verdict: kept, ...withoutForgedResults(header, hostname, scanned.fields)}
         : await this.threads().verify({
             // one copy, moved to the thread and back: the pieces stay for when it fails
             message: headerOnly ? joinedMovable([header]) : joinedMovable(req.pieces),
@@ -185,6 +188,14 @@ export class MailAuthActor implements Actor {
       return undefined
     }
   }
+}
+
+/** a verdict's Authentication-Results field as bytes, made once per verdict (a kept one serves many messages; the bytes are only read) */
+const headerBytesOf = new WeakMap<Verdict, Buffer>()
+function headerBytes(verdict: Verdict): Buffer {
+  let bytes = headerBytesOf.get(verdict)
+  if (!bytes) headerBytesOf.set(verdict, (bytes = Buffer.from(verdict.header, 'utf8')))
+  return bytes
 }
 
 /** what is recorded when the verifier failed: a temporary error of every method */

@@ -21,11 +21,17 @@ export function headerFields(message: Buffer): Field[] {
   return scanHeader(message).fields
 }
 
+export interface ScannedHeader {
+  fields: Field[]
+  /** after the empty line, or -1 when there is none */
+  bodyStart: number
+}
+
 /**
  * The header fields, and where the body starts: after the empty line, or -1 when there is none
  * (the message is all header, or a line that is not a field ends it).
  */
-function scanHeader(message: Buffer): {fields: Field[]; bodyStart: number} {
+export function scanHeader(message: Buffer): ScannedHeader {
   const fields: Field[] = []
   let at = 0
   while (at < message.length) {
@@ -55,8 +61,7 @@ const BODY_SIGNATURES = new Set(['dkim-signature', 'arc-seal', 'arc-message-sign
  * come out the same from the header alone, so the verifier gets only that: most mail from outside
  * is unsigned, and its body is most of the bytes to move and scan.
  */
-export function unsignedHeaderLength(start: Buffer): number {
-  const {fields, bodyStart} = scanHeader(start)
+export function unsignedHeaderLength(start: Buffer, {fields, bodyStart}: ScannedHeader = scanHeader(start)): number {
   return bodyStart > 0 && !fields.some((f) => BODY_SIGNATURES.has(f.name)) ? bodyStart : 0
 }
 
@@ -88,11 +93,12 @@ function commentLength(text: string): number {
 
 /**
  * `message` without the Authentication-Results fields that claim `authservId`; the same Buffer
- * when there are none (the usual case: nothing is copied).
+ * when there are none (the usual case: nothing is copied). `fields`: its header fields when the
+ * caller has them already.
  */
-export function withoutForgedResults(message: Buffer, authservId: string): {message: Buffer; removed: number} {
+export function withoutForgedResults(message: Buffer, authservId: string, fields = headerFields(message)): {message: Buffer; removed: number} {
   const ours = authservId.toLowerCase().replace(/\.$/, '')
-  const forged = headerFields(message).filter((f) => {
+  const forged = fields.filter((f) => {
     if (f.name !== 'authentication-results') return false
     const value = message.toString('latin1', message.indexOf(0x3a, f.start) + 1, f.end)
     return authservIdOf(value) === ours

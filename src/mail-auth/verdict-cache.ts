@@ -26,10 +26,10 @@ export class VerdictCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** the key of an unsigned message's header (with its empty line) */
-  static keyOf(header: Buffer, {remoteAddress, helo, mailFrom}: UnsignedVerdictKey): string {
+  /** the key of an unsigned message's header (with its empty line); `fields`: its fields when the caller has them */
+  static keyOf(header: Buffer, {remoteAddress, helo, mailFrom}: UnsignedVerdictKey, fields = headerFields(header)): string {
     // every From field as it came: their parse is what DMARC looks at
-    const from = headerFields(header)
+    const from = fields
       .filter((f) => f.name === 'from')
       .map((f) => header.toString('latin1', f.start, f.end))
     return JSON.stringify([remoteAddress, helo, mailFrom, from])

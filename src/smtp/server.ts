@@ -466,8 +466,9 @@ function headOf(pieces: Buffer[], max: number): Buffer {
   return Buffer.concat(pieces.slice(0, n), Math.min(length, max))
 }
 
+/** Received fields in the header (up to the first empty line); only the header is made a string */
 function countReceived(message: Buffer): number {
-  const header = message.toString('latin1')
-  const end = header.search(/\r?\n\r?\n/)
-  return (end === -1 ? header : header.slice(0, end)).match(/^received:/gim)?.length ?? 0
+  const ends = [message.indexOf('\n\n'), message.indexOf('\n\r\n')].filter((i) => i !== -1)
+  const header = message.toString('latin1', 0, ends.length ? Math.min(...ends) + 1 : message.length)
+  return header.match(/^received:/gim)?.length ?? 0
 }

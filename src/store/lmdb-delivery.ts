@@ -73,8 +73,10 @@ export function deliverIn(store: Store, input: DeliveryInput, local: string[]): 
       const blobId = putBlob(store, input.localRaw, input, targets.length)
       id = blobId
       for (const {folder, flags} of targets) {
-        // a folder appended to twice in one commit (two users' placements never share one): the latest record
-        changes.push(appendEntries(store, store.mailboxes.get(mailboxKey(folder.user, folder.name)) ?? folder, [{blobId, size: input.localRaw.length, flags}]))
+        // a folder appended to twice in one commit (two users' placements never share one): the
+        // latest record; one target is the record just read in this transaction
+        const latest = targets.length === 1 ? folder : (store.mailboxes.get(mailboxKey(folder.user, folder.name)) ?? folder)
+        changes.push(appendEntries(store, latest, [{blobId, size: input.localRaw.length, flags}]))
       }
     }
   }

@@ -27,7 +27,8 @@ import {withLimits} from './user-limits.js'
 /** live reads: inside a write transaction they see its own writes and hold the lock */
 export function lmdbLookups(store: Store): DirectoryLookups {
   return {
-    isLocalDomain: (domain) => store.domains.get(domain) !== undefined,
+    // whether the key is there, without decoding the record (asked several times per message)
+    isLocalDomain: (domain) => store.domains.doesExist(domain),
     user: (address) => store.users.get(address),
     alias: (key) => store.aliases.get(key),
   }

@@ -158,3 +158,19 @@ describe('white space in addresses', () => {
     }
   })
 })
+
+describe('kept normalizations', () => {
+  it('answer the same again, refuse the same again, and stay right past the bound', () => {
+    expect(normalizeAddress('Kept@Example.COM')).toBe('kept@example.com')
+    expect(normalizeAddress('Kept@Example.COM')).toBe('kept@example.com')
+    expect(normalizeDomain('MÜNCHEN.de')).toBe('xn--mnchen-3ya.de')
+    expect(normalizeDomain('MÜNCHEN.de')).toBe('xn--mnchen-3ya.de')
+    for (let i = 0; i < 2; i++) {
+      expect(() => normalizeAddress('bad address@example.com')).toThrow(MailboxError)
+      expect(() => normalizeDomain('-bad-.example')).toThrow(MailboxError)
+    }
+    // more distinct inputs than are kept: each still normalized, the first ones too
+    for (let i = 0; i < 5000; i++) expect(normalizeAddress(`User${i}@Host${i % 7}.Example`)).toBe(`user${i}@host${i % 7}.example`)
+    expect(normalizeAddress('Kept@Example.COM')).toBe('kept@example.com')
+  })
+})
