@@ -145,6 +145,15 @@ describe('resolveSet over a big folder', () => {
     expect(byUid).toEqual(bySeq)
   })
 
+  it('one range, small then large then small again: each answer is its own array, exactly the range', () => {
+    expect(resolveSet(parseSequenceSet('2:4'), uids.slice(0, 10), false)).toEqual([1, 2, 3])
+    const all = resolveSet(parseSequenceSet('1:*'), uids, false)
+    expect(all).toEqual(Array.from({length: n}, (_, i) => i))
+    all[5] = -1 // a caller's changes stay in its copy
+    expect(resolveSet(parseSequenceSet('5:7'), uids, false)).toEqual([4, 5, 6])
+    expect(resolveSet(parseSequenceSet('99999:*'), uids, false)).toEqual([99998, 99999])
+  })
+
   it('ranges in the middle by UID', () => {
     const picked = resolveSet(parseSequenceSet('100001:100010,3,199999:*'), uids, true).map((i) => uids[i])
     expect(picked).toEqual([100002, 100004, 100006, 100008, 100010, 200000])
