@@ -359,8 +359,9 @@ export class Session {
   }
 
   private async runCommand(parts: (string | Buffer)[]): Promise<void> {
-    // a command that does not parse still gets a tagged BAD when its tag can be read (RFC 3501 §7.1.3)
-    let tag = typeof parts[0] === 'string' ? tagOf(parts[0]) : '*'
+    // a command that does not parse still gets a tagged BAD when its tag can be read (RFC 3501 §7.1.3):
+    // read then, not before every command
+    let tag: string | undefined
     let timed: string | undefined
     let started = 0
     try {
@@ -393,6 +394,7 @@ export class Session {
       this.write(`${tag} OK ${code ? `[${code}] ` : ''}${text}\r\n`)
     } catch (err) {
       if (this.closed) return
+      tag ??= typeof parts[0] === 'string' ? tagOf(parts[0]) : '*'
       this.write(this.failure(tag, err))
     } finally {
       if (timed) this.hooks.commandDone!(timed, (performance.now() - started) / 1000)

@@ -320,6 +320,19 @@ export function mailContract(name: string, open: () => Promise<OpenedMail>): voi
       expect(await codeOfAsync(t.mail.folderById(user, first.id))).toBe('not-found')
       expect((await t.mail.folderById(user, second.id)).name).toBe('Work')
     })
+
+    withStore('folderById answers with the record as stored now, after any change to it (LMDB keeps the last decoded one while the bytes are the same)', async (t) => {
+      const user = await t.user()
+      const folder = await t.mail.createFolder(user, 'Work')
+      expect(await t.mail.folderById(user, folder.id)).toEqual(folder)
+      expect(await t.mail.folderById(user, folder.id)).toEqual(folder)
+      await t.append(user, 'Work', [], message('one', 'body'))
+      expect(await t.mail.folderById(user, folder.id)).toMatchObject({messages: 1, unseen: 1, uidNext: folder.uidNext + 1})
+      await t.mail.subscribe(user, 'Work', false)
+      expect(await t.mail.folderById(user, folder.id)).toMatchObject({messages: 1, subscribed: false})
+      await t.append(user, 'Work', ['\\Seen'], message('two', 'body'))
+      expect(await t.mail.folderById(user, folder.id)).toMatchObject({messages: 2, unseen: 1, uidNext: folder.uidNext + 2})
+    })
   })
 
   describe(`store.mail messages on ${name}`, () => {
