@@ -40,8 +40,14 @@ export function startServerTls(plain: Socket, options: ServerTlsOptions, attach:
   const secure = new TLSSocket(plain, options.tls.socketOptions())
   attach(secure)
   secure.setTimeout(options.handshakeTimeoutMs)
+  // the session's own timeout handler spares a socket while one of its commands runs, and the
+  // STARTTLS command runs until this handshake is done: a client that read the OK and then said
+  // nothing would keep its connection (and its slot) for good, so the handshake's bound is kept here
+  const cut = (): void => void secure.destroy()
+  secure.once('timeout', cut)
   return new Promise((resolve) => {
     secure.once('secure', () => {
+      secure.off('timeout', cut)
       secure.setTimeout(options.idleTimeoutMs)
       resolve(secure)
     })

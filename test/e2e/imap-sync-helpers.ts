@@ -8,8 +8,8 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll} from 'vitest'
 import {startServe, tempDataDir, type Served} from '../helpers/cli.js'
+import {atFileEnd} from '../helpers/file-end.js'
 import {freePorts, RawSmtp, setupUsers} from './smtp-helpers.js'
 
 export const USER = 'alice@example.test'
@@ -17,9 +17,11 @@ export const PASSWORD = 'secret'
 
 const children = new Set<ChildProcess>()
 const dirs = new Set<string>()
-afterAll(() => {
+atFileEnd(() => {
   for (const child of children) child.kill('SIGKILL')
+  children.clear()
   for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
+  dirs.clear()
 })
 
 /** A temp dir of its own (not the data dir), removed after the test file. */

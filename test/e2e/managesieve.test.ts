@@ -17,6 +17,7 @@ import {missingOutsideCi, onPath, requireInCi} from '../helpers/ci.js'
 import {runCli, startServe, tempDataDir, type Served} from '../helpers/cli.js'
 import {withTestStore} from '../helpers/test-store.js'
 import {until} from '../helpers/until.js'
+import {Wire} from './breakoff-client.js'
 import {b64, capabilitiesOf, plain, RawSieve} from './managesieve-helpers.js'
 import {freePorts, logLines, setupUsers} from './smtp-helpers.js'
 
@@ -30,6 +31,7 @@ const MAX_BAD = 5
 const MAX_BEFORE_AUTH = 8
 const MAX_PER_IP = 6
 const IDLE_MS = 2500
+const HANDSHAKE_MS = 1000
 
 let dataDir: string
 let work: string
@@ -71,7 +73,7 @@ function writeConfig(maxScriptBytes: number, maxRedirects = 4): void {
   writeFileSync(
     configFile,
     JSON.stringify({
-      managesieve: {maxLineLength: MAX_LINE, maxBadCommands: MAX_BAD, maxCommandsBeforeAuth: MAX_BEFORE_AUTH, maxConnectionsPerIp: MAX_PER_IP, idleTimeoutMs: IDLE_MS},
+      managesieve: {maxLineLength: MAX_LINE, maxBadCommands: MAX_BAD, maxCommandsBeforeAuth: MAX_BEFORE_AUTH, maxConnectionsPerIp: MAX_PER_IP, idleTimeoutMs: IDLE_MS, handshakeTimeoutMs: HANDSHAKE_MS},
       sieve: {maxScripts: MAX_SCRIPTS, maxScriptBytes, maxRedirects},
       auth: {failureDelayMs: 0, maxFailuresPerUser: 2},
     }),
@@ -278,6 +280,18 @@ describe('ManageSieve on the wire', () => {
     const c = await loggedIn()
     expect((await c.response(IDLE_MS + 10_000)).status).toBe('BYE "idle for too long"')
     await c.closed
+  })
+
+  it('STARTTLS answered and then silence: the handshake timeout closes the connection', async () => {
+    // the STARTTLS command runs until its handshake is done, and the session's idle handler spares a running command: the handshake's own bound must cut it
+    const w = (await Wire.open(port))!
+    expect(await w.until(/^OK [^\r\n]*\r\n/m)).toBe(true)
+    w.send('STARTTLS\r\n')
+    expect(await w.until(/^OK [^\r\n]*\r\n/m)).toBe(true)
+    const started = Date.now()
+    await w.breakOff('wait', 10_000)
+    expect(w.closed, 'closed by the server').toBe(true)
+    expect(Date.now() - started).toBeLessThan(HANDSHAKE_MS + 4000)
   })
 
   it('UNAUTHENTICATE returns to the non-authenticated state', async () => {

@@ -7,9 +7,9 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterAll} from 'vitest'
 import {storeEnv} from './backend.js'
 import {startDns, type DnsServer} from './dns.js'
+import {atFileEnd} from './file-end.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'mailbox')
@@ -33,10 +33,14 @@ const dirs = new Set<string>()
  * neither leave loopback nor wait for the system's resolver. Every name is NXDOMAIN at once.
  */
 let emptyDns: Promise<DnsServer> | undefined
-afterAll(async () => {
+atFileEnd(async () => {
   for (const child of children) child.kill('SIGKILL')
+  children.clear()
   for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
-  await (await emptyDns)?.close()
+  dirs.clear()
+  const dns = emptyDns
+  emptyDns = undefined
+  await (await dns)?.close()
 })
 
 /** A fresh temporary data dir, removed after the test file. Short path: unix socket paths max 107 bytes. */

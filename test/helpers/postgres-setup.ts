@@ -1,12 +1,12 @@
 /**
- * vitest global setup of both projects (vitest.config.ts): ONE private PostgreSQL server for the
+ * vitest global setup of every project (vitest.config.ts): ONE private PostgreSQL server for the
  * whole run (test/helpers/postgres.ts), its URL provided to every test file as
  * `inject('testPostgres')`, stopped when the run ends. Every file that needs PostgreSQL takes
  * schemas (or databases) of its own on it, under random names: the `postgres` project's data dirs
- * (./backend.ts) and the files of the `lmdb` project that test the PostgreSQL store
+ * (./backend.ts) and the files of the `unit` and `lmdb` projects that test the PostgreSQL store
  * (`usePostgres()`). One server instead of one per file saves initdb and a start and stop per file.
  *
- * Both projects list this file; vitest runs a project's global setup in a module graph of its
+ * Every project lists this file; vitest runs a project's global setup in a module graph of its
  * own, so the one server is kept on globalThis, started by the first project's setup and stopped
  * by the last teardown. Without the programs (a developer's machine) nothing starts and the files
  * that need PostgreSQL skip, except in CI, where starting fails the run.

@@ -1,8 +1,8 @@
 /**
  * The order vitest hands test files to its two workers (vitest.config.ts `sequence.sequencer`):
- * longest first, across both projects, so the last files to start are short ones and both
+ * longest first, across the projects, so the last files to start are short ones and both
  * workers finish together (longest-processing-time-first scheduling). vitest's own order runs
- * the `lmdb` project before the `postgres` one and, on a clean clone (no results cache, as in
+ * one project after the other and, on a clean clone (no results cache, as in
  * CI), larger files first, which leaves whatever long file happens to be small for the end.
  *
  * A file's expected duration is the one this machine's vitest results cache measured last

@@ -3,12 +3,12 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {open} from 'lmdb'
-import {afterAll} from 'vitest'
 import {openStore, type Store} from '../../src/store/store.js'
+import {atFileEnd} from './file-end.js'
 
 const opened: {store: Store; dir: string}[] = []
-afterAll(async () => {
-  for (const {store, dir} of opened) {
+atFileEnd(async () => {
+  for (const {store, dir} of opened.splice(0)) {
     await store.close()
     rmSync(dir, {recursive: true, force: true})
   }

@@ -6,12 +6,12 @@ import {addDomain} from '../../src/directory/domains.js'
 import {addUser} from '../../src/directory/users.js'
 import {parseSize} from '../../src/size.js'
 import type {MailboxStore} from '../../src/store/backend.js'
-import {copyStore} from '../../src/store/copy.js'
 import {openStoreBackend} from '../../src/store/open.js'
-import {openPgDatabase} from '../../src/store/pg/open.js'
-import {pgSource} from '../../src/store/pg/transfer.js'
-import {digestOf, type StoreDigest} from '../../src/store/transfer.js'
+import type {StoreDigest} from '../../src/store/transfer.js'
 import {storeUrlOf} from './backend.js'
+
+// The store copy and digests (PostgreSQL runs only) are imported when used: every e2e file that
+// sets up users imports this module, and each isolated file evaluates its whole graph again
 
 /** Opens the data dir's store, whichever backend this run uses (the data dir's LMDB store must exist). */
 export async function openTestStore(dataDir: string, options: {readOnly?: boolean} = {}): Promise<MailboxStore> {
@@ -47,6 +47,7 @@ export async function withTestStore<T>(dataDir: string, fn: (store: MailboxStore
 
 /** A digest of every record of the PostgreSQL store at `url` (`store verify`'s, src/store/transfer.ts). */
 export async function pgDigest(url: string): Promise<StoreDigest> {
+  const [{openPgDatabase}, {pgSource}, {digestOf}] = await Promise.all([import('../../src/store/pg/open.js'), import('../../src/store/pg/transfer.js'), import('../../src/store/transfer.js')])
   const db = await openPgDatabase(url, {poolSize: 2})
   try {
     const source = await pgSource(db.pool, 'pg')
@@ -71,6 +72,7 @@ export async function storeDigest(dataDir: string): Promise<StoreDigest> {
 export async function cloneStore(template: string, dataDir: string): Promise<void> {
   const [from, to] = await Promise.all([storeUrlOf(template), storeUrlOf(dataDir)])
   if (!from || !to) return
+  const {copyStore} = await import('../../src/store/copy.js')
   const copied = await copyStore({type: 'pg', url: from}, {type: 'pg', url: to})
   if (!copied.verify?.equal) throw new Error(`the copy of ${template}'s store differs: ${JSON.stringify(copied.verify?.difference)}`)
 }
