@@ -62,7 +62,7 @@ import {benchAppend} from './imap-append.js'
 import {benchSort} from './imap-sort.js'
 import {freePort, startServe, which} from './serve.js'
 import {benchConsistency} from './imap-consistency.js'
-import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './util.js'
+import {fig, type FigureValue, higher, lower, median, report, tempDir, timed} from './util.js'
 
 export const BIG_FOLDER = Number(process.env.BENCH_IMAP_MESSAGES ?? 100_000)
 const BODIES = Number(process.env.BENCH_IMAP_BODIES ?? 2000)
@@ -475,10 +475,7 @@ function startPeer(): Peer | string {
 
 // ---------------------------------------------------------------------------------------------
 
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
+export {median}
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
 export const ms = (x: number) => `${x.toFixed(1)} ms`
 export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')

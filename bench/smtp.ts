@@ -36,7 +36,7 @@ import {openStore} from '../src/store/store.js'
 import {startDns, type DnsServer} from '../test/helpers/dns.js'
 import {onReplies} from '../test/helpers/smtp-replies.js'
 import {cpuSeconds, freePort, startServe, which} from './serve.js'
-import {fig, type FigureValue, higher, lower, report, tempDir, timed} from './util.js'
+import {fig, type FigureValue, higher, lower, median, report, tempDir, timed} from './util.js'
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
@@ -298,12 +298,7 @@ export async function offOnOnOff<T>(prefix: string, run: (name: string, on: bool
 }
 
 export const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length
-/** the middle value (of an even count, the mean of the two middle ones) */
-export const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
+export {median}
 
 /**
  * Ingest (as above) with serve's metrics off and on; on, /metrics is scraped every second (a

@@ -17,6 +17,11 @@ export function tempDir(prefix = 'mbx-bench-'): {dir: string; cleanup: () => voi
   return {dir, cleanup: () => rmSync(dir, {recursive: true, force: true})}
 }
 
+/** the middle value (of an even count, the mean of the two middle ones) */
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
 export const perSecond = (n: number, ms: number) => n / (ms / 1000)
 export const rate = (n: number, ms: number) => perSecond(n, ms).toFixed(0)
 
