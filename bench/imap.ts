@@ -134,11 +134,6 @@ export class Imap {
 
   private constructor(readonly socket: Socket) {
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => {
-      this.wireBytes += chunk.length
-      if (this.inflate) this.feed(chunk)
-      else this.onData(chunk)
-    })
     const fail = (err: Error) => {
       this.error ??= err
       this.greeted?.reject(err)
@@ -150,8 +145,25 @@ export class Imap {
     socket.on('close', () => fail(new Error('connection closed')))
   }
 
+  /**
+   * The client reads into one buffer of its own (net's `onread`) instead of a new Buffer per read:
+   * 100 MB replies in 64 KiB Buffers made the client's V8 run mark-compacts of 2-12 ms, on both
+   * cores, in the middle of the next command's first-byte window, whichever server it measured.
+   */
   static connect(port: number): Promise<Imap> {
-    const imap = new Imap(connect(port, '127.0.0.1'))
+    let imap!: Imap
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      onread: {
+        buffer: Buffer.allocUnsafe(256 * 1024),
+        callback: (n: number, buffer: Uint8Array) => {
+          imap.onRead(Buffer.from(buffer.buffer, buffer.byteOffset, n))
+          return true
+        },
+      },
+    })
+    imap = new Imap(socket)
     return new Promise((resolve, reject) => {
       imap.greeted = {resolve: () => resolve(imap), reject}
     })
@@ -168,6 +180,13 @@ export class Imap {
       if (literal) this.send(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]))
       else this.send(`${tag} ${text}\r\n`)
     })
+  }
+
+  /** `chunk` is the read buffer, overwritten by the next read: what is kept is copied */
+  private onRead(chunk: Buffer): void {
+    this.wireBytes += chunk.length
+    if (this.inflate) this.feed(Buffer.from(chunk))
+    else this.onData(chunk)
   }
 
   private feed(chunk: Buffer): void {
@@ -231,7 +250,7 @@ export class Imap {
       }
       const nl = chunk.indexOf(10, i)
       if (nl < 0) {
-        this.partial.push(chunk.subarray(i))
+        this.partial.push(Buffer.from(chunk.subarray(i)))
         return
       }
       let line = chunk.subarray(i, nl + 1)
