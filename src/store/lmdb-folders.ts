@@ -17,6 +17,7 @@ import {MailboxError} from '../errors.js'
 import {addUsage, byFolderOrder, DEFAULT_FOLDERS, INBOX, isInferior, JUNK, normalizeFolderName, parentsOf, SEPARATOR, type Usage} from '../mailstore/folder-rules.js'
 import {mailboxKey, mailboxMessagesRange, messageKey, subscriptionKey, userMailboxesRange, userSubscriptionsRange} from './keys.js'
 import {releaseBlob} from './lmdb-blobs.js'
+import {lastCommit, readAtCommit} from './lmdb-commits.js'
 import type {MailboxRecord, SpecialUse} from './records.js'
 import {nextCounter} from './schema.js'
 import type {Store} from './store.js'
@@ -36,36 +37,42 @@ export function getFolder(store: Store, user: string, name: string): MailboxReco
 }
 
 /**
- * Where each folder id was last found, `user\0id` → its name, with the record as last decoded and
- * the bytes it was decoded from. The name is a hint only, checked against the record read by key,
- * so a rename or delete (by any process) just sends the lookup back to the scan; the record is
- * handed out again only while the stored bytes are the same (compared at every read), so a change
- * by any process is seen at once. Every IMAP command on a selected folder asks by id: measured in
- * `serve` under the IMAP bench, the key read took ~0.1 ms of a FETCH's time to first byte where the
- * scan of the user's folders (a cursor, each record decoded) took ~0.2 ms; of the key read, the
- * decode was 30-40 us right after a large FETCH (caches cold), a comparison of the bytes a few.
- * Records handed out are frozen: shared by every caller, changed by none.
+ * Where each folder id was last found, `user\0id` → its name, with the record as last decoded, the
+ * bytes it was decoded from and the LMDB commit it was read at (./lmdb-commits.ts). The name is a
+ * hint only, checked against the record read by key, so a rename or delete (by any process) just
+ * sends the lookup back to the scan. The record is handed out without a read while no commit was
+ * made to the file since (by any process), and after a commit while the stored bytes are the same.
+ * Every IMAP command on a selected folder asks by id: measured in `serve` under the IMAP bench,
+ * right after a large FETCH (caches cold) the key read took a median ~0.14 ms of a FETCH's
+ * ~0.35 ms to its first write, the commit check a few us; the scan of the user's folders (a cursor,
+ * each record decoded) ~0.2 ms. Records handed out are frozen: shared by every caller, changed by none.
  */
 interface FolderHint {
   name: string
   bytes?: Buffer
   folder?: MailboxRecord
+  /** the commit `folder` was read at; undefined when read inside a write transaction */
+  commit?: number
 }
 const folderHints = new WeakMap<Store, Map<string, FolderHint>>()
 /** beyond this many hints the map starts again: a bound, not a cache that matters for correctness */
 const MAX_FOLDER_HINTS = 10_000
 
-/** the folder record stored under `name` (its hint's decoded record while the bytes are unchanged) */
+/** the folder record stored under `name` (its hint's decoded record while nothing or not its bytes changed) */
 function readHinted(store: Store, user: string, hint: FolderHint): MailboxRecord | undefined {
+  if (hint.folder && hint.commit !== undefined && hint.commit === lastCommit(store)) return hint.folder
   const key = mailboxKey(user, hint.name)
-  const read = store.mailboxes.getBinaryFast(key)
+  const {value: read, commit} = readAtCommit(store, () => store.mailboxes.getBinaryFast(key))
+  hint.commit = undefined
   if (!read) return undefined
   // the fast read hands out its own (reused) buffer with `length` set to the value's: a view of that many bytes
   const bytes = read.subarray(0, read.length)
-  if (hint.folder && hint.bytes?.equals(bytes)) return hint.folder
-  // kept as a copy: the next read overwrites that buffer
-  hint.bytes = Buffer.from(bytes)
-  hint.folder = Object.freeze(store.mailboxes.get(key)!)
+  if (!hint.folder || !hint.bytes?.equals(bytes)) {
+    // kept as a copy: the next read overwrites that buffer
+    hint.bytes = Buffer.from(bytes)
+    hint.folder = Object.freeze(store.mailboxes.get(key)!)
+  }
+  hint.commit = commit
   return hint.folder
 }
 
