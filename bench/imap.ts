@@ -497,6 +497,7 @@ function startPeer(): Peer | string {
 export {median}
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
 export const ms = (x: number) => `${x.toFixed(1)} ms`
+const ms2 = (x: number) => `${x.toFixed(2)} ms`
 export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
 export const timeRatio = (a: number, b: number | undefined): FigureValue => (b ? lower(a / b, {note: '(mailbox / Dovecot time; < 1: mailbox faster)'}) : 'n/a')
@@ -763,6 +764,39 @@ async function fetchRuns(port: number, login: {user: string; password: string} |
   }
 }
 
+/** first-byte times of the same small FETCH with both servers in the same state (see benchBodies) */
+interface FirstByteStates {
+  /** right after a NOOP: caches warm, the server's thread just ran */
+  warm: number
+  /** 5 ms after a NOOP: the server's thread slept */
+  idle: number
+}
+
+const IDLE_MS = 5
+const STATE_ROUNDS = 11
+
+async function firstByteStates(port: number, login: {user: string; password: string}): Promise<FirstByteStates> {
+  const c = await Imap.connect(port)
+  try {
+    await c.login(login.user, login.password)
+    await c.run('SELECT INBOX')
+    await c.run('FETCH 1 BODY.PEEK[]')
+    const warm: number[] = []
+    const idle: number[] = []
+    for (let i = 0; i < STATE_ROUNDS; i++) {
+      await c.run('NOOP')
+      warm.push((await c.run('FETCH 1 BODY.PEEK[]')).firstByteMs)
+      await c.run('NOOP')
+      await sleep(IDLE_MS)
+      idle.push((await c.run('FETCH 1 BODY.PEEK[]')).firstByteMs)
+    }
+    await c.logout()
+    return {warm: median(warm), idle: median(idle)}
+  } finally {
+    c.destroy()
+  }
+}
+
 /** a loopback server that answers any command line with the same FETCH bytes (read from a file) in one write, then a tagged OK */
 const SINK = `
 const {createServer} = require('node:net')
@@ -792,11 +826,14 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
   const rssBefore = mbx.pid ? memKb(mbx.pid, 'VmRSS') : 0
   const m = await bodies(mbx.port, {user: mbx.users.bodies, password: mbx.password})
   const peak = mbx.pid ? memKb(mbx.pid, 'VmHWM') : 0
+  const mStates = await firstByteStates(mbx.port, {user: mbx.users.bodies, password: mbx.password})
   let d: BodyFigures | undefined
+  let dStates: FirstByteStates | undefined
   let why = 'skipped (no peer)'
   if (dov) {
     try {
       d = await bodies(dov.port, {user: dov.users.bodies, password: dov.password})
+      dStates = await firstByteStates(dov.port, {user: dov.users.bodies, password: dov.password})
     } catch (err) {
       why = `failed: ${(err as Error).message}`
     }
@@ -825,6 +862,12 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
     'ratio mailbox / Dovecot (throughput)': d ? higher(m.mbps / d.mbps, {goal: 1}) : 'n/a',
     'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
     'ratio mailbox / ceiling': higher(m.mbps / s.mbps),
+    // the first byte above comes right after a 100 MB reply, with each server in whatever state its
+    // own reply left it; the same small FETCH with both in the same state, warm and after a sleep:
+    'first byte of FETCH 1 BODY.PEEK[] right after a NOOP': dStates ? `mailbox ${ms2(mStates.warm)}, Dovecot ${ms2(dStates.warm)}` : `mailbox ${ms2(mStates.warm)}`,
+    'ratio mailbox / Dovecot (first byte, both warm)': dStates ? lower(mStates.warm / dStates.warm) : 'n/a',
+    [`first byte of FETCH 1 BODY.PEEK[] ${IDLE_MS} ms after a NOOP`]: dStates ? `mailbox ${ms2(mStates.idle)}, Dovecot ${ms2(dStates.idle)}` : `mailbox ${ms2(mStates.idle)}`,
+    'ratio mailbox / Dovecot (first byte, both idle)': dStates ? lower(mStates.idle / dStates.idle) : 'n/a',
     'mailbox serve memory': `VmRSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB after`,
   })
 }
