@@ -496,8 +496,7 @@ function startPeer(): Peer | string {
 
 export {median}
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
-export const ms = (x: number) => `${x.toFixed(1)} ms`
-const ms2 = (x: number) => `${x.toFixed(2)} ms`
+export const ms = (x: number, digits = 1) => `${x.toFixed(digits)} ms`
 export const goal = (value: number, limit: number) => (value < limit ? 'met' : 'MISSED')
 /** time ratio: below 1 mailbox is faster */
 export const timeRatio = (a: number, b: number | undefined): FigureValue => (b ? lower(a / b, {note: '(mailbox / Dovecot time; < 1: mailbox faster)'}) : 'n/a')
@@ -864,9 +863,9 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
     'ratio mailbox / ceiling': higher(m.mbps / s.mbps),
     // the first byte above comes right after a 100 MB reply, with each server in whatever state its
     // own reply left it; the same small FETCH with both in the same state, warm and after a sleep:
-    'first byte of FETCH 1 BODY.PEEK[] right after a NOOP': dStates ? `mailbox ${ms2(mStates.warm)}, Dovecot ${ms2(dStates.warm)}` : `mailbox ${ms2(mStates.warm)}`,
+    'first byte of FETCH 1 BODY.PEEK[] right after a NOOP': dStates ? `mailbox ${ms(mStates.warm, 2)}, Dovecot ${ms(dStates.warm, 2)}` : `mailbox ${ms(mStates.warm, 2)}`,
     'ratio mailbox / Dovecot (first byte, both warm)': dStates ? lower(mStates.warm / dStates.warm) : 'n/a',
-    [`first byte of FETCH 1 BODY.PEEK[] ${IDLE_MS} ms after a NOOP`]: dStates ? `mailbox ${ms2(mStates.idle)}, Dovecot ${ms2(dStates.idle)}` : `mailbox ${ms2(mStates.idle)}`,
+    [`first byte of FETCH 1 BODY.PEEK[] ${IDLE_MS} ms after a NOOP`]: dStates ? `mailbox ${ms(mStates.idle, 2)}, Dovecot ${ms(dStates.idle, 2)}` : `mailbox ${ms(mStates.idle, 2)}`,
     'ratio mailbox / Dovecot (first byte, both idle)': dStates ? lower(mStates.idle / dStates.idle) : 'n/a',
     'mailbox serve memory': `VmRSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB after`,
   })
