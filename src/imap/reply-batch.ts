@@ -14,14 +14,14 @@
  */
 import type {Session} from './session.js'
 
-/** free batch buffers, by size; at most MAX_SPARE of each (a bound on memory held idle) */
+/** free batch buffers, by size; of each size at most SPARE_BYTES together (a bound on memory held idle), and at least one */
 const spares = new Map<number, Buffer[]>()
-const MAX_SPARE = 16
+export const SPARE_BYTES = 8 * 1024 * 1024
 
 function release(buffer: Buffer): void {
   let free = spares.get(buffer.length)
   if (!free) spares.set(buffer.length, (free = []))
-  if (free.length < MAX_SPARE) free.push(buffer)
+  if (free.length < Math.max(1, Math.floor(SPARE_BYTES / buffer.length))) free.push(buffer)
 }
 
 export class ReplyBatch {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {ReplyBatch} from '../../src/imap/reply-batch.js'
+import {ReplyBatch, SPARE_BYTES} from '../../src/imap/reply-batch.js'
 import type {Session} from '../../src/imap/session.js'
 
 /** a session that records what is written, whose store holds `blobs` */
@@ -91,6 +91,25 @@ describe('ReplyBatch', () => {
     expect(first.data).toEqual(fill(50, 'a'))
     first.release()
     expect(send('c').data.buffer).toBe(first.data.buffer)
+  })
+
+  it('the pool keeps at most SPARE_BYTES of buffers of one size', () => {
+    const held: {data: Buffer; release: () => void}[] = []
+    const session = {write: (data: Buffer, release: () => void) => void held.push({data, release}), drain: async () => {}} as unknown as Session
+    // two of this size fit the bound, a third does not
+    const size = SPARE_BYTES / 2
+    const send = () => {
+      const batch = new ReplyBatch(session, size)
+      batch.bytes(fill(10, 'x'))
+      batch.write()
+      return held[held.length - 1]!.data.buffer
+    }
+    const first = [send(), send(), send()]
+    expect(new Set(first).size).toBe(3)
+    for (const h of held.splice(0)) h.release()
+    // whichever two were kept come back; the third batch needs a new buffer
+    const again = [send(), send(), send()]
+    expect(again.filter((b) => first.includes(b))).toHaveLength(2)
   })
 
   it('NULs can be fixed in the copied bytes', async () => {
