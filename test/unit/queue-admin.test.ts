@@ -20,6 +20,9 @@ function queueOn(store: ReturnType<typeof tempStore>, recipient: string, change:
 describe('findEntry', () => {
   const store = tempStore()
   const a = queueOn(store, 'x@one.test')
+  // ids are time-ordered, then a counter: b made in a later millisecond than a differs from it
+  // before its last character (in the same one, a.id...c and b.id...d share all but it)
+  for (const t = Date.now(); Date.now() === t; );
   const b = queueOn(store, 'y@two.test')
 
   it('takes the full id, a unique prefix or a unique suffix', () => {
