@@ -740,10 +740,10 @@ interface BodyFigures {
  * mailbox writes further ahead of this client than Dovecot does (1.8-3.4 MB queued on the
  * connection against 0.25 MB, sampled from /proc/net/tcp), so its core idles longer; and after a
  * handful of commands that path still runs in V8's interpreter, as it does only in a server's
- * first minutes. In six runs (`BENCH_IMAP_ONLY=bodies npm run bench -- imap`) mailbox's first
- * byte was 2.1-2.5x Dovecot's fresh and 1.3-1.6x after these commands, Dovecot's 0.27-0.31 ms
- * both times. The SMTP benchmark warms its server with 1,000 messages for the same reason; here
- * both figures are printed.
+ * first minutes. In six runs at f999769 (five `BENCH_IMAP_ONLY=bodies,headers npm run bench --
+ * imap` and a full `npm run bench`) mailbox's first byte was 1.8-2.5x Dovecot's fresh, and after
+ * these commands 0.9-1.3x in four runs and 2.4x and 2.6x in two; Dovecot's was 0.25-0.34 ms. The
+ * SMTP benchmark warms its server with 1,000 messages for the same reason; here both are printed.
  */
 const STEADY_COMMANDS = Number(process.env.BENCH_IMAP_STEADY_COMMANDS ?? 3000)
 
