@@ -30,6 +30,24 @@ const SECTIONED = new Set(['BODY', 'BODY.PEEK', 'BINARY', 'BINARY.PEEK', 'BINARY
 /** parentheses and brackets nest at most this deep: real commands use 3 or 4 levels */
 const MAX_DEPTH = 64
 
+/**
+ * The ASCII characters that end an atom, as a table by character code: looked up without making
+ * a one-character string per character, or a stop string per argument.
+ */
+function stopsOf(chars: string): Uint8Array {
+  const table = new Uint8Array(128)
+  for (let i = 0; i < chars.length; i++) table[chars.charCodeAt(i)] = 1
+  return table
+}
+
+const TAG_STOPS = stopsOf(' (){%*"\\]+')
+const NAME_STOPS = stopsOf(' ')
+const PARTIAL_STOPS = stopsOf('>')
+/** an argument's atom in a list closed by `close` ('' at the top level), ended by '[' or not */
+const ARG_STOPS: Record<string, {plain: Uint8Array; bracket: Uint8Array}> = Object.fromEntries(
+  ['', ')', ']'].map((close) => [close, {plain: stopsOf(' ()"' + close), bracket: stopsOf(' ()"' + close + '[')}]),
+)
+
 class Reader {
   private part = 0
   private pos = 0
@@ -73,11 +91,14 @@ class Reader {
   }
 
   /** an atom's characters up to a delimiter (RFC 3501 atom-specials, minus the ones commands use inside atoms) */
-  word(stops: string): string {
+  word(stops: Uint8Array): string {
     const t = this.text()
     if (t === undefined) return ''
     let end = this.pos
-    while (end < t.length && !stops.includes(t[end]!) && t.charCodeAt(end) > 0x1f && t.charCodeAt(end) !== 0x7f) end++
+    for (; end < t.length; end++) {
+      const c = t.charCodeAt(end)
+      if (c <= 0x1f || c === 0x7f || (c < 0x80 && stops[c] === 1)) break
+    }
     const w = t.slice(this.pos, end)
     this.pos = end
     return w
@@ -115,7 +136,7 @@ class Reader {
     }
   }
 
-  node(stops: string): Node {
+  node(close: string): Node {
     const c = this.peek()
     if (c === undefined) throw new ParseError('missing argument')
     if (c === '') {
@@ -133,12 +154,13 @@ class Reader {
       this.pos++
       return {type: 'list', items: this.sequence(')')}
     }
-    const value = this.word(stops + '[')
+    const stops = ARG_STOPS[close]!
+    const value = this.word(stops.bracket)
     if (this.peek() === '[' && SECTIONED.has(value.toUpperCase())) return this.section(value.toUpperCase())
     if (this.peek() === '[') {
       // a '[' inside an ordinary atom (a LIST pattern, say): keep it as part of the atom
       this.pos++
-      return {type: 'atom', value: value + '[' + this.word(stops)}
+      return {type: 'atom', value: value + '[' + this.word(stops.plain)}
     }
     if (!value) throw new ParseError(`unexpected "${c}"`)
     return {type: 'atom', value}
@@ -150,7 +172,7 @@ class Reader {
     let partial: [number, number] | undefined
     if (this.peek() === '<') {
       this.pos++
-      const spec = this.word('>')
+      const spec = this.word(PARTIAL_STOPS)
       this.expect('>')
       const m = /^(\d+)(?:\.(\d+))?$/.exec(spec)
       if (!m) throw new ParseError('bad partial range')
@@ -171,7 +193,6 @@ class Reader {
 
   private items(close: string): Node[] {
     const items: Node[] = []
-    const stops = ' ()"' + close
     for (;;) {
       const c = this.peek()
       if (c === undefined) {
@@ -189,7 +210,7 @@ class Reader {
         if (this.peek() === undefined && !close) return items
         if (close && this.peek() === close) continue
       }
-      items.push(this.node(stops))
+      items.push(this.node(close))
     }
   }
 }
@@ -197,11 +218,11 @@ class Reader {
 /** Splits off the tag and the command name; the arguments are parsed in the same pass. */
 export function parseCommand(parts: (string | Buffer)[]): Command {
   const r = new Reader(parts)
-  const tag = r.word(' (){%*"\\]+')
+  const tag = r.word(TAG_STOPS)
   if (!tag) throw new ParseError('missing tag')
   if (r.peek() !== ' ') throw new ParseError('missing command')
   r.next()
-  const name = r.word(' ').toUpperCase()
+  const name = r.word(NAME_STOPS).toUpperCase()
   if (!/^[A-Z][A-Z0-9.-]*$/.test(name)) throw new ParseError('missing command')
   if (r.atEnd()) return {tag, name, args: []}
   r.expect(' ')
