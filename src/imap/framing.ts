@@ -138,14 +138,6 @@ export class Framing {
         this.pendingLength += chunk.length - at
         return
       }
-      // the usual case, a whole line in this chunk: decoded where it lies
-      if (!this.pending.length) {
-        const start = at
-        const stop = end > start && chunk[end - 1] === 0x0d ? end - 1 : end
-        at = lf + 1
-        this.onLine(chunk.toString('utf8', start, stop))
-        continue
-      }
       this.pending.push(chunk.subarray(at, end))
       let line = Buffer.concat(this.pending)
       this.pending = []
