@@ -880,6 +880,8 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
     sink.stop()
   }
   const fmt = (r: BodyFigures) => fig(r.mbps, 'MB/s', `(runs ${r.runs.map((x) => x.toFixed(0)).join(', ')}; first byte after ${ms(r.firstByteMs)} of ${ms(r.ms)})`, 0)
+  /** two first-byte times side by side, Dovecot's when it was measured */
+  const both = (mailbox: number, dovecot: number | undefined) => `mailbox ${ms(mailbox, 2)}` + (dovecot !== undefined ? `, Dovecot ${ms(dovecot, 2)}` : '')
   report('bodies', `FETCH 1:* BODY.PEEK[] of ${BODIES} messages of ${BODY_SIZE} B, one client; bytes received until the tagged OK / time, median of ${RUNS} after a warm-up`, {
     'reply size (mailbox)': `${(m.bytes / 1e6).toFixed(1)} MB`,
     'mailbox': fmt(m),
@@ -887,14 +889,14 @@ async function benchBodies(mbx: Target, dov: Target | undefined, dir: string): P
     'ceiling: plain Node socket, same bytes': fmt(s),
     'ratio mailbox / Dovecot (throughput)': d ? higher(m.mbps / d.mbps, {goal: 1}) : 'n/a',
     'ratio mailbox / Dovecot (first byte time)': d ? lower(m.firstByteMs / d.firstByteMs, {goal: 2}) : 'n/a',
-    [`first byte after ${STEADY_COMMANDS.toLocaleString('en')} more commands (FETCH n BODY.PEEK[], one message each)`]: d?.steadyFirstByteMs !== undefined ? `mailbox ${ms(m.steadyFirstByteMs!, 2)}, Dovecot ${ms(d.steadyFirstByteMs, 2)}` : `mailbox ${ms(m.steadyFirstByteMs!, 2)}`,
+    [`first byte after ${STEADY_COMMANDS.toLocaleString('en')} more commands (FETCH n BODY.PEEK[], one message each)`]: both(m.steadyFirstByteMs!, d?.steadyFirstByteMs),
     'ratio mailbox / Dovecot (first byte, steady state)': d?.steadyFirstByteMs !== undefined ? lower(m.steadyFirstByteMs! / d.steadyFirstByteMs, {goal: 2}) : 'n/a',
     'ratio mailbox / ceiling': higher(m.mbps / s.mbps),
     // the first byte above comes right after a 100 MB reply, with each server in whatever state its
     // own reply left it; the same small FETCH with both in the same state, warm and after a sleep:
-    'first byte of FETCH 1 BODY.PEEK[] right after a NOOP': dStates ? `mailbox ${ms(mStates.warm, 2)}, Dovecot ${ms(dStates.warm, 2)}` : `mailbox ${ms(mStates.warm, 2)}`,
+    'first byte of FETCH 1 BODY.PEEK[] right after a NOOP': both(mStates.warm, dStates?.warm),
     'ratio mailbox / Dovecot (first byte, both warm)': dStates ? lower(mStates.warm / dStates.warm) : 'n/a',
-    [`first byte of FETCH 1 BODY.PEEK[] ${IDLE_MS} ms after a NOOP`]: dStates ? `mailbox ${ms(mStates.idle, 2)}, Dovecot ${ms(dStates.idle, 2)}` : `mailbox ${ms(mStates.idle, 2)}`,
+    [`first byte of FETCH 1 BODY.PEEK[] ${IDLE_MS} ms after a NOOP`]: both(mStates.idle, dStates?.idle),
     'ratio mailbox / Dovecot (first byte, both idle)': dStates ? lower(mStates.idle / dStates.idle) : 'n/a',
     'mailbox serve memory': `VmRSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak (VmHWM) ${(peak / 1024).toFixed(0)} MiB after`,
   })
