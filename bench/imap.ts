@@ -736,11 +736,11 @@ interface BodyFigures {
 /**
  * Commands a server answers between the timed runs and the steady-state ones. The first byte of
  * the FETCH after a 100 MB one is mostly the per-command path (framing, parsing, the sequence set,
- * the folder, the first message) run on a core that idled while the client drained the reply:
- * mailbox writes further ahead of this client than Dovecot does (1.8-3.4 MB queued on the
- * connection against 0.25 MB, sampled from /proc/net/tcp), so its core idles longer; and after a
- * handful of commands that path still runs in V8's interpreter, as it does only in a server's
- * first minutes. In six runs at f999769 (five `BENCH_IMAP_ONLY=bodies,headers npm run bench --
+ * the folder, the first message: ~250 functions with Node's) run with the caches just evicted by
+ * that reply, and after a handful of commands still in V8's interpreter, as only in a server's
+ * first minutes. On a warm server one NOOP in between took it from 0.32 to 0.23 ms and a 1-3 ms
+ * wait did not; an idle of 1-2 ms before a command cost 0.04 ms, so how far mailbox writes ahead
+ * of the client (1.8-3.4 MB queued, Dovecot 0.25 MB) is not the cause. In six runs at f999769 (five `BENCH_IMAP_ONLY=bodies,headers npm run bench --
  * imap` and a full `npm run bench`) mailbox's first byte was 1.8-2.5x Dovecot's fresh, and after
  * these commands 0.9-1.3x in four runs and 2.4x and 2.6x in two; Dovecot's was 0.25-0.34 ms. The
  * SMTP benchmark warms its server with 1,000 messages for the same reason; here both are printed.

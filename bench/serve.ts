@@ -17,7 +17,11 @@ export function cli(args: string[], input?: string): void {
   if (r.status !== 0) throw new Error(`mailbox ${args.join(' ')}: ${r.stderr}`)
 }
 
-/** node flags for the served process, e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" to see where its time goes */
+/**
+ * node flags for the served process, e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" to
+ * see where its time goes. Read once, when this module is imported: a harness that sets it later
+ * measures serve without the flags (one A/B of V8 flags was void that way).
+ */
 const SERVE_NODE_ARGS = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 /** more `serve` flags for every served process, e.g. BENCH_SERVE_ARGS="--metrics-port 9154" to measure with the metrics on (one serve at a time) */
 const SERVE_ARGS = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter(Boolean)
